@@ -1,0 +1,233 @@
+package crm
+
+import (
+	"fmt"
+	"net/mail"
+	"strings"
+	"time"
+)
+
+// Contact types a user can pick; the list is closed so that sync policies
+// (e.g. "export employees only") can rely on it.
+var ContactTypes = []string{"", "employee", "customer", "partner", "supplier", "other"}
+
+// Phone kinds.
+var PhoneKinds = []string{"mobile", "work", "home", "other"}
+
+// Email kinds.
+var EmailKinds = []string{"work", "home", "other"}
+
+// Contact is a person.
+type Contact struct {
+	ID          string
+	GivenName   string
+	MiddleName  string
+	FamilyName  string
+	Name        string // display name; derived from the parts when empty
+	JobTitle    string
+	Type        string
+	AccountID   string
+	Notes       string
+	Emails      []Email
+	Phones      []Phone
+	Tags        []TagRef // only the tags the reading user may see
+	Access      []Grant  // nil on update means "leave as is"
+	OwnerID     string
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Version     int64
+	AccountName string // read-only, filled by the store for display
+}
+
+// Email is one communication option.
+type Email struct {
+	Address string
+	Kind    string
+	Primary bool
+}
+
+// Phone is one communication option.
+type Phone struct {
+	Number  string
+	Kind    string
+	Primary bool
+}
+
+// TagRef is a tag as attached to a record.
+type TagRef struct {
+	ID    string
+	Name  string
+	Kind  string
+	Color string
+}
+
+// Normalize trims fields, derives the display name and makes sure exactly one
+// email and one phone are primary when there are any, as users expect a
+// default address without having to tick a box.
+func (c *Contact) Normalize() {
+	c.GivenName = strings.TrimSpace(c.GivenName)
+	c.MiddleName = strings.TrimSpace(c.MiddleName)
+	c.FamilyName = strings.TrimSpace(c.FamilyName)
+	c.Name = strings.TrimSpace(c.Name)
+	c.JobTitle = strings.TrimSpace(c.JobTitle)
+	if c.Name == "" {
+		c.Name = strings.Join(nonEmpty(c.GivenName, c.MiddleName, c.FamilyName), " ")
+	}
+	for i := range c.Emails {
+		c.Emails[i].Address = strings.TrimSpace(c.Emails[i].Address)
+		if c.Emails[i].Kind == "" {
+			c.Emails[i].Kind = "work"
+		}
+	}
+	for i := range c.Phones {
+		c.Phones[i].Number = strings.TrimSpace(c.Phones[i].Number)
+		if c.Phones[i].Kind == "" {
+			c.Phones[i].Kind = "mobile"
+		}
+	}
+	fixPrimary(len(c.Emails), func(i int) *bool { return &c.Emails[i].Primary })
+	fixPrimary(len(c.Phones), func(i int) *bool { return &c.Phones[i].Primary })
+}
+
+// fixPrimary makes the first item primary when none is; several primaries
+// are left for Validate to report.
+func fixPrimary(n int, primary func(int) *bool) {
+	for i := 0; i < n; i++ {
+		if *primary(i) {
+			return
+		}
+	}
+	if n > 0 {
+		*primary(0) = true
+	}
+}
+
+func nonEmpty(ss ...string) []string {
+	out := ss[:0:0]
+	for _, s := range ss {
+		if s != "" {
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// Validate reports every field problem. Call Normalize first.
+func (c *Contact) Validate() error {
+	fe := FieldErrors{}
+	checkLen(fe, "name", c.Name, MaxName, true)
+	checkLen(fe, "given_name", c.GivenName, MaxShort, false)
+	checkLen(fe, "middle_name", c.MiddleName, MaxShort, false)
+	checkLen(fe, "family_name", c.FamilyName, MaxShort, false)
+	checkLen(fe, "job_title", c.JobTitle, MaxName, false)
+	checkLen(fe, "notes", c.Notes, MaxText, false)
+	checkEnum(fe, "type", c.Type, ContactTypes)
+	if len(c.Emails) > MaxItems {
+		fe.Add("emails", ErrTooMany)
+	}
+	if len(c.Phones) > MaxItems {
+		fe.Add("phones", ErrTooMany)
+	}
+	ValidateGrants(fe, c.Access)
+	primaries := 0
+	for i, e := range c.Emails {
+		f := fmt.Sprintf("emails[%d]", i)
+		if !ValidEmail(e.Address) {
+			fe.Add(f+".address", ErrEmail)
+		}
+		checkEnum(fe, f+".kind", e.Kind, EmailKinds)
+		if e.Primary {
+			primaries++
+		}
+	}
+	if primaries > 1 {
+		fe.Add("emails", ErrOnePrimary)
+	}
+	primaries = 0
+	for i, p := range c.Phones {
+		f := fmt.Sprintf("phones[%d]", i)
+		checkLen(fe, f+".number", p.Number, MaxShort, true)
+		if p.Number != "" && !validPhone(p.Number) {
+			fe.Add(f+".number", ErrInvalid)
+		}
+		checkEnum(fe, f+".kind", p.Kind, PhoneKinds)
+		if p.Primary {
+			primaries++
+		}
+	}
+	if primaries > 1 {
+		fe.Add("phones", ErrOnePrimary)
+	}
+	return fe.Err()
+}
+
+// ValidEmail accepts a bare address (no display name) with a domain part.
+func ValidEmail(s string) bool {
+	if s == "" || len(s) > 254 {
+		return false
+	}
+	a, err := mail.ParseAddress(s)
+	if err != nil || a.Name != "" || a.Address != s {
+		return false
+	}
+	at := strings.LastIndexByte(s, '@')
+	return at > 0 && at < len(s)-1
+}
+
+// validPhone allows what people actually type: digits, spaces, + - ( ) . and
+// an extension marker, with at least three digits.
+func validPhone(s string) bool {
+	digits := 0
+	for _, r := range s {
+		switch {
+		case r >= '0' && r <= '9':
+			digits++
+		case strings.ContainsRune(" +-().#*xXдоб", r):
+		default:
+			return false
+		}
+	}
+	return digits >= 3
+}
+
+// PrimaryEmail returns the primary address or "".
+func (c *Contact) PrimaryEmail() string {
+	for _, e := range c.Emails {
+		if e.Primary {
+			return e.Address
+		}
+	}
+	return ""
+}
+
+// PrimaryPhone returns the primary number or "".
+func (c *Contact) PrimaryPhone() string {
+	for _, p := range c.Phones {
+		if p.Primary {
+			return p.Number
+		}
+	}
+	return ""
+}
+
+// SearchText is what contact search matches against, folded.
+func (c *Contact) SearchText() string {
+	parts := []string{c.Name, c.GivenName, c.MiddleName, c.FamilyName, c.JobTitle}
+	for _, e := range c.Emails {
+		parts = append(parts, e.Address)
+	}
+	for _, p := range c.Phones {
+		parts = append(parts, p.Number, digitsOnly(p.Number))
+	}
+	return Fold(strings.Join(nonEmpty(parts...), " "))
+}
+
+func digitsOnly(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if r >= '0' && r <= '9' {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,115 @@
+// Package crm owns Tandem's core records — contacts, accounts, activities,
+// tags and groups — as plain types with their validation rules. It does no
+// I/O: the store persists these types, the web layer decodes them, and the
+// sync engine compares them, all against the same rules defined here.
+package crm
+
+import (
+	"sort"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// Field length limits shared by the API, the UI and the store.
+const (
+	MaxName  = 200
+	MaxShort = 100
+	MaxText  = 20000
+	MaxItems = 50
+)
+
+// FieldErrors maps a field path (e.g. "emails[1].address") to a message key
+// from the i18n catalogue ("error.required"). An empty map means valid.
+type FieldErrors map[string]string
+
+// Add records the first problem found for a field; later ones are dropped so
+// the user fixes one thing at a time.
+func (fe FieldErrors) Add(field, key string) {
+	if _, ok := fe[field]; !ok {
+		fe[field] = key
+	}
+}
+
+// Err returns nil when there are no errors, so callers can write
+// `return fe.Err()`.
+func (fe FieldErrors) Err() error {
+	if len(fe) == 0 {
+		return nil
+	}
+	return &ValidationError{Fields: fe}
+}
+
+// ValidationError carries per-field problems up to the web layer.
+type ValidationError struct{ Fields FieldErrors }
+
+func (e *ValidationError) Error() string {
+	keys := make([]string, 0, len(e.Fields))
+	for k := range e.Fields {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	var b strings.Builder
+	b.WriteString("invalid fields:")
+	for _, k := range keys {
+		b.WriteString(" " + k + " (" + e.Fields[k] + ")")
+	}
+	return b.String()
+}
+
+// Message keys for validation problems; the catalogue translates them.
+const (
+	ErrRequired    = "error.required"
+	ErrTooLong     = "error.too_long"
+	ErrInvalid     = "error.invalid"
+	ErrEmail       = "error.invalid_email"
+	ErrDate        = "error.invalid_date"
+	ErrRRule       = "error.invalid_rrule"
+	ErrTimeZone    = "error.invalid_time_zone"
+	ErrEndBefore   = "error.end_before_start"
+	ErrOnePrimary  = "error.one_primary"
+	ErrTooMany     = "error.too_many"
+	ErrUnknownEnum = "error.unknown_value"
+)
+
+func checkLen(fe FieldErrors, field, v string, max int, required bool) {
+	switch {
+	case required && strings.TrimSpace(v) == "":
+		fe.Add(field, ErrRequired)
+	case utf8.RuneCountInString(v) > max:
+		fe.Add(field, ErrTooLong)
+	case !utf8.ValidString(v):
+		fe.Add(field, ErrInvalid)
+	}
+}
+
+func checkEnum(fe FieldErrors, field, v string, allowed []string) {
+	for _, a := range allowed {
+		if v == a {
+			return
+		}
+	}
+	fe.Add(field, ErrUnknownEnum)
+}
+
+// Fold returns the form of s used for case-insensitive search. It is
+// computed in Go rather than SQL because SQLite's lower() only folds ASCII,
+// and search must treat Cyrillic and Latin alike on both databases.
+// Russian "ё" folds to "е" because users type them interchangeably.
+func Fold(s string) string {
+	s = strings.ToLower(strings.TrimSpace(s))
+	return strings.ReplaceAll(s, "ё", "е")
+}
+
+// Timestamps are stored as Unix microseconds in UTC so that the same SQL
+// sorts and compares them on SQLite and PostgreSQL.
+
+// Micros converts t to storage form.
+func Micros(t time.Time) int64 { return t.UTC().UnixMicro() }
+
+// FromMicros converts storage form back to a UTC time.
+func FromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
+
+// Now is the store's clock truncated to the stored precision, so a record
+// read back compares equal to the one written.
+func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }

@@ -1,0 +1,300 @@
+// Package settings owns the system settings registry: every setting's code,
+// type, default and validation, and reading and writing values through a
+// small storage interface. Secret values are sealed with package secret
+// before they are stored and are only ever shown masked.
+package settings
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"net/url"
+	"sort"
+	"strconv"
+	"strings"
+	"unicode/utf8"
+
+	"github.com/tandem-crm/tandem/internal/secret"
+)
+
+// Types of setting values.
+const (
+	TypeString = "string"
+	TypeInt    = "int"
+	TypeBool   = "bool"
+	TypeURL    = "url"
+	TypeSecret = "secret"
+	TypeEnum   = "enum"
+	TypeFile   = "file"
+)
+
+// Def describes one setting.
+type Def struct {
+	Code    string
+	Type    string
+	Default string
+	Group   string   // section on the admin page: general, google, microsoft, mail, chats
+	Min     int      // for TypeInt
+	Max     int      // for TypeInt
+	Options []string // for TypeEnum
+	Accept  string   // for TypeFile: a MIME type prefix, e.g. "audio/"
+	MaxSize int      // for TypeFile, bytes
+}
+
+// Registry lists every system setting. Codes are exact (SPEC §1).
+var Registry = []Def{
+	{Code: "SiteUrl", Type: TypeURL, Group: "general"},
+	{Code: "MailboxSyncInterval", Type: TypeInt, Default: "10", Min: 1, Max: 1440, Group: "mail"},
+	{Code: "SimultaneousChats", Type: TypeInt, Default: "2", Min: 1, Max: 100, Group: "chats"},
+	{Code: "OmniChatOperatorAcceptChatTimeout", Type: TypeInt, Default: "5", Min: 1, Max: 1440, Group: "chats"},
+	{Code: "OmniChatNotificationSound", Type: TypeFile, Group: "chats", Accept: "audio/", MaxSize: 1 << 20},
+	{Code: "CalendarIntegration", Type: TypeEnum, Default: "none", Options: []string{"none", "google", "exchange"}, Group: "general"},
+	{Code: "UseSharedGoogleApp", Type: TypeBool, Default: "true", Group: "google"},
+	{Code: "GoogleClientId", Type: TypeString, Group: "google"},
+	{Code: "GoogleClientSecret", Type: TypeSecret, Group: "google"},
+	{Code: "GoogleApplicationName", Type: TypeString, Default: "Tandem", Group: "google"},
+	{Code: "GooglePushServiceUrl", Type: TypeURL, Group: "google"},
+	{Code: "MicrosoftClientId", Type: TypeString, Group: "microsoft"},
+	{Code: "MicrosoftClientSecret", Type: TypeSecret, Group: "microsoft"},
+	{Code: "MicrosoftTenantId", Type: TypeString, Default: "common", Group: "microsoft"},
+}
+
+// Lookup finds a setting by code.
+func Lookup(code string) (Def, bool) {
+	for _, d := range Registry {
+		if d.Code == code {
+			return d, true
+		}
+	}
+	return Def{}, false
+}
+
+// File is the value of a TypeFile setting.
+type File struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Data        []byte `json:"data"`
+}
+
+// Normalize validates raw input for d and returns the canonical string to
+// store, or a message key from the i18n catalogue.
+func (d Def) Normalize(raw string) (string, string) {
+	if !utf8.ValidString(raw) {
+		return "", "error.invalid"
+	}
+	switch d.Type {
+	case TypeInt:
+		n, err := strconv.Atoi(strings.TrimSpace(raw))
+		if err != nil {
+			return "", "error.not_a_number"
+		}
+		if n < d.Min || (d.Max > 0 && n > d.Max) {
+			return "", "error.out_of_range"
+		}
+		return strconv.Itoa(n), ""
+	case TypeBool:
+		b, err := strconv.ParseBool(strings.TrimSpace(raw))
+		if err != nil {
+			return "", "error.invalid"
+		}
+		return strconv.FormatBool(b), ""
+	case TypeURL:
+		raw = strings.TrimRight(strings.TrimSpace(raw), "/")
+		if raw == "" {
+			return "", ""
+		}
+		u, err := url.Parse(raw)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return "", "error.invalid_url"
+		}
+		return raw, ""
+	case TypeEnum:
+		for _, o := range d.Options {
+			if raw == o {
+				return raw, ""
+			}
+		}
+		return "", "error.unknown_value"
+	case TypeFile:
+		if raw == "" {
+			return "", ""
+		}
+		var f File
+		if err := json.Unmarshal([]byte(raw), &f); err != nil || f.Name == "" {
+			return "", "error.invalid"
+		}
+		if len(f.Data) > d.MaxSize {
+			return "", "error.too_large"
+		}
+		if !strings.HasPrefix(f.ContentType, d.Accept) {
+			return "", "error.wrong_file_type"
+		}
+		return raw, ""
+	default: // string, secret
+		raw = strings.TrimSpace(raw)
+		if utf8.RuneCountInString(raw) > 2000 {
+			return "", "error.too_long"
+		}
+		return raw, ""
+	}
+}
+
+// Storage persists raw values.
+type Storage interface {
+	GetSetting(ctx context.Context, code string) (string, bool, error)
+	PutSetting(ctx context.Context, code, value, actor string, del bool) error
+	ListSettings(ctx context.Context) (map[string]string, error)
+}
+
+// Service reads and writes settings.
+type Service struct {
+	st  Storage
+	box *secret.Box
+}
+
+// New returns a Service.
+func New(st Storage, box *secret.Box) *Service { return &Service{st: st, box: box} }
+
+// ErrUnknown is an unknown setting code.
+var ErrUnknown = fmt.Errorf("unknown setting")
+
+// InvalidError is a value the setting does not accept.
+type InvalidError struct{ Key string }
+
+func (e *InvalidError) Error() string { return "invalid setting value: " + e.Key }
+
+func ad(code string) string { return "setting:" + code }
+
+// Get returns the effective value (the default when unset), secrets opened.
+func (s *Service) Get(ctx context.Context, code string) (string, error) {
+	d, ok := Lookup(code)
+	if !ok {
+		return "", ErrUnknown
+	}
+	v, set, err := s.st.GetSetting(ctx, code)
+	if err != nil {
+		return "", err
+	}
+	if !set {
+		return d.Default, nil
+	}
+	if d.Type == TypeSecret && v != "" {
+		return s.box.Open(v, ad(code))
+	}
+	return v, nil
+}
+
+// Int returns an int setting's value (its default if the stored one is bad).
+func (s *Service) Int(ctx context.Context, code string) int {
+	v, _ := s.Get(ctx, code)
+	n, err := strconv.Atoi(v)
+	if err != nil {
+		d, _ := Lookup(code)
+		n, _ = strconv.Atoi(d.Default)
+	}
+	return n
+}
+
+// Bool returns a bool setting's value.
+func (s *Service) Bool(ctx context.Context, code string) bool {
+	v, _ := s.Get(ctx, code)
+	b, _ := strconv.ParseBool(v)
+	return b
+}
+
+// Put validates and stores a value; an empty value resets to the default.
+func (s *Service) Put(ctx context.Context, code, raw, actor string) error {
+	d, ok := Lookup(code)
+	if !ok {
+		return ErrUnknown
+	}
+	if raw == "" {
+		return s.st.PutSetting(ctx, code, "", actor, true)
+	}
+	v, key := d.Normalize(raw)
+	if key != "" {
+		return &InvalidError{Key: key}
+	}
+	if d.Type == TypeSecret && v != "" {
+		v = s.box.Seal(v, ad(code))
+	}
+	return s.st.PutSetting(ctx, code, v, actor, false)
+}
+
+// Entry is a setting as shown to an administrator.
+type Entry struct {
+	Def
+	Value string // masked for secrets; a file's name for files
+	IsSet bool
+}
+
+// Mask shows a secret without revealing it: its length class and last two
+// characters, so an admin can tell which key is in place.
+func Mask(v string) string {
+	if v == "" {
+		return ""
+	}
+	r := []rune(v)
+	if len(r) <= 6 {
+		return "••••••"
+	}
+	return "••••••" + string(r[len(r)-2:])
+}
+
+// List returns every setting in registry order, for display.
+func (s *Service) List(ctx context.Context) ([]Entry, error) {
+	stored, err := s.st.ListSettings(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Entry, 0, len(Registry))
+	for _, d := range Registry {
+		e := Entry{Def: d, Value: d.Default}
+		if v, ok := stored[d.Code]; ok {
+			e.IsSet = true
+			e.Value = v
+			switch d.Type {
+			case TypeSecret:
+				plain, err := s.box.Open(v, ad(d.Code))
+				if err != nil {
+					plain = "?"
+				}
+				e.Value = Mask(plain)
+			case TypeFile:
+				var f File
+				json.Unmarshal([]byte(v), &f)
+				e.Value = f.Name
+			}
+		}
+		out = append(out, e)
+	}
+	return out, nil
+}
+
+// Groups returns the group names in display order.
+func Groups() []string {
+	seen := map[string]int{}
+	var out []string
+	for i, d := range Registry {
+		if _, ok := seen[d.Group]; !ok {
+			seen[d.Group] = i
+			out = append(out, d.Group)
+		}
+	}
+	sort.SliceStable(out, func(i, j int) bool { return seen[out[i]] < seen[out[j]] })
+	return out
+}
+
+// EncodeFile builds the raw value of a file setting from an upload.
+func EncodeFile(name, contentType string, data []byte) string {
+	b, _ := json.Marshal(File{Name: name, ContentType: contentType, Data: data})
+	return string(b)
+}
+
+// DecodeFile returns a stored file setting.
+func DecodeFile(raw string) (File, error) {
+	var f File
+	err := json.Unmarshal([]byte(raw), &f)
+	return f, err
+}
+

@@ -1,0 +1,267 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crm"
+)
+
+// AccountFilter narrows ListAccounts.
+type AccountFilter struct {
+	Q       string
+	TagID   string
+	OwnerID string
+	Name    string // exact name, folded (for linking imported contacts)
+	Page
+}
+
+// CreateAccount inserts an account owned by a.OwnerID or the viewer.
+func (s *Store) CreateAccount(ctx context.Context, v access.Viewer, a *crm.Account) error {
+	a.Normalize()
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	if a.OwnerID == "" {
+		a.OwnerID = v.UserID
+	}
+	a.ID, a.CreatedAt, a.Version = newID(), crm.Now(), 1
+	a.UpdatedAt = a.CreatedAt
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		fe := crm.FieldErrors{}
+		if err := s.checkUser(ctx, tx, a.OwnerID, "owner_id", fe); err != nil {
+			return err
+		}
+		if err := fe.Err(); err != nil {
+			return err
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO accounts (id, name, type, industry, website, phone, email, address, notes,
+			owner_id, sort_name, search, created_at, updated_at, version)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1)`,
+			a.ID, a.Name, a.Type, a.Industry, a.Website, a.Phone, a.Email, a.Address, a.Notes, a.OwnerID,
+			crm.Fold(a.Name), a.SearchText(), crm.Micros(a.CreatedAt))
+		if err != nil {
+			return fmt.Errorf("insert account: %w", err)
+		}
+		return s.writeRecordParts(ctx, tx, v, EntityAccount, a.ID, a.Tags, a.Access, "create")
+	})
+}
+
+// writeRecordParts sets tags and grants and logs the change.
+func (s *Store) writeRecordParts(ctx context.Context, tx *sql.Tx, v access.Viewer, entity, id string, tags []crm.TagRef, grants []crm.Grant, op string) error {
+	fe := crm.FieldErrors{}
+	if tags != nil || op == "create" {
+		if err := s.setTags(ctx, tx, v, entity, id, tags, fe); err != nil {
+			return err
+		}
+	}
+	if err := s.setAccess(ctx, tx, entity, id, grants, fe); err != nil {
+		return err
+	}
+	return s.logChange(ctx, tx, entity, id, op, v.UserID)
+}
+
+// UpdateAccount replaces an account's fields (see UpdateContact).
+func (s *Store) UpdateAccount(ctx context.Context, v access.Viewer, a *crm.Account, wantVersion int64) error {
+	a.Normalize()
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkEditable(ctx, tx, "accounts", a.ID, v, wantVersion); err != nil {
+			return err
+		}
+		fe := crm.FieldErrors{}
+		if err := s.checkUser(ctx, tx, a.OwnerID, "owner_id", fe); err != nil {
+			return err
+		}
+		if err := fe.Err(); err != nil {
+			return err
+		}
+		a.UpdatedAt = crm.Now()
+		err := tx.QueryRowContext(ctx, `UPDATE accounts SET name = $2, type = $3, industry = $4, website = $5, phone = $6,
+			email = $7, address = $8, notes = $9, owner_id = $10, sort_name = $11, search = $12, updated_at = $13,
+			version = version + 1 WHERE id = $1 RETURNING version`,
+			a.ID, a.Name, a.Type, a.Industry, a.Website, a.Phone, a.Email, a.Address, a.Notes, a.OwnerID,
+			crm.Fold(a.Name), a.SearchText(), crm.Micros(a.UpdatedAt)).Scan(&a.Version)
+		if err != nil {
+			return fmt.Errorf("update account: %w", err)
+		}
+		return s.writeRecordParts(ctx, tx, v, EntityAccount, a.ID, a.Tags, a.Access, "update")
+	})
+}
+
+// DeleteAccount removes an account; its contacts stay, unlinked.
+func (s *Store) DeleteAccount(ctx context.Context, v access.Viewer, id string) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		if err := s.checkEditable(ctx, tx, "accounts", id, v, 0); err != nil {
+			return err
+		}
+		// Contacts that lose their account change too: log them for sync.
+		rows, err := tx.QueryContext(ctx, `SELECT id FROM contacts WHERE account_id = $1`, id)
+		if err != nil {
+			return fmt.Errorf("find account contacts: %w", err)
+		}
+		var contactIDs []string
+		for rows.Next() {
+			var cid string
+			if err := rows.Scan(&cid); err != nil {
+				rows.Close()
+				return err
+			}
+			contactIDs = append(contactIDs, cid)
+		}
+		rows.Close()
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET account_id = NULL, version = version + 1, updated_at = $2
+			WHERE account_id = $1`, id, crm.Micros(crm.Now())); err != nil {
+			return fmt.Errorf("unlink contacts: %w", err)
+		}
+		for _, cid := range contactIDs {
+			if err := s.logChange(ctx, tx, EntityContact, cid, "update", v.UserID); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `DELETE FROM accounts WHERE id = $1`, id); err != nil {
+			return fmt.Errorf("delete account: %w", err)
+		}
+		if err := deleteRecordLinks(ctx, tx, id); err != nil {
+			return err
+		}
+		return s.logChange(ctx, tx, EntityAccount, id, "delete", v.UserID)
+	})
+}
+
+const accountColumns = `a.id, a.name, a.type, a.industry, a.website, a.phone, a.email, a.address, a.notes, a.owner_id,
+	a.created_at, a.updated_at, a.version`
+
+func scanAccount(row interface{ Scan(...any) error }) (crm.Account, error) {
+	var a crm.Account
+	var c, u int64
+	err := row.Scan(&a.ID, &a.Name, &a.Type, &a.Industry, &a.Website, &a.Phone, &a.Email, &a.Address, &a.Notes,
+		&a.OwnerID, &c, &u, &a.Version)
+	a.CreatedAt, a.UpdatedAt = crm.FromMicros(c), crm.FromMicros(u)
+	return a, err
+}
+
+// GetAccount returns one account the viewer may read.
+func (s *Store) GetAccount(ctx context.Context, v access.Viewer, id string) (*crm.Account, error) {
+	a, err := scanAccount(s.r.QueryRowContext(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE a.id = $1 AND `+
+		canRead("a", "$2"), id, v.UserID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get account: %w", err)
+	}
+	list := []crm.Account{a}
+	if err := s.fillAccounts(ctx, v, list); err != nil {
+		return nil, err
+	}
+	return &list[0], nil
+}
+
+// ListAccounts returns a page of accounts by name.
+func (s *Store) ListAccounts(ctx context.Context, v access.Viewer, f AccountFilter) ([]crm.Account, string, error) {
+	cur, err := decodeCursor(f.Cursor, 2)
+	if err != nil {
+		return nil, "", err
+	}
+	qb := newQuery(canRead("a", "$1"), v.UserID)
+	if q := crm.Fold(f.Q); q != "" {
+		qb.add(`a.search LIKE $%d ESCAPE '\'`, likePattern(q))
+	}
+	if f.Name != "" {
+		qb.add(`a.sort_name = $%d`, crm.Fold(f.Name))
+	}
+	if f.TagID != "" {
+		qb.add(`EXISTS (SELECT 1 FROM record_tags rt JOIN tags t ON t.id = rt.tag_id WHERE rt.record_id = a.id
+			AND rt.tag_id = $%d AND `+tagVisibleFor("$1")+`)`, f.TagID)
+	}
+	if f.OwnerID != "" {
+		qb.add(`a.owner_id = $%d`, f.OwnerID)
+	}
+	qb.after("a.sort_name", "a.id", cur)
+	limit := f.limit()
+	rows, err := s.r.QueryContext(ctx, `SELECT `+accountColumns+` FROM accounts a WHERE `+qb.where()+
+		` ORDER BY a.sort_name, a.id LIMIT `+qb.arg(limit+1), qb.args...)
+	if err != nil {
+		return nil, "", fmt.Errorf("list accounts: %w", err)
+	}
+	var out []crm.Account
+	for rows.Next() {
+		a, err := scanAccount(rows)
+		if err != nil {
+			rows.Close()
+			return nil, "", err
+		}
+		out = append(out, a)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, "", err
+	}
+	var next string
+	if len(out) > limit {
+		out = out[:limit]
+		last := out[limit-1]
+		next = encodeCursor(crm.Fold(last.Name), last.ID)
+	}
+	return out, next, s.fillAccounts(ctx, v, out)
+}
+
+func (s *Store) fillAccounts(ctx context.Context, v access.Viewer, as []crm.Account) error {
+	ids := make([]string, len(as))
+	for i := range as {
+		ids[i] = as[i].ID
+	}
+	tags, err := s.loadTags(ctx, s.r, v, ids)
+	if err != nil {
+		return err
+	}
+	grants, err := s.loadAccess(ctx, s.r, ids)
+	if err != nil {
+		return err
+	}
+	for i := range as {
+		as[i].Tags = tags[as[i].ID]
+		as[i].Access = grants[as[i].ID]
+		if as[i].Access == nil {
+			as[i].Access = []crm.Grant{}
+		}
+	}
+	return nil
+}
+
+// query builds a WHERE clause with numbered parameters.
+type query struct {
+	conds []string
+	args  []any
+}
+
+func newQuery(first string, args ...any) *query { return &query{conds: []string{first}, args: args} }
+
+// add appends a condition whose one %d is the number of val's parameter.
+func (q *query) add(cond string, val any) {
+	q.args = append(q.args, val)
+	q.conds = append(q.conds, fmt.Sprintf(cond, len(q.args)))
+}
+
+// arg appends a value and returns its placeholder.
+func (q *query) arg(val any) string {
+	q.args = append(q.args, val)
+	return fmt.Sprintf("$%d", len(q.args))
+}
+
+// after adds the keyset condition for a (sort key, id) cursor.
+func (q *query) after(sortCol, idCol string, cur []string) {
+	if cur == nil {
+		return
+	}
+	k, id := q.arg(cur[0]), q.arg(cur[1])
+	q.conds = append(q.conds, fmt.Sprintf("(%s > %s OR (%s = %s AND %s > %s))", sortCol, k, sortCol, k, idCol, id))
+}
+
+func (q *query) where() string { return joinAnd(q.conds) }

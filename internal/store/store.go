@@ -1,0 +1,196 @@
+// Package store owns all SQL. One set of queries runs on SQLite
+// (modernc.org/sqlite, WAL, a single writer connection and a read pool) and
+// on PostgreSQL (pgx in database/sql mode); the few differences live in
+// dialect.go. It applies record access in its queries, keeps the change log
+// of synced entities, and runs the versioned migrations at start-up.
+//
+// Methods that act for a user take an access.Viewer and never return a
+// record that user may not see: a hidden record is ErrNotFound, a visible one
+// they may not change is ErrForbidden.
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+
+	"github.com/google/uuid"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/jackc/pgx/v5/stdlib"
+	_ "modernc.org/sqlite" // registers the "sqlite" driver
+)
+
+// Errors the web layer maps to HTTP statuses.
+var (
+	ErrNotFound  = errors.New("not found")
+	ErrForbidden = errors.New("forbidden")
+	ErrConflict  = errors.New("changed by someone else")
+	ErrDuplicate = errors.New("already exists")
+)
+
+// Store is the database.
+type Store struct {
+	w       *sql.DB // writes (SQLite: the one writer connection)
+	r       *sql.DB // reads (SQLite: a read-only pool; PostgreSQL: same as w)
+	dialect dialect
+	pool    *pgxpool.Pool // PostgreSQL only, for the job queue
+	path    string        // SQLite only
+}
+
+// Options tune Open.
+type Options struct {
+	// SQLitePath is the database file when DatabaseURL is empty.
+	SQLitePath string
+	// DatabaseURL selects PostgreSQL.
+	DatabaseURL string
+	// MaxConns bounds the PostgreSQL pool (0: pgx default).
+	MaxConns int32
+}
+
+// Open connects and runs migrations.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	var s *Store
+	var err error
+	if o.DatabaseURL != "" {
+		s, err = openPostgres(ctx, o)
+	} else {
+		s, err = openSQLite(ctx, o.SQLitePath)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+func openSQLite(ctx context.Context, path string) (*Store, error) {
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return nil, fmt.Errorf("create data dir: %w", err)
+	}
+	// busy_timeout covers the moments another process (a second worker or
+	// the job queue's own connection) holds the write lock; _txlock=immediate
+	// takes that lock at BEGIN so a transaction never fails half-way on
+	// upgrading a read lock.
+	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
+	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	if err != nil {
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	w.SetMaxOpenConns(1)
+	if err := w.PingContext(ctx); err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite %s: %w", path, err)
+	}
+	r, err := sql.Open("sqlite", base+"&_pragma=query_only(1)")
+	if err != nil {
+		w.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
+	return &Store{w: w, r: r, dialect: sqliteDialect{}, path: path}, nil
+}
+
+func openPostgres(ctx context.Context, o Options) (*Store, error) {
+	cfg, err := pgxpool.ParseConfig(o.DatabaseURL)
+	if err != nil {
+		return nil, fmt.Errorf("parse database url: %w", err)
+	}
+	if o.MaxConns > 0 {
+		cfg.MaxConns = o.MaxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		return nil, fmt.Errorf("connect postgres: %w", err)
+	}
+	db := stdlib.OpenDBFromPool(pool)
+	return &Store{w: db, r: db, dialect: postgresDialect{}, pool: pool}, nil
+}
+
+// Close releases connections.
+func (s *Store) Close() error {
+	errW := s.w.Close()
+	if s.r != s.w {
+		s.r.Close()
+	}
+	if s.pool != nil {
+		s.pool.Close()
+	}
+	return errW
+}
+
+// Postgres reports whether the store runs on PostgreSQL.
+func (s *Store) Postgres() bool { return s.pool != nil }
+
+// PgxPool is the PostgreSQL pool (nil on SQLite), for the job queue.
+func (s *Store) PgxPool() *pgxpool.Pool { return s.pool }
+
+// SQLitePath is the database file (empty on PostgreSQL), for the job queue,
+// which opens its own connection to it.
+func (s *Store) SQLitePath() string { return s.path }
+
+// Ping checks that the database answers.
+func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
+
+// querier is what both *sql.DB and *sql.Tx offer.
+type querier interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// tx runs fn in a write transaction and commits when it returns nil.
+func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	if err := fn(tx); err != nil {
+		tx.Rollback()
+		return err
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("commit: %w", err)
+	}
+	return nil
+}
+
+// newID returns a time-ordered UUID, so new rows land at the end of indexes.
+func newID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// params renders n placeholders starting at $start: "$3,$4,$5".
+func params(start, n int) string {
+	var b strings.Builder
+	for i := 0; i < n; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		fmt.Fprintf(&b, "$%d", start+i)
+	}
+	return b.String()
+}
+
+func anySlice(ss []string) []any {
+	out := make([]any, len(ss))
+	for i, s := range ss {
+		out[i] = s
+	}
+	return out
+}
+
+// likePattern escapes q for LIKE … ESCAPE '\' and wraps it in %.
+func likePattern(q string) string {
+	r := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`)
+	return "%" + r.Replace(q) + "%"
+}
