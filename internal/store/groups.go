@@ -31,7 +31,7 @@ func (s *Store) SaveGroup(ctx context.Context, v access.Viewer, g *crm.Group) er
 				return err
 			}
 			g.UpdatedAt = now
-			if err := tx.QueryRowContext(ctx, `UPDATE groups SET name = $2, updated_at = $3 WHERE id = $1 RETURNING entity, owner_id`,
+			if err := tx.QueryRowContext(ctx, `UPDATE groups SET name = $2, updated_at = $3, version = version + 1 WHERE id = $1 RETURNING entity, owner_id`,
 				g.ID, g.Name, crm.Micros(now)).Scan(&g.Entity, &g.OwnerID); err != nil {
 				return fmt.Errorf("update group: %w", err)
 			}

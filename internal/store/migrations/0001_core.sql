@@ -196,7 +196,8 @@ CREATE TABLE groups (
     entity     TEXT NOT NULL CHECK (entity IN ('contact', 'activity')),
     owner_id   TEXT NOT NULL REFERENCES users(id),
     created_at BIGINT NOT NULL,
-    updated_at BIGINT NOT NULL
+    updated_at BIGINT NOT NULL,
+    version    BIGINT NOT NULL DEFAULT 1
 );
 
 CREATE TABLE group_members (
