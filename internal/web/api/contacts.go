@@ -1,0 +1,209 @@
+package api
+
+import (
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/store"
+)
+
+type emailJSON struct {
+	Address string `json:"address"`
+	Kind    string `json:"kind,omitempty"`
+	Primary bool   `json:"primary"`
+}
+
+type phoneJSON struct {
+	Number  string `json:"number"`
+	Kind    string `json:"kind,omitempty"`
+	Primary bool   `json:"primary"`
+}
+
+type contactIn struct {
+	Name       *string      `json:"name"`
+	GivenName  *string      `json:"given_name"`
+	MiddleName *string      `json:"middle_name"`
+	FamilyName *string      `json:"family_name"`
+	JobTitle   *string      `json:"job_title"`
+	Type       *string      `json:"type"`
+	AccountID  *string      `json:"account_id"`
+	Notes      *string      `json:"notes"`
+	OwnerID    *string      `json:"owner_id"`
+	Emails     *[]emailJSON `json:"emails"`
+	Phones     *[]phoneJSON `json:"phones"`
+	Tags       *[]tagIn     `json:"tags"`
+	Access     *[]grantJSON `json:"access"`
+}
+
+// apply copies the fields present in the request onto c.
+func (in *contactIn) apply(c *crm.Contact) {
+	// A display name that was derived from the name parts follows them.
+	derived := c.Name == strings.Join(strings.Fields(c.GivenName+" "+c.MiddleName+" "+c.FamilyName), " ")
+	set(&c.GivenName, in.GivenName)
+	set(&c.MiddleName, in.MiddleName)
+	set(&c.FamilyName, in.FamilyName)
+	if in.Name != nil {
+		c.Name = *in.Name
+	} else if derived && (in.GivenName != nil || in.MiddleName != nil || in.FamilyName != nil) {
+		c.Name = ""
+	}
+	set(&c.JobTitle, in.JobTitle)
+	set(&c.Type, in.Type)
+	set(&c.AccountID, in.AccountID)
+	set(&c.Notes, in.Notes)
+	set(&c.OwnerID, in.OwnerID)
+	if in.Emails != nil {
+		c.Emails = make([]crm.Email, 0, len(*in.Emails))
+		for _, e := range *in.Emails {
+			c.Emails = append(c.Emails, crm.Email{Address: e.Address, Kind: e.Kind, Primary: e.Primary})
+		}
+	}
+	if in.Phones != nil {
+		c.Phones = make([]crm.Phone, 0, len(*in.Phones))
+		for _, p := range *in.Phones {
+			c.Phones = append(c.Phones, crm.Phone{Number: p.Number, Kind: p.Kind, Primary: p.Primary})
+		}
+	}
+	c.Tags = nil
+	if in.Tags != nil {
+		c.Tags = tagRefs(in.Tags)
+	}
+	c.Access = nil
+	if in.Access != nil {
+		c.Access = grantsIn(in.Access)
+	}
+}
+
+type contactOut struct {
+	ID          string      `json:"id"`
+	Name        string      `json:"name"`
+	GivenName   string      `json:"given_name"`
+	MiddleName  string      `json:"middle_name"`
+	FamilyName  string      `json:"family_name"`
+	JobTitle    string      `json:"job_title"`
+	Type        string      `json:"type"`
+	AccountID   *string     `json:"account_id"`
+	AccountName string      `json:"account_name,omitempty"`
+	Notes       string      `json:"notes"`
+	Emails      []emailJSON `json:"emails"`
+	Phones      []phoneJSON `json:"phones"`
+	Tags        []tagOut    `json:"tags"`
+	Access      []grantJSON `json:"access"`
+	OwnerID     string      `json:"owner_id"`
+	CreatedAt   time.Time   `json:"created_at"`
+	UpdatedAt   time.Time   `json:"updated_at"`
+	Version     int64       `json:"version"`
+}
+
+func optional(s string) *string {
+	if s == "" {
+		return nil
+	}
+	return &s
+}
+
+func contactJSON(c *crm.Contact) contactOut {
+	o := contactOut{ID: c.ID, Name: c.Name, GivenName: c.GivenName, MiddleName: c.MiddleName, FamilyName: c.FamilyName,
+		JobTitle: c.JobTitle, Type: c.Type, AccountID: optional(c.AccountID), AccountName: c.AccountName, Notes: c.Notes,
+		Emails: []emailJSON{}, Phones: []phoneJSON{}, Tags: tagsOut(c.Tags), Access: grantsOut(c.Access), OwnerID: c.OwnerID,
+		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
+	for _, e := range c.Emails {
+		o.Emails = append(o.Emails, emailJSON{Address: e.Address, Kind: e.Kind, Primary: e.Primary})
+	}
+	for _, p := range c.Phones {
+		o.Phones = append(o.Phones, phoneJSON{Number: p.Number, Kind: p.Kind, Primary: p.Primary})
+	}
+	return o
+}
+
+func (a *API) listContacts(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	p, err := pageParams(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	q := r.URL.Query()
+	items, next, err := a.st.ListContacts(r.Context(), v, store.ContactFilter{Q: q.Get("q"), TagID: q.Get("tag_id"),
+		GroupID: q.Get("group_id"), AccountID: q.Get("account_id"), OwnerID: q.Get("owner_id"), Email: q.Get("email"), Page: p})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]contactOut, len(items))
+	for i := range items {
+		out[i] = contactJSON(&items[i])
+	}
+	writeJSON(w, http.StatusOK, page(out, next))
+}
+
+func (a *API) createContact(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	var in contactIn
+	if err := decode(r, &in); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	c := &crm.Contact{}
+	in.apply(c)
+	if err := a.st.CreateContact(r.Context(), v, c); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.respondContact(w, r, v, c.ID, http.StatusCreated)
+}
+
+func (a *API) respondContact(w http.ResponseWriter, r *http.Request, v access.Viewer, id string, status int) {
+	c, err := a.st.GetContact(r.Context(), v, id)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	setETag(w, c.Version)
+	if status == http.StatusCreated {
+		w.Header().Set("Location", "/api/v1/contacts/"+c.ID)
+	}
+	writeJSON(w, status, contactJSON(c))
+}
+
+func (a *API) getContact(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	a.respondContact(w, r, v, r.PathValue("id"), http.StatusOK)
+}
+
+func (a *API) patchContact(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	want, err := ifMatch(r)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	var in contactIn
+	if err := decode(r, &in); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	c, err := a.st.GetContact(r.Context(), v, r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if want == 0 {
+		// Without If-Match the update still must not overwrite a change
+		// made between our read and our write.
+		want = c.Version
+	}
+	in.apply(c)
+	if err := a.st.UpdateContact(r.Context(), v, c, want); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.respondContact(w, r, v, c.ID, http.StatusOK)
+}
+
+func (a *API) deleteContact(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	if err := a.st.DeleteContact(r.Context(), v, r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}

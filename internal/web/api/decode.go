@@ -1,0 +1,178 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"mime"
+	"net/http"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/tandem-crm/tandem/internal/crm"
+)
+
+// maxBody bounds request bodies; CRM records are small.
+const maxBody = 1 << 20
+
+// decodeError is a request the API cannot read.
+type decodeError struct {
+	key    string
+	fields crm.FieldErrors
+}
+
+func (e *decodeError) Error() string { return "decode request: " + e.key }
+
+// decode reads one JSON object into v strictly: unknown fields, wrong types,
+// trailing data and oversized bodies are errors that name the field.
+func decode(r *http.Request, v any) error {
+	if ct := r.Header.Get("Content-Type"); ct != "" {
+		mt, _, err := mime.ParseMediaType(ct)
+		if err != nil || (mt != "application/json" && !strings.HasSuffix(mt, "+json")) {
+			return &decodeError{key: "error.unsupported_media_type"}
+		}
+	}
+	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return jsonError(err)
+	}
+	if _, err := dec.Token(); err != io.EOF {
+		return &decodeError{key: "error.malformed_json"}
+	}
+	return nil
+}
+
+func jsonError(err error) error {
+	var syn *json.SyntaxError
+	var typ *json.UnmarshalTypeError
+	var big *http.MaxBytesError
+	var fe *fieldErr
+	switch {
+	case errors.As(err, &big):
+		return &decodeError{key: "error.too_large"}
+	case errors.As(err, &syn), errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF):
+		return &decodeError{key: "error.malformed_json"}
+	case errors.As(err, &typ):
+		field := typ.Field
+		if field == "" {
+			field = "body"
+		}
+		return &decodeError{key: "error.form", fields: crm.FieldErrors{field: "error.wrong_type"}}
+	case errors.As(err, &fe):
+		return &decodeError{key: "error.form", fields: crm.FieldErrors{fe.field: fe.key}}
+	case strings.HasPrefix(err.Error(), "json: unknown field "):
+		name := strings.Trim(strings.TrimPrefix(err.Error(), "json: unknown field "), `"`)
+		return &decodeError{key: "error.form", fields: crm.FieldErrors{name: "error.unknown_field"}}
+	default:
+		return &decodeError{key: "error.malformed_json"}
+	}
+}
+
+// fieldErr lets custom UnmarshalJSON methods report a field problem.
+type fieldErr struct{ field, key string }
+
+func (e *fieldErr) Error() string { return e.field + ": " + e.key }
+
+func sortedKeys(m crm.FieldErrors) []string {
+	out := make([]string, 0, len(m))
+	for k := range m {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// parseTime accepts RFC 3339 date-times and, for all-day items, bare dates.
+// It returns nil for "" (clearing the field).
+func parseTime(field, s string, fe crm.FieldErrors) *time.Time {
+	if s == "" {
+		return nil
+	}
+	for _, layout := range []string{time.RFC3339Nano, "2006-01-02"} {
+		if t, err := time.Parse(layout, s); err == nil {
+			t = t.UTC()
+			return &t
+		}
+	}
+	fe.Add(field, crm.ErrDate)
+	return nil
+}
+
+func formatTime(t *time.Time) *string {
+	if t == nil {
+		return nil
+	}
+	s := t.UTC().Format(time.RFC3339)
+	return &s
+}
+
+// tagIn accepts a tag as its id string or as an object with "id".
+type tagIn struct{ ID string }
+
+func (t *tagIn) UnmarshalJSON(b []byte) error {
+	var s string
+	if err := json.Unmarshal(b, &s); err == nil {
+		t.ID = s
+		return nil
+	}
+	var o struct {
+		ID string `json:"id"`
+	}
+	if err := json.Unmarshal(b, &o); err != nil || o.ID == "" {
+		return &fieldErr{field: "tags", key: "error.wrong_type"}
+	}
+	t.ID = o.ID
+	return nil
+}
+
+func tagRefs(in *[]tagIn) []crm.TagRef {
+	out := make([]crm.TagRef, 0, len(*in))
+	for _, t := range *in {
+		out = append(out, crm.TagRef{ID: t.ID})
+	}
+	return out
+}
+
+type tagOut struct {
+	ID    string `json:"id"`
+	Name  string `json:"name"`
+	Kind  string `json:"kind"`
+	Color string `json:"color"`
+}
+
+func tagsOut(ts []crm.TagRef) []tagOut {
+	out := make([]tagOut, 0, len(ts))
+	for _, t := range ts {
+		out = append(out, tagOut{ID: t.ID, Name: t.Name, Kind: t.Kind, Color: t.Color})
+	}
+	return out
+}
+
+type grantJSON struct {
+	RoleID string `json:"role_id"`
+	Level  string `json:"level"`
+}
+
+func grantsIn(in *[]grantJSON) []crm.Grant {
+	out := make([]crm.Grant, 0, len(*in))
+	for _, g := range *in {
+		out = append(out, crm.Grant{RoleID: g.RoleID, Level: g.Level})
+	}
+	return out
+}
+
+func grantsOut(gs []crm.Grant) []grantJSON {
+	out := make([]grantJSON, 0, len(gs))
+	for _, g := range gs {
+		out = append(out, grantJSON{RoleID: g.RoleID, Level: g.Level})
+	}
+	return out
+}
+
+func set[T any](dst *T, src *T) {
+	if src != nil {
+		*dst = *src
+	}
+}
