@@ -86,7 +86,7 @@ func (d Def) Normalize(raw string) (string, string) {
 	case TypeInt:
 		n, err := strconv.Atoi(strings.TrimSpace(raw))
 		if err != nil {
-			return "", "error.not_a_number"
+			return "", "error.invalid_number"
 		}
 		if n < d.Min || (d.Max > 0 && n > d.Max) {
 			return "", "error.out_of_range"

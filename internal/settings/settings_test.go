@@ -32,7 +32,7 @@ func TestNormalize(t *testing.T) {
 	}{
 		{"SimultaneousChats", " 3 ", "3", ""},
 		{"SimultaneousChats", "0", "", "error.out_of_range"},
-		{"SimultaneousChats", "two", "", "error.not_a_number"},
+		{"SimultaneousChats", "two", "", "error.invalid_number"},
 		{"MailboxSyncInterval", "1441", "", "error.out_of_range"},
 		{"UseSharedGoogleApp", "false", "false", ""},
 		{"UseSharedGoogleApp", "maybe", "", "error.invalid"},

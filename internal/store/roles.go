@@ -52,7 +52,7 @@ func (s *Store) SaveRole(ctx context.Context, r *access.Role) error {
 			}
 		}
 		if s.dialect.isUnique(err) {
-			return &crm.ValidationError{Fields: crm.FieldErrors{"name": "error.taken"}}
+			return &crm.ValidationError{Fields: crm.FieldErrors{"name": "error.duplicate"}}
 		}
 		if err != nil {
 			return fmt.Errorf("save role: %w", err)
@@ -240,4 +240,13 @@ func (s *Store) DeleteAPIToken(ctx context.Context, userID, id string) error {
 		return ErrNotFound
 	}
 	return nil
+}
+
+// CleanupSessions deletes expired sessions and returns how many went.
+func (s *Store) CleanupSessions(ctx context.Context) (int64, error) {
+	res, err := s.w.ExecContext(ctx, `DELETE FROM sessions WHERE expires_at < $1`, crm.Micros(crm.Now()))
+	if err != nil {
+		return 0, fmt.Errorf("cleanup sessions: %w", err)
+	}
+	return res.RowsAffected()
 }

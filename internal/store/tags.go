@@ -39,7 +39,7 @@ func (s *Store) SaveTag(ctx context.Context, v access.Viewer, t *crm.Tag) error 
 			return fmt.Errorf("check tag name: %w", err)
 		}
 		if n > 0 {
-			return &crm.ValidationError{Fields: crm.FieldErrors{"name": "error.taken"}}
+			return &crm.ValidationError{Fields: crm.FieldErrors{"name": "error.duplicate"}}
 		}
 		if t.ID == "" {
 			t.ID, t.OwnerID, t.CreatedAt = newID(), v.UserID, crm.Now()

@@ -50,7 +50,7 @@ func (s *Store) CreateUser(ctx context.Context, u *access.User, password string)
 	}
 	hash, err := access.HashPassword(password)
 	if err != nil {
-		return &crm.ValidationError{Fields: crm.FieldErrors{"password": "error.password_short"}}
+		return &crm.ValidationError{Fields: crm.FieldErrors{"password": "error.password_weak"}}
 	}
 	u.ID = newID()
 	u.CreatedAt = crm.Now()
@@ -59,7 +59,7 @@ func (s *Store) CreateUser(ctx context.Context, u *access.User, password string)
 		_, err := tx.ExecContext(ctx, `INSERT INTO users (id, email, name, password_hash, language, time_zone, active, created_at, updated_at)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8)`, u.ID, u.Email, u.Name, hash, u.Language, u.TimeZone, u.Active, crm.Micros(u.CreatedAt))
 		if s.dialect.isUnique(err) {
-			return &crm.ValidationError{Fields: crm.FieldErrors{"email": "error.taken"}}
+			return &crm.ValidationError{Fields: crm.FieldErrors{"email": "error.duplicate"}}
 		}
 		if err != nil {
 			return fmt.Errorf("insert user: %w", err)
@@ -128,7 +128,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *access.User) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET email = $2, name = $3, language = $4, time_zone = $5, active = $6,
 			updated_at = $7 WHERE id = $1`, u.ID, u.Email, u.Name, u.Language, u.TimeZone, u.Active, crm.Micros(u.UpdatedAt))
 		if s.dialect.isUnique(err) {
-			return &crm.ValidationError{Fields: crm.FieldErrors{"email": "error.taken"}}
+			return &crm.ValidationError{Fields: crm.FieldErrors{"email": "error.duplicate"}}
 		}
 		if err != nil {
 			return fmt.Errorf("update user: %w", err)
@@ -149,7 +149,7 @@ func (s *Store) UpdateUser(ctx context.Context, u *access.User) error {
 func (s *Store) SetPassword(ctx context.Context, userID, password string) error {
 	hash, err := access.HashPassword(password)
 	if err != nil {
-		return &crm.ValidationError{Fields: crm.FieldErrors{"password": "error.password_short"}}
+		return &crm.ValidationError{Fields: crm.FieldErrors{"password": "error.password_weak"}}
 	}
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = $2, updated_at = $3 WHERE id = $1`, userID, hash, crm.Micros(crm.Now()))

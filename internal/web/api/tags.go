@@ -8,7 +8,6 @@ import (
 	"github.com/tandem-crm/tandem/internal/crm"
 )
 
-
 type tagFull struct {
 	ID        string    `json:"id"`
 	Name      string    `json:"name"`

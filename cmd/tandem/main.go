@@ -1,0 +1,289 @@
+// Command tandem is the Tandem server: the web UI and REST API, the job
+// workers, and the administration commands.
+package main
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"runtime/debug"
+	"strings"
+	"syscall"
+	"time"
+	_ "time/tzdata" // time zones must work on hosts without /usr/share/zoneinfo
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/app"
+	"github.com/tandem-crm/tandem/internal/config"
+)
+
+const usage = `Tandem — CRM integration server
+
+Usage:
+  tandem serve    [flags]   run the web UI and API (and, on SQLite, the job workers)
+  tandem worker   [flags]   run job workers only (PostgreSQL deployments)
+  tandem migrate  [flags]   apply database migrations and exit
+  tandem user create --email E [--name N] [--password P] [--admin]
+  tandem user passwd --email E [--password P]
+  tandem bench store [--json] [--n N] [--postgres URL]
+  tandem version
+
+Common flags (environment in brackets):
+  --addr ADDR           listen address [TANDEM_ADDR] (default 127.0.0.1:8080)
+  --data DIR            data folder [TANDEM_DATA] (default ./data)
+  --database-url URL    postgres:// URL; empty means SQLite [TANDEM_DATABASE_URL]
+  --workers N           job workers in this process
+  --log-level LEVEL     debug, info, warn, error [TANDEM_LOG_LEVEL]
+Also: TANDEM_SECRET_KEY, TANDEM_ADMIN_EMAIL, TANDEM_ADMIN_PASSWORD.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "tandem:", err)
+		}
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		fmt.Fprint(stderr, usage)
+		return flag.ErrHelp
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "worker":
+		return worker(ctx, args[1:], stderr)
+	case "migrate":
+		return migrate(ctx, args[1:], stderr)
+	case "user":
+		return userCmd(ctx, args[1:], stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args[1:], stdout, stderr)
+	case "version":
+		fmt.Fprintln(stdout, "tandem", version())
+		return nil
+	case "help", "-h", "--help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+}
+
+func version() string {
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		rev, dirty := "", false
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				rev = s.Value
+			case "vcs.modified":
+				dirty = s.Value == "true"
+			}
+		}
+		if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+			return bi.Main.Version
+		}
+		if rev != "" {
+			if len(rev) > 12 {
+				rev = rev[:12]
+			}
+			if dirty {
+				rev += "-dirty"
+			}
+			return "dev-" + rev
+		}
+	}
+	return "dev"
+}
+
+// setup parses common flags and opens the app.
+func setup(ctx context.Context, name string, args []string, stderr io.Writer, extra func(*flag.FlagSet)) (*app.App, *config.Config, *flag.FlagSet, error) {
+	fs := flag.NewFlagSet("tandem "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	if extra != nil {
+		extra(fs)
+	}
+	cfg, err := config.Load(fs, args)
+	if err != nil {
+		return nil, nil, fs, err
+	}
+	log := newLogger(cfg.LogLevel, stderr)
+	slog.SetDefault(log)
+	a, err := app.Open(ctx, cfg, log)
+	if err != nil {
+		return nil, nil, fs, err
+	}
+	return a, cfg, fs, nil
+}
+
+func newLogger(level string, w io.Writer) *slog.Logger {
+	var l slog.Level
+	if err := l.UnmarshalText([]byte(level)); err != nil {
+		l = slog.LevelInfo
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: l}))
+}
+
+func workersSet(fs *flag.FlagSet) bool {
+	set := false
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "workers" {
+			set = true
+		}
+	})
+	return set
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	a, cfg, fs, err := setup(ctx, "serve", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close(context.Background())
+	if err := a.EnsureAdmin(ctx, stdout); err != nil {
+		return err
+	}
+	// On SQLite the server is the whole deployment, so it runs the jobs; on
+	// PostgreSQL workers usually run as separate `tandem worker` processes.
+	workers := cfg.Workers
+	if a.Store.Postgres() && !workersSet(fs) {
+		workers = 0
+	}
+	if err := a.OpenQueue(ctx, workers); err != nil {
+		return err
+	}
+	h, err := a.Handler()
+	if err != nil {
+		return err
+	}
+	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	db := "sqlite " + cfg.SQLitePath()
+	if a.Store.Postgres() {
+		db = "postgres"
+	}
+	a.Log.Info("tandem listening", "url", "http://"+ln.Addr().String(), "database", db, "workers", workers, "version", version())
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	return srv.Shutdown(shutCtx)
+}
+
+func worker(ctx context.Context, args []string, stderr io.Writer) error {
+	a, cfg, _, err := setup(ctx, "worker", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close(context.Background())
+	if cfg.Workers < 1 {
+		return fmt.Errorf("worker needs --workers of at least 1")
+	}
+	if !a.Store.Postgres() {
+		a.Log.Warn("running a separate worker on SQLite: it shares the file with the server, which already runs jobs")
+	}
+	if err := a.OpenQueue(ctx, cfg.Workers); err != nil {
+		return err
+	}
+	a.Log.Info("worker running", "workers", cfg.Workers, "version", version())
+	<-ctx.Done()
+	a.Log.Info("worker stopping")
+	return nil
+}
+
+func migrate(ctx context.Context, args []string, stderr io.Writer) error {
+	a, _, _, err := setup(ctx, "migrate", args, stderr, nil)
+	if err != nil {
+		return err
+	}
+	defer a.Close(context.Background())
+	if err := a.OpenQueue(ctx, 0); err != nil {
+		return err
+	}
+	v, err := a.Store.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	a.Log.Info("database is up to date", "schema_version", v)
+	return nil
+}
+
+func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) == 0 || (args[0] != "create" && args[0] != "passwd") {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("user: expected create or passwd")
+	}
+	var email, name, password string
+	var admin bool
+	a, _, _, err := setup(ctx, "user "+args[0], args[1:], stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&email, "email", "", "user's email (login)")
+		fs.StringVar(&name, "name", "", "display name")
+		fs.StringVar(&password, "password", "", "password (read from standard input when empty)")
+		fs.BoolVar(&admin, "admin", false, "grant "+access.OpManageAdministration)
+	})
+	if err != nil {
+		return err
+	}
+	defer a.Close(context.Background())
+	if email == "" {
+		return fmt.Errorf("--email is required")
+	}
+	if password == "" {
+		fmt.Fprint(stderr, "Password: ")
+		line, err := bufio.NewReader(os.Stdin).ReadString('\n')
+		if err != nil && line == "" {
+			return fmt.Errorf("read password: %w", err)
+		}
+		password = strings.TrimRight(line, "\r\n")
+	}
+	if args[0] == "passwd" {
+		users, err := a.Store.ListUsers(ctx, "")
+		if err != nil {
+			return err
+		}
+		for _, u := range users {
+			if strings.EqualFold(u.Email, email) {
+				if err := a.Store.SetPassword(ctx, u.ID, password); err != nil {
+					return err
+				}
+				fmt.Fprintln(stdout, "password changed for", u.Email)
+				return nil
+			}
+		}
+		return fmt.Errorf("no user with email %s", email)
+	}
+	u := &access.User{Email: email, Name: name, Active: true}
+	if admin {
+		u.Ops = []string{access.OpManageAdministration}
+	}
+	if err := a.Store.CreateUser(ctx, u, password); err != nil {
+		return err
+	}
+	fmt.Fprintln(stdout, "created user", u.Email, u.ID)
+	return nil
+}
+

@@ -1,0 +1,189 @@
+// Package app wires a Tandem process together: configuration → secret key →
+// store → settings → job queue → HTTP server. It holds no business logic;
+// every piece it joins owns its own.
+package app
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/riverqueue/river"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/config"
+	"github.com/tandem-crm/tandem/internal/jobs"
+	"github.com/tandem-crm/tandem/internal/secret"
+	"github.com/tandem-crm/tandem/internal/settings"
+	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/web"
+	"github.com/tandem-crm/tandem/internal/web/api"
+	"github.com/tandem-crm/tandem/internal/web/ui"
+)
+
+// App is one running Tandem process.
+type App struct {
+	Cfg      *config.Config
+	Log      *slog.Logger
+	Store    *store.Store
+	Box      *secret.Box
+	Settings *settings.Service
+	Queue    *jobs.Queue
+	Registry *jobs.Registry
+
+	jobDB *sql.DB // SQLite only: the job queue's own connection
+}
+
+// Open connects to the database (running migrations) and loads the key.
+func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
+	key, err := secret.LoadKey(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		return nil, fmt.Errorf("load secret key: %w", err)
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		return nil, err
+	}
+	opts := store.Options{SQLitePath: cfg.SQLitePath()}
+	if cfg.Postgres() {
+		opts = store.Options{DatabaseURL: cfg.DatabaseURL}
+	}
+	st, err := store.Open(ctx, opts)
+	if err != nil {
+		return nil, fmt.Errorf("open database: %w", err)
+	}
+	a := &App{Cfg: cfg, Log: log, Store: st, Box: box, Settings: settings.New(st, box), Registry: jobs.NewRegistry()}
+	a.registerJobs()
+	return a, nil
+}
+
+// cleanupArgs is the periodic housekeeping job.
+type cleanupArgs struct{}
+
+func (cleanupArgs) Kind() string { return "maintenance.cleanup" }
+
+type cleanupWorker struct {
+	river.WorkerDefaults[cleanupArgs]
+	st  *store.Store
+	log *slog.Logger
+}
+
+func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[cleanupArgs]) error {
+	n, err := w.st.CleanupSessions(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		w.log.InfoContext(ctx, "expired sessions removed", "count", n)
+	}
+	return nil
+}
+
+// registerJobs registers the job kinds this packages own; later
+// connectors add theirs to a.Registry before StartQueue.
+func (a *App) registerJobs() {
+	jobs.Register(a.Registry, &cleanupWorker{st: a.Store, log: a.Log}, nil)
+	a.Registry.AddPeriodic(time.Hour, cleanupArgs{}, &river.InsertOpts{UniqueOpts: jobs.OnePerKey()})
+}
+
+// OpenQueue builds the job queue; workers == 0 makes an insert-only queue
+// (enqueue and inspect, run nothing).
+func (a *App) OpenQueue(ctx context.Context, workers int) error {
+	var backend jobs.Backend
+	if a.Store.Postgres() {
+		backend = jobs.Postgres(a.Store.PgxPool())
+	} else {
+		db, err := sql.Open("sqlite", "file:"+a.Store.SQLitePath()+
+			"?_pragma=busy_timeout(10000)&_pragma=journal_mode(WAL)&_pragma=synchronous(NORMAL)&_txlock=immediate")
+		if err != nil {
+			return fmt.Errorf("open job database: %w", err)
+		}
+		db.SetMaxOpenConns(1)
+		a.jobDB = db
+		backend = jobs.SQLite(db)
+	}
+	if err := jobs.Migrate(ctx, backend); err != nil {
+		return fmt.Errorf("migrate job queue: %w", err)
+	}
+	q, err := jobs.New(ctx, backend, a.Registry, jobs.Options{Workers: workers, Logger: a.Log})
+	if err != nil {
+		return fmt.Errorf("job queue: %w", err)
+	}
+	a.Queue = q
+	if workers > 0 {
+		return q.Start(ctx)
+	}
+	return nil
+}
+
+// Handler returns the HTTP handler for the UI and API.
+func (a *App) Handler() (http.Handler, error) {
+	var j api.Jobs
+	if a.Queue != nil {
+		j = a.Queue
+	}
+	apiH := api.New(a.Store, a.Settings, j, a.Log)
+	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, Jobs: j, Log: a.Log})
+	if err != nil {
+		return nil, err
+	}
+	return web.New(a.Store, apiH, u, a.Log), nil
+}
+
+// EnsureAdmin creates the first administrator on an empty database: from
+// TANDEM_ADMIN_EMAIL/PASSWORD, or admin@localhost with a random password
+// printed once to out.
+func (a *App) EnsureAdmin(ctx context.Context, out io.Writer) error {
+	n, err := a.Store.CountUsers(ctx)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return nil
+	}
+	email, password, generated := a.Cfg.AdminEmail, a.Cfg.AdminPassword, false
+	if email == "" {
+		email = "admin@localhost"
+	}
+	if password == "" {
+		password = strings.TrimPrefix(access.NewToken(""), "")[:20]
+		generated = true
+	}
+	role := &access.Role{Name: "Administrators", Description: "Full administration rights", Ops: access.Operations}
+	if err := a.Store.SaveRole(ctx, role); err != nil {
+		return fmt.Errorf("create administrators role: %w", err)
+	}
+	u := &access.User{Email: email, Name: "Administrator", Active: true, RoleIDs: []string{role.ID}}
+	if err := a.Store.CreateUser(ctx, u, password); err != nil {
+		var ve interface{ Error() string }
+		if errors.As(err, &ve) {
+			return fmt.Errorf("create administrator %s: %w", email, err)
+		}
+		return err
+	}
+	if generated {
+		fmt.Fprintf(out, "\n  Created administrator %s with password: %s\n  (shown once; change it under Profile)\n\n", email, password)
+	} else {
+		a.Log.Info("created administrator", "email", email)
+	}
+	return nil
+}
+
+// Close stops the queue and closes the database.
+func (a *App) Close(ctx context.Context) {
+	if a.Queue != nil {
+		if err := a.Queue.Stop(ctx); err != nil {
+			a.Log.Warn("stop job queue", "err", err)
+		}
+	}
+	if a.jobDB != nil {
+		a.jobDB.Close()
+	}
+	a.Store.Close()
+}
