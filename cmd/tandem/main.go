@@ -286,4 +286,3 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fmt.Fprintln(stdout, "created user", u.Email, u.ID)
 	return nil
 }
-

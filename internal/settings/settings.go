@@ -297,4 +297,3 @@ func DecodeFile(raw string) (File, error) {
 	err := json.Unmarshal([]byte(raw), &f)
 	return f, err
 }
-

@@ -168,4 +168,3 @@ func (s *Store) changeMembers(ctx context.Context, v access.Viewer, groupID stri
 func (s *Store) GroupsOf(ctx context.Context, v access.Viewer, recordID string) ([]crm.Group, error) {
 	return s.listGroups(ctx, v, "AND g.id IN (SELECT group_id FROM group_members WHERE record_id = $2)", recordID)
 }
-
