@@ -286,20 +286,12 @@ func (s *Store) fillActivities(ctx context.Context, v access.Viewer, as []crm.Ac
 		as[idx[id]].Participants = append(as[idx[id]].Participants, p)
 	}
 	rows.Close()
-	tags, err := s.loadTags(ctx, s.r, v, ids)
-	if err != nil {
-		return err
-	}
-	grants, err := s.loadAccess(ctx, s.r, ids)
+	sh, err := s.loadShared(ctx, v, ids)
 	if err != nil {
 		return err
 	}
 	for i := range as {
-		as[i].Tags = tags[as[i].ID]
-		as[i].Access = grants[as[i].ID]
-		if as[i].Access == nil {
-			as[i].Access = []crm.Grant{}
-		}
+		as[i].Tags, as[i].Access = sh.of(as[i].ID)
 	}
 	return nil
 }

@@ -277,20 +277,12 @@ func (s *Store) fillContacts(ctx context.Context, v access.Viewer, cs []crm.Cont
 		cs[idx[id]].Phones = append(cs[idx[id]].Phones, p)
 	}
 	rows.Close()
-	tags, err := s.loadTags(ctx, s.r, v, ids)
-	if err != nil {
-		return err
-	}
-	grants, err := s.loadAccess(ctx, s.r, ids)
+	sh, err := s.loadShared(ctx, v, ids)
 	if err != nil {
 		return err
 	}
 	for i := range cs {
-		cs[i].Tags = tags[cs[i].ID]
-		cs[i].Access = grants[cs[i].ID]
-		if cs[i].Access == nil {
-			cs[i].Access = []crm.Grant{}
-		}
+		cs[i].Tags, cs[i].Access = sh.of(cs[i].ID)
 	}
 	return nil
 }

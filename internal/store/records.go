@@ -225,3 +225,31 @@ func decodeCursor(c string, n int) ([]string, error) {
 	}
 	return parts, nil
 }
+
+// shared holds what every record kind carries besides its own columns.
+type shared struct {
+	tags   map[string][]crm.TagRef
+	grants map[string][]crm.Grant
+}
+
+// loadShared loads the viewer-visible tags and the grants of a page.
+func (s *Store) loadShared(ctx context.Context, v access.Viewer, ids []string) (shared, error) {
+	tags, err := s.loadTags(ctx, s.r, v, ids)
+	if err != nil {
+		return shared{}, err
+	}
+	grants, err := s.loadAccess(ctx, s.r, ids)
+	if err != nil {
+		return shared{}, err
+	}
+	return shared{tags: tags, grants: grants}, nil
+}
+
+// of returns a record's tags and grants (never nil grants, so the API shows []).
+func (sh shared) of(id string) ([]crm.TagRef, []crm.Grant) {
+	g := sh.grants[id]
+	if g == nil {
+		g = []crm.Grant{}
+	}
+	return sh.tags[id], g
+}
