@@ -117,7 +117,9 @@ func (a *App) OpenQueue(ctx context.Context, workers int) error {
 	}
 	a.Queue = q
 	if workers > 0 {
-		return q.Start(ctx)
+		// The queue lives until Close stops it, not until ctx (a signal)
+		// ends: River's Stop then drains running jobs in order.
+		return q.Start(context.WithoutCancel(ctx))
 	}
 	return nil
 }
