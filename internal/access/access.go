@@ -74,7 +74,7 @@ const (
 )
 
 // MinPasswordLen is enforced on every password a user sets.
-const MinPasswordLen = 8
+const MinPasswordLen = 10
 
 // HashPassword returns an encoded argon2id hash in the PHC string format.
 func HashPassword(password string) (string, error) {

@@ -15,8 +15,8 @@
 // Packages describe their work once, at start-up, in a Registry:
 //
 //	reg := jobs.NewRegistry()
-//	jobs.Register(reg, &sync.RunWorker{...}, &jobs.KindOptions{MaxAttempts: 10})
-//	reg.AddPeriodic(15*time.Minute, sync.SweepArgs{}, nil)
+//	jobs.Register(reg, &reconcile.RunWorker{...}, &jobs.KindOptions{MaxAttempts: 10})
+//	reg.AddPeriodic(15*time.Minute, reconcile.SweepArgs{}, nil)
 //
 // then the app migrates River's tables and starts a Queue:
 //

@@ -89,9 +89,10 @@ type Filter struct {
 	Cursor string // "" for the first page, else the cursor List returned
 }
 
+// Page sizes of List.
 const (
-	DefaultListLimit = 50
-	MaxListLimit     = 1000
+	DefaultListLimit = 50   // when Filter.Limit is 0
+	MaxListLimit     = 1000 // the largest Filter.Limit accepted
 )
 
 // List returns a page of jobs, newest first, and the cursor of the next page

@@ -262,31 +262,31 @@ func (s *pgServer) stop() error {
 	if s.dir == "" {
 		return nil
 	}
-	var errs []error
+	// On failure the watchdog stays armed and tries again when this process
+	// exits; the directory stays for it (and for a look at the logs).
 	if _, err := os.Stat(filepath.Join(s.dataDir(), "postmaster.pid")); err == nil {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 		defer cancel()
 		stopLog := filepath.Join(s.dir, "stop.log")
 		if err := s.pgTool(ctx, stopLog, "pg_ctl", "-D", s.dataDir(), "-m", "immediate", "-w", "stop"); err != nil {
-			errs = append(errs, fmt.Errorf("stop postgres: %w\n%s", err, logTail(stopLog)))
+			return fmt.Errorf("stop postgres: %w\n%s", err, logTail(stopLog))
 		}
 	}
-	if err := s.stopWatchdog(); err != nil {
-		errs = append(errs, err)
-	}
 	if err := os.RemoveAll(s.dir); err != nil {
-		errs = append(errs, fmt.Errorf("remove cluster directory: %w", err))
+		return fmt.Errorf("remove cluster directory: %w", err)
 	}
-	return errors.Join(errs...)
+	s.dismissWatchdog()
+	return nil
 }
 
 // startWatchdog starts a small shell that blocks reading a pipe whose only
-// writer is this process. When the process ends in any way — Main, a panic, a
-// test timeout, SIGKILL — the read returns, and the shell stops the cluster
-// and removes its directory. pg_ctl puts the server in its own session, so
-// without this a crashed test run would leave it running. The watchdog has its
-// own session too, so a signal to the test's process group does not kill it
-// first.
+// writer is this process. If the process dies without Main — a panic, a test
+// timeout, SIGKILL — the read returns, and the shell stops the cluster and
+// removes its directory. pg_ctl puts the server in a session of its own, so
+// without this a crashed test run would leave it running. The watchdog has
+// its own session too, so a signal to the test's process group does not kill
+// it first. Its second pass catches an initdb or pg_ctl start that was still
+// running when the process died.
 func (s *pgServer) startWatchdog() error {
 	r, w, err := os.Pipe()
 	if err != nil {
@@ -294,7 +294,11 @@ func (s *pgServer) startWatchdog() error {
 	}
 	defer r.Close()
 	stop := s.toolArgv("pg_ctl", "-D", s.dataDir(), "-m", "immediate", "-w", "stop")
-	args := append([]string{"-c", `read -r _; "$@" >/dev/null 2>&1; rm -rf -- "$0"`, s.dir}, stop...)
+	const script = `read -r _
+"$@" >/dev/null 2>&1; rm -rf -- "$0"
+sleep 3
+"$@" >/dev/null 2>&1; rm -rf -- "$0"`
+	args := append([]string{"-c", script, s.dir}, stop...)
 	cmd := exec.Command("/bin/sh", args...)
 	cmd.Stdin = r
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
@@ -306,24 +310,18 @@ func (s *pgServer) startWatchdog() error {
 	return nil
 }
 
-// stopWatchdog releases the watchdog, which repeats the (by now finished) stop
-// and removal, and waits for it so that it does not outlive the tests.
-func (s *pgServer) stopWatchdog() error {
+// dismissWatchdog ends the watchdog without letting it act, once stop has
+// done its work.
+func (s *pgServer) dismissWatchdog() {
 	if s.watchdog == nil {
-		return nil
+		return
 	}
+	// Setsid made the shell a process group leader: this kills it and
+	// anything it runs.
+	_ = syscall.Kill(-s.watchdog.Process.Pid, syscall.SIGKILL)
 	s.lifeline.Close()
-	done := make(chan error, 1)
-	go func() { done <- s.watchdog.Wait() }()
-	select {
-	case <-done:
-	case <-time.After(time.Minute):
-		_ = syscall.Kill(-s.watchdog.Process.Pid, syscall.SIGKILL)
-		<-done
-		return errors.New("watchdog did not finish within a minute; killed it")
-	}
+	_ = s.watchdog.Wait() // "signal: killed", as intended
 	s.watchdog = nil
-	return nil
 }
 
 // toolArgv is the command line that runs a PostgreSQL program as pgUser.

@@ -1,0 +1,254 @@
+package ui_test
+
+import (
+	"net/http"
+	"net/url"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// calColumn returns the markup of one day column of the week grid.
+func calColumn(t *testing.T, body, date string) string {
+	t.Helper()
+	i := strings.Index(body, `class="cw-grid"`)
+	if i < 0 {
+		t.Fatalf("no week grid")
+	}
+	body = body[i:]
+	j := strings.Index(body, `data-date="`+date+`"`)
+	if j < 0 {
+		t.Fatalf("no column for %s", date)
+	}
+	col := body[j+1:]
+	if k := strings.Index(col, `data-date="`); k >= 0 {
+		col = col[:k]
+	}
+	return col
+}
+
+// weekdays returns the weekday labels of the week header, in order.
+func weekdays(body string) []string {
+	var out []string
+	for _, m := range regexp.MustCompile(`<span class="cw-dow">([^<]+)</span>`).FindAllStringSubmatch(body, -1) {
+		out = append(out, m[1])
+	}
+	return out
+}
+
+var crmRawKey = regexp.MustCompile(`\b(?:contact|account|activity|calendar|tag|group|search|error|flash)\.[a-z_]+(?:\.[a-z_]+)*\b`)
+
+// crmNoRawKeys fails when a page shows a catalogue key instead of text.
+func crmNoRawKeys(t *testing.T, body string) {
+	t.Helper()
+	if i := strings.Index(body, "<main"); i >= 0 {
+		body = body[i:]
+	}
+	if m := crmRawKey.FindString(body); m != "" {
+		t.Errorf("untranslated key %q on the page", m)
+	}
+}
+
+func TestActivityWithParticipantsOnCalendar(t *testing.T) {
+	e := startCRM(t)
+	b, api := e.newUser(t, "alice@example.com", "en", "Europe/Moscow")
+	cid := crmCreate(t, api, "/api/v1/contacts", map[string]any{"name": "Olga Client",
+		"emails": []map[string]any{{"address": "olga@client.example", "primary": true}}})
+
+	p := b.Get(t, "/activities/new?contact_id="+cid)
+	crmStatus(t, p, http.StatusOK)
+	crmHas(t, p, `<option value="Europe/Moscow" selected>`, `<option value="`+cid+`" selected>Olga Client`,
+		`name="participants[__i__].email"`, `name="repeat"`)
+
+	form := url.Values{
+		"type": {"meeting"}, "title": {"Weekly sync"}, "location": {"Room 1"}, "status": {"not_started"}, "priority": {"high"},
+		"start": {"2026-03-02T10:00"}, "end": {"2026-03-02T11:00"}, "time_zone": {"Europe/Moscow"},
+		"show_in_calendar": {"1"}, "owner_id": {api.UserID}, "contact_id": {cid},
+		"repeat": {"weekly"}, "interval": {"1"}, "until": {""}, "count": {""}, "rrule": {""}, "rrule_shown": {""},
+		"participants[0].email": {"olga@client.example"}, "participants[0].contact_id": {cid},
+		"participants[0].response_status": {"accepted"},
+		"participants[1].email":           {"guest@partner.example"}, "participants[1].response_status": {"tentative"},
+		"participants[2].email": {""}, // the blank row of the form
+	}
+	// Invalid first: the end before the start, and a participant's bad address.
+	bad := url.Values{}
+	for k, v := range form {
+		bad[k] = v
+	}
+	bad.Set("end", "2026-03-02T09:00")
+	bad.Set("participants[1].email", "guest at partner")
+	p = b.Post(t, "/activities", bad)
+	crmStatus(t, p, http.StatusUnprocessableEntity)
+	crmHas(t, p, "The end must be after the start.", `value="guest at partner"`, `id="participants[1].error"`,
+		`name="title" value="Weekly sync"`, `<option value="weekly" selected>`)
+
+	p = b.Post(t, "/activities", form)
+	crmStatus(t, p, http.StatusOK)
+	id := crmRecordID(t, p, "/activities/")
+	crmHas(t, p, "Activity “Weekly sync” created.", "FREQ=WEEKLY", "Weekly", "Mar 2, 2026, 10:00 AM", "Mar 2, 2026, 11:00 AM",
+		`href="/contacts/`+cid+`"`, "olga@client.example", "guest@partner.example", "response-accepted", "Accepted",
+		"response-tentative", "Maybe", "Room 1", "2 participants")
+	crmNoRawKeys(t, p.Body)
+
+	// The third occurrence, Monday 16 March, in its week (Sunday first in English).
+	p = b.Get(t, "/calendar?week=2026-03-18")
+	crmStatus(t, p, http.StatusOK)
+	crmHas(t, p, "Mar 15, 2026 – Mar 21, 2026", "?week=2026-03-08", "?week=2026-03-22")
+	if days := weekdays(p.Body); len(days) != 7 || days[0] != "Sun" {
+		t.Errorf("week header %v", days)
+	}
+	col := calColumn(t, p.Body, "2026-03-16")
+	if !strings.Contains(col, "Weekly sync") || !strings.Contains(col, "--start:600;--duration:60") ||
+		!strings.Contains(col, `href="/activities/`+id+`"`) || !strings.Contains(col, "10:00 AM – 11:00 AM") {
+		t.Errorf("16 March column lacks the meeting:\n%s", col)
+	}
+	if strings.Contains(calColumn(t, p.Body, "2026-03-17"), "Weekly sync") {
+		t.Error("the meeting shows on Tuesday too")
+	}
+	crmNoRawKeys(t, p.Body)
+	// Not before the series starts.
+	crmLacks(t, b.Get(t, "/calendar?week=2026-02-25"), "Weekly sync")
+
+	// The list and the contact's card show it.
+	p = b.Get(t, "/activities?type=meeting")
+	crmHas(t, p, "Weekly sync", "status-not_started", "priority-high", "Mar 2, 2026, 10:00 AM")
+	crmLacks(t, b.Get(t, "/activities?type=call"), "Weekly sync")
+	crmHas(t, b.Get(t, "/activities?q=WEEKLY"), "Weekly sync")
+	crmHas(t, b.Get(t, "/contacts/"+cid), "Weekly sync", `href="/activities/`+id+`"`)
+
+	// Edit: the picker and the rows come back; a stale version conflicts.
+	p = b.Get(t, "/activities/"+id+"/edit")
+	crmHas(t, p, `<option value="weekly" selected>`, `name="rrule_shown" value="FREQ=WEEKLY"`, `name="version" value="1"`,
+		`value="guest@partner.example"`, `name="start" value="2026-03-02T10:00"`)
+	form.Set("version", "1")
+	form.Set("rrule_shown", "FREQ=WEEKLY")
+	form.Set("rrule", "FREQ=WEEKLY")
+	form.Set("count", "2")
+	p = b.Post(t, "/activities/"+id, form)
+	crmStatus(t, p, http.StatusOK)
+	crmHas(t, p, "FREQ=WEEKLY;COUNT=2", "Changes saved.")
+	crmLacks(t, b.Get(t, "/calendar?week=2026-03-18"), "Weekly sync") // only two occurrences now
+	form.Set("title", "Stale")
+	p = b.Post(t, "/activities/"+id, form)
+	crmStatus(t, p, http.StatusConflict)
+	crmHas(t, p, "The record was changed by someone else", `name="title" value="Stale"`)
+
+	// Another user sees nothing of it.
+	other, _ := e.newUser(t, "eve@example.com", "en", "Europe/Moscow")
+	crmStatus(t, other.Get(t, "/activities/"+id), http.StatusNotFound)
+	crmLacks(t, other.Get(t, "/calendar?week=2026-03-02"), "Weekly sync")
+	crmLacks(t, other.Get(t, "/activities"), "Weekly sync")
+
+	p = b.Post(t, "/activities/"+id+"/delete", nil)
+	crmHas(t, p, "Deleted.")
+	crmStatus(t, b.Get(t, "/activities/"+id), http.StatusNotFound)
+}
+
+func TestActivityAllDayAndCustomRule(t *testing.T) {
+	e := startCRM(t)
+	b, api := e.newUser(t, "dan@example.com", "en", "America/New_York")
+	form := url.Values{"type": {"task"}, "title": {"Conference"}, "status": {"in_progress"}, "priority": {"normal"},
+		"all_day": {"1"}, "start_date": {"2026-03-05"}, "end_date": {"2026-03-07"}, "time_zone": {"America/New_York"},
+		"show_in_calendar": {"1"}, "owner_id": {api.UserID}, "repeat": {"custom"}, "rrule": {"FREQ=DAILY;BYDAY=SOMEDAY"}}
+	p := b.Post(t, "/activities", form)
+	crmStatus(t, p, http.StatusUnprocessableEntity)
+	crmHas(t, p, "Enter a valid recurrence rule (RRULE).", `value="FREQ=DAILY;BYDAY=SOMEDAY"`, `<details class="field-full" open>`)
+
+	form.Set("repeat", "none")
+	form.Set("rrule", "")
+	p = b.Post(t, "/activities", form)
+	crmStatus(t, p, http.StatusOK)
+	crmHas(t, p, "Mar 5, 2026", "Mar 7, 2026")
+	// One chip on each of its days, none outside them, in the all-day row.
+	p = b.Get(t, "/calendar?week=2026-03-04")
+	crmHas(t, p, `class="cw-chip ev-task status-in_progress"`)
+	if n := strings.Count(p.Body, ">Conference</a>"); n != 3 {
+		t.Errorf("all-day chips: %d, want 3 (5, 6 and 7 March)", n)
+	}
+	allDay := p.Body[strings.Index(p.Body, `class="cw-allday"`):strings.Index(p.Body, `class="cw-scroll"`)]
+	cells := strings.Split(allDay, `class="cw-allday-cell"`)[1:] // Sunday 1 March first
+	for i, cell := range cells {
+		if want := i >= 4 && i <= 6; strings.Contains(cell, "Conference") != want {
+			t.Errorf("day %d of the week: chip %v, want %v", i, !want, want)
+		}
+	}
+}
+
+func TestCalendarAcrossDST(t *testing.T) {
+	e := startCRM(t)
+	ru, ruAPI := e.newUser(t, "msk@example.com", "ru", "Europe/Moscow")
+	en, enAPI := e.newUser(t, "nyc@example.com", "en", "America/New_York")
+	// Each has a weekly 09:00 New York meeting from Monday 2 March 2026 (EST);
+	// New York moves to EDT on 8 March, Moscow has no DST.
+	series := map[string]any{"type": "call", "title": "NY standup", "start": "2026-03-02T14:00:00Z", "end": "2026-03-02T14:30:00Z",
+		"time_zone": "America/New_York", "show_in_calendar": true, "rrule": "FREQ=WEEKLY"}
+	crmCreate(t, ruAPI, "/api/v1/activities", series)
+	crmCreate(t, enAPI, "/api/v1/activities", series)
+
+	// Moscow (Monday first): 17:00 before the switch, 16:00 after.
+	p := ru.Get(t, "/calendar?week=2026-03-04")
+	crmStatus(t, p, http.StatusOK)
+	if days := weekdays(p.Body); len(days) != 7 || days[0] != "Пн" || days[6] != "Вс" {
+		t.Errorf("ru week header %v", days)
+	}
+	if col := calColumn(t, p.Body, "2026-03-02"); !strings.Contains(col, "--start:1020;") || !strings.Contains(col, "17:00 – 17:30") {
+		t.Errorf("Moscow, week 1:\n%s", col)
+	}
+	p = ru.Get(t, "/calendar?week=2026-03-09")
+	if col := calColumn(t, p.Body, "2026-03-09"); !strings.Contains(col, "--start:960;") || !strings.Contains(col, "16:00 – 16:30") {
+		t.Errorf("Moscow, week 2:\n%s", col)
+	}
+	crmHas(t, p, "Календарь", "Весь день", "Март 2026 г.", "9 мар. 2026 г. – 15 мар. 2026 г.")
+	crmNoRawKeys(t, p.Body)
+
+	// New York (Sunday first): 09:00 both weeks, and the DST week has its
+	// seven days.
+	p = en.Get(t, "/calendar?week=2026-03-02")
+	if col := calColumn(t, p.Body, "2026-03-02"); !strings.Contains(col, "--start:540;") || !strings.Contains(col, "9:00 AM") {
+		t.Errorf("New York, week 1:\n%s", col)
+	}
+	p = en.Get(t, "/calendar?week=2026-03-08")
+	if col := calColumn(t, p.Body, "2026-03-09"); !strings.Contains(col, "--start:540;") || !strings.Contains(col, "9:00 AM – 9:30 AM") {
+		t.Errorf("New York, week 2:\n%s", col)
+	}
+	for _, d := range []string{"2026-03-08", "2026-03-14"} {
+		calColumn(t, p.Body, d)
+	}
+	if days := weekdays(p.Body); len(days) != 7 || days[0] != "Sun" {
+		t.Errorf("en week header %v", days)
+	}
+	// A bad week parameter falls back to the current week.
+	crmStatus(t, en.Get(t, "/calendar?week=yesterday"), http.StatusOK)
+}
+
+func TestRussianUI(t *testing.T) {
+	e := startCRM(t)
+	b, api := e.newUser(t, "ivan@example.com", "ru", "UTC")
+	p := b.Get(t, "/contacts/new")
+	crmStatus(t, p, http.StatusOK)
+	crmHas(t, p, `<html lang="ru">`, "Новый контакт", "Имя", "Фамилия", "Должность", "Добавить email", "Создать")
+	crmNoRawKeys(t, p.Body)
+
+	p = b.Post(t, "/contacts", url.Values{"given_name": {"Мария"}, "emails[0].address": {"неверный"}, "owner_id": {api.UserID}})
+	crmStatus(t, p, http.StatusUnprocessableEntity)
+	crmHas(t, p, "Исправьте отмеченные поля.", "Введите корректный email.", `value="неверный"`)
+
+	p = b.Post(t, "/contacts", url.Values{"given_name": {"Мария"}, "family_name": {"Иванова"}, "owner_id": {api.UserID}})
+	crmStatus(t, p, http.StatusOK)
+	crmHas(t, p, "Контакт «Мария Иванова» создан.", "Ответственный", "Создан", " г., ")
+	crmNoRawKeys(t, p.Body)
+
+	p = b.Post(t, "/activities", url.Values{"type": {"call"}, "title": {"Звонок"}, "status": {"completed"}, "priority": {"low"},
+		"start": {"2026-03-05T10:00"}, "end": {"2026-03-05T10:30"}, "time_zone": {"UTC"}, "owner_id": {api.UserID},
+		"repeat": {"none"}})
+	crmStatus(t, p, http.StatusOK)
+	crmHas(t, p, "Звонок", "5 мар. 2026 г., 10:00", "5 мар. 2026 г., 10:30", "Завершена", "Низкий", "Начало", "Окончание")
+	crmNoRawKeys(t, p.Body)
+
+	for _, path := range []string{"/contacts", "/accounts", "/activities", "/tags", "/groups", "/accounts/new", "/activities/new", "/calendar"} {
+		p = b.Get(t, path)
+		crmStatus(t, p, http.StatusOK)
+		crmNoRawKeys(t, p.Body)
+	}
+	crmHas(t, b.Get(t, "/activities"), "Активности", "5 мар. 2026 г., 10:00")
+}

@@ -1,0 +1,194 @@
+package ui_test
+
+import (
+	"context"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/chromedp/chromedp"
+
+	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
+)
+
+// chromiumPath finds Debian's Chromium, installing it when it is missing
+// (unless TANDEM_TEST_SKIP_BROWSER=1, which skips browser tests instead).
+func chromiumPath(t *testing.T) string {
+	t.Helper()
+	find := func() string {
+		for _, name := range []string{"/usr/bin/chromium", "chromium", "chromium-browser"} {
+			if p, err := exec.LookPath(name); err == nil {
+				return p
+			}
+		}
+		return ""
+	}
+	if p := find(); p != "" {
+		return p
+	}
+	if os.Getenv("TANDEM_TEST_SKIP_BROWSER") == "1" {
+		t.Skip("chromium is not installed and TANDEM_TEST_SKIP_BROWSER=1")
+	}
+	t.Log("chromium not found: installing Debian's chromium")
+	for _, args := range [][]string{
+		{"-o", "DPkg::Lock::Timeout=300", "update"},
+		{"-o", "DPkg::Lock::Timeout=300", "install", "-y", "--no-install-recommends", "chromium"},
+	} {
+		cmd := exec.Command("apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("apt-get %s: %v\n%s\n(set TANDEM_TEST_SKIP_BROWSER=1 to skip browser tests)",
+				strings.Join(args, " "), err, out)
+		}
+	}
+	p := find()
+	if p == "" {
+		t.Fatal("chromium still not found after installing it")
+	}
+	return p
+}
+
+// newChrome starts a headless Chromium for the test; on failure the page
+// is saved as a screenshot in the test's temp directory.
+func newChrome(t *testing.T, timeout time.Duration) context.Context {
+	t.Helper()
+	exe := chromiumPath(t)
+	dir := t.TempDir()
+	parent, cancelTimeout := context.WithTimeout(context.Background(), timeout)
+	allocCtx, cancelAlloc := chromedp.NewExecAllocator(parent,
+		chromedp.ExecPath(exe),
+		chromedp.Headless,
+		chromedp.NoSandbox, // tests run as root
+		chromedp.DisableGPU,
+		chromedp.NoFirstRun,
+		chromedp.NoDefaultBrowserCheck,
+		chromedp.Flag("disable-background-networking", true),
+		chromedp.Flag("disable-component-update", true),
+		chromedp.Flag("disable-sync", true),
+		chromedp.Flag("disable-dev-shm-usage", true),
+		chromedp.Flag("disable-extensions", true),
+		chromedp.UserDataDir(filepath.Join(dir, "profile")),
+		chromedp.WindowSize(1280, 900),
+	)
+	ctx, cancelCtx := chromedp.NewContext(allocCtx, chromedp.WithLogf(t.Logf))
+	t.Cleanup(func() {
+		cancelCtx()
+		cancelAlloc()
+		cancelTimeout()
+	})
+	// Runs before the cancels above (cleanups run last first).
+	t.Cleanup(func() {
+		if !t.Failed() {
+			return
+		}
+		shotCtx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		defer cancel()
+		buf, err := chromedp.Run(shotCtx, chromedp.FullScreenshot(90))
+		if err != nil {
+			t.Logf("no screenshot: %v", err)
+			return
+		}
+		p := filepath.Join(dir, "failure.jpg")
+		if err := os.WriteFile(p, buf, 0o644); err == nil {
+			t.Logf("screenshot of the page: %s", p)
+		}
+		if loc, err := chromedp.Run(shotCtx, chromedp.Location()); err == nil {
+			t.Logf("page: %s", loc)
+		}
+	})
+	// Start the browser now, so a missing library fails here, clearly.
+	if err := chromedp.Do(ctx, chromedp.Navigate("about:blank")); err != nil {
+		t.Fatalf("start chromium %s: %v", exe, err)
+	}
+	return ctx
+}
+
+func TestBrowserContactFlow(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	// A contact the search must leave out.
+	s.Admin.JSON(t, "POST", "/api/v1/contacts", map[string]any{"name": "Someone Else"}, http.StatusCreated, nil)
+	ctx := newChrome(t, 60*time.Second)
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	text := func(sel string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
+		if err != nil {
+			t.Fatalf("text of %s: %v", sel, err)
+		}
+		return strings.TrimSpace(v)
+	}
+	const (
+		name  = "Зоя Браузерова"
+		email = "zoya@browser.example"
+		tag   = "Browser VIP"
+	)
+
+	step("sign in",
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), tandemtest.AdminEmail),
+		chromedp.SendKeys(chromedp.ID("f-password"), tandemtest.AdminPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("contact-q")),
+	)
+
+	step("create a tag",
+		chromedp.Navigate(s.URL+"/tags"),
+		chromedp.WaitVisible(chromedp.ID("f-name")),
+		chromedp.SendKeys(chromedp.ID("f-name"), tag),
+		chromedp.SetValue(chromedp.ID("f-kind"), "corporate"),
+		chromedp.SetValue(chromedp.ID("f-color"), "green"),
+		chromedp.Click(chromedp.CSS(`form[action="/tags"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a.chip.tag-green`)),
+	)
+
+	step("create a contact",
+		chromedp.Navigate(s.URL+"/contacts/new"),
+		chromedp.WaitVisible(chromedp.ID("f-given_name")),
+		chromedp.SendKeys(chromedp.ID("f-given_name"), "Зоя"),
+		chromedp.SendKeys(chromedp.ID("f-family_name"), "Браузерова"),
+		chromedp.SendKeys(chromedp.CSS(`input[name="emails[0].address"]`), email),
+		chromedp.Click(chromedp.CSS(`input[name="tags"]`)),
+		chromedp.Click(chromedp.CSS(`form[action="/contacts"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href^="mailto:"]`)),
+	)
+	if got := text("h1.page-title"); got != name {
+		t.Fatalf("card title %q", got)
+	}
+
+	// Live search from the list's search box, in another case.
+	step("search",
+		chromedp.Navigate(s.URL+"/contacts"),
+		chromedp.WaitVisible(chromedp.ID("contact-q")),
+		chromedp.SendKeys(chromedp.ID("contact-q"), "БРАУЗЕР"),
+		chromedp.Poll[chromedp.Void](`(() => { const r = document.querySelector("#contact-rows");
+			return r && r.rows.length === 1 && r.textContent.includes("Браузерова"); })()`,
+			chromedp.WithPollingTimeout(10*time.Second)),
+	)
+	if rows := text("#contact-rows"); strings.Contains(rows, "Someone Else") {
+		t.Errorf("search results include another contact: %q", rows)
+	}
+
+	step("open the card",
+		chromedp.Click(chromedp.CSS(`#contact-rows a[href^="/contacts/"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href^="mailto:"]`)),
+	)
+	if got := text("h1.page-title"); got != name {
+		t.Errorf("card title %q, want %q", got, name)
+	}
+	if got := text(`a[href^="mailto:"]`); got != email {
+		t.Errorf("email %q, want %q", got, email)
+	}
+	if got := text("ul.chips li.chip"); got != tag {
+		t.Errorf("tag chip %q, want %q", got, tag)
+	}
+}

@@ -1,0 +1,313 @@
+package ui
+
+import (
+	"net/http"
+	"net/url"
+	"slices"
+	"time"
+
+	"github.com/teambition/rrule-go"
+
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/store"
+)
+
+func (u *UI) calendarRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /calendar", u.authed(u.calendarWeek))
+}
+
+// Occurrence is one appearance of an activity within a time range. Timed
+// occurrences carry instants in the viewer's zone; all-day ones carry
+// midnight (in the viewer's zone) of their first day and of the day after
+// their last, so they stay on the same calendar dates for every viewer.
+type Occurrence struct {
+	ID, Title, Type, Status string
+	Start, End              time.Time
+	AllDay, Recurring       bool
+}
+
+// maxExpand bounds the work one series may cost a page.
+const maxExpand = 100000
+
+// expandOccurrences lists the occurrences of a that overlap [from, to),
+// expanding a recurring series (RRULE, minus its exception dates). A
+// series is expanded in its own time zone, so a 09:00 meeting stays at
+// 09:00 local time across daylight-saving changes; the result is in loc.
+func expandOccurrences(a crm.Activity, from, to time.Time, loc *time.Location) []Occurrence {
+	if a.Start == nil || !to.After(from) {
+		return nil
+	}
+	if loc == nil {
+		loc = time.UTC
+	}
+	base := Occurrence{ID: a.ID, Title: a.Title, Type: a.Type, Status: a.Status, AllDay: a.AllDay, Recurring: a.RRule != ""}
+	if a.AllDay {
+		return expandAllDay(a, base, from, to, loc)
+	}
+	tz, err := time.LoadLocation(a.TimeZone)
+	if err != nil || a.TimeZone == "" {
+		tz = time.UTC
+	}
+	start := a.Start.In(tz)
+	var dur time.Duration
+	if a.End != nil && a.End.After(*a.Start) {
+		dur = a.End.Sub(*a.Start)
+	}
+	overlaps := func(s time.Time) bool {
+		if dur == 0 {
+			return !s.Before(from) && s.Before(to)
+		}
+		return s.Before(to) && s.Add(dur).After(from)
+	}
+	var out []Occurrence
+	add := func(s time.Time) {
+		o := base
+		o.Start, o.End = s.In(loc), s.Add(dur).In(loc)
+		out = append(out, o)
+	}
+	next := seriesIterator(a.RRule, start, tz)
+	if next == nil { // a single event, or a rule we cannot read: never hide the record
+		if overlaps(start) {
+			add(start)
+		}
+		return out
+	}
+	skip := map[int64]bool{}
+	for _, e := range a.ExDates {
+		skip[e.Unix()] = true
+	}
+	for range maxExpand {
+		s, ok := next()
+		if !ok || !s.Before(to) {
+			break
+		}
+		if !skip[s.Unix()] && overlaps(s) {
+			add(s)
+		}
+	}
+	return out
+}
+
+// expandAllDay works on calendar dates: the stored start is midnight UTC of
+// the first day, the end midnight UTC of the day after the last.
+func expandAllDay(a crm.Activity, base Occurrence, from, to time.Time, loc *time.Location) []Occurrence {
+	start := civilDay(a.Start.UTC())
+	days := 1
+	if a.End != nil {
+		if n := int(civilDay(a.End.UTC()).Sub(start) / (24 * time.Hour)); n > 1 {
+			days = n
+		}
+	}
+	// The range as calendar dates of the viewer: a partial day counts.
+	fromDay := civilDay(from.In(loc))
+	lt := to.In(loc)
+	toDay := civilDay(lt)
+	if !lt.Equal(time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)) {
+		toDay = toDay.AddDate(0, 0, 1)
+	}
+	overlaps := func(s time.Time) bool { return s.Before(toDay) && s.AddDate(0, 0, days).After(fromDay) }
+	var out []Occurrence
+	add := func(s time.Time) {
+		o := base
+		y, m, d := s.Date()
+		o.Start = time.Date(y, m, d, 0, 0, 0, 0, loc)
+		o.End = time.Date(y, m, d+days, 0, 0, 0, 0, loc)
+		out = append(out, o)
+	}
+	next := seriesIterator(a.RRule, start, time.UTC)
+	if next == nil {
+		if overlaps(start) {
+			add(start)
+		}
+		return out
+	}
+	skip := map[time.Time]bool{}
+	for _, e := range a.ExDates {
+		skip[civilDay(e.UTC())] = true
+	}
+	for range maxExpand {
+		s, ok := next()
+		if !ok || !s.Before(toDay) {
+			break
+		}
+		s = civilDay(s)
+		if !skip[s] && overlaps(s) {
+			add(s)
+		}
+	}
+	return out
+}
+
+// civilDay is midnight UTC of the date t shows.
+func civilDay(t time.Time) time.Time {
+	y, m, d := t.Date()
+	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+}
+
+// seriesIterator iterates the occurrences of rule from dtstart, reading
+// floating times (UNTIL without "Z") in tz; nil when there is no rule or
+// it cannot be read.
+func seriesIterator(rule string, dtstart time.Time, tz *time.Location) func() (time.Time, bool) {
+	if rule == "" {
+		return nil
+	}
+	opt, err := rrule.StrToROptionInLocation(rule, tz)
+	if err != nil {
+		return nil
+	}
+	opt.Dtstart = dtstart
+	r, err := rrule.NewRRule(*opt)
+	if err != nil {
+		return nil
+	}
+	return r.Iterator()
+}
+
+// ---------- week view ----------
+
+type calEvent struct {
+	Occurrence
+	StartMin, Duration, Col, Cols int
+	HasEnd                        bool
+}
+
+type calDay struct {
+	Date           time.Time
+	Today, Weekend bool
+	AllDay         []Occurrence
+	Events         []calEvent
+	NowMin         int // minutes since midnight of the current time; -1 on other days
+}
+
+type calendarData struct {
+	Days             []calDay
+	First, Last      time.Time
+	Prev, Next, This string
+	Current          bool
+	Hours            []string
+	Empty            bool
+	NewURL           string
+}
+
+func (u *UI) calendarWeek(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	loc := c.Loc
+	now := time.Now().In(loc)
+	day := now
+	if t, err := time.ParseInLocation(inputDateLayout, r.URL.Query().Get("week"), loc); err == nil {
+		day = t
+	}
+	first := c.Lang.WeekStart(day)
+	y, m, d := first.Date()
+	bounds := make([]time.Time, 8)
+	for i := range bounds {
+		bounds[i] = time.Date(y, m, d+i, 0, 0, 0, 0, loc)
+	}
+	from, to := bounds[0], bounds[7]
+
+	// A day either side catches all-day items, stored on UTC dates.
+	yes := true
+	f := store.ActivityFilter{ShowInCalendar: &yes, From: from.AddDate(0, 0, -1), To: to.AddDate(0, 0, 1),
+		Page: store.Page{Limit: 200}}
+	var occs []Occurrence
+	for range 25 {
+		as, next, err := u.st.ListActivities(r.Context(), c.V, f)
+		if err != nil {
+			u.fail(w, r, c, err)
+			return
+		}
+		for _, a := range as {
+			occs = append(occs, expandOccurrences(a, from, to, loc)...)
+		}
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+
+	data := calendarData{First: bounds[0], Last: bounds[6], Empty: len(occs) == 0,
+		Prev:   bounds[0].AddDate(0, 0, -7).Format(inputDateLayout),
+		Next:   bounds[7].Format(inputDateLayout),
+		This:   c.Lang.WeekStart(now).Format(inputDateLayout),
+		NewURL: "/activities/new?type=meeting&show_in_calendar=1&" + url.Values{"date": {now.Format(inputDateLayout)}}.Encode(),
+	}
+	data.Current = data.This == bounds[0].Format(inputDateLayout)
+	for h := range 24 {
+		data.Hours = append(data.Hours, c.Lang.FormatTime(time.Date(2000, 1, 1, h, 0, 0, 0, time.UTC)))
+	}
+	for i := range 7 {
+		ds, de := bounds[i], bounds[i+1]
+		cd := calDay{Date: ds, NowMin: -1, Weekend: ds.Weekday() == time.Saturday || ds.Weekday() == time.Sunday}
+		if !now.Before(ds) && now.Before(de) {
+			cd.Today, cd.NowMin = true, wallMinutes(now)
+		}
+		for _, o := range occs {
+			if o.AllDay {
+				if !ds.Before(o.Start) && ds.Before(o.End) {
+					cd.AllDay = append(cd.AllDay, o)
+				}
+				continue
+			}
+			in := o.Start.Before(de) && o.End.After(ds)
+			if o.Start.Equal(o.End) {
+				in = !o.Start.Before(ds) && o.Start.Before(de)
+			}
+			if !in {
+				continue
+			}
+			startMin, endMin := 0, 24*60
+			if o.Start.After(ds) {
+				startMin = wallMinutes(o.Start)
+			}
+			if o.End.Before(de) {
+				endMin = wallMinutes(o.End)
+			}
+			cd.Events = append(cd.Events, calEvent{Occurrence: o, StartMin: startMin,
+				Duration: max(endMin-startMin, 15), HasEnd: o.End.After(o.Start)})
+		}
+		layoutColumns(cd.Events)
+		data.Days = append(data.Days, cd)
+	}
+	u.render(w, http.StatusOK, "activities/calendar", c.Page(w, r, "calendar", data))
+}
+
+// wallMinutes is the time of day on the clock, in minutes since midnight.
+func wallMinutes(t time.Time) int { return t.Hour()*60 + t.Minute() }
+
+// layoutColumns places overlapping events of one day side by side: each
+// cluster of overlapping events shares its width between as many columns
+// as it needs.
+func layoutColumns(evs []calEvent) {
+	slices.SortStableFunc(evs, func(a, b calEvent) int {
+		if a.StartMin != b.StartMin {
+			return a.StartMin - b.StartMin
+		}
+		return b.Duration - a.Duration
+	})
+	clusterStart, clusterEnd := 0, -1
+	var colEnds []int
+	flush := func(end int) {
+		for i := clusterStart; i < end; i++ {
+			evs[i].Cols = len(colEnds)
+		}
+	}
+	for i := range evs {
+		e := &evs[i]
+		if e.StartMin >= clusterEnd && i > 0 {
+			flush(i)
+			clusterStart, colEnds = i, colEnds[:0]
+		}
+		placed := false
+		for c, end := range colEnds {
+			if end <= e.StartMin {
+				e.Col, colEnds[c], placed = c, e.StartMin+e.Duration, true
+				break
+			}
+		}
+		if !placed {
+			e.Col = len(colEnds)
+			colEnds = append(colEnds, e.StartMin+e.Duration)
+		}
+		clusterEnd = max(clusterEnd, e.StartMin+e.Duration)
+	}
+	flush(len(evs))
+}

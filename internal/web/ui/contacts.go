@@ -1,0 +1,837 @@
+package ui
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"net/url"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/store"
+)
+
+// crmRoutes registers the contact pages, tags and groups, and (from their
+// own files) activities and the calendar.
+func (u *UI) crmRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("GET /contacts", u.authed(u.contactList))
+	mux.HandleFunc("GET /contacts/new", u.authed(u.contactNew))
+	mux.HandleFunc("POST /contacts", u.authed(u.contactCreate))
+	mux.HandleFunc("GET /contacts/{id}", u.authed(u.contactCard))
+	mux.HandleFunc("GET /contacts/{id}/edit", u.authed(u.contactEdit))
+	mux.HandleFunc("POST /contacts/{id}", u.authed(u.contactUpdate))
+	mux.HandleFunc("POST /contacts/{id}/delete", u.authed(u.contactDelete))
+	mux.HandleFunc("POST /contacts/{id}/tags", u.authed(u.contactSetTags))
+	mux.HandleFunc("POST /contacts/{id}/groups", u.authed(u.contactSetGroups))
+
+	mux.HandleFunc("GET /tags", u.authed(u.tagList))
+	mux.HandleFunc("POST /tags", u.authed(u.tagCreate))
+	mux.HandleFunc("POST /tags/{id}", u.authed(u.tagUpdate))
+	mux.HandleFunc("POST /tags/{id}/delete", u.authed(u.tagDelete))
+
+	mux.HandleFunc("GET /groups", u.authed(u.groupList))
+	mux.HandleFunc("POST /groups", u.authed(u.groupCreate))
+	mux.HandleFunc("POST /groups/{id}", u.authed(u.groupUpdate))
+	mux.HandleFunc("POST /groups/{id}/delete", u.authed(u.groupDelete))
+
+	u.activityRoutes(mux)
+	u.calendarRoutes(mux)
+}
+
+// listLimit is the page size of the list pages.
+const listLimit = 50
+
+// pickerLimit caps the records offered in a select (accounts, contacts).
+const pickerLimit = 200
+
+// ---------- shared helpers ----------
+
+// rowKey matches the names of repeated form rows: emails[2].address.
+var rowKey = regexp.MustCompile(`^([a-z_]+)\[(\d{1,4})\]\.([a-z_]+)$`)
+
+// formRows collects the repeated rows named prefix[i].field, in index
+// order; gaps left by removed rows are closed.
+func formRows(f url.Values, prefix string) []map[string]string {
+	byIdx := map[int]map[string]string{}
+	for k, vs := range f {
+		m := rowKey.FindStringSubmatch(k)
+		if m == nil || m[1] != prefix || len(vs) == 0 {
+			continue
+		}
+		i, err := strconv.Atoi(m[2])
+		if err != nil {
+			continue
+		}
+		if byIdx[i] == nil {
+			byIdx[i] = map[string]string{}
+		}
+		byIdx[i][m[3]] = vs[0]
+	}
+	idx := make([]int, 0, len(byIdx))
+	for i := range byIdx {
+		idx = append(idx, i)
+	}
+	slices.Sort(idx)
+	rows := make([]map[string]string, 0, len(idx))
+	for _, i := range idx {
+		rows = append(rows, byIdx[i])
+	}
+	return rows
+}
+
+func isOn(v string) bool { return v == "1" || v == "on" || v == "true" }
+
+// formVersion reads the hidden optimistic-concurrency version.
+func formVersion(r *http.Request) int64 {
+	n, _ := strconv.ParseInt(r.PostFormValue("version"), 10, 64)
+	if n < 0 {
+		return 0
+	}
+	return n
+}
+
+// users returns every user, for owner pickers and names.
+func (u *UI) users(ctx context.Context) ([]*access.User, map[string]string, error) {
+	us, err := u.st.ListUsers(ctx, "")
+	if err != nil {
+		return nil, nil, err
+	}
+	names := make(map[string]string, len(us))
+	for _, x := range us {
+		names[x.ID] = x.Name
+	}
+	return us, names, nil
+}
+
+// ownerOptions lists active users (plus the current owner, whatever its
+// state) for an owner select.
+func ownerOptions(us []*access.User, current string) []Option {
+	var out []Option
+	for _, x := range us {
+		if x.Active || x.ID == current {
+			out = append(out, Option{Value: x.ID, Label: x.Name})
+		}
+	}
+	return out
+}
+
+// accountOptions lists the accounts the viewer can see for a select; the
+// current one is kept even when it is past the first page.
+func (u *UI) accountOptions(ctx context.Context, v access.Viewer, currentID, currentName string) ([]Option, error) {
+	as, _, err := u.st.ListAccounts(ctx, v, store.AccountFilter{Page: store.Page{Limit: pickerLimit}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Option, 0, len(as)+1)
+	found := currentID == ""
+	for _, a := range as {
+		out = append(out, Option{Value: a.ID, Label: a.Name})
+		found = found || a.ID == currentID
+	}
+	if !found {
+		if currentName == "" {
+			if a, err := u.st.GetAccount(ctx, v, currentID); err == nil {
+				currentName = a.Name
+			}
+		}
+		if currentName != "" {
+			out = append(out, Option{Value: currentID, Label: currentName})
+		}
+	}
+	return out, nil
+}
+
+// contactOptions lists the contacts the viewer can see for a select.
+func (u *UI) contactOptions(ctx context.Context, v access.Viewer, keep ...string) ([]Option, error) {
+	cs, _, err := u.st.ListContacts(ctx, v, store.ContactFilter{Page: store.Page{Limit: pickerLimit}})
+	if err != nil {
+		return nil, err
+	}
+	out := make([]Option, 0, len(cs))
+	have := map[string]bool{}
+	for _, x := range cs {
+		out = append(out, Option{Value: x.ID, Label: contactLabel(&x)})
+		have[x.ID] = true
+	}
+	for _, id := range keep {
+		if id == "" || have[id] {
+			continue
+		}
+		have[id] = true
+		if x, err := u.st.GetContact(ctx, v, id); err == nil {
+			out = append(out, Option{Value: x.ID, Label: contactLabel(x)})
+		}
+	}
+	return out, nil
+}
+
+func contactLabel(c *crm.Contact) string {
+	if e := c.PrimaryEmail(); e != "" {
+		return c.Name + " <" + e + ">"
+	}
+	return c.Name
+}
+
+// enumOptions builds options whose labels are catalogue keys prefix.value.
+func enumOptions(prefix string, values []string) []Option {
+	var out []Option
+	for _, v := range values {
+		if v != "" {
+			out = append(out, Option{Value: v, Key: prefix + "." + v})
+		}
+	}
+	return out
+}
+
+// grantView is one line of a record's access list.
+type grantView struct {
+	Role  string
+	Level string
+}
+
+func (u *UI) grantViews(ctx context.Context, gs []crm.Grant) []grantView {
+	if len(gs) == 0 {
+		return nil
+	}
+	names := map[string]string{}
+	if roles, err := u.st.ListRoles(ctx); err == nil {
+		for _, r := range roles {
+			names[r.ID] = r.Name
+		}
+	}
+	out := make([]grantView, 0, len(gs))
+	for _, g := range gs {
+		n := names[g.RoleID]
+		if n == "" {
+			n = g.RoleID
+		}
+		out = append(out, grantView{Role: n, Level: g.Level})
+	}
+	return out
+}
+
+// formPage renders a form page again with errors, keeping the input that
+// the view model carries.
+func (u *UI) formPage(w http.ResponseWriter, r *http.Request, c *Ctx, status int, active, page string, data any, errs map[string]string) {
+	p := c.Page(w, r, active, data)
+	p.Form = nil // the view model carries the values
+	p.Errors = errs
+	u.render(w, status, page, p)
+}
+
+// saveFailed answers a failed save: field errors re-render the form (409
+// for a stale version, 422 otherwise), anything else is a failure page.
+func (u *UI) saveFailed(w http.ResponseWriter, r *http.Request, c *Ctx, err error, active, page string, data any) {
+	errs, ok := formErrors(err)
+	if !ok {
+		u.fail(w, r, c, err)
+		return
+	}
+	status := http.StatusUnprocessableEntity
+	if errors.Is(err, store.ErrConflict) {
+		status = http.StatusConflict
+	}
+	u.formPage(w, r, c, status, active, page, data, errs)
+}
+
+// ---------- contact list ----------
+
+type contactRow struct {
+	ID, Name, JobTitle, AccountID, AccountName, Email, Phone, Tel string
+	Tags                                                          []crm.TagRef
+}
+
+// telDigits reduces a phone number to what a tel: link carries: digits and
+// a leading plus.
+func telDigits(s string) string {
+	var b strings.Builder
+	for i, r := range strings.TrimSpace(s) {
+		if r >= '0' && r <= '9' || (r == '+' && i == 0) {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
+}
+
+type phoneView struct {
+	crm.Phone
+	Tel string
+}
+
+type contactListData struct {
+	Contacts  []contactRow
+	Next      string
+	Q         string
+	TagID     string
+	GroupID   string
+	AccountID string
+	Tags      []crm.Tag
+	Groups    []crm.Group
+	Filtered  bool
+}
+
+func (u *UI) contactList(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	q := r.URL.Query()
+	f := store.ContactFilter{Q: strings.TrimSpace(q.Get("q")), TagID: q.Get("tag"), GroupID: q.Get("group"),
+		AccountID: q.Get("account"), Page: store.Page{Limit: listLimit, Cursor: q.Get("cursor")}}
+	cs, next, err := u.st.ListContacts(r.Context(), c.V, f)
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	d := contactListData{Next: next, Q: f.Q, TagID: f.TagID, GroupID: f.GroupID, AccountID: f.AccountID,
+		Filtered: f.Q != "" || f.TagID != "" || f.GroupID != "" || f.AccountID != ""}
+	for i := range cs {
+		x := &cs[i]
+		d.Contacts = append(d.Contacts, contactRow{ID: x.ID, Name: x.Name, JobTitle: x.JobTitle, AccountID: x.AccountID,
+			AccountName: x.AccountName, Email: x.PrimaryEmail(), Phone: x.PrimaryPhone(), Tel: telDigits(x.PrimaryPhone()),
+			Tags: x.Tags})
+	}
+	if d.Tags, err = u.st.ListTags(r.Context(), c.V, ""); err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	if d.Groups, err = u.st.ListGroups(r.Context(), c.V, crm.GroupContacts); err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	u.render(w, http.StatusOK, "contacts/list", c.Page(w, r, "contacts", d))
+}
+
+// ---------- contact form ----------
+
+type emailRow struct {
+	Address, Kind string
+	Primary       bool
+}
+
+type phoneRow struct {
+	Number, Kind string
+	Primary      bool
+}
+
+// contactForm is the contact as the form shows it.
+type contactForm struct {
+	ID, Name, GivenName, MiddleName, FamilyName, JobTitle, Type, AccountID, Notes, OwnerID string
+	Version                                                                                int64
+	Emails                                                                                 []emailRow
+	Phones                                                                                 []phoneRow
+	Tags                                                                                   map[string]bool
+}
+
+type contactFormData struct {
+	IsNew      bool
+	Form       contactForm
+	Types      []Option
+	Accounts   []Option
+	Owners     []Option
+	Tags       []crm.Tag
+	EmailKinds []Option
+	PhoneKinds []Option
+}
+
+func formFromContact(x *crm.Contact) contactForm {
+	f := contactForm{ID: x.ID, Name: x.Name, GivenName: x.GivenName, MiddleName: x.MiddleName, FamilyName: x.FamilyName,
+		JobTitle: x.JobTitle, Type: x.Type, AccountID: x.AccountID, Notes: x.Notes, OwnerID: x.OwnerID, Version: x.Version,
+		Tags: map[string]bool{}}
+	// A name derived from the parts is left empty so that it follows them.
+	if x.Name == strings.Join(strings.Fields(x.GivenName+" "+x.MiddleName+" "+x.FamilyName), " ") {
+		f.Name = ""
+	}
+	for _, e := range x.Emails {
+		f.Emails = append(f.Emails, emailRow{Address: e.Address, Kind: e.Kind, Primary: e.Primary})
+	}
+	for _, p := range x.Phones {
+		f.Phones = append(f.Phones, phoneRow{Number: p.Number, Kind: p.Kind, Primary: p.Primary})
+	}
+	for _, t := range x.Tags {
+		f.Tags[t.ID] = true
+	}
+	return f
+}
+
+func contactFormFromRequest(r *http.Request) contactForm {
+	pf := r.PostForm
+	f := contactForm{
+		Name: pf.Get("name"), GivenName: pf.Get("given_name"), MiddleName: pf.Get("middle_name"),
+		FamilyName: pf.Get("family_name"), JobTitle: pf.Get("job_title"), Type: pf.Get("type"),
+		AccountID: pf.Get("account_id"), Notes: pf.Get("notes"), OwnerID: pf.Get("owner_id"),
+		Version: formVersion(r), Tags: map[string]bool{},
+	}
+	for _, row := range formRows(pf, "emails") {
+		if strings.TrimSpace(row["address"]) == "" {
+			continue
+		}
+		f.Emails = append(f.Emails, emailRow{Address: row["address"], Kind: row["kind"], Primary: isOn(row["primary"])})
+	}
+	for _, row := range formRows(pf, "phones") {
+		if strings.TrimSpace(row["number"]) == "" {
+			continue
+		}
+		f.Phones = append(f.Phones, phoneRow{Number: row["number"], Kind: row["kind"], Primary: isOn(row["primary"])})
+	}
+	for _, id := range pf["tags"] {
+		if id != "" {
+			f.Tags[id] = true
+		}
+	}
+	return f
+}
+
+func (f contactForm) contact() *crm.Contact {
+	x := &crm.Contact{ID: f.ID, Name: f.Name, GivenName: f.GivenName, MiddleName: f.MiddleName, FamilyName: f.FamilyName,
+		JobTitle: f.JobTitle, Type: f.Type, AccountID: f.AccountID, Notes: f.Notes, OwnerID: f.OwnerID,
+		Emails: []crm.Email{}, Phones: []crm.Phone{}, Tags: []crm.TagRef{}}
+	for _, e := range f.Emails {
+		x.Emails = append(x.Emails, crm.Email{Address: e.Address, Kind: e.Kind, Primary: e.Primary})
+	}
+	for _, p := range f.Phones {
+		x.Phones = append(x.Phones, crm.Phone{Number: p.Number, Kind: p.Kind, Primary: p.Primary})
+	}
+	for id := range f.Tags {
+		x.Tags = append(x.Tags, crm.TagRef{ID: id})
+	}
+	slices.SortFunc(x.Tags, func(a, b crm.TagRef) int { return strings.Compare(a.ID, b.ID) })
+	return x
+}
+
+func (u *UI) contactFormData(ctx context.Context, c *Ctx, f contactForm, isNew bool) (contactFormData, error) {
+	d := contactFormData{IsNew: isNew, Form: f, Types: enumOptions("contact.type", crm.ContactTypes),
+		EmailKinds: enumOptions("contact.email_kind", crm.EmailKinds), PhoneKinds: enumOptions("contact.phone_kind", crm.PhoneKinds)}
+	if len(d.Form.Emails) == 0 {
+		d.Form.Emails = []emailRow{{Kind: "work", Primary: true}}
+	}
+	if len(d.Form.Phones) == 0 {
+		d.Form.Phones = []phoneRow{{Kind: "mobile", Primary: true}}
+	}
+	us, _, err := u.users(ctx)
+	if err != nil {
+		return d, err
+	}
+	d.Owners = ownerOptions(us, f.OwnerID)
+	if d.Accounts, err = u.accountOptions(ctx, c.V, f.AccountID, ""); err != nil {
+		return d, err
+	}
+	if d.Tags, err = u.st.ListTags(ctx, c.V, ""); err != nil {
+		return d, err
+	}
+	return d, nil
+}
+
+func (u *UI) contactNew(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	f := contactForm{OwnerID: c.V.UserID, AccountID: r.URL.Query().Get("account_id"), Tags: map[string]bool{}}
+	d, err := u.contactFormData(r.Context(), c, f, true)
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	u.formPage(w, r, c, http.StatusOK, "contacts", "contacts/form", d, nil)
+}
+
+func (u *UI) contactCreate(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	f := contactFormFromRequest(r)
+	x := f.contact()
+	err := u.st.CreateContact(r.Context(), c.V, x)
+	if err == nil {
+		redirect(w, r, "/contacts/"+x.ID, Flash{Kind: FlashSuccess, Key: "flash.contact_created", Args: []any{x.Name}})
+		return
+	}
+	d, derr := u.contactFormData(r.Context(), c, f, true)
+	if derr != nil {
+		u.fail(w, r, c, derr)
+		return
+	}
+	u.saveFailed(w, r, c, err, "contacts", "contacts/form", d)
+}
+
+func (u *UI) contactEdit(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	x, err := u.st.GetContact(r.Context(), c.V, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	d, err := u.contactFormData(r.Context(), c, formFromContact(x), false)
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	u.formPage(w, r, c, http.StatusOK, "contacts", "contacts/form", d, nil)
+}
+
+func (u *UI) contactUpdate(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	id := r.PathValue("id")
+	if _, err := u.st.GetContact(r.Context(), c.V, id); err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	f := contactFormFromRequest(r)
+	f.ID = id
+	x := f.contact()
+	err := u.st.UpdateContact(r.Context(), c.V, x, f.Version)
+	if err == nil {
+		redirect(w, r, "/contacts/"+id, Flash{Kind: FlashSuccess, Key: "flash.saved"})
+		return
+	}
+	d, derr := u.contactFormData(r.Context(), c, f, false)
+	if derr != nil {
+		u.fail(w, r, c, derr)
+		return
+	}
+	u.saveFailed(w, r, c, err, "contacts", "contacts/form", d)
+}
+
+func (u *UI) contactDelete(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	if err := u.st.DeleteContact(r.Context(), c.V, r.PathValue("id")); err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, "/contacts", Flash{Kind: FlashSuccess, Key: "flash.deleted"})
+}
+
+// ---------- contact card ----------
+
+type contactCardData struct {
+	C           *crm.Contact
+	Phones      []phoneView
+	Owner       string
+	TypeKey     string
+	Groups      []crm.Group // contact groups it is in
+	AddGroups   []crm.Group // contact groups it could join
+	AddTags     []crm.Tag   // visible tags it does not carry
+	Activities  []activityRow
+	MoreActs    bool
+	Access      []grantView
+	ActivityNew string
+}
+
+func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	ctx := r.Context()
+	x, err := u.st.GetContact(ctx, c.V, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	d := contactCardData{C: x, Access: u.grantViews(ctx, x.Access),
+		ActivityNew: "/activities/new?contact_id=" + url.QueryEscape(x.ID)}
+	if x.Type != "" {
+		d.TypeKey = "contact.type." + x.Type
+	}
+	for _, p := range x.Phones {
+		d.Phones = append(d.Phones, phoneView{Phone: p, Tel: telDigits(p.Number)})
+	}
+	_, names, err := u.users(ctx)
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	d.Owner = names[x.OwnerID]
+	in, err := u.st.GroupsOf(ctx, c.V, x.ID)
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	member := map[string]bool{}
+	for _, g := range in {
+		if g.Entity == crm.GroupContacts {
+			d.Groups = append(d.Groups, g)
+			member[g.ID] = true
+		}
+	}
+	all, err := u.st.ListGroups(ctx, c.V, crm.GroupContacts)
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	for _, g := range all {
+		if !member[g.ID] {
+			d.AddGroups = append(d.AddGroups, g)
+		}
+	}
+	tags, err := u.st.ListTags(ctx, c.V, "")
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	has := map[string]bool{}
+	for _, t := range x.Tags {
+		has[t.ID] = true
+	}
+	for _, t := range tags {
+		if !has[t.ID] {
+			d.AddTags = append(d.AddTags, t)
+		}
+	}
+	acts, next, err := u.st.ListActivities(ctx, c.V, store.ActivityFilter{ContactID: x.ID, Page: store.Page{Limit: 20}})
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	d.Activities, d.MoreActs = activityRows(acts, names), next != ""
+	u.render(w, http.StatusOK, "contacts/card", c.Page(w, r, "contacts", d))
+}
+
+// contactSetTags changes a contact's tags: "set" replaces them with the
+// "tags" values; "add" and "remove" change one tag.
+func (u *UI) contactSetTags(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	ctx := r.Context()
+	x, err := u.st.GetContact(ctx, c.V, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	ids := map[string]bool{}
+	for _, t := range x.Tags {
+		ids[t.ID] = true
+	}
+	if r.PostFormValue("set") != "" {
+		ids = map[string]bool{}
+		for _, id := range r.PostForm["tags"] {
+			if id != "" {
+				ids[id] = true
+			}
+		}
+	}
+	if id := r.PostFormValue("add"); id != "" {
+		ids[id] = true
+	}
+	if id := r.PostFormValue("remove"); id != "" {
+		delete(ids, id)
+	}
+	x.Tags = []crm.TagRef{}
+	for id := range ids {
+		x.Tags = append(x.Tags, crm.TagRef{ID: id})
+	}
+	x.Access = nil // leave the grants as they are
+	back := "/contacts/" + x.ID
+	if err := u.st.UpdateContact(ctx, c.V, x, x.Version); err != nil {
+		if fe, ok := formErrors(err); ok {
+			redirect(w, r, back, Flash{Kind: FlashError, Key: firstError(fe)})
+			return
+		}
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, back, Flash{Kind: FlashSuccess, Key: "flash.saved"})
+}
+
+// contactSetGroups adds the contact to the "add" group or removes it from
+// the "remove" group.
+func (u *UI) contactSetGroups(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	ctx := r.Context()
+	x, err := u.st.GetContact(ctx, c.V, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	back := "/contacts/" + x.ID
+	if id := r.PostFormValue("add"); id != "" {
+		err = u.st.AddGroupMembers(ctx, c.V, id, []string{x.ID})
+	} else if id := r.PostFormValue("remove"); id != "" {
+		err = u.st.RemoveGroupMembers(ctx, c.V, id, []string{x.ID})
+	}
+	if err != nil {
+		if fe, ok := formErrors(err); ok {
+			redirect(w, r, back, Flash{Kind: FlashError, Key: firstError(fe)})
+			return
+		}
+		if errors.Is(err, store.ErrNotFound) || errors.Is(err, store.ErrForbidden) {
+			redirect(w, r, back, Flash{Kind: FlashError, Key: "error.forbidden"})
+			return
+		}
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, back, Flash{Kind: FlashSuccess, Key: "flash.saved"})
+}
+
+// firstError picks one message key of a set of field errors, for a flash.
+func firstError(fe map[string]string) string {
+	keys := make([]string, 0, len(fe))
+	for k := range fe {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	if len(keys) == 0 {
+		return "flash.error"
+	}
+	return fe[keys[0]]
+}
+
+// ---------- tags ----------
+
+type tagRow struct {
+	crm.Tag
+	Owner     string
+	CanChange bool
+}
+
+type tagListData struct {
+	Tags   []tagRow
+	New    crm.Tag
+	Kinds  []Option
+	Colors []Option
+}
+
+func (u *UI) tagPage(w http.ResponseWriter, r *http.Request, c *Ctx, status int, nt crm.Tag, errs map[string]string) {
+	ctx := r.Context()
+	tags, err := u.st.ListTags(ctx, c.V, "")
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	_, names, err := u.users(ctx)
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	if nt.Kind == "" {
+		nt.Kind = crm.TagPersonal
+	}
+	if nt.Color == "" {
+		nt.Color = "blue"
+	}
+	d := tagListData{New: nt, Kinds: enumOptions("tag.kind", crm.TagKinds), Colors: enumOptions("tag.color", crm.TagColors)}
+	for _, t := range tags {
+		d.Tags = append(d.Tags, tagRow{Tag: t, Owner: names[t.OwnerID],
+			CanChange: t.OwnerID == c.V.UserID || (t.Kind != crm.TagPersonal && c.V.IsAdmin())})
+	}
+	u.formPage(w, r, c, status, "contacts", "contacts/tags", d, errs)
+}
+
+func (u *UI) tagList(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	u.tagPage(w, r, c, http.StatusOK, crm.Tag{}, nil)
+}
+
+func (u *UI) tagCreate(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	t := crm.Tag{Name: r.PostFormValue("name"), Kind: r.PostFormValue("kind"), Color: r.PostFormValue("color")}
+	if err := u.st.SaveTag(r.Context(), c.V, &t); err != nil {
+		if fe, ok := formErrors(err); ok {
+			u.tagPage(w, r, c, http.StatusUnprocessableEntity, t, fe)
+			return
+		}
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, "/tags", Flash{Kind: FlashSuccess, Key: "flash.created"})
+}
+
+func (u *UI) tagUpdate(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	t, err := u.st.GetTag(r.Context(), c.V, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	t.Name = r.PostFormValue("name")
+	if col := r.PostFormValue("color"); col != "" {
+		t.Color = col
+	}
+	if err := u.st.SaveTag(r.Context(), c.V, t); err != nil {
+		if fe, ok := formErrors(err); ok {
+			redirect(w, r, "/tags", Flash{Kind: FlashError, Key: firstError(fe)})
+			return
+		}
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, "/tags", Flash{Kind: FlashSuccess, Key: "flash.saved"})
+}
+
+func (u *UI) tagDelete(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	if err := u.st.DeleteTag(r.Context(), c.V, r.PathValue("id")); err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, "/tags", Flash{Kind: FlashSuccess, Key: "flash.deleted"})
+}
+
+// ---------- groups ----------
+
+type groupRow struct {
+	crm.Group
+	Owner   string
+	ListURL string
+}
+
+type groupListData struct {
+	Contacts   []groupRow
+	Activities []groupRow
+	New        crm.Group
+	Entities   []Option
+}
+
+func (u *UI) groupPage(w http.ResponseWriter, r *http.Request, c *Ctx, status int, ng crm.Group, errs map[string]string) {
+	ctx := r.Context()
+	gs, err := u.st.ListGroups(ctx, c.V, "")
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	_, names, err := u.users(ctx)
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	if ng.Entity == "" {
+		ng.Entity = crm.GroupContacts
+	}
+	d := groupListData{New: ng, Entities: enumOptions("group.entity", []string{crm.GroupContacts, crm.GroupActivities})}
+	for _, g := range gs {
+		row := groupRow{Group: g, Owner: names[g.OwnerID]}
+		if g.Entity == crm.GroupActivities {
+			row.ListURL = "/activities?group=" + url.QueryEscape(g.ID)
+			d.Activities = append(d.Activities, row)
+		} else {
+			row.ListURL = "/contacts?group=" + url.QueryEscape(g.ID)
+			d.Contacts = append(d.Contacts, row)
+		}
+	}
+	u.formPage(w, r, c, status, "contacts", "contacts/groups", d, errs)
+}
+
+func (u *UI) groupList(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	u.groupPage(w, r, c, http.StatusOK, crm.Group{}, nil)
+}
+
+func (u *UI) groupCreate(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	g := crm.Group{Name: r.PostFormValue("name"), Entity: r.PostFormValue("entity")}
+	if err := u.st.SaveGroup(r.Context(), c.V, &g); err != nil {
+		if fe, ok := formErrors(err); ok {
+			u.groupPage(w, r, c, http.StatusUnprocessableEntity, g, fe)
+			return
+		}
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, "/groups", Flash{Kind: FlashSuccess, Key: "flash.created"})
+}
+
+func (u *UI) groupUpdate(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	g, err := u.st.GetGroup(r.Context(), c.V, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	g.Name = r.PostFormValue("name")
+	g.Access = nil // leave the grants as they are
+	if err := u.st.SaveGroup(r.Context(), c.V, g); err != nil {
+		if fe, ok := formErrors(err); ok {
+			redirect(w, r, "/groups", Flash{Kind: FlashError, Key: firstError(fe)})
+			return
+		}
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, "/groups", Flash{Kind: FlashSuccess, Key: "flash.saved"})
+}
+
+func (u *UI) groupDelete(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	if err := u.st.DeleteGroup(r.Context(), c.V, r.PathValue("id")); err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, "/groups", Flash{Kind: FlashSuccess, Key: "flash.deleted"})
+}
