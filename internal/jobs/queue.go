@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"sync"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -61,6 +62,9 @@ type Queue struct {
 	backend Backend
 	kinds   map[string]KindOptions
 	workers int
+
+	mu        sync.Mutex
+	cancelRun func() // releases the context Start gave River
 }
 
 // riverClient is the part of river.Client[TTx] that does not depend on the
@@ -142,15 +146,27 @@ func newClient[TTx any](driver riverdriver.Driver[TTx], cfg *river.Config) (rive
 }
 
 // Start starts working jobs and, on the leader, enqueuing periodic jobs. ctx
-// spans the queue's life, not just the start: cancelling it stops the queue
-// as Stop does. Start on an insert-only queue does nothing.
+// spans the queue's life, not just the start: when it ends (cancelled or
+// timed out) the queue stops as with Stop. Start on an insert-only queue does
+// nothing.
 func (q *Queue) Start(ctx context.Context) error {
 	if q.workers == 0 {
 		return nil
 	}
-	if err := q.client.Start(ctx); err != nil {
+	// River v0.47.0 treats only context.Canceled as "stop": a Start context
+	// that times out leaves its notifier retrying a connection in a tight
+	// loop forever, and Stop never returns. So River gets a context that is
+	// cancelled, not timed out, when ctx ends either way.
+	runCtx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	stopAfter := context.AfterFunc(ctx, cancel)
+	release := func() { stopAfter(); cancel() }
+	if err := q.client.Start(runCtx); err != nil {
+		release()
 		return fmt.Errorf("jobs: start: %w", err)
 	}
+	q.mu.Lock()
+	q.cancelRun = release
+	q.mu.Unlock()
 	return nil
 }
 
@@ -161,6 +177,14 @@ func (q *Queue) Stop(ctx context.Context) error {
 	if q.workers == 0 {
 		return nil
 	}
+	defer func() {
+		q.mu.Lock()
+		defer q.mu.Unlock()
+		if q.cancelRun != nil {
+			q.cancelRun()
+			q.cancelRun = nil
+		}
+	}()
 	err := q.client.Stop(ctx)
 	if err == nil {
 		return nil

@@ -421,6 +421,9 @@ func (u *UI) activityFormData(ctx context.Context, c *Ctx, f activityForm, isNew
 	if d.Form.Interval == "" {
 		d.Form.Interval = "1"
 	}
+	if len(d.Form.Participants) == 0 { // one row to fill in, also without JavaScript
+		d.Form.Participants = []participantRow{{ResponseStatus: "needs_action"}}
+	}
 	us, _, err := u.users(ctx)
 	if err != nil {
 		return d, err
@@ -462,6 +465,21 @@ func (u *UI) activityNew(w http.ResponseWriter, r *http.Request, c *Ctx) {
 
 // saveActivity validates the form and stores it; it answers the request.
 func (u *UI) saveActivity(w http.ResponseWriter, r *http.Request, c *Ctx, f activityForm, old *crm.Activity) {
+	// A participant picked from the contacts gets the contact's address.
+	for i := range f.Participants {
+		p := &f.Participants[i]
+		if p.ContactID == "" || (p.Email != "" && p.Name != "") {
+			continue
+		}
+		if x, err := u.st.GetContact(r.Context(), c.V, p.ContactID); err == nil {
+			if p.Email == "" {
+				p.Email = x.PrimaryEmail()
+			}
+			if p.Name == "" {
+				p.Name = x.Name
+			}
+		}
+	}
 	fe := crm.FieldErrors{}
 	a := f.activity(old, fe)
 	var err error

@@ -154,11 +154,15 @@ func TestActivityAllDayAndCustomRule(t *testing.T) {
 	crmStatus(t, p, http.StatusUnprocessableEntity)
 	crmHas(t, p, "Enter a valid recurrence rule (RRULE).", `value="FREQ=DAILY;BYDAY=SOMEDAY"`, `<details class="field-full" open>`)
 
+	// A participant picked from the contacts alone gets the contact's address.
+	cid := crmCreate(t, api, "/api/v1/contacts", map[string]any{"name": "Pat Picked",
+		"emails": []map[string]any{{"address": "pat@picked.example"}}})
 	form.Set("repeat", "none")
 	form.Set("rrule", "")
+	form.Set("participants[0].contact_id", cid)
 	p = b.Post(t, "/activities", form)
 	crmStatus(t, p, http.StatusOK)
-	crmHas(t, p, "Mar 5, 2026", "Mar 7, 2026")
+	crmHas(t, p, "Mar 5, 2026", "Mar 7, 2026", `href="/contacts/`+cid+`"`, "Pat Picked", "pat@picked.example", "Awaiting response")
 	// One chip on each of its days, none outside them, in the all-day row.
 	p = b.Get(t, "/calendar?week=2026-03-04")
 	crmHas(t, p, `class="cw-chip ev-task status-in_progress"`)

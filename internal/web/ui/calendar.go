@@ -4,6 +4,7 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/teambition/rrule-go"
@@ -231,8 +232,15 @@ func (u *UI) calendarWeek(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		NewURL: "/activities/new?type=meeting&show_in_calendar=1&" + url.Values{"date": {now.Format(inputDateLayout)}}.Encode(),
 	}
 	data.Current = data.This == bounds[0].Format(inputDateLayout)
+	if !data.Current { // a new event defaults to the week on screen
+		data.NewURL = "/activities/new?type=meeting&show_in_calendar=1&" + url.Values{"date": {data.First.Format(inputDateLayout)}}.Encode()
+	}
 	for h := range 24 {
-		data.Hours = append(data.Hours, c.Lang.FormatTime(time.Date(2000, 1, 1, h, 0, 0, 0, time.UTC)))
+		label := c.Lang.FormatTime(time.Date(2000, 1, 1, h, 0, 0, 0, time.UTC))
+		if strings.Contains(label, " ") { // a 12-hour clock: "9 AM" reads better than "9:00 AM"
+			label = strings.Replace(label, ":00", "", 1)
+		}
+		data.Hours = append(data.Hours, label)
 	}
 	for i := range 7 {
 		ds, de := bounds[i], bounds[i+1]
