@@ -1,0 +1,148 @@
+package crm
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+)
+
+func fieldsOf(err error) FieldErrors {
+	var ve *ValidationError
+	if errors.As(err, &ve) {
+		return ve.Fields
+	}
+	return nil
+}
+
+func TestContactNormalizeValidate(t *testing.T) {
+	tests := []struct {
+		name  string
+		c     Contact
+		field string // "" means valid
+		key   string
+	}{
+		{"derived name", Contact{GivenName: " Анна ", FamilyName: "Ли"}, "", ""},
+		{"no name", Contact{JobTitle: "x"}, "name", ErrRequired},
+		{"long name", Contact{Name: strings.Repeat("x", MaxName+1)}, "name", ErrTooLong},
+		{"cyrillic at limit", Contact{Name: strings.Repeat("я", MaxName)}, "", ""},
+		{"bad email", Contact{Name: "x", Emails: []Email{{Address: "a@"}}}, "emails[0].address", ErrEmail},
+		{"display name in email", Contact{Name: "x", Emails: []Email{{Address: "Ann <a@b.c>"}}}, "emails[0].address", ErrEmail},
+		{"two primaries", Contact{Name: "x", Emails: []Email{{Address: "a@b.c", Primary: true}, {Address: "d@e.f", Primary: true}}}, "emails", ErrOnePrimary},
+		{"bad phone", Contact{Name: "x", Phones: []Phone{{Number: "call me"}}}, "phones[0].number", ErrInvalid},
+		{"russian extension", Contact{Name: "x", Phones: []Phone{{Number: "+7 (495) 123-45-67 доб. 12"}}}, "", ""},
+		{"unknown type", Contact{Name: "x", Type: "alien"}, "type", ErrUnknownEnum},
+		{"bad grant", Contact{Name: "x", Access: []Grant{{RoleID: "r", Level: "own"}}}, "access[0].level", ErrUnknownEnum},
+		{"invalid utf8", Contact{Name: "\xff"}, "name", ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := tt.c
+			c.Normalize()
+			fe := fieldsOf(c.Validate())
+			if tt.field == "" {
+				if fe != nil {
+					t.Fatalf("unexpected errors %v", fe)
+				}
+				return
+			}
+			if fe[tt.field] != tt.key {
+				t.Fatalf("errors %v, want %s=%s", fe, tt.field, tt.key)
+			}
+		})
+	}
+	c := Contact{GivenName: "Анна", FamilyName: "Ли", Emails: []Email{{Address: "a@b.c"}, {Address: "d@e.f"}}}
+	c.Normalize()
+	if c.Name != "Анна Ли" || !c.Emails[0].Primary || c.Emails[1].Primary || c.Emails[0].Kind != "work" {
+		t.Errorf("normalized %+v", c)
+	}
+	if c.PrimaryEmail() != "a@b.c" {
+		t.Errorf("primary %q", c.PrimaryEmail())
+	}
+}
+
+func TestActivityNormalizeValidate(t *testing.T) {
+	at := func(s string) *time.Time {
+		v, err := time.Parse(time.RFC3339, s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return &v
+	}
+	tests := []struct {
+		name  string
+		a     Activity
+		field string
+		key   string
+	}{
+		{"minimal task", Activity{Title: "Call"}, "", ""},
+		{"no title", Activity{}, "title", ErrRequired},
+		{"end before start", Activity{Title: "x", Start: at("2026-03-01T10:00:00Z"), End: at("2026-03-01T09:00:00Z")}, "end", ErrEndBefore},
+		{"calendar needs start", Activity{Title: "x", ShowInCalendar: true}, "start", ErrRequired},
+		{"rrule needs start", Activity{Title: "x", RRule: "FREQ=DAILY"}, "start", ErrRequired},
+		{"bad rrule", Activity{Title: "x", Start: at("2026-03-01T10:00:00Z"), RRule: "FREQ=HOURLY;BYDAY=XX"}, "rrule", ErrRRule},
+		{"rrule prefix ok", Activity{Title: "x", Start: at("2026-03-01T10:00:00Z"), RRule: "RRULE:FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20261231T000000Z"}, "", ""},
+		{"exdates without rrule", Activity{Title: "x", Start: at("2026-03-01T10:00:00Z"), ExDates: []time.Time{time.Now()}}, "exdates", ErrInvalid},
+		{"bad zone", Activity{Title: "x", TimeZone: "Europe/Atlantis"}, "time_zone", ErrTimeZone},
+		{"bad status", Activity{Title: "x", Status: "done"}, "status", ErrUnknownEnum},
+		{"duplicate participant", Activity{Title: "x", Participants: []Participant{{Email: "A@b.c"}, {Email: "a@B.c"}}}, "participants[1].email", ErrInvalid},
+		{"participant needs email or contact", Activity{Title: "x", Participants: []Participant{{Name: "Ann"}}}, "participants[0].email", ErrRequired},
+		{"year out of range", Activity{Title: "x", Start: at("0001-01-01T00:00:00Z")}, "start", ErrDate},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := tt.a
+			a.Normalize()
+			fe := fieldsOf(a.Validate())
+			if tt.field == "" {
+				if fe != nil {
+					t.Fatalf("unexpected errors %v", fe)
+				}
+				return
+			}
+			if fe[tt.field] != tt.key {
+				t.Fatalf("errors %v, want %s=%s", fe, tt.field, tt.key)
+			}
+		})
+	}
+}
+
+// All-day items are dates: any time of day folds to UTC midnight, and a
+// missing or non-positive end becomes the next day.
+func TestAllDayNormalize(t *testing.T) {
+	start := time.Date(2026, 3, 29, 22, 30, 0, 0, time.UTC)
+	a := Activity{Title: "x", AllDay: true, Start: &start}
+	a.Normalize()
+	if !a.Start.Equal(time.Date(2026, 3, 29, 0, 0, 0, 0, time.UTC)) || !a.End.Equal(time.Date(2026, 3, 30, 0, 0, 0, 0, time.UTC)) {
+		t.Fatalf("all-day %v – %v", a.Start, a.End)
+	}
+	if a.Type != "task" || a.Status != "not_started" || a.Priority != "normal" || a.TimeZone != "UTC" {
+		t.Errorf("defaults %+v", a)
+	}
+}
+
+func TestFold(t *testing.T) {
+	for in, want := range map[string]string{" ЁЛКИН ": "елкин", "Иван": "иван", "JOHN": "john", "Straße": "straße"} {
+		if got := Fold(in); got != want {
+			t.Errorf("Fold(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestAccountAndTagValidate(t *testing.T) {
+	acc := Account{Name: "Acme", Website: "ftp://acme", Email: "bad"}
+	acc.Normalize()
+	fe := fieldsOf(acc.Validate())
+	if fe["website"] != ErrInvalid || fe["email"] != ErrEmail {
+		t.Errorf("account errors %v", fe)
+	}
+	tag := Tag{Name: " VIP "}
+	tag.Normalize()
+	if tag.Validate() != nil || tag.Kind != TagPersonal || tag.Name != "VIP" {
+		t.Errorf("tag %+v", tag)
+	}
+	g := Group{Name: "x", Entity: "account"}
+	if fieldsOf(g.Validate())["entity"] != ErrUnknownEnum {
+		t.Error("group entity not checked")
+	}
+}
