@@ -253,3 +253,21 @@ func (sh shared) of(id string) ([]crm.TagRef, []crm.Grant) {
 	}
 	return sh.tags[id], g
 }
+
+// Editable reports whether the viewer may change a record of entity
+// ("contact", "account", "activity", "group"); ErrNotFound when they cannot
+// see it.
+func (s *Store) Editable(ctx context.Context, v access.Viewer, entity, id string) (bool, error) {
+	table, ok := map[string]string{EntityContact: "contacts", EntityAccount: "accounts", EntityActivity: "activities", "group": "groups"}[entity]
+	if !ok {
+		return false, fmt.Errorf("editable: unknown entity %q", entity)
+	}
+	switch err := s.checkEditable(ctx, s.r, table, id, v, 0); {
+	case err == nil:
+		return true, nil
+	case errors.Is(err, ErrForbidden):
+		return false, nil
+	default:
+		return false, err
+	}
+}

@@ -61,7 +61,7 @@ const infoDescription = `Tandem's JSON REST API. All paths are under /api/v1; an
 
 **Authentication.** Get a token with ` + "`POST /api/v1/auth/token`" + ` (email and password) and send it as ` + "`Authorization: Bearer <token>`" + `. Tokens can also be made and revoked under /api/v1/tokens. Every operation but token issuing and this document needs a token; without a valid one the answer is 401 with ` + "`WWW-Authenticate: Bearer realm=\"tandem\"`" + `. Operations marked "Administrators only" answer 403 to callers without the ` + access.OpManageAdministration + ` operation.
 
-**Requests.** Bodies are single JSON objects (Content-Type application/json or any +json type; up to 1 MiB). Unknown fields, wrong types and trailing data are rejected with 400 naming the field. In PATCH bodies every field is optional: absent fields (and fields sent as null) keep their value, present ones replace it; arrays replace the whole list.
+**Requests.** Bodies are single JSON objects (Content-Type application/json or any +json type; curl's default application/x-www-form-urlencoded is read as JSON too; up to 1 MiB). Unknown fields, wrong types and trailing data are rejected with 400 naming the field. In PATCH bodies every field is optional: absent fields (and fields sent as null) keep their value, present ones replace it; arrays replace the whole list.
 
 **Responses.** Errors are RFC 9457 problem details (application/problem+json, schema Problem); validation errors list every bad field in ` + "`errors`" + `, with messages in the caller's language (their profile language, else Accept-Language). Times are RFC 3339 in UTC.
 

@@ -180,7 +180,7 @@ type accountCardData struct {
 	Contacts     []contactRow
 	MoreContacts string // link to the full list when the card shows only the first page
 	Activities   []activityRow
-	Access       []grantView
+	Access       accessView
 	NewContact   string
 	NewActivity  string
 }
@@ -197,7 +197,7 @@ func (u *UI) accountCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		u.fail(w, r, c, err)
 		return
 	}
-	d := accountCardData{A: a, Owner: names[a.OwnerID], Access: u.grantViews(ctx, a.Access),
+	d := accountCardData{A: a, Owner: names[a.OwnerID], Access: u.accessView(ctx, c, "/accounts/"+a.ID, a.Access),
 		NewContact:  "/contacts/new?account_id=" + url.QueryEscape(a.ID),
 		NewActivity: "/activities/new?account_id=" + url.QueryEscape(a.ID)}
 	if a.Type != "" {

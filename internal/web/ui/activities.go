@@ -584,7 +584,7 @@ type activityCardData struct {
 	ZoneDiffers  bool
 	LocalStart   string // start and end in the activity's own zone, when it differs from the viewer's
 	LocalEnd     string
-	Access       []grantView
+	Access       accessView
 }
 
 func (u *UI) activityCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -600,7 +600,7 @@ func (u *UI) activityCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	d := activityCardData{A: a, Row: activityRows([]crm.Activity{*a}, names)[0], Owner: names[a.OwnerID],
-		Author: names[a.AuthorID], Organizer: names[a.OrganizerID], Access: u.grantViews(ctx, a.Access)}
+		Author: names[a.AuthorID], Organizer: names[a.OrganizerID], Access: u.accessView(ctx, c, "/activities/"+a.ID, a.Access)}
 	if d.Organizer == "" {
 		d.Organizer = a.OrganizerEmail
 	}

@@ -187,33 +187,6 @@ func enumOptions(prefix string, values []string) []Option {
 	return out
 }
 
-// grantView is one line of a record's access list.
-type grantView struct {
-	Role  string
-	Level string
-}
-
-func (u *UI) grantViews(ctx context.Context, gs []crm.Grant) []grantView {
-	if len(gs) == 0 {
-		return nil
-	}
-	names := map[string]string{}
-	if roles, err := u.st.ListRoles(ctx); err == nil {
-		for _, r := range roles {
-			names[r.ID] = r.Name
-		}
-	}
-	out := make([]grantView, 0, len(gs))
-	for _, g := range gs {
-		n := names[g.RoleID]
-		if n == "" {
-			n = g.RoleID
-		}
-		out = append(out, grantView{Role: n, Level: g.Level})
-	}
-	return out
-}
-
 // formPage renders a form page again with errors, keeping the input that
 // the view model carries.
 func (u *UI) formPage(w http.ResponseWriter, r *http.Request, c *Ctx, status int, active, page string, data any, errs map[string]string) {
@@ -504,7 +477,7 @@ type contactCardData struct {
 	AddTags     []crm.Tag   // visible tags it does not carry
 	Activities  []activityRow
 	MoreActs    bool
-	Access      []grantView
+	Access      accessView
 	ActivityNew string
 }
 
@@ -515,7 +488,7 @@ func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		u.fail(w, r, c, err)
 		return
 	}
-	d := contactCardData{C: x, Access: u.grantViews(ctx, x.Access),
+	d := contactCardData{C: x, Access: u.accessView(ctx, c, "/contacts/"+x.ID, x.Access),
 		ActivityNew: "/activities/new?contact_id=" + url.QueryEscape(x.ID)}
 	if x.Type != "" {
 		d.TypeKey = "contact.type." + x.Type

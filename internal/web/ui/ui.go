@@ -80,6 +80,7 @@ func (u *UI) Routes(mux *http.ServeMux, auth *web.Auth) {
 	}))
 	u.crmRoutes(mux)
 	u.accountRoutes(mux)
+	u.accessRoutes(mux)
 	u.profileRoutes(mux)
 	u.adminRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
