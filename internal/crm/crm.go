@@ -78,7 +78,7 @@ func checkLen(fe FieldErrors, field, v string, max int, required bool) {
 		fe.Add(field, ErrRequired)
 	case utf8.RuneCountInString(v) > max:
 		fe.Add(field, ErrTooLong)
-	case !utf8.ValidString(v):
+	case !utf8.ValidString(v) || hasControl(v):
 		fe.Add(field, ErrInvalid)
 	}
 }
@@ -113,3 +113,15 @@ func FromMicros(us int64) time.Time { return time.UnixMicro(us).UTC() }
 // Now is the store's clock truncated to the stored precision, so a record
 // read back compares equal to the one written.
 func Now() time.Time { return time.Now().UTC().Truncate(time.Microsecond) }
+
+// hasControl reports C0 control characters other than tab and line breaks:
+// they are invisible, break exports (vCard, iCalendar) and PostgreSQL
+// rejects NUL outright.
+func hasControl(s string) bool {
+	for _, r := range s {
+		if r < 0x20 && r != '\t' && r != '\n' && r != '\r' {
+			return true
+		}
+	}
+	return false
+}

@@ -12,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -67,6 +68,7 @@ func New(st *store.Store, a *api.API, ui UI, log *slog.Logger) *Server {
 	cop := http.NewCrossOriginProtection()
 	var h http.Handler = mux
 	h = cop.Handler(h)
+	h = cleanInput(h)
 	h = m.wrap(h)
 	h = recoverer(log, h)
 	h = securityHeaders(h)
@@ -240,4 +242,53 @@ func (m *metrics) wrap(next http.Handler) http.Handler {
 		m.requests.WithLabelValues(route, strconv.Itoa(sw.status)).Inc()
 		m.duration.WithLabelValues(route).Observe(time.Since(start).Seconds())
 	})
+}
+
+// cleanInput refuses URLs and form bodies with NUL characters or invalid
+// UTF-8 before any handler sees them: PostgreSQL rejects both in text, and
+// no path, query or form field of ours has a use for them.
+func cleanInput(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		bad := !cleanString(r.URL.Path) || !cleanValues(r.URL.Query())
+		if !bad && r.Method == http.MethodPost {
+			ct := r.Header.Get("Content-Type")
+			if strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data") {
+				// Parsing here caches the form for the handler; multipart
+				// files stay on the request untouched.
+				if strings.HasPrefix(ct, "multipart/") {
+					r.ParseMultipartForm(32 << 20)
+				} else {
+					r.ParseForm()
+				}
+				bad = !cleanValues(r.PostForm)
+			}
+		}
+		if bad {
+			if strings.HasPrefix(r.URL.Path, "/api/") {
+				w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
+				w.WriteHeader(http.StatusBadRequest)
+				w.Write([]byte(`{"type":"about:blank","title":"Bad Request","status":400,"code":"invalid","detail":"The request contains NUL characters or invalid UTF-8."}` + "\n"))
+				return
+			}
+			http.Error(w, "The request contains NUL characters or invalid UTF-8.", http.StatusBadRequest)
+			return
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+func cleanString(s string) bool { return utf8.ValidString(s) && !strings.ContainsRune(s, 0) }
+
+func cleanValues(vs map[string][]string) bool {
+	for k, list := range vs {
+		if !cleanString(k) {
+			return false
+		}
+		for _, v := range list {
+			if !cleanString(v) {
+				return false
+			}
+		}
+	}
+	return true
 }

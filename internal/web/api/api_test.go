@@ -246,7 +246,10 @@ func TestRights(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	s := tandemtest.Start(t, tandemtest.Options{})
+	eachDB(t, testBadInput)
+}
+
+func testBadInput(t *testing.T, s *tandemtest.Server) {
 	a := s.Admin
 	long := strings.Repeat("я", 201)
 	tests := []struct {
@@ -276,6 +279,9 @@ func TestBadInput(t *testing.T) {
 		{"bad website", "/api/v1/accounts", `{"name":"x","website":"javascript:alert(1)"}`, "website", "invalid"},
 		{"bad tag kind", "/api/v1/tags", `{"name":"x","kind":"secret"}`, "kind", "unknown_value"},
 		{"bad group entity", "/api/v1/groups", `{"name":"x","entity":"account"}`, "entity", "unknown_value"},
+		{"nul in text", "/api/v1/contacts", `{"name":"a\u0000b"}`, "name", "invalid"},
+		{"nul in id", "/api/v1/contacts", `{"name":"x","tags":["\u0000"]}`, "tags[0]", "invalid"},
+		{"control character", "/api/v1/accounts", `{"name":"a\u0007b"}`, "name", "invalid"},
 	}
 	before := countContacts(t, a)
 	for _, tt := range tests {
@@ -312,9 +318,10 @@ func TestBadInput(t *testing.T) {
 	if p := decodeProblem(t, r); p.fields()["limit"] != "out_of_range" {
 		t.Errorf("limit=0: %+v", p)
 	}
-	r = a.Do(t, "GET", "/api/v1/contacts?cursor=%21%21", nil)
-	if r.Status != 400 {
-		t.Errorf("bad cursor: %d", r.Status)
+	for _, path := range []string{"/api/v1/contacts?cursor=%21%21", "/api/v1/contacts/%00", "/api/v1/contacts?q=%00", "/api/v1/contacts?q=%ff"} {
+		if r := a.Do(t, "GET", path, nil); r.Status != 400 {
+			t.Errorf("GET %s: %d", path, r.Status)
+		}
 	}
 	// Russian users get Russian messages.
 	r = a.Do(t, "POST", "/api/v1/contacts", `{"job_title":"x"}`, "Accept-Language", "ru-RU,ru;q=0.9")

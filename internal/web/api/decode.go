@@ -3,9 +3,11 @@ package api
 import (
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"mime"
 	"net/http"
+	"reflect"
 	"sort"
 	"strings"
 	"time"
@@ -44,7 +46,63 @@ func decode(r *http.Request, v any) error {
 	if _, err := dec.Token(); err != io.EOF {
 		return &decodeError{key: "error.malformed_json"}
 	}
+	if field := findNUL(reflect.ValueOf(v), ""); field != "" {
+		return &decodeError{key: "error.form", fields: crm.FieldErrors{field: "error.invalid"}}
+	}
 	return nil
+}
+
+// findNUL returns the JSON path of the first string holding a NUL
+// character. JSON allows "\u0000", PostgreSQL text does not, and no field
+// of ours has a use for it.
+func findNUL(v reflect.Value, path string) string {
+	switch v.Kind() {
+	case reflect.Pointer, reflect.Interface:
+		if v.IsNil() {
+			return ""
+		}
+		return findNUL(v.Elem(), path)
+	case reflect.String:
+		if strings.ContainsRune(v.String(), 0) {
+			if path == "" {
+				return "body"
+			}
+			return path
+		}
+	case reflect.Slice, reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			if f := findNUL(v.Index(i), fmt.Sprintf("%s[%d]", path, i)); f != "" {
+				return f
+			}
+		}
+	case reflect.Map:
+		for _, k := range v.MapKeys() {
+			if f := findNUL(k, path); f != "" {
+				return f
+			}
+			if f := findNUL(v.MapIndex(k), path+"."+fmt.Sprint(k)); f != "" {
+				return f
+			}
+		}
+	case reflect.Struct:
+		t := v.Type()
+		for i := 0; i < t.NumField(); i++ {
+			if !t.Field(i).IsExported() {
+				continue
+			}
+			name, _, _ := strings.Cut(t.Field(i).Tag.Get("json"), ",")
+			if name == "" {
+				name = strings.ToLower(t.Field(i).Name)
+			}
+			if path != "" {
+				name = path + "." + name
+			}
+			if f := findNUL(v.Field(i), name); f != "" {
+				return f
+			}
+		}
+	}
+	return ""
 }
 
 func jsonError(err error) error {

@@ -21,7 +21,8 @@ func FuzzDecode(f *testing.F) {
 		f.Add("/api/v1/contacts", seed)
 		f.Add("/api/v1/activities", seed)
 	}
-	s := tandemtest.Start(f, tandemtest.Options{Workers: 1})
+	// PostgreSQL is the stricter database (it rejects NUL and bad UTF-8 in text).
+	s := tandemtest.Start(f, tandemtest.Options{Postgres: true, Workers: 1})
 	f.Fuzz(func(t *testing.T, path, body string) {
 		switch path {
 		case "/api/v1/contacts", "/api/v1/activities", "/api/v1/accounts", "/api/v1/tags", "/api/v1/groups":
