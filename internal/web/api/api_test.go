@@ -280,7 +280,7 @@ func testBadInput(t *testing.T, s *tandemtest.Server) {
 		{"bad tag kind", "/api/v1/tags", `{"name":"x","kind":"secret"}`, "kind", "unknown_value"},
 		{"bad group entity", "/api/v1/groups", `{"name":"x","entity":"account"}`, "entity", "unknown_value"},
 		{"nul in text", "/api/v1/contacts", `{"name":"a\u0000b"}`, "name", "invalid"},
-		{"nul in id", "/api/v1/contacts", `{"name":"x","tags":["\u0000"]}`, "tags[0]", "invalid"},
+		{"nul in id", "/api/v1/contacts", `{"name":"x","tags":["\u0000"]}`, "tags[0].id", "invalid"},
 		{"control character", "/api/v1/accounts", `{"name":"a\u0007b"}`, "name", "invalid"},
 	}
 	before := countContacts(t, a)
