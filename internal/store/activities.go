@@ -33,6 +33,10 @@ type ActivityFilter struct {
 // CreateActivity inserts an activity; the viewer is its author and, unless
 // set, its owner.
 func (s *Store) CreateActivity(ctx context.Context, v access.Viewer, a *crm.Activity) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.createActivity(ctx, tx, v, a) })
+}
+
+func (s *Store) createActivity(ctx context.Context, tx *sql.Tx, v access.Viewer, a *crm.Activity) error {
 	a.Normalize()
 	if err := a.Validate(); err != nil {
 		return err
@@ -43,22 +47,20 @@ func (s *Store) CreateActivity(ctx context.Context, v access.Viewer, a *crm.Acti
 	a.AuthorID = v.UserID
 	a.ID, a.CreatedAt, a.Version = newID(), crm.Now(), 1
 	a.UpdatedAt = a.CreatedAt
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.checkActivityRefs(ctx, tx, v, a); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO activities (id, type, title, description, location, start_at, end_at, all_day,
-			time_zone, show_in_calendar, status, priority, owner_id, author_id, organizer_id, organizer_email, account_id,
-			contact_id, rrule, exdates, search, created_at, updated_at, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, 1)`,
-			a.ID, a.Type, a.Title, a.Description, a.Location, microsPtr(a.Start), microsPtr(a.End), a.AllDay, a.TimeZone,
-			a.ShowInCalendar, a.Status, a.Priority, a.OwnerID, a.AuthorID, nullable(a.OrganizerID), a.OrganizerEmail,
-			nullable(a.AccountID), nullable(a.ContactID), a.RRule, encodeTimes(a.ExDates), a.SearchText(), crm.Micros(a.CreatedAt))
-		if err != nil {
-			return fmt.Errorf("insert activity: %w", err)
-		}
-		return s.writeActivityParts(ctx, tx, v, a, "create")
-	})
+	if err := s.checkActivityRefs(ctx, tx, v, a); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO activities (id, type, title, description, location, start_at, end_at, all_day,
+		time_zone, show_in_calendar, status, priority, owner_id, author_id, organizer_id, organizer_email, account_id,
+		contact_id, rrule, exdates, search, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, 1)`,
+		a.ID, a.Type, a.Title, a.Description, a.Location, microsPtr(a.Start), microsPtr(a.End), a.AllDay, a.TimeZone,
+		a.ShowInCalendar, a.Status, a.Priority, a.OwnerID, a.AuthorID, nullable(a.OrganizerID), a.OrganizerEmail,
+		nullable(a.AccountID), nullable(a.ContactID), a.RRule, encodeTimes(a.ExDates), a.SearchText(), crm.Micros(a.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert activity: %w", err)
+	}
+	return s.writeActivityParts(ctx, tx, v, a, "create")
 }
 
 func (s *Store) checkActivityRefs(ctx context.Context, tx *sql.Tx, v access.Viewer, a *crm.Activity) error {
@@ -101,47 +103,51 @@ func (s *Store) writeActivityParts(ctx context.Context, tx *sql.Tx, v access.Vie
 // UpdateActivity replaces an activity's fields (see UpdateContact). The
 // author never changes.
 func (s *Store) UpdateActivity(ctx context.Context, v access.Viewer, a *crm.Activity, wantVersion int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.updateActivity(ctx, tx, v, a, wantVersion) })
+}
+
+func (s *Store) updateActivity(ctx context.Context, tx *sql.Tx, v access.Viewer, a *crm.Activity, wantVersion int64) error {
 	a.Normalize()
 	if err := a.Validate(); err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.checkEditable(ctx, tx, "activities", a.ID, v, wantVersion); err != nil {
-			return err
-		}
-		if err := s.checkActivityRefs(ctx, tx, v, a); err != nil {
-			return err
-		}
-		a.UpdatedAt = crm.Now()
-		err := tx.QueryRowContext(ctx, `UPDATE activities SET type = $2, title = $3, description = $4, location = $5,
-			start_at = $6, end_at = $7, all_day = $8, time_zone = $9, show_in_calendar = $10, status = $11, priority = $12,
-			owner_id = $13, organizer_id = $14, organizer_email = $15, account_id = $16, contact_id = $17, rrule = $18,
-			exdates = $19, search = $20, updated_at = $21, version = version + 1 WHERE id = $1 RETURNING version, author_id`,
-			a.ID, a.Type, a.Title, a.Description, a.Location, microsPtr(a.Start), microsPtr(a.End), a.AllDay, a.TimeZone,
-			a.ShowInCalendar, a.Status, a.Priority, a.OwnerID, nullable(a.OrganizerID), a.OrganizerEmail,
-			nullable(a.AccountID), nullable(a.ContactID), a.RRule, encodeTimes(a.ExDates), a.SearchText(),
-			crm.Micros(a.UpdatedAt)).Scan(&a.Version, &a.AuthorID)
-		if err != nil {
-			return fmt.Errorf("update activity: %w", err)
-		}
-		return s.writeActivityParts(ctx, tx, v, a, "update")
-	})
+	if err := s.checkEditable(ctx, tx, "activities", a.ID, v, wantVersion); err != nil {
+		return err
+	}
+	if err := s.checkActivityRefs(ctx, tx, v, a); err != nil {
+		return err
+	}
+	a.UpdatedAt = crm.Now()
+	err := tx.QueryRowContext(ctx, `UPDATE activities SET type = $2, title = $3, description = $4, location = $5,
+		start_at = $6, end_at = $7, all_day = $8, time_zone = $9, show_in_calendar = $10, status = $11, priority = $12,
+		owner_id = $13, organizer_id = $14, organizer_email = $15, account_id = $16, contact_id = $17, rrule = $18,
+		exdates = $19, search = $20, updated_at = $21, version = version + 1 WHERE id = $1 RETURNING version, author_id`,
+		a.ID, a.Type, a.Title, a.Description, a.Location, microsPtr(a.Start), microsPtr(a.End), a.AllDay, a.TimeZone,
+		a.ShowInCalendar, a.Status, a.Priority, a.OwnerID, nullable(a.OrganizerID), a.OrganizerEmail,
+		nullable(a.AccountID), nullable(a.ContactID), a.RRule, encodeTimes(a.ExDates), a.SearchText(),
+		crm.Micros(a.UpdatedAt)).Scan(&a.Version, &a.AuthorID)
+	if err != nil {
+		return fmt.Errorf("update activity: %w", err)
+	}
+	return s.writeActivityParts(ctx, tx, v, a, "update")
 }
 
 // DeleteActivity removes an activity the viewer may edit.
 func (s *Store) DeleteActivity(ctx context.Context, v access.Viewer, id string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.checkEditable(ctx, tx, "activities", id, v, 0); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM activities WHERE id = $1`, id); err != nil {
-			return fmt.Errorf("delete activity: %w", err)
-		}
-		if err := deleteRecordLinks(ctx, tx, id); err != nil {
-			return err
-		}
-		return s.logChange(ctx, tx, EntityActivity, id, "delete", v.UserID)
-	})
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.deleteActivity(ctx, tx, v, id) })
+}
+
+func (s *Store) deleteActivity(ctx context.Context, tx *sql.Tx, v access.Viewer, id string) error {
+	if err := s.checkEditable(ctx, tx, "activities", id, v, 0); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM activities WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("delete activity: %w", err)
+	}
+	if err := deleteRecordLinks(ctx, tx, id); err != nil {
+		return err
+	}
+	return s.logChange(ctx, tx, EntityActivity, id, "delete", v.UserID)
 }
 
 const activityColumns = `a.id, a.type, a.title, a.description, a.location, a.start_at, a.end_at, a.all_day, a.time_zone,

@@ -24,6 +24,10 @@ type ContactFilter struct {
 // CreateContact inserts c (normalized and validated by the caller's rules
 // here again) owned by c.OwnerID or the viewer.
 func (s *Store) CreateContact(ctx context.Context, v access.Viewer, c *crm.Contact) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.createContact(ctx, tx, v, c) })
+}
+
+func (s *Store) createContact(ctx context.Context, tx *sql.Tx, v access.Viewer, c *crm.Contact) error {
 	c.Normalize()
 	if err := c.Validate(); err != nil {
 		return err
@@ -35,27 +39,25 @@ func (s *Store) CreateContact(ctx context.Context, v access.Viewer, c *crm.Conta
 	c.CreatedAt = crm.Now()
 	c.UpdatedAt = c.CreatedAt
 	c.Version = 1
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		fe := crm.FieldErrors{}
-		if err := s.checkRef(ctx, tx, v, "accounts", c.AccountID, "account_id", fe); err != nil {
-			return err
-		}
-		if err := s.checkUser(ctx, tx, c.OwnerID, "owner_id", fe); err != nil {
-			return err
-		}
-		if err := fe.Err(); err != nil {
-			return err
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO contacts (id, name, given_name, middle_name, family_name, job_title, type,
-			account_id, notes, owner_id, sort_name, search, created_at, updated_at, version)
-			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1)`,
-			c.ID, c.Name, c.GivenName, c.MiddleName, c.FamilyName, c.JobTitle, c.Type, nullable(c.AccountID), c.Notes,
-			c.OwnerID, crm.Fold(c.Name), c.SearchText(), crm.Micros(c.CreatedAt))
-		if err != nil {
-			return fmt.Errorf("insert contact: %w", err)
-		}
-		return s.writeContactParts(ctx, tx, v, c, EntityContact, "create")
-	})
+	fe := crm.FieldErrors{}
+	if err := s.checkRef(ctx, tx, v, "accounts", c.AccountID, "account_id", fe); err != nil {
+		return err
+	}
+	if err := s.checkUser(ctx, tx, c.OwnerID, "owner_id", fe); err != nil {
+		return err
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO contacts (id, name, given_name, middle_name, family_name, job_title, type,
+		account_id, notes, owner_id, sort_name, search, created_at, updated_at, version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1)`,
+		c.ID, c.Name, c.GivenName, c.MiddleName, c.FamilyName, c.JobTitle, c.Type, nullable(c.AccountID), c.Notes,
+		c.OwnerID, crm.Fold(c.Name), c.SearchText(), crm.Micros(c.CreatedAt))
+	if err != nil {
+		return fmt.Errorf("insert contact: %w", err)
+	}
+	return s.writeContactParts(ctx, tx, v, c, EntityContact, "create")
 }
 
 // writeContactParts replaces emails, phones, tags and grants and logs the
@@ -87,51 +89,55 @@ func (s *Store) writeContactParts(ctx context.Context, tx *sql.Tx, v access.View
 // update conditional (ErrConflict when someone changed it meanwhile).
 // Nil Tags or Access leave those as they are.
 func (s *Store) UpdateContact(ctx context.Context, v access.Viewer, c *crm.Contact, wantVersion int64) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.updateContact(ctx, tx, v, c, wantVersion) })
+}
+
+func (s *Store) updateContact(ctx context.Context, tx *sql.Tx, v access.Viewer, c *crm.Contact, wantVersion int64) error {
 	c.Normalize()
 	if err := c.Validate(); err != nil {
 		return err
 	}
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.checkEditable(ctx, tx, "contacts", c.ID, v, wantVersion); err != nil {
-			return err
-		}
-		fe := crm.FieldErrors{}
-		if err := s.checkRef(ctx, tx, v, "accounts", c.AccountID, "account_id", fe); err != nil {
-			return err
-		}
-		if err := s.checkUser(ctx, tx, c.OwnerID, "owner_id", fe); err != nil {
-			return err
-		}
-		if err := fe.Err(); err != nil {
-			return err
-		}
-		c.UpdatedAt = crm.Now()
-		err := tx.QueryRowContext(ctx, `UPDATE contacts SET name = $2, given_name = $3, middle_name = $4, family_name = $5,
-			job_title = $6, type = $7, account_id = $8, notes = $9, owner_id = $10, sort_name = $11, search = $12,
-			updated_at = $13, version = version + 1 WHERE id = $1 RETURNING version, created_at`,
-			c.ID, c.Name, c.GivenName, c.MiddleName, c.FamilyName, c.JobTitle, c.Type, nullable(c.AccountID), c.Notes,
-			c.OwnerID, crm.Fold(c.Name), c.SearchText(), crm.Micros(c.UpdatedAt)).Scan(&c.Version, new(int64))
-		if err != nil {
-			return fmt.Errorf("update contact: %w", err)
-		}
-		return s.writeContactParts(ctx, tx, v, c, EntityContact, "update")
-	})
+	if err := s.checkEditable(ctx, tx, "contacts", c.ID, v, wantVersion); err != nil {
+		return err
+	}
+	fe := crm.FieldErrors{}
+	if err := s.checkRef(ctx, tx, v, "accounts", c.AccountID, "account_id", fe); err != nil {
+		return err
+	}
+	if err := s.checkUser(ctx, tx, c.OwnerID, "owner_id", fe); err != nil {
+		return err
+	}
+	if err := fe.Err(); err != nil {
+		return err
+	}
+	c.UpdatedAt = crm.Now()
+	err := tx.QueryRowContext(ctx, `UPDATE contacts SET name = $2, given_name = $3, middle_name = $4, family_name = $5,
+		job_title = $6, type = $7, account_id = $8, notes = $9, owner_id = $10, sort_name = $11, search = $12,
+		updated_at = $13, version = version + 1 WHERE id = $1 RETURNING version, created_at`,
+		c.ID, c.Name, c.GivenName, c.MiddleName, c.FamilyName, c.JobTitle, c.Type, nullable(c.AccountID), c.Notes,
+		c.OwnerID, crm.Fold(c.Name), c.SearchText(), crm.Micros(c.UpdatedAt)).Scan(&c.Version, new(int64))
+	if err != nil {
+		return fmt.Errorf("update contact: %w", err)
+	}
+	return s.writeContactParts(ctx, tx, v, c, EntityContact, "update")
 }
 
 // DeleteContact removes a contact the viewer may edit.
 func (s *Store) DeleteContact(ctx context.Context, v access.Viewer, id string) error {
-	return s.tx(ctx, func(tx *sql.Tx) error {
-		if err := s.checkEditable(ctx, tx, "contacts", id, v, 0); err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `DELETE FROM contacts WHERE id = $1`, id); err != nil {
-			return fmt.Errorf("delete contact: %w", err)
-		}
-		if err := deleteRecordLinks(ctx, tx, id); err != nil {
-			return err
-		}
-		return s.logChange(ctx, tx, EntityContact, id, "delete", v.UserID)
-	})
+	return s.tx(ctx, func(tx *sql.Tx) error { return s.deleteContact(ctx, tx, v, id) })
+}
+
+func (s *Store) deleteContact(ctx context.Context, tx *sql.Tx, v access.Viewer, id string) error {
+	if err := s.checkEditable(ctx, tx, "contacts", id, v, 0); err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `DELETE FROM contacts WHERE id = $1`, id); err != nil {
+		return fmt.Errorf("delete contact: %w", err)
+	}
+	if err := deleteRecordLinks(ctx, tx, id); err != nil {
+		return err
+	}
+	return s.logChange(ctx, tx, EntityContact, id, "delete", v.UserID)
 }
 
 const contactColumns = `c.id, c.name, c.given_name, c.middle_name, c.family_name, c.job_title, c.type,

@@ -1,0 +1,605 @@
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tandem-crm/tandem/internal/store"
+)
+
+// LocalRecord is a local record as the engine sees it.
+type LocalRecord struct {
+	Exists   bool
+	InScope  bool // the binding's policy: does this record sync here?
+	Fields   Fields
+	Modified time.Time
+}
+
+// Local is the Tandem side of one binding. It maps records to Fields and
+// applies the binding's policy: which records are in scope and what a
+// remote removal means locally (delete, untag, keep). Writes happen inside
+// the engine's transaction, under the binding's origin.
+type Local interface {
+	// Entity is the change-log entity of the records ("contact", "activity").
+	Entity() string
+	// Load reads one record.
+	Load(ctx context.Context, id string) (LocalRecord, error)
+	// Create makes a record from a remote item; it returns the new id.
+	Create(ctx context.Context, tx *store.Tx, f Fields) (string, error)
+	// Update sets the named fields of a record to the values in f.
+	Update(ctx context.Context, tx *store.Tx, id string, f Fields, names []string) error
+	// RemoteRemoved applies the policy for an item deleted remotely or
+	// gone from the collection, and says what it did ("untag", "delete", …).
+	RemoteRemoved(ctx context.Context, tx *store.Tx, id string) (string, error)
+}
+
+// State is what the engine keeps in the store.
+type State interface {
+	GetBinding(ctx context.Context, id string) (*store.Binding, error)
+	FindLink(ctx context.Context, bindingID, column, value string) (*store.Link, error)
+	Links(ctx context.Context, bindingID string) ([]*store.Link, error)
+	Changes(ctx context.Context, since int64, entity string, limit int) ([]store.Change, error)
+	InTx(ctx context.Context, fn func(*store.Tx) error) error
+}
+
+// Stats counts what a run did.
+type Stats struct {
+	Pulled        int  `json:"pulled"`
+	LocalCreated  int  `json:"local_created"`
+	LocalUpdated  int  `json:"local_updated"`
+	LocalRemoved  int  `json:"local_removed"`
+	RemoteCreated int  `json:"remote_created"`
+	RemoteUpdated int  `json:"remote_updated"`
+	RemoteRemoved int  `json:"remote_removed"`
+	Conflicts     int  `json:"conflicts"`
+	Skipped       int  `json:"skipped"` // items that could not be applied (logged)
+	FullListing   bool `json:"full_listing"`
+}
+
+// JSON renders the stats for the binding's last_stats.
+func (s Stats) JSON() string {
+	b, _ := json.Marshal(s)
+	return string(b)
+}
+
+// Engine runs bindings.
+type Engine struct {
+	State State
+	Log   *slog.Logger
+	// PageLimit bounds the pages of one run's pull (0: no bound), so a run
+	// on a huge collection yields now and then; the cursor keeps progress.
+	PageLimit int
+	// Retries bounds the re-merges after ErrPrecondition.
+	Retries int
+}
+
+// OriginOf is the change-log origin of a binding's local writes.
+func OriginOf(bindingID string) string { return "sync:" + bindingID }
+
+// run is the state of one binding's run.
+type run struct {
+	e     *Engine
+	b     *store.Binding
+	conn  Connector
+	local Local
+	stats Stats
+}
+
+// Run syncs a binding once: pull, then push. ctx must carry the binding's
+// origin (store.WithOrigin(ctx, OriginOf(id))) so local writes are not
+// echoed; Run sets it when missing.
+func (e *Engine) Run(ctx context.Context, bindingID string, conn Connector, local Local) (Stats, error) {
+	b, err := e.State.GetBinding(ctx, bindingID)
+	if err != nil {
+		return Stats{}, err
+	}
+	ctx = store.WithOrigin(ctx, OriginOf(b.ID))
+	r := &run{e: e, b: b, conn: conn, local: local}
+	if err := r.pull(ctx); err != nil {
+		return r.stats, fmt.Errorf("pull: %w", err)
+	}
+	if err := r.push(ctx); err != nil {
+		return r.stats, fmt.Errorf("push: %w", err)
+	}
+	return r.stats, nil
+}
+
+func (r *run) log() *slog.Logger {
+	if r.e.Log != nil {
+		return r.e.Log.With("binding", r.b.ID)
+	}
+	return slog.Default().With("binding", r.b.ID)
+}
+
+// pull applies remote changes since the remote cursor.
+func (r *run) pull(ctx context.Context) error {
+	cursor := r.b.RemoteCursor
+	full := cursor == ""
+	seen := map[string]bool{}
+	page := ""
+	for pages := 0; ; pages++ {
+		p, err := r.conn.List(ctx, cursor, page)
+		if errors.Is(err, ErrCursorExpired) && cursor != "" {
+			// Safe cursors: list everything and reconcile it against the
+			// links; matching by link and etag keeps this from importing
+			// anything twice.
+			r.log().Info("remote cursor expired; listing the whole collection")
+			cursor, page, full, seen = "", "", true, map[string]bool{}
+			r.stats.FullListing = true
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if full {
+			for _, it := range p.Items {
+				if !it.Deleted {
+					seen[it.RemoteID] = true
+				}
+			}
+		}
+		if full && p.NextPage == "" {
+			// Before applying the last page of a full listing, check the
+			// whole listing is plausible.
+			if err := r.checkNotEmptied(ctx, seen); err != nil {
+				return err
+			}
+		}
+		for _, it := range p.Items {
+			r.stats.Pulled++
+			if err := r.pullItem(ctx, it); err != nil {
+				if ctx.Err() != nil || isFatal(err) {
+					return err
+				}
+				// One bad item must not stop the binding: log and skip.
+				r.stats.Skipped++
+				r.log().Warn("remote item skipped", "remote_id", it.RemoteID, "err", err)
+			}
+		}
+		if p.NextPage != "" {
+			page = p.NextPage
+			if r.e.PageLimit > 0 && pages+1 >= r.e.PageLimit && !full {
+				// Keep the cursor: the next run re-reads from it; items
+				// already applied are skipped by etag.
+				return nil
+			}
+			continue
+		}
+		if full {
+			if err := r.removeUnseen(ctx, seen); err != nil {
+				return err
+			}
+		}
+		return r.e.State.InTx(ctx, func(tx *store.Tx) error {
+			return tx.SetCursors(ctx, r.b.ID, p.NextCursor, 0, false)
+		})
+	}
+}
+
+// isFatal tells errors that must stop the run (auth, rate limits after
+// retries, the store) from per-item problems.
+func isFatal(err error) bool {
+	var ie *ItemError
+	return !errors.As(err, &ie)
+}
+
+// ItemError is a problem with one item (bad data, a local validation
+// error): the item is skipped and the run goes on.
+type ItemError struct{ Err error }
+
+func (e *ItemError) Error() string { return "item: " + e.Err.Error() }
+func (e *ItemError) Unwrap() error { return e.Err }
+
+func (r *run) checkNotEmptied(ctx context.Context, seen map[string]bool) error {
+	if len(seen) > 0 {
+		return nil
+	}
+	links, err := r.e.State.Links(ctx, r.b.ID)
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if !l.Pending {
+			return ErrCollectionEmpty
+		}
+	}
+	return nil
+}
+
+// removeUnseen handles links whose remote item a full listing did not
+// show: it was deleted while the cursor was expired.
+func (r *run) removeUnseen(ctx context.Context, seen map[string]bool) error {
+	links, err := r.e.State.Links(ctx, r.b.ID)
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if l.Pending || seen[l.RemoteID] {
+			continue
+		}
+		if err := r.remoteRemoved(ctx, l, "not in the remote collection any more"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findLink matches an item to a link by remote id, then marker, then
+// identity.
+func (r *run) findLink(ctx context.Context, it Item) (*store.Link, error) {
+	for _, k := range []struct{ col, val string }{{"remote_id", it.RemoteID}, {"marker", it.Marker}, {"identity", it.Identity}} {
+		l, err := r.e.State.FindLink(ctx, r.b.ID, k.col, k.val)
+		if err == nil {
+			return l, nil
+		}
+		if !errors.Is(err, store.ErrNotFound) {
+			return nil, err
+		}
+	}
+	return nil, nil
+}
+
+func (r *run) pullItem(ctx context.Context, it Item) error {
+	link, err := r.findLink(ctx, it)
+	if err != nil {
+		return err
+	}
+	if it.Deleted {
+		if link == nil || link.RemoteID != it.RemoteID {
+			return nil
+		}
+		return r.remoteRemoved(ctx, link, "removed remotely")
+	}
+	if link == nil {
+		return r.importItem(ctx, it)
+	}
+	if link.RemoteID == it.RemoteID && link.ETag == it.ETag && !link.Pending {
+		return nil // unchanged, or our own write coming back
+	}
+	lr, err := r.local.Load(ctx, link.LocalID)
+	if err != nil {
+		return err
+	}
+	if !lr.Exists {
+		// Deleted here; the push phase removes it remotely.
+		return nil
+	}
+	base := decodeFields(link.Base)
+	if link.RemoteID != it.RemoteID && link.RemoteID != "" {
+		// Matched by identity to a different remote item: keep the first.
+		return nil
+	}
+	merged, toLocal, toRemote, conflicts := Merge(base, lr.Fields, it.Fields, lr.Modified, it.Modified)
+	if len(conflicts) > 0 {
+		r.stats.Conflicts++
+	}
+	nl := *link
+	nl.RemoteID, nl.ETag, nl.Pending = it.RemoteID, it.ETag, false
+	if nl.Identity == "" {
+		nl.Identity = it.Identity
+	}
+	nl.Base, nl.BaseAt = encodeFields(merged), time.Now()
+	if len(toRemote) > 0 {
+		// The remote side lacks local changes: the base must stay what the
+		// remote holds until the push succeeds.
+		nl.Base = encodeFields(it.Fields)
+	}
+	err = r.e.State.InTx(ctx, func(tx *store.Tx) error {
+		if len(toLocal) > 0 {
+			if err := r.local.Update(ctx, tx, link.LocalID, merged, toLocal); err != nil {
+				return &ItemError{Err: err}
+			}
+			r.stats.LocalUpdated++
+			reason := "changed remotely"
+			if len(conflicts) > 0 {
+				reason = "changed on both sides; the later change wins (" + strings.Join(conflicts, ",") + ")"
+			}
+			if err := r.journal(ctx, tx, link.LocalID, it.RemoteID, "local", "update", toLocal, reason); err != nil {
+				return err
+			}
+		}
+		return tx.PutLink(ctx, &nl)
+	})
+	if err != nil {
+		return err
+	}
+	if len(toRemote) > 0 {
+		return r.updateRemote(ctx, &nl, merged, conflicts)
+	}
+	return nil
+}
+
+func (r *run) importItem(ctx context.Context, it Item) error {
+	return r.e.State.InTx(ctx, func(tx *store.Tx) error {
+		id, err := r.local.Create(ctx, tx, it.Fields)
+		if err != nil {
+			return &ItemError{Err: err}
+		}
+		marker := it.Marker
+		if marker == "" {
+			marker = newMarker()
+		}
+		r.stats.LocalCreated++
+		if err := tx.PutLink(ctx, &store.Link{BindingID: r.b.ID, LocalID: id, RemoteID: it.RemoteID, ETag: it.ETag,
+			Identity: it.Identity, Marker: marker, Base: encodeFields(it.Fields), BaseAt: time.Now()}); err != nil {
+			return err
+		}
+		return r.journal(ctx, tx, id, it.RemoteID, "local", "create", names(it.Fields), "created remotely")
+	})
+}
+
+func (r *run) remoteRemoved(ctx context.Context, l *store.Link, reason string) error {
+	return r.e.State.InTx(ctx, func(tx *store.Tx) error {
+		action, err := r.local.RemoteRemoved(ctx, tx, l.LocalID)
+		if err != nil && !errors.Is(err, store.ErrNotFound) {
+			return &ItemError{Err: err}
+		}
+		if err := tx.DeleteLink(ctx, r.b.ID, l.LocalID); err != nil {
+			return err
+		}
+		r.stats.LocalRemoved++
+		return r.journal(ctx, tx, l.LocalID, l.RemoteID, "local", action, nil, reason)
+	})
+}
+
+// push sends local changes since the local cursor, and finishes remote
+// creates a crash left pending.
+func (r *run) push(ctx context.Context) error {
+	links, err := r.e.State.Links(ctx, r.b.ID)
+	if err != nil {
+		return err
+	}
+	for _, l := range links {
+		if l.Pending {
+			if err := r.pushRecord(ctx, l.LocalID); err != nil {
+				return err
+			}
+		}
+	}
+	since := r.b.LocalCursor
+	origin := OriginOf(r.b.ID)
+	for {
+		changes, err := r.e.State.Changes(ctx, since, r.local.Entity(), 1000)
+		if err != nil {
+			return err
+		}
+		if len(changes) == 0 {
+			return nil
+		}
+		done := map[string]bool{}
+		for _, ch := range changes {
+			since = ch.Seq
+			if ch.Origin == origin || done[ch.EntityID] {
+				continue // our own write (no echo), or already handled
+			}
+			done[ch.EntityID] = true
+			if err := r.pushRecord(ctx, ch.EntityID); err != nil {
+				if isFatal(err) {
+					return err
+				}
+				r.stats.Skipped++
+				r.log().Warn("local record not pushed", "id", ch.EntityID, "err", err)
+			}
+		}
+		if err := r.e.State.InTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, r.b.ID, "", since, false) }); err != nil {
+			return err
+		}
+	}
+}
+
+func (r *run) pushRecord(ctx context.Context, id string) error {
+	link, err := r.e.State.FindLink(ctx, r.b.ID, "local_id", id)
+	if err != nil && !errors.Is(err, store.ErrNotFound) {
+		return err
+	}
+	if errors.Is(err, store.ErrNotFound) {
+		link = nil
+	}
+	lr, err := r.local.Load(ctx, id)
+	if err != nil {
+		return err
+	}
+	switch {
+	case link == nil && lr.Exists && lr.InScope:
+		return r.createRemote(ctx, id, lr.Fields, "")
+	case link == nil:
+		return nil
+	case link.Pending:
+		return r.finishPending(ctx, link, lr)
+	case !lr.Exists || !lr.InScope:
+		return r.removeRemote(ctx, link, lr.Exists)
+	}
+	base := decodeFields(link.Base)
+	if lr.Fields.Equal(base) {
+		return nil
+	}
+	return r.updateRemote(ctx, link, lr.Fields, nil)
+}
+
+// createRemote commits a pending link with a marker, then creates the
+// remote item, then completes the link: a crash in between leaves a
+// pending link that finishPending resolves by marker.
+func (r *run) createRemote(ctx context.Context, id string, f Fields, marker string) error {
+	if marker == "" {
+		marker = newMarker()
+		pending := &store.Link{BindingID: r.b.ID, LocalID: id, Marker: marker, Base: encodeFields(f), Pending: true}
+		if err := r.e.State.InTx(ctx, func(tx *store.Tx) error { return tx.PutLink(ctx, pending) }); err != nil {
+			return err
+		}
+	}
+	it, err := r.conn.Create(ctx, f, marker)
+	if err != nil {
+		return err
+	}
+	return r.e.State.InTx(ctx, func(tx *store.Tx) error {
+		r.stats.RemoteCreated++
+		if err := tx.PutLink(ctx, &store.Link{BindingID: r.b.ID, LocalID: id, RemoteID: it.RemoteID, ETag: it.ETag,
+			Identity: it.Identity, Marker: marker, Base: encodeFields(f), BaseAt: time.Now()}); err != nil {
+			return err
+		}
+		return r.journal(ctx, tx, id, it.RemoteID, "remote", "create", names(f), "created in Tandem")
+	})
+}
+
+func (r *run) finishPending(ctx context.Context, link *store.Link, lr LocalRecord) error {
+	it, found, err := r.conn.FindByMarker(ctx, link.Marker)
+	if err != nil {
+		return err
+	}
+	if !found {
+		if !lr.Exists || !lr.InScope {
+			return r.e.State.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteLink(ctx, r.b.ID, link.LocalID) })
+		}
+		return r.createRemote(ctx, link.LocalID, lr.Fields, link.Marker)
+	}
+	nl := *link
+	nl.RemoteID, nl.ETag, nl.Identity, nl.Pending, nl.BaseAt = it.RemoteID, it.ETag, it.Identity, false, time.Now()
+	if err := r.e.State.InTx(ctx, func(tx *store.Tx) error {
+		if err := tx.PutLink(ctx, &nl); err != nil {
+			return err
+		}
+		return r.journal(ctx, tx, link.LocalID, it.RemoteID, "remote", "link", nil, "found by marker after an interrupted create")
+	}); err != nil {
+		return err
+	}
+	if !lr.Exists || !lr.InScope {
+		return r.removeRemote(ctx, &nl, lr.Exists)
+	}
+	if !lr.Fields.Equal(decodeFields(nl.Base)) {
+		return r.updateRemote(ctx, &nl, lr.Fields, nil)
+	}
+	return nil
+}
+
+// updateRemote writes f to the linked item with its etag; on a precondition
+// failure it re-reads, re-merges (applying remote changes locally) and
+// tries again.
+func (r *run) updateRemote(ctx context.Context, link *store.Link, f Fields, conflicts []string) error {
+	retries := r.e.Retries
+	if retries <= 0 {
+		retries = 3
+	}
+	cur := *link
+	for attempt := 0; ; attempt++ {
+		it, err := r.conn.Update(ctx, cur.RemoteID, cur.ETag, f)
+		if errors.Is(err, ErrRemoteNotFound) {
+			return r.remoteRemoved(ctx, &cur, "removed remotely")
+		}
+		if errors.Is(err, ErrPrecondition) && attempt < retries {
+			remote, gerr := r.conn.Get(ctx, cur.RemoteID)
+			if errors.Is(gerr, ErrRemoteNotFound) {
+				return r.remoteRemoved(ctx, &cur, "removed remotely")
+			}
+			if gerr != nil {
+				return gerr
+			}
+			lr, lerr := r.local.Load(ctx, cur.LocalID)
+			if lerr != nil {
+				return lerr
+			}
+			merged, toLocal, _, cs := Merge(decodeFields(cur.Base), lr.Fields, remote.Fields, lr.Modified, remote.Modified)
+			if len(toLocal) > 0 {
+				if err := r.e.State.InTx(ctx, func(tx *store.Tx) error {
+					if err := r.local.Update(ctx, tx, cur.LocalID, merged, toLocal); err != nil {
+						return &ItemError{Err: err}
+					}
+					r.stats.LocalUpdated++
+					return r.journal(ctx, tx, cur.LocalID, cur.RemoteID, "local", "update", toLocal, "changed remotely during our write; re-merged")
+				}); err != nil {
+					return err
+				}
+			}
+			conflicts = append(conflicts, cs...)
+			cur.ETag, cur.Base, f = remote.ETag, encodeFields(remote.Fields), merged
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		changed := changedNames(decodeFields(cur.Base), f)
+		return r.e.State.InTx(ctx, func(tx *store.Tx) error {
+			r.stats.RemoteUpdated++
+			nl := cur
+			nl.ETag, nl.Base, nl.BaseAt = it.ETag, encodeFields(f), time.Now()
+			if err := tx.PutLink(ctx, &nl); err != nil {
+				return err
+			}
+			reason := "changed in Tandem"
+			if len(conflicts) > 0 {
+				reason = "changed on both sides; the later change wins (" + strings.Join(conflicts, ",") + ")"
+			}
+			return r.journal(ctx, tx, cur.LocalID, cur.RemoteID, "remote", "update", changed, reason)
+		})
+	}
+}
+
+func (r *run) removeRemote(ctx context.Context, link *store.Link, stillExists bool) error {
+	err := r.conn.Delete(ctx, link.RemoteID, link.ETag)
+	if errors.Is(err, ErrPrecondition) {
+		// Changed remotely since we saw it: still remove (the local side
+		// decided), but with the current etag.
+		it, gerr := r.conn.Get(ctx, link.RemoteID)
+		if gerr == nil {
+			err = r.conn.Delete(ctx, link.RemoteID, it.ETag)
+		} else {
+			err = gerr
+		}
+	}
+	if err != nil && !errors.Is(err, ErrRemoteNotFound) {
+		return err
+	}
+	reason := "deleted in Tandem"
+	if stillExists {
+		reason = "no longer in scope in Tandem"
+	}
+	return r.e.State.InTx(ctx, func(tx *store.Tx) error {
+		r.stats.RemoteRemoved++
+		if err := tx.DeleteLink(ctx, r.b.ID, link.LocalID); err != nil {
+			return err
+		}
+		return r.journal(ctx, tx, link.LocalID, link.RemoteID, "remote", "remove", nil, reason)
+	})
+}
+
+func (r *run) journal(ctx context.Context, tx *store.Tx, localID, remoteID, side, action string, fields []string, reason string) error {
+	return tx.Journal(ctx, store.JournalEntry{BindingID: r.b.ID, Entity: r.local.Entity(), RecordID: localID, RemoteID: remoteID,
+		Side: side, Action: action, Fields: fields, Reason: reason})
+}
+
+func names(f Fields) []string {
+	out := make([]string, 0, len(f))
+	for k := range f {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func changedNames(a, b Fields) []string {
+	var out []string
+	for _, k := range names(unionFields(a, b)) {
+		if a[k] != b[k] {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+func unionFields(a, b Fields) Fields {
+	u := a.clone()
+	for k, v := range b {
+		u[k] = v
+	}
+	return u
+}
+
+// newMarker is Tandem's id for a remote item it creates.
+func newMarker() string { return "tandem-" + uuid.Must(uuid.NewV7()).String() }

@@ -1,0 +1,371 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/store"
+)
+
+// fixture is one contact binding between a real store and a memConn.
+type fixture struct {
+	t     *testing.T
+	ctx   context.Context
+	st    *store.Store
+	v     access.Viewer
+	tag   string
+	b     *store.Binding
+	conn  *memConn
+	local *ContactsLocal
+	eng   *Engine
+}
+
+func newFixture(t *testing.T) *fixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "t.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	u := &access.User{Email: "owner@example.com", Active: true}
+	if err := st.CreateUser(ctx, u, "password-123"); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := st.Viewer(ctx, u.ID)
+	tag := &crm.Tag{Name: "Google"}
+	if err := st.SaveTag(ctx, v, tag); err != nil {
+		t.Fatal(err)
+	}
+	conn := &store.Connection{UserID: u.ID, Provider: "test", Status: "active"}
+	if err := st.CreateConnection(ctx, conn, ""); err != nil {
+		t.Fatal(err)
+	}
+	b := &store.Binding{ConnectionID: conn.ID, Kind: "contact", Collection: "group", Enabled: true}
+	if err := st.SaveBinding(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	f := &fixture{t: t, ctx: ctx, st: st, v: v, tag: tag.ID, b: b, conn: newMemConn(),
+		local: &ContactsLocal{Store: st, Viewer: v, TagID: tag.ID}}
+	f.eng = &Engine{State: st}
+	return f
+}
+
+func (f *fixture) run() Stats {
+	f.t.Helper()
+	stats, err := f.eng.Run(f.ctx, f.b.ID, f.conn, f.local)
+	if err != nil {
+		f.t.Fatalf("run: %v", err)
+	}
+	return stats
+}
+
+func (f *fixture) addContact(name string, tagged bool) *crm.Contact {
+	f.t.Helper()
+	c := &crm.Contact{Name: name, Emails: []crm.Email{{Address: strings.ToLower(strings.ReplaceAll(name, " ", ".")) + "@example.com"}}}
+	if tagged {
+		c.Tags = []crm.TagRef{{ID: f.tag}}
+	}
+	if err := f.st.CreateContact(store.WithOrigin(f.ctx, "ui"), f.v, c); err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+func (f *fixture) contact(id string) *crm.Contact {
+	f.t.Helper()
+	c, err := f.st.GetContact(f.ctx, f.v, id)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return c
+}
+
+func (f *fixture) link(localID string) *store.Link {
+	f.t.Helper()
+	l, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", localID)
+	if err != nil {
+		f.t.Fatalf("link of %s: %v", localID, err)
+	}
+	return l
+}
+
+func (f *fixture) edit(c *crm.Contact, fn func(*crm.Contact)) {
+	f.t.Helper()
+	c = f.contact(c.ID)
+	fn(c)
+	c.Tags = nil
+	if err := f.st.UpdateContact(store.WithOrigin(f.ctx, "ui"), f.v, c, 0); err != nil {
+		f.t.Fatal(err)
+	}
+}
+
+func hasTag(c *crm.Contact, id string) bool {
+	for _, t := range c.Tags {
+		if t.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func TestExportImportAndNoEcho(t *testing.T) {
+	f := newFixture(t)
+	ann := f.addContact("Ann Lee", true)
+	f.addContact("Not Synced", false)
+	remoteID := f.conn.remoteAdd(Fields{FieldGivenName: "Пётр", FieldFamilyName: "Ёлкин", FieldEmails: "p@example.ru|work|primary"})
+
+	s := f.run()
+	if s.RemoteCreated != 1 || s.LocalCreated != 1 {
+		t.Fatalf("first run %+v", s)
+	}
+	if got := len(f.conn.live()); got != 2 {
+		t.Fatalf("remote has %d items", got)
+	}
+	l := f.link(ann.ID)
+	if l.Pending || l.RemoteID == "" {
+		t.Fatalf("link %+v", l)
+	}
+	imported, _, _ := f.st.ListContacts(f.ctx, f.v, store.ContactFilter{Q: "ёлкин"})
+	if len(imported) != 1 || !hasTag(&imported[0], f.tag) || imported[0].PrimaryEmail() != "p@example.ru" {
+		t.Fatalf("imported %+v", imported)
+	}
+	if f.link(imported[0].ID).RemoteID != remoteID {
+		t.Error("import not linked")
+	}
+	// A second run has nothing to do: our writes do not come back.
+	s = f.run()
+	if s.LocalUpdated+s.RemoteUpdated+s.RemoteCreated+s.LocalCreated != 0 {
+		t.Fatalf("echo: %+v", s)
+	}
+	if f.conn.updates != 0 {
+		t.Errorf("remote updated %d times", f.conn.updates)
+	}
+}
+
+func TestFieldMergeAndConflicts(t *testing.T) {
+	f := newFixture(t)
+	c := f.addContact("Ann Lee", true)
+	f.run()
+	rid := f.link(c.ID).RemoteID
+
+	// Different fields on each side: both survive.
+	f.edit(c, func(c *crm.Contact) { c.JobTitle = "CEO" })
+	f.conn.remoteEdit(rid, Fields{FieldPhones: "+7 495 000-00-00|mobile|primary"})
+	f.run()
+	got := f.contact(c.ID)
+	remote, _ := f.conn.Get(f.ctx, rid)
+	if got.JobTitle != "CEO" || got.PrimaryPhone() != "+7 495 000-00-00" {
+		t.Errorf("local after merge: %q %q", got.JobTitle, got.PrimaryPhone())
+	}
+	if remote.Fields[FieldJobTitle] != "CEO" || remote.Fields[FieldPhones] == "" {
+		t.Errorf("remote after merge: %v", remote.Fields)
+	}
+
+	// The same field on both sides: the later change wins, and the journal
+	// says why.
+	f.edit(c, func(c *crm.Contact) { c.JobTitle = "Local title" })
+	time.Sleep(5 * time.Millisecond)
+	f.conn.remoteEdit(rid, Fields{FieldJobTitle: "Remote title"})
+	s := f.run()
+	if s.Conflicts != 1 {
+		t.Errorf("conflicts %d", s.Conflicts)
+	}
+	if got := f.contact(c.ID).JobTitle; got != "Remote title" {
+		t.Errorf("later remote change lost: %q", got)
+	}
+	j, _ := f.st.Journal(f.ctx, c.ID, 10)
+	if len(j) == 0 || !strings.Contains(j[0].Reason, "later change wins") {
+		t.Errorf("journal %+v", j)
+	}
+	f.conn.remoteEdit(rid, Fields{FieldJobTitle: "Older remote"})
+	time.Sleep(5 * time.Millisecond)
+	f.edit(c, func(c *crm.Contact) { c.JobTitle = "Newer local" })
+	f.run()
+	if remote, _ := f.conn.Get(f.ctx, rid); remote.Fields[FieldJobTitle] != "Newer local" {
+		t.Errorf("later local change lost: %v", remote.Fields)
+	}
+}
+
+func TestDeletesFollowPolicy(t *testing.T) {
+	f := newFixture(t)
+	a := f.addContact("Ann Lee", true)
+	b := f.addContact("Bob Ray", true)
+	c := f.addContact("Cid Moe", true)
+	f.run()
+	// Deleted remotely: the contact stays, untagged.
+	f.conn.remoteDelete(f.link(a.ID).RemoteID)
+	f.run()
+	if got := f.contact(a.ID); hasTag(got, f.tag) {
+		t.Error("remote delete did not untag")
+	}
+	if _, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", a.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Error("link kept after remote delete")
+	}
+	// Untagged here: removed remotely. Deleted here: removed remotely.
+	bRemote, cRemote := f.link(b.ID).RemoteID, f.link(c.ID).RemoteID
+	f.edit(b, func(x *crm.Contact) {})
+	if err := f.st.InTx(f.ctx, func(tx *store.Tx) error {
+		return tx.SetTag(store.WithOrigin(f.ctx, "ui"), f.v, store.EntityContact, b.ID, f.tag, false)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.DeleteContact(store.WithOrigin(f.ctx, "ui"), f.v, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	s := f.run()
+	if s.RemoteRemoved != 2 {
+		t.Fatalf("remote removals %+v", s)
+	}
+	for _, id := range []string{bRemote, cRemote} {
+		if _, err := f.conn.Get(f.ctx, id); !errors.Is(err, ErrRemoteNotFound) {
+			t.Errorf("%s still remote", id)
+		}
+	}
+	// The untag from the remote delete was not pushed back as a change.
+	if f.conn.deletes != 2 {
+		t.Errorf("deletes %d", f.conn.deletes)
+	}
+}
+
+func TestPreconditionRemerge(t *testing.T) {
+	f := newFixture(t)
+	c := f.addContact("Ann Lee", true)
+	f.run()
+	f.edit(c, func(c *crm.Contact) { c.JobTitle = "CTO" })
+	f.conn.preconditionNext = true // a remote edit lands between our read and our write
+	f.run()
+	rid := f.link(c.ID).RemoteID
+	remote, _ := f.conn.Get(f.ctx, rid)
+	local := f.contact(c.ID)
+	if remote.Fields[FieldJobTitle] != "CTO" || remote.Fields[FieldNotes] != "edited remotely meanwhile" {
+		t.Errorf("remote %v", remote.Fields)
+	}
+	if local.Notes != "edited remotely meanwhile" || local.JobTitle != "CTO" {
+		t.Errorf("local %q %q", local.Notes, local.JobTitle)
+	}
+	if f.link(c.ID).ETag != remote.ETag {
+		t.Error("link etag stale")
+	}
+}
+
+func TestCrashAfterRemoteCreate(t *testing.T) {
+	for _, hidden := range []bool{false, true} {
+		t.Run(map[bool]string{false: "seen by the next pull", true: "found by marker"}[hidden], func(t *testing.T) {
+			testCrashAfterRemoteCreate(t, hidden)
+		})
+	}
+}
+
+func testCrashAfterRemoteCreate(t *testing.T, hidden bool) {
+	f := newFixture(t)
+	c := f.addContact("Ann Lee", true)
+	f.conn.failCreateAfter = 1
+	f.conn.hideCreated = hidden
+	if _, err := f.eng.Run(f.ctx, f.b.ID, f.conn, f.local); !errors.Is(err, errCrash) {
+		t.Fatalf("run: %v", err)
+	}
+	if l := f.link(c.ID); !l.Pending {
+		t.Fatal("no pending link after the crash")
+	}
+	f.run()
+	f.run()
+	if n := len(f.conn.live()); n != 1 {
+		t.Fatalf("%d remote items after resume, want 1", n)
+	}
+	if l := f.link(c.ID); l.Pending || l.RemoteID == "" {
+		t.Errorf("link not completed: %+v", l)
+	}
+}
+
+func TestExpiredCursorFullReconcile(t *testing.T) {
+	f := newFixture(t)
+	for _, n := range []string{"A One", "B Two", "C Three", "D Four"} {
+		f.addContact(n, true)
+	}
+	f.conn.remoteAdd(Fields{FieldName: "Remote One"})
+	f.run()
+	contacts, _, _ := f.st.ListContacts(f.ctx, f.v, store.ContactFilter{})
+	gone := f.link(contacts[0].ID).RemoteID
+	f.conn.remoteDelete(gone)
+	f.conn.gen++ // the cursor expires
+	s := f.run()
+	if !s.FullListing || s.LocalCreated != 0 || s.RemoteCreated != 0 {
+		t.Fatalf("full reconcile %+v", s)
+	}
+	if n := len(f.conn.live()); n != 4 {
+		t.Errorf("remote items %d", n)
+	}
+	after, _, _ := f.st.ListContacts(f.ctx, f.v, store.ContactFilter{})
+	if len(after) != 5 {
+		t.Errorf("local contacts %d, want 5 (no re-import)", len(after))
+	}
+	if hasTag(f.contact(contacts[0].ID), f.tag) {
+		t.Error("item deleted while the cursor was expired was not untagged")
+	}
+}
+
+func TestEmptiedCollectionStops(t *testing.T) {
+	f := newFixture(t)
+	a := f.addContact("Ann Lee", true)
+	f.addContact("Bob Ray", true)
+	f.run()
+	for _, it := range f.conn.live() {
+		f.conn.remoteDelete(it.id)
+	}
+	f.conn.gen++
+	if _, err := f.eng.Run(f.ctx, f.b.ID, f.conn, f.local); !errors.Is(err, ErrCollectionEmpty) {
+		t.Fatalf("run: %v, want ErrCollectionEmpty", err)
+	}
+	if !hasTag(f.contact(a.ID), f.tag) {
+		t.Error("contacts were untagged")
+	}
+}
+
+func TestMergeTable(t *testing.T) {
+	early, late := time.Unix(100, 0), time.Unix(200, 0)
+	tests := []struct {
+		name                string
+		base, local, remote Fields
+		localAt, remoteAt   time.Time
+		want                Fields
+		toLocal, toRemote   string
+		conflicts           string
+	}{
+		{"nothing changed", Fields{"a": "1"}, Fields{"a": "1"}, Fields{"a": "1"}, early, late, Fields{"a": "1"}, "", "", ""},
+		{"local only", Fields{"a": "1"}, Fields{"a": "2"}, Fields{"a": "1"}, early, late, Fields{"a": "2"}, "", "a", ""},
+		{"remote only", Fields{"a": "1"}, Fields{"a": "1"}, Fields{"a": "3"}, late, early, Fields{"a": "3"}, "a", "", ""},
+		{"both same", Fields{"a": "1"}, Fields{"a": "2"}, Fields{"a": "2"}, early, late, Fields{"a": "2"}, "", "", ""},
+		{"conflict remote later", Fields{"a": "1"}, Fields{"a": "2"}, Fields{"a": "3"}, early, late, Fields{"a": "3"}, "a", "", "a"},
+		{"conflict local later", Fields{"a": "1"}, Fields{"a": "2"}, Fields{"a": "3"}, late, early, Fields{"a": "2"}, "", "a", "a"},
+		{"tie goes local", Fields{"a": "1"}, Fields{"a": "2"}, Fields{"a": "3"}, early, early, Fields{"a": "2"}, "", "a", "a"},
+		{"different fields", Fields{}, Fields{"a": "1"}, Fields{"b": "2"}, early, late, Fields{"a": "1", "b": "2"}, "b", "a", ""},
+		{"remote cleared", Fields{"a": "1"}, Fields{"a": "1"}, Fields{}, early, late, Fields{}, "a", "", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m, tl, tr, c := Merge(tt.base, tt.local, tt.remote, tt.localAt, tt.remoteAt)
+			if !m.Equal(tt.want) || strings.Join(tl, ",") != tt.toLocal || strings.Join(tr, ",") != tt.toRemote || strings.Join(c, ",") != tt.conflicts {
+				t.Errorf("Merge = %v, toLocal %v, toRemote %v, conflicts %v", m, tl, tr, c)
+			}
+		})
+	}
+}
+
+func TestListEncoding(t *testing.T) {
+	es := []crm.Email{{Address: "b@x.y", Kind: "home"}, {Address: "a|b@x.y", Kind: "work", Primary: true}}
+	enc := EncodeEmails(es)
+	if !strings.HasPrefix(enc, `a\pb@x.y|work|primary`) {
+		t.Fatalf("encoded %q", enc)
+	}
+	dec := DecodeEmails(enc)
+	if len(dec) != 2 || dec[0].Address != "a|b@x.y" || !dec[0].Primary || dec[1].Kind != "home" {
+		t.Errorf("decoded %+v", dec)
+	}
+}

@@ -1,0 +1,202 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// memConn is an in-memory remote collection for engine unit tests: etags,
+// a change sequence as cursor, tombstones for deletions, markers, and
+// scripted faults. End-to-end tests use the provider emulators instead.
+type memConn struct {
+	mu       sync.Mutex
+	seq      int
+	gen      int // bumping it expires cursors
+	items    map[string]*memItem
+	pageSize int
+	nextID   int
+
+	failCreateAfter int  // >0: the Nth create succeeds remotely, then reports an error (a crash)
+	hideCreated     bool // created items stay out of listings (Google's propagation delay)
+	creates         int  // successful creates
+	preconditionNext bool // the next Update sees a concurrent remote edit first
+	updates, deletes int
+}
+
+type memItem struct {
+	id, etag, marker string
+	fields           Fields
+	deleted          bool
+	seq              int
+	modified         time.Time
+}
+
+func newMemConn() *memConn { return &memConn{items: map[string]*memItem{}, pageSize: 3} }
+
+func (m *memConn) touch(it *memItem) {
+	m.seq++
+	it.seq = m.seq
+	it.etag = fmt.Sprintf(`"e%d"`, m.seq)
+	it.modified = time.Now()
+}
+
+// remoteEdit simulates a user editing in the remote app.
+func (m *memConn) remoteEdit(id string, f Fields) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[id]
+	for k, v := range f {
+		if v == "" {
+			delete(it.fields, k)
+		} else {
+			it.fields[k] = v
+		}
+	}
+	m.touch(it)
+}
+
+func (m *memConn) remoteAdd(f Fields) string {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nextID++
+	id := "r" + strconv.Itoa(m.nextID)
+	it := &memItem{id: id, fields: f.clone()}
+	m.items[id] = it
+	m.touch(it)
+	return id
+}
+
+func (m *memConn) remoteDelete(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[id]
+	it.deleted = true
+	m.touch(it)
+}
+
+func (m *memConn) live() []*memItem {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*memItem
+	for _, it := range m.items {
+		if !it.deleted {
+			out = append(out, it)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
+}
+
+func (m *memConn) item(it *memItem) Item {
+	return Item{RemoteID: it.id, ETag: it.etag, Marker: it.marker, Deleted: it.deleted, Modified: it.modified, Fields: it.fields.clone()}
+}
+
+func (m *memConn) List(ctx context.Context, cursor, page string) (Page, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	since := 0
+	if cursor != "" {
+		var gen int
+		if _, err := fmt.Sscanf(cursor, "%d:%d", &gen, &since); err != nil || gen != m.gen {
+			return Page{}, ErrCursorExpired
+		}
+	}
+	var all []*memItem
+	for _, it := range m.items {
+		if it.seq > since && (cursor != "" || !it.deleted) && !(m.hideCreated && it.marker != "") {
+			all = append(all, it)
+		}
+	}
+	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
+	off, _ := strconv.Atoi(page)
+	end := min(off+m.pageSize, len(all))
+	p := Page{}
+	for _, it := range all[off:end] {
+		p.Items = append(p.Items, m.item(it))
+	}
+	if end < len(all) {
+		p.NextPage = strconv.Itoa(end)
+	} else {
+		p.NextCursor = fmt.Sprintf("%d:%d", m.gen, m.seq)
+	}
+	return p, nil
+}
+
+func (m *memConn) Get(ctx context.Context, id string) (Item, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it, ok := m.items[id]
+	if !ok || it.deleted {
+		return Item{}, ErrRemoteNotFound
+	}
+	return m.item(it), nil
+}
+
+var errCrash = errors.New("simulated crash after the remote create")
+
+func (m *memConn) Create(ctx context.Context, f Fields, marker string) (Item, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.nextID++
+	it := &memItem{id: "r" + strconv.Itoa(m.nextID), fields: f.clone(), marker: marker}
+	m.items[it.id] = it
+	m.touch(it)
+	m.creates++
+	if m.failCreateAfter > 0 && m.creates == m.failCreateAfter {
+		return Item{}, errCrash
+	}
+	return m.item(it), nil
+}
+
+func (m *memConn) Update(ctx context.Context, id, etag string, f Fields) (Item, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it, ok := m.items[id]
+	if !ok || it.deleted {
+		return Item{}, ErrRemoteNotFound
+	}
+	if m.preconditionNext {
+		m.preconditionNext = false
+		it.fields["notes"] = "edited remotely meanwhile"
+		m.touch(it)
+	}
+	if it.etag != etag {
+		return Item{}, ErrPrecondition
+	}
+	it.fields = f.clone()
+	m.touch(it)
+	m.updates++
+	return m.item(it), nil
+}
+
+func (m *memConn) Delete(ctx context.Context, id, etag string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it, ok := m.items[id]
+	if !ok || it.deleted {
+		return ErrRemoteNotFound
+	}
+	if it.etag != etag {
+		return ErrPrecondition
+	}
+	it.deleted = true
+	m.touch(it)
+	m.deletes++
+	return nil
+}
+
+func (m *memConn) FindByMarker(ctx context.Context, marker string) (Item, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, it := range m.items {
+		if it.marker == marker && !it.deleted {
+			return m.item(it), true, nil
+		}
+	}
+	return Item{}, false, nil
+}

@@ -1,0 +1,190 @@
+// Package reconcile is Tandem's provider-neutral two-way sync engine. It
+// owns the run of one binding (one connection × one kind × one remote
+// collection): pulling remote changes through a Connector, matching them to
+// local records by link, marker and identity, merging field by field against
+// the last synced base, applying them through a Local adapter, and pushing
+// local changes back. It knows no provider: connectors (package
+// connector/…) translate remote items to and from Fields, and the per-binding
+// policy lives in the Local adapter and the connector's options.
+//
+// Invariants (each has a test):
+//
+//  1. No duplicates. Before a remote create the engine commits a pending link
+//     carrying a marker that the connector stores in the remote item; after
+//     a crash the item is found by marker (on the next pull, or with
+//     Connector.FindByMarker) instead of being created again. Unlinked remote
+//     items are matched by marker and identity before anything is created.
+//  2. No echo. Local writes made by a binding are logged with the origin
+//     "sync:<binding>" and not pushed back to it; remote writes made by the
+//     engine are recognised by their etag on the next pull.
+//  3. No lost update. Remote writes carry the etag; on ErrPrecondition the
+//     engine re-reads, re-merges and retries. Local writes carry the record
+//     version.
+//  4. Safe cursors. An expired remote cursor means a full listing reconciled
+//     against the links — never a re-import; a full listing that comes back
+//     empty while links exist stops the run with ErrCollectionEmpty.
+//  5. Policy, not code paths: what is in scope and what a delete means on
+//     either side are decided by the Local adapter and the connector.
+//  6. Journal: every applied change is recorded with side, fields and reason.
+//
+// Atomicity: each remote item is applied to the store together with its
+// link and journal entry in one transaction, and a cursor is advanced only
+// after everything before it is applied. A crash therefore replays at most
+// the unfinished page, and replay is idempotent (an item whose etag equals
+// the link's is skipped; a merged item equals its base). This gives the
+// same guarantee as one transaction per page while keeping transactions
+// short on SQLite's single writer.
+package reconcile
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"sort"
+	"time"
+)
+
+// Fields is a record in normalized, provider-neutral form: field name →
+// canonical string value (lists are encoded canonically by the mapper).
+// Both sides of a binding produce the same set of names; a missing name
+// means "empty".
+type Fields map[string]string
+
+// Equal reports whether two records hold the same values.
+func (f Fields) Equal(g Fields) bool {
+	for k, v := range f {
+		if g[k] != v {
+			return false
+		}
+	}
+	for k, v := range g {
+		if f[k] != v {
+			return false
+		}
+	}
+	return true
+}
+
+func (f Fields) clone() Fields {
+	out := make(Fields, len(f))
+	for k, v := range f {
+		out[k] = v
+	}
+	return out
+}
+
+func encodeFields(f Fields) string {
+	b, _ := json.Marshal(f) // map keys are sorted: the encoding is canonical
+	return string(b)
+}
+
+func decodeFields(s string) Fields {
+	f := Fields{}
+	if s != "" {
+		json.Unmarshal([]byte(s), &f)
+	}
+	return f
+}
+
+// Item is a remote item as a connector reports it.
+type Item struct {
+	RemoteID string
+	ETag     string
+	Identity string    // iCalUID, vCard UID …
+	Marker   string    // the Tandem marker stored in the item, if any
+	Deleted  bool      // deleted remotely, or no longer in the collection
+	Modified time.Time // remote last modification, for "later change wins"
+	Fields   Fields
+}
+
+// Page is one page of a listing.
+type Page struct {
+	Items      []Item
+	NextPage   string // "" on the last page
+	NextCursor string // the cursor to resume from; set on the last page
+}
+
+// Errors a connector returns.
+var (
+	// ErrCursorExpired: the remote cursor is no longer valid; list again
+	// from scratch.
+	ErrCursorExpired = errors.New("remote cursor expired")
+	// ErrPrecondition: the item changed since the etag the write carried.
+	ErrPrecondition = errors.New("remote item changed since it was read")
+	// ErrRemoteNotFound: the item does not exist (any more).
+	ErrRemoteNotFound = errors.New("remote item not found")
+)
+
+// ErrCollectionEmpty stops a run whose full listing found nothing while
+// links exist: a wrong account or an emptied collection must not delete
+// everything on the other side.
+var ErrCollectionEmpty = errors.New("remote collection is empty but records are linked to it; sync stopped to protect them")
+
+// Connector is one remote collection. Implementations translate the
+// provider's items to Fields and back and keep to its wire rules (paging,
+// etags, rate limits).
+type Connector interface {
+	// List returns one page of changes since cursor ("" lists everything),
+	// continuing from page. It returns ErrCursorExpired when the cursor is
+	// no longer valid.
+	List(ctx context.Context, cursor, page string) (Page, error)
+	// Get reads one item.
+	Get(ctx context.Context, remoteID string) (Item, error)
+	// Create adds an item carrying marker, so it can be found after a
+	// crash.
+	Create(ctx context.Context, f Fields, marker string) (Item, error)
+	// Update writes f if the item still has etag (else ErrPrecondition).
+	Update(ctx context.Context, remoteID, etag string, f Fields) (Item, error)
+	// Delete removes the item from the collection (what that means —
+	// delete, leave a group — is the connector's policy).
+	Delete(ctx context.Context, remoteID, etag string) error
+	// FindByMarker finds an item created with marker.
+	FindByMarker(ctx context.Context, marker string) (Item, bool, error)
+}
+
+// Merge is the three-way, field-level merge. For each field: a change on
+// one side only is taken; the same change on both sides is no conflict; a
+// different change on both sides goes to the later side (ties go to the
+// local side, since Tandem is the system of record). It returns the merged
+// record, the fields the local and remote sides must take, and the fields
+// decided as conflicts.
+func Merge(base, local, remote Fields, localAt, remoteAt time.Time) (merged Fields, toLocal, toRemote, conflicts []string) {
+	merged = Fields{}
+	keys := map[string]bool{}
+	for _, f := range []Fields{base, local, remote} {
+		for k := range f {
+			keys[k] = true
+		}
+	}
+	names := make([]string, 0, len(keys))
+	for k := range keys {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	for _, k := range names {
+		b, l, r := base[k], local[k], remote[k]
+		switch {
+		case l == r:
+			merged[k] = l
+		case l == b:
+			merged[k] = r
+			toLocal = append(toLocal, k)
+		case r == b:
+			merged[k] = l
+			toRemote = append(toRemote, k)
+		default:
+			conflicts = append(conflicts, k)
+			if remoteAt.After(localAt) {
+				merged[k] = r
+				toLocal = append(toLocal, k)
+			} else {
+				merged[k] = l
+				toRemote = append(toRemote, k)
+			}
+		}
+		if merged[k] == "" {
+			delete(merged, k)
+		}
+	}
+	return merged, toLocal, toRemote, conflicts
+}

@@ -1,0 +1,366 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crm"
+)
+
+// Binding is one connection × one kind × one remote collection, with the
+// engine's two cursors.
+type Binding struct {
+	ID           string
+	ConnectionID string
+	Kind         string // "contact" or "event"
+	Collection   string
+	RemoteCursor string
+	LocalCursor  int64
+	Policy       string // JSON, interpreted by the engine
+	Enabled      bool
+	LastRunAt    time.Time
+	LastError    string
+	LastStats    string // JSON
+}
+
+// Link pairs a local record with its remote item in one binding.
+type Link struct {
+	BindingID string
+	LocalID   string
+	RemoteID  string // "" while a remote create is pending
+	ETag      string
+	Identity  string
+	Marker    string
+	Base      string // the record as last synced, JSON
+	BaseAt    time.Time
+	Pending   bool
+}
+
+// JournalEntry is one change the engine applied.
+type JournalEntry struct {
+	Seq       int64
+	BindingID string
+	Entity    string
+	RecordID  string
+	RemoteID  string
+	Side      string
+	Action    string
+	Fields    []string
+	Reason    string
+	At        time.Time
+}
+
+// SaveBinding creates (empty ID) or updates a binding's definition.
+func (s *Store) SaveBinding(ctx context.Context, b *Binding) error {
+	now := crm.Micros(crm.Now())
+	if b.Policy == "" {
+		b.Policy = "{}"
+	}
+	if b.ID == "" {
+		b.ID = newID()
+		_, err := s.w.ExecContext(ctx, `INSERT INTO sync_bindings (id, connection_id, kind, collection, policy, enabled,
+			created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $7)`,
+			b.ID, b.ConnectionID, b.Kind, b.Collection, b.Policy, b.Enabled, now)
+		if s.dialect.isUnique(err) {
+			return ErrDuplicate
+		}
+		if err != nil {
+			return fmt.Errorf("create binding: %w", err)
+		}
+		return nil
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE sync_bindings SET collection = $2, policy = $3, enabled = $4, updated_at = $5
+		WHERE id = $1`, b.ID, b.Collection, b.Policy, b.Enabled, now)
+	if err != nil {
+		return fmt.Errorf("update binding: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+const bindingColumns = `id, connection_id, kind, collection, remote_cursor, local_cursor, policy, enabled, last_run_at,
+	last_error, last_stats`
+
+func scanBinding(row interface{ Scan(...any) error }) (*Binding, error) {
+	var b Binding
+	var last int64
+	if err := row.Scan(&b.ID, &b.ConnectionID, &b.Kind, &b.Collection, &b.RemoteCursor, &b.LocalCursor, &b.Policy,
+		&b.Enabled, &last, &b.LastError, &b.LastStats); err != nil {
+		return nil, err
+	}
+	if last > 0 {
+		b.LastRunAt = crm.FromMicros(last)
+	}
+	return &b, nil
+}
+
+// GetBinding returns one binding.
+func (s *Store) GetBinding(ctx context.Context, id string) (*Binding, error) {
+	b, err := scanBinding(s.r.QueryRowContext(ctx, `SELECT `+bindingColumns+` FROM sync_bindings WHERE id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get binding: %w", err)
+	}
+	return b, nil
+}
+
+// ListBindings returns a connection's bindings.
+func (s *Store) ListBindings(ctx context.Context, connectionID string) ([]*Binding, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+bindingColumns+` FROM sync_bindings WHERE connection_id = $1
+		ORDER BY kind, collection`, connectionID)
+	if err != nil {
+		return nil, fmt.Errorf("list bindings: %w", err)
+	}
+	defer rows.Close()
+	var out []*Binding
+	for rows.Next() {
+		b, err := scanBinding(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+// FinishRun records the outcome of a sync run.
+func (s *Store) FinishRun(ctx context.Context, bindingID, stats string, runErr error) error {
+	msg := ""
+	if runErr != nil {
+		msg = runErr.Error()
+	}
+	_, err := s.w.ExecContext(ctx, `UPDATE sync_bindings SET last_run_at = $2, last_error = $3, last_stats = $4 WHERE id = $1`,
+		bindingID, crm.Micros(crm.Now()), msg, stats)
+	if err != nil {
+		return fmt.Errorf("finish run: %w", err)
+	}
+	return nil
+}
+
+const linkColumns = `binding_id, local_id, remote_id, etag, identity, marker, base, base_at, pending`
+
+func scanLink(row interface{ Scan(...any) error }) (*Link, error) {
+	var l Link
+	var at int64
+	if err := row.Scan(&l.BindingID, &l.LocalID, &l.RemoteID, &l.ETag, &l.Identity, &l.Marker, &l.Base, &at, &l.Pending); err != nil {
+		return nil, err
+	}
+	if at > 0 {
+		l.BaseAt = crm.FromMicros(at)
+	}
+	return &l, nil
+}
+
+// FindLink returns the link of a binding whose column ("local_id",
+// "remote_id", "marker" or "identity") equals value, or ErrNotFound.
+func (s *Store) FindLink(ctx context.Context, bindingID, column, value string) (*Link, error) {
+	switch column {
+	case "local_id", "remote_id", "marker", "identity":
+	default:
+		return nil, fmt.Errorf("find link: bad column %q", column)
+	}
+	if value == "" {
+		return nil, ErrNotFound
+	}
+	l, err := scanLink(s.r.QueryRowContext(ctx, `SELECT `+linkColumns+` FROM sync_links WHERE binding_id = $1 AND `+
+		column+` = $2 LIMIT 1`, bindingID, value))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("find link: %w", err)
+	}
+	return l, nil
+}
+
+// Links returns every link of a binding (for a full reconcile).
+func (s *Store) Links(ctx context.Context, bindingID string) ([]*Link, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+linkColumns+` FROM sync_links WHERE binding_id = $1 ORDER BY local_id`, bindingID)
+	if err != nil {
+		return nil, fmt.Errorf("list links: %w", err)
+	}
+	defer rows.Close()
+	var out []*Link
+	for rows.Next() {
+		l, err := scanLink(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// CountLinks returns how many links a binding has.
+func (s *Store) CountLinks(ctx context.Context, bindingID string) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sync_links WHERE binding_id = $1`, bindingID).Scan(&n)
+	return n, err
+}
+
+// Journal returns the newest journal entries of a record, newest first.
+func (s *Store) Journal(ctx context.Context, recordID string, limit int) ([]JournalEntry, error) {
+	if limit <= 0 || limit > 500 {
+		limit = 50
+	}
+	rows, err := s.r.QueryContext(ctx, `SELECT seq, binding_id, entity, record_id, remote_id, side, action, fields, reason, at
+		FROM sync_journal WHERE record_id = $1 ORDER BY seq DESC LIMIT $2`, recordID, limit)
+	if err != nil {
+		return nil, fmt.Errorf("read journal: %w", err)
+	}
+	defer rows.Close()
+	var out []JournalEntry
+	for rows.Next() {
+		var e JournalEntry
+		var fields string
+		var at int64
+		if err := rows.Scan(&e.Seq, &e.BindingID, &e.Entity, &e.RecordID, &e.RemoteID, &e.Side, &e.Action, &fields, &e.Reason, &at); err != nil {
+			return nil, err
+		}
+		if fields != "" {
+			e.Fields = strings.Split(fields, ",")
+		}
+		e.At = crm.FromMicros(at)
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// Tx is a write transaction in which the sync engine applies a change to a
+// record together with its link, cursor and journal entry, so a crash never
+// leaves one without the other.
+type Tx struct {
+	s  *Store
+	tx *sql.Tx
+}
+
+// InTx runs fn in one write transaction.
+func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
+	return s.tx(ctx, func(tx *sql.Tx) error { return fn(&Tx{s: s, tx: tx}) })
+}
+
+// CreateContact is Store.CreateContact inside the transaction.
+func (t *Tx) CreateContact(ctx context.Context, v access.Viewer, c *crm.Contact) error {
+	return t.s.createContact(ctx, t.tx, v, c)
+}
+
+// UpdateContact is Store.UpdateContact inside the transaction.
+func (t *Tx) UpdateContact(ctx context.Context, v access.Viewer, c *crm.Contact, wantVersion int64) error {
+	return t.s.updateContact(ctx, t.tx, v, c, wantVersion)
+}
+
+// DeleteContact is Store.DeleteContact inside the transaction.
+func (t *Tx) DeleteContact(ctx context.Context, v access.Viewer, id string) error {
+	return t.s.deleteContact(ctx, t.tx, v, id)
+}
+
+// CreateActivity is Store.CreateActivity inside the transaction.
+func (t *Tx) CreateActivity(ctx context.Context, v access.Viewer, a *crm.Activity) error {
+	return t.s.createActivity(ctx, t.tx, v, a)
+}
+
+// UpdateActivity is Store.UpdateActivity inside the transaction.
+func (t *Tx) UpdateActivity(ctx context.Context, v access.Viewer, a *crm.Activity, wantVersion int64) error {
+	return t.s.updateActivity(ctx, t.tx, v, a, wantVersion)
+}
+
+// DeleteActivity is Store.DeleteActivity inside the transaction.
+func (t *Tx) DeleteActivity(ctx context.Context, v access.Viewer, id string) error {
+	return t.s.deleteActivity(ctx, t.tx, v, id)
+}
+
+// SetTag puts a visible tag on a record or takes it off, logging the
+// record as changed when anything changed.
+func (t *Tx) SetTag(ctx context.Context, v access.Viewer, entity, recordID, tagID string, on bool) error {
+	table := map[string]string{EntityContact: "contacts", EntityAccount: "accounts", EntityActivity: "activities"}[entity]
+	if table == "" {
+		return fmt.Errorf("set tag: unknown entity %q", entity)
+	}
+	if err := t.s.checkEditable(ctx, t.tx, table, recordID, v, 0); err != nil {
+		return err
+	}
+	if _, err := t.s.getTag(ctx, t.tx, v, tagID); err != nil {
+		return err
+	}
+	var res sql.Result
+	var err error
+	if on {
+		res, err = t.tx.ExecContext(ctx, `INSERT INTO record_tags (tag_id, record_id, entity) SELECT $1, $2, $3
+			WHERE NOT EXISTS (SELECT 1 FROM record_tags WHERE tag_id = $1 AND record_id = $2)`, tagID, recordID, entity)
+	} else {
+		res, err = t.tx.ExecContext(ctx, `DELETE FROM record_tags WHERE tag_id = $1 AND record_id = $2`, tagID, recordID)
+	}
+	if err != nil {
+		return fmt.Errorf("set tag: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil
+	}
+	if _, err := t.tx.ExecContext(ctx, `UPDATE `+table+` SET version = version + 1, updated_at = $2 WHERE id = $1`,
+		recordID, crm.Micros(crm.Now())); err != nil {
+		return fmt.Errorf("set tag: %w", err)
+	}
+	return t.s.logChange(ctx, t.tx, entity, recordID, "update", v.UserID)
+}
+
+// PutLink inserts or replaces a link.
+func (t *Tx) PutLink(ctx context.Context, l *Link) error {
+	if _, err := t.tx.ExecContext(ctx, `DELETE FROM sync_links WHERE binding_id = $1 AND local_id = $2`, l.BindingID, l.LocalID); err != nil {
+		return fmt.Errorf("put link: %w", err)
+	}
+	var at int64
+	if !l.BaseAt.IsZero() {
+		at = crm.Micros(l.BaseAt)
+	}
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO sync_links (binding_id, local_id, remote_id, etag, identity, marker, base,
+		base_at, pending) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+		l.BindingID, l.LocalID, l.RemoteID, l.ETag, l.Identity, l.Marker, l.Base, at, l.Pending)
+	if t.s.dialect.isUnique(err) {
+		return fmt.Errorf("put link: remote item or marker already linked: %w", ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("put link: %w", err)
+	}
+	return nil
+}
+
+// DeleteLink removes a link.
+func (t *Tx) DeleteLink(ctx context.Context, bindingID, localID string) error {
+	_, err := t.tx.ExecContext(ctx, `DELETE FROM sync_links WHERE binding_id = $1 AND local_id = $2`, bindingID, localID)
+	if err != nil {
+		return fmt.Errorf("delete link: %w", err)
+	}
+	return nil
+}
+
+// SetCursors stores a binding's cursors; an empty remote cursor or a zero
+// local one leaves that cursor as it is unless reset is set.
+func (t *Tx) SetCursors(ctx context.Context, bindingID, remote string, local int64, reset bool) error {
+	_, err := t.tx.ExecContext(ctx, `UPDATE sync_bindings SET
+		remote_cursor = CASE WHEN $2 <> '' OR $4 THEN $2 ELSE remote_cursor END,
+		local_cursor = CASE WHEN $3 > 0 OR $4 THEN $3 ELSE local_cursor END WHERE id = $1`, bindingID, remote, local, reset)
+	if err != nil {
+		return fmt.Errorf("set cursors: %w", err)
+	}
+	return nil
+}
+
+// Journal records one applied change.
+func (t *Tx) Journal(ctx context.Context, e JournalEntry) error {
+	_, err := t.tx.ExecContext(ctx, `INSERT INTO sync_journal (binding_id, entity, record_id, remote_id, side, action, fields,
+		reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, e.BindingID, e.Entity, e.RecordID, e.RemoteID, e.Side,
+		e.Action, strings.Join(e.Fields, ","), e.Reason, crm.Micros(crm.Now()))
+	if err != nil {
+		return fmt.Errorf("journal: %w", err)
+	}
+	return nil
+}
