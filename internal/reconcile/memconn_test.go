@@ -21,9 +21,9 @@ type memConn struct {
 	pageSize int
 	nextID   int
 
-	failCreateAfter int  // >0: the Nth create succeeds remotely, then reports an error (a crash)
-	hideCreated     bool // created items stay out of listings (Google's propagation delay)
-	creates         int  // successful creates
+	failCreateAfter  int  // >0: the Nth create succeeds remotely, then reports an error (a crash)
+	hideCreated      bool // created items stay out of listings (Google's propagation delay)
+	creates          int  // successful creates
 	preconditionNext bool // the next Update sees a concurrent remote edit first
 	updates, deletes int
 }

@@ -49,11 +49,24 @@ var Registry = []Def{
 	{Code: "OmniChatOperatorAcceptChatTimeout", Type: TypeInt, Default: "5", Min: 1, Max: 1440, Group: "chats"},
 	{Code: "OmniChatNotificationSound", Type: TypeFile, Group: "chats", Accept: "audio/", MaxSize: 1 << 20},
 	{Code: "CalendarIntegration", Type: TypeEnum, Default: "none", Options: []string{"none", "google", "exchange"}, Group: "general"},
+	// UseSharedGoogleApp: Tandem ships no shared Google app, so while it is
+	// on (the default) connecting Google accounts is unavailable and users
+	// are told to ask an administrator to turn it off and enter the
+	// company's GoogleClientId and GoogleClientSecret (package oauth).
 	{Code: "UseSharedGoogleApp", Type: TypeBool, Default: "true", Group: "google"},
 	{Code: "GoogleClientId", Type: TypeString, Group: "google"},
 	{Code: "GoogleClientSecret", Type: TypeSecret, Group: "google"},
 	{Code: "GoogleApplicationName", Type: TypeString, Default: "Tandem", Group: "google"},
 	{Code: "GooglePushServiceUrl", Type: TypeURL, Group: "google"},
+	// Google's endpoints, settings so that tests, benchmarks and `tandem
+	// demo` can point them at the loopback emulator. GoogleApiUrl empty
+	// means the real People and Calendar hosts; when set, People is
+	// <GoogleApiUrl>/ and Calendar <GoogleApiUrl>/calendar/v3/, and the
+	// user info endpoint defaults to <GoogleApiUrl>/oauth2/v3/userinfo.
+	{Code: "GoogleAuthUrl", Type: TypeURL, Default: "https://accounts.google.com/o/oauth2/v2/auth", Group: "google"},
+	{Code: "GoogleTokenUrl", Type: TypeURL, Default: "https://oauth2.googleapis.com/token", Group: "google"},
+	{Code: "GoogleUserInfoUrl", Type: TypeURL, Default: "https://openidconnect.googleapis.com/v1/userinfo", Group: "google"},
+	{Code: "GoogleApiUrl", Type: TypeURL, Group: "google"},
 	{Code: "MicrosoftClientId", Type: TypeString, Group: "microsoft"},
 	{Code: "MicrosoftClientSecret", Type: TypeSecret, Group: "microsoft"},
 	{Code: "MicrosoftTenantId", Type: TypeString, Default: "common", Group: "microsoft"},

@@ -57,37 +57,3 @@ func (s *Store) ListSettings(ctx context.Context) (map[string]string, error) {
 	}
 	return out, rows.Err()
 }
-
-// Connection is a user's link to an external account, as listed on the
-// profile's "External accounts" page.
-type Connection struct {
-	ID           string
-	UserID       string
-	Provider     string
-	AccountEmail string
-	DisplayName  string
-	Status       string
-	StatusReason string
-	LastSyncAt   int64
-	CreatedAt    int64
-}
-
-// ListConnections returns a user's connections.
-func (s *Store) ListConnections(ctx context.Context, userID string) ([]Connection, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT id, user_id, provider, account_email, display_name, status, status_reason,
-		last_sync_at, created_at FROM connections WHERE user_id = $1 ORDER BY created_at`, userID)
-	if err != nil {
-		return nil, fmt.Errorf("list connections: %w", err)
-	}
-	defer rows.Close()
-	out := []Connection{}
-	for rows.Next() {
-		var c Connection
-		if err := rows.Scan(&c.ID, &c.UserID, &c.Provider, &c.AccountEmail, &c.DisplayName, &c.Status, &c.StatusReason,
-			&c.LastSyncAt, &c.CreatedAt); err != nil {
-			return nil, err
-		}
-		out = append(out, c)
-	}
-	return out, rows.Err()
-}
