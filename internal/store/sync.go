@@ -364,3 +364,32 @@ func (t *Tx) Journal(ctx context.Context, e JournalEntry) error {
 	}
 	return nil
 }
+
+// DueBindings returns the enabled bindings of active or degraded
+// connections, for the scheduler to pick the ones whose period passed.
+func (s *Store) DueBindings(ctx context.Context) ([]*Binding, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+prefixed("b.", bindingColumns)+` FROM sync_bindings b
+		JOIN connections c ON c.id = b.connection_id WHERE b.enabled AND c.status IN ('active', 'degraded')
+		ORDER BY b.last_run_at`)
+	if err != nil {
+		return nil, fmt.Errorf("due bindings: %w", err)
+	}
+	defer rows.Close()
+	var out []*Binding
+	for rows.Next() {
+		b, err := scanBinding(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	return out, rows.Err()
+}
+
+func prefixed(p, cols string) string {
+	parts := strings.Split(cols, ",")
+	for i, c := range parts {
+		parts[i] = p + strings.TrimSpace(c)
+	}
+	return strings.Join(parts, ", ")
+}

@@ -1,0 +1,345 @@
+// Package syncer owns running the sync of users' connections: the job
+// kinds that run a connection's bindings (on demand and on each binding's
+// period), building the provider's connectors from the connection's
+// credentials, the per-binding settings users choose (which tag, how
+// often), and the connection's health after a run. The engine itself is
+// package reconcile; providers are packages under connector/.
+package syncer
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/riverqueue/river"
+	"golang.org/x/oauth2"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/connector/google"
+	"github.com/tandem-crm/tandem/internal/jobs"
+	"github.com/tandem-crm/tandem/internal/oauth"
+	"github.com/tandem-crm/tandem/internal/reconcile"
+	"github.com/tandem-crm/tandem/internal/settings"
+	"github.com/tandem-crm/tandem/internal/store"
+)
+
+// Binding kinds.
+const (
+	KindContacts = "contact"
+	KindEvents   = "event"
+)
+
+// ContactSettings is the policy of a Google contact binding (SPEC §3).
+type ContactSettings struct {
+	TagID         string `json:"tag_id"`         // the personal tag whose contacts go to Google
+	Auto          bool   `json:"auto"`           // sync on a period
+	PeriodMinutes int    `json:"period_minutes"` // the period when Auto
+	GroupName     string `json:"group_name"`     // the Google group; default "Tandem"
+}
+
+// DefaultPeriod is the period of automatic runs when none is chosen.
+const DefaultPeriod = 15
+
+// Tokens gives a connection's OAuth token source.
+type Tokens interface {
+	TokenSource(ctx context.Context, connID string) oauth2.TokenSource
+}
+
+// Enqueuer is the part of the job queue the service uses.
+type Enqueuer interface {
+	Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error)
+}
+
+// Service runs connections.
+type Service struct {
+	Store    *store.Store
+	Settings *settings.Service
+	Tokens   Tokens
+	Queue    Enqueuer
+	Log      *slog.Logger
+
+	engine reconcile.Engine
+	mu     sync.Mutex
+	locks  map[string]*sync.Mutex
+}
+
+// New returns a Service.
+func New(st *store.Store, set *settings.Service, tokens Tokens, log *slog.Logger) *Service {
+	return &Service{Store: st, Settings: set, Tokens: tokens, Log: log, engine: reconcile.Engine{State: st, Log: log},
+		locks: map[string]*sync.Mutex{}}
+}
+
+// lock serializes runs of one connection in this process; across processes
+// the job queue's one-job-per-key keeps runs apart.
+func (s *Service) lock(id string) *sync.Mutex {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	l := s.locks[id]
+	if l == nil {
+		l = &sync.Mutex{}
+		s.locks[id] = l
+	}
+	return l
+}
+
+// ContactBinding returns the connection's contact binding and its
+// settings, creating the binding (disabled, no tag) on first use.
+func (s *Service) ContactBinding(ctx context.Context, connID string) (*store.Binding, ContactSettings, error) {
+	bs, err := s.Store.ListBindings(ctx, connID)
+	if err != nil {
+		return nil, ContactSettings{}, err
+	}
+	for _, b := range bs {
+		if b.Kind == KindContacts {
+			var cs ContactSettings
+			json.Unmarshal([]byte(b.Policy), &cs)
+			return b, cs, nil
+		}
+	}
+	cs := ContactSettings{PeriodMinutes: DefaultPeriod, GroupName: google.DefaultGroupName}
+	b := &store.Binding{ConnectionID: connID, Kind: KindContacts, Collection: "", Enabled: false, Policy: mustJSON(cs)}
+	if err := s.Store.SaveBinding(ctx, b); err != nil && !errors.Is(err, store.ErrDuplicate) {
+		return nil, cs, err
+	}
+	return s.ContactBinding(ctx, connID)
+}
+
+// SaveContactSettings validates and stores a contact binding's settings.
+// The tag must be one of the connection owner's personal tags.
+func (s *Service) SaveContactSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, cs ContactSettings) error {
+	if cs.PeriodMinutes == 0 {
+		cs.PeriodMinutes = DefaultPeriod
+	}
+	if cs.GroupName == "" {
+		cs.GroupName = google.DefaultGroupName
+	}
+	fe := map[string]string{}
+	if cs.PeriodMinutes < 5 || cs.PeriodMinutes > 1440 {
+		fe["period_minutes"] = "error.out_of_range"
+	}
+	if enabled && cs.TagID == "" {
+		fe["tag_id"] = "error.required"
+	}
+	if cs.TagID != "" {
+		t, err := s.Store.GetTag(ctx, v, cs.TagID)
+		if err != nil || t.Kind != "personal" || t.OwnerID != v.UserID {
+			fe["tag_id"] = "sync.error.personal_tag"
+		}
+	}
+	if len(fe) > 0 {
+		return &SettingsError{Fields: fe}
+	}
+	b, old, err := s.ContactBinding(ctx, connID)
+	if err != nil {
+		return err
+	}
+	if old.TagID != "" && old.TagID != cs.TagID {
+		// Another tag is another scope: start over from a full listing so
+		// the new tag's contacts are matched before anything is created.
+		if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, b.ID, "", 0, true) }); err != nil {
+			return err
+		}
+	}
+	b.Enabled, b.Policy = enabled, mustJSON(cs)
+	return s.Store.SaveBinding(ctx, b)
+}
+
+// SettingsError lists invalid settings by field (message keys).
+type SettingsError struct{ Fields map[string]string }
+
+func (e *SettingsError) Error() string { return fmt.Sprintf("invalid sync settings: %v", e.Fields) }
+
+func mustJSON(v any) string {
+	b, _ := json.Marshal(v)
+	return string(b)
+}
+
+// Result is what a connection's run did, per binding kind.
+type Result struct {
+	Stats map[string]reconcile.Stats
+	Err   error
+}
+
+// RunConnection runs every enabled binding of a connection now.
+func (s *Service) RunConnection(ctx context.Context, connID string) (Result, error) {
+	l := s.lock(connID)
+	l.Lock()
+	defer l.Unlock()
+	res := Result{Stats: map[string]reconcile.Stats{}}
+	conn, err := s.Store.GetConnection(ctx, connID)
+	if err != nil {
+		return res, err
+	}
+	if conn.Status == "needs_reauth" {
+		return res, oauth.ErrNeedsReauth
+	}
+	if conn.Provider != "google" {
+		return res, fmt.Errorf("sync: provider %q is not supported yet", conn.Provider)
+	}
+	v, err := s.Store.Viewer(ctx, conn.UserID)
+	if err != nil {
+		return res, fmt.Errorf("connection owner: %w", err)
+	}
+	ep, err := oauth.Google(ctx, s.Settings)
+	if err != nil {
+		return res, err
+	}
+	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
+	bindings, err := s.Store.ListBindings(ctx, connID)
+	if err != nil {
+		return res, err
+	}
+	var runErr error
+	for _, b := range bindings {
+		if !b.Enabled {
+			continue
+		}
+		var stats reconcile.Stats
+		var err error
+		switch b.Kind {
+		case KindContacts:
+			stats, err = s.runContacts(ctx, v, b, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL})
+		default:
+			err = fmt.Errorf("sync: binding kind %q is not supported yet", b.Kind)
+		}
+		res.Stats[b.Kind] = stats
+		if ferr := s.Store.FinishRun(ctx, b.ID, stats.JSON(), err); ferr != nil {
+			return res, ferr
+		}
+		if err != nil {
+			s.Log.WarnContext(ctx, "sync run failed", "connection", connID, "binding", b.ID, "err", err)
+			runErr = errors.Join(runErr, err)
+			if errors.Is(err, oauth.ErrNeedsReauth) {
+				break
+			}
+		}
+	}
+	res.Err = runErr
+	switch {
+	case runErr == nil:
+		s.Store.UpdateConnectionStatus(ctx, connID, "active", "")
+		s.Store.SetConnectionLastSync(ctx, connID, time.Now())
+	case errors.Is(runErr, oauth.ErrNeedsReauth):
+		// The token source marked the connection already.
+	default:
+		s.Store.UpdateConnectionStatus(ctx, connID, "degraded", firstLine(runErr.Error()))
+	}
+	return res, runErr
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	if len(s) > 500 {
+		s = s[:500]
+	}
+	return s
+}
+
+func (s *Service) runContacts(ctx context.Context, v access.Viewer, b *store.Binding, hc *http.Client, ep google.Endpoints) (reconcile.Stats, error) {
+	var cs ContactSettings
+	if err := json.Unmarshal([]byte(b.Policy), &cs); err != nil || cs.TagID == "" {
+		return reconcile.Stats{}, errors.New("sync: choose the personal tag whose contacts go to Google")
+	}
+	svc, err := google.NewPeople(ctx, hc, ep)
+	if err != nil {
+		return reconcile.Stats{}, err
+	}
+	if b.Collection == "" {
+		// The first run creates the product's group in Google.
+		group, err := google.EnsureGroup(ctx, svc, cs.GroupName)
+		if err != nil {
+			return reconcile.Stats{}, err
+		}
+		b.Collection = group
+		if err := s.Store.SaveBinding(ctx, b); err != nil {
+			return reconcile.Stats{}, err
+		}
+	}
+	conn := google.NewContacts(svc, b.Collection)
+	local := &reconcile.ContactsLocal{Store: s.Store, Viewer: v, TagID: cs.TagID}
+	return s.engine.Run(ctx, b.ID, conn, local)
+}
+
+// RunArgs is the job that runs one connection.
+type RunArgs struct {
+	ConnectionID string `json:"connection_id" river:"unique"`
+	Reason       string `json:"reason"` // "manual", "schedule", "push"
+}
+
+// Kind implements river.JobArgs.
+func (RunArgs) Kind() string { return "sync.run" }
+
+type runWorker struct {
+	river.WorkerDefaults[RunArgs]
+	s *Service
+}
+
+func (w *runWorker) Work(ctx context.Context, j *river.Job[RunArgs]) error {
+	_, err := w.s.RunConnection(ctx, j.Args.ConnectionID)
+	if errors.Is(err, oauth.ErrNeedsReauth) || errors.Is(err, store.ErrNotFound) || errors.Is(err, reconcile.ErrCollectionEmpty) {
+		// Retrying cannot help: the user must act. The state is on the
+		// connection and binding for the UI.
+		return river.JobCancel(err)
+	}
+	return err
+}
+
+// Timeout lets a first import of a big address book finish.
+func (w *runWorker) Timeout(*river.Job[RunArgs]) time.Duration { return 30 * time.Minute }
+
+// scheduleArgs is the periodic job that enqueues due runs.
+type scheduleArgs struct{}
+
+func (scheduleArgs) Kind() string { return "sync.schedule" }
+
+type scheduleWorker struct {
+	river.WorkerDefaults[scheduleArgs]
+	s *Service
+}
+
+func (w *scheduleWorker) Work(ctx context.Context, _ *river.Job[scheduleArgs]) error {
+	return w.s.EnqueueDue(ctx, time.Now())
+}
+
+// Register adds the sync jobs to a registry.
+func (s *Service) Register(reg *jobs.Registry) {
+	jobs.Register(reg, &runWorker{s: s}, &jobs.KindOptions{MaxAttempts: 5})
+	jobs.Register(reg, &scheduleWorker{s: s}, nil)
+	reg.AddPeriodic(time.Minute, scheduleArgs{}, &river.InsertOpts{UniqueOpts: jobs.OnePerKey()})
+}
+
+// Enqueue asks for a run of a connection; a run already waiting absorbs it.
+func (s *Service) Enqueue(ctx context.Context, connID, reason string) (int64, bool, error) {
+	if s.Queue == nil {
+		return 0, false, errors.New("sync: no job queue in this process")
+	}
+	return s.Queue.Enqueue(ctx, RunArgs{ConnectionID: connID, Reason: reason}, &river.InsertOpts{UniqueOpts: jobs.OnePerKey()})
+}
+
+// EnqueueDue enqueues runs for automatic bindings whose period has passed.
+func (s *Service) EnqueueDue(ctx context.Context, now time.Time) error {
+	due, err := s.Store.DueBindings(ctx)
+	if err != nil {
+		return err
+	}
+	seen := map[string]bool{}
+	for _, b := range due {
+		var cs ContactSettings
+		json.Unmarshal([]byte(b.Policy), &cs)
+		period := time.Duration(max(cs.PeriodMinutes, 5)) * time.Minute
+		if !cs.Auto || seen[b.ConnectionID] || now.Sub(b.LastRunAt) < period {
+			continue
+		}
+		seen[b.ConnectionID] = true
+		if _, _, err := s.Enqueue(ctx, b.ConnectionID, "schedule"); err != nil {
+			return err
+		}
+	}
+	return nil
+}
