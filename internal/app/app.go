@@ -19,6 +19,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/config"
 	"github.com/tandem-crm/tandem/internal/jobs"
+	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/secret"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
@@ -34,6 +35,7 @@ type App struct {
 	Store    *store.Store
 	Box      *secret.Box
 	Settings *settings.Service
+	OAuth    *oauth.Service // OAuth flows and connectors' token sources
 	Queue    *jobs.Queue
 	Registry *jobs.Registry
 
@@ -59,6 +61,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 		return nil, fmt.Errorf("open database: %w", err)
 	}
 	a := &App{Cfg: cfg, Log: log, Store: st, Box: box, Settings: settings.New(st, box), Registry: jobs.NewRegistry()}
+	a.OAuth = oauth.New(st, a.Settings, box, log)
 	a.registerJobs()
 	return a, nil
 }
@@ -131,7 +134,7 @@ func (a *App) Handler() (http.Handler, error) {
 		j = a.Queue
 	}
 	apiH := api.New(a.Store, a.Settings, j, a.Log)
-	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, Jobs: j, Log: a.Log})
+	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Jobs: j, Log: a.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -225,6 +225,15 @@ func (r *run) removeUnseen(ctx context.Context, seen map[string]bool) error {
 		if l.Pending || seen[l.RemoteID] {
 			continue
 		}
+		// Listings lag behind writes (Google: minutes), so confirm the
+		// item is really gone before acting on its absence.
+		it, err := r.conn.Get(ctx, l.RemoteID)
+		if err == nil && !it.Deleted {
+			continue
+		}
+		if err != nil && !errors.Is(err, ErrRemoteNotFound) {
+			return err
+		}
 		if err := r.remoteRemoved(ctx, l, "not in the remote collection any more"); err != nil {
 			return err
 		}
@@ -460,8 +469,11 @@ func (r *run) finishPending(ctx context.Context, link *store.Link, lr LocalRecor
 		}
 		return r.createRemote(ctx, link.LocalID, lr.Fields, link.Marker)
 	}
+	// The item may have changed remotely since our create: link it with an
+	// unknown etag so the merge below (or a later pull) compares it with
+	// the base — what the create sent.
 	nl := *link
-	nl.RemoteID, nl.ETag, nl.Identity, nl.Pending, nl.BaseAt = it.RemoteID, it.ETag, it.Identity, false, time.Now()
+	nl.RemoteID, nl.ETag, nl.Identity, nl.Pending, nl.BaseAt = it.RemoteID, "", it.Identity, false, time.Now()
 	if err := r.e.State.InTx(ctx, func(tx *store.Tx) error {
 		if err := tx.PutLink(ctx, &nl); err != nil {
 			return err
@@ -473,10 +485,7 @@ func (r *run) finishPending(ctx context.Context, link *store.Link, lr LocalRecor
 	if !lr.Exists || !lr.InScope {
 		return r.removeRemote(ctx, &nl, lr.Exists)
 	}
-	if !lr.Fields.Equal(decodeFields(nl.Base)) {
-		return r.updateRemote(ctx, &nl, lr.Fields, nil)
-	}
-	return nil
+	return r.pullItem(ctx, it)
 }
 
 // updateRemote writes f to the linked item with its etag; on a precondition

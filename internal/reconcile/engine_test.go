@@ -267,7 +267,7 @@ func testCrashAfterRemoteCreate(t *testing.T, hidden bool) {
 	f := newFixture(t)
 	c := f.addContact("Ann Lee", true)
 	f.conn.failCreateAfter = 1
-	f.conn.hideCreated = hidden
+	f.conn.setHidden(hidden)
 	if _, err := f.eng.Run(f.ctx, f.b.ID, f.conn, f.local); !errors.Is(err, errCrash) {
 		t.Fatalf("run: %v", err)
 	}

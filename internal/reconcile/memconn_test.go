@@ -21,10 +21,12 @@ type memConn struct {
 	pageSize int
 	nextID   int
 
-	failCreateAfter  int  // >0: the Nth create succeeds remotely, then reports an error (a crash)
-	hideCreated      bool // created items stay out of listings (Google's propagation delay)
-	creates          int  // successful creates
-	preconditionNext bool // the next Update sees a concurrent remote edit first
+	failCreateAfter  int             // >0: the Nth create succeeds remotely, then reports an error (a crash)
+	hideCreated      bool            // created items stay out of listings (Google's propagation delay)
+	failCalls        int             // the next N calls fail with errTransient (a 500 after retries, a timeout)
+	delayed          map[string]bool // items a hidden listing skipped; setHidden(false) delivers them
+	creates          int             // successful creates
+	preconditionNext bool            // the next Update sees a concurrent remote edit first
 	updates, deletes int
 }
 
@@ -96,9 +98,39 @@ func (m *memConn) item(it *memItem) Item {
 	return Item{RemoteID: it.id, ETag: it.etag, Marker: it.marker, Deleted: it.deleted, Modified: it.modified, Fields: it.fields.clone()}
 }
 
+var errTransient = errors.New("simulated transient failure")
+
+// setHidden switches the propagation delay; switching it off delivers the
+// delayed changes in the next listings, as Google eventually does.
+func (m *memConn) setHidden(on bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.hideCreated = on
+	if on {
+		return
+	}
+	for id := range m.delayed {
+		m.seq++
+		m.items[id].seq = m.seq
+	}
+	m.delayed = nil
+}
+
+// fault consumes one scripted failure; callers hold m.mu.
+func (m *memConn) fault() error {
+	if m.failCalls > 0 {
+		m.failCalls--
+		return errTransient
+	}
+	return nil
+}
+
 func (m *memConn) List(ctx context.Context, cursor, page string) (Page, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.fault(); err != nil {
+		return Page{}, err
+	}
 	since := 0
 	if cursor != "" {
 		var gen int
@@ -108,7 +140,14 @@ func (m *memConn) List(ctx context.Context, cursor, page string) (Page, error) {
 	}
 	var all []*memItem
 	for _, it := range m.items {
-		if it.seq > since && (cursor != "" || !it.deleted) && !(m.hideCreated && it.marker != "") {
+		if m.hideCreated && it.marker != "" {
+			if m.delayed == nil {
+				m.delayed = map[string]bool{}
+			}
+			m.delayed[it.id] = true
+			continue
+		}
+		if it.seq > since && (cursor != "" || !it.deleted) {
 			all = append(all, it)
 		}
 	}
@@ -130,6 +169,9 @@ func (m *memConn) List(ctx context.Context, cursor, page string) (Page, error) {
 func (m *memConn) Get(ctx context.Context, id string) (Item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.fault(); err != nil {
+		return Item{}, err
+	}
 	it, ok := m.items[id]
 	if !ok || it.deleted {
 		return Item{}, ErrRemoteNotFound
@@ -142,6 +184,9 @@ var errCrash = errors.New("simulated crash after the remote create")
 func (m *memConn) Create(ctx context.Context, f Fields, marker string) (Item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.fault(); err != nil {
+		return Item{}, err
+	}
 	m.nextID++
 	it := &memItem{id: "r" + strconv.Itoa(m.nextID), fields: f.clone(), marker: marker}
 	m.items[it.id] = it
@@ -156,6 +201,9 @@ func (m *memConn) Create(ctx context.Context, f Fields, marker string) (Item, er
 func (m *memConn) Update(ctx context.Context, id, etag string, f Fields) (Item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.fault(); err != nil {
+		return Item{}, err
+	}
 	it, ok := m.items[id]
 	if !ok || it.deleted {
 		return Item{}, ErrRemoteNotFound
@@ -177,6 +225,9 @@ func (m *memConn) Update(ctx context.Context, id, etag string, f Fields) (Item, 
 func (m *memConn) Delete(ctx context.Context, id, etag string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if err := m.fault(); err != nil {
+		return err
+	}
 	it, ok := m.items[id]
 	if !ok || it.deleted {
 		return ErrRemoteNotFound

@@ -36,6 +36,7 @@ type API struct {
 	jobs     Jobs
 	log      *slog.Logger
 	patterns []string // registered routes, checked against the OpenAPI document
+	sync     Sync     // nil until WithSync
 }
 
 // New returns the API; jobs may be nil in processes without a queue.
@@ -134,6 +135,10 @@ func (a *API) Routes(mux *http.ServeMux, auth Authenticator) {
 	admin("POST /api/v1/jobs/{id}/retry", a.retryJob)
 
 	h("GET /api/v1/connections", a.listConnections)
+	h("POST /api/v1/connections/{id}/sync", a.runSync)
+	h("GET /api/v1/connections/{id}/contacts", a.getContactSync)
+	h("PUT /api/v1/connections/{id}/contacts", a.putContactSync)
+	h("GET /api/v1/contacts/{id}/journal", a.contactJournal)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		a.problem(w, r, http.StatusNotFound, "error.not_found", nil)

@@ -573,6 +573,31 @@ func paths() obj {
 	add("GET /api/v1/connections", op("connections", "listConnections", "List the caller's connections",
 		"Mailbox and calendar accounts the caller has connected, oldest first.").
 		reply(http.StatusOK, list("The connections.", "Connection")))
+	connID := idParam("connection")
+	add("POST /api/v1/connections/{id}/sync", op("connections", "runSync", "Run sync now",
+		"Queues a run of every enabled binding of the caller's connection. A run already waiting absorbs the request "+
+			"(already_queued). Processes without a job queue answer 503.").
+		params(connID).
+		reply(http.StatusAccepted, ok("The queued run.", "SyncQueued")).
+		fails(http.StatusNotFound, http.StatusServiceUnavailable))
+	add("GET /api/v1/connections/{id}/contacts", op("connections", "getContactSync", "Get contact sync settings",
+		"The connection's contact binding: the personal tag whose contacts sync, automatic runs, the remote group, "+
+			"and the last run's time, error and counts.").
+		params(connID).
+		reply(http.StatusOK, ok("The settings.", "ContactSync")).
+		fails(http.StatusNotFound))
+	add("PUT /api/v1/connections/{id}/contacts", op("connections", "putContactSync", "Change contact sync settings",
+		"Fields left out keep their value. The tag must be one of the caller's personal tags; changing it starts the "+
+			"next run from a full listing.").
+		params(connID).
+		body(ref("ContactSyncUpdate")).
+		reply(http.StatusOK, ok("The settings.", "ContactSync")).
+		fails(http.StatusBadRequest, http.StatusNotFound))
+	add("GET /api/v1/contacts/{id}/journal", op("contacts", "contactJournal", "Sync journal of a contact",
+		"What sync changed on this contact, newest first: which side, which fields, and why.").
+		params(idParam("contact")).
+		reply(http.StatusOK, list("Journal entries.", "JournalEntry")).
+		fails(http.StatusNotFound))
 	return ps
 }
 
@@ -837,6 +862,25 @@ func schemas() obj {
 			"id": str(""), "provider": str(""), "account_email": str(""), "display_name": str(""),
 			"status": str(""), "status_reason": str(""),
 			"last_sync_at": nullable(dateTime("Null before the first sync.")), "created_at": created,
+		}),
+
+		"SyncQueued": output("A queued sync run.", obj{
+			"job_id": integer("ID of the job (see /api/v1/jobs)."), "already_queued": boolean("A run was already waiting."),
+		}),
+		"ContactSync": output("Contact sync settings and status of a connection.", obj{
+			"enabled": boolean(""), "tag_id": str("The personal tag whose contacts sync."), "auto": boolean("Run on a period."),
+			"period_minutes": integer("Minutes between automatic runs."), "group_name": str("The group in Google."),
+			"collection":  str("The remote group's resource name; empty before the first run."),
+			"last_run_at": nullable(dateTime("")), "last_error": str(""),
+			"last_stats": obj{"type": "object", "description": "Counts of the last run."},
+		}),
+		"ContactSyncUpdate": input("Changes to contact sync settings.", obj{
+			"enabled": boolean(""), "tag_id": str(""), "auto": boolean(""),
+			"period_minutes": obj{"type": "integer", "minimum": 5, "maximum": 1440}, "group_name": str(""),
+		}),
+		"JournalEntry": output("One change sync applied.", obj{
+			"seq": integer(""), "binding_id": str(""), "remote_id": str(""), "side": enum([]string{"local", "remote"}, ""),
+			"action": str(""), "fields": obj{"type": "array", "items": str("")}, "reason": str(""), "at": dateTime(""),
 		}),
 
 		"ApiToken": output("An API token. Only the answer to its creation carries the secret.", obj{

@@ -20,6 +20,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/jobs"
+	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
 )
@@ -32,13 +33,8 @@ import (
 // and the scopes an administrator registers in Google Cloud and Microsoft
 // Entra. The OAuth flows use the same values.
 var (
-	GoogleRedirectPath = "/oauth/google/callback"
-	GoogleScopes       = []string{
-		"https://www.googleapis.com/auth/contacts",
-		"https://www.googleapis.com/auth/calendar",
-		"https://mail.google.com/",
-		"openid", "email", "profile",
-	}
+	GoogleRedirectPath    = "/oauth/google/callback"
+	GoogleScopes          = oauth.GoogleScopes
 	MicrosoftRedirectPath = "/oauth/microsoft/callback"
 	MicrosoftScopes       = []string{
 		"offline_access", "User.Read", "Mail.ReadWrite", "Mail.Send",

@@ -14,11 +14,13 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/i18n"
+	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
 // The profile pages: the signed-in user's own name, language, time zone and
-// password, their API tokens and their external accounts.
+// password, their API tokens and their external accounts (connecting them
+// over OAuth is in oauth.go).
 
 // minUIPassword is the length asked of every new password; the catalogue's
 // hint (profile.password.hint) and error (error.password_weak) promise it.
@@ -51,6 +53,9 @@ func (u *UI) profileRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /profile/tokens", u.authed(u.profileTokenCreate))
 	mux.HandleFunc("POST /profile/tokens/{id}/delete", u.authed(u.profileTokenDelete))
 	mux.HandleFunc("GET /profile/accounts", u.authed(u.profileAccounts))
+	mux.HandleFunc("GET /profile/accounts/{id}", u.authed(u.profileAccount))
+	mux.HandleFunc("POST /profile/accounts/{id}/delete", u.authed(u.profileAccountDelete))
+	u.oauthRoutes(mux)
 }
 
 // profileView is the Data of profile/index.
@@ -243,8 +248,11 @@ func (u *UI) profileTokenDelete(w http.ResponseWriter, r *http.Request, c *Ctx) 
 	redirect(w, r, "/profile/tokens", Flash{Kind: FlashSuccess, Key: "flash.token_revoked"})
 }
 
-// connectionView is one external account on profile/accounts.
+// connectionView is one external account on profile/accounts and
+// profile/account.
 type connectionView struct {
+	ID           string
+	ProviderCode string
 	Provider     string // translated, or the raw code of an unknown provider
 	AccountEmail string
 	DisplayName  string
@@ -252,11 +260,16 @@ type connectionView struct {
 	StatusLabel  string
 	StatusReason string
 	LastSync     time.Time // zero: never
+	Connected    time.Time
+	NeedsReauth  bool
+	CanReconnect bool     // the provider's flow can be started again (login hint: the address)
+	Scopes       []Option // granted permissions: Key for known ones, Label for others
 }
 
 type accountsView struct {
 	Tabs        []sectionTab
 	Connections []connectionView
+	Google      googleSetup
 }
 
 var cssWord = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
@@ -267,7 +280,8 @@ func (u *UI) profileAccounts(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		u.fail(w, r, c, err)
 		return
 	}
-	v := accountsView{Tabs: profileTabs("/profile/accounts"), Connections: make([]connectionView, 0, len(cs))}
+	v := accountsView{Tabs: profileTabs("/profile/accounts"), Connections: make([]connectionView, 0, len(cs)),
+		Google: u.googleSetup(r.Context(), c)}
 	for _, cn := range cs {
 		v.Connections = append(v.Connections, connectionFor(c.Lang, cn))
 	}
@@ -275,8 +289,9 @@ func (u *UI) profileAccounts(w http.ResponseWriter, r *http.Request, c *Ctx) {
 }
 
 func connectionFor(l i18n.Lang, cn store.Connection) connectionView {
-	cv := connectionView{AccountEmail: cn.AccountEmail, DisplayName: cn.DisplayName, StatusReason: cn.StatusReason,
-		Provider: cn.Provider, Status: "unknown", StatusLabel: cn.Status}
+	cv := connectionView{ID: cn.ID, ProviderCode: cn.Provider, AccountEmail: cn.AccountEmail, DisplayName: cn.DisplayName,
+		StatusReason: cn.StatusReason, Provider: cn.Provider, Status: "unknown", StatusLabel: cn.Status,
+		NeedsReauth: cn.Status == store.ConnectionNeedsReauth, Connected: crm.FromMicros(cn.CreatedAt)}
 	if key := "provider." + cn.Provider; l.Has(key) {
 		cv.Provider = l.T(key)
 	}
@@ -289,7 +304,61 @@ func connectionFor(l i18n.Lang, cn store.Connection) connectionView {
 	if cn.LastSyncAt > 0 {
 		cv.LastSync = crm.FromMicros(cn.LastSyncAt)
 	}
+	cv.CanReconnect = cn.Provider == oauth.ProviderGoogle
+	for _, sc := range strings.Fields(cn.Scopes) {
+		if key, ok := scopeKeys[sc]; ok {
+			if key != "" {
+				cv.Scopes = append(cv.Scopes, Option{Value: sc, Key: key})
+			}
+			continue
+		}
+		cv.Scopes = append(cv.Scopes, Option{Value: sc, Label: sc})
+	}
 	return cv
+}
+
+// scopeKeys name the granted permissions shown on an account's page; ""
+// hides the OpenID ones, which only say who the account is.
+var scopeKeys = map[string]string{
+	"https://www.googleapis.com/auth/contacts": "oauth.scope.contacts",
+	"https://www.googleapis.com/auth/calendar": "oauth.scope.calendar",
+	"https://mail.google.com/":                 "oauth.scope.mail",
+	"openid":                                   "",
+	"email":                                    "",
+	"profile":                                  "",
+	"https://www.googleapis.com/auth/userinfo.email":   "",
+	"https://www.googleapis.com/auth/userinfo.profile": "",
+}
+
+// accountView is the Data of profile/account: one connection. The sync
+// engine's settings for it join this page.
+type accountView struct {
+	Tabs       []sectionTab
+	Connection connectionView
+}
+
+func (u *UI) profileAccount(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	cn, err := u.st.GetUserConnection(r.Context(), c.V.UserID, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	v := accountView{Tabs: profileTabs("/profile/accounts"), Connection: connectionFor(c.Lang, *cn)}
+	u.render(w, http.StatusOK, "profile/account", c.Page(w, r, "profile", v))
+}
+
+// profileAccountDelete removes a connection: its sync bindings and links go
+// with it, the CRM records it synced stay.
+func (u *UI) profileAccountDelete(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	cn, err := u.st.GetUserConnection(r.Context(), c.V.UserID, r.PathValue("id"))
+	if err == nil {
+		err = u.st.DeleteConnection(r.Context(), c.V.UserID, cn.ID)
+	}
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, "/profile/accounts", Flash{Kind: FlashSuccess, Key: "flash.connection_removed", Args: []any{cmp.Or(cn.AccountEmail, cn.DisplayName, cn.Provider)}})
 }
 
 // languageChoices are the interface languages a user may pick; "" follows

@@ -189,8 +189,11 @@ func TestProfileExternalAccounts(t *testing.T) {
 
 	p := b.Get(t, "/profile/accounts")
 	wantStatus(t, "accounts", p, http.StatusOK)
+	// Until an administrator sets up the company's Google app, the add
+	// button is disabled and says why.
 	mustHave(t, "empty", p.Body, tr(i18n.En, "profile.external.empty.title"), tr(i18n.En, "profile.external.empty.explain"),
-		tr(i18n.En, "profile.external.coming_soon"), tr(i18n.En, "profile.external.add"))
+		tr(i18n.En, "profile.external.coming_soon"), tr(i18n.En, "profile.external.add_google"),
+		tr(i18n.En, "profile.external.google_shared_app"))
 	if !regexp.MustCompile(`<button type="button" class="btn btn-primary" disabled[^>]*>`).MatchString(p.Body) {
 		t.Error("the add button is not disabled")
 	}
@@ -212,8 +215,10 @@ func TestProfileExternalAccounts(t *testing.T) {
 	p = b.Get(t, "/profile/accounts")
 	mustHave(t, "connections", p.Body, "julia@gmail.com", tr(i18n.En, "provider.google"), `class="badge conn-needs_reauth"`,
 		tr(i18n.En, "connection.status.needs_reauth"), "Token expired", "julia@example.com", `class="badge conn-active"`,
-		tr(i18n.En, "profile.external.never_synced"))
-	mustLack(t, "connections", p.Body, tr(i18n.En, "profile.external.empty.title"))
+		tr(i18n.En, "profile.external.never_synced"), tr(i18n.En, "profile.external.reauth"),
+		`<input type="hidden" name="connection" value="c1">`, `href="/profile/accounts/c1"`, `href="/profile/accounts/c2"`,
+		`action="/profile/accounts/c2/delete"`)
+	mustLack(t, "connections", p.Body, tr(i18n.En, "profile.external.empty.title"), `name="connection" value="c2"`)
 	// Other users do not see them.
 	s.NewUser(t, "other@example.com")
 	mustLack(t, "other user", s.Browser(t, "other@example.com", userPassword).Get(t, "/profile/accounts").Body, "julia@gmail.com")

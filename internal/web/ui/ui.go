@@ -15,6 +15,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/jobs"
+	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/web"
@@ -34,12 +35,14 @@ type Deps struct {
 	Settings *settings.Service
 	Jobs     JobQueue // may be nil
 	Log      *slog.Logger
+	OAuth    *oauth.Service // may be nil: connecting accounts is then unavailable
 }
 
 // UI serves the web interface.
 type UI struct {
 	st   *store.Store
 	set  *settings.Service
+	oa   *oauth.Service
 	jobs JobQueue
 	log  *slog.Logger
 	r    *Renderer
@@ -52,7 +55,7 @@ func New(d Deps) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &UI{st: d.Store, set: d.Settings, jobs: d.Jobs, log: d.Log, r: r}, nil
+	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, jobs: d.Jobs, log: d.Log, r: r}, nil
 }
 
 // Ctx is what a page handler knows about the signed-in user.

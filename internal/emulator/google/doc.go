@@ -1,0 +1,112 @@
+// Package google is a loopback emulator of Google's People API v1, Calendar
+// API v3 and OAuth 2.0 endpoints (ARCHITECTURE: emulator/google), built on
+// net/http and encoding/json only. It speaks the real JSON, so the
+// production connector — google.golang.org/api pointed at it with
+// option.WithEndpoint, and golang.org/x/oauth2 — runs against it unchanged.
+// It is used by tests, benchmarks and `tandem emulator google`; the wire
+// facts it reproduces are those of shared/reference/apis.md §1, §2 and §3.1.
+//
+// # Endpoint contract
+//
+// Everything is served on one host. With base = the URL Start returns
+// (e.g. "http://127.0.0.1:41234", no trailing slash):
+//
+//	People API      people.NewService(ctx, option.WithEndpoint(base+"/"), option.WithHTTPClient(c))
+//	                → base/v1/people/me/connections, base/v1/people:createContact, base/v1/contactGroups, …
+//	Calendar API    calendar.NewService(ctx, option.WithEndpoint(base+"/calendar/v3/"), option.WithHTTPClient(c))
+//	                → base/calendar/v3/calendars/{calendarId}/events, …
+//	Channels stop   base/calendar/v3/channels/stop (the calendar client's Channels.Stop)
+//	OAuth           oauth2.Endpoint{AuthURL: base+"/o/oauth2/v2/auth", TokenURL: base+"/token"}
+//	Revoke          POST base/revoke (form: token=…), as https://oauth2.googleapis.com/revoke
+//	User info       GET base/oauth2/v3/userinfo (also base/v1/userinfo, as openidconnect's)
+//	                → {"sub","name","email","email_verified"}; needs openid, email or profile
+//
+// These match Tandem's settings: GoogleApiUrl = base (People base/ and
+// Calendar base/calendar/v3/), GoogleAuthUrl = base/o/oauth2/v2/auth,
+// GoogleTokenUrl = base/token, GoogleUserInfoUrl = base/oauth2/v3/userinfo.
+//
+// # State
+//
+// State is in memory, per user (a Google account by e-mail, AddUser), and
+// guarded by one mutex. Each user has a monotonic change counter: every
+// write bumps it, and it drives etags, strictly increasing `updated`
+// times, and sync tokens. Page and sync tokens are opaque, HMAC-signed
+// cursors: a garbled token is recognised. Sync tokens carry the counter
+// position and the user's token generation (ExpireSyncTokens bumps it).
+// People sync tokens expire PeopleSyncTokenLifetime (7 days) after the full
+// sync that began their chain; Calendar ones after
+// CalendarSyncTokenLifetime (default never). Deleted contacts and events are
+// kept as tombstones so incremental listings report them (People:
+// metadata.deleted with resourceName/etag/metadata only; Calendar:
+// status "cancelled" with id, and recurringEventId/originalStartTime for
+// exceptions). Identifiers are derived from Options.Seed and a counter, so
+// a scripted test sees the same ids on every run.
+//
+// # People
+//
+// connections.list (personFields required; pageSize 100 default, 1000 max;
+// page tokens bound to the other parameters, mismatch → 400
+// INVALID_ARGUMENT; requestSyncToken → nextSyncToken on the last page only;
+// syncToken incremental with deletions; sortOrder without sync; expired or
+// garbled sync token → 400 FAILED_PRECONDITION with ErrorInfo reason
+// EXPIRED_SYNC_TOKEN), people.get, getBatchGet, createContact (member of
+// myContacts; names/biographies/birthdays/genders singletons),
+// updateContact (updatePersonFields required; etag required, as person.etag
+// or metadata.sources[CONTACT].etag; a stale one → 400 FAILED_PRECONDITION
+// reason failedPrecondition; masked fields replaced wholesale; memberships
+// must keep a group), deleteContact, the batch create/update/delete
+// methods, and contactGroups list (with syncToken) / get (maxMembers →
+// memberResourceNames) / create (duplicate name → 409) / update / delete /
+// members.modify (≤1000 names; notFoundResourceNames,
+// canNotRemoveLastContactGroupResourceNames; of the system groups only
+// myContacts and starred accept additions). Membership changes bump the
+// contact's etag and show in incremental listings. Values get Google's
+// per-value metadata (source, primary), formattedType and computed name
+// forms; other fields round-trip as given.
+//
+// # Calendar
+//
+// calendarList.list/get, calendars.insert/get/delete, events.list
+// (maxResults 250 default, 2500 cap; nextSyncToken on the last page only;
+// showDeleted; syncToken with its forbidden companions → 400; expired or
+// garbled token → 410 fullSyncRequired; singleEvents expands RRULE/RDATE/
+// EXDATE series into instances {id}_{yyyyMMddTHHmmssZ} or {id}_{yyyyMMdd};
+// timeMin/timeMax on end/start; orderBy startTime/updated; updatedMin;
+// q, iCalUID, private/sharedExtendedProperty filters; SetEmptyPages makes
+// empty pages that carry a nextPageToken), events.get (If-None-Match →
+// 304), insert (client ids: base32hex, 5–1024; duplicate → 409), patch
+// (objects merge, arrays replace), update (omitted fields cleared), delete
+// (204; again → 410 deleted), If-Match on writes → 412 conditionNotMet,
+// instances, exceptions (a write or delete on an instance id), and
+// events.watch with push notifications: "sync" (message 1) at once, then
+// "exists" after changes (debounced), with the documented X-Goog-* headers,
+// retried on 500/502/503/504; channels.stop.
+//
+// # OAuth
+//
+// AddClient registers clients with exact redirect URIs. The authorization
+// endpoint shows a consent page (choose a seeded account, Allow / Cancel);
+// SetAutoApprove(email) redirects straight back with a code (state echoed;
+// PKCE S256/plain kept with the code). The token endpoint does
+// authorization_code (redirect_uri, client secret, code_verifier, single
+// use, expiry → invalid_grant) and refresh_token (no new refresh token, as
+// Google; a revoked grant → 400 invalid_grant "Token has been expired or
+// revoked."); bad client credentials → 401 invalid_client. A refresh token
+// is issued with access_type=offline on the first consent or with
+// prompt=consent. API calls need a live Bearer token of the user with a
+// fitting scope: otherwise 401 authError / 403 insufficientPermissions in
+// each API's error style.
+//
+// # Faults and observability
+//
+// Faults() injects, by seeded probability or scripted one-shots (FailNext):
+// 429 (People RESOURCE_EXHAUSTED, Calendar rateLimitExceeded) and 403
+// rateLimitExceeded with Retry-After, 500 backendError, slow responses,
+// dropped connections and forced sync-token expiry. SetQuotas sets
+// per-minute-per-user ceilings (off by default); SetPeoplePropagationDelay
+// delays People changes in incremental results. RequestCounts, Calls,
+// PushLog, People, Events and the other snapshots show what happened; the
+// CreateContact / UpdateContact / InsertEvent / PatchEvent / … helpers edit
+// data as a user in Google would, with the same etag and sync bookkeeping
+// as API writes.
+package google

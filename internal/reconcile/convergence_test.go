@@ -1,0 +1,162 @@
+package reconcile
+
+import (
+	"flag"
+	"fmt"
+	"math/rand/v2"
+	"testing"
+
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/store"
+)
+
+var seeds = flag.Int("seeds", 200, "seeds of TestConvergence")
+
+// TestConvergence drives random edits on both sides, random faults
+// (transient errors, expired cursors, crashes after a remote create) and
+// restarts; after quiet rounds both sides must agree under the tag policy
+// with nothing duplicated. A failing seed reruns alone with
+// -run 'TestConvergence/seed=N$'.
+func TestConvergence(t *testing.T) {
+	for seed := 0; seed < *seeds; seed++ {
+		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
+			t.Parallel()
+			converge(t, uint64(seed))
+		})
+	}
+}
+
+func converge(t *testing.T, seed uint64) {
+	rng := rand.New(rand.NewPCG(seed, 0x7a6e))
+	f := newFixture(t)
+	var locals []*crm.Contact
+	words := []string{"Ann", "Bob", "Вера", "Глеб", "Dan", "Ёжик", "Eve", "Жанна"}
+	word := func() string { return words[rng.IntN(len(words))] }
+	for round := 0; round < 6; round++ {
+		for op := 0; op < 1+rng.IntN(5); op++ {
+			switch rng.IntN(9) {
+			case 0, 1:
+				locals = append(locals, f.addContact(fmt.Sprintf("%s %s %d-%d", word(), word(), round, op), rng.IntN(4) > 0))
+			case 2:
+				if c := pick(rng, locals); c != nil && exists(f, c.ID) {
+					f.edit(c, func(c *crm.Contact) { c.JobTitle = word() })
+				}
+			case 3:
+				if c := pick(rng, locals); c != nil && exists(f, c.ID) {
+					on := rng.IntN(2) == 0
+					f.st.InTx(f.ctx, func(tx *store.Tx) error {
+						return tx.SetTag(store.WithOrigin(f.ctx, "ui"), f.v, store.EntityContact, c.ID, f.tag, on)
+					})
+				}
+			case 4:
+				if c := pick(rng, locals); c != nil && exists(f, c.ID) && rng.IntN(3) == 0 {
+					f.st.DeleteContact(store.WithOrigin(f.ctx, "ui"), f.v, c.ID)
+				}
+			case 5:
+				f.conn.remoteAdd(Fields{FieldName: word() + " remote", FieldJobTitle: word()})
+			case 6:
+				if live := f.conn.live(); len(live) > 0 {
+					f.conn.remoteEdit(live[rng.IntN(len(live))].id, Fields{FieldJobTitle: word(), FieldNotes: word()})
+				}
+			case 7:
+				// Never the last one: a collection emptied under its links
+				// stops sync by design (ErrCollectionEmpty).
+				if live := f.conn.live(); len(live) > 1 && rng.IntN(3) == 0 {
+					f.conn.remoteDelete(live[rng.IntN(len(live))].id)
+				}
+			case 8:
+				switch rng.IntN(3) {
+				case 0:
+					f.conn.gen++ // the cursor expires
+				case 1:
+					f.conn.failCalls = 1 + rng.IntN(3)
+				case 2:
+					f.conn.failCreateAfter = f.conn.creates + 1
+				}
+			}
+		}
+		// Google shows new contacts in listings only after a while.
+		f.conn.setHidden(rng.IntN(4) == 0)
+		// A run may fail part-way (a fault); the next one resumes.
+		f.eng.Run(f.ctx, f.b.ID, f.conn, f.local)
+	}
+	// Quiet: no edits, no faults.
+	f.conn.failCalls, f.conn.failCreateAfter = 0, 0
+	f.conn.setHidden(false)
+	for i := 0; i < 3; i++ {
+		if _, err := f.eng.Run(f.ctx, f.b.ID, f.conn, f.local); err != nil {
+			t.Fatalf("quiet run %d: %v", i, err)
+		}
+	}
+	checkConverged(t, f)
+}
+
+func pick(rng *rand.Rand, cs []*crm.Contact) *crm.Contact {
+	if len(cs) == 0 {
+		return nil
+	}
+	return cs[rng.IntN(len(cs))]
+}
+
+func exists(f *fixture, id string) bool {
+	_, err := f.st.GetContact(f.ctx, f.v, id)
+	return err == nil
+}
+
+// checkConverged: every tagged contact has exactly one remote item with
+// equal fields, every remote item is one tagged contact, links are whole.
+func checkConverged(t *testing.T, f *fixture) {
+	t.Helper()
+	all, _, err := f.st.ListContacts(f.ctx, f.v, store.ContactFilter{Page: store.Page{Limit: 200}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	remote := map[string]*memItem{}
+	for _, it := range f.conn.live() {
+		remote[it.id] = it
+	}
+	linkedRemote := map[string]string{}
+	tagged := 0
+	for i := range all {
+		c := &all[i]
+		l, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", c.ID)
+		if !hasTag(c, f.tag) {
+			if err == nil {
+				t.Errorf("untagged %q still linked", c.Name)
+			}
+			continue
+		}
+		tagged++
+		if err != nil {
+			t.Errorf("tagged %q not linked: %v", c.Name, err)
+			continue
+		}
+		if l.Pending {
+			t.Errorf("%q: link still pending", c.Name)
+		}
+		if other, dup := linkedRemote[l.RemoteID]; dup {
+			t.Errorf("remote %s linked to %s and %s", l.RemoteID, other, c.ID)
+		}
+		linkedRemote[l.RemoteID] = c.ID
+		it := remote[l.RemoteID]
+		if it == nil {
+			t.Errorf("%q linked to missing remote %s", c.Name, l.RemoteID)
+			continue
+		}
+		if lf := ContactFields(c); !lf.Equal(it.fields) {
+			t.Errorf("%q differs:\n local  %v\n remote %v\n link %+v", c.Name, lf, it.fields, l)
+			j, _ := f.st.Journal(f.ctx, c.ID, 50)
+			for _, e := range j {
+				t.Logf("  journal %d %s %s %v %s", e.Seq, e.Side, e.Action, e.Fields, e.Reason)
+			}
+		}
+	}
+	if len(remote) != tagged {
+		t.Errorf("%d remote items for %d tagged contacts", len(remote), tagged)
+	}
+	for id := range remote {
+		if _, ok := linkedRemote[id]; !ok {
+			t.Errorf("remote %s (%v) not linked", id, remote[id].fields)
+		}
+	}
+}

@@ -1,0 +1,160 @@
+package api
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/syncer"
+)
+
+// Sync is the part of the sync service the API drives.
+type Sync interface {
+	Enqueue(ctx context.Context, connID, reason string) (int64, bool, error)
+	ContactBinding(ctx context.Context, connID string) (*store.Binding, syncer.ContactSettings, error)
+	SaveContactSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, cs syncer.ContactSettings) error
+}
+
+// WithSync enables the sync routes.
+func (a *API) WithSync(s Sync) *API {
+	a.sync = s
+	return a
+}
+
+// ownConnection loads a connection of the caller (others' are 404).
+func (a *API) ownConnection(w http.ResponseWriter, r *http.Request, v access.Viewer) (*store.Connection, bool) {
+	c, err := a.st.GetUserConnection(r.Context(), v.UserID, r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return nil, false
+	}
+	if a.sync == nil {
+		a.problem(w, r, http.StatusServiceUnavailable, "error.internal", nil)
+		return nil, false
+	}
+	return c, true
+}
+
+func (a *API) runSync(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	c, ok := a.ownConnection(w, r, v)
+	if !ok {
+		return
+	}
+	id, dup, err := a.sync.Enqueue(r.Context(), c.ID, "manual")
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusAccepted, map[string]any{"job_id": id, "already_queued": dup})
+}
+
+type contactSyncJSON struct {
+	Enabled       bool            `json:"enabled"`
+	TagID         string          `json:"tag_id"`
+	Auto          bool            `json:"auto"`
+	PeriodMinutes int             `json:"period_minutes"`
+	GroupName     string          `json:"group_name"`
+	Collection    string          `json:"collection"`
+	LastRunAt     *time.Time      `json:"last_run_at"`
+	LastError     string          `json:"last_error"`
+	LastStats     json.RawMessage `json:"last_stats"`
+}
+
+type contactSyncIn struct {
+	Enabled       *bool   `json:"enabled"`
+	TagID         *string `json:"tag_id"`
+	Auto          *bool   `json:"auto"`
+	PeriodMinutes *int    `json:"period_minutes"`
+	GroupName     *string `json:"group_name"`
+}
+
+func (a *API) contactSync(w http.ResponseWriter, r *http.Request, v access.Viewer, c *store.Connection) {
+	b, cs, err := a.sync.ContactBinding(r.Context(), c.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := contactSyncJSON{Enabled: b.Enabled, TagID: cs.TagID, Auto: cs.Auto, PeriodMinutes: cs.PeriodMinutes,
+		GroupName: cs.GroupName, Collection: b.Collection, LastError: b.LastError, LastStats: json.RawMessage(b.LastStats)}
+	if !b.LastRunAt.IsZero() {
+		out.LastRunAt = &b.LastRunAt
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getContactSync(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	if c, ok := a.ownConnection(w, r, v); ok {
+		a.contactSync(w, r, v, c)
+	}
+}
+
+func (a *API) putContactSync(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	c, ok := a.ownConnection(w, r, v)
+	if !ok {
+		return
+	}
+	var in contactSyncIn
+	if err := decode(r, &in); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	b, cs, err := a.sync.ContactBinding(r.Context(), c.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	enabled := b.Enabled
+	set(&enabled, in.Enabled)
+	set(&cs.TagID, in.TagID)
+	set(&cs.Auto, in.Auto)
+	set(&cs.PeriodMinutes, in.PeriodMinutes)
+	set(&cs.GroupName, in.GroupName)
+	if err := a.sync.SaveContactSettings(r.Context(), v, c.ID, enabled, cs); err != nil {
+		var se *syncer.SettingsError
+		if errors.As(err, &se) {
+			a.fail(w, r, &crm.ValidationError{Fields: se.Fields})
+			return
+		}
+		a.fail(w, r, err)
+		return
+	}
+	a.contactSync(w, r, v, c)
+}
+
+type journalJSON struct {
+	Seq       int64     `json:"seq"`
+	BindingID string    `json:"binding_id"`
+	RemoteID  string    `json:"remote_id"`
+	Side      string    `json:"side"`
+	Action    string    `json:"action"`
+	Fields    []string  `json:"fields"`
+	Reason    string    `json:"reason"`
+	At        time.Time `json:"at"`
+}
+
+// contactJournal shows what sync did to a contact the caller may read.
+func (a *API) contactJournal(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	if _, err := a.st.GetContact(r.Context(), v, r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	es, err := a.st.Journal(r.Context(), r.PathValue("id"), 100)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := make([]journalJSON, len(es))
+	for i, e := range es {
+		out[i] = journalJSON{Seq: e.Seq, BindingID: e.BindingID, RemoteID: e.RemoteID, Side: e.Side, Action: e.Action,
+			Fields: e.Fields, Reason: e.Reason, At: e.At}
+		if out[i].Fields == nil {
+			out[i].Fields = []string{}
+		}
+	}
+	writeJSON(w, http.StatusOK, page(out, ""))
+}
