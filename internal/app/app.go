@@ -23,6 +23,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/secret"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/syncer"
 	"github.com/tandem-crm/tandem/internal/web"
 	"github.com/tandem-crm/tandem/internal/web/api"
 	"github.com/tandem-crm/tandem/internal/web/ui"
@@ -36,6 +37,7 @@ type App struct {
 	Box      *secret.Box
 	Settings *settings.Service
 	OAuth    *oauth.Service // OAuth flows and connectors' token sources
+	Sync     *syncer.Service
 	Queue    *jobs.Queue
 	Registry *jobs.Registry
 
@@ -62,6 +64,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	}
 	a := &App{Cfg: cfg, Log: log, Store: st, Box: box, Settings: settings.New(st, box), Registry: jobs.NewRegistry()}
 	a.OAuth = oauth.New(st, a.Settings, box, log)
+	a.Sync = syncer.New(st, a.Settings, a.OAuth, log)
 	a.registerJobs()
 	return a, nil
 }
@@ -92,6 +95,7 @@ func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[cleanupArgs]) err
 // connectors add theirs to a.Registry before StartQueue.
 func (a *App) registerJobs() {
 	jobs.Register(a.Registry, &cleanupWorker{st: a.Store, log: a.Log}, nil)
+	a.Sync.Register(a.Registry)
 	a.Registry.AddPeriodic(time.Hour, cleanupArgs{}, &river.InsertOpts{UniqueOpts: jobs.OnePerKey()})
 }
 
@@ -119,6 +123,7 @@ func (a *App) OpenQueue(ctx context.Context, workers int) error {
 		return fmt.Errorf("job queue: %w", err)
 	}
 	a.Queue = q
+	a.Sync.Queue = q
 	if workers > 0 {
 		// The queue lives until Close stops it, not until ctx (a signal)
 		// ends: River's Stop then drains running jobs in order.
@@ -133,7 +138,7 @@ func (a *App) Handler() (http.Handler, error) {
 	if a.Queue != nil {
 		j = a.Queue
 	}
-	apiH := api.New(a.Store, a.Settings, j, a.Log)
+	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync)
 	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Jobs: j, Log: a.Log})
 	if err != nil {
 		return nil, err
