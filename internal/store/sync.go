@@ -393,3 +393,27 @@ func prefixed(p, cols string) string {
 	}
 	return strings.Join(parts, ", ")
 }
+
+// TryRunLease takes a connection's run lease for holder until ttl from now
+// if it is free, expired, or already the holder's.
+func (s *Store) TryRunLease(ctx context.Context, connID, holder string, ttl time.Duration) (bool, error) {
+	now := crm.Now()
+	res, err := s.w.ExecContext(ctx, `UPDATE connections SET run_lease_holder = $2, run_lease_until = $3
+		WHERE id = $1 AND (run_lease_until < $4 OR run_lease_holder = $2)`,
+		connID, holder, crm.Micros(now.Add(ttl)), crm.Micros(now))
+	if err != nil {
+		return false, fmt.Errorf("run lease: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// ReleaseRunLease gives the lease back.
+func (s *Store) ReleaseRunLease(ctx context.Context, connID, holder string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE connections SET run_lease_holder = '', run_lease_until = 0
+		WHERE id = $1 AND run_lease_holder = $2`, connID, holder)
+	if err != nil {
+		return fmt.Errorf("release run lease: %w", err)
+	}
+	return nil
+}

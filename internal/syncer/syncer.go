@@ -17,6 +17,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/uuid"
 	"github.com/riverqueue/river"
 	"golang.org/x/oauth2"
 
@@ -54,6 +55,7 @@ type Tokens interface {
 // Enqueuer is the part of the job queue the service uses.
 type Enqueuer interface {
 	Enqueue(ctx context.Context, args river.JobArgs, opts *river.InsertOpts) (int64, bool, error)
+	Get(ctx context.Context, id int64) (jobs.Job, error)
 }
 
 // Service runs connections.
@@ -166,12 +168,27 @@ type Result struct {
 	Err   error
 }
 
+// ErrBusy means another process is running the connection.
+var ErrBusy = errors.New("sync: the connection is being synced elsewhere")
+
+// leaseTTL bounds a run; the job's timeout is the same.
+const leaseTTL = 30 * time.Minute
+
 // RunConnection runs every enabled binding of a connection now.
 func (s *Service) RunConnection(ctx context.Context, connID string) (Result, error) {
 	l := s.lock(connID)
 	l.Lock()
 	defer l.Unlock()
 	res := Result{Stats: map[string]reconcile.Stats{}}
+	holder := uuid.NewString()
+	ok, err := s.Store.TryRunLease(ctx, connID, holder, leaseTTL)
+	if err != nil {
+		return res, err
+	}
+	if !ok {
+		return res, ErrBusy
+	}
+	defer s.Store.ReleaseRunLease(context.WithoutCancel(ctx), connID, holder)
 	conn, err := s.Store.GetConnection(ctx, connID)
 	if err != nil {
 		return res, err
@@ -266,9 +283,13 @@ func (s *Service) runContacts(ctx context.Context, v access.Viewer, b *store.Bin
 	return s.engine.Run(ctx, b.ID, conn, local)
 }
 
-// RunArgs is the job that runs one connection.
+// RunArgs is the job that runs one connection. At most one run waits per
+// connection; a request that arrives while a run is under way queues one
+// follow-up (After = the running job), since the running one may have read
+// the data before the change that prompted the request.
 type RunArgs struct {
 	ConnectionID string `json:"connection_id" river:"unique"`
+	After        int64  `json:"after,omitempty" river:"unique"`
 	Reason       string `json:"reason"` // "manual", "schedule", "push"
 }
 
@@ -282,6 +303,9 @@ type runWorker struct {
 
 func (w *runWorker) Work(ctx context.Context, j *river.Job[RunArgs]) error {
 	_, err := w.s.RunConnection(ctx, j.Args.ConnectionID)
+	if errors.Is(err, ErrBusy) {
+		return river.JobSnooze(3 * time.Second)
+	}
 	if errors.Is(err, oauth.ErrNeedsReauth) || errors.Is(err, store.ErrNotFound) || errors.Is(err, reconcile.ErrCollectionEmpty) {
 		// Retrying cannot help: the user must act. The state is on the
 		// connection and binding for the UI.
@@ -319,7 +343,21 @@ func (s *Service) Enqueue(ctx context.Context, connID, reason string) (int64, bo
 	if s.Queue == nil {
 		return 0, false, errors.New("sync: no job queue in this process")
 	}
-	return s.Queue.Enqueue(ctx, RunArgs{ConnectionID: connID, Reason: reason}, &river.InsertOpts{UniqueOpts: jobs.OnePerKey()})
+	opts := &river.InsertOpts{UniqueOpts: jobs.OnePerKey()}
+	args := RunArgs{ConnectionID: connID, Reason: reason}
+	for {
+		id, dup, err := s.Queue.Enqueue(ctx, args, opts)
+		if err != nil || !dup {
+			return id, dup, err
+		}
+		j, err := s.Queue.Get(ctx, id)
+		if err != nil || j.State != jobs.StateRunning {
+			return id, true, err // a waiting run will see the change
+		}
+		// The job we collided with is running (or finishing: completions
+		// reach the table a moment late): queue the run after it.
+		args.After = id
+	}
 }
 
 // EnqueueDue enqueues runs for automatic bindings whose period has passed.

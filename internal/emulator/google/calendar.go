@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"encoding/base64"
 	"encoding/json"
-	"fmt"
 	"net/http"
 	"sort"
 	"strconv"
@@ -658,17 +657,6 @@ func (s *Server) eventForWrite(c *calendar, id string) (e *event, fresh bool, ce
 	return ex, true, nil
 }
 
-func checkIfMatch(r *http.Request, e *event) *calErr {
-	im := r.Header.Get("If-Match")
-	if im == "" || im == "*" {
-		return nil
-	}
-	if im != e.etag() && strings.TrimPrefix(im, "W/") != e.etag() {
-		return cConditionNotMet()
-	}
-	return nil
-}
-
 // mergePatch applies Google's patch semantics to one field value: objects
 // merge recursively, arrays and scalars replace, null clears.
 func mergePatch(old, patch json.RawMessage) json.RawMessage {
@@ -1010,5 +998,3 @@ func parseWindow(minS, maxS string) (tmin, tmax time.Time, ce *calErr) {
 	}
 	return tmin, tmax, nil
 }
-
-var _ = fmt.Sprintf

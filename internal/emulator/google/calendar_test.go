@@ -178,7 +178,10 @@ func summaries(es []*gcal.Event) []string {
 }
 
 func TestEventsSyncTokenRules(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.CalendarSyncTokenLifetime = 24 * time.Hour; o.AccessTokenLifetime = 100 * time.Hour })
+	e := newEnv(t, func(o *Options) {
+		o.CalendarSyncTokenLifetime = 24 * time.Hour
+		o.AccessTokenLifetime = 100 * time.Hour
+	})
 	svc := e.calendar(alice)
 	if _, err := svc.Events.Insert("primary", mkEvent("x", t0, time.Hour)).Do(); err != nil {
 		t.Fatal(err)

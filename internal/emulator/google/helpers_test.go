@@ -195,3 +195,10 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 	}
 	t.Fatalf("timed out waiting for %s", what)
 }
+
+type gcalService = gcal.Service
+
+func newCalendarService(e *env, accessToken string) (*gcal.Service, error) {
+	hc := oauth2.NewClient(e.ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: accessToken, TokenType: "Bearer"}))
+	return gcal.NewService(e.ctx, option.WithEndpoint(e.url+"/calendar/v3/"), option.WithHTTPClient(hc))
+}

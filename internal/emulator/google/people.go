@@ -45,6 +45,9 @@ var writablePersonFields = map[string]bool{
 var outputOnlyPersonFields = map[string]bool{
 	"resourceName": true, "etag": true, "metadata": true, "photos": true, "coverPhotos": true,
 	"ageRanges": true, "ageRange": true, "skills": true,
+	// deprecated Person fields of the generated client
+	"braggingRights": true, "fileAses": true, "relationshipInterests": true, "relationshipStatuses": true,
+	"residences": true, "taglines": true,
 }
 
 var singletonPersonFields = map[string]bool{"names": true, "biographies": true, "birthdays": true, "genders": true}

@@ -111,11 +111,15 @@ func TestWatchPushNotifications(t *testing.T) {
 		}
 	}
 	var attempts []int
-	for _, pr := range e.srv.PushLog() {
-		if strconv.FormatInt(pr.MessageNumber, 10) == num {
-			attempts = append(attempts, pr.Attempt)
+	waitFor(t, "push log", func() bool {
+		attempts = nil
+		for _, pr := range e.srv.PushLog() {
+			if strconv.FormatInt(pr.MessageNumber, 10) == num {
+				attempts = append(attempts, pr.Attempt)
+			}
 		}
-	}
+		return len(attempts) >= 3
+	})
 	if len(attempts) != 3 || attempts[2] != 3 {
 		t.Fatalf("push log attempts %v", attempts)
 	}

@@ -128,7 +128,6 @@ func parseSeries(rec []string, startRaw, endRaw json.RawMessage, calTZ string) (
 		sr.dur = en.t.Sub(st.t)
 	}
 	set := &rrule.Set{}
-	hasRule := false
 	for _, line := range rec {
 		line = strings.TrimSpace(line)
 		if line == "" {
@@ -150,7 +149,6 @@ func parseSeries(rec []string, startRaw, endRaw json.RawMessage, calTZ string) (
 				return nil, err
 			}
 			set.RRule(r)
-			hasRule = true
 		case "RDATE", "EXDATE":
 			ts, err := rrule.StrToDatesInLoc(rest, loc)
 			if err != nil {
@@ -173,7 +171,6 @@ func parseSeries(rec []string, startRaw, endRaw json.RawMessage, calTZ string) (
 			return nil, errors.New("unsupported recurrence property " + name)
 		}
 	}
-	_ = hasRule
 	set.DTStart(dtstart)
 	set.RDate(dtstart) // DTSTART is always the first instance (RFC 5545 §3.8.5.3)
 	sr.set = set

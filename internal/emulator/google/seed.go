@@ -404,8 +404,12 @@ var DemoUsers = []struct{ Email, Name string }{
 // with a few contacts, a user contact group and events around now (one
 // weekly series among them). The content is the same on every run.
 func (s *Server) SeedDemo() error {
-	now := s.now().UTC()
-	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, time.UTC)
+	berlin, err := loadLoc("Europe/Berlin")
+	if err != nil {
+		return err
+	}
+	now := s.now().In(berlin)
+	day := time.Date(now.Year(), now.Month(), now.Day(), 0, 0, 0, 0, berlin)
 	contacts := map[string][][4]string{
 		"alice@example.com": {
 			{"Carla", "Castillo", "carla@castillo.example", "Castillo Logistics"},
@@ -443,16 +447,16 @@ func (s *Server) SeedDemo() error {
 		first := contacts[du.Email][0]
 		evs := []map[string]any{
 			{"summary": "Call with " + first[0] + " " + first[1],
-				"start":     map[string]any{"dateTime": day.Add(24*time.Hour + 9*time.Hour).Format(time.RFC3339), "timeZone": tz},
-				"end":       map[string]any{"dateTime": day.Add(24*time.Hour + 9*time.Hour + 30*time.Minute).Format(time.RFC3339), "timeZone": tz},
+				"start":     map[string]any{"dateTime": day.AddDate(0, 0, 1).Add(9 * time.Hour).Format(time.RFC3339), "timeZone": tz},
+				"end":       map[string]any{"dateTime": day.AddDate(0, 0, 1).Add(9*time.Hour + 30*time.Minute).Format(time.RFC3339), "timeZone": tz},
 				"attendees": []any{map[string]any{"email": du.Email}, map[string]any{"email": first[2]}}},
 			{"summary": "Team sync", "location": "Room 2",
-				"start":      map[string]any{"dateTime": day.Add(-7*24*time.Hour + 10*time.Hour).Format(time.RFC3339), "timeZone": tz},
-				"end":        map[string]any{"dateTime": day.Add(-7*24*time.Hour + 11*time.Hour).Format(time.RFC3339), "timeZone": tz},
+				"start":      map[string]any{"dateTime": day.AddDate(0, 0, -7).Add(10 * time.Hour).Format(time.RFC3339), "timeZone": tz},
+				"end":        map[string]any{"dateTime": day.AddDate(0, 0, -7).Add(11 * time.Hour).Format(time.RFC3339), "timeZone": tz},
 				"recurrence": []any{"RRULE:FREQ=WEEKLY;COUNT=10"}},
 			{"summary": "Trade fair",
-				"start": map[string]any{"date": day.Add(14 * 24 * time.Hour).Format("2006-01-02")},
-				"end":   map[string]any{"date": day.Add(16 * 24 * time.Hour).Format("2006-01-02")}},
+				"start": map[string]any{"date": day.AddDate(0, 0, 14).Format("2006-01-02")},
+				"end":   map[string]any{"date": day.AddDate(0, 0, 16).Format("2006-01-02")}},
 		}
 		for _, e := range evs {
 			if _, err := s.InsertEvent(du.Email, "primary", e); err != nil {

@@ -2,7 +2,6 @@ package google
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -522,5 +521,3 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintf(w, "  %s\n", e)
 	}
 }
-
-var errNoUser = errors.New("emulator: unknown user")
