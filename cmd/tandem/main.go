@@ -33,7 +33,8 @@ Usage:
   tandem migrate  [flags]   apply database migrations and exit
   tandem user create --email E [--name N] [--password P] [--admin]
   tandem user passwd --email E [--password P]
-  tandem bench store [--json] [--n N] [--postgres URL]
+  tandem bench store [--json] [--n N] [--postgres URL] [--keep]
+  tandem emulator google [--addr ADDR] [--seed] [--auto-approve EMAIL]   a loopback Google for trying Tandem
   tandem version
 
 Common flags (environment in brackets):
@@ -72,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return userCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
+	case "emulator":
+		return emulatorCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "tandem", version())
 		return nil

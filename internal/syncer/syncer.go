@@ -222,6 +222,8 @@ func (s *Service) RunConnection(ctx context.Context, connID string) (Result, err
 		switch b.Kind {
 		case KindContacts:
 			stats, err = s.runContacts(ctx, v, b, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL})
+		case KindEvents:
+			stats, err = s.runEvents(ctx, v, b, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL})
 		default:
 			err = fmt.Errorf("sync: binding kind %q is not supported yet", b.Kind)
 		}
