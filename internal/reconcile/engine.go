@@ -79,6 +79,9 @@ type Engine struct {
 	PageLimit int
 	// Retries bounds the re-merges after ErrPrecondition.
 	Retries int
+	// Progress, when set, is told the running counts after each item (for
+	// a progress bar); it must be quick.
+	Progress func(bindingID string, s Stats)
 }
 
 // OriginOf is the change-log origin of a binding's local writes.
@@ -110,6 +113,12 @@ func (e *Engine) Run(ctx context.Context, bindingID string, conn Connector, loca
 		return r.stats, fmt.Errorf("push: %w", err)
 	}
 	return r.stats, nil
+}
+
+func (r *run) progress() {
+	if r.e.Progress != nil {
+		r.e.Progress(r.b.ID, r.stats)
+	}
 }
 
 func (r *run) log() *slog.Logger {
@@ -155,6 +164,7 @@ func (r *run) pull(ctx context.Context) error {
 		}
 		for _, it := range p.Items {
 			r.stats.Pulled++
+			r.progress()
 			if err := r.pullItem(ctx, it); err != nil {
 				if ctx.Err() != nil || isFatal(err) {
 					return err
@@ -390,6 +400,7 @@ func (r *run) push(ctx context.Context) error {
 				continue // our own write (no echo), or already handled
 			}
 			done[ch.EntityID] = true
+			r.progress()
 			if err := r.pushRecord(ctx, ch.EntityID); err != nil {
 				if isFatal(err) {
 					return err

@@ -71,6 +71,10 @@ type Service struct {
 	locks  map[string]*sync.Mutex
 }
 
+// SetProgress reports the running counts of every run to fn (the CLI's
+// progress bar).
+func (s *Service) SetProgress(fn func(bindingID string, st reconcile.Stats)) { s.engine.Progress = fn }
+
 // New returns a Service.
 func New(st *store.Store, set *settings.Service, tokens Tokens, log *slog.Logger) *Service {
 	return &Service{Store: st, Settings: set, Tokens: tokens, Log: log, engine: reconcile.Engine{State: st, Log: log},
