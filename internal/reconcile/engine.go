@@ -94,7 +94,63 @@ type run struct {
 	conn  Connector
 	local Local
 	stats Stats
+	dry   bool                 // a preview: every transaction rolls back
+	plan  []store.JournalEntry // what a preview would have done
+	// previewName names the record being handled, for the preview.
+	previewName string
 }
+
+// errDryRun rolls back a preview's transactions.
+var errDryRun = errors.New("dry run")
+
+// inTx runs fn in a store transaction; in a preview it rolls back.
+func (r *run) inTx(ctx context.Context, fn func(*store.Tx) error) error {
+	if !r.dry {
+		return r.e.State.InTx(ctx, fn)
+	}
+	err := r.e.State.InTx(ctx, func(tx *store.Tx) error {
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return errDryRun
+	})
+	if errors.Is(err, errDryRun) {
+		return nil
+	}
+	return err
+}
+
+// Preview runs a binding without changing anything on either side and
+// returns what a run would do, as journal entries. Reads are real; remote
+// writes are simulated and local ones rolled back.
+func (e *Engine) Preview(ctx context.Context, bindingID string, conn Connector, local Local) ([]store.JournalEntry, Stats, error) {
+	b, err := e.State.GetBinding(ctx, bindingID)
+	if err != nil {
+		return nil, Stats{}, err
+	}
+	ctx = store.WithOrigin(ctx, OriginOf(b.ID))
+	r := &run{e: e, b: b, conn: dryConn{conn}, local: local, dry: true}
+	if err := r.pull(ctx); err != nil {
+		return r.plan, r.stats, fmt.Errorf("pull: %w", err)
+	}
+	if err := r.push(ctx); err != nil {
+		return r.plan, r.stats, fmt.Errorf("push: %w", err)
+	}
+	return r.plan, r.stats, nil
+}
+
+// dryConn reads through to the connector and simulates its writes.
+type dryConn struct{ Connector }
+
+func (d dryConn) Create(ctx context.Context, f Fields, marker string) (Item, error) {
+	return Item{RemoteID: "new:" + marker, ETag: "preview", Marker: marker, Fields: f}, nil
+}
+
+func (d dryConn) Update(ctx context.Context, id, etag string, f Fields) (Item, error) {
+	return Item{RemoteID: id, ETag: etag, Fields: f}, nil
+}
+
+func (d dryConn) Delete(ctx context.Context, id, etag string) error { return nil }
 
 // Run syncs a binding once: pull, then push. ctx must carry the binding's
 // origin (store.WithOrigin(ctx, OriginOf(id))) so local writes are not
@@ -188,7 +244,7 @@ func (r *run) pull(ctx context.Context) error {
 				return err
 			}
 		}
-		return r.e.State.InTx(ctx, func(tx *store.Tx) error {
+		return r.inTx(ctx, func(tx *store.Tx) error {
 			return tx.SetCursors(ctx, r.b.ID, p.NextCursor, 0, false)
 		})
 	}
@@ -267,6 +323,7 @@ func (r *run) findLink(ctx context.Context, it Item) (*store.Link, error) {
 }
 
 func (r *run) pullItem(ctx context.Context, it Item) error {
+	r.previewName = DisplayName(it.Fields)
 	link, err := r.findLink(ctx, it)
 	if err != nil {
 		return err
@@ -311,7 +368,7 @@ func (r *run) pullItem(ctx context.Context, it Item) error {
 		// remote holds until the push succeeds.
 		nl.Base = encodeFields(it.Fields)
 	}
-	err = r.e.State.InTx(ctx, func(tx *store.Tx) error {
+	err = r.inTx(ctx, func(tx *store.Tx) error {
 		if len(toLocal) > 0 {
 			if err := r.local.Update(ctx, tx, link.LocalID, merged, toLocal); err != nil {
 				return &ItemError{Err: err}
@@ -337,7 +394,7 @@ func (r *run) pullItem(ctx context.Context, it Item) error {
 }
 
 func (r *run) importItem(ctx context.Context, it Item) error {
-	return r.e.State.InTx(ctx, func(tx *store.Tx) error {
+	return r.inTx(ctx, func(tx *store.Tx) error {
 		id, err := r.local.Create(ctx, tx, it.Fields)
 		if err != nil {
 			return &ItemError{Err: err}
@@ -356,7 +413,7 @@ func (r *run) importItem(ctx context.Context, it Item) error {
 }
 
 func (r *run) remoteRemoved(ctx context.Context, l *store.Link, reason string) error {
-	return r.e.State.InTx(ctx, func(tx *store.Tx) error {
+	return r.inTx(ctx, func(tx *store.Tx) error {
 		action, err := r.local.RemoteRemoved(ctx, tx, l.LocalID)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return &ItemError{Err: err}
@@ -409,7 +466,7 @@ func (r *run) push(ctx context.Context) error {
 				r.log().Warn("local record not pushed", "id", ch.EntityID, "err", err)
 			}
 		}
-		if err := r.e.State.InTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, r.b.ID, "", since, false) }); err != nil {
+		if err := r.inTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, r.b.ID, "", since, false) }); err != nil {
 			return err
 		}
 	}
@@ -427,6 +484,7 @@ func (r *run) pushRecord(ctx context.Context, id string) error {
 	if err != nil {
 		return err
 	}
+	r.previewName = DisplayName(lr.Fields)
 	switch {
 	case link == nil && lr.Exists && lr.InScope:
 		return r.createRemote(ctx, id, lr.Fields, "")
@@ -451,7 +509,7 @@ func (r *run) createRemote(ctx context.Context, id string, f Fields, marker stri
 	if marker == "" {
 		marker = newMarker()
 		pending := &store.Link{BindingID: r.b.ID, LocalID: id, Marker: marker, Base: encodeFields(f), Pending: true}
-		if err := r.e.State.InTx(ctx, func(tx *store.Tx) error { return tx.PutLink(ctx, pending) }); err != nil {
+		if err := r.inTx(ctx, func(tx *store.Tx) error { return tx.PutLink(ctx, pending) }); err != nil {
 			return err
 		}
 	}
@@ -459,7 +517,7 @@ func (r *run) createRemote(ctx context.Context, id string, f Fields, marker stri
 	if err != nil {
 		return err
 	}
-	return r.e.State.InTx(ctx, func(tx *store.Tx) error {
+	return r.inTx(ctx, func(tx *store.Tx) error {
 		r.stats.RemoteCreated++
 		if err := tx.PutLink(ctx, &store.Link{BindingID: r.b.ID, LocalID: id, RemoteID: it.RemoteID, ETag: it.ETag,
 			Identity: it.Identity, Marker: marker, Base: encodeFields(f), BaseAt: time.Now()}); err != nil {
@@ -476,7 +534,7 @@ func (r *run) finishPending(ctx context.Context, link *store.Link, lr LocalRecor
 	}
 	if !found {
 		if !lr.Exists || !lr.InScope {
-			return r.e.State.InTx(ctx, func(tx *store.Tx) error { return tx.DeleteLink(ctx, r.b.ID, link.LocalID) })
+			return r.inTx(ctx, func(tx *store.Tx) error { return tx.DeleteLink(ctx, r.b.ID, link.LocalID) })
 		}
 		return r.createRemote(ctx, link.LocalID, lr.Fields, link.Marker)
 	}
@@ -485,7 +543,7 @@ func (r *run) finishPending(ctx context.Context, link *store.Link, lr LocalRecor
 	// the base — what the create sent.
 	nl := *link
 	nl.RemoteID, nl.ETag, nl.Identity, nl.Pending, nl.BaseAt = it.RemoteID, "", it.Identity, false, time.Now()
-	if err := r.e.State.InTx(ctx, func(tx *store.Tx) error {
+	if err := r.inTx(ctx, func(tx *store.Tx) error {
 		if err := tx.PutLink(ctx, &nl); err != nil {
 			return err
 		}
@@ -527,7 +585,7 @@ func (r *run) updateRemote(ctx context.Context, link *store.Link, f Fields, conf
 			}
 			merged, toLocal, _, cs := Merge(decodeFields(cur.Base), lr.Fields, remote.Fields, lr.Modified, remote.Modified)
 			if len(toLocal) > 0 {
-				if err := r.e.State.InTx(ctx, func(tx *store.Tx) error {
+				if err := r.inTx(ctx, func(tx *store.Tx) error {
 					if err := r.local.Update(ctx, tx, cur.LocalID, merged, toLocal); err != nil {
 						return &ItemError{Err: err}
 					}
@@ -545,7 +603,7 @@ func (r *run) updateRemote(ctx context.Context, link *store.Link, f Fields, conf
 			return err
 		}
 		changed := changedNames(decodeFields(cur.Base), f)
-		return r.e.State.InTx(ctx, func(tx *store.Tx) error {
+		return r.inTx(ctx, func(tx *store.Tx) error {
 			r.stats.RemoteUpdated++
 			nl := cur
 			nl.ETag, nl.Base, nl.BaseAt = it.ETag, encodeFields(f), time.Now()
@@ -580,7 +638,7 @@ func (r *run) removeRemote(ctx context.Context, link *store.Link, stillExists bo
 	if stillExists {
 		reason = "no longer in scope in Tandem"
 	}
-	return r.e.State.InTx(ctx, func(tx *store.Tx) error {
+	return r.inTx(ctx, func(tx *store.Tx) error {
 		r.stats.RemoteRemoved++
 		if err := tx.DeleteLink(ctx, r.b.ID, link.LocalID); err != nil {
 			return err
@@ -590,8 +648,14 @@ func (r *run) removeRemote(ctx context.Context, link *store.Link, stillExists bo
 }
 
 func (r *run) journal(ctx context.Context, tx *store.Tx, localID, remoteID, side, action string, fields []string, reason string) error {
-	return tx.Journal(ctx, store.JournalEntry{BindingID: r.b.ID, Entity: r.local.Entity(), RecordID: localID, RemoteID: remoteID,
-		Side: side, Action: action, Fields: fields, Reason: reason})
+	e := store.JournalEntry{BindingID: r.b.ID, Entity: r.local.Entity(), RecordID: localID, RemoteID: remoteID,
+		Side: side, Action: action, Fields: fields, Reason: reason}
+	if r.dry {
+		e.Name = r.previewName
+		r.plan = append(r.plan, e)
+		return nil
+	}
+	return tx.Journal(ctx, e)
 }
 
 func names(f Fields) []string {
@@ -619,6 +683,17 @@ func unionFields(a, b Fields) Fields {
 		u[k] = v
 	}
 	return u
+}
+
+// DisplayName is a record's name for people: its name or title field, or
+// its name parts.
+func DisplayName(f Fields) string {
+	for _, k := range []string{FieldName, "title"} {
+		if f[k] != "" {
+			return f[k]
+		}
+	}
+	return strings.TrimSpace(f[FieldGivenName] + " " + f[FieldFamilyName])
 }
 
 // newMarker is Tandem's id for a remote item it creates.

@@ -369,3 +369,38 @@ func TestListEncoding(t *testing.T) {
 		t.Errorf("decoded %+v", dec)
 	}
 }
+
+func TestPreviewChangesNothing(t *testing.T) {
+	f := newFixture(t)
+	ann := f.addContact("Ann Lee", true)
+	f.addContact("Bob Ray", true)
+	f.conn.remoteAdd(Fields{FieldName: "Remote Person"})
+	before, _, _ := f.st.ListContacts(f.ctx, f.v, store.ContactFilter{})
+	plan, stats, err := f.eng.Preview(f.ctx, f.b.ID, f.conn, f.local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	creates := map[string]int{}
+	for _, e := range plan {
+		creates[e.Side+" "+e.Action]++
+	}
+	if creates["remote create"] != 2 || creates["local create"] != 1 || stats.RemoteCreated != 2 {
+		t.Fatalf("plan %v stats %+v", creates, stats)
+	}
+	after, _, _ := f.st.ListContacts(f.ctx, f.v, store.ContactFilter{})
+	if len(after) != len(before) || len(f.conn.live()) != 1 {
+		t.Fatalf("preview wrote: %d→%d local, %d remote", len(before), len(after), len(f.conn.live()))
+	}
+	if _, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", ann.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Error("preview left a link")
+	}
+	b, _ := f.st.GetBinding(f.ctx, f.b.ID)
+	if b.RemoteCursor != "" || b.LocalCursor != 0 {
+		t.Errorf("preview moved cursors: %+v", b)
+	}
+	// The real run then does what the preview said.
+	s := f.run()
+	if s.RemoteCreated != 2 || s.LocalCreated != 1 {
+		t.Errorf("run after preview %+v", s)
+	}
+}

@@ -53,6 +53,7 @@ type JournalEntry struct {
 	Fields    []string
 	Reason    string
 	At        time.Time
+	Name      string // the record's name; previews only (not stored)
 }
 
 // SaveBinding creates (empty ID) or updates a binding's definition.

@@ -167,6 +167,31 @@ func testGoogleContacts(t *testing.T, pg bool) {
 	f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/contacts", map[string]any{"enabled": true, "tag_id": shared.ID}, 400, nil)
 	f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/contacts", map[string]any{"enabled": true, "tag_id": f.tagID}, 200, nil)
 
+	// A dry run lists what the first sync would do and changes nothing.
+	var preview struct {
+		DryRun bool `json:"dry_run"`
+		Plan   []struct{ Side, Action, Name string }
+	}
+	f.api.JSON(t, "POST", "/api/v1/connections/"+f.connID+"/sync?dry_run=true", nil, 200, &preview)
+	var planned []string
+	for _, e := range preview.Plan {
+		planned = append(planned, e.Side+" "+e.Action+" "+e.Name)
+	}
+	if !preview.DryRun || len(planned) != 2 || !strings.Contains(strings.Join(planned, ";"), "remote create Ann Lee") {
+		t.Fatalf("preview %v", planned)
+	}
+	for _, g := range f.g.ContactGroups(googleUser) {
+		if g["name"] == "Tandem" {
+			t.Fatal("preview created the group")
+		}
+	}
+	if n := len(f.g.People(googleUser)); n != 0 {
+		t.Fatalf("preview wrote %d people to Google", n)
+	}
+	if links, _ := f.s.App.Store.CountLinks(context.Background(), bindingID(t, f)); links != 0 {
+		t.Fatalf("preview left %d links", links)
+	}
+
 	// The first run creates the group and exports the tagged contacts.
 	st := f.sync(t)
 	if st.LastError != "" || !strings.HasPrefix(st.Collection, "contactGroups/") {

@@ -264,29 +264,72 @@ func firstLine(s string) string {
 	return s
 }
 
-func (s *Service) runContacts(ctx context.Context, v access.Viewer, b *store.Binding, hc *http.Client, ep google.Endpoints) (reconcile.Stats, error) {
+// contactsParts builds the connector and local side of a contact binding.
+// In a preview the group is looked up, not created.
+func (s *Service) contactsParts(ctx context.Context, v access.Viewer, b *store.Binding, hc *http.Client, ep google.Endpoints, preview bool) (reconcile.Connector, reconcile.Local, error) {
 	var cs ContactSettings
 	if err := json.Unmarshal([]byte(b.Policy), &cs); err != nil || cs.TagID == "" {
-		return reconcile.Stats{}, errors.New("sync: choose the personal tag whose contacts go to Google")
+		return nil, nil, errors.New("sync: choose the personal tag whose contacts go to Google")
 	}
 	svc, err := google.NewPeople(ctx, hc, ep)
 	if err != nil {
-		return reconcile.Stats{}, err
+		return nil, nil, err
+	}
+	local := &reconcile.ContactsLocal{Store: s.Store, Viewer: v, TagID: cs.TagID}
+	if preview && b.Collection == "" {
+		group, _, err := google.FindGroup(ctx, svc, cs.GroupName)
+		return google.NewContacts(svc, group), local, err
 	}
 	if b.Collection == "" {
 		// The first run creates the product's group in Google.
 		group, err := google.EnsureGroup(ctx, svc, cs.GroupName)
 		if err != nil {
-			return reconcile.Stats{}, err
+			return nil, nil, err
 		}
 		b.Collection = group
 		if err := s.Store.SaveBinding(ctx, b); err != nil {
-			return reconcile.Stats{}, err
+			return nil, nil, err
 		}
 	}
-	conn := google.NewContacts(svc, b.Collection)
-	local := &reconcile.ContactsLocal{Store: s.Store, Viewer: v, TagID: cs.TagID}
+	return google.NewContacts(svc, b.Collection), local, nil
+}
+
+func (s *Service) runContacts(ctx context.Context, v access.Viewer, b *store.Binding, hc *http.Client, ep google.Endpoints) (reconcile.Stats, error) {
+	conn, local, err := s.contactsParts(ctx, v, b, hc, ep, false)
+	if err != nil {
+		return reconcile.Stats{}, err
+	}
 	return s.engine.Run(ctx, b.ID, conn, local)
+}
+
+// Preview lists what a run of the connection's contact binding would do
+// on each side, changing nothing (the dry run of a first sync).
+func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEntry, reconcile.Stats, error) {
+	conn, err := s.Store.GetConnection(ctx, connID)
+	if err != nil {
+		return nil, reconcile.Stats{}, err
+	}
+	if conn.Status == "needs_reauth" {
+		return nil, reconcile.Stats{}, oauth.ErrNeedsReauth
+	}
+	v, err := s.Store.Viewer(ctx, conn.UserID)
+	if err != nil {
+		return nil, reconcile.Stats{}, err
+	}
+	ep, err := oauth.Google(ctx, s.Settings)
+	if err != nil {
+		return nil, reconcile.Stats{}, err
+	}
+	b, _, err := s.ContactBinding(ctx, connID)
+	if err != nil {
+		return nil, reconcile.Stats{}, err
+	}
+	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
+	rc, local, err := s.contactsParts(ctx, v, b, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL}, true)
+	if err != nil {
+		return nil, reconcile.Stats{}, err
+	}
+	return s.engine.Preview(ctx, b.ID, rc, local)
 }
 
 // RunArgs is the job that runs one connection. At most one run waits per

@@ -43,6 +43,19 @@ func NewContacts(svc *people.Service, group string) *Contacts {
 // EnsureGroup returns the resource name of the user's group called name,
 // creating it on first use.
 func EnsureGroup(ctx context.Context, svc *people.Service, name string) (string, error) {
+	rn, found, err := FindGroup(ctx, svc, name)
+	if err != nil || found {
+		return rn, err
+	}
+	g, err := svc.ContactGroups.Create(&people.CreateContactGroupRequest{ContactGroup: &people.ContactGroup{Name: name}}).Context(ctx).Do()
+	if err != nil {
+		return "", fmt.Errorf("create contact group: %w", err)
+	}
+	return g.ResourceName, nil
+}
+
+// FindGroup looks up the user's group called name.
+func FindGroup(ctx context.Context, svc *people.Service, name string) (string, bool, error) {
 	page := ""
 	for {
 		call := svc.ContactGroups.List().PageSize(1000).Context(ctx)
@@ -51,23 +64,18 @@ func EnsureGroup(ctx context.Context, svc *people.Service, name string) (string,
 		}
 		resp, err := call.Do()
 		if err != nil {
-			return "", fmt.Errorf("list contact groups: %w", err)
+			return "", false, fmt.Errorf("list contact groups: %w", err)
 		}
 		for _, g := range resp.ContactGroups {
 			if g.GroupType == "USER_CONTACT_GROUP" && g.Name == name {
-				return g.ResourceName, nil
+				return g.ResourceName, true, nil
 			}
 		}
 		if resp.NextPageToken == "" {
-			break
+			return "", false, nil
 		}
 		page = resp.NextPageToken
 	}
-	g, err := svc.ContactGroups.Create(&people.CreateContactGroupRequest{ContactGroup: &people.ContactGroup{Name: name}}).Context(ctx).Do()
-	if err != nil {
-		return "", fmt.Errorf("create contact group: %w", err)
-	}
-	return g.ResourceName, nil
 }
 
 // List implements reconcile.Connector. Google lists every contact; those

@@ -576,9 +576,11 @@ func paths() obj {
 	connID := idParam("connection")
 	add("POST /api/v1/connections/{id}/sync", op("connections", "runSync", "Run sync now",
 		"Queues a run of every enabled binding of the caller's connection. A run already waiting absorbs the request "+
-			"(already_queued). Processes without a job queue answer 503.").
-		params(connID).
+			"(already_queued). Processes without a job queue answer 503. With dry_run=true nothing is changed on "+
+			"either side: the answer (200) lists what a run would create, update and remove on each side.").
+		params(connID, query("dry_run", "Preview instead of running.", boolean(""))).
 		reply(http.StatusAccepted, ok("The queued run.", "SyncQueued")).
+		reply(http.StatusOK, ok("The preview (dry_run=true).", "SyncPreview")).
 		fails(http.StatusNotFound, http.StatusServiceUnavailable))
 	add("GET /api/v1/connections/{id}/contacts", op("connections", "getContactSync", "Get contact sync settings",
 		"The connection's contact binding: the personal tag whose contacts sync, automatic runs, the remote group, "+
@@ -878,7 +880,12 @@ func schemas() obj {
 			"enabled": boolean(""), "tag_id": str(""), "auto": boolean(""),
 			"period_minutes": obj{"type": "integer", "minimum": 5, "maximum": 1440}, "group_name": str(""),
 		}),
-		"JournalEntry": output("One change sync applied.", obj{
+		"SyncPreview": output("What a sync run would do.", obj{
+			"dry_run": boolean(""), "plan": obj{"type": "array", "items": ref("JournalEntry")},
+			"stats": obj{"type": "object", "description": "Counts the run would reach."},
+		}),
+		"JournalEntry": output("One change sync applied (or, in a preview, would apply).", obj{
+			"name": str("The record's name (previews)."),
 			"seq": integer(""), "binding_id": str(""), "remote_id": str(""), "side": enum([]string{"local", "remote"}, ""),
 			"action": str(""), "fields": obj{"type": "array", "items": str("")}, "reason": str(""), "at": dateTime(""),
 		}),

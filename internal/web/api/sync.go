@@ -9,6 +9,7 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
 )
@@ -18,6 +19,7 @@ type Sync interface {
 	Enqueue(ctx context.Context, connID, reason string) (int64, bool, error)
 	ContactBinding(ctx context.Context, connID string) (*store.Binding, syncer.ContactSettings, error)
 	SaveContactSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, cs syncer.ContactSettings) error
+	Preview(ctx context.Context, connID string) ([]store.JournalEntry, reconcile.Stats, error)
 }
 
 // WithSync enables the sync routes.
@@ -43,6 +45,10 @@ func (a *API) ownConnection(w http.ResponseWriter, r *http.Request, v access.Vie
 func (a *API) runSync(w http.ResponseWriter, r *http.Request, v access.Viewer) {
 	c, ok := a.ownConnection(w, r, v)
 	if !ok {
+		return
+	}
+	if dry := r.URL.Query().Get("dry_run"); dry == "true" || dry == "1" {
+		a.previewSync(w, r, c)
 		return
 	}
 	id, dup, err := a.sync.Enqueue(r.Context(), c.ID, "manual")
@@ -134,7 +140,8 @@ type journalJSON struct {
 	Action    string    `json:"action"`
 	Fields    []string  `json:"fields"`
 	Reason    string    `json:"reason"`
-	At        time.Time `json:"at"`
+	At        time.Time `json:"at,omitzero"`
+	Name      string    `json:"name,omitempty"`
 }
 
 // contactJournal shows what sync did to a contact the caller may read.
@@ -157,4 +164,28 @@ func (a *API) contactJournal(w http.ResponseWriter, r *http.Request, v access.Vi
 		}
 	}
 	writeJSON(w, http.StatusOK, page(out, ""))
+}
+
+type previewJSON struct {
+	DryRun bool            `json:"dry_run"`
+	Items  []journalJSON   `json:"plan"`
+	Stats  reconcile.Stats `json:"stats"`
+}
+
+// previewSync answers what a run would do on each side, changing nothing.
+func (a *API) previewSync(w http.ResponseWriter, r *http.Request, c *store.Connection) {
+	plan, stats, err := a.sync.Preview(r.Context(), c.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := previewJSON{DryRun: true, Items: make([]journalJSON, len(plan)), Stats: stats}
+	for i, e := range plan {
+		out.Items[i] = journalJSON{BindingID: e.BindingID, RemoteID: e.RemoteID, Side: e.Side, Action: e.Action,
+			Fields: e.Fields, Reason: e.Reason, Name: e.Name}
+		if out.Items[i].Fields == nil {
+			out.Items[i].Fields = []string{}
+		}
+	}
+	writeJSON(w, http.StatusOK, out)
 }
