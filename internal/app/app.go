@@ -139,7 +139,7 @@ func (a *App) Handler() (http.Handler, error) {
 		j = a.Queue
 	}
 	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync)
-	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Jobs: j, Log: a.Log})
+	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Sync: a.Sync, Jobs: j, Log: a.Log})
 	if err != nil {
 		return nil, err
 	}

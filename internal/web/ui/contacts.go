@@ -479,6 +479,7 @@ type contactCardData struct {
 	MoreActs    bool
 	Access      accessView
 	ActivityNew string
+	Journal     []journalRow
 }
 
 func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -544,6 +545,7 @@ func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	d.Activities, d.MoreActs = activityRows(acts, names), next != ""
+	d.Journal = u.journalRows(ctx, x.ID)
 	u.render(w, http.StatusOK, "contacts/card", c.Page(w, r, "contacts", d))
 }
 

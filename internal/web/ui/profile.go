@@ -333,8 +333,9 @@ var scopeKeys = map[string]string{
 // accountView is the Data of profile/account: one connection. The sync
 // engine's settings for it join this page.
 type accountView struct {
-	Tabs       []sectionTab
-	Connection connectionView
+	Tabs        []sectionTab
+	Connection  connectionView
+	ContactSync contactSyncView
 }
 
 func (u *UI) profileAccount(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -343,8 +344,18 @@ func (u *UI) profileAccount(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		u.fail(w, r, c, err)
 		return
 	}
-	v := accountView{Tabs: profileTabs("/profile/accounts"), Connection: connectionFor(c.Lang, *cn)}
-	u.render(w, http.StatusOK, "profile/account", c.Page(w, r, "profile", v))
+	u.renderAccount(w, r, c, cn, http.StatusOK, nil)
+}
+
+// renderAccount draws a connection's page; edit adjusts the sync card
+// (errors, a preview) before drawing.
+func (u *UI) renderAccount(w http.ResponseWriter, r *http.Request, c *Ctx, cn *store.Connection, status int, edit func(*contactSyncView)) {
+	v := accountView{Tabs: profileTabs("/profile/accounts"), Connection: connectionFor(c.Lang, *cn),
+		ContactSync: u.contactSyncView(r.Context(), c, cn.ID)}
+	if edit != nil {
+		edit(&v.ContactSync)
+	}
+	u.render(w, status, "profile/account", c.Page(w, r, "profile", v))
 }
 
 // profileAccountDelete removes a connection: its sync bindings and links go

@@ -36,6 +36,7 @@ type Deps struct {
 	Jobs     JobQueue // may be nil
 	Log      *slog.Logger
 	OAuth    *oauth.Service // may be nil: connecting accounts is then unavailable
+	Sync     SyncService    // may be nil: sync settings are then hidden
 }
 
 // UI serves the web interface.
@@ -43,6 +44,7 @@ type UI struct {
 	st   *store.Store
 	set  *settings.Service
 	oa   *oauth.Service
+	sync SyncService
 	jobs JobQueue
 	log  *slog.Logger
 	r    *Renderer
@@ -55,7 +57,7 @@ func New(d Deps) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, jobs: d.Jobs, log: d.Log, r: r}, nil
+	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, jobs: d.Jobs, log: d.Log, r: r}, nil
 }
 
 // Ctx is what a page handler knows about the signed-in user.
@@ -84,6 +86,7 @@ func (u *UI) Routes(mux *http.ServeMux, auth *web.Auth) {
 	u.crmRoutes(mux)
 	u.accountRoutes(mux)
 	u.accessRoutes(mux)
+	u.syncRoutes(mux)
 	u.profileRoutes(mux)
 	u.adminRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {

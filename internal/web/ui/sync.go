@@ -1,0 +1,177 @@
+package ui
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/reconcile"
+	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/syncer"
+)
+
+// Sync pages: a connection's contact sync settings, "Run sync now", the
+// dry-run preview, and the journal on contact cards.
+
+// SyncService is the part of the sync service the UI drives.
+type SyncService interface {
+	Enqueue(ctx context.Context, connID, reason string) (int64, bool, error)
+	ContactBinding(ctx context.Context, connID string) (*store.Binding, syncer.ContactSettings, error)
+	SaveContactSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, cs syncer.ContactSettings) error
+	Preview(ctx context.Context, connID string) ([]store.JournalEntry, reconcile.Stats, error)
+}
+
+// contactSyncView is the contact sync card of a connection page.
+type contactSyncView struct {
+	Available bool // a sync service runs in this process
+	Enabled   bool
+	Settings  syncer.ContactSettings
+	Tags      []crm.Tag // the user's personal tags
+	LastRun   time.Time
+	LastError string
+	Stats     reconcile.Stats
+	Preview   []store.JournalEntry // after "Preview"
+	Previewed bool
+	Errors    map[string]string
+}
+
+func (u *UI) contactSyncView(ctx context.Context, c *Ctx, connID string) contactSyncView {
+	if u.sync == nil {
+		return contactSyncView{}
+	}
+	v := contactSyncView{Available: true}
+	b, cs, err := u.sync.ContactBinding(ctx, connID)
+	if err != nil {
+		u.log.ErrorContext(ctx, "contact binding", "err", err)
+		return contactSyncView{}
+	}
+	v.Enabled, v.Settings, v.LastRun, v.LastError = b.Enabled, cs, b.LastRunAt, b.LastError
+	json.Unmarshal([]byte(b.LastStats), &v.Stats)
+	v.Tags, _ = u.st.ListTags(ctx, c.V, crm.TagPersonal)
+	return v
+}
+
+func (u *UI) syncRoutes(mux *http.ServeMux) {
+	mux.HandleFunc("POST /profile/accounts/{id}/contacts", u.authed(u.saveContactSync))
+	mux.HandleFunc("POST /profile/accounts/{id}/sync", u.authed(u.runSyncNow))
+	mux.HandleFunc("POST /profile/accounts/{id}/preview", u.authed(u.previewSync))
+	mux.HandleFunc("POST /contacts/sync", u.authed(u.syncContactsNow))
+}
+
+// ownConnection loads one of the viewer's connections (404 otherwise).
+func (u *UI) ownConnection(w http.ResponseWriter, r *http.Request, c *Ctx) (*store.Connection, bool) {
+	cn, err := u.st.GetUserConnection(r.Context(), c.V.UserID, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, c, err)
+		return nil, false
+	}
+	if u.sync == nil {
+		u.errorPage(w, r, c, http.StatusServiceUnavailable)
+		return nil, false
+	}
+	return cn, true
+}
+
+func (u *UI) saveContactSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	cn, ok := u.ownConnection(w, r, c)
+	if !ok {
+		return
+	}
+	period, _ := strconv.Atoi(r.PostFormValue("period_minutes"))
+	cs := syncer.ContactSettings{TagID: r.PostFormValue("tag_id"), Auto: r.PostFormValue("auto") != "",
+		PeriodMinutes: period, GroupName: r.PostFormValue("group_name")}
+	err := u.sync.SaveContactSettings(r.Context(), c.V, cn.ID, r.PostFormValue("enabled") != "", cs)
+	var se *syncer.SettingsError
+	if errors.As(err, &se) {
+		u.renderAccount(w, r, c, cn, http.StatusUnprocessableEntity, func(v *contactSyncView) {
+			v.Errors, v.Settings, v.Enabled = se.Fields, cs, r.PostFormValue("enabled") != ""
+		})
+		return
+	}
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashSuccess, Key: "sync.saved"})
+}
+
+func (u *UI) runSyncNow(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	cn, ok := u.ownConnection(w, r, c)
+	if !ok {
+		return
+	}
+	if _, _, err := u.sync.Enqueue(r.Context(), cn.ID, "manual"); err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashInfo, Key: "sync.queued"})
+}
+
+func (u *UI) previewSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	cn, ok := u.ownConnection(w, r, c)
+	if !ok {
+		return
+	}
+	plan, _, err := u.sync.Preview(r.Context(), cn.ID)
+	if err != nil {
+		redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashError, Key: "sync.preview_failed", Args: []any{err.Error()}})
+		return
+	}
+	u.renderAccount(w, r, c, cn, http.StatusOK, func(v *contactSyncView) { v.Preview, v.Previewed = plan, true })
+}
+
+// syncContactsNow is "Run sync now" on the contacts page: every one of the
+// user's connections with contact sync on.
+func (u *UI) syncContactsNow(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	if u.sync == nil {
+		u.errorPage(w, r, c, http.StatusServiceUnavailable)
+		return
+	}
+	conns, err := u.st.ListConnections(r.Context(), c.V.UserID)
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	n := 0
+	for _, cn := range conns {
+		if b, _, err := u.sync.ContactBinding(r.Context(), cn.ID); err == nil && b.Enabled {
+			if _, _, err := u.sync.Enqueue(r.Context(), cn.ID, "manual"); err != nil {
+				u.fail(w, r, c, err)
+				return
+			}
+			n++
+		}
+	}
+	if n == 0 {
+		redirect(w, r, "/profile/accounts", Flash{Kind: FlashInfo, Key: "sync.none_enabled"})
+		return
+	}
+	redirect(w, r, "/contacts", Flash{Kind: FlashInfo, Key: "sync.queued"})
+}
+
+// journalRow is one line of a record's sync history.
+type journalRow struct {
+	At     time.Time
+	Side   string
+	Action string
+	Fields []string
+	Reason string
+}
+
+func (u *UI) journalRows(ctx context.Context, recordID string) []journalRow {
+	es, err := u.st.Journal(ctx, recordID, 20)
+	if err != nil {
+		u.log.ErrorContext(ctx, "read journal", "err", err)
+		return nil
+	}
+	out := make([]journalRow, len(es))
+	for i, e := range es {
+		out[i] = journalRow{At: e.At, Side: e.Side, Action: e.Action, Fields: e.Fields, Reason: e.Reason}
+	}
+	return out
+}

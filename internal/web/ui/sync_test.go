@@ -1,0 +1,76 @@
+package ui_test
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tandem-crm/tandem/internal/emulator/google"
+	"github.com/tandem-crm/tandem/internal/oauth"
+	"github.com/tandem-crm/tandem/internal/oauth/oauthtest"
+	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
+)
+
+func TestContactSyncPage(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	ctx := context.Background()
+	g := oauthtest.New(t, google.Options{}, s.URL+oauth.GoogleCallbackPath)
+	if err := g.Configure(ctx, s.App.Settings); err != nil {
+		t.Fatal(err)
+	}
+	g.AddUser("sync@gmail.com", "Sync")
+	g.SetAutoApprove("sync@gmail.com")
+	api := s.NewUser(t, "syncer@example.com")
+	b := s.Browser(t, "syncer@example.com", "user-password-1")
+	b.Post(t, "/oauth/google/start", nil)
+	conns, _ := s.App.Store.ListConnections(ctx, api.UserID)
+	if len(conns) != 1 {
+		t.Fatalf("connections %d", len(conns))
+	}
+	page := "/profile/accounts/" + conns[0].ID
+	var tag struct{ ID string }
+	api.JSON(t, "POST", "/api/v1/tags", map[string]any{"name": "To Google"}, 201, &tag)
+	var c struct{ ID string }
+	api.JSON(t, "POST", "/api/v1/contacts", map[string]any{"name": "Синх Контакт", "tags": []string{tag.ID}}, 201, &c)
+
+	p := b.Get(t, page)
+	if !strings.Contains(p.Body, `action="`+page+`/contacts"`) || !strings.Contains(p.Body, "To Google") {
+		t.Fatal("no contact sync form with the personal tag")
+	}
+	p = b.Post(t, page+"/contacts", url.Values{"enabled": {"1"}, "period_minutes": {"2"}})
+	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, "has-error") {
+		t.Fatalf("bad settings accepted: %d", p.Status)
+	}
+	p = b.Post(t, page+"/contacts", url.Values{"enabled": {"1"}, "tag_id": {tag.ID}, "period_minutes": {"15"}, "group_name": {"Tandem"}})
+	if !strings.Contains(p.Body, "Sync settings saved") {
+		t.Fatal("settings not saved")
+	}
+	p = b.Post(t, page+"/preview", nil)
+	if !strings.Contains(p.Body, "What a sync would do") || !strings.Contains(p.Body, "Синх Контакт") {
+		t.Fatalf("preview does not list the contact")
+	}
+	if len(g.People("sync@gmail.com")) != 0 {
+		t.Fatal("preview wrote to Google")
+	}
+	p = b.Post(t, page+"/sync", nil)
+	if !strings.Contains(p.Body, "Sync started") {
+		t.Fatal("run now not confirmed")
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for len(g.People("sync@gmail.com")) == 0 && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	if len(g.People("sync@gmail.com")) != 1 {
+		t.Fatal("contact not exported")
+	}
+	for time.Now().Before(deadline) {
+		if card := b.Get(t, "/contacts/"+c.ID); strings.Contains(card.Body, "Sync history") {
+			return
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	t.Error("the contact card shows no sync history")
+}
