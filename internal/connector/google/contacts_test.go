@@ -1,0 +1,157 @@
+package google
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http/httptest"
+	"testing"
+
+	"golang.org/x/oauth2"
+	"google.golang.org/api/people/v1"
+
+	"github.com/tandem-crm/tandem/internal/crm"
+	emu "github.com/tandem-crm/tandem/internal/emulator/google"
+	"github.com/tandem-crm/tandem/internal/reconcile"
+)
+
+const user = "conn@example.com"
+
+// newContacts returns the connector against a fresh emulator, with a group.
+func newContacts(t *testing.T) (*Contacts, *emu.Server) {
+	t.Helper()
+	e := emu.New(emu.Options{})
+	e.AddUser(user, "Conn")
+	srv := httptest.NewServer(e.Handler())
+	t.Cleanup(func() { srv.Close(); e.Close() })
+	ctx := context.Background()
+	hc := HTTPClient(ctx, oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.MintAccessToken(user)}))
+	svc, err := NewPeople(ctx, hc, FromBase(srv.URL))
+	if err != nil {
+		t.Fatal(err)
+	}
+	group, err := EnsureGroup(ctx, svc, DefaultGroupName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := EnsureGroup(ctx, svc, DefaultGroupName)
+	if err != nil || again != group {
+		t.Fatalf("EnsureGroup twice: %q %q %v", group, again, err)
+	}
+	return NewContacts(svc, group), e
+}
+
+func TestContactsConnector(t *testing.T) {
+	ctx := context.Background()
+	c, e := newContacts(t)
+	f := reconcile.Fields{reconcile.FieldGivenName: "Анна", reconcile.FieldFamilyName: "Ли", reconcile.FieldName: "Анна Ли",
+		reconcile.FieldJobTitle: "CEO", reconcile.FieldEmails: "anna@example.com|work|primary\nanna@home.example|home|",
+		reconcile.FieldPhones: "+7 495 000-00-00|mobile|primary", reconcile.FieldNotes: "Met at a fair"}
+	it, err := c.Create(ctx, f, "tandem-m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !it.Fields.Equal(f) || it.Marker != "tandem-m1" || it.Deleted {
+		t.Fatalf("created %+v", it)
+	}
+	// The listing gives the item with the same fields and a sync token.
+	p, err := c.List(ctx, "", "")
+	if err != nil || len(p.Items) != 1 || p.NextCursor == "" || !p.Items[0].Fields.Equal(f) {
+		t.Fatalf("list %+v %v", p, err)
+	}
+	// A stale etag is a precondition failure (Google's 400 failedPrecondition).
+	if err := e.UpdateContact(user, it.RemoteID, map[string]any{"biographies": []any{map[string]any{"value": "edited in Google"}}}, "biographies"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Update(ctx, it.RemoteID, it.ETag, f); !errors.Is(err, reconcile.ErrPrecondition) {
+		t.Fatalf("stale update: %v", err)
+	}
+	cur, err := c.Get(ctx, it.RemoteID)
+	if err != nil || cur.Fields[reconcile.FieldNotes] != "edited in Google" {
+		t.Fatalf("get %+v %v", cur, err)
+	}
+	f[reconcile.FieldJobTitle] = "CTO"
+	up, err := c.Update(ctx, it.RemoteID, cur.ETag, f)
+	if err != nil || up.Fields[reconcile.FieldJobTitle] != "CTO" || up.Marker != "tandem-m1" {
+		t.Fatalf("update %+v %v", up, err)
+	}
+	// The incremental listing reports the change; then leaving the group
+	// reports the item as removed, and it stays in Google.
+	p2, err := c.List(ctx, p.NextCursor, "")
+	if err != nil || len(p2.Items) != 1 {
+		t.Fatalf("incremental %+v %v", p2, err)
+	}
+	if found, ok, err := c.FindByMarker(ctx, "tandem-m1"); err != nil || !ok || found.RemoteID != it.RemoteID {
+		t.Fatalf("find by marker %v %v", ok, err)
+	}
+	if err := c.Delete(ctx, it.RemoteID, up.ETag); err != nil {
+		t.Fatal(err)
+	}
+	p3, err := c.List(ctx, p2.NextCursor, "")
+	if err != nil || len(p3.Items) != 1 || !p3.Items[0].Deleted {
+		t.Fatalf("after leaving the group %+v %v", p3, err)
+	}
+	if len(e.People(user)) != 1 {
+		t.Error("leaving the group deleted the contact")
+	}
+	// An expired sync token is the engine's ErrCursorExpired.
+	e.ExpireSyncTokens(user)
+	if _, err := c.List(ctx, p3.NextCursor, ""); !errors.Is(err, reconcile.ErrCursorExpired) {
+		t.Fatalf("expired token: %v", err)
+	}
+	// Deleted in Google: reported as deleted.
+	p4, _ := c.List(ctx, "", "")
+	if err := e.DeleteContact(user, it.RemoteID); err != nil {
+		t.Fatal(err)
+	}
+	p5, err := c.List(ctx, p4.NextCursor, "")
+	if err != nil || len(p5.Items) != 1 || !p5.Items[0].Deleted {
+		t.Fatalf("deleted %+v %v", p5, err)
+	}
+	if _, err := c.Get(ctx, it.RemoteID); !errors.Is(err, reconcile.ErrRemoteNotFound) {
+		t.Errorf("get deleted: %v", err)
+	}
+}
+
+func TestContactsConnectorRetriesRateLimits(t *testing.T) {
+	c, e := newContacts(t)
+	e.Faults().SetRetryAfter(0)
+	e.Faults().FailNext(1, emu.FaultRateLimit429)
+	if _, err := c.List(context.Background(), "", ""); err != nil {
+		t.Fatalf("429s not retried: %v", err)
+	}
+}
+
+// FuzzPersonFields maps arbitrary Person JSON to fields and back into a
+// contact: never a panic, and what comes out validates or is rejected
+// cleanly.
+func FuzzPersonFields(f *testing.F) {
+	for _, s := range []string{
+		`{"names":[{"givenName":"A","familyName":"B"}],"emailAddresses":[{"value":"a@b.c","metadata":{"primary":true}}]}`,
+		`{"names":[],"phoneNumbers":[{"value":"+1 555","type":"workFax"}],"organizations":[{"title":"x"}]}`,
+		`{"emailAddresses":[{"value":"x|y\n"},{"value":""}],"biographies":[{"value":"\u0000"}]}`,
+		`{"memberships":[{"contactGroupMembership":{}}],"metadata":{"deleted":true}}`, `{}`, `null`,
+	} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, b []byte) {
+		var p people.Person
+		if json.Unmarshal(b, &p) != nil {
+			return
+		}
+		fields := PersonFields(&p)
+		c := &crm.Contact{}
+		reconcile.ApplyContactFields(c, fields, reconcile.ContactFieldNames)
+		c.Normalize()
+		_ = c.Validate()
+		// The encoding round-trips.
+		if again := reconcile.ContactFields(c); reconcile.EncodeEmails(c.Emails) != again[reconcile.FieldEmails] {
+			t.Fatalf("emails do not round-trip: %q", fields[reconcile.FieldEmails])
+		}
+		var q people.Person
+		applyFields(&q, fields, "m")
+		if len(q.ClientData) != 1 {
+			t.Fatal("marker lost")
+		}
+	})
+}
