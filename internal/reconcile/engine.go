@@ -517,14 +517,37 @@ func (r *run) createRemote(ctx context.Context, id string, f Fields, marker stri
 	if err != nil {
 		return err
 	}
-	return r.inTx(ctx, func(tx *store.Tx) error {
+	err = r.inTx(ctx, func(tx *store.Tx) error {
 		r.stats.RemoteCreated++
-		if err := tx.PutLink(ctx, &store.Link{BindingID: r.b.ID, LocalID: id, RemoteID: it.RemoteID, ETag: it.ETag,
+		if err := tx.PutLink(ctx, &store.Link{BindingID: r.b.ID, LocalID: id, RemoteID: it.RemoteID, ETag: r.etagUnless(f, it),
 			Identity: it.Identity, Marker: marker, Base: encodeFields(f), BaseAt: time.Now()}); err != nil {
 			return err
 		}
 		return r.journal(ctx, tx, id, it.RemoteID, "remote", "create", names(f), "created in Tandem")
 	})
+	if err != nil {
+		return err
+	}
+	return r.absorb(ctx, f, it)
+}
+
+// etagUnless is the etag to keep after writing f: the item's, unless the
+// remote changed what we sent (it normalizes: Google splits a full name
+// into parts), in which case no etag, so absorb merges the difference.
+func (r *run) etagUnless(f Fields, it Item) string {
+	if it.Fields == nil || it.Fields.Equal(f) {
+		return it.ETag
+	}
+	return ""
+}
+
+// absorb takes what the remote changed in a write we made back into the
+// local record, so both sides agree without another round trip.
+func (r *run) absorb(ctx context.Context, sent Fields, it Item) error {
+	if it.Fields == nil || it.Fields.Equal(sent) {
+		return nil
+	}
+	return r.pullItem(ctx, it)
 }
 
 func (r *run) finishPending(ctx context.Context, link *store.Link, lr LocalRecord) error {
@@ -560,7 +583,7 @@ func (r *run) finishPending(ctx context.Context, link *store.Link, lr LocalRecor
 // updateRemote writes f to the linked item with its etag; on a precondition
 // failure it re-reads, re-merges (applying remote changes locally) and
 // tries again.
-func (r *run) updateRemote(ctx context.Context, link *store.Link, f Fields, conflicts []string) error {
+func (r *run) updateRemote(ctx context.Context, link *store.Link, f Fields, conflicts []string) (err error) {
 	retries := r.e.Retries
 	if retries <= 0 {
 		retries = 3
@@ -603,10 +626,15 @@ func (r *run) updateRemote(ctx context.Context, link *store.Link, f Fields, conf
 			return err
 		}
 		changed := changedNames(decodeFields(cur.Base), f)
+		defer func() {
+			if err == nil {
+				err = r.absorb(ctx, f, it)
+			}
+		}()
 		return r.inTx(ctx, func(tx *store.Tx) error {
 			r.stats.RemoteUpdated++
 			nl := cur
-			nl.ETag, nl.Base, nl.BaseAt = it.ETag, encodeFields(f), time.Now()
+			nl.ETag, nl.Base, nl.BaseAt = r.etagUnless(f, it), encodeFields(f), time.Now()
 			if err := tx.PutLink(ctx, &nl); err != nil {
 				return err
 			}
