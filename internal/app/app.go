@@ -26,6 +26,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/syncer"
 	"github.com/tandem-crm/tandem/internal/web"
 	"github.com/tandem-crm/tandem/internal/web/api"
+	"github.com/tandem-crm/tandem/internal/web/hooks"
 	"github.com/tandem-crm/tandem/internal/web/ui"
 )
 
@@ -143,7 +144,8 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	return web.New(a.Store, apiH, u, a.Log), nil
+	hk := &hooks.Hooks{Calendar: a.Sync, Unknown: syncer.ErrUnknownChannel, Log: a.Log}
+	return web.New(a.Store, apiH, u, a.Log, hk), nil
 }
 
 // EnsureAdmin creates the first administrator on an empty database: from

@@ -248,6 +248,10 @@ func (s *Service) RunConnection(ctx context.Context, connID string) (Result, err
 	case runErr == nil:
 		s.Store.UpdateConnectionStatus(ctx, connID, "active", "")
 		s.Store.SetConnectionLastSync(ctx, connID, time.Now())
+		if err := s.EnsureChannels(ctx, connID); err != nil {
+			// Polling still works; the hourly renewal tries again.
+			s.Log.WarnContext(ctx, "push channel", "connection", connID, "err", err)
+		}
 	case errors.Is(runErr, oauth.ErrNeedsReauth):
 		// The token source marked the connection already.
 	default:
@@ -385,6 +389,7 @@ func (s *Service) Register(reg *jobs.Registry) {
 	jobs.Register(reg, &runWorker{s: s}, &jobs.KindOptions{MaxAttempts: 5})
 	jobs.Register(reg, &scheduleWorker{s: s}, nil)
 	reg.AddPeriodic(time.Minute, scheduleArgs{}, &river.InsertOpts{UniqueOpts: jobs.OnePerKey()})
+	s.registerPush(reg)
 }
 
 // Enqueue asks for a run of a connection; a run already waiting absorbs it.

@@ -40,8 +40,11 @@ type Server struct {
 	Auth    *Auth
 }
 
+// Mounter adds routes of its own (webhooks).
+type Mounter interface{ Routes(mux *http.ServeMux) }
+
 // New builds the route table. ui may be nil (API-only tests).
-func New(st *store.Store, a *api.API, ui UI, log *slog.Logger) *Server {
+func New(st *store.Store, a *api.API, ui UI, log *slog.Logger, extra ...Mounter) *Server {
 	auth := &Auth{st: st, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
@@ -62,6 +65,9 @@ func New(st *store.Store, a *api.API, ui UI, log *slog.Logger) *Server {
 	a.Routes(mux, auth.API)
 	if ui != nil {
 		ui.Routes(mux, auth)
+	}
+	for _, m := range extra {
+		m.Routes(mux)
 	}
 	// Cross-origin protection rejects unsafe cross-site browser requests
 	// using Fetch metadata; it complements the per-session CSRF token.
