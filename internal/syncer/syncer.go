@@ -399,18 +399,29 @@ func (s *Service) Enqueue(ctx context.Context, connID, reason string) (int64, bo
 	}
 	opts := &river.InsertOpts{UniqueOpts: jobs.OnePerKey()}
 	args := RunArgs{ConnectionID: connID, Reason: reason}
-	for {
+	for attempt := 0; ; attempt++ {
 		id, dup, err := s.Queue.Enqueue(ctx, args, opts)
-		if err != nil || !dup {
+		if err != nil || !dup || attempt == 5 {
 			return id, dup, err
 		}
 		j, err := s.Queue.Get(ctx, id)
-		if err != nil || j.State != jobs.StateRunning {
-			return id, true, err // a waiting run will see the change
+		if errors.Is(err, jobs.ErrNotFound) {
+			continue // finished and cleaned up meanwhile: insert again
 		}
-		// The job we collided with is running (or finishing: completions
-		// reach the table a moment late): queue the run after it.
-		args.After = id
+		if err != nil {
+			return id, true, err
+		}
+		switch j.State {
+		case jobs.StateRunning:
+			// Running (or finishing: completions reach the table a moment
+			// late), so it may have read the data before the change: queue
+			// the run after it.
+			args.After = id
+		case jobs.StateCompleted, jobs.StateCancelled, jobs.StateDiscarded:
+			// It finished between our insert and our look: insert again.
+		default:
+			return id, true, nil // a waiting run will see the change
+		}
 	}
 }
 

@@ -138,6 +138,9 @@ func (a *API) Routes(mux *http.ServeMux, auth Authenticator) {
 	h("POST /api/v1/connections/{id}/sync", a.runSync)
 	h("GET /api/v1/connections/{id}/contacts", a.getContactSync)
 	h("PUT /api/v1/connections/{id}/contacts", a.putContactSync)
+	h("GET /api/v1/connections/{id}/calendar", a.getCalendarSync)
+	h("PUT /api/v1/connections/{id}/calendar", a.putCalendarSync)
+	h("GET /api/v1/connections/{id}/calendars", a.listCalendars)
 	h("GET /api/v1/contacts/{id}/journal", a.contactJournal)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -595,6 +595,27 @@ func paths() obj {
 		body(ref("ContactSyncUpdate")).
 		reply(http.StatusOK, ok("The settings.", "ContactSync")).
 		fails(http.StatusBadRequest, http.StatusNotFound))
+	add("GET /api/v1/connections/{id}/calendar", op("connections", "getCalendarSync", "Get calendar sync settings",
+		"The connection's calendar binding: the Google calendar whose events sync with the caller's activities shown "+
+			"in the calendar, the date older items are not synced before, automatic runs, and the last run's time, "+
+			"error and counts.").
+		params(connID).
+		reply(http.StatusOK, ok("The settings.", "CalendarSync")).
+		fails(http.StatusNotFound))
+	add("PUT /api/v1/connections/{id}/calendar", op("connections", "putCalendarSync", "Change calendar sync settings",
+		"Fields left out keep their value. Choosing another calendar unsubscribes from the current one (every link "+
+			"between activities and its events is removed, no record is deleted) and subscribes to the new one: the "+
+			"next run imports and exports the period afresh, matching what is already there instead of duplicating it. "+
+			"Another sync_from lists the calendar again from that date.").
+		params(connID).
+		body(ref("CalendarSyncUpdate")).
+		reply(http.StatusOK, ok("The settings.", "CalendarSync")).
+		fails(http.StatusBadRequest, http.StatusNotFound))
+	add("GET /api/v1/connections/{id}/calendars", op("connections", "listCalendars", "List the account's calendars",
+		"The calendars of the connection's Google account, primary first, to choose the one to sync.").
+		params(connID).
+		reply(http.StatusOK, list("The calendars.", "RemoteCalendar")).
+		fails(http.StatusNotFound, http.StatusServiceUnavailable))
 	add("GET /api/v1/contacts/{id}/journal", op("contacts", "contactJournal", "Sync journal of a contact",
 		"What sync changed on this contact, newest first: which side, which fields, and why.").
 		params(idParam("contact")).
@@ -880,13 +901,29 @@ func schemas() obj {
 			"enabled": boolean(""), "tag_id": str(""), "auto": boolean(""),
 			"period_minutes": obj{"type": "integer", "minimum": 5, "maximum": 1440}, "group_name": str(""),
 		}),
+		"CalendarSync": output("Calendar sync settings and status of a connection.", obj{
+			"enabled": boolean(""), "calendar_id": str("The Google calendar that syncs; empty until chosen."),
+			"sync_from": described(obj{"type": "string", "format": "date"}, "Items older than this date are not synced."),
+			"auto":      boolean("Run on a period."), "period_minutes": integer("Minutes between automatic runs."),
+			"collection":  str("The calendar of the current binding."),
+			"last_run_at": nullable(dateTime("")), "last_error": str(""),
+			"last_stats": obj{"type": "object", "description": "Counts of the last run."},
+		}),
+		"CalendarSyncUpdate": input("Changes to calendar sync settings.", obj{
+			"enabled": boolean(""), "calendar_id": str("An id from the calendar list (or primary)."),
+			"sync_from": described(obj{"type": "string", "format": "date"}, "YYYY-MM-DD; default today."),
+			"auto":      boolean(""), "period_minutes": obj{"type": "integer", "minimum": 5, "maximum": 1440},
+		}),
+		"RemoteCalendar": output("A calendar of the connected account.", obj{
+			"id": str(""), "summary": str(""), "time_zone": str(""), "primary": boolean(""), "access_role": str(""),
+		}),
 		"SyncPreview": output("What a sync run would do.", obj{
 			"dry_run": boolean(""), "plan": obj{"type": "array", "items": ref("JournalEntry")},
 			"stats": obj{"type": "object", "description": "Counts the run would reach."},
 		}),
 		"JournalEntry": output("One change sync applied (or, in a preview, would apply).", obj{
 			"name": str("The record's name (previews)."),
-			"seq": integer(""), "binding_id": str(""), "remote_id": str(""), "side": enum([]string{"local", "remote"}, ""),
+			"seq":  integer(""), "binding_id": str(""), "remote_id": str(""), "side": enum([]string{"local", "remote"}, ""),
 			"action": str(""), "fields": obj{"type": "array", "items": str("")}, "reason": str(""), "at": dateTime(""),
 		}),
 

@@ -20,6 +20,9 @@ type Sync interface {
 	ContactBinding(ctx context.Context, connID string) (*store.Binding, syncer.ContactSettings, error)
 	SaveContactSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, cs syncer.ContactSettings) error
 	Preview(ctx context.Context, connID string) ([]store.JournalEntry, reconcile.Stats, error)
+	EventBinding(ctx context.Context, connID string) (*store.Binding, syncer.EventSettings, error)
+	SaveEventSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, es syncer.EventSettings) error
+	Calendars(ctx context.Context, connID string) ([]syncer.CalendarInfo, error)
 }
 
 // WithSync enables the sync routes.

@@ -1,0 +1,408 @@
+package reconcile
+
+import (
+	"context"
+	"errors"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/store"
+)
+
+func at(s string) *time.Time {
+	t, err := time.Parse(time.RFC3339, s)
+	if err != nil {
+		t, err = time.Parse(DateLayout, s)
+		if err != nil {
+			panic(err)
+		}
+	}
+	t = t.UTC()
+	return &t
+}
+
+func TestEventFieldsTable(t *testing.T) {
+	tests := []struct {
+		name string
+		a    crm.Activity
+		want Fields
+	}{
+		{"timed with a time zone", crm.Activity{ID: "a1", Title: "Planning", Location: "Room 1",
+			Start: at("2026-03-09T09:00:00-04:00"), End: at("2026-03-09T10:30:00-04:00"), TimeZone: "America/New_York"},
+			Fields{FieldTitle: "Planning", FieldLocation: "Room 1", FieldStart: "2026-03-09T13:00:00Z",
+				FieldEnd: "2026-03-09T14:30:00Z", FieldTimeZone: "America/New_York", FieldOrganizer: "me@x.org", FieldTandemID: "a1"}},
+		{"timed without end", crm.Activity{ID: "a2", Title: "Call", Start: at("2026-03-09T13:00:00Z")},
+			Fields{FieldTitle: "Call", FieldStart: "2026-03-09T13:00:00Z", FieldEnd: "2026-03-09T13:00:00Z",
+				FieldTimeZone: "UTC", FieldOrganizer: "me@x.org", FieldTandemID: "a2"}},
+		{"crossing midnight UTC", crm.Activity{ID: "a3", Title: "Late", Start: at("2026-03-09T23:30:00Z"),
+			End: at("2026-03-10T00:30:00Z"), TimeZone: "Europe/Moscow"},
+			Fields{FieldTitle: "Late", FieldStart: "2026-03-09T23:30:00Z", FieldEnd: "2026-03-10T00:30:00Z",
+				FieldTimeZone: "Europe/Moscow", FieldOrganizer: "me@x.org", FieldTandemID: "a3"}},
+		{"all-day on the day clocks change", crm.Activity{ID: "a4", Title: "Offsite", AllDay: true,
+			Start: at("2026-03-08"), End: at("2026-03-09"), TimeZone: "America/New_York"},
+			Fields{FieldTitle: "Offsite", FieldStart: "2026-03-08", FieldEnd: "2026-03-09", FieldAllDay: "true",
+				FieldOrganizer: "me@x.org", FieldTandemID: "a4"}},
+		{"multi-day all-day", crm.Activity{ID: "a5", Title: "Conference", AllDay: true,
+			Start: at("2026-10-30"), End: at("2026-11-03")},
+			Fields{FieldTitle: "Conference", FieldStart: "2026-10-30", FieldEnd: "2026-11-03", FieldAllDay: "true",
+				FieldOrganizer: "me@x.org", FieldTandemID: "a5"}},
+		{"all-day without end", crm.Activity{ID: "a6", Title: "Holiday", AllDay: true, Start: at("2026-05-01")},
+			Fields{FieldTitle: "Holiday", FieldStart: "2026-05-01", FieldEnd: "2026-05-02", FieldAllDay: "true",
+				FieldOrganizer: "me@x.org", FieldTandemID: "a6"}},
+		{"recurring with exdates across DST", crm.Activity{ID: "a7", Title: "Weekly", TimeZone: "America/New_York",
+			Start: at("2026-03-02T09:00:00-05:00"), End: at("2026-03-02T09:30:00-05:00"), RRule: "RRULE:FREQ=WEEKLY;BYDAY=MO",
+			ExDates: []time.Time{*at("2026-11-09T09:00:00-05:00"), *at("2026-03-09T09:00:00-04:00"), *at("2026-03-09T13:00:00Z")}},
+			Fields{FieldTitle: "Weekly", FieldStart: "2026-03-02T14:00:00Z", FieldEnd: "2026-03-02T14:30:00Z",
+				FieldTimeZone: "America/New_York", FieldRRule: "FREQ=WEEKLY;BYDAY=MO",
+				FieldExDates: "2026-03-09T13:00:00Z,2026-11-09T14:00:00Z", FieldOrganizer: "me@x.org", FieldTandemID: "a7"}},
+		{"recurring all-day with exdates", crm.Activity{ID: "a8", Title: "Sprint review", AllDay: true,
+			Start: at("2026-03-06"), End: at("2026-03-07"), RRule: "FREQ=WEEKLY;COUNT=10",
+			ExDates: []time.Time{*at("2026-03-20"), *at("2026-03-13")}},
+			Fields{FieldTitle: "Sprint review", FieldStart: "2026-03-06", FieldEnd: "2026-03-07", FieldAllDay: "true",
+				FieldRRule: "FREQ=WEEKLY;COUNT=10", FieldExDates: "2026-03-13,2026-03-20", FieldOrganizer: "me@x.org", FieldTandemID: "a8"}},
+		{"attendees canonical", crm.Activity{ID: "a9", Title: "Sync", Start: at("2026-04-01T10:00:00Z"), End: at("2026-04-01T11:00:00Z"),
+			Participants: []crm.Participant{{Email: "Bob@Example.com", Name: "Bob | B"}, {Email: "ann@example.com", Name: "Анна", ResponseStatus: "accepted"},
+				{ContactID: "c1"}}},
+			Fields{FieldTitle: "Sync", FieldStart: "2026-04-01T10:00:00Z", FieldEnd: "2026-04-01T11:00:00Z", FieldTimeZone: "UTC",
+				FieldAttendees: "ann@example.com|Анна|accepted\nbob@example.com|Bob \\p B|needs_action", FieldOrganizer: "me@x.org", FieldTandemID: "a9"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			a := tt.a
+			a.Normalize()
+			got := EventFields(&a, "Me@x.org")
+			if !got.Equal(tt.want) {
+				t.Fatalf("EventFields:\n got %v\nwant %v", got, tt.want)
+			}
+			// Back to an activity and out again: the same fields.
+			var b crm.Activity
+			if err := ApplyEventFields(&b, got, EventFieldNames); err != nil {
+				t.Fatal(err)
+			}
+			b.ID = a.ID
+			b.Normalize()
+			if err := b.Validate(); err != nil {
+				t.Fatalf("validate: %v", err)
+			}
+			again := EventFields(&b, "me@x.org")
+			if !again.Equal(got) {
+				t.Errorf("round trip:\n got %v\nwant %v", again, got)
+			}
+			if a.AllDay != b.AllDay || (a.Start != nil && !a.Start.Equal(*b.Start)) {
+				t.Errorf("round trip changed the times: %v %v / %v %v", a.AllDay, a.Start, b.AllDay, b.Start)
+			}
+		})
+	}
+}
+
+func TestApplyEventFieldsKeepsContactsAndRules(t *testing.T) {
+	a := crm.Activity{Title: "x", Start: at("2026-04-01T10:00:00Z"), RRule: "FREQ=DAILY",
+		ExDates:      []time.Time{*at("2026-04-02T10:00:00Z")},
+		Participants: []crm.Participant{{Email: "Ann@example.com", ContactID: "c-ann"}, {Email: "old@example.com", ContactID: "c-old"}}}
+	f := Fields{FieldAttendees: "ann@example.com|Ann|declined\nnew@example.com||needs_action"}
+	if err := ApplyEventFields(&a, f, []string{FieldAttendees, FieldRRule}); err != nil {
+		t.Fatal(err)
+	}
+	if len(a.Participants) != 2 || a.Participants[0].ContactID != "c-ann" || a.Participants[0].ResponseStatus != "declined" ||
+		a.Participants[1].ContactID != "" {
+		t.Errorf("participants %+v", a.Participants)
+	}
+	if a.RRule != "" || a.ExDates != nil {
+		t.Errorf("exdates kept without a rule: %q %v", a.RRule, a.ExDates)
+	}
+	if err := ApplyEventFields(&a, Fields{FieldStart: "yesterday"}, []string{FieldStart}); err == nil {
+		t.Error("bad start accepted")
+	}
+	if err := ApplyEventFields(&a, Fields{FieldTimeZone: "Mars/Olympus"}, []string{FieldTimeZone}); err == nil {
+		t.Error("bad zone accepted")
+	}
+}
+
+func TestReachesDate(t *testing.T) {
+	from := *at("2026-03-01T00:00:00Z")
+	tests := []struct {
+		name string
+		a    crm.Activity
+		want bool
+	}{
+		{"after", crm.Activity{Start: at("2026-03-05T10:00:00Z")}, true},
+		{"on the date", crm.Activity{Start: at("2026-03-01T00:00:00Z")}, true},
+		{"before", crm.Activity{Start: at("2026-02-20T10:00:00Z"), End: at("2026-02-20T11:00:00Z")}, false},
+		{"ends after", crm.Activity{Start: at("2026-02-28T23:00:00Z"), End: at("2026-03-01T01:00:00Z")}, true},
+		{"all-day the day before", crm.Activity{AllDay: true, Start: at("2026-02-28"), End: at("2026-03-01")}, false},
+		{"endless series begun before", crm.Activity{Start: at("2026-01-05T14:00:00Z"), End: at("2026-01-05T15:00:00Z"),
+			TimeZone: "America/New_York", RRule: "FREQ=WEEKLY"}, true},
+		{"series ended before", crm.Activity{Start: at("2026-01-05T14:00:00Z"), End: at("2026-01-05T15:00:00Z"),
+			TimeZone: "America/New_York", RRule: "FREQ=WEEKLY;UNTIL=20260201T000000Z"}, false},
+		{"series whose last occurrence spans the date", crm.Activity{Start: at("2026-02-27T23:00:00Z"), End: at("2026-02-28T01:30:00Z"),
+			RRule: "FREQ=DAILY;COUNT=2"}, true},
+		{"undated", crm.Activity{}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := ReachesDate(&tt.a, from); got != tt.want {
+				t.Errorf("ReachesDate = %v", got)
+			}
+		})
+	}
+}
+
+// eventFixture is a calendar binding between a real store and a memConn.
+type eventFixture struct {
+	t     *testing.T
+	ctx   context.Context
+	st    *store.Store
+	v     access.Viewer
+	b     *store.Binding
+	conn  *memConn
+	local *EventsLocal
+	eng   *Engine
+	from  time.Time
+}
+
+func newEventFixture(t *testing.T) *eventFixture {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "t.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	u := &access.User{Email: "owner@example.com", Name: "Owner", Active: true}
+	if err := st.CreateUser(ctx, u, "password-123"); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := st.Viewer(ctx, u.ID)
+	conn := &store.Connection{UserID: u.ID, Provider: "test", Status: "active"}
+	if err := st.CreateConnection(ctx, conn, ""); err != nil {
+		t.Fatal(err)
+	}
+	b := &store.Binding{ConnectionID: conn.ID, Kind: "event", Collection: "cal", Enabled: true}
+	if err := st.SaveBinding(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	f := &eventFixture{t: t, ctx: ctx, st: st, v: v, b: b, conn: newMemConn(), from: from,
+		local: &EventsLocal{Store: st, Viewer: v, BindingID: b.ID, From: from}}
+	f.eng = &Engine{State: st}
+	return f
+}
+
+func (f *eventFixture) run() Stats {
+	f.t.Helper()
+	f.local.syncs = nil // a new run sees bindings as they are now
+	if _, err := f.local.ApplyOrganizerRule(f.ctx, f.binding().LocalCursor); err != nil {
+		f.t.Fatal(err)
+	}
+	stats, err := f.eng.Run(f.ctx, f.b.ID, f.conn, f.local)
+	if err != nil {
+		f.t.Fatalf("run: %v", err)
+	}
+	return stats
+}
+
+func (f *eventFixture) binding() *store.Binding {
+	b, err := f.st.GetBinding(f.ctx, f.b.ID)
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return b
+}
+
+func (f *eventFixture) activity(a *crm.Activity) *crm.Activity {
+	f.t.Helper()
+	if a.Type == "" {
+		a.Type = "meeting"
+	}
+	if err := f.st.CreateActivity(store.WithOrigin(f.ctx, "ui"), f.v, a); err != nil {
+		f.t.Fatal(err)
+	}
+	return a
+}
+
+func (f *eventFixture) get(id string) *crm.Activity {
+	f.t.Helper()
+	a, err := f.st.GetActivity(f.ctx, f.v, id)
+	if err != nil {
+		f.t.Fatalf("activity %s: %v", id, err)
+	}
+	return a
+}
+
+func (f *eventFixture) remoteOf(localID string) *memItem {
+	f.t.Helper()
+	l, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", localID)
+	if err != nil {
+		f.t.Fatalf("link of %s: %v", localID, err)
+	}
+	return f.conn.items[l.RemoteID]
+}
+
+func (f *eventFixture) all() []crm.Activity {
+	f.t.Helper()
+	as, _, err := f.st.ListActivities(f.ctx, f.v, store.ActivityFilter{Page: store.Page{Limit: 200}})
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return as
+}
+
+func TestEventsExportImportScope(t *testing.T) {
+	f := newEventFixture(t)
+	ann := &crm.Contact{Name: "Ann Lee", Emails: []crm.Email{{Address: "ann@example.com"}}}
+	if err := f.st.CreateContact(f.ctx, f.v, ann); err != nil {
+		t.Fatal(err)
+	}
+	shown := f.activity(&crm.Activity{Title: "Shown", ShowInCalendar: true, Start: at("2026-03-10T10:00:00Z"),
+		End: at("2026-03-10T11:00:00Z"), TimeZone: "Europe/Moscow"})
+	f.activity(&crm.Activity{Title: "Not shown", Start: at("2026-03-10T10:00:00Z")})
+	f.activity(&crm.Activity{Title: "Too old", ShowInCalendar: true, Start: at("2026-02-10T10:00:00Z")})
+	f.conn.remoteAdd(Fields{FieldTitle: "From Google", FieldStart: "2026-03-12T09:00:00Z", FieldEnd: "2026-03-12T10:00:00Z",
+		FieldTimeZone: "UTC", FieldOrganizer: "owner@example.com",
+		FieldAttendees: "ann@example.com|Ann|accepted\nstranger@example.org||needs_action"})
+
+	s := f.run()
+	if s.RemoteCreated != 1 || s.LocalCreated != 1 {
+		t.Fatalf("first run %+v", s)
+	}
+	if got := f.remoteOf(shown.ID).fields; got[FieldTitle] != "Shown" || got[FieldTimeZone] != "Europe/Moscow" ||
+		got[FieldTandemID] != shown.ID || got[FieldOrganizer] != "owner@example.com" {
+		t.Errorf("exported %v", got)
+	}
+	var imp *crm.Activity
+	for _, a := range f.all() {
+		if a.Title == "From Google" {
+			imp = f.get(a.ID)
+		}
+	}
+	if imp == nil || imp.Type != "meeting" || !imp.ShowInCalendar || imp.OwnerID != f.v.UserID || imp.OrganizerID != f.v.UserID {
+		t.Fatalf("imported %+v", imp)
+	}
+	if len(imp.Participants) != 2 || imp.Participants[0].ContactID != ann.ID || imp.Participants[0].ResponseStatus != "accepted" ||
+		imp.Participants[1].ContactID != "" || imp.Participants[1].Email != "stranger@example.org" {
+		t.Errorf("participants %+v", imp.Participants)
+	}
+	if s := f.run(); s.RemoteCreated+s.RemoteUpdated+s.LocalCreated+s.LocalUpdated != 0 {
+		t.Errorf("echo %+v", s)
+	}
+
+	// Deleted in Google: the activity is deleted, and the journal says so.
+	f.conn.remoteDelete(f.remoteOf(imp.ID).id)
+	f.run()
+	if _, err := f.st.GetActivity(f.ctx, f.v, imp.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("remote delete kept the activity: %v", err)
+	}
+	j, _ := f.st.Journal(f.ctx, imp.ID, 5)
+	if len(j) == 0 || j[0].Action != "delete" {
+		t.Errorf("journal %+v", j)
+	}
+	// show_in_calendar off: removed from the calendar, kept here.
+	a := f.get(shown.ID)
+	a.ShowInCalendar, a.Tags, a.Access = false, nil, nil
+	if err := f.st.UpdateActivity(store.WithOrigin(f.ctx, "ui"), f.v, a, 0); err != nil {
+		t.Fatal(err)
+	}
+	if s := f.run(); s.RemoteRemoved != 1 {
+		t.Errorf("unshown %+v", s)
+	}
+}
+
+func TestEventsOrganizerRule(t *testing.T) {
+	f := newEventFixture(t)
+	// Bob is another user without calendar sync; Cid has it.
+	other := func(email string) access.Viewer {
+		u := &access.User{Email: email, Name: email, Active: true}
+		if err := f.st.CreateUser(f.ctx, u, "password-123"); err != nil {
+			t.Fatal(err)
+		}
+		v, _ := f.st.Viewer(f.ctx, u.ID)
+		return v
+	}
+	bob, cid := other("bob@example.com"), other("cid@example.com")
+	cc := &store.Connection{UserID: cid.UserID, Provider: "test", Status: "active"}
+	if err := f.st.CreateConnection(f.ctx, cc, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := f.st.SaveBinding(f.ctx, &store.Binding{ConnectionID: cc.ID, Kind: "event", Collection: "c", Enabled: true}); err != nil {
+		t.Fatal(err)
+	}
+	byBob := f.activity(&crm.Activity{Title: "Bob's", ShowInCalendar: true, Start: at("2026-03-10T10:00:00Z"), OrganizerID: bob.UserID})
+	byCid := f.activity(&crm.Activity{Title: "Cid's", ShowInCalendar: true, Start: at("2026-03-10T12:00:00Z"), OrganizerID: cid.UserID})
+	outside := f.activity(&crm.Activity{Title: "Outside", ShowInCalendar: true, Start: at("2026-03-10T14:00:00Z"),
+		OrganizerEmail: "boss@partner.example"})
+	s := f.run()
+	if s.RemoteCreated != 2 {
+		t.Fatalf("run %+v", s)
+	}
+	for _, a := range []*crm.Activity{byBob, outside} {
+		got := f.get(a.ID)
+		if got.OrganizerID != f.v.UserID {
+			t.Errorf("%s: organizer %q %q, want the syncing user", a.Title, got.OrganizerID, got.OrganizerEmail)
+		}
+		if f.remoteOf(a.ID).fields[FieldOrganizer] != "owner@example.com" {
+			t.Errorf("%s exported with organizer %v", a.Title, f.remoteOf(a.ID).fields)
+		}
+		j, _ := f.st.Journal(f.ctx, a.ID, 5)
+		found := false
+		for _, e := range j {
+			found = found || strings.Contains(e.Reason, "becomes the organizer")
+		}
+		if !found {
+			t.Errorf("%s: journal %+v", a.Title, j)
+		}
+	}
+	// Sync follows the organizer: Cid syncs, so Cid's meeting is not ours to export.
+	if got := f.get(byCid.ID); got.OrganizerID != cid.UserID {
+		t.Errorf("organizer with sync replaced: %+v", got)
+	}
+	if _, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", byCid.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Error("meeting of an organizer with sync exported")
+	}
+	// The organizer's later change reaches Google.
+	a := f.get(byBob.ID)
+	a.Title, a.Tags, a.Access = "Bob's, moved", nil, nil
+	a.Start = at("2026-03-11T10:00:00Z")
+	if err := f.st.UpdateActivity(store.WithOrigin(f.ctx, "ui"), f.v, a, 0); err != nil {
+		t.Fatal(err)
+	}
+	f.run()
+	if got := f.remoteOf(byBob.ID).fields; got[FieldTitle] != "Bob's, moved" || got[FieldStart] != "2026-03-11T10:00:00Z" {
+		t.Errorf("change not pushed: %v", got)
+	}
+}
+
+func TestEventsResubscribeNoDuplicates(t *testing.T) {
+	f := newEventFixture(t)
+	f.activity(&crm.Activity{Title: "Ours", ShowInCalendar: true, Start: at("2026-03-10T10:00:00Z"), End: at("2026-03-10T11:00:00Z")})
+	f.conn.remoteAdd(Fields{FieldTitle: "Theirs", FieldStart: "2026-03-12T09:00:00Z", FieldEnd: "2026-03-12T10:00:00Z",
+		FieldTimeZone: "UTC", FieldOrganizer: "owner@example.com"})
+	f.run()
+	// Unsubscribe: every link goes, no record; subscribing again lists both
+	// sides from scratch.
+	links, _ := f.st.Links(f.ctx, f.b.ID)
+	if err := f.st.InTx(f.ctx, func(tx *store.Tx) error {
+		for _, l := range links {
+			if err := tx.DeleteLink(f.ctx, f.b.ID, l.LocalID); err != nil {
+				return err
+			}
+		}
+		return tx.SetCursors(f.ctx, f.b.ID, "", 0, true)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.conn.gen++
+	s := f.run()
+	if n := len(f.all()); n != 2 {
+		t.Errorf("%d activities after resubscribe, want 2 (%+v)", n, s)
+	}
+	if n := len(f.conn.live()); n != 2 {
+		t.Errorf("%d remote events after resubscribe, want 2 (%+v)", n, s)
+	}
+	if links, _ := f.st.Links(f.ctx, f.b.ID); len(links) != 2 {
+		t.Errorf("%d links", len(links))
+	}
+}

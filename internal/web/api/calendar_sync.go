@@ -1,0 +1,100 @@
+package api
+
+import (
+	"encoding/json"
+	"errors"
+	"net/http"
+	"time"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/syncer"
+)
+
+type calendarSyncJSON struct {
+	Enabled       bool            `json:"enabled"`
+	CalendarID    string          `json:"calendar_id"`
+	SyncFrom      string          `json:"sync_from"`
+	Auto          bool            `json:"auto"`
+	PeriodMinutes int             `json:"period_minutes"`
+	Collection    string          `json:"collection"`
+	LastRunAt     *time.Time      `json:"last_run_at"`
+	LastError     string          `json:"last_error"`
+	LastStats     json.RawMessage `json:"last_stats"`
+}
+
+type calendarSyncIn struct {
+	Enabled       *bool   `json:"enabled"`
+	CalendarID    *string `json:"calendar_id"`
+	SyncFrom      *string `json:"sync_from"`
+	Auto          *bool   `json:"auto"`
+	PeriodMinutes *int    `json:"period_minutes"`
+}
+
+func (a *API) calendarSync(w http.ResponseWriter, r *http.Request, c *store.Connection) {
+	b, es, err := a.sync.EventBinding(r.Context(), c.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out := calendarSyncJSON{Enabled: b.Enabled, CalendarID: es.CalendarID, SyncFrom: es.SyncFrom, Auto: es.Auto,
+		PeriodMinutes: es.PeriodMinutes, Collection: b.Collection, LastError: b.LastError, LastStats: json.RawMessage(b.LastStats)}
+	if !b.LastRunAt.IsZero() {
+		out.LastRunAt = &b.LastRunAt
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+func (a *API) getCalendarSync(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	if c, ok := a.ownConnection(w, r, v); ok {
+		a.calendarSync(w, r, c)
+	}
+}
+
+func (a *API) putCalendarSync(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	c, ok := a.ownConnection(w, r, v)
+	if !ok {
+		return
+	}
+	var in calendarSyncIn
+	if err := decode(r, &in); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	b, es, err := a.sync.EventBinding(r.Context(), c.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	enabled := b.Enabled
+	set(&enabled, in.Enabled)
+	set(&es.CalendarID, in.CalendarID)
+	set(&es.SyncFrom, in.SyncFrom)
+	set(&es.Auto, in.Auto)
+	set(&es.PeriodMinutes, in.PeriodMinutes)
+	if err := a.sync.SaveEventSettings(r.Context(), v, c.ID, enabled, es); err != nil {
+		var se *syncer.SettingsError
+		if errors.As(err, &se) {
+			a.fail(w, r, &crm.ValidationError{Fields: se.Fields})
+			return
+		}
+		a.fail(w, r, err)
+		return
+	}
+	a.calendarSync(w, r, c)
+}
+
+// listCalendars lists the calendars of the connection's Google account.
+func (a *API) listCalendars(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	c, ok := a.ownConnection(w, r, v)
+	if !ok {
+		return
+	}
+	cs, err := a.sync.Calendars(r.Context(), c.ID)
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, page(cs, ""))
+}
