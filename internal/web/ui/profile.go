@@ -333,9 +333,10 @@ var scopeKeys = map[string]string{
 // accountView is the Data of profile/account: one connection. The sync
 // engine's settings for it join this page.
 type accountView struct {
-	Tabs        []sectionTab
-	Connection  connectionView
-	ContactSync contactSyncView
+	Tabs         []sectionTab
+	Connection   connectionView
+	ContactSync  contactSyncView
+	CalendarSync calendarSyncView
 }
 
 func (u *UI) profileAccount(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -347,13 +348,22 @@ func (u *UI) profileAccount(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	u.renderAccount(w, r, c, cn, http.StatusOK, nil)
 }
 
-// renderAccount draws a connection's page; edit adjusts the sync card
-// (errors, a preview) before drawing.
+// renderAccount draws a connection's page; edit adjusts the contact sync
+// card (errors, a preview) before drawing.
 func (u *UI) renderAccount(w http.ResponseWriter, r *http.Request, c *Ctx, cn *store.Connection, status int, edit func(*contactSyncView)) {
+	u.renderAccountWith(w, r, c, cn, status, edit, nil)
+}
+
+// renderAccountWith also lets the calendar card be adjusted.
+func (u *UI) renderAccountWith(w http.ResponseWriter, r *http.Request, c *Ctx, cn *store.Connection, status int,
+	editContacts func(*contactSyncView), editCalendar func(*calendarSyncView)) {
 	v := accountView{Tabs: profileTabs("/profile/accounts"), Connection: connectionFor(c.Lang, *cn),
-		ContactSync: u.contactSyncView(r.Context(), c, cn.ID)}
-	if edit != nil {
-		edit(&v.ContactSync)
+		ContactSync: u.contactSyncView(r.Context(), c, cn.ID), CalendarSync: u.calendarSyncView(r.Context(), cn.ID)}
+	if editContacts != nil {
+		editContacts(&v.ContactSync)
+	}
+	if editCalendar != nil {
+		editCalendar(&v.CalendarSync)
 	}
 	u.render(w, status, "profile/account", c.Page(w, r, "profile", v))
 }

@@ -24,6 +24,63 @@ type SyncService interface {
 	ContactBinding(ctx context.Context, connID string) (*store.Binding, syncer.ContactSettings, error)
 	SaveContactSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, cs syncer.ContactSettings) error
 	Preview(ctx context.Context, connID string) ([]store.JournalEntry, reconcile.Stats, error)
+	EventBinding(ctx context.Context, connID string) (*store.Binding, syncer.EventSettings, error)
+	SaveEventSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, es syncer.EventSettings) error
+	Calendars(ctx context.Context, connID string) ([]syncer.CalendarInfo, error)
+}
+
+// calendarSyncView is the calendar sync card of a connection page.
+type calendarSyncView struct {
+	Available   bool
+	Enabled     bool
+	Settings    syncer.EventSettings
+	Calendars   []syncer.CalendarInfo
+	CalendarErr string // the calendar list could not be read
+	LastRun     time.Time
+	LastError   string
+	Stats       reconcile.Stats
+	Errors      map[string]string
+}
+
+func (u *UI) calendarSyncView(ctx context.Context, connID string) calendarSyncView {
+	if u.sync == nil {
+		return calendarSyncView{}
+	}
+	b, es, err := u.sync.EventBinding(ctx, connID)
+	if err != nil {
+		u.log.ErrorContext(ctx, "calendar binding", "err", err)
+		return calendarSyncView{}
+	}
+	v := calendarSyncView{Available: true, Enabled: b.Enabled, Settings: es, LastRun: b.LastRunAt, LastError: b.LastError}
+	json.Unmarshal([]byte(b.LastStats), &v.Stats)
+	if v.Calendars, err = u.sync.Calendars(ctx, connID); err != nil {
+		v.CalendarErr = err.Error()
+	}
+	return v
+}
+
+func (u *UI) saveCalendarSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	cn, ok := u.ownConnection(w, r, c)
+	if !ok {
+		return
+	}
+	period, _ := strconv.Atoi(r.PostFormValue("period_minutes"))
+	es := syncer.EventSettings{CalendarID: r.PostFormValue("calendar_id"), SyncFrom: r.PostFormValue("sync_from"),
+		Auto: r.PostFormValue("auto") != "", PeriodMinutes: period}
+	enabled := r.PostFormValue("enabled") != ""
+	err := u.sync.SaveEventSettings(r.Context(), c.V, cn.ID, enabled, es)
+	var se *syncer.SettingsError
+	if errors.As(err, &se) {
+		u.renderAccountWith(w, r, c, cn, http.StatusUnprocessableEntity, nil, func(v *calendarSyncView) {
+			v.Errors, v.Settings, v.Enabled = se.Fields, es, enabled
+		})
+		return
+	}
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashSuccess, Key: "sync.saved"})
 }
 
 // contactSyncView is the contact sync card of a connection page.
@@ -58,6 +115,7 @@ func (u *UI) contactSyncView(ctx context.Context, c *Ctx, connID string) contact
 
 func (u *UI) syncRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /profile/accounts/{id}/contacts", u.authed(u.saveContactSync))
+	mux.HandleFunc("POST /profile/accounts/{id}/calendar", u.authed(u.saveCalendarSync))
 	mux.HandleFunc("POST /profile/accounts/{id}/sync", u.authed(u.runSyncNow))
 	mux.HandleFunc("POST /profile/accounts/{id}/preview", u.authed(u.previewSync))
 	mux.HandleFunc("POST /contacts/sync", u.authed(u.syncContactsNow))

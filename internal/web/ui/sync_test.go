@@ -74,3 +74,36 @@ func TestContactSyncPage(t *testing.T) {
 	}
 	t.Error("the contact card shows no sync history")
 }
+
+func TestCalendarSyncCard(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	ctx := context.Background()
+	g := oauthtest.New(t, google.Options{}, s.URL+oauth.GoogleCallbackPath)
+	if err := g.Configure(ctx, s.App.Settings); err != nil {
+		t.Fatal(err)
+	}
+	g.AddUser("cal@gmail.com", "Cal")
+	g.SetAutoApprove("cal@gmail.com")
+	work, _ := g.CreateCalendar("cal@gmail.com", "Work calendar", "Europe/Moscow")
+	api := s.NewUser(t, "cal@example.com")
+	b := s.Browser(t, "cal@example.com", "user-password-1")
+	b.Post(t, "/oauth/google/start", nil)
+	conns, _ := s.App.Store.ListConnections(ctx, api.UserID)
+	page := "/profile/accounts/" + conns[0].ID
+	p := b.Get(t, page)
+	if !strings.Contains(p.Body, "Work calendar") || !strings.Contains(p.Body, `action="`+page+`/calendar"`) {
+		t.Fatal("no calendar card listing the Google calendars")
+	}
+	p = b.Post(t, page+"/calendar", url.Values{"enabled": {"1"}, "sync_from": {"not a date"}, "period_minutes": {"15"}})
+	if p.Status != http.StatusUnprocessableEntity {
+		t.Fatalf("bad settings: %d", p.Status)
+	}
+	p = b.Post(t, page+"/calendar", url.Values{"enabled": {"1"}, "calendar_id": {work}, "sync_from": {"2026-01-01"}, "period_minutes": {"15"}})
+	if !strings.Contains(p.Body, "Sync settings saved") {
+		t.Fatalf("calendar settings not saved: %d", p.Status)
+	}
+	_, es, err := s.App.Sync.EventBinding(ctx, conns[0].ID)
+	if err != nil || es.CalendarID != work || es.SyncFrom != "2026-01-01" {
+		t.Fatalf("stored %+v %v", es, err)
+	}
+}
