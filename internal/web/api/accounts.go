@@ -98,51 +98,15 @@ func (a *API) createAccount(w http.ResponseWriter, r *http.Request, v access.Vie
 		a.fail(w, r, err)
 		return
 	}
-	a.respondAccount(w, r, v, acc.ID, http.StatusCreated)
-}
-
-func (a *API) respondAccount(w http.ResponseWriter, r *http.Request, v access.Viewer, id string, status int) {
-	acc, err := a.st.GetAccount(r.Context(), v, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	setETag(w, acc.Version)
-	if status == http.StatusCreated {
-		w.Header().Set("Location", "/api/v1/accounts/"+acc.ID)
-	}
-	writeJSON(w, status, accountJSON(acc))
+	a.accounts().respond(a, w, r, v, acc.ID, http.StatusCreated)
 }
 
 func (a *API) getAccount(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	a.respondAccount(w, r, v, r.PathValue("id"), http.StatusOK)
+	a.accounts().respond(a, w, r, v, r.PathValue("id"), http.StatusOK)
 }
 
 func (a *API) patchAccount(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	want, err := ifMatch(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	var in accountIn
-	if err := decode(r, &in); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	acc, err := a.st.GetAccount(r.Context(), v, r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if want == 0 {
-		want = acc.Version
-	}
-	in.apply(acc)
-	if err := a.st.UpdateAccount(r.Context(), v, acc, want); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.respondAccount(w, r, v, acc.ID, http.StatusOK)
+	patch(a, a.accounts(), w, r, v, func(in *accountIn, acc *crm.Account, _ crm.FieldErrors) { in.apply(acc) })
 }
 
 func (a *API) deleteAccount(w http.ResponseWriter, r *http.Request, v access.Viewer) {

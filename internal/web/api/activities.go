@@ -205,56 +205,15 @@ func (a *API) createActivity(w http.ResponseWriter, r *http.Request, v access.Vi
 		a.fail(w, r, err)
 		return
 	}
-	a.respondActivity(w, r, v, act.ID, http.StatusCreated)
-}
-
-func (a *API) respondActivity(w http.ResponseWriter, r *http.Request, v access.Viewer, id string, status int) {
-	act, err := a.st.GetActivity(r.Context(), v, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	setETag(w, act.Version)
-	if status == http.StatusCreated {
-		w.Header().Set("Location", "/api/v1/activities/"+act.ID)
-	}
-	writeJSON(w, status, activityJSON(act))
+	a.activities().respond(a, w, r, v, act.ID, http.StatusCreated)
 }
 
 func (a *API) getActivity(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	a.respondActivity(w, r, v, r.PathValue("id"), http.StatusOK)
+	a.activities().respond(a, w, r, v, r.PathValue("id"), http.StatusOK)
 }
 
 func (a *API) patchActivity(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	want, err := ifMatch(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	var in activityIn
-	if err := decode(r, &in); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	act, err := a.st.GetActivity(r.Context(), v, r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if want == 0 {
-		want = act.Version
-	}
-	fe := crm.FieldErrors{}
-	in.apply(act, fe)
-	if err := fe.Err(); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.st.UpdateActivity(r.Context(), v, act, want); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.respondActivity(w, r, v, act.ID, http.StatusOK)
+	patch(a, a.activities(), w, r, v, func(in *activityIn, act *crm.Activity, fe crm.FieldErrors) { in.apply(act, fe) })
 }
 
 func (a *API) deleteActivity(w http.ResponseWriter, r *http.Request, v access.Viewer) {

@@ -151,53 +151,15 @@ func (a *API) createContact(w http.ResponseWriter, r *http.Request, v access.Vie
 		a.fail(w, r, err)
 		return
 	}
-	a.respondContact(w, r, v, c.ID, http.StatusCreated)
-}
-
-func (a *API) respondContact(w http.ResponseWriter, r *http.Request, v access.Viewer, id string, status int) {
-	c, err := a.st.GetContact(r.Context(), v, id)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	setETag(w, c.Version)
-	if status == http.StatusCreated {
-		w.Header().Set("Location", "/api/v1/contacts/"+c.ID)
-	}
-	writeJSON(w, status, contactJSON(c))
+	a.contacts().respond(a, w, r, v, c.ID, http.StatusCreated)
 }
 
 func (a *API) getContact(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	a.respondContact(w, r, v, r.PathValue("id"), http.StatusOK)
+	a.contacts().respond(a, w, r, v, r.PathValue("id"), http.StatusOK)
 }
 
 func (a *API) patchContact(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	want, err := ifMatch(r)
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	var in contactIn
-	if err := decode(r, &in); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	c, err := a.st.GetContact(r.Context(), v, r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if want == 0 {
-		// Without If-Match the update still must not overwrite a change
-		// made between our read and our write.
-		want = c.Version
-	}
-	in.apply(c)
-	if err := a.st.UpdateContact(r.Context(), v, c, want); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.respondContact(w, r, v, c.ID, http.StatusOK)
+	patch(a, a.contacts(), w, r, v, func(in *contactIn, c *crm.Contact, _ crm.FieldErrors) { in.apply(c) })
 }
 
 func (a *API) deleteContact(w http.ResponseWriter, r *http.Request, v access.Viewer) {
