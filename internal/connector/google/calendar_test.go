@@ -2,6 +2,7 @@ package google_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"io"
 	"log/slog"
@@ -742,4 +743,30 @@ func clone(f reconcile.Fields) reconcile.Fields {
 		out[k] = v
 	}
 	return out
+}
+
+// FuzzEventFields maps arbitrary Event JSON (with cancelled instances) to
+// fields and applies them to an activity: never a panic.
+func FuzzEventFields(f *testing.F) {
+	for _, s := range []string{
+		`{"summary":"x","start":{"dateTime":"2026-03-08T09:00:00-05:00","timeZone":"America/New_York"},"end":{"dateTime":"2026-03-08T10:00:00-04:00"},"recurrence":["RRULE:FREQ=WEEKLY","EXDATE;TZID=America/New_York:20260315T090000"]}`,
+		`{"start":{"date":"2026-03-29"},"end":{"date":"2026-03-30"},"attendees":[{"email":"a@b.c","responseStatus":"accepted"},{"email":""}]}`,
+		`{"start":{"dateTime":"bogus"},"end":{}}`, `{"recurrence":["RRULE:"]}`, `{}`,
+	} {
+		f.Add([]byte(s), []byte(`[{"status":"cancelled","originalStartTime":{"dateTime":"2026-03-15T09:00:00-04:00"}}]`))
+	}
+	f.Fuzz(func(t *testing.T, evJSON, cancelledJSON []byte) {
+		var ev calendar.Event
+		if json.Unmarshal(evJSON, &ev) != nil {
+			return
+		}
+		var cancelled []*calendar.Event
+		json.Unmarshal(cancelledJSON, &cancelled)
+		fields := google.EventFields(&ev, cancelled, "Europe/Moscow", "me@example.com")
+		a := &crm.Activity{}
+		if err := reconcile.ApplyEventFields(a, fields, reconcile.EventFieldNames); err == nil {
+			a.Normalize()
+			_ = a.Validate()
+		}
+	})
 }

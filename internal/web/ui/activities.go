@@ -585,6 +585,7 @@ type activityCardData struct {
 	LocalStart   string // start and end in the activity's own zone, when it differs from the viewer's
 	LocalEnd     string
 	Access       accessView
+	Journal      []journalRow
 }
 
 func (u *UI) activityCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -652,5 +653,6 @@ func (u *UI) activityCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 			}
 		}
 	}
+	d.Journal = u.journalRows(ctx, a.ID)
 	u.render(w, http.StatusOK, "activities/card", c.Page(w, r, "activities", d))
 }
