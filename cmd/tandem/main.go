@@ -33,7 +33,9 @@ Usage:
   tandem migrate  [flags]   apply database migrations and exit
   tandem user create --email E [--name N] [--password P] [--admin]
   tandem user passwd --email E [--password P]
-  tandem bench store [--json] [--n N] [--postgres URL] [--keep]
+  tandem sync run --connection ID [--json]   run a connection's sync now, in the foreground
+  tandem sync list                           connections and bindings with their last runs
+  tandem bench store|sync [--json] [--n N] [--postgres URL] [--keep]
   tandem emulator google [--addr ADDR] [--seed] [--auto-approve EMAIL]   a loopback Google for trying Tandem
   tandem version
 
@@ -71,6 +73,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return migrate(ctx, args[1:], stderr)
 	case "user":
 		return userCmd(ctx, args[1:], stdout, stderr)
+	case "sync":
+		return syncCmd(ctx, args[1:], stdout, stderr)
 	case "bench":
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "emulator":
