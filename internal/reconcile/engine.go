@@ -46,6 +46,7 @@ type State interface {
 	GetBinding(ctx context.Context, id string) (*store.Binding, error)
 	FindLink(ctx context.Context, bindingID, column, value string) (*store.Link, error)
 	Links(ctx context.Context, bindingID string) ([]*store.Link, error)
+	PendingLinks(ctx context.Context, bindingID string) ([]*store.Link, error)
 	Changes(ctx context.Context, since int64, entity string, limit int) ([]store.Change, error)
 	InTx(ctx context.Context, fn func(*store.Tx) error) error
 }
@@ -429,15 +430,13 @@ func (r *run) remoteRemoved(ctx context.Context, l *store.Link, reason string) e
 // push sends local changes since the local cursor, and finishes remote
 // creates a crash left pending.
 func (r *run) push(ctx context.Context) error {
-	links, err := r.e.State.Links(ctx, r.b.ID)
+	pending, err := r.e.State.PendingLinks(ctx, r.b.ID)
 	if err != nil {
 		return err
 	}
-	for _, l := range links {
-		if l.Pending {
-			if err := r.pushRecord(ctx, l.LocalID); err != nil {
-				return err
-			}
+	for _, l := range pending {
+		if err := r.pushRecord(ctx, l.LocalID); err != nil {
+			return err
 		}
 	}
 	since := r.b.LocalCursor

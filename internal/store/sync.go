@@ -172,8 +172,14 @@ func (s *Store) FindLink(ctx context.Context, bindingID, column, value string) (
 	if value == "" {
 		return nil, ErrNotFound
 	}
+	// The remote_id index is partial (remote_id <> ''); SQLite uses it only
+	// when the query repeats that condition.
+	extra := ""
+	if column == "remote_id" {
+		extra = ` AND remote_id <> ''`
+	}
 	l, err := scanLink(s.r.QueryRowContext(ctx, `SELECT `+linkColumns+` FROM sync_links WHERE binding_id = $1 AND `+
-		column+` = $2 LIMIT 1`, bindingID, value))
+		column+` = $2`+extra+` LIMIT 1`, bindingID, value))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -188,6 +194,25 @@ func (s *Store) Links(ctx context.Context, bindingID string) ([]*Link, error) {
 	rows, err := s.r.QueryContext(ctx, `SELECT `+linkColumns+` FROM sync_links WHERE binding_id = $1 ORDER BY local_id`, bindingID)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
+	}
+	defer rows.Close()
+	var out []*Link
+	for rows.Next() {
+		l, err := scanLink(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, l)
+	}
+	return out, rows.Err()
+}
+
+// PendingLinks returns a binding's links whose remote create has not been
+// confirmed (a crash between the create and its link).
+func (s *Store) PendingLinks(ctx context.Context, bindingID string) ([]*Link, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+linkColumns+` FROM sync_links WHERE binding_id = $1 AND pending`, bindingID)
+	if err != nil {
+		return nil, fmt.Errorf("pending links: %w", err)
 	}
 	defer rows.Close()
 	var out []*Link
