@@ -191,28 +191,19 @@ func (s *Store) FindLink(ctx context.Context, bindingID, column, value string) (
 
 // Links returns every link of a binding (for a full reconcile).
 func (s *Store) Links(ctx context.Context, bindingID string) ([]*Link, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+linkColumns+` FROM sync_links WHERE binding_id = $1 ORDER BY local_id`, bindingID)
-	if err != nil {
-		return nil, fmt.Errorf("list links: %w", err)
-	}
-	defer rows.Close()
-	var out []*Link
-	for rows.Next() {
-		l, err := scanLink(rows)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, l)
-	}
-	return out, rows.Err()
+	return s.links(ctx, `binding_id = $1 ORDER BY local_id`, bindingID)
 }
 
 // PendingLinks returns a binding's links whose remote create has not been
 // confirmed (a crash between the create and its link).
 func (s *Store) PendingLinks(ctx context.Context, bindingID string) ([]*Link, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+linkColumns+` FROM sync_links WHERE binding_id = $1 AND pending`, bindingID)
+	return s.links(ctx, `binding_id = $1 AND pending`, bindingID)
+}
+
+func (s *Store) links(ctx context.Context, where string, args ...any) ([]*Link, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+linkColumns+` FROM sync_links WHERE `+where, args...)
 	if err != nil {
-		return nil, fmt.Errorf("pending links: %w", err)
+		return nil, fmt.Errorf("list links: %w", err)
 	}
 	defer rows.Close()
 	var out []*Link
