@@ -44,12 +44,16 @@ func TestSync(t *testing.T) {
 	if r.Ratio <= 0 {
 		t.Errorf("ratio %v", r.Ratio)
 	}
+	if r.CatchUp.LogEntries < n || r.CatchUp.MS <= 0 || r.CatchUp.Stats.LocalCreated+r.CatchUp.Stats.RemoteCreated+
+		r.CatchUp.Stats.RemoteUpdated+r.CatchUp.Stats.LocalUpdated != 0 {
+		t.Errorf("catch-up run %+v", r.CatchUp)
+	}
 	if prof.Len() == 0 {
 		t.Error("no CPU profile")
 	}
 	var text bytes.Buffer
 	r.Text(&text)
-	for _, want := range []string{"incremental ratio", "contacts/s", "peak MB", "  1000 "} {
+	for _, want := range []string{"incremental ratio", "contacts/s", "peak MB", "  1000 ", "catch-up run"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, text.String())
 		}
