@@ -19,6 +19,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/syncer"
 )
 
 // Jobs is the part of the job queue the API shows.
@@ -223,6 +224,7 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 	var ve *crm.ValidationError
 	var de *decodeError
 	var se *settings.InvalidError
+	var sse *syncer.SettingsError
 	switch {
 	case errors.As(err, &de):
 		a.problem(w, r, http.StatusBadRequest, de.key, de.fields)
@@ -230,6 +232,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.problem(w, r, http.StatusBadRequest, "error.form", ve.Fields)
 	case errors.As(err, &se):
 		a.problem(w, r, http.StatusBadRequest, "error.form", crm.FieldErrors{"value": se.Key})
+	case errors.As(err, &sse):
+		a.problem(w, r, http.StatusBadRequest, "error.form", sse.Fields)
 	case errors.Is(err, store.ErrNotFound), errors.Is(err, jobs.ErrNotFound), errors.Is(err, settings.ErrUnknown):
 		a.problem(w, r, http.StatusNotFound, "error.not_found", nil)
 	case errors.Is(err, store.ErrForbidden):

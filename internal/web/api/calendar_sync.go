@@ -2,14 +2,11 @@ package api
 
 import (
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/access"
-	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/store"
-	"github.com/tandem-crm/tandem/internal/syncer"
 )
 
 type calendarSyncJSON struct {
@@ -74,11 +71,6 @@ func (a *API) putCalendarSync(w http.ResponseWriter, r *http.Request, v access.V
 	set(&es.Auto, in.Auto)
 	set(&es.PeriodMinutes, in.PeriodMinutes)
 	if err := a.sync.SaveEventSettings(r.Context(), v, c.ID, enabled, es); err != nil {
-		var se *syncer.SettingsError
-		if errors.As(err, &se) {
-			a.fail(w, r, &crm.ValidationError{Fields: se.Fields})
-			return
-		}
 		a.fail(w, r, err)
 		return
 	}

@@ -3,12 +3,10 @@ package api
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"net/http"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/access"
-	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
@@ -124,11 +122,6 @@ func (a *API) putContactSync(w http.ResponseWriter, r *http.Request, v access.Vi
 	set(&cs.PeriodMinutes, in.PeriodMinutes)
 	set(&cs.GroupName, in.GroupName)
 	if err := a.sync.SaveContactSettings(r.Context(), v, c.ID, enabled, cs); err != nil {
-		var se *syncer.SettingsError
-		if errors.As(err, &se) {
-			a.fail(w, r, &crm.ValidationError{Fields: se.Fields})
-			return
-		}
 		a.fail(w, r, err)
 		return
 	}
