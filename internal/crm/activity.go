@@ -2,6 +2,7 @@ package crm
 
 import (
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -37,14 +38,35 @@ type Activity struct {
 	AccountID      string
 	ContactID      string
 	Participants   []Participant
-	RRule          string      // RFC 5545 RRULE value without the "RRULE:" prefix
-	ExDates        []time.Time // exceptions: original start times removed from the series
-	Tags           []TagRef
-	Access         []Grant
-	CreatedAt      time.Time
-	UpdatedAt      time.Time
-	Version        int64
+	RRule          string       // RFC 5545 RRULE value without the "RRULE:" prefix
+	ExDates        []time.Time  // exceptions: original start times removed from the series
+	Overrides      []Occurrence // exceptions: occurrences changed on their own, by original start
+	// ActualStart and ActualEnd are when a task really started and was
+	// completed. The status sets them (see Normalize); calendars show them
+	// instead of the planned Start and End once they exist.
+	ActualStart *time.Time
+	ActualEnd   *time.Time
+	Tags        []TagRef
+	Access      []Grant
+	CreatedAt   time.Time
+	UpdatedAt   time.Time
+	Version     int64
 }
+
+// Occurrence is one occurrence of a series changed on its own — moved,
+// retitled — an exception in iCalendar terms (RECURRENCE-ID). It holds the
+// occurrence's full values; a removed occurrence is an ExDate instead.
+type Occurrence struct {
+	RecurrenceID time.Time // the original start, as the rule generates it
+	Start, End   time.Time
+	Title        string
+	Description  string
+	Location     string
+}
+
+// StartedStatuses are the statuses of a task that has started: its actual
+// start is a fact from then on.
+var StartedStatuses = []string{"in_progress", "ready_for_review", "completed"}
 
 // Participant is an attendee of an activity.
 type Participant struct {
@@ -91,6 +113,140 @@ func (a *Activity) Normalize() {
 		}
 	}
 	a.OrganizerEmail = strings.TrimSpace(a.OrganizerEmail)
+	a.normalizeOverrides()
+	a.stampActualDates()
+}
+
+// stampActualDates keeps a task's actual dates in step with its status:
+// starting work stamps the actual start, completing it the actual end;
+// reopening clears what no longer holds. Dates a user entered stay.
+func (a *Activity) stampActualDates() {
+	if a.Type != "task" {
+		return
+	}
+	switch {
+	case a.Status == "not_started":
+		a.ActualStart, a.ActualEnd = nil, nil
+	case contains(StartedStatuses, a.Status):
+		now := Now()
+		if a.ActualStart == nil {
+			a.ActualStart = &now
+		}
+		if a.Status != "completed" {
+			a.ActualEnd = nil
+		} else if a.ActualEnd == nil {
+			a.ActualEnd = &now
+		}
+	}
+}
+
+// Duration is the planned length of one occurrence (zero without an end).
+func (a *Activity) Duration() time.Duration {
+	if a.Start == nil || a.End == nil || !a.End.After(*a.Start) {
+		return 0
+	}
+	return a.End.Sub(*a.Start)
+}
+
+// Generated is the occurrence the rule makes at rid, before any change.
+func (a *Activity) Generated(rid time.Time) Occurrence {
+	return Occurrence{RecurrenceID: rid, Start: rid, End: rid.Add(a.Duration()), Title: a.Title,
+		Description: a.Description, Location: a.Location}
+}
+
+// normalizeOverrides trims and sorts the overrides and drops those that
+// change nothing, name a removed occurrence, or name none at all (the
+// series' rule or start changed since), so a series has one form on every
+// side. Input that names a wrong occurrence is refused before this, where
+// it is read (CheckOverrides).
+func (a *Activity) normalizeOverrides() {
+	removed := map[time.Time]bool{}
+	for _, t := range a.ExDates {
+		removed[t.UTC()] = true
+	}
+	byRID := map[time.Time]Occurrence{}
+	for _, o := range a.Overrides {
+		o.Title, o.Location = strings.TrimSpace(o.Title), strings.TrimSpace(o.Location)
+		o.RecurrenceID, o.Start, o.End = o.RecurrenceID.UTC(), o.Start.UTC(), o.End.UTC()
+		if a.AllDay {
+			o.RecurrenceID, o.Start, o.End = *truncDay(&o.RecurrenceID), *truncDay(&o.Start), *truncDay(&o.End)
+			if !o.End.After(o.Start) {
+				o.End = o.Start.AddDate(0, 0, 1)
+			}
+		}
+		if o == a.Generated(o.RecurrenceID) || removed[o.RecurrenceID] || !a.IsOccurrence(o.RecurrenceID) {
+			continue
+		}
+		byRID[o.RecurrenceID] = o
+	}
+	a.Overrides = nil
+	for _, o := range byRID {
+		a.Overrides = append(a.Overrides, o)
+	}
+	sort.Slice(a.Overrides, func(i, j int) bool { return a.Overrides[i].RecurrenceID.Before(a.Overrides[j].RecurrenceID) })
+}
+
+// CheckOverrides reports overrides given as input that name no occurrence
+// of the series (call it before Normalize, which would drop them).
+func (a *Activity) CheckOverrides(fe FieldErrors) {
+	c := *a
+	c.Overrides = nil
+	c.Normalize()
+	removed := map[time.Time]bool{}
+	for _, t := range c.ExDates {
+		removed[t.UTC()] = true
+	}
+	seen := map[time.Time]bool{}
+	for i, o := range a.Overrides {
+		rid := o.RecurrenceID.UTC()
+		if c.AllDay {
+			rid = *truncDay(&rid)
+		}
+		f := fmt.Sprintf("overrides[%d].recurrence_id", i)
+		switch {
+		case c.RRule == "":
+			fe.Add("overrides", ErrInvalid)
+			return
+		case seen[rid] || removed[rid]:
+			fe.Add(f, ErrInvalid)
+		case !c.IsOccurrence(rid):
+			fe.Add(f, ErrNotOccurrence)
+		}
+		seen[rid] = true
+	}
+}
+
+// IsOccurrence reports whether the series generates an occurrence at t.
+func (a *Activity) IsOccurrence(t time.Time) bool {
+	if a.RRule == "" || a.Start == nil {
+		return false
+	}
+	loc := time.UTC
+	if !a.AllDay {
+		if l, err := time.LoadLocation(a.TimeZone); err == nil {
+			loc = l
+		}
+	}
+	opt, err := rrule.StrToROptionInLocation(a.RRule, loc)
+	if err != nil {
+		return false
+	}
+	opt.Dtstart = a.Start.In(loc)
+	r, err := rrule.NewRRule(*opt)
+	if err != nil {
+		return false
+	}
+	got := r.After(t.Add(-time.Second), false)
+	return got.Equal(t)
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
 }
 
 func truncDay(t *time.Time) *time.Time {
@@ -136,6 +292,10 @@ func (a *Activity) Validate() error {
 	} else if len(a.ExDates) > 0 {
 		fe.Add("exdates", ErrInvalid)
 	}
+	a.validateOverrides(fe)
+	if a.ActualStart != nil && a.ActualEnd != nil && a.ActualEnd.Before(*a.ActualStart) {
+		fe.Add("actual_end", ErrEndBefore)
+	}
 	ValidateGrants(fe, a.Access)
 	if len(a.ExDates) > 1000 {
 		fe.Add("exdates", ErrTooMany)
@@ -166,6 +326,25 @@ func (a *Activity) Validate() error {
 		checkEnum(fe, f+".response_status", p.ResponseStatus, ResponseStatuses)
 	}
 	return fe.Err()
+}
+
+func (a *Activity) validateOverrides(fe FieldErrors) {
+	if len(a.Overrides) > 1000 {
+		fe.Add("overrides", ErrTooMany)
+		return
+	}
+	for i, o := range a.Overrides {
+		f := fmt.Sprintf("overrides[%d]", i)
+		if o.End.Before(o.Start) {
+			fe.Add(f+".end", ErrEndBefore)
+		}
+		if o.Start.Year() < 1900 || o.Start.Year() > 2200 {
+			fe.Add(f+".start", ErrDate)
+		}
+		checkLen(fe, f+".title", o.Title, MaxName, false)
+		checkLen(fe, f+".description", o.Description, MaxText, false)
+		checkLen(fe, f+".location", o.Location, MaxName, false)
+	}
 }
 
 // ValidRRule parses an RRULE value (without the "RRULE:" prefix).

@@ -59,17 +59,19 @@ func (e *ValidationError) Error() string {
 
 // Message keys for validation problems; the catalogue translates them.
 const (
-	ErrRequired    = "error.required"
-	ErrTooLong     = "error.too_long"
-	ErrInvalid     = "error.invalid"
-	ErrEmail       = "error.invalid_email"
-	ErrDate        = "error.invalid_date"
-	ErrRRule       = "error.invalid_rrule"
-	ErrTimeZone    = "error.invalid_time_zone"
-	ErrEndBefore   = "error.end_before_start"
-	ErrOnePrimary  = "error.one_primary"
-	ErrTooMany     = "error.too_many"
-	ErrUnknownEnum = "error.unknown_value"
+	ErrRequired = "error.required"
+	ErrTooLong  = "error.too_long"
+	ErrInvalid  = "error.invalid"
+	ErrEmail    = "error.invalid_email"
+	ErrDate     = "error.invalid_date"
+	ErrRRule    = "error.invalid_rrule"
+	// ErrNotOccurrence: an override names a start the series never has.
+	ErrNotOccurrence = "error.not_an_occurrence"
+	ErrTimeZone      = "error.invalid_time_zone"
+	ErrEndBefore     = "error.end_before_start"
+	ErrOnePrimary    = "error.one_primary"
+	ErrTooMany       = "error.too_many"
+	ErrUnknownEnum   = "error.unknown_value"
 )
 
 func checkLen(fe FieldErrors, field, v string, max int, required bool) {

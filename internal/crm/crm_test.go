@@ -88,6 +88,8 @@ func TestActivityNormalizeValidate(t *testing.T) {
 		{"duplicate participant", Activity{Title: "x", Participants: []Participant{{Email: "A@b.c"}, {Email: "a@B.c"}}}, "participants[1].email", ErrInvalid},
 		{"participant needs email or contact", Activity{Title: "x", Participants: []Participant{{Name: "Ann"}}}, "participants[0].email", ErrRequired},
 		{"year out of range", Activity{Title: "x", Start: at("0001-01-01T00:00:00Z")}, "start", ErrDate},
+		{"override", series(Occurrence{RecurrenceID: *at("2026-03-03T10:00:00Z"), Start: *at("2026-03-03T12:00:00Z"), End: *at("2026-03-03T13:00:00Z"), Title: "Standup"}), "", ""},
+		{"override ends before it starts", series(Occurrence{RecurrenceID: *at("2026-03-03T10:00:00Z"), Start: *at("2026-03-03T12:00:00Z"), End: *at("2026-03-03T11:00:00Z"), Title: "Standup"}), "overrides[0].end", ErrEndBefore},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -109,6 +111,94 @@ func TestActivityNormalizeValidate(t *testing.T) {
 
 // All-day items are dates: any time of day folds to UTC midnight, and a
 // missing or non-positive end becomes the next day.
+// series is a daily 10:00 UTC standup with the given overrides.
+func series(os ...Occurrence) Activity {
+	s := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	e := s.Add(30 * time.Minute)
+	return Activity{Title: "Standup", Start: &s, End: &e, RRule: "FREQ=DAILY;COUNT=10", Overrides: os}
+}
+
+func TestOverridesNormalize(t *testing.T) {
+	rid := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	a := series(
+		Occurrence{RecurrenceID: rid.AddDate(0, 0, 1), Start: rid.AddDate(0, 0, 1).Add(time.Hour), End: rid.AddDate(0, 0, 1).Add(2 * time.Hour), Title: " Later "},
+		Occurrence{RecurrenceID: rid, Start: rid, End: rid.Add(30 * time.Minute), Title: "Standup"}, // as generated: not an override
+	)
+	a.Normalize()
+	if len(a.Overrides) != 1 || a.Overrides[0].Title != "Later" || !a.Overrides[0].RecurrenceID.Equal(rid.AddDate(0, 0, 1)) {
+		t.Fatalf("overrides %+v", a.Overrides)
+	}
+	if err := a.Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestCheckOverrides(t *testing.T) {
+	at := func(s string) time.Time { v, _ := time.Parse(time.RFC3339, s); return v }
+	tests := []struct {
+		name  string
+		a     Activity
+		field string
+		key   string
+	}{
+		{"an occurrence", series(Occurrence{RecurrenceID: at("2026-03-03T10:00:00Z"), Title: "x"}), "", ""},
+		{"off the rule", series(Occurrence{RecurrenceID: at("2026-03-03T11:00:00Z")}), "overrides[0].recurrence_id", ErrNotOccurrence},
+		{"after the series", series(Occurrence{RecurrenceID: at("2026-04-03T10:00:00Z")}), "overrides[0].recurrence_id", ErrNotOccurrence},
+		{"twice", series(Occurrence{RecurrenceID: at("2026-03-03T10:00:00Z")}, Occurrence{RecurrenceID: at("2026-03-03T10:00:00Z")}), "overrides[1].recurrence_id", ErrInvalid},
+		{"removed", func() Activity {
+			a := series(Occurrence{RecurrenceID: at("2026-03-03T10:00:00Z")})
+			a.ExDates = []time.Time{at("2026-03-03T10:00:00Z")}
+			return a
+		}(), "overrides[0].recurrence_id", ErrInvalid},
+		{"no rule", Activity{Title: "x", Overrides: []Occurrence{{RecurrenceID: at("2026-03-03T10:00:00Z")}}}, "overrides", ErrInvalid},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fe := FieldErrors{}
+			tt.a.CheckOverrides(fe)
+			if tt.field == "" && len(fe) > 0 || tt.field != "" && fe[tt.field] != tt.key {
+				t.Fatalf("got %v, want %s=%s", fe, tt.field, tt.key)
+			}
+		})
+	}
+	// A series whose rule changed drops the overrides it no longer has.
+	a := series(Occurrence{RecurrenceID: at("2026-03-03T10:00:00Z"), Title: "moved"})
+	a.RRule = "FREQ=DAILY;COUNT=2"
+	a.Normalize()
+	if len(a.Overrides) != 0 {
+		t.Fatalf("kept %+v", a.Overrides)
+	}
+}
+
+func TestActualDates(t *testing.T) {
+	a := Activity{Title: "Write report", Type: "task", Status: "in_progress"}
+	a.Normalize()
+	if a.ActualStart == nil || a.ActualEnd != nil {
+		t.Fatalf("in progress: %v %v", a.ActualStart, a.ActualEnd)
+	}
+	started := *a.ActualStart
+	a.Status = "completed"
+	a.Normalize()
+	if !a.ActualStart.Equal(started) || a.ActualEnd == nil {
+		t.Fatalf("completed: %v %v", a.ActualStart, a.ActualEnd)
+	}
+	a.Status = "in_progress" // reopened
+	a.Normalize()
+	if a.ActualEnd != nil || !a.ActualStart.Equal(started) {
+		t.Fatalf("reopened: %v %v", a.ActualStart, a.ActualEnd)
+	}
+	a.Status = "not_started"
+	a.Normalize()
+	if a.ActualStart != nil {
+		t.Fatalf("not started: %v", a.ActualStart)
+	}
+	m := Activity{Title: "Meeting", Type: "meeting", Status: "completed"}
+	m.Normalize()
+	if m.ActualStart != nil || m.ActualEnd != nil {
+		t.Fatal("actual dates are a task's")
+	}
+}
+
 func TestAllDayNormalize(t *testing.T) {
 	start := time.Date(2026, 3, 29, 22, 30, 0, 0, time.UTC)
 	a := Activity{Title: "x", AllDay: true, Start: &start}

@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -52,11 +53,13 @@ func (s *Store) createActivity(ctx context.Context, tx *sql.Tx, v access.Viewer,
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO activities (id, type, title, description, location, start_at, end_at, all_day,
 		time_zone, show_in_calendar, status, priority, owner_id, author_id, organizer_id, organizer_email, account_id,
-		contact_id, rrule, exdates, search, created_at, updated_at, version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, 1)`,
+		contact_id, rrule, exdates, search, created_at, updated_at, version, overrides, actual_start, actual_end)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, 1,
+		$23, $24, $25)`,
 		a.ID, a.Type, a.Title, a.Description, a.Location, microsPtr(a.Start), microsPtr(a.End), a.AllDay, a.TimeZone,
 		a.ShowInCalendar, a.Status, a.Priority, a.OwnerID, a.AuthorID, nullable(a.OrganizerID), a.OrganizerEmail,
-		nullable(a.AccountID), nullable(a.ContactID), a.RRule, encodeTimes(a.ExDates), a.SearchText(), crm.Micros(a.CreatedAt))
+		nullable(a.AccountID), nullable(a.ContactID), a.RRule, encodeTimes(a.ExDates), a.SearchText(), crm.Micros(a.CreatedAt),
+		encodeOverrides(a.Overrides), microsPtr(a.ActualStart), microsPtr(a.ActualEnd))
 	if err != nil {
 		return fmt.Errorf("insert activity: %w", err)
 	}
@@ -121,11 +124,12 @@ func (s *Store) updateActivity(ctx context.Context, tx *sql.Tx, v access.Viewer,
 	err := tx.QueryRowContext(ctx, `UPDATE activities SET type = $2, title = $3, description = $4, location = $5,
 		start_at = $6, end_at = $7, all_day = $8, time_zone = $9, show_in_calendar = $10, status = $11, priority = $12,
 		owner_id = $13, organizer_id = $14, organizer_email = $15, account_id = $16, contact_id = $17, rrule = $18,
-		exdates = $19, search = $20, updated_at = $21, version = version + 1 WHERE id = $1 RETURNING version, author_id`,
+		exdates = $19, search = $20, updated_at = $21, overrides = $22, actual_start = $23, actual_end = $24,
+		version = version + 1 WHERE id = $1 RETURNING version, author_id`,
 		a.ID, a.Type, a.Title, a.Description, a.Location, microsPtr(a.Start), microsPtr(a.End), a.AllDay, a.TimeZone,
 		a.ShowInCalendar, a.Status, a.Priority, a.OwnerID, nullable(a.OrganizerID), a.OrganizerEmail,
 		nullable(a.AccountID), nullable(a.ContactID), a.RRule, encodeTimes(a.ExDates), a.SearchText(),
-		crm.Micros(a.UpdatedAt)).Scan(&a.Version, &a.AuthorID)
+		crm.Micros(a.UpdatedAt), encodeOverrides(a.Overrides), microsPtr(a.ActualStart), microsPtr(a.ActualEnd)).Scan(&a.Version, &a.AuthorID)
 	if err != nil {
 		return fmt.Errorf("update activity: %w", err)
 	}
@@ -152,20 +156,25 @@ func (s *Store) deleteActivity(ctx context.Context, tx *sql.Tx, v access.Viewer,
 
 const activityColumns = `a.id, a.type, a.title, a.description, a.location, a.start_at, a.end_at, a.all_day, a.time_zone,
 	a.show_in_calendar, a.status, a.priority, a.owner_id, a.author_id, COALESCE(a.organizer_id, ''), a.organizer_email,
-	COALESCE(a.account_id, ''), COALESCE(a.contact_id, ''), a.rrule, a.exdates, a.created_at, a.updated_at, a.version`
+	COALESCE(a.account_id, ''), COALESCE(a.contact_id, ''), a.rrule, a.exdates, a.created_at, a.updated_at, a.version,
+	a.overrides, a.actual_start, a.actual_end`
 
 func scanActivity(row interface{ Scan(...any) error }) (crm.Activity, error) {
 	var a crm.Activity
-	var start, end sql.NullInt64
-	var exdates string
+	var start, end, actualStart, actualEnd sql.NullInt64
+	var exdates, overrides string
 	var c, u int64
 	err := row.Scan(&a.ID, &a.Type, &a.Title, &a.Description, &a.Location, &start, &end, &a.AllDay, &a.TimeZone,
 		&a.ShowInCalendar, &a.Status, &a.Priority, &a.OwnerID, &a.AuthorID, &a.OrganizerID, &a.OrganizerEmail,
-		&a.AccountID, &a.ContactID, &a.RRule, &exdates, &c, &u, &a.Version)
+		&a.AccountID, &a.ContactID, &a.RRule, &exdates, &c, &u, &a.Version, &overrides, &actualStart, &actualEnd)
 	if err != nil {
 		return a, err
 	}
 	a.Start, a.End = timePtr(start), timePtr(end)
+	a.ActualStart, a.ActualEnd = timePtr(actualStart), timePtr(actualEnd)
+	if a.Overrides, err = decodeOverrides(overrides); err != nil {
+		return a, fmt.Errorf("activity %s: %w", a.ID, err)
+	}
 	a.ExDates = decodeTimes(exdates)
 	a.CreatedAt, a.UpdatedAt = crm.FromMicros(c), crm.FromMicros(u)
 	return a, nil
@@ -323,6 +332,45 @@ func encodeTimes(ts []time.Time) string {
 		parts[i] = strconv.FormatInt(crm.Micros(t), 10)
 	}
 	return strings.Join(parts, " ")
+}
+
+// storedOccurrence is the column form of an override: times in Unix
+// microseconds, like every other time the store keeps.
+type storedOccurrence struct {
+	RecurrenceID int64  `json:"rid"`
+	Start        int64  `json:"start"`
+	End          int64  `json:"end"`
+	Title        string `json:"title,omitempty"`
+	Description  string `json:"description,omitempty"`
+	Location     string `json:"location,omitempty"`
+}
+
+func encodeOverrides(os []crm.Occurrence) string {
+	if len(os) == 0 {
+		return ""
+	}
+	out := make([]storedOccurrence, len(os))
+	for i, o := range os {
+		out[i] = storedOccurrence{crm.Micros(o.RecurrenceID), crm.Micros(o.Start), crm.Micros(o.End), o.Title, o.Description, o.Location}
+	}
+	b, _ := json.Marshal(out)
+	return string(b)
+}
+
+func decodeOverrides(s string) ([]crm.Occurrence, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var in []storedOccurrence
+	if err := json.Unmarshal([]byte(s), &in); err != nil {
+		return nil, fmt.Errorf("decode overrides: %w", err)
+	}
+	out := make([]crm.Occurrence, len(in))
+	for i, o := range in {
+		out[i] = crm.Occurrence{RecurrenceID: crm.FromMicros(o.RecurrenceID), Start: crm.FromMicros(o.Start),
+			End: crm.FromMicros(o.End), Title: o.Title, Description: o.Description, Location: o.Location}
+	}
+	return out, nil
 }
 
 func decodeTimes(s string) []time.Time {

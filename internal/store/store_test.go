@@ -346,6 +346,25 @@ func TestActivities(t *testing.T) {
 			len(got.Participants) != 2 || got.Participants[1].ResponseStatus != "needs_action" || got.AuthorID != alice.UserID {
 			t.Fatalf("read back %+v", got)
 		}
+		// A moved occurrence and a task's actual dates survive a round trip.
+		moved := start.AddDate(0, 0, 15) // a Monday
+		got.Overrides = []crm.Occurrence{{RecurrenceID: moved, Start: moved.Add(2 * time.Hour), End: moved.Add(3 * time.Hour),
+			Title: "Планёрка (перенесена)", Location: "Room 2"}}
+		if err := s.UpdateActivity(ctx, alice, got, got.Version); err != nil {
+			t.Fatal(err)
+		}
+		again, _ := s.GetActivity(ctx, alice, a.ID)
+		if len(again.Overrides) != 1 || again.Overrides[0] != got.Overrides[0] {
+			t.Fatalf("overrides read back %+v", again.Overrides)
+		}
+		task := &crm.Activity{Title: "Report", Type: "task", Status: "completed"}
+		if err := s.CreateActivity(ctx, alice, task); err != nil {
+			t.Fatal(err)
+		}
+		if tr, _ := s.GetActivity(ctx, alice, task.ID); tr.ActualStart == nil || tr.ActualEnd == nil || !tr.ActualEnd.Equal(*task.ActualEnd) {
+			t.Fatalf("actual dates read back %v %v", tr.ActualStart, tr.ActualEnd)
+		}
+		s.DeleteActivity(ctx, alice, task.ID)
 		undated := &crm.Activity{Title: "Call back"}
 		s.CreateActivity(ctx, alice, undated)
 		all, _, _ := s.ListActivities(ctx, alice, ActivityFilter{})
