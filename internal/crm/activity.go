@@ -140,6 +140,37 @@ func (a *Activity) stampActualDates() {
 	}
 }
 
+// CalendarSpan is what a calendar shows of the activity: the planned start
+// and end, or for a task that has started its actual start and, once
+// completed, its actual end. A series keeps its planned span, to which its
+// rule is anchored.
+func (a *Activity) CalendarSpan() (start, end *time.Time) {
+	start, end = a.Start, a.End
+	if a.Type != "task" || a.RRule != "" || a.ActualStart == nil || !contains(StartedStatuses, a.Status) {
+		return start, end
+	}
+	dur := a.Duration()
+	start = a.ActualStart
+	if a.AllDay {
+		start = truncDay(a.ActualStart)
+	}
+	switch {
+	case a.Status == "completed" && a.ActualEnd != nil && !a.ActualEnd.Before(*start):
+		e := *a.ActualEnd
+		if a.AllDay {
+			e = truncDay(a.ActualEnd).AddDate(0, 0, 1)
+		}
+		end = &e
+	case end != nil && end.After(*start):
+	case dur > 0:
+		e := start.Add(dur)
+		end = &e
+	default:
+		end = nil
+	}
+	return start, end
+}
+
 // Duration is the planned length of one occurrence (zero without an end).
 func (a *Activity) Duration() time.Duration {
 	if a.Start == nil || a.End == nil || !a.End.After(*a.Start) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -21,6 +22,10 @@ type LocalRecord struct {
 	InScope  bool // the binding's policy: does this record sync here?
 	Fields   Fields
 	Modified time.Time
+	// Locked names fields a remote change may not alter, with the local
+	// rule that forbids it: the engine reverts such a change, on the
+	// remote side too, and journals the rule.
+	Locked map[string]string
 }
 
 // Local is the Tandem side of one binding. It maps records to Fields and
@@ -61,7 +66,8 @@ type Stats struct {
 	RemoteUpdated int  `json:"remote_updated"`
 	RemoteRemoved int  `json:"remote_removed"`
 	Conflicts     int  `json:"conflicts"`
-	Skipped       int  `json:"skipped"` // items that could not be applied (logged)
+	Reverted      int  `json:"reverted"` // remote changes taken back by a local rule
+	Skipped       int  `json:"skipped"`  // items that could not be applied (logged)
 	FullListing   bool `json:"full_listing"`
 }
 
@@ -358,6 +364,7 @@ func (r *run) pullItem(ctx context.Context, it Item) error {
 	if len(conflicts) > 0 {
 		r.stats.Conflicts++
 	}
+	toLocal, toRemote, reverted, why := revertLocked(lr, merged, toLocal, toRemote)
 	nl := *link
 	nl.RemoteID, nl.ETag, nl.Pending = it.RemoteID, it.ETag, false
 	if nl.Identity == "" {
@@ -370,6 +377,12 @@ func (r *run) pullItem(ctx context.Context, it Item) error {
 		nl.Base = encodeFields(it.Fields)
 	}
 	err = r.inTx(ctx, func(tx *store.Tx) error {
+		if len(reverted) > 0 {
+			r.stats.Reverted++
+			if err := r.journal(ctx, tx, link.LocalID, it.RemoteID, "remote", "revert", reverted, why); err != nil {
+				return err
+			}
+		}
 		if len(toLocal) > 0 {
 			if err := r.local.Update(ctx, tx, link.LocalID, merged, toLocal); err != nil {
 				return &ItemError{Err: err}
@@ -392,6 +405,36 @@ func (r *run) pullItem(ctx context.Context, it Item) error {
 		return r.updateRemote(ctx, &nl, merged, conflicts)
 	}
 	return nil
+}
+
+// revertLocked takes back remote changes to locked fields: the merged
+// record keeps the local value, which then goes to the remote side too.
+// It returns the new field lists, the reverted fields and why.
+func revertLocked(lr LocalRecord, merged Fields, toLocal, toRemote []string) (local, remote, reverted []string, why string) {
+	if len(lr.Locked) == 0 {
+		return toLocal, toRemote, nil, ""
+	}
+	var reasons []string
+	for _, k := range toLocal {
+		reason, locked := lr.Locked[k]
+		if !locked {
+			local = append(local, k)
+			continue
+		}
+		if v := lr.Fields[k]; v != "" {
+			merged[k] = v
+		} else {
+			delete(merged, k)
+		}
+		reverted = append(reverted, k)
+		if !slices.Contains(toRemote, k) {
+			toRemote = append(toRemote, k)
+		}
+		if !slices.Contains(reasons, reason) {
+			reasons = append(reasons, reason)
+		}
+	}
+	return local, toRemote, reverted, strings.Join(reasons, "; ")
 }
 
 func (r *run) importItem(ctx context.Context, it Item) error {
@@ -605,7 +648,16 @@ func (r *run) updateRemote(ctx context.Context, link *store.Link, f Fields, conf
 			if lerr != nil {
 				return lerr
 			}
-			merged, toLocal, _, cs := Merge(decodeFields(cur.Base), lr.Fields, remote.Fields, lr.Modified, remote.Modified)
+			merged, toLocal, toRemote, cs := Merge(decodeFields(cur.Base), lr.Fields, remote.Fields, lr.Modified, remote.Modified)
+			toLocal, _, reverted, why := revertLocked(lr, merged, toLocal, toRemote)
+			if len(reverted) > 0 {
+				if err := r.inTx(ctx, func(tx *store.Tx) error {
+					r.stats.Reverted++
+					return r.journal(ctx, tx, cur.LocalID, cur.RemoteID, "remote", "revert", reverted, why)
+				}); err != nil {
+					return err
+				}
+			}
 			if len(toLocal) > 0 {
 				if err := r.inTx(ctx, func(tx *store.Tx) error {
 					if err := r.local.Update(ctx, tx, cur.LocalID, merged, toLocal); err != nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -35,6 +36,11 @@ const (
 	// FieldExDates are the original starts of removed occurrences, in the
 	// start's format (UTC instants or dates), sorted, comma-separated.
 	FieldExDates = "exdates"
+	// FieldOverrides are the occurrences of a series changed on their own:
+	// "recurrence_id|start|end|title|description|location" lines (times in
+	// the start's format) sorted by recurrence id, as crm normalizes them —
+	// an occurrence that changes nothing is not listed.
+	FieldOverrides = "overrides"
 	// FieldAttendees are "email|name|response_status" lines sorted by
 	// email; email lower-cased, status one of crm.ResponseStatuses.
 	FieldAttendees = "attendees"
@@ -47,7 +53,7 @@ const (
 
 // EventFieldNames lists every event field.
 var EventFieldNames = []string{FieldTitle, FieldDescription, FieldLocation, FieldStart, FieldEnd, FieldAllDay,
-	FieldTimeZone, FieldRRule, FieldExDates, FieldAttendees, FieldOrganizer, FieldTandemID}
+	FieldTimeZone, FieldRRule, FieldExDates, FieldOverrides, FieldAttendees, FieldOrganizer, FieldTandemID}
 
 // DateLayout is the format of all-day dates in event fields.
 const DateLayout = "2006-01-02"
@@ -96,6 +102,57 @@ func DecodeExDates(s string) []time.Time {
 		}
 	}
 	return out
+}
+
+// EncodeOverrides renders overrides (normalized by crm) as FieldOverrides.
+func EncodeOverrides(os []crm.Occurrence, allDay bool) string {
+	lines := make([]string, len(os))
+	for i, o := range os {
+		lines[i] = strings.Join([]string{FormatEventTime(o.RecurrenceID, allDay), FormatEventTime(o.Start, allDay),
+			FormatEventTime(o.End, allDay), entryEscaper.Replace(o.Title), entryEscaper.Replace(o.Description),
+			entryEscaper.Replace(o.Location)}, "|")
+	}
+	sort.Strings(lines)
+	return strings.Join(lines, "\n")
+}
+
+// DecodeOverrides parses EncodeOverrides; unparsable lines are dropped.
+func DecodeOverrides(s string) []crm.Occurrence {
+	var out []crm.Occurrence
+	for _, l := range splitLines(s) {
+		p := strings.SplitN(l, "|", 6)
+		if len(p) < 6 {
+			continue
+		}
+		rid, _, e1 := ParseEventTime(p[0])
+		start, _, e2 := ParseEventTime(p[1])
+		end, _, e3 := ParseEventTime(p[2])
+		if e1 != nil || e2 != nil || e3 != nil {
+			continue
+		}
+		out = append(out, crm.Occurrence{RecurrenceID: rid, Start: start, End: end, Title: entryUnescaper.Replace(p[3]),
+			Description: entryUnescaper.Replace(p[4]), Location: entryUnescaper.Replace(p[5])})
+	}
+	return out
+}
+
+// CanonicalOverrides is the FieldOverrides value of a series given by its
+// event fields f with the changed occurrences os, normalized the way the
+// store normalizes an activity (occurrences that change nothing, are
+// removed or do not exist are dropped), so a connector reports exactly
+// what Tandem would keep.
+func CanonicalOverrides(f Fields, os []crm.Occurrence) string {
+	if f[FieldRRule] == "" || len(os) == 0 {
+		return ""
+	}
+	a := &crm.Activity{}
+	if err := ApplyEventFields(a, f, []string{FieldTitle, FieldDescription, FieldLocation, FieldStart, FieldEnd,
+		FieldAllDay, FieldTimeZone, FieldRRule, FieldExDates}); err != nil {
+		return ""
+	}
+	a.Overrides = os
+	a.Normalize()
+	return EncodeOverrides(a.Overrides, a.AllDay)
 }
 
 // Attendee is one participant of an event in normalized form.
@@ -156,11 +213,10 @@ func DecodeAttendees(s string) []Attendee {
 func EventFields(a *crm.Activity, organizer string) Fields {
 	f := Fields{FieldTitle: a.Title, FieldDescription: a.Description, FieldLocation: a.Location,
 		FieldOrganizer: strings.ToLower(strings.TrimSpace(organizer)), FieldTandemID: a.ID}
-	if a.Start != nil {
-		f[FieldStart] = FormatEventTime(*a.Start, a.AllDay)
-		end := a.End
+	if start, end := a.CalendarSpan(); start != nil {
+		f[FieldStart] = FormatEventTime(*start, a.AllDay)
 		if end == nil {
-			e := *a.Start
+			e := *start
 			if a.AllDay {
 				e = e.AddDate(0, 0, 1)
 			}
@@ -180,6 +236,7 @@ func EventFields(a *crm.Activity, organizer string) Fields {
 	if rr := strings.TrimPrefix(strings.TrimSpace(a.RRule), "RRULE:"); rr != "" {
 		f[FieldRRule] = rr
 		f[FieldExDates] = EncodeExDates(a.ExDates, a.AllDay)
+		f[FieldOverrides] = EncodeOverrides(a.Overrides, a.AllDay)
 	}
 	as := make([]Attendee, 0, len(a.Participants))
 	for _, p := range a.Participants {
@@ -238,6 +295,8 @@ func ApplyEventFields(a *crm.Activity, f Fields, names []string) error {
 			a.RRule = v
 		case FieldExDates:
 			a.ExDates = DecodeExDates(v)
+		case FieldOverrides:
+			a.Overrides = DecodeOverrides(v)
 		case FieldAttendees:
 			old := map[string]crm.Participant{}
 			for _, p := range a.Participants {
@@ -262,7 +321,7 @@ func ApplyEventFields(a *crm.Activity, f Fields, names []string) error {
 		a.AllDay = allDay
 	}
 	if a.RRule == "" {
-		a.ExDates = nil
+		a.ExDates, a.Overrides = nil, nil
 	}
 	return nil
 }
@@ -315,7 +374,43 @@ func (l *EventsLocal) Load(ctx context.Context, id string) (LocalRecord, error) 
 	if err != nil {
 		return LocalRecord{}, err
 	}
-	return LocalRecord{Exists: true, InScope: in, Fields: f, Modified: a.UpdatedAt}, nil
+	locked, err := l.locked(ctx, a)
+	if err != nil {
+		return LocalRecord{}, err
+	}
+	return LocalRecord{Exists: true, InScope: in, Fields: f, Modified: a.UpdatedAt, Locked: locked}, nil
+}
+
+// Reasons a remote change is reverted (SPEC §4, calendar profile rules).
+const (
+	RuleActualStart = "the actual start of a task in progress, ready for review or completed is kept"
+	RuleActualEnd   = "the actual end of a completed task is kept"
+	RuleNoEdit      = "the user may not edit this activity in Tandem"
+)
+
+// locked names the fields a calendar may not change: every field of an
+// activity the user may only read, the start of a task that has started
+// (its actual start) and the end of a completed one (its actual end).
+func (l *EventsLocal) locked(ctx context.Context, a *crm.Activity) (map[string]string, error) {
+	can, err := l.Store.Editable(ctx, l.Viewer, store.EntityActivity, a.ID)
+	if err != nil {
+		return nil, err
+	}
+	if !can {
+		m := map[string]string{}
+		for _, n := range EventFieldNames {
+			m[n] = RuleNoEdit
+		}
+		return m, nil
+	}
+	if a.Type != "task" || a.RRule != "" || a.ActualStart == nil || !slices.Contains(crm.StartedStatuses, a.Status) {
+		return nil, nil
+	}
+	m := map[string]string{FieldStart: RuleActualStart, FieldAllDay: RuleActualStart}
+	if a.Status == "completed" {
+		m[FieldEnd] = RuleActualEnd
+	}
+	return m, nil
 }
 
 func (l *EventsLocal) fields(ctx context.Context, a *crm.Activity) (Fields, error) {
@@ -621,7 +716,14 @@ func (l *EventsLocal) Update(ctx context.Context, tx *store.Tx, id string, f Fie
 
 // RemoteRemoved implements Local: an event deleted remotely deletes the
 // activity (the engine journals it).
+//
+// An activity the user may not edit stays: a calendar must not delete
+// what Tandem does not let its user delete (it is exported again with its
+// next change).
 func (l *EventsLocal) RemoteRemoved(ctx context.Context, tx *store.Tx, id string) (string, error) {
+	if can, err := l.Store.Editable(ctx, l.Viewer, store.EntityActivity, id); err != nil || !can {
+		return "keep", err
+	}
 	if err := tx.DeleteActivity(ctx, l.Viewer, id); err != nil {
 		return "", err
 	}

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/api/calendar/v3"
 	"google.golang.org/api/option"
 
+	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 )
 
@@ -182,11 +183,9 @@ func (c *Calendar) List(ctx context.Context, cursor, page string) (reconcile.Pag
 	}
 	for _, ev := range resp.Items {
 		switch {
-		case ev.RecurringEventId != "" && ev.Status == "cancelled":
-			want(ev.RecurringEventId) // a removed occurrence: an exdate of its series
 		case ev.RecurringEventId != "":
-			c.opt.Log.InfoContext(ctx, "calendar: a modified occurrence of a series is not synced; the series keeps it as generated",
-				"calendar", c.cal, "event", ev.Id, "series", ev.RecurringEventId)
+			// A removed or changed occurrence: part of its series' item.
+			want(ev.RecurringEventId)
 		case ev.Status == "cancelled":
 			p.Items = append(p.Items, reconcile.Item{RemoteID: ev.Id, ETag: ev.Etag, Deleted: true})
 		case len(ev.Recurrence) > 0:
@@ -206,8 +205,8 @@ func (c *Calendar) List(ctx context.Context, cursor, page string) (reconcile.Pag
 	return p, nil
 }
 
-// series maps a recurring event with its cancelled instances; master may
-// be nil (it is read then).
+// series maps a recurring event with its exceptions; master may be nil
+// (it is read then).
 func (c *Calendar) series(ctx context.Context, id string, master *calendar.Event) (reconcile.Item, error) {
 	if master == nil {
 		ev, err := c.svc.Events.Get(c.cal, id).Context(ctx).Do()
@@ -231,16 +230,16 @@ func (c *Calendar) series(ctx context.Context, id string, master *calendar.Event
 	var excs []*calendar.Event
 	if len(master.Recurrence) > 0 {
 		var err error
-		if excs, err = c.cancelledInstances(ctx, master); err != nil {
+		if excs, err = c.exceptions(ctx, master); err != nil {
 			return reconcile.Item{}, err
 		}
 	}
 	return c.item(master, excs), nil
 }
 
-// cancelledInstances lists the cancelled exceptions of a series (its
-// events by iCalUID, deleted ones included).
-func (c *Calendar) cancelledInstances(ctx context.Context, master *calendar.Event) ([]*calendar.Event, error) {
+// exceptions lists the exceptions of a series, cancelled and changed
+// occurrences (its events by iCalUID, deleted ones included).
+func (c *Calendar) exceptions(ctx context.Context, master *calendar.Event) ([]*calendar.Event, error) {
 	var out []*calendar.Event
 	if master.ICalUID == "" {
 		return nil, nil
@@ -248,7 +247,7 @@ func (c *Calendar) cancelledInstances(ctx context.Context, master *calendar.Even
 	call := c.svc.Events.List(c.cal).ICalUID(master.ICalUID).ShowDeleted(true).SingleEvents(false).MaxResults(2500)
 	err := call.Pages(ctx, func(es *calendar.Events) error {
 		for _, ev := range es.Items {
-			if ev.RecurringEventId == master.Id && ev.Status == "cancelled" {
+			if ev.RecurringEventId == master.Id {
 				out = append(out, ev)
 			}
 		}
@@ -260,8 +259,8 @@ func (c *Calendar) cancelledInstances(ctx context.Context, master *calendar.Even
 	return out, nil
 }
 
-// seriesETag is the etag of a series item: the master's, extended by the
-// cancelled instances when there are any.
+// seriesETag is the etag of a series item: the master's, extended by its
+// exceptions when there are any.
 func seriesETag(master string, excs []*calendar.Event) string {
 	if len(excs) == 0 {
 		return master
@@ -299,10 +298,12 @@ func (c *Calendar) item(ev *calendar.Event, excs []*calendar.Event) reconcile.It
 	return it
 }
 
-// EventFields maps an event (a series master with its cancelled
-// instances) to event fields. calendarTZ is the zone of times that name
-// none; self stands for the calendar's owner as organizer.
-func EventFields(ev *calendar.Event, cancelled []*calendar.Event, calendarTZ, self string) reconcile.Fields {
+// EventFields maps an event (a series master with its exceptions) to
+// event fields: cancelled occurrences become exdates, changed ones
+// overrides (their title, description, location and times; an
+// occurrence's own attendees are not mapped). calendarTZ is the zone of
+// times that name none; self stands for the calendar's owner as organizer.
+func EventFields(ev *calendar.Event, excs []*calendar.Event, calendarTZ, self string) reconcile.Fields {
 	f := reconcile.Fields{reconcile.FieldTitle: ev.Summary, reconcile.FieldDescription: ev.Description,
 		reconcile.FieldLocation: ev.Location}
 	allDay := ev.Start != nil && ev.Start.Date != ""
@@ -349,17 +350,23 @@ func EventFields(ev *calendar.Event, cancelled []*calendar.Event, calendarTZ, se
 			}
 		}
 	}
-	for _, x := range cancelled {
-		if o := x.OriginalStartTime; o != nil {
-			if o.Date != "" {
-				if t, err := time.Parse(reconcile.DateLayout, o.Date); err == nil {
-					exdates = append(exdates, t)
-				}
-			} else if s := edtInstant(o, loc); s != "" {
-				t, _ := time.Parse(time.RFC3339, s)
-				exdates = append(exdates, t)
-			}
+	var changed []crm.Occurrence
+	for _, x := range excs {
+		rid, ok := edtTime(x.OriginalStartTime, loc)
+		if !ok {
+			continue
 		}
+		if x.Status == "cancelled" {
+			exdates = append(exdates, rid)
+			continue
+		}
+		start, ok1 := edtTime(x.Start, loc)
+		end, ok2 := edtTime(x.End, loc)
+		if !ok1 || !ok2 {
+			continue
+		}
+		changed = append(changed, crm.Occurrence{RecurrenceID: rid, Start: start, End: end, Title: x.Summary,
+			Description: x.Description, Location: x.Location})
 	}
 	if f[reconcile.FieldRRule] != "" {
 		if allDay {
@@ -370,6 +377,7 @@ func EventFields(ev *calendar.Event, cancelled []*calendar.Event, calendarTZ, se
 			}
 		}
 		f[reconcile.FieldExDates] = reconcile.EncodeExDates(exdates, allDay)
+		f[reconcile.FieldOverrides] = reconcile.CanonicalOverrides(f, changed)
 	}
 	var as []reconcile.Attendee
 	for _, a := range ev.Attendees {
@@ -394,6 +402,24 @@ func EventFields(ev *calendar.Event, cancelled []*calendar.Event, calendarTZ, se
 		}
 	}
 	return f
+}
+
+// edtTime reads an EventDateTime: a date as its UTC midnight, a time as
+// its instant (read in loc when it names no offset).
+func edtTime(d *calendar.EventDateTime, loc *time.Location) (time.Time, bool) {
+	if d == nil {
+		return time.Time{}, false
+	}
+	if d.Date != "" {
+		t, err := time.Parse(reconcile.DateLayout, d.Date)
+		return t, err == nil
+	}
+	s := edtInstant(d, loc)
+	if s == "" {
+		return time.Time{}, false
+	}
+	t, err := time.Parse(time.RFC3339, s)
+	return t, err == nil
 }
 
 // edtInstant renders a timed EventDateTime as an RFC 3339 UTC instant; a
@@ -583,12 +609,18 @@ func (c *Calendar) Create(ctx context.Context, f reconcile.Fields, marker string
 	if err != nil {
 		return reconcile.Item{}, c.mapErr("create event", err)
 	}
+	if f[reconcile.FieldRRule] != "" && f[reconcile.FieldOverrides] != "" {
+		if err := c.writeOccurrences(ctx, got, nil, f); err != nil {
+			return reconcile.Item{}, err
+		}
+		return c.series(ctx, got.Id, nil)
+	}
 	return c.series(ctx, got.Id, got)
 }
 
 // Update implements reconcile.Connector: read the event (and a series'
-// cancelled instances), refuse if it moved on from etag, patch it with
-// If-Match; cancelled instances no longer among the exdates are restored.
+// exceptions), refuse if it moved on from etag, patch it with If-Match,
+// then bring the exceptions in line (writeOccurrences).
 func (c *Calendar) Update(ctx context.Context, id, etag string, f reconcile.Fields) (reconcile.Item, error) {
 	ev, err := c.svc.Events.Get(c.cal, id).Context(ctx).Do()
 	if err != nil {
@@ -599,7 +631,7 @@ func (c *Calendar) Update(ctx context.Context, id, etag string, f reconcile.Fiel
 	}
 	var excs []*calendar.Event
 	if len(ev.Recurrence) > 0 {
-		if excs, err = c.cancelledInstances(ctx, ev); err != nil {
+		if excs, err = c.exceptions(ctx, ev); err != nil {
 			return reconcile.Item{}, err
 		}
 	}
@@ -616,30 +648,136 @@ func (c *Calendar) Update(ctx context.Context, id, etag string, f reconcile.Fiel
 	if err != nil {
 		return reconcile.Item{}, c.mapErr("update event", err)
 	}
-	if len(excs) > 0 && f[reconcile.FieldRRule] != "" {
-		keep := map[string]bool{}
-		for _, s := range strings.Split(f[reconcile.FieldExDates], ",") {
-			keep[s] = true
-		}
-		for _, x := range excs {
-			orig := ""
-			if o := x.OriginalStartTime; o != nil {
-				orig = o.Date
-				if orig == "" {
-					orig = edtInstant(o, time.UTC)
-				}
-			}
-			if orig != "" && !keep[orig] {
-				// The occurrence is back in Tandem: un-cancel it.
-				if _, err := c.svc.Events.Patch(c.cal, x.Id, &calendar.Event{Status: "confirmed"}).SendUpdates("none").
-					Context(ctx).Do(); err != nil {
-					return reconcile.Item{}, c.mapErr("restore occurrence", err)
-				}
-			}
+	if f[reconcile.FieldRRule] != "" && (len(excs) > 0 || f[reconcile.FieldOverrides] != "") {
+		if err := c.writeOccurrences(ctx, got, excs, f); err != nil {
+			return reconcile.Item{}, err
 		}
 		got = nil // re-read with the exceptions as they are now
 	}
 	return c.series(ctx, id, got)
+}
+
+// writeOccurrences makes a series' exceptions say what f says: an
+// occurrence removed in Tandem stays cancelled (the master's EXDATE hides
+// it, and a changed one is cancelled too); a cancelled one back in Tandem
+// is restored; a changed occurrence is written to its instance, and one
+// no longer changed gets the series' values back. Instances that are not
+// exceptions yet are addressed by Google's instance id.
+func (c *Calendar) writeOccurrences(ctx context.Context, master *calendar.Event, excs []*calendar.Event, f reconcile.Fields) error {
+	allDay := f[reconcile.FieldAllDay] == "true"
+	series := &crm.Activity{}
+	if err := reconcile.ApplyEventFields(series, f, reconcile.EventFieldNames); err != nil {
+		return &reconcile.ItemError{Err: err}
+	}
+	loc := time.UTC
+	if !allDay {
+		if l, err := time.LoadLocation(series.TimeZone); err == nil {
+			loc = l
+		}
+	}
+	removed := map[string]bool{}
+	for _, t := range series.ExDates {
+		removed[reconcile.FormatEventTime(t, allDay)] = true
+	}
+	want := map[string]crm.Occurrence{}
+	for _, o := range series.Overrides {
+		want[reconcile.FormatEventTime(o.RecurrenceID, allDay)] = o
+	}
+	occurrence := func(key string, rid time.Time) crm.Occurrence {
+		if o, ok := want[key]; ok {
+			return o
+		}
+		return series.Generated(rid)
+	}
+	same := func(a, b crm.Occurrence) bool {
+		return reconcile.EncodeOverrides([]crm.Occurrence{a}, allDay) == reconcile.EncodeOverrides([]crm.Occurrence{b}, allDay)
+	}
+	seen := map[string]bool{}
+	for _, x := range excs {
+		rid, ok := edtTime(x.OriginalStartTime, loc)
+		if !ok {
+			continue
+		}
+		key := reconcile.FormatEventTime(rid, allDay)
+		seen[key] = true
+		if x.Status == "cancelled" {
+			if !removed[key] {
+				// Back in Tandem: restore the occurrence.
+				if err := c.patchOccurrence(ctx, x.Id, occurrence(key, rid), allDay, series.TimeZone, true); err != nil {
+					return err
+				}
+			}
+			continue
+		}
+		if removed[key] {
+			if err := c.svc.Events.Delete(c.cal, x.Id).SendUpdates("none").Context(ctx).Do(); err != nil {
+				if err := c.mapErr("cancel occurrence", err); !errors.Is(err, reconcile.ErrRemoteNotFound) {
+					return err
+				}
+			}
+			continue
+		}
+		start, ok1 := edtTime(x.Start, loc)
+		end, ok2 := edtTime(x.End, loc)
+		o := occurrence(key, rid)
+		if ok1 && ok2 && same(o, crm.Occurrence{RecurrenceID: rid, Start: start, End: end, Title: x.Summary,
+			Description: x.Description, Location: x.Location}) {
+			continue
+		}
+		if err := c.patchOccurrence(ctx, x.Id, o, allDay, series.TimeZone, false); err != nil {
+			return err
+		}
+	}
+	for key, o := range want {
+		if seen[key] {
+			continue
+		}
+		if err := c.patchOccurrence(ctx, instanceID(master.Id, o.RecurrenceID, allDay), o, allDay, series.TimeZone, false); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// instanceID is Google's id of a series' occurrence: {id}_{yyyyMMdd} for
+// all-day series, {id}_{yyyyMMddTHHmmssZ} for timed ones.
+func instanceID(master string, rid time.Time, allDay bool) string {
+	if allDay {
+		return master + "_" + rid.UTC().Format("20060102")
+	}
+	return master + "_" + rid.UTC().Format("20060102T150405Z")
+}
+
+// patchOccurrence writes one occurrence's values to its instance
+// (restoring a cancelled one when confirm is set).
+func (c *Calendar) patchOccurrence(ctx context.Context, id string, o crm.Occurrence, allDay bool, tz string, confirm bool) error {
+	p := &calendar.Event{Summary: o.Title, Description: o.Description, Location: o.Location}
+	if allDay {
+		p.Start = &calendar.EventDateTime{Date: o.Start.UTC().Format(reconcile.DateLayout), NullFields: []string{"DateTime", "TimeZone"}}
+		p.End = &calendar.EventDateTime{Date: o.End.UTC().Format(reconcile.DateLayout), NullFields: []string{"DateTime", "TimeZone"}}
+	} else {
+		loc, err := time.LoadLocation(tz)
+		if err != nil {
+			loc = time.UTC
+		}
+		p.Start = &calendar.EventDateTime{DateTime: o.Start.In(loc).Format(time.RFC3339), TimeZone: loc.String(), NullFields: []string{"Date"}}
+		p.End = &calendar.EventDateTime{DateTime: o.End.In(loc).Format(time.RFC3339), TimeZone: loc.String(), NullFields: []string{"Date"}}
+	}
+	for _, n := range []struct {
+		name  string
+		empty bool
+	}{{"Summary", p.Summary == ""}, {"Description", p.Description == ""}, {"Location", p.Location == ""}} {
+		if n.empty {
+			p.NullFields = append(p.NullFields, n.name)
+		}
+	}
+	if confirm {
+		p.Status = "confirmed"
+	}
+	if _, err := c.svc.Events.Patch(c.cal, id, p).SendUpdates("none").Context(ctx).Do(); err != nil {
+		return c.mapErr("write occurrence", err)
+	}
+	return nil
 }
 
 // Delete implements reconcile.Connector (a series with its instances).

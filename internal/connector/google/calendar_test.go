@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -605,7 +606,8 @@ func TestCalendarEngine(t *testing.T) {
 	if err := e.g.DeleteEvent(calUser, e.cal, series+"_20260316T130000Z"); err != nil {
 		t.Fatal(err)
 	}
-	// A modified occurrence is skipped (logged), not imported on its own.
+	// A changed occurrence is part of its series (an override), not an
+	// activity of its own.
 	if err := e.g.PatchEvent(calUser, e.cal, series+"_20260323T130000Z", map[string]any{"summary": "Moved one"}); err != nil {
 		t.Fatal(err)
 	}
@@ -628,6 +630,10 @@ func TestCalendarEngine(t *testing.T) {
 	if sr.RRule != "FREQ=WEEKLY;COUNT=10" || sr.TimeZone != "America/New_York" || len(sr.ExDates) != 1 ||
 		!sr.ExDates[0].Equal(*ts("2026-03-16T13:00:00Z")) || !sr.Start.Equal(*ts("2026-03-02T14:00:00Z")) {
 		t.Errorf("series %q %q %v %v", sr.RRule, sr.TimeZone, sr.ExDates, sr.Start)
+	}
+	if len(sr.Overrides) != 1 || sr.Overrides[0].Title != "Moved one" || !sr.Overrides[0].RecurrenceID.Equal(*ts("2026-03-23T13:00:00Z")) ||
+		!sr.Overrides[0].Start.Equal(*ts("2026-03-23T13:00:00Z")) {
+		t.Errorf("overrides %+v", sr.Overrides)
 	}
 	for _, a := range e.activities() {
 		if a.Title == "Before sync-from" || a.Title == "Moved one" {
@@ -769,4 +775,192 @@ func FuzzEventFields(f *testing.F) {
 			_ = a.Validate()
 		}
 	})
+}
+
+// instance reads one occurrence of a series through the API, as a user's
+// calendar shows it.
+func (e *calEnv) instance(series, rid string) *calendar.Event {
+	e.t.Helper()
+	var found *calendar.Event
+	err := e.svc.Events.Instances(e.cal, series).MaxResults(2500).Pages(e.ctx, func(es *calendar.Events) error {
+		for _, ev := range es.Items {
+			if ev.Id == series+"_"+rid {
+				found = ev
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if found == nil {
+		e.t.Fatalf("no occurrence %s of %s", rid, series)
+	}
+	return found
+}
+
+// quiet checks a run right after another changes nothing on either side.
+func (e *engineEnv) quiet() {
+	e.t.Helper()
+	if s := e.run(); s.LocalCreated+s.LocalUpdated+s.RemoteCreated+s.RemoteUpdated+s.Reverted != 0 {
+		e.t.Errorf("not quiet: %+v", s)
+	}
+}
+
+// TestCalendarOccurrences: occurrences of a series changed on their own
+// travel both ways as the series' overrides and never become activities
+// of their own.
+func TestCalendarOccurrences(t *testing.T) {
+	e := newEngineEnv(t, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	ctx := store.WithOrigin(e.ctx, "ui")
+	g, err := e.g.InsertEvent(calUser, e.cal, map[string]any{"summary": "Standup",
+		"start":      map[string]any{"dateTime": "2026-03-02T10:00:00+03:00", "timeZone": "Europe/Moscow"},
+		"end":        map[string]any{"dateTime": "2026-03-02T10:30:00+03:00", "timeZone": "Europe/Moscow"},
+		"recurrence": []string{"RRULE:FREQ=DAILY;COUNT=20"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Google: one occurrence moved and retitled.
+	if err := e.g.PatchEvent(calUser, e.cal, g+"_20260304T070000Z", map[string]any{"summary": "Standup (late)",
+		"start": map[string]any{"dateTime": "2026-03-04T12:00:00+03:00", "timeZone": "Europe/Moscow"},
+		"end":   map[string]any{"dateTime": "2026-03-04T12:30:00+03:00", "timeZone": "Europe/Moscow"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	sr := e.byTitle("Standup")
+	if len(sr.Overrides) != 1 || !sr.Overrides[0].Start.Equal(*ts("2026-03-04T09:00:00Z")) || sr.Overrides[0].Title != "Standup (late)" {
+		t.Fatalf("imported overrides %+v", sr.Overrides)
+	}
+	if n := len(e.activities()); n != 1 {
+		t.Fatalf("%d activities", n)
+	}
+	e.quiet()
+
+	// Google: the moved occurrence moves again; incremental sync sees it.
+	if err := e.g.PatchEvent(calUser, e.cal, g+"_20260304T070000Z", map[string]any{"location": "Room 5"}); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	if sr = e.byTitle("Standup"); len(sr.Overrides) != 1 || sr.Overrides[0].Location != "Room 5" {
+		t.Fatalf("incremental overrides %+v", sr.Overrides)
+	}
+
+	// Tandem: another occurrence moves, and the first is put back.
+	e.edit(sr.ID, func(a *crm.Activity) {
+		a.Overrides = []crm.Occurrence{{RecurrenceID: *ts("2026-03-06T07:00:00Z"), Start: *ts("2026-03-06T08:00:00Z"),
+			End: *ts("2026-03-06T08:30:00Z"), Title: "Standup", Description: "moved in Tandem"}}
+	})
+	e.run()
+	if x := e.instance(g, "20260306T070000Z"); x.Start.DateTime != "2026-03-06T11:00:00+03:00" || x.Description != "moved in Tandem" {
+		t.Errorf("moved in Tandem: %v %q", x.Start.DateTime, x.Description)
+	}
+	if x := e.instance(g, "20260304T070000Z"); x.Start.DateTime != "2026-03-04T10:00:00+03:00" || x.Summary != "Standup" || x.Location != "" {
+		t.Errorf("put back: %v %q %q", x.Start.DateTime, x.Summary, x.Location)
+	}
+	e.quiet()
+
+	// Tandem: the moved occurrence is removed: Google cancels it.
+	e.edit(sr.ID, func(a *crm.Activity) { a.ExDates = []time.Time{*ts("2026-03-06T07:00:00Z")} })
+	e.run()
+	for _, x := range e.instances(g) {
+		if x.Equal(*ts("2026-03-06T08:00:00Z")) || x.Equal(*ts("2026-03-06T07:00:00Z")) {
+			t.Errorf("a removed occurrence still shows at %v", x)
+		}
+	}
+	if sr = e.byTitle("Standup"); len(sr.Overrides) != 0 || len(sr.ExDates) != 1 {
+		t.Errorf("after removal %+v %v", sr.Overrides, sr.ExDates)
+	}
+	e.quiet()
+
+	// A new series made in Tandem with a changed occurrence goes to Google
+	// whole.
+	weekly := &crm.Activity{Type: "meeting", Title: "Review", ShowInCalendar: true, AllDay: true,
+		Start: ts("2026-03-09T00:00:00Z"), End: ts("2026-03-10T00:00:00Z"), RRule: "FREQ=WEEKLY;COUNT=4",
+		Overrides: []crm.Occurrence{{RecurrenceID: *ts("2026-03-16T00:00:00Z"), Start: *ts("2026-03-17T00:00:00Z"),
+			End: *ts("2026-03-18T00:00:00Z"), Title: "Review (Tuesday)"}}}
+	if err := e.st.CreateActivity(ctx, e.v, weekly); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	rid := e.remoteID(weekly.ID)
+	if x := e.instance(rid, "20260316"); x.Start.Date != "2026-03-17" || x.Summary != "Review (Tuesday)" {
+		t.Errorf("exported occurrence %v %q", x.Start.Date, x.Summary)
+	}
+	e.quiet()
+	if n := len(e.activities()); n != 2 {
+		t.Errorf("%d activities", n)
+	}
+}
+
+// TestCalendarRevertsBrokenRules: a calendar change that breaks a local
+// rule is taken back on both sides and journaled (SPEC §4 profile rules).
+func TestCalendarRevertsBrokenRules(t *testing.T) {
+	e := newEngineEnv(t, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+	ctx := store.WithOrigin(e.ctx, "ui")
+	task := &crm.Activity{Type: "task", Title: "Write the offer", ShowInCalendar: true, TimeZone: "UTC",
+		Start: ts("2026-03-10T09:00:00Z"), End: ts("2026-03-10T17:00:00Z")}
+	if err := e.st.CreateActivity(ctx, e.v, task); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	rid := e.remoteID(task.ID)
+
+	// Work starts: the calendar shows the actual start from then on.
+	e.edit(task.ID, func(a *crm.Activity) {
+		a.Status = "in_progress"
+		a.ActualStart = ts("2026-03-10T11:00:00Z")
+	})
+	e.run()
+	if ev := e.event(rid); ev["start"].(map[string]any)["dateTime"] != "2026-03-10T11:00:00Z" {
+		t.Fatalf("actual start not shown: %v", ev["start"])
+	}
+
+	// Google moves the task and renames it: the rename is kept, the move
+	// is reverted in Google.
+	if err := e.g.PatchEvent(calUser, e.cal, rid, map[string]any{"summary": "Write the offer (v2)",
+		"start": map[string]any{"dateTime": "2026-03-12T09:00:00Z", "timeZone": "UTC"},
+		"end":   map[string]any{"dateTime": "2026-03-12T18:00:00Z", "timeZone": "UTC"}}); err != nil {
+		t.Fatal(err)
+	}
+	s := e.run()
+	if s.Reverted != 1 {
+		t.Errorf("stats %+v", s)
+	}
+	a, _ := e.st.GetActivity(e.ctx, e.v, task.ID)
+	if a.Title != "Write the offer (v2)" || !a.ActualStart.Equal(*ts("2026-03-10T11:00:00Z")) || !a.End.Equal(*ts("2026-03-12T18:00:00Z")) {
+		t.Errorf("local after the move: %q %v %v", a.Title, a.ActualStart, a.End)
+	}
+	if ev := e.event(rid); ev["start"].(map[string]any)["dateTime"] != "2026-03-10T11:00:00Z" {
+		t.Errorf("move not reverted in Google: %v", ev["start"])
+	}
+	js, err := e.st.Journal(e.ctx, task.ID, 50)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, j := range js {
+		if j.Action == "revert" && j.Reason == reconcile.RuleActualStart && slices.Contains(j.Fields, reconcile.FieldStart) {
+			found = true
+		}
+	}
+	if !found {
+		t.Errorf("no revert in the journal: %+v", js)
+	}
+	e.quiet()
+
+	// Completed: the end is the actual end and is kept too.
+	e.edit(task.ID, func(a *crm.Activity) {
+		a.Status = "completed"
+		a.ActualEnd = ts("2026-03-11T15:00:00Z")
+	})
+	e.run()
+	if err := e.g.PatchEvent(calUser, e.cal, rid, map[string]any{
+		"end": map[string]any{"dateTime": "2026-03-11T19:00:00Z", "timeZone": "UTC"}}); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	if ev := e.event(rid); ev["end"].(map[string]any)["dateTime"] != "2026-03-11T15:00:00Z" {
+		t.Errorf("actual end not kept in Google: %v", ev["end"])
+	}
+	e.quiet()
 }
