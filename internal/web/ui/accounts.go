@@ -11,13 +11,28 @@ import (
 )
 
 func (u *UI) accountRoutes(mux *http.ServeMux) {
+	pages := u.accountPages()
 	mux.HandleFunc("GET /accounts", u.authed(u.accountList))
-	mux.HandleFunc("GET /accounts/new", u.authed(u.accountNew))
-	mux.HandleFunc("POST /accounts", u.authed(u.accountCreate))
+	mux.HandleFunc("GET /accounts/new", u.authed(pages.handleNew))
+	mux.HandleFunc("POST /accounts", u.authed(pages.handleCreate))
 	mux.HandleFunc("GET /accounts/{id}", u.authed(u.accountCard))
-	mux.HandleFunc("GET /accounts/{id}/edit", u.authed(u.accountEdit))
-	mux.HandleFunc("POST /accounts/{id}", u.authed(u.accountUpdate))
-	mux.HandleFunc("POST /accounts/{id}/delete", u.authed(u.accountDelete))
+	mux.HandleFunc("GET /accounts/{id}/edit", u.authed(pages.handleEdit))
+	mux.HandleFunc("POST /accounts/{id}", u.authed(pages.handleUpdate))
+	mux.HandleFunc("POST /accounts/{id}/delete", u.authed(pages.handleDelete))
+}
+
+func (u *UI) accountPages() *recordPages[crm.Account, accountForm, accountFormData] {
+	return &recordPages[crm.Account, accountForm, accountFormData]{u: u, kind: "accounts", created: "flash.account_created",
+		get: u.st.GetAccount, create: u.st.CreateAccount, update: u.st.UpdateAccount, remove: u.st.DeleteAccount,
+		ref: func(a *crm.Account) (string, string) { return a.ID, a.Name },
+		blank: func(r *http.Request, c *Ctx) accountForm {
+			return accountForm{OwnerID: c.V.UserID, Tags: map[string]bool{}}
+		},
+		formOf:   formFromAccount,
+		parse:    func(r *http.Request, _ *Ctx) accountForm { return accountFormFromRequest(r) },
+		record:   func(f accountForm, _ *crm.Account) (*crm.Account, error) { return f.account(), nil },
+		formData: u.accountFormData,
+	}
 }
 
 type accountListData struct {
@@ -28,8 +43,8 @@ type accountListData struct {
 }
 
 func (u *UI) accountList(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	q := r.URL.Query()
-	f := store.AccountFilter{Q: strings.TrimSpace(q.Get("q")), Page: store.Page{Limit: listLimit, Cursor: q.Get("cursor")}}
+	text, page := listQuery(r.URL.Query())
+	f := store.AccountFilter{Q: text, Page: page}
 	as, next, err := u.st.ListAccounts(r.Context(), c.V, f)
 	if err != nil {
 		u.fail(w, r, c, err)
@@ -61,9 +76,9 @@ type accountFormData struct {
 
 func accountFormFromRequest(r *http.Request) accountForm {
 	pf := r.PostForm
-	f := accountForm{Name: pf.Get("name"), Type: pf.Get("type"), Industry: pf.Get("industry"), Website: pf.Get("website"),
-		Phone: pf.Get("phone"), Email: pf.Get("email"), Address: pf.Get("address"), Notes: pf.Get("notes"),
-		OwnerID: pf.Get("owner_id"), Version: formVersion(r), Tags: map[string]bool{}}
+	f := accountForm{ID: r.PathValue("id"), Name: pf.Get("name"), Type: pf.Get("type"), Industry: pf.Get("industry"),
+		Website: pf.Get("website"), Phone: pf.Get("phone"), Email: pf.Get("email"), Address: pf.Get("address"),
+		Notes: pf.Get("notes"), OwnerID: pf.Get("owner_id"), Version: formVersion(r), Tags: map[string]bool{}}
 	for _, id := range pf["tags"] {
 		if id != "" {
 			f.Tags[id] = true
@@ -101,74 +116,6 @@ func (u *UI) accountFormData(ctx context.Context, c *Ctx, f accountForm, isNew b
 		return d, err
 	}
 	return d, nil
-}
-
-func (u *UI) accountNew(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	d, err := u.accountFormData(r.Context(), c, accountForm{OwnerID: c.V.UserID, Tags: map[string]bool{}}, true)
-	if err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	u.formPage(w, r, c, http.StatusOK, "accounts", "accounts/form", d, nil)
-}
-
-func (u *UI) accountCreate(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	f := accountFormFromRequest(r)
-	a := f.account()
-	err := u.st.CreateAccount(r.Context(), c.V, a)
-	if err == nil {
-		redirect(w, r, "/accounts/"+a.ID, Flash{Kind: FlashSuccess, Key: "flash.account_created", Args: []any{a.Name}})
-		return
-	}
-	d, derr := u.accountFormData(r.Context(), c, f, true)
-	if derr != nil {
-		u.fail(w, r, c, derr)
-		return
-	}
-	u.saveFailed(w, r, c, err, "accounts", "accounts/form", d)
-}
-
-func (u *UI) accountEdit(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	a, err := u.st.GetAccount(r.Context(), c.V, r.PathValue("id"))
-	if err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	d, err := u.accountFormData(r.Context(), c, formFromAccount(a), false)
-	if err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	u.formPage(w, r, c, http.StatusOK, "accounts", "accounts/form", d, nil)
-}
-
-func (u *UI) accountUpdate(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	id := r.PathValue("id")
-	if _, err := u.st.GetAccount(r.Context(), c.V, id); err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	f := accountFormFromRequest(r)
-	f.ID = id
-	err := u.st.UpdateAccount(r.Context(), c.V, f.account(), f.Version)
-	if err == nil {
-		redirect(w, r, "/accounts/"+id, Flash{Kind: FlashSuccess, Key: "flash.saved"})
-		return
-	}
-	d, derr := u.accountFormData(r.Context(), c, f, false)
-	if derr != nil {
-		u.fail(w, r, c, derr)
-		return
-	}
-	u.saveFailed(w, r, c, err, "accounts", "accounts/form", d)
-}
-
-func (u *UI) accountDelete(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	if err := u.st.DeleteAccount(r.Context(), c.V, r.PathValue("id")); err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	redirect(w, r, "/accounts", Flash{Kind: FlashSuccess, Key: "flash.deleted"})
 }
 
 type accountCardData struct {

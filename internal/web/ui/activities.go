@@ -2,7 +2,6 @@ package ui
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"slices"
 	"strconv"
@@ -14,13 +13,30 @@ import (
 )
 
 func (u *UI) activityRoutes(mux *http.ServeMux) {
+	pages := u.activityPages()
 	mux.HandleFunc("GET /activities", u.authed(u.activityList))
-	mux.HandleFunc("GET /activities/new", u.authed(u.activityNew))
-	mux.HandleFunc("POST /activities", u.authed(u.activityCreate))
+	mux.HandleFunc("GET /activities/new", u.authed(pages.handleNew))
+	mux.HandleFunc("POST /activities", u.authed(pages.handleCreate))
 	mux.HandleFunc("GET /activities/{id}", u.authed(u.activityCard))
-	mux.HandleFunc("GET /activities/{id}/edit", u.authed(u.activityEdit))
-	mux.HandleFunc("POST /activities/{id}", u.authed(u.activityUpdate))
-	mux.HandleFunc("POST /activities/{id}/delete", u.authed(u.activityDelete))
+	mux.HandleFunc("GET /activities/{id}/edit", u.authed(pages.handleEdit))
+	mux.HandleFunc("POST /activities/{id}", u.authed(pages.handleUpdate))
+	mux.HandleFunc("POST /activities/{id}/delete", u.authed(pages.handleDelete))
+}
+
+func (u *UI) activityPages() *recordPages[crm.Activity, activityForm, activityFormData] {
+	return &recordPages[crm.Activity, activityForm, activityFormData]{u: u, kind: "activities", created: "flash.activity_created",
+		get: u.st.GetActivity, create: u.st.CreateActivity, update: u.st.UpdateActivity, remove: u.st.DeleteActivity,
+		ref:   func(a *crm.Activity) (string, string) { return a.ID, a.Title },
+		blank: newActivityForm, formOf: formFromActivity,
+		parse: func(r *http.Request, c *Ctx) activityForm {
+			f := activityFormFromRequest(r)
+			u.fillParticipants(r.Context(), c, f.Participants)
+			return f
+		},
+		record: activityFromForm, formData: u.activityFormData,
+		// The date inputs of all-day items share the errors of the times.
+		errorAlias: map[string]string{"start": "start_date", "end": "end_date"},
+	}
 }
 
 // Layouts of <input type=date> and <input type=datetime-local>.
@@ -86,9 +102,9 @@ type activityListData struct {
 func (u *UI) activityList(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	ctx := r.Context()
 	q := r.URL.Query()
-	f := store.ActivityFilter{Q: strings.TrimSpace(q.Get("q")), Type: q.Get("type"), Status: q.Get("status"),
-		GroupID: q.Get("group"), ContactID: q.Get("contact"), AccountID: q.Get("account"),
-		Page: store.Page{Limit: listLimit, Cursor: q.Get("cursor")}}
+	text, page := listQuery(q)
+	f := store.ActivityFilter{Q: text, Type: q.Get("type"), Status: q.Get("status"), GroupID: q.Get("group"),
+		ContactID: q.Get("contact"), AccountID: q.Get("account"), Page: page}
 	as, next, err := u.st.ListActivities(ctx, c.V, f)
 	if err != nil {
 		u.fail(w, r, c, err)
@@ -259,6 +275,7 @@ func (f activityForm) rrule(tz *time.Location, fe crm.FieldErrors) string {
 func activityFormFromRequest(r *http.Request) activityForm {
 	pf := r.PostForm
 	f := activityForm{
+		ID:   r.PathValue("id"),
 		Type: pf.Get("type"), Title: pf.Get("title"), Description: pf.Get("description"), Location: pf.Get("location"),
 		Version: formVersion(r), AllDay: isOn(pf.Get("all_day")), ShowInCalendar: isOn(pf.Get("show_in_calendar")),
 		StartDate: pf.Get("start_date"), EndDate: pf.Get("end_date"), Start: pf.Get("start"), End: pf.Get("end"),
@@ -442,7 +459,9 @@ func (u *UI) activityFormData(ctx context.Context, c *Ctx, f activityForm, isNew
 	return d, nil
 }
 
-func (u *UI) activityNew(w http.ResponseWriter, r *http.Request, c *Ctx) {
+// newActivityForm is the form of a new activity; links from a contact, an
+// account or a calendar day preset what they know.
+func newActivityForm(r *http.Request, c *Ctx) activityForm {
 	q := r.URL.Query()
 	f := activityForm{Type: "task", Status: "not_started", Priority: "normal", OwnerID: c.V.UserID,
 		TimeZone: c.Loc.String(), ContactID: q.Get("contact_id"), AccountID: q.Get("account_id"),
@@ -455,23 +474,18 @@ func (u *UI) activityNew(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		f.Start, f.End = start.Format(inputDateTimeLayout), start.Add(time.Hour).Format(inputDateTimeLayout)
 		f.StartDate, f.EndDate = f.Start[:10], f.End[:10]
 	}
-	d, err := u.activityFormData(r.Context(), c, f, true)
-	if err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	u.formPage(w, r, c, http.StatusOK, "activities", "activities/form", d, nil)
+	return f
 }
 
-// saveActivity validates the form and stores it; it answers the request.
-func (u *UI) saveActivity(w http.ResponseWriter, r *http.Request, c *Ctx, f activityForm, old *crm.Activity) {
-	// A participant picked from the contacts gets the contact's address.
-	for i := range f.Participants {
-		p := &f.Participants[i]
+// fillParticipants gives a participant picked from the contacts the
+// contact's address and name where the form left them empty.
+func (u *UI) fillParticipants(ctx context.Context, c *Ctx, ps []participantRow) {
+	for i := range ps {
+		p := &ps[i]
 		if p.ContactID == "" || (p.Email != "" && p.Name != "") {
 			continue
 		}
-		if x, err := u.st.GetContact(r.Context(), c.V, p.ContactID); err == nil {
+		if x, err := u.st.GetContact(ctx, c.V, p.ContactID); err == nil {
 			if p.Email == "" {
 				p.Email = x.PrimaryEmail()
 			}
@@ -480,89 +494,24 @@ func (u *UI) saveActivity(w http.ResponseWriter, r *http.Request, c *Ctx, f acti
 			}
 		}
 	}
+}
+
+// activityFromForm converts the form; when some inputs cannot be read it
+// reports them together with whatever else is wrong, so the user fixes
+// everything in one round.
+func activityFromForm(f activityForm, old *crm.Activity) (*crm.Activity, error) {
 	fe := crm.FieldErrors{}
 	a := f.activity(old, fe)
-	var err error
-	if len(fe) > 0 {
-		// Report the input problems with whatever else is wrong.
-		a.Normalize()
-		if verr, ok := formErrors(a.Validate()); ok {
-			for k, v := range verr {
-				fe.Add(k, v)
-			}
-		}
-		err = fe.Err()
-	} else if old == nil {
-		err = u.st.CreateActivity(r.Context(), c.V, a)
-	} else {
-		err = u.st.UpdateActivity(r.Context(), c.V, a, f.Version)
+	if len(fe) == 0 {
+		return a, nil
 	}
-	if err == nil {
-		if old == nil {
-			redirect(w, r, "/activities/"+a.ID, Flash{Kind: FlashSuccess, Key: "flash.activity_created", Args: []any{a.Title}})
-		} else {
-			redirect(w, r, "/activities/"+a.ID, Flash{Kind: FlashSuccess, Key: "flash.saved"})
-		}
-		return
-	}
-	errs, ok := formErrors(err)
-	if !ok {
-		u.fail(w, r, c, err)
-		return
-	}
-	// The date inputs of all-day items share the errors of the times.
-	for from, to := range map[string]string{"start": "start_date", "end": "end_date"} {
-		if e, ok := errs[from]; ok {
-			errs[to] = e
+	a.Normalize()
+	if verr, ok := formErrors(a.Validate()); ok {
+		for k, v := range verr {
+			fe.Add(k, v)
 		}
 	}
-	d, derr := u.activityFormData(r.Context(), c, f, old == nil)
-	if derr != nil {
-		u.fail(w, r, c, derr)
-		return
-	}
-	status := http.StatusUnprocessableEntity
-	if errors.Is(err, store.ErrConflict) {
-		status = http.StatusConflict
-	}
-	u.formPage(w, r, c, status, "activities", "activities/form", d, errs)
-}
-
-func (u *UI) activityCreate(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	u.saveActivity(w, r, c, activityFormFromRequest(r), nil)
-}
-
-func (u *UI) activityEdit(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	a, err := u.st.GetActivity(r.Context(), c.V, r.PathValue("id"))
-	if err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	d, err := u.activityFormData(r.Context(), c, formFromActivity(a), false)
-	if err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	u.formPage(w, r, c, http.StatusOK, "activities", "activities/form", d, nil)
-}
-
-func (u *UI) activityUpdate(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	old, err := u.st.GetActivity(r.Context(), c.V, r.PathValue("id"))
-	if err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	f := activityFormFromRequest(r)
-	f.ID = old.ID
-	u.saveActivity(w, r, c, f, old)
-}
-
-func (u *UI) activityDelete(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	if err := u.st.DeleteActivity(r.Context(), c.V, r.PathValue("id")); err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	redirect(w, r, "/activities", Flash{Kind: FlashSuccess, Key: "flash.deleted"})
+	return a, fe.Err()
 }
 
 // ---------- card ----------

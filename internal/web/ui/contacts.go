@@ -18,13 +18,14 @@ import (
 // crmRoutes registers the contact pages, tags and groups, and (from their
 // own files) activities and the calendar.
 func (u *UI) crmRoutes(mux *http.ServeMux) {
+	pages := u.contactPages()
 	mux.HandleFunc("GET /contacts", u.authed(u.contactList))
-	mux.HandleFunc("GET /contacts/new", u.authed(u.contactNew))
-	mux.HandleFunc("POST /contacts", u.authed(u.contactCreate))
+	mux.HandleFunc("GET /contacts/new", u.authed(pages.handleNew))
+	mux.HandleFunc("POST /contacts", u.authed(pages.handleCreate))
 	mux.HandleFunc("GET /contacts/{id}", u.authed(u.contactCard))
-	mux.HandleFunc("GET /contacts/{id}/edit", u.authed(u.contactEdit))
-	mux.HandleFunc("POST /contacts/{id}", u.authed(u.contactUpdate))
-	mux.HandleFunc("POST /contacts/{id}/delete", u.authed(u.contactDelete))
+	mux.HandleFunc("GET /contacts/{id}/edit", u.authed(pages.handleEdit))
+	mux.HandleFunc("POST /contacts/{id}", u.authed(pages.handleUpdate))
+	mux.HandleFunc("POST /contacts/{id}/delete", u.authed(pages.handleDelete))
 	mux.HandleFunc("POST /contacts/{id}/tags", u.authed(u.contactSetTags))
 	mux.HandleFunc("POST /contacts/{id}/groups", u.authed(u.contactSetGroups))
 
@@ -196,21 +197,6 @@ func (u *UI) formPage(w http.ResponseWriter, r *http.Request, c *Ctx, status int
 	u.render(w, status, page, p)
 }
 
-// saveFailed answers a failed save: field errors re-render the form (409
-// for a stale version, 422 otherwise), anything else is a failure page.
-func (u *UI) saveFailed(w http.ResponseWriter, r *http.Request, c *Ctx, err error, active, page string, data any) {
-	errs, ok := formErrors(err)
-	if !ok {
-		u.fail(w, r, c, err)
-		return
-	}
-	status := http.StatusUnprocessableEntity
-	if errors.Is(err, store.ErrConflict) {
-		status = http.StatusConflict
-	}
-	u.formPage(w, r, c, status, active, page, data, errs)
-}
-
 // ---------- contact list ----------
 
 type contactRow struct {
@@ -249,8 +235,8 @@ type contactListData struct {
 
 func (u *UI) contactList(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	q := r.URL.Query()
-	f := store.ContactFilter{Q: strings.TrimSpace(q.Get("q")), TagID: q.Get("tag"), GroupID: q.Get("group"),
-		AccountID: q.Get("account"), Page: store.Page{Limit: listLimit, Cursor: q.Get("cursor")}}
+	text, page := listQuery(q)
+	f := store.ContactFilter{Q: text, TagID: q.Get("tag"), GroupID: q.Get("group"), AccountID: q.Get("account"), Page: page}
 	cs, next, err := u.st.ListContacts(r.Context(), c.V, f)
 	if err != nil {
 		u.fail(w, r, c, err)
@@ -330,6 +316,7 @@ func formFromContact(x *crm.Contact) contactForm {
 func contactFormFromRequest(r *http.Request) contactForm {
 	pf := r.PostForm
 	f := contactForm{
+		ID:   r.PathValue("id"),
 		Name: pf.Get("name"), GivenName: pf.Get("given_name"), MiddleName: pf.Get("middle_name"),
 		FamilyName: pf.Get("family_name"), JobTitle: pf.Get("job_title"), Type: pf.Get("type"),
 		AccountID: pf.Get("account_id"), Notes: pf.Get("notes"), OwnerID: pf.Get("owner_id"),
@@ -395,74 +382,18 @@ func (u *UI) contactFormData(ctx context.Context, c *Ctx, f contactForm, isNew b
 	return d, nil
 }
 
-func (u *UI) contactNew(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	f := contactForm{OwnerID: c.V.UserID, AccountID: r.URL.Query().Get("account_id"), Tags: map[string]bool{}}
-	d, err := u.contactFormData(r.Context(), c, f, true)
-	if err != nil {
-		u.fail(w, r, c, err)
-		return
+func (u *UI) contactPages() *recordPages[crm.Contact, contactForm, contactFormData] {
+	return &recordPages[crm.Contact, contactForm, contactFormData]{u: u, kind: "contacts", created: "flash.contact_created",
+		get: u.st.GetContact, create: u.st.CreateContact, update: u.st.UpdateContact, remove: u.st.DeleteContact,
+		ref: func(x *crm.Contact) (string, string) { return x.ID, x.Name },
+		blank: func(r *http.Request, c *Ctx) contactForm {
+			return contactForm{OwnerID: c.V.UserID, AccountID: r.URL.Query().Get("account_id"), Tags: map[string]bool{}}
+		},
+		formOf:   formFromContact,
+		parse:    func(r *http.Request, _ *Ctx) contactForm { return contactFormFromRequest(r) },
+		record:   func(f contactForm, _ *crm.Contact) (*crm.Contact, error) { return f.contact(), nil },
+		formData: u.contactFormData,
 	}
-	u.formPage(w, r, c, http.StatusOK, "contacts", "contacts/form", d, nil)
-}
-
-func (u *UI) contactCreate(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	f := contactFormFromRequest(r)
-	x := f.contact()
-	err := u.st.CreateContact(r.Context(), c.V, x)
-	if err == nil {
-		redirect(w, r, "/contacts/"+x.ID, Flash{Kind: FlashSuccess, Key: "flash.contact_created", Args: []any{x.Name}})
-		return
-	}
-	d, derr := u.contactFormData(r.Context(), c, f, true)
-	if derr != nil {
-		u.fail(w, r, c, derr)
-		return
-	}
-	u.saveFailed(w, r, c, err, "contacts", "contacts/form", d)
-}
-
-func (u *UI) contactEdit(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	x, err := u.st.GetContact(r.Context(), c.V, r.PathValue("id"))
-	if err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	d, err := u.contactFormData(r.Context(), c, formFromContact(x), false)
-	if err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	u.formPage(w, r, c, http.StatusOK, "contacts", "contacts/form", d, nil)
-}
-
-func (u *UI) contactUpdate(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	id := r.PathValue("id")
-	if _, err := u.st.GetContact(r.Context(), c.V, id); err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	f := contactFormFromRequest(r)
-	f.ID = id
-	x := f.contact()
-	err := u.st.UpdateContact(r.Context(), c.V, x, f.Version)
-	if err == nil {
-		redirect(w, r, "/contacts/"+id, Flash{Kind: FlashSuccess, Key: "flash.saved"})
-		return
-	}
-	d, derr := u.contactFormData(r.Context(), c, f, false)
-	if derr != nil {
-		u.fail(w, r, c, derr)
-		return
-	}
-	u.saveFailed(w, r, c, err, "contacts", "contacts/form", d)
-}
-
-func (u *UI) contactDelete(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	if err := u.st.DeleteContact(r.Context(), c.V, r.PathValue("id")); err != nil {
-		u.fail(w, r, c, err)
-		return
-	}
-	redirect(w, r, "/contacts", Flash{Kind: FlashSuccess, Key: "flash.deleted"})
 }
 
 // ---------- contact card ----------
