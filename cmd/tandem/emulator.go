@@ -90,6 +90,7 @@ func emulatorGoogle(ctx context.Context, args []string, stdout, stderr io.Writer
 	fmt.Fprintf(stdout, "Settings to enter in Tandem (Administration, Google):\n")
 	for _, kv := range [][2]string{
 		{"UseSharedGoogleApp", "off"},
+		{"CalendarIntegration", "google"},
 		{"GoogleClientId", *clientID},
 		{"GoogleClientSecret", *clientSecret},
 		{"GoogleApiUrl", base},

@@ -32,6 +32,7 @@ func ConfigureGoogle(ctx context.Context, set *settings.Service, em *google.Serv
 	em.AddClient(GoogleClientID, GoogleClientSecret, GoogleRedirectURI)
 	for _, kv := range [][2]string{
 		{"UseSharedGoogleApp", "false"},
+		{"CalendarIntegration", "google"},
 		{"GoogleClientId", GoogleClientID},
 		{"GoogleClientSecret", GoogleClientSecret},
 		{"GoogleAuthUrl", base + "/o/oauth2/v2/auth"},

@@ -335,8 +335,9 @@ func ApplyEventFields(a *crm.Activity, f Fields, names []string) error {
 //     user's to export. Unlinked activities sync only if they reach the
 //     sync-from date (older items are not synced); a linked one stays in
 //     scope whatever its date.
-//   - Import: a remote event becomes a meeting with show_in_calendar owned
-//     by the user; attendees become participants, each linked to the
+//   - Import: a remote event becomes a meeting (or a note, in the import
+//     mode that keeps events as notes) with show_in_calendar owned by the
+//     user; attendees become participants, each linked to the
 //     contact whose e-mail matches. An event carrying an activity's id, or
 //     equal in title and times to an unlinked activity of the user, is
 //     matched to it instead of being created again (resubscribe).
@@ -349,6 +350,9 @@ type EventsLocal struct {
 	Viewer    access.Viewer // the connection's user
 	BindingID string
 	From      time.Time // the sync-from date; zero: no bound
+	// ImportAs is the type an imported event becomes: "meeting" (default)
+	// or "note", the import mode that keeps events as notes.
+	ImportAs string
 
 	syncs  map[string]bool   // users with an enabled calendar binding (per run)
 	emails map[string]string // user id → e-mail
@@ -573,7 +577,11 @@ func (l *EventsLocal) Create(ctx context.Context, tx *store.Tx, f Fields) (strin
 	if err != nil || id != "" {
 		return id, err
 	}
-	a := &crm.Activity{Type: "meeting", ShowInCalendar: true, OwnerID: l.Viewer.UserID, TimeZone: "UTC"}
+	typ := l.ImportAs
+	if typ == "" {
+		typ = "meeting"
+	}
+	a := &crm.Activity{Type: typ, ShowInCalendar: true, OwnerID: l.Viewer.UserID, TimeZone: "UTC"}
 	if err := ApplyEventFields(a, f, EventFieldNames); err != nil {
 		return "", err
 	}

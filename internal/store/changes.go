@@ -56,6 +56,24 @@ func (s *Store) logChange(ctx context.Context, tx *sql.Tx, entity, id, op, actor
 	return nil
 }
 
+// SeqBefore is the change-log position just before the first change made
+// at or after t: reading from it sees every change since t.
+func (s *Store) SeqBefore(ctx context.Context, t time.Time) (int64, error) {
+	var seq int64
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MIN(seq), 0) FROM changes WHERE at >= $1`, crm.Micros(t)).Scan(&seq)
+	if err != nil {
+		return 0, fmt.Errorf("change log position: %w", err)
+	}
+	if seq == 0 { // nothing since t: the end of the log
+		err = s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(seq), 0) FROM changes`).Scan(&seq)
+		if err != nil {
+			return 0, fmt.Errorf("change log position: %w", err)
+		}
+		return seq, nil
+	}
+	return seq - 1, nil
+}
+
 // Changes returns up to limit entries with seq > since, oldest first.
 // An empty entity means all entities.
 func (s *Store) Changes(ctx context.Context, since int64, entity string, limit int) ([]Change, error) {

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,7 +30,28 @@ type EventSettings struct {
 	SyncFrom      string `json:"sync_from"`      // YYYY-MM-DD: older items are not synced
 	Auto          bool   `json:"auto"`           // sync on a period (same keys as ContactSettings: the scheduler reads both)
 	PeriodMinutes int    `json:"period_minutes"` // the period when Auto
-	Current       bool   `json:"current,omitempty"`
+	// ImportAs is the type of activity an event from Google becomes:
+	// "meeting" (the default) or "note" (the import mode that keeps
+	// imported events as notes).
+	ImportAs string `json:"import_as,omitempty"`
+	// ResyncFrom (YYYY-MM-DD), set by Resync, makes the next run list the
+	// calendar again from that date; it is cleared once a run succeeds.
+	ResyncFrom string `json:"resync_from,omitempty"`
+	Current    bool   `json:"current,omitempty"`
+}
+
+// ImportTypes are the activity types an imported event may become.
+var ImportTypes = []string{"meeting", "note"}
+
+// ErrCalendarOff: the administrator chose no Google calendar integration
+// (setting CalendarIntegration), so calendar bindings do not run.
+var ErrCalendarOff = errors.New("sync: calendar sync with Google is off: the administrator chose another calendar integration")
+
+// CalendarOn reports whether Google is the system's calendar integration
+// (SPEC §4: one integration for the whole system, Google or Exchange).
+func (s *Service) CalendarOn(ctx context.Context) (bool, error) {
+	v, err := s.Settings.Get(ctx, "CalendarIntegration")
+	return v == "google", err
 }
 
 // CalendarInfo is one of the user's calendars.
@@ -52,6 +74,9 @@ func (es EventSettings) From(tz string) time.Time {
 func decodeEventSettings(policy string) EventSettings {
 	var es EventSettings
 	json.Unmarshal([]byte(policy), &es)
+	if es.ImportAs == "" {
+		es.ImportAs = "meeting"
+	}
 	return es
 }
 
@@ -109,6 +134,21 @@ func (s *Service) SaveEventSettings(ctx context.Context, v access.Viewer, connID
 	if len(es.CalendarID) > 1024 {
 		fe["calendar_id"] = "error.too_long"
 	}
+	if es.ImportAs == "" {
+		es.ImportAs = "meeting"
+	}
+	if !slices.Contains(ImportTypes, es.ImportAs) {
+		fe["import_as"] = crm.ErrUnknownEnum
+	}
+	if enabled {
+		on, err := s.CalendarOn(ctx)
+		if err != nil {
+			return err
+		}
+		if !on {
+			fe["enabled"] = "sync.error.calendar_off"
+		}
+	}
 	if es.SyncFrom == "" {
 		es.SyncFrom = time.Now().UTC().Format(reconcile.DateLayout)
 	} else if t, err := time.Parse(reconcile.DateLayout, es.SyncFrom); err != nil || t.Year() < 1900 || t.Year() > 2200 {
@@ -122,6 +162,7 @@ func (s *Service) SaveEventSettings(ctx context.Context, v access.Viewer, connID
 	if err != nil {
 		return err
 	}
+	es.ResyncFrom = old.ResyncFrom
 	if es.CalendarID == cur.Collection {
 		if old.SyncFrom != "" && old.SyncFrom != es.SyncFrom {
 			// Another period: list the calendar again from the new date and
@@ -193,25 +234,100 @@ func (s *Service) unsubscribe(ctx context.Context, b *store.Binding) error {
 	})
 }
 
+// Resync syncs the calendar again from a date, for after an outage: the
+// next run lists the calendar from that date (matching what is linked, so
+// nothing is created twice) and looks again at every activity changed
+// since then. The sync-from date stays what it is: older items still do
+// not sync.
+func (s *Service) Resync(ctx context.Context, connID, from string) error {
+	from = strings.TrimSpace(from)
+	t, err := time.Parse(reconcile.DateLayout, from)
+	if err != nil || t.Year() < 1900 || t.Year() > 2200 {
+		return &SettingsError{Fields: map[string]string{"from": crm.ErrDate}}
+	}
+	b, es, err := s.EventBinding(ctx, connID)
+	if err != nil {
+		return err
+	}
+	if b.Collection == "" || es.CalendarID == "" {
+		return &SettingsError{Fields: map[string]string{"calendar_id": "error.required"}}
+	}
+	seq, err := s.Store.SeqBefore(ctx, t)
+	if err != nil {
+		return err
+	}
+	es.ResyncFrom = from
+	b.Policy = mustJSON(es)
+	if err := s.Store.SaveBinding(ctx, b); err != nil {
+		return err
+	}
+	return s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, b.ID, "", seq, true) })
+}
+
+// eventsParts builds the connector and local side of a calendar binding.
+func (s *Service) eventsParts(ctx context.Context, v access.Viewer, b *store.Binding, hc *http.Client, ep google.Endpoints) (reconcile.Connector, *reconcile.EventsLocal, error) {
+	es := decodeEventSettings(b.Policy)
+	if es.CalendarID == "" || b.Collection == "" {
+		return nil, nil, errors.New("sync: choose the Google calendar to sync with")
+	}
+	on, err := s.CalendarOn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	if !on {
+		return nil, nil, ErrCalendarOff
+	}
+	svc, err := google.NewCalendarService(ctx, hc, ep)
+	if err != nil {
+		return nil, nil, err
+	}
+	from := es.From(v.TZ)
+	listFrom := from
+	if es.ResyncFrom != "" {
+		if t := (EventSettings{SyncFrom: es.ResyncFrom}).From(v.TZ); t.After(from) {
+			listFrom = t
+		}
+	}
+	conn := google.NewCalendar(svc, b.Collection, google.CalendarOptions{From: listFrom, Self: v.Email, Log: s.Log})
+	local := &reconcile.EventsLocal{Store: s.Store, Viewer: v, BindingID: b.ID, From: from, ImportAs: es.ImportAs}
+	return conn, local, nil
+}
+
 // runEvents syncs a calendar binding: the user's activities shown in the
 // calendar with the events of the chosen Google calendar, from the
 // sync-from date.
 func (s *Service) runEvents(ctx context.Context, v access.Viewer, b *store.Binding, hc *http.Client, ep google.Endpoints) (reconcile.Stats, error) {
-	es := decodeEventSettings(b.Policy)
-	if es.CalendarID == "" || b.Collection == "" {
-		return reconcile.Stats{}, errors.New("sync: choose the Google calendar to sync with")
-	}
-	svc, err := google.NewCalendarService(ctx, hc, ep)
+	conn, local, err := s.eventsParts(ctx, v, b, hc, ep)
 	if err != nil {
 		return reconcile.Stats{}, err
 	}
-	from := es.From(v.TZ)
-	conn := google.NewCalendar(svc, b.Collection, google.CalendarOptions{From: from, Self: v.Email, Log: s.Log})
-	local := &reconcile.EventsLocal{Store: s.Store, Viewer: v, BindingID: b.ID, From: from}
 	if _, err := local.ApplyOrganizerRule(ctx, b.LocalCursor); err != nil {
 		return reconcile.Stats{}, fmt.Errorf("organizer rule: %w", err)
 	}
-	return s.engine.Run(ctx, b.ID, conn, local)
+	stats, err := s.engine.Run(ctx, b.ID, conn, local)
+	if err == nil {
+		err = s.resyncDone(ctx, b.ID, decodeEventSettings(b.Policy).ResyncFrom)
+	}
+	return stats, err
+}
+
+// resyncDone clears a resync date once a run made it, unless the user
+// asked for another meanwhile.
+func (s *Service) resyncDone(ctx context.Context, bindingID, done string) error {
+	if done == "" {
+		return nil
+	}
+	b, err := s.Store.GetBinding(ctx, bindingID)
+	if err != nil {
+		return err
+	}
+	es := decodeEventSettings(b.Policy)
+	if es.ResyncFrom != done {
+		return nil
+	}
+	es.ResyncFrom = ""
+	b.Policy = mustJSON(es)
+	return s.Store.SaveBinding(ctx, b)
 }
 
 // Calendars lists the calendars of a connection's Google account, for

@@ -18,7 +18,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
-// Push: when SiteUrl is set, each calendar binding keeps a Google watch
+// Push: when a push address is set, each calendar binding keeps a Google watch
 // channel whose notifications start an incremental run within seconds.
 // Channels live a week and are renewed a day before they expire (a new
 // channel first, then the old one is stopped); polling on the binding's
@@ -31,14 +31,29 @@ const (
 	HookPath = "/hooks/google/calendar"
 )
 
+// pushAddress is where Google sends notifications: GooglePushServiceUrl
+// when the company publishes the hook elsewhere than the UI, else SiteUrl.
+func (s *Service) pushAddress(ctx context.Context) (string, error) {
+	for _, code := range []string{"GooglePushServiceUrl", "SiteUrl"} {
+		v, err := s.Settings.Get(ctx, code)
+		if err != nil || v != "" {
+			return v, err
+		}
+	}
+	return "", nil
+}
+
 // ErrUnknownChannel is a notification Tandem cannot verify.
 var ErrUnknownChannel = errors.New("sync: unknown push channel or wrong token")
 
 // EnsureChannels opens or renews the push channel of a connection's
-// calendar binding. Without SiteUrl it does nothing.
+// calendar binding. Without a push address it does nothing.
 func (s *Service) EnsureChannels(ctx context.Context, connID string) error {
-	site, err := s.Settings.Get(ctx, "SiteUrl")
+	site, err := s.pushAddress(ctx)
 	if err != nil || site == "" {
+		return err
+	}
+	if on, err := s.CalendarOn(ctx); err != nil || !on {
 		return err
 	}
 	b, _, err := s.EventBinding(ctx, connID)

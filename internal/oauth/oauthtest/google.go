@@ -65,6 +65,7 @@ func New(t testing.TB, opts google.Options, redirectURIs ...string) *Google {
 func (g *Google) Configure(ctx context.Context, set *settings.Service) error {
 	for _, kv := range [][2]string{
 		{"UseSharedGoogleApp", "false"},
+		{"CalendarIntegration", "google"},
 		{"GoogleClientId", ClientID},
 		{"GoogleClientSecret", ClientSecret},
 		{"GoogleAuthUrl", g.URL + AuthPath},

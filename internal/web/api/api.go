@@ -142,6 +142,7 @@ func (a *API) Routes(mux *http.ServeMux, auth Authenticator) {
 	h("GET /api/v1/connections/{id}/calendar", a.getCalendarSync)
 	h("PUT /api/v1/connections/{id}/calendar", a.putCalendarSync)
 	h("GET /api/v1/connections/{id}/calendars", a.listCalendars)
+	h("POST /api/v1/connections/{id}/calendar/resync", a.resyncCalendar)
 	h("GET /api/v1/contacts/{id}/journal", a.contactJournal)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

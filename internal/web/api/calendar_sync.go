@@ -15,6 +15,8 @@ type calendarSyncJSON struct {
 	SyncFrom      string          `json:"sync_from"`
 	Auto          bool            `json:"auto"`
 	PeriodMinutes int             `json:"period_minutes"`
+	ImportAs      string          `json:"import_as"`
+	ResyncFrom    *string         `json:"resync_from"`
 	Collection    string          `json:"collection"`
 	LastRunAt     *time.Time      `json:"last_run_at"`
 	LastError     string          `json:"last_error"`
@@ -27,6 +29,7 @@ type calendarSyncIn struct {
 	SyncFrom      *string `json:"sync_from"`
 	Auto          *bool   `json:"auto"`
 	PeriodMinutes *int    `json:"period_minutes"`
+	ImportAs      *string `json:"import_as"`
 }
 
 func (a *API) calendarSync(w http.ResponseWriter, r *http.Request, c *store.Connection) {
@@ -36,7 +39,7 @@ func (a *API) calendarSync(w http.ResponseWriter, r *http.Request, c *store.Conn
 		return
 	}
 	out := calendarSyncJSON{Enabled: b.Enabled, CalendarID: es.CalendarID, SyncFrom: es.SyncFrom, Auto: es.Auto,
-		PeriodMinutes: es.PeriodMinutes, Collection: b.Collection, LastError: b.LastError, LastStats: json.RawMessage(b.LastStats)}
+		PeriodMinutes: es.PeriodMinutes, ImportAs: es.ImportAs, ResyncFrom: optional(es.ResyncFrom), Collection: b.Collection, LastError: b.LastError, LastStats: json.RawMessage(b.LastStats)}
 	if !b.LastRunAt.IsZero() {
 		out.LastRunAt = &b.LastRunAt
 	}
@@ -70,6 +73,7 @@ func (a *API) putCalendarSync(w http.ResponseWriter, r *http.Request, v access.V
 	set(&es.SyncFrom, in.SyncFrom)
 	set(&es.Auto, in.Auto)
 	set(&es.PeriodMinutes, in.PeriodMinutes)
+	set(&es.ImportAs, in.ImportAs)
 	if err := a.sync.SaveEventSettings(r.Context(), v, c.ID, enabled, es); err != nil {
 		a.fail(w, r, err)
 		return
@@ -89,4 +93,25 @@ func (a *API) listCalendars(w http.ResponseWriter, r *http.Request, v access.Vie
 		return
 	}
 	writeJSON(w, http.StatusOK, page(cs, ""))
+}
+
+// resyncCalendar syncs the calendar again from a date (after an outage)
+// and queues the run.
+func (a *API) resyncCalendar(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	c, ok := a.ownConnection(w, r, v)
+	if !ok {
+		return
+	}
+	var in struct {
+		From string `json:"from"`
+	}
+	if err := decode(r, &in); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := a.sync.Resync(r.Context(), c.ID, in.From); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	a.enqueueSync(w, r, c, "resync")
 }

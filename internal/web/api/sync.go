@@ -21,6 +21,7 @@ type Sync interface {
 	EventBinding(ctx context.Context, connID string) (*store.Binding, syncer.EventSettings, error)
 	SaveEventSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, es syncer.EventSettings) error
 	Calendars(ctx context.Context, connID string) ([]syncer.CalendarInfo, error)
+	Resync(ctx context.Context, connID, from string) error
 }
 
 // WithSync enables the sync routes.
@@ -52,7 +53,12 @@ func (a *API) runSync(w http.ResponseWriter, r *http.Request, v access.Viewer) {
 		a.previewSync(w, r, c)
 		return
 	}
-	id, dup, err := a.sync.Enqueue(r.Context(), c.ID, "manual")
+	a.enqueueSync(w, r, c, "manual")
+}
+
+// enqueueSync queues a run of the connection and answers 202 with the job.
+func (a *API) enqueueSync(w http.ResponseWriter, r *http.Request, c *store.Connection, reason string) {
+	id, dup, err := a.sync.Enqueue(r.Context(), c.ID, reason)
 	if err != nil {
 		a.fail(w, r, err)
 		return

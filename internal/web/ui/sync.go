@@ -27,13 +27,20 @@ type SyncService interface {
 	EventBinding(ctx context.Context, connID string) (*store.Binding, syncer.EventSettings, error)
 	SaveEventSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, es syncer.EventSettings) error
 	Calendars(ctx context.Context, connID string) ([]syncer.CalendarInfo, error)
+	CalendarOn(ctx context.Context) (bool, error)
+	Resync(ctx context.Context, connID, from string) error
 }
 
 // calendarSyncView is the calendar sync card of a connection page.
 type calendarSyncView struct {
 	Available   bool
+	Off         bool // the administrator chose no Google calendar integration
 	Enabled     bool
 	Settings    syncer.EventSettings
+	ImportTypes []string
+	Today       string               // the default date to sync again from
+	Preview     []store.JournalEntry // after "Preview": the calendar's part
+	Previewed   bool
 	Calendars   []syncer.CalendarInfo
 	CalendarErr string // the calendar list could not be read
 	LastRun     time.Time
@@ -51,8 +58,14 @@ func (u *UI) calendarSyncView(ctx context.Context, connID string) calendarSyncVi
 		u.log.ErrorContext(ctx, "calendar binding", "err", err)
 		return calendarSyncView{}
 	}
-	v := calendarSyncView{Available: true, Enabled: b.Enabled, Settings: es, LastRun: b.LastRunAt, LastError: b.LastError}
+	v := calendarSyncView{Available: true, Enabled: b.Enabled, Settings: es, LastRun: b.LastRunAt, LastError: b.LastError,
+		ImportTypes: syncer.ImportTypes, Today: time.Now().Format("2006-01-02")}
 	json.Unmarshal([]byte(b.LastStats), &v.Stats)
+	on, err := u.sync.CalendarOn(ctx)
+	if err != nil {
+		u.log.ErrorContext(ctx, "calendar integration setting", "err", err)
+	}
+	v.Off = !on
 	if v.Calendars, err = u.sync.Calendars(ctx, connID); err != nil {
 		v.CalendarErr = err.Error()
 	}
@@ -66,7 +79,7 @@ func (u *UI) saveCalendarSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	}
 	period, _ := strconv.Atoi(r.PostFormValue("period_minutes"))
 	es := syncer.EventSettings{CalendarID: r.PostFormValue("calendar_id"), SyncFrom: r.PostFormValue("sync_from"),
-		Auto: r.PostFormValue("auto") != "", PeriodMinutes: period}
+		Auto: r.PostFormValue("auto") != "", PeriodMinutes: period, ImportAs: r.PostFormValue("import_as")}
 	enabled := r.PostFormValue("enabled") != ""
 	err := u.sync.SaveEventSettings(r.Context(), c.V, cn.ID, enabled, es)
 	var se *syncer.SettingsError
@@ -116,6 +129,7 @@ func (u *UI) contactSyncView(ctx context.Context, c *Ctx, connID string) contact
 func (u *UI) syncRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /profile/accounts/{id}/contacts", u.authed(u.saveContactSync))
 	mux.HandleFunc("POST /profile/accounts/{id}/calendar", u.authed(u.saveCalendarSync))
+	mux.HandleFunc("POST /profile/accounts/{id}/calendar/resync", u.authed(u.resyncCalendar))
 	mux.HandleFunc("POST /profile/accounts/{id}/sync", u.authed(u.runSyncNow))
 	mux.HandleFunc("POST /profile/accounts/{id}/preview", u.authed(u.previewSync))
 	mux.HandleFunc("POST /contacts/sync", u.authed(u.syncContactsNow))
@@ -180,7 +194,44 @@ func (u *UI) previewSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashError, Key: "sync.preview_failed", Args: []any{err.Error()}})
 		return
 	}
-	u.renderAccount(w, r, c, cn, http.StatusOK, func(v *contactSyncView) { v.Preview, v.Previewed = plan, true })
+	// One preview covers every binding; each card shows its own part.
+	var contacts, events []store.JournalEntry
+	for _, e := range plan {
+		if e.Entity == store.EntityActivity {
+			events = append(events, e)
+		} else {
+			contacts = append(contacts, e)
+		}
+	}
+	u.renderAccountWith(w, r, c, cn, http.StatusOK,
+		func(v *contactSyncView) { v.Preview, v.Previewed = contacts, true },
+		func(v *calendarSyncView) { v.Preview, v.Previewed = events, true })
+}
+
+// resyncCalendar syncs the calendar again from a chosen date (after an
+// outage) and queues the run.
+func (u *UI) resyncCalendar(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	cn, ok := u.ownConnection(w, r, c)
+	if !ok {
+		return
+	}
+	from := r.PostFormValue("from")
+	err := u.sync.Resync(r.Context(), cn.ID, from)
+	var se *syncer.SettingsError
+	if errors.As(err, &se) {
+		u.renderAccountWith(w, r, c, cn, http.StatusUnprocessableEntity, nil, func(v *calendarSyncView) {
+			v.Errors, v.Today = se.Fields, from
+		})
+		return
+	}
+	if err == nil {
+		_, _, err = u.sync.Enqueue(r.Context(), cn.ID, "resync")
+	}
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashInfo, Key: "sync.calendar.resync_queued", Args: []any{from}})
 }
 
 // syncContactsNow is "Run sync now" on the contacts page: every one of the
