@@ -16,7 +16,7 @@ import (
 
 const benchUsage = `Usage:
   tandem bench store [--json] [--n N] [--postgres URL] [--keep]
-  tandem bench sync  [--json] [--n N] [--small N] [--changes N] [--rounds N] [--postgres URL] [--keep] [--cpuprofile FILE]
+  tandem bench sync  [--json] [--n N] [--small N] [--changes N] [--rounds N] [--foreign N] [--postgres URL] [--keep] [--cpuprofile FILE]
 
 store   insert N contacts through the store, then time contact search (first
         page), contact reads by id and change-log reads, and report the
@@ -30,9 +30,12 @@ sync    Google contact sync against the Google emulator, started in this
         import (contacts/s, peak RSS), a run with nothing to do, and
         --rounds incremental runs of --changes changes (half edited in
         Google, half in Tandem), and print the ratio of the incremental run
-        times (goal: at most 1.5). Every run is the real one (the sync
-        service over OAuth, HTTP and the store). --cpuprofile writes a CPU
-        profile of the big binding's incremental runs. Database as for store.
+        times (goal: at most 1.5). Then another user makes --foreign
+        (default 100000; 0: skip) change-log entries on contacts of their
+        own, outside the bindings' scope, and a run of the small binding is
+        timed after them. Every run is the real one (the sync service over
+        OAuth, HTTP and the store). --cpuprofile writes a CPU profile of the
+        big binding's incremental runs. Database as for store.
 `
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -158,6 +161,7 @@ func benchSync(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	small := fs.Int("small", 1000, "contacts of the small binding")
 	changes := fs.Int("changes", 100, "changes per incremental run (half remote, half local)")
 	rounds := fs.Int("rounds", 3, "timed incremental runs per binding (the median counts)")
+	foreign := fs.Int("foreign", 100000, "change-log entries another user makes before the timed foreign-changes run (0: skip it)")
 	pgURL := fs.String("postgres", "", "postgres:// URL of an empty database (default: a new SQLite file)")
 	keep := fs.Bool("keep", false, "keep the SQLite folder and print its path")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the big binding's incremental runs to this file")
@@ -168,8 +172,8 @@ func benchSync(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 		fs.Usage()
 		return fmt.Errorf("bench sync: unexpected argument %q", fs.Arg(0))
 	}
-	if *n < 1 || *small < 1 || *rounds < 1 || *changes < 2 {
-		return fmt.Errorf("bench sync: --n, --small and --rounds must be at least 1, --changes at least 2")
+	if *n < 1 || *small < 1 || *rounds < 1 || *changes < 2 || *foreign < 0 {
+		return fmt.Errorf("bench sync: --n, --small and --rounds must be at least 1, --changes at least 2, --foreign not negative")
 	}
 	if *changes > min(*n, *small) {
 		return fmt.Errorf("bench sync: --changes must not exceed --small and --n")
@@ -177,7 +181,10 @@ func benchSync(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	if *keep && *pgURL != "" {
 		return fmt.Errorf("bench sync: --keep applies to SQLite only")
 	}
-	o := bench.SyncOptions{N: *n, Small: *small, Changes: *changes, Rounds: *rounds, Progress: stderr}
+	o := bench.SyncOptions{N: *n, Small: *small, Changes: *changes, Rounds: *rounds, Foreign: *foreign, Progress: stderr}
+	if *foreign == 0 {
+		o.Foreign = -1 // no foreign-changes run
+	}
 	if *cpuProfile != "" {
 		f, err := os.Create(*cpuProfile)
 		if err != nil {

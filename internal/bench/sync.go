@@ -35,6 +35,11 @@ type SyncOptions struct {
 	Small   int // linked contacts of the small binding (default 1000)
 	Changes int // changes per incremental run, half remote and half local (default 100)
 	Rounds  int // timed incremental runs per binding (default 3); the median counts
+	// Foreign is how many change-log entries another Tandem user makes
+	// (creating and editing contacts of their own, outside the small
+	// binding's scope) before the timed foreign-changes run of the small
+	// binding (default 100000; negative: no such run).
+	Foreign int
 	// Progress receives phase lines; nil for none.
 	Progress io.Writer
 	// CPUProfile, when set, receives a CPU profile of the big binding's
@@ -47,6 +52,7 @@ const (
 	defaultSyncSmall   = 1000
 	defaultSyncChanges = 100
 	defaultSyncRounds  = 3
+	defaultSyncForeign = 100000
 )
 
 func (o *SyncOptions) defaults() {
@@ -61,6 +67,9 @@ func (o *SyncOptions) defaults() {
 	}
 	if o.Rounds <= 0 {
 		o.Rounds = defaultSyncRounds
+	}
+	if o.Foreign == 0 {
+		o.Foreign = defaultSyncForeign
 	}
 }
 
@@ -80,7 +89,21 @@ type SyncResult struct {
 	// CatchUp is a run of the small binding after the big one's runs: the
 	// change log is shared, so it reads every entry they wrote.
 	CatchUp SyncCatchUp `json:"catch_up"`
-	Notes   []string    `json:"notes,omitempty"`
+	// Foreign is a run of the small binding after another user changed
+	// contacts outside its scope (absent when SyncOptions.Foreign < 0).
+	Foreign *SyncForeign `json:"foreign,omitempty"`
+	Notes   []string     `json:"notes,omitempty"`
+}
+
+// SyncForeign is an incremental run of the small binding after another
+// user's changes: the change log is shared by all users, and none of
+// these records is the binding's to push.
+type SyncForeign struct {
+	LogEntries int             `json:"log_entries"` // change-log entries the other user wrote
+	Created    int             `json:"created"`     // contacts the other user created
+	Edited     int             `json:"edited"`      // … and then edited
+	MS         float64         `json:"ms"`
+	Stats      reconcile.Stats `json:"stats"`
 }
 
 // SyncCatchUp is a run that reads other bindings' change-log entries.
@@ -204,6 +227,13 @@ func Sync(ctx context.Context, s *store.Store, o SyncOptions) (res SyncResult, e
 		return res, fmt.Errorf("catch-up run: %w", err)
 	}
 	res.CatchUp.MS, res.CatchUp.Stats = ms(time.Since(t0)), st
+	if o.Foreign > 0 {
+		f, err := b.foreign(ctx, o.Foreign)
+		if err != nil {
+			return res, fmt.Errorf("foreign changes: %w", err)
+		}
+		res.Foreign = &f
+	}
 	if sm := res.Bindings[0].IncrMedianMS; sm > 0 {
 		res.Ratio = round(res.Bindings[1].IncrMedianMS/sm, 2)
 	}
@@ -382,6 +412,89 @@ func (b *syncBench) binding(ctx context.Context, idx, size int, profile bool) (S
 	return r, nil
 }
 
+// foreign has another Tandem user make n change-log entries — creating
+// contacts of their own and then editing some, none visible to the small
+// binding's user — and times one run of the small binding after them.
+func (b *syncBench) foreign(ctx context.Context, n int) (SyncForeign, error) {
+	ctx = context.WithoutCancel(ctx)
+	f := SyncForeign{Created: n - n/2, Edited: n / 2}
+	pw := make([]byte, 16)
+	rand.Read(pw)
+	u := &access.User{Email: "bench-other@example.com", Name: "Other", Active: true, Language: "en"}
+	if err := b.s.CreateUser(ctx, u, hex.EncodeToString(pw)); err != nil {
+		return f, fmt.Errorf("create user: %w", err)
+	}
+	v, err := b.s.Viewer(ctx, u.ID)
+	if err != nil {
+		return f, err
+	}
+	before, err := b.s.LastChange(ctx)
+	if err != nil {
+		return f, err
+	}
+	b.p.printf("another user: %d contacts created, %d of them edited", f.Created, f.Edited)
+	const batch = 500
+	ids := make([]string, 0, f.Created)
+	for first := 0; first < f.Created; first += batch {
+		err := b.s.InTx(ctx, func(tx *store.Tx) error {
+			for i := first; i < min(first+batch, f.Created); i++ {
+				c := makeContact(b.o.N + i) // not among the contacts in Google
+				c.Tags = nil
+				if err := tx.CreateContact(ctx, v, c); err != nil {
+					return err
+				}
+				ids = append(ids, c.ID)
+			}
+			return nil
+		})
+		if err != nil {
+			return f, fmt.Errorf("create contact: %w", err)
+		}
+	}
+	for first := 0; first < f.Edited; first += batch {
+		err := b.s.InTx(ctx, func(tx *store.Tx) error {
+			for i := first; i < min(first+batch, f.Edited); i++ {
+				c, err := b.s.GetContact(ctx, v, ids[i])
+				if err != nil {
+					return err
+				}
+				c.JobTitle = fmt.Sprintf("Edited %d", i)
+				c.Tags, c.Access = nil, nil
+				if err := tx.UpdateContact(ctx, v, c, c.Version); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return f, fmt.Errorf("edit contact: %w", err)
+		}
+	}
+	after, err := b.s.LastChange(ctx)
+	if err != nil {
+		return f, err
+	}
+	f.LogEntries = int(after - before)
+	if b.s.Postgres() {
+		if _, err := b.s.PgxPool().Exec(ctx, "ANALYZE"); err != nil {
+			return f, fmt.Errorf("analyze: %w", err)
+		}
+	}
+	b.p.printf("%d contacts: a run after another user's %d change-log entries", b.o.Small, f.LogEntries)
+	runtime.GC()
+	t0 := time.Now()
+	st, err := b.run(ctx, b.conns[0])
+	if err != nil {
+		return f, fmt.Errorf("run: %w", err)
+	}
+	f.MS, f.Stats = ms(time.Since(t0)), st
+	if st.LocalCreated+st.LocalUpdated+st.LocalRemoved+st.RemoteCreated+st.RemoteUpdated+st.RemoteRemoved+st.Skipped != 0 {
+		return f, fmt.Errorf("the run after another user's changes changed something: %+v", st)
+	}
+	b.p.printf("%d contacts: run after another user's changes: %.1f ms", b.o.Small, f.MS)
+	return f, nil
+}
+
 func (b *syncBench) run(ctx context.Context, connID string) (reconcile.Stats, error) {
 	res, err := b.sync.RunConnection(ctx, connID)
 	return res.Stats[syncer.KindContacts], err
@@ -491,6 +604,10 @@ func (r SyncResult) Text(w io.Writer) {
 		fmt.Fprintf(w, "  catch-up run       %.1f ms  (the %d-contact binding after the other's %d change-log entries; pulled %d, pushed %d)\n",
 			r.CatchUp.MS, r.Bindings[0].Contacts, r.CatchUp.LogEntries, r.CatchUp.Stats.Pulled,
 			r.CatchUp.Stats.RemoteCreated+r.CatchUp.Stats.RemoteUpdated+r.CatchUp.Stats.RemoteRemoved)
+	}
+	if f := r.Foreign; f != nil && len(r.Bindings) > 0 {
+		fmt.Fprintf(w, "  foreign changes    %.1f ms  (the %d-contact binding after another user's %d change-log entries on contacts outside its scope: %d created, %d edited)\n",
+			f.MS, r.Bindings[0].Contacts, f.LogEntries, f.Created, f.Edited)
 	}
 	if len(r.Bindings) > 0 && r.Bindings[0].Import.PeakRSSSource != "" {
 		fmt.Fprintf(w, "  peak RSS           %s\n", r.Bindings[0].Import.PeakRSSSource)

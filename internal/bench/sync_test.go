@@ -16,8 +16,9 @@ func TestSync(t *testing.T) {
 	s := openStore(t, "sqlite")
 	ctx := context.Background()
 	var progress, prof bytes.Buffer
-	const small, n, changes, rounds = 300, 1000, 40, 2
-	r, err := Sync(ctx, s, SyncOptions{N: n, Small: small, Changes: changes, Rounds: rounds, Progress: &progress, CPUProfile: &prof})
+	const small, n, changes, rounds, foreign = 300, 1000, 40, 2, 1501
+	r, err := Sync(ctx, s, SyncOptions{N: n, Small: small, Changes: changes, Rounds: rounds, Foreign: foreign,
+		Progress: &progress, CPUProfile: &prof})
 	if err != nil {
 		t.Fatalf("%v\n%s", err, progress.String())
 	}
@@ -48,12 +49,16 @@ func TestSync(t *testing.T) {
 		r.CatchUp.Stats.RemoteUpdated+r.CatchUp.Stats.LocalUpdated != 0 {
 		t.Errorf("catch-up run %+v", r.CatchUp)
 	}
+	if f := r.Foreign; f == nil || f.LogEntries != foreign || f.Created != 751 || f.Edited != 750 || f.MS <= 0 ||
+		f.Stats.Pulled != 0 {
+		t.Errorf("foreign-changes run %+v", f)
+	}
 	if prof.Len() == 0 {
 		t.Error("no CPU profile")
 	}
 	var text bytes.Buffer
 	r.Text(&text)
-	for _, want := range []string{"incremental ratio", "contacts/s", "peak MB", "  1000 ", "catch-up run"} {
+	for _, want := range []string{"incremental ratio", "contacts/s", "peak MB", "  1000 ", "catch-up run", "foreign changes"} {
 		if !strings.Contains(text.String(), want) {
 			t.Errorf("text lacks %q:\n%s", want, text.String())
 		}

@@ -177,6 +177,12 @@ func (l *ContactsLocal) Load(ctx context.Context, id string) (LocalRecord, error
 	return rec, nil
 }
 
+// InScopeIDs implements ScopeFilter with Load's rule in one query: the
+// viewer can read the contact and sees the binding's tag on it.
+func (l *ContactsLocal) InScopeIDs(ctx context.Context, ids []string) (map[string]bool, error) {
+	return l.Store.TaggedContactIDs(ctx, l.Viewer, l.TagID, ids)
+}
+
 // Create implements Local: the contact is the viewer's and carries the tag.
 func (l *ContactsLocal) Create(ctx context.Context, tx *store.Tx, f Fields) (string, error) {
 	c := &crm.Contact{Tags: []crm.TagRef{{ID: l.TagID}}}

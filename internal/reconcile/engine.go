@@ -52,6 +52,9 @@ type State interface {
 	FindLink(ctx context.Context, bindingID, column, value string) (*store.Link, error)
 	Links(ctx context.Context, bindingID string) ([]*store.Link, error)
 	PendingLinks(ctx context.Context, bindingID string) ([]*store.Link, error)
+	// LinkedIDs reports which of localIDs have a link in the binding
+	// (pending or not).
+	LinkedIDs(ctx context.Context, bindingID string, localIDs []string) (map[string]bool, error)
 	Changes(ctx context.Context, since int64, entity string, limit int) ([]store.Change, error)
 	InTx(ctx context.Context, fn func(*store.Tx) error) error
 }
@@ -492,6 +495,10 @@ func (r *run) push(ctx context.Context) error {
 		if len(changes) == 0 {
 			return nil
 		}
+		wanted, err := r.pushFilter(ctx, changes, origin)
+		if err != nil {
+			return err
+		}
 		done := map[string]bool{}
 		for _, ch := range changes {
 			since = ch.Seq
@@ -499,6 +506,9 @@ func (r *run) push(ctx context.Context) error {
 				continue // our own write (no echo), or already handled
 			}
 			done[ch.EntityID] = true
+			if wanted != nil && !wanted[ch.EntityID] {
+				continue // neither linked nor in scope: nothing to push
+			}
 			r.progress()
 			if err := r.pushRecord(ctx, ch.EntityID); err != nil {
 				if isFatal(err) {

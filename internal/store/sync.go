@@ -217,6 +217,140 @@ func (s *Store) links(ctx context.Context, where string, args ...any) ([]*Link, 
 	return out, rows.Err()
 }
 
+// LinkedIDs reports which of localIDs have a link (pending or not) in a
+// binding: one query per 1,000 ids.
+func (s *Store) LinkedIDs(ctx context.Context, bindingID string, localIDs []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := inChunks(localIDs, func(ids []string) error {
+		rows, err := s.r.QueryContext(ctx, `SELECT local_id FROM sync_links WHERE binding_id = $1 AND local_id IN (`+
+			params(2, len(ids))+`)`, append([]any{bindingID}, anySlice(ids)...)...)
+		if err != nil {
+			return fmt.Errorf("linked ids: %w", err)
+		}
+		return collectIDs(rows, out)
+	})
+	return out, err
+}
+
+// TaggedContactIDs reports which of ids are contacts the viewer may read
+// that carry tagID among the tags visible to the viewer: the scope of a
+// contact binding (reconcile.ContactsLocal), as GetContact and its tags
+// decide it for one contact. One query per 1,000 ids.
+func (s *Store) TaggedContactIDs(ctx context.Context, v access.Viewer, tagID string, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	if tagID == "" {
+		return out, nil
+	}
+	err := inChunks(ids, func(ids []string) error {
+		rows, err := s.r.QueryContext(ctx, `SELECT c.id FROM contacts c WHERE c.id IN (`+params(3, len(ids))+`)
+			AND `+canRead("c", "$1")+` AND EXISTS (SELECT 1 FROM record_tags rt JOIN tags t ON t.id = rt.tag_id
+			WHERE rt.record_id = c.id AND rt.tag_id = $2 AND `+tagVisibleFor("$1")+`)`,
+			append([]any{v.UserID, tagID}, anySlice(ids)...)...)
+		if err != nil {
+			return fmt.Errorf("tagged contacts: %w", err)
+		}
+		return collectIDs(rows, out)
+	})
+	return out, err
+}
+
+// CalendarCandidate is an activity that passes the stored part of a
+// calendar binding's scope (see CalendarCandidates), with what the rest of
+// the decision needs.
+type CalendarCandidate struct {
+	// Activity has only ID, Start, End, AllDay, TimeZone and RRule set:
+	// what reconcile.ReachesDate reads.
+	Activity crm.Activity
+	// Linked: the activity has a link in the binding (pending or not).
+	Linked bool
+}
+
+// CalendarCandidates returns those of ids that are activities the viewer
+// may read, shown in the calendar and dated, and either organized by the
+// viewer or owned by them with no organizing user or one without calendar
+// sync (no enabled event binding on any of their connections). With a
+// non-zero from, only those linked in bindingID, or with a start on or
+// after from, or an end (else the start) after it, or a recurrence — the
+// caller expands recurrences (reconcile.ReachesDate). This is the scope of
+// a calendar binding (reconcile.EventsLocal) as far as SQL can tell it.
+// One query per 1,000 ids.
+func (s *Store) CalendarCandidates(ctx context.Context, v access.Viewer, bindingID string, from time.Time, ids []string) ([]CalendarCandidate, error) {
+	const linked = `EXISTS (SELECT 1 FROM sync_links l WHERE l.binding_id = $2 AND l.local_id = a.id)`
+	var out []CalendarCandidate
+	err := inChunks(ids, func(ids []string) error {
+		args := append([]any{v.UserID, bindingID}, anySlice(ids)...)
+		date := ""
+		if !from.IsZero() {
+			args = append(args, crm.Micros(from))
+			n := fmt.Sprintf("$%d", len(args))
+			date = ` AND (` + linked + ` OR a.start_at >= ` + n + ` OR COALESCE(a.end_at, a.start_at) > ` + n + ` OR a.rrule <> '')`
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT a.id, a.start_at, a.end_at, a.all_day, a.time_zone, a.rrule, `+linked+`
+			FROM activities a WHERE a.id IN (`+params(3, len(ids))+`) AND `+canRead("a", "$1")+`
+			AND a.show_in_calendar AND a.start_at IS NOT NULL
+			AND (a.organizer_id = $1 OR (a.owner_id = $1 AND (COALESCE(a.organizer_id, '') = '' OR NOT EXISTS (
+				SELECT 1 FROM connections cn JOIN sync_bindings sb ON sb.connection_id = cn.id
+				WHERE cn.user_id = a.organizer_id AND sb.kind = 'event' AND sb.enabled))))`+date, args...)
+		if err != nil {
+			return fmt.Errorf("calendar candidates: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c CalendarCandidate
+			var start, end sql.NullInt64
+			if err := rows.Scan(&c.Activity.ID, &start, &end, &c.Activity.AllDay, &c.Activity.TimeZone, &c.Activity.RRule,
+				&c.Linked); err != nil {
+				return err
+			}
+			c.Activity.Start, c.Activity.End = timePtr(start), timePtr(end)
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// idChunk bounds the ids of one IN (…) list, well under both databases'
+// limits on parameters.
+const idChunk = 1000
+
+// inChunks calls fn with the distinct non-empty ids, at most idChunk at a
+// time.
+func inChunks(ids []string, fn func([]string) error) error {
+	seen := make(map[string]bool, len(ids))
+	chunk := make([]string, 0, min(len(ids), idChunk))
+	for _, id := range ids {
+		if id == "" || seen[id] {
+			continue
+		}
+		seen[id] = true
+		chunk = append(chunk, id)
+		if len(chunk) == idChunk {
+			if err := fn(chunk); err != nil {
+				return err
+			}
+			chunk = chunk[:0]
+		}
+	}
+	if len(chunk) > 0 {
+		return fn(chunk)
+	}
+	return nil
+}
+
+// collectIDs adds the first column of every row to out and closes rows.
+func collectIDs(rows *sql.Rows, out map[string]bool) error {
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return err
+		}
+		out[id] = true
+	}
+	return rows.Err()
+}
+
 // CountLinks returns how many links a binding has.
 func (s *Store) CountLinks(ctx context.Context, bindingID string) (int, error) {
 	var n int
@@ -420,6 +554,23 @@ func (s *Store) TryRunLease(ctx context.Context, connID, holder string, ttl time
 		connID, holder, crm.Micros(now.Add(ttl)), crm.Micros(now))
 	if err != nil {
 		return false, fmt.Errorf("run lease: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// RenewRunLease extends holder's lease on a connection to ttl from now. It
+// extends only while holder still holds it (even if it ran out meanwhile,
+// no one else took it), and reports false when someone else has it or it
+// was released: the caller has lost the lease and must stop.
+func (s *Store) RenewRunLease(ctx context.Context, connID, holder string, ttl time.Duration) (bool, error) {
+	if holder == "" {
+		return false, nil
+	}
+	res, err := s.w.ExecContext(ctx, `UPDATE connections SET run_lease_until = $3 WHERE id = $1 AND run_lease_holder = $2`,
+		connID, holder, crm.Micros(crm.Now().Add(ttl)))
+	if err != nil {
+		return false, fmt.Errorf("renew run lease: %w", err)
 	}
 	n, _ := res.RowsAffected()
 	return n == 1, nil

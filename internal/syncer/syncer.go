@@ -66,6 +66,11 @@ type Service struct {
 	Queue    Enqueuer
 	Log      *slog.Logger
 
+	// LeaseTTL is how long a run's lease on its connection lasts unless
+	// renewed (0: DefaultLeaseTTL); LeaseRenew is how often a running run
+	// renews it (0: LeaseTTL/3). Set them before the service runs anything.
+	LeaseTTL, LeaseRenew time.Duration
+
 	engine reconcile.Engine
 	mu     sync.Mutex
 	locks  map[string]*sync.Mutex
@@ -175,24 +180,112 @@ type Result struct {
 // ErrBusy means another process is running the connection.
 var ErrBusy = errors.New("sync: the connection is being synced elsewhere")
 
-// leaseTTL bounds a run; the job's timeout is the same.
-const leaseTTL = 30 * time.Minute
+// ErrLeaseLost ends a run whose lease on its connection was taken over
+// (it could not be renewed in time, and another process may be running the
+// connection now).
+var ErrLeaseLost = errors.New("sync: the run lost its lease on the connection")
 
-// RunConnection runs every enabled binding of a connection now.
+// DefaultLeaseTTL is how long a run's lease lasts without renewal: what a
+// killed process leaves the connection blocked for. A run renews its lease
+// every third of it for as long as it goes on; the job's timeout bounds
+// the run.
+const DefaultLeaseTTL = 2 * time.Minute
+
+func (s *Service) leaseTimes() (ttl, every time.Duration) {
+	ttl, every = s.LeaseTTL, s.LeaseRenew
+	if ttl <= 0 {
+		ttl = DefaultLeaseTTL
+	}
+	if every <= 0 {
+		every = ttl / 3
+	}
+	return ttl, every
+}
+
+// RunConnection runs every enabled binding of a connection now. It holds
+// the connection's run lease meanwhile (ErrBusy when another process holds
+// it), renewing it as the run goes on; should a renewal find the lease
+// lost, the run is cancelled and returns ErrLeaseLost.
 func (s *Service) RunConnection(ctx context.Context, connID string) (Result, error) {
 	l := s.lock(connID)
 	l.Lock()
 	defer l.Unlock()
 	res := Result{Stats: map[string]reconcile.Stats{}}
 	holder := uuid.NewString()
-	ok, err := s.Store.TryRunLease(ctx, connID, holder, leaseTTL)
+	ttl, every := s.leaseTimes()
+	ok, err := s.Store.TryRunLease(ctx, connID, holder, ttl)
 	if err != nil {
 		return res, err
 	}
 	if !ok {
 		return res, ErrBusy
 	}
-	defer s.Store.ReleaseRunLease(context.WithoutCancel(ctx), connID, holder)
+	ctx, cancel := context.WithCancelCause(ctx)
+	stopRenewing := s.renewLease(ctx, cancel, connID, holder, ttl, every)
+	defer func() {
+		stopRenewing()
+		cancel(nil)
+		s.Store.ReleaseRunLease(context.WithoutCancel(ctx), connID, holder)
+	}()
+	res, err = s.runConnection(ctx, connID)
+	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) {
+		return res, cause
+	}
+	return res, err
+}
+
+// renewLease renews holder's lease for ttl at each period of every until
+// the returned stop is called (stop waits for the renewer to end). When a renewal finds the
+// lease held by someone else, or renewals keep failing until the lease is
+// about to run out, it cancels the run with ErrLeaseLost.
+func (s *Service) renewLease(ctx context.Context, cancel context.CancelCauseFunc, connID, holder string, ttl, every time.Duration) (stop func()) {
+	done := make(chan struct{})
+	ended := make(chan struct{})
+	// Renewals outlive a cancelled run until stop: the lease is released
+	// after the run has really ended.
+	rctx := context.WithoutCancel(ctx)
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		until := time.Now().Add(ttl) // the lease held for sure
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			asked := time.Now()
+			ok, err := s.Store.RenewRunLease(rctx, connID, holder, ttl)
+			switch {
+			case err == nil && ok:
+				until = asked.Add(ttl)
+				continue
+			case err == nil:
+				s.Log.ErrorContext(ctx, "sync run lost its lease: another process took the connection over; stopping this run",
+					"connection", connID, "holder", holder)
+				cancel(ErrLeaseLost)
+				return
+			case time.Until(until) <= every:
+				// The next try could come after the lease ran out and
+				// another process took it: stop now.
+				s.Log.ErrorContext(ctx, "sync run could not renew its lease before it runs out; stopping this run",
+					"connection", connID, "holder", holder, "err", err)
+				cancel(fmt.Errorf("%w: %w", ErrLeaseLost, err))
+				return
+			default:
+				s.Log.WarnContext(ctx, "sync run lease renewal failed; trying again", "connection", connID, "err", err)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-ended
+	}
+}
+
+func (s *Service) runConnection(ctx context.Context, connID string) (Result, error) {
+	res := Result{Stats: map[string]reconcile.Stats{}}
 	conn, err := s.Store.GetConnection(ctx, connID)
 	if err != nil {
 		return res, err
@@ -232,6 +325,11 @@ func (s *Service) RunConnection(ctx context.Context, connID string) (Result, err
 			err = fmt.Errorf("sync: binding kind %q is not supported yet", b.Kind)
 		}
 		res.Stats[b.Kind] = stats
+		if errors.Is(context.Cause(ctx), ErrLeaseLost) {
+			// Another process may be running the connection now: leave
+			// the binding's and the connection's state to it.
+			return res, err
+		}
 		if ferr := s.Store.FinishRun(ctx, b.ID, stats.JSON(), err); ferr != nil {
 			return res, ferr
 		}
@@ -356,7 +454,8 @@ type runWorker struct {
 
 func (w *runWorker) Work(ctx context.Context, j *river.Job[RunArgs]) error {
 	_, err := w.s.RunConnection(ctx, j.Args.ConnectionID)
-	if errors.Is(err, ErrBusy) {
+	if errors.Is(err, ErrBusy) || errors.Is(err, ErrLeaseLost) {
+		// Another process runs the connection: run again after it.
 		return river.JobSnooze(3 * time.Second)
 	}
 	if errors.Is(err, oauth.ErrNeedsReauth) || errors.Is(err, store.ErrNotFound) || errors.Is(err, reconcile.ErrCollectionEmpty) {

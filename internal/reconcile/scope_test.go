@@ -1,0 +1,423 @@
+package reconcile
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"sort"
+	"testing"
+	"time"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/testenv"
+)
+
+func TestMain(m *testing.M) { testenv.Main(m) }
+
+// eachStore runs fn on a new SQLite store and on a new PostgreSQL one.
+func eachStore(t *testing.T, fn func(t *testing.T, st *store.Store)) {
+	for _, db := range []string{"sqlite", "postgres"} {
+		t.Run(db, func(t *testing.T) {
+			t.Parallel()
+			o := store.Options{SQLitePath: filepath.Join(t.TempDir(), "t.db")}
+			if db == "postgres" {
+				o = store.Options{DatabaseURL: testenv.Postgres(t)}
+			}
+			st, err := store.Open(context.Background(), o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { st.Close() })
+			fn(t, st)
+		})
+	}
+}
+
+func scopeUser(t *testing.T, st *store.Store, email string, roles ...string) access.Viewer {
+	t.Helper()
+	ctx := context.Background()
+	u := &access.User{Email: email, Name: email, Active: true, RoleIDs: roles}
+	if err := st.CreateUser(ctx, u, "password-123"); err != nil {
+		t.Fatal(err)
+	}
+	v, err := st.Viewer(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func scopeBinding(t *testing.T, st *store.Store, userID, kind string, enabled bool) *store.Binding {
+	t.Helper()
+	ctx := context.Background()
+	conn := &store.Connection{UserID: userID, Provider: "test", Status: "active"}
+	if err := st.CreateConnection(ctx, conn, ""); err != nil {
+		t.Fatal(err)
+	}
+	b := &store.Binding{ConnectionID: conn.ID, Kind: kind, Collection: "c-" + kind, Enabled: enabled}
+	if err := st.SaveBinding(ctx, b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+// scopeCase is a record and whether it is in the binding's scope.
+type scopeCase struct {
+	name string
+	id   string
+	want bool
+}
+
+// checkScope asks InScopeIDs about every case at once and Load about each,
+// and wants both to agree with each other and with the case.
+func checkScope(t *testing.T, local interface {
+	Local
+	ScopeFilter
+}, cases []scopeCase) {
+	t.Helper()
+	ctx := context.Background()
+	ids := make([]string, len(cases))
+	for i, c := range cases {
+		ids[i] = c.id
+	}
+	got, err := local.InScopeIDs(ctx, ids)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range cases {
+		lr, err := local.Load(ctx, c.id)
+		if err != nil {
+			t.Fatalf("%s: load: %v", c.name, err)
+		}
+		if lr.InScope != c.want || got[c.id] != c.want {
+			t.Errorf("%s: Load says in scope %v, InScopeIDs %v; want %v", c.name, lr.InScope, got[c.id], c.want)
+		}
+	}
+	known := map[string]bool{}
+	for _, id := range ids {
+		known[id] = true
+	}
+	for id := range got {
+		if !known[id] {
+			t.Errorf("InScopeIDs reports %s, not asked about", id)
+		}
+	}
+}
+
+// ContactsLocal.InScopeIDs decides scope exactly as Load does: the user
+// can read the contact and sees the binding's tag on it.
+func TestContactsInScopeIDsAgreesWithLoad(t *testing.T) {
+	eachStore(t, func(t *testing.T, st *store.Store) {
+		ctx := store.WithOrigin(context.Background(), "ui")
+		role := &access.Role{Name: "Sales"}
+		if err := st.SaveRole(ctx, role); err != nil {
+			t.Fatal(err)
+		}
+		me := scopeUser(t, st, "me@example.com", role.ID)
+		other := scopeUser(t, st, "other@example.com")
+		mine := &crm.Tag{Name: "Google"}
+		another := &crm.Tag{Name: "Friends"}
+		theirs := &crm.Tag{Name: "Google"} // the other user's personal tag
+		for _, tg := range []struct {
+			v   access.Viewer
+			tag *crm.Tag
+		}{{me, mine}, {me, another}, {other, theirs}} {
+			if err := st.SaveTag(ctx, tg.v, tg.tag); err != nil {
+				t.Fatal(err)
+			}
+		}
+		shared := []crm.Grant{{RoleID: role.ID, Level: crm.AccessRead}}
+		add := func(v access.Viewer, c *crm.Contact) string {
+			t.Helper()
+			if err := st.CreateContact(ctx, v, c); err != nil {
+				t.Fatal(err)
+			}
+			return c.ID
+		}
+		tags := func(ts ...*crm.Tag) []crm.TagRef {
+			var out []crm.TagRef
+			for _, tg := range ts {
+				out = append(out, crm.TagRef{ID: tg.ID})
+			}
+			return out
+		}
+		deleted := add(me, &crm.Contact{Name: "Deleted", Tags: tags(mine)})
+		if err := st.DeleteContact(ctx, me, deleted); err != nil {
+			t.Fatal(err)
+		}
+		untagged := add(me, &crm.Contact{Name: "Untagged Later", Tags: tags(mine)})
+		if err := st.InTx(ctx, func(tx *store.Tx) error {
+			return tx.SetTag(ctx, me, store.EntityContact, untagged, mine.ID, false)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		cases := []scopeCase{
+			{"mine, tagged", add(me, &crm.Contact{Name: "Ann", Tags: tags(mine)}), true},
+			{"mine, tagged with it and another", add(me, &crm.Contact{Name: "Bob", Tags: tags(another, mine)}), true},
+			{"mine, untagged", add(me, &crm.Contact{Name: "Carl"}), false},
+			{"mine, another tag only", add(me, &crm.Contact{Name: "Dora", Tags: tags(another)}), false},
+			{"mine, the tag taken off", untagged, false},
+			{"tagged, then given to another user", add(me, &crm.Contact{Name: "Eve", OwnerID: other.UserID, Tags: tags(mine)}), false},
+			{"another user's, shared with me, tagged", add(me, &crm.Contact{Name: "Fred", OwnerID: other.UserID, Tags: tags(mine),
+				Access: shared}), true},
+			{"another user's, shared with me, untagged", add(other, &crm.Contact{Name: "Gina", Access: shared}), false},
+			{"another user's, shared, with their tag", add(other, &crm.Contact{Name: "Hugo", Tags: tags(theirs), Access: shared}), false},
+			{"another user's, hidden", add(other, &crm.Contact{Name: "Iris", Tags: tags(theirs)}), false},
+			{"deleted", deleted, false},
+			{"no such record", "no-such-contact", false},
+		}
+		checkScope(t, &ContactsLocal{Store: st, Viewer: me, TagID: mine.ID}, cases)
+		// Another tag is another scope.
+		for i := range cases {
+			cases[i].want = false
+		}
+		cases[1].want, cases[3].want = true, true
+		checkScope(t, &ContactsLocal{Store: st, Viewer: me, TagID: another.ID}, cases)
+	})
+}
+
+// EventsLocal.InScopeIDs decides scope exactly as Load does: shown in the
+// calendar, owned or organized by the user, sync following the organizer,
+// linked or reaching the sync-from date (recurrences included).
+func TestEventsInScopeIDsAgreesWithLoad(t *testing.T) {
+	eachStore(t, func(t *testing.T, st *store.Store) {
+		ctx := store.WithOrigin(context.Background(), "ui")
+		role := &access.Role{Name: "Sales"}
+		if err := st.SaveRole(ctx, role); err != nil {
+			t.Fatal(err)
+		}
+		me := scopeUser(t, st, "me@example.com", role.ID)
+		syncing := scopeUser(t, st, "syncing@example.com")       // has calendar sync
+		notSyncing := scopeUser(t, st, "plain@example.com")      // has none
+		disabled := scopeUser(t, st, "disabled@example.com")     // has a disabled calendar binding
+		contactsOnly := scopeUser(t, st, "contacts@example.com") // syncs contacts only
+		b := scopeBinding(t, st, me.UserID, "event", true)
+		scopeBinding(t, st, syncing.UserID, "event", true)
+		scopeBinding(t, st, disabled.UserID, "event", false)
+		scopeBinding(t, st, contactsOnly.UserID, "contact", true)
+		shared := []crm.Grant{{RoleID: role.ID, Level: crm.AccessRead}}
+
+		from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+		add := func(a *crm.Activity) string {
+			t.Helper()
+			if a.Type == "" {
+				a.Type = "meeting"
+			}
+			if a.Title == "" {
+				a.Title = "Event"
+			}
+			if err := st.CreateActivity(ctx, me, a); err != nil {
+				t.Fatal(err)
+			}
+			return a.ID
+		}
+		link := func(id string) string {
+			t.Helper()
+			if err := st.InTx(ctx, func(tx *store.Tx) error {
+				return tx.PutLink(ctx, &store.Link{BindingID: b.ID, LocalID: id, RemoteID: "r-" + id, Marker: "m-" + id})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		after, before := at("2026-03-10T10:00:00Z"), at("2026-02-10T10:00:00Z")
+		afterEnd, beforeEnd := at("2026-03-10T11:00:00Z"), at("2026-02-10T11:00:00Z")
+		deleted := add(&crm.Activity{ShowInCalendar: true, Start: after, End: afterEnd})
+		if err := st.DeleteActivity(ctx, me, deleted); err != nil {
+			t.Fatal(err)
+		}
+		type tc struct {
+			name     string
+			id       string
+			withFrom bool // in scope with the sync-from date
+			noFrom   bool // in scope without one
+		}
+		cases := []tc{
+			{"mine, in the calendar, after the date", add(&crm.Activity{ShowInCalendar: true, Start: after, End: afterEnd}), true, true},
+			{"mine, not in the calendar", add(&crm.Activity{Start: after, End: afterEnd}), false, false},
+			{"mine, undated, not in the calendar", add(&crm.Activity{Type: "task"}), false, false},
+			{"mine, before the date", add(&crm.Activity{ShowInCalendar: true, Start: before, End: beforeEnd}), false, true},
+			{"mine, before the date, linked", link(add(&crm.Activity{ShowInCalendar: true, Start: before, End: beforeEnd})), true, true},
+			{"mine, not in the calendar, linked", link(add(&crm.Activity{Start: after, End: afterEnd})), false, false},
+			{"mine, no end, starting on the date", add(&crm.Activity{ShowInCalendar: true, Start: at("2026-03-01T00:00:00Z")}), true, true},
+			{"mine, no end, starting just before", add(&crm.Activity{ShowInCalendar: true, Start: at("2026-02-28T23:59:59Z")}), false, true},
+			{"mine, ending exactly on the date", add(&crm.Activity{ShowInCalendar: true, Start: at("2026-02-28T23:00:00Z"),
+				End: at("2026-03-01T00:00:00Z")}), false, true},
+			{"mine, spanning the date", add(&crm.Activity{ShowInCalendar: true, Start: at("2026-02-28T23:00:00Z"),
+				End: at("2026-03-01T01:00:00Z")}), true, true},
+			{"mine, all day on the date", add(&crm.Activity{ShowInCalendar: true, AllDay: true, Start: at("2026-03-01T00:00:00Z")}), true, true},
+			{"mine, all day the day before", add(&crm.Activity{ShowInCalendar: true, AllDay: true, Start: at("2026-02-28T00:00:00Z")}), false, true},
+			{"mine, a series from before, still going", add(&crm.Activity{ShowInCalendar: true, Start: before, End: beforeEnd,
+				TimeZone: "Europe/Moscow", RRule: "FREQ=WEEKLY"}), true, true},
+			{"mine, a series that ended before", add(&crm.Activity{ShowInCalendar: true, Start: before, End: beforeEnd,
+				RRule: "FREQ=DAILY;COUNT=3"}), false, true},
+			{"mine, an all-day series ending on the date", add(&crm.Activity{ShowInCalendar: true, AllDay: true,
+				Start: at("2026-02-20T00:00:00Z"), RRule: "FREQ=WEEKLY;UNTIL=20260227"}), false, true},
+			{"mine, a task started after the date, planned before", add(&crm.Activity{Type: "task", Status: "in_progress",
+				ShowInCalendar: true, Start: before, End: beforeEnd, ActualStart: after}), false, true},
+			{"mine, organized by someone outside", add(&crm.Activity{ShowInCalendar: true, Start: after, End: afterEnd,
+				OrganizerEmail: "boss@outside.example"}), true, true},
+			{"mine, organized by a user with calendar sync", add(&crm.Activity{ShowInCalendar: true, Start: after, End: afterEnd,
+				OrganizerID: syncing.UserID}), false, false},
+			{"mine, organized by a user with calendar sync, linked", link(add(&crm.Activity{ShowInCalendar: true, Start: after,
+				End: afterEnd, OrganizerID: syncing.UserID})), false, false},
+			{"mine, organized by a user without calendar sync", add(&crm.Activity{ShowInCalendar: true, Start: after, End: afterEnd,
+				OrganizerID: notSyncing.UserID}), true, true},
+			{"mine, organized by a user whose calendar binding is off", add(&crm.Activity{ShowInCalendar: true, Start: after,
+				End: afterEnd, OrganizerID: disabled.UserID}), true, true},
+			{"mine, organized by a user who syncs contacts only", add(&crm.Activity{ShowInCalendar: true, Start: after,
+				End: afterEnd, OrganizerID: contactsOnly.UserID}), true, true},
+			{"mine, organized by a user without sync, before the date", add(&crm.Activity{ShowInCalendar: true, Start: before,
+				End: beforeEnd, OrganizerID: notSyncing.UserID}), false, true},
+			{"another's, organized by me, shared", add(&crm.Activity{ShowInCalendar: true, Start: after, End: afterEnd,
+				OwnerID: syncing.UserID, OrganizerID: me.UserID, Access: shared}), true, true},
+			{"another's, organized by me, hidden from me", add(&crm.Activity{ShowInCalendar: true, Start: after, End: afterEnd,
+				OwnerID: syncing.UserID, OrganizerID: me.UserID}), false, false},
+			{"another's, shared, organized by no one", add(&crm.Activity{ShowInCalendar: true, Start: after, End: afterEnd,
+				OwnerID: notSyncing.UserID, Access: shared}), false, false},
+			{"another's, shared, organized by them", add(&crm.Activity{ShowInCalendar: true, Start: after, End: afterEnd,
+				OwnerID: notSyncing.UserID, OrganizerID: notSyncing.UserID, Access: shared}), false, false},
+			{"deleted", deleted, false, false},
+			{"no such record", "no-such-activity", false, false},
+		}
+		for _, v := range []struct {
+			name string
+			from time.Time
+		}{{"with a sync-from date", from}, {"without one", time.Time{}}} {
+			t.Run(v.name, func(t *testing.T) {
+				var sc []scopeCase
+				for _, c := range cases {
+					sc = append(sc, scopeCase{c.name, c.id, map[bool]bool{true: c.withFrom, false: c.noFrom}[!v.from.IsZero()]})
+				}
+				checkScope(t, &EventsLocal{Store: st, Viewer: me, BindingID: b.ID, From: v.from}, sc)
+			})
+		}
+	})
+}
+
+// countingLocal counts Load calls of a ContactsLocal and is a ScopeFilter
+// through it.
+type countingLocal struct {
+	*ContactsLocal
+	loads map[string]int
+}
+
+func (c *countingLocal) Load(ctx context.Context, id string) (LocalRecord, error) {
+	c.loads[id]++
+	return c.ContactsLocal.Load(ctx, id)
+}
+
+// plainLocal counts Load calls of any Local and hides its ScopeFilter.
+type plainLocal struct {
+	Local
+	loads map[string]int
+}
+
+func (p *plainLocal) Load(ctx context.Context, id string) (LocalRecord, error) {
+	p.loads[id]++
+	return p.Local.Load(ctx, id)
+}
+
+func loaded(m map[string]int) []string {
+	var out []string
+	for id := range m {
+		out = append(out, id)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// The push phase looks only at records linked in the binding or in its
+// scope: other users' changes in the shared change log, and the user's own
+// contacts outside the tag, are not loaded one by one. A linked contact
+// that left the scope is still removed remotely, a changed linked one
+// updated, and one that entered the scope created.
+func TestPushSkipsRecordsNeitherLinkedNorInScope(t *testing.T) {
+	f := newFixture(t)
+	ann := f.addContact("Ann Lee", true)
+	bob := f.addContact("Bob Stone", true)
+	if s := f.run(); s.RemoteCreated != 2 {
+		t.Fatalf("first run %+v", s)
+	}
+
+	// The shared change log fills with what the binding has no business
+	// with: another user's contacts, and the user's own untagged ones.
+	ctx := store.WithOrigin(f.ctx, "ui")
+	u := &access.User{Email: "other@example.com", Active: true}
+	if err := f.st.CreateUser(ctx, u, "password-123"); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := f.st.Viewer(ctx, u.ID)
+	theirTag := &crm.Tag{Name: "Google"}
+	if err := f.st.SaveTag(ctx, other, theirTag); err != nil {
+		t.Fatal(err)
+	}
+	foreign := map[string]bool{}
+	for i := range 1200 { // more than one batch of the change log
+		c := &crm.Contact{Name: fmt.Sprintf("Other %d", i), Tags: []crm.TagRef{{ID: theirTag.ID}}}
+		if err := f.st.CreateContact(ctx, other, c); err != nil {
+			t.Fatal(err)
+		}
+		foreign[c.ID] = true
+	}
+	for i := range 5 {
+		c := f.addContact(fmt.Sprintf("Untagged %d", i), false)
+		f.edit(c, func(c *crm.Contact) { c.JobTitle = "Edited" })
+		foreign[c.ID] = true
+	}
+	// And what it must push: Ann leaves the scope, Bob changes, Carol
+	// enters it.
+	if err := f.st.InTx(ctx, func(tx *store.Tx) error {
+		return tx.SetTag(ctx, f.v, store.EntityContact, ann.ID, f.tag, false)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	f.edit(bob, func(c *crm.Contact) { c.JobTitle = "Engineer" })
+	carol := f.addContact("Carol King", true)
+
+	local := &countingLocal{ContactsLocal: f.local, loads: map[string]int{}}
+	s, err := f.eng.Run(f.ctx, f.b.ID, f.conn, local)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.RemoteRemoved != 1 || s.RemoteUpdated != 1 || s.RemoteCreated != 1 || s.Skipped != 0 {
+		t.Fatalf("run %+v", s)
+	}
+	for id := range local.loads {
+		if foreign[id] {
+			t.Errorf("loaded %s, neither linked nor in scope", id)
+		}
+	}
+	if got, want := loaded(local.loads), loaded(map[string]int{ann.ID: 1, bob.ID: 1, carol.ID: 1}); fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("loaded %v, want %v", got, want)
+	}
+	if len(f.conn.live()) != 2 {
+		t.Errorf("remote has %d items, want Bob and Carol", len(f.conn.live()))
+	}
+	if _, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", ann.ID); err == nil {
+		t.Error("Ann still linked")
+	}
+	if b, _ := f.st.GetBinding(f.ctx, f.b.ID); b.LocalCursor == 0 {
+		t.Error("local cursor not advanced")
+	}
+
+	// A Local without ScopeFilter is asked about every changed record, as
+	// before, and the outcome is the same.
+	for i := range 3 {
+		c := &crm.Contact{Name: fmt.Sprintf("Other again %d", i)}
+		if err := f.st.CreateContact(ctx, other, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.edit(bob, func(c *crm.Contact) { c.JobTitle = "Lead Engineer" })
+	plain := &plainLocal{Local: f.local, loads: map[string]int{}}
+	s, err = f.eng.Run(f.ctx, f.b.ID, f.conn, plain)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s.RemoteUpdated != 1 || s.RemoteCreated+s.RemoteRemoved != 0 || len(plain.loads) != 4 {
+		t.Errorf("without ScopeFilter: %+v, loaded %v", s, loaded(plain.loads))
+	}
+}
