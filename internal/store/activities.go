@@ -227,11 +227,15 @@ func (s *Store) ListActivities(ctx context.Context, v access.Viewer, f ActivityF
 	if f.ShowInCalendar != nil {
 		qb.add(`a.show_in_calendar = $%d`, *f.ShowInCalendar)
 	}
+	// A range holds what a calendar shows in it: the planned dates, a
+	// started task's actual dates (crm.Activity.CalendarSpan), and a
+	// series' occurrences, which overrides may move before its start.
 	if !f.To.IsZero() {
-		qb.add(`a.start_at < $%d`, crm.Micros(f.To))
+		qb.add(`(a.start_at < $%[1]d OR a.actual_start < $%[1]d OR a.overrides <> '')`, crm.Micros(f.To))
 	}
 	if !f.From.IsZero() {
-		qb.add(`(a.rrule <> '' OR COALESCE(a.end_at, a.start_at) >= $%d)`, crm.Micros(f.From))
+		qb.add(`(a.rrule <> '' OR COALESCE(a.end_at, a.start_at) >= $%[1]d OR COALESCE(a.actual_end, a.actual_start) >= $%[1]d)`,
+			crm.Micros(f.From))
 	}
 	// Undated activities sort last: their key is the largest int64.
 	const sortKey = `COALESCE(a.start_at, 9223372036854775807)`

@@ -365,6 +365,17 @@ func TestActivities(t *testing.T) {
 			t.Fatalf("actual dates read back %v %v", tr.ActualStart, tr.ActualEnd)
 		}
 		s.DeleteActivity(ctx, alice, task.ID)
+		// A started task is found in the range of its actual dates.
+		planned, plannedEnd, actual := time.Date(2026, 3, 5, 9, 0, 0, 0, time.UTC), time.Date(2026, 3, 7, 9, 0, 0, 0, time.UTC), time.Date(2026, 6, 10, 9, 0, 0, 0, time.UTC)
+		late := &crm.Activity{Title: "Late start", Type: "task", Status: "in_progress", Start: &planned, End: &plannedEnd, ActualStart: &actual}
+		if err := s.CreateActivity(ctx, alice, late); err != nil {
+			t.Fatal(err)
+		}
+		june := time.Date(2026, 6, 8, 0, 0, 0, 0, time.UTC)
+		if got, _, _ := s.ListActivities(ctx, alice, ActivityFilter{From: june, To: june.AddDate(0, 0, 7)}); len(got) != 2 || got[0].ID != a.ID && got[1].ID != a.ID {
+			t.Errorf("June has %d activities, want the series and the late task", len(got))
+		}
+		s.DeleteActivity(ctx, alice, late.ID)
 		undated := &crm.Activity{Title: "Call back"}
 		s.CreateActivity(ctx, alice, undated)
 		all, _, _ := s.ListActivities(ctx, alice, ActivityFilter{})

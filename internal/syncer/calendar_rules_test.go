@@ -64,6 +64,27 @@ func testCalendarProfileRules(t *testing.T, pg bool) {
 	if st.ImportAs != "note" {
 		t.Fatalf("import_as %q", st.ImportAs)
 	}
+
+	// A dry run lists what the first sync would do on each side and does
+	// none of it.
+	f.activity(t, map[string]any{"type": "meeting", "title": "Planned here", "show_in_calendar": true,
+		"start": "2026-12-02T07:00:00Z", "end": "2026-12-02T08:00:00Z"})
+	var pv struct {
+		DryRun bool `json:"dry_run"`
+		Plan   []struct{ Side, Action, Name string }
+		Stats  map[string]map[string]any
+	}
+	f.api.JSON(t, "POST", "/api/v1/connections/"+f.connID+"/sync?dry_run=true", nil, 200, &pv)
+	planned := map[string]bool{}
+	for _, e := range pv.Plan {
+		planned[e.Side+" "+e.Action+" "+e.Name] = true
+	}
+	if !pv.DryRun || !planned["local create Lunch"] || !planned["remote create Planned here"] || pv.Stats["event"] == nil {
+		t.Errorf("preview %+v", pv)
+	}
+	if f.activities(t)["Lunch"].ID != "" || f.events(t, f.work)["Planned here"] != nil {
+		t.Fatal("the preview changed something")
+	}
 	f.sync(t)
 	if a := f.activities(t)["Lunch"]; a.Type != "note" || !a.ShowInCalendar {
 		t.Fatalf("imported as %+v", a)
@@ -91,7 +112,7 @@ func testCalendarProfileRules(t *testing.T, pg bool) {
 	if evs["Missed here"] == nil || acts["Lunch (moved)"].ID == "" || acts["Missed here"].ID != missed {
 		t.Errorf("after syncing again: events %v, activities %v", keys(evs), len(acts))
 	}
-	if len(evs) != 2 || len(acts) != 2 {
+	if len(evs) != 3 || len(acts) != 3 {
 		t.Errorf("duplicates after syncing again: %d events, %d activities", len(evs), len(acts))
 	}
 	f.api.JSON(t, "GET", settings, nil, 200, &st)

@@ -84,7 +84,7 @@ func TestCrashHelperProcess(t *testing.T) {
 //
 // The emulator runs in this process, so it outlives the children; the
 // children hold only the SQLite file, which a kill cannot corrupt. Between
-// children the test expires the run lease a killed child held (30 minutes
+// children the test expires the run lease a killed child held (2 minutes
 // in production). TANDEM_CRASH_SEED picks another sequence of kill moments.
 func TestCrashNoDuplicates(t *testing.T) {
 	if testing.Short() {
@@ -382,7 +382,7 @@ func openRaw(t *testing.T, path string) *sql.DB {
 }
 
 // expireLease ends the run lease a killed child held: in production it
-// expires 30 minutes after the run took it.
+// expires syncer.DefaultLeaseTTL (2 minutes) after its last renewal.
 func expireLease(t *testing.T, db *sql.DB, connID string) {
 	t.Helper()
 	if _, err := db.Exec(`UPDATE connections SET run_lease_holder = '', run_lease_until = 0 WHERE id = ?`, connID); err != nil {

@@ -113,7 +113,7 @@ func (s *Service) ContactBinding(ctx context.Context, connID string) (*store.Bin
 			return b, cs, nil
 		}
 	}
-	cs := ContactSettings{PeriodMinutes: DefaultPeriod, GroupName: google.DefaultGroupName}
+	cs := ContactSettings{PeriodMinutes: DefaultPeriod, GroupName: s.appName(ctx)}
 	b := &store.Binding{ConnectionID: connID, Kind: KindContacts, Collection: "", Enabled: false, Policy: mustJSON(cs)}
 	if err := s.Store.SaveBinding(ctx, b); err != nil && !errors.Is(err, store.ErrDuplicate) {
 		return nil, cs, err
@@ -128,7 +128,7 @@ func (s *Service) SaveContactSettings(ctx context.Context, v access.Viewer, conn
 		cs.PeriodMinutes = DefaultPeriod
 	}
 	if cs.GroupName == "" {
-		cs.GroupName = google.DefaultGroupName
+		cs.GroupName = s.appName(ctx)
 	}
 	fe := map[string]string{}
 	if cs.PeriodMinutes < 5 || cs.PeriodMinutes > 1440 {
@@ -159,6 +159,15 @@ func (s *Service) SaveContactSettings(ctx context.Context, v access.Viewer, conn
 	}
 	b.Enabled, b.Policy = enabled, mustJSON(cs)
 	return s.Store.SaveBinding(ctx, b)
+}
+
+// appName is the application name the administrator registered with
+// Google (GoogleApplicationName); the contact group is named after it.
+func (s *Service) appName(ctx context.Context) string {
+	if v, err := s.Settings.Get(ctx, "GoogleApplicationName"); err == nil && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
+	}
+	return google.DefaultGroupName
 }
 
 // SettingsError lists invalid settings by field (message keys).
@@ -333,6 +342,11 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 		if ferr := s.Store.FinishRun(ctx, b.ID, stats.JSON(), err); ferr != nil {
 			return res, ferr
 		}
+		if errors.Is(err, ErrCalendarOff) {
+			// The administrator's choice, not a fault of the connection:
+			// the binding says why, the connection stays healthy.
+			continue
+		}
 		if err != nil {
 			s.Log.WarnContext(ctx, "sync run failed", "connection", connID, "binding", b.ID, "err", err)
 			runErr = errors.Join(runErr, err)
@@ -404,34 +418,67 @@ func (s *Service) runContacts(ctx context.Context, v access.Viewer, b *store.Bin
 	return s.engine.Run(ctx, b.ID, conn, local)
 }
 
-// Preview lists what a run of the connection's contact binding would do
-// on each side, changing nothing (the dry run of a first sync).
-func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEntry, reconcile.Stats, error) {
+// Preview lists what a run of the connection's bindings would do on each
+// side, changing nothing (the dry run of a first sync): contacts once a
+// tag is chosen, the calendar once a calendar is chosen (and Google is the
+// calendar integration). The organizer rule, which a run applies before
+// exporting, is not previewed.
+func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEntry, map[string]reconcile.Stats, error) {
 	conn, err := s.Store.GetConnection(ctx, connID)
 	if err != nil {
-		return nil, reconcile.Stats{}, err
+		return nil, nil, err
 	}
 	if conn.Status == "needs_reauth" {
-		return nil, reconcile.Stats{}, oauth.ErrNeedsReauth
+		return nil, nil, oauth.ErrNeedsReauth
 	}
 	v, err := s.Store.Viewer(ctx, conn.UserID)
 	if err != nil {
-		return nil, reconcile.Stats{}, err
+		return nil, nil, err
 	}
 	ep, err := oauth.Google(ctx, s.Settings)
 	if err != nil {
-		return nil, reconcile.Stats{}, err
-	}
-	b, _, err := s.ContactBinding(ctx, connID)
-	if err != nil {
-		return nil, reconcile.Stats{}, err
+		return nil, nil, err
 	}
 	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
-	rc, local, err := s.contactsParts(ctx, v, b, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL}, true)
+	gep := google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL}
+	var plan []store.JournalEntry
+	stats := map[string]reconcile.Stats{}
+	cb, cs, err := s.ContactBinding(ctx, connID)
 	if err != nil {
-		return nil, reconcile.Stats{}, err
+		return nil, nil, err
 	}
-	return s.engine.Preview(ctx, b.ID, rc, local)
+	eb, es, err := s.EventBinding(ctx, connID)
+	if err != nil {
+		return nil, nil, err
+	}
+	on, err := s.CalendarOn(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	calendar := on && es.CalendarID != "" && eb.Collection != ""
+	if cs.TagID != "" || !calendar {
+		rc, local, err := s.contactsParts(ctx, v, cb, hc, gep, true)
+		if err != nil {
+			return nil, nil, err
+		}
+		p, st, err := s.engine.Preview(ctx, cb.ID, rc, local)
+		if err != nil {
+			return nil, nil, err
+		}
+		plan, stats[KindContacts] = append(plan, p...), st
+	}
+	if calendar {
+		rc, local, err := s.eventsParts(ctx, v, eb, hc, gep)
+		if err != nil {
+			return nil, nil, err
+		}
+		p, st, err := s.engine.Preview(ctx, eb.ID, rc, local)
+		if err != nil {
+			return nil, nil, err
+		}
+		plan, stats[KindEvents] = append(plan, p...), st
+	}
+	return plan, stats, nil
 }
 
 // RunArgs is the job that runs one connection. At most one run waits per

@@ -13,6 +13,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/syncer"
 )
 
 func (a *API) openAPI(w http.ResponseWriter, r *http.Request) {
@@ -577,7 +578,8 @@ func paths() obj {
 	add("POST /api/v1/connections/{id}/sync", op("connections", "runSync", "Run sync now",
 		"Queues a run of every enabled binding of the caller's connection. A run already waiting absorbs the request "+
 			"(already_queued). Processes without a job queue answer 503. With dry_run=true nothing is changed on "+
-			"either side: the answer (200) lists what a run would create, update and remove on each side.").
+			"either side: the answer (200) lists what a run of the contact and calendar bindings would create, update "+
+			"and remove on each side.").
 		params(connID, query("dry_run", "Preview instead of running.", boolean(""))).
 		reply(http.StatusAccepted, ok("The queued run.", "SyncQueued")).
 		reply(http.StatusOK, ok("The preview (dry_run=true).", "SyncPreview")).
@@ -611,6 +613,14 @@ func paths() obj {
 		body(ref("CalendarSyncUpdate")).
 		reply(http.StatusOK, ok("The settings.", "CalendarSync")).
 		fails(http.StatusBadRequest, http.StatusNotFound))
+	add("POST /api/v1/connections/{id}/calendar/resync", op("connections", "resyncCalendar", "Sync the calendar again from a date",
+		"For after an outage: the next run lists the calendar again from the date and looks again at every activity "+
+			"changed since then, on both sides, matching what is linked so nothing is created twice. The sync-from "+
+			"date stays: older items still do not sync. Queues the run like runSync.").
+		params(connID).
+		body(ref("CalendarResync")).
+		reply(http.StatusAccepted, ok("The queued run.", "SyncQueued")).
+		fails(http.StatusBadRequest, http.StatusNotFound, http.StatusServiceUnavailable))
 	add("GET /api/v1/connections/{id}/calendars", op("connections", "listCalendars", "List the account's calendars",
 		"The calendars of the connection's Google account, primary first, to choose the one to sync.").
 		params(connID).
@@ -771,11 +781,19 @@ func schemas() obj {
 			"account_id":   nullable(str("The account the activity is about.")),
 			"contact_id":   nullable(str("The contact the activity is about.")),
 			"exdates":      array(dateTime(""), "Start times removed from the series, RFC 3339 in UTC."),
-			"tags":         tags,
-			"access":       accessOut,
-			"created_at":   created,
-			"updated_at":   updated,
-			"version":      version,
+			"overrides": array(ref("Occurrence"), "Occurrences of the series changed on their own "+
+				"(iCalendar exceptions with a RECURRENCE-ID), by original start; empty for a single activity."),
+			"actual_start": nullable(str("When a task really started, formatted like start. A task's status keeps " +
+				"it: in_progress, ready_for_review and completed stamp the current time when it is empty, " +
+				"not_started clears it. Calendars show a started task at its actual dates.")),
+			"actual_end": nullable(str("When a task was really completed, formatted like start. A task's status " +
+				"keeps it: completed stamps the current time when it is empty; not_started, in_progress and " +
+				"ready_for_review clear it.")),
+			"tags":       tags,
+			"access":     accessOut,
+			"created_at": created,
+			"updated_at": updated,
+			"version":    version,
 		})),
 		"ActivityInput": input("Fields of an activity.", with(activityFields(), obj{
 			"start": dateOrTime(`RFC 3339 date-time or YYYY-MM-DD; "" clears it. Needed when show_in_calendar ` +
@@ -786,9 +804,38 @@ func schemas() obj {
 			"contact_id":   str(`The contact the activity is about; "" clears it.`),
 			"exdates": with(array(dateOrTime(""), "Start times removed from the series; only with rrule. "+
 				"Replaces the list."), obj{"maxItems": 1000}),
+			"overrides": with(array(ref("OccurrenceInput"), "Occurrences of the series changed on their own; "+
+				"only with rrule. Replaces the list. An override that changes nothing is dropped; one whose "+
+				"recurrence_id is not an occurrence of the series (or is removed by exdates, or named twice) "+
+				"is an error. Overrides a later change of rrule or start leaves without an occurrence are dropped."),
+				obj{"maxItems": 1000}),
+			"actual_start": nullable(dateOrTime(`When a task really started. Unlike other fields, null (or "") ` +
+				"clears it; the status may stamp it again (see Activity).")),
+			"actual_end": nullable(dateOrTime(`When a task was really completed; not before actual_start. ` +
+				`Null (or "") clears it; the status may stamp it again.`)),
 			"tags":   tagsIn,
 			"access": accessIn,
 		})),
+		"Occurrence": output("One occurrence of a series as changed on its own: its full values. Dates (YYYY-MM-DD) "+
+			"for all-day series, else RFC 3339 in UTC.", obj{
+			"recurrence_id": str("The occurrence's original start, as the rule generates it."),
+			"start":         str("Its start now."),
+			"end":           str("Its end now; exclusive for all-day series."),
+			"title":         str(""),
+			"description":   str(""),
+			"location":      str(""),
+		}),
+		"OccurrenceInput": described(obj{"type": "object", "additionalProperties": false,
+			"required": []string{"recurrence_id"}, "properties": obj{
+				"recurrence_id": dateOrTime("The original start of the occurrence to change, as the rule generates it " +
+					"(a date for all-day series)."),
+				"start": dateOrTime("Defaults to the original start."),
+				"end": dateOrTime("Defaults to the original end, or with start alone to start plus the series' " +
+					"duration. Not before start; exclusive for all-day series."),
+				"title":       text(crm.MaxName, "Defaults to the series' title."),
+				"description": text(crm.MaxText, "Defaults to the series' description."),
+				"location":    text(crm.MaxName, "Defaults to the series' location."),
+			}}, "One occurrence of a series changed on its own."),
 
 		"Tag": output("A label. Personal tags are seen by their owner only; corporate and public ones by everyone.", obj{
 			"id": str(""), "name": text(crm.MaxShort, ""), "kind": enum(crm.TagKinds, ""), "color": enum(crm.TagColors, ""),
@@ -905,6 +952,9 @@ func schemas() obj {
 			"enabled": boolean(""), "calendar_id": str("The Google calendar that syncs; empty until chosen."),
 			"sync_from": described(obj{"type": "string", "format": "date"}, "Items older than this date are not synced."),
 			"auto":      boolean("Run on a period."), "period_minutes": integer("Minutes between automatic runs."),
+			"import_as": enum(syncer.ImportTypes, "The type an event from Google becomes (notes: the import mode that keeps events as notes)."),
+			"resync_from": nullable(described(obj{"type": "string", "format": "date"},
+				"A requested sync-again date the next successful run clears.")),
 			"collection":  str("The calendar of the current binding."),
 			"last_run_at": nullable(dateTime("")), "last_error": str(""),
 			"last_stats": obj{"type": "object", "description": "Counts of the last run."},
@@ -913,13 +963,17 @@ func schemas() obj {
 			"enabled": boolean(""), "calendar_id": str("An id from the calendar list (or primary)."),
 			"sync_from": described(obj{"type": "string", "format": "date"}, "YYYY-MM-DD; default today."),
 			"auto":      boolean(""), "period_minutes": obj{"type": "integer", "minimum": 5, "maximum": 1440},
+			"import_as": enum(syncer.ImportTypes, ""),
+		}),
+		"CalendarResync": input("A date to sync the calendar again from.", obj{
+			"from": described(obj{"type": "string", "format": "date"}, "YYYY-MM-DD."),
 		}),
 		"RemoteCalendar": output("A calendar of the connected account.", obj{
 			"id": str(""), "summary": str(""), "time_zone": str(""), "primary": boolean(""), "access_role": str(""),
 		}),
 		"SyncPreview": output("What a sync run would do.", obj{
 			"dry_run": boolean(""), "plan": obj{"type": "array", "items": ref("JournalEntry")},
-			"stats": obj{"type": "object", "description": "Counts the run would reach."},
+			"stats": obj{"type": "object", "description": "Counts the run would reach, by binding kind (contact, event)."},
 		}),
 		"JournalEntry": output("One change sync applied (or, in a preview, would apply).", obj{
 			"name": str("The record's name (previews)."),

@@ -17,7 +17,7 @@ type Sync interface {
 	Enqueue(ctx context.Context, connID, reason string) (int64, bool, error)
 	ContactBinding(ctx context.Context, connID string) (*store.Binding, syncer.ContactSettings, error)
 	SaveContactSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, cs syncer.ContactSettings) error
-	Preview(ctx context.Context, connID string) ([]store.JournalEntry, reconcile.Stats, error)
+	Preview(ctx context.Context, connID string) ([]store.JournalEntry, map[string]reconcile.Stats, error)
 	EventBinding(ctx context.Context, connID string) (*store.Binding, syncer.EventSettings, error)
 	SaveEventSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, es syncer.EventSettings) error
 	Calendars(ctx context.Context, connID string) ([]syncer.CalendarInfo, error)
@@ -169,9 +169,9 @@ func (a *API) contactJournal(w http.ResponseWriter, r *http.Request, v access.Vi
 }
 
 type previewJSON struct {
-	DryRun bool            `json:"dry_run"`
-	Items  []journalJSON   `json:"plan"`
-	Stats  reconcile.Stats `json:"stats"`
+	DryRun bool                       `json:"dry_run"`
+	Items  []journalJSON              `json:"plan"`
+	Stats  map[string]reconcile.Stats `json:"stats"` // by binding kind
 }
 
 // previewSync answers what a run would do on each side, changing nothing.

@@ -143,6 +143,11 @@ type activityForm struct {
 	TimeZone, Status, Priority, OwnerID, ContactID, AccountID string
 	Participants                                              []participantRow
 	Repeat, Interval, Until, Count, RRule, RRuleShown         string
+	// ActualStart and ActualEnd are a task's actual dates (datetime-local);
+	// empty leaves them to the status. HasActual says the form has these
+	// inputs: a form without them leaves the stored dates as they are.
+	ActualStart, ActualEnd string
+	HasActual              bool
 }
 
 type activityFormData struct {
@@ -283,6 +288,8 @@ func activityFormFromRequest(r *http.Request) activityForm {
 		ContactID: pf.Get("contact_id"), AccountID: pf.Get("account_id"),
 		Repeat: pf.Get("repeat"), Interval: pf.Get("interval"), Until: pf.Get("until"), Count: pf.Get("count"),
 		RRule: pf.Get("rrule"), RRuleShown: pf.Get("rrule_shown"),
+		ActualStart: pf.Get("actual_start"), ActualEnd: pf.Get("actual_end"),
+		HasActual: pf.Has("actual_start") || pf.Has("actual_end"),
 	}
 	for _, row := range formRows(pf, "participants") {
 		p := participantRow{Email: strings.TrimSpace(row["email"]), ContactID: row["contact_id"], Name: row["name"],
@@ -369,6 +376,16 @@ func (f activityForm) activity(old *crm.Activity, fe crm.FieldErrors) *crm.Activ
 			}
 		}
 	}
+	if f.HasActual {
+		var oldStart, oldEnd *time.Time
+		if old != nil {
+			oldStart, oldEnd = old.ActualStart, old.ActualEnd
+		}
+		a.ActualStart = actualTime("actual_start", f.ActualStart, oldStart, tz, fe)
+		a.ActualEnd = actualTime("actual_end", f.ActualEnd, oldEnd, tz, fe)
+	}
+	// A series' changed occurrences (Overrides) are not on the form: they
+	// stay as they are, as far as the rule and start still make them.
 	a.RRule = f.rrule(tz, fe)
 	if a.RRule == "" {
 		a.ExDates = nil
@@ -380,6 +397,26 @@ func (f activityForm) activity(old *crm.Activity, fe crm.FieldErrors) *crm.Activ
 	}
 	a.Tags, a.Access = nil, nil // not on this form: left as they are
 	return a
+}
+
+// actualTime reads an actual-date input in tz: empty is nil (the status
+// decides), and the value the form was filled with keeps the stored time
+// to the second, which the input cannot show.
+func actualTime(field, in string, old *time.Time, tz *time.Location, fe crm.FieldErrors) *time.Time {
+	in = strings.TrimSpace(in)
+	if in == "" {
+		return nil
+	}
+	if old != nil && old.In(tz).Format(inputDateTimeLayout) == in {
+		return old
+	}
+	t, ok := parseInputTime(in, tz)
+	if !ok {
+		fe.Add(field, crm.ErrDate)
+		return nil
+	}
+	t = t.UTC()
+	return &t
 }
 
 func formFromActivity(a *crm.Activity) activityForm {
@@ -413,6 +450,13 @@ func formFromActivity(a *crm.Activity) activityForm {
 			f.End = a.End.In(tz).Format(inputDateTimeLayout)
 			f.EndDate = f.End[:10]
 		}
+	}
+	f.HasActual = a.Type == "task" || a.ActualStart != nil || a.ActualEnd != nil
+	if a.ActualStart != nil {
+		f.ActualStart = a.ActualStart.In(tz).Format(inputDateTimeLayout)
+	}
+	if a.ActualEnd != nil {
+		f.ActualEnd = a.ActualEnd.In(tz).Format(inputDateTimeLayout)
 	}
 	f.Repeat, f.Interval, f.Until, f.Count = pickerFromRRule(a.RRule, tz)
 	for _, p := range a.Participants {
@@ -469,6 +513,7 @@ func newActivityForm(r *http.Request, c *Ctx) activityForm {
 	if t := q.Get("type"); slices.Contains(crm.ActivityTypes, t) {
 		f.Type = t
 	}
+	f.HasActual = f.Type == "task"
 	if d, err := time.ParseInLocation(inputDateLayout, q.Get("date"), c.Loc); err == nil {
 		start := time.Date(d.Year(), d.Month(), d.Day(), 9, 0, 0, 0, c.Loc)
 		f.Start, f.End = start.Format(inputDateTimeLayout), start.Add(time.Hour).Format(inputDateTimeLayout)
@@ -533,8 +578,52 @@ type activityCardData struct {
 	ZoneDiffers  bool
 	LocalStart   string // start and end in the activity's own zone, when it differs from the viewer's
 	LocalEnd     string
+	Changes      []occurrenceChange // a series' changed occurrences
 	Access       accessView
 	Journal      []journalRow
+}
+
+// occurrenceChange is one changed occurrence of a series as the card lists
+// it: where it was and, as far as they differ, where it is now and what it
+// is called. Times show in the viewer's zone; all-day ones as dates.
+type occurrenceChange struct {
+	From       time.Time // the original start
+	Start, End time.Time
+	LastDay    time.Time // all-day: the last day, inclusive
+	Moved      bool
+	SameDay    bool // timed: ends on the day it starts, so the end shows as a time
+	Title      string
+	Location   string
+	// Described says only the description differs.
+	Described bool
+}
+
+func occurrenceChanges(a *crm.Activity, loc *time.Location) []occurrenceChange {
+	var out []occurrenceChange
+	for _, o := range a.Overrides {
+		gen := a.Generated(o.RecurrenceID)
+		ch := occurrenceChange{From: o.RecurrenceID, Start: o.Start, End: o.End,
+			Moved: !o.Start.Equal(gen.Start) || !o.End.Equal(gen.End)}
+		if a.AllDay {
+			ch.LastDay = o.End.AddDate(0, 0, -1)
+			if ch.LastDay.Before(o.Start) {
+				ch.LastDay = o.Start
+			}
+		} else {
+			y1, m1, d1 := o.Start.In(loc).Date()
+			y2, m2, d2 := o.End.In(loc).Date()
+			ch.SameDay = y1 == y2 && m1 == m2 && d1 == d2
+		}
+		if o.Title != a.Title {
+			ch.Title = o.Title
+		}
+		if o.Location != a.Location {
+			ch.Location = o.Location
+		}
+		ch.Described = !ch.Moved && ch.Title == "" && ch.Location == "" && o.Description != a.Description
+		out = append(out, ch)
+	}
+	return out
 }
 
 func (u *UI) activityCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -602,6 +691,7 @@ func (u *UI) activityCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 			}
 		}
 	}
+	d.Changes = occurrenceChanges(a, c.Loc)
 	d.Journal = u.journalRows(ctx, a.ID)
 	u.render(w, http.StatusOK, "activities/card", c.Page(w, r, "activities", d))
 }

@@ -147,8 +147,11 @@ func TestActivityWithParticipantsOnCalendar(t *testing.T) {
 func TestActivityAllDayAndCustomRule(t *testing.T) {
 	e := startCRM(t)
 	b, api := e.newUser(t, "dan@example.com", "en", "America/New_York")
+	// In progress since its first day: a started task shows at its actual
+	// dates, which the status would otherwise stamp with today.
 	form := url.Values{"type": {"task"}, "title": {"Conference"}, "status": {"in_progress"}, "priority": {"normal"},
 		"all_day": {"1"}, "start_date": {"2026-03-05"}, "end_date": {"2026-03-07"}, "time_zone": {"America/New_York"},
+		"actual_start": {"2026-03-05T09:00"}, "actual_end": {""},
 		"show_in_calendar": {"1"}, "owner_id": {api.UserID}, "repeat": {"custom"}, "rrule": {"FREQ=DAILY;BYDAY=SOMEDAY"}}
 	p := b.Post(t, "/activities", form)
 	crmStatus(t, p, http.StatusUnprocessableEntity)
@@ -255,4 +258,230 @@ func TestRussianUI(t *testing.T) {
 		crmNoRawKeys(t, p.Body)
 	}
 	crmHas(t, b.Get(t, "/activities"), "Активности", "5 мар. 2026 г., 10:00")
+}
+
+// TestSeriesOverridesOnCardAndCalendar: a series' changed occurrences are
+// listed on its card in the viewer's zone and show on the week calendar
+// where they were moved to (also into the week from the next one, and out
+// of it); editing the series in the form keeps those that still apply.
+func TestSeriesOverridesOnCardAndCalendar(t *testing.T) {
+	e := startCRM(t)
+	b, api := e.newUser(t, "olga@example.com", "en", "Europe/Moscow")
+	// Ten daily standups at 12:00 Moscow time (09:00 UTC) from Monday 2 March 2026.
+	var act struct {
+		ID        string
+		Overrides []map[string]string
+		Title     string
+	}
+	api.JSON(t, "POST", "/api/v1/activities", map[string]any{"title": "Standup", "type": "meeting", "location": "Room 1",
+		"start": "2026-03-02T09:00:00Z", "end": "2026-03-02T09:30:00Z", "time_zone": "Europe/Moscow",
+		"show_in_calendar": true, "rrule": "FREQ=DAILY;COUNT=10", "overrides": []any{
+			map[string]any{"recurrence_id": "2026-03-03T09:00:00Z", "title": "Planning"},
+			map[string]any{"recurrence_id": "2026-03-04T09:00:00Z", "start": "2026-03-04T14:00:00Z", "end": "2026-03-04T15:00:00Z",
+				"title": "Late standup"},
+			map[string]any{"recurrence_id": "2026-03-05T09:00:00Z", "start": "2026-03-12T09:00:00Z"},
+			map[string]any{"recurrence_id": "2026-03-10T09:00:00Z", "start": "2026-03-06T11:00:00Z", "location": "Room 2"},
+		}}, http.StatusCreated, &act)
+	if len(act.Overrides) != 4 {
+		t.Fatalf("overrides %v", act.Overrides)
+	}
+
+	p := b.Get(t, "/activities/"+act.ID)
+	crmStatus(t, p, http.StatusOK)
+	crmHas(t, p, "Changed occurrences",
+		"Mar 3, 2026, 12:00 PM · <span class=\"muted\">Title:</span> Planning</li>",
+		"Mar 4, 2026, 12:00 PM <span aria-hidden=\"true\">→</span><span class=\"visually-hidden\">moved to</span> Mar 4, 2026, 5:00 PM – 6:00 PM · <span class=\"muted\">Title:</span> Late standup",
+		"Mar 5, 2026, 12:00 PM <span aria-hidden=\"true\">→</span><span class=\"visually-hidden\">moved to</span> Mar 12, 2026, 12:00 PM – 12:30 PM</li>",
+		"Mar 10, 2026, 12:00 PM <span aria-hidden=\"true\">→</span><span class=\"visually-hidden\">moved to</span> Mar 6, 2026, 2:00 PM – 2:30 PM · <span class=\"muted\">Location:</span> Room 2")
+	crmNoRawKeys(t, p.Body)
+
+	// The week of 1–7 March (Sunday first in English).
+	p = b.Get(t, "/calendar?week=2026-03-04")
+	crmStatus(t, p, http.StatusOK)
+	for _, c := range []struct {
+		date      string
+		has, lack []string
+	}{
+		{"2026-03-02", []string{">Standup<", "--start:720;"}, nil},
+		{"2026-03-03", []string{">Planning<", "--start:720;"}, []string{">Standup<"}},
+		{"2026-03-04", []string{">Late standup<", "--start:1020;--duration:60", "5:00 PM – 6:00 PM"}, []string{">Standup<", "--start:720;"}},
+		{"2026-03-05", nil, []string{">Standup<"}},
+		{"2026-03-06", []string{"--start:720;", "--start:840;--duration:30", "2:00 PM – 2:30 PM"}, nil},
+	} {
+		col := calColumn(t, p.Body, c.date)
+		for _, s := range c.has {
+			if !strings.Contains(col, s) {
+				t.Errorf("%s lacks %q:\n%s", c.date, s, col)
+			}
+		}
+		for _, s := range c.lack {
+			if strings.Contains(col, s) {
+				t.Errorf("%s has %q:\n%s", c.date, s, col)
+			}
+		}
+	}
+	if n := strings.Count(calColumn(t, p.Body, "2026-03-06"), ">Standup<"); n != 2 {
+		t.Errorf("6 March: %d standups, want 2 (its own and the one moved from 10 March)", n)
+	}
+	// The next week: 10 March moved away, 5 March moved in on the 12th.
+	p = b.Get(t, "/calendar?week=2026-03-11")
+	if col := calColumn(t, p.Body, "2026-03-10"); strings.Contains(col, "Standup") {
+		t.Errorf("10 March still shows its moved occurrence:\n%s", col)
+	}
+	if col := calColumn(t, p.Body, "2026-03-12"); !strings.Contains(col, ">Standup<") || !strings.Contains(col, "--start:720;") {
+		t.Errorf("12 March lacks the occurrence moved from 5 March:\n%s", col)
+	}
+
+	// Editing the series' title in the form keeps its overrides; a shorter
+	// rule keeps only those it still makes.
+	p = b.Get(t, "/activities/"+act.ID+"/edit")
+	crmHas(t, p, `name="start" value="2026-03-02T12:00"`, `name="version" value="1"`)
+	crmLacks(t, p, `name="actual_start"`) // a meeting
+	form := url.Values{"type": {"meeting"}, "title": {"Daily standup"}, "location": {"Room 1"}, "status": {"not_started"},
+		"priority": {"normal"}, "start": {"2026-03-02T12:00"}, "end": {"2026-03-02T12:30"}, "time_zone": {"Europe/Moscow"},
+		"show_in_calendar": {"1"}, "owner_id": {api.UserID}, "repeat": {"daily"}, "interval": {"1"}, "count": {"10"},
+		"rrule": {"FREQ=DAILY;COUNT=10"}, "rrule_shown": {"FREQ=DAILY;COUNT=10"}, "version": {"1"}}
+	crmStatus(t, b.Post(t, "/activities/"+act.ID, form), http.StatusOK)
+	api.JSON(t, "GET", "/api/v1/activities/"+act.ID, nil, http.StatusOK, &act)
+	if act.Title != "Daily standup" || len(act.Overrides) != 4 || act.Overrides[1]["title"] != "Late standup" {
+		t.Fatalf("after a title edit: %q %v", act.Title, act.Overrides)
+	}
+	form.Set("version", "2")
+	form.Set("count", "3")
+	crmStatus(t, b.Post(t, "/activities/"+act.ID, form), http.StatusOK)
+	api.JSON(t, "GET", "/api/v1/activities/"+act.ID, nil, http.StatusOK, &act)
+	if len(act.Overrides) != 2 || act.Overrides[0]["recurrence_id"] != "2026-03-03T09:00:00Z" ||
+		act.Overrides[1]["recurrence_id"] != "2026-03-04T09:00:00Z" {
+		t.Errorf("after COUNT=3: %v", act.Overrides)
+	}
+}
+
+// TestTaskActualDatesInForm: the task form has actual start and end
+// inputs, keeps them on errors, and shows them on the card; an untouched
+// input keeps the stored time exactly, an emptied one goes back to the
+// status.
+func TestTaskActualDatesInForm(t *testing.T) {
+	e := startCRM(t)
+	b, api := e.newUser(t, "tess@example.com", "en", "Europe/Moscow")
+	crmHas(t, b.Get(t, "/activities/new"), `name="actual_start"`, `name="actual_end"`,
+		"Empty: filled in by the status")
+	crmLacks(t, b.Get(t, "/activities/new?type=meeting"), `name="actual_start"`)
+
+	base := url.Values{"type": {"task"}, "title": {"Offer"}, "status": {"completed"}, "priority": {"normal"},
+		"start": {"2026-03-02T10:00"}, "end": {"2026-03-02T11:00"}, "time_zone": {"Europe/Moscow"}, "owner_id": {api.UserID},
+		"repeat": {"none"}, "show_in_calendar": {"1"}}
+	with := func(kv ...string) url.Values {
+		f := url.Values{}
+		for k, v := range base {
+			f[k] = v
+		}
+		for i := 0; i+1 < len(kv); i += 2 {
+			f.Set(kv[i], kv[i+1])
+		}
+		return f
+	}
+	for _, tt := range []struct {
+		name string
+		form url.Values
+		has  []string
+	}{
+		{"the end before the start", with("actual_start", "2026-03-05T09:00", "actual_end", "2026-03-04T09:00"),
+			[]string{"The end must be after the start.", `id="f-actual_end-error"`, `value="2026-03-05T09:00"`, `value="2026-03-04T09:00"`}},
+		{"not a date", with("actual_start", "soon", "actual_end", ""),
+			[]string{"Enter a valid date.", `id="f-actual_start-error"`, `name="actual_start" value="soon"`}},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			p := b.Post(t, "/activities", tt.form)
+			crmStatus(t, p, http.StatusUnprocessableEntity)
+			crmHas(t, p, tt.has...)
+		})
+	}
+
+	p := b.Post(t, "/activities", with("actual_start", "2026-03-05T09:00", "actual_end", "2026-03-06T18:30"))
+	crmStatus(t, p, http.StatusOK)
+	id := crmRecordID(t, p, "/activities/")
+	crmHas(t, p, "Actual start</dt><dd>Mar 5, 2026, 9:00 AM", "Actual end</dt><dd>Mar 6, 2026, 6:30 PM")
+	crmNoRawKeys(t, p.Body)
+	// The calendar shows it on its actual days, not on the planned 2 March.
+	p = b.Get(t, "/calendar?week=2026-03-04")
+	if col := calColumn(t, p.Body, "2026-03-05"); !strings.Contains(col, ">Offer<") || !strings.Contains(col, "--start:540;") {
+		t.Errorf("5 March lacks the task's actual start:\n%s", col)
+	}
+	if col := calColumn(t, p.Body, "2026-03-02"); strings.Contains(col, "Offer") {
+		t.Errorf("the task still shows on its planned day:\n%s", col)
+	}
+
+	// Seconds the input cannot show survive an edit that leaves it alone.
+	item := "/api/v1/activities/" + id
+	api.JSON(t, "PATCH", item, map[string]any{"actual_start": "2026-03-05T06:00:30Z"}, http.StatusOK, nil)
+	p = b.Get(t, "/activities/"+id+"/edit")
+	crmHas(t, p, `name="actual_start" value="2026-03-05T09:00"`, `name="actual_end" value="2026-03-06T18:30"`)
+	crmStatus(t, b.Post(t, "/activities/"+id, with("version", "2", "title", "Offer v2", "actual_start", "2026-03-05T09:00",
+		"actual_end", "2026-03-06T18:30")), http.StatusOK)
+	var task struct {
+		ActualStart *string `json:"actual_start"`
+		ActualEnd   *string `json:"actual_end"`
+	}
+	api.JSON(t, "GET", item, nil, http.StatusOK, &task)
+	if task.ActualStart == nil || *task.ActualStart != "2026-03-05T06:00:30Z" || task.ActualEnd == nil || *task.ActualEnd != "2026-03-06T15:30:00Z" {
+		t.Errorf("after an edit that kept them: %v %v", task.ActualStart, task.ActualEnd)
+	}
+	// Emptied, the status decides: reopened in progress, the start is
+	// stamped anew and the end cleared.
+	crmStatus(t, b.Post(t, "/activities/"+id, with("version", "3", "status", "in_progress", "actual_start", "",
+		"actual_end", "2026-03-06T18:30")), http.StatusOK)
+	api.JSON(t, "GET", item, nil, http.StatusOK, &task)
+	if task.ActualStart == nil || *task.ActualStart == "2026-03-05T06:00:30Z" || task.ActualEnd != nil {
+		t.Errorf("after emptying: %v %v", task.ActualStart, task.ActualEnd)
+	}
+
+	// A meeting's form has no such inputs and leaves its actual dates alone.
+	var m struct{ ID string }
+	api.JSON(t, "POST", "/api/v1/activities", map[string]any{"title": "Kick-off", "type": "meeting", "start": "2026-03-02T07:00:00Z",
+		"time_zone": "Europe/Moscow", "actual_start": "2026-03-02T07:05:00Z"}, http.StatusCreated, &m)
+	crmStatus(t, b.Post(t, "/activities/"+m.ID, with("type", "meeting", "title", "Kick-off call", "status", "not_started",
+		"version", "1")), http.StatusOK)
+	api.JSON(t, "GET", "/api/v1/activities/"+m.ID, nil, http.StatusOK, &task)
+	if task.ActualStart == nil || *task.ActualStart != "2026-03-02T07:05:00Z" {
+		t.Errorf("the meeting's actual start: %v", task.ActualStart)
+	}
+}
+
+// TestChangedOccurrencesInRussian: an all-day series' changed occurrences
+// as dates, and a task's actual dates, for a Russian viewer; the moved day
+// shows in the all-day row of its new week.
+func TestChangedOccurrencesInRussian(t *testing.T) {
+	e := startCRM(t)
+	b, api := e.newUser(t, "ivan@example.com", "ru", "Asia/Vladivostok")
+	id := crmCreate(t, api, "/api/v1/activities", map[string]any{"title": "Обзор", "type": "meeting", "all_day": true,
+		"start": "2026-07-01", "end": "2026-07-02", "time_zone": "Europe/Moscow", "show_in_calendar": true,
+		"rrule": "FREQ=WEEKLY", "overrides": []any{
+			map[string]any{"recurrence_id": "2026-07-08", "start": "2026-07-10", "end": "2026-07-12", "title": "Большой обзор"},
+			map[string]any{"recurrence_id": "2026-07-15", "description": "С заказчиком"},
+		}})
+	p := b.Get(t, "/activities/"+id)
+	crmStatus(t, p, http.StatusOK)
+	crmHas(t, p, "Изменённые повторения",
+		`8 июл. 2026 г. <span aria-hidden="true">→</span><span class="visually-hidden">перенесено на</span> 10 июл. 2026 г. – 11 июл. 2026 г. · <span class="muted">Тема:</span> Большой обзор</li>`,
+		`15 июл. 2026 г. · <span class="muted">изменено описание</span></li>`)
+	crmNoRawKeys(t, p.Body)
+
+	p = b.Get(t, "/calendar?week=2026-07-08") // Monday 6 to Sunday 12 July
+	allDay := p.Body[strings.Index(p.Body, `class="cw-allday"`):strings.Index(p.Body, `class="cw-scroll"`)]
+	cells := strings.Split(allDay, `class="cw-allday-cell"`)[1:]
+	for i, cell := range cells {
+		want := map[int]string{2: "", 4: "Большой обзор", 5: "Большой обзор"}[i] // Wednesday 8 moved to Friday 10 – Saturday 11
+		if got := strings.Contains(cell, "бзор"); got != (want != "") || (want != "" && !strings.Contains(cell, want)) {
+			t.Errorf("day %d of the week: %q, want %q", i, cell, want)
+		}
+	}
+
+	task := crmCreate(t, api, "/api/v1/activities", map[string]any{"title": "Отчёт", "type": "task", "status": "completed",
+		"start": "2026-03-02T01:00:00Z", "time_zone": "Asia/Vladivostok", "actual_start": "2026-03-03T01:00:00Z",
+		"actual_end": "2026-03-04T08:30:00Z"})
+	p = b.Get(t, "/activities/"+task)
+	crmHas(t, p, "Фактическое начало</dt><dd>3 мар. 2026 г., 11:00", "Фактическое окончание</dt><dd>4 мар. 2026 г., 18:30")
+	p = b.Get(t, "/activities/"+task+"/edit")
+	crmHas(t, p, "Фактическое начало", `name="actual_start" value="2026-03-03T11:00"`, "Если пусто, заполняется по статусу")
+	crmNoRawKeys(t, p.Body)
 }

@@ -34,7 +34,12 @@ const maxExpand = 100000
 // expanding a recurring series (RRULE, minus its exception dates). A
 // series is expanded in its own time zone, so a 09:00 meeting stays at
 // 09:00 local time across daylight-saving changes; the result is in loc.
+// An occurrence changed on its own (an override) shows where and as it
+// was changed to, also when that is in the range and its original start
+// is not, and never at its original start. A started task shows at its
+// actual dates (crm.Activity.CalendarSpan).
 func expandOccurrences(a crm.Activity, from, to time.Time, loc *time.Location) []Occurrence {
+	a.Start, a.End = a.CalendarSpan()
 	if a.Start == nil || !to.After(from) {
 		return nil
 	}
@@ -54,22 +59,22 @@ func expandOccurrences(a crm.Activity, from, to time.Time, loc *time.Location) [
 	if a.End != nil && a.End.After(*a.Start) {
 		dur = a.End.Sub(*a.Start)
 	}
-	overlaps := func(s time.Time) bool {
-		if dur == 0 {
+	overlaps := func(s, e time.Time) bool {
+		if !e.After(s) {
 			return !s.Before(from) && s.Before(to)
 		}
-		return s.Before(to) && s.Add(dur).After(from)
+		return s.Before(to) && e.After(from)
 	}
 	var out []Occurrence
-	add := func(s time.Time) {
+	add := func(s, e time.Time, title string) {
 		o := base
-		o.Start, o.End = s.In(loc), s.Add(dur).In(loc)
+		o.Title, o.Start, o.End = title, s.In(loc), e.In(loc)
 		out = append(out, o)
 	}
 	next := seriesIterator(a.RRule, start, tz)
 	if next == nil { // a single event, or a rule we cannot read: never hide the record
-		if overlaps(start) {
-			add(start)
+		if overlaps(start, start.Add(dur)) {
+			add(start, start.Add(dur), a.Title)
 		}
 		return out
 	}
@@ -77,15 +82,39 @@ func expandOccurrences(a crm.Activity, from, to time.Time, loc *time.Location) [
 	for _, e := range a.ExDates {
 		skip[e.Unix()] = true
 	}
+	changed := map[int64]bool{}
+	for _, o := range a.Overrides {
+		changed[o.RecurrenceID.Unix()] = true
+	}
+	generated := map[int64]bool{} // changed occurrences the rule made before to
 	for range maxExpand {
 		s, ok := next()
 		if !ok || !s.Before(to) {
 			break
 		}
-		if !skip[s.Unix()] && overlaps(s) {
-			add(s)
+		switch k := s.Unix(); {
+		case skip[k]:
+		case changed[k]:
+			generated[k] = true
+		case overlaps(s, s.Add(dur)):
+			add(s, s.Add(dur), a.Title)
 		}
 	}
+	for _, o := range a.Overrides {
+		k := o.RecurrenceID.Unix()
+		if skip[k] || !overlaps(o.Start, o.End) {
+			continue
+		}
+		// One moved here from after the range is checked against the rule.
+		if generated[k] || (!o.RecurrenceID.Before(to) && a.IsOccurrence(o.RecurrenceID)) {
+			e := o.End
+			if e.Before(o.Start) {
+				e = o.Start
+			}
+			add(o.Start, e, o.Title)
+		}
+	}
+	sortOccurrences(out)
 	return out
 }
 
@@ -95,9 +124,7 @@ func expandAllDay(a crm.Activity, base Occurrence, from, to time.Time, loc *time
 	start := civilDay(a.Start.UTC())
 	days := 1
 	if a.End != nil {
-		if n := int(civilDay(a.End.UTC()).Sub(start) / (24 * time.Hour)); n > 1 {
-			days = n
-		}
+		days = spanDays(start, *a.End)
 	}
 	// The range as calendar dates of the viewer: a partial day counts.
 	fromDay := civilDay(from.In(loc))
@@ -106,19 +133,20 @@ func expandAllDay(a crm.Activity, base Occurrence, from, to time.Time, loc *time
 	if !lt.Equal(time.Date(lt.Year(), lt.Month(), lt.Day(), 0, 0, 0, 0, loc)) {
 		toDay = toDay.AddDate(0, 0, 1)
 	}
-	overlaps := func(s time.Time) bool { return s.Before(toDay) && s.AddDate(0, 0, days).After(fromDay) }
+	overlaps := func(s time.Time, days int) bool { return s.Before(toDay) && s.AddDate(0, 0, days).After(fromDay) }
 	var out []Occurrence
-	add := func(s time.Time) {
+	add := func(s time.Time, days int, title string) {
 		o := base
 		y, m, d := s.Date()
+		o.Title = title
 		o.Start = time.Date(y, m, d, 0, 0, 0, 0, loc)
 		o.End = time.Date(y, m, d+days, 0, 0, 0, 0, loc)
 		out = append(out, o)
 	}
 	next := seriesIterator(a.RRule, start, time.UTC)
 	if next == nil {
-		if overlaps(start) {
-			add(start)
+		if overlaps(start, days) {
+			add(start, days, a.Title)
 		}
 		return out
 	}
@@ -126,17 +154,51 @@ func expandAllDay(a crm.Activity, base Occurrence, from, to time.Time, loc *time
 	for _, e := range a.ExDates {
 		skip[civilDay(e.UTC())] = true
 	}
+	changed := map[time.Time]bool{}
+	for _, o := range a.Overrides {
+		changed[civilDay(o.RecurrenceID.UTC())] = true
+	}
+	generated := map[time.Time]bool{}
 	for range maxExpand {
 		s, ok := next()
 		if !ok || !s.Before(toDay) {
 			break
 		}
-		s = civilDay(s)
-		if !skip[s] && overlaps(s) {
-			add(s)
+		switch s = civilDay(s); {
+		case skip[s]:
+		case changed[s]:
+			generated[s] = true
+		case overlaps(s, days):
+			add(s, days, a.Title)
 		}
 	}
+	for _, o := range a.Overrides {
+		rid, s := civilDay(o.RecurrenceID.UTC()), civilDay(o.Start.UTC())
+		n := spanDays(s, o.End)
+		if skip[rid] || !overlaps(s, n) {
+			continue
+		}
+		if generated[rid] || (!rid.Before(toDay) && a.IsOccurrence(rid)) {
+			add(s, n, o.Title)
+		}
+	}
+	sortOccurrences(out)
 	return out
+}
+
+// spanDays is how many calendar days an all-day item from first (a UTC
+// midnight) to end (exclusive) covers: at least one.
+func spanDays(first, end time.Time) int {
+	if n := int(civilDay(end.UTC()).Sub(first) / (24 * time.Hour)); n > 1 {
+		return n
+	}
+	return 1
+}
+
+// sortOccurrences orders occurrences by start: changed occurrences are
+// placed among the others by where they are now.
+func sortOccurrences(occs []Occurrence) {
+	slices.SortStableFunc(occs, func(a, b Occurrence) int { return a.Start.Compare(b.Start) })
 }
 
 // civilDay is midnight UTC of the date t shows.

@@ -187,6 +187,168 @@ func TestExpandOccurrences(t *testing.T) {
 	}
 }
 
+func TestExpandOverridesAndActualDates(t *testing.T) {
+	moscow := calZone(t, "Europe/Moscow")
+	ny := calZone(t, "America/New_York")
+	utc := time.UTC
+	at := func(d, h, min int) time.Time { return calAt(utc, 2026, 3, d, h, min) }
+	jul := func(d int) time.Time { return calAt(utc, 2026, 7, d, 0, 0) }
+	// Ten daily 30-minute standups from Monday 2 March 2026, 09:00 UTC.
+	daily := func(os ...crm.Occurrence) crm.Activity {
+		return crm.Activity{ID: "s", Title: "Standup", Type: "meeting", TimeZone: "UTC", Start: calPtr(at(2, 9, 0)),
+			End: calPtr(at(2, 9, 30)), RRule: "FREQ=DAILY;COUNT=10", Overrides: os}
+	}
+	// Weekly one-day reviews from Wednesday 1 July 2026.
+	weekly := func(os ...crm.Occurrence) crm.Activity {
+		return crm.Activity{ID: "r", Title: "Review", Type: "meeting", AllDay: true, TimeZone: "Europe/Moscow",
+			Start: calPtr(jul(1)), End: calPtr(jul(2)), RRule: "FREQ=WEEKLY", Overrides: os}
+	}
+	moved := func(rid, s, e time.Time, title string) crm.Occurrence {
+		return crm.Occurrence{RecurrenceID: rid, Start: s, End: e, Title: title}
+	}
+	task := func(status string, actualStart, actualEnd *time.Time) crm.Activity {
+		return crm.Activity{ID: "t", Title: "Offer", Type: "task", Status: status, TimeZone: "UTC", Start: calPtr(at(2, 9, 0)),
+			End: calPtr(at(2, 10, 0)), ActualStart: actualStart, ActualEnd: actualEnd}
+	}
+	type occ struct {
+		start, end time.Time
+		title      string
+	}
+	standups := func(days ...int) []occ {
+		var out []occ
+		for _, d := range days {
+			out = append(out, occ{at(d, 9, 0), at(d, 9, 30), "Standup"})
+		}
+		return out
+	}
+	week := [2]time.Time{at(2, 0, 0), at(9, 0, 0)} // Monday 2 to Sunday 8 March
+	tests := []struct {
+		name string
+		a    crm.Activity
+		rng  [2]time.Time
+		loc  *time.Location
+		want []occ
+	}{
+		{
+			name: "moved and retitled within the range",
+			a:    daily(moved(at(4, 9, 0), at(4, 14, 0), at(4, 15, 0), "Late standup")),
+			rng:  week, loc: utc,
+			want: append(append(standups(2, 3), occ{at(4, 14, 0), at(4, 15, 0), "Late standup"}), standups(5, 6, 7, 8)...),
+		},
+		{
+			name: "moved out of the range",
+			a:    daily(moved(at(4, 9, 0), at(12, 9, 0), at(12, 9, 30), "Standup")),
+			rng:  week, loc: utc,
+			want: standups(2, 3, 5, 6, 7, 8),
+		},
+		{
+			name: "moved into the range from after it",
+			a:    daily(moved(at(10, 9, 0), at(5, 12, 0), at(5, 12, 30), "Early standup")),
+			rng:  week, loc: utc,
+			want: append(append(standups(2, 3, 4, 5), occ{at(5, 12, 0), at(5, 12, 30), "Early standup"}), standups(6, 7, 8)...),
+		},
+		{
+			name: "moved into the range from before it",
+			a:    daily(moved(at(2, 9, 0), at(6, 16, 0), at(6, 17, 0), "Standup")),
+			rng:  [2]time.Time{at(4, 0, 0), at(9, 0, 0)}, loc: utc,
+			want: append(append(standups(4, 5, 6), occ{at(6, 16, 0), at(6, 17, 0), "Standup"}), standups(7, 8)...),
+		},
+		{
+			name: "moved within the range, seen from Moscow",
+			a:    daily(moved(at(8, 9, 0), at(8, 20, 30), at(8, 21, 30), "Evening standup")),
+			rng:  [2]time.Time{calAt(moscow, 2026, 3, 8, 0, 0), calAt(moscow, 2026, 3, 9, 0, 0)}, loc: moscow,
+			want: []occ{{calAt(moscow, 2026, 3, 8, 23, 30), calAt(moscow, 2026, 3, 9, 0, 30), "Evening standup"}},
+		},
+		{
+			name: "an override of an excluded occurrence does not show",
+			a: func() crm.Activity {
+				a := daily(moved(at(4, 9, 0), at(5, 12, 0), at(5, 12, 30), "Ghost"))
+				a.ExDates = []time.Time{at(4, 9, 0)}
+				return a
+			}(),
+			rng: week, loc: utc,
+			want: standups(2, 3, 5, 6, 7, 8),
+		},
+		{
+			name: "an override of no occurrence after the range does not show",
+			a:    daily(moved(at(10, 10, 0), at(5, 12, 0), at(5, 12, 30), "Ghost")),
+			rng:  [2]time.Time{at(5, 0, 0), at(6, 0, 0)}, loc: utc,
+			want: standups(5),
+		},
+		{
+			name: "all-day moved within the range and made two days long",
+			a:    weekly(moved(jul(8), jul(10), jul(12), "Review (long)")),
+			rng:  [2]time.Time{calAt(ny, 2026, 7, 5, 0, 0), calAt(ny, 2026, 7, 12, 0, 0)}, loc: ny,
+			want: []occ{{calAt(ny, 2026, 7, 10, 0, 0), calAt(ny, 2026, 7, 12, 0, 0), "Review (long)"}},
+		},
+		{
+			name: "all-day moved out of the range",
+			a:    weekly(moved(jul(8), jul(15), jul(16), "Review")),
+			rng:  [2]time.Time{calAt(ny, 2026, 7, 5, 0, 0), calAt(ny, 2026, 7, 12, 0, 0)}, loc: ny,
+		},
+		{
+			name: "all-day moved into the range from after and from before it",
+			a:    weekly(moved(jul(15), jul(6), jul(7), "Early review"), moved(jul(1), jul(11), jul(12), "Late review")),
+			rng:  [2]time.Time{calAt(ny, 2026, 7, 5, 0, 0), calAt(ny, 2026, 7, 12, 0, 0)}, loc: ny,
+			want: []occ{
+				{calAt(ny, 2026, 7, 6, 0, 0), calAt(ny, 2026, 7, 7, 0, 0), "Early review"},
+				{calAt(ny, 2026, 7, 8, 0, 0), calAt(ny, 2026, 7, 9, 0, 0), "Review"},
+				{calAt(ny, 2026, 7, 11, 0, 0), calAt(ny, 2026, 7, 12, 0, 0), "Late review"},
+			},
+		},
+		{
+			name: "a task in progress shows from its actual start, as long as planned",
+			a:    task("in_progress", calPtr(at(4, 11, 0)), nil),
+			rng:  week, loc: utc,
+			want: []occ{{at(4, 11, 0), at(4, 12, 0), "Offer"}},
+		},
+		{
+			name: "a completed task spans its actual dates",
+			a:    task("completed", calPtr(at(3, 10, 0)), calPtr(at(3, 15, 30))),
+			rng:  week, loc: utc,
+			want: []occ{{at(3, 10, 0), at(3, 15, 30), "Offer"}},
+		},
+		{
+			name: "a task started after the range is not in it",
+			a:    task("in_progress", calPtr(at(10, 11, 0)), nil),
+			rng:  week, loc: utc,
+		},
+		{
+			name: "a task not started shows as planned",
+			a:    task("not_started", calPtr(at(4, 11, 0)), nil),
+			rng:  week, loc: utc,
+			want: []occ{{at(2, 9, 0), at(2, 10, 0), "Offer"}},
+		},
+		{
+			name: "an all-day task completed over two days",
+			a: func() crm.Activity {
+				a := task("completed", calPtr(at(4, 22, 0)), calPtr(at(5, 10, 0)))
+				a.AllDay, a.Start, a.End = true, calPtr(at(2, 0, 0)), calPtr(at(3, 0, 0))
+				return a
+			}(),
+			rng: week, loc: utc,
+			want: []occ{{at(4, 0, 0), at(6, 0, 0), "Offer"}},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := expandOccurrences(tt.a, tt.rng[0], tt.rng[1], tt.loc)
+			if len(got) != len(tt.want) {
+				t.Fatalf("got %d occurrences, want %d: %v", len(got), len(tt.want), got)
+			}
+			for i, o := range got {
+				w := tt.want[i]
+				if !o.Start.Equal(w.start) || !o.End.Equal(w.end) || o.Title != w.title {
+					t.Errorf("occurrence %d: %q %s – %s, want %q %s – %s", i, o.Title, o.Start, o.End, w.title, w.start, w.end)
+				}
+				if o.Start.Location() != tt.loc || o.ID != tt.a.ID || o.Recurring != (tt.a.RRule != "") {
+					t.Errorf("occurrence %d: zone %s, id %q, recurring %v", i, o.Start.Location(), o.ID, o.Recurring)
+				}
+			}
+		})
+	}
+}
+
 func TestLayoutColumns(t *testing.T) {
 	evs := []calEvent{
 		{Occurrence: Occurrence{ID: "c"}, StartMin: 660, Duration: 60},

@@ -23,7 +23,7 @@ type SyncService interface {
 	Enqueue(ctx context.Context, connID, reason string) (int64, bool, error)
 	ContactBinding(ctx context.Context, connID string) (*store.Binding, syncer.ContactSettings, error)
 	SaveContactSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, cs syncer.ContactSettings) error
-	Preview(ctx context.Context, connID string) ([]store.JournalEntry, reconcile.Stats, error)
+	Preview(ctx context.Context, connID string) ([]store.JournalEntry, map[string]reconcile.Stats, error)
 	EventBinding(ctx context.Context, connID string) (*store.Binding, syncer.EventSettings, error)
 	SaveEventSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, es syncer.EventSettings) error
 	Calendars(ctx context.Context, connID string) ([]syncer.CalendarInfo, error)
