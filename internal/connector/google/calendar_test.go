@@ -963,4 +963,47 @@ func TestCalendarRevertsBrokenRules(t *testing.T) {
 		t.Errorf("actual end not kept in Google: %v", ev["end"])
 	}
 	e.quiet()
+
+	// A meeting Julia organizes but may only read (its owner shared it
+	// read-only): a change in Google is taken back, a delete in Google
+	// keeps the activity.
+	team := &access.Role{Name: "Team"}
+	if err := e.st.SaveRole(e.ctx, team); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := e.st.GetUser(e.ctx, e.v.UserID)
+	u.RoleIDs = []string{team.ID}
+	if err := e.st.UpdateUser(e.ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	e.v, _ = e.st.Viewer(e.ctx, u.ID)
+	boss := &access.User{Email: "boss@example.com", Name: "Boss", Active: true}
+	if err := e.st.CreateUser(e.ctx, boss, "password-123"); err != nil {
+		t.Fatal(err)
+	}
+	bv, _ := e.st.Viewer(e.ctx, boss.ID)
+	board := &crm.Activity{Type: "meeting", Title: "Board", ShowInCalendar: true, OrganizerID: e.v.UserID,
+		Start: ts("2026-03-20T09:00:00Z"), End: ts("2026-03-20T10:00:00Z"),
+		Access: []crm.Grant{{RoleID: team.ID, Level: crm.AccessRead}}}
+	if err := e.st.CreateActivity(ctx, bv, board); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	brid := e.remoteID(board.ID)
+	if err := e.g.PatchEvent(calUser, e.cal, brid, map[string]any{"summary": "Board (cancelled?)"}); err != nil {
+		t.Fatal(err)
+	}
+	if s := e.run(); s.Reverted != 1 {
+		t.Errorf("read-only: %+v", s)
+	}
+	if ev := e.event(brid); ev["summary"] != "Board" {
+		t.Errorf("read-only change not reverted: %v", ev["summary"])
+	}
+	if err := e.g.DeleteEvent(calUser, e.cal, brid); err != nil {
+		t.Fatal(err)
+	}
+	e.run()
+	if a, err := e.st.GetActivity(e.ctx, bv, board.ID); err != nil || a.Title != "Board" {
+		t.Errorf("read-only activity after a delete in Google: %v", err)
+	}
 }
