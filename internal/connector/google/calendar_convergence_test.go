@@ -4,16 +4,9 @@ import (
 	"context"
 	"fmt"
 	"math/rand/v2"
-	"net/http"
-	"net/http/httptest"
-	"path/filepath"
 	"testing"
 	"time"
 
-	"golang.org/x/oauth2"
-
-	"github.com/tandem-crm/tandem/internal/access"
-	"github.com/tandem-crm/tandem/internal/connector/retry"
 	"github.com/tandem-crm/tandem/internal/crm"
 	emu "github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/reconcile"
@@ -38,15 +31,9 @@ func TestCalendarConvergenceWithEmulator(t *testing.T) {
 func convergeCalendar(t *testing.T, seed uint64) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 0xca1e))
-	e := emu.New(emu.Options{Seed: int64(seed)})
-	e.AddUser(user, "Conn")
-	e.Faults().SetRetryAfter(0)
-	e.Faults().SetSlowDelay(20 * time.Millisecond)
-	srv := httptest.NewServer(e.Handler())
-	t.Cleanup(func() { srv.Close(); e.Close() })
-	hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.MintAccessToken(user)}),
-		Base: &retry.Transport{Attempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }}}, Timeout: 5 * time.Second}
-	svc, err := NewCalendarService(ctx, hc, FromBase(srv.URL))
+	w := newWireEnv(t, seed)
+	e, st, v := w.e, w.st, w.v
+	svc, err := NewCalendarService(ctx, w.hc, FromBase(w.base))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,21 +43,7 @@ func convergeCalendar(t *testing.T, seed uint64) {
 	}
 	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	conn := NewCalendar(svc, cal, CalendarOptions{From: from, Self: user, PageSize: 4})
-
-	st, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "t.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	u := &access.User{Email: user, Active: true}
-	st.CreateUser(ctx, u, "password-123")
-	v, _ := st.Viewer(ctx, u.ID)
-	sc := &store.Connection{UserID: u.ID, Provider: "google", Status: "active"}
-	if err := st.CreateConnection(ctx, sc, ""); err != nil {
-		t.Fatal(err)
-	}
-	b := &store.Binding{ConnectionID: sc.ID, Kind: "event", Collection: cal, Enabled: true}
-	st.SaveBinding(ctx, b)
+	b := w.binding(t, "event", cal)
 	local := &reconcile.EventsLocal{Store: st, Viewer: v, BindingID: b.ID, From: from}
 	eng := &reconcile.Engine{State: st}
 	ui := store.WithOrigin(ctx, "ui")

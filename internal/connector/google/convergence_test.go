@@ -41,9 +41,20 @@ func TestConvergenceWithEmulator(t *testing.T) {
 	}
 }
 
-func convergeWithEmulator(t *testing.T, seed uint64) {
+// wireEnv is what both randomized convergence tests run on: the emulator
+// with its faults on the wire, the retrying client a run uses, and a store
+// with one user's Google connection.
+type wireEnv struct {
+	e    *emu.Server
+	hc   *http.Client
+	base string
+	st   *store.Store
+	v    access.Viewer
+	conn *store.Connection
+}
+
+func newWireEnv(t *testing.T, seed uint64) *wireEnv {
 	ctx := context.Background()
-	rng := rand.New(rand.NewPCG(seed, 0x60061e))
 	e := emu.New(emu.Options{Seed: int64(seed)})
 	e.AddUser(user, "Conn")
 	e.Faults().SetRetryAfter(0)
@@ -54,7 +65,38 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 	// others reach the engine and end the run, as in production.
 	hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.MintAccessToken(user)}),
 		Base: &retry.Transport{Attempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }}}, Timeout: 5 * time.Second}
-	svc, err := NewPeople(ctx, hc, FromBase(srv.URL))
+	st, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "t.db")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	u := &access.User{Email: user, Active: true}
+	if err := st.CreateUser(ctx, u, "password-123"); err != nil {
+		t.Fatal(err)
+	}
+	v, _ := st.Viewer(ctx, u.ID)
+	sc := &store.Connection{UserID: u.ID, Provider: "google", Status: "active"}
+	if err := st.CreateConnection(ctx, sc, ""); err != nil {
+		t.Fatal(err)
+	}
+	return &wireEnv{e: e, hc: hc, base: srv.URL, st: st, v: v, conn: sc}
+}
+
+// binding adds the connection's binding of kind to collection.
+func (w *wireEnv) binding(t *testing.T, kind, collection string) *store.Binding {
+	b := &store.Binding{ConnectionID: w.conn.ID, Kind: kind, Collection: collection, Enabled: true}
+	if err := w.st.SaveBinding(context.Background(), b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func convergeWithEmulator(t *testing.T, seed uint64) {
+	ctx := context.Background()
+	rng := rand.New(rand.NewPCG(seed, 0x60061e))
+	w := newWireEnv(t, seed)
+	e, st, v := w.e, w.st, w.v
+	svc, err := NewPeople(ctx, w.hc, FromBase(w.base))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,23 +105,9 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 		t.Fatal(err)
 	}
 	conn := NewContacts(svc, group)
-
-	st, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "t.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	u := &access.User{Email: "owner@example.com", Active: true}
-	st.CreateUser(ctx, u, "password-123")
-	v, _ := st.Viewer(ctx, u.ID)
 	tag := &crm.Tag{Name: "Google"}
 	st.SaveTag(ctx, v, tag)
-	sc := &store.Connection{UserID: u.ID, Provider: "google", Status: "active"}
-	if err := st.CreateConnection(ctx, sc, ""); err != nil {
-		t.Fatal(err)
-	}
-	b := &store.Binding{ConnectionID: sc.ID, Kind: "contact", Collection: group, Enabled: true}
-	st.SaveBinding(ctx, b)
+	b := w.binding(t, "contact", group)
 	local := &reconcile.ContactsLocal{Store: st, Viewer: v, TagID: tag.ID}
 	eng := &reconcile.Engine{State: st}
 	ui := store.WithOrigin(ctx, "ui")
