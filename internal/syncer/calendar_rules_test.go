@@ -20,12 +20,7 @@ import (
 // import mode that keeps events as notes, and syncing again from a date
 // after an outage.
 func TestGoogleCalendarProfileRules(t *testing.T) {
-	for _, pg := range []bool{false, true} {
-		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
-			t.Parallel()
-			testCalendarProfileRules(t, pg)
-		})
-	}
+	onBothDatabases(t, testCalendarProfileRules)
 }
 
 func testCalendarProfileRules(t *testing.T, pg bool) {

@@ -166,12 +166,7 @@ func (f *calendarFixture) activity(t *testing.T, body map[string]any) string {
 }
 
 func TestGoogleCalendarEndToEnd(t *testing.T) {
-	for _, pg := range []bool{false, true} {
-		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
-			t.Parallel()
-			testGoogleCalendar(t, pg)
-		})
-	}
+	onBothDatabases(t, testGoogleCalendar)
 }
 
 func testGoogleCalendar(t *testing.T, pg bool) {

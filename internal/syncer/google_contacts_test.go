@@ -31,6 +31,16 @@ type googleFixture struct {
 	tagID  string
 }
 
+// onBothDatabases runs test on SQLite and on PostgreSQL, in parallel.
+func onBothDatabases(t *testing.T, test func(t *testing.T, pg bool)) {
+	for _, pg := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
+			t.Parallel()
+			test(t, pg)
+		})
+	}
+}
+
 func connectGoogle(t *testing.T, o tandemtest.Options) *googleFixture {
 	t.Helper()
 	s := tandemtest.Start(t, o)
@@ -148,12 +158,7 @@ func (c apiContact) tagged(id string) bool {
 }
 
 func TestGoogleContactsEndToEnd(t *testing.T) {
-	for _, pg := range []bool{false, true} {
-		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
-			t.Parallel()
-			testGoogleContacts(t, pg)
-		})
-	}
+	onBothDatabases(t, testGoogleContacts)
 }
 
 func testGoogleContacts(t *testing.T, pg bool) {

@@ -82,12 +82,7 @@ func gated(t *testing.T, f *googleFixture) *gate {
 }
 
 func TestRunLease(t *testing.T) {
-	for _, pg := range []bool{false, true} {
-		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
-			t.Parallel()
-			testRunLease(t, pg)
-		})
-	}
+	onBothDatabases(t, testRunLease)
 }
 
 // testRunLease: a run's lease on its connection is short and renewed while

@@ -103,7 +103,47 @@ func TestCalendarSyncCard(t *testing.T) {
 		t.Fatalf("calendar settings not saved: %d", p.Status)
 	}
 	_, es, err := s.App.Sync.EventBinding(ctx, conns[0].ID)
-	if err != nil || es.CalendarID != work || es.SyncFrom != "2026-01-01" {
+	if err != nil || es.CalendarID != work || es.SyncFrom != "2026-01-01" || es.ImportAs != "meeting" {
 		t.Fatalf("stored %+v %v", es, err)
+	}
+	if !strings.Contains(p.Body, "Active") || !strings.Contains(p.Body, `action="`+page+`/calendar/resync"`) {
+		t.Error("the card shows no status or no sync-again form")
+	}
+
+	// The import mode that keeps events as notes.
+	p = b.Post(t, page+"/calendar", url.Values{"enabled": {"1"}, "calendar_id": {work}, "sync_from": {"2026-01-01"},
+		"period_minutes": {"15"}, "import_as": {"note"}})
+	if _, es, _ = s.App.Sync.EventBinding(ctx, conns[0].ID); es.ImportAs != "note" || !strings.Contains(p.Body, `value="note" selected`) {
+		t.Errorf("import mode %q", es.ImportAs)
+	}
+
+	// The preview lists the calendar's part on the calendar card (before any
+	// run could import the event).
+	if _, err := g.InsertEvent("cal@gmail.com", work, map[string]any{"summary": "Previewed event",
+		"start": map[string]any{"date": "2026-12-01"}, "end": map[string]any{"date": "2026-12-02"}}); err != nil {
+		t.Fatal(err)
+	}
+	p = b.Post(t, page+"/preview", nil)
+	if p.Status != http.StatusOK || !strings.Contains(p.Body, "Previewed event") {
+		t.Errorf("calendar preview: %d", p.Status)
+	}
+
+	// Sync again from a date: a bad date is shown, a good one queues a run.
+	p = b.Post(t, page+"/calendar/resync", url.Values{"from": {"someday"}})
+	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `value="someday"`) {
+		t.Errorf("bad resync date: %d", p.Status)
+	}
+	p = b.Post(t, page+"/calendar/resync", url.Values{"from": {"2026-11-01"}})
+	if !strings.Contains(p.Body, "Syncing again from 2026-11-01") {
+		t.Errorf("resync not confirmed: %d", p.Status)
+	}
+
+	// Another calendar integration: the card says why sync is off.
+	if err := s.App.Settings.Put(ctx, "CalendarIntegration", "exchange", "test"); err != nil {
+		t.Fatal(err)
+	}
+	p = b.Get(t, page)
+	if !strings.Contains(p.Body, "the administrator chose another calendar integration") || !strings.Contains(p.Body, "Not active") {
+		t.Error("no notice that calendar sync is off")
 	}
 }
