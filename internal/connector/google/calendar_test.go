@@ -760,15 +760,22 @@ func FuzzEventFields(f *testing.F) {
 		`{"start":{"dateTime":"bogus"},"end":{}}`, `{"recurrence":["RRULE:"]}`, `{}`,
 	} {
 		f.Add([]byte(s), []byte(`[{"status":"cancelled","originalStartTime":{"dateTime":"2026-03-15T09:00:00-04:00"}}]`))
+		f.Add([]byte(s), []byte(`[{"status":"confirmed","summary":"moved","originalStartTime":{"dateTime":"2026-03-22T09:00:00-04:00"},`+
+			`"start":{"dateTime":"2026-03-22T11:00:00-04:00"},"end":{"dateTime":"2026-03-22T12:00:00-04:00"}},`+
+			`{"originalStartTime":{"date":"2026-03-29"},"start":{"date":"2026-03-30"},"end":{"date":"2026-03-31"}}]`))
 	}
-	f.Fuzz(func(t *testing.T, evJSON, cancelledJSON []byte) {
+	f.Fuzz(func(t *testing.T, evJSON, excsJSON []byte) {
 		var ev calendar.Event
 		if json.Unmarshal(evJSON, &ev) != nil {
 			return
 		}
-		var cancelled []*calendar.Event
-		json.Unmarshal(cancelledJSON, &cancelled)
-		fields := google.EventFields(&ev, cancelled, "Europe/Moscow", "me@example.com")
+		var excs []*calendar.Event
+		json.Unmarshal(excsJSON, &excs)
+		fields := google.EventFields(&ev, excs, "Europe/Moscow", "me@example.com")
+		// The mapping is canonical: what it gives, Tandem keeps unchanged.
+		if ov := fields[reconcile.FieldOverrides]; ov != "" && reconcile.CanonicalOverrides(fields, reconcile.DecodeOverrides(ov)) != ov {
+			t.Errorf("overrides not canonical: %q", ov)
+		}
 		a := &crm.Activity{}
 		if err := reconcile.ApplyEventFields(a, fields, reconcile.EventFieldNames); err == nil {
 			a.Normalize()
