@@ -759,13 +759,26 @@ func (l *EventsLocal) ApplyOrganizerRule(ctx context.Context, since int64) (int,
 		if len(chs) == 0 {
 			return changed, nil
 		}
+		// Only activities in the binding's scope can need the rule; ask
+		// for them in one query rather than reading every changed record
+		// (the change log holds every user's changes).
+		var ids []string
 		for _, ch := range chs {
-			since = ch.Seq
-			if ch.Origin == origin || ch.Op == "delete" || seen[ch.EntityID] {
+			if ch.Origin != origin && ch.Op != "delete" && !seen[ch.EntityID] {
+				seen[ch.EntityID] = true
+				ids = append(ids, ch.EntityID)
+			}
+		}
+		since = chs[len(chs)-1].Seq
+		in, err := l.InScopeIDs(ctx, ids)
+		if err != nil {
+			return changed, err
+		}
+		for _, id := range ids {
+			if !in[id] {
 				continue
 			}
-			seen[ch.EntityID] = true
-			ok, err := l.organizerRule(ctx, ch.EntityID)
+			ok, err := l.organizerRule(ctx, id)
 			if err != nil {
 				return changed, err
 			}
