@@ -178,23 +178,3 @@ func (f *calendarFixture) loseChanges(t *testing.T) {
 		t.Fatal(err)
 	}
 }
-
-// waitRun waits for a calendar run started after asked to finish without
-// error.
-func (f *calendarFixture) waitRun(t *testing.T, asked time.Time) calendarState {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for time.Now().Before(deadline) {
-		var st calendarState
-		f.api.JSON(t, "GET", "/api/v1/connections/"+f.connID+"/calendar", nil, 200, &st)
-		if st.LastRunAt != nil && st.LastRunAt.After(asked) {
-			if st.LastError != "" {
-				t.Fatalf("sync failed: %s", st.LastError)
-			}
-			return st
-		}
-		time.Sleep(30 * time.Millisecond)
-	}
-	t.Fatal("calendar run did not finish")
-	return calendarState{}
-}

@@ -87,6 +87,13 @@ func (f *calendarFixture) sync(t *testing.T) calendarState {
 		}
 		t.Logf("sync request absorbed by finished job %d (%s); asking again", q.JobID, j.State)
 	}
+	return f.waitRun(t, asked)
+}
+
+// waitRun waits for a calendar run started after asked to finish without
+// error.
+func (f *calendarFixture) waitRun(t *testing.T, asked time.Time) calendarState {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for time.Now().Before(deadline) {
 		var st calendarState

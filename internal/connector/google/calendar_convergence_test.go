@@ -150,15 +150,7 @@ func convergeCalendar(t *testing.T, seed uint64) {
 		}
 		eng.Run(ctx, b.ID, conn, local) // may fail on a fault; the next round resumes
 	}
-	e.Faults().Reset()
-	for i := 0; i < 3; i++ {
-		if _, err := eng.Run(ctx, b.ID, conn, local); err != nil {
-			t.Fatalf("quiet run %d: %v", i, err)
-		}
-	}
-	if s, err := eng.Run(ctx, b.ID, conn, local); err != nil || s.LocalUpdated+s.RemoteUpdated+s.LocalCreated+s.RemoteCreated != 0 {
-		t.Errorf("not quiet after convergence: %+v %v", s, err)
-	}
+	w.settle(t, eng, b, conn, local)
 
 	// Compare every activity with its event.
 	acts, _, _ := st.ListActivities(ctx, v, store.ActivityFilter{Page: store.Page{Limit: 500}})

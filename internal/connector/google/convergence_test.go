@@ -91,6 +91,22 @@ func (w *wireEnv) binding(t *testing.T, kind, collection string) *store.Binding 
 	return b
 }
 
+// settle ends the faults and runs the binding until it has nothing left
+// to do; it fails the test if a quiet run errs or still changes things.
+func (w *wireEnv) settle(t *testing.T, eng *reconcile.Engine, b *store.Binding, conn reconcile.Connector, local reconcile.Local) {
+	t.Helper()
+	ctx := context.Background()
+	w.e.Faults().Reset()
+	for i := 0; i < 3; i++ {
+		if _, err := eng.Run(ctx, b.ID, conn, local); err != nil {
+			t.Fatalf("quiet run %d: %v", i, err)
+		}
+	}
+	if s, err := eng.Run(ctx, b.ID, conn, local); err != nil || s.LocalUpdated+s.RemoteUpdated+s.LocalCreated+s.RemoteCreated != 0 {
+		t.Errorf("not quiet after convergence: %+v %v", s, err)
+	}
+}
+
 func convergeWithEmulator(t *testing.T, seed uint64) {
 	ctx := context.Background()
 	rng := rand.New(rand.NewPCG(seed, 0x60061e))
@@ -163,12 +179,7 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 		}
 		eng.Run(ctx, b.ID, conn, local) // may fail on a fault; the next round resumes
 	}
-	e.Faults().Reset()
-	for i := 0; i < 3; i++ {
-		if _, err := eng.Run(ctx, b.ID, conn, local); err != nil {
-			t.Fatalf("quiet run %d: %v", i, err)
-		}
-	}
+	w.settle(t, eng, b, conn, local)
 
 	// Compare: every tagged contact ↔ exactly one group member, same fields.
 	all, _, _ := st.ListContacts(ctx, v, store.ContactFilter{Page: store.Page{Limit: 200}})
