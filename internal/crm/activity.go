@@ -2,6 +2,7 @@ package crm
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 	"time"
@@ -127,7 +128,7 @@ func (a *Activity) stampActualDates() {
 	switch {
 	case a.Status == "not_started":
 		a.ActualStart, a.ActualEnd = nil, nil
-	case contains(StartedStatuses, a.Status):
+	case slices.Contains(StartedStatuses, a.Status):
 		now := Now()
 		if a.ActualStart == nil {
 			a.ActualStart = &now
@@ -146,7 +147,7 @@ func (a *Activity) stampActualDates() {
 // rule is anchored.
 func (a *Activity) CalendarSpan() (start, end *time.Time) {
 	start, end = a.Start, a.End
-	if a.Type != "task" || a.RRule != "" || a.ActualStart == nil || !contains(StartedStatuses, a.Status) {
+	if a.Type != "task" || a.RRule != "" || a.ActualStart == nil || !slices.Contains(StartedStatuses, a.Status) {
 		return start, end
 	}
 	dur := a.Duration()
@@ -247,10 +248,12 @@ func (a *Activity) CheckOverrides(fe FieldErrors) {
 	}
 }
 
-// IsOccurrence reports whether the series generates an occurrence at t.
-func (a *Activity) IsOccurrence(t time.Time) bool {
+// Series is the recurrence of the activity from its start, expanded in its
+// own zone (UTC for all-day items, which live on UTC midnights); nil when
+// it has no rule or the rule cannot be read.
+func (a *Activity) Series() *rrule.RRule {
 	if a.RRule == "" || a.Start == nil {
-		return false
+		return nil
 	}
 	loc := time.UTC
 	if !a.AllDay {
@@ -258,26 +261,22 @@ func (a *Activity) IsOccurrence(t time.Time) bool {
 			loc = l
 		}
 	}
-	opt, err := rrule.StrToROptionInLocation(a.RRule, loc)
+	opt, err := rrule.StrToROptionInLocation(strings.TrimPrefix(a.RRule, "RRULE:"), loc)
 	if err != nil {
-		return false
+		return nil
 	}
 	opt.Dtstart = a.Start.In(loc)
 	r, err := rrule.NewRRule(*opt)
 	if err != nil {
-		return false
+		return nil
 	}
-	got := r.After(t.Add(-time.Second), false)
-	return got.Equal(t)
+	return r
 }
 
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
+// IsOccurrence reports whether the series generates an occurrence at t.
+func (a *Activity) IsOccurrence(t time.Time) bool {
+	r := a.Series()
+	return r != nil && r.After(t.Add(-time.Second), false).Equal(t)
 }
 
 func truncDay(t *time.Time) *time.Time {

@@ -9,8 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/teambition/rrule-go"
-
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/store"
@@ -548,22 +546,8 @@ func ReachesDate(a *crm.Activity, from time.Time) bool {
 	if !start.Before(from) || end.After(from) {
 		return true
 	}
-	if a.RRule == "" {
-		return false
-	}
-	loc := time.UTC
-	if !a.AllDay {
-		if l, err := time.LoadLocation(a.TimeZone); err == nil {
-			loc = l
-		}
-	}
-	opt, err := rrule.StrToROptionInLocation(strings.TrimPrefix(a.RRule, "RRULE:"), loc)
-	if err != nil {
-		return false
-	}
-	opt.Dtstart = start.In(loc)
-	r, err := rrule.NewRRule(*opt)
-	if err != nil {
+	r := a.Series()
+	if r == nil {
 		return false
 	}
 	// An occurrence ending after from starts after from - duration.
