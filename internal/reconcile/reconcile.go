@@ -23,8 +23,10 @@
 //  4. Safe cursors. An expired remote cursor means a full listing reconciled
 //     against the links — never a re-import; a full listing that comes back
 //     empty while links exist stops the run with ErrCollectionEmpty.
-//  5. Policy, not code paths: what is in scope and what a delete means on
-//     either side are decided by the Local adapter and the connector.
+//  5. Policy, not code paths: what is in scope, what a delete means on
+//     either side, and which remote changes a local rule takes back
+//     (LocalRecord.Locked) are decided by the Local adapter and the
+//     connector.
 //  6. Journal: every applied change is recorded with side, fields and reason.
 //
 // Atomicity: each remote item is applied to the store together with its

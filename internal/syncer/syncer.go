@@ -456,27 +456,25 @@ func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEn
 		return nil, nil, err
 	}
 	calendar := on && es.CalendarID != "" && eb.Collection != ""
+	preview := func(b *store.Binding, rc reconcile.Connector, local reconcile.Local, err error) error {
+		if err != nil {
+			return err
+		}
+		p, st, err := s.engine.Preview(ctx, b.ID, rc, local)
+		plan, stats[b.Kind] = append(plan, p...), st
+		return err
+	}
 	if cs.TagID != "" || !calendar {
 		rc, local, err := s.contactsParts(ctx, v, cb, hc, gep, true)
-		if err != nil {
+		if err := preview(cb, rc, local, err); err != nil {
 			return nil, nil, err
 		}
-		p, st, err := s.engine.Preview(ctx, cb.ID, rc, local)
-		if err != nil {
-			return nil, nil, err
-		}
-		plan, stats[KindContacts] = append(plan, p...), st
 	}
 	if calendar {
 		rc, local, err := s.eventsParts(ctx, v, eb, hc, gep)
-		if err != nil {
+		if err := preview(eb, rc, local, err); err != nil {
 			return nil, nil, err
 		}
-		p, st, err := s.engine.Preview(ctx, eb.ID, rc, local)
-		if err != nil {
-			return nil, nil, err
-		}
-		plan, stats[KindEvents] = append(plan, p...), st
 	}
 	return plan, stats, nil
 }

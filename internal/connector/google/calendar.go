@@ -86,13 +86,13 @@ type CalendarOptions struct {
 // calendar (Calendar API v3).
 //
 // Series: a recurring event is one item, its master; its RRULE maps to the
-// rrule field and its EXDATE lines together with its cancelled instances
-// (Google's "cancelled exceptions") to exdates. A cancelled instance in a
+// rrule field, its EXDATE lines together with its cancelled instances
+// (Google's "cancelled exceptions") to exdates, and its changed instances
+// (an occurrence moved or edited alone) to overrides. An exception in a
 // listing makes the connector re-read its series, and the item's etag then
-// covers the master and its cancelled instances, so the engine sees the
-// change. Modified instances (an occurrence moved or edited alone) are not
-// mapped: they are skipped with a log line, and the series keeps the
-// occurrence as generated.
+// covers the master and all its exceptions, so the engine sees the change.
+// Writes bring the exceptions in line through Google's instance ids
+// (writeOccurrences). An occurrence's own attendees are not mapped.
 //
 // Writes read the event first, check its etag, and send every mapped
 // field with events.patch and If-Match (a patch also works on an event
