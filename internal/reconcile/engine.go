@@ -99,13 +99,16 @@ func OriginOf(bindingID string) string { return "sync:" + bindingID }
 
 // run is the state of one binding's run.
 type run struct {
-	e     *Engine
-	b     *store.Binding
-	conn  Connector
-	local Local
-	stats Stats
-	dry   bool                 // a preview: every transaction rolls back
-	plan  []store.JournalEntry // what a preview would have done
+	e    *Engine
+	b    *store.Binding
+	conn Connector
+	// window, when the connector is Windowed, bounds what a full listing
+	// can be judged against.
+	window Windowed
+	local  Local
+	stats  Stats
+	dry    bool                 // a preview: every transaction rolls back
+	plan   []store.JournalEntry // what a preview would have done
 	// previewName names the record being handled, for the preview.
 	previewName string
 }
@@ -140,6 +143,7 @@ func (e *Engine) Preview(ctx context.Context, bindingID string, conn Connector, 
 	}
 	ctx = store.WithOrigin(ctx, OriginOf(b.ID))
 	r := &run{e: e, b: b, conn: dryConn{conn}, local: local, dry: true}
+	r.window, _ = conn.(Windowed)
 	if err := r.pull(ctx); err != nil {
 		return r.plan, r.stats, fmt.Errorf("pull: %w", err)
 	}
@@ -172,6 +176,7 @@ func (e *Engine) Run(ctx context.Context, bindingID string, conn Connector, loca
 	}
 	ctx = store.WithOrigin(ctx, OriginOf(b.ID))
 	r := &run{e: e, b: b, conn: conn, local: local}
+	r.window, _ = conn.(Windowed)
 	if err := r.pull(ctx); err != nil {
 		return r.stats, fmt.Errorf("pull: %w", err)
 	}
@@ -283,11 +288,16 @@ func (r *run) checkNotEmptied(ctx context.Context, seen map[string]bool) error {
 		return err
 	}
 	for _, l := range links {
-		if !l.Pending {
+		if !l.Pending && r.listable(l) {
 			return ErrCollectionEmpty
 		}
 	}
 	return nil
+}
+
+// listable reports whether a full listing would show the item of a link.
+func (r *run) listable(l *store.Link) bool {
+	return r.window == nil || r.window.Covers(decodeFields(l.Base))
 }
 
 // removeUnseen handles links whose remote item a full listing did not
@@ -298,7 +308,7 @@ func (r *run) removeUnseen(ctx context.Context, seen map[string]bool) error {
 		return err
 	}
 	for _, l := range links {
-		if l.Pending || seen[l.RemoteID] {
+		if l.Pending || seen[l.RemoteID] || !r.listable(l) {
 			continue
 		}
 		// Listings lag behind writes (Google: minutes), so confirm the

@@ -328,6 +328,84 @@ func TestEmptiedCollectionStops(t *testing.T) {
 	}
 }
 
+// windowConn is a memConn whose full listings show only the items its
+// window covers, as a calendar listed from a date does.
+type windowConn struct {
+	*memConn
+	covers func(Fields) bool
+	gets   int
+}
+
+func (w *windowConn) Covers(f Fields) bool { return w.covers(f) }
+
+func (w *windowConn) List(ctx context.Context, cursor, page string) (Page, error) {
+	p, err := w.memConn.List(ctx, cursor, page)
+	if err != nil || cursor != "" {
+		return p, err
+	}
+	items := p.Items[:0]
+	for _, it := range p.Items {
+		if w.covers(it.Fields) {
+			items = append(items, it)
+		}
+	}
+	p.Items = items
+	return p, nil
+}
+
+func (w *windowConn) Get(ctx context.Context, id string) (Item, error) {
+	w.gets++
+	return w.memConn.Get(ctx, id)
+}
+
+// TestWindowedListingJudgedInsideWindow: a full listing bounded to a
+// window (sync again from a date after which nothing remains) must not
+// look like an emptied collection because of links outside the window,
+// and must not act on their absence; the guard still holds inside it.
+func TestWindowedListingJudgedInsideWindow(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		deleteNew bool // delete every remote item inside the window
+		wantErr   error
+	}{
+		{name: "nothing inside the window"},
+		{name: "everything inside the window deleted", deleteNew: true, wantErr: ErrCollectionEmpty},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newFixture(t)
+			old := []*crm.Contact{f.addContact("Old One", true), f.addContact("Old Two", true)}
+			w := &windowConn{memConn: f.conn, covers: func(Fields) bool { return true }}
+			if _, err := f.eng.Run(f.ctx, f.b.ID, w, f.local); err != nil {
+				t.Fatal(err)
+			}
+			if tc.deleteNew {
+				fresh := f.addContact("New One", true)
+				if _, err := f.eng.Run(f.ctx, f.b.ID, w, f.local); err != nil {
+					t.Fatal(err)
+				}
+				f.conn.remoteDelete(f.link(fresh.ID).RemoteID)
+			}
+			// From now on the window covers only "New …" items; a full
+			// listing (the cursor expired) shows none.
+			w.covers = func(fl Fields) bool { return strings.HasPrefix(fl[FieldName], "New") }
+			f.conn.gen++
+			w.gets = 0
+			_, err := f.eng.Run(f.ctx, f.b.ID, w, f.local)
+			if !errors.Is(err, tc.wantErr) {
+				t.Fatalf("run: %v, want %v", err, tc.wantErr)
+			}
+			for _, c := range old {
+				if !hasTag(f.contact(c.ID), f.tag) || f.link(c.ID) == nil {
+					t.Errorf("%s lost its tag or link", c.Name)
+				}
+			}
+			if w.gets != 0 && tc.wantErr == nil {
+				t.Errorf("%d gets for items outside the window", w.gets)
+			}
+		})
+	}
+}
+
 func TestMergeTable(t *testing.T) {
 	early, late := time.Unix(100, 0), time.Unix(200, 0)
 	tests := []struct {

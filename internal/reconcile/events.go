@@ -554,6 +554,20 @@ func ReachesDate(a *crm.Activity, from time.Time) bool {
 	return !r.After(from.Add(-end.Sub(start)), false).IsZero()
 }
 
+// EventReachesDate is ReachesDate for an event in Fields form. An event
+// whose dates cannot be read counts as reaching the date: a window must
+// never hide what it cannot judge.
+func EventReachesDate(f Fields, from time.Time) bool {
+	if from.IsZero() || f[FieldStart] == "" {
+		return true
+	}
+	var a crm.Activity
+	if err := ApplyEventFields(&a, f, EventFieldNames); err != nil {
+		return true
+	}
+	return ReachesDate(&a, from)
+}
+
 // Create implements Local: a meeting shown in the calendar, owned by the
 // user, unless the item is an activity already here (see EventsLocal).
 func (l *EventsLocal) Create(ctx context.Context, tx *store.Tx, f Fields) (string, error) {

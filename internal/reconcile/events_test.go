@@ -147,6 +147,12 @@ func TestReachesDate(t *testing.T) {
 			if got := ReachesDate(&tt.a, from); got != tt.want {
 				t.Errorf("ReachesDate = %v", got)
 			}
+			// The same rule on the synced form; what has no dates cannot
+			// be judged and counts as inside a window.
+			want := tt.want || tt.a.Start == nil
+			if got := EventReachesDate(EventFields(&tt.a, ""), from); got != want {
+				t.Errorf("EventReachesDate = %v", got)
+			}
 		})
 	}
 }

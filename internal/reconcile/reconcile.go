@@ -22,7 +22,9 @@
 //     version.
 //  4. Safe cursors. An expired remote cursor means a full listing reconciled
 //     against the links — never a re-import; a full listing that comes back
-//     empty while links exist stops the run with ErrCollectionEmpty.
+//     empty while links exist stops the run with ErrCollectionEmpty. A
+//     listing bounded to a window (Windowed) is judged only against the
+//     links inside the window.
 //  5. Policy, not code paths: what is in scope, what a delete means on
 //     either side, and which remote changes a local rule takes back
 //     (LocalRecord.Locked) are decided by the Local adapter and the
@@ -142,6 +144,17 @@ type Connector interface {
 	Delete(ctx context.Context, remoteID, etag string) error
 	// FindByMarker finds an item created with marker.
 	FindByMarker(ctx context.Context, marker string) (Item, bool, error)
+}
+
+// Windowed is a Connector whose full listing shows only part of the
+// collection, such as a calendar listed from a date. A full listing says
+// nothing about items outside its window, so the engine judges it — "is
+// the collection suddenly empty?", "which linked items are gone?" — only
+// against the links whose last synced record the window covers.
+type Windowed interface {
+	// Covers reports whether a full listing would show an item last
+	// synced as f.
+	Covers(f Fields) bool
 }
 
 // Merge is the three-way, field-level merge. For each field: a change on

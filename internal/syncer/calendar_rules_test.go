@@ -27,7 +27,11 @@ func testCalendarProfileRules(t *testing.T, pg bool) {
 	f := connectCalendar(t, pg)
 	ctx := context.Background()
 	settings := "/api/v1/connections/" + f.connID + "/calendar"
-	enable := map[string]any{"enabled": true, "calendar_id": f.work, "sync_from": "2026-11-01", "import_as": "note"}
+	// Every date is relative to today, so the test means the same on any
+	// day it runs.
+	today := time.Now().UTC().Truncate(24 * time.Hour)
+	day := func(n int, clock string) string { return today.AddDate(0, 0, n).Format("2006-01-02") + clock }
+	enable := map[string]any{"enabled": true, "calendar_id": f.work, "sync_from": day(-30, ""), "import_as": "note"}
 
 	// The administrator chose no Google calendar integration: it cannot be
 	// turned on, and says why.
@@ -47,7 +51,7 @@ func testCalendarProfileRules(t *testing.T, pg bool) {
 
 	// Import mode "notes": events from Google become notes, still synced.
 	lunch, err := f.g.InsertEvent(googleUser, f.work, map[string]any{"summary": "Lunch",
-		"start": map[string]any{"dateTime": "2026-12-03T12:00:00+03:00"}, "end": map[string]any{"dateTime": "2026-12-03T13:00:00+03:00"}})
+		"start": map[string]any{"dateTime": day(3, "T12:00:00+03:00")}, "end": map[string]any{"dateTime": day(3, "T13:00:00+03:00")}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,7 +67,7 @@ func testCalendarProfileRules(t *testing.T, pg bool) {
 	// A dry run lists what the first sync would do on each side and does
 	// none of it.
 	f.activity(t, map[string]any{"type": "meeting", "title": "Planned here", "show_in_calendar": true,
-		"start": "2026-12-02T07:00:00Z", "end": "2026-12-02T08:00:00Z"})
+		"start": day(2, "T07:00:00Z"), "end": day(2, "T08:00:00Z")})
 	var pv struct {
 		DryRun bool `json:"dry_run"`
 		Plan   []struct{ Side, Action, Name string }
@@ -89,7 +93,7 @@ func testCalendarProfileRules(t *testing.T, pg bool) {
 	// them. A normal run does not see them; syncing again from today does,
 	// without creating anything twice.
 	missed := f.activity(t, map[string]any{"type": "meeting", "title": "Missed here", "show_in_calendar": true,
-		"start": "2026-12-04T07:00:00Z", "end": "2026-12-04T08:00:00Z"})
+		"start": day(4, "T07:00:00Z"), "end": day(4, "T08:00:00Z")})
 	if err := f.g.PatchEvent(googleUser, f.work, lunch, map[string]any{"summary": "Lunch (moved)"}); err != nil {
 		t.Fatal(err)
 	}
@@ -99,9 +103,8 @@ func testCalendarProfileRules(t *testing.T, pg bool) {
 		t.Fatal("the lost changes were not lost; the test proves nothing")
 	}
 	f.api.JSON(t, "POST", settings+"/resync", map[string]any{"from": "31.12.2026"}, http.StatusBadRequest, nil)
-	today := time.Now().UTC().Format("2006-01-02")
 	asked := time.Now()
-	f.api.JSON(t, "POST", settings+"/resync", map[string]any{"from": today}, http.StatusAccepted, nil)
+	f.api.JSON(t, "POST", settings+"/resync", map[string]any{"from": day(0, "")}, http.StatusAccepted, nil)
 	f.waitRun(t, asked)
 	evs, acts := f.events(t, f.work), f.activities(t)
 	if evs["Missed here"] == nil || acts["Lunch (moved)"].ID == "" || acts["Missed here"].ID != missed {
@@ -115,12 +118,22 @@ func testCalendarProfileRules(t *testing.T, pg bool) {
 		t.Errorf("resync date kept after a successful run: %v", *st.ResyncFrom)
 	}
 
+	// Syncing again from a date after every event: the listing is empty,
+	// but only because of its window. That is no emptied calendar: the
+	// run succeeds and keeps every link and record.
+	asked = time.Now()
+	f.api.JSON(t, "POST", settings+"/resync", map[string]any{"from": day(30, "")}, http.StatusAccepted, nil)
+	f.waitRun(t, asked)
+	if evs, acts := f.events(t, f.work), f.activities(t); len(evs) != 3 || len(acts) != 3 || acts["Missed here"].ID != missed {
+		t.Errorf("after syncing again from a later date: events %v, activities %v", keys(evs), len(acts))
+	}
+
 	// The administrator switches to Exchange: calendar runs stop with the
 	// reason, Google is left alone.
 	if err := f.s.App.Settings.Put(ctx, "CalendarIntegration", "exchange", "test"); err != nil {
 		t.Fatal(err)
 	}
-	f.activity(t, map[string]any{"type": "meeting", "title": "While off", "show_in_calendar": true, "start": "2026-12-05T07:00:00Z"})
+	f.activity(t, map[string]any{"type": "meeting", "title": "While off", "show_in_calendar": true, "start": day(5, "T07:00:00Z")})
 	var cal calendarState
 	f.api.JSON(t, "POST", "/api/v1/connections/"+f.connID+"/sync", nil, http.StatusAccepted, nil)
 	deadline := time.Now().Add(15 * time.Second)

@@ -148,6 +148,12 @@ func (c *Calendar) mapErr(op string, err error) error {
 	return fmt.Errorf("%s: %w", op, err)
 }
 
+// Covers implements reconcile.Windowed: a full listing starts at the
+// sync-from date (timeMin), so it shows only events reaching it.
+func (c *Calendar) Covers(f reconcile.Fields) bool {
+	return reconcile.EventReachesDate(f, c.opt.From)
+}
+
 // List implements reconcile.Connector: events.list with the sync token
 // (deletions included, series as masters); a full listing starts at the
 // sync-from date.
