@@ -177,7 +177,7 @@ func listConnections(ctx context.Context, a *app.App, stdout io.Writer) error {
 		}
 		for _, c := range cs {
 			n++
-			status := c.Status
+			status := string(c.Status)
 			if c.StatusReason != "" {
 				status += ": " + firstLine(c.StatusReason, 80)
 			}

@@ -43,7 +43,7 @@ func newFixture(t *testing.T) *fixture {
 	if err := st.SaveTag(ctx, v, tag); err != nil {
 		t.Fatal(err)
 	}
-	conn := &store.Connection{UserID: u.ID, Provider: "test", Status: "active"}
+	conn := &store.Connection{UserID: u.ID, Provider: "test", Status: store.ConnectionActive}
 	if err := st.CreateConnection(ctx, conn, ""); err != nil {
 		t.Fatal(err)
 	}

@@ -183,7 +183,7 @@ func newEventFixture(t *testing.T) *eventFixture {
 		t.Fatal(err)
 	}
 	v, _ := st.Viewer(ctx, u.ID)
-	conn := &store.Connection{UserID: u.ID, Provider: "test", Status: "active"}
+	conn := &store.Connection{UserID: u.ID, Provider: "test", Status: store.ConnectionActive}
 	if err := st.CreateConnection(ctx, conn, ""); err != nil {
 		t.Fatal(err)
 	}
@@ -329,7 +329,7 @@ func TestEventsOrganizerRule(t *testing.T) {
 		return v
 	}
 	bob, cid := other("bob@example.com"), other("cid@example.com")
-	cc := &store.Connection{UserID: cid.UserID, Provider: "test", Status: "active"}
+	cc := &store.Connection{UserID: cid.UserID, Provider: "test", Status: store.ConnectionActive}
 	if err := f.st.CreateConnection(f.ctx, cc, ""); err != nil {
 		t.Fatal(err)
 	}

@@ -52,7 +52,7 @@ func scopeUser(t *testing.T, st *store.Store, email string, roles ...string) acc
 func scopeBinding(t *testing.T, st *store.Store, userID, kind string, enabled bool) *store.Binding {
 	t.Helper()
 	ctx := context.Background()
-	conn := &store.Connection{UserID: userID, Provider: "test", Status: "active"}
+	conn := &store.Connection{UserID: userID, Provider: "test", Status: store.ConnectionActive}
 	if err := st.CreateConnection(ctx, conn, ""); err != nil {
 		t.Fatal(err)
 	}

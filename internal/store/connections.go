@@ -5,27 +5,35 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/crm"
 )
 
-// Connection statuses (ARCHITECTURE: connection health). A status other
-// than active comes with a reason a person can read.
+// ConnectionStatus is a connection's health (ARCHITECTURE: connection
+// health). A status other than active comes with a reason a person can
+// read.
+type ConnectionStatus string
+
+// Connection statuses.
 const (
-	ConnectionActive      = "active"
-	ConnectionNeedsReauth = "needs_reauth" // the provider refused the grant (invalid_grant): sign in again
-	ConnectionDegraded    = "degraded"     // retrying after errors
-	ConnectionFailed      = "failed"
+	ConnectionActive      ConnectionStatus = "active"
+	ConnectionNeedsReauth ConnectionStatus = "needs_reauth" // the provider refused the grant (invalid_grant): sign in again
+	ConnectionDegraded    ConnectionStatus = "degraded"     // retrying after errors
+	ConnectionFailed      ConnectionStatus = "failed"
 )
 
-func validConnectionStatus(s string) bool {
-	switch s {
-	case ConnectionActive, ConnectionNeedsReauth, ConnectionDegraded, ConnectionFailed:
-		return true
+// ConnectionStatuses lists every status, for gauges and validation.
+var ConnectionStatuses = []ConnectionStatus{ConnectionActive, ConnectionNeedsReauth, ConnectionDegraded, ConnectionFailed}
+
+// ParseConnectionStatus decodes a stored or submitted status.
+func ParseConnectionStatus(s string) (ConnectionStatus, error) {
+	if st := ConnectionStatus(s); slices.Contains(ConnectionStatuses, st) {
+		return st, nil
 	}
-	return false
+	return "", fmt.Errorf("connection status %q unknown", s)
 }
 
 // Connection is a user's link to an external account, as listed on the
@@ -37,7 +45,7 @@ type Connection struct {
 	Provider     string
 	AccountEmail string
 	DisplayName  string
-	Status       string
+	Status       ConnectionStatus
 	StatusReason string
 	Scopes       string // granted scopes, space-separated
 	Config       string // JSON
@@ -51,13 +59,17 @@ const connectionCols = `id, user_id, provider, account_email, display_name, stat
 
 func scanConnection(row interface{ Scan(...any) error }) (*Connection, error) {
 	var c Connection
-	err := row.Scan(&c.ID, &c.UserID, &c.Provider, &c.AccountEmail, &c.DisplayName, &c.Status, &c.StatusReason, &c.Scopes,
+	var status string
+	err := row.Scan(&c.ID, &c.UserID, &c.Provider, &c.AccountEmail, &c.DisplayName, &status, &c.StatusReason, &c.Scopes,
 		&c.Config, &c.LastSyncAt, &c.CreatedAt, &c.UpdatedAt)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
 		return nil, err
+	}
+	if c.Status, err = ParseConnectionStatus(status); err != nil {
+		return nil, fmt.Errorf("connection %s: %w", c.ID, err)
 	}
 	return &c, nil
 }
@@ -72,7 +84,7 @@ func normalizeConnection(c *Connection) error {
 	if c.Config == "" {
 		c.Config = "{}"
 	}
-	if c.UserID == "" || c.Provider == "" || !validConnectionStatus(c.Status) {
+	if c.UserID == "" || c.Provider == "" || !slices.Contains(ConnectionStatuses, c.Status) {
 		return fmt.Errorf("connection: user, provider and a known status are required")
 	}
 	return nil
@@ -236,7 +248,7 @@ func (s *Store) SaveConnectionCredentials(ctx context.Context, id, sealed, ifCur
 }
 
 // UpdateConnectionStatus sets a connection's health and its reason.
-func (s *Store) UpdateConnectionStatus(ctx context.Context, id, status, reason string) error {
+func (s *Store) UpdateConnectionStatus(ctx context.Context, id string, status ConnectionStatus, reason string) error {
 	_, err := s.setConnectionStatus(ctx, id, status, reason, "")
 	return err
 }
@@ -249,8 +261,8 @@ func (s *Store) MarkConnectionNeedsReauth(ctx context.Context, id, sealedSeen, r
 	return s.setConnectionStatus(ctx, id, ConnectionNeedsReauth, reason, sealedSeen)
 }
 
-func (s *Store) setConnectionStatus(ctx context.Context, id, status, reason, ifCredentials string) (bool, error) {
-	if !validConnectionStatus(status) {
+func (s *Store) setConnectionStatus(ctx context.Context, id string, status ConnectionStatus, reason, ifCredentials string) (bool, error) {
+	if !slices.Contains(ConnectionStatuses, status) {
 		return false, fmt.Errorf("connection status %q unknown", status)
 	}
 	if status == ConnectionActive {

@@ -2,7 +2,6 @@ package syncer
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -28,7 +27,7 @@ import (
 type EventSettings struct {
 	CalendarID    string `json:"calendar_id"`    // a Google calendar id ("primary" or from the calendar list)
 	SyncFrom      string `json:"sync_from"`      // YYYY-MM-DD: older items are not synced
-	Auto          bool   `json:"auto"`           // sync on a period (same keys as ContactSettings: the scheduler reads both)
+	Auto          bool   `json:"auto"`           // sync on a period
 	PeriodMinutes int    `json:"period_minutes"` // the period when Auto
 	// ImportAs is the type of activity an event from Google becomes:
 	// "meeting" (the default) or "note" (the import mode that keeps
@@ -71,13 +70,18 @@ func (es EventSettings) From(tz string) time.Time {
 	return t
 }
 
-func decodeEventSettings(policy string) EventSettings {
+func decodeEventSettings(policy string) (EventSettings, error) {
 	var es EventSettings
-	json.Unmarshal([]byte(policy), &es)
+	if err := decodePolicy(policy, &es); err != nil {
+		return es, err
+	}
 	if es.ImportAs == "" {
 		es.ImportAs = "meeting"
 	}
-	return es
+	if !slices.Contains(ImportTypes, es.ImportAs) {
+		return es, fmt.Errorf("binding policy: import_as %q unknown", es.ImportAs)
+	}
+	return es, nil
 }
 
 // EventBinding returns the connection's current calendar binding and its
@@ -92,7 +96,10 @@ func (s *Service) EventBinding(ctx context.Context, connID string) (*store.Bindi
 		if b.Kind != KindEvents {
 			continue
 		}
-		es := decodeEventSettings(b.Policy)
+		es, err := decodeEventSettings(b.Policy)
+		if err != nil {
+			return nil, es, fmt.Errorf("calendar binding %s: %w", b.ID, err)
+		}
 		if es.Current {
 			return b, es, nil
 		}
@@ -266,7 +273,10 @@ func (s *Service) Resync(ctx context.Context, connID, from string) error {
 
 // eventsParts builds the connector and local side of a calendar binding.
 func (s *Service) eventsParts(ctx context.Context, v access.Viewer, b *store.Binding, hc *http.Client, ep google.Endpoints) (reconcile.Connector, *reconcile.EventsLocal, error) {
-	es := decodeEventSettings(b.Policy)
+	es, err := decodeEventSettings(b.Policy)
+	if err != nil {
+		return nil, nil, err
+	}
 	if es.CalendarID == "" || b.Collection == "" {
 		return nil, nil, errors.New("sync: choose the Google calendar to sync with")
 	}
@@ -304,9 +314,13 @@ func (s *Service) runEvents(ctx context.Context, v access.Viewer, b *store.Bindi
 	if _, err := local.ApplyOrganizerRule(ctx, b.LocalCursor); err != nil {
 		return reconcile.Stats{}, fmt.Errorf("organizer rule: %w", err)
 	}
+	done, err := decodeEventSettings(b.Policy)
+	if err != nil {
+		return reconcile.Stats{}, err
+	}
 	stats, err := s.engine.Run(ctx, b.ID, conn, local)
 	if err == nil {
-		err = s.resyncDone(ctx, b.ID, decodeEventSettings(b.Policy).ResyncFrom)
+		err = s.resyncDone(ctx, b.ID, done.ResyncFrom)
 	}
 	return stats, err
 }
@@ -321,7 +335,10 @@ func (s *Service) resyncDone(ctx context.Context, bindingID, done string) error 
 	if err != nil {
 		return err
 	}
-	es := decodeEventSettings(b.Policy)
+	es, err := decodeEventSettings(b.Policy)
+	if err != nil {
+		return err
+	}
 	if es.ResyncFrom != done {
 		return nil
 	}

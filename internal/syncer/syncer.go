@@ -109,7 +109,9 @@ func (s *Service) ContactBinding(ctx context.Context, connID string) (*store.Bin
 	for _, b := range bs {
 		if b.Kind == KindContacts {
 			var cs ContactSettings
-			json.Unmarshal([]byte(b.Policy), &cs)
+			if err := decodePolicy(b.Policy, &cs); err != nil {
+				return nil, cs, fmt.Errorf("contact binding %s: %w", b.ID, err)
+			}
 			return b, cs, nil
 		}
 	}
@@ -299,7 +301,7 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 	if err != nil {
 		return res, err
 	}
-	if conn.Status == "needs_reauth" {
+	if conn.Status == store.ConnectionNeedsReauth {
 		return res, oauth.ErrNeedsReauth
 	}
 	if conn.Provider != "google" {
@@ -358,7 +360,7 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 	res.Err = runErr
 	switch {
 	case runErr == nil:
-		s.Store.UpdateConnectionStatus(ctx, connID, "active", "")
+		s.Store.UpdateConnectionStatus(ctx, connID, store.ConnectionActive, "")
 		s.Store.SetConnectionLastSync(ctx, connID, time.Now())
 		if err := s.EnsureChannels(ctx, connID); err != nil {
 			// Polling still works; the hourly renewal tries again.
@@ -367,7 +369,7 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 	case errors.Is(runErr, oauth.ErrNeedsReauth):
 		// The token source marked the connection already.
 	default:
-		s.Store.UpdateConnectionStatus(ctx, connID, "degraded", firstLine(runErr.Error()))
+		s.Store.UpdateConnectionStatus(ctx, connID, store.ConnectionDegraded, firstLine(runErr.Error()))
 	}
 	return res, runErr
 }
@@ -384,7 +386,10 @@ func firstLine(s string) string {
 // In a preview the group is looked up, not created.
 func (s *Service) contactsParts(ctx context.Context, v access.Viewer, b *store.Binding, hc *http.Client, ep google.Endpoints, preview bool) (reconcile.Connector, reconcile.Local, error) {
 	var cs ContactSettings
-	if err := json.Unmarshal([]byte(b.Policy), &cs); err != nil || cs.TagID == "" {
+	if err := decodePolicy(b.Policy, &cs); err != nil {
+		return nil, nil, err
+	}
+	if cs.TagID == "" {
 		return nil, nil, errors.New("sync: choose the personal tag whose contacts go to Google")
 	}
 	svc, err := google.NewPeople(ctx, hc, ep)
@@ -428,7 +433,7 @@ func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEn
 	if err != nil {
 		return nil, nil, err
 	}
-	if conn.Status == "needs_reauth" {
+	if conn.Status == store.ConnectionNeedsReauth {
 		return nil, nil, oauth.ErrNeedsReauth
 	}
 	v, err := s.Store.Viewer(ctx, conn.UserID)
@@ -569,6 +574,35 @@ func (s *Service) Enqueue(ctx context.Context, connID, reason string) (int64, bo
 	}
 }
 
+// decodePolicy reads a binding's policy strictly: a policy of another kind
+// or a damaged one is an error, never settings silently left at zero.
+func decodePolicy(policy string, v any) error {
+	if strings.TrimSpace(policy) == "" {
+		return nil
+	}
+	dec := json.NewDecoder(strings.NewReader(policy))
+	dec.DisallowUnknownFields()
+	if err := dec.Decode(v); err != nil {
+		return fmt.Errorf("binding policy: %w", err)
+	}
+	return nil
+}
+
+// schedule reads whether and how often a binding runs on its own, from
+// the policy of its kind.
+func schedule(b *store.Binding) (auto bool, minutes int, err error) {
+	switch b.Kind {
+	case KindContacts:
+		var cs ContactSettings
+		err = decodePolicy(b.Policy, &cs)
+		return cs.Auto, cs.PeriodMinutes, err
+	case KindEvents:
+		es, err := decodeEventSettings(b.Policy)
+		return es.Auto, es.PeriodMinutes, err
+	}
+	return false, 0, fmt.Errorf("binding kind %q unknown", b.Kind)
+}
+
 // EnqueueDue enqueues runs for automatic bindings whose period has passed.
 func (s *Service) EnqueueDue(ctx context.Context, now time.Time) error {
 	due, err := s.Store.DueBindings(ctx)
@@ -577,10 +611,14 @@ func (s *Service) EnqueueDue(ctx context.Context, now time.Time) error {
 	}
 	seen := map[string]bool{}
 	for _, b := range due {
-		var cs ContactSettings
-		json.Unmarshal([]byte(b.Policy), &cs)
-		period := time.Duration(max(cs.PeriodMinutes, 5)) * time.Minute
-		if !cs.Auto || seen[b.ConnectionID] || now.Sub(b.LastRunAt) < period {
+		auto, minutes, err := schedule(b)
+		if err != nil {
+			// One damaged binding must not stop the others' schedule.
+			s.Log.WarnContext(ctx, "binding not scheduled", "binding", b.ID, "err", err)
+			continue
+		}
+		period := time.Duration(max(minutes, 5)) * time.Minute
+		if !auto || seen[b.ConnectionID] || now.Sub(b.LastRunAt) < period {
 			continue
 		}
 		seen[b.ConnectionID] = true

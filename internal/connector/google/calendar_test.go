@@ -468,7 +468,7 @@ func newEngineEnv(t *testing.T, from time.Time) *engineEnv {
 		t.Fatal(err)
 	}
 	v, _ := st.Viewer(ctx, u.ID)
-	conn := &store.Connection{UserID: u.ID, Provider: "google", Status: "active"}
+	conn := &store.Connection{UserID: u.ID, Provider: "google", Status: store.ConnectionActive}
 	if err := st.CreateConnection(ctx, conn, ""); err != nil {
 		t.Fatal(err)
 	}

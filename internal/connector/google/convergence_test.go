@@ -75,7 +75,7 @@ func newWireEnv(t *testing.T, seed uint64) *wireEnv {
 		t.Fatal(err)
 	}
 	v, _ := st.Viewer(ctx, u.ID)
-	sc := &store.Connection{UserID: u.ID, Provider: "google", Status: "active"}
+	sc := &store.Connection{UserID: u.ID, Provider: "google", Status: store.ConnectionActive}
 	if err := st.CreateConnection(ctx, sc, ""); err != nil {
 		t.Fatal(err)
 	}

@@ -514,14 +514,14 @@ func (a *API) jobAction(w http.ResponseWriter, r *http.Request, fn func(Jobs, co
 }
 
 type connectionJSON struct {
-	ID           string     `json:"id"`
-	Provider     string     `json:"provider"`
-	AccountEmail string     `json:"account_email"`
-	DisplayName  string     `json:"display_name"`
-	Status       string     `json:"status"`
-	StatusReason string     `json:"status_reason"`
-	LastSyncAt   *time.Time `json:"last_sync_at"`
-	CreatedAt    time.Time  `json:"created_at"`
+	ID           string                 `json:"id"`
+	Provider     string                 `json:"provider"`
+	AccountEmail string                 `json:"account_email"`
+	DisplayName  string                 `json:"display_name"`
+	Status       store.ConnectionStatus `json:"status"`
+	StatusReason string                 `json:"status_reason"`
+	LastSyncAt   *time.Time             `json:"last_sync_at"`
+	CreatedAt    time.Time              `json:"created_at"`
 }
 
 func (a *API) listConnections(w http.ResponseWriter, r *http.Request, v access.Viewer) {

@@ -290,16 +290,11 @@ func (u *UI) profileAccounts(w http.ResponseWriter, r *http.Request, c *Ctx) {
 
 func connectionFor(l i18n.Lang, cn store.Connection) connectionView {
 	cv := connectionView{ID: cn.ID, ProviderCode: cn.Provider, AccountEmail: cn.AccountEmail, DisplayName: cn.DisplayName,
-		StatusReason: cn.StatusReason, Provider: cn.Provider, Status: "unknown", StatusLabel: cn.Status,
+		StatusReason: cn.StatusReason, Provider: cn.Provider, Status: string(cn.Status),
+		StatusLabel: l.T("connection.status." + string(cn.Status)),
 		NeedsReauth: cn.Status == store.ConnectionNeedsReauth, Connected: crm.FromMicros(cn.CreatedAt)}
 	if key := "provider." + cn.Provider; l.Has(key) {
 		cv.Provider = l.T(key)
-	}
-	if cssWord.MatchString(cn.Status) {
-		cv.Status = cn.Status
-	}
-	if key := "connection.status." + cn.Status; l.Has(key) {
-		cv.StatusLabel = l.T(key)
 	}
 	if cn.LastSyncAt > 0 {
 		cv.LastSync = crm.FromMicros(cn.LastSyncAt)
