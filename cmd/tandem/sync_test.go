@@ -18,6 +18,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/syncer"
+	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
 
 // TestSyncCommands runs `tandem sync run` and `tandem sync list` on a data
@@ -47,11 +48,7 @@ func TestSyncCommands(t *testing.T) {
 	if err := bench.ConfigureGoogle(ctx, a.Settings, em, base); err != nil {
 		t.Fatal(err)
 	}
-	u := &access.User{Email: "ann@example.com", Name: "Ann", Active: true}
-	if err := a.Store.CreateUser(ctx, u, "user-password-1"); err != nil {
-		t.Fatal(err)
-	}
-	v, _ := a.Store.Viewer(ctx, u.ID)
+	v := storetest.User(t, a.Store, "ann@example.com")
 	tag := &crm.Tag{Name: "Google"}
 	if err := a.Store.SaveTag(ctx, v, tag); err != nil {
 		t.Fatal(err)
@@ -61,7 +58,7 @@ func TestSyncCommands(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conn, err := bench.ConnectGoogle(ctx, a.OAuth, em, u.ID, gmail)
+	conn, err := bench.ConnectGoogle(ctx, a.OAuth, em, v.UserID, gmail)
 	if err != nil {
 		t.Fatal(err)
 	}

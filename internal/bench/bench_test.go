@@ -5,7 +5,6 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -13,6 +12,7 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv"
+	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -20,17 +20,7 @@ func TestMain(m *testing.M) { testenv.Main(m) }
 var databases = []string{"sqlite", "postgres"}
 
 func openStore(t testing.TB, db string) *store.Store {
-	t.Helper()
-	o := store.Options{SQLitePath: filepath.Join(t.TempDir(), "bench.db")}
-	if db == "postgres" {
-		o = store.Options{DatabaseURL: testenv.Postgres(t)}
-	}
-	s, err := store.Open(context.Background(), o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { s.Close() })
-	return s
+	return storetest.Open(t, db == "postgres")
 }
 
 func TestDataSet(t *testing.T) {

@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -18,7 +17,6 @@ import (
 
 	"golang.org/x/oauth2"
 
-	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/oauth"
@@ -27,6 +25,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv"
+	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -51,15 +50,7 @@ const (
 func setup(t *testing.T, pg bool) *env {
 	t.Helper()
 	ctx := context.Background()
-	o := store.Options{SQLitePath: filepath.Join(t.TempDir(), "t.db")}
-	if pg {
-		o = store.Options{DatabaseURL: testenv.Postgres(t)}
-	}
-	st, err := store.Open(ctx, o)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
+	st := storetest.Open(t, pg)
 	box, err := secret.New(bytes.Repeat([]byte{3}, secret.KeySize))
 	if err != nil {
 		t.Fatal(err)
@@ -70,7 +61,7 @@ func setup(t *testing.T, pg bool) *env {
 		t.Fatal(err)
 	}
 	e.account("user@gmail.com", "Test User")
-	e.user = mkUser(t, st, "julia@example.com")
+	e.user = storetest.User(t, st, "julia@example.com").UserID
 	return e
 }
 
@@ -108,15 +99,6 @@ func (e *env) expire(t *testing.T, connID string) {
 	if _, err := e.st.SaveConnectionCredentials(context.Background(), connID, e.box.Seal(string(b), "connection:"+connID), ""); err != nil {
 		t.Fatal(err)
 	}
-}
-
-func mkUser(t *testing.T, st *store.Store, email string) string {
-	t.Helper()
-	u := &access.User{Email: email, Name: email, Active: true}
-	if err := st.CreateUser(context.Background(), u, "password123"); err != nil {
-		t.Fatal(err)
-	}
-	return u.ID
 }
 
 // noFollow fetches a URL without following redirects and returns Location.
@@ -166,11 +148,7 @@ func flowCode(err error) string {
 
 func TestGoogleConfig(t *testing.T) {
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "t.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := storetest.Open(t, false)
 	box, _ := secret.New(bytes.Repeat([]byte{3}, secret.KeySize))
 	set := settings.New(st, box)
 	put := func(code, v string) {
@@ -260,7 +238,7 @@ func testFlow(t *testing.T, e *env) {
 		t.Fatalf("callback %s", back)
 	}
 	// The state belongs to this user and this browser session.
-	other := mkUser(t, e.st, "mallory@example.com")
+	other := storetest.User(t, e.st, "mallory@example.com").UserID
 	cb := func(user, sess string) error {
 		_, err := e.svc.Complete(ctx, oauth.CallbackRequest{Provider: oauth.ProviderGoogle, UserID: user, Session: sess, Query: back.Query()})
 		return err

@@ -21,7 +21,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/app"
 	"github.com/tandem-crm/tandem/internal/bench"
 	"github.com/tandem-crm/tandem/internal/config"
@@ -30,6 +29,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/oauth/oauthtest"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
+	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
 
 // The crash test's parent hands the child process its data folder, key,
@@ -119,14 +119,7 @@ func TestCrashNoDuplicates(t *testing.T) {
 	if err := g.Configure(ctx, a.Settings); err != nil {
 		t.Fatal(err)
 	}
-	u := &access.User{Email: "crash@example.com", Name: "Crash", Active: true}
-	if err := a.Store.CreateUser(ctx, u, "user-password-1"); err != nil {
-		t.Fatal(err)
-	}
-	v, err := a.Store.Viewer(ctx, u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
+	v := storetest.User(t, a.Store, "crash@example.com")
 	tag := &crm.Tag{Name: "Google"}
 	if err := a.Store.SaveTag(ctx, v, tag); err != nil {
 		t.Fatal(err)
@@ -150,7 +143,7 @@ func TestCrashNoDuplicates(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	conn, err := bench.ConnectGoogle(ctx, a.OAuth, g.Server, u.ID, crashGoogleUser)
+	conn, err := bench.ConnectGoogle(ctx, a.OAuth, g.Server, v.UserID, crashGoogleUser)
 	if err != nil {
 		t.Fatal(err)
 	}
