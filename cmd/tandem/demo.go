@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -35,7 +36,9 @@ func demoCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.StringVar(&o.EmulatorAddr, "emulator-addr", "127.0.0.1:0", "the Google emulator's listen address (port 0: any free one)")
 	fs.BoolVar(&o.Keep, "keep", false, "keep the data folder when the demo stops")
 	logLevel := fs.String("log-level", "warn", "server log level: debug, info, warn, error")
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil // asked for the usage, which Parse printed
+	} else if err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {

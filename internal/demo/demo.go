@@ -86,8 +86,9 @@ func Run(ctx context.Context, o Options) (err error) {
 	if o.Now == nil {
 		o.Now = time.Now
 	}
+	running := false
 	defer func() {
-		if err != nil && ctx.Err() != nil {
+		if !running && err != nil && ctx.Err() != nil {
 			err = nil // Ctrl-C during the set-up: a clean stop
 		}
 	}()
@@ -172,6 +173,7 @@ func Run(ctx context.Context, o Options) (err error) {
 	if err != nil {
 		return err
 	}
+	running = true
 	d.printSummary(first)
 	if o.Ready != nil {
 		o.Ready(info)
