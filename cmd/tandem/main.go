@@ -10,14 +10,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
-	"net/http"
 	"os"
 	"os/signal"
 	"runtime/debug"
 	"strings"
 	"syscall"
-	"time"
 	_ "time/tzdata" // time zones must work on hosts without /usr/share/zoneinfo
 
 	"github.com/tandem-crm/tandem/internal/access"
@@ -37,6 +34,7 @@ Usage:
   tandem sync list                           connections and bindings with their last runs
   tandem bench store|sync [--json] [--n N] [--postgres URL] [--keep]
   tandem emulator google [--addr ADDR] [--auto-approve EMAIL]   a loopback Google for trying Tandem
+  tandem demo [--addr ADDR] [--emulator-addr ADDR] [--keep]    try Tandem: demo data, Google connected and syncing
   tandem version
 
 Common flags (environment in brackets):
@@ -79,6 +77,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return benchCmd(ctx, args[1:], stdout, stderr)
 	case "emulator":
 		return emulatorCmd(ctx, args[1:], stdout, stderr)
+	case "demo":
+		return demoCmd(ctx, args[1:], stdout, stderr)
 	case "version":
 		fmt.Fprintln(stdout, "tandem", version())
 		return nil
@@ -174,31 +174,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := a.OpenQueue(ctx, workers); err != nil {
 		return err
 	}
-	h, err := a.Handler()
+	ln, err := app.Listen(cfg.Addr)
 	if err != nil {
 		return err
-	}
-	srv := &http.Server{Addr: cfg.Addr, Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		return fmt.Errorf("listen: %w", err)
 	}
 	db := "sqlite " + cfg.SQLitePath()
 	if a.Store.Postgres() {
 		db = "postgres"
 	}
 	a.Log.Info("tandem listening", "url", "http://"+ln.Addr().String(), "database", db, "workers", workers, "version", version())
-	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
-	select {
-	case err := <-errc:
-		return err
-	case <-ctx.Done():
-	}
-	a.Log.Info("shutting down")
-	shutCtx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-	defer cancel()
-	return srv.Shutdown(shutCtx)
+	return a.Serve(ctx, ln)
 }
 
 func worker(ctx context.Context, args []string, stderr io.Writer) error {

@@ -10,8 +10,10 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -146,6 +148,50 @@ func (a *App) Handler() (http.Handler, error) {
 	}
 	hk := &hooks.Hooks{Calendar: a.Sync, Unknown: syncer.ErrUnknownChannel, Log: a.Log}
 	return web.New(a.Store, apiH, u, a.Log, hk), nil
+}
+
+// ErrAddrInUse: another program (perhaps another Tandem) listens on the
+// address.
+var ErrAddrInUse = errors.New("address already in use")
+
+// Listen opens the HTTP server's address. A taken port is reported as
+// ErrAddrInUse with a hint, since the bare "bind: address already in use"
+// leaves a new user guessing what to do.
+func Listen(addr string) (net.Listener, error) {
+	ln, err := net.Listen("tcp", addr)
+	if errors.Is(err, syscall.EADDRINUSE) {
+		return nil, fmt.Errorf("listen on %s: %w: another program (perhaps another Tandem) uses this port; choose another address with --addr", addr, ErrAddrInUse)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("listen: %w", err)
+	}
+	return ln, nil
+}
+
+// ShutdownTimeout bounds how long Serve waits for requests in flight once
+// its context ends.
+const ShutdownTimeout = 20 * time.Second
+
+// Serve serves the UI and API on ln until ctx ends, then shuts the server
+// down gracefully. The job queue keeps running: Close stops it.
+func (a *App) Serve(ctx context.Context, ln net.Listener) error {
+	h, err := a.Handler()
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	a.Log.Info("shutting down")
+	shutCtx, cancel := context.WithTimeout(context.Background(), ShutdownTimeout)
+	defer cancel()
+	return srv.Shutdown(shutCtx)
 }
 
 // EnsureAdmin creates the first administrator on an empty database: from
