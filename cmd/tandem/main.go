@@ -12,8 +12,10 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
@@ -23,6 +25,8 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/app"
 	"github.com/tandem-crm/tandem/internal/config"
+	"github.com/tandem-crm/tandem/internal/secret"
+	"github.com/tandem-crm/tandem/internal/store"
 )
 
 const usage = `Tandem — CRM integration server
@@ -46,6 +50,8 @@ Common flags (environment in brackets):
   --workers N           job workers in this process
   --log-level LEVEL     debug, info, warn, error [TANDEM_LOG_LEVEL]
 Also: TANDEM_SECRET_KEY, TANDEM_ADMIN_EMAIL, TANDEM_ADMIN_PASSWORD.
+Only serve and migrate create the database (and the data folder and key);
+the other commands refuse to run without one.
 `
 
 func main() {
@@ -131,11 +137,43 @@ func setup(ctx context.Context, name string, args []string, stderr io.Writer, ex
 	}
 	log := newLogger(cfg.LogLevel, stderr)
 	slog.SetDefault(log)
+	cfg.MustExist = !createsDatabase(name)
 	a, err := app.Open(ctx, cfg, log)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNoDatabase):
+		return nil, nil, fs, noDatabase(cfg)
+	case cfg.MustExist && errors.Is(err, secret.ErrNoKey):
+		return nil, nil, fs, fmt.Errorf("%w; pass the server's key in TANDEM_SECRET_KEY or --data with the folder that holds secret.key "+
+			"(a new key could not read the secrets in the database)", err)
+	case err != nil:
 		return nil, nil, fs, err
 	}
 	return a, cfg, fs, nil
+}
+
+// createsDatabase tells the commands that set up a database (and the data
+// folder and key) on purpose. Every other command refuses to run without
+// one: run in the wrong folder, it would otherwise leave an empty ./data
+// behind and report on that.
+func createsDatabase(command string) bool {
+	return command == "serve" || command == "migrate"
+}
+
+func noDatabase(cfg *config.Config) error {
+	if cfg.Postgres() {
+		where := "the PostgreSQL database"
+		if u, err := url.Parse(cfg.DatabaseURL); err == nil {
+			where = u.Redacted()
+		}
+		return fmt.Errorf("no Tandem database at %s (no migrations applied); run `tandem serve` or `tandem migrate` "+
+			"with this --database-url first, or pass the right one", where)
+	}
+	abs, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		abs = cfg.DataDir
+	}
+	return fmt.Errorf("no Tandem database in %s (%s); run `tandem serve` or `tandem migrate` first, or pass --data / --database-url",
+		cfg.DataDir, abs)
 }
 
 func newLogger(level string, w io.Writer) *slog.Logger {

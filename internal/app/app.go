@@ -46,22 +46,33 @@ type App struct {
 }
 
 // Open connects to the database (running migrations) and loads the key.
+// With cfg.MustExist it refuses, creating nothing, a database not set up
+// yet (an error wrapping store.ErrNoDatabase) or a missing key (wrapping
+// secret.ErrNoKey).
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
-	key, err := secret.LoadKey(cfg.SecretKey, cfg.DataDir)
-	if err != nil {
-		return nil, fmt.Errorf("load secret key: %w", err)
-	}
-	box, err := secret.New(key)
-	if err != nil {
-		return nil, err
-	}
-	opts := store.Options{SQLitePath: cfg.SQLitePath()}
+	// The database first: its refusal must come before a key file (and
+	// the data folder) is created.
+	opts := store.Options{SQLitePath: cfg.SQLitePath(), MustExist: cfg.MustExist}
 	if cfg.Postgres() {
-		opts = store.Options{DatabaseURL: cfg.DatabaseURL}
+		opts = store.Options{DatabaseURL: cfg.DatabaseURL, MustExist: cfg.MustExist}
 	}
 	st, err := store.Open(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
+	}
+	loadKey := secret.LoadKey
+	if cfg.MustExist {
+		loadKey = secret.ReadKey
+	}
+	key, err := loadKey(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load secret key: %w", err)
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		st.Close()
+		return nil, err
 	}
 	a := &App{Cfg: cfg, Log: log, Store: st, Box: box, Settings: settings.New(st, box), Registry: jobs.NewRegistry()}
 	a.OAuth = oauth.New(st, a.Settings, box, log)
