@@ -33,7 +33,7 @@ const usage = `Tandem — CRM integration server
 
 Usage:
   tandem serve    [flags]   run the web UI and API (and, on SQLite, the job workers)
-  tandem worker   [flags]   run job workers only (PostgreSQL deployments)
+  tandem worker   [flags] [--metrics-addr ADDR]   run job workers only (PostgreSQL deployments)
   tandem migrate  [flags]   apply database migrations and exit
   tandem user create --email E [--name N] [--password P] [--admin]
   tandem user passwd --email E [--password P]
@@ -240,7 +240,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func worker(ctx context.Context, args []string, stderr io.Writer) error {
-	a, cfg, _, err := setup(ctx, "worker", args, stderr, nil)
+	var metricsAddr string
+	a, cfg, _, err := setup(ctx, "worker", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics of this worker's sync runs at http://ADDR/metrics (default: none)")
+	})
 	if err != nil {
 		return err
 	}
@@ -250,6 +253,25 @@ func worker(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if !a.Store.Postgres() {
 		a.Log.Warn("running a separate worker on SQLite: it shares the file with the server, which already runs jobs")
+	}
+	if metricsAddr != "" {
+		// Listen before the queue starts, so a taken port fails the start.
+		h, err := a.MetricsHandler()
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		msrv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		defer msrv.Close()
+		go func() {
+			if err := msrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.Log.Error("metrics server", "err", err)
+			}
+		}()
+		a.Log.Info("worker metrics", "url", "http://"+ln.Addr().String()+"/metrics")
 	}
 	if err := a.OpenQueue(ctx, cfg.Workers); err != nil {
 		return err

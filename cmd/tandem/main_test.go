@@ -4,6 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,8 +15,11 @@ import (
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/app"
+	"github.com/tandem-crm/tandem/internal/config"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv"
+	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
@@ -174,5 +181,72 @@ func TestNoDatabasePostgres(t *testing.T) {
 	out.Reset()
 	if err := run([]string{"sync", "list"}, &out, &errb); err != nil || out.String() != "no connections\n" {
 		t.Fatalf("sync list after migrate: %v %q", err, out.String())
+	}
+}
+
+// TestWorkerMetrics: a worker started with --metrics-addr serves the sync
+// runs it ran; the database-wide gauges are left to the server.
+func TestWorkerMetrics(t *testing.T) {
+	data := t.TempDir()
+	t.Setenv("TANDEM_DATA", data)
+	t.Setenv("TANDEM_LOG_LEVEL", "error")
+	ctx := context.Background()
+	var out, errb bytes.Buffer
+	if err := run([]string{"migrate"}, &out, &errb); err != nil {
+		t.Fatalf("migrate: %v\n%s", err, errb.String())
+	}
+	// A run for the worker: of a connection that needs a new sign-in, so
+	// it fails at once, without Google.
+	a, err := app.Open(ctx, &config.Config{DataDir: data}, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &access.User{Email: "ann@example.com", Name: "Ann", Active: true}
+	if err := a.Store.CreateUser(ctx, u, "user-password-1"); err != nil {
+		t.Fatal(err)
+	}
+	conn := &store.Connection{UserID: u.ID, Provider: "google", AccountEmail: "ann@gmail.com", Status: store.ConnectionNeedsReauth}
+	if err := a.Store.CreateConnection(ctx, conn, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.OpenQueue(ctx, 0); err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := a.Sync.Enqueue(ctx, conn.ID, "manual"); err != nil {
+		t.Fatal(err)
+	}
+	a.Close(ctx)
+
+	addr := fmt.Sprintf("127.0.0.1:%d", testenv.FreePort(t))
+	wctx, stop := context.WithCancel(ctx)
+	done := make(chan error, 1)
+	go func() { done <- worker(wctx, []string{"--workers", "1", "--metrics-addr", addr}, io.Discard) }()
+	var sc tandemtest.Scrape
+	for deadline := time.Now().Add(20 * time.Second); time.Now().Before(deadline); time.Sleep(50 * time.Millisecond) {
+		resp, err := http.Get("http://" + addr + "/metrics")
+		if err != nil {
+			continue
+		}
+		sc, err = tandemtest.ParseScrape(resp.Body)
+		resp.Body.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := sc.Value("tandem_sync_runs_total", "provider", "google", "kind", "connection", "result", "error"); ok {
+			break
+		}
+	}
+	stop()
+	if err := <-done; err != nil {
+		t.Fatalf("worker: %v", err)
+	}
+	if n, _ := sc.Value("tandem_sync_errors_total", "provider", "google", "kind", "connection", "error", "needs_reauth"); n != 1 {
+		t.Errorf("worker's needs_reauth runs: %v", n)
+	}
+	if _, ok := sc["go_goroutines"]; !ok {
+		t.Error("no Go runtime metrics")
+	}
+	if _, ok := sc["tandem_jobs"]; ok {
+		t.Error("a worker reports the queue's gauge")
 	}
 }
