@@ -154,9 +154,14 @@ func setup(ctx context.Context, name string, args []string, stderr io.Writer, ex
 // createsDatabase tells the commands that set up a database (and the data
 // folder and key) on purpose. Every other command refuses to run without
 // one: run in the wrong folder, it would otherwise leave an empty ./data
-// behind and report on that.
+// behind and report on that. (bench and emulator do not use setup: they
+// make their own temporary databases or none.)
 func createsDatabase(command string) bool {
-	return command == "serve" || command == "migrate"
+	switch command {
+	case "serve", "migrate", "demo":
+		return true
+	}
+	return false
 }
 
 func noDatabase(cfg *config.Config) error {
