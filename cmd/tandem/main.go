@@ -10,23 +10,30 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
+	"net/http"
+	"net/url"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime/debug"
 	"strings"
 	"syscall"
+	"time"
 	_ "time/tzdata" // time zones must work on hosts without /usr/share/zoneinfo
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/app"
 	"github.com/tandem-crm/tandem/internal/config"
+	"github.com/tandem-crm/tandem/internal/secret"
+	"github.com/tandem-crm/tandem/internal/store"
 )
 
 const usage = `Tandem — CRM integration server
 
 Usage:
   tandem serve    [flags]   run the web UI and API (and, on SQLite, the job workers)
-  tandem worker   [flags]   run job workers only (PostgreSQL deployments)
+  tandem worker   [flags] [--metrics-addr ADDR]   run job workers only (PostgreSQL deployments)
   tandem migrate  [flags]   apply database migrations and exit
   tandem user create --email E [--name N] [--password P] [--admin]
   tandem user passwd --email E [--password P]
@@ -44,6 +51,8 @@ Common flags (environment in brackets):
   --workers N           job workers in this process
   --log-level LEVEL     debug, info, warn, error [TANDEM_LOG_LEVEL]
 Also: TANDEM_SECRET_KEY, TANDEM_ADMIN_EMAIL, TANDEM_ADMIN_PASSWORD.
+Only serve and migrate create the database (and the data folder and key);
+the other commands refuse to run without one.
 `
 
 func main() {
@@ -131,11 +140,48 @@ func setup(ctx context.Context, name string, args []string, stderr io.Writer, ex
 	}
 	log := newLogger(cfg.LogLevel, stderr)
 	slog.SetDefault(log)
+	cfg.MustExist = !createsDatabase(name)
 	a, err := app.Open(ctx, cfg, log)
-	if err != nil {
+	switch {
+	case errors.Is(err, store.ErrNoDatabase):
+		return nil, nil, fs, noDatabase(cfg)
+	case cfg.MustExist && errors.Is(err, secret.ErrNoKey):
+		return nil, nil, fs, fmt.Errorf("%w; pass the server's key in TANDEM_SECRET_KEY or --data with the folder that holds secret.key "+
+			"(a new key could not read the secrets in the database)", err)
+	case err != nil:
 		return nil, nil, fs, err
 	}
 	return a, cfg, fs, nil
+}
+
+// createsDatabase tells the commands that set up a database (and the data
+// folder and key) on purpose. Every other command refuses to run without
+// one: run in the wrong folder, it would otherwise leave an empty ./data
+// behind and report on that. (bench and emulator do not use setup: they
+// make their own temporary databases or none.)
+func createsDatabase(command string) bool {
+	switch command {
+	case "serve", "migrate", "demo":
+		return true
+	}
+	return false
+}
+
+func noDatabase(cfg *config.Config) error {
+	if cfg.Postgres() {
+		where := "the PostgreSQL database"
+		if u, err := url.Parse(cfg.DatabaseURL); err == nil {
+			where = u.Redacted()
+		}
+		return fmt.Errorf("no Tandem database at %s (no migrations applied); run `tandem serve` or `tandem migrate` "+
+			"with this --database-url first, or pass the right one", where)
+	}
+	abs, err := filepath.Abs(cfg.DataDir)
+	if err != nil {
+		abs = cfg.DataDir
+	}
+	return fmt.Errorf("no Tandem database in %s (%s); run `tandem serve` or `tandem migrate` first, or pass --data / --database-url",
+		cfg.DataDir, abs)
 }
 
 func newLogger(level string, w io.Writer) *slog.Logger {
@@ -187,7 +233,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 }
 
 func worker(ctx context.Context, args []string, stderr io.Writer) error {
-	a, cfg, _, err := setup(ctx, "worker", args, stderr, nil)
+	var metricsAddr string
+	a, cfg, _, err := setup(ctx, "worker", args, stderr, func(fs *flag.FlagSet) {
+		fs.StringVar(&metricsAddr, "metrics-addr", "", "serve Prometheus metrics of this worker's sync runs at http://ADDR/metrics (default: none)")
+	})
 	if err != nil {
 		return err
 	}
@@ -197,6 +246,25 @@ func worker(ctx context.Context, args []string, stderr io.Writer) error {
 	}
 	if !a.Store.Postgres() {
 		a.Log.Warn("running a separate worker on SQLite: it shares the file with the server, which already runs jobs")
+	}
+	if metricsAddr != "" {
+		// Listen before the queue starts, so a taken port fails the start.
+		h, err := a.MetricsHandler()
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", metricsAddr)
+		if err != nil {
+			return fmt.Errorf("metrics listen: %w", err)
+		}
+		msrv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		defer msrv.Close()
+		go func() {
+			if err := msrv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+				a.Log.Error("metrics server", "err", err)
+			}
+		}()
+		a.Log.Info("worker metrics", "url", "http://"+ln.Addr().String()+"/metrics")
 	}
 	if err := a.OpenQueue(ctx, cfg.Workers); err != nil {
 		return err

@@ -16,11 +16,13 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"github.com/riverqueue/river"
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/config"
 	"github.com/tandem-crm/tandem/internal/jobs"
+	"github.com/tandem-crm/tandem/internal/metrics"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/secret"
 	"github.com/tandem-crm/tandem/internal/settings"
@@ -43,31 +45,45 @@ type App struct {
 	Sync     *syncer.Service
 	Queue    *jobs.Queue
 	Registry *jobs.Registry
+	Metrics  *metrics.Metrics // what this process's sync runs and hooks did
 
 	jobDB *sql.DB // SQLite only: the job queue's own connection
 }
 
 // Open connects to the database (running migrations) and loads the key.
+// With cfg.MustExist it refuses, creating nothing, a database not set up
+// yet (an error wrapping store.ErrNoDatabase) or a missing key (wrapping
+// secret.ErrNoKey).
 func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, error) {
-	key, err := secret.LoadKey(cfg.SecretKey, cfg.DataDir)
-	if err != nil {
-		return nil, fmt.Errorf("load secret key: %w", err)
-	}
-	box, err := secret.New(key)
-	if err != nil {
-		return nil, err
-	}
-	opts := store.Options{SQLitePath: cfg.SQLitePath()}
+	// The database first: its refusal must come before a key file (and
+	// the data folder) is created.
+	opts := store.Options{SQLitePath: cfg.SQLitePath(), MustExist: cfg.MustExist}
 	if cfg.Postgres() {
-		opts = store.Options{DatabaseURL: cfg.DatabaseURL}
+		opts = store.Options{DatabaseURL: cfg.DatabaseURL, MustExist: cfg.MustExist}
 	}
 	st, err := store.Open(ctx, opts)
 	if err != nil {
 		return nil, fmt.Errorf("open database: %w", err)
 	}
+	loadKey := secret.LoadKey
+	if cfg.MustExist {
+		loadKey = secret.ReadKey
+	}
+	key, err := loadKey(cfg.SecretKey, cfg.DataDir)
+	if err != nil {
+		st.Close()
+		return nil, fmt.Errorf("load secret key: %w", err)
+	}
+	box, err := secret.New(key)
+	if err != nil {
+		st.Close()
+		return nil, err
+	}
 	a := &App{Cfg: cfg, Log: log, Store: st, Box: box, Settings: settings.New(st, box), Registry: jobs.NewRegistry()}
 	a.OAuth = oauth.New(st, a.Settings, box, log)
 	a.Sync = syncer.New(st, a.Settings, a.OAuth, log)
+	a.Metrics = metrics.New()
+	a.Sync.Metrics = a.Metrics
 	a.registerJobs()
 	return a, nil
 }
@@ -146,8 +162,44 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	hk := &hooks.Hooks{Calendar: a.Sync, Unknown: syncer.ErrUnknownChannel, Log: a.Log}
-	return web.New(a.Store, apiH, u, a.Log, hk), nil
+	hk := &hooks.Hooks{Calendar: a.Sync, Unknown: syncer.ErrUnknownChannel, BadToken: syncer.ErrBadChannelToken, Log: a.Log,
+		Metrics: a.Metrics}
+	srv := web.New(a.Store, apiH, u, a.Log, hk)
+	// The server reports the database-wide gauges too: there is one server
+	// (or one per replica, each telling the same), while workers come and go.
+	collectors := []prometheus.Collector{metrics.NewConnectionsCollector(a.Store)}
+	if a.Queue != nil {
+		collectors = append(collectors, metrics.NewJobsCollector(a.Queue))
+	}
+	if err := a.registerMetrics(srv.Registry, collectors...); err != nil {
+		return nil, err
+	}
+	return srv, nil
+}
+
+// MetricsHandler serves /metrics for a process without the web server (a
+// `tandem worker`): the Go runtime and what this process's sync runs did.
+// The queue and connection gauges are the server's to report.
+func (a *App) MetricsHandler() (http.Handler, error) {
+	reg := metrics.NewRegistry()
+	if err := a.registerMetrics(reg); err != nil {
+		return nil, err
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /metrics", metrics.Handler(reg, a.Log))
+	return mux, nil
+}
+
+func (a *App) registerMetrics(reg prometheus.Registerer, extra ...prometheus.Collector) error {
+	if err := a.Metrics.Register(reg); err != nil {
+		return fmt.Errorf("register metrics: %w", err)
+	}
+	for _, c := range extra {
+		if err := reg.Register(c); err != nil {
+			return fmt.Errorf("register metrics: %w", err)
+		}
+	}
+	return nil
 }
 
 // ErrAddrInUse: another program (perhaps another Tandem) listens on the

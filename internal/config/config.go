@@ -20,6 +20,11 @@ type Config struct {
 	AdminPassword string
 	LogLevel      string
 	Workers       int // job workers in this process
+
+	// MustExist makes the process refuse to start without a database set
+	// up by `serve` or `migrate` (and without its key) rather than create
+	// one: for the commands that only use a database. Not a flag.
+	MustExist bool
 }
 
 // Postgres reports whether the configuration selects PostgreSQL.

@@ -73,22 +73,20 @@ func (b *Box) Open(sealed, ad string) (string, error) {
 	return string(pt), nil
 }
 
+// ErrNoKey is ReadKey's answer when neither TANDEM_SECRET_KEY nor the key
+// file gives a key.
+var ErrNoKey = errors.New("secret: no key")
+
 // LoadKey returns the key from envValue (base64 of 32 bytes) or, when that is
 // empty, from dataDir/secret.key, creating the file with mode 0600 on first
 // start.
 func LoadKey(envValue, dataDir string) ([]byte, error) {
-	if envValue != "" {
-		return decodeKey(envValue, "TANDEM_SECRET_KEY")
+	key, err := ReadKey(envValue, dataDir)
+	if !errors.Is(err, ErrNoKey) {
+		return key, err
 	}
 	path := filepath.Join(dataDir, "secret.key")
-	b, err := os.ReadFile(path)
-	if err == nil {
-		return decodeKey(strings.TrimSpace(string(b)), path)
-	}
-	if !errors.Is(err, os.ErrNotExist) {
-		return nil, fmt.Errorf("read key file: %w", err)
-	}
-	key := make([]byte, KeySize)
+	key = make([]byte, KeySize)
 	if _, err := rand.Read(key); err != nil {
 		return nil, fmt.Errorf("generate key: %w", err)
 	}
@@ -108,6 +106,24 @@ func LoadKey(envValue, dataDir string) ([]byte, error) {
 		return nil, fmt.Errorf("write key file: %w", err)
 	}
 	return key, f.Sync()
+}
+
+// ReadKey is LoadKey without creating a key: ErrNoKey when there is none. A
+// process that uses an existing database must not make up a key, which could
+// not open the secrets already stored.
+func ReadKey(envValue, dataDir string) ([]byte, error) {
+	if envValue != "" {
+		return decodeKey(envValue, "TANDEM_SECRET_KEY")
+	}
+	path := filepath.Join(dataDir, "secret.key")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s does not exist and TANDEM_SECRET_KEY is not set", ErrNoKey, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read key file: %w", err)
+	}
+	return decodeKey(strings.TrimSpace(string(b)), path)
 }
 
 func decodeKey(s, from string) ([]byte, error) {

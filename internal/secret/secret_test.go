@@ -3,6 +3,7 @@ package secret
 import (
 	"bytes"
 	"encoding/base64"
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -64,5 +65,26 @@ func TestLoadKey(t *testing.T) {
 		if _, err := LoadKey(bad, dir); err == nil {
 			t.Errorf("LoadKey(%q) accepted a bad key", bad)
 		}
+	}
+}
+
+func TestReadKey(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	if _, err := ReadKey("", dir); !errors.Is(err, ErrNoKey) {
+		t.Fatalf("no key: %v, want ErrNoKey", err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Fatalf("ReadKey created the folder: %v", err)
+	}
+	k1, err := LoadKey("", dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if k2, err := ReadKey("", dir); err != nil || !bytes.Equal(k1, k2) {
+		t.Fatalf("ReadKey after LoadKey: %v", err)
+	}
+	env := base64.StdEncoding.EncodeToString(bytes.Repeat([]byte{2}, KeySize))
+	if k, err := ReadKey(env, t.TempDir()); err != nil || !bytes.Equal(k, bytes.Repeat([]byte{2}, KeySize)) {
+		t.Fatalf("env key: %v", err)
 	}
 }

@@ -81,6 +81,28 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// checkSetUp returns ErrNoDatabase unless a migration has been applied: a
+// database without one is empty (or was never finished setting up).
+func (s *Store) checkSetUp(ctx context.Context) error {
+	q := "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table' AND name = 'schema_migrations'"
+	if s.Postgres() {
+		q = "SELECT COUNT(*) FROM (SELECT to_regclass('schema_migrations') AS t) r WHERE t IS NOT NULL"
+	}
+	var n int
+	if err := s.r.QueryRowContext(ctx, q).Scan(&n); err != nil {
+		return fmt.Errorf("look for migrations: %w", err)
+	}
+	if n > 0 {
+		if err := s.r.QueryRowContext(ctx, "SELECT COUNT(*) FROM schema_migrations").Scan(&n); err != nil {
+			return fmt.Errorf("look for migrations: %w", err)
+		}
+	}
+	if n == 0 {
+		return fmt.Errorf("%w: no migrations applied", ErrNoDatabase)
+	}
+	return nil
+}
+
 // SchemaVersion is the newest applied migration.
 func (s *Store) SchemaVersion(ctx context.Context) (int, error) {
 	var v sql.NullInt64

@@ -14,6 +14,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -33,6 +34,11 @@ var (
 	ErrDuplicate = errors.New("already exists")
 )
 
+// ErrNoDatabase is Open's answer, with Options.MustExist, when there is no
+// Tandem database yet: no SQLite file, or a PostgreSQL database without
+// Tandem's migrations applied.
+var ErrNoDatabase = errors.New("no Tandem database")
+
 // Store is the database.
 type Store struct {
 	w       *sql.DB // writes (SQLite: the one writer connection)
@@ -50,6 +56,11 @@ type Options struct {
 	DatabaseURL string
 	// MaxConns bounds the PostgreSQL pool (0: pgx default).
 	MaxConns int32
+	// MustExist refuses (ErrNoDatabase) a database that Tandem has not set
+	// up yet instead of creating it, and creates nothing meanwhile: for
+	// commands that only use a database, so that a mistyped or missing
+	// --data never leaves an empty one behind.
+	MustExist bool
 }
 
 // Open connects and runs migrations.
@@ -59,10 +70,22 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.DatabaseURL != "" {
 		s, err = openPostgres(ctx, o)
 	} else {
+		if o.MustExist {
+			// Opening the file would create it (and its folder).
+			if _, err := os.Stat(o.SQLitePath); errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%w: %s does not exist", ErrNoDatabase, o.SQLitePath)
+			}
+		}
 		s, err = openSQLite(ctx, o.SQLitePath)
 	}
 	if err != nil {
 		return nil, err
+	}
+	if o.MustExist {
+		if err := s.checkSetUp(ctx); err != nil {
+			s.Close()
+			return nil, err
+		}
 	}
 	if err := s.migrate(ctx); err != nil {
 		s.Close()

@@ -46,6 +46,10 @@ func (s *Service) pushAddress(ctx context.Context) (string, error) {
 // ErrUnknownChannel is a notification Tandem cannot verify.
 var ErrUnknownChannel = errors.New("sync: unknown push channel or wrong token")
 
+// ErrBadChannelToken is the ErrUnknownChannel of a known channel with the
+// wrong token (told apart for the metrics only: both get the same answer).
+var ErrBadChannelToken = fmt.Errorf("%w (wrong token)", ErrUnknownChannel)
+
 // EnsureChannels opens or renews the push channel of a connection's
 // calendar binding. Without a push address it does nothing.
 func (s *Service) EnsureChannels(ctx context.Context, connID string) error {
@@ -114,7 +118,7 @@ func (s *Service) Notify(ctx context.Context, channelID, token, state string) er
 		return err
 	}
 	if subtle.ConstantTimeCompare([]byte(access.HashToken(token)), []byte(ch.TokenHash)) != 1 {
-		return ErrUnknownChannel
+		return ErrBadChannelToken
 	}
 	if state == "sync" {
 		return nil

@@ -24,6 +24,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/jobs"
+	"github.com/tandem-crm/tandem/internal/metrics"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/settings"
@@ -65,6 +66,7 @@ type Service struct {
 	Tokens   Tokens
 	Queue    Enqueuer
 	Log      *slog.Logger
+	Metrics  *metrics.Metrics // what runs did, for /metrics; nil records nothing
 
 	// LeaseTTL is how long a run's lease on its connection lasts unless
 	// renewed (0: DefaultLeaseTTL); LeaseRenew is how often a running run
@@ -301,24 +303,31 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 	if err != nil {
 		return res, err
 	}
+	start := time.Now()
+	// A run that fails before any binding counts as a run of the
+	// connection as a whole.
+	failed := func(err error) (Result, error) {
+		s.Metrics.SyncRun(conn.Provider, metricsConnection, time.Since(start), reconcile.Stats{}, errorKind(err))
+		return res, err
+	}
 	if conn.Status == store.ConnectionNeedsReauth {
-		return res, oauth.ErrNeedsReauth
+		return failed(oauth.ErrNeedsReauth)
 	}
 	if conn.Provider != "google" {
-		return res, fmt.Errorf("sync: provider %q is not supported yet", conn.Provider)
+		return failed(fmt.Errorf("sync: provider %q is not supported yet", conn.Provider))
 	}
 	v, err := s.Store.Viewer(ctx, conn.UserID)
 	if err != nil {
-		return res, fmt.Errorf("connection owner: %w", err)
+		return failed(fmt.Errorf("connection owner: %w", err))
 	}
 	ep, err := oauth.Google(ctx, s.Settings)
 	if err != nil {
-		return res, err
+		return failed(err)
 	}
 	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
 	bindings, err := s.Store.ListBindings(ctx, connID)
 	if err != nil {
-		return res, err
+		return failed(err)
 	}
 	var runErr error
 	for _, b := range bindings {
@@ -327,6 +336,7 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 		}
 		var stats reconcile.Stats
 		var err error
+		began := time.Now()
 		switch b.Kind {
 		case KindContacts:
 			stats, err = s.runContacts(ctx, v, b, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL})
@@ -335,6 +345,7 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 		default:
 			err = fmt.Errorf("sync: binding kind %q is not supported yet", b.Kind)
 		}
+		s.Metrics.SyncRun(conn.Provider, b.Kind, time.Since(began), stats, errorKind(err))
 		res.Stats[b.Kind] = stats
 		if errors.Is(context.Cause(ctx), ErrLeaseLost) {
 			// Another process may be running the connection now: leave

@@ -15,10 +15,9 @@ import (
 	"unicode/utf8"
 
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/collectors"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tandem-crm/tandem/internal/access"
+	appmetrics "github.com/tandem-crm/tandem/internal/metrics"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/web/api"
 )
@@ -38,6 +37,9 @@ type UI interface {
 type Server struct {
 	handler http.Handler
 	Auth    *Auth
+	// Registry is what /metrics serves: HTTP requests and the Go runtime;
+	// the app adds its own metrics (internal/metrics) to it.
+	Registry *prometheus.Registry
 }
 
 // Mounter adds routes of its own (webhooks).
@@ -58,10 +60,9 @@ func New(st *store.Store, a *api.API, ui UI, log *slog.Logger, extra ...Mounter)
 		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 		w.Write([]byte("ok\n"))
 	})
-	reg := prometheus.NewRegistry()
-	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	reg := appmetrics.NewRegistry()
 	m := newMetrics(reg)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", appmetrics.Handler(reg, log))
 	a.Routes(mux, auth.API)
 	if ui != nil {
 		ui.Routes(mux, auth)
@@ -78,7 +79,7 @@ func New(st *store.Store, a *api.API, ui UI, log *slog.Logger, extra ...Mounter)
 	h = m.wrap(h)
 	h = recoverer(log, h)
 	h = securityHeaders(h)
-	return &Server{handler: h, Auth: auth}
+	return &Server{handler: h, Auth: auth, Registry: reg}
 }
 
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.ServeHTTP(w, r) }
