@@ -91,25 +91,19 @@ func (s *Service) EnsureChannels(ctx context.Context, connID string) error {
 	if err != nil {
 		return err
 	}
+	if !push.On {
+		return s.stopAllChannels(ctx, connID, push.Off)
+	}
 	if on, err := s.CalendarOn(ctx); err != nil || !on {
 		return err
 	}
 	b, _, err := s.EventBinding(ctx, connID)
-	if err != nil {
+	if err != nil || !b.Enabled || b.Collection == "" {
 		return err
 	}
 	chans, err := s.Store.Channels(ctx, b.ID)
 	if err != nil {
 		return err
-	}
-	if !push.On {
-		if len(chans) > 0 {
-			s.Log.InfoContext(ctx, "push off: stopping calendar channels", "connection", connID, "reason", push.Off)
-		}
-		return s.stopChannels(ctx, connID, chans)
-	}
-	if !b.Enabled || b.Collection == "" {
-		return nil
 	}
 	if len(chans) > 0 && chans[0].ExpiresAt.After(time.Now().Add(renewBefore)) {
 		return nil
@@ -143,6 +137,30 @@ func (s *Service) calendarService(ctx context.Context, connID string) (*gcal.Ser
 	}
 	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
 	return google.NewCalendarService(ctx, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL})
+}
+
+// stopAllChannels stops the channels of every calendar binding of a
+// connection (push went off).
+func (s *Service) stopAllChannels(ctx context.Context, connID string, why PushOff) error {
+	bs, err := s.Store.ListBindings(ctx, connID)
+	if err != nil {
+		return err
+	}
+	var chans []*store.Channel
+	for _, b := range bs {
+		if b.Kind != KindEvents {
+			continue
+		}
+		cs, err := s.Store.Channels(ctx, b.ID)
+		if err != nil {
+			return err
+		}
+		chans = append(chans, cs...)
+	}
+	if len(chans) > 0 {
+		s.Log.InfoContext(ctx, "push off: stopping calendar channels", "connection", connID, "reason", why)
+	}
+	return s.stopChannels(ctx, connID, chans)
 }
 
 // stopChannels stops channels at Google and forgets them. A failed stop
