@@ -50,20 +50,30 @@ Also: TANDEM_SECRET_KEY, TANDEM_ADMIN_EMAIL, TANDEM_ADMIN_PASSWORD.
 
 func main() {
 	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "tandem:", err)
-		}
+		fmt.Fprintln(os.Stderr, "tandem:", err)
 		os.Exit(1)
 	}
 }
 
+// run runs a command. Asked for help (help, -h or --help anywhere a verb
+// or a flag may stand), it prints the usage and succeeds.
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return errors.New("expected a command")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	err := command(ctx, args, stdout, stderr)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil // a flag set printed its usage
+	}
+	return err
+}
+
+func isHelp(arg string) bool { return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help" }
+
+func command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
@@ -80,9 +90,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "emulator":
 		return emulatorCmd(ctx, args[1:], stdout, stderr)
 	case "version":
+		if len(args) > 1 && isHelp(args[1]) {
+			fmt.Fprint(stdout, usage)
+			return nil
+		}
 		fmt.Fprintln(stdout, "tandem", version())
 		return nil
-	case "help", "-h", "--help":
+	case "help", "-h", "--help", "-help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
@@ -240,6 +254,10 @@ func migrate(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && isHelp(args[0]) {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
 	if len(args) == 0 || (args[0] != "create" && args[0] != "passwd") {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("user: expected create or passwd")
