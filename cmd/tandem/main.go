@@ -71,7 +71,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	return err
 }
 
-func isHelp(arg string) bool { return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help" }
+func isHelp(arg string) bool {
+	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
+}
 
 func command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
