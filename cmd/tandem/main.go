@@ -36,7 +36,7 @@ Usage:
   tandem sync run --connection ID [--json]   run a connection's sync now, in the foreground
   tandem sync list                           connections and bindings with their last runs
   tandem bench store|sync [--json] [--n N] [--postgres URL] [--keep]
-  tandem emulator google [--addr ADDR] [--auto-approve EMAIL]   a loopback Google for trying Tandem
+  tandem emulator google [--addr ADDR] [--tandem-url URL] [--auto-approve EMAIL]   a loopback Google for trying Tandem
   tandem version
 
 Common flags (environment in brackets):
