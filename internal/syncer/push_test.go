@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -220,6 +221,13 @@ func TestCalendarPushNeedsHTTPS(t *testing.T) {
 		t.Errorf("%d channels.stop calls", n)
 	}
 	check("http again", false, 0)
+
+	// In Russian too, with the count's plural form.
+	julia.Post(t, "/profile", url.Values{"name": {"Julia"}, "language": {"ru"}, "time_zone": {"UTC"}})
+	const ru = "Push-уведомления выключены: адрес для push должен быть https. Опрос каждые 15 минут."
+	if body := julia.Get(t, card).Body; !strings.Contains(body, ru) {
+		t.Errorf("Russian card lacks %q", ru)
+	}
 }
 
 func TestPushStateOf(t *testing.T) {
