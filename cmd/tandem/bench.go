@@ -48,7 +48,7 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchStore(ctx, args[1:], stdout, stderr)
 	case "sync":
 		return benchSync(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help", "-help":
+	case "help", "-h", "--help":
 		fmt.Fprint(stdout, benchUsage)
 		return nil
 	default:

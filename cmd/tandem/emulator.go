@@ -41,7 +41,7 @@ func emulatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) e
 	switch args[0] {
 	case "google":
 		return emulatorGoogle(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help", "-help":
+	case "help", "-h", "--help":
 		fmt.Fprint(stdout, emulatorUsage)
 		return nil
 	default:

@@ -21,7 +21,7 @@ func TestHelp(t *testing.T) {
 	data := filepath.Join(t.TempDir(), "data")
 	t.Setenv("TANDEM_DATA", data)
 	for _, args := range [][]string{
-		{"help"}, {"-h"}, {"--help"}, {"version", "--help"},
+		{"help"}, {"-h"}, {"--help"},
 		{"serve", "-h"}, {"serve", "--help"}, {"worker", "--help"}, {"migrate", "-h"},
 		{"user", "--help"}, {"user", "create", "-h"}, {"user", "passwd", "--help"},
 		{"sync", "-h"}, {"sync", "run", "--help"}, {"sync", "list", "-h"},
@@ -29,8 +29,8 @@ func TestHelp(t *testing.T) {
 		{"emulator", "--help"}, {"emulator", "google", "--help"}, {"emulator", "google", "-h"},
 	} {
 		var out, errb bytes.Buffer
-		if err := run(args, &out, &errb); err != nil {
-			t.Errorf("%v: %v", args, err)
+		if status := exitStatus(run(args, &out, &errb), &errb); status != 0 {
+			t.Errorf("%v: exit status %d: %s", args, status, errb.String())
 		}
 		if !strings.Contains(out.String()+errb.String(), "Usage") {
 			t.Errorf("%v printed no usage: %q %q", args, out.String(), errb.String())
@@ -40,8 +40,8 @@ func TestHelp(t *testing.T) {
 		t.Errorf("asking for help made the data folder: %v", err)
 	}
 	var out, errb bytes.Buffer
-	if err := run(nil, &out, &errb); err == nil || !strings.Contains(errb.String(), "Usage") {
-		t.Errorf("no command: %v %q", err, errb.String())
+	if status := exitStatus(run(nil, &out, &errb), &errb); status == 0 || !strings.Contains(errb.String(), "Usage") {
+		t.Errorf("no command: status %d %q", status, errb.String())
 	}
 }
 

@@ -36,7 +36,7 @@ Usage:
   tandem sync run --connection ID [--json]   run a connection's sync now, in the foreground
   tandem sync list                           connections and bindings with their last runs
   tandem bench store|sync [--json] [--n N] [--postgres URL] [--keep]
-  tandem emulator google [--addr ADDR] [--tandem-url URL] [--auto-approve EMAIL]   a loopback Google for trying Tandem
+  tandem emulator google [--addr ADDR] [--auto-approve EMAIL]   a loopback Google for trying Tandem
   tandem version
 
 Common flags (environment in brackets):
@@ -49,14 +49,20 @@ Also: TANDEM_SECRET_KEY, TANDEM_ADMIN_EMAIL, TANDEM_ADMIN_PASSWORD.
 `
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		fmt.Fprintln(os.Stderr, "tandem:", err)
-		os.Exit(1)
-	}
+	os.Exit(exitStatus(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
 }
 
-// run runs a command. Asked for help (help, -h or --help anywhere a verb
-// or a flag may stand), it prints the usage and succeeds.
+// exitStatus reports a command's error and gives the process status.
+// flag.ErrHelp means -h or --help was asked for and the flag set printed
+// its usage: a success.
+func exitStatus(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
+	}
+	fmt.Fprintln(stderr, "tandem:", err)
+	return 1
+}
+
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
@@ -64,18 +70,6 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	err := command(ctx, args, stdout, stderr)
-	if errors.Is(err, flag.ErrHelp) {
-		return nil // a flag set printed its usage
-	}
-	return err
-}
-
-func isHelp(arg string) bool {
-	return arg == "help" || arg == "-h" || arg == "--help" || arg == "-help"
-}
-
-func command(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	switch args[0] {
 	case "serve":
 		return serve(ctx, args[1:], stdout, stderr)
@@ -92,13 +86,9 @@ func command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	case "emulator":
 		return emulatorCmd(ctx, args[1:], stdout, stderr)
 	case "version":
-		if len(args) > 1 && isHelp(args[1]) {
-			fmt.Fprint(stdout, usage)
-			return nil
-		}
 		fmt.Fprintln(stdout, "tandem", version())
 		return nil
-	case "help", "-h", "--help", "-help":
+	case "help", "-h", "--help":
 		fmt.Fprint(stdout, usage)
 		return nil
 	default:
@@ -256,7 +246,7 @@ func migrate(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
-	if len(args) > 0 && isHelp(args[0]) {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
 		fmt.Fprint(stdout, usage)
 		return nil
 	}

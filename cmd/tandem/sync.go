@@ -45,7 +45,7 @@ func syncCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return syncRun(ctx, args[1:], stdout, stderr)
 	case "list":
 		return syncList(ctx, args[1:], stdout, stderr)
-	case "help", "-h", "--help", "-help":
+	case "help", "-h", "--help":
 		fmt.Fprint(stdout, syncUsage)
 		return nil
 	default:
