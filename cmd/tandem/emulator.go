@@ -6,19 +6,25 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/url"
 	"strings"
 
 	googleemu "github.com/tandem-crm/tandem/internal/emulator/google"
+	"github.com/tandem-crm/tandem/internal/oauth"
 )
 
 const emulatorUsage = `Usage:
-  tandem emulator google [--addr 127.0.0.1:8085] [--client-id ID] [--client-secret S]
-                         [--redirect URL]... [--seed N] [--auto-approve EMAIL]
+  tandem emulator google [--addr 127.0.0.1:8085] [--tandem-url http://127.0.0.1:8080]
+                         [--client-id ID] [--client-secret S] [--redirect URL]...
+                         [--seed N] [--auto-approve EMAIL] [--allow-http-push]
 
 google   run a loopback emulator of Google's People API, Calendar API and
          OAuth endpoints with demo users (alice@example.com, bob@example.com),
          each with a few contacts and events, and print the settings to
-         enter in Tandem. Runs until interrupted; data lives in memory.
+         enter in Tandem. --tandem-url is Tandem's address as you open it in
+         the browser: it becomes SiteUrl, and <SiteUrl>/oauth/google/callback
+         the redirect URI the emulator accepts. Runs until interrupted; data
+         lives in memory.
 `
 
 // stringList is a repeatable string flag.
@@ -48,16 +54,18 @@ func emulatorGoogle(ctx context.Context, args []string, stdout, stderr io.Writer
 	fs := flag.NewFlagSet("tandem emulator google", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
-		fmt.Fprint(stderr, emulatorUsage, "\nFlags:\n")
+		fmt.Fprint(fs.Output(), emulatorUsage, "\nFlags:\n")
 		fs.PrintDefaults()
 	}
 	addr := fs.String("addr", "127.0.0.1:8085", "listen address")
+	tandemURL := fs.String("tandem-url", "http://127.0.0.1:8080", "Tandem's address as opened in the browser: printed as SiteUrl, and its callback is the accepted redirect URI")
 	clientID := fs.String("client-id", "tandem-emulator", "OAuth client id to accept")
 	clientSecret := fs.String("client-secret", "tandem-emulator-secret", "OAuth client secret to accept")
 	var redirects stringList
-	fs.Var(&redirects, "redirect", "accepted OAuth redirect URI (repeatable; default Tandem's callback on 127.0.0.1:8080 and localhost:8080)")
+	fs.Var(&redirects, "redirect", "a further accepted OAuth redirect URI (repeatable)")
 	seed := fs.Int64("seed", 1, "seed for identifiers, tokens and random faults")
 	autoApprove := fs.String("auto-approve", "", "approve every authorization as this user, without the consent page")
+	allowHTTPPush := fs.Bool("allow-http-push", false, "accept http push addresses in events.watch (Google takes https only)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -65,15 +73,20 @@ func emulatorGoogle(ctx context.Context, args []string, stdout, stderr io.Writer
 		fs.Usage()
 		return fmt.Errorf("emulator google: unexpected argument %q", fs.Arg(0))
 	}
-	if len(redirects) == 0 {
-		redirects = stringList{"http://127.0.0.1:8080/oauth/google/callback", "http://localhost:8080/oauth/google/callback"}
+	site, err := siteURL(*tandemURL)
+	if err != nil {
+		return fmt.Errorf("emulator google: --tandem-url: %w", err)
 	}
+	// Tandem sends <SiteUrl>/oauth/google/callback, and Google (so the
+	// emulator) accepts only redirect URIs registered exactly.
+	redirect := site + oauth.GoogleCallbackPath
 	srv := googleemu.New(googleemu.Options{
-		Addr: *addr,
-		Seed: *seed,
-		Logf: func(format string, a ...any) { fmt.Fprintf(stderr, "emulator: "+format+"\n", a...) },
+		Addr:          *addr,
+		Seed:          *seed,
+		AllowHTTPPush: *allowHTTPPush,
+		Logf:          func(format string, a ...any) { fmt.Fprintf(stderr, "emulator: "+format+"\n", a...) },
 	})
-	srv.AddClient(*clientID, *clientSecret, redirects...)
+	srv.AddClient(*clientID, *clientSecret, append([]string{redirect}, redirects...)...)
 	if err := srv.SeedDemo(); err != nil {
 		return fmt.Errorf("emulator google: seeding: %w", err)
 	}
@@ -85,26 +98,47 @@ func emulatorGoogle(ctx context.Context, args []string, stdout, stderr io.Writer
 		return fmt.Errorf("emulator google: %w", err)
 	}
 	defer srv.Close()
-	fmt.Fprintf(stdout, "Google emulator listening on %s\n", base)
-	fmt.Fprintf(stdout, "Users: %s (choose one on the consent page)\n\n", strings.Join(srv.Users(), ", "))
-	fmt.Fprintf(stdout, "Settings to enter in Tandem (Administration, Google):\n")
-	for _, kv := range [][2]string{
-		{"UseSharedGoogleApp", "off"},
-		{"CalendarIntegration", "google"},
-		{"GoogleClientId", *clientID},
-		{"GoogleClientSecret", *clientSecret},
-		{"GoogleApiUrl", base},
-		{"GoogleAuthUrl", base + "/o/oauth2/v2/auth"},
-		{"GoogleTokenUrl", base + "/token"},
-		{"GoogleUserInfoUrl", base + "/oauth2/v3/userinfo"},
-	} {
-		fmt.Fprintf(stdout, "  %-20s %s\n", kv[0], kv[1])
-	}
-	fmt.Fprintf(stdout, "\nAccepted redirect URIs (Tandem's SiteUrl + /oauth/google/callback; change with --redirect):\n")
-	for _, r := range redirects {
-		fmt.Fprintf(stdout, "  %s\n", r)
-	}
-	fmt.Fprintf(stdout, "\nPeople API: %s/   Calendar API: %s/calendar/v3/\nPress Ctrl-C to stop.\n", base, base)
+	printEmulatorSettings(stdout, base, site, redirect, *clientID, *clientSecret, srv.Users())
 	<-ctx.Done()
 	return nil
+}
+
+// siteURL checks Tandem's address and drops a trailing slash, as Tandem
+// does with SiteUrl.
+func siteURL(raw string) (string, error) {
+	u, err := url.Parse(strings.TrimSpace(raw))
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" || u.Fragment != "" {
+		return "", fmt.Errorf("want an address like http://127.0.0.1:8080, got %q", raw)
+	}
+	return strings.TrimRight(u.String(), "/"), nil
+}
+
+func printEmulatorSettings(w io.Writer, base, site, redirect, clientID, clientSecret string, users []string) {
+	fmt.Fprintf(w, "Google emulator listening on %s\n", base)
+	fmt.Fprintf(w, "Users: %s (choose one on the consent page)\n\n", strings.Join(users, ", "))
+	fmt.Fprintf(w, "Settings to enter in Tandem (Administration, Settings):\n")
+	section := func(name string, kvs ...[2]string) {
+		fmt.Fprintf(w, "  %s\n", name)
+		for _, kv := range kvs {
+			fmt.Fprintf(w, "    %-20s %s\n", kv[0], kv[1])
+		}
+	}
+	section("General",
+		[2]string{"SiteUrl", site},
+		[2]string{"CalendarIntegration", "google"})
+	section("Google",
+		[2]string{"UseSharedGoogleApp", "off"},
+		[2]string{"GoogleClientId", clientID},
+		[2]string{"GoogleClientSecret", clientSecret},
+		[2]string{"GoogleApiUrl", base},
+		[2]string{"GoogleAuthUrl", base + "/o/oauth2/v2/auth"},
+		[2]string{"GoogleTokenUrl", base + "/token"},
+		[2]string{"GoogleUserInfoUrl", base + "/oauth2/v3/userinfo"})
+	fmt.Fprintf(w, "\nRedirect URI the emulator accepts: %s\n", redirect)
+	fmt.Fprintf(w, "Open Tandem at %s, the SiteUrl: the sign-in cookie belongs to that host. For Tandem on\n", site)
+	fmt.Fprintf(w, "another address or port, restart the emulator with --tandem-url.\n")
+	if strings.HasPrefix(site, "http:") {
+		fmt.Fprintf(w, "Calendar push stays off with an http SiteUrl (Google pushes only to https); calendars are polled.\n")
+	}
+	fmt.Fprintf(w, "\nPeople API: %s/   Calendar API: %s/calendar/v3/\nPress Ctrl-C to stop.\n", base, base)
 }

@@ -56,18 +56,24 @@ the other commands refuse to run without one.
 `
 
 func main() {
-	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "tandem:", err)
-		}
-		os.Exit(1)
+	os.Exit(exitStatus(run(os.Args[1:], os.Stdout, os.Stderr), os.Stderr))
+}
+
+// exitStatus reports a command's error and gives the process status.
+// flag.ErrHelp means -h or --help was asked for and the flag set printed
+// its usage: a success.
+func exitStatus(err error, stderr io.Writer) int {
+	if err == nil || errors.Is(err, flag.ErrHelp) {
+		return 0
 	}
+	fmt.Fprintln(stderr, "tandem:", err)
+	return 1
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return flag.ErrHelp
+		return errors.New("expected a command")
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -293,6 +299,10 @@ func migrate(ctx context.Context, args []string, stderr io.Writer) error {
 }
 
 func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "help" || args[0] == "-h" || args[0] == "--help") {
+		fmt.Fprint(stdout, usage)
+		return nil
+	}
 	if len(args) == 0 || (args[0] != "create" && args[0] != "passwd") {
 		fmt.Fprint(stderr, usage)
 		return fmt.Errorf("user: expected create or passwd")

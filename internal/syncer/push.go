@@ -5,11 +5,13 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
+	"net/url"
 	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
+	gcal "google.golang.org/api/calendar/v3"
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/connector/google"
@@ -18,11 +20,14 @@ import (
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
-// Push: when a push address is set, each calendar binding keeps a Google watch
-// channel whose notifications start an incremental run within seconds.
-// Channels live a week and are renewed a day before they expire (a new
-// channel first, then the old one is stopped); polling on the binding's
-// period stays as the fallback.
+// Push: when the push address is https, each calendar binding keeps a
+// Google watch channel whose notifications start an incremental run within
+// seconds. Google delivers notifications only to https addresses with a
+// valid certificate, so with any other address Tandem opens no channel
+// (it would never hear from it) and stops those it had; the card and the
+// settings page say so. Channels live a week and are renewed a day before
+// they expire (a new channel first, then the old one is stopped); polling
+// on the binding's period stays as the fallback.
 
 const (
 	channelTTL  = 7 * 24 * time.Hour
@@ -31,16 +36,48 @@ const (
 	HookPath = "/hooks/google/calendar"
 )
 
-// pushAddress is where Google sends notifications: GooglePushServiceUrl
-// when the company publishes the hook elsewhere than the UI, else SiteUrl.
-func (s *Service) pushAddress(ctx context.Context) (string, error) {
-	for _, code := range []string{"GooglePushServiceUrl", "SiteUrl"} {
-		v, err := s.Settings.Get(ctx, code)
-		if err != nil || v != "" {
-			return v, err
+// PushOff says why calendar changes do not arrive by push.
+type PushOff string
+
+const (
+	PushNoAddress PushOff = "no_address" // neither GooglePushServiceUrl nor SiteUrl is set
+	PushNotHTTPS  PushOff = "not_https"  // the push address is not an https URL
+)
+
+// PushState is whether Tandem opens watch channels.
+type PushState struct {
+	On      bool
+	Off     PushOff // why not, when !On
+	Address string  // GooglePushServiceUrl, else SiteUrl, without a trailing slash
+}
+
+// PushStateOf decides from the settings GooglePushServiceUrl (where the
+// company publishes the hook, if not at the UI's address) and SiteUrl.
+func PushStateOf(pushServiceURL, siteURL string) PushState {
+	addr := strings.TrimRight(strings.TrimSpace(pushServiceURL), "/")
+	if addr == "" {
+		addr = strings.TrimRight(strings.TrimSpace(siteURL), "/")
+	}
+	if addr == "" {
+		return PushState{Off: PushNoAddress}
+	}
+	u, err := url.Parse(addr)
+	if err != nil || !strings.EqualFold(u.Scheme, "https") || u.Host == "" {
+		return PushState{Off: PushNotHTTPS, Address: addr}
+	}
+	return PushState{On: true, Address: addr}
+}
+
+// Push reports whether calendar changes arrive by push.
+func (s *Service) Push(ctx context.Context) (PushState, error) {
+	var v [2]string
+	for i, code := range []string{"GooglePushServiceUrl", "SiteUrl"} {
+		var err error
+		if v[i], err = s.Settings.Get(ctx, code); err != nil {
+			return PushState{}, err
 		}
 	}
-	return "", nil
+	return PushStateOf(v[0], v[1]), nil
 }
 
 // ErrUnknownChannel is a notification Tandem cannot verify.
@@ -51,11 +88,15 @@ var ErrUnknownChannel = errors.New("sync: unknown push channel or wrong token")
 var ErrBadChannelToken = fmt.Errorf("%w (wrong token)", ErrUnknownChannel)
 
 // EnsureChannels opens or renews the push channel of a connection's
-// calendar binding. Without a push address it does nothing.
+// calendar binding. While push is off it opens none and stops the ones
+// the binding has.
 func (s *Service) EnsureChannels(ctx context.Context, connID string) error {
-	site, err := s.pushAddress(ctx)
-	if err != nil || site == "" {
+	push, err := s.Push(ctx)
+	if err != nil {
 		return err
+	}
+	if !push.On {
+		return s.stopAllChannels(ctx, connID, push.Off)
 	}
 	if on, err := s.CalendarOn(ctx); err != nil || !on {
 		return err
@@ -71,12 +112,7 @@ func (s *Service) EnsureChannels(ctx context.Context, connID string) error {
 	if len(chans) > 0 && chans[0].ExpiresAt.After(time.Now().Add(renewBefore)) {
 		return nil
 	}
-	ep, err := oauth.Google(ctx, s.Settings)
-	if err != nil {
-		return err
-	}
-	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
-	svc, err := google.NewCalendarService(ctx, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL})
+	svc, err := s.calendarService(ctx, connID)
 	if err != nil {
 		return err
 	}
@@ -87,7 +123,7 @@ func (s *Service) EnsureChannels(ctx context.Context, connID string) error {
 		ExpiresAt: time.Now().Add(channelTTL)}); err != nil {
 		return err
 	}
-	rid, exp, err := google.WatchEvents(ctx, svc, b.Collection, id, strings.TrimRight(site, "/")+HookPath, token, channelTTL)
+	rid, exp, err := google.WatchEvents(ctx, svc, b.Collection, id, push.Address+HookPath, token, channelTTL)
 	if err != nil {
 		s.Store.DeleteChannel(context.WithoutCancel(ctx), id)
 		return err
@@ -95,13 +131,62 @@ func (s *Service) EnsureChannels(ctx context.Context, connID string) error {
 	if err := s.Store.SetChannelResource(ctx, id, rid, exp); err != nil {
 		return err
 	}
+	return s.stopChannels(ctx, connID, chans)
+}
+
+func (s *Service) calendarService(ctx context.Context, connID string) (*gcal.Service, error) {
+	ep, err := oauth.Google(ctx, s.Settings)
+	if err != nil {
+		return nil, err
+	}
+	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
+	return google.NewCalendarService(ctx, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL})
+}
+
+// stopAllChannels stops the channels of every calendar binding of a
+// connection (push went off).
+func (s *Service) stopAllChannels(ctx context.Context, connID string, why PushOff) error {
+	bs, err := s.Store.ListBindings(ctx, connID)
+	if err != nil {
+		return err
+	}
+	var chans []*store.Channel
+	for _, b := range bs {
+		if b.Kind != KindEvents {
+			continue
+		}
+		cs, err := s.Store.Channels(ctx, b.ID)
+		if err != nil {
+			return err
+		}
+		chans = append(chans, cs...)
+	}
+	if len(chans) > 0 {
+		s.Log.InfoContext(ctx, "push off: stopping calendar channels", "connection", connID, "reason", why)
+	}
+	return s.stopChannels(ctx, connID, chans)
+}
+
+// stopChannels stops channels at Google and forgets them. A failed stop
+// is only logged: the channel runs out within a week, and its
+// notifications meanwhile are refused as unknown.
+func (s *Service) stopChannels(ctx context.Context, connID string, chans []*store.Channel) error {
+	if len(chans) == 0 {
+		return nil
+	}
+	svc, err := s.calendarService(ctx, connID)
 	for _, old := range chans {
-		if err := google.StopChannel(ctx, svc, old.ID, old.ResourceID); err != nil {
-			s.Log.WarnContext(ctx, "stop old push channel", "channel", old.ID, "err", err)
+		if err == nil {
+			if serr := google.StopChannel(ctx, svc, old.ID, old.ResourceID); serr != nil {
+				s.Log.WarnContext(ctx, "stop push channel", "channel", old.ID, "err", serr)
+			}
 		}
 		if err := s.Store.DeleteChannel(ctx, old.ID); err != nil {
 			return err
 		}
+	}
+	if err != nil {
+		s.Log.WarnContext(ctx, "stop push channels", "connection", connID, "err", err)
 	}
 	return nil
 }

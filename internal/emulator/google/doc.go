@@ -80,7 +80,10 @@
 // instances, exceptions (a write or delete on an instance id), and
 // events.watch with push notifications: "sync" (message 1) at once, then
 // "exists" after changes (debounced), with the documented X-Goog-* headers,
-// retried on 500/502/503/504; channels.stop.
+// retried on 500/502/503/504; channels.stop. As Google, events.watch takes
+// only https addresses (else 400 push.webhookUrlNotHttps) and deliveries
+// check the receiver's certificate: TrustPushCertificate adds a test
+// server's, Options.AllowHTTPPush lets plain http receivers through.
 //
 // # OAuth
 //

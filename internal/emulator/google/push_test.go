@@ -27,9 +27,19 @@ type receiver struct {
 	*httptest.Server
 }
 
-func newReceiver(t *testing.T) *receiver {
+// newReceiver starts a plain http receiver: the emulator must be started
+// with AllowHTTPPush to call it.
+func newReceiver(t *testing.T) *receiver { return startReceiver(t, httptest.NewServer) }
+
+// newTLSReceiver starts an https receiver with httptest's certificate.
+func newTLSReceiver(t *testing.T) *receiver { return startReceiver(t, httptest.NewTLSServer) }
+
+// allowHTTPPush is the option of tests whose receiver is plain http.
+func allowHTTPPush(o *Options) { o.AllowHTTPPush = true }
+
+func startReceiver(t *testing.T, start func(http.Handler) *httptest.Server) *receiver {
 	rc := &receiver{}
-	rc.Server = httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	rc.Server = start(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		b, _ := io.ReadAll(r.Body)
 		rc.mu.Lock()
 		st := http.StatusOK
@@ -52,7 +62,7 @@ func (rc *receiver) got() []hookReq {
 }
 
 func TestWatchPushNotifications(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, allowHTTPPush)
 	svc := e.calendar(alice)
 	rc := newReceiver(t)
 
@@ -132,8 +142,8 @@ func TestWatchPushNotifications(t *testing.T) {
 	// channel rules
 	_, err = svc.Events.Watch("primary", &gcal.Channel{Id: "chan-1", Type: "web_hook", Address: rc.URL}).Do()
 	apiErr(t, err, 400)
-	_, err = svc.Events.Watch("primary", &gcal.Channel{Id: "chan-2", Type: "web_hook", Address: "http://example.com/hook"}).Do()
-	if ge := apiErr(t, err, 400); reason(ge) != "push.webhookUrlNotHttps" {
+	_, err = svc.Events.Watch("primary", &gcal.Channel{Id: "chan-2", Type: "web_hook", Address: "https://example.com/hook"}).Do()
+	if ge := apiErr(t, err, 400); reason(ge) != "push.webhookUrlUnauthorized" {
 		t.Fatal(ge.Body)
 	}
 	_, err = svc.Events.Watch("primary", &gcal.Channel{Id: "chan-3", Type: "email", Address: rc.URL}).Do()
@@ -158,7 +168,7 @@ func TestWatchPushNotifications(t *testing.T) {
 }
 
 func TestWatchExpiryAndCalendarDelete(t *testing.T) {
-	e := newEnv(t)
+	e := newEnv(t, allowHTTPPush)
 	svc := e.calendar(alice)
 	rc := newReceiver(t)
 	if _, err := svc.Events.Watch("primary", &gcal.Channel{Id: "short", Type: "webhook", Address: rc.URL,
@@ -176,5 +186,64 @@ func TestWatchExpiryAndCalendarDelete(t *testing.T) {
 	waitFor(t, "channel expiry", func() bool { return len(e.srv.Channels()) == 0 })
 	if len(rc.got()) != 1 {
 		t.Fatalf("expired channel notified: %d", len(rc.got()))
+	}
+}
+
+// Google delivers only to https addresses with a valid certificate: an
+// http address is refused at events.watch unless the emulator was started
+// with AllowHTTPPush, and an https receiver must present a certificate the
+// emulator trusts.
+func TestWatchHTTPSOnly(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		opts    []func(*Options)
+		tls     bool
+		trust   bool
+		refused string // the watch's error reason; "" when the channel opens
+		status  int    // of the first delivery; 0: a transport error
+	}{
+		{name: "http refused by default", refused: "push.webhookUrlNotHttps"},
+		{name: "http allowed by the option", opts: []func(*Options){allowHTTPPush}, status: 200},
+		{name: "https with a trusted certificate", tls: true, trust: true, status: 200},
+		{name: "https with an unknown certificate", tls: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			e := newEnv(t, c.opts...)
+			svc := e.calendar(alice)
+			rc := newReceiver(t)
+			if c.tls {
+				rc = newTLSReceiver(t)
+			}
+			if c.trust {
+				e.srv.TrustPushCertificate(rc.Certificate())
+			}
+			addr := rc.URL + "/hooks/google/calendar"
+			_, err := svc.Events.Watch("primary", &gcal.Channel{Id: "chan", Type: "web_hook", Address: addr, Token: "tok"}).Do()
+			if c.refused != "" {
+				ge := apiErr(t, err, 400)
+				if reason(ge) != c.refused || ge.Message != "WebHook callback must be HTTPS: "+addr {
+					t.Fatalf("refusal %d %q %q", ge.Code, reason(ge), ge.Message)
+				}
+				if len(e.srv.Channels()) != 0 {
+					t.Fatalf("channel opened: %+v", e.srv.Channels())
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitFor(t, "first delivery", func() bool { return len(e.srv.PushLog()) > 0 })
+			first := e.srv.PushLog()[0]
+			if first.State != "sync" || first.Status != c.status || (c.status == 0) != (first.Err != "") {
+				t.Fatalf("first delivery %+v", first)
+			}
+			want := 0
+			if c.status != 0 {
+				want = 1
+			}
+			if got := len(rc.got()); got != want {
+				t.Fatalf("receiver got %d requests", got)
+			}
+		})
 	}
 }

@@ -58,6 +58,11 @@ type Options struct {
 	// on the loopback interface. Off by default: the emulator only calls
 	// back to this machine.
 	AllowRemotePush bool
+	// AllowHTTPPush lets events.watch register http addresses. Off by
+	// default: like Google, the emulator answers 400
+	// push.webhookUrlNotHttps for anything but https. Tests whose
+	// receiver is a plain httptest server turn it on.
+	AllowHTTPPush bool
 
 	// Logf, if set, receives a line per noteworthy event (push deliveries).
 	Logf func(format string, args ...any)
@@ -131,7 +136,7 @@ type Server struct {
 	ctx     context.Context
 	cancel  context.CancelFunc
 	wg      sync.WaitGroup
-	pushTr  *http.Transport
+	pushTr  *http.Transport // replaced by TrustPushCertificate; read under mu
 }
 
 // New returns a Server with no users; add them with AddUser.
@@ -145,7 +150,7 @@ func New(opts Options) *Server {
 		requests:  map[string]int{},
 		calls:     map[string]int{},
 		closing:   make(chan struct{}),
-		pushTr:    &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 4, IdleConnTimeout: 30 * time.Second},
+		pushTr:    newPushTransport(nil),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.secret = s.idBytes("secret", 0)
@@ -204,7 +209,10 @@ func (s *Server) Close() error {
 		}
 	}
 	s.wg.Wait()
-	s.pushTr.CloseIdleConnections()
+	s.mu.Lock()
+	tr := s.pushTr
+	s.mu.Unlock()
+	tr.CloseIdleConnections()
 	return err
 }
 

@@ -7,6 +7,7 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/syncer"
 )
 
 type calendarSyncJSON struct {
@@ -21,6 +22,13 @@ type calendarSyncJSON struct {
 	LastRunAt     *time.Time      `json:"last_run_at"`
 	LastError     string          `json:"last_error"`
 	LastStats     json.RawMessage `json:"last_stats"`
+	Push          pushJSON        `json:"push"`
+}
+
+// pushJSON says whether calendar changes arrive by push.
+type pushJSON struct {
+	On     bool           `json:"on"`
+	Reason syncer.PushOff `json:"reason,omitempty"` // why not
 }
 
 type calendarSyncIn struct {
@@ -43,6 +51,12 @@ func (a *API) calendarSync(w http.ResponseWriter, r *http.Request, c *store.Conn
 	if !b.LastRunAt.IsZero() {
 		out.LastRunAt = &b.LastRunAt
 	}
+	push, err := a.sync.Push(r.Context())
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	out.Push = pushJSON{On: push.On, Reason: push.Off}
 	writeJSON(w, http.StatusOK, out)
 }
 

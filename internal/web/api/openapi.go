@@ -958,7 +958,15 @@ func schemas() obj {
 			"collection":  str("The calendar of the current binding."),
 			"last_run_at": nullable(dateTime("")), "last_error": str(""),
 			"last_stats": obj{"type": "object", "description": "Counts of the last run."},
+			"push":       ref("CalendarPush"),
 		}),
+		"CalendarPush": output("Whether changes in Google reach Tandem by push within seconds. Google delivers push "+
+			"notifications only to an https address with a valid certificate (GooglePushServiceUrl, else SiteUrl); "+
+			"without one Tandem opens no watch channel and only the automatic runs on period_minutes bring changes.", obj{
+			"on": boolean(""),
+			"reason": enum([]string{string(syncer.PushNoAddress), string(syncer.PushNotHTTPS)},
+				"Why push is off: no_address (neither setting is set) or not_https."),
+		}, "reason"),
 		"CalendarSyncUpdate": input("Changes to calendar sync settings.", obj{
 			"enabled": boolean(""), "calendar_id": str("An id from the calendar list (or primary)."),
 			"sync_from": described(obj{"type": "string", "format": "date"}, "YYYY-MM-DD; default today."),

@@ -408,6 +408,8 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		{"Job", jobs.Job{}, true, false},
 		{"Problem", problem{}, true, false},
 		{"FieldError", fieldError{}, true, false},
+		{"CalendarSync", calendarSyncJSON{}, true, false},
+		{"CalendarPush", pushJSON{}, true, false},
 
 		// Types used in both directions.
 		{"Email", emailJSON{}, false, true},

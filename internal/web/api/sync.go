@@ -21,6 +21,7 @@ type Sync interface {
 	EventBinding(ctx context.Context, connID string) (*store.Binding, syncer.EventSettings, error)
 	SaveEventSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, es syncer.EventSettings) error
 	Calendars(ctx context.Context, connID string) ([]syncer.CalendarInfo, error)
+	Push(ctx context.Context) (syncer.PushState, error)
 	Resync(ctx context.Context, connID, from string) error
 }
 

@@ -23,6 +23,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/syncer"
 )
 
 // The administration pages (SPEC §1): system settings with the OAuth app
@@ -153,7 +154,8 @@ type settingGroup struct {
 	Name      string
 	Fields    []settingField
 	Multipart bool
-	Warning   string // catalogue key of a notice about the group's values
+	Warning   string            // catalogue key of a notice about the group's values
+	Push      *syncer.PushState // google group: set while calendar push is off
 }
 
 type oauthBox struct {
@@ -231,6 +233,11 @@ func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, c *Ctx, stat
 	}
 	if g := byGroup["google"]; g != nil && values["UseSharedGoogleApp"] == "true" && values["GoogleClientId"] != "" {
 		g.Warning = "admin.settings.google_shared_warning"
+	}
+	if g := byGroup["google"]; g != nil && values["CalendarIntegration"] == "google" {
+		if push := syncer.PushStateOf(values["GooglePushServiceUrl"], values["SiteUrl"]); !push.On {
+			g.Push = &push
+		}
 	}
 	v.SiteURL = strings.TrimRight(values["SiteUrl"], "/")
 	google := oauthBox{Provider: "provider.google", Scopes: GoogleScopes, ConsoleURL: "https://console.cloud.google.com/apis/credentials"}

@@ -28,6 +28,7 @@ type SyncService interface {
 	SaveEventSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, es syncer.EventSettings) error
 	Calendars(ctx context.Context, connID string) ([]syncer.CalendarInfo, error)
 	CalendarOn(ctx context.Context) (bool, error)
+	Push(ctx context.Context) (syncer.PushState, error)
 	Resync(ctx context.Context, connID, from string) error
 }
 
@@ -35,6 +36,7 @@ type SyncService interface {
 type calendarSyncView struct {
 	Available   bool
 	Off         bool // the administrator chose no Google calendar integration
+	Push        syncer.PushState
 	Enabled     bool
 	Settings    syncer.EventSettings
 	ImportTypes []string
@@ -66,6 +68,9 @@ func (u *UI) calendarSyncView(ctx context.Context, connID string) calendarSyncVi
 		u.log.ErrorContext(ctx, "calendar integration setting", "err", err)
 	}
 	v.Off = !on
+	if v.Push, err = u.sync.Push(ctx); err != nil {
+		u.log.ErrorContext(ctx, "push state", "err", err)
+	}
 	if v.Calendars, err = u.sync.Calendars(ctx, connID); err != nil {
 		v.CalendarErr = err.Error()
 	}
