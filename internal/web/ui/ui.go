@@ -166,6 +166,20 @@ func (u *UI) render(w http.ResponseWriter, status int, name string, p PageData) 
 	u.r.Render(w, status, name, p)
 }
 
+// BadInput answers a form post or address holding NUL characters or invalid
+// UTF-8, which the server refuses before any page sees it. Browsers never
+// send such bytes from our pages, so a plain error page with the way back
+// (where the browser keeps what was typed) is enough.
+func (u *UI) BadInput(w http.ResponseWriter, r *http.Request) {
+	c := u.anonCtx(w, r)
+	if v, sess, ok := u.auth.Session(r); ok {
+		c = u.ctxFor(r, v, sess)
+	}
+	d := NewErrorData(http.StatusBadRequest)
+	d.TextKey = "error.page.bad_text.text"
+	u.r.Error(w, http.StatusBadRequest, c.Page(w, r, "", d))
+}
+
 func (u *UI) errorPage(w http.ResponseWriter, r *http.Request, c *Ctx, status int) {
 	p := c.Page(w, r, "", NewErrorData(status))
 	u.r.Error(w, status, p)
