@@ -19,6 +19,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/signin"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/web/api"
 )
@@ -47,8 +48,8 @@ type Server struct {
 type Mounter interface{ Routes(mux *http.ServeMux) }
 
 // New builds the route table. ui may be nil (API-only tests).
-func New(st *store.Store, a *api.API, ui UI, log *slog.Logger, extra ...Mounter) *Server {
-	auth := &Auth{st: st, log: log}
+func New(st *store.Store, logins *signin.Service, a *api.API, ui UI, log *slog.Logger, extra ...Mounter) *Server {
+	auth := &Auth{st: st, logins: logins, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -64,6 +65,7 @@ func New(st *store.Store, a *api.API, ui UI, log *slog.Logger, extra ...Mounter)
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	m := newMetrics(reg)
+	reg.MustRegister(logins.Metrics())
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{}))
 	a.Routes(mux, auth.API)
 	if ui != nil {
@@ -92,8 +94,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Auth resolves who a request acts for.
 type Auth struct {
-	st  *store.Store
-	log *slog.Logger
+	st     *store.Store
+	logins *signin.Service
+	log    *slog.Logger
+}
+
+// SignIn checks the email and password of a UI login, throttled per
+// account and per client address (see package signin).
+func (a *Auth) SignIn(r *http.Request, email, password string) (*access.User, error) {
+	return a.logins.SignIn(r.Context(), email, password, signin.ClientAddr(r))
 }
 
 // API authenticates an API request: a bearer token, or the UI's session

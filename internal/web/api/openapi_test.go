@@ -306,6 +306,7 @@ func TestOpenAPIEnumsFromGo(t *testing.T) {
 		"#/components/schemas/RoleInput/properties/operations/items":    access.Operations,
 		"#/components/schemas/Me/properties/effective_operations/items": access.Operations,
 		"#/components/schemas/Job/properties/state":                     jobStates(),
+		"#/components/schemas/LoginFailure/properties/reason":           loginReasons(),
 		"#/paths/~1api~1v1~1settings~1{code}/get/parameters/0/schema":   settingCodes(),
 		"#/paths/~1api~1v1~1activities/get/parameters/3/schema":         crm.ActivityTypes,
 		"#/components/schemas/User/properties/language":                 languages(),
@@ -406,6 +407,7 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		{"ApiToken", apiTokenJSON{}, true, false},
 		{"TagRef", tagOut{}, true, false},
 		{"Job", jobs.Job{}, true, false},
+		{"LoginFailure", loginFailureJSON{}, true, false},
 		{"Problem", problem{}, true, false},
 		{"FieldError", fieldError{}, true, false},
 
