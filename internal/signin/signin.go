@@ -109,7 +109,7 @@ const maxEmail = 254
 type Store interface {
 	Authenticate(ctx context.Context, email, password string) (*access.User, error)
 	UpdateLoginThrottles(ctx context.Context, keys []string, fn func([]store.LoginThrottle) []store.LoginThrottle) error
-	SwapLoginThrottle(ctx context.Context, old, new store.LoginThrottle) (bool, error)
+	SwapLoginThrottle(ctx context.Context, from, to store.LoginThrottle) (bool, error)
 	DeleteLoginThrottle(ctx context.Context, key string) error
 	AddLoginFailure(ctx context.Context, f store.LoginFailure) error
 	PruneLogins(ctx context.Context, now, failedBefore, idleBefore time.Time) (int64, error)

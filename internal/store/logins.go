@@ -53,13 +53,13 @@ func (s *Store) UpdateLoginThrottles(ctx context.Context, keys []string, fn func
 	})
 }
 
-// SwapLoginThrottle replaces old with new unless the row changed since old
-// was read; it reports whether it did.
-func (s *Store) SwapLoginThrottle(ctx context.Context, old, new LoginThrottle) (bool, error) {
+// SwapLoginThrottle replaces the throttle from with to unless the row has
+// changed since it was from; it reports whether it did.
+func (s *Store) SwapLoginThrottle(ctx context.Context, from, to LoginThrottle) (bool, error) {
 	res, err := s.w.ExecContext(ctx, `UPDATE login_throttles SET failures = $2, last_failure = $3, blocked_until = $4
 		WHERE throttle_key = $1 AND failures = $5 AND last_failure = $6 AND blocked_until = $7`,
-		old.Key, new.Failures, microsOrZero(new.LastFailure), microsOrZero(new.BlockedUntil),
-		old.Failures, microsOrZero(old.LastFailure), microsOrZero(old.BlockedUntil))
+		from.Key, to.Failures, microsOrZero(to.LastFailure), microsOrZero(to.BlockedUntil),
+		from.Failures, microsOrZero(from.LastFailure), microsOrZero(from.BlockedUntil))
 	if err != nil {
 		return false, fmt.Errorf("restore login throttle: %w", err)
 	}

@@ -274,9 +274,9 @@ func (m *metrics) wrap(next http.Handler) http.Handler {
 // type): they are left to the API's decoder, which names the bad field.
 func cleanInput(badForm http.HandlerFunc, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		api := strings.HasPrefix(r.URL.Path, "/api/")
+		isAPI := strings.HasPrefix(r.URL.Path, "/api/")
 		bad := !cleanString(r.URL.Path) || !cleanValues(r.URL.Query())
-		if !bad && !api && r.Method == http.MethodPost {
+		if !bad && !isAPI && r.Method == http.MethodPost {
 			ct := r.Header.Get("Content-Type")
 			if strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data") {
 				// Parsing here caches the form for the handler; multipart
@@ -291,7 +291,7 @@ func cleanInput(badForm http.HandlerFunc, next http.Handler) http.Handler {
 		}
 		if bad {
 			switch {
-			case api:
+			case isAPI:
 				w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
 				w.WriteHeader(http.StatusBadRequest)
 				w.Write([]byte(`{"type":"about:blank","title":"Bad Request","status":400,"code":"invalid","detail":"The request contains NUL characters or invalid UTF-8."}` + "\n"))
