@@ -80,7 +80,7 @@ func TestLoginThrottling(t *testing.T) {
 		s.App.Logins.Now = clk.Now
 		const pw, wrong = "user-password-1", "wrong-password-1"
 		users := map[string]*tandemtest.Client{}
-		for _, u := range []string{"ann", "bob", "cat", "dan", "eve", "fay"} {
+		for _, u := range []string{"ann", "bob", "cat", "dan", "eve", "fay", "gus"} {
 			users[u] = s.NewUser(t, u+"@example.com")
 		}
 
@@ -135,6 +135,30 @@ func TestLoginThrottling(t *testing.T) {
 				t.Errorf("%d of 30 refused, want 25", refused)
 			}
 			wantStatus(t, signIn(t, s, "198.51.100.3:40000", "cat@example.com", pw), http.StatusCreated)
+		})
+
+		t.Run("a long flood from one address holds the account for at most 5 minutes at a time", func(t *testing.T) {
+			const flood, owner = "203.0.113.4:40000", "198.51.100.4:40000"
+			for checked := 0; checked < 20; {
+				r := signIn(t, s, flood, "gus@example.com", wrong)
+				if r.Status == http.StatusTooManyRequests {
+					clk.Advance(retryAfter(t, r))
+					continue
+				}
+				wantStatus(t, r, http.StatusUnauthorized)
+				checked++
+			}
+			// Right after the flood's latest guess the account waits its
+			// cap, the flooding address three times as long.
+			if d := retryAfter(t, signIn(t, s, owner, "gus@example.com", pw)); d != 5*time.Minute {
+				t.Errorf("account Retry-After %s, want 5m", d)
+			}
+			if d := retryAfter(t, signIn(t, s, flood, "gus@example.com", pw)); d != 15*time.Minute {
+				t.Errorf("flooding address Retry-After %s, want 15m", d)
+			}
+			clk.Advance(5 * time.Minute)
+			wantStatus(t, signIn(t, s, owner, "gus@example.com", pw), http.StatusCreated)
+			retryAfter(t, signIn(t, s, flood, "gus@example.com", pw))
 		})
 
 		t.Run("account: guessing from many addresses blocks it briefly; success resets it", func(t *testing.T) {
