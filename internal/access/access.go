@@ -64,6 +64,13 @@ func (v Viewer) IsAdmin() bool { return v.Can(OpManageAdministration) }
 // the user exists.
 var ErrPassword = errors.New("wrong email or password")
 
+// Why a sign-in failed, for the record administrators see; both are also
+// ErrPassword, which is all a caller may be told.
+var (
+	ErrUnknownUser = fmt.Errorf("%w: no such user", ErrPassword)
+	ErrInactive    = fmt.Errorf("%w: user is inactive", ErrPassword)
+)
+
 // argon2id parameters (RFC 9106 second recommended option, with lower memory
 // so that a small server can log several users in at once).
 const (

@@ -26,6 +26,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/secret"
 	"github.com/tandem-crm/tandem/internal/settings"
+	"github.com/tandem-crm/tandem/internal/signin"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
 	"github.com/tandem-crm/tandem/internal/web"
@@ -41,7 +42,8 @@ type App struct {
 	Store    *store.Store
 	Box      *secret.Box
 	Settings *settings.Service
-	OAuth    *oauth.Service // OAuth flows and connectors' token sources
+	OAuth    *oauth.Service  // OAuth flows and connectors' token sources
+	Logins   *signin.Service // password sign-in with throttling
 	Sync     *syncer.Service
 	Queue    *jobs.Queue
 	Registry *jobs.Registry
@@ -81,6 +83,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	}
 	a := &App{Cfg: cfg, Log: log, Store: st, Box: box, Settings: settings.New(st, box), Registry: jobs.NewRegistry()}
 	a.OAuth = oauth.New(st, a.Settings, box, log)
+	a.Logins = signin.New(st, log)
 	a.Sync = syncer.New(st, a.Settings, a.OAuth, log)
 	a.Metrics = metrics.New()
 	a.Sync.Metrics = a.Metrics
@@ -95,8 +98,9 @@ func (cleanupArgs) Kind() string { return "maintenance.cleanup" }
 
 type cleanupWorker struct {
 	river.WorkerDefaults[cleanupArgs]
-	st  *store.Store
-	log *slog.Logger
+	st     *store.Store
+	logins *signin.Service
+	log    *slog.Logger
 }
 
 func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[cleanupArgs]) error {
@@ -107,13 +111,19 @@ func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[cleanupArgs]) err
 	if n > 0 {
 		w.log.InfoContext(ctx, "expired sessions removed", "count", n)
 	}
+	if n, err = w.logins.Prune(ctx); err != nil {
+		return err
+	}
+	if n > 0 {
+		w.log.InfoContext(ctx, "old sign-in failures removed", "count", n)
+	}
 	return nil
 }
 
 // registerJobs registers the job kinds this packages own; later
 // connectors add theirs to a.Registry before StartQueue.
 func (a *App) registerJobs() {
-	jobs.Register(a.Registry, &cleanupWorker{st: a.Store, log: a.Log}, nil)
+	jobs.Register(a.Registry, &cleanupWorker{st: a.Store, logins: a.Logins, log: a.Log}, nil)
 	a.Sync.Register(a.Registry)
 	a.Registry.AddPeriodic(time.Hour, cleanupArgs{}, &river.InsertOpts{UniqueOpts: jobs.OnePerKey()})
 }
@@ -157,14 +167,14 @@ func (a *App) Handler() (http.Handler, error) {
 	if a.Queue != nil {
 		j = a.Queue
 	}
-	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync)
+	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync).WithLogins(a.Logins)
 	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Sync: a.Sync, Jobs: j, Log: a.Log})
 	if err != nil {
 		return nil, err
 	}
 	hk := &hooks.Hooks{Calendar: a.Sync, Unknown: syncer.ErrUnknownChannel, BadToken: syncer.ErrBadChannelToken, Log: a.Log,
 		Metrics: a.Metrics}
-	srv := web.New(a.Store, apiH, u, a.Log, hk)
+	srv := web.New(a.Store, a.Logins, apiH, u, a.Log, hk)
 	// The server reports the database-wide gauges too: there is one server
 	// (or one per replica, each telling the same), while workers come and go.
 	collectors := []prometheus.Collector{metrics.NewConnectionsCollector(a.Store)}

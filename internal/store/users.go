@@ -225,6 +225,8 @@ func (s *Store) CountUsers(ctx context.Context) (int, error) {
 }
 
 // Authenticate checks an email and password and returns the active user.
+// Every failure is access.ErrPassword; ErrUnknownUser and ErrInactive
+// also say why.
 func (s *Store) Authenticate(ctx context.Context, email, password string) (*access.User, error) {
 	var id, hash string
 	var active bool
@@ -234,13 +236,16 @@ func (s *Store) Authenticate(ctx context.Context, email, password string) (*acce
 		// Spend the same time as a real check so response times do not tell
 		// which emails exist.
 		access.CheckPassword(dummyHash, password)
-		return nil, access.ErrPassword
+		return nil, access.ErrUnknownUser
 	}
 	if err != nil {
 		return nil, fmt.Errorf("authenticate: %w", err)
 	}
-	if err := access.CheckPassword(hash, password); err != nil || !active {
+	if err := access.CheckPassword(hash, password); err != nil {
 		return nil, access.ErrPassword
+	}
+	if !active {
+		return nil, access.ErrInactive
 	}
 	return s.GetUser(ctx, id)
 }

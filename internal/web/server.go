@@ -18,6 +18,7 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/access"
 	appmetrics "github.com/tandem-crm/tandem/internal/metrics"
+	"github.com/tandem-crm/tandem/internal/signin"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/web/api"
 )
@@ -31,6 +32,9 @@ const SessionTTL = 14 * 24 * time.Hour
 // UI is the part of the web UI the server mounts.
 type UI interface {
 	Routes(mux *http.ServeMux, auth *Auth)
+	// BadInput answers a request whose URL or form holds NUL characters
+	// or invalid UTF-8 (400).
+	BadInput(w http.ResponseWriter, r *http.Request)
 }
 
 // Server is the HTTP handler of a Tandem process.
@@ -46,8 +50,8 @@ type Server struct {
 type Mounter interface{ Routes(mux *http.ServeMux) }
 
 // New builds the route table. ui may be nil (API-only tests).
-func New(st *store.Store, a *api.API, ui UI, log *slog.Logger, extra ...Mounter) *Server {
-	auth := &Auth{st: st, log: log}
+func New(st *store.Store, logins *signin.Service, a *api.API, ui UI, log *slog.Logger, extra ...Mounter) *Server {
+	auth := &Auth{st: st, logins: logins, log: log}
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		ctx, cancel := context.WithTimeout(r.Context(), 2*time.Second)
@@ -62,6 +66,7 @@ func New(st *store.Store, a *api.API, ui UI, log *slog.Logger, extra ...Mounter)
 	})
 	reg := appmetrics.NewRegistry()
 	m := newMetrics(reg)
+	reg.MustRegister(logins.Metrics())
 	mux.Handle("GET /metrics", appmetrics.Handler(reg, log))
 	a.Routes(mux, auth.API)
 	if ui != nil {
@@ -75,7 +80,11 @@ func New(st *store.Store, a *api.API, ui UI, log *slog.Logger, extra ...Mounter)
 	cop := http.NewCrossOriginProtection()
 	var h http.Handler = mux
 	h = cop.Handler(h)
-	h = cleanInput(h)
+	var badForm http.HandlerFunc
+	if ui != nil {
+		badForm = ui.BadInput
+	}
+	h = cleanInput(badForm, h)
 	h = m.wrap(h)
 	h = recoverer(log, h)
 	h = securityHeaders(h)
@@ -86,8 +95,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) { s.handler.S
 
 // Auth resolves who a request acts for.
 type Auth struct {
-	st  *store.Store
-	log *slog.Logger
+	st     *store.Store
+	logins *signin.Service
+	log    *slog.Logger
+}
+
+// SignIn checks the email and password of a UI login, throttled per
+// account and per client address (see package signin).
+func (a *Auth) SignIn(r *http.Request, email, password string) (*access.User, error) {
+	return a.logins.SignIn(r.Context(), email, password, signin.ClientAddr(r))
 }
 
 // API authenticates an API request: a bearer token, or the UI's session
@@ -253,11 +269,15 @@ func (m *metrics) wrap(next http.Handler) http.Handler {
 
 // cleanInput refuses URLs and form bodies with NUL characters or invalid
 // UTF-8 before any handler sees them: PostgreSQL rejects both in text, and
-// no path, query or form field of ours has a use for them.
-func cleanInput(next http.Handler) http.Handler {
+// no path, query or form field of ours has a use for them. A refused form
+// post gets the UI's page saying so (badForm), in the user's language.
+// API bodies are JSON whatever their Content-Type (curl -d sends a form
+// type): they are left to the API's decoder, which names the bad field.
+func cleanInput(badForm http.HandlerFunc, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		isAPI := strings.HasPrefix(r.URL.Path, "/api/")
 		bad := !cleanString(r.URL.Path) || !cleanValues(r.URL.Query())
-		if !bad && r.Method == http.MethodPost {
+		if !bad && !isAPI && r.Method == http.MethodPost {
 			ct := r.Header.Get("Content-Type")
 			if strings.HasPrefix(ct, "application/x-www-form-urlencoded") || strings.HasPrefix(ct, "multipart/form-data") {
 				// Parsing here caches the form for the handler; multipart
@@ -271,13 +291,16 @@ func cleanInput(next http.Handler) http.Handler {
 			}
 		}
 		if bad {
-			if strings.HasPrefix(r.URL.Path, "/api/") {
+			switch {
+			case isAPI:
 				w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")
 				w.WriteHeader(http.StatusBadRequest)
 				w.Write([]byte(`{"type":"about:blank","title":"Bad Request","status":400,"code":"invalid","detail":"The request contains NUL characters or invalid UTF-8."}` + "\n"))
-				return
+			case badForm != nil:
+				badForm(w, r)
+			default:
+				http.Error(w, "The request contains NUL characters or invalid UTF-8.", http.StatusBadRequest)
 			}
-			http.Error(w, "The request contains NUL characters or invalid UTF-8.", http.StatusBadRequest)
 			return
 		}
 		next.ServeHTTP(w, r)

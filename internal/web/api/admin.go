@@ -11,6 +11,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/settings"
+	"github.com/tandem-crm/tandem/internal/signin"
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
@@ -41,7 +42,13 @@ func (a *API) issueToken(w http.ResponseWriter, r *http.Request) {
 		a.fail(w, r, err)
 		return
 	}
-	u, err := a.st.Authenticate(r.Context(), in.Email, in.Password)
+	u, err := a.logins.SignIn(r.Context(), in.Email, in.Password, signin.ClientAddr(r))
+	var wait *signin.ThrottledError
+	if errors.As(err, &wait) {
+		w.Header().Set("Retry-After", strconv.Itoa(wait.Seconds()))
+		a.problem(w, r, http.StatusTooManyRequests, "error.too_many_sign_ins", nil)
+		return
+	}
 	if errors.Is(err, access.ErrPassword) {
 		a.problem(w, r, http.StatusUnauthorized, "error.wrong_password", nil)
 		return

@@ -38,6 +38,7 @@ type API struct {
 	log      *slog.Logger
 	patterns []string // registered routes, checked against the OpenAPI document
 	sync     Sync     // nil until WithSync
+	logins   Logins   // nil until WithLogins
 }
 
 // New returns the API; jobs may be nil in processes without a queue.
@@ -134,6 +135,8 @@ func (a *API) Routes(mux *http.ServeMux, auth Authenticator) {
 	admin("GET /api/v1/jobs/{id}", a.getJob)
 	admin("POST /api/v1/jobs/{id}/cancel", a.cancelJob)
 	admin("POST /api/v1/jobs/{id}/retry", a.retryJob)
+
+	admin("GET /api/v1/login-failures", a.listLoginFailures)
 
 	h("GET /api/v1/connections", a.listConnections)
 	h("POST /api/v1/connections/{id}/sync", a.runSync)

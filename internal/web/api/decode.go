@@ -1,6 +1,7 @@
 package api
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -9,8 +10,10 @@ import (
 	"net/http"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/tandem-crm/tandem/internal/crm"
 )
@@ -27,7 +30,8 @@ type decodeError struct {
 func (e *decodeError) Error() string { return "decode request: " + e.key }
 
 // decode reads one JSON object into v strictly: unknown fields, wrong types,
-// trailing data and oversized bodies are errors that name the field.
+// trailing data, text that is not valid Unicode and oversized bodies are
+// errors that name the field.
 func decode(r *http.Request, v any) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
@@ -38,7 +42,14 @@ func decode(r *http.Request, v any) error {
 			return &decodeError{key: "error.unsupported_media_type"}
 		}
 	}
-	dec := json.NewDecoder(http.MaxBytesReader(nil, r.Body, maxBody))
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	if err != nil {
+		return jsonError(err)
+	}
+	if field, bad := findBadText(raw); bad {
+		return &decodeError{key: "error.form", fields: crm.FieldErrors{field: "error.invalid_utf8"}}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.DisallowUnknownFields()
 	if err := dec.Decode(v); err != nil {
 		return jsonError(err)
@@ -50,6 +61,133 @@ func decode(r *http.Request, v any) error {
 		return &decodeError{key: "error.form", fields: crm.FieldErrors{field: "error.invalid"}}
 	}
 	return nil
+}
+
+// findBadText reports whether raw holds text encoding/json would silently
+// rewrite to U+FFFD — bytes that are not UTF-8, or a \u escape of a lone
+// UTF-16 surrogate — and the JSON path of the string value holding the
+// first of them ("emails[1].address"); "body" when it is not inside a
+// string value (an object key, or outside any string). It reads the raw
+// body because the decoded value no longer tells a rewritten byte from a
+// U+FFFD the client meant.
+func findBadText(raw []byte) (field string, bad bool) {
+	invalid := !utf8.Valid(raw)
+	if !invalid && !bytes.Contains(raw, []byte(`\ud`)) && !bytes.Contains(raw, []byte(`\uD`)) {
+		return "", false // the common case: nothing to walk
+	}
+	// frame is one open object or array on the way to the current token.
+	type frame struct {
+		object bool
+		key    string // object: the current member's name
+		index  int    // array: the current element's index
+		inKey  bool   // object: the next string is a member name
+	}
+	var stack []frame
+	path := func() string {
+		var b strings.Builder
+		for _, f := range stack {
+			if !f.object {
+				b.WriteString("[" + strconv.Itoa(f.index) + "]")
+				continue
+			}
+			if b.Len() > 0 {
+				b.WriteByte('.')
+			}
+			b.WriteString(f.key)
+		}
+		if b.Len() == 0 {
+			return "body"
+		}
+		return b.String()
+	}
+	valueDone := func() {
+		if n := len(stack); n > 0 {
+			if f := &stack[n-1]; f.object {
+				f.inKey = true
+			} else {
+				f.index++
+			}
+		}
+	}
+	dec := json.NewDecoder(bytes.NewReader(raw))
+	for {
+		start := dec.InputOffset()
+		tok, err := dec.Token()
+		if err != nil {
+			// Bad bytes outside any string are a syntax error; a body
+			// that ends cleanly had them nowhere but where already seen.
+			return "body", invalid
+		}
+		switch t := tok.(type) {
+		case json.Delim:
+			switch t {
+			case '{':
+				stack = append(stack, frame{object: true, inKey: true})
+			case '[':
+				stack = append(stack, frame{})
+			default:
+				stack = stack[:len(stack)-1]
+				valueDone()
+			}
+		case string:
+			// Between tokens there is only white space, ',' and ':', so the
+			// first quote after the previous token opens this string.
+			seg := raw[start:dec.InputOffset()]
+			quoted := seg[bytes.IndexByte(seg, '"'):]
+			ok := validJSONString(quoted[1 : len(quoted)-1])
+			if n := len(stack); n > 0 && stack[n-1].object && stack[n-1].inKey {
+				if !ok {
+					return "body", true
+				}
+				stack[n-1].key, stack[n-1].inKey = t, false
+				continue
+			}
+			if !ok {
+				return path(), true
+			}
+			valueDone()
+		default:
+			valueDone()
+		}
+	}
+}
+
+// validJSONString reports whether the inside of a JSON string literal (which
+// the decoder has already found well-formed) is UTF-8 whose \u escapes pair
+// every UTF-16 surrogate.
+func validJSONString(s []byte) bool {
+	if !utf8.Valid(s) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] != '\\' {
+			continue
+		}
+		if s[i+1] != 'u' {
+			i++
+			continue
+		}
+		r := hex4(s[i+2 : i+6])
+		i += 5
+		switch {
+		case r >= 0xDC00 && r < 0xE000:
+			return false // a low surrogate with no high one before it
+		case r >= 0xD800 && r < 0xDC00:
+			if i+6 >= len(s) || s[i+1] != '\\' || s[i+2] != 'u' {
+				return false
+			}
+			if lo := hex4(s[i+3 : i+7]); lo < 0xDC00 || lo >= 0xE000 {
+				return false
+			}
+			i += 6
+		}
+	}
+	return true
+}
+
+func hex4(b []byte) rune {
+	n, _ := strconv.ParseUint(string(b), 16, 16)
+	return rune(n)
 }
 
 // findNUL returns the JSON path of the first string holding a NUL

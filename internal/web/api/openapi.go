@@ -6,12 +6,14 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/settings"
+	"github.com/tandem-crm/tandem/internal/signin"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
 )
@@ -62,7 +64,7 @@ const infoDescription = `Tandem's JSON REST API. All paths are under /api/v1; an
 
 **Authentication.** Get a token with ` + "`POST /api/v1/auth/token`" + ` (email and password) and send it as ` + "`Authorization: Bearer <token>`" + `. Tokens can also be made and revoked under /api/v1/tokens. Every operation but token issuing and this document needs a token; without a valid one the answer is 401 with ` + "`WWW-Authenticate: Bearer realm=\"tandem\"`" + `. Operations marked "Administrators only" answer 403 to callers without the ` + access.OpManageAdministration + ` operation.
 
-**Requests.** Bodies are single JSON objects (Content-Type application/json or any +json type; curl's default application/x-www-form-urlencoded is read as JSON too; up to 1 MiB). Unknown fields, wrong types and trailing data are rejected with 400 naming the field. In PATCH bodies every field is optional: absent fields (and fields sent as null) keep their value, present ones replace it; arrays replace the whole list.
+**Requests.** Bodies are single JSON objects (Content-Type application/json or any +json type; curl's default application/x-www-form-urlencoded is read as JSON too; up to 1 MiB). Unknown fields, wrong types, trailing data and text that is not valid UTF-8 (code invalid_utf8, also for a \u escape of an unpaired surrogate) are rejected with 400 naming the field; nothing is stored. In PATCH bodies every field is optional: absent fields (and fields sent as null) keep their value, present ones replace it; arrays replace the whole list.
 
 **Responses.** Errors are RFC 9457 problem details (application/problem+json, schema Problem); validation errors list every bad field in ` + "`errors`" + `, with messages in the caller's language (their profile language, else Accept-Language). Times are RFC 3339 in UTC.
 
@@ -343,12 +345,20 @@ func paths() obj {
 	// Auth and meta.
 	add("POST /api/v1/auth/token", op("auth", "issueToken", "Issue a token",
 		"Exchanges an email and password for an API token that expires in 90 days. A wrong email or password, "+
-			"or an inactive user, is answered 401 with code wrong_password.").
+			"or an inactive user, is answered 401 with code wrong_password.\n\n"+
+			"Failed attempts are throttled per account and per client address: after "+strconv.Itoa(signin.AddressPolicy.Free)+
+			" failures from one address (or "+strconv.Itoa(signin.AccountPolicy.Free)+" at one account from anywhere) further "+
+			"attempts are refused for a while without checking the password, answered 429 with Retry-After. The wait "+
+			"doubles with each further failure, up to "+signin.AddressPolicy.Max.String()+" for an address and "+
+			signin.AccountPolicy.Max.String()+" for an account; a successful sign-in resets the account's count.").
 		public().
 		body(ref("TokenRequest")).
 		reply(http.StatusCreated, ok("The token; keep it secret, it is not shown again.", "IssuedToken")).
 		fails(http.StatusBadRequest).
-		reply(http.StatusUnauthorized, problemResponse("Wrong email or password.")))
+		reply(http.StatusUnauthorized, problemResponse("Wrong email or password.")).
+		reply(http.StatusTooManyRequests, obj{"description": "Too many failed sign-ins (code too_many_sign_ins): wait " +
+			"Retry-After seconds.", "content": obj{"application/problem+json": obj{"schema": ref("Problem")}},
+			"headers": obj{"Retry-After": obj{"$ref": "#/components/headers/Retry-After"}}}))
 	add("GET /api/v1/openapi.json", op("meta", "openAPI", "This document", "").
 		public().
 		reply(http.StatusOK, jsonResponse("The OpenAPI 3.1 document.", obj{"type": "object"})))
@@ -571,6 +581,17 @@ func paths() obj {
 			fails(http.StatusNotFound, http.StatusServiceUnavailable))
 	}
 
+	add("GET /api/v1/login-failures", op("admin", "listLoginFailures", "List failed sign-ins",
+		"Failed sign-ins through the API and the UI, newest first, paged; they are kept for "+
+			strconv.Itoa(int(signin.Keep/(24*time.Hour)))+" days.").
+		adminOnly().
+		params(paramRef("limit"), paramRef("cursor"),
+			query("email", "Only attempts with this email (case-insensitive).", str("")),
+			query("client_addr", "Only attempts from this address.", str("")),
+			query("reason", "Only failures for this reason.", enum(loginReasons(), ""))).
+		reply(http.StatusOK, jsonResponse("A page of failed sign-ins.", pagedList("LoginFailure", true))).
+		fails(http.StatusBadRequest))
+
 	add("GET /api/v1/connections", op("connections", "listConnections", "List the caller's connections",
 		"Mailbox and calendar accounts the caller has connected, oldest first.").
 		reply(http.StatusOK, list("The connections.", "Connection")))
@@ -648,6 +669,14 @@ func jobStates() []string {
 		string(jobs.StateCancelled), string(jobs.StateDiscarded)}
 }
 
+func loginReasons() []string {
+	out := make([]string, len(signin.Reasons))
+	for i, r := range signin.Reasons {
+		out[i] = string(r)
+	}
+	return out
+}
+
 func settingCodes() []string {
 	out := make([]string, len(settings.Registry))
 	for i, d := range settings.Registry {
@@ -684,7 +713,8 @@ func components() obj {
 		"headers": obj{
 			"ETag": obj{"description": `The record's version, quoted ("3"); send it back in If-Match.`,
 				"schema": str("")},
-			"Location": obj{"description": "Path of the new resource.", "schema": str("")},
+			"Location":    obj{"description": "Path of the new resource.", "schema": str("")},
+			"Retry-After": obj{"description": "Seconds to wait before trying again.", "schema": obj{"type": "integer", "minimum": 1}},
 		},
 		"responses": obj{
 			"BadRequest": problemResponse("The request is invalid: malformed or oversized JSON, a media type other " +
@@ -917,6 +947,13 @@ func schemas() obj {
 			"items":    array(ref("Change"), "Oldest first."),
 			"last_seq": integer("seq of the last item, or since when there are none: pass it as since to continue."),
 			"has_more": boolean("True when the answer was cut at limit."),
+		}),
+		"LoginFailure": output("A failed sign-in (API token or UI login).", obj{
+			"id": integer("Increasing; newer failures have larger ids."), "at": dateTime(""),
+			"email":       str("The email tried, lower-cased (an address no user has is kept too)."),
+			"client_addr": str("The client's address as the server saw it (the connection's peer; X-Forwarded-For is not trusted)."),
+			"reason": described(enum(loginReasons(), ""), "bad_password, unknown_user (no such email), inactive_user "+
+				"(a deactivated user, whatever the password), or throttled (refused without checking the password)."),
 		}),
 		"Job": output("A background job.", obj{
 			"id": integer(""), "kind": str(""), "queue": str(""), "state": enum(jobStates(), ""),

@@ -69,6 +69,7 @@ func (u *UI) adminRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /admin/jobs", a(u.adminJobs))
 	mux.HandleFunc("POST /admin/jobs/{id}/cancel", a(u.adminJobCancel))
 	mux.HandleFunc("POST /admin/jobs/{id}/retry", a(u.adminJobRetry))
+	mux.HandleFunc("GET /admin/login-failures", a(u.adminLoginFailures))
 }
 
 func limitBody(n int64, h http.HandlerFunc) http.HandlerFunc {
@@ -86,6 +87,7 @@ func adminTabs(active string) []sectionTab {
 		{Href: "/admin/roles", Label: "admin.roles.title"},
 		{Href: "/admin/operations", Label: "admin.operations.title"},
 		{Href: "/admin/jobs", Label: "admin.jobs.title"},
+		{Href: "/admin/login-failures", Label: "admin.login_failures.title"},
 	}
 	for i := range tabs {
 		tabs[i].Current = tabs[i].Href == active

@@ -23,6 +23,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/settings"
+	"github.com/tandem-crm/tandem/internal/signin"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 	"github.com/tandem-crm/tandem/internal/web/ui"
@@ -168,7 +169,7 @@ func TestAdminForbiddenToOthers(t *testing.T) {
 
 	for _, path := range []string{"/admin", "/admin/", "/admin/settings", "/admin/settings/OmniChatNotificationSound/file",
 		"/admin/users", "/admin/users/new", "/admin/users/" + s.Admin.UserID, "/admin/roles", "/admin/roles/new",
-		"/admin/roles/" + roleID, "/admin/operations", "/admin/jobs", "/admin/jobs?state=failed"} {
+		"/admin/roles/" + roleID, "/admin/operations", "/admin/jobs", "/admin/jobs?state=failed", "/admin/login-failures"} {
 		p := b.Get(t, path)
 		wantStatus(t, "GET "+path, p, http.StatusForbidden)
 		mustHave(t, "GET "+path, p.Body, tr(i18n.En, "error.page.403.title"))
@@ -212,7 +213,7 @@ func TestAdminPagesRender(t *testing.T) {
 		b.Post(t, "/language", url.Values{"lang": {l.String()}, "next": {"/admin"}})
 		for _, path := range []string{"/admin", "/admin/settings", "/admin/users", "/admin/users/new", "/admin/users/" + s.Admin.UserID,
 			"/admin/roles", "/admin/roles/new", "/admin/roles/" + roleID, "/admin/operations", "/admin/jobs", "/admin/jobs?state=completed",
-			"/profile", "/profile/tokens", "/profile/accounts"} {
+			"/admin/login-failures", "/admin/login-failures?reason=throttled", "/profile", "/profile/tokens", "/profile/accounts"} {
 			p := b.Get(t, path)
 			wantStatus(t, l.String()+" "+path, p, http.StatusOK)
 			mustHave(t, l.String()+" "+path, p.Body, `<html lang="`+l.Tag()+`">`, `aria-current="page"`)
@@ -240,6 +241,9 @@ func TestAdminCatalogueKeys(t *testing.T) {
 	for _, st := range []jobs.State{jobs.StatePending, jobs.StateScheduled, jobs.StateAvailable, jobs.StateRunning,
 		jobs.StateRetryable, jobs.StateCompleted, jobs.StateCancelled, jobs.StateDiscarded} {
 		keys = append(keys, "admin.jobs.state."+string(st))
+	}
+	for _, r := range signin.Reasons {
+		keys = append(keys, "admin.login_failures.reason."+string(r))
 	}
 	for _, k := range keys {
 		for _, l := range i18n.Supported() {

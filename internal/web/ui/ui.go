@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -17,6 +18,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/settings"
+	"github.com/tandem-crm/tandem/internal/signin"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/web"
 )
@@ -166,6 +168,20 @@ func (u *UI) render(w http.ResponseWriter, status int, name string, p PageData) 
 	u.r.Render(w, status, name, p)
 }
 
+// BadInput answers a form post or address holding NUL characters or invalid
+// UTF-8, which the server refuses before any page sees it. Browsers never
+// send such bytes from our pages, so a plain error page with the way back
+// (where the browser keeps what was typed) is enough.
+func (u *UI) BadInput(w http.ResponseWriter, r *http.Request) {
+	c := u.anonCtx(w, r)
+	if v, sess, ok := u.auth.Session(r); ok {
+		c = u.ctxFor(r, v, sess)
+	}
+	d := NewErrorData(http.StatusBadRequest)
+	d.TextKey = "error.page.bad_text.text"
+	u.r.Error(w, http.StatusBadRequest, c.Page(w, r, "", d))
+}
+
 func (u *UI) errorPage(w http.ResponseWriter, r *http.Request, c *Ctx, status int) {
 	p := c.Page(w, r, "", NewErrorData(status))
 	u.r.Error(w, status, p)
@@ -271,19 +287,34 @@ func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) {
 	u.render(w, http.StatusOK, "login", c.Page(w, r, "", nil))
 }
 
+// loginView is the Data of the login page after an attempt refused for
+// too many failures: when to try again.
+type loginView struct {
+	RetrySeconds int
+	RetryMinutes int // RetrySeconds rounded up
+}
+
 func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 	c := u.anonCtx(w, r)
 	if err := r.ParseForm(); err != nil || !validCSRF(r, c.CSRF) {
 		u.errorPage(w, r, c, http.StatusForbidden)
 		return
 	}
-	user, err := u.st.Authenticate(r.Context(), r.PostFormValue("email"), r.PostFormValue("password"))
+	user, err := u.auth.SignIn(r, r.PostFormValue("email"), r.PostFormValue("password"))
 	if err != nil {
+		p := c.Page(w, r, "", nil)
+		p.Form = r.PostForm
+		var wait *signin.ThrottledError
+		if errors.As(err, &wait) {
+			s := wait.Seconds()
+			w.Header().Set("Retry-After", strconv.Itoa(s))
+			p.Data = loginView{RetrySeconds: s, RetryMinutes: (s + 59) / 60}
+			u.render(w, http.StatusTooManyRequests, "login", p)
+			return
+		}
 		if !errors.Is(err, access.ErrPassword) {
 			u.log.ErrorContext(r.Context(), "login failed", "err", err)
 		}
-		p := c.Page(w, r, "", nil)
-		p.Form = r.PostForm
 		p.Errors = map[string]string{FormError: "login.failed"}
 		u.render(w, http.StatusUnauthorized, "login", p)
 		return
