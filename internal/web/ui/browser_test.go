@@ -192,3 +192,81 @@ func TestBrowserContactFlow(t *testing.T) {
 		t.Errorf("tag chip %q, want %q", got, tag)
 	}
 }
+
+// TestBrowserCalendar: the week opens scrolled to an event before the
+// working day, a half-hour event keeps its title on one line, and a mark
+// counts the events below the visible hours; a click on it brings the
+// event into view.
+func TestBrowserCalendar(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	s.Admin.JSON(t, "POST", "/api/v1/users", map[string]any{"email": "week@example.com", "name": "Week", "password": "user-password-1",
+		"time_zone": "UTC", "language": "en", "role_ids": []string{}}, http.StatusCreated, nil)
+	api := s.Login(t, "week@example.com", "user-password-1")
+	day := time.Date(2031, 3, 12, 0, 0, 0, 0, time.UTC) // a fixed Wednesday
+	at := func(h, m int) string {
+		return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute).Format(time.RFC3339)
+	}
+	for _, e := range []struct {
+		title      string
+		start, end string
+	}{
+		{"Dawn check-in with a long title", at(5, 0), at(5, 30)},
+		{"Late call", at(23, 0), at(23, 45)},
+	} {
+		api.JSON(t, "POST", "/api/v1/activities", map[string]any{"type": "call", "title": e.title, "start": e.start, "end": e.end,
+			"time_zone": "UTC", "show_in_calendar": true}, http.StatusCreated, nil)
+	}
+	ctx := newChrome(t, 60*time.Second)
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	eval := func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return v
+	}
+	step("sign in",
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), "week@example.com"),
+		chromedp.SendKeys(chromedp.ID("f-password"), "user-password-1"),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("contact-q")),
+	)
+	step("open the week",
+		chromedp.Navigate(s.URL+"/calendar?view=week&date="+day.Format("2006-01-02")),
+		chromedp.WaitVisible(chromedp.CSS(".cw-edge-mark:not([hidden])")),
+	)
+	// What of an element the scrolling box shows: "whole", "part" or "none".
+	const seen = `(el) => { const box = document.querySelector(".cw-scroll").getBoundingClientRect(), r = el.getBoundingClientRect();
+		return r.top >= box.top && r.bottom <= box.bottom ? "whole" : r.bottom > box.top && r.top < box.bottom ? "part" : "none"; }`
+	dawn := `[...document.querySelectorAll(".cw-event")].find((e) => e.textContent.includes("Dawn"))`
+	late := `[...document.querySelectorAll(".cw-event")].find((e) => e.textContent.includes("Late call"))`
+	if got := eval(`(` + seen + `)(` + dawn + `)`); got != "whole" {
+		t.Errorf("the 05:00 event is %s in view, want whole", got)
+	}
+	// The short event's title is on screen (not pushed out by its time).
+	if got := eval(`(() => { const t = ` + dawn + `.querySelector(".cw-event-title"), r = t.getBoundingClientRect();
+		return r.width > 40 && r.height > 0 && getComputedStyle(t).display !== "none" ? "shown" : "hidden " + r.width; })()`); got != "shown" {
+		t.Errorf("the short event's title is %s", got)
+	}
+	if got := eval(`(` + seen + `)(` + late + `)`); got != "none" {
+		t.Fatalf("the 23:00 event is %s in view; the test needs it out of sight", got)
+	}
+	col := `document.querySelector('.cw-edge-bottom').children[` + "4" + `]` // the gutter, then Sunday…Wednesday
+	if got := eval(col + `.textContent.trim() + "|" + ` + col + `.querySelector("button").title`); got != "↓ 1|Later events: 1" {
+		t.Errorf("bottom mark of Wednesday: %q", got)
+	}
+	// Then the event is in view, and a mark at the top counts the one above.
+	step("follow the mark",
+		chromedp.Click(chromedp.CSS(`.cw-edge-bottom > :nth-child(5) button`)),
+		chromedp.Poll[chromedp.Void](`(`+seen+`)(`+late+`) === "whole" &&
+			!document.querySelector(".cw-edge-top").children[4].querySelector("button").hidden`, chromedp.WithPollingTimeout(5*time.Second)),
+	)
+}
