@@ -270,3 +270,56 @@ func TestBrowserCalendar(t *testing.T) {
 			!document.querySelector(".cw-edge-top").children[4].querySelector("button").hidden`, chromedp.WithPollingTimeout(5*time.Second)),
 	)
 }
+
+// TestBrowserParticipantStatusFits: the participant's response drop-down
+// of the activity form is wide enough for its longest choice in both
+// languages ("Awaiting resp" was cut).
+func TestBrowserParticipantStatusFits(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	ctx := newChrome(t, 60*time.Second)
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	step("sign in",
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), tandemtest.AdminEmail),
+		chromedp.SendKeys(chromedp.ID("f-password"), tandemtest.AdminPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("contact-q")),
+	)
+	// The room each option's text needs against the room the select gives
+	// it (its content box: the padding holds the arrow).
+	const fits = `(() => {
+		const sel = document.querySelector('select[name="participants[0].response_status"]');
+		const cs = getComputedStyle(sel);
+		const room = sel.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+		const probe = document.createElement("span");
+		probe.style.font = cs.font;
+		probe.style.whiteSpace = "pre";
+		document.body.append(probe);
+		const cut = [...sel.options].filter((o) => { probe.textContent = o.text; return probe.offsetWidth > room; }).map((o) => o.text);
+		probe.remove();
+		return cut.join(", ");
+	})()`
+	for _, lang := range []string{"en", "ru"} {
+		step("open the form in "+lang,
+			chromedp.Navigate(s.URL+"/profile"),
+			chromedp.Evaluate[chromedp.Void](`(() => { const f = document.createElement("form"); f.method = "post"; f.action = "/language";
+				f.innerHTML = '<input name="lang" value="`+lang+`"><input name="next" value="/activities/new?type=meeting">' +
+				'<input name="csrf_token" value="' + document.querySelector('meta[name="csrf-token"]').content + '">';
+				document.body.append(f); f.submit(); })()`),
+			chromedp.WaitVisible(chromedp.CSS(`html[lang="`+lang+`"] select[name="participants[0].response_status"]`)),
+		)
+		cut, err := chromedp.Run(ctx, chromedp.Evaluate[string](fits))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cut != "" {
+			t.Errorf("%s: options cut off: %s", lang, cut)
+		}
+	}
+}

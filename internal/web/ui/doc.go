@@ -49,7 +49,8 @@
 // cluster spacer. Buttons: btn btn-primary btn-secondary btn-ghost btn-danger
 // btn-danger-ghost btn-sm btn-lg btn-block btn-group icon-btn link-btn.
 // Forms: form form-grid field-full fieldset field label input select textarea
-// help field-error has-error check form-actions repeat repeat-row repeat-add.
+// help field-error has-error check form-actions repeat repeat-row repeat-add
+// select-fit (a select in a repeat-row as wide as its longest option).
 // Tables: table-wrap table table-compact num col-check col-actions cell-main
 // cell-title cell-sub row-actions hide-sm, tr[data-href]. Cards: card
 // card-header card-title card-subtitle card-body card-footer card-grid props
