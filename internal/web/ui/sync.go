@@ -47,6 +47,9 @@ type calendarSyncView struct {
 	LastError   string
 	Stats       reconcile.Stats
 	Errors      map[string]string
+	// NeedsConsent: the account did not grant Tandem its calendar (Google
+	// became the calendar integration after it was connected).
+	NeedsConsent bool
 }
 
 func (u *UI) calendarSyncView(ctx context.Context, connID string) calendarSyncView {
@@ -108,6 +111,8 @@ type contactSyncView struct {
 	Preview   []store.JournalEntry // after "Preview"
 	Previewed bool
 	Errors    map[string]string
+	// NeedsConsent: the account did not grant Tandem its contacts.
+	NeedsConsent bool
 }
 
 func (u *UI) contactSyncView(ctx context.Context, c *Ctx, connID string) contactSyncView {
