@@ -84,3 +84,15 @@ func (b *Browser) read(t testing.TB, resp *http.Response) Page {
 	}
 	return Page{Status: resp.StatusCode, URL: resp.Request.URL.String(), Body: string(raw)}
 }
+
+// Open sends a GET with the browser's cookies and returns the response
+// unread, for a stream (Server-Sent Events); the caller closes its body.
+func (b *Browser) Open(t testing.TB, path string) *http.Response {
+	t.Helper()
+	resp, err := b.hc.Get(b.base + path)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}

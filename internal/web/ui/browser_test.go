@@ -3,15 +3,20 @@ package ui_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tandem-crm/tandem/internal/emulator/google"
+	"github.com/tandem-crm/tandem/internal/oauth"
+	"github.com/tandem-crm/tandem/internal/oauth/oauthtest"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
@@ -322,4 +327,72 @@ func TestBrowserParticipantStatusFits(t *testing.T) {
 			t.Errorf("%s: options cut off: %s", lang, cut)
 		}
 	}
+}
+
+// TestBrowserSyncProgress: after "Run sync now" the connection's page shows
+// the run's counts as it goes (sync.js on the event stream), then the
+// final ones on a refreshed card and a toast.
+func TestBrowserSyncProgress(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	bg := context.Background()
+	g := oauthtest.New(t, google.Options{}, s.URL+oauth.GoogleCallbackPath)
+	if err := g.Configure(bg, s.App.Settings); err != nil {
+		t.Fatal(err)
+	}
+	g.AddUser("watch@gmail.com", "Watch")
+	g.SetAutoApprove("watch@gmail.com")
+	api := s.NewUser(t, "watch@example.com")
+	b := s.Browser(t, "watch@example.com", "user-password-1")
+	b.Post(t, "/oauth/google/start", nil)
+	conns, _ := s.App.Store.ListConnections(bg, api.UserID)
+	if len(conns) != 1 {
+		t.Fatalf("connections %d", len(conns))
+	}
+	page := "/profile/accounts/" + conns[0].ID
+	var tag struct{ ID string }
+	api.JSON(t, "POST", "/api/v1/tags", map[string]any{"name": "Watched"}, http.StatusCreated, &tag)
+	for _, name := range []string{"Ann Watch", "Bob Watch"} {
+		api.JSON(t, "POST", "/api/v1/contacts", map[string]any{"name": name, "tags": []string{tag.ID}}, http.StatusCreated, nil)
+	}
+	b.Post(t, page+"/contacts", url.Values{"enabled": {"1"}, "tag_id": {tag.ID}, "period_minutes": {"15"}, "group_name": {"Tandem"}})
+	var creates atomic.Int32
+	held, release := g.Hold(t, func(r *http.Request) bool {
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, ":createContact") && creates.Add(1) == 2
+	})
+	run := b.Post(t, page+"/sync", nil).URL // the page that follows the run
+	select {
+	case <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run never sent its second contact")
+	}
+
+	ctx := newChrome(t, 90*time.Second)
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	step("sign in",
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), "watch@example.com"),
+		chromedp.SendKeys(chromedp.ID("f-password"), "user-password-1"),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("contact-q")),
+	)
+	line := `document.querySelector('[data-sync-progress="contact"]')`
+	step("the running counts",
+		chromedp.Navigate(run),
+		chromedp.Poll[chromedp.Void](line+`.textContent.includes("remote: +1,") && !`+line+`.hidden`,
+			chromedp.WithPollingTimeout(30*time.Second)),
+	)
+	release()
+	step("the end",
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll(".toast-success")].some((t) => t.textContent.includes("Sync finished."))`,
+			chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Poll[chromedp.Void](`document.querySelector('[data-sync-card="contact"] .props').textContent.includes("remote: +2,") &&
+			`+line+`.textContent.startsWith("Done") && !location.search.includes("run=")`,
+			chromedp.WithPollingTimeout(30*time.Second)),
+	)
 }

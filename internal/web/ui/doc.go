@@ -75,7 +75,10 @@
 // data-copy / data-copy-target (+ data-copied toast text); data-history-back;
 // .cw-scroll[data-scroll-hour] (+ data-more-above / data-more-below, the
 // titles of the marks counting events out of sight; static/calendar.js,
-// which the calendar page loads). Same-origin fetches that change state send
+// which the calendar page loads); [data-sync-events] with
+// [data-sync-progress="<kind>"] lines and [data-sync-card] sections (a sync
+// run followed live: static/sync.js, loaded by a connection's page).
+// Same-origin fetches that change state send
 // X-CSRF-Token from <meta name="csrf-token">. window.Tandem has toast,
 // confirm and fetchPage.
 package ui

@@ -337,6 +337,9 @@ type accountView struct {
 	Connection   connectionView
 	ContactSync  contactSyncView
 	CalendarSync calendarSyncView
+	// SyncEvents is the event stream of a run the page follows live
+	// ("Run sync now" adds ?run=<job>).
+	SyncEvents string
 }
 
 func (u *UI) profileAccount(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -368,6 +371,9 @@ func (u *UI) renderAccountWith(w http.ResponseWriter, r *http.Request, c *Ctx, c
 	if cn.Provider == oauth.ProviderGoogle {
 		v.ContactSync.NeedsConsent = slices.Contains(missing, "contacts")
 		v.CalendarSync.NeedsConsent = slices.Contains(missing, "calendar")
+	}
+	if job, err := strconv.ParseInt(r.URL.Query().Get("run"), 10, 64); err == nil && job > 0 && u.jobs != nil {
+		v.SyncEvents = "/profile/accounts/" + cn.ID + "/sync/events?job=" + strconv.FormatInt(job, 10)
 	}
 	if editContacts != nil {
 		editContacts(&v.ContactSync)

@@ -136,6 +136,7 @@ func (u *UI) syncRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /profile/accounts/{id}/calendar", u.authed(u.saveCalendarSync))
 	mux.HandleFunc("POST /profile/accounts/{id}/calendar/resync", u.authed(u.resyncCalendar))
 	mux.HandleFunc("POST /profile/accounts/{id}/sync", u.authed(u.runSyncNow))
+	mux.HandleFunc("GET /profile/accounts/{id}/sync/events", u.authed(u.syncEvents))
 	mux.HandleFunc("POST /profile/accounts/{id}/preview", u.authed(u.previewSync))
 	mux.HandleFunc("POST /contacts/sync", u.authed(u.syncContactsNow))
 }
@@ -182,11 +183,13 @@ func (u *UI) runSyncNow(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	if !ok {
 		return
 	}
-	if _, _, err := u.sync.Enqueue(r.Context(), cn.ID, "manual"); err != nil {
+	job, _, err := u.sync.Enqueue(r.Context(), cn.ID, "manual")
+	if err != nil {
 		u.fail(w, r, c, err)
 		return
 	}
-	redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashInfo, Key: "sync.queued"})
+	// The page follows the run live (sync_events.go).
+	redirect(w, r, runPage(cn.ID, job), Flash{Kind: FlashInfo, Key: "sync.started"})
 }
 
 func (u *UI) previewSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -229,14 +232,20 @@ func (u *UI) resyncCalendar(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		})
 		return
 	}
+	var job int64
 	if err == nil {
-		_, _, err = u.sync.Enqueue(r.Context(), cn.ID, "resync")
+		job, _, err = u.sync.Enqueue(r.Context(), cn.ID, "resync")
 	}
 	if err != nil {
 		u.fail(w, r, c, err)
 		return
 	}
-	redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashInfo, Key: "sync.calendar.resync_queued", Args: []any{from}})
+	redirect(w, r, runPage(cn.ID, job), Flash{Kind: FlashInfo, Key: "sync.calendar.resync_queued", Args: []any{from}})
+}
+
+// runPage is a connection's page following the run of job.
+func runPage(connID string, job int64) string {
+	return "/profile/accounts/" + connID + "?run=" + strconv.FormatInt(job, 10)
 }
 
 // syncContactsNow is "Run sync now" on the contacts page: every one of the

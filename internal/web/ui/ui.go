@@ -49,6 +49,8 @@ type UI struct {
 	log  *slog.Logger
 	r    *Renderer
 	auth *web.Auth
+
+	syncEventsEvery time.Duration // how often a sync's event stream polls (0: syncEventsEvery)
 }
 
 // New parses the templates.
