@@ -59,8 +59,39 @@ type syncBindingEvent struct {
 	LastRun string          `json:"last_run,omitempty"`
 }
 
+// streamContext is the context of a long-lived response: the request's,
+// also ended when the server begins to shut down, which otherwise waits
+// for every response to finish.
+func (u *UI) streamContext(r *http.Request) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(r.Context())
+	srv, _ := r.Context().Value(http.ServerContextKey).(*http.Server)
+	if srv == nil {
+		return ctx, cancel
+	}
+	u.streamsMu.Lock()
+	stop, ok := u.streamsStop[srv]
+	if !ok {
+		if u.streamsStop == nil {
+			u.streamsStop = map[*http.Server]chan struct{}{}
+		}
+		stop = make(chan struct{})
+		u.streamsStop[srv] = stop
+		srv.RegisterOnShutdown(func() { close(stop) })
+	}
+	u.streamsMu.Unlock()
+	go func() {
+		select {
+		case <-stop:
+			cancel()
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, cancel
+}
+
 func (u *UI) syncEvents(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	ctx := r.Context()
+	ctx, cancel := u.streamContext(r)
+	defer cancel()
 	cn, err := u.st.GetUserConnection(ctx, c.V.UserID, r.PathValue("id"))
 	if errors.Is(err, store.ErrNotFound) && c.V.IsAdmin() {
 		cn, err = u.st.GetConnection(ctx, r.PathValue("id"))

@@ -4,17 +4,23 @@ import (
 	"bufio"
 	"context"
 	"encoding/json"
+	"net"
 	"net/http"
 	"net/url"
 	"regexp"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/riverqueue/river"
+
 	"github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/oauth/oauthtest"
+	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/syncer"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
@@ -182,10 +188,50 @@ func testSyncProgressLive(t *testing.T, s *tandemtest.Server) {
 		t.Errorf("%d contacts in Google", n)
 	}
 
+	// An administrator may follow it too.
+	admin := s.Browser(t, tandemtest.AdminEmail, tandemtest.AdminPassword)
+	nextEvent(t, readEvents(t, admin.Open(t, stream)), "the end for the administrator", func(ev sseEvent) bool { return ev.Name == "done" })
+
 	// Following an ended run ends at once, in the viewer's language.
 	b.Post(t, "/language", url.Values{"lang": {"ru"}, "next": {page}})
 	ev = nextEvent(t, readEvents(t, b.Open(t, stream)), "the end", func(ev sseEvent) bool { return ev.Name == "done" })
 	if ev.Data.Message != "Синхронизация завершена." || !strings.Contains(ev.Data.Bindings[0].Text, "+3") {
 		t.Errorf("ru %+v", ev.Data)
+	}
+}
+
+// TestSyncEventsEndOnShutdown: a stream following a run that has not
+// started does not hold up the server's shutdown.
+func TestSyncEventsEndOnShutdown(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	ctx := context.Background()
+	api := s.NewUser(t, "shut@example.com")
+	b := s.Browser(t, "shut@example.com", "user-password-1")
+	cn := &store.Connection{UserID: api.UserID, Provider: "google", AccountEmail: "shut@gmail.com", Status: store.ConnectionActive}
+	if err := s.App.Store.CreateConnection(ctx, cn, ""); err != nil {
+		t.Fatal(err)
+	}
+	job, _, err := s.App.Queue.Enqueue(ctx, syncer.RunArgs{ConnectionID: cn.ID, Reason: "manual"},
+		&river.InsertOpts{ScheduledAt: time.Now().Add(24 * time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same handler on a server of our own, to shut it down.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := &http.Server{Handler: s.Handler}
+	go srv.Serve(ln)
+	events := readEvents(t, b.Open(t, "http://"+ln.Addr().String()+"/profile/accounts/"+cn.ID+"/sync/events?job="+strconv.FormatInt(job, 10)))
+	if ev := nextEvent(t, events, "the waiting run", func(sseEvent) bool { return true }); ev.Data.State != "queued" {
+		t.Errorf("first event %+v", ev)
+	}
+	shutCtx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutCtx); err != nil {
+		t.Fatalf("shutdown: %v", err)
+	}
+	for range events { // the stream has ended
 	}
 }
