@@ -260,21 +260,24 @@ func (u *UI) syncContactsNow(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		u.fail(w, r, c, err)
 		return
 	}
-	n := 0
+	n, last, job := 0, "", int64(0)
 	for _, cn := range conns {
 		if b, _, err := u.sync.ContactBinding(r.Context(), cn.ID); err == nil && b.Enabled {
-			if _, _, err := u.sync.Enqueue(r.Context(), cn.ID, "manual"); err != nil {
+			if job, _, err = u.sync.Enqueue(r.Context(), cn.ID, "manual"); err != nil {
 				u.fail(w, r, c, err)
 				return
 			}
-			n++
+			n, last = n+1, cn.ID
 		}
 	}
-	if n == 0 {
+	switch n {
+	case 0:
 		redirect(w, r, "/profile/accounts", Flash{Kind: FlashInfo, Key: "sync.none_enabled"})
-		return
+	case 1: // its page follows the run
+		redirect(w, r, runPage(last, job), Flash{Kind: FlashInfo, Key: "sync.started"})
+	default:
+		redirect(w, r, "/contacts", Flash{Kind: FlashInfo, Key: "sync.queued"})
 	}
-	redirect(w, r, "/contacts", Flash{Kind: FlashInfo, Key: "sync.queued"})
 }
 
 // journalRow is one line of a record's sync history.

@@ -198,6 +198,14 @@ func testSyncProgressLive(t *testing.T, s *tandemtest.Server) {
 	if ev.Data.Message != "Синхронизация завершена." || !strings.Contains(ev.Data.Bindings[0].Text, "+3") {
 		t.Errorf("ru %+v", ev.Data)
 	}
+
+	// "Run sync now" on the contacts page, with one account syncing
+	// contacts, follows the run on that account's page.
+	p = b.Post(t, "/contacts/sync", nil)
+	if !regexp.MustCompile(regexp.QuoteMeta(page) + `\?run=\d+$`).MatchString(p.URL) {
+		t.Errorf("after Run sync now on the contacts page at %s", p.URL)
+	}
+	mustHave(t, "contacts page run", p.Body, "Синхронизация запущена.", "data-sync-events=")
 }
 
 // TestSyncEventsEndOnShutdown: a stream following a run that has not
