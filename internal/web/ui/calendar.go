@@ -396,8 +396,12 @@ func (u *UI) calendar(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	for ds := from; ds.Before(to); ds = at(ds, 1) {
 		cd := dayOf(ds)
 		for _, e := range cd.Events {
-			// Open where the earliest event is seen, not past it.
-			data.ScrollHour = min(data.ScrollHour, e.StartMin/60)
+			// Open where the earliest event starts, not past it (one going
+			// on from the day before would open every day at midnight:
+			// the marks of events above say it is there).
+			if !e.Continued {
+				data.ScrollHour = min(data.ScrollHour, e.StartMin/60)
+			}
 		}
 		data.Days = append(data.Days, cd)
 	}

@@ -68,6 +68,8 @@ func TestCalendarViews(t *testing.T) {
 			"start": at(1, 15, 0), "end": at(1, 16, 0), "title": "Late standup"}}})
 	create(map[string]any{"type": "task", "title": "Holiday", "all_day": true, "start": ymd(2), "end": ymd(3)})
 	create(map[string]any{"type": "meeting", "title": "Far review", "start": at(10, 12, 0), "end": at(10, 13, 0)})
+	// Overnight into the next week's Tuesday (which must not open at midnight for it).
+	create(map[string]any{"type": "meeting", "title": "Night shift", "start": at(5, 23, 0), "end": at(6, 1, 0)})
 	for i := range 5 { // a busy day: the month cell shows three and "2 more"
 		create(map[string]any{"type": "call", "title": fmt.Sprintf("Busy %d", i), "start": at(7, 9+i, 0), "end": at(7, 9+i, 30)})
 	}
@@ -108,8 +110,13 @@ func TestCalendarViews(t *testing.T) {
 		crmHas(t, en.Get(t, url("week", -64)), "Oct 27 – Nov 2, 2030")
 		crmHas(t, ru.Get(t, url("week", -28)), "2–8 дек. 2030 г.")
 		crmHas(t, ru.Get(t, url("week", -30)), "25 нояб. – 1 дек. 2030 г.")
-		// A working-day week opens at 8:00.
-		crmHas(t, en.Get(t, url("week", 7)), `data-scroll-hour="8"`)
+		// A working-day week opens at 8:00, also with an event going on
+		// from the night before.
+		p = en.Get(t, url("week", 7))
+		crmHas(t, p, `data-scroll-hour="8"`)
+		if col := calColumn(t, p.Body, ymd(6)); !strings.Contains(col, "Night shift") || !strings.Contains(col, "--start:0;--duration:60") {
+			t.Errorf("the night's end:\n%s", col)
+		}
 		// The old week parameter still works.
 		crmHas(t, en.Get(t, "/calendar?week="+ymd(0)), "Dec 29, 2030 – Jan 4, 2031")
 	})
