@@ -75,6 +75,38 @@ func (l Lang) FormatMonthYear(t time.Time) string {
 	return fmt.Sprintf("%s %d", t.Month(), t.Year())
 }
 
+// FormatDateRange names the days from first to last (both inclusive) as
+// CLDR's medium interval formats do, leaving out what the two share:
+// "Dec 1 – 7, 2026", "Nov 29 – Dec 5, 2026", "Dec 29, 2026 – Jan 4, 2027";
+// "1–7 дек. 2026 г.", "29 нояб. – 5 дек. 2026 г.",
+// "29 дек. 2026 г. – 4 янв. 2027 г.". One day is FormatDate.
+func (l Lang) FormatDateRange(first, last time.Time) string {
+	fy, fm, fd := first.Date()
+	ly, lm, ld := last.Date()
+	ru := l.norm() == Ru
+	switch {
+	case fy == ly && fm == lm && fd == ld:
+		return l.FormatDate(first)
+	case fy != ly:
+		return l.FormatDate(first) + " – " + l.FormatDate(last)
+	case fm != lm && ru:
+		return fmt.Sprintf("%d %s – %d %s %d г.", fd, ruMonthsShort[fm-1], ld, ruMonthsShort[lm-1], ly)
+	case fm != lm:
+		return fmt.Sprintf("%s %d – %s %d, %d", enMonthsShort[fm-1], fd, enMonthsShort[lm-1], ld, ly)
+	case ru:
+		return fmt.Sprintf("%d–%d %s %d г.", fd, ld, ruMonthsShort[lm-1], ly)
+	default:
+		return fmt.Sprintf("%s %d – %d, %d", enMonthsShort[fm-1], fd, ld, ly)
+	}
+}
+
+// FormatDateFull formats the date with its weekday, as CLDR's full style:
+// "Monday, November 30, 2026", "Понедельник, 30 ноября 2026 г." (the
+// weekday capitalised, as it heads a page).
+func (l Lang) FormatDateFull(t time.Time) string {
+	return l.WeekdayName(t.Weekday()) + ", " + l.FormatDateLong(t)
+}
+
 // MonthName returns the standalone month name, capitalised for use as a
 // label: "January", "Январь".
 func (l Lang) MonthName(m time.Month) string {

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/riverqueue/river"
@@ -78,15 +79,35 @@ var (
 
 	// ErrInvalidFilter means a Filter field is out of range.
 	ErrInvalidFilter = errors.New("invalid job filter")
+
+	// ErrNotRetryable means Retry was asked of a job that has completed,
+	// is running or is about to run.
+	ErrNotRetryable = errors.New("job cannot be retried")
 )
+
+// Retryable reports whether Retry accepts a job in state s: a failed,
+// discarded or cancelled job runs again, a waiting (scheduled or pending)
+// one runs now. A completed job did its work, and a running or available
+// one is already under way.
+func Retryable(s State) bool {
+	switch s {
+	case StateRetryable, StateDiscarded, StateCancelled, StateScheduled, StatePending:
+		return true
+	}
+	return false
+}
 
 // Filter selects jobs for List. The zero value lists the newest jobs of
 // every state and kind.
 type Filter struct {
-	State  State  // "" for any
-	Kind   string // "" for any
-	Limit  int    // page size; 0 means DefaultListLimit, at most MaxListLimit
-	Cursor string // "" for the first page, else the cursor List returned
+	State State  // "" for any
+	Kind  string // "" for any
+	// HideTicks leaves out the completed runs of periodic jobs (the
+	// scheduler's ticks, such as sync.schedule every minute); failed ones
+	// still show.
+	HideTicks bool
+	Limit     int    // page size; 0 means DefaultListLimit, at most MaxListLimit
+	Cursor    string // "" for the first page, else the cursor List returned
 }
 
 // Page sizes of List.
@@ -116,6 +137,15 @@ func (q *Queue) List(ctx context.Context, f Filter) ([]Job, string, error) {
 	}
 	if f.Kind != "" {
 		params = params.Kinds(f.Kind)
+	}
+	if f.HideTicks && len(q.periodicKinds) > 0 {
+		names := make([]string, len(q.periodicKinds))
+		args := river.NamedArgs{}
+		for i, k := range q.periodicKinds {
+			names[i] = "@tick_kind_" + strconv.Itoa(i)
+			args[names[i][1:]] = k
+		}
+		params = params.Where("NOT (state = 'completed' AND kind IN ("+strings.Join(names, ", ")+"))", args)
 	}
 	if f.Cursor != "" {
 		after, err := strconv.ParseInt(f.Cursor, 10, 64)
@@ -158,10 +188,21 @@ func (q *Queue) Cancel(ctx context.Context, id int64) (Job, error) {
 	return jobResult("cancel", id, row, err)
 }
 
-// Retry makes a job available to run again now, whatever its state (a
-// completed, cancelled or discarded one too; a discarded one gets one more
-// attempt), except a running job, which is returned unchanged.
+// Retry makes a failed, discarded or cancelled job available to run again
+// now (a discarded one gets one more attempt), and a waiting one available
+// at once. A job in another state is refused with ErrNotRetryable, and
+// returned unchanged.
 func (q *Queue) Retry(ctx context.Context, id int64) (Job, error) {
+	j, err := q.Get(ctx, id)
+	if err != nil {
+		return Job{}, err
+	}
+	if !Retryable(j.State) {
+		return j, fmt.Errorf("jobs: retry %d: %w: it is %s", id, ErrNotRetryable, j.State)
+	}
+	// The job may change state between the look and the retry (a failed
+	// one that its backoff just ran): River then retries it as it found it,
+	// which at worst runs a job once more.
 	row, err := q.client.JobRetry(ctx, id)
 	return jobResult("retry", id, row, err)
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"sync"
 	"time"
 
@@ -62,6 +63,8 @@ type Queue struct {
 	backend Backend
 	kinds   map[string]KindOptions
 	workers int
+	// periodicKinds are the kinds the registry enqueues on a period.
+	periodicKinds []string
 
 	mu        sync.Mutex
 	cancelRun func() // releases the context Start gave River
@@ -95,6 +98,11 @@ func New(ctx context.Context, b Backend, reg *Registry, opts Options) (*Queue, e
 	}
 	regd := reg.freeze()
 	q := &Queue{backend: b, kinds: regd.kinds, workers: opts.Workers}
+	for _, p := range regd.periodic {
+		if k := p.args.Kind(); !slices.Contains(q.periodicKinds, k) {
+			q.periodicKinds = append(q.periodicKinds, k)
+		}
+	}
 
 	cfg := &river.Config{
 		Logger:            cmp.Or(opts.Logger, slog.Default()),

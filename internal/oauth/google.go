@@ -2,6 +2,7 @@ package oauth
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -14,15 +15,94 @@ import (
 // SiteUrl; the administration page shows the result to register.
 const GoogleCallbackPath = "/oauth/google/callback"
 
-// GoogleScopes are the scopes Tandem asks Google for and the administrator
-// registers in Google Cloud (SPEC §1: contacts, calendar, Gmail), plus the
-// OpenID ones that name the account. The single source: the administration
-// page shows this list.
-var GoogleScopes = []string{
-	"https://www.googleapis.com/auth/contacts",
-	"https://www.googleapis.com/auth/calendar",
-	"https://mail.google.com/",
-	"openid", "email", "profile",
+// Google's OAuth scopes of the features below.
+const (
+	GoogleScopeContacts = "https://www.googleapis.com/auth/contacts"
+	GoogleScopeCalendar = "https://www.googleapis.com/auth/calendar"
+)
+
+// GoogleIdentityScopes name the account (OpenID); every authorization asks
+// for them.
+var GoogleIdentityScopes = []string{"openid", "email", "profile"}
+
+// GoogleFeature is a part of Tandem that works with a part of a Google
+// account, and the scopes it needs.
+type GoogleFeature struct {
+	Name   string // "contacts", "calendar"
+	Scopes []string
+	// The feature is on while the system setting Setting has the value
+	// Value; with no Setting it is always on.
+	Setting, Value string
+}
+
+// GoogleFeatures are the features that use a Google account. An
+// authorization asks only for the scopes of the features that are on, with
+// include_granted_scopes=true: a feature turned on later adds its scopes
+// the next time the account is connected, and Google keeps what was granted
+// before (incremental authorization). A feature to come adds its entry
+// here when it exists (mail sync: https://mail.google.com/).
+var GoogleFeatures = []GoogleFeature{
+	{Name: "contacts", Scopes: []string{GoogleScopeContacts}},
+	{Name: "calendar", Scopes: []string{GoogleScopeCalendar}, Setting: "CalendarIntegration", Value: "google"},
+}
+
+// GoogleScopes are every scope Tandem may ask Google for, the identity ones
+// included: what the administrator registers in Google Cloud. The
+// administration page shows this list.
+var GoogleScopes = googleScopes(GoogleFeatures)
+
+// GoogleScopesOn are the scopes an authorization asks for now: those of the
+// features that are on, and the identity ones.
+func GoogleScopesOn(ctx context.Context, set *settings.Service) ([]string, error) {
+	on, err := googleFeaturesOn(ctx, set)
+	return googleScopes(on), err
+}
+
+// GoogleFeaturesMissing names the features that are on but whose scopes
+// the connection was not granted (scopes: store.Connection.Scopes); they
+// fail until the account is connected again. Nothing is reported while the
+// granted scopes are unknown ("").
+func GoogleFeaturesMissing(ctx context.Context, set *settings.Service, scopes string) ([]string, error) {
+	granted := strings.Fields(scopes)
+	if len(granted) == 0 {
+		return nil, nil
+	}
+	on, err := googleFeaturesOn(ctx, set)
+	var out []string
+	for _, f := range on {
+		for _, sc := range f.Scopes {
+			if !slices.Contains(granted, sc) {
+				out = append(out, f.Name)
+				break
+			}
+		}
+	}
+	return out, err
+}
+
+func googleFeaturesOn(ctx context.Context, set *settings.Service) ([]GoogleFeature, error) {
+	var on []GoogleFeature
+	for _, f := range GoogleFeatures {
+		if f.Setting != "" {
+			v, err := set.Get(ctx, f.Setting)
+			if err != nil {
+				return nil, err
+			}
+			if v != f.Value {
+				continue
+			}
+		}
+		on = append(on, f)
+	}
+	return on, nil
+}
+
+func googleScopes(fs []GoogleFeature) []string {
+	var out []string
+	for _, f := range fs {
+		out = append(out, f.Scopes...)
+	}
+	return append(out, GoogleIdentityScopes...)
 }
 
 // identityScope reports the OpenID scopes, which Google reports back in
@@ -83,7 +163,7 @@ func Google(ctx context.Context, set *settings.Service) (GoogleEndpoints, error)
 }
 
 // GoogleConfig returns the client configuration of the company's Google
-// app: its keys, Google's endpoints, GoogleScopes and the redirect URL
+// app: its keys, Google's endpoints, GoogleScopesOn and the redirect URL
 // <SiteUrl>/oauth/google/callback ("" while SiteUrl is unset; Begin then
 // derives it from the request's host). ErrSharedApp while
 // UseSharedGoogleApp is on; ErrNotConfigured without client id or secret.
@@ -114,12 +194,16 @@ func GoogleConfig(ctx context.Context, set *settings.Service) (*oauth2.Config, e
 	if err != nil {
 		return nil, err
 	}
+	scopes, err := GoogleScopesOn(ctx, set)
+	if err != nil {
+		return nil, err
+	}
 	return &oauth2.Config{
 		ClientID:     strings.TrimSpace(id),
 		ClientSecret: sec,
 		Endpoint:     oauth2.Endpoint{AuthURL: e.AuthURL, TokenURL: e.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
 		RedirectURL:  redirectURL(site, "", GoogleCallbackPath),
-		Scopes:       append([]string(nil), GoogleScopes...),
+		Scopes:       scopes,
 	}, nil
 }
 

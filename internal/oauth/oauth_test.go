@@ -178,9 +178,17 @@ func TestGoogleConfig(t *testing.T) {
 	}
 	if cfg.ClientID != "id" || cfg.ClientSecret != "secret" || cfg.RedirectURL != "" ||
 		cfg.Endpoint.AuthURL != "https://accounts.google.com/o/oauth2/v2/auth" ||
-		cfg.Endpoint.TokenURL != "https://oauth2.googleapis.com/token" || !slices.Equal(cfg.Scopes, oauth.GoogleScopes) {
+		cfg.Endpoint.TokenURL != "https://oauth2.googleapis.com/token" ||
+		!slices.Equal(cfg.Scopes, []string{oauth.GoogleScopeContacts, "openid", "email", "profile"}) {
 		t.Errorf("config %+v", cfg)
 	}
+	// The calendar's scope once Google is the calendar integration.
+	put("CalendarIntegration", "google")
+	if cfg, _ = oauth.GoogleConfig(ctx, set); !slices.Equal(cfg.Scopes, oauth.GoogleScopes) ||
+		!slices.Contains(cfg.Scopes, oauth.GoogleScopeCalendar) {
+		t.Errorf("scopes with the calendar on: %v", cfg.Scopes)
+	}
+	put("CalendarIntegration", "none")
 	put("SiteUrl", "https://crm.example.com/")
 	if cfg, _ = oauth.GoogleConfig(ctx, set); cfg.RedirectURL != "https://crm.example.com/oauth/google/callback" {
 		t.Errorf("redirect %q", cfg.RedirectURL)

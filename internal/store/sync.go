@@ -26,6 +26,10 @@ type Binding struct {
 	LastRunAt    time.Time
 	LastError    string
 	LastStats    string // JSON
+	// The run under way: when it started and its running counts (JSON);
+	// RunProgress is "" while no run is under way.
+	RunStartedAt time.Time
+	RunProgress  string
 }
 
 // Link pairs a local record with its remote item in one binding.
@@ -87,17 +91,20 @@ func (s *Store) SaveBinding(ctx context.Context, b *Binding) error {
 }
 
 const bindingColumns = `id, connection_id, kind, collection, remote_cursor, local_cursor, policy, enabled, last_run_at,
-	last_error, last_stats`
+	last_error, last_stats, run_started_at, run_progress`
 
 func scanBinding(row interface{ Scan(...any) error }) (*Binding, error) {
 	var b Binding
-	var last int64
+	var last, started int64
 	if err := row.Scan(&b.ID, &b.ConnectionID, &b.Kind, &b.Collection, &b.RemoteCursor, &b.LocalCursor, &b.Policy,
-		&b.Enabled, &last, &b.LastError, &b.LastStats); err != nil {
+		&b.Enabled, &last, &b.LastError, &b.LastStats, &started, &b.RunProgress); err != nil {
 		return nil, err
 	}
 	if last > 0 {
 		b.LastRunAt = crm.FromMicros(last)
+	}
+	if started > 0 {
+		b.RunStartedAt = crm.FromMicros(started)
 	}
 	return &b, nil
 }
@@ -133,13 +140,36 @@ func (s *Store) ListBindings(ctx context.Context, connectionID string) ([]*Bindi
 	return out, rows.Err()
 }
 
-// FinishRun records the outcome of a sync run.
+// StartRun marks a binding's run as under way, with no counts yet.
+func (s *Store) StartRun(ctx context.Context, bindingID string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE sync_bindings SET run_started_at = $2, run_progress = '{}' WHERE id = $1`,
+		bindingID, crm.Micros(crm.Now()))
+	if err != nil {
+		return fmt.Errorf("start run: %w", err)
+	}
+	return nil
+}
+
+// SaveRunProgress stores the running counts (JSON) of a binding's run
+// under way.
+func (s *Store) SaveRunProgress(ctx context.Context, bindingID, stats string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE sync_bindings SET run_progress = $2 WHERE id = $1 AND run_progress <> ''`,
+		bindingID, stats)
+	if err != nil {
+		return fmt.Errorf("save run progress: %w", err)
+	}
+	return nil
+}
+
+// FinishRun records the outcome of a sync run; the run is no longer under
+// way.
 func (s *Store) FinishRun(ctx context.Context, bindingID, stats string, runErr error) error {
 	msg := ""
 	if runErr != nil {
 		msg = runErr.Error()
 	}
-	_, err := s.w.ExecContext(ctx, `UPDATE sync_bindings SET last_run_at = $2, last_error = $3, last_stats = $4 WHERE id = $1`,
+	_, err := s.w.ExecContext(ctx, `UPDATE sync_bindings SET last_run_at = $2, last_error = $3, last_stats = $4,
+		run_progress = '' WHERE id = $1`,
 		bindingID, crm.Micros(crm.Now()), msg, stats)
 	if err != nil {
 		return fmt.Errorf("finish run: %w", err)

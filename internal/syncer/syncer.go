@@ -72,20 +72,23 @@ type Service struct {
 	// renewed (0: DefaultLeaseTTL); LeaseRenew is how often a running run
 	// renews it (0: LeaseTTL/3). Set them before the service runs anything.
 	LeaseTTL, LeaseRenew time.Duration
+	// ProgressEvery is how often at most a run writes its running counts
+	// to its binding (0: DefaultProgressEvery).
+	ProgressEvery time.Duration
 
-	engine reconcile.Engine
-	mu     sync.Mutex
-	locks  map[string]*sync.Mutex
+	engine     reconcile.Engine
+	mu         sync.Mutex
+	locks      map[string]*sync.Mutex
+	onProgress func(bindingID string, st reconcile.Stats)
+	running    map[string]*progressWriter // by binding id
 }
-
-// SetProgress reports the running counts of every run to fn (the CLI's
-// progress bar).
-func (s *Service) SetProgress(fn func(bindingID string, st reconcile.Stats)) { s.engine.Progress = fn }
 
 // New returns a Service.
 func New(st *store.Store, set *settings.Service, tokens Tokens, log *slog.Logger) *Service {
-	return &Service{Store: st, Settings: set, Tokens: tokens, Log: log, engine: reconcile.Engine{State: st, Log: log},
-		locks: map[string]*sync.Mutex{}}
+	s := &Service{Store: st, Settings: set, Tokens: tokens, Log: log, engine: reconcile.Engine{State: st, Log: log},
+		locks: map[string]*sync.Mutex{}, running: map[string]*progressWriter{}}
+	s.engine.Progress = s.progress
+	return s
 }
 
 // lock serializes runs of one connection in this process; across processes
@@ -337,6 +340,7 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 		var stats reconcile.Stats
 		var err error
 		began := time.Now()
+		stopProgress := s.startProgress(ctx, b.ID)
 		switch b.Kind {
 		case KindContacts:
 			stats, err = s.runContacts(ctx, v, b, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL})
@@ -345,6 +349,7 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 		default:
 			err = fmt.Errorf("sync: binding kind %q is not supported yet", b.Kind)
 		}
+		stopProgress()
 		s.Metrics.SyncRun(conn.Provider, b.Kind, time.Since(began), stats, errorKind(err))
 		res.Stats[b.Kind] = stats
 		if errors.Is(context.Cause(ctx), ErrLeaseLost) {
@@ -476,7 +481,9 @@ func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEn
 		if err != nil {
 			return err
 		}
-		p, st, err := s.engine.Preview(ctx, b.ID, rc, local)
+		e := s.engine
+		e.Progress = nil // a preview is no run: its counts are no run's progress
+		p, st, err := e.Preview(ctx, b.ID, rc, local)
 		plan, stats[b.Kind] = append(plan, p...), st
 		return err
 	}

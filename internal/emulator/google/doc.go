@@ -96,7 +96,10 @@
 // Google; a revoked grant → 400 invalid_grant "Token has been expired or
 // revoked."); bad client credentials → 401 invalid_client. A refresh token
 // is issued with access_type=offline on the first consent or with
-// prompt=consent. API calls need a live Bearer token of the user with a
+// prompt=consent. With include_granted_scopes=true the code (and its
+// tokens) also cover the scopes the user granted the client before
+// (incremental authorization); GrantedScopes(email) lists what a user has
+// granted. API calls need a live Bearer token of the user with a
 // fitting scope: otherwise 401 authError / 403 insufficientPermissions in
 // each API's error style.
 //

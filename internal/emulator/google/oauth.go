@@ -152,6 +152,30 @@ func (s *Server) Revoke(email string) {
 	}
 }
 
+// GrantedScopes lists, sorted, the scopes a user has granted to apps and
+// not revoked, as their Google account's third-party access page shows
+// them: an authorization adds its scopes to what the app was granted
+// before (and a token asked with include_granted_scopes=true covers them
+// all).
+func (s *Server) GrantedScopes(email string) []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := userKey(email)
+	var out []string
+	for _, g := range s.oauth.grants {
+		if g.email != k || g.revoked {
+			continue
+		}
+		for sc := range g.scopes {
+			if !contains(out, sc) {
+				out = append(out, sc)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // ExpireAccessTokens makes every access token issued so far expired.
 func (s *Server) ExpireAccessTokens() {
 	s.mu.Lock()

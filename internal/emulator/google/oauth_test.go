@@ -300,3 +300,52 @@ func (e *env) calendarWith(accessToken string) *gcalService {
 	}
 	return svc
 }
+
+// TestOAuthIncrementalScopes: a second authorization with
+// include_granted_scopes=true gets a token covering both consents; the
+// grant lists every scope until it is revoked.
+func TestOAuthIncrementalScopes(t *testing.T) {
+	e := newEnv(t)
+	e.srv.SetAutoApprove(alice)
+	exchange := func(cfg *oauth2.Config, opts ...oauth2.AuthCodeOption) *oauth2.Token {
+		t.Helper()
+		q, _, body := e.authorize("GET", cfg.AuthCodeURL("st", append(opts, oauth2.AccessTypeOffline)...), nil)
+		tok, err := cfg.Exchange(e.ctx, q.Get("code"))
+		if err != nil {
+			t.Fatalf("%v %s", err, body)
+		}
+		return tok
+	}
+	exchange(e.oauthConfig(ScopeContacts, "openid", "email"))
+	if got := e.srv.GrantedScopes(alice); strings.Join(got, " ") != "email "+ScopeContacts+" openid" {
+		t.Fatalf("after the first consent: %v", got)
+	}
+	// Without include_granted_scopes the new token covers only what it asked.
+	tok := exchange(e.oauthConfig(ScopeCalendar))
+	if sc, _ := tok.Extra("scope").(string); sc != ScopeCalendar {
+		t.Errorf("token scope %q", sc)
+	}
+	if _, err := e.calendarWith(tok.AccessToken).CalendarList.List().Do(); err != nil {
+		t.Errorf("calendar with its own scope: %v", err)
+	}
+	ps, _ := people.NewService(e.ctx, option.WithEndpoint(e.url+"/"),
+		option.WithHTTPClient(oauth2.NewClient(e.ctx, oauth2.StaticTokenSource(tok))))
+	if _, err := ps.People.Connections.List("people/me").PersonFields("names").Do(); err == nil {
+		t.Error("a calendar-only token reads contacts")
+	}
+	// With it, the token covers both consents.
+	tok = exchange(e.oauthConfig(ScopeCalendar), oauth2.SetAuthURLParam("include_granted_scopes", "true"))
+	sc, _ := tok.Extra("scope").(string)
+	for _, want := range []string{ScopeCalendar, ScopeContacts, "openid"} {
+		if !strings.Contains(" "+sc+" ", " "+want+" ") {
+			t.Errorf("incremental token scope %q lacks %s", sc, want)
+		}
+	}
+	if got := e.srv.GrantedScopes(alice); len(got) != 4 {
+		t.Errorf("granted %v", got)
+	}
+	e.srv.Revoke(alice)
+	if got := e.srv.GrantedScopes(alice); len(got) != 0 {
+		t.Errorf("after revoking: %v", got)
+	}
+}

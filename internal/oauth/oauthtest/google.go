@@ -3,7 +3,8 @@
 // registered, points Tandem's settings at it, and records what the tests
 // check on the wire that the emulator does not keep: the query of each
 // authorization request (login_hint, PKCE, prompt) and the token grants it
-// answered.
+// answered. Hold keeps chosen requests waiting, so a test can look at a
+// sync run in the middle.
 package oauthtest
 
 import (
@@ -43,6 +44,14 @@ type Google struct {
 	auths     []url.Values
 	refreshes int
 	exchanges int
+	hold      *hold
+}
+
+// hold keeps matching requests waiting until released.
+type hold struct {
+	match   func(*http.Request) bool
+	held    chan string
+	release chan struct{}
 }
 
 // New starts an emulator on a loopback port until the test ends, with the
@@ -77,6 +86,31 @@ func (g *Google) Configure(ctx context.Context, set *settings.Service) error {
 		}
 	}
 	return nil
+}
+
+// Hold makes the requests that match (People, Calendar or OAuth) wait
+// until release is called, so a test can look at a sync run in the middle.
+// Each held request's method and path ("POST /v1/people:createContact") is
+// sent on held as it arrives. release lets them all go and ends the hold;
+// it is safe to call more than once, and is called when the test ends.
+func (g *Google) Hold(t testing.TB, match func(*http.Request) bool) (held <-chan string, release func()) {
+	h := &hold{match: match, held: make(chan string, 100), release: make(chan struct{})}
+	g.mu.Lock()
+	g.hold = h
+	g.mu.Unlock()
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			g.mu.Lock()
+			if g.hold == h {
+				g.hold = nil
+			}
+			g.mu.Unlock()
+			close(h.release)
+		})
+	}
+	t.Cleanup(release)
+	return h.held, release
 }
 
 // Authorizations returns the query of every authorization request so far.
@@ -121,6 +155,20 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 
 func (g *Google) record(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		g.mu.Lock()
+		h := g.hold
+		g.mu.Unlock()
+		if h != nil && h.match(r) {
+			select {
+			case h.held <- r.Method + " " + r.URL.Path:
+			default:
+			}
+			select {
+			case <-h.release:
+			case <-r.Context().Done():
+				return
+			}
+		}
 		switch {
 		case r.URL.Path == AuthPath:
 			g.mu.Lock()

@@ -84,3 +84,21 @@ func (b *Browser) read(t testing.TB, resp *http.Response) Page {
 	}
 	return Page{Status: resp.StatusCode, URL: resp.Request.URL.String(), Body: string(raw)}
 }
+
+// Open sends a GET with the browser's cookies and returns the response
+// unread, for a stream (Server-Sent Events); its body is closed when the
+// test ends. A full URL (another server on the same host, whose cookies
+// the browser shares) is taken as it is.
+func (b *Browser) Open(t testing.TB, path string) *http.Response {
+	t.Helper()
+	u := b.base + path
+	if strings.HasPrefix(path, "http://") || strings.HasPrefix(path, "https://") {
+		u = path
+	}
+	resp, err := b.hc.Get(u)
+	if err != nil {
+		t.Fatalf("GET %s: %v", path, err)
+	}
+	t.Cleanup(func() { resp.Body.Close() })
+	return resp
+}

@@ -244,6 +244,8 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.problem(w, r, http.StatusForbidden, "error.forbidden", nil)
 	case errors.Is(err, store.ErrConflict):
 		a.problem(w, r, http.StatusPreconditionFailed, "error.conflict", nil)
+	case errors.Is(err, jobs.ErrNotRetryable):
+		a.problem(w, r, http.StatusConflict, "error.job_not_retryable", nil)
 	case errors.Is(err, store.ErrBadCursor), errors.Is(err, jobs.ErrInvalidFilter):
 		a.problem(w, r, http.StatusBadRequest, "error.form", crm.FieldErrors{"cursor": "error.invalid"})
 	case errors.Is(err, context.Canceled):

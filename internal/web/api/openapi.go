@@ -217,6 +217,7 @@ var problems = map[int]string{
 	http.StatusUnauthorized:       "Unauthorized",
 	http.StatusForbidden:          "Forbidden",
 	http.StatusNotFound:           "NotFound",
+	http.StatusConflict:           "Conflict",
 	http.StatusPreconditionFailed: "PreconditionFailed",
 	http.StatusServiceUnavailable: "ServiceUnavailable",
 }
@@ -569,16 +570,22 @@ func paths() obj {
 			query("kind", "Only jobs of this kind.", str(""))).
 		reply(http.StatusOK, jsonResponse("A page of jobs.", pagedList("Job", true))).
 		fails(http.StatusBadRequest, http.StatusServiceUnavailable))
-	for _, j := range []struct{ pattern, id, summary string }{
-		{"GET /api/v1/jobs/{id}", "getJob", "Get a background job"},
-		{"POST /api/v1/jobs/{id}/cancel", "cancelJob", "Cancel a background job"},
-		{"POST /api/v1/jobs/{id}/retry", "retryJob", "Retry a background job now"},
+	for _, j := range []struct {
+		pattern, id, summary, more string
+		fails                      []int
+	}{
+		{"GET /api/v1/jobs/{id}", "getJob", "Get a background job", "", nil},
+		{"POST /api/v1/jobs/{id}/cancel", "cancelJob", "Cancel a background job", "", nil},
+		{"POST /api/v1/jobs/{id}/retry", "retryJob", "Retry a background job now",
+			"Only a failed (retryable), discarded or cancelled job is retried, and a waiting (scheduled or pending) " +
+				"one made to run now; a completed, running or queued one is answered 409 (job_not_retryable). ",
+			[]int{http.StatusConflict}},
 	} {
-		add(j.pattern, op("admin", j.id, j.summary, "Processes without a job queue answer 503.").
+		add(j.pattern, op("admin", j.id, j.summary, j.more+"Processes without a job queue answer 503.").
 			adminOnly().
 			params(jobID).
 			reply(http.StatusOK, ok("The job.", "Job")).
-			fails(http.StatusNotFound, http.StatusServiceUnavailable))
+			fails(append([]int{http.StatusNotFound, http.StatusServiceUnavailable}, j.fails...)...))
 	}
 
 	add("GET /api/v1/login-failures", op("admin", "listLoginFailures", "List failed sign-ins",
@@ -724,6 +731,7 @@ func components() obj {
 			"Forbidden": problemResponse("The caller may not do this (code forbidden): the operation is for " +
 				"administrators, or the caller may read but not change the record."),
 			"NotFound":           problemResponse("No such resource, or the caller may not see it (code not_found)."),
+			"Conflict":           problemResponse("The resource's state does not allow this (a job that cannot be retried: code job_not_retryable)."),
 			"PreconditionFailed": problemResponse("The record has changed since the version in If-Match (code conflict)."),
 			"ServiceUnavailable": problemResponse("This process has no job queue (code internal)."),
 			"Error":              problemResponse("An unexpected error (500, code internal); details are logged, not sent."),

@@ -916,6 +916,7 @@ type jobsView struct {
 	States    []sectionTab
 	State     string
 	Kind      string
+	Ticks     bool // the scheduler's ticks are shown too
 	Jobs      []jobRow
 	Next      string
 	Back      string // this page's address, where actions return to
@@ -924,7 +925,7 @@ type jobsView struct {
 func (u *UI) adminJobs(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	q := r.URL.Query()
 	v := jobsView{Tabs: adminTabs("/admin/jobs"), Available: u.jobs != nil, State: q.Get("state"),
-		Kind: strings.TrimSpace(q.Get("kind")), Jobs: []jobRow{}}
+		Kind: strings.TrimSpace(q.Get("kind")), Ticks: q.Get("ticks") != "", Jobs: []jobRow{}}
 	tabQuery := func(state string) string {
 		s, _ := query(q, "state", state, "cursor", "")
 		return "/admin/jobs" + s
@@ -936,7 +937,8 @@ func (u *UI) adminJobs(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	back, _ := query(q, "cursor", "")
 	v.Back = "/admin/jobs" + back
 	if u.jobs != nil {
-		list, next, err := u.jobs.List(r.Context(), jobs.Filter{State: jobs.State(v.State), Kind: v.Kind, Cursor: q.Get("cursor")})
+		list, next, err := u.jobs.List(r.Context(), jobs.Filter{State: jobs.State(v.State), Kind: v.Kind, HideTicks: !v.Ticks,
+			Cursor: q.Get("cursor")})
 		if errors.Is(err, jobs.ErrInvalidFilter) {
 			u.errorPage(w, r, c, http.StatusBadRequest)
 			return
@@ -951,18 +953,16 @@ func (u *UI) adminJobs(w http.ResponseWriter, r *http.Request, c *Ctx) {
 			if n := len(j.Errors); n > 0 {
 				row.LastError = j.Errors[n-1]
 			}
-			// Retry makes a job available now: for a waiting job that is
-			// "run now", for a queued or running one it means nothing.
+			// Retry runs a failed, discarded or cancelled job again; for a
+			// waiting one it is "run now". A completed job did its work.
+			row.CanRetry = jobs.Retryable(j.State)
 			switch j.State {
-			case jobs.StateCompleted, jobs.StateCancelled, jobs.StateDiscarded:
-				row.CanRetry, row.RetryLabel = true, "action.retry"
-			case jobs.StateRunning, jobs.StateAvailable:
-				row.CanCancel = true
-			case jobs.StateRetryable:
-				row.CanCancel, row.CanRetry, row.RetryLabel = true, true, "action.retry"
-			default: // scheduled, pending
-				row.CanCancel, row.CanRetry, row.RetryLabel = true, true, "action.run_now"
+			case jobs.StateRetryable, jobs.StateDiscarded, jobs.StateCancelled:
+				row.RetryLabel = "action.retry"
+			case jobs.StateScheduled, jobs.StatePending:
+				row.RetryLabel = "action.run_now"
 			}
+			row.CanCancel = j.State != jobs.StateCompleted && j.State != jobs.StateCancelled && j.State != jobs.StateDiscarded
 			if !cssWord.MatchString(string(row.State)) {
 				row.State = "unknown"
 			}
@@ -990,17 +990,21 @@ func (u *UI) jobAction(w http.ResponseWriter, r *http.Request, c *Ctx, fn func(J
 		u.errorPage(w, r, c, http.StatusNotFound)
 		return
 	}
-	if _, err := fn(u.jobs, r.Context(), id); err != nil {
-		if errors.Is(err, jobs.ErrNotFound) {
-			u.errorPage(w, r, c, http.StatusNotFound)
-			return
-		}
-		u.fail(w, r, c, err)
-		return
-	}
 	back := localPath(r.PostFormValue("next"), "/admin/jobs")
 	if !strings.HasPrefix(back, "/admin/jobs") {
 		back = "/admin/jobs"
+	}
+	if j, err := fn(u.jobs, r.Context(), id); err != nil {
+		switch {
+		case errors.Is(err, jobs.ErrNotFound):
+			u.errorPage(w, r, c, http.StatusNotFound)
+		case errors.Is(err, jobs.ErrNotRetryable):
+			redirect(w, r, back, Flash{Kind: FlashError, Key: "flash.job_not_retryable",
+				Args: []any{strconv.FormatInt(id, 10), c.Lang.T("admin.jobs.state." + string(j.State))}})
+		default:
+			u.fail(w, r, c, err)
+		}
+		return
 	}
 	redirect(w, r, back, Flash{Kind: FlashSuccess, Key: flash, Args: []any{strconv.FormatInt(id, 10)}}) // args survive the cookie as strings
 }

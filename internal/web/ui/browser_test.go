@@ -3,15 +3,20 @@ package ui_test
 import (
 	"context"
 	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/chromedp/chromedp"
 
+	"github.com/tandem-crm/tandem/internal/emulator/google"
+	"github.com/tandem-crm/tandem/internal/oauth"
+	"github.com/tandem-crm/tandem/internal/oauth/oauthtest"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
@@ -191,4 +196,203 @@ func TestBrowserContactFlow(t *testing.T) {
 	if got := text("ul.chips li.chip"); got != tag {
 		t.Errorf("tag chip %q, want %q", got, tag)
 	}
+}
+
+// TestBrowserCalendar: the week opens scrolled to an event before the
+// working day, a half-hour event keeps its title on one line, and a mark
+// counts the events below the visible hours; a click on it brings the
+// event into view.
+func TestBrowserCalendar(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	s.Admin.JSON(t, "POST", "/api/v1/users", map[string]any{"email": "week@example.com", "name": "Week", "password": "user-password-1",
+		"time_zone": "UTC", "language": "en", "role_ids": []string{}}, http.StatusCreated, nil)
+	api := s.Login(t, "week@example.com", "user-password-1")
+	day := time.Date(2031, 3, 12, 0, 0, 0, 0, time.UTC) // a fixed Wednesday
+	at := func(h, m int) string {
+		return day.Add(time.Duration(h)*time.Hour + time.Duration(m)*time.Minute).Format(time.RFC3339)
+	}
+	for _, e := range []struct {
+		title      string
+		start, end string
+	}{
+		{"Dawn check-in with a long title", at(5, 0), at(5, 30)},
+		{"Late call", at(23, 0), at(23, 45)},
+	} {
+		api.JSON(t, "POST", "/api/v1/activities", map[string]any{"type": "call", "title": e.title, "start": e.start, "end": e.end,
+			"time_zone": "UTC", "show_in_calendar": true}, http.StatusCreated, nil)
+	}
+	ctx := newChrome(t, 60*time.Second)
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	eval := func(js string) string {
+		t.Helper()
+		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
+		if err != nil {
+			t.Fatalf("%s: %v", js, err)
+		}
+		return v
+	}
+	step("sign in",
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), "week@example.com"),
+		chromedp.SendKeys(chromedp.ID("f-password"), "user-password-1"),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("contact-q")),
+	)
+	step("open the week",
+		chromedp.Navigate(s.URL+"/calendar?view=week&date="+day.Format("2006-01-02")),
+		chromedp.WaitVisible(chromedp.CSS(".cw-edge-mark:not([hidden])")),
+	)
+	// What of an element the scrolling box shows: "whole", "part" or "none".
+	const seen = `(el) => { const box = document.querySelector(".cw-scroll").getBoundingClientRect(), r = el.getBoundingClientRect();
+		return r.top >= box.top && r.bottom <= box.bottom ? "whole" : r.bottom > box.top && r.top < box.bottom ? "part" : "none"; }`
+	dawn := `[...document.querySelectorAll(".cw-event")].find((e) => e.textContent.includes("Dawn"))`
+	late := `[...document.querySelectorAll(".cw-event")].find((e) => e.textContent.includes("Late call"))`
+	if got := eval(`(` + seen + `)(` + dawn + `)`); got != "whole" {
+		t.Errorf("the 05:00 event is %s in view, want whole", got)
+	}
+	// The short event's title is on screen (not pushed out by its time).
+	if got := eval(`(() => { const t = ` + dawn + `.querySelector(".cw-event-title"), r = t.getBoundingClientRect();
+		return r.width > 40 && r.height > 0 && getComputedStyle(t).display !== "none" ? "shown" : "hidden " + r.width; })()`); got != "shown" {
+		t.Errorf("the short event's title is %s", got)
+	}
+	if got := eval(`(` + seen + `)(` + late + `)`); got != "none" {
+		t.Fatalf("the 23:00 event is %s in view; the test needs it out of sight", got)
+	}
+	col := `document.querySelector('.cw-edge-bottom').children[` + "4" + `]` // the gutter, then Sunday…Wednesday
+	if got := eval(col + `.textContent.trim() + "|" + ` + col + `.querySelector("button").title`); got != "↓ 1|Later events: 1" {
+		t.Errorf("bottom mark of Wednesday: %q", got)
+	}
+	// Then the event is in view, and a mark at the top counts the one above.
+	step("follow the mark",
+		chromedp.Click(chromedp.CSS(`.cw-edge-bottom > :nth-child(5) button`)),
+		chromedp.Poll[chromedp.Void](`(`+seen+`)(`+late+`) === "whole" &&
+			!document.querySelector(".cw-edge-top").children[4].querySelector("button").hidden`, chromedp.WithPollingTimeout(5*time.Second)),
+	)
+}
+
+// TestBrowserParticipantStatusFits: the participant's response drop-down
+// of the activity form is wide enough for its longest choice in both
+// languages ("Awaiting resp" was cut).
+func TestBrowserParticipantStatusFits(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	ctx := newChrome(t, 60*time.Second)
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	step("sign in",
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), tandemtest.AdminEmail),
+		chromedp.SendKeys(chromedp.ID("f-password"), tandemtest.AdminPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("contact-q")),
+	)
+	// The room each option's text needs against the room the select gives
+	// it (its content box: the padding holds the arrow).
+	const fits = `(() => {
+		const sel = document.querySelector('select[name="participants[0].response_status"]');
+		const cs = getComputedStyle(sel);
+		const room = sel.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+		const probe = document.createElement("span");
+		probe.style.font = cs.font;
+		probe.style.whiteSpace = "pre";
+		document.body.append(probe);
+		const cut = [...sel.options].filter((o) => { probe.textContent = o.text; return probe.offsetWidth > room; }).map((o) => o.text);
+		probe.remove();
+		return cut.join(", ");
+	})()`
+	for _, lang := range []string{"en", "ru"} {
+		step("open the form in "+lang,
+			chromedp.Navigate(s.URL+"/profile"),
+			chromedp.Evaluate[chromedp.Void](`(() => { const f = document.createElement("form"); f.method = "post"; f.action = "/language";
+				f.innerHTML = '<input name="lang" value="`+lang+`"><input name="next" value="/activities/new?type=meeting">' +
+				'<input name="csrf_token" value="' + document.querySelector('meta[name="csrf-token"]').content + '">';
+				document.body.append(f); f.submit(); })()`),
+			chromedp.WaitVisible(chromedp.CSS(`html[lang="`+lang+`"] select[name="participants[0].response_status"]`)),
+		)
+		cut, err := chromedp.Run(ctx, chromedp.Evaluate[string](fits))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if cut != "" {
+			t.Errorf("%s: options cut off: %s", lang, cut)
+		}
+	}
+}
+
+// TestBrowserSyncProgress: after "Run sync now" the connection's page shows
+// the run's counts as it goes (sync.js on the event stream), then the
+// final ones on a refreshed card and a toast.
+func TestBrowserSyncProgress(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	bg := context.Background()
+	g := oauthtest.New(t, google.Options{}, s.URL+oauth.GoogleCallbackPath)
+	if err := g.Configure(bg, s.App.Settings); err != nil {
+		t.Fatal(err)
+	}
+	g.AddUser("watch@gmail.com", "Watch")
+	g.SetAutoApprove("watch@gmail.com")
+	api := s.NewUser(t, "watch@example.com")
+	b := s.Browser(t, "watch@example.com", "user-password-1")
+	b.Post(t, "/oauth/google/start", nil)
+	conns, _ := s.App.Store.ListConnections(bg, api.UserID)
+	if len(conns) != 1 {
+		t.Fatalf("connections %d", len(conns))
+	}
+	page := "/profile/accounts/" + conns[0].ID
+	var tag struct{ ID string }
+	api.JSON(t, "POST", "/api/v1/tags", map[string]any{"name": "Watched"}, http.StatusCreated, &tag)
+	for _, name := range []string{"Ann Watch", "Bob Watch"} {
+		api.JSON(t, "POST", "/api/v1/contacts", map[string]any{"name": name, "tags": []string{tag.ID}}, http.StatusCreated, nil)
+	}
+	b.Post(t, page+"/contacts", url.Values{"enabled": {"1"}, "tag_id": {tag.ID}, "period_minutes": {"15"}, "group_name": {"Tandem"}})
+	var creates atomic.Int32
+	held, release := g.Hold(t, func(r *http.Request) bool {
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, ":createContact") && creates.Add(1) == 2
+	})
+	run := b.Post(t, page+"/sync", nil).URL // the page that follows the run
+	select {
+	case <-held:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the run never sent its second contact")
+	}
+
+	ctx := newChrome(t, 90*time.Second)
+	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+	step("sign in",
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), "watch@example.com"),
+		chromedp.SendKeys(chromedp.ID("f-password"), "user-password-1"),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("contact-q")),
+	)
+	line := `document.querySelector('[data-sync-progress="contact"]')`
+	step("the running counts",
+		chromedp.Navigate(run),
+		chromedp.Poll[chromedp.Void](line+`.textContent.includes("remote: +1,") && !`+line+`.hidden`,
+			chromedp.WithPollingTimeout(30*time.Second)),
+	)
+	release()
+	step("the end",
+		chromedp.Poll[chromedp.Void](`[...document.querySelectorAll(".toast-success")].some((t) => t.textContent.includes("Sync finished."))`,
+			chromedp.WithPollingTimeout(30*time.Second)),
+		chromedp.Poll[chromedp.Void](`document.querySelector('[data-sync-card="contact"] .props').textContent.includes("remote: +2,") &&
+			`+line+`.textContent.startsWith("Done") && !location.search.includes("run=")`,
+			chromedp.WithPollingTimeout(30*time.Second)),
+	)
 }

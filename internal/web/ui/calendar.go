@@ -14,7 +14,7 @@ import (
 )
 
 func (u *UI) calendarRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /calendar", u.authed(u.calendarWeek))
+	mux.HandleFunc("GET /calendar", u.authed(u.calendar))
 }
 
 // Occurrence is one appearance of an activity within a time range. Timed
@@ -226,13 +226,35 @@ func seriesIterator(rule string, dtstart time.Time, tz *time.Location) func() (t
 	return r.Iterator()
 }
 
-// ---------- week view ----------
+// ---------- day, week and month views ----------
+
+// calView is a layout of the calendar page: /calendar?view=day|week|month
+// &date=YYYY-MM-DD shows the day, week or month holding date.
+type calView string
+
+const (
+	calDayView   calView = "day"
+	calWeekView  calView = "week"
+	calMonthView calView = "month"
+)
+
+var calViews = []calView{calDayView, calWeekView, calMonthView}
+
+// calURL is the address of a view at a date.
+func calURL(v calView, d time.Time) string {
+	return "/calendar?" + url.Values{"view": {string(v)}, "date": {d.Format(inputDateLayout)}}.Encode()
+}
 
 type calEvent struct {
 	Occurrence
 	StartMin, Duration, Col, Cols int
 	HasEnd                        bool
+	Continued                     bool // began on an earlier day
 }
+
+// Short events (less than 45 minutes tall) show title and time on one
+// line, so the title is never cut off.
+func (e calEvent) Short() bool { return e.Duration < 45 }
 
 type calDay struct {
 	Date           time.Time
@@ -240,62 +262,129 @@ type calDay struct {
 	AllDay         []Occurrence
 	Events         []calEvent
 	NowMin         int // minutes since midnight of the current time; -1 on other days
+	DayURL         string
+}
+
+// calMonthDay is one cell of the month grid.
+type calMonthDay struct {
+	calDay
+	InMonth bool
+	Items   []calEvent // what the cell shows: all-day items first, then by start
+	More    int        // items left out for room: the day view has them
+}
+
+// calMonthItems is how many items a month cell shows; a day with more
+// shows one less and a link to the rest.
+const calMonthItems = 4
+
+type calLink struct {
+	View    calView
+	Href    string
+	Current bool
 }
 
 type calendarData struct {
-	Days             []calDay
-	First, Last      time.Time
+	View             calView
+	Views            []calLink
+	First, Last      time.Time // the days shown; a month: its first and last day
 	Prev, Next, This string
-	Current          bool
+	Current          bool // the period shown holds today
+	Days             []calDay
+	Weeks            [][]calMonthDay
 	Hours            []string
+	ScrollHour       int // the hour the time grid opens at: 8, or the earliest event's
 	Empty            bool
 	NewURL           string
 }
 
-func (u *UI) calendarWeek(w http.ResponseWriter, r *http.Request, c *Ctx) {
+func (u *UI) calendar(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	loc := c.Loc
 	now := time.Now().In(loc)
+	q := r.URL.Query()
+	view := calView(q.Get("view"))
+	if !slices.Contains(calViews, view) {
+		view = calWeekView
+	}
+	date := q.Get("date")
+	if date == "" {
+		date = q.Get("week") // the older week-only links
+	}
 	day := now
-	if t, err := time.ParseInLocation(inputDateLayout, r.URL.Query().Get("week"), loc); err == nil {
+	if t, err := time.ParseInLocation(inputDateLayout, date, loc); err == nil {
 		day = t
 	}
-	first := c.Lang.WeekStart(day)
-	y, m, d := first.Date()
-	bounds := make([]time.Time, 8)
-	for i := range bounds {
-		bounds[i] = time.Date(y, m, d+i, 0, 0, 0, 0, loc)
-	}
-	from, to := bounds[0], bounds[7]
-
-	// A day either side catches all-day items, stored on UTC dates.
-	yes := true
-	f := store.ActivityFilter{ShowInCalendar: &yes, From: from.AddDate(0, 0, -1), To: to.AddDate(0, 0, 1),
-		Page: store.Page{Limit: 200}}
-	var occs []Occurrence
-	for range 25 {
-		as, next, err := u.st.ListActivities(r.Context(), c.V, f)
-		if err != nil {
-			u.fail(w, r, c, err)
-			return
-		}
-		for _, a := range as {
-			occs = append(occs, expandOccurrences(a, from, to, loc)...)
-		}
-		if next == "" {
-			break
-		}
-		f.Cursor = next
+	at := func(t time.Time, days int) time.Time { // midnight, days later, stepping by calendar days
+		y, m, d := t.Date()
+		return time.Date(y, m, d+days, 0, 0, 0, 0, loc)
 	}
 
-	data := calendarData{First: bounds[0], Last: bounds[6], Empty: len(occs) == 0,
-		Prev:   bounds[0].AddDate(0, 0, -7).Format(inputDateLayout),
-		Next:   bounds[7].Format(inputDateLayout),
-		This:   c.Lang.WeekStart(now).Format(inputDateLayout),
-		NewURL: "/activities/new?type=meeting&show_in_calendar=1&" + url.Values{"date": {now.Format(inputDateLayout)}}.Encode(),
+	data := calendarData{View: view, ScrollHour: 8}
+	var from, to, prev, next, this time.Time
+	switch view {
+	case calDayView:
+		from, to = at(day, 0), at(day, 1)
+		prev, next, this = at(from, -1), to, at(now, 0)
+		data.First, data.Last = from, from
+	case calWeekView:
+		from = c.Lang.WeekStart(day)
+		to = at(from, 7)
+		prev, next, this = at(from, -7), to, c.Lang.WeekStart(now)
+		data.First, data.Last = from, at(from, 6)
+	case calMonthView:
+		y, m, _ := day.Date()
+		first := time.Date(y, m, 1, 0, 0, 0, 0, loc)
+		data.First, data.Last = first, time.Date(y, m+1, 0, 0, 0, 0, 0, loc)
+		from = c.Lang.WeekStart(first)
+		to = at(c.Lang.WeekStart(data.Last), 7)
+		ny, nm, _ := now.Date()
+		prev, next, this = time.Date(y, m-1, 1, 0, 0, 0, 0, loc), time.Date(y, m+1, 1, 0, 0, 0, 0, loc), time.Date(ny, nm, 1, 0, 0, 0, 0, loc)
 	}
-	data.Current = data.This == bounds[0].Format(inputDateLayout)
-	if !data.Current { // a new event defaults to the week on screen
-		data.NewURL = "/activities/new?type=meeting&show_in_calendar=1&" + url.Values{"date": {data.First.Format(inputDateLayout)}}.Encode()
+	data.Prev, data.Next, data.This = calURL(view, prev), calURL(view, next), calURL(view, this)
+	data.Current = !now.Before(data.First) && now.Before(at(data.Last, 1))
+	for _, v := range calViews { // another view opens at the same day
+		data.Views = append(data.Views, calLink{View: v, Href: calURL(v, day), Current: v == view})
+	}
+	newDate := now
+	if !data.Current { // a new event defaults to the period on screen
+		newDate = data.First
+	}
+	data.NewURL = "/activities/new?type=meeting&show_in_calendar=1&" + url.Values{"date": {newDate.Format(inputDateLayout)}}.Encode()
+
+	occs, err := u.calendarOccurrences(r, c, from, to)
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	data.Empty = len(occs) == 0
+	dayOf := func(ds time.Time) calDay {
+		de := at(ds, 1)
+		cd := calDay{Date: ds, NowMin: -1, Weekend: ds.Weekday() == time.Saturday || ds.Weekday() == time.Sunday,
+			DayURL: calURL(calDayView, ds)}
+		if !now.Before(ds) && now.Before(de) {
+			cd.Today, cd.NowMin = true, wallMinutes(now)
+		}
+		cd.AllDay, cd.Events = dayOccurrences(occs, ds, de)
+		return cd
+	}
+	if view == calMonthView {
+		for ws := from; ws.Before(to); ws = at(ws, 7) {
+			var week []calMonthDay
+			for i := range 7 {
+				md := calMonthDay{calDay: dayOf(at(ws, i))}
+				md.InMonth = md.Date.Month() == data.First.Month()
+				for _, o := range md.AllDay {
+					md.Items = append(md.Items, calEvent{Occurrence: o})
+				}
+				md.Items = append(md.Items, md.Events...) // layoutColumns sorted them by start
+				if n := len(md.Items); n > calMonthItems {
+					md.Items, md.More = md.Items[:calMonthItems-1], n-calMonthItems+1
+				}
+				week = append(week, md)
+			}
+			data.Weeks = append(data.Weeks, week)
+		}
+		u.render(w, http.StatusOK, "activities/calendar", c.Page(w, r, "calendar", data))
+		return
 	}
 	for h := range 24 {
 		label := c.Lang.FormatTime(time.Date(2000, 1, 1, h, 0, 0, 0, time.UTC))
@@ -304,40 +393,74 @@ func (u *UI) calendarWeek(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		}
 		data.Hours = append(data.Hours, label)
 	}
-	for i := range 7 {
-		ds, de := bounds[i], bounds[i+1]
-		cd := calDay{Date: ds, NowMin: -1, Weekend: ds.Weekday() == time.Saturday || ds.Weekday() == time.Sunday}
-		if !now.Before(ds) && now.Before(de) {
-			cd.Today, cd.NowMin = true, wallMinutes(now)
+	for ds := from; ds.Before(to); ds = at(ds, 1) {
+		cd := dayOf(ds)
+		for _, e := range cd.Events {
+			// Open where the earliest event starts, not past it (one going
+			// on from the day before would open every day at midnight:
+			// the marks of events above say it is there).
+			if !e.Continued {
+				data.ScrollHour = min(data.ScrollHour, e.StartMin/60)
+			}
 		}
-		for _, o := range occs {
-			if o.AllDay {
-				if !ds.Before(o.Start) && ds.Before(o.End) {
-					cd.AllDay = append(cd.AllDay, o)
-				}
-				continue
-			}
-			in := o.Start.Before(de) && o.End.After(ds)
-			if o.Start.Equal(o.End) {
-				in = !o.Start.Before(ds) && o.Start.Before(de)
-			}
-			if !in {
-				continue
-			}
-			startMin, endMin := 0, 24*60
-			if o.Start.After(ds) {
-				startMin = wallMinutes(o.Start)
-			}
-			if o.End.Before(de) {
-				endMin = wallMinutes(o.End)
-			}
-			cd.Events = append(cd.Events, calEvent{Occurrence: o, StartMin: startMin,
-				Duration: max(endMin-startMin, 15), HasEnd: o.End.After(o.Start)})
-		}
-		layoutColumns(cd.Events)
 		data.Days = append(data.Days, cd)
 	}
 	u.render(w, http.StatusOK, "activities/calendar", c.Page(w, r, "calendar", data))
+}
+
+// calendarOccurrences lists the occurrences of the activities shown in
+// the calendar that overlap [from, to), in the viewer's zone.
+func (u *UI) calendarOccurrences(r *http.Request, c *Ctx, from, to time.Time) ([]Occurrence, error) {
+	// A day either side catches all-day items, stored on UTC dates.
+	yes := true
+	f := store.ActivityFilter{ShowInCalendar: &yes, From: from.AddDate(0, 0, -1), To: to.AddDate(0, 0, 1),
+		Page: store.Page{Limit: 200}}
+	var occs []Occurrence
+	for range 25 {
+		as, next, err := u.st.ListActivities(r.Context(), c.V, f)
+		if err != nil {
+			return nil, err
+		}
+		for _, a := range as {
+			occs = append(occs, expandOccurrences(a, from, to, c.Loc)...)
+		}
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+	}
+	return occs, nil
+}
+
+// dayOccurrences splits what falls on the day [ds, de) into all-day items
+// and timed events placed on the day's time grid.
+func dayOccurrences(occs []Occurrence, ds, de time.Time) (allDay []Occurrence, events []calEvent) {
+	for _, o := range occs {
+		if o.AllDay {
+			if !ds.Before(o.Start) && ds.Before(o.End) {
+				allDay = append(allDay, o)
+			}
+			continue
+		}
+		in := o.Start.Before(de) && o.End.After(ds)
+		if o.Start.Equal(o.End) {
+			in = !o.Start.Before(ds) && o.Start.Before(de)
+		}
+		if !in {
+			continue
+		}
+		startMin, endMin := 0, 24*60
+		if o.Start.After(ds) {
+			startMin = wallMinutes(o.Start)
+		}
+		if o.End.Before(de) {
+			endMin = wallMinutes(o.End)
+		}
+		events = append(events, calEvent{Occurrence: o, StartMin: startMin,
+			Duration: max(endMin-startMin, 15), HasEnd: o.End.After(o.Start), Continued: o.Start.Before(ds)})
+	}
+	layoutColumns(events)
+	return allDay, events
 }
 
 // wallMinutes is the time of day on the clock, in minutes since midnight.

@@ -21,9 +21,10 @@
 //
 //	t "key" args…            translate (fmt args)
 //	n "key" count args…      plural; the formatted count is the first fmt arg
-//	date, dateLong, dateNumeric, datetime, time, monthYear   time.Time or
+//	date, dateLong, dateNumeric, dateFull, datetime, time, monthYear   time.Time or
 //	                         *time.Time in the viewer's zone (PageData.Loc);
 //	                         zero/nil print nothing
+//	dateRange first last     the days first–last: "Nov 29 – Dec 5, 2026"
 //	civildate                the date a time carries, unconverted (all-day)
 //	inputDate, inputDateTime values for <input type=date|datetime-local>
 //	number, month, weekday   locale number, month name, short weekday
@@ -48,7 +49,8 @@
 // cluster spacer. Buttons: btn btn-primary btn-secondary btn-ghost btn-danger
 // btn-danger-ghost btn-sm btn-lg btn-block btn-group icon-btn link-btn.
 // Forms: form form-grid field-full fieldset field label input select textarea
-// help field-error has-error check form-actions repeat repeat-row repeat-add.
+// help field-error has-error check form-actions repeat repeat-row repeat-add
+// select-fit (a select in a repeat-row as wide as its longest option).
 // Tables: table-wrap table table-compact num col-check col-actions cell-main
 // cell-title cell-sub row-actions hide-sm, tr[data-href]. Cards: card
 // card-header card-title card-subtitle card-body card-footer card-grid props
@@ -58,8 +60,9 @@
 // job-<state>. Also avatar avatar-sm avatar-lg, alert alert-{error,success,
 // warning}, toast, menu menu-item dropdown, modal (a <dialog>) modal-sm
 // modal-header modal-title modal-body modal-footer, empty-state, spinner,
-// muted subtle small mono truncate nowrap visually-hidden kbd. The week
-// calendar (calendar-week, cw-*) is described in app.css.
+// muted subtle small mono truncate nowrap visually-hidden kbd. The day and
+// week calendar (calendar-week, cw-*) and the month (calendar-month, cm-*)
+// are described in app.css.
 //
 // # JavaScript hooks
 //
@@ -70,7 +73,12 @@
 // ("__i__" is the row index), data-repeat-add, data-repeat-remove, and
 // input[data-exclusive] for "one primary"; tr[data-href]; form[data-once];
 // data-copy / data-copy-target (+ data-copied toast text); data-history-back;
-// .cw-scroll[data-scroll-hour]. Same-origin fetches that change state send
+// .cw-scroll[data-scroll-hour] (+ data-more-above / data-more-below, the
+// titles of the marks counting events out of sight; static/calendar.js,
+// which the calendar page loads); [data-sync-events] with
+// [data-sync-progress="<kind>"] lines and [data-sync-card] sections (a sync
+// run followed live: static/sync.js, loaded by a connection's page).
+// Same-origin fetches that change state send
 // X-CSRF-Token from <meta name="csrf-token">. window.Tandem has toast,
 // confirm and fetchPage.
 package ui

@@ -72,6 +72,21 @@ func localeFuncs(l i18n.Lang, loc *time.Location) template.FuncMap {
 		"datetime":    timeFunc(l.FormatDateTime, true),
 		"time":        timeFunc(l.FormatTime, true),
 		"monthYear":   timeFunc(l.FormatMonthYear, true),
+		"dateFull":    timeFunc(l.FormatDateFull, true),
+		"dateRange": func(first, last any) (string, error) {
+			a, okA, err := asTime(first)
+			if err != nil {
+				return "", err
+			}
+			b, okB, err := asTime(last)
+			if err != nil || !okA || !okB {
+				return "", err
+			}
+			if loc != nil {
+				a, b = a.In(loc), b.In(loc)
+			}
+			return l.FormatDateRange(a, b), nil
+		},
 		// civildate shows the calendar date a time carries, unconverted:
 		// all-day activities are stored as midnight UTC of their date and
 		// must not move a day for a viewer west of Greenwich.

@@ -332,6 +332,9 @@ type accountView struct {
 	Connection   connectionView
 	ContactSync  contactSyncView
 	CalendarSync calendarSyncView
+	// SyncEvents is the event stream of a run the page follows live
+	// ("Run sync now" adds ?run=<job>).
+	SyncEvents string
 }
 
 func (u *UI) profileAccount(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -354,6 +357,19 @@ func (u *UI) renderAccountWith(w http.ResponseWriter, r *http.Request, c *Ctx, c
 	editContacts func(*contactSyncView), editCalendar func(*calendarSyncView)) {
 	v := accountView{Tabs: profileTabs("/profile/accounts"), Connection: connectionFor(c.Lang, *cn),
 		ContactSync: u.contactSyncView(r.Context(), c, cn.ID), CalendarSync: u.calendarSyncView(r.Context(), cn.ID)}
+	// A feature turned on after the account was connected needs its
+	// scopes granted: the card asks for them (incremental authorization).
+	missing, err := oauth.GoogleFeaturesMissing(r.Context(), u.set, cn.Scopes)
+	if err != nil {
+		u.log.ErrorContext(r.Context(), "google features", "err", err)
+	}
+	if cn.Provider == oauth.ProviderGoogle {
+		v.ContactSync.NeedsConsent = slices.Contains(missing, "contacts")
+		v.CalendarSync.NeedsConsent = slices.Contains(missing, "calendar")
+	}
+	if job, err := strconv.ParseInt(r.URL.Query().Get("run"), 10, 64); err == nil && job > 0 && u.jobs != nil {
+		v.SyncEvents = "/profile/accounts/" + cn.ID + "/sync/events?job=" + strconv.FormatInt(job, 10)
+	}
 	if editContacts != nil {
 		editContacts(&v.ContactSync)
 	}

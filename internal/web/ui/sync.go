@@ -49,6 +49,9 @@ type calendarSyncView struct {
 	LastError   string
 	Stats       reconcile.Stats
 	Errors      map[string]string
+	// NeedsConsent: the account did not grant Tandem its calendar (Google
+	// became the calendar integration after it was connected).
+	NeedsConsent bool
 }
 
 func (u *UI) calendarSyncView(ctx context.Context, connID string) calendarSyncView {
@@ -113,6 +116,8 @@ type contactSyncView struct {
 	Preview   []store.JournalEntry // after "Preview"
 	Previewed bool
 	Errors    map[string]string
+	// NeedsConsent: the account did not grant Tandem its contacts.
+	NeedsConsent bool
 }
 
 func (u *UI) contactSyncView(ctx context.Context, c *Ctx, connID string) contactSyncView {
@@ -136,6 +141,7 @@ func (u *UI) syncRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /profile/accounts/{id}/calendar", u.authed(u.saveCalendarSync))
 	mux.HandleFunc("POST /profile/accounts/{id}/calendar/resync", u.authed(u.resyncCalendar))
 	mux.HandleFunc("POST /profile/accounts/{id}/sync", u.authed(u.runSyncNow))
+	mux.HandleFunc("GET /profile/accounts/{id}/sync/events", u.authed(u.syncEvents))
 	mux.HandleFunc("POST /profile/accounts/{id}/preview", u.authed(u.previewSync))
 	mux.HandleFunc("POST /contacts/sync", u.authed(u.syncContactsNow))
 }
@@ -182,11 +188,13 @@ func (u *UI) runSyncNow(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	if !ok {
 		return
 	}
-	if _, _, err := u.sync.Enqueue(r.Context(), cn.ID, "manual"); err != nil {
+	job, _, err := u.sync.Enqueue(r.Context(), cn.ID, "manual")
+	if err != nil {
 		u.fail(w, r, c, err)
 		return
 	}
-	redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashInfo, Key: "sync.queued"})
+	// The page follows the run live (sync_events.go).
+	redirect(w, r, runPage(cn.ID, job), Flash{Kind: FlashInfo, Key: "sync.started"})
 }
 
 func (u *UI) previewSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -229,14 +237,20 @@ func (u *UI) resyncCalendar(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		})
 		return
 	}
+	var job int64
 	if err == nil {
-		_, _, err = u.sync.Enqueue(r.Context(), cn.ID, "resync")
+		job, _, err = u.sync.Enqueue(r.Context(), cn.ID, "resync")
 	}
 	if err != nil {
 		u.fail(w, r, c, err)
 		return
 	}
-	redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashInfo, Key: "sync.calendar.resync_queued", Args: []any{from}})
+	redirect(w, r, runPage(cn.ID, job), Flash{Kind: FlashInfo, Key: "sync.calendar.resync_queued", Args: []any{from}})
+}
+
+// runPage is a connection's page following the run of job.
+func runPage(connID string, job int64) string {
+	return "/profile/accounts/" + connID + "?run=" + strconv.FormatInt(job, 10)
 }
 
 // syncContactsNow is "Run sync now" on the contacts page: every one of the
@@ -251,21 +265,24 @@ func (u *UI) syncContactsNow(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		u.fail(w, r, c, err)
 		return
 	}
-	n := 0
+	n, last, job := 0, "", int64(0)
 	for _, cn := range conns {
 		if b, _, err := u.sync.ContactBinding(r.Context(), cn.ID); err == nil && b.Enabled {
-			if _, _, err := u.sync.Enqueue(r.Context(), cn.ID, "manual"); err != nil {
+			if job, _, err = u.sync.Enqueue(r.Context(), cn.ID, "manual"); err != nil {
 				u.fail(w, r, c, err)
 				return
 			}
-			n++
+			n, last = n+1, cn.ID
 		}
 	}
-	if n == 0 {
+	switch n {
+	case 0:
 		redirect(w, r, "/profile/accounts", Flash{Kind: FlashInfo, Key: "sync.none_enabled"})
-		return
+	case 1: // its page follows the run
+		redirect(w, r, runPage(last, job), Flash{Kind: FlashInfo, Key: "sync.started"})
+	default:
+		redirect(w, r, "/contacts", Flash{Kind: FlashInfo, Key: "sync.queued"})
 	}
-	redirect(w, r, "/contacts", Flash{Kind: FlashInfo, Key: "sync.queued"})
 }
 
 // journalRow is one line of a record's sync history.

@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/access"
@@ -51,6 +52,10 @@ type UI struct {
 	log  *slog.Logger
 	r    *Renderer
 	auth *web.Auth
+
+	syncEventsEvery time.Duration // how often a sync's event stream polls (0: syncEventsEvery)
+	streamsMu       sync.Mutex
+	streamsStop     map[*http.Server]chan struct{} // closed when that server shuts down
 }
 
 // New parses the templates.

@@ -236,11 +236,6 @@
   });
   on("click", "[data-history-back]", () => (history.length > 1 ? history.back() : location.assign("/")));
 
-  // A week calendar opens at its working day: .cw-scroll[data-scroll-hour="8"].
-  $$(".cw-scroll[data-scroll-hour]").forEach((el) => {
-    const hour = $(".cw-hour", el);
-    if (hour) el.scrollTop = hour.offsetHeight * Number(el.dataset.scrollHour) - 8; // show the hour's label
-  });
   $$("[data-autodismiss]").forEach(autoDismiss);
   window.Tandem = { toast, confirm: ask, fetchPage };
 })();
