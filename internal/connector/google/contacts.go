@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -294,6 +295,21 @@ func (c *Contacts) Delete(ctx context.Context, id, etag string) error {
 		}
 	}
 	return nil
+}
+
+// Restore implements reconcile.Connector: the contact joins the group
+// again (it left it, or was never deleted in Google: SPEC §3); a contact
+// deleted in Google is not found.
+func (c *Contacts) Restore(ctx context.Context, id string, base reconcile.Fields) (reconcile.Item, error) {
+	resp, err := c.svc.ContactGroups.Members.Modify(c.group, &people.ModifyContactGroupMembersRequest{
+		ResourceNamesToAdd: []string{id}}).Context(ctx).Do()
+	if err != nil {
+		return reconcile.Item{}, c.mapErr("join group", err)
+	}
+	if slices.Contains(resp.NotFoundResourceNames, id) {
+		return reconcile.Item{}, reconcile.ErrRemoteNotFound
+	}
+	return c.Get(ctx, id)
 }
 
 // FindByMarker implements reconcile.Connector by a full listing; it runs
