@@ -195,6 +195,28 @@ func checkConverged(t *testing.T, f *fixture) {
 	if len(remote) != tagged {
 		t.Errorf("%d remote items for %d tagged contacts", len(remote), tagged)
 	}
+	// No twins, in scope or not: the journal names every remote item a
+	// contact was ever synced with; at most one may still be live, and a
+	// live one belongs to one contact only.
+	owner := map[string]string{}
+	for _, c := range all {
+		j, _ := f.st.Journal(f.ctx, c.ID, 500)
+		mine := map[string]bool{}
+		for _, e := range j {
+			if remote[e.RemoteID] != nil {
+				mine[e.RemoteID] = true
+			}
+		}
+		if len(mine) > 1 {
+			t.Errorf("%q has %d live remote items", c.Name, len(mine))
+		}
+		for id := range mine {
+			if other, dup := owner[id]; dup {
+				t.Errorf("remote %s belongs to %s and %s", id, other, c.ID)
+			}
+			owner[id] = c.ID
+		}
+	}
 	for id := range remote {
 		if _, ok := linkedRemote[id]; !ok {
 			t.Errorf("remote %s (%v) not linked", id, remote[id].fields)
