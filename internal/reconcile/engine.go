@@ -840,7 +840,13 @@ func (r *run) unlink(ctx context.Context, tx *store.Tx, l *store.Link, recordGon
 func (r *run) restoreRemote(ctx context.Context, link *store.Link, lr LocalRecord) error {
 	it, err := r.conn.Restore(ctx, link.RemoteID, decodeFields(link.Base))
 	if errors.Is(err, ErrRemoteNotFound) {
-		if err := r.inTx(ctx, func(tx *store.Tx) error { return tx.DeleteLink(ctx, r.b.ID, link.LocalID) }); err != nil {
+		if err := r.inTx(ctx, func(tx *store.Tx) error {
+			if err := tx.DeleteLink(ctx, r.b.ID, link.LocalID); err != nil {
+				return err
+			}
+			return r.journal(ctx, tx, link.LocalID, link.RemoteID, "remote", "unlink", nil,
+				"back in scope in Tandem, but the remote item is gone for good; a new one is created")
+		}); err != nil {
 			return err
 		}
 		return r.createRemote(ctx, link.LocalID, lr.Fields, "")

@@ -123,6 +123,10 @@ func TestReentryAfterDeletes(t *testing.T) {
 			if c.ID != bob.ID || l.RemoteID == bobRemote || l.Dormant {
 				t.Errorf("Bob back: link %+v", l)
 			}
+			j, _ := f.st.Journal(f.ctx, bob.ID, 3)
+			if len(j) < 2 || j[0].Action != "create" || j[1].Action != "unlink" || !strings.Contains(j[1].Reason, "gone for good") {
+				t.Errorf("Bob's journal %+v", j)
+			}
 		}
 	}
 	if live := f.conn.live(); len(live) != 2 || f.conn.creates != 3 {

@@ -21,7 +21,7 @@ func testGoogleContactReentry(t *testing.T, pg bool) {
 	f := connectGoogle(t, tandemtest.Options{Postgres: pg})
 	f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/contacts", map[string]any{"enabled": true, "tag_id": f.tagID}, 200, nil)
 	ids := map[string]string{}
-	for _, n := range []string{"Ann Lee", "Bob Stone", "Cara Diaz", "Dan Ford"} {
+	for _, n := range []string{"Ann Lee", "Bob Stone", "Cara Diaz", "Dan Ford", "Fay Wong"} {
 		ids[n] = f.contact(t, n, true)
 	}
 	group := f.sync(t).Collection
@@ -39,7 +39,7 @@ func testGoogleContactReentry(t *testing.T, pg bool) {
 	for rn, p := range f.groupMembers(t, group) {
 		remote[displayName(p)] = rn
 	}
-	if len(remote) != 5 || remote["Eve Adams"] != eve {
+	if len(remote) != 6 || remote["Eve Adams"] != eve {
 		t.Fatalf("group after the first runs: %v", remote)
 	}
 	people := len(f.g.People(googleUser))
@@ -65,17 +65,22 @@ func testGoogleContactReentry(t *testing.T, pg bool) {
 	}
 
 	// Leaving: untagged in Tandem (Eve, imported, and Bob), deleted in
-	// Tandem (Cara), taken out of the group in Google (Ann, Dan).
+	// Tandem (Cara), taken out of the group in Google (Ann, Dan), deleted
+	// in Google (Fay).
 	setTag("Eve Adams", false)
 	setTag("Bob Stone", false)
 	f.api.JSON(t, "DELETE", "/api/v1/contacts/"+ids["Cara Diaz"], nil, 204, nil)
 	regroup("Ann Lee", false)
 	regroup("Dan Ford", false)
+	if err := f.g.DeleteContact(googleUser, remote["Fay Wong"]); err != nil {
+		t.Fatal(err)
+	}
+	people--
 	f.sync(t)
 	if m := f.groupMembers(t, group); len(m) != 0 {
 		t.Fatalf("group after leaving: %d members", len(m))
 	}
-	for _, n := range []string{"Ann Lee", "Dan Ford"} {
+	for _, n := range []string{"Ann Lee", "Dan Ford", "Fay Wong"} {
 		if c := f.get(t, n); c.tagged(f.tagID) {
 			t.Errorf("%s still tagged after leaving the group", n)
 		}
@@ -90,22 +95,29 @@ func testGoogleContactReentry(t *testing.T, pg bool) {
 
 	// Back in the group in Google: Eve (untagged here), Cara (deleted
 	// here), Ann (left in Google). Back in scope in Tandem: Bob (untagged
-	// here) and Dan (left in Google).
+	// here), Dan (left in Google) and Fay (deleted in Google, so she is
+	// created there again).
 	regroup("Eve Adams", true)
 	regroup("Cara Diaz", true)
 	regroup("Ann Lee", true)
 	setTag("Bob Stone", true)
 	setTag("Dan Ford", true)
+	setTag("Fay Wong", true)
 	f.sync(t)
 
-	if n := len(f.g.People(googleUser)); n != people {
-		t.Errorf("Google has %d contacts, want %d: a contact was created again", n, people)
+	if n := len(f.g.People(googleUser)); n != people+1 {
+		t.Errorf("Google has %d contacts, want %d: a contact was created again", n, people+1)
 	}
 	members := f.groupMembers(t, group)
-	if len(members) != 5 {
-		t.Errorf("group has %d members, want 5", len(members))
+	if len(members) != 6 {
+		t.Errorf("group has %d members, want 6", len(members))
 	}
-	for _, n := range []string{"Ann Lee", "Bob Stone", "Cara Diaz", "Dan Ford", "Eve Adams"} {
+	for rn, p := range members {
+		if displayName(p) == "Fay Wong" && rn != remote["Fay Wong"] {
+			remote["Fay Wong"] = rn // her new Google contact
+		}
+	}
+	for _, n := range []string{"Ann Lee", "Bob Stone", "Cara Diaz", "Dan Ford", "Eve Adams", "Fay Wong"} {
 		cs := f.byName(t, n)
 		if len(cs) != 1 {
 			t.Errorf("%d Tandem contacts named %s", len(cs), n)
@@ -147,6 +159,12 @@ func testGoogleContactReentry(t *testing.T, pg bool) {
 	f.api.JSON(t, "GET", "/api/v1/contacts/"+ids["Dan Ford"]+"/journal", nil, 200, &journal)
 	if len(journal.Items) == 0 || journal.Items[0].Side != "remote" || journal.Items[0].Action != "restore" {
 		t.Errorf("Dan's journal %+v", journal.Items)
+	}
+
+	f.api.JSON(t, "GET", "/api/v1/contacts/"+ids["Fay Wong"]+"/journal", nil, 200, &journal)
+	if len(journal.Items) < 2 || journal.Items[0].Action != "create" || journal.Items[1].Action != "unlink" ||
+		!strings.Contains(journal.Items[1].Reason, "gone for good") {
+		t.Errorf("Fay's journal %+v", journal.Items)
 	}
 
 	// Quiet afterwards.
