@@ -149,7 +149,8 @@ var ContactFieldNames = []string{FieldGivenName, FieldMiddleName, FieldFamilyNam
 
 // ContactsLocal is the Tandem side of a contact binding whose scope is a
 // personal tag (SPEC §3 Google): tagged contacts sync; an imported contact
-// gets the tag; a contact removed remotely loses the tag and stays.
+// gets the tag; a contact removed remotely loses the tag and stays, and
+// gets it back when its item comes back.
 type ContactsLocal struct {
 	Store  *store.Store
 	Viewer access.Viewer // the connection's user: owner of imports, whose rights apply
@@ -202,6 +203,15 @@ func (l *ContactsLocal) Update(ctx context.Context, tx *store.Tx, id string, f F
 	ApplyContactFields(c, f, names)
 	c.Tags, c.Access = nil, nil // leave as they are
 	return tx.UpdateContact(ctx, l.Viewer, c, c.Version)
+}
+
+// Reenter implements Local: a contact back in the remote group gets the
+// tag again.
+func (l *ContactsLocal) Reenter(ctx context.Context, tx *store.Tx, id string) (string, error) {
+	if err := tx.SetTag(ctx, l.Viewer, store.EntityContact, id, l.TagID, true); err != nil {
+		return "", err
+	}
+	return "tag", nil
 }
 
 // RemoteRemoved implements Local: untag, keep the contact.

@@ -4,6 +4,8 @@ import (
 	"flag"
 	"fmt"
 	"math/rand/v2"
+	"slices"
+	"sync/atomic"
 	"testing"
 
 	"github.com/tandem-crm/tandem/internal/crm"
@@ -12,21 +14,34 @@ import (
 
 var seeds = flag.Int("seeds", 200, "seeds of TestConvergence")
 
-// TestConvergence drives random edits on both sides, random faults
+// TestConvergence drives random edits on both sides — contacts leaving
+// the scope and coming back on either side among them — random faults
 // (transient errors, expired cursors, crashes after a remote create) and
 // restarts; after quiet rounds both sides must agree under the tag policy
 // with nothing duplicated. A failing seed reruns alone with
 // -run 'TestConvergence/seed=N$'.
 func TestConvergence(t *testing.T) {
+	var back reentries
+	t.Cleanup(func() {
+		// The random edits must reach the re-entry paths, or the test
+		// proves nothing about them.
+		if *seeds >= 50 && (back.local.Load() == 0 || back.remote.Load() == 0) {
+			t.Errorf("no contact came back: %d re-tagged, %d restored", back.local.Load(), back.remote.Load())
+		}
+	})
 	for seed := 0; seed < *seeds; seed++ {
 		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
 			t.Parallel()
-			converge(t, uint64(seed))
+			converge(t, uint64(seed), &back)
 		})
 	}
 }
 
-func converge(t *testing.T, seed uint64) {
+// reentries counts contacts that came back, re-tagged here (local) or
+// restored remotely (remote), over all seeds.
+type reentries struct{ local, remote atomic.Int64 }
+
+func converge(t *testing.T, seed uint64, back *reentries) {
 	rng := rand.New(rand.NewPCG(seed, 0x7a6e))
 	f := newFixture(t)
 	var locals []*crm.Contact
@@ -34,19 +49,23 @@ func converge(t *testing.T, seed uint64) {
 	word := func() string { return words[rng.IntN(len(words))] }
 	for round := 0; round < 6; round++ {
 		for op := 0; op < 1+rng.IntN(5); op++ {
-			switch rng.IntN(9) {
+			switch rng.IntN(11) {
 			case 0, 1:
 				locals = append(locals, f.addContact(fmt.Sprintf("%s %s %d-%d", word(), word(), round, op), rng.IntN(4) > 0))
 			case 2:
 				if c := pick(rng, locals); c != nil && exists(f, c.ID) {
 					f.edit(c, func(c *crm.Contact) { c.JobTitle = word() })
 				}
-			case 3:
-				if c := pick(rng, locals); c != nil && exists(f, c.ID) {
-					on := rng.IntN(2) == 0
-					f.st.InTx(f.ctx, func(tx *store.Tx) error {
-						return tx.SetTag(store.WithOrigin(f.ctx, "ui"), f.v, store.EntityContact, c.ID, f.tag, on)
-					})
+			case 3, 10:
+				// Leaves the scope here, or comes back (an untagged one
+				// half the time): any contact, imported ones included.
+				pool := f.contacts()
+				if out := slices.DeleteFunc(slices.Clone(pool), func(c crm.Contact) bool { return hasTag(&c, f.tag) }); len(out) > 0 && rng.IntN(2) == 0 {
+					pool = out
+				}
+				if len(pool) > 0 {
+					c := &pool[rng.IntN(len(pool))]
+					f.setTag(c.ID, !hasTag(c, f.tag))
 				}
 			case 4:
 				if c := pick(rng, locals); c != nil && exists(f, c.ID) && rng.IntN(3) == 0 {
@@ -61,8 +80,15 @@ func converge(t *testing.T, seed uint64) {
 			case 7:
 				// Never the last one: a collection emptied under its links
 				// stops sync by design (ErrCollectionEmpty).
-				if live := f.conn.live(); len(live) > 1 && rng.IntN(3) == 0 {
-					f.conn.remoteDelete(live[rng.IntN(len(live))].id)
+				// Out of the collection (it can come back), or deleted
+				// for good.
+				if live := f.conn.live(); len(live) > 1 && rng.IntN(2) == 0 {
+					id := live[rng.IntN(len(live))].id
+					if rng.IntN(3) == 0 {
+						f.conn.remotePurge(id)
+					} else {
+						f.conn.remoteDelete(id)
+					}
 				}
 			case 8:
 				switch rng.IntN(3) {
@@ -72,6 +98,11 @@ func converge(t *testing.T, seed uint64) {
 					f.conn.failCalls = 1 + rng.IntN(3)
 				case 2:
 					f.conn.failCreateAfter = f.conn.creates + 1
+				}
+			case 9:
+				// Back into the collection: one that left it on either side.
+				if gone := f.conn.gone(); len(gone) > 0 {
+					f.conn.remoteRestore(gone[rng.IntN(len(gone))].id)
 				}
 			}
 		}
@@ -89,6 +120,15 @@ func converge(t *testing.T, seed uint64) {
 		}
 	}
 	checkConverged(t, f)
+	back.remote.Add(int64(f.conn.restores))
+	for _, c := range f.contacts() {
+		j, _ := f.st.Journal(f.ctx, c.ID, 100)
+		for _, e := range j {
+			if e.Side == "local" && e.Action == "tag" {
+				back.local.Add(1)
+			}
+		}
+	}
 }
 
 func pick(rng *rand.Rand, cs []*crm.Contact) *crm.Contact {
@@ -104,7 +144,8 @@ func exists(f *fixture, id string) bool {
 }
 
 // checkConverged: every tagged contact has exactly one remote item with
-// equal fields, every remote item is one tagged contact, links are whole.
+// equal fields, every remote item is one tagged contact, links are whole;
+// an untagged contact is linked only dormant.
 func checkConverged(t *testing.T, f *fixture) {
 	t.Helper()
 	all, _, err := f.st.ListContacts(f.ctx, f.v, store.ContactFilter{Page: store.Page{Limit: 200}})
@@ -121,8 +162,8 @@ func checkConverged(t *testing.T, f *fixture) {
 		c := &all[i]
 		l, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", c.ID)
 		if !hasTag(c, f.tag) {
-			if err == nil {
-				t.Errorf("untagged %q still linked", c.Name)
+			if err == nil && !l.Dormant {
+				t.Errorf("untagged %q linked, not dormant", c.Name)
 			}
 			continue
 		}
@@ -131,8 +172,8 @@ func checkConverged(t *testing.T, f *fixture) {
 			t.Errorf("tagged %q not linked: %v", c.Name, err)
 			continue
 		}
-		if l.Pending {
-			t.Errorf("%q: link still pending", c.Name)
+		if l.Pending || l.Dormant {
+			t.Errorf("%q: link still pending or dormant: %+v", c.Name, l)
 		}
 		if other, dup := linkedRemote[l.RemoteID]; dup {
 			t.Errorf("remote %s linked to %s and %s", l.RemoteID, other, c.ID)
@@ -153,6 +194,28 @@ func checkConverged(t *testing.T, f *fixture) {
 	}
 	if len(remote) != tagged {
 		t.Errorf("%d remote items for %d tagged contacts", len(remote), tagged)
+	}
+	// No twins, in scope or not: the journal names every remote item a
+	// contact was ever synced with; at most one may still be live, and a
+	// live one belongs to one contact only.
+	owner := map[string]string{}
+	for _, c := range all {
+		j, _ := f.st.Journal(f.ctx, c.ID, 500)
+		mine := map[string]bool{}
+		for _, e := range j {
+			if remote[e.RemoteID] != nil {
+				mine[e.RemoteID] = true
+			}
+		}
+		if len(mine) > 1 {
+			t.Errorf("%q has %d live remote items", c.Name, len(mine))
+		}
+		for id := range mine {
+			if other, dup := owner[id]; dup {
+				t.Errorf("remote %s belongs to %s and %s", id, other, c.ID)
+			}
+			owner[id] = c.ID
+		}
 	}
 	for id := range remote {
 		if _, ok := linkedRemote[id]; !ok {

@@ -43,8 +43,18 @@ type Local interface {
 	Update(ctx context.Context, tx *store.Tx, id string, f Fields, names []string) error
 	// RemoteRemoved applies the policy for an item deleted remotely or
 	// gone from the collection, and says what it did ("untag", "delete", …).
+	// ActionDelete means the record is gone and the engine forgets the
+	// link; otherwise the link stays, dormant, for the item to come back.
 	RemoteRemoved(ctx context.Context, tx *store.Tx, id string) (string, error)
+	// Reenter puts a record back in the binding's scope because its item
+	// came back into the collection (the policy's inverse of
+	// RemoteRemoved: re-tag, show in the calendar), and says what it did;
+	// "" if it changed nothing.
+	Reenter(ctx context.Context, tx *store.Tx, id string) (string, error)
 }
+
+// ActionDelete is what RemoteRemoved returns when it deleted the record.
+const ActionDelete = "delete"
 
 // State is what the engine keeps in the store.
 type State interface {
@@ -53,7 +63,7 @@ type State interface {
 	Links(ctx context.Context, bindingID string) ([]*store.Link, error)
 	PendingLinks(ctx context.Context, bindingID string) ([]*store.Link, error)
 	// LinkedIDs reports which of localIDs have a link in the binding
-	// (pending or not).
+	// (pending, dormant or not).
 	LinkedIDs(ctx context.Context, bindingID string, localIDs []string) (map[string]bool, error)
 	Changes(ctx context.Context, since int64, entity string, limit int) ([]store.Change, error)
 	InTx(ctx context.Context, fn func(*store.Tx) error) error
@@ -165,6 +175,10 @@ func (d dryConn) Update(ctx context.Context, id, etag string, f Fields) (Item, e
 }
 
 func (d dryConn) Delete(ctx context.Context, id, etag string) error { return nil }
+
+func (d dryConn) Restore(ctx context.Context, id string, base Fields) (Item, error) {
+	return Item{RemoteID: id, ETag: "preview", Fields: base}, nil
+}
 
 // Run syncs a binding once: pull, then push. ctx must carry the binding's
 // origin (store.WithOrigin(ctx, OriginOf(id))) so local writes are not
@@ -288,7 +302,7 @@ func (r *run) checkNotEmptied(ctx context.Context, seen map[string]bool) error {
 		return err
 	}
 	for _, l := range links {
-		if !l.Pending && r.listable(l) {
+		if !l.Pending && !l.Dormant && r.listable(l) {
 			return ErrCollectionEmpty
 		}
 	}
@@ -308,7 +322,7 @@ func (r *run) removeUnseen(ctx context.Context, seen map[string]bool) error {
 		return err
 	}
 	for _, l := range links {
-		if l.Pending || seen[l.RemoteID] || !r.listable(l) {
+		if l.Pending || l.Dormant || seen[l.RemoteID] || !r.listable(l) {
 			continue
 		}
 		// Listings lag behind writes (Google: minutes), so confirm the
@@ -348,6 +362,12 @@ func (r *run) pullItem(ctx context.Context, it Item) error {
 	if err != nil {
 		return err
 	}
+	if link != nil && link.Dormant {
+		if it.Deleted || link.RemoteID != it.RemoteID {
+			return nil // still out of the collection (or another item)
+		}
+		return r.reenterLocal(ctx, link, it)
+	}
 	if it.Deleted {
 		if link == nil || link.RemoteID != it.RemoteID {
 			return nil
@@ -355,7 +375,7 @@ func (r *run) pullItem(ctx context.Context, it Item) error {
 		return r.remoteRemoved(ctx, link, "removed remotely")
 	}
 	if link == nil {
-		return r.importItem(ctx, it)
+		return r.importItem(ctx, it, "")
 	}
 	if link.RemoteID == it.RemoteID && link.ETag == it.ETag && !link.Pending {
 		return nil // unchanged, or our own write coming back
@@ -368,18 +388,64 @@ func (r *run) pullItem(ctx context.Context, it Item) error {
 		// Deleted here; the push phase removes it remotely.
 		return nil
 	}
-	base := decodeFields(link.Base)
 	if link.RemoteID != it.RemoteID && link.RemoteID != "" {
 		// Matched by identity to a different remote item: keep the first.
 		return nil
 	}
+	return r.merge(ctx, link, lr, it)
+}
+
+// reenterLocal handles an item back in the collection whose link is
+// dormant: the record is put back in scope and merged against the kept
+// base; a record deleted meanwhile makes the item a new record.
+func (r *run) reenterLocal(ctx context.Context, link *store.Link, it Item) error {
+	lr, err := r.local.Load(ctx, link.LocalID)
+	if err != nil {
+		return err
+	}
+	if !lr.Exists {
+		return r.importItem(ctx, it, link.LocalID)
+	}
+	if !lr.InScope {
+		err := r.inTx(ctx, func(tx *store.Tx) error {
+			action, err := r.local.Reenter(ctx, tx, link.LocalID)
+			if err != nil {
+				return &ItemError{Err: err}
+			}
+			if action == "" {
+				return nil
+			}
+			r.stats.LocalUpdated++
+			return r.journal(ctx, tx, link.LocalID, it.RemoteID, "local", action, nil, "back in the remote collection")
+		})
+		if err != nil {
+			return err
+		}
+		if !r.dry { // a preview rolled the change back
+			if lr, err = r.local.Load(ctx, link.LocalID); err != nil {
+				return err
+			}
+			if !lr.InScope {
+				// The policy keeps it out for another reason: the link
+				// stays dormant.
+				return nil
+			}
+		}
+	}
+	return r.merge(ctx, link, lr, it)
+}
+
+// merge merges a remote item with its linked record three-way against the
+// link's base, applies the result on both sides and makes the link live.
+func (r *run) merge(ctx context.Context, link *store.Link, lr LocalRecord, it Item) error {
+	base := decodeFields(link.Base)
 	merged, toLocal, toRemote, conflicts := Merge(base, lr.Fields, it.Fields, lr.Modified, it.Modified)
 	if len(conflicts) > 0 {
 		r.stats.Conflicts++
 	}
 	toLocal, toRemote, reverted, why := revertLocked(lr, merged, toLocal, toRemote)
 	nl := *link
-	nl.RemoteID, nl.ETag, nl.Pending = it.RemoteID, it.ETag, false
+	nl.RemoteID, nl.ETag, nl.Pending, nl.Dormant = it.RemoteID, it.ETag, false, false
 	if nl.Identity == "" {
 		nl.Identity = it.Identity
 	}
@@ -389,7 +455,7 @@ func (r *run) pullItem(ctx context.Context, it Item) error {
 		// remote holds until the push succeeds.
 		nl.Base = encodeFields(it.Fields)
 	}
-	err = r.inTx(ctx, func(tx *store.Tx) error {
+	err := r.inTx(ctx, func(tx *store.Tx) error {
 		if len(reverted) > 0 {
 			r.stats.Reverted++
 			if err := r.journal(ctx, tx, link.LocalID, it.RemoteID, "remote", "revert", reverted, why); err != nil {
@@ -450,8 +516,15 @@ func revertLocked(lr LocalRecord, merged Fields, toLocal, toRemote []string) (lo
 	return local, toRemote, reverted, strings.Join(reasons, "; ")
 }
 
-func (r *run) importItem(ctx context.Context, it Item) error {
+// importItem makes a record of a remote item; replaces names a record
+// deleted while its link was dormant, whose link the new one replaces.
+func (r *run) importItem(ctx context.Context, it Item, replaces string) error {
 	return r.inTx(ctx, func(tx *store.Tx) error {
+		if replaces != "" {
+			if err := tx.DeleteLink(ctx, r.b.ID, replaces); err != nil {
+				return err
+			}
+		}
 		id, err := r.local.Create(ctx, tx, it.Fields)
 		if err != nil {
 			return &ItemError{Err: err}
@@ -465,17 +538,24 @@ func (r *run) importItem(ctx context.Context, it Item) error {
 			Identity: it.Identity, Marker: marker, Base: encodeFields(it.Fields), BaseAt: time.Now()}); err != nil {
 			return err
 		}
-		return r.journal(ctx, tx, id, it.RemoteID, "local", "create", names(it.Fields), "created remotely")
+		reason := "created remotely"
+		if replaces != "" {
+			reason = "back in the remote collection; the record it was synced with was deleted in Tandem"
+		}
+		return r.journal(ctx, tx, id, it.RemoteID, "local", "create", names(it.Fields), reason)
 	})
 }
 
+// remoteRemoved applies the Local's policy for an item gone from the
+// collection; the link stays, dormant, unless the record went too.
 func (r *run) remoteRemoved(ctx context.Context, l *store.Link, reason string) error {
 	return r.inTx(ctx, func(tx *store.Tx) error {
 		action, err := r.local.RemoteRemoved(ctx, tx, l.LocalID)
-		if err != nil && !errors.Is(err, store.ErrNotFound) {
+		gone := errors.Is(err, store.ErrNotFound)
+		if err != nil && !gone {
 			return &ItemError{Err: err}
 		}
-		if err := tx.DeleteLink(ctx, r.b.ID, l.LocalID); err != nil {
+		if err := r.unlink(ctx, tx, l, gone || action == ActionDelete); err != nil {
 			return err
 		}
 		r.stats.LocalRemoved++
@@ -551,6 +631,13 @@ func (r *run) pushRecord(ctx context.Context, id string) error {
 	case link == nil && lr.Exists && lr.InScope:
 		return r.createRemote(ctx, id, lr.Fields, "")
 	case link == nil:
+		return nil
+	case link.Dormant && !lr.Exists:
+		// Deleted while out of scope: nothing remote to do.
+		return r.inTx(ctx, func(tx *store.Tx) error { return tx.DeleteLink(ctx, r.b.ID, id) })
+	case link.Dormant && lr.InScope:
+		return r.restoreRemote(ctx, link, lr)
+	case link.Dormant:
 		return nil
 	case link.Pending:
 		return r.finishPending(ctx, link, lr)
@@ -739,11 +826,54 @@ func (r *run) removeRemote(ctx context.Context, link *store.Link, stillExists bo
 	}
 	return r.inTx(ctx, func(tx *store.Tx) error {
 		r.stats.RemoteRemoved++
-		if err := tx.DeleteLink(ctx, r.b.ID, link.LocalID); err != nil {
+		if err := r.unlink(ctx, tx, link, !stillExists); err != nil {
 			return err
 		}
 		return r.journal(ctx, tx, link.LocalID, link.RemoteID, "remote", "remove", nil, reason)
 	})
+}
+
+// unlink ends a link whose record or item left: forgotten when the record
+// is gone, else kept dormant with its base (see the package doc).
+func (r *run) unlink(ctx context.Context, tx *store.Tx, l *store.Link, recordGone bool) error {
+	if recordGone {
+		return tx.DeleteLink(ctx, r.b.ID, l.LocalID)
+	}
+	nl := *l
+	nl.Dormant = true
+	return tx.PutLink(ctx, &nl)
+}
+
+// restoreRemote handles a record back in scope whose link is dormant: its
+// item is put back into the collection and merged against the kept base;
+// an item gone for good makes a new one.
+func (r *run) restoreRemote(ctx context.Context, link *store.Link, lr LocalRecord) error {
+	it, err := r.conn.Restore(ctx, link.RemoteID, decodeFields(link.Base))
+	if errors.Is(err, ErrRemoteNotFound) {
+		if err := r.inTx(ctx, func(tx *store.Tx) error {
+			if err := tx.DeleteLink(ctx, r.b.ID, link.LocalID); err != nil {
+				return err
+			}
+			return r.journal(ctx, tx, link.LocalID, link.RemoteID, "remote", "unlink", nil,
+				"back in scope in Tandem, but the remote item is gone for good; a new one is created")
+		}); err != nil {
+			return err
+		}
+		return r.createRemote(ctx, link.LocalID, lr.Fields, "")
+	}
+	if err != nil {
+		return err
+	}
+	if it.Deleted {
+		return &ItemError{Err: fmt.Errorf("remote item %s restored but still not in the collection", link.RemoteID)}
+	}
+	if err := r.inTx(ctx, func(tx *store.Tx) error {
+		r.stats.RemoteUpdated++
+		return r.journal(ctx, tx, link.LocalID, it.RemoteID, "remote", "restore", nil, "back in scope in Tandem")
+	}); err != nil {
+		return err
+	}
+	return r.merge(ctx, link, lr, it)
 }
 
 func (r *run) journal(ctx context.Context, tx *store.Tx, localID, remoteID, side, action string, fields []string, reason string) error {

@@ -205,8 +205,8 @@ func TestDeletesFollowPolicy(t *testing.T) {
 	if got := f.contact(a.ID); hasTag(got, f.tag) {
 		t.Error("remote delete did not untag")
 	}
-	if _, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", a.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Error("link kept after remote delete")
+	if l := f.link(a.ID); !l.Dormant {
+		t.Error("link not dormant after remote delete")
 	}
 	// Untagged here: removed remotely. Deleted here: removed remotely.
 	bRemote, cRemote := f.link(b.ID).RemoteID, f.link(c.ID).RemoteID
@@ -231,6 +231,13 @@ func TestDeletesFollowPolicy(t *testing.T) {
 	// The untag from the remote delete was not pushed back as a change.
 	if f.conn.deletes != 2 {
 		t.Errorf("deletes %d", f.conn.deletes)
+	}
+	// Untagged: the link stays, dormant. Deleted: forgotten.
+	if l := f.link(b.ID); !l.Dormant {
+		t.Error("link of an untagged contact not dormant")
+	}
+	if _, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", c.ID); !errors.Is(err, store.ErrNotFound) {
+		t.Error("link of a deleted contact kept")
 	}
 }
 

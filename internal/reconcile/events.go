@@ -343,6 +343,9 @@ func ApplyEventFields(a *crm.Activity, f Fields, names []string) error {
 //     the user and has no calendar sync gets the user as organizer
 //     (ApplyOrganizerRule).
 //   - Removed remotely: the activity is deleted (journaled by the engine).
+//   - Back in scope: an event back in the calendar (restored in Google)
+//     whose activity was taken out of the calendar shows it there again
+//     (Reenter).
 type EventsLocal struct {
 	Store     *store.Store
 	Viewer    access.Viewer // the connection's user
@@ -733,7 +736,22 @@ func (l *EventsLocal) RemoteRemoved(ctx context.Context, tx *store.Tx, id string
 	if err := tx.DeleteActivity(ctx, l.Viewer, id); err != nil {
 		return "", err
 	}
-	return "delete", nil
+	return ActionDelete, nil
+}
+
+// Reenter implements Local: an activity whose event is back in the
+// calendar is shown in the calendar again.
+func (l *EventsLocal) Reenter(ctx context.Context, tx *store.Tx, id string) (string, error) {
+	a, err := l.Store.GetActivity(ctx, l.Viewer, id)
+	if err != nil || a.ShowInCalendar {
+		return "", err
+	}
+	a.ShowInCalendar = true
+	a.Tags, a.Access = nil, nil // leave as they are
+	if err := tx.UpdateActivity(ctx, l.Viewer, a, a.Version); err != nil {
+		return "", err
+	}
+	return "show", nil
 }
 
 // ApplyOrganizerRule runs before a binding's run over the activities

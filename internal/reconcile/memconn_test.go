@@ -28,12 +28,14 @@ type memConn struct {
 	creates          int             // successful creates
 	preconditionNext bool            // the next Update sees a concurrent remote edit first
 	updates, deletes int
+	restores         int
 }
 
 type memItem struct {
 	id, etag, marker string
 	fields           Fields
-	deleted          bool
+	deleted          bool // out of the collection (restorable)
+	purged           bool // and deleted for good
 	seq              int
 	modified         time.Time
 }
@@ -79,6 +81,41 @@ func (m *memConn) remoteDelete(id string) {
 	it := m.items[id]
 	it.deleted = true
 	m.touch(it)
+}
+
+// remoteRestore simulates a user putting an item back into the
+// collection (back into the group, undeleted).
+func (m *memConn) remoteRestore(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[id]
+	if it.deleted && !it.purged {
+		it.deleted = false
+		m.touch(it)
+	}
+}
+
+// remotePurge simulates a user deleting an item for good.
+func (m *memConn) remotePurge(id string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[id]
+	it.deleted, it.purged = true, true
+	m.touch(it)
+}
+
+// gone lists the items out of the collection that can come back.
+func (m *memConn) gone() []*memItem {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	var out []*memItem
+	for _, it := range m.items {
+		if it.deleted && !it.purged {
+			out = append(out, it)
+		}
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].id < out[j].id })
+	return out
 }
 
 func (m *memConn) live() []*memItem {
@@ -239,6 +276,26 @@ func (m *memConn) Delete(ctx context.Context, id, etag string) error {
 	m.touch(it)
 	m.deletes++
 	return nil
+}
+
+// Restore puts an item that left the collection back; a purged one is
+// gone for good.
+func (m *memConn) Restore(ctx context.Context, id string, base Fields) (Item, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if err := m.fault(); err != nil {
+		return Item{}, err
+	}
+	it, ok := m.items[id]
+	if !ok || it.purged {
+		return Item{}, ErrRemoteNotFound
+	}
+	if it.deleted {
+		it.deleted = false
+		m.touch(it)
+		m.restores++
+	}
+	return m.item(it), nil
 }
 
 func (m *memConn) FindByMarker(ctx context.Context, marker string) (Item, bool, error) {

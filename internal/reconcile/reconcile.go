@@ -30,6 +30,22 @@
 //     (LocalRecord.Locked) are decided by the Local adapter and the
 //     connector.
 //  6. Journal: every applied change is recorded with side, fields and reason.
+//  7. Leaving is not forgetting. When a record leaves the binding's scope
+//     (untagged, taken out of the calendar) or its item leaves the
+//     collection (taken out of the group, deleted remotely) while the
+//     record stays, the link is kept, dormant, with its base. Coming back
+//     on either side finds the other through it, so nothing is created
+//     twice: an item back in the collection is matched to its dormant link
+//     (by remote id, marker or identity like any item), the Local puts the
+//     record back in scope (Local.Reenter: re-tag, show in the calendar)
+//     and the engine merges three-way against the kept base; a record
+//     back in scope has its item put back (Connector.Restore) and merged
+//     the same way. Only a record deleted for good (Tandem deletes records
+//     outright) ends the link: its item, coming back, is a new record, and
+//     an item gone for good makes a record coming back create a new one.
+//     A dormant link stands for no item in the collection: the
+//     empty-collection guard and a full listing's check for missing items
+//     pass it by.
 //
 // Atomicity: each remote item is applied to the store together with its
 // link and journal entry in one transaction, and a cursor is advanced only
@@ -142,6 +158,12 @@ type Connector interface {
 	// Delete removes the item from the collection (what that means —
 	// delete, leave a group — is the connector's policy).
 	Delete(ctx context.Context, remoteID, etag string) error
+	// Restore puts an item that left the collection back into it (joins
+	// the group again, undeletes) and returns it as it is then; an item
+	// in the collection stays as it is. base is the item as last synced,
+	// for what leaving took away with it (a series' changed occurrences).
+	// It returns ErrRemoteNotFound when the item is gone for good.
+	Restore(ctx context.Context, remoteID string, base Fields) (Item, error)
 	// FindByMarker finds an item created with marker.
 	FindByMarker(ctx context.Context, marker string) (Item, bool, error)
 }

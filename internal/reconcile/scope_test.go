@@ -396,8 +396,8 @@ func TestPushSkipsRecordsNeitherLinkedNorInScope(t *testing.T) {
 	if len(f.conn.live()) != 2 {
 		t.Errorf("remote has %d items, want Bob and Carol", len(f.conn.live()))
 	}
-	if _, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", ann.ID); err == nil {
-		t.Error("Ann still linked")
+	if l, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", ann.ID); err != nil || !l.Dormant {
+		t.Errorf("Ann's link %+v %v, want it dormant", l, err)
 	}
 	if b, _ := f.st.GetBinding(f.ctx, f.b.ID); b.LocalCursor == 0 {
 		t.Error("local cursor not advanced")

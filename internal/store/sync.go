@@ -43,6 +43,9 @@ type Link struct {
 	Base      string // the record as last synced, JSON
 	BaseAt    time.Time
 	Pending   bool
+	// Dormant: the record or the item left the binding's scope. The link
+	// is kept so that either side coming back finds the other.
+	Dormant bool
 }
 
 // JournalEntry is one change the engine applied.
@@ -177,12 +180,12 @@ func (s *Store) FinishRun(ctx context.Context, bindingID, stats string, runErr e
 	return nil
 }
 
-const linkColumns = `binding_id, local_id, remote_id, etag, identity, marker, base, base_at, pending`
+const linkColumns = `binding_id, local_id, remote_id, etag, identity, marker, base, base_at, pending, dormant`
 
 func scanLink(row interface{ Scan(...any) error }) (*Link, error) {
 	var l Link
 	var at int64
-	if err := row.Scan(&l.BindingID, &l.LocalID, &l.RemoteID, &l.ETag, &l.Identity, &l.Marker, &l.Base, &at, &l.Pending); err != nil {
+	if err := row.Scan(&l.BindingID, &l.LocalID, &l.RemoteID, &l.ETag, &l.Identity, &l.Marker, &l.Base, &at, &l.Pending, &l.Dormant); err != nil {
 		return nil, err
 	}
 	if at > 0 {
@@ -247,8 +250,8 @@ func (s *Store) links(ctx context.Context, where string, args ...any) ([]*Link, 
 	return out, rows.Err()
 }
 
-// LinkedIDs reports which of localIDs have a link (pending or not) in a
-// binding: one query per 1,000 ids.
+// LinkedIDs reports which of localIDs have a link (pending, dormant or
+// not) in a binding: one query per 1,000 ids.
 func (s *Store) LinkedIDs(ctx context.Context, bindingID string, localIDs []string) (map[string]bool, error) {
 	out := map[string]bool{}
 	err := inChunks(localIDs, func(ids []string) error {
@@ -291,7 +294,8 @@ type CalendarCandidate struct {
 	// Activity has only ID, Start, End, AllDay, TimeZone and RRule set:
 	// what reconcile.ReachesDate reads.
 	Activity crm.Activity
-	// Linked: the activity has a link in the binding (pending or not).
+	// Linked: the activity has a link in the binding (pending, dormant or
+	// not).
 	Linked bool
 }
 
@@ -381,10 +385,11 @@ func collectIDs(rows *sql.Rows, out map[string]bool) error {
 	return rows.Err()
 }
 
-// CountLinks returns how many links a binding has.
+// CountLinks returns how many records a binding links now: dormant links
+// (records or items out of scope) are not counted.
 func (s *Store) CountLinks(ctx context.Context, bindingID string) (int, error) {
 	var n int
-	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sync_links WHERE binding_id = $1`, bindingID).Scan(&n)
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM sync_links WHERE binding_id = $1 AND NOT dormant`, bindingID).Scan(&n)
 	return n, err
 }
 
@@ -503,8 +508,8 @@ func (t *Tx) PutLink(ctx context.Context, l *Link) error {
 		at = crm.Micros(l.BaseAt)
 	}
 	_, err := t.tx.ExecContext(ctx, `INSERT INTO sync_links (binding_id, local_id, remote_id, etag, identity, marker, base,
-		base_at, pending) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-		l.BindingID, l.LocalID, l.RemoteID, l.ETag, l.Identity, l.Marker, l.Base, at, l.Pending)
+		base_at, pending, dormant) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+		l.BindingID, l.LocalID, l.RemoteID, l.ETag, l.Identity, l.Marker, l.Base, at, l.Pending, l.Dormant)
 	if t.s.dialect.isUnique(err) {
 		return fmt.Errorf("put link: remote item or marker already linked: %w", ErrDuplicate)
 	}

@@ -799,6 +799,36 @@ func (c *Calendar) Delete(ctx context.Context, id, etag string) error {
 	return nil
 }
 
+// Restore implements reconcile.Connector: a deleted event is undeleted by
+// setting it back to confirmed, which Google allows while the event is in
+// the calendar's trash (after that it is not found). Deleting a series
+// cancels its changed occurrences, so those that base, the series as last
+// synced, has changed or kept are brought back (writeOccurrences).
+func (c *Calendar) Restore(ctx context.Context, id string, base reconcile.Fields) (reconcile.Item, error) {
+	ev, err := c.svc.Events.Get(c.cal, id).Context(ctx).Do()
+	if err != nil {
+		return reconcile.Item{}, c.mapErr("read event", err)
+	}
+	if ev.Status != "cancelled" {
+		return c.series(ctx, id, ev)
+	}
+	got, err := c.svc.Events.Patch(c.cal, id, &calendar.Event{Status: "confirmed"}).SendUpdates("none").Context(ctx).Do()
+	if err != nil {
+		return reconcile.Item{}, c.mapErr("restore event", err)
+	}
+	if base[reconcile.FieldRRule] != "" && len(got.Recurrence) > 0 {
+		excs, err := c.exceptions(ctx, got)
+		if err != nil {
+			return reconcile.Item{}, err
+		}
+		if err := c.writeOccurrences(ctx, got, excs, base); err != nil {
+			return reconcile.Item{}, err
+		}
+		got = nil // re-read with the exceptions as they are now
+	}
+	return c.series(ctx, id, got)
+}
+
 // FindByMarker implements reconcile.Connector with a private extended
 // property filter.
 func (c *Calendar) FindByMarker(ctx context.Context, marker string) (reconcile.Item, bool, error) {

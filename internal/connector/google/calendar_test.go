@@ -1014,3 +1014,44 @@ func TestCalendarRevertsBrokenRules(t *testing.T) {
 		t.Errorf("read-only activity after a delete in Google: %v", err)
 	}
 }
+
+// TestCalendarRestore: a deleted event is undeleted with the same id, and a
+// series gets back the changed occurrences Google cancelled with it (those
+// removed in Tandem stay removed); an event that was never deleted stays
+// as it is, one that does not exist is not found.
+func TestCalendarRestore(t *testing.T) {
+	e := newCalEnv(t, "Europe/Moscow", google.CalendarOptions{})
+	f := reconcile.Fields{"title": "Standup", "start": "2026-03-02T07:00:00Z", "end": "2026-03-02T07:30:00Z",
+		"time_zone": "Europe/Moscow", "rrule": "FREQ=DAILY;COUNT=10", "exdates": "2026-03-05T07:00:00Z",
+		"overrides": "2026-03-04T07:00:00Z|2026-03-04T09:00:00Z|2026-03-04T09:30:00Z|Standup (late)||Room 5"}
+	series := roundTrip(t, e, f)
+	single := roundTrip(t, e, reconcile.Fields{"title": "Call", "start": "2026-03-03T10:00:00Z", "end": "2026-03-03T11:00:00Z",
+		"time_zone": "Europe/Moscow"})
+	for _, it := range []reconcile.Item{series, single} {
+		if err := e.conn.Delete(e.ctx, it.RemoteID, it.ETag); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := e.conn.Get(e.ctx, it.RemoteID); err != nil || !got.Deleted {
+			t.Fatalf("after delete: %+v %v", got, err)
+		}
+		back, err := e.conn.Restore(e.ctx, it.RemoteID, it.Fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.conn.Get(e.ctx, it.RemoteID)
+		if err != nil || got.Deleted || back.RemoteID != it.RemoteID || !back.Fields.Equal(it.Fields) || !got.Fields.Equal(it.Fields) {
+			t.Errorf("restored %s:\n got  %v\n want %v (%v)", it.Fields["title"], got.Fields, it.Fields, err)
+		}
+		// Back already: nothing changes.
+		again, err := e.conn.Restore(e.ctx, it.RemoteID, it.Fields)
+		if err != nil || again.ETag != got.ETag {
+			t.Errorf("restore of a live event: %+v %v", again, err)
+		}
+	}
+	if x := e.instance(series.RemoteID, "20260304T070000Z"); x.Status == "cancelled" || x.Summary != "Standup (late)" {
+		t.Errorf("changed occurrence after the restore: %q %q", x.Status, x.Summary)
+	}
+	if _, err := e.conn.Restore(e.ctx, "nosuchevent0", nil); !errors.Is(err, reconcile.ErrRemoteNotFound) {
+		t.Errorf("restore of a missing event: %v", err)
+	}
+}

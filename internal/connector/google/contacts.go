@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -280,20 +281,57 @@ func (c *Contacts) Update(ctx context.Context, id, etag string, f reconcile.Fiel
 	return c.item(got), nil
 }
 
+// myContacts is Google's system group of the user's contacts.
+const myContacts = "contactGroups/myContacts"
+
 // Delete implements reconcile.Connector: the contact leaves the group and
-// stays in Google (SPEC §3: deleted in Tandem → removed from the group).
+// stays in Google (SPEC §3: deleted in Tandem → removed from the group). A
+// contact keeps at least one group in Google, so one whose only group is
+// Tandem's moves to My Contacts.
 func (c *Contacts) Delete(ctx context.Context, id, etag string) error {
-	resp, err := c.svc.ContactGroups.Members.Modify(c.group, &people.ModifyContactGroupMembersRequest{
-		ResourceNamesToRemove: []string{id}}).Context(ctx).Do()
+	resp, err := c.modify(ctx, c.group, "", id)
+	if err == nil && slices.Contains(resp.CanNotRemoveLastContactGroupResourceNames, id) {
+		if _, err = c.modify(ctx, myContacts, id, ""); err == nil {
+			resp, err = c.modify(ctx, c.group, "", id)
+		}
+	}
 	if err != nil {
 		return c.mapErr("leave group", err)
 	}
-	for _, nf := range resp.NotFoundResourceNames {
-		if nf == id {
-			return reconcile.ErrRemoteNotFound
-		}
+	if slices.Contains(resp.NotFoundResourceNames, id) {
+		return reconcile.ErrRemoteNotFound
+	}
+	if slices.Contains(resp.CanNotRemoveLastContactGroupResourceNames, id) {
+		return &reconcile.ItemError{Err: fmt.Errorf("leave group: %s cannot leave its last contact group", id)}
 	}
 	return nil
+}
+
+// Restore implements reconcile.Connector: the contact joins the group
+// again (it left it and stayed in Google); a contact deleted in Google is
+// not found.
+func (c *Contacts) Restore(ctx context.Context, id string, base reconcile.Fields) (reconcile.Item, error) {
+	resp, err := c.modify(ctx, c.group, id, "")
+	if err != nil {
+		return reconcile.Item{}, c.mapErr("join group", err)
+	}
+	if slices.Contains(resp.NotFoundResourceNames, id) {
+		return reconcile.Item{}, reconcile.ErrRemoteNotFound
+	}
+	return c.Get(ctx, id)
+}
+
+// modify adds a contact to a group and/or removes one from it ("" for
+// neither).
+func (c *Contacts) modify(ctx context.Context, group, add, remove string) (*people.ModifyContactGroupMembersResponse, error) {
+	req := &people.ModifyContactGroupMembersRequest{}
+	if add != "" {
+		req.ResourceNamesToAdd = []string{add}
+	}
+	if remove != "" {
+		req.ResourceNamesToRemove = []string{remove}
+	}
+	return c.svc.ContactGroups.Members.Modify(group, req).Context(ctx).Do()
 }
 
 // FindByMarker implements reconcile.Connector by a full listing; it runs

@@ -113,6 +113,51 @@ func TestContactsConnector(t *testing.T) {
 	}
 }
 
+// TestContactsLeaveAndRestore: a contact that left the group joins it
+// again as the same Google contact with its fields; one deleted in Google
+// is not found; one whose only group is Tandem's leaves it for My
+// Contacts, since a Google contact keeps a group.
+func TestContactsLeaveAndRestore(t *testing.T) {
+	ctx := context.Background()
+	c, e := newContacts(t)
+	f := reconcile.Fields{reconcile.FieldName: "Ann Lee", reconcile.FieldGivenName: "Ann", reconcile.FieldFamilyName: "Lee",
+		reconcile.FieldEmails: "ann@example.com|other|primary"}
+	it, err := c.Create(ctx, f, "tandem-m1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, it.RemoteID, it.ETag); err != nil {
+		t.Fatal(err)
+	}
+	back, err := c.Restore(ctx, it.RemoteID, f)
+	if err != nil || back.Deleted || back.RemoteID != it.RemoteID || !back.Fields.Equal(f) || back.Marker != "tandem-m1" {
+		t.Fatalf("restored %+v %v", back, err)
+	}
+	if again, err := c.Restore(ctx, it.RemoteID, f); err != nil || again.ETag != back.ETag {
+		t.Errorf("restore of a member changed it: %+v %v", again, err)
+	}
+
+	// Only in Tandem's group (the user took it out of My Contacts).
+	if err := e.UpdateContact(user, it.RemoteID, map[string]any{"memberships": []any{map[string]any{
+		"contactGroupMembership": map[string]any{"contactGroupResourceName": c.group}}}}, "memberships"); err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Delete(ctx, it.RemoteID, ""); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := e.Person(user, it.RemoteID)
+	if inGroup(p, c.group) || !inGroup(p, myContacts) {
+		t.Errorf("memberships after leaving its only group: %v", p["memberships"])
+	}
+
+	if err := e.DeleteContact(user, it.RemoteID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Restore(ctx, it.RemoteID, f); !errors.Is(err, reconcile.ErrRemoteNotFound) {
+		t.Errorf("restore of a deleted contact: %v", err)
+	}
+}
+
 func TestContactsConnectorRetriesRateLimits(t *testing.T) {
 	c, e := newContacts(t)
 	e.Faults().SetRetryAfter(0)

@@ -26,9 +26,11 @@ var emuSeeds = flag.Int("emu-seeds", 40, "seeds of TestConvergenceWithEmulator")
 
 // TestConvergenceWithEmulator is the randomized convergence test on the
 // real connector and the Google emulator: random edits in Tandem and in
-// Google, random faults (429, 500, dropped connections, slow answers,
-// expired sync tokens) and restarts; after quiet runs every tagged contact
-// has exactly one Google contact in the group with equal fields. The
+// Google — contacts leaving the group and coming back on either side
+// among them — random faults (429, 500, dropped connections, slow
+// answers, expired sync tokens) and restarts; after quiet runs every
+// tagged contact has exactly one Google contact in the group with equal
+// fields, and no contact exists twice on either side. The
 // engine-level test in package reconcile runs 200 seeds on a fake remote;
 // this one proves the same on the wire. Rerun one seed with
 // -run 'TestConvergenceWithEmulator/seed=N$'.
@@ -135,7 +137,7 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 	faults := []emu.FaultKind{emu.FaultRateLimit429, emu.FaultRateLimit403, emu.FaultBackend500, emu.FaultDrop, emu.FaultSlow}
 	for round := 0; round < 5; round++ {
 		for op := 0; op < 1+rng.IntN(4); op++ {
-			switch rng.IntN(8) {
+			switch k := rng.IntN(10); k {
 			case 0, 1:
 				c := &crm.Contact{Name: fmt.Sprintf("%s %s %d%d", word(), word(), round, op), Emails: []crm.Email{{Address: fmt.Sprintf("p%d-%d@example.com", round, op)}}}
 				if rng.IntN(4) > 0 {
@@ -152,10 +154,12 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 					}
 				}
 			case 3:
-				if len(ids) > 0 {
-					id := ids[rng.IntN(len(ids))]
-					on := rng.IntN(2) == 0
-					st.InTx(ctx, func(tx *store.Tx) error { return tx.SetTag(ui, v, store.EntityContact, id, tag.ID, on) })
+				// Leaves the group from Tandem, or comes back: any contact,
+				// imported ones included.
+				if all, _, _ := st.ListContacts(ctx, v, store.ContactFilter{Page: store.Page{Limit: 200}}); len(all) > 0 {
+					c := &all[rng.IntN(len(all))]
+					on := !hasTag(c, tag.ID)
+					st.InTx(ctx, func(tx *store.Tx) error { return tx.SetTag(ui, v, store.EntityContact, c.ID, tag.ID, on) })
 				}
 			case 4:
 				e.CreateContact(user, map[string]any{"names": []any{map[string]any{"givenName": word(), "familyName": "Remote"}},
@@ -174,6 +178,23 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 					e.ExpireSyncTokens(user)
 				} else {
 					e.Faults().FailNext(1+rng.IntN(3), faults[rng.IntN(len(faults))])
+				}
+			case 8, 9:
+				// Google: out of the group (8), or into it (9) — back, or
+				// a contact that never was in it.
+				in := map[bool][]string{}
+				for _, p := range e.People(user) {
+					in[inGroup(p, group)] = append(in[inGroup(p, group)], p["resourceName"].(string))
+				}
+				// Never the last member: a collection emptied under its
+				// links stops sync by design (ErrCollectionEmpty).
+				if rns := in[k == 8]; len(rns) > 0 && (k == 9 || len(rns) > 1) {
+					rn := []string{rns[rng.IntN(len(rns))]}
+					if k == 8 {
+						e.ModifyGroupMembers(user, group, nil, rn)
+					} else {
+						e.ModifyGroupMembers(user, group, rn, nil)
+					}
 				}
 			}
 		}
@@ -196,17 +217,16 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 	tagged, seen := 0, map[string]bool{}
 	for i := range all {
 		c := &all[i]
-		has := false
-		for _, tg := range c.Tags {
-			has = has || tg.ID == tag.ID
-		}
-		if !has {
+		l, err := st.FindLink(ctx, b.ID, "local_id", c.ID)
+		if !hasTag(c, tag.ID) {
+			if err == nil && !l.Dormant {
+				t.Errorf("untagged %q linked, not dormant", c.Name)
+			}
 			continue
 		}
 		tagged++
-		l, err := st.FindLink(ctx, b.ID, "local_id", c.ID)
-		if err != nil || l.Pending {
-			t.Errorf("%q not linked: %v", c.Name, err)
+		if err != nil || l.Pending || l.Dormant {
+			t.Errorf("%q not linked: %+v %v", c.Name, l, err)
 			continue
 		}
 		if seen[l.RemoteID] {
@@ -229,4 +249,65 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 		}
 		t.Errorf("%d group members (%s) for %d tagged contacts", len(remote), strings.Join(names, ", "), tagged)
 	}
+	names, live := map[string]string{}, map[string]bool{}
+	for _, c := range all {
+		names[c.ID] = c.Name
+	}
+	for _, p := range e.People(user) {
+		live[p["resourceName"].(string)] = true
+	}
+	checkNoTwins(t, st, names, live)
+}
+
+// checkNoTwins: no record exists twice on either side, in scope or not.
+// The journal names every remote item a record (names: id → name) was
+// ever synced with: at most one of them may be live, and a live item
+// belongs to at most one record. (A record deleted in Tandem may leave its
+// item behind — a contact out of the group — by design; it is not in
+// names.)
+func checkNoTwins(t *testing.T, st *store.Store, names map[string]string, live map[string]bool) {
+	t.Helper()
+	owner := map[string]string{}
+	for id, name := range names {
+		j, err := st.Journal(context.Background(), id, 500)
+		if err != nil {
+			t.Fatal(err)
+		}
+		mine := map[string]bool{}
+		for _, e := range j {
+			if live[e.RemoteID] {
+				mine[e.RemoteID] = true
+			}
+		}
+		if len(mine) > 1 {
+			t.Errorf("%q has %d remote items: %v", name, len(mine), mine)
+		}
+		for rid := range mine {
+			if other, ok := owner[rid]; ok {
+				t.Errorf("remote %s belongs to %q and %q", rid, other, name)
+			}
+			owner[rid] = name
+		}
+	}
+}
+
+func hasTag(c *crm.Contact, id string) bool {
+	for _, t := range c.Tags {
+		if t.ID == id {
+			return true
+		}
+	}
+	return false
+}
+
+// inGroup tells whether a person from the emulator is a member of group.
+func inGroup(p map[string]any, group string) bool {
+	ms, _ := p["memberships"].([]any)
+	for _, m := range ms {
+		cg, _ := m.(map[string]any)["contactGroupMembership"].(map[string]any)
+		if cg["contactGroupResourceName"] == group {
+			return true
+		}
+	}
+	return false
 }
