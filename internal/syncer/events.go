@@ -132,7 +132,7 @@ func (s *Service) SaveEventSettings(ctx context.Context, v access.Viewer, connID
 		fe["calendar_id"] = "error.required"
 	}
 	if len(es.CalendarID) > 1024 {
-		fe["calendar_id"] = "error.too_long"
+		fe["calendar_id"] = crm.TooLong(1024)
 	}
 	if es.ImportAs == "" {
 		es.ImportAs = "meeting"

@@ -265,7 +265,7 @@ func testBadInput(t *testing.T, s *tandemtest.Server) {
 		{"wrong nested type", "/api/v1/contacts", `{"name":"x","emails":[{"address":true}]}`, "emails.address", "wrong_type"},
 		{"unknown field", "/api/v1/contacts", `{"name":"x","nickname":"y"}`, "nickname", "unknown_field"},
 		{"too long", "/api/v1/contacts", `{"name":"` + long + `"}`, "name", "too_long"},
-		{"missing name", "/api/v1/contacts", `{"job_title":"x"}`, "name", "required"},
+		{"missing name", "/api/v1/contacts", `{"job_title":"x"}`, "name", "required_name"},
 		{"bad email", "/api/v1/contacts", `{"name":"x","emails":[{"address":"not-an-email"}]}`, "emails[0].address", "invalid_email"},
 		{"two primaries", "/api/v1/contacts", `{"name":"x","emails":[{"address":"a@b.c","primary":true},{"address":"d@e.f","primary":true}]}`, "emails", "one_primary"},
 		{"bad type enum", "/api/v1/contacts", `{"name":"x","type":"alien"}`, "type", "unknown_value"},

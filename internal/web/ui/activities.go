@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
@@ -165,6 +166,12 @@ type activityFormData struct {
 	Cancel     string
 }
 
+// Bounds of the recurrence picker's numbers.
+const (
+	maxInterval = 1000
+	maxCount    = 10000
+)
+
 var repeatFreqs = map[string]string{"daily": "DAILY", "weekly": "WEEKLY", "monthly": "MONTHLY", "yearly": "YEARLY"}
 
 // pickerFromRRule fills the simple recurrence picker from a rule; rules it
@@ -243,8 +250,8 @@ func (f activityForm) rrule(tz *time.Location, fe crm.FieldErrors) string {
 	if s := strings.TrimSpace(f.Interval); s != "" {
 		n, err := strconv.Atoi(s)
 		switch {
-		case err != nil || n < 1 || n > 1000:
-			fe.Add("interval", "error.invalid_number")
+		case err != nil || n < 1 || n > maxInterval:
+			fe.Add("interval", i18n.WithCount("activity.error.whole_number", maxInterval))
 		case n > 1:
 			parts = append(parts, "INTERVAL="+strconv.Itoa(n))
 		}
@@ -256,8 +263,8 @@ func (f activityForm) rrule(tz *time.Location, fe crm.FieldErrors) string {
 	}
 	if count != "" {
 		n, err := strconv.Atoi(count)
-		if err != nil || n < 1 || n > 10000 {
-			fe.Add("count", "error.invalid_number")
+		if err != nil || n < 1 || n > maxCount {
+			fe.Add("count", i18n.WithCount("activity.error.whole_number", maxCount))
 		} else {
 			parts = append(parts, "COUNT="+strconv.Itoa(n))
 		}

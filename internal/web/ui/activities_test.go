@@ -485,3 +485,20 @@ func TestChangedOccurrencesInRussian(t *testing.T) {
 	crmHas(t, p, "Фактическое начало", `name="actual_start" value="2026-03-03T11:00"`, "Если пусто, заполняется по статусу")
 	crmNoRawKeys(t, p.Body)
 }
+
+// The activity form says what is wrong and what would do: the range of the
+// recurrence numbers, a start for the calendar.
+func TestActivityFormMessages(t *testing.T) {
+	e := startCRM(t)
+	b, api := e.newUser(t, "mia@example.com", "ru", "Europe/Moscow")
+	form := url.Values{"type": {"meeting"}, "title": {"Sync"}, "status": {"not_started"}, "priority": {"normal"},
+		"time_zone": {"Europe/Moscow"}, "owner_id": {api.UserID}, "show_in_calendar": {"1"},
+		"repeat": {"weekly"}, "interval": {"5000"}, "count": {"0"}}
+	p := b.Post(t, "/activities", form)
+	crmStatus(t, p, http.StatusUnprocessableEntity)
+	crmHas(t, p, `id="f-interval-error"`, "Введите целое число от 1 до 1\u00a0000.",
+		`id="f-count-error"`, "Введите целое число от 1 до 10\u00a0000.",
+		`id="f-start-error"`, "Укажите начало")
+	crmLacks(t, p, "Введите число.", "Обязательное поле.")
+	crmNoRawKeys(t, p.Body)
+}

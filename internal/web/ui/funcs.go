@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/i18n"
 )
 
@@ -29,7 +30,18 @@ func baseFuncs() template.FuncMap {
 		"tagClass":  tagClass,
 		"langs":     i18n.Supported,
 		"options":   options,
+		"maxlen":    maxLen,
 	}
+}
+
+// maxLen is the crm limit of a record kind's text field, for an input's
+// maxlength: {{maxlen "contact" "given_name"}}. A field without a limit is
+// a template error, so a typo cannot silently drop the limit.
+func maxLen(kind, field string) (int, error) {
+	if n := crm.MaxLen(kind, field); n > 0 {
+		return n, nil
+	}
+	return 0, fmt.Errorf("maxlen: no limit for %s.%s", kind, field)
 }
 
 // localeFuncs are the functions bound to the viewer's language and time
