@@ -63,6 +63,7 @@ func zoneOptions(userTZ, current string) []Option {
 // activityRow is an activity as lists show it.
 type activityRow struct {
 	ID, Title, Type, Status, Priority, Owner string
+	RRule, TimeZone                          string
 	Start, End                               *time.Time
 	LastDay                                  *time.Time // all-day: the last day, inclusive
 	AllDay, Recurring                        bool
@@ -72,7 +73,8 @@ func activityRows(as []crm.Activity, names map[string]string) []activityRow {
 	out := make([]activityRow, 0, len(as))
 	for _, a := range as {
 		row := activityRow{ID: a.ID, Title: a.Title, Type: a.Type, Status: a.Status, Priority: a.Priority,
-			Owner: names[a.OwnerID], Start: a.Start, End: a.End, AllDay: a.AllDay, Recurring: a.RRule != ""}
+			Owner: names[a.OwnerID], Start: a.Start, End: a.End, AllDay: a.AllDay, Recurring: a.RRule != "",
+			RRule: a.RRule, TimeZone: a.TimeZone}
 		if a.AllDay && a.End != nil {
 			last := a.End.AddDate(0, 0, -1)
 			if a.Start != nil && last.Before(*a.Start) {
@@ -581,7 +583,6 @@ type activityCardData struct {
 	ContactName  string
 	AccountName  string
 	Participants []participantView
-	RepeatKey    string
 	ZoneDiffers  bool
 	LocalStart   string // start and end in the activity's own zone, when it differs from the viewer's
 	LocalEnd     string
@@ -677,15 +678,6 @@ func (u *UI) activityCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 			}
 		}
 		d.Participants = append(d.Participants, pv)
-	}
-	if a.RRule != "" {
-		tz, err := time.LoadLocation(a.TimeZone)
-		if err != nil {
-			tz = time.UTC
-		}
-		if rep, _, _, _ := pickerFromRRule(a.RRule, tz); rep != "" && rep != "none" {
-			d.RepeatKey = "activity.recurrence." + rep
-		}
 	}
 	if !a.AllDay && a.TimeZone != "" && a.TimeZone != c.Loc.String() {
 		if tz, err := time.LoadLocation(a.TimeZone); err == nil {

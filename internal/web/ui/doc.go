@@ -30,6 +30,7 @@
 //	asset "app.css"          /static/app.css?v=<content hash>
 //	csrfField $.CSRF         hidden csrf_token input (also takes the PageData)
 //	fieldError $ "field"     translated field error or ""
+//	recurrence rule tz allDay  a recurrence rule in words, or "" (show the rule)
 //	maxlen "contact" "given_name"   the crm limit of a field, for maxlength
 //	dict, list, seq, add, sub, query, initials, tagClass, langs, options
 //

@@ -104,6 +104,17 @@ func localeFuncs(l i18n.Lang, loc *time.Location) template.FuncMap {
 			n, err := toInt(v)
 			return l.WeekdayShort(time.Weekday((n%7 + 7) % 7)), err // 7 is Sunday again
 		},
+		// recurrence describes an activity's rule in words, "" when it
+		// cannot (the page then shows the rule itself). An all-day series
+		// lives on UTC dates; a timed one in its own zone.
+		"recurrence": func(rule, tz string, allDay bool) string {
+			zone, err := time.LoadLocation(tz)
+			if err != nil || allDay {
+				zone = time.UTC
+			}
+			s, _ := describeRecurrence(l, rule, zone)
+			return s
+		},
 		"fieldError": func(page any, field string) (string, error) {
 			var errs map[string]string
 			switch p := page.(type) {
