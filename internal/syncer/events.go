@@ -226,7 +226,7 @@ func (s *Service) unsubscribe(ctx context.Context, b *store.Binding) error {
 				return err
 			}
 			if err := tx.Journal(ctx, store.JournalEntry{BindingID: b.ID, Entity: store.EntityActivity, RecordID: l.LocalID,
-				RemoteID: l.RemoteID, Side: "local", Action: "unlink", Reason: "unsubscribed from the calendar"}); err != nil {
+				RemoteID: l.RemoteID, Side: "local", Action: "unlink", Reason: reconcile.ReasonUnsubscribed}); err != nil {
 				return err
 			}
 		}

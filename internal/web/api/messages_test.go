@@ -1,10 +1,14 @@
 package api_test
 
 import (
+	"context"
+	"encoding/json"
 	"net/http"
 	"strings"
 	"testing"
 
+	"github.com/tandem-crm/tandem/internal/reconcile"
+	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
@@ -43,5 +47,50 @@ func TestValidationMessagesSayWhat(t *testing.T) {
 				t.Errorf("errors %+v, want only %s: %s %q", p.Errors, tt.field, tt.code, tt.message)
 			}
 		})
+	}
+}
+
+// A journal entry's reason is words in the caller's language, with the
+// stable code beside it; an old English note reads the same way.
+func TestJournalReasons(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	ctx := context.Background()
+	var c struct {
+		ID string `json:"id"`
+	}
+	s.Admin.JSON(t, "POST", "/api/v1/contacts", map[string]any{"name": "Ann"}, http.StatusCreated, &c)
+	err := s.App.Store.InTx(ctx, func(tx *store.Tx) error {
+		for _, reason := range []string{"created in Tandem", reconcile.Conflict([]string{reconcile.FieldJobTitle})} {
+			if err := tx.Journal(ctx, store.JournalEntry{BindingID: "b1", Entity: store.EntityContact, RecordID: c.ID,
+				Side: "remote", Action: "update", Reason: reason}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := s.Admin.Do(t, "GET", "/api/v1/contacts/"+c.ID+"/journal", nil, "Accept-Language", "ru")
+	var out struct {
+		Items []struct {
+			Reason     string `json:"reason"`
+			ReasonCode string `json:"reason_code"`
+		} `json:"items"`
+	}
+	if err := json.Unmarshal(r.Body, &out); err != nil || r.Status != http.StatusOK {
+		t.Fatalf("%d %s %v", r.Status, r.Body, err)
+	}
+	want := []struct{ reason, code string }{
+		{"изменено с обеих сторон; сохранено более позднее изменение (Должность)", "conflict:job_title"},
+		{"создано в Tandem", "created_locally"},
+	}
+	if len(out.Items) != len(want) {
+		t.Fatalf("items %+v", out.Items)
+	}
+	for i, w := range want {
+		if out.Items[i].Reason != w.reason || out.Items[i].ReasonCode != w.code {
+			t.Errorf("item %d: %+v, want %+v", i, out.Items[i], w)
+		}
 	}
 }

@@ -691,6 +691,6 @@ func (u *UI) activityCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		}
 	}
 	d.Changes = occurrenceChanges(a, c.Loc)
-	d.Journal = u.journalRows(ctx, a.ID)
+	d.Journal = u.journalRows(ctx, c.Lang, a.ID)
 	u.render(w, http.StatusOK, "activities/card", c.Page(w, r, "activities", d))
 }

@@ -476,7 +476,7 @@ func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	d.Activities, d.MoreActs = activityRows(acts, names), next != ""
-	d.Journal = u.journalRows(ctx, x.ID)
+	d.Journal = u.journalRows(ctx, c.Lang, x.ID)
 	u.render(w, http.StatusOK, "contacts/card", c.Page(w, r, "contacts", d))
 }
 
