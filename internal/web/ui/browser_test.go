@@ -192,3 +192,54 @@ func TestBrowserContactFlow(t *testing.T) {
 		t.Errorf("tag chip %q, want %q", got, tag)
 	}
 }
+
+// One Save on the settings page keeps changes made in two sections (a
+// saved section used to drop what was changed in another).
+func TestBrowserSettingsOneSave(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	ctx := newChrome(t, 60*time.Second)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), tandemtest.AdminEmail),
+		chromedp.SendKeys(chromedp.ID("f-password"), tandemtest.AdminPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("contact-q")),
+		chromedp.Navigate(s.URL+"/admin/settings"),
+		chromedp.WaitVisible(chromedp.ID("s-CalendarIntegration")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Leaving asks first once something is typed (beforeunload cancelled).
+	const leaving = `(() => { const e = new Event("beforeunload", {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented; })()`
+	warns := func(what string, want bool) {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[bool](leaving))
+		if err != nil || got != want {
+			t.Errorf("%s: leaving warns %v (%v), want %v", what, got, err, want)
+		}
+	}
+	warns("untouched", false)
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.ID("s-CalendarIntegration"), "google"),
+		chromedp.SendKeys(chromedp.ID("s-GoogleClientId"), "browser-client-id"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warns("typed", true)
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`.save-bar button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.toast-success`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warns("saved", false)
+	for code, want := range map[string]string{"CalendarIntegration": "google", "GoogleClientId": "browser-client-id"} {
+		if got, _ := s.App.Settings.Get(context.Background(), code); got != want {
+			t.Errorf("%s = %q, want %q", code, got, want)
+		}
+	}
+}

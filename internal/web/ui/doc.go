@@ -50,7 +50,7 @@
 // cluster spacer. Buttons: btn btn-primary btn-secondary btn-ghost btn-danger
 // btn-danger-ghost btn-sm btn-lg btn-block btn-group icon-btn link-btn.
 // Forms: form form-grid field-full fieldset field label input select textarea
-// help field-error has-error check form-actions repeat repeat-row repeat-add.
+// help field-error has-error check form-actions save-bar repeat repeat-row repeat-add.
 // Tables: table-wrap table table-compact num col-check col-actions cell-main
 // cell-title cell-sub row-actions hide-sm, tr[data-href]. Cards: card
 // card-header card-title card-subtitle card-body card-footer card-grid props
@@ -71,6 +71,7 @@
 // with data-repeat-list, data-repeat-row, template[data-repeat-template]
 // ("__i__" is the row index), data-repeat-add, data-repeat-remove, and
 // input[data-exclusive] for "one primary"; tr[data-href]; form[data-once];
+// form[data-dirty-warn] (asks before leaving with unsaved changes);
 // data-copy / data-copy-target (+ data-copied toast text); data-history-back;
 // .cw-scroll[data-scroll-hour]. Same-origin fetches that change state send
 // X-CSRF-Token from <meta name="csrf-token">. window.Tandem has toast,
