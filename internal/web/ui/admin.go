@@ -255,6 +255,9 @@ func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, c *Ctx, stat
 	if errs != nil {
 		p.Errors = errs
 	}
+	if r.Method == http.MethodPost && isReview(r) {
+		p.Flash = append(p.Flash, Flash{Kind: FlashWarning, Key: "resume.check_and_save"})
+	}
 	u.render(w, status, "admin/settings", p)
 }
 
@@ -300,6 +303,10 @@ func (u *UI) adminSettingsSave(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	ctx := r.Context()
 	if err := r.ParseMultipartForm(maxSettingsBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		u.errorPage(w, r, c, http.StatusBadRequest)
+		return
+	}
+	if isReview(r) { // a form kept over a sign-in: shown filled in, not saved
+		u.renderSettings(w, r, c, http.StatusOK, map[string]string{})
 		return
 	}
 	entries, err := u.set.List(ctx)

@@ -22,14 +22,14 @@ var (
 	selected  = regexp.MustCompile(`<option value="([^"]*)"[^>]*\bselected`)
 )
 
-// pageForm reads the one form of a page that posts to action the way a
+// pageForm reads the one form of a page that posts to action, the way a
 // browser would submit it untouched: text-like inputs with their values,
 // ticked checkboxes, the selected option of each select. Files stay out.
 func pageForm(t *testing.T, body, action string) url.Values {
 	t.Helper()
 	var form string
 	for _, f := range formTag.FindAllString(body, -1) {
-		if strings.Contains(f[:strings.Index(f, ">")], `action="`+action+`"`) {
+		if open := f[:strings.Index(f, ">")]; strings.Contains(open, `method="post"`) && strings.Contains(open, `action="`+action+`"`) {
 			if form != "" {
 				t.Fatalf("more than one form posts to %s", action)
 			}

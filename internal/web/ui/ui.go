@@ -41,7 +41,8 @@ type Deps struct {
 
 // UI serves the web interface.
 type UI struct {
-	st   *store.Store
+	resume *formStash // forms posted after their session ended
+	st     *store.Store
 	set  *settings.Service
 	oa   *oauth.Service
 	sync SyncService
@@ -57,7 +58,8 @@ func New(d Deps) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, jobs: d.Jobs, log: d.Log, r: r}, nil
+	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, jobs: d.Jobs, log: d.Log, r: r,
+		resume: newFormStash()}, nil
 }
 
 // Ctx is what a page handler knows about the signed-in user.
@@ -80,6 +82,7 @@ func (u *UI) Routes(mux *http.ServeMux, auth *web.Auth) {
 	mux.HandleFunc("POST /login", u.login)
 	mux.HandleFunc("POST /logout", u.logout)
 	mux.HandleFunc("POST /language", u.setLanguage)
+	mux.HandleFunc("GET /resume", u.authed(u.resumePage))
 	mux.HandleFunc("GET /{$}", u.authed(func(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		http.Redirect(w, r, "/contacts", http.StatusSeeOther)
 	}))
@@ -99,7 +102,9 @@ func (u *UI) Routes(mux *http.ServeMux, auth *web.Auth) {
 }
 
 // authed wraps a page for signed-in users: others go to the login page; a
-// form post must carry the session's CSRF token.
+// form post must carry the session's CSRF token. A form posted without a
+// session, or with a token of an older one, keeps what was typed: it is
+// stashed and offered back after signing in (resume.go).
 func (u *UI) authed(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v, sess, ok := u.auth.Session(r)
@@ -108,11 +113,22 @@ func (u *UI) authed(h handler) http.HandlerFunc {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
+			if u.stashForm(w, r, "") {
+				u.loginToResume(w, r)
+				return
+			}
 			u.errorPage(w, r, u.anonCtx(w, r), http.StatusUnauthorized)
 			return
 		}
 		c := u.ctxFor(r, v, sess)
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && !validCSRF(r, sess.CSRF) {
+			// A token of the right form is one an older session gave this
+			// browser (signed out and in again elsewhere); anything else is
+			// refused as before.
+			if wellFormedToken(r.PostFormValue("csrf_token")) && u.stashForm(w, r, v.UserID) {
+				http.Redirect(w, r, "/resume", http.StatusSeeOther)
+				return
+			}
 			u.errorPage(w, r, c, http.StatusForbidden)
 			return
 		}
@@ -130,6 +146,13 @@ func (u *UI) admin(h handler) http.HandlerFunc {
 		}
 		h(w, r, c)
 	})
+}
+
+// wellFormedToken reports whether s could be a token Tandem issued
+// (access.NewToken: 32 random bytes, base64url).
+func wellFormedToken(s string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil && len(b) == 32
 }
 
 func validCSRF(r *http.Request, want string) bool {
