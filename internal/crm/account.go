@@ -54,12 +54,12 @@ func (a *Account) Validate() error {
 		fe.Add("email", ErrEmail)
 	}
 	if a.Phone != "" && !validPhone(a.Phone) {
-		fe.Add("phone", ErrInvalid)
+		fe.Add("phone", ErrPhone)
 	}
 	if a.Website != "" {
 		u, err := url.Parse(a.Website)
 		if err != nil || strings.ContainsAny(a.Website, " \t\n") || (u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https") {
-			fe.Add("website", ErrInvalid)
+			fe.Add("website", ErrURL)
 		}
 	}
 	return fe.Err()

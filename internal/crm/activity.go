@@ -353,7 +353,7 @@ func (a *Activity) Validate() error {
 		if p.Email != "" {
 			k := Fold(p.Email)
 			if seen[k] {
-				fe.Add(f+".email", ErrInvalid)
+				fe.Add(f+".email", ErrDuplicate)
 			}
 			seen[k] = true
 		}

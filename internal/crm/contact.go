@@ -159,7 +159,7 @@ func (c *Contact) Validate() error {
 		f := fmt.Sprintf("phones[%d]", i)
 		checkLen(fe, f+".number", p.Number, lim["phone"], true)
 		if p.Number != "" && !validPhone(p.Number) {
-			fe.Add(f+".number", ErrInvalid)
+			fe.Add(f+".number", ErrPhone)
 		}
 		checkEnum(fe, f+".kind", p.Kind, PhoneKinds)
 		if p.Primary {

@@ -112,9 +112,13 @@ const (
 	ErrUnknownEnum   = "error.unknown_value"
 )
 
-// Keys that say what exactly is missing, where a bare "required" would
-// mislead.
+// Keys that say what exactly is wrong or missing, where a bare "invalid"
+// or "required" would mislead.
 const (
+	ErrPhone     = "error.invalid_phone"
+	ErrURL       = "error.invalid_url"
+	ErrDuplicate = "error.duplicate" // the same value twice in a list
+
 	// ErrNameRequired: a contact has neither a full name nor any part of one.
 	ErrNameRequired = "error.required_name"
 	// ErrParticipantRequired: a participant has neither an email nor a contact.

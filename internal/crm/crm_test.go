@@ -38,7 +38,7 @@ func TestContactNormalizeValidate(t *testing.T) {
 		{"bad email", Contact{Name: "x", Emails: []Email{{Address: "a@"}}}, "emails[0].address", ErrEmail},
 		{"display name in email", Contact{Name: "x", Emails: []Email{{Address: "Ann <a@b.c>"}}}, "emails[0].address", ErrEmail},
 		{"two primaries", Contact{Name: "x", Emails: []Email{{Address: "a@b.c", Primary: true}, {Address: "d@e.f", Primary: true}}}, "emails", ErrOnePrimary},
-		{"bad phone", Contact{Name: "x", Phones: []Phone{{Number: "call me"}}}, "phones[0].number", ErrInvalid},
+		{"bad phone", Contact{Name: "x", Phones: []Phone{{Number: "call me"}}}, "phones[0].number", ErrPhone},
 		{"russian extension", Contact{Name: "x", Phones: []Phone{{Number: "+7 (495) 123-45-67 доб. 12"}}}, "", ""},
 		{"unknown type", Contact{Name: "x", Type: "alien"}, "type", ErrUnknownEnum},
 		{"bad grant", Contact{Name: "x", Access: []Grant{{RoleID: "r", Level: "own"}}}, "access[0].level", ErrUnknownEnum},
@@ -96,7 +96,7 @@ func TestActivityNormalizeValidate(t *testing.T) {
 		{"exdates without rrule", Activity{Title: "x", Start: at("2026-03-01T10:00:00Z"), ExDates: []time.Time{time.Now()}}, "exdates", ErrInvalid},
 		{"bad zone", Activity{Title: "x", TimeZone: "Europe/Atlantis"}, "time_zone", ErrTimeZone},
 		{"bad status", Activity{Title: "x", Status: "done"}, "status", ErrUnknownEnum},
-		{"duplicate participant", Activity{Title: "x", Participants: []Participant{{Email: "A@b.c"}, {Email: "a@B.c"}}}, "participants[1].email", ErrInvalid},
+		{"duplicate participant", Activity{Title: "x", Participants: []Participant{{Email: "A@b.c"}, {Email: "a@B.c"}}}, "participants[1].email", ErrDuplicate},
 		{"participant needs email or contact", Activity{Title: "x", Participants: []Participant{{Name: "Ann"}}}, "participants[0].email", ErrParticipantRequired},
 		{"year out of range", Activity{Title: "x", Start: at("0001-01-01T00:00:00Z")}, "start", ErrDate},
 		{"override", series(Occurrence{RecurrenceID: *at("2026-03-03T10:00:00Z"), Start: *at("2026-03-03T12:00:00Z"), End: *at("2026-03-03T13:00:00Z"), Title: "Standup"}), "", ""},
@@ -234,7 +234,7 @@ func TestAccountAndTagValidate(t *testing.T) {
 	acc := Account{Name: "Acme", Website: "ftp://acme", Email: "bad"}
 	acc.Normalize()
 	fe := fieldsOf(acc.Validate())
-	if fe["website"] != ErrInvalid || fe["email"] != ErrEmail {
+	if fe["website"] != ErrURL || fe["email"] != ErrEmail {
 		t.Errorf("account errors %v", fe)
 	}
 	tag := Tag{Name: " VIP "}

@@ -276,7 +276,7 @@ func testBadInput(t *testing.T, s *tandemtest.Server) {
 		{"end before start", "/api/v1/activities", `{"title":"x","start":"2026-01-05T10:00:00Z","end":"2026-01-05T09:00:00Z"}`, "end", "end_before_start"},
 		{"bad time zone", "/api/v1/activities", `{"title":"x","time_zone":"Mars/Olympus"}`, "time_zone", "invalid_time_zone"},
 		{"bad participant", "/api/v1/activities", `{"title":"x","participants":[{"email":"nope"}]}`, "participants[0].email", "invalid_email"},
-		{"bad website", "/api/v1/accounts", `{"name":"x","website":"javascript:alert(1)"}`, "website", "invalid"},
+		{"bad website", "/api/v1/accounts", `{"name":"x","website":"javascript:alert(1)"}`, "website", "invalid_url"},
 		{"bad tag kind", "/api/v1/tags", `{"name":"x","kind":"secret"}`, "kind", "unknown_value"},
 		{"bad group entity", "/api/v1/groups", `{"name":"x","entity":"account"}`, "entity", "unknown_value"},
 		{"nul in text", "/api/v1/contacts", `{"name":"a\u0000b"}`, "name", "invalid"},

@@ -205,7 +205,7 @@ func TestContactValidationKeepsInput(t *testing.T) {
 		`name="given_name" value="Иван"`, `name="job_title" value="Инженер"`,
 		`value="ivan@example.com"`, `value="not-an-email"`, `value="call me"`,
 		`id="emails[1].error"`, "Enter a valid email address.",
-		`id="phones[0].error"`, "Invalid value.")
+		`id="phones[0].error"`, "Enter a valid phone number.")
 	// The message sits with the row that is wrong, not the first one.
 	row := regexp.MustCompile(`(?s)name="emails\[1\]\.address" value="not-an-email"[^>]*aria-invalid="true"`)
 	if !row.MatchString(p.Body) {
