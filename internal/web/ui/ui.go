@@ -43,13 +43,13 @@ type Deps struct {
 type UI struct {
 	resume *formStash // forms posted after their session ended
 	st     *store.Store
-	set  *settings.Service
-	oa   *oauth.Service
-	sync SyncService
-	jobs JobQueue
-	log  *slog.Logger
-	r    *Renderer
-	auth *web.Auth
+	set    *settings.Service
+	oa     *oauth.Service
+	sync   SyncService
+	jobs   JobQueue
+	log    *slog.Logger
+	r      *Renderer
+	auth   *web.Auth
 }
 
 // New parses the templates.
