@@ -126,7 +126,7 @@ func (u *UI) stashForm(w http.ResponseWriter, r *http.Request, userID string) bo
 	if !typed || size > resumeMaxSize {
 		return false
 	}
-	tok := u.resume.put(stashedForm{UserID: userID, Path: localPath(r.URL.RequestURI(), "/"), Values: vals})
+	tok := u.kept.put(stashedForm{UserID: userID, Path: localPath(r.URL.RequestURI(), "/"), Values: vals})
 	http.SetCookie(w, &http.Cookie{Name: resumeCookie, Value: tok, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
 		SameSite: http.SameSiteLaxMode, MaxAge: int(resumeTTL / time.Second)})
 	return true
@@ -172,7 +172,7 @@ func (u *UI) resumePage(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	http.SetCookie(w, &http.Cookie{Name: resumeCookie, Value: "", Path: "/", HttpOnly: true, MaxAge: -1})
-	f, ok := u.resume.take(ck.Value, c.V.UserID)
+	f, ok := u.kept.take(ck.Value, c.V.UserID)
 	if !ok {
 		http.Redirect(w, r, "/contacts", http.StatusSeeOther)
 		return

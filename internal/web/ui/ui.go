@@ -41,15 +41,15 @@ type Deps struct {
 
 // UI serves the web interface.
 type UI struct {
-	resume *formStash // forms posted after their session ended
-	st     *store.Store
-	set    *settings.Service
-	oa     *oauth.Service
-	sync   SyncService
-	jobs   JobQueue
-	log    *slog.Logger
-	r      *Renderer
-	auth   *web.Auth
+	st   *store.Store
+	set  *settings.Service
+	oa   *oauth.Service
+	sync SyncService
+	jobs JobQueue
+	log  *slog.Logger
+	r    *Renderer
+	auth *web.Auth
+	kept *formStash // forms posted after their session ended (resume.go)
 }
 
 // New parses the templates.
@@ -59,7 +59,7 @@ func New(d Deps) (*UI, error) {
 		return nil, err
 	}
 	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, jobs: d.Jobs, log: d.Log, r: r,
-		resume: newFormStash()}, nil
+		kept: newFormStash()}, nil
 }
 
 // Ctx is what a page handler knows about the signed-in user.
