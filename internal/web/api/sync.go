@@ -135,18 +135,16 @@ func (a *API) putContactSync(w http.ResponseWriter, r *http.Request, v access.Vi
 }
 
 type journalJSON struct {
-	Seq       int64    `json:"seq"`
-	BindingID string   `json:"binding_id"`
-	RemoteID  string   `json:"remote_id"`
-	Side      string   `json:"side"`
-	Action    string   `json:"action"`
-	Fields    []string `json:"fields"`
-	// Reason says why in the caller's language; ReasonCode is the stable
-	// code behind it (reconcile.Reason*), for programs.
-	Reason     string    `json:"reason"`
-	ReasonCode string    `json:"reason_code"`
-	At         time.Time `json:"at,omitzero"`
-	Name       string    `json:"name,omitempty"`
+	Seq       int64     `json:"seq"`
+	BindingID string    `json:"binding_id"`
+	RemoteID  string    `json:"remote_id"`
+	Side      string    `json:"side"`
+	Action    string    `json:"action"`
+	Fields    []string  `json:"fields"`
+	Reason    string    `json:"reason"`      // why, in the caller's language
+	Code      string    `json:"reason_code"` // the stable code behind Reason (reconcile.Reason*)
+	At        time.Time `json:"at,omitzero"`
+	Name      string    `json:"name,omitempty"`
 }
 
 // contactJournal shows what sync did to a contact the caller may read.
@@ -163,7 +161,8 @@ func (a *API) contactJournal(w http.ResponseWriter, r *http.Request, v access.Vi
 	out := make([]journalJSON, len(es))
 	for i, e := range es {
 		out[i] = journalJSON{Seq: e.Seq, BindingID: e.BindingID, RemoteID: e.RemoteID, Side: e.Side, Action: e.Action,
-			Fields: e.Fields, Reason: reconcile.DescribeReason(lang(r), e.Entity, e.Reason), ReasonCode: reconcile.ReasonCode(e.Reason), At: e.At}
+			Fields: e.Fields, Reason: reconcile.DescribeReason(lang(r), e.Entity, e.Reason),
+			Code: reconcile.ReasonCode(e.Reason), At: e.At}
 		if out[i].Fields == nil {
 			out[i].Fields = []string{}
 		}
@@ -187,7 +186,8 @@ func (a *API) previewSync(w http.ResponseWriter, r *http.Request, c *store.Conne
 	out := previewJSON{DryRun: true, Items: make([]journalJSON, len(plan)), Stats: stats}
 	for i, e := range plan {
 		out.Items[i] = journalJSON{BindingID: e.BindingID, RemoteID: e.RemoteID, Side: e.Side, Action: e.Action,
-			Fields: e.Fields, Reason: reconcile.DescribeReason(lang(r), e.Entity, e.Reason), ReasonCode: reconcile.ReasonCode(e.Reason), Name: e.Name}
+			Fields: e.Fields, Reason: reconcile.DescribeReason(lang(r), e.Entity, e.Reason),
+			Code: reconcile.ReasonCode(e.Reason), Name: e.Name}
 		if out.Items[i].Fields == nil {
 			out.Items[i].Fields = []string{}
 		}

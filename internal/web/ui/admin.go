@@ -168,11 +168,11 @@ type oauthBox struct {
 }
 
 type settingsView struct {
-	Tabs      []sectionTab
-	Groups    []settingGroup
-	Multipart bool // some setting is a file
-	SiteURL   string
-	OAuth     []oauthBox
+	Tabs    []sectionTab
+	Groups  []settingGroup
+	SiteURL string
+	OAuth   []oauthBox
+	Files   bool // some setting is a file: the form is multipart
 }
 
 func (u *UI) adminSettings(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -235,7 +235,7 @@ func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, c *Ctx, stat
 		g := byGroup[e.Group]
 		g.Fields = append(g.Fields, f)
 		if e.Type == settings.TypeFile {
-			v.Multipart = true
+			v.Files = true
 		}
 	}
 	if g := byGroup["google"]; g != nil && values["UseSharedGoogleApp"] == "true" && values["GoogleClientId"] != "" {
