@@ -41,24 +41,25 @@ func (a *Account) Normalize() {
 // Validate reports every field problem.
 func (a *Account) Validate() error {
 	fe := FieldErrors{}
-	checkLen(fe, "name", a.Name, MaxName, true)
+	lim := limits[KindAccount]
+	checkLen(fe, "name", a.Name, lim["name"], true)
 	checkEnum(fe, "type", a.Type, AccountTypes)
-	checkLen(fe, "industry", a.Industry, MaxShort, false)
-	checkLen(fe, "website", a.Website, MaxName, false)
-	checkLen(fe, "phone", a.Phone, MaxShort, false)
-	checkLen(fe, "address", a.Address, MaxName*2, false)
-	checkLen(fe, "notes", a.Notes, MaxText, false)
+	checkLen(fe, "industry", a.Industry, lim["industry"], false)
+	checkLen(fe, "website", a.Website, lim["website"], false)
+	checkLen(fe, "phone", a.Phone, lim["phone"], false)
+	checkLen(fe, "address", a.Address, lim["address"], false)
+	checkLen(fe, "notes", a.Notes, lim["notes"], false)
 	ValidateGrants(fe, a.Access)
 	if a.Email != "" && !ValidEmail(a.Email) {
 		fe.Add("email", ErrEmail)
 	}
 	if a.Phone != "" && !validPhone(a.Phone) {
-		fe.Add("phone", ErrInvalid)
+		fe.Add("phone", ErrPhone)
 	}
 	if a.Website != "" {
 		u, err := url.Parse(a.Website)
 		if err != nil || strings.ContainsAny(a.Website, " \t\n") || (u.Scheme != "" && u.Scheme != "http" && u.Scheme != "https") {
-			fe.Add("website", ErrInvalid)
+			fe.Add("website", ErrURL)
 		}
 	}
 	return fe.Err()

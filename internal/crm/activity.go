@@ -6,6 +6,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/teambition/rrule-go"
 )
@@ -291,9 +292,10 @@ func truncDay(t *time.Time) *time.Time {
 // Validate reports every field problem. Call Normalize first.
 func (a *Activity) Validate() error {
 	fe := FieldErrors{}
-	checkLen(fe, "title", a.Title, MaxName, true)
-	checkLen(fe, "description", a.Description, MaxText, false)
-	checkLen(fe, "location", a.Location, MaxName, false)
+	lim := limits[KindActivity]
+	checkLen(fe, "title", a.Title, lim["title"], true)
+	checkLen(fe, "description", a.Description, lim["description"], false)
+	checkLen(fe, "location", a.Location, lim["location"], false)
 	checkEnum(fe, "type", a.Type, ActivityTypes)
 	checkEnum(fe, "status", a.Status, ActivityStatuses)
 	checkEnum(fe, "priority", a.Priority, Priorities)
@@ -303,8 +305,11 @@ func (a *Activity) Validate() error {
 	if a.Start != nil && a.End != nil && a.End.Before(*a.Start) {
 		fe.Add("end", ErrEndBefore)
 	}
+	if a.RRule != "" && a.Start == nil {
+		fe.Add("start", ErrStartForRepeat)
+	}
 	if a.ShowInCalendar && a.Start == nil {
-		fe.Add("start", ErrRequired)
+		fe.Add("start", ErrStartForCalendar)
 	}
 	if a.Start != nil && (a.Start.Year() < 1900 || a.Start.Year() > 2200) {
 		fe.Add("start", ErrDate)
@@ -313,10 +318,10 @@ func (a *Activity) Validate() error {
 		fe.Add("end", ErrDate)
 	}
 	if a.RRule != "" {
-		if a.Start == nil {
-			fe.Add("start", ErrRequired)
-		}
-		if err := ValidRRule(a.RRule); err != nil || len(a.RRule) > 500 {
+		switch {
+		case utf8.RuneCountInString(a.RRule) > lim["rrule"]:
+			fe.Add("rrule", TooLong(lim["rrule"]))
+		case ValidRRule(a.RRule) != nil:
 			fe.Add("rrule", ErrRRule)
 		}
 	} else if len(a.ExDates) > 0 {
@@ -340,7 +345,7 @@ func (a *Activity) Validate() error {
 	for i, p := range a.Participants {
 		f := fmt.Sprintf("participants[%d]", i)
 		if p.Email == "" && p.ContactID == "" {
-			fe.Add(f+".email", ErrRequired)
+			fe.Add(f+".email", ErrParticipantRequired)
 		}
 		if p.Email != "" && !ValidEmail(p.Email) {
 			fe.Add(f+".email", ErrEmail)
@@ -348,11 +353,11 @@ func (a *Activity) Validate() error {
 		if p.Email != "" {
 			k := Fold(p.Email)
 			if seen[k] {
-				fe.Add(f+".email", ErrInvalid)
+				fe.Add(f+".email", ErrDuplicate)
 			}
 			seen[k] = true
 		}
-		checkLen(fe, f+".name", p.Name, MaxName, false)
+		checkLen(fe, f+".name", p.Name, lim["participant_name"], false)
 		checkEnum(fe, f+".response_status", p.ResponseStatus, ResponseStatuses)
 	}
 	return fe.Err()
@@ -371,9 +376,9 @@ func (a *Activity) validateOverrides(fe FieldErrors) {
 		if o.Start.Year() < 1900 || o.Start.Year() > 2200 {
 			fe.Add(f+".start", ErrDate)
 		}
-		checkLen(fe, f+".title", o.Title, MaxName, false)
-		checkLen(fe, f+".description", o.Description, MaxText, false)
-		checkLen(fe, f+".location", o.Location, MaxName, false)
+		checkLen(fe, f+".title", o.Title, MaxLen(KindActivity, "title"), false)
+		checkLen(fe, f+".description", o.Description, MaxLen(KindActivity, "description"), false)
+		checkLen(fe, f+".location", o.Location, MaxLen(KindActivity, "location"), false)
 	}
 }
 

@@ -115,12 +115,23 @@ func nonEmpty(ss ...string) []string {
 // Validate reports every field problem. Call Normalize first.
 func (c *Contact) Validate() error {
 	fe := FieldErrors{}
-	checkLen(fe, "name", c.Name, MaxName, true)
-	checkLen(fe, "given_name", c.GivenName, MaxShort, false)
-	checkLen(fe, "middle_name", c.MiddleName, MaxShort, false)
-	checkLen(fe, "family_name", c.FamilyName, MaxShort, false)
-	checkLen(fe, "job_title", c.JobTitle, MaxName, false)
-	checkLen(fe, "notes", c.Notes, MaxText, false)
+	lim := limits[KindContact]
+	checkLen(fe, "given_name", c.GivenName, lim["given_name"], false)
+	checkLen(fe, "middle_name", c.MiddleName, lim["middle_name"], false)
+	checkLen(fe, "family_name", c.FamilyName, lim["family_name"], false)
+	switch {
+	case strings.TrimSpace(c.Name) == "":
+		// Any one part will do; "required" on the full name alone would
+		// contradict its help, which says it may stay empty.
+		fe.Add("name", ErrNameRequired)
+	case c.Name == strings.Join(nonEmpty(c.GivenName, c.MiddleName, c.FamilyName), " "):
+		// Made of the parts, which are checked above: an over-long part is
+		// reported on that part only, not again on the name.
+	default:
+		checkLen(fe, "name", c.Name, lim["name"], true)
+	}
+	checkLen(fe, "job_title", c.JobTitle, lim["job_title"], false)
+	checkLen(fe, "notes", c.Notes, lim["notes"], false)
 	checkEnum(fe, "type", c.Type, ContactTypes)
 	if len(c.Emails) > MaxItems {
 		fe.Add("emails", ErrTooMany)
@@ -146,9 +157,9 @@ func (c *Contact) Validate() error {
 	primaries = 0
 	for i, p := range c.Phones {
 		f := fmt.Sprintf("phones[%d]", i)
-		checkLen(fe, f+".number", p.Number, MaxShort, true)
+		checkLen(fe, f+".number", p.Number, lim["phone"], true)
 		if p.Number != "" && !validPhone(p.Number) {
-			fe.Add(f+".number", ErrInvalid)
+			fe.Add(f+".number", ErrPhone)
 		}
 		checkEnum(fe, f+".kind", p.Kind, PhoneKinds)
 		if p.Primary {
@@ -163,7 +174,7 @@ func (c *Contact) Validate() error {
 
 // ValidEmail accepts a bare address (no display name) with a domain part.
 func ValidEmail(s string) bool {
-	if s == "" || len(s) > 254 {
+	if s == "" || len(s) > MaxEmail {
 		return false
 	}
 	a, err := mail.ParseAddress(s)

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 	"unicode/utf8"
+
+	"github.com/tandem-crm/tandem/internal/i18n"
 )
 
 // Field length limits shared by the API, the UI and the store.
@@ -17,7 +19,43 @@ const (
 	MaxShort = 100
 	MaxText  = 20000
 	MaxItems = 50
+	MaxEmail = 254 // RFC 5321's limit on a forward path
+	MaxRRule = 500
 )
+
+// Kinds of records in the limits table (MaxLen).
+const (
+	KindContact  = "contact"
+	KindAccount  = "account"
+	KindActivity = "activity"
+	KindTag      = "tag"
+	KindGroup    = "group"
+	KindUser     = "user"
+	KindRole     = "role"
+	KindToken    = "token"
+)
+
+// limits is the longest value, in characters, of each text field by record
+// kind. Validate checks these and the web forms take their maxlength from
+// MaxLen, so an input never accepts what saving then refuses.
+var limits = map[string]map[string]int{
+	KindContact: {"name": MaxName, "given_name": MaxShort, "middle_name": MaxShort, "family_name": MaxShort,
+		"job_title": MaxName, "notes": MaxText, "email": MaxEmail, "phone": MaxShort},
+	KindAccount: {"name": MaxName, "industry": MaxShort, "website": MaxName, "phone": MaxShort, "email": MaxEmail,
+		"address": MaxName * 2, "notes": MaxText},
+	KindActivity: {"title": MaxName, "description": MaxText, "location": MaxName, "rrule": MaxRRule,
+		"participant_name": MaxName, "email": MaxEmail},
+	KindTag:   {"name": MaxShort},
+	KindGroup: {"name": MaxName},
+	// Users, roles and API tokens are checked by the store, against these.
+	KindUser:  {"name": MaxName, "email": MaxEmail},
+	KindRole:  {"name": MaxShort, "description": MaxName * 2},
+	KindToken: {"name": MaxShort},
+}
+
+// MaxLen is the longest value, in characters, of a record kind's text field
+// (MaxLen(KindContact, "given_name")); 0 for a field without a limit.
+func MaxLen(kind, field string) int { return limits[kind][field] }
 
 // FieldErrors maps a field path (e.g. "emails[1].address") to a message key
 // from the i18n catalogue ("error.required"). An empty map means valid.
@@ -60,7 +98,7 @@ func (e *ValidationError) Error() string {
 // Message keys for validation problems; the catalogue translates them.
 const (
 	ErrRequired = "error.required"
-	ErrTooLong  = "error.too_long"
+	ErrTooLong  = "error.too_long" // a count message: use TooLong, which says the limit
 	ErrInvalid  = "error.invalid"
 	ErrEmail    = "error.invalid_email"
 	ErrDate     = "error.invalid_date"
@@ -74,12 +112,33 @@ const (
 	ErrUnknownEnum   = "error.unknown_value"
 )
 
+// Keys that say what exactly is wrong or missing, where a bare "invalid"
+// or "required" would mislead.
+const (
+	ErrPhone     = "error.invalid_phone"
+	ErrURL       = "error.invalid_url"
+	ErrDuplicate = "error.duplicate" // the same value twice in a list
+
+	// ErrNameRequired: a contact has neither a full name nor any part of one.
+	ErrNameRequired = "error.required_name"
+	// ErrParticipantRequired: a participant has neither an email nor a contact.
+	ErrParticipantRequired = "error.required_participant"
+	// ErrStartForCalendar and ErrStartForRepeat: an activity shown in the
+	// calendar, or repeating, needs a start.
+	ErrStartForCalendar = "error.required_start_calendar"
+	ErrStartForRepeat   = "error.required_start_repeat"
+)
+
+// TooLong is the error of a value longer than max characters; the message
+// states the limit ("At most 200 characters.").
+func TooLong(max int) string { return i18n.WithCount(ErrTooLong, max) }
+
 func checkLen(fe FieldErrors, field, v string, max int, required bool) {
 	switch {
 	case required && strings.TrimSpace(v) == "":
 		fe.Add(field, ErrRequired)
 	case utf8.RuneCountInString(v) > max:
-		fe.Add(field, ErrTooLong)
+		fe.Add(field, TooLong(max))
 	case !utf8.ValidString(v) || hasControl(v):
 		fe.Add(field, ErrInvalid)
 	}

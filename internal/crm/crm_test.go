@@ -23,13 +23,22 @@ func TestContactNormalizeValidate(t *testing.T) {
 		key   string
 	}{
 		{"derived name", Contact{GivenName: " Анна ", FamilyName: "Ли"}, "", ""},
-		{"no name", Contact{JobTitle: "x"}, "name", ErrRequired},
-		{"long name", Contact{Name: strings.Repeat("x", MaxName+1)}, "name", ErrTooLong},
+		{"no name", Contact{JobTitle: "x"}, "name", ErrNameRequired},
+		{"blank parts", Contact{GivenName: " ", FamilyName: "\t", JobTitle: "x"}, "name", ErrNameRequired},
+		{"one part is enough", Contact{FamilyName: "Ли"}, "", ""},
+		{"long name", Contact{Name: strings.Repeat("x", MaxName+1)}, "name", TooLong(MaxName)},
+		// The name made of the parts is not flagged again for a long part.
+		{"long given name", Contact{GivenName: strings.Repeat("x", 10000)}, "given_name", TooLong(MaxShort)},
+		{"long family name", Contact{GivenName: "Анна", FamilyName: strings.Repeat("я", MaxShort+1)}, "family_name", TooLong(MaxShort)},
+		{"long parts make a long name", Contact{GivenName: strings.Repeat("a", MaxShort), MiddleName: strings.Repeat("b", MaxShort), FamilyName: strings.Repeat("c", MaxShort)}, "", ""},
+		{"long typed name with parts", Contact{GivenName: "Анна", Name: strings.Repeat("x", MaxName+1)}, "name", TooLong(MaxName)},
+		{"long job title", Contact{Name: "x", JobTitle: strings.Repeat("x", MaxName+1)}, "job_title", TooLong(MaxName)},
+		{"long phone", Contact{Name: "x", Phones: []Phone{{Number: strings.Repeat("1", MaxShort+1)}}}, "phones[0].number", TooLong(MaxShort)},
 		{"cyrillic at limit", Contact{Name: strings.Repeat("я", MaxName)}, "", ""},
 		{"bad email", Contact{Name: "x", Emails: []Email{{Address: "a@"}}}, "emails[0].address", ErrEmail},
 		{"display name in email", Contact{Name: "x", Emails: []Email{{Address: "Ann <a@b.c>"}}}, "emails[0].address", ErrEmail},
 		{"two primaries", Contact{Name: "x", Emails: []Email{{Address: "a@b.c", Primary: true}, {Address: "d@e.f", Primary: true}}}, "emails", ErrOnePrimary},
-		{"bad phone", Contact{Name: "x", Phones: []Phone{{Number: "call me"}}}, "phones[0].number", ErrInvalid},
+		{"bad phone", Contact{Name: "x", Phones: []Phone{{Number: "call me"}}}, "phones[0].number", ErrPhone},
 		{"russian extension", Contact{Name: "x", Phones: []Phone{{Number: "+7 (495) 123-45-67 доб. 12"}}}, "", ""},
 		{"unknown type", Contact{Name: "x", Type: "alien"}, "type", ErrUnknownEnum},
 		{"bad grant", Contact{Name: "x", Access: []Grant{{RoleID: "r", Level: "own"}}}, "access[0].level", ErrUnknownEnum},
@@ -46,8 +55,8 @@ func TestContactNormalizeValidate(t *testing.T) {
 				}
 				return
 			}
-			if fe[tt.field] != tt.key {
-				t.Fatalf("errors %v, want %s=%s", fe, tt.field, tt.key)
+			if fe[tt.field] != tt.key || len(fe) != 1 {
+				t.Fatalf("errors %v, want only %s=%s", fe, tt.field, tt.key)
 			}
 		})
 	}
@@ -78,15 +87,17 @@ func TestActivityNormalizeValidate(t *testing.T) {
 		{"minimal task", Activity{Title: "Call"}, "", ""},
 		{"no title", Activity{}, "title", ErrRequired},
 		{"end before start", Activity{Title: "x", Start: at("2026-03-01T10:00:00Z"), End: at("2026-03-01T09:00:00Z")}, "end", ErrEndBefore},
-		{"calendar needs start", Activity{Title: "x", ShowInCalendar: true}, "start", ErrRequired},
-		{"rrule needs start", Activity{Title: "x", RRule: "FREQ=DAILY"}, "start", ErrRequired},
+		{"calendar needs start", Activity{Title: "x", ShowInCalendar: true}, "start", ErrStartForCalendar},
+		{"rrule needs start", Activity{Title: "x", RRule: "FREQ=DAILY"}, "start", ErrStartForRepeat},
+		{"long title", Activity{Title: strings.Repeat("x", MaxName+1)}, "title", TooLong(MaxName)},
+		{"long rrule", Activity{Title: "x", Start: at("2026-03-01T10:00:00Z"), RRule: "FREQ=WEEKLY;BYDAY=" + strings.Repeat("MO,", 200) + "MO"}, "rrule", TooLong(MaxRRule)},
 		{"bad rrule", Activity{Title: "x", Start: at("2026-03-01T10:00:00Z"), RRule: "FREQ=HOURLY;BYDAY=XX"}, "rrule", ErrRRule},
 		{"rrule prefix ok", Activity{Title: "x", Start: at("2026-03-01T10:00:00Z"), RRule: "RRULE:FREQ=WEEKLY;BYDAY=MO,WE;UNTIL=20261231T000000Z"}, "", ""},
 		{"exdates without rrule", Activity{Title: "x", Start: at("2026-03-01T10:00:00Z"), ExDates: []time.Time{time.Now()}}, "exdates", ErrInvalid},
 		{"bad zone", Activity{Title: "x", TimeZone: "Europe/Atlantis"}, "time_zone", ErrTimeZone},
 		{"bad status", Activity{Title: "x", Status: "done"}, "status", ErrUnknownEnum},
-		{"duplicate participant", Activity{Title: "x", Participants: []Participant{{Email: "A@b.c"}, {Email: "a@B.c"}}}, "participants[1].email", ErrInvalid},
-		{"participant needs email or contact", Activity{Title: "x", Participants: []Participant{{Name: "Ann"}}}, "participants[0].email", ErrRequired},
+		{"duplicate participant", Activity{Title: "x", Participants: []Participant{{Email: "A@b.c"}, {Email: "a@B.c"}}}, "participants[1].email", ErrDuplicate},
+		{"participant needs email or contact", Activity{Title: "x", Participants: []Participant{{Name: "Ann"}}}, "participants[0].email", ErrParticipantRequired},
 		{"year out of range", Activity{Title: "x", Start: at("0001-01-01T00:00:00Z")}, "start", ErrDate},
 		{"override", series(Occurrence{RecurrenceID: *at("2026-03-03T10:00:00Z"), Start: *at("2026-03-03T12:00:00Z"), End: *at("2026-03-03T13:00:00Z"), Title: "Standup"}), "", ""},
 		{"override ends before it starts", series(Occurrence{RecurrenceID: *at("2026-03-03T10:00:00Z"), Start: *at("2026-03-03T12:00:00Z"), End: *at("2026-03-03T11:00:00Z"), Title: "Standup"}), "overrides[0].end", ErrEndBefore},
@@ -223,7 +234,7 @@ func TestAccountAndTagValidate(t *testing.T) {
 	acc := Account{Name: "Acme", Website: "ftp://acme", Email: "bad"}
 	acc.Normalize()
 	fe := fieldsOf(acc.Validate())
-	if fe["website"] != ErrInvalid || fe["email"] != ErrEmail {
+	if fe["website"] != ErrURL || fe["email"] != ErrEmail {
 		t.Errorf("account errors %v", fe)
 	}
 	tag := Tag{Name: " VIP "}
@@ -236,3 +247,81 @@ func TestAccountAndTagValidate(t *testing.T) {
 		t.Error("group entity not checked")
 	}
 }
+
+// Every limit the forms take from MaxLen is the one Validate enforces: a
+// value one character longer is refused on that field, and only there.
+func TestMaxLenIsEnforced(t *testing.T) {
+	start := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	type check struct {
+		field string // the field reported
+		valid func(s string) error
+	}
+	emailOf := func(n int) string { return strings.Repeat("a", n-len("@example.com")) + "@example.com" }
+	checks := map[string]map[string]check{
+		KindContact: {
+			"name":        {"name", func(s string) error { return validContact(Contact{Name: s}) }},
+			"given_name":  {"given_name", func(s string) error { return validContact(Contact{GivenName: s}) }},
+			"middle_name": {"middle_name", func(s string) error { return validContact(Contact{MiddleName: s}) }},
+			"family_name": {"family_name", func(s string) error { return validContact(Contact{FamilyName: s}) }},
+			"job_title":   {"job_title", func(s string) error { return validContact(Contact{Name: "x", JobTitle: s}) }},
+			"notes":       {"notes", func(s string) error { return validContact(Contact{Name: "x", Notes: s}) }},
+			"phone":       {"phones[0].number", func(s string) error { return validContact(Contact{Name: "x", Phones: []Phone{{Number: s}}}) }},
+			"email":       {"emails[0].address", nil},
+		},
+		KindAccount: {
+			"name":     {"name", func(s string) error { return validAccount(Account{Name: s}) }},
+			"industry": {"industry", func(s string) error { return validAccount(Account{Name: "x", Industry: s}) }},
+			"website":  {"website", func(s string) error { return validAccount(Account{Name: "x", Website: s}) }},
+			"phone":    {"phone", func(s string) error { return validAccount(Account{Name: "x", Phone: s}) }},
+			"address":  {"address", func(s string) error { return validAccount(Account{Name: "x", Address: s}) }},
+			"notes":    {"notes", func(s string) error { return validAccount(Account{Name: "x", Notes: s}) }},
+			"email":    {"email", nil},
+		},
+		KindActivity: {
+			"title":       {"title", func(s string) error { return validActivity(Activity{Title: s}) }},
+			"description": {"description", func(s string) error { return validActivity(Activity{Title: "x", Description: s}) }},
+			"location":    {"location", func(s string) error { return validActivity(Activity{Title: "x", Location: s}) }},
+			"rrule": {"rrule", func(s string) error {
+				// A valid rule of len(s) characters: INTERVAL=000…01.
+				const head = "FREQ=DAILY;INTERVAL="
+				return validActivity(Activity{Title: "x", Start: &start, RRule: head + strings.Repeat("0", len(s)-len(head)-1) + "1"})
+			}},
+			"participant_name": {"participants[0].name", func(s string) error {
+				return validActivity(Activity{Title: "x", Participants: []Participant{{Email: "a@b.c", Name: s}}})
+			}},
+			"email": {"participants[0].email", nil},
+		},
+		KindTag:   {"name": {"name", func(s string) error { t := Tag{Name: s}; t.Normalize(); return t.Validate() }}},
+		KindGroup: {"name": {"name", func(s string) error { g := Group{Name: s, Entity: GroupContacts}; g.Normalize(); return g.Validate() }}},
+	}
+	for kind, fields := range checks {
+		if len(fields) != len(limits[kind]) {
+			t.Errorf("%s: %d limits, %d checked", kind, len(limits[kind]), len(fields))
+		}
+		for field, c := range fields {
+			max := MaxLen(kind, field)
+			if max == 0 {
+				t.Errorf("%s.%s: no limit", kind, field)
+				continue
+			}
+			if c.valid == nil { // emails: ValidEmail bounds them
+				if !ValidEmail(emailOf(max)) || ValidEmail(emailOf(max+1)) {
+					t.Errorf("%s.%s: ValidEmail does not stop at %d", kind, field, max)
+				}
+				continue
+			}
+			fill := strings.Repeat("1", max)
+			if err := c.valid(fill); err != nil {
+				t.Errorf("%s.%s at the limit: %v", kind, field, err)
+			}
+			fe := fieldsOf(c.valid(fill + "1"))
+			if fe[c.field] != TooLong(max) || len(fe) != 1 {
+				t.Errorf("%s.%s over the limit: %v, want only %s=%s", kind, field, fe, c.field, TooLong(max))
+			}
+		}
+	}
+}
+
+func validContact(c Contact) error   { c.Normalize(); return c.Validate() }
+func validAccount(a Account) error   { a.Normalize(); return a.Validate() }
+func validActivity(a Activity) error { a.Normalize(); return a.Validate() }

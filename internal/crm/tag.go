@@ -45,7 +45,7 @@ func (t *Tag) Normalize() {
 // Validate reports every field problem.
 func (t *Tag) Validate() error {
 	fe := FieldErrors{}
-	checkLen(fe, "name", t.Name, MaxShort, true)
+	checkLen(fe, "name", t.Name, MaxLen(KindTag, "name"), true)
 	checkEnum(fe, "kind", t.Kind, TagKinds)
 	checkEnum(fe, "color", t.Color, TagColors)
 	return fe.Err()
@@ -75,7 +75,7 @@ func (g *Group) Normalize() { g.Name = strings.TrimSpace(g.Name) }
 // Validate reports every field problem.
 func (g *Group) Validate() error {
 	fe := FieldErrors{}
-	checkLen(fe, "name", g.Name, MaxName, true)
+	checkLen(fe, "name", g.Name, MaxLen(KindGroup, "name"), true)
 	checkEnum(fe, "entity", g.Entity, []string{GroupContacts, GroupActivities})
 	ValidateGrants(fe, g.Access)
 	return fe.Err()

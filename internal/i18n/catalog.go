@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
+	"strings"
 )
 
 // The catalogue: one flat JSON object per language, key → message. A message
@@ -112,13 +114,46 @@ func (l Lang) Forms(key string) map[Category]string {
 	return maps.Clone(m.forms)
 }
 
+// WithCount makes a reference to a count message that carries its count,
+// "error.too_long:200". T translates it as N(key, n). Messages travel as
+// plain key strings in places (field errors, flashes), and this lets them
+// say "at most 200 characters".
+func WithCount(key string, n int) string { return key + ":" + strconv.Itoa(n) }
+
+// RefKey is the catalogue key of a reference made by WithCount, or ref
+// itself.
+func RefKey(ref string) string {
+	if k, _, ok := splitCount(ref); ok {
+		return k
+	}
+	return ref
+}
+
+func splitCount(ref string) (key string, n int, ok bool) {
+	i := strings.LastIndexByte(ref, ':')
+	if i <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(ref[i+1:])
+	if err != nil {
+		return "", 0, false
+	}
+	return ref[:i], n, true
+}
+
 // T translates key and, when args are given, formats them into the message
-// with fmt verbs. A missing key returns the key itself, which is visible on
+// with fmt verbs. key may be a WithCount reference. A missing key returns
+// the key itself, which is visible on
 // the page and caught by the catalogue tests. Used on a plural message, T
 // returns its "other" form.
 func (l Lang) T(key string, args ...any) string {
 	m, ok := l.lookup(key)
 	if !ok {
+		if k, n, ok := splitCount(key); ok {
+			if _, found := l.lookup(k); found {
+				return l.N(k, n, args...)
+			}
+		}
 		return key
 	}
 	s := m.text

@@ -82,10 +82,26 @@ func TestT(t *testing.T) {
 		{En, "no.such.key", nil, "no.such.key"},
 		{Ru, "no.such.key", []any{1}, "no.such.key"},
 		{En, "count.contacts", nil, "%s contacts"}, // T on a plural gives "other"
+		{En, WithCount("error.too_long", 200), nil, "At most 200 characters."},
+		{En, WithCount("error.too_long", 1), nil, "At most 1 character."},
+		{Ru, WithCount("error.too_long", 200), nil, "Не более 200 символов."},
+		{Ru, WithCount("error.too_long", 101), nil, "Не более 101 символа."},
+		{Ru, WithCount("error.too_long", 20000), nil, "Не более 20\u00a0000 символов."},
+		{En, "no.such.key:3", nil, "no.such.key:3"},
+		{En, "error.too_long:x", nil, "error.too_long:x"},
 	}
 	for _, tt := range tests {
 		if got := tt.l.T(tt.key, tt.args...); got != tt.want {
 			t.Errorf("%q.T(%q) = %q, want %q", tt.l, tt.key, got, tt.want)
+		}
+	}
+}
+
+func TestRefKey(t *testing.T) {
+	for ref, want := range map[string]string{WithCount("error.too_long", 5): "error.too_long", "error.required": "error.required",
+		"a:b": "a:b", ":5": ":5"} {
+		if got := RefKey(ref); got != want {
+			t.Errorf("RefKey(%q) = %q, want %q", ref, got, want)
 		}
 	}
 }

@@ -334,7 +334,7 @@ func (r *run) removeUnseen(ctx context.Context, seen map[string]bool) error {
 		if err != nil && !errors.Is(err, ErrRemoteNotFound) {
 			return err
 		}
-		if err := r.remoteRemoved(ctx, l, "not in the remote collection any more"); err != nil {
+		if err := r.remoteRemoved(ctx, l, ReasonGoneRemotely); err != nil {
 			return err
 		}
 	}
@@ -372,7 +372,7 @@ func (r *run) pullItem(ctx context.Context, it Item) error {
 		if link == nil || link.RemoteID != it.RemoteID {
 			return nil
 		}
-		return r.remoteRemoved(ctx, link, "removed remotely")
+		return r.remoteRemoved(ctx, link, ReasonRemovedRemotely)
 	}
 	if link == nil {
 		return r.importItem(ctx, it, "")
@@ -416,7 +416,7 @@ func (r *run) reenterLocal(ctx context.Context, link *store.Link, it Item) error
 				return nil
 			}
 			r.stats.LocalUpdated++
-			return r.journal(ctx, tx, link.LocalID, it.RemoteID, "local", action, nil, "back in the remote collection")
+			return r.journal(ctx, tx, link.LocalID, it.RemoteID, "local", action, nil, ReasonBackRemotely)
 		})
 		if err != nil {
 			return err
@@ -467,9 +467,9 @@ func (r *run) merge(ctx context.Context, link *store.Link, lr LocalRecord, it It
 				return &ItemError{Err: err}
 			}
 			r.stats.LocalUpdated++
-			reason := "changed remotely"
+			reason := ReasonChangedRemotely
 			if len(conflicts) > 0 {
-				reason = "changed on both sides; the later change wins (" + strings.Join(conflicts, ",") + ")"
+				reason = Conflict(conflicts)
 			}
 			if err := r.journal(ctx, tx, link.LocalID, it.RemoteID, "local", "update", toLocal, reason); err != nil {
 				return err
@@ -513,7 +513,7 @@ func revertLocked(lr LocalRecord, merged Fields, toLocal, toRemote []string) (lo
 			reasons = append(reasons, reason)
 		}
 	}
-	return local, toRemote, reverted, strings.Join(reasons, "; ")
+	return local, toRemote, reverted, joinReasons(reasons)
 }
 
 // importItem makes a record of a remote item; replaces names a record
@@ -538,9 +538,9 @@ func (r *run) importItem(ctx context.Context, it Item, replaces string) error {
 			Identity: it.Identity, Marker: marker, Base: encodeFields(it.Fields), BaseAt: time.Now()}); err != nil {
 			return err
 		}
-		reason := "created remotely"
+		reason := ReasonCreatedRemotely
 		if replaces != "" {
-			reason = "back in the remote collection; the record it was synced with was deleted in Tandem"
+			reason = ReasonBackRemotelyRecordDeleted
 		}
 		return r.journal(ctx, tx, id, it.RemoteID, "local", "create", names(it.Fields), reason)
 	})
@@ -672,7 +672,7 @@ func (r *run) createRemote(ctx context.Context, id string, f Fields, marker stri
 			Identity: it.Identity, Marker: marker, Base: encodeFields(f), BaseAt: time.Now()}); err != nil {
 			return err
 		}
-		return r.journal(ctx, tx, id, it.RemoteID, "remote", "create", names(f), "created in Tandem")
+		return r.journal(ctx, tx, id, it.RemoteID, "remote", "create", names(f), ReasonCreatedLocally)
 	})
 	if err != nil {
 		return err
@@ -719,7 +719,7 @@ func (r *run) finishPending(ctx context.Context, link *store.Link, lr LocalRecor
 		if err := tx.PutLink(ctx, &nl); err != nil {
 			return err
 		}
-		return r.journal(ctx, tx, link.LocalID, it.RemoteID, "remote", "link", nil, "found by marker after an interrupted create")
+		return r.journal(ctx, tx, link.LocalID, it.RemoteID, "remote", "link", nil, ReasonFoundByMarker)
 	}); err != nil {
 		return err
 	}
@@ -741,12 +741,12 @@ func (r *run) updateRemote(ctx context.Context, link *store.Link, f Fields, conf
 	for attempt := 0; ; attempt++ {
 		it, err := r.conn.Update(ctx, cur.RemoteID, cur.ETag, f)
 		if errors.Is(err, ErrRemoteNotFound) {
-			return r.remoteRemoved(ctx, &cur, "removed remotely")
+			return r.remoteRemoved(ctx, &cur, ReasonRemovedRemotely)
 		}
 		if errors.Is(err, ErrPrecondition) && attempt < retries {
 			remote, gerr := r.conn.Get(ctx, cur.RemoteID)
 			if errors.Is(gerr, ErrRemoteNotFound) {
-				return r.remoteRemoved(ctx, &cur, "removed remotely")
+				return r.remoteRemoved(ctx, &cur, ReasonRemovedRemotely)
 			}
 			if gerr != nil {
 				return gerr
@@ -771,7 +771,7 @@ func (r *run) updateRemote(ctx context.Context, link *store.Link, f Fields, conf
 						return &ItemError{Err: err}
 					}
 					r.stats.LocalUpdated++
-					return r.journal(ctx, tx, cur.LocalID, cur.RemoteID, "local", "update", toLocal, "changed remotely during our write; re-merged")
+					return r.journal(ctx, tx, cur.LocalID, cur.RemoteID, "local", "update", toLocal, ReasonChangedDuringWrite)
 				}); err != nil {
 					return err
 				}
@@ -796,9 +796,9 @@ func (r *run) updateRemote(ctx context.Context, link *store.Link, f Fields, conf
 			if err := tx.PutLink(ctx, &nl); err != nil {
 				return err
 			}
-			reason := "changed in Tandem"
+			reason := ReasonChangedLocally
 			if len(conflicts) > 0 {
-				reason = "changed on both sides; the later change wins (" + strings.Join(conflicts, ",") + ")"
+				reason = Conflict(conflicts)
 			}
 			return r.journal(ctx, tx, cur.LocalID, cur.RemoteID, "remote", "update", changed, reason)
 		})
@@ -820,9 +820,9 @@ func (r *run) removeRemote(ctx context.Context, link *store.Link, stillExists bo
 	if err != nil && !errors.Is(err, ErrRemoteNotFound) {
 		return err
 	}
-	reason := "deleted in Tandem"
+	reason := ReasonDeletedLocally
 	if stillExists {
-		reason = "no longer in scope in Tandem"
+		reason = ReasonOutOfScope
 	}
 	return r.inTx(ctx, func(tx *store.Tx) error {
 		r.stats.RemoteRemoved++
@@ -855,7 +855,7 @@ func (r *run) restoreRemote(ctx context.Context, link *store.Link, lr LocalRecor
 				return err
 			}
 			return r.journal(ctx, tx, link.LocalID, link.RemoteID, "remote", "unlink", nil,
-				"back in scope in Tandem, but the remote item is gone for good; a new one is created")
+				ReasonBackLocallyRemoteGone)
 		}); err != nil {
 			return err
 		}
@@ -869,7 +869,7 @@ func (r *run) restoreRemote(ctx context.Context, link *store.Link, lr LocalRecor
 	}
 	if err := r.inTx(ctx, func(tx *store.Tx) error {
 		r.stats.RemoteUpdated++
-		return r.journal(ctx, tx, link.LocalID, it.RemoteID, "remote", "restore", nil, "back in scope in Tandem")
+		return r.journal(ctx, tx, link.LocalID, it.RemoteID, "remote", "restore", nil, ReasonBackLocally)
 	}); err != nil {
 		return err
 	}

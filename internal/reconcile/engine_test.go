@@ -181,7 +181,7 @@ func TestFieldMergeAndConflicts(t *testing.T) {
 		t.Errorf("later remote change lost: %q", got)
 	}
 	j, _ := f.st.Journal(f.ctx, c.ID, 10)
-	if len(j) == 0 || !strings.Contains(j[0].Reason, "later change wins") {
+	if len(j) == 0 || j[0].Reason != Conflict([]string{FieldJobTitle}) {
 		t.Errorf("journal %+v", j)
 	}
 	f.conn.remoteEdit(rid, Fields{FieldJobTitle: "Older remote"})

@@ -386,11 +386,12 @@ func (l *EventsLocal) Load(ctx context.Context, id string) (LocalRecord, error) 
 	return LocalRecord{Exists: true, InScope: in, Fields: f, Modified: a.UpdatedAt, Locked: locked}, nil
 }
 
-// Reasons a remote change is reverted (SPEC §4, calendar profile rules).
+// Reasons a remote change is reverted (SPEC §4, calendar profile rules):
+// journal reason codes, like those in reasons.go.
 const (
-	RuleActualStart = "the actual start of a task in progress, ready for review or completed is kept"
-	RuleActualEnd   = "the actual end of a completed task is kept"
-	RuleNoEdit      = "the user may not edit this activity in Tandem"
+	RuleActualStart = "kept_actual_start" // a started task keeps its actual start
+	RuleActualEnd   = "kept_actual_end"   // a completed task keeps its actual end
+	RuleNoEdit      = "no_edit_right"     // the user may not edit the activity in Tandem
 )
 
 // locked names the fields a calendar may not change: every field of an
@@ -844,7 +845,7 @@ func (l *EventsLocal) organizerRule(ctx context.Context, id string) (bool, error
 		}
 		return tx.Journal(ctx, store.JournalEntry{BindingID: l.BindingID, Entity: store.EntityActivity, RecordID: id,
 			Side: "local", Action: "update", Fields: []string{FieldOrganizer},
-			Reason: "the organizer (" + prev + ") has no calendar sync; the user who ran the sync becomes the organizer"})
+			Reason: OrganizerReplaced(prev)})
 	})
 	if err != nil {
 		return false, err

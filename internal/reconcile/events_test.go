@@ -355,7 +355,7 @@ func TestEventsOrganizerRule(t *testing.T) {
 		j, _ := f.st.Journal(f.ctx, a.ID, 5)
 		found := false
 		for _, e := range j {
-			found = found || strings.Contains(e.Reason, "becomes the organizer")
+			found = found || strings.HasPrefix(e.Reason, ReasonOrganizerReplaced+":")
 		}
 		if !found {
 			t.Errorf("%s: journal %+v", a.Title, j)

@@ -71,7 +71,7 @@ func TestReentry(t *testing.T) {
 			j, _ := f.st.Journal(f.ctx, ann.ID, 10)
 			found := false
 			for _, e := range j {
-				found = found || e.Side == tc.side && e.Action == tc.action && strings.HasPrefix(e.Reason, "back in")
+				found = found || e.Side == tc.side && e.Action == tc.action && (e.Reason == ReasonBackRemotely || e.Reason == ReasonBackLocally)
 			}
 			if !found {
 				t.Errorf("no %s %s in the journal: %+v", tc.side, tc.action, j)
@@ -124,7 +124,7 @@ func TestReentryAfterDeletes(t *testing.T) {
 				t.Errorf("Bob back: link %+v", l)
 			}
 			j, _ := f.st.Journal(f.ctx, bob.ID, 3)
-			if len(j) < 2 || j[0].Action != "create" || j[1].Action != "unlink" || !strings.Contains(j[1].Reason, "gone for good") {
+			if len(j) < 2 || j[0].Action != "create" || j[1].Action != "unlink" || j[1].Reason != ReasonBackLocallyRemoteGone {
 				t.Errorf("Bob's journal %+v", j)
 			}
 		}

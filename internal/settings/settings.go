@@ -14,6 +14,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/secret"
 )
 
@@ -27,6 +28,9 @@ const (
 	TypeEnum   = "enum"
 	TypeFile   = "file"
 )
+
+// MaxTextLen is the longest string, URL or secret value, in characters.
+const MaxTextLen = 2000
 
 // Def describes one setting.
 type Def struct {
@@ -145,8 +149,8 @@ func (d Def) Normalize(raw string) (string, string) {
 		return raw, ""
 	default: // string, secret
 		raw = strings.TrimSpace(raw)
-		if utf8.RuneCountInString(raw) > 2000 {
-			return "", "error.too_long"
+		if utf8.RuneCountInString(raw) > MaxTextLen {
+			return "", i18n.WithCount("error.too_long", MaxTextLen)
 		}
 		return raw, ""
 	}

@@ -41,7 +41,7 @@ func TestNormalize(t *testing.T) {
 		{"SiteUrl", "crm.example.com", "", "error.invalid_url"},
 		{"CalendarIntegration", "google", "google", ""},
 		{"CalendarIntegration", "both", "", "error.unknown_value"},
-		{"GoogleClientId", strings.Repeat("x", 2001), "", "error.too_long"},
+		{"GoogleClientId", strings.Repeat("x", 2001), "", "error.too_long:2000"},
 		{"OmniChatNotificationSound", EncodeFile("a.mp3", "audio/mpeg", []byte{1}), EncodeFile("a.mp3", "audio/mpeg", []byte{1}), ""},
 		{"OmniChatNotificationSound", EncodeFile("a.exe", "application/x", []byte{1}), "", "error.wrong_file_type"},
 		{"OmniChatNotificationSound", EncodeFile("a.mp3", "audio/mpeg", make([]byte, 2<<20)), "", "error.too_large"},

@@ -16,11 +16,11 @@ func validateRole(r *access.Role) error {
 	r.Name = strings.TrimSpace(r.Name)
 	if r.Name == "" {
 		fe.Add("name", crm.ErrRequired)
-	} else if len([]rune(r.Name)) > crm.MaxShort {
-		fe.Add("name", crm.ErrTooLong)
+	} else if n := crm.MaxLen(crm.KindRole, "name"); len([]rune(r.Name)) > n {
+		fe.Add("name", crm.TooLong(n))
 	}
-	if len([]rune(r.Description)) > crm.MaxName*2 {
-		fe.Add("description", crm.ErrTooLong)
+	if n := crm.MaxLen(crm.KindRole, "description"); len([]rune(r.Description)) > n {
+		fe.Add("description", crm.TooLong(n))
 	}
 	for _, op := range r.Ops {
 		if !access.KnownOperation(op) {
@@ -166,8 +166,8 @@ func (s *Store) CreateAPIToken(ctx context.Context, userID, name string, expires
 	if name == "" {
 		name = "API"
 	}
-	if len([]rune(name)) > crm.MaxShort {
-		return "", nil, &crm.ValidationError{Fields: crm.FieldErrors{"name": crm.ErrTooLong}}
+	if n := crm.MaxLen(crm.KindToken, "name"); len([]rune(name)) > n {
+		return "", nil, &crm.ValidationError{Fields: crm.FieldErrors{"name": crm.TooLong(n)}}
 	}
 	secret := access.NewToken("tnd_")
 	t := &access.APIToken{ID: newID(), UserID: userID, Name: name, CreatedAt: crm.Now()}

@@ -23,8 +23,8 @@ func ValidateUser(u *access.User) error {
 	if u.Name == "" {
 		u.Name = u.Email
 	}
-	if len([]rune(u.Name)) > crm.MaxName {
-		fe.Add("name", crm.ErrTooLong)
+	if n := crm.MaxLen(crm.KindUser, "name"); len([]rune(u.Name)) > n {
+		fe.Add("name", crm.TooLong(n))
 	}
 	if u.Language != "" && u.Language != "en" && u.Language != "ru" {
 		fe.Add("language", crm.ErrUnknownEnum)

@@ -139,7 +139,7 @@ func (s *Service) SaveEventSettings(ctx context.Context, v access.Viewer, connID
 		fe["calendar_id"] = "error.required"
 	}
 	if len(es.CalendarID) > 1024 {
-		fe["calendar_id"] = "error.too_long"
+		fe["calendar_id"] = crm.TooLong(1024)
 	}
 	if es.ImportAs == "" {
 		es.ImportAs = "meeting"
@@ -233,7 +233,7 @@ func (s *Service) unsubscribe(ctx context.Context, b *store.Binding) error {
 				return err
 			}
 			if err := tx.Journal(ctx, store.JournalEntry{BindingID: b.ID, Entity: store.EntityActivity, RecordID: l.LocalID,
-				RemoteID: l.RemoteID, Side: "local", Action: "unlink", Reason: "unsubscribed from the calendar"}); err != nil {
+				RemoteID: l.RemoteID, Side: "local", Action: "unlink", Reason: reconcile.ReasonUnsubscribed}); err != nil {
 				return err
 			}
 		}

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
@@ -264,7 +265,7 @@ func testGoogleCalendar(t *testing.T, pg bool) {
 	journal, _ := f.s.App.Store.Journal(context.Background(), kickoff, 20)
 	ruled := false
 	for _, e := range journal {
-		ruled = ruled || strings.Contains(e.Reason, "bob@example.com") && strings.Contains(e.Reason, "becomes the organizer")
+		ruled = ruled || e.Reason == reconcile.OrganizerReplaced("bob@example.com")
 	}
 	if !ruled {
 		t.Errorf("organizer rule not journaled: %+v", journal)

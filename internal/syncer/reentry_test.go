@@ -2,10 +2,10 @@ package syncer_test
 
 import (
 	"context"
-	"strings"
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
@@ -149,11 +149,14 @@ func testGoogleContactReentry(t *testing.T, pg bool) {
 	}
 	// The journal says why the contact is tagged again.
 	var journal struct {
-		Items []struct{ Side, Action, Reason string }
+		Items []struct {
+			Side, Action string
+			ReasonCode   string `json:"reason_code"`
+		}
 	}
 	f.api.JSON(t, "GET", "/api/v1/contacts/"+ids["Ann Lee"]+"/journal", nil, 200, &journal)
 	if len(journal.Items) == 0 || journal.Items[0].Side != "local" || journal.Items[0].Action != "tag" ||
-		!strings.Contains(journal.Items[0].Reason, "back in") {
+		journal.Items[0].ReasonCode != reconcile.ReasonBackRemotely {
 		t.Errorf("Ann's journal %+v", journal.Items)
 	}
 	f.api.JSON(t, "GET", "/api/v1/contacts/"+ids["Dan Ford"]+"/journal", nil, 200, &journal)
@@ -163,7 +166,7 @@ func testGoogleContactReentry(t *testing.T, pg bool) {
 
 	f.api.JSON(t, "GET", "/api/v1/contacts/"+ids["Fay Wong"]+"/journal", nil, 200, &journal)
 	if len(journal.Items) < 2 || journal.Items[0].Action != "create" || journal.Items[1].Action != "unlink" ||
-		!strings.Contains(journal.Items[1].Reason, "gone for good") {
+		journal.Items[1].ReasonCode != reconcile.ReasonBackLocallyRemoteGone {
 		t.Errorf("Fay's journal %+v", journal.Items)
 	}
 
@@ -331,7 +334,7 @@ func testGoogleCalendarReentry(t *testing.T, pg bool) {
 		t.Errorf("Retro at %s, want %s", a.Start, rfc(at(4, 12)))
 	}
 	journal, _ := f.s.App.Store.Journal(context.Background(), ids["Call"], 5)
-	if len(journal) == 0 || journal[0].Side != "local" || !strings.Contains(journal[0].Reason, "back in") {
+	if len(journal) == 0 || journal[0].Side != "local" || journal[0].Reason != reconcile.ReasonBackRemotely {
 		t.Errorf("Call's journal %+v", journal)
 	}
 

@@ -213,7 +213,7 @@ func (a *API) problem(w http.ResponseWriter, r *http.Request, status int, key st
 	if len(fields) > 0 {
 		p.Type = "https://tandem.dev/problems/validation"
 		for _, f := range sortedKeys(fields) {
-			p.Errors = append(p.Errors, fieldError{Field: f, Code: strings.TrimPrefix(fields[f], "error."), Message: l.T(fields[f])})
+			p.Errors = append(p.Errors, fieldError{Field: f, Code: strings.TrimPrefix(i18n.RefKey(fields[f]), "error."), Message: l.T(fields[f])})
 		}
 	}
 	w.Header().Set("Content-Type", "application/problem+json; charset=utf-8")

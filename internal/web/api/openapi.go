@@ -1031,7 +1031,7 @@ func schemas() obj {
 		"JournalEntry": output("One change sync applied (or, in a preview, would apply).", obj{
 			"name": str("The record's name (previews)."),
 			"seq":  integer(""), "binding_id": str(""), "remote_id": str(""), "side": enum([]string{"local", "remote"}, ""),
-			"action": str(""), "fields": obj{"type": "array", "items": str("")}, "reason": str(""), "at": dateTime(""),
+			"action": str(""), "fields": obj{"type": "array", "items": str("")}, "reason": str("Why, in the caller's language."), "reason_code": str("The stable code behind reason, e.g. created_locally, conflict:job_title."), "at": dateTime(""),
 		}),
 
 		"ApiToken": output("An API token. Only the answer to its creation carries the secret.", obj{

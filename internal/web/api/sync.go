@@ -142,7 +142,8 @@ type journalJSON struct {
 	Side      string    `json:"side"`
 	Action    string    `json:"action"`
 	Fields    []string  `json:"fields"`
-	Reason    string    `json:"reason"`
+	Reason    string    `json:"reason"`      // why, in the caller's language
+	Code      string    `json:"reason_code"` // the stable code behind Reason (reconcile.Reason*)
 	At        time.Time `json:"at,omitzero"`
 	Name      string    `json:"name,omitempty"`
 }
@@ -161,7 +162,8 @@ func (a *API) contactJournal(w http.ResponseWriter, r *http.Request, v access.Vi
 	out := make([]journalJSON, len(es))
 	for i, e := range es {
 		out[i] = journalJSON{Seq: e.Seq, BindingID: e.BindingID, RemoteID: e.RemoteID, Side: e.Side, Action: e.Action,
-			Fields: e.Fields, Reason: e.Reason, At: e.At}
+			Fields: e.Fields, Reason: reconcile.DescribeReason(lang(r), e.Entity, e.Reason),
+			Code: reconcile.ReasonCode(e.Reason), At: e.At}
 		if out[i].Fields == nil {
 			out[i].Fields = []string{}
 		}
@@ -185,7 +187,8 @@ func (a *API) previewSync(w http.ResponseWriter, r *http.Request, c *store.Conne
 	out := previewJSON{DryRun: true, Items: make([]journalJSON, len(plan)), Stats: stats}
 	for i, e := range plan {
 		out.Items[i] = journalJSON{BindingID: e.BindingID, RemoteID: e.RemoteID, Side: e.Side, Action: e.Action,
-			Fields: e.Fields, Reason: e.Reason, Name: e.Name}
+			Fields: e.Fields, Reason: reconcile.DescribeReason(lang(r), e.Entity, e.Reason),
+			Code: reconcile.ReasonCode(e.Reason), Name: e.Name}
 		if out.Items[i].Fields == nil {
 			out.Items[i].Fields = []string{}
 		}

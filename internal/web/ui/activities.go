@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
@@ -62,6 +63,7 @@ func zoneOptions(userTZ, current string) []Option {
 // activityRow is an activity as lists show it.
 type activityRow struct {
 	ID, Title, Type, Status, Priority, Owner string
+	RRule, TimeZone                          string
 	Start, End                               *time.Time
 	LastDay                                  *time.Time // all-day: the last day, inclusive
 	AllDay, Recurring                        bool
@@ -71,7 +73,8 @@ func activityRows(as []crm.Activity, names map[string]string) []activityRow {
 	out := make([]activityRow, 0, len(as))
 	for _, a := range as {
 		row := activityRow{ID: a.ID, Title: a.Title, Type: a.Type, Status: a.Status, Priority: a.Priority,
-			Owner: names[a.OwnerID], Start: a.Start, End: a.End, AllDay: a.AllDay, Recurring: a.RRule != ""}
+			Owner: names[a.OwnerID], Start: a.Start, End: a.End, AllDay: a.AllDay, Recurring: a.RRule != "",
+			RRule: a.RRule, TimeZone: a.TimeZone}
 		if a.AllDay && a.End != nil {
 			last := a.End.AddDate(0, 0, -1)
 			if a.Start != nil && last.Before(*a.Start) {
@@ -165,6 +168,12 @@ type activityFormData struct {
 	Cancel     string
 }
 
+// Bounds of the recurrence picker's numbers.
+const (
+	maxInterval = 1000
+	maxCount    = 10000
+)
+
 var repeatFreqs = map[string]string{"daily": "DAILY", "weekly": "WEEKLY", "monthly": "MONTHLY", "yearly": "YEARLY"}
 
 // pickerFromRRule fills the simple recurrence picker from a rule; rules it
@@ -243,8 +252,8 @@ func (f activityForm) rrule(tz *time.Location, fe crm.FieldErrors) string {
 	if s := strings.TrimSpace(f.Interval); s != "" {
 		n, err := strconv.Atoi(s)
 		switch {
-		case err != nil || n < 1 || n > 1000:
-			fe.Add("interval", "error.invalid_number")
+		case err != nil || n < 1 || n > maxInterval:
+			fe.Add("interval", i18n.WithCount("activity.error.whole_number", maxInterval))
 		case n > 1:
 			parts = append(parts, "INTERVAL="+strconv.Itoa(n))
 		}
@@ -256,8 +265,8 @@ func (f activityForm) rrule(tz *time.Location, fe crm.FieldErrors) string {
 	}
 	if count != "" {
 		n, err := strconv.Atoi(count)
-		if err != nil || n < 1 || n > 10000 {
-			fe.Add("count", "error.invalid_number")
+		if err != nil || n < 1 || n > maxCount {
+			fe.Add("count", i18n.WithCount("activity.error.whole_number", maxCount))
 		} else {
 			parts = append(parts, "COUNT="+strconv.Itoa(n))
 		}
@@ -574,7 +583,6 @@ type activityCardData struct {
 	ContactName  string
 	AccountName  string
 	Participants []participantView
-	RepeatKey    string
 	ZoneDiffers  bool
 	LocalStart   string // start and end in the activity's own zone, when it differs from the viewer's
 	LocalEnd     string
@@ -671,15 +679,6 @@ func (u *UI) activityCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		}
 		d.Participants = append(d.Participants, pv)
 	}
-	if a.RRule != "" {
-		tz, err := time.LoadLocation(a.TimeZone)
-		if err != nil {
-			tz = time.UTC
-		}
-		if rep, _, _, _ := pickerFromRRule(a.RRule, tz); rep != "" && rep != "none" {
-			d.RepeatKey = "activity.recurrence." + rep
-		}
-	}
 	if !a.AllDay && a.TimeZone != "" && a.TimeZone != c.Loc.String() {
 		if tz, err := time.LoadLocation(a.TimeZone); err == nil {
 			d.ZoneDiffers = true
@@ -692,6 +691,6 @@ func (u *UI) activityCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		}
 	}
 	d.Changes = occurrenceChanges(a, c.Loc)
-	d.Journal = u.journalRows(ctx, a.ID)
+	d.Journal = u.journalRows(ctx, c.Lang, a.ID)
 	u.render(w, http.StatusOK, "activities/card", c.Page(w, r, "activities", d))
 }

@@ -126,7 +126,8 @@ func TestActivityWithParticipantsOnCalendar(t *testing.T) {
 	form.Set("count", "2")
 	p = b.Post(t, "/activities/"+id, form)
 	crmStatus(t, p, http.StatusOK)
-	crmHas(t, p, "FREQ=WEEKLY;COUNT=2", "Changes saved.")
+	crmHas(t, p, `<span title="FREQ=WEEKLY;COUNT=2">Weekly, 2 times</span>`, "Changes saved.")
+	crmLacks(t, p, `<code class="mono">FREQ=WEEKLY`)
 	crmLacks(t, b.Get(t, "/calendar?week=2026-03-18"), "Weekly sync") // only two occurrences now
 	form.Set("title", "Stale")
 	p = b.Post(t, "/activities/"+id, form)
@@ -484,4 +485,40 @@ func TestChangedOccurrencesInRussian(t *testing.T) {
 	p = b.Get(t, "/activities/"+task+"/edit")
 	crmHas(t, p, "Фактическое начало", `name="actual_start" value="2026-03-03T11:00"`, "Если пусто, заполняется по статусу")
 	crmNoRawKeys(t, p.Body)
+}
+
+// The activity form says what is wrong and what would do: the range of the
+// recurrence numbers, a start for the calendar.
+func TestActivityFormMessages(t *testing.T) {
+	e := startCRM(t)
+	b, api := e.newUser(t, "mia@example.com", "ru", "Europe/Moscow")
+	form := url.Values{"type": {"meeting"}, "title": {"Sync"}, "status": {"not_started"}, "priority": {"normal"},
+		"time_zone": {"Europe/Moscow"}, "owner_id": {api.UserID}, "show_in_calendar": {"1"},
+		"repeat": {"weekly"}, "interval": {"5000"}, "count": {"0"}}
+	p := b.Post(t, "/activities", form)
+	crmStatus(t, p, http.StatusUnprocessableEntity)
+	crmHas(t, p, `id="f-interval-error"`, "Введите целое число от 1 до 1\u00a0000.",
+		`id="f-count-error"`, "Введите целое число от 1 до 10\u00a0000.",
+		`id="f-start-error"`, "Укажите начало")
+	crmLacks(t, p, "Введите число.", "Обязательное поле.")
+	crmNoRawKeys(t, p.Body)
+}
+
+// A series shows its rule in words wherever it appears: the card, the list
+// and the contact's card; a rule the words cannot say shows as it is.
+func TestRecurrenceInWords(t *testing.T) {
+	e := startCRM(t)
+	b, api := e.newUser(t, "ru-rule@example.com", "ru", "Europe/Moscow")
+	cid := crmCreate(t, api, "/api/v1/contacts", map[string]any{"name": "Ольга"})
+	id := crmCreate(t, api, "/api/v1/activities", map[string]any{"type": "meeting", "title": "Планёрка",
+		"start": "2026-03-02T07:00:00Z", "end": "2026-03-02T08:00:00Z", "time_zone": "Europe/Moscow", "contact_id": cid,
+		"rrule": "FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=6"})
+	const words = "Еженедельно по пн, ср, пт, 6 раз"
+	crmHas(t, b.Get(t, "/activities/"+id), `<span title="FREQ=WEEKLY;BYDAY=MO,WE,FR;COUNT=6">`+words+`</span>`)
+	crmHas(t, b.Get(t, "/activities"), words)
+	crmHas(t, b.Get(t, "/contacts/"+cid), words)
+
+	odd := crmCreate(t, api, "/api/v1/activities", map[string]any{"type": "meeting", "title": "Годовщина",
+		"start": "2026-03-08T07:00:00Z", "time_zone": "Europe/Moscow", "rrule": "FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=8"})
+	crmHas(t, b.Get(t, "/activities/"+odd), `<code class="mono">FREQ=YEARLY;BYMONTH=3;BYMONTHDAY=8</code>`)
 }

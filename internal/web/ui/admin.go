@@ -150,14 +150,17 @@ type settingField struct {
 	Accept    string
 	MaxSizeMB float64
 	FileURL   string // files: where the stored file is served
+	MaxLen    int    // text, URL and secret inputs
+	// Retype says a secret or file the admin gave in a save that failed
+	// was not kept: the page never echoes a secret, nor can it keep a file.
+	Retype bool
 }
 
 type settingGroup struct {
-	Name      string
-	Fields    []settingField
-	Multipart bool
-	Warning   string            // catalogue key of a notice about the group's values
-	Push      *syncer.PushState // google group: set while calendar push is off
+	Name    string
+	Fields  []settingField
+	Warning string            // catalogue key of a notice about the group's values
+	Push    *syncer.PushState // google group: set while calendar push is off
 }
 
 type oauthBox struct {
@@ -173,15 +176,18 @@ type settingsView struct {
 	Groups  []settingGroup
 	SiteURL string
 	OAuth   []oauthBox
+	Files   bool // some setting is a file: the form is multipart
 }
 
 func (u *UI) adminSettings(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	u.renderSettings(w, r, c, http.StatusOK, "", nil)
+	u.renderSettings(w, r, c, http.StatusOK, nil)
 }
 
-// renderSettings draws the settings page. After a failed save of group,
-// errs holds its field errors and its fields show the posted values.
-func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, c *Ctx, status int, group string, errs map[string]string) {
+// renderSettings draws the settings page: one form for every group, so
+// that one save keeps all of them. After a failed save, errs holds the
+// field errors and every posted field shows what was posted; nothing was
+// stored.
+func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, c *Ctx, status int, errs map[string]string) {
 	ctx := r.Context()
 	entries, err := u.set.List(ctx)
 	if err != nil {
@@ -200,7 +206,7 @@ func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, c *Ctx, stat
 	for _, e := range entries {
 		values[e.Code] = e.Value
 		f := settingField{Code: e.Code, Type: e.Type, IsSet: e.IsSet, Default: e.Default, Min: e.Min, Max: e.Max,
-			Accept: e.Accept, MaxSizeMB: float64(e.MaxSize) / (1 << 20)}
+			Accept: e.Accept, MaxSizeMB: float64(e.MaxSize) / (1 << 20), MaxLen: settings.MaxTextLen}
 		switch e.Type {
 		case settings.TypeSecret:
 			f.Masked = e.Value
@@ -217,12 +223,15 @@ func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, c *Ctx, stat
 		for _, o := range e.Options {
 			f.Options = append(f.Options, Option{Value: o, Key: "setting." + e.Code + "." + o})
 		}
-		if e.Group == group && errs != nil {
+		if errs != nil && posted(r, e.Code) {
 			// Show what was submitted, so a typo can be corrected.
 			switch e.Type {
 			case settings.TypeBool:
-				f.Checked = r.PostFormValue(e.Code) != ""
-			case settings.TypeSecret, settings.TypeFile:
+				f.Checked = checked(r, e.Code)
+			case settings.TypeSecret:
+				f.Retype = errs[e.Code] == "" && strings.TrimSpace(r.PostFormValue(e.Code)) != ""
+			case settings.TypeFile:
+				f.Retype = errs[e.Code] == "" && uploaded(r, e.Code)
 			default:
 				f.Value = r.PostFormValue(e.Code)
 			}
@@ -230,7 +239,7 @@ func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, c *Ctx, stat
 		g := byGroup[e.Group]
 		g.Fields = append(g.Fields, f)
 		if e.Type == settings.TypeFile {
-			g.Multipart = true
+			v.Files = true
 		}
 	}
 	if g := byGroup["google"]; g != nil && values["UseSharedGoogleApp"] == "true" && values["GoogleClientId"] != "" {
@@ -255,6 +264,9 @@ func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, c *Ctx, stat
 	if errs != nil {
 		p.Errors = errs
 	}
+	if r.Method == http.MethodPost && isReview(r) {
+		p.Flash = append(p.Flash, Flash{Kind: FlashWarning, Key: "resume.check_and_save"})
+	}
 	u.render(w, status, "admin/settings", p)
 }
 
@@ -272,17 +284,38 @@ func (u *UI) settingFileURL(ctx context.Context, code string) string {
 // settingChange is one value to store; "" resets to the default.
 type settingChange struct{ code, raw string }
 
+// posted reports whether the settings form carried a setting at all. Only
+// those are saved: a post that leaves one out changes nothing of it. A
+// checkbox is sent only when ticked, so the form pairs each with a hidden
+// input of the same name.
+func posted(r *http.Request, code string) bool {
+	if r.PostForm.Has(code) || r.PostForm.Has(code+"_clear") {
+		return true
+	}
+	return uploaded(r, code)
+}
+
+// checked reads a checkbox sent with its hidden partner: ticked when one of
+// the values is set.
+func checked(r *http.Request, code string) bool {
+	return slices.ContainsFunc(r.PostForm[code], func(v string) bool { return v != "" && v != "0" })
+}
+
+func uploaded(r *http.Request, code string) bool {
+	return r.MultipartForm != nil && len(r.MultipartForm.File[code]) > 0 && r.MultipartForm.File[code][0].Size > 0
+}
+
+// adminSettingsSave stores every setting the form carries, all or nothing:
+// with one bad value none is stored, and the page comes back with all that
+// was typed.
 func (u *UI) adminSettingsSave(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	ctx := r.Context()
-	group := r.PostFormValue("group")
-	var defs []settings.Def
-	for _, d := range settings.Registry {
-		if d.Group == group {
-			defs = append(defs, d)
-		}
-	}
-	if len(defs) == 0 {
+	if err := r.ParseMultipartForm(maxSettingsBody); err != nil && !errors.Is(err, http.ErrNotMultipart) {
 		u.errorPage(w, r, c, http.StatusBadRequest)
+		return
+	}
+	if isReview(r) { // a form kept over a sign-in: shown filled in, not saved
+		u.renderSettings(w, r, c, http.StatusOK, map[string]string{})
 		return
 	}
 	entries, err := u.set.List(ctx)
@@ -296,9 +329,10 @@ func (u *UI) adminSettingsSave(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	}
 	errs := map[string]string{}
 	var changes []settingChange
-	// Every value is checked before any is stored: a form with one bad
-	// field changes nothing.
-	for _, d := range defs {
+	for _, d := range settings.Registry {
+		if !posted(r, d.Code) {
+			continue
+		}
 		e := current[d.Code]
 		clear := r.PostFormValue(d.Code+"_clear") != ""
 		switch d.Type {
@@ -331,7 +365,7 @@ func (u *UI) adminSettingsSave(w http.ResponseWriter, r *http.Request, c *Ctx) {
 				changes = append(changes, settingChange{d.Code, raw})
 			}
 		case settings.TypeBool:
-			val := strconv.FormatBool(r.PostFormValue(d.Code) != "")
+			val := strconv.FormatBool(checked(r, d.Code))
 			if val != e.Value {
 				changes = append(changes, settingChange{d.Code, val})
 			}
@@ -354,21 +388,21 @@ func (u *UI) adminSettingsSave(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		}
 	}
 	if len(errs) > 0 {
-		u.renderSettings(w, r, c, http.StatusUnprocessableEntity, group, errs)
+		u.renderSettings(w, r, c, http.StatusUnprocessableEntity, errs)
 		return
 	}
 	for _, ch := range changes {
 		if err := u.set.Put(ctx, ch.code, ch.raw, c.V.UserID); err != nil {
 			var ie *settings.InvalidError
 			if errors.As(err, &ie) {
-				u.renderSettings(w, r, c, http.StatusUnprocessableEntity, group, map[string]string{ch.code: ie.Key})
+				u.renderSettings(w, r, c, http.StatusUnprocessableEntity, map[string]string{ch.code: ie.Key})
 				return
 			}
 			u.fail(w, r, c, err)
 			return
 		}
 	}
-	redirect(w, r, "/admin/settings#group-"+group, Flash{Kind: FlashSuccess, Key: "flash.saved"})
+	redirect(w, r, "/admin/settings", Flash{Kind: FlashSuccess, Key: "flash.saved"})
 }
 
 // uploadedSetting reads a file setting's upload: "" when none was chosen,

@@ -175,7 +175,7 @@ func TestAdminForbiddenToOthers(t *testing.T) {
 		mustHave(t, "GET "+path, p.Body, tr(i18n.En, "error.page.403.title"))
 	}
 	posts := map[string]url.Values{
-		"/admin/settings":                    {"group": {"mail"}, "MailboxSyncInterval": {"99"}},
+		"/admin/settings":                    {"MailboxSyncInterval": {"99"}},
 		"/admin/users/new":                   {"name": {"Eve"}, "email": {"eve@example.com"}, "password": {"eve-password-1"}, "active": {"1"}},
 		"/admin/users/" + s.Admin.UserID:     {"name": {"Eve"}, "email": {"eve@example.com"}, "active": {"1"}},
 		"/admin/roles/new":                   {"name": {"Eve's role"}, "operations": {access.OpManageAdministration}},
@@ -264,7 +264,7 @@ func TestAdminIntSetting(t *testing.T) {
 	mustHave(t, "settings", p.Body, `name="MailboxSyncInterval"`, `type="number"`, `min="1"`, `max="1440"`,
 		tr(i18n.En, "setting.MailboxSyncInterval"), tr(i18n.En, "setting.group.mail"))
 
-	p = b.Post(t, "/admin/settings", url.Values{"group": {"mail"}, "MailboxSyncInterval": {"30"}})
+	p = b.Post(t, "/admin/settings", url.Values{"MailboxSyncInterval": {"30"}})
 	wantStatus(t, "save", p, http.StatusOK)
 	if !strings.HasSuffix(strings.SplitN(p.URL, "#", 2)[0], "/admin/settings") {
 		t.Errorf("after save at %s", p.URL)
@@ -275,7 +275,7 @@ func TestAdminIntSetting(t *testing.T) {
 	}
 
 	for raw, key := range map[string]string{"abc": "error.invalid_number", "0": "error.out_of_range", "100000": "error.out_of_range"} {
-		p = b.Post(t, "/admin/settings", url.Values{"group": {"mail"}, "MailboxSyncInterval": {raw}})
+		p = b.Post(t, "/admin/settings", url.Values{"MailboxSyncInterval": {raw}})
 		wantStatus(t, "bad "+raw, p, http.StatusUnprocessableEntity)
 		mustHave(t, "bad "+raw, p.Body, tr(i18n.En, key), `id="s-MailboxSyncInterval-error"`, `aria-invalid="true"`, `value="`+raw+`"`)
 		if n := s.App.Settings.Int(ctx, "MailboxSyncInterval"); n != 30 {
@@ -284,7 +284,7 @@ func TestAdminIntSetting(t *testing.T) {
 	}
 
 	// One bad field in a group: nothing of the group is saved.
-	p = b.Post(t, "/admin/settings", url.Values{"group": {"chats"}, "SimultaneousChats": {"7"}, "OmniChatOperatorAcceptChatTimeout": {"soon"}})
+	p = b.Post(t, "/admin/settings", url.Values{"SimultaneousChats": {"7"}, "OmniChatOperatorAcceptChatTimeout": {"soon"}})
 	wantStatus(t, "half bad", p, http.StatusUnprocessableEntity)
 	mustHave(t, "half bad", p.Body, `value="7"`, `value="soon"`)
 	if n := s.App.Settings.Int(ctx, "SimultaneousChats"); n != 2 {
@@ -292,12 +292,16 @@ func TestAdminIntSetting(t *testing.T) {
 	}
 
 	// Empty resets to the default.
-	b.Post(t, "/admin/settings", url.Values{"group": {"mail"}, "MailboxSyncInterval": {""}})
+	b.Post(t, "/admin/settings", url.Values{"MailboxSyncInterval": {""}})
 	if n := s.App.Settings.Int(ctx, "MailboxSyncInterval"); n != 10 {
 		t.Errorf("reset: %d", n)
 	}
-	// An unknown group is a bad request.
-	wantStatus(t, "unknown group", b.Post(t, "/admin/settings", url.Values{"group": {"nope"}}), http.StatusBadRequest)
+	// A post that carries a setting not at all leaves it as it is.
+	b.Post(t, "/admin/settings", url.Values{"MailboxSyncInterval": {"25"}})
+	b.Post(t, "/admin/settings", url.Values{"SimultaneousChats": {"3"}})
+	if n := s.App.Settings.Int(ctx, "MailboxSyncInterval"); n != 25 {
+		t.Errorf("a post without it changed MailboxSyncInterval to %d", n)
+	}
 }
 
 func TestAdminSecretSetting(t *testing.T) {
@@ -306,7 +310,10 @@ func TestAdminSecretSetting(t *testing.T) {
 	b := adminBrowser(t, s)
 	const plain = "GOCSPX-very-secret-value-42"
 	google := func(extra ...string) url.Values {
-		v := url.Values{"group": {"google"}, "GoogleClientId": {"123.apps.googleusercontent.com"}, "GoogleApplicationName": {"Tandem"}}
+		// As the page posts it: the checkbox's hidden partner says "off"
+		// unless the box adds "1".
+		v := url.Values{"GoogleClientId": {"123.apps.googleusercontent.com"}, "GoogleApplicationName": {"Tandem"},
+			"UseSharedGoogleApp": {"0"}}
 		for i := 0; i+1 < len(extra); i += 2 {
 			v.Set(extra[i], extra[i+1])
 		}
@@ -337,7 +344,7 @@ func TestAdminSecretSetting(t *testing.T) {
 	// A failed save never echoes a submitted secret, nor stores it.
 	p = b.Post(t, "/admin/settings", google("GoogleClientSecret", "new-secret-never-shown", "GooglePushServiceUrl", "not a url"))
 	wantStatus(t, "bad url", p, http.StatusUnprocessableEntity)
-	mustHave(t, "bad url", p.Body, tr(i18n.En, "error.invalid_url"))
+	mustHave(t, "bad url", p.Body, tr(i18n.En, "error.invalid_url"), tr(i18n.En, "admin.settings.secret_retype"))
 	mustLack(t, "bad url", p.Body, "new-secret-never-shown", plain)
 	if got, _ := s.App.Settings.Get(ctx, "GoogleClientSecret"); got != plain {
 		t.Errorf("failed save changed the secret to %q", got)
@@ -346,7 +353,11 @@ func TestAdminSecretSetting(t *testing.T) {
 		mustLack(t, path, b.Get(t, path).Body, plain)
 	}
 	// The shared-app warning shows while a client id is set with the shared app on.
-	p = b.Post(t, "/admin/settings", google("UseSharedGoogleApp", "1"))
+	p = b.Post(t, "/admin/settings", google())
+	mustLack(t, "shared off", p.Body, tr(i18n.En, "admin.settings.google_shared_warning"))
+	v := google()
+	v.Add("UseSharedGoogleApp", "1")
+	p = b.Post(t, "/admin/settings", v)
 	mustHave(t, "shared on", p.Body, tr(i18n.En, "admin.settings.google_shared_warning"))
 	// "Clear" removes it.
 	p = b.Post(t, "/admin/settings", google("GoogleClientSecret_clear", "1"))
@@ -363,7 +374,7 @@ func TestAdminOAuthBox(t *testing.T) {
 	mustHave(t, "no site url", p.Body, tr(i18n.En, "admin.oauth.site_url_needed"))
 	mustLack(t, "no site url", p.Body, ui.GoogleRedirectPath)
 
-	p = b.Post(t, "/admin/settings", url.Values{"group": {"general"}, "SiteUrl": {"https://crm.example.com/"}, "CalendarIntegration": {"google"}})
+	p = b.Post(t, "/admin/settings", url.Values{"SiteUrl": {"https://crm.example.com/"}, "CalendarIntegration": {"google"}})
 	wantStatus(t, "site url", p, http.StatusOK)
 	mustHave(t, "oauth", p.Body, `value="https://crm.example.com/oauth/google/callback"`,
 		`value="https://crm.example.com/oauth/microsoft/callback"`, "data-copy-target=")
@@ -382,7 +393,7 @@ func TestAdminSoundUpload(t *testing.T) {
 	ctx := context.Background()
 	up := newUploader(t, s, tandemtest.AdminEmail, tandemtest.AdminPassword)
 	up.get(t, "/admin/settings")
-	chats := map[string]string{"group": "chats", "SimultaneousChats": "2", "OmniChatOperatorAcceptChatTimeout": "5"}
+	chats := map[string]string{"SimultaneousChats": "2", "OmniChatOperatorAcceptChatTimeout": "5"}
 	mp3 := append([]byte("ID3\x04\x00\x00\x00\x00\x00\x00"), bytes.Repeat([]byte{0xff, 0xfb, 0x90, 0x00}, 256)...)
 
 	status, body := up.upload(t, "/admin/settings", chats, "OmniChatNotificationSound", "ding.mp3", "audio/mpeg", mp3)

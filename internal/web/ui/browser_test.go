@@ -396,3 +396,119 @@ func TestBrowserSyncProgress(t *testing.T) {
 			chromedp.WithPollingTimeout(30*time.Second)),
 	)
 }
+
+// One Save on the settings page keeps changes made in two sections (a
+// saved section used to drop what was changed in another).
+func TestBrowserSettingsOneSave(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	ctx := newChrome(t, 60*time.Second)
+	err := chromedp.Do(ctx,
+		chromedp.Navigate(s.URL+"/login"),
+		chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), tandemtest.AdminEmail),
+		chromedp.SendKeys(chromedp.ID("f-password"), tandemtest.AdminPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("contact-q")),
+		chromedp.Navigate(s.URL+"/admin/settings"),
+		chromedp.WaitVisible(chromedp.ID("s-CalendarIntegration")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Leaving asks first once something is typed (beforeunload cancelled).
+	const leaving = `(() => { const e = new Event("beforeunload", {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented; })()`
+	warns := func(what string, want bool) {
+		t.Helper()
+		got, err := chromedp.Run(ctx, chromedp.Evaluate[bool](leaving))
+		if err != nil || got != want {
+			t.Errorf("%s: leaving warns %v (%v), want %v", what, got, err, want)
+		}
+	}
+	warns("untouched", false)
+	err = chromedp.Do(ctx,
+		chromedp.SetValue(chromedp.ID("s-CalendarIntegration"), "google"),
+		chromedp.SendKeys(chromedp.ID("s-GoogleClientId"), "browser-client-id"),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warns("typed", true)
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`.save-bar button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.toast-success`)),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	warns("saved", false)
+	for code, want := range map[string]string{"CalendarIntegration": "google", "GoogleClientId": "browser-client-id"} {
+		if got, _ := s.App.Settings.Get(context.Background(), code); got != want {
+			t.Errorf("%s = %q, want %q", code, got, want)
+		}
+	}
+}
+
+// A form submitted after the session ended (signed out in another tab)
+// comes back filled in after signing in again, and saves.
+func TestBrowserFormKeptOverSignIn(t *testing.T) {
+	s := tandemtest.Start(t, tandemtest.Options{})
+	ctx := newChrome(t, 60*time.Second)
+	signIn := []chromedp.Action[chromedp.Void]{
+		chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), tandemtest.AdminEmail),
+		chromedp.SendKeys(chromedp.ID("f-password"), tandemtest.AdminPassword),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+	}
+	err := chromedp.Do(ctx, append([]chromedp.Action[chromedp.Void]{chromedp.Navigate(s.URL + "/login")}, append(signIn,
+		chromedp.WaitVisible(chromedp.ID("contact-q")),
+		chromedp.Navigate(s.URL+"/contacts/new"),
+		chromedp.WaitVisible(chromedp.ID("f-given_name")),
+		chromedp.SendKeys(chromedp.ID("f-given_name"), "Вера"),
+		chromedp.SendKeys(chromedp.ID("f-family_name"), "Вкладкина"),
+	)...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Sign out in another tab.
+	tab, cancel := chromedp.NewContext(ctx)
+	defer cancel()
+	_, err = chromedp.Run(tab, chromedp.Steps(
+		chromedp.Navigate(s.URL+"/profile"),
+		chromedp.WaitReady(chromedp.CSS(`form[action="/logout"]`)),
+		chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+			_, err := chromedp.Evaluate[bool](`(document.querySelector('form[action="/logout"]').submit(), true)`)(ctx, t)
+			return err
+		}),
+		chromedp.WaitVisible(chromedp.ID("f-email")),
+	))
+	if err != nil {
+		t.Fatalf("sign out in another tab: %v", err)
+	}
+	err = chromedp.Do(ctx, append([]chromedp.Action[chromedp.Void]{
+		chromedp.Click(chromedp.CSS(`form[action="/contacts"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`.auth .alert-warning`)),
+	}, append(signIn,
+		chromedp.WaitReady(chromedp.CSS(`input[name="_review"]`)), // the offer to open the form
+		chromedp.Click(chromedp.CSS(`main form[method="post"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("f-given_name")),
+	)...)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, want := range map[string]string{"f-given_name": "Вера", "f-family_name": "Вкладкина"} {
+		got, err := chromedp.Run(ctx, chromedp.Value(chromedp.ID(id)))
+		if err != nil || got != want {
+			t.Errorf("%s = %q (%v), want %q", id, got, err, want)
+		}
+	}
+	err = chromedp.Do(ctx,
+		chromedp.Click(chromedp.CSS(`form[action="/contacts"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.CSS(`a[href$="/edit"]`)), // the card
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1.page-title"))); strings.TrimSpace(got) != "Вера Вкладкина" {
+		t.Errorf("saved contact %q", got)
+	}
+}

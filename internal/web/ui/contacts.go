@@ -194,6 +194,9 @@ func (u *UI) formPage(w http.ResponseWriter, r *http.Request, c *Ctx, status int
 	p := c.Page(w, r, active, data)
 	p.Form = nil // the view model carries the values
 	p.Errors = errs
+	if isReview(r) {
+		p.Flash = append(p.Flash, Flash{Kind: FlashWarning, Key: "resume.check_and_save"})
+	}
 	u.render(w, status, page, p)
 }
 
@@ -476,7 +479,7 @@ func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	d.Activities, d.MoreActs = activityRows(acts, names), next != ""
-	d.Journal = u.journalRows(ctx, x.ID)
+	d.Journal = u.journalRows(ctx, c.Lang, x.ID)
 	u.render(w, http.StatusOK, "contacts/card", c.Page(w, r, "contacts", d))
 }
 

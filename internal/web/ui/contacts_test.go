@@ -205,7 +205,7 @@ func TestContactValidationKeepsInput(t *testing.T) {
 		`name="given_name" value="Иван"`, `name="job_title" value="Инженер"`,
 		`value="ivan@example.com"`, `value="not-an-email"`, `value="call me"`,
 		`id="emails[1].error"`, "Enter a valid email address.",
-		`id="phones[0].error"`, "Invalid value.")
+		`id="phones[0].error"`, "Enter a valid phone number.")
 	// The message sits with the row that is wrong, not the first one.
 	row := regexp.MustCompile(`(?s)name="emails\[1\]\.address" value="not-an-email"[^>]*aria-invalid="true"`)
 	if !row.MatchString(p.Body) {
@@ -219,10 +219,49 @@ func TestContactValidationKeepsInput(t *testing.T) {
 		t.Error("primary choice lost")
 	}
 
-	// A contact without any name.
-	p = e.admin.Post(t, "/contacts", url.Values{"owner_id": {e.s.Admin.UserID}})
+	// A contact without any name: the message says which names will do.
+	p = e.admin.Post(t, "/contacts", url.Values{"owner_id": {e.s.Admin.UserID}, "job_title": {"CEO"}})
 	crmStatus(t, p, http.StatusUnprocessableEntity)
-	crmHas(t, p, `class="field has-error"`, "This field is required.")
+	crmHas(t, p, `class="field has-error"`, `id="f-name-error"`, "Enter a first, last or full name.", `value="CEO"`)
+	crmLacks(t, p, "This field is required.")
+}
+
+// A value over its limit is reported on its own field, with the limit, and
+// every input with a crm limit carries it as maxlength.
+func TestContactLimits(t *testing.T) {
+	e := startCRM(t)
+	long := strings.Repeat("я", 10000)
+	p := e.admin.Post(t, "/contacts", url.Values{"owner_id": {e.s.Admin.UserID}, "given_name": {long}})
+	crmStatus(t, p, http.StatusUnprocessableEntity)
+	crmHas(t, p, `id="f-given_name-error"`, "At most 100 characters.", `value="`+long+`"`)
+	crmLacks(t, p, `id="f-name-error"`)
+	if n := strings.Count(p.Body, `class="field-error"`); n != 1 {
+		t.Errorf("%d field errors, want 1", n)
+	}
+
+	ru, _ := e.newUser(t, "ru@example.com", "ru", "Europe/Moscow")
+	p = ru.Post(t, "/contacts", url.Values{"owner_id": {e.s.Admin.UserID}, "given_name": {"Анна"}, "name": {long}})
+	crmStatus(t, p, http.StatusUnprocessableEntity)
+	crmHas(t, p, `id="f-name-error"`, "Не более 200 символов.")
+	crmLacks(t, p, `id="f-given_name-error"`)
+
+	for path, want := range map[string][]string{
+		"/contacts/new": {`name="given_name" value="" maxlength="100"`, `name="family_name" value="" maxlength="100"`,
+			`name="middle_name" value="" maxlength="100"`, `name="name" value="" maxlength="200"`,
+			`name="job_title" value="" maxlength="200"`, `name="notes" rows="4" maxlength="20000"`,
+			`name="emails[0].address" value="" maxlength="254"`, `name="phones[0].number" value="" maxlength="100"`},
+		"/accounts/new": {`name="name" value="" maxlength="200"`, `name="industry" value="" maxlength="100"`,
+			`name="website" value="" maxlength="200"`, `name="email" value="" maxlength="254"`, `name="phone" value="" maxlength="100"`,
+			`name="address" rows="2" maxlength="400"`, `name="notes" rows="4" maxlength="20000"`},
+		"/activities/new": {`name="title" value="" maxlength="200"`, `name="location" value="" maxlength="200"`,
+			`name="rrule" value="" maxlength="500"`, `name="description" rows="4" maxlength="20000"`,
+			`name="participants[0].email" value="" maxlength="254"`},
+		"/tags":           {`name="name" value="" maxlength="100"`},
+		"/groups":         {`name="name" value="" maxlength="200"`},
+		"/profile/tokens": {`name="name" value="" maxlength="100"`},
+	} {
+		crmHas(t, e.admin.Get(t, path), want...)
+	}
 }
 
 func TestContactSearchCyrillic(t *testing.T) {

@@ -66,6 +66,10 @@ func (p *recordPages[T, F, D]) showForm(w http.ResponseWriter, r *http.Request, 
 }
 
 func (p *recordPages[T, F, D]) handleCreate(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	if isReview(r) { // a form kept over a sign-in, shown again before it is saved
+		p.showForm(w, r, c, p.parse(r, c), true)
+		return
+	}
 	p.save(w, r, c, p.parse(r, c), nil)
 }
 
@@ -75,6 +79,10 @@ func (p *recordPages[T, F, D]) handleUpdate(w http.ResponseWriter, r *http.Reque
 	old, err := p.get(r.Context(), c.V, r.PathValue("id"))
 	if err != nil {
 		p.u.fail(w, r, c, err)
+		return
+	}
+	if isReview(r) {
+		p.showForm(w, r, c, p.parse(r, c), false)
 		return
 	}
 	p.save(w, r, c, p.parse(r, c), old)

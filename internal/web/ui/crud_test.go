@@ -38,7 +38,7 @@ func TestRecordPages(t *testing.T) {
 			valid:   url.Values{"given_name": {"Vera"}, "family_name": {"Keep"}, "job_title": {"Buyer"}},
 			created: "Contact “Vera Keep” created.",
 			invalid: url.Values{"job_title": {"Kept title"}, "emails[0].address": {"not-an-email"}, "emails[0].kind": {"work"}},
-			errs:    []string{"This field is required.", "Enter a valid email address.", `id="emails[0].error"`},
+			errs:    []string{"Enter a first, last or full name.", "Enter a valid email address.", `id="emails[0].error"`},
 			kept:    []string{`name="job_title" value="Kept title"`, `value="not-an-email"`},
 			edited:  url.Values{"job_title": {"Stale title"}},
 		},

@@ -31,6 +31,8 @@
 //	asset "app.css"          /static/app.css?v=<content hash>
 //	csrfField $.CSRF         hidden csrf_token input (also takes the PageData)
 //	fieldError $ "field"     translated field error or ""
+//	recurrence rule tz allDay  a recurrence rule in words, or "" (show the rule)
+//	maxlen "contact" "given_name"   the crm limit of a field, for maxlength
 //	dict, list, seq, add, sub, query, initials, tagClass, langs, options
 //
 // # Partials
@@ -49,8 +51,9 @@
 // cluster spacer. Buttons: btn btn-primary btn-secondary btn-ghost btn-danger
 // btn-danger-ghost btn-sm btn-lg btn-block btn-group icon-btn link-btn.
 // Forms: form form-grid field-full fieldset field label input select textarea
-// help field-error has-error check form-actions repeat repeat-row repeat-add
-// select-fit (a select in a repeat-row as wide as its longest option).
+// help field-error has-error check form-actions save-bar repeat repeat-row
+// repeat-add select-fit (a select in a repeat-row as wide as its longest
+// option).
 // Tables: table-wrap table table-compact num col-check col-actions cell-main
 // cell-title cell-sub row-actions hide-sm, tr[data-href]. Cards: card
 // card-header card-title card-subtitle card-body card-footer card-grid props
@@ -72,6 +75,7 @@
 // with data-repeat-list, data-repeat-row, template[data-repeat-template]
 // ("__i__" is the row index), data-repeat-add, data-repeat-remove, and
 // input[data-exclusive] for "one primary"; tr[data-href]; form[data-once];
+// form[data-dirty-warn] (asks before leaving with unsaved changes);
 // data-copy / data-copy-target (+ data-copied toast text); data-history-back;
 // .cw-scroll[data-scroll-hour] (+ data-more-above / data-more-below, the
 // titles of the marks counting events out of sight; static/calendar.js,

@@ -11,6 +11,7 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/i18n"
 )
 
@@ -29,7 +30,18 @@ func baseFuncs() template.FuncMap {
 		"tagClass":  tagClass,
 		"langs":     i18n.Supported,
 		"options":   options,
+		"maxlen":    maxLen,
 	}
+}
+
+// maxLen is the crm limit of a record kind's text field, for an input's
+// maxlength: {{maxlen "contact" "given_name"}}. A field without a limit is
+// a template error, so a typo cannot silently drop the limit.
+func maxLen(kind, field string) (int, error) {
+	if n := crm.MaxLen(kind, field); n > 0 {
+		return n, nil
+	}
+	return 0, fmt.Errorf("maxlen: no limit for %s.%s", kind, field)
 }
 
 // localeFuncs are the functions bound to the viewer's language and time
@@ -106,6 +118,17 @@ func localeFuncs(l i18n.Lang, loc *time.Location) template.FuncMap {
 			}
 			n, err := toInt(v)
 			return l.WeekdayShort(time.Weekday((n%7 + 7) % 7)), err // 7 is Sunday again
+		},
+		// recurrence describes an activity's rule in words, "" when it
+		// cannot (the page then shows the rule itself). An all-day series
+		// lives on UTC dates; a timed one in its own zone.
+		"recurrence": func(rule, tz string, allDay bool) string {
+			zone, err := time.LoadLocation(tz)
+			if err != nil || allDay {
+				zone = time.UTC
+			}
+			s, _ := describeRecurrence(l, rule, zone)
+			return s
 		},
 		"fieldError": func(page any, field string) (string, error) {
 			var errs map[string]string

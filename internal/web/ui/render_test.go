@@ -329,6 +329,11 @@ func TestFormFieldPartial(t *testing.T) {
 	_, body = render(t, r, "form", PageData{Lang: i18n.En})
 	mustContain(t, body, `name="given_name" value="Old"`, `name="all_day" value="1" checked`, "First name")
 	mustNotContain(t, body, "has-error", "alert", "aria-invalid")
+
+	// A page's query string (/login?next=…) is not a submitted form: the
+	// checkbox keeps its default.
+	_, body = render(t, r, "form", PageData{Lang: i18n.En, Form: url.Values{"next": {"/contacts"}}})
+	mustContain(t, body, `name="all_day" value="1" checked`)
 }
 
 func TestPartials(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
@@ -285,7 +286,8 @@ func (u *UI) syncContactsNow(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	}
 }
 
-// journalRow is one line of a record's sync history.
+// journalRow is one line of a record's sync history, in the viewer's
+// words: fields as the forms label them, the reason translated.
 type journalRow struct {
 	At     time.Time
 	Side   string
@@ -294,7 +296,7 @@ type journalRow struct {
 	Reason string
 }
 
-func (u *UI) journalRows(ctx context.Context, recordID string) []journalRow {
+func (u *UI) journalRows(ctx context.Context, l i18n.Lang, recordID string) []journalRow {
 	es, err := u.st.Journal(ctx, recordID, 20)
 	if err != nil {
 		u.log.ErrorContext(ctx, "read journal", "err", err)
@@ -302,7 +304,11 @@ func (u *UI) journalRows(ctx context.Context, recordID string) []journalRow {
 	}
 	out := make([]journalRow, len(es))
 	for i, e := range es {
-		out[i] = journalRow{At: e.At, Side: e.Side, Action: e.Action, Fields: e.Fields, Reason: e.Reason}
+		row := journalRow{At: e.At, Side: e.Side, Action: e.Action, Reason: reconcile.DescribeReason(l, e.Entity, e.Reason)}
+		for _, f := range e.Fields {
+			row.Fields = append(row.Fields, reconcile.FieldLabel(l, e.Entity, f))
+		}
+		out[i] = row
 	}
 	return out
 }

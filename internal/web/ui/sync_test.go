@@ -11,6 +11,8 @@ import (
 	"github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/oauth/oauthtest"
+	"github.com/tandem-crm/tandem/internal/reconcile"
+	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
@@ -146,4 +148,43 @@ func TestCalendarSyncCard(t *testing.T) {
 	if !strings.Contains(p.Body, "the administrator chose another calendar integration") || !strings.Contains(p.Body, "Not active") {
 		t.Error("no notice that calendar sync is off")
 	}
+}
+
+// The sync history on a card speaks the viewer's language: fields as the
+// form labels them, reasons in words — also for rows written before
+// reasons were codes.
+func TestSyncJournalInWords(t *testing.T) {
+	e := startCRM(t)
+	ctx := context.Background()
+	b, api := e.newUser(t, "journal@example.com", "ru", "Europe/Moscow")
+	cid := crmCreate(t, api, "/api/v1/contacts", map[string]any{"given_name": "Анна", "family_name": "Ли"})
+	aid := crmCreate(t, api, "/api/v1/activities", map[string]any{"title": "Встреча", "start": "2026-03-02T07:00:00Z"})
+	rows := []store.JournalEntry{
+		{Entity: store.EntityContact, RecordID: cid, Side: "remote", Action: "create",
+			Fields: []string{reconcile.FieldFamilyName, reconcile.FieldGivenName}, Reason: reconcile.ReasonCreatedLocally},
+		{Entity: store.EntityContact, RecordID: cid, Side: "local", Action: "update",
+			Fields: []string{reconcile.FieldJobTitle}, Reason: reconcile.Conflict([]string{reconcile.FieldJobTitle})},
+		{Entity: store.EntityContact, RecordID: cid, Side: "local", Action: "untag", Reason: "removed remotely"}, // an old row
+		{Entity: store.EntityActivity, RecordID: aid, Side: "remote", Action: "revert",
+			Fields: []string{reconcile.FieldStart, reconcile.FieldAllDay}, Reason: reconcile.RuleActualStart},
+	}
+	err := e.s.App.Store.InTx(ctx, func(tx *store.Tx) error {
+		for _, r := range rows {
+			r.BindingID = "b1"
+			if err := tx.Journal(ctx, r); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := b.Get(t, "/contacts/"+cid)
+	crmHas(t, p, "(Фамилия, Имя)", "создано в Tandem", "(Должность)",
+		"изменено с обеих сторон; сохранено более позднее изменение (Должность)", "удалено в подключённом аккаунте")
+	crmLacks(t, p, "family_name", "given_name", "job_title", "created in Tandem", "removed remotely", "conflict:")
+	p = b.Get(t, "/activities/"+aid)
+	crmHas(t, p, "(Начало, Весь день)", "фактическое начало задачи")
+	crmLacks(t, p, "all_day", "kept_actual_start")
 }

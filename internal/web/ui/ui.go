@@ -52,6 +52,7 @@ type UI struct {
 	log  *slog.Logger
 	r    *Renderer
 	auth *web.Auth
+	kept *formStash // forms posted after their session ended (resume.go)
 
 	syncEventsEvery time.Duration // how often a sync's event stream polls (0: syncEventsEvery)
 	streamsMu       sync.Mutex
@@ -64,7 +65,8 @@ func New(d Deps) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, jobs: d.Jobs, log: d.Log, r: r}, nil
+	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, jobs: d.Jobs, log: d.Log, r: r,
+		kept: newFormStash()}, nil
 }
 
 // Ctx is what a page handler knows about the signed-in user.
@@ -87,6 +89,7 @@ func (u *UI) Routes(mux *http.ServeMux, auth *web.Auth) {
 	mux.HandleFunc("POST /login", u.login)
 	mux.HandleFunc("POST /logout", u.logout)
 	mux.HandleFunc("POST /language", u.setLanguage)
+	mux.HandleFunc("GET /resume", u.authed(u.resumePage))
 	mux.HandleFunc("GET /{$}", u.authed(func(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		http.Redirect(w, r, "/contacts", http.StatusSeeOther)
 	}))
@@ -106,7 +109,9 @@ func (u *UI) Routes(mux *http.ServeMux, auth *web.Auth) {
 }
 
 // authed wraps a page for signed-in users: others go to the login page; a
-// form post must carry the session's CSRF token.
+// form post must carry the session's CSRF token. A form posted without a
+// session, or with a token of an older one, keeps what was typed: it is
+// stashed and offered back after signing in (resume.go).
 func (u *UI) authed(h handler) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		v, sess, ok := u.auth.Session(r)
@@ -115,11 +120,22 @@ func (u *UI) authed(h handler) http.HandlerFunc {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
+			if u.stashForm(w, r, "") {
+				u.loginToResume(w, r)
+				return
+			}
 			u.errorPage(w, r, u.anonCtx(w, r), http.StatusUnauthorized)
 			return
 		}
 		c := u.ctxFor(r, v, sess)
 		if r.Method != http.MethodGet && r.Method != http.MethodHead && !validCSRF(r, sess.CSRF) {
+			// A token of the right form is one an older session gave this
+			// browser (signed out and in again elsewhere); anything else is
+			// refused as before.
+			if wellFormedToken(r.PostFormValue("csrf_token")) && u.stashForm(w, r, v.UserID) {
+				http.Redirect(w, r, "/resume", http.StatusSeeOther)
+				return
+			}
 			u.errorPage(w, r, c, http.StatusForbidden)
 			return
 		}
@@ -137,6 +153,13 @@ func (u *UI) admin(h handler) http.HandlerFunc {
 		}
 		h(w, r, c)
 	})
+}
+
+// wellFormedToken reports whether s could be a token Tandem issued
+// (access.NewToken: 32 random bytes, base64url).
+func wellFormedToken(s string) bool {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	return err == nil && len(b) == 32
 }
 
 func validCSRF(r *http.Request, want string) bool {
@@ -292,9 +315,11 @@ func (u *UI) loginForm(w http.ResponseWriter, r *http.Request) {
 	u.render(w, http.StatusOK, "login", c.Page(w, r, "", nil))
 }
 
-// loginView is the Data of the login page after an attempt refused for
-// too many failures: when to try again.
-type loginView struct {
+// loginData is the Data of the sign-in page.
+type loginData struct {
+	Notice string // catalogue key of a notice above the form
+	// RetrySeconds, after an attempt refused for too many failures, says
+	// when to try again.
 	RetrySeconds int
 	RetryMinutes int // RetrySeconds rounded up
 }
@@ -313,7 +338,7 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 		if errors.As(err, &wait) {
 			s := wait.Seconds()
 			w.Header().Set("Retry-After", strconv.Itoa(s))
-			p.Data = loginView{RetrySeconds: s, RetryMinutes: (s + 59) / 60}
+			p.Data = loginData{RetrySeconds: s, RetryMinutes: (s + 59) / 60}
 			u.render(w, http.StatusTooManyRequests, "login", p)
 			return
 		}

@@ -221,6 +221,9 @@
     form.setAttribute("aria-busy", "true");
     setTimeout(() => $$("button[type=submit], button:not([type])", form).forEach((b) => { b.disabled = true; }));
   });
+  // form[data-dirty-warn][data-once]: leaving it with unsaved changes asks first.
+  document.addEventListener("input", (e) => e.target.closest?.("form[data-dirty-warn]")?.setAttribute("data-dirty", ""));
+  window.addEventListener("beforeunload", (e) => { if ($("form[data-dirty]:not([data-submitting])")) e.preventDefault(); });
   // A page restored from the back/forward cache must be usable again.
   window.addEventListener("pageshow", () => $$("form[data-submitting]").forEach((f) => {
     delete f.dataset.submitting;
