@@ -268,7 +268,6 @@ type progressBar struct {
 	mu    sync.Mutex
 	cur   string // binding id of the line
 	start time.Time
-	items int // progress reports: one per item pulled or local change pushed
 	st    reconcile.Stats
 	drawn time.Time
 	draws int
@@ -290,9 +289,8 @@ func (p *progressBar) update(bindingID string, st reconcile.Stats) {
 	defer p.mu.Unlock()
 	if bindingID != p.cur {
 		p.endLine(nil)
-		p.cur, p.start, p.items, p.drawn, p.width = bindingID, time.Now(), 0, time.Time{}, 0
+		p.cur, p.start, p.drawn, p.width = bindingID, time.Now(), time.Time{}, 0
 	}
-	p.items++
 	p.st = st
 	every := 5 * time.Second
 	if p.tty {
@@ -308,7 +306,7 @@ func (p *progressBar) line() string {
 	el := time.Since(p.start)
 	rate := 0.0
 	if s := el.Seconds(); s > 0 {
-		rate = float64(p.items) / s
+		rate = float64(p.st.Pulled) / s
 	}
 	kind := p.kinds[p.cur]
 	if kind == "" {
@@ -316,10 +314,8 @@ func (p *progressBar) line() string {
 	}
 	p.draws++
 	spin := `|/-\`[p.draws%4]
-	st := p.st
-	return fmt.Sprintf("%s %c %d items  pulled %d  local +%d ~%d -%d  remote +%d ~%d -%d  %.0f/s  %s", kind, spin, p.items,
-		st.Pulled, st.LocalCreated, st.LocalUpdated, st.LocalRemoved, st.RemoteCreated, st.RemoteUpdated, st.RemoteRemoved,
-		rate, el.Truncate(time.Second))
+	// The same words as the summary, so the last line and the summary agree.
+	return fmt.Sprintf("%-8s %c %s  %.0f pulled/s  %s", kind, spin, statsLine(p.st), rate, el.Truncate(time.Second))
 }
 
 func (p *progressBar) draw() {

@@ -99,8 +99,9 @@ type Engine struct {
 	PageLimit int
 	// Retries bounds the re-merges after ErrPrecondition.
 	Retries int
-	// Progress, when set, is told the running counts after each item (for
-	// a progress bar); it must be quick.
+	// Progress, when set, is told the running counts after each item is
+	// handled (for a progress bar), and the final counts when the run ends;
+	// it must be quick.
 	Progress func(bindingID string, s Stats)
 }
 
@@ -191,6 +192,9 @@ func (e *Engine) Run(ctx context.Context, bindingID string, conn Connector, loca
 	ctx = store.WithOrigin(ctx, OriginOf(b.ID))
 	r := &run{e: e, b: b, conn: conn, local: local}
 	r.window, _ = conn.(Windowed)
+	// The last report is the run's result, so whoever shows progress ends
+	// on the counts Run returns.
+	defer r.progress()
 	if err := r.pull(ctx); err != nil {
 		return r.stats, fmt.Errorf("pull: %w", err)
 	}
@@ -249,7 +253,6 @@ func (r *run) pull(ctx context.Context) error {
 		}
 		for _, it := range p.Items {
 			r.stats.Pulled++
-			r.progress()
 			if err := r.pullItem(ctx, it); err != nil {
 				if ctx.Err() != nil || isFatal(err) {
 					return err
@@ -258,6 +261,7 @@ func (r *run) pull(ctx context.Context) error {
 				r.stats.Skipped++
 				r.log().Warn("remote item skipped", "remote_id", it.RemoteID, "err", err)
 			}
+			r.progress()
 		}
 		if p.NextPage != "" {
 			page = p.NextPage
@@ -599,7 +603,6 @@ func (r *run) push(ctx context.Context) error {
 			if wanted != nil && !wanted[ch.EntityID] {
 				continue // neither linked nor in scope: nothing to push
 			}
-			r.progress()
 			if err := r.pushRecord(ctx, ch.EntityID); err != nil {
 				if isFatal(err) {
 					return err
@@ -607,6 +610,7 @@ func (r *run) push(ctx context.Context) error {
 				r.stats.Skipped++
 				r.log().Warn("local record not pushed", "id", ch.EntityID, "err", err)
 			}
+			r.progress()
 		}
 		if err := r.inTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, r.b.ID, "", since, false) }); err != nil {
 			return err
