@@ -34,9 +34,17 @@ func (q *Queue) Counts(ctx context.Context) ([]Count, error) {
 	scan := func(kind, state string, n int) { found[Count{Kind: kind, State: State(state)}] = n }
 	var err error
 	if q.backend.sqlite != nil {
-		err = countRows(ctx, q, query, scan)
+		rows, qerr := q.backend.sqlite.QueryContext(ctx, query)
+		if err = qerr; err == nil {
+			defer rows.Close()
+			err = countRows(rows, scan)
+		}
 	} else {
-		err = countPgRows(ctx, q, query, scan)
+		rows, qerr := q.backend.pg.Query(ctx, query)
+		if err = qerr; err == nil {
+			defer rows.Close()
+			err = countRows(rows, scan)
+		}
 	}
 	if err != nil {
 		return nil, fmt.Errorf("jobs: count: %w", err)
@@ -57,29 +65,12 @@ func (q *Queue) Counts(ctx context.Context) ([]Count, error) {
 	return out, nil
 }
 
-func countRows(ctx context.Context, q *Queue, query string, scan func(kind, state string, n int)) error {
-	rows, err := q.backend.sqlite.QueryContext(ctx, query)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
-	for rows.Next() {
-		var kind, state string
-		var n int
-		if err := rows.Scan(&kind, &state, &n); err != nil {
-			return err
-		}
-		scan(kind, state, n)
-	}
-	return rows.Err()
-}
-
-func countPgRows(ctx context.Context, q *Queue, query string, scan func(kind, state string, n int)) error {
-	rows, err := q.backend.pg.Query(ctx, query)
-	if err != nil {
-		return err
-	}
-	defer rows.Close()
+// countRows reads the grouped counts from either driver's rows.
+func countRows(rows interface {
+	Next() bool
+	Scan(dest ...any) error
+	Err() error
+}, scan func(kind, state string, n int)) error {
 	for rows.Next() {
 		var kind, state string
 		var n int

@@ -7,10 +7,10 @@ import (
 	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/testenv"
 	"golang.org/x/oauth2"
 	gcal "google.golang.org/api/calendar/v3"
 	"google.golang.org/api/googleapi"
@@ -23,29 +23,11 @@ const (
 	bob   = "bob@example.com"
 )
 
-// fakeClock is a settable clock.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
-}
-
 type env struct {
 	t     *testing.T
 	srv   *Server
 	url   string
-	clock *fakeClock
+	clock *testenv.Clock
 	ctx   context.Context
 }
 
@@ -53,7 +35,7 @@ type env struct {
 // 2026-03-02 09:00 UTC.
 func newEnv(t *testing.T, opts ...func(*Options)) *env {
 	t.Helper()
-	clock := &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	o := Options{Now: clock.Now, Seed: 42, PushDebounce: 10 * time.Millisecond, PushRetryBackoff: 10 * time.Millisecond}
 	for _, f := range opts {
 		f(&o)

@@ -4,6 +4,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/testenv"
 	gcal "google.golang.org/api/calendar/v3"
 	"google.golang.org/api/people/v1"
 )
@@ -46,7 +47,7 @@ func TestEndpointContract(t *testing.T) {
 }
 
 func TestSeedDemoAndUserEdits(t *testing.T) {
-	clock := &fakeClock{t: time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC)}
+	clock := testenv.NewClock(time.Date(2026, 3, 2, 9, 0, 0, 0, time.UTC))
 	srv := New(Options{Now: clock.Now, Seed: 1})
 	defer srv.Close()
 	if err := srv.SeedDemo(); err != nil {

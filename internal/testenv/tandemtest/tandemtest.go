@@ -18,6 +18,7 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/app"
 	"github.com/tandem-crm/tandem/internal/config"
+	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/testenv"
 )
 
@@ -201,3 +202,17 @@ func (c *Client) JSON(t testing.TB, method, path string, body any, want int, out
 
 // Anonymous is a client without credentials.
 func (s *Server) Anonymous() *Client { return &Client{base: s.URL} }
+
+// WaitJob waits until the job reaches state, failing the test after 20
+// seconds.
+func (s *Server) WaitJob(t testing.TB, id int64, state jobs.State) {
+	t.Helper()
+	ctx := context.Background()
+	deadline := time.Now().Add(20 * time.Second)
+	for j, _ := s.App.Queue.Get(ctx, id); j.State != state; j, _ = s.App.Queue.Get(ctx, id) {
+		if time.Now().After(deadline) {
+			t.Fatalf("job %d is %s, want %s", id, j.State, state)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

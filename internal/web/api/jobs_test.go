@@ -27,13 +27,7 @@ func TestRetryJob(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		deadline := time.Now().Add(20 * time.Second)
-		for j, _ := s.App.Queue.Get(ctx, done); j.State != jobs.StateCompleted; j, _ = s.App.Queue.Get(ctx, done) {
-			if time.Now().After(deadline) {
-				t.Fatalf("the job is %s", j.State)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
+		s.WaitJob(t, done, jobs.StateCompleted)
 		r := s.Admin.Do(t, "POST", "/api/v1/jobs/"+strconv.FormatInt(done, 10)+"/retry", nil)
 		if p := decodeProblem(t, r); r.Status != http.StatusConflict || p.Code != "job_not_retryable" {
 			t.Errorf("retry of a completed job: %d %+v", r.Status, p)

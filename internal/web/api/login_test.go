@@ -13,26 +13,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/testenv"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
-
-// testClock is a clock the test moves by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // signIn asks for a token as a client at addr would (the server sees the
 // request's RemoteAddr).
@@ -76,7 +59,7 @@ func wantStatus(t *testing.T, r tandemtest.Response, want int) {
 // to 15; 10 at an account, then 30 seconds doubling to 5 minutes.
 func TestLoginThrottling(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *tandemtest.Server) {
-		clk := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+		clk := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
 		s.App.Logins.Now = clk.Now
 		const pw, wrong = "user-password-1", "wrong-password-1"
 		users := map[string]*tandemtest.Client{}

@@ -14,9 +14,6 @@ import (
 
 	"github.com/chromedp/chromedp"
 
-	"github.com/tandem-crm/tandem/internal/emulator/google"
-	"github.com/tandem-crm/tandem/internal/oauth"
-	"github.com/tandem-crm/tandem/internal/oauth/oauthtest"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
@@ -334,21 +331,7 @@ func TestBrowserParticipantStatusFits(t *testing.T) {
 // final ones on a refreshed card and a toast.
 func TestBrowserSyncProgress(t *testing.T) {
 	s := tandemtest.Start(t, tandemtest.Options{})
-	bg := context.Background()
-	g := oauthtest.New(t, google.Options{}, s.URL+oauth.GoogleCallbackPath)
-	if err := g.Configure(bg, s.App.Settings); err != nil {
-		t.Fatal(err)
-	}
-	g.AddUser("watch@gmail.com", "Watch")
-	g.SetAutoApprove("watch@gmail.com")
-	api := s.NewUser(t, "watch@example.com")
-	b := s.Browser(t, "watch@example.com", "user-password-1")
-	b.Post(t, "/oauth/google/start", nil)
-	conns, _ := s.App.Store.ListConnections(bg, api.UserID)
-	if len(conns) != 1 {
-		t.Fatalf("connections %d", len(conns))
-	}
-	page := "/profile/accounts/" + conns[0].ID
+	g, api, b, page := connectGoogle(t, s, "watch@gmail.com", "Watch", "watch@example.com", nil)
 	var tag struct{ ID string }
 	api.JSON(t, "POST", "/api/v1/tags", map[string]any{"name": "Watched"}, http.StatusCreated, &tag)
 	for _, name := range []string{"Ann Watch", "Bob Watch"} {

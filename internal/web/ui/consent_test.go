@@ -7,10 +7,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/oauth"
-	"github.com/tandem-crm/tandem/internal/oauth/oauthtest"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
@@ -21,27 +19,16 @@ import (
 func TestCalendarConsentLater(t *testing.T) {
 	s := tandemtest.Start(t, tandemtest.Options{})
 	ctx := context.Background()
-	g := oauthtest.New(t, google.Options{}, s.URL+oauth.GoogleCallbackPath)
-	if err := g.Configure(ctx, s.App.Settings); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.App.Settings.Put(ctx, "CalendarIntegration", "none", "test"); err != nil {
-		t.Fatal(err)
-	}
-	g.AddUser("later@gmail.com", "Later")
-	g.SetAutoApprove("later@gmail.com")
-	api := s.NewUser(t, "later@example.com")
-	b := s.Browser(t, "later@example.com", "user-password-1")
-	b.Post(t, "/oauth/google/start", nil)
-	conns, _ := s.App.Store.ListConnections(ctx, api.UserID)
-	if len(conns) != 1 {
-		t.Fatalf("connections %d", len(conns))
-	}
-	page := "/profile/accounts/" + conns[0].ID
+	g, _, b, page := connectGoogle(t, s, "later@gmail.com", "Later", "later@example.com", func() {
+		if err := s.App.Settings.Put(ctx, "CalendarIntegration", "none", "test"); err != nil {
+			t.Fatal(err)
+		}
+	})
 	if got := g.GrantedScopes("later@gmail.com"); slices.Contains(got, oauth.GoogleScopeCalendar) || slices.ContainsFunc(got,
 		func(s string) bool { return strings.Contains(s, "mail.google.com") }) {
 		t.Fatalf("granted %v with the calendar off", got)
 	}
+	connID := strings.TrimPrefix(page, "/profile/accounts/")
 	p := b.Get(t, page)
 	mustLack(t, "calendar off", p.Body, "data-needs-consent")
 
@@ -50,7 +37,7 @@ func TestCalendarConsentLater(t *testing.T) {
 	}
 	p = b.Get(t, page)
 	mustHave(t, "calendar on", p.Body, "data-needs-consent", tr(i18n.En, "sync.calendar.needs_consent"),
-		`<input type="hidden" name="connection" value="`+conns[0].ID+`">`, tr(i18n.En, "sync.grant_access"))
+		`<input type="hidden" name="connection" value="`+connID+`">`, tr(i18n.En, "sync.grant_access"))
 	mustLack(t, "calendar on", p.Body, tr(i18n.En, "sync.contacts.needs_consent"))
 	b.Post(t, "/language", url.Values{"lang": {"ru"}, "next": {page}})
 	p = b.Get(t, page)
@@ -58,14 +45,14 @@ func TestCalendarConsentLater(t *testing.T) {
 	noRawKeys(t, "ru", p.Body)
 	b.Post(t, "/language", url.Values{"lang": {"en"}, "next": {page}})
 
-	p = b.Post(t, "/oauth/google/start", url.Values{"connection": {conns[0].ID}})
+	p = b.Post(t, "/oauth/google/start", url.Values{"connection": {connID}})
 	mustHave(t, "granted", p.Body, tr(i18n.En, "oauth.connected", "later@gmail.com"))
 	got := g.GrantedScopes("later@gmail.com")
 	if !slices.Contains(got, oauth.GoogleScopeCalendar) || !slices.Contains(got, oauth.GoogleScopeContacts) {
 		t.Errorf("granted %v", got)
 	}
 	mustLack(t, "granted", b.Get(t, page).Body, "data-needs-consent")
-	if cn, _ := s.App.Store.GetConnection(ctx, conns[0].ID); !strings.Contains(cn.Scopes, oauth.GoogleScopeCalendar) {
+	if cn, _ := s.App.Store.GetConnection(ctx, connID); !strings.Contains(cn.Scopes, oauth.GoogleScopeCalendar) {
 		t.Errorf("connection scopes %q", cn.Scopes)
 	}
 }

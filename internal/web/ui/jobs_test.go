@@ -6,7 +6,6 @@ import (
 	"net/url"
 	"strconv"
 	"testing"
-	"time"
 
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/jobs"
@@ -25,13 +24,7 @@ func TestAdminJobsTicksAndRetry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(20 * time.Second)
-	for j, _ := s.App.Queue.Get(ctx, done); j.State != jobs.StateCompleted; j, _ = s.App.Queue.Get(ctx, done) {
-		if time.Now().After(deadline) {
-			t.Fatalf("the job is %s", j.State)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	s.WaitJob(t, done, jobs.StateCompleted)
 	id := strconv.FormatInt(done, 10)
 	row := `<td class="num mono">` + id + `</td>`
 

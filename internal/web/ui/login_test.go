@@ -4,30 +4,12 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/testenv"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
-
-// testClock is a clock the test moves by hand.
-type testClock struct {
-	mu  sync.Mutex
-	now time.Time
-}
-
-func (c *testClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.now
-}
-
-func (c *testClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.now = c.now.Add(d)
-}
 
 // TestLoginThrottled: after 5 failed sign-ins from one address the login
 // form says when to try again (in the visitor's language) and keeps the
@@ -35,7 +17,7 @@ func (c *testClock) Advance(d time.Duration) {
 // see the failures under Administration → Sign-in failures.
 func TestLoginThrottled(t *testing.T) {
 	s := tandemtest.Start(t, tandemtest.Options{})
-	clk := &testClock{now: time.Now().UTC().Truncate(time.Second)}
+	clk := testenv.NewClock(time.Now().UTC().Truncate(time.Second))
 	s.App.Logins.Now = clk.Now
 	// Every browser here signs in from 127.0.0.1: the others first.
 	admin := adminBrowser(t, s)

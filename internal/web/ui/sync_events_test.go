@@ -16,9 +16,6 @@ import (
 
 	"github.com/riverqueue/river"
 
-	"github.com/tandem-crm/tandem/internal/emulator/google"
-	"github.com/tandem-crm/tandem/internal/oauth"
-	"github.com/tandem-crm/tandem/internal/oauth/oauthtest"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
@@ -110,21 +107,7 @@ func TestSyncProgressLive(t *testing.T) {
 }
 
 func testSyncProgressLive(t *testing.T, s *tandemtest.Server) {
-	ctx := context.Background()
-	g := oauthtest.New(t, google.Options{}, s.URL+oauth.GoogleCallbackPath)
-	if err := g.Configure(ctx, s.App.Settings); err != nil {
-		t.Fatal(err)
-	}
-	g.AddUser("live@gmail.com", "Live")
-	g.SetAutoApprove("live@gmail.com")
-	api := s.NewUser(t, "live@example.com")
-	b := s.Browser(t, "live@example.com", "user-password-1")
-	b.Post(t, "/oauth/google/start", nil)
-	conns, _ := s.App.Store.ListConnections(ctx, api.UserID)
-	if len(conns) != 1 {
-		t.Fatalf("connections %d", len(conns))
-	}
-	page := "/profile/accounts/" + conns[0].ID
+	g, api, b, page := connectGoogle(t, s, "live@gmail.com", "Live", "live@example.com", nil)
 	var tag struct{ ID string }
 	api.JSON(t, "POST", "/api/v1/tags", map[string]any{"name": "Live"}, http.StatusCreated, &tag)
 	for _, name := range []string{"Ann Live", "Bob Live", "Cid Live"} {

@@ -18,21 +18,7 @@ import (
 
 func TestContactSyncPage(t *testing.T) {
 	s := tandemtest.Start(t, tandemtest.Options{})
-	ctx := context.Background()
-	g := oauthtest.New(t, google.Options{}, s.URL+oauth.GoogleCallbackPath)
-	if err := g.Configure(ctx, s.App.Settings); err != nil {
-		t.Fatal(err)
-	}
-	g.AddUser("sync@gmail.com", "Sync")
-	g.SetAutoApprove("sync@gmail.com")
-	api := s.NewUser(t, "syncer@example.com")
-	b := s.Browser(t, "syncer@example.com", "user-password-1")
-	b.Post(t, "/oauth/google/start", nil)
-	conns, _ := s.App.Store.ListConnections(ctx, api.UserID)
-	if len(conns) != 1 {
-		t.Fatalf("connections %d", len(conns))
-	}
-	page := "/profile/accounts/" + conns[0].ID
+	g, api, b, page := connectGoogle(t, s, "sync@gmail.com", "Sync", "syncer@example.com", nil)
 	var tag struct{ ID string }
 	api.JSON(t, "POST", "/api/v1/tags", map[string]any{"name": "To Google"}, 201, &tag)
 	var c struct{ ID string }
@@ -187,4 +173,32 @@ func TestSyncJournalInWords(t *testing.T) {
 	p = b.Get(t, "/activities/"+aid)
 	crmHas(t, p, "(Начало, Весь день)", "фактическое начало задачи")
 	crmLacks(t, p, "all_day", "kept_actual_start")
+}
+
+// connectGoogle starts the Google emulator for s, makes the Tandem user
+// email and connects the emulator's account gmail through the UI, as a
+// user clicking "Add Google account" would. before, when set, runs once the
+// emulator's settings are in Tandem and before the connection is made. It
+// returns the emulator, the user's API client and browser, and the
+// connection's page.
+func connectGoogle(t *testing.T, s *tandemtest.Server, gmail, name, email string, before func()) (*oauthtest.Google, *tandemtest.Client, *tandemtest.Browser, string) {
+	t.Helper()
+	ctx := context.Background()
+	g := oauthtest.New(t, google.Options{}, s.URL+oauth.GoogleCallbackPath)
+	if err := g.Configure(ctx, s.App.Settings); err != nil {
+		t.Fatal(err)
+	}
+	if before != nil {
+		before()
+	}
+	g.AddUser(gmail, name)
+	g.SetAutoApprove(gmail)
+	api := s.NewUser(t, email)
+	b := s.Browser(t, email, "user-password-1")
+	b.Post(t, "/oauth/google/start", nil)
+	conns, _ := s.App.Store.ListConnections(ctx, api.UserID)
+	if len(conns) != 1 {
+		t.Fatalf("connections %d", len(conns))
+	}
+	return g, api, b, "/profile/accounts/" + conns[0].ID
 }
