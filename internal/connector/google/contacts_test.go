@@ -200,3 +200,15 @@ func FuzzPersonFields(f *testing.F) {
 		}
 	})
 }
+
+// inGroup tells whether a person from the emulator is a member of group.
+func inGroup(p map[string]any, group string) bool {
+	ms, _ := p["memberships"].([]any)
+	for _, m := range ms {
+		cg, _ := m.(map[string]any)["contactGroupMembership"].(map[string]any)
+		if cg["contactGroupResourceName"] == group {
+			return true
+		}
+	}
+	return false
+}

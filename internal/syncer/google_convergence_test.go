@@ -1,4 +1,4 @@
-package google
+package syncer_test
 
 import (
 	"context"
@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -15,14 +14,20 @@ import (
 	"golang.org/x/oauth2"
 
 	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/connector/retry"
 	"github.com/tandem-crm/tandem/internal/crm"
 	emu "github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
 
 var emuSeeds = flag.Int("emu-seeds", 40, "seeds of TestConvergenceWithEmulator")
+
+// wireUser is the Google account of the randomized convergence tests, and
+// the address of the Tandem user who connected it.
+const wireUser = "conn@example.com"
 
 // TestConvergenceWithEmulator is the randomized convergence test on the
 // real connector and the Google emulator: random edits in Tandem and in
@@ -45,7 +50,7 @@ func TestConvergenceWithEmulator(t *testing.T) {
 
 // wireEnv is what both randomized convergence tests run on: the emulator
 // with its faults on the wire, the retrying client a run uses, and a store
-// with one user's Google connection.
+// (SQLite) with one user's Google connection.
 type wireEnv struct {
 	e    *emu.Server
 	hc   *http.Client
@@ -56,41 +61,19 @@ type wireEnv struct {
 }
 
 func newWireEnv(t *testing.T, seed uint64) *wireEnv {
-	ctx := context.Background()
 	e := emu.New(emu.Options{Seed: int64(seed)})
-	e.AddUser(user, "Conn")
+	e.AddUser(wireUser, "Conn")
 	e.Faults().SetRetryAfter(0)
 	e.Faults().SetSlowDelay(20 * time.Millisecond)
 	srv := httptest.NewServer(e.Handler())
 	t.Cleanup(func() { srv.Close(); e.Close() })
 	// One retry without waiting: some faults are absorbed by the transport,
 	// others reach the engine and end the run, as in production.
-	hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.MintAccessToken(user)}),
+	hc := &http.Client{Transport: &oauth2.Transport{Source: oauth2.StaticTokenSource(&oauth2.Token{AccessToken: e.MintAccessToken(wireUser)}),
 		Base: &retry.Transport{Attempts: 2, Sleep: func(context.Context, time.Duration) error { return nil }}}, Timeout: 5 * time.Second}
-	st, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "t.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	u := &access.User{Email: user, Active: true}
-	if err := st.CreateUser(ctx, u, "password-123"); err != nil {
-		t.Fatal(err)
-	}
-	v, _ := st.Viewer(ctx, u.ID)
-	sc := &store.Connection{UserID: u.ID, Provider: "google", Status: store.ConnectionActive}
-	if err := st.CreateConnection(ctx, sc, ""); err != nil {
-		t.Fatal(err)
-	}
-	return &wireEnv{e: e, hc: hc, base: srv.URL, st: st, v: v, conn: sc}
-}
-
-// binding adds the connection's binding of kind to collection.
-func (w *wireEnv) binding(t *testing.T, kind, collection string) *store.Binding {
-	b := &store.Binding{ConnectionID: w.conn.ID, Kind: kind, Collection: collection, Enabled: true}
-	if err := w.st.SaveBinding(context.Background(), b); err != nil {
-		t.Fatal(err)
-	}
-	return b
+	st := storetest.Open(t, false)
+	v := storetest.User(t, st, wireUser)
+	return &wireEnv{e: e, hc: hc, base: srv.URL, st: st, v: v, conn: storetest.Connection(t, st, v.UserID, "google")}
 }
 
 // settle ends the faults and runs the binding until it has nothing left
@@ -114,18 +97,18 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0x60061e))
 	w := newWireEnv(t, seed)
 	e, st, v := w.e, w.st, w.v
-	svc, err := NewPeople(ctx, w.hc, FromBase(w.base))
+	svc, err := google.NewPeople(ctx, w.hc, google.FromBase(w.base))
 	if err != nil {
 		t.Fatal(err)
 	}
-	group, err := EnsureGroup(ctx, svc, DefaultGroupName)
+	group, err := google.EnsureGroup(ctx, svc, google.DefaultGroupName)
 	if err != nil {
 		t.Fatal(err)
 	}
-	conn := NewContacts(svc, group)
+	conn := google.NewContacts(svc, group)
 	tag := &crm.Tag{Name: "Google"}
 	st.SaveTag(ctx, v, tag)
-	b := w.binding(t, "contact", group)
+	b := storetest.Binding(t, st, w.conn.ID, "contact", group)
 	local := &reconcile.ContactsLocal{Store: st, Viewer: v, TagID: tag.ID}
 	eng := &reconcile.Engine{State: st}
 	ui := store.WithOrigin(ctx, "ui")
@@ -162,20 +145,20 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 					st.InTx(ctx, func(tx *store.Tx) error { return tx.SetTag(ui, v, store.EntityContact, c.ID, tag.ID, on) })
 				}
 			case 4:
-				e.CreateContact(user, map[string]any{"names": []any{map[string]any{"givenName": word(), "familyName": "Remote"}},
+				e.CreateContact(wireUser, map[string]any{"names": []any{map[string]any{"givenName": word(), "familyName": "Remote"}},
 					"memberships": []any{member}})
 			case 5:
-				if ps := e.People(user); len(ps) > 0 {
+				if ps := e.People(wireUser); len(ps) > 0 {
 					rn := ps[rng.IntN(len(ps))]["resourceName"].(string)
-					e.UpdateContact(user, rn, map[string]any{"organizations": []any{map[string]any{"title": word()}}}, "organizations")
+					e.UpdateContact(wireUser, rn, map[string]any{"organizations": []any{map[string]any{"title": word()}}}, "organizations")
 				}
 			case 6:
-				if ps := e.People(user); len(ps) > 1 && rng.IntN(2) == 0 {
-					e.DeleteContact(user, ps[rng.IntN(len(ps))]["resourceName"].(string))
+				if ps := e.People(wireUser); len(ps) > 1 && rng.IntN(2) == 0 {
+					e.DeleteContact(wireUser, ps[rng.IntN(len(ps))]["resourceName"].(string))
 				}
 			case 7:
 				if rng.IntN(3) == 0 {
-					e.ExpireSyncTokens(user)
+					e.ExpireSyncTokens(wireUser)
 				} else {
 					e.Faults().FailNext(1+rng.IntN(3), faults[rng.IntN(len(faults))])
 				}
@@ -183,7 +166,7 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 				// Google: out of the group (8), or into it (9) — back, or
 				// a contact that never was in it.
 				in := map[bool][]string{}
-				for _, p := range e.People(user) {
+				for _, p := range e.People(wireUser) {
 					in[inGroup(p, group)] = append(in[inGroup(p, group)], p["resourceName"].(string))
 				}
 				// Never the last member: a collection emptied under its
@@ -191,9 +174,9 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 				if rns := in[k == 8]; len(rns) > 0 && (k == 9 || len(rns) > 1) {
 					rn := []string{rns[rng.IntN(len(rns))]}
 					if k == 8 {
-						e.ModifyGroupMembers(user, group, nil, rn)
+						e.ModifyGroupMembers(wireUser, group, nil, rn)
 					} else {
-						e.ModifyGroupMembers(user, group, rn, nil)
+						e.ModifyGroupMembers(wireUser, group, rn, nil)
 					}
 				}
 			}
@@ -253,7 +236,7 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 	for _, c := range all {
 		names[c.ID] = c.Name
 	}
-	for _, p := range e.People(user) {
+	for _, p := range e.People(wireUser) {
 		live[p["resourceName"].(string)] = true
 	}
 	checkNoTwins(t, st, names, live)
@@ -294,18 +277,6 @@ func checkNoTwins(t *testing.T, st *store.Store, names map[string]string, live m
 func hasTag(c *crm.Contact, id string) bool {
 	for _, t := range c.Tags {
 		if t.ID == id {
-			return true
-		}
-	}
-	return false
-}
-
-// inGroup tells whether a person from the emulator is a member of group.
-func inGroup(p map[string]any, group string) bool {
-	ms, _ := p["memberships"].([]any)
-	for _, m := range ms {
-		cg, _ := m.(map[string]any)["contactGroupMembership"].(map[string]any)
-		if cg["contactGroupResourceName"] == group {
 			return true
 		}
 	}

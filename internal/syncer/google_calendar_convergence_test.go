@@ -1,4 +1,4 @@
-package google
+package syncer_test
 
 import (
 	"context"
@@ -9,10 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/crm"
 	emu "github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
 
 // TestCalendarConvergenceWithEmulator is the randomized convergence test
@@ -38,17 +40,17 @@ func convergeCalendar(t *testing.T, seed uint64) {
 	rng := rand.New(rand.NewPCG(seed, 0xca1e))
 	w := newWireEnv(t, seed)
 	e, st, v := w.e, w.st, w.v
-	svc, err := NewCalendarService(ctx, w.hc, FromBase(w.base))
+	svc, err := google.NewCalendarService(ctx, w.hc, google.FromBase(w.base))
 	if err != nil {
 		t.Fatal(err)
 	}
-	cal, err := e.CreateCalendar(user, "Work", "Europe/Moscow")
+	cal, err := e.CreateCalendar(wireUser, "Work", "Europe/Moscow")
 	if err != nil {
 		t.Fatal(err)
 	}
 	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
-	conn := NewCalendar(svc, cal, CalendarOptions{From: from, Self: user, PageSize: 4})
-	b := w.binding(t, "event", cal)
+	conn := google.NewCalendar(svc, cal, google.CalendarOptions{From: from, Self: wireUser, PageSize: 4})
+	b := storetest.Binding(t, st, w.conn.ID, "event", cal)
 	local := &reconcile.EventsLocal{Store: st, Viewer: v, BindingID: b.ID, From: from}
 	eng := &reconcile.Engine{State: st}
 	ui := store.WithOrigin(ctx, "ui")
@@ -72,7 +74,7 @@ func convergeCalendar(t *testing.T, seed uint64) {
 	}
 	remoteSeries := func() (string, time.Time, bool) {
 		var out []map[string]any
-		for _, ev := range e.Events(user, cal) {
+		for _, ev := range e.Events(wireUser, cal) {
 			if ev["recurrence"] != nil && ev["status"] != "cancelled" {
 				out = append(out, ev)
 			}
@@ -92,7 +94,7 @@ func convergeCalendar(t *testing.T, seed uint64) {
 	known := map[string]bool{}
 	liveEvents := func() map[string]map[string]any {
 		out := map[string]map[string]any{}
-		for _, ev := range e.Events(user, cal) {
+		for _, ev := range e.Events(wireUser, cal) {
 			if ev["recurringEventId"] == nil && ev["status"] != "cancelled" {
 				out[ev["id"].(string)] = ev
 				known[ev["id"].(string)] = true
@@ -104,7 +106,7 @@ func convergeCalendar(t *testing.T, seed uint64) {
 	// bounded by that date does not show them until they come back.
 	movedOut := map[string]bool{}
 	moveEvent := func(id string, start time.Time) {
-		e.PatchEvent(user, cal, id, map[string]any{
+		e.PatchEvent(wireUser, cal, id, map[string]any{
 			"start": map[string]any{"dateTime": start.Format(time.RFC3339), "timeZone": "Europe/Moscow"},
 			"end":   map[string]any{"dateTime": start.Add(time.Hour).Format(time.RFC3339), "timeZone": "Europe/Moscow"}})
 	}
@@ -146,7 +148,7 @@ func convergeCalendar(t *testing.T, seed uint64) {
 		if rec != nil {
 			ev["recurrence"] = rec
 		}
-		if _, err := e.InsertEvent(user, cal, ev); err != nil {
+		if _, err := e.InsertEvent(wireUser, cal, ev); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -191,7 +193,7 @@ func convergeCalendar(t *testing.T, seed uint64) {
 				}
 			case 4: // Google: a new series
 				s := day()
-				e.InsertEvent(user, cal, map[string]any{"summary": fmt.Sprintf("G %s %d-%d", word(), round, op),
+				e.InsertEvent(wireUser, cal, map[string]any{"summary": fmt.Sprintf("G %s %d-%d", word(), round, op),
 					"start":      map[string]any{"dateTime": s.Format(time.RFC3339), "timeZone": "Europe/Moscow"},
 					"end":        map[string]any{"dateTime": s.Add(time.Hour).Format(time.RFC3339), "timeZone": "Europe/Moscow"},
 					"recurrence": []string{"RRULE:FREQ=DAILY;COUNT=8"}})
@@ -199,21 +201,21 @@ func convergeCalendar(t *testing.T, seed uint64) {
 				if id, s, ok := remoteSeries(); ok {
 					rid := s.AddDate(0, 0, 1+rng.IntN(7))
 					ns := rid.Add(time.Duration(rng.IntN(4)) * time.Hour)
-					e.PatchEvent(user, cal, id+"_"+rid.Format("20060102T150405Z"), map[string]any{"summary": word(),
+					e.PatchEvent(wireUser, cal, id+"_"+rid.Format("20060102T150405Z"), map[string]any{"summary": word(),
 						"start": map[string]any{"dateTime": ns.Format(time.RFC3339), "timeZone": "Europe/Moscow"},
 						"end":   map[string]any{"dateTime": ns.Add(45 * time.Minute).Format(time.RFC3339), "timeZone": "Europe/Moscow"}})
 				}
 			case 6: // Google: cancel one occurrence
 				if id, s, ok := remoteSeries(); ok {
-					e.DeleteEvent(user, cal, id+"_"+s.AddDate(0, 0, 1+rng.IntN(7)).Format("20060102T150405Z"))
+					e.DeleteEvent(wireUser, cal, id+"_"+s.AddDate(0, 0, 1+rng.IntN(7)).Format("20060102T150405Z"))
 				}
 			case 7: // Google: retitle a series
 				if id, _, ok := remoteSeries(); ok {
-					e.PatchEvent(user, cal, id, map[string]any{"description": word()})
+					e.PatchEvent(wireUser, cal, id, map[string]any{"description": word()})
 				}
 			case 8:
 				if rng.IntN(3) == 0 {
-					e.ExpireSyncTokens(user)
+					e.ExpireSyncTokens(wireUser)
 				} else {
 					e.Faults().FailNext(1+rng.IntN(3), faults[rng.IntN(len(faults))])
 				}
@@ -241,9 +243,9 @@ func convergeCalendar(t *testing.T, seed uint64) {
 				sort.Strings(gone)
 				sort.Strings(here)
 				if len(gone) > 0 && rng.IntN(2) == 0 {
-					e.PatchEvent(user, cal, gone[rng.IntN(len(gone))], map[string]any{"status": "confirmed"})
+					e.PatchEvent(wireUser, cal, gone[rng.IntN(len(gone))], map[string]any{"status": "confirmed"})
 				} else if len(here) > 0 && inWindow() > 1 {
-					e.DeleteEvent(user, cal, here[rng.IntN(len(here))])
+					e.DeleteEvent(wireUser, cal, here[rng.IntN(len(here))])
 				}
 			case 11: // before the sync-from date, or back after it: a single event, on either side
 				if rng.IntN(2) == 0 {
