@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
 
 // fixture is one contact binding between a real store and a memConn.
@@ -29,28 +29,13 @@ type fixture struct {
 func newFixture(t *testing.T) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "t.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	u := &access.User{Email: "owner@example.com", Active: true}
-	if err := st.CreateUser(ctx, u, "password-123"); err != nil {
-		t.Fatal(err)
-	}
-	v, _ := st.Viewer(ctx, u.ID)
+	st := storetest.Open(t, false)
+	v := storetest.User(t, st, "owner@example.com")
 	tag := &crm.Tag{Name: "Google"}
 	if err := st.SaveTag(ctx, v, tag); err != nil {
 		t.Fatal(err)
 	}
-	conn := &store.Connection{UserID: u.ID, Provider: "test", Status: store.ConnectionActive}
-	if err := st.CreateConnection(ctx, conn, ""); err != nil {
-		t.Fatal(err)
-	}
-	b := &store.Binding{ConnectionID: conn.ID, Kind: "contact", Collection: "group", Enabled: true}
-	if err := st.SaveBinding(ctx, b); err != nil {
-		t.Fatal(err)
-	}
+	b := storetest.Binding(t, st, storetest.Connection(t, st, v.UserID, "test").ID, "contact", "group")
 	f := &fixture{t: t, ctx: ctx, st: st, v: v, tag: tag.ID, b: b, conn: newMemConn(),
 		local: &ContactsLocal{Store: st, Viewer: v, TagID: tag.ID}}
 	f.eng = &Engine{State: st}

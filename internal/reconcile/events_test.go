@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"errors"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -11,6 +10,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
 
 func at(s string) *time.Time {
@@ -173,24 +173,9 @@ type eventFixture struct {
 func newEventFixture(t *testing.T) *eventFixture {
 	t.Helper()
 	ctx := context.Background()
-	st, err := store.Open(ctx, store.Options{SQLitePath: filepath.Join(t.TempDir(), "t.db")})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	u := &access.User{Email: "owner@example.com", Name: "Owner", Active: true}
-	if err := st.CreateUser(ctx, u, "password-123"); err != nil {
-		t.Fatal(err)
-	}
-	v, _ := st.Viewer(ctx, u.ID)
-	conn := &store.Connection{UserID: u.ID, Provider: "test", Status: store.ConnectionActive}
-	if err := st.CreateConnection(ctx, conn, ""); err != nil {
-		t.Fatal(err)
-	}
-	b := &store.Binding{ConnectionID: conn.ID, Kind: "event", Collection: "cal", Enabled: true}
-	if err := st.SaveBinding(ctx, b); err != nil {
-		t.Fatal(err)
-	}
+	st := storetest.Open(t, false)
+	v := storetest.User(t, st, "owner@example.com")
+	b := storetest.Binding(t, st, storetest.Connection(t, st, v.UserID, "test").ID, "event", "cal")
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	f := &eventFixture{t: t, ctx: ctx, st: st, v: v, b: b, conn: newMemConn(), from: from,
 		local: &EventsLocal{Store: st, Viewer: v, BindingID: b.ID, From: from}}
@@ -320,22 +305,8 @@ func TestEventsExportImportScope(t *testing.T) {
 func TestEventsOrganizerRule(t *testing.T) {
 	f := newEventFixture(t)
 	// Bob is another user without calendar sync; Cid has it.
-	other := func(email string) access.Viewer {
-		u := &access.User{Email: email, Name: email, Active: true}
-		if err := f.st.CreateUser(f.ctx, u, "password-123"); err != nil {
-			t.Fatal(err)
-		}
-		v, _ := f.st.Viewer(f.ctx, u.ID)
-		return v
-	}
-	bob, cid := other("bob@example.com"), other("cid@example.com")
-	cc := &store.Connection{UserID: cid.UserID, Provider: "test", Status: store.ConnectionActive}
-	if err := f.st.CreateConnection(f.ctx, cc, ""); err != nil {
-		t.Fatal(err)
-	}
-	if err := f.st.SaveBinding(f.ctx, &store.Binding{ConnectionID: cc.ID, Kind: "event", Collection: "c", Enabled: true}); err != nil {
-		t.Fatal(err)
-	}
+	bob, cid := storetest.User(t, f.st, "bob@example.com"), storetest.User(t, f.st, "cid@example.com")
+	storetest.Binding(t, f.st, storetest.Connection(t, f.st, cid.UserID, "test").ID, "event", "c")
 	byBob := f.activity(&crm.Activity{Title: "Bob's", ShowInCalendar: true, Start: at("2026-03-10T10:00:00Z"), OrganizerID: bob.UserID})
 	byCid := f.activity(&crm.Activity{Title: "Cid's", ShowInCalendar: true, Start: at("2026-03-10T12:00:00Z"), OrganizerID: cid.UserID})
 	outside := f.activity(&crm.Activity{Title: "Outside", ShowInCalendar: true, Start: at("2026-03-10T14:00:00Z"),

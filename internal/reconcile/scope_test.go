@@ -3,7 +3,6 @@ package reconcile
 import (
 	"context"
 	"fmt"
-	"path/filepath"
 	"sort"
 	"testing"
 	"time"
@@ -12,53 +11,30 @@ import (
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv"
+	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
 
 func TestMain(m *testing.M) { testenv.Main(m) }
 
-// eachStore runs fn on a new SQLite store and on a new PostgreSQL one.
+// eachStore runs fn on a new SQLite store and on a new PostgreSQL one, in
+// parallel.
 func eachStore(t *testing.T, fn func(t *testing.T, st *store.Store)) {
 	for _, db := range []string{"sqlite", "postgres"} {
 		t.Run(db, func(t *testing.T) {
 			t.Parallel()
-			o := store.Options{SQLitePath: filepath.Join(t.TempDir(), "t.db")}
-			if db == "postgres" {
-				o = store.Options{DatabaseURL: testenv.Postgres(t)}
-			}
-			st, err := store.Open(context.Background(), o)
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { st.Close() })
-			fn(t, st)
+			fn(t, storetest.Open(t, db == "postgres"))
 		})
 	}
 }
 
-func scopeUser(t *testing.T, st *store.Store, email string, roles ...string) access.Viewer {
-	t.Helper()
-	ctx := context.Background()
-	u := &access.User{Email: email, Name: email, Active: true, RoleIDs: roles}
-	if err := st.CreateUser(ctx, u, "password-123"); err != nil {
-		t.Fatal(err)
-	}
-	v, err := st.Viewer(ctx, u.ID)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 func scopeBinding(t *testing.T, st *store.Store, userID, kind string, enabled bool) *store.Binding {
 	t.Helper()
-	ctx := context.Background()
-	conn := &store.Connection{UserID: userID, Provider: "test", Status: store.ConnectionActive}
-	if err := st.CreateConnection(ctx, conn, ""); err != nil {
-		t.Fatal(err)
-	}
-	b := &store.Binding{ConnectionID: conn.ID, Kind: kind, Collection: "c-" + kind, Enabled: enabled}
-	if err := st.SaveBinding(ctx, b); err != nil {
-		t.Fatal(err)
+	b := storetest.Binding(t, st, storetest.Connection(t, st, userID, "test").ID, kind, "c-"+kind)
+	if !enabled {
+		b.Enabled = false
+		if err := st.SaveBinding(context.Background(), b); err != nil {
+			t.Fatal(err)
+		}
 	}
 	return b
 }
@@ -115,8 +91,8 @@ func TestContactsInScopeIDsAgreesWithLoad(t *testing.T) {
 		if err := st.SaveRole(ctx, role); err != nil {
 			t.Fatal(err)
 		}
-		me := scopeUser(t, st, "me@example.com", role.ID)
-		other := scopeUser(t, st, "other@example.com")
+		me := storetest.User(t, st, "me@example.com", role.ID)
+		other := storetest.User(t, st, "other@example.com")
 		mine := &crm.Tag{Name: "Google"}
 		another := &crm.Tag{Name: "Friends"}
 		theirs := &crm.Tag{Name: "Google"} // the other user's personal tag
@@ -188,11 +164,11 @@ func TestEventsInScopeIDsAgreesWithLoad(t *testing.T) {
 		if err := st.SaveRole(ctx, role); err != nil {
 			t.Fatal(err)
 		}
-		me := scopeUser(t, st, "me@example.com", role.ID)
-		syncing := scopeUser(t, st, "syncing@example.com")       // has calendar sync
-		notSyncing := scopeUser(t, st, "plain@example.com")      // has none
-		disabled := scopeUser(t, st, "disabled@example.com")     // has a disabled calendar binding
-		contactsOnly := scopeUser(t, st, "contacts@example.com") // syncs contacts only
+		me := storetest.User(t, st, "me@example.com", role.ID)
+		syncing := storetest.User(t, st, "syncing@example.com")       // has calendar sync
+		notSyncing := storetest.User(t, st, "plain@example.com")      // has none
+		disabled := storetest.User(t, st, "disabled@example.com")     // has a disabled calendar binding
+		contactsOnly := storetest.User(t, st, "contacts@example.com") // syncs contacts only
 		b := scopeBinding(t, st, me.UserID, "event", true)
 		scopeBinding(t, st, syncing.UserID, "event", true)
 		scopeBinding(t, st, disabled.UserID, "event", false)
