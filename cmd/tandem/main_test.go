@@ -18,6 +18,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/app"
 	"github.com/tandem-crm/tandem/internal/config"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 	"github.com/tandem-crm/tandem/internal/testenv"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
@@ -201,11 +202,8 @@ func TestWorkerMetrics(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &access.User{Email: "ann@example.com", Name: "Ann", Active: true}
-	if err := a.Store.CreateUser(ctx, u, "user-password-1"); err != nil {
-		t.Fatal(err)
-	}
-	conn := &store.Connection{UserID: u.ID, Provider: "google", AccountEmail: "ann@gmail.com", Status: store.ConnectionNeedsReauth}
+	ann := storetest.User(t, a.Store, "ann@example.com")
+	conn := &store.Connection{UserID: ann.UserID, Provider: "google", AccountEmail: "ann@gmail.com", Status: store.ConnectionNeedsReauth}
 	if err := a.Store.CreateConnection(ctx, conn, ""); err != nil {
 		t.Fatal(err)
 	}

@@ -321,11 +321,7 @@ func TestPushSkipsRecordsNeitherLinkedNorInScope(t *testing.T) {
 	// The shared change log fills with what the binding has no business
 	// with: another user's contacts, and the user's own untagged ones.
 	ctx := store.WithOrigin(f.ctx, "ui")
-	u := &access.User{Email: "other@example.com", Active: true}
-	if err := f.st.CreateUser(ctx, u, "password-123"); err != nil {
-		t.Fatal(err)
-	}
-	other, _ := f.st.Viewer(ctx, u.ID)
+	other := storetest.User(t, f.st, "other@example.com")
 	theirTag := &crm.Tag{Name: "Google"}
 	if err := f.st.SaveTag(ctx, other, theirTag); err != nil {
 		t.Fatal(err)
