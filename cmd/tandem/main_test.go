@@ -18,8 +18,8 @@ import (
 	"github.com/tandem-crm/tandem/internal/app"
 	"github.com/tandem-crm/tandem/internal/config"
 	"github.com/tandem-crm/tandem/internal/store"
-	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 	"github.com/tandem-crm/tandem/internal/testenv"
+	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
