@@ -114,12 +114,7 @@ func TestBrowserContactFlow(t *testing.T) {
 	// A contact the search must leave out.
 	s.Admin.JSON(t, "POST", "/api/v1/contacts", map[string]any{"name": "Someone Else"}, http.StatusCreated, nil)
 	ctx := newChrome(t, 60*time.Second)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	step := stepper(t, ctx)
 	text := func(sel string) string {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Text(chromedp.CSS(sel), chromedp.NodeVisible))
@@ -134,14 +129,7 @@ func TestBrowserContactFlow(t *testing.T) {
 		tag   = "Browser VIP"
 	)
 
-	step("sign in",
-		chromedp.Navigate(s.URL+"/login"),
-		chromedp.WaitVisible(chromedp.ID("f-email")),
-		chromedp.SendKeys(chromedp.ID("f-email"), tandemtest.AdminEmail),
-		chromedp.SendKeys(chromedp.ID("f-password"), tandemtest.AdminPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("contact-q")),
-	)
+	step("sign in", signIn(s.URL, tandemtest.AdminEmail, tandemtest.AdminPassword)...)
 
 	step("create a tag",
 		chromedp.Navigate(s.URL+"/tags"),
@@ -219,12 +207,7 @@ func TestBrowserCalendar(t *testing.T) {
 			"time_zone": "UTC", "show_in_calendar": true}, http.StatusCreated, nil)
 	}
 	ctx := newChrome(t, 60*time.Second)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
+	step := stepper(t, ctx)
 	eval := func(js string) string {
 		t.Helper()
 		v, err := chromedp.Run(ctx, chromedp.Evaluate[string](js))
@@ -233,14 +216,7 @@ func TestBrowserCalendar(t *testing.T) {
 		}
 		return v
 	}
-	step("sign in",
-		chromedp.Navigate(s.URL+"/login"),
-		chromedp.WaitVisible(chromedp.ID("f-email")),
-		chromedp.SendKeys(chromedp.ID("f-email"), "week@example.com"),
-		chromedp.SendKeys(chromedp.ID("f-password"), "user-password-1"),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("contact-q")),
-	)
+	step("sign in", signIn(s.URL, "week@example.com", "user-password-1")...)
 	step("open the week",
 		chromedp.Navigate(s.URL+"/calendar?view=week&date="+day.Format("2006-01-02")),
 		chromedp.WaitVisible(chromedp.CSS(".cw-edge-mark:not([hidden])")),
@@ -279,20 +255,8 @@ func TestBrowserCalendar(t *testing.T) {
 func TestBrowserParticipantStatusFits(t *testing.T) {
 	s := tandemtest.Start(t, tandemtest.Options{})
 	ctx := newChrome(t, 60*time.Second)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	step("sign in",
-		chromedp.Navigate(s.URL+"/login"),
-		chromedp.WaitVisible(chromedp.ID("f-email")),
-		chromedp.SendKeys(chromedp.ID("f-email"), tandemtest.AdminEmail),
-		chromedp.SendKeys(chromedp.ID("f-password"), tandemtest.AdminPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("contact-q")),
-	)
+	step := stepper(t, ctx)
+	step("sign in", signIn(s.URL, tandemtest.AdminEmail, tandemtest.AdminPassword)...)
 	// The room each option's text needs against the room the select gives
 	// it (its content box: the padding holds the arrow).
 	const fits = `(() => {
@@ -350,20 +314,8 @@ func TestBrowserSyncProgress(t *testing.T) {
 	}
 
 	ctx := newChrome(t, 90*time.Second)
-	step := func(what string, actions ...chromedp.Action[chromedp.Void]) {
-		t.Helper()
-		if err := chromedp.Do(ctx, actions...); err != nil {
-			t.Fatalf("%s: %v", what, err)
-		}
-	}
-	step("sign in",
-		chromedp.Navigate(s.URL+"/login"),
-		chromedp.WaitVisible(chromedp.ID("f-email")),
-		chromedp.SendKeys(chromedp.ID("f-email"), "watch@example.com"),
-		chromedp.SendKeys(chromedp.ID("f-password"), "user-password-1"),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("contact-q")),
-	)
+	step := stepper(t, ctx)
+	step("sign in", signIn(s.URL, "watch@example.com", "user-password-1")...)
 	line := `document.querySelector('[data-sync-progress="contact"]')`
 	step("the running counts",
 		chromedp.Navigate(run),
@@ -385,19 +337,9 @@ func TestBrowserSyncProgress(t *testing.T) {
 func TestBrowserSettingsOneSave(t *testing.T) {
 	s := tandemtest.Start(t, tandemtest.Options{})
 	ctx := newChrome(t, 60*time.Second)
-	err := chromedp.Do(ctx,
-		chromedp.Navigate(s.URL+"/login"),
-		chromedp.WaitVisible(chromedp.ID("f-email")),
-		chromedp.SendKeys(chromedp.ID("f-email"), tandemtest.AdminEmail),
-		chromedp.SendKeys(chromedp.ID("f-password"), tandemtest.AdminPassword),
-		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
-		chromedp.WaitVisible(chromedp.ID("contact-q")),
-		chromedp.Navigate(s.URL+"/admin/settings"),
-		chromedp.WaitVisible(chromedp.ID("s-CalendarIntegration")),
-	)
-	if err != nil {
-		t.Fatal(err)
-	}
+	step := stepper(t, ctx)
+	step("sign in", signIn(s.URL, tandemtest.AdminEmail, tandemtest.AdminPassword)...)
+	step("settings", chromedp.Navigate(s.URL+"/admin/settings"), chromedp.WaitVisible(chromedp.ID("s-CalendarIntegration")))
 	// Leaving asks first once something is typed (beforeunload cancelled).
 	const leaving = `(() => { const e = new Event("beforeunload", {cancelable: true}); window.dispatchEvent(e); return e.defaultPrevented; })()`
 	warns := func(what string, want bool) {
@@ -408,7 +350,7 @@ func TestBrowserSettingsOneSave(t *testing.T) {
 		}
 	}
 	warns("untouched", false)
-	err = chromedp.Do(ctx,
+	err := chromedp.Do(ctx,
 		chromedp.SetValue(chromedp.ID("s-CalendarIntegration"), "google"),
 		chromedp.SendKeys(chromedp.ID("s-GoogleClientId"), "browser-client-id"),
 	)
@@ -493,5 +435,28 @@ func TestBrowserFormKeptOverSignIn(t *testing.T) {
 	}
 	if got, _ := chromedp.Run(ctx, chromedp.Text(chromedp.CSS("h1.page-title"))); strings.TrimSpace(got) != "Вера Вкладкина" {
 		t.Errorf("saved contact %q", got)
+	}
+}
+
+// stepper returns a function that runs actions in the browser and fails
+// the test, naming the step, when they fail.
+func stepper(t *testing.T, ctx context.Context) func(what string, actions ...chromedp.Action[chromedp.Void]) {
+	return func(what string, actions ...chromedp.Action[chromedp.Void]) {
+		t.Helper()
+		if err := chromedp.Do(ctx, actions...); err != nil {
+			t.Fatalf("%s: %v", what, err)
+		}
+	}
+}
+
+// signIn fills in and sends the sign-in form, ending on the contacts page.
+func signIn(base, email, password string) []chromedp.Action[chromedp.Void] {
+	return []chromedp.Action[chromedp.Void]{
+		chromedp.Navigate(base + "/login"),
+		chromedp.WaitVisible(chromedp.ID("f-email")),
+		chromedp.SendKeys(chromedp.ID("f-email"), email),
+		chromedp.SendKeys(chromedp.ID("f-password"), password),
+		chromedp.Click(chromedp.CSS(`form[action="/login"] button[type="submit"]`)),
+		chromedp.WaitVisible(chromedp.ID("contact-q")),
 	}
 }
