@@ -8,10 +8,10 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/testenv"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
@@ -45,24 +45,6 @@ func TestHelp(t *testing.T) {
 	}
 }
 
-// syncBuffer is an output the emulator writes to while the test reads.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // With Tandem on a port other than 8080, the settings `tandem emulator
 // google --tandem-url` prints are all it takes to connect a Google account
 // first time: SiteUrl among them, and the redirect URI Tandem sends is the
@@ -73,7 +55,7 @@ func TestEmulatorGoogleAnyPort(t *testing.T) {
 		t.Skip("Tandem landed on 8080, the default this test must avoid")
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	var out, errb syncBuffer
+	var out, errb testenv.Buffer
 	done := make(chan error, 1)
 	go func() {
 		done <- emulatorGoogle(ctx, []string{"--addr", "127.0.0.1:0", "--tandem-url", s.URL + "/", "--auto-approve", "alice@example.com"}, &out, &errb)

@@ -13,31 +13,12 @@ import (
 	"regexp"
 	"slices"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/app"
+	"github.com/tandem-crm/tandem/internal/testenv"
 )
-
-// syncBuffer is the demo's output, written by Run's goroutine while the
-// test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // apiClient calls the demo's API as a user would from outside.
 type apiClient struct {
@@ -112,7 +93,7 @@ func (c *apiClient) activities() map[string]activityJSON {
 }
 
 // waitOutput waits until the demo printed n lines containing s.
-func waitOutput(t *testing.T, out *syncBuffer, s string, n int) {
+func waitOutput(t *testing.T, out *testenv.Buffer, s string, n int) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for strings.Count(out.String(), s) < n {
@@ -138,7 +119,7 @@ func TestRun(t *testing.T) {
 	t.Setenv("TMPDIR", tmp) // the data folder goes here
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	out := &syncBuffer{}
+	out := &testenv.Buffer{}
 	input, typing := io.Pipe()
 	defer typing.Close()
 	ready := make(chan Info, 1)
