@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
@@ -69,11 +70,11 @@ type calendarState struct {
 func (f *calendarFixture) sync(t *testing.T) calendarState {
 	t.Helper()
 	asked := time.Now()
+	var q struct {
+		JobID         int64 `json:"job_id"`
+		AlreadyQueued bool  `json:"already_queued"`
+	}
 	for try := 0; ; try++ {
-		var q struct {
-			JobID         int64 `json:"job_id"`
-			AlreadyQueued bool  `json:"already_queued"`
-		}
 		f.api.JSON(t, "POST", "/api/v1/connections/"+f.connID+"/sync", nil, http.StatusAccepted, &q)
 		if !q.AlreadyQueued || try == 5 {
 			break
@@ -88,7 +89,11 @@ func (f *calendarFixture) sync(t *testing.T) calendarState {
 		}
 		t.Logf("sync request absorbed by finished job %d (%s); asking again", q.JobID, j.State)
 	}
-	return f.waitRun(t, asked)
+	st := f.waitRun(t, asked)
+	// The binding's run is recorded before the job ends: the connection's
+	// health and its push channels come after. Wait for all of it.
+	f.s.WaitJob(t, q.JobID, jobs.StateCompleted)
+	return st
 }
 
 // waitRun waits for a calendar run started after asked to finish without
