@@ -80,12 +80,18 @@ type syncState struct {
 func (f *googleFixture) sync(t *testing.T) syncState {
 	t.Helper()
 	asked := time.Now()
-	f.api.JSON(t, "POST", "/api/v1/connections/"+f.connID+"/sync", nil, http.StatusAccepted, nil)
+	var q struct {
+		JobID int64 `json:"job_id"`
+	}
+	f.api.JSON(t, "POST", "/api/v1/connections/"+f.connID+"/sync", nil, http.StatusAccepted, &q)
 	deadline := time.Now().Add(20 * time.Second)
 	for time.Now().Before(deadline) {
 		var st syncState
 		f.api.JSON(t, "GET", "/api/v1/connections/"+f.connID+"/contacts", nil, 200, &st)
 		if st.LastRunAt != nil && st.LastRunAt.After(asked) {
+			// The connection's health and push channels are settled after
+			// the binding's run is recorded: wait for the job's end.
+			f.s.WaitJob(t, q.JobID, tandemtest.JobEnded...)
 			return st
 		}
 		time.Sleep(50 * time.Millisecond)

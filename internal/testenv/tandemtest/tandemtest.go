@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -203,16 +204,19 @@ func (c *Client) JSON(t testing.TB, method, path string, body any, want int, out
 // Anonymous is a client without credentials.
 func (s *Server) Anonymous() *Client { return &Client{base: s.URL} }
 
-// WaitJob waits until the job reaches state, failing the test after 20
-// seconds.
-func (s *Server) WaitJob(t testing.TB, id int64, state jobs.State) {
+// WaitJob waits until the job is in one of states, failing the test after
+// 20 seconds.
+func (s *Server) WaitJob(t testing.TB, id int64, states ...jobs.State) {
 	t.Helper()
 	ctx := context.Background()
 	deadline := time.Now().Add(20 * time.Second)
-	for j, _ := s.App.Queue.Get(ctx, id); j.State != state; j, _ = s.App.Queue.Get(ctx, id) {
+	for j, _ := s.App.Queue.Get(ctx, id); !slices.Contains(states, j.State); j, _ = s.App.Queue.Get(ctx, id) {
 		if time.Now().After(deadline) {
-			t.Fatalf("job %d is %s, want %s", id, j.State, state)
+			t.Fatalf("job %d is %s, want %v", id, j.State, states)
 		}
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// JobEnded are the states of a job whose (last) attempt is over.
+var JobEnded = []jobs.State{jobs.StateCompleted, jobs.StateCancelled, jobs.StateDiscarded, jobs.StateRetryable}
