@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/web"
 )
 
 // A form posted after its session ended (or with a token from an older
@@ -185,4 +186,24 @@ func (u *UI) resumePage(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		}
 	}
 	u.render(w, http.StatusOK, "resume", c.Page(w, r, "", d))
+}
+
+// lastUserCookie remembers who last signed in on this browser, so a form
+// posted after the session ended is kept for that user only (signed out
+// in another tab, the session row is gone and cannot say). It outlives
+// sessions; a forged value only ties the forger's own form to a user who
+// must then sign in to see it.
+const lastUserCookie = "tandem_last_user"
+
+func setLastUser(w http.ResponseWriter, r *http.Request, userID string) {
+	http.SetCookie(w, &http.Cookie{Name: lastUserCookie, Value: userID, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(2 * web.SessionTTL / time.Second)})
+}
+
+func lastUser(r *http.Request) string {
+	c, err := r.Cookie(lastUserCookie)
+	if err != nil {
+		return ""
+	}
+	return c.Value
 }

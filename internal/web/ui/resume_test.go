@@ -105,6 +105,21 @@ func TestFormKeptOverSignIn(t *testing.T) {
 	p = b.Post(t, "/login", url.Values{"email": {tandemtest.AdminEmail}, "password": {tandemtest.AdminPassword}, "next": {"/resume"}})
 	mustLack(t, "password form", p.Body, "password-typed")
 
+	// Another user signing in on the same browser never sees a form kept
+	// for the one before.
+	s.NewUser(t, "next@example.com")
+	b.Post(t, "/logout", nil)
+	b.Post(t, "/contacts", url.Values{"csrf_token": {stale}, "given_name": {"Тайна"}, "owner_id": {s.Admin.UserID}})
+	p = b.Post(t, "/login", url.Values{"email": {"next@example.com"}, "password": {"user-password-1"}, "next": {"/resume"}})
+	mustLack(t, "another user", p.Body, "Тайна")
+	// A browser nobody signed in on keeps nothing.
+	fresh := s.NewBrowser(t)
+	fresh.Get(t, "/login")
+	wantStatus(t, "no last user", fresh.Post(t, "/contacts", url.Values{"csrf_token": {stale}, "given_name": {"Аноним"}}),
+		http.StatusUnauthorized)
+	p = fresh.Post(t, "/login", url.Values{"email": {tandemtest.AdminEmail}, "password": {tandemtest.AdminPassword}, "next": {"/resume"}})
+	mustLack(t, "no last user", p.Body, "Аноним")
+
 	// Nothing typed (a delete button): the error as before.
 	b.Post(t, "/logout", nil)
 	wantStatus(t, "delete without a session", b.Post(t, "/contacts/x/delete", url.Values{"csrf_token": {stale}}), http.StatusUnauthorized)

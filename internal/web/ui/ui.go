@@ -120,7 +120,10 @@ func (u *UI) authed(h handler) http.HandlerFunc {
 				http.Redirect(w, r, "/login?next="+url.QueryEscape(r.URL.RequestURI()), http.StatusSeeOther)
 				return
 			}
-			if u.stashForm(w, r, "") {
+			// Whose form it was is known only from the browser's last
+			// sign-in: without that, keep nothing rather than offer it to
+			// whoever signs in next.
+			if last := lastUser(r); last != "" && u.stashForm(w, r, last) {
 				u.loginToResume(w, r)
 				return
 			}
@@ -353,6 +356,7 @@ func (u *UI) login(w http.ResponseWriter, r *http.Request) {
 		u.fail(w, r, c, err)
 		return
 	}
+	setLastUser(w, r, user.ID)
 	redirect(w, r, localPath(r.PostFormValue("next"), "/contacts"))
 }
 
