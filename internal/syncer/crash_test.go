@@ -267,7 +267,7 @@ func TestCrashNoDuplicates(t *testing.T) {
 		byMarker[marker]++
 		byName[displayName(p)]++
 		remoteMarker[rn] = marker
-		if !inGroup(p, b.Collection) {
+		if !google.InGroup(p, b.Collection) {
 			errf("%s (%s) is not in the group", rn, displayName(p))
 		}
 	}
@@ -348,17 +348,6 @@ func TestCrashNoDuplicates(t *testing.T) {
 		t.Errorf("%d local contacts, want %d", len(local), contacts)
 	}
 	t.Logf("total %.1f s", time.Since(started).Seconds())
-}
-
-func inGroup(p map[string]any, group string) bool {
-	ms, _ := p["memberships"].([]any)
-	for _, m := range ms {
-		cg, _ := m.(map[string]any)["contactGroupMembership"].(map[string]any)
-		if cg["contactGroupResourceName"] == group {
-			return true
-		}
-	}
-	return false
 }
 
 // openRaw opens the SQLite file for the few reads and writes the test does

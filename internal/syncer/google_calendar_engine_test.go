@@ -20,6 +20,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/crm"
 	emu "github.com/tandem-crm/tandem/internal/emulator/google"
+	"github.com/tandem-crm/tandem/internal/emulator/google/calendartest"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv/storetest"
@@ -108,49 +109,13 @@ func (e *engineEnv) event(id string) map[string]any {
 
 // instances returns the start instants of a series' occurrences.
 func (e *engineEnv) instances(id string) []time.Time {
-	e.t.Helper()
-	var out []time.Time
-	err := e.svc.Events.Instances(e.cal, id).MaxResults(2500).Pages(e.ctx, func(es *calendar.Events) error {
-		for _, ev := range es.Items {
-			if ev.Start.Date != "" {
-				d, _ := time.Parse("2006-01-02", ev.Start.Date)
-				out = append(out, d)
-				continue
-			}
-			t, err := time.Parse(time.RFC3339, ev.Start.DateTime)
-			if err != nil {
-				return err
-			}
-			out = append(out, t)
-		}
-		return nil
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return out
+	return calendartest.Instances(e.t, e.ctx, e.svc, e.cal, id)
 }
 
 // instance reads one occurrence of a series through the API, as a user's
 // calendar shows it.
 func (e *engineEnv) instance(series, rid string) *calendar.Event {
-	e.t.Helper()
-	var found *calendar.Event
-	err := e.svc.Events.Instances(e.cal, series).MaxResults(2500).Pages(e.ctx, func(es *calendar.Events) error {
-		for _, ev := range es.Items {
-			if ev.Id == series+"_"+rid {
-				found = ev
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if found == nil {
-		e.t.Fatalf("no occurrence %s of %s", rid, series)
-	}
-	return found
+	return calendartest.Instance(e.t, e.ctx, e.svc, e.cal, series, rid)
 }
 
 func (e *engineEnv) run() reconcile.Stats {

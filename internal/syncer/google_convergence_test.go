@@ -167,7 +167,7 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 				// a contact that never was in it.
 				in := map[bool][]string{}
 				for _, p := range e.People(wireUser) {
-					in[inGroup(p, group)] = append(in[inGroup(p, group)], p["resourceName"].(string))
+					in[emu.InGroup(p, group)] = append(in[emu.InGroup(p, group)], p["resourceName"].(string))
 				}
 				// Never the last member: a collection emptied under its
 				// links stops sync by design (ErrCollectionEmpty).

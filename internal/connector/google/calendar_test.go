@@ -17,6 +17,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/crm"
 	emu "github.com/tandem-crm/tandem/internal/emulator/google"
+	"github.com/tandem-crm/tandem/internal/emulator/google/calendartest"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 )
 
@@ -76,27 +77,7 @@ func (e *calEnv) event(id string) map[string]any {
 
 // instances returns the start instants of a series' occurrences.
 func (e *calEnv) instances(id string) []time.Time {
-	e.t.Helper()
-	var out []time.Time
-	err := e.svc.Events.Instances(e.cal, id).MaxResults(2500).Pages(e.ctx, func(es *calendar.Events) error {
-		for _, ev := range es.Items {
-			if ev.Start.Date != "" {
-				d, _ := time.Parse("2006-01-02", ev.Start.Date)
-				out = append(out, d)
-				continue
-			}
-			t, err := time.Parse(time.RFC3339, ev.Start.DateTime)
-			if err != nil {
-				return err
-			}
-			out = append(out, t)
-		}
-		return nil
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	return out
+	return calendartest.Instances(e.t, e.ctx, e.svc, e.cal, id)
 }
 
 func mustLoc(t *testing.T, name string) *time.Location {
@@ -453,23 +434,7 @@ func FuzzEventFields(f *testing.F) {
 // instance reads one occurrence of a series through the API, as a user's
 // calendar shows it.
 func (e *calEnv) instance(series, rid string) *calendar.Event {
-	e.t.Helper()
-	var found *calendar.Event
-	err := e.svc.Events.Instances(e.cal, series).MaxResults(2500).Pages(e.ctx, func(es *calendar.Events) error {
-		for _, ev := range es.Items {
-			if ev.Id == series+"_"+rid {
-				found = ev
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if found == nil {
-		e.t.Fatalf("no occurrence %s of %s", rid, series)
-	}
-	return found
+	return calendartest.Instance(e.t, e.ctx, e.svc, e.cal, series, rid)
 }
 
 // TestCalendarRestore: a deleted event is undeleted with the same id, and a

@@ -146,7 +146,7 @@ func TestContactsLeaveAndRestore(t *testing.T) {
 		t.Fatal(err)
 	}
 	p, _ := e.Person(user, it.RemoteID)
-	if inGroup(p, c.group) || !inGroup(p, myContacts) {
+	if emu.InGroup(p, c.group) || !emu.InGroup(p, myContacts) {
 		t.Errorf("memberships after leaving its only group: %v", p["memberships"])
 	}
 
@@ -199,16 +199,4 @@ func FuzzPersonFields(f *testing.F) {
 			t.Fatal("marker lost")
 		}
 	})
-}
-
-// inGroup tells whether a person from the emulator is a member of group.
-func inGroup(p map[string]any, group string) bool {
-	ms, _ := p["memberships"].([]any)
-	for _, m := range ms {
-		cg, _ := m.(map[string]any)["contactGroupMembership"].(map[string]any)
-		if cg["contactGroupResourceName"] == group {
-			return true
-		}
-	}
-	return false
 }

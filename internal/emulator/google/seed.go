@@ -172,6 +172,19 @@ func (s *Server) People(email string) []map[string]any {
 	return out
 }
 
+// InGroup reports whether a contact, as Person or People return it, is a
+// member of the contact group with resource name group.
+func InGroup(p map[string]any, group string) bool {
+	ms, _ := p["memberships"].([]any)
+	for _, m := range ms {
+		cg, _ := m.(map[string]any)["contactGroupMembership"].(map[string]any)
+		if cg["contactGroupResourceName"] == group {
+			return true
+		}
+	}
+	return false
+}
+
 // Person returns one live contact, as People does.
 func (s *Server) Person(email, resourceName string) (map[string]any, bool) {
 	s.mu.Lock()
