@@ -1,4 +1,4 @@
-package reconcile
+package reconcile_test
 
 import (
 	"flag"
@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
@@ -72,10 +73,10 @@ func converge(t *testing.T, seed uint64, back *reentries) {
 					f.st.DeleteContact(store.WithOrigin(f.ctx, "ui"), f.v, c.ID)
 				}
 			case 5:
-				f.conn.remoteAdd(Fields{FieldName: word() + " remote", FieldJobTitle: word()})
+				f.conn.remoteAdd(reconcile.Fields{reconcile.FieldName: word() + " remote", reconcile.FieldJobTitle: word()})
 			case 6:
 				if live := f.conn.live(); len(live) > 0 {
-					f.conn.remoteEdit(live[rng.IntN(len(live))].id, Fields{FieldJobTitle: word(), FieldNotes: word()})
+					f.conn.remoteEdit(live[rng.IntN(len(live))].id, reconcile.Fields{reconcile.FieldJobTitle: word(), reconcile.FieldNotes: word()})
 				}
 			case 7:
 				// Never the last one: a collection emptied under its links
@@ -184,7 +185,7 @@ func checkConverged(t *testing.T, f *fixture) {
 			t.Errorf("%q linked to missing remote %s", c.Name, l.RemoteID)
 			continue
 		}
-		if lf := ContactFields(c); !lf.Equal(it.fields) {
+		if lf := reconcile.ContactFields(c); !lf.Equal(it.fields) {
 			t.Errorf("%q differs:\n local  %v\n remote %v\n link %+v", c.Name, lf, it.fields, l)
 			j, _ := f.st.Journal(f.ctx, c.ID, 50)
 			for _, e := range j {

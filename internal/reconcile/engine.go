@@ -911,7 +911,7 @@ func changedNames(a, b Fields) []string {
 }
 
 func unionFields(a, b Fields) Fields {
-	u := a.clone()
+	u := a.Clone()
 	for k, v := range b {
 		u[k] = v
 	}

@@ -1,4 +1,4 @@
-package reconcile
+package reconcile_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/crmsync"
+	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
@@ -22,8 +24,8 @@ type fixture struct {
 	tag   string
 	b     *store.Binding
 	conn  *memConn
-	local *ContactsLocal
-	eng   *Engine
+	local *crmsync.ContactsLocal
+	eng   *reconcile.Engine
 }
 
 func newFixture(t *testing.T) *fixture {
@@ -37,12 +39,12 @@ func newFixture(t *testing.T) *fixture {
 	}
 	b := storetest.Binding(t, st, storetest.Connection(t, st, v.UserID, "test").ID, "contact", "group")
 	f := &fixture{t: t, ctx: ctx, st: st, v: v, tag: tag.ID, b: b, conn: newMemConn(),
-		local: &ContactsLocal{Store: st, Viewer: v, TagID: tag.ID}}
-	f.eng = &Engine{State: st}
+		local: &crmsync.ContactsLocal{Store: st, Viewer: v, TagID: tag.ID}}
+	f.eng = &reconcile.Engine{State: st}
 	return f
 }
 
-func (f *fixture) run() Stats {
+func (f *fixture) run() reconcile.Stats {
 	f.t.Helper()
 	stats, err := f.eng.Run(f.ctx, f.b.ID, f.conn, f.local)
 	if err != nil {
@@ -104,7 +106,7 @@ func TestExportImportAndNoEcho(t *testing.T) {
 	f := newFixture(t)
 	ann := f.addContact("Ann Lee", true)
 	f.addContact("Not Synced", false)
-	remoteID := f.conn.remoteAdd(Fields{FieldGivenName: "Пётр", FieldFamilyName: "Ёлкин", FieldEmails: "p@example.ru|work|primary"})
+	remoteID := f.conn.remoteAdd(reconcile.Fields{reconcile.FieldGivenName: "Пётр", reconcile.FieldFamilyName: "Ёлкин", reconcile.FieldEmails: "p@example.ru|work|primary"})
 
 	s := f.run()
 	if s.RemoteCreated != 1 || s.LocalCreated != 1 {
@@ -142,14 +144,14 @@ func TestFieldMergeAndConflicts(t *testing.T) {
 
 	// Different fields on each side: both survive.
 	f.edit(c, func(c *crm.Contact) { c.JobTitle = "CEO" })
-	f.conn.remoteEdit(rid, Fields{FieldPhones: "+7 495 000-00-00|mobile|primary"})
+	f.conn.remoteEdit(rid, reconcile.Fields{reconcile.FieldPhones: "+7 495 000-00-00|mobile|primary"})
 	f.run()
 	got := f.contact(c.ID)
 	remote, _ := f.conn.Get(f.ctx, rid)
 	if got.JobTitle != "CEO" || got.PrimaryPhone() != "+7 495 000-00-00" {
 		t.Errorf("local after merge: %q %q", got.JobTitle, got.PrimaryPhone())
 	}
-	if remote.Fields[FieldJobTitle] != "CEO" || remote.Fields[FieldPhones] == "" {
+	if remote.Fields[reconcile.FieldJobTitle] != "CEO" || remote.Fields[reconcile.FieldPhones] == "" {
 		t.Errorf("remote after merge: %v", remote.Fields)
 	}
 
@@ -157,7 +159,7 @@ func TestFieldMergeAndConflicts(t *testing.T) {
 	// says why.
 	f.edit(c, func(c *crm.Contact) { c.JobTitle = "Local title" })
 	time.Sleep(5 * time.Millisecond)
-	f.conn.remoteEdit(rid, Fields{FieldJobTitle: "Remote title"})
+	f.conn.remoteEdit(rid, reconcile.Fields{reconcile.FieldJobTitle: "Remote title"})
 	s := f.run()
 	if s.Conflicts != 1 {
 		t.Errorf("conflicts %d", s.Conflicts)
@@ -166,14 +168,14 @@ func TestFieldMergeAndConflicts(t *testing.T) {
 		t.Errorf("later remote change lost: %q", got)
 	}
 	j, _ := f.st.Journal(f.ctx, c.ID, 10)
-	if len(j) == 0 || j[0].Reason != Conflict([]string{FieldJobTitle}) {
+	if len(j) == 0 || j[0].Reason != reconcile.Conflict([]string{reconcile.FieldJobTitle}) {
 		t.Errorf("journal %+v", j)
 	}
-	f.conn.remoteEdit(rid, Fields{FieldJobTitle: "Older remote"})
+	f.conn.remoteEdit(rid, reconcile.Fields{reconcile.FieldJobTitle: "Older remote"})
 	time.Sleep(5 * time.Millisecond)
 	f.edit(c, func(c *crm.Contact) { c.JobTitle = "Newer local" })
 	f.run()
-	if remote, _ := f.conn.Get(f.ctx, rid); remote.Fields[FieldJobTitle] != "Newer local" {
+	if remote, _ := f.conn.Get(f.ctx, rid); remote.Fields[reconcile.FieldJobTitle] != "Newer local" {
 		t.Errorf("later local change lost: %v", remote.Fields)
 	}
 }
@@ -209,7 +211,7 @@ func TestDeletesFollowPolicy(t *testing.T) {
 		t.Fatalf("remote removals %+v", s)
 	}
 	for _, id := range []string{bRemote, cRemote} {
-		if _, err := f.conn.Get(f.ctx, id); !errors.Is(err, ErrRemoteNotFound) {
+		if _, err := f.conn.Get(f.ctx, id); !errors.Is(err, reconcile.ErrRemoteNotFound) {
 			t.Errorf("%s still remote", id)
 		}
 	}
@@ -236,7 +238,7 @@ func TestPreconditionRemerge(t *testing.T) {
 	rid := f.link(c.ID).RemoteID
 	remote, _ := f.conn.Get(f.ctx, rid)
 	local := f.contact(c.ID)
-	if remote.Fields[FieldJobTitle] != "CTO" || remote.Fields[FieldNotes] != "edited remotely meanwhile" {
+	if remote.Fields[reconcile.FieldJobTitle] != "CTO" || remote.Fields[reconcile.FieldNotes] != "edited remotely meanwhile" {
 		t.Errorf("remote %v", remote.Fields)
 	}
 	if local.Notes != "edited remotely meanwhile" || local.JobTitle != "CTO" {
@@ -281,7 +283,7 @@ func TestExpiredCursorFullReconcile(t *testing.T) {
 	for _, n := range []string{"A One", "B Two", "C Three", "D Four"} {
 		f.addContact(n, true)
 	}
-	f.conn.remoteAdd(Fields{FieldName: "Remote One"})
+	f.conn.remoteAdd(reconcile.Fields{reconcile.FieldName: "Remote One"})
 	f.run()
 	contacts, _, _ := f.st.ListContacts(f.ctx, f.v, store.ContactFilter{})
 	gone := f.link(contacts[0].ID).RemoteID
@@ -312,8 +314,8 @@ func TestEmptiedCollectionStops(t *testing.T) {
 		f.conn.remoteDelete(it.id)
 	}
 	f.conn.gen++
-	if _, err := f.eng.Run(f.ctx, f.b.ID, f.conn, f.local); !errors.Is(err, ErrCollectionEmpty) {
-		t.Fatalf("run: %v, want ErrCollectionEmpty", err)
+	if _, err := f.eng.Run(f.ctx, f.b.ID, f.conn, f.local); !errors.Is(err, reconcile.ErrCollectionEmpty) {
+		t.Fatalf("run: %v, want reconcile.ErrCollectionEmpty", err)
 	}
 	if !hasTag(f.contact(a.ID), f.tag) {
 		t.Error("contacts were untagged")
@@ -324,13 +326,13 @@ func TestEmptiedCollectionStops(t *testing.T) {
 // window covers, as a calendar listed from a date does.
 type windowConn struct {
 	*memConn
-	covers func(Fields) bool
+	covers func(reconcile.Fields) bool
 	gets   int
 }
 
-func (w *windowConn) Covers(f Fields) bool { return w.covers(f) }
+func (w *windowConn) Covers(f reconcile.Fields) bool { return w.covers(f) }
 
-func (w *windowConn) List(ctx context.Context, cursor, page string) (Page, error) {
+func (w *windowConn) List(ctx context.Context, cursor, page string) (reconcile.Page, error) {
 	p, err := w.memConn.List(ctx, cursor, page)
 	if err != nil || cursor != "" {
 		return p, err
@@ -345,7 +347,7 @@ func (w *windowConn) List(ctx context.Context, cursor, page string) (Page, error
 	return p, nil
 }
 
-func (w *windowConn) Get(ctx context.Context, id string) (Item, error) {
+func (w *windowConn) Get(ctx context.Context, id string) (reconcile.Item, error) {
 	w.gets++
 	return w.memConn.Get(ctx, id)
 }
@@ -361,12 +363,12 @@ func TestWindowedListingJudgedInsideWindow(t *testing.T) {
 		wantErr   error
 	}{
 		{name: "nothing inside the window"},
-		{name: "everything inside the window deleted", deleteNew: true, wantErr: ErrCollectionEmpty},
+		{name: "everything inside the window deleted", deleteNew: true, wantErr: reconcile.ErrCollectionEmpty},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := newFixture(t)
 			old := []*crm.Contact{f.addContact("Old One", true), f.addContact("Old Two", true)}
-			w := &windowConn{memConn: f.conn, covers: func(Fields) bool { return true }}
+			w := &windowConn{memConn: f.conn, covers: func(reconcile.Fields) bool { return true }}
 			if _, err := f.eng.Run(f.ctx, f.b.ID, w, f.local); err != nil {
 				t.Fatal(err)
 			}
@@ -379,7 +381,7 @@ func TestWindowedListingJudgedInsideWindow(t *testing.T) {
 			}
 			// From now on the window covers only "New …" items; a full
 			// listing (the cursor expired) shows none.
-			w.covers = func(fl Fields) bool { return strings.HasPrefix(fl[FieldName], "New") }
+			w.covers = func(fl reconcile.Fields) bool { return strings.HasPrefix(fl[reconcile.FieldName], "New") }
 			f.conn.gen++
 			w.gets = 0
 			_, err := f.eng.Run(f.ctx, f.b.ID, w, f.local)
@@ -402,25 +404,25 @@ func TestMergeTable(t *testing.T) {
 	early, late := time.Unix(100, 0), time.Unix(200, 0)
 	tests := []struct {
 		name                string
-		base, local, remote Fields
+		base, local, remote reconcile.Fields
 		localAt, remoteAt   time.Time
-		want                Fields
+		want                reconcile.Fields
 		toLocal, toRemote   string
 		conflicts           string
 	}{
-		{"nothing changed", Fields{"a": "1"}, Fields{"a": "1"}, Fields{"a": "1"}, early, late, Fields{"a": "1"}, "", "", ""},
-		{"local only", Fields{"a": "1"}, Fields{"a": "2"}, Fields{"a": "1"}, early, late, Fields{"a": "2"}, "", "a", ""},
-		{"remote only", Fields{"a": "1"}, Fields{"a": "1"}, Fields{"a": "3"}, late, early, Fields{"a": "3"}, "a", "", ""},
-		{"both same", Fields{"a": "1"}, Fields{"a": "2"}, Fields{"a": "2"}, early, late, Fields{"a": "2"}, "", "", ""},
-		{"conflict remote later", Fields{"a": "1"}, Fields{"a": "2"}, Fields{"a": "3"}, early, late, Fields{"a": "3"}, "a", "", "a"},
-		{"conflict local later", Fields{"a": "1"}, Fields{"a": "2"}, Fields{"a": "3"}, late, early, Fields{"a": "2"}, "", "a", "a"},
-		{"tie goes local", Fields{"a": "1"}, Fields{"a": "2"}, Fields{"a": "3"}, early, early, Fields{"a": "2"}, "", "a", "a"},
-		{"different fields", Fields{}, Fields{"a": "1"}, Fields{"b": "2"}, early, late, Fields{"a": "1", "b": "2"}, "b", "a", ""},
-		{"remote cleared", Fields{"a": "1"}, Fields{"a": "1"}, Fields{}, early, late, Fields{}, "a", "", ""},
+		{"nothing changed", reconcile.Fields{"a": "1"}, reconcile.Fields{"a": "1"}, reconcile.Fields{"a": "1"}, early, late, reconcile.Fields{"a": "1"}, "", "", ""},
+		{"local only", reconcile.Fields{"a": "1"}, reconcile.Fields{"a": "2"}, reconcile.Fields{"a": "1"}, early, late, reconcile.Fields{"a": "2"}, "", "a", ""},
+		{"remote only", reconcile.Fields{"a": "1"}, reconcile.Fields{"a": "1"}, reconcile.Fields{"a": "3"}, late, early, reconcile.Fields{"a": "3"}, "a", "", ""},
+		{"both same", reconcile.Fields{"a": "1"}, reconcile.Fields{"a": "2"}, reconcile.Fields{"a": "2"}, early, late, reconcile.Fields{"a": "2"}, "", "", ""},
+		{"conflict remote later", reconcile.Fields{"a": "1"}, reconcile.Fields{"a": "2"}, reconcile.Fields{"a": "3"}, early, late, reconcile.Fields{"a": "3"}, "a", "", "a"},
+		{"conflict local later", reconcile.Fields{"a": "1"}, reconcile.Fields{"a": "2"}, reconcile.Fields{"a": "3"}, late, early, reconcile.Fields{"a": "2"}, "", "a", "a"},
+		{"tie goes local", reconcile.Fields{"a": "1"}, reconcile.Fields{"a": "2"}, reconcile.Fields{"a": "3"}, early, early, reconcile.Fields{"a": "2"}, "", "a", "a"},
+		{"different fields", reconcile.Fields{}, reconcile.Fields{"a": "1"}, reconcile.Fields{"b": "2"}, early, late, reconcile.Fields{"a": "1", "b": "2"}, "b", "a", ""},
+		{"remote cleared", reconcile.Fields{"a": "1"}, reconcile.Fields{"a": "1"}, reconcile.Fields{}, early, late, reconcile.Fields{}, "a", "", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m, tl, tr, c := Merge(tt.base, tt.local, tt.remote, tt.localAt, tt.remoteAt)
+			m, tl, tr, c := reconcile.Merge(tt.base, tt.local, tt.remote, tt.localAt, tt.remoteAt)
 			if !m.Equal(tt.want) || strings.Join(tl, ",") != tt.toLocal || strings.Join(tr, ",") != tt.toRemote || strings.Join(c, ",") != tt.conflicts {
 				t.Errorf("Merge = %v, toLocal %v, toRemote %v, conflicts %v", m, tl, tr, c)
 			}
@@ -430,11 +432,11 @@ func TestMergeTable(t *testing.T) {
 
 func TestListEncoding(t *testing.T) {
 	es := []crm.Email{{Address: "b@x.y", Kind: "home"}, {Address: "a|b@x.y", Kind: "work", Primary: true}}
-	enc := EncodeEmails(es)
+	enc := reconcile.EncodeEmails(es)
 	if !strings.HasPrefix(enc, `a\pb@x.y|work|primary`) {
 		t.Fatalf("encoded %q", enc)
 	}
-	dec := DecodeEmails(enc)
+	dec := reconcile.DecodeEmails(enc)
 	if len(dec) != 2 || dec[0].Address != "a|b@x.y" || !dec[0].Primary || dec[1].Kind != "home" {
 		t.Errorf("decoded %+v", dec)
 	}
@@ -444,7 +446,7 @@ func TestPreviewChangesNothing(t *testing.T) {
 	f := newFixture(t)
 	ann := f.addContact("Ann Lee", true)
 	f.addContact("Bob Ray", true)
-	f.conn.remoteAdd(Fields{FieldName: "Remote Person"})
+	f.conn.remoteAdd(reconcile.Fields{reconcile.FieldName: "Remote Person"})
 	before, _, _ := f.st.ListContacts(f.ctx, f.v, store.ContactFilter{})
 	plan, stats, err := f.eng.Preview(f.ctx, f.b.ID, f.conn, f.local)
 	if err != nil {

@@ -1,4 +1,4 @@
-package reconcile
+package reconcile_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/crmsync"
+	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
@@ -16,7 +18,7 @@ import (
 func at(s string) *time.Time {
 	t, err := time.Parse(time.RFC3339, s)
 	if err != nil {
-		t, err = time.Parse(DateLayout, s)
+		t, err = time.Parse(reconcile.DateLayout, s)
 		if err != nil {
 			panic(err)
 		}
@@ -29,58 +31,58 @@ func TestEventFieldsTable(t *testing.T) {
 	tests := []struct {
 		name string
 		a    crm.Activity
-		want Fields
+		want reconcile.Fields
 	}{
 		{"timed with a time zone", crm.Activity{ID: "a1", Title: "Planning", Location: "Room 1",
 			Start: at("2026-03-09T09:00:00-04:00"), End: at("2026-03-09T10:30:00-04:00"), TimeZone: "America/New_York"},
-			Fields{FieldTitle: "Planning", FieldLocation: "Room 1", FieldStart: "2026-03-09T13:00:00Z",
-				FieldEnd: "2026-03-09T14:30:00Z", FieldTimeZone: "America/New_York", FieldOrganizer: "me@x.org", FieldTandemID: "a1"}},
+			reconcile.Fields{reconcile.FieldTitle: "Planning", reconcile.FieldLocation: "Room 1", reconcile.FieldStart: "2026-03-09T13:00:00Z",
+				reconcile.FieldEnd: "2026-03-09T14:30:00Z", reconcile.FieldTimeZone: "America/New_York", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a1"}},
 		{"timed without end", crm.Activity{ID: "a2", Title: "Call", Start: at("2026-03-09T13:00:00Z")},
-			Fields{FieldTitle: "Call", FieldStart: "2026-03-09T13:00:00Z", FieldEnd: "2026-03-09T13:00:00Z",
-				FieldTimeZone: "UTC", FieldOrganizer: "me@x.org", FieldTandemID: "a2"}},
+			reconcile.Fields{reconcile.FieldTitle: "Call", reconcile.FieldStart: "2026-03-09T13:00:00Z", reconcile.FieldEnd: "2026-03-09T13:00:00Z",
+				reconcile.FieldTimeZone: "UTC", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a2"}},
 		{"crossing midnight UTC", crm.Activity{ID: "a3", Title: "Late", Start: at("2026-03-09T23:30:00Z"),
 			End: at("2026-03-10T00:30:00Z"), TimeZone: "Europe/Moscow"},
-			Fields{FieldTitle: "Late", FieldStart: "2026-03-09T23:30:00Z", FieldEnd: "2026-03-10T00:30:00Z",
-				FieldTimeZone: "Europe/Moscow", FieldOrganizer: "me@x.org", FieldTandemID: "a3"}},
+			reconcile.Fields{reconcile.FieldTitle: "Late", reconcile.FieldStart: "2026-03-09T23:30:00Z", reconcile.FieldEnd: "2026-03-10T00:30:00Z",
+				reconcile.FieldTimeZone: "Europe/Moscow", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a3"}},
 		{"all-day on the day clocks change", crm.Activity{ID: "a4", Title: "Offsite", AllDay: true,
 			Start: at("2026-03-08"), End: at("2026-03-09"), TimeZone: "America/New_York"},
-			Fields{FieldTitle: "Offsite", FieldStart: "2026-03-08", FieldEnd: "2026-03-09", FieldAllDay: "true",
-				FieldOrganizer: "me@x.org", FieldTandemID: "a4"}},
+			reconcile.Fields{reconcile.FieldTitle: "Offsite", reconcile.FieldStart: "2026-03-08", reconcile.FieldEnd: "2026-03-09", reconcile.FieldAllDay: "true",
+				reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a4"}},
 		{"multi-day all-day", crm.Activity{ID: "a5", Title: "Conference", AllDay: true,
 			Start: at("2026-10-30"), End: at("2026-11-03")},
-			Fields{FieldTitle: "Conference", FieldStart: "2026-10-30", FieldEnd: "2026-11-03", FieldAllDay: "true",
-				FieldOrganizer: "me@x.org", FieldTandemID: "a5"}},
+			reconcile.Fields{reconcile.FieldTitle: "Conference", reconcile.FieldStart: "2026-10-30", reconcile.FieldEnd: "2026-11-03", reconcile.FieldAllDay: "true",
+				reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a5"}},
 		{"all-day without end", crm.Activity{ID: "a6", Title: "Holiday", AllDay: true, Start: at("2026-05-01")},
-			Fields{FieldTitle: "Holiday", FieldStart: "2026-05-01", FieldEnd: "2026-05-02", FieldAllDay: "true",
-				FieldOrganizer: "me@x.org", FieldTandemID: "a6"}},
+			reconcile.Fields{reconcile.FieldTitle: "Holiday", reconcile.FieldStart: "2026-05-01", reconcile.FieldEnd: "2026-05-02", reconcile.FieldAllDay: "true",
+				reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a6"}},
 		{"recurring with exdates across DST", crm.Activity{ID: "a7", Title: "Weekly", TimeZone: "America/New_York",
 			Start: at("2026-03-02T09:00:00-05:00"), End: at("2026-03-02T09:30:00-05:00"), RRule: "RRULE:FREQ=WEEKLY;BYDAY=MO",
 			ExDates: []time.Time{*at("2026-11-09T09:00:00-05:00"), *at("2026-03-09T09:00:00-04:00"), *at("2026-03-09T13:00:00Z")}},
-			Fields{FieldTitle: "Weekly", FieldStart: "2026-03-02T14:00:00Z", FieldEnd: "2026-03-02T14:30:00Z",
-				FieldTimeZone: "America/New_York", FieldRRule: "FREQ=WEEKLY;BYDAY=MO",
-				FieldExDates: "2026-03-09T13:00:00Z,2026-11-09T14:00:00Z", FieldOrganizer: "me@x.org", FieldTandemID: "a7"}},
+			reconcile.Fields{reconcile.FieldTitle: "Weekly", reconcile.FieldStart: "2026-03-02T14:00:00Z", reconcile.FieldEnd: "2026-03-02T14:30:00Z",
+				reconcile.FieldTimeZone: "America/New_York", reconcile.FieldRRule: "FREQ=WEEKLY;BYDAY=MO",
+				reconcile.FieldExDates: "2026-03-09T13:00:00Z,2026-11-09T14:00:00Z", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a7"}},
 		{"recurring all-day with exdates", crm.Activity{ID: "a8", Title: "Sprint review", AllDay: true,
 			Start: at("2026-03-06"), End: at("2026-03-07"), RRule: "FREQ=WEEKLY;COUNT=10",
 			ExDates: []time.Time{*at("2026-03-20"), *at("2026-03-13")}},
-			Fields{FieldTitle: "Sprint review", FieldStart: "2026-03-06", FieldEnd: "2026-03-07", FieldAllDay: "true",
-				FieldRRule: "FREQ=WEEKLY;COUNT=10", FieldExDates: "2026-03-13,2026-03-20", FieldOrganizer: "me@x.org", FieldTandemID: "a8"}},
+			reconcile.Fields{reconcile.FieldTitle: "Sprint review", reconcile.FieldStart: "2026-03-06", reconcile.FieldEnd: "2026-03-07", reconcile.FieldAllDay: "true",
+				reconcile.FieldRRule: "FREQ=WEEKLY;COUNT=10", reconcile.FieldExDates: "2026-03-13,2026-03-20", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a8"}},
 		{"attendees canonical", crm.Activity{ID: "a9", Title: "Sync", Start: at("2026-04-01T10:00:00Z"), End: at("2026-04-01T11:00:00Z"),
 			Participants: []crm.Participant{{Email: "Bob@Example.com", Name: "Bob | B"}, {Email: "ann@example.com", Name: "Анна", ResponseStatus: "accepted"},
 				{ContactID: "c1"}}},
-			Fields{FieldTitle: "Sync", FieldStart: "2026-04-01T10:00:00Z", FieldEnd: "2026-04-01T11:00:00Z", FieldTimeZone: "UTC",
-				FieldAttendees: "ann@example.com|Анна|accepted\nbob@example.com|Bob \\p B|needs_action", FieldOrganizer: "me@x.org", FieldTandemID: "a9"}},
+			reconcile.Fields{reconcile.FieldTitle: "Sync", reconcile.FieldStart: "2026-04-01T10:00:00Z", reconcile.FieldEnd: "2026-04-01T11:00:00Z", reconcile.FieldTimeZone: "UTC",
+				reconcile.FieldAttendees: "ann@example.com|Анна|accepted\nbob@example.com|Bob \\p B|needs_action", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a9"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			a := tt.a
 			a.Normalize()
-			got := EventFields(&a, "Me@x.org")
+			got := reconcile.EventFields(&a, "Me@x.org")
 			if !got.Equal(tt.want) {
 				t.Fatalf("EventFields:\n got %v\nwant %v", got, tt.want)
 			}
 			// Back to an activity and out again: the same fields.
 			var b crm.Activity
-			if err := ApplyEventFields(&b, got, EventFieldNames); err != nil {
+			if err := reconcile.ApplyEventFields(&b, got, reconcile.EventFieldNames); err != nil {
 				t.Fatal(err)
 			}
 			b.ID = a.ID
@@ -88,7 +90,7 @@ func TestEventFieldsTable(t *testing.T) {
 			if err := b.Validate(); err != nil {
 				t.Fatalf("validate: %v", err)
 			}
-			again := EventFields(&b, "me@x.org")
+			again := reconcile.EventFields(&b, "me@x.org")
 			if !again.Equal(got) {
 				t.Errorf("round trip:\n got %v\nwant %v", again, got)
 			}
@@ -103,8 +105,8 @@ func TestApplyEventFieldsKeepsContactsAndRules(t *testing.T) {
 	a := crm.Activity{Title: "x", Start: at("2026-04-01T10:00:00Z"), RRule: "FREQ=DAILY",
 		ExDates:      []time.Time{*at("2026-04-02T10:00:00Z")},
 		Participants: []crm.Participant{{Email: "Ann@example.com", ContactID: "c-ann"}, {Email: "old@example.com", ContactID: "c-old"}}}
-	f := Fields{FieldAttendees: "ann@example.com|Ann|declined\nnew@example.com||needs_action"}
-	if err := ApplyEventFields(&a, f, []string{FieldAttendees, FieldRRule}); err != nil {
+	f := reconcile.Fields{reconcile.FieldAttendees: "ann@example.com|Ann|declined\nnew@example.com||needs_action"}
+	if err := reconcile.ApplyEventFields(&a, f, []string{reconcile.FieldAttendees, reconcile.FieldRRule}); err != nil {
 		t.Fatal(err)
 	}
 	if len(a.Participants) != 2 || a.Participants[0].ContactID != "c-ann" || a.Participants[0].ResponseStatus != "declined" ||
@@ -114,10 +116,10 @@ func TestApplyEventFieldsKeepsContactsAndRules(t *testing.T) {
 	if a.RRule != "" || a.ExDates != nil {
 		t.Errorf("exdates kept without a rule: %q %v", a.RRule, a.ExDates)
 	}
-	if err := ApplyEventFields(&a, Fields{FieldStart: "yesterday"}, []string{FieldStart}); err == nil {
+	if err := reconcile.ApplyEventFields(&a, reconcile.Fields{reconcile.FieldStart: "yesterday"}, []string{reconcile.FieldStart}); err == nil {
 		t.Error("bad start accepted")
 	}
-	if err := ApplyEventFields(&a, Fields{FieldTimeZone: "Mars/Olympus"}, []string{FieldTimeZone}); err == nil {
+	if err := reconcile.ApplyEventFields(&a, reconcile.Fields{reconcile.FieldTimeZone: "Mars/Olympus"}, []string{reconcile.FieldTimeZone}); err == nil {
 		t.Error("bad zone accepted")
 	}
 }
@@ -144,13 +146,13 @@ func TestReachesDate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := ReachesDate(&tt.a, from); got != tt.want {
+			if got := reconcile.ReachesDate(&tt.a, from); got != tt.want {
 				t.Errorf("ReachesDate = %v", got)
 			}
 			// The same rule on the synced form; what has no dates cannot
 			// be judged and counts as inside a window.
 			want := tt.want || tt.a.Start == nil
-			if got := EventReachesDate(EventFields(&tt.a, ""), from); got != want {
+			if got := reconcile.EventReachesDate(reconcile.EventFields(&tt.a, ""), from); got != want {
 				t.Errorf("EventReachesDate = %v", got)
 			}
 		})
@@ -165,8 +167,8 @@ type eventFixture struct {
 	v     access.Viewer
 	b     *store.Binding
 	conn  *memConn
-	local *EventsLocal
-	eng   *Engine
+	local *crmsync.EventsLocal
+	eng   *reconcile.Engine
 	from  time.Time
 }
 
@@ -178,14 +180,15 @@ func newEventFixture(t *testing.T) *eventFixture {
 	b := storetest.Binding(t, st, storetest.Connection(t, st, v.UserID, "test").ID, "event", "cal")
 	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	f := &eventFixture{t: t, ctx: ctx, st: st, v: v, b: b, conn: newMemConn(), from: from,
-		local: &EventsLocal{Store: st, Viewer: v, BindingID: b.ID, From: from}}
-	f.eng = &Engine{State: st}
+		local: &crmsync.EventsLocal{Store: st, Viewer: v, BindingID: b.ID, From: from}}
+	f.eng = &reconcile.Engine{State: st}
 	return f
 }
 
-func (f *eventFixture) run() Stats {
+func (f *eventFixture) run() reconcile.Stats {
 	f.t.Helper()
-	f.local.syncs = nil // a new run sees bindings as they are now
+	// A new run sees bindings as they are now, as each run's new Local does.
+	f.local = &crmsync.EventsLocal{Store: f.st, Viewer: f.v, BindingID: f.b.ID, From: f.from, ImportAs: f.local.ImportAs}
 	if _, err := f.local.ApplyOrganizerRule(f.ctx, f.binding().LocalCursor); err != nil {
 		f.t.Fatal(err)
 	}
@@ -252,16 +255,16 @@ func TestEventsExportImportScope(t *testing.T) {
 		End: at("2026-03-10T11:00:00Z"), TimeZone: "Europe/Moscow"})
 	f.activity(&crm.Activity{Title: "Not shown", Start: at("2026-03-10T10:00:00Z")})
 	f.activity(&crm.Activity{Title: "Too old", ShowInCalendar: true, Start: at("2026-02-10T10:00:00Z")})
-	f.conn.remoteAdd(Fields{FieldTitle: "From Google", FieldStart: "2026-03-12T09:00:00Z", FieldEnd: "2026-03-12T10:00:00Z",
-		FieldTimeZone: "UTC", FieldOrganizer: "owner@example.com",
-		FieldAttendees: "ann@example.com|Ann|accepted\nstranger@example.org||needs_action"})
+	f.conn.remoteAdd(reconcile.Fields{reconcile.FieldTitle: "From Google", reconcile.FieldStart: "2026-03-12T09:00:00Z", reconcile.FieldEnd: "2026-03-12T10:00:00Z",
+		reconcile.FieldTimeZone: "UTC", reconcile.FieldOrganizer: "owner@example.com",
+		reconcile.FieldAttendees: "ann@example.com|Ann|accepted\nstranger@example.org||needs_action"})
 
 	s := f.run()
 	if s.RemoteCreated != 1 || s.LocalCreated != 1 {
 		t.Fatalf("first run %+v", s)
 	}
-	if got := f.remoteOf(shown.ID).fields; got[FieldTitle] != "Shown" || got[FieldTimeZone] != "Europe/Moscow" ||
-		got[FieldTandemID] != shown.ID || got[FieldOrganizer] != "owner@example.com" {
+	if got := f.remoteOf(shown.ID).fields; got[reconcile.FieldTitle] != "Shown" || got[reconcile.FieldTimeZone] != "Europe/Moscow" ||
+		got[reconcile.FieldTandemID] != shown.ID || got[reconcile.FieldOrganizer] != "owner@example.com" {
 		t.Errorf("exported %v", got)
 	}
 	var imp *crm.Activity
@@ -320,13 +323,13 @@ func TestEventsOrganizerRule(t *testing.T) {
 		if got.OrganizerID != f.v.UserID {
 			t.Errorf("%s: organizer %q %q, want the syncing user", a.Title, got.OrganizerID, got.OrganizerEmail)
 		}
-		if f.remoteOf(a.ID).fields[FieldOrganizer] != "owner@example.com" {
+		if f.remoteOf(a.ID).fields[reconcile.FieldOrganizer] != "owner@example.com" {
 			t.Errorf("%s exported with organizer %v", a.Title, f.remoteOf(a.ID).fields)
 		}
 		j, _ := f.st.Journal(f.ctx, a.ID, 5)
 		found := false
 		for _, e := range j {
-			found = found || strings.HasPrefix(e.Reason, ReasonOrganizerReplaced+":")
+			found = found || strings.HasPrefix(e.Reason, reconcile.ReasonOrganizerReplaced+":")
 		}
 		if !found {
 			t.Errorf("%s: journal %+v", a.Title, j)
@@ -347,7 +350,7 @@ func TestEventsOrganizerRule(t *testing.T) {
 		t.Fatal(err)
 	}
 	f.run()
-	if got := f.remoteOf(byBob.ID).fields; got[FieldTitle] != "Bob's, moved" || got[FieldStart] != "2026-03-11T10:00:00Z" {
+	if got := f.remoteOf(byBob.ID).fields; got[reconcile.FieldTitle] != "Bob's, moved" || got[reconcile.FieldStart] != "2026-03-11T10:00:00Z" {
 		t.Errorf("change not pushed: %v", got)
 	}
 }
@@ -355,8 +358,8 @@ func TestEventsOrganizerRule(t *testing.T) {
 func TestEventsResubscribeNoDuplicates(t *testing.T) {
 	f := newEventFixture(t)
 	f.activity(&crm.Activity{Title: "Ours", ShowInCalendar: true, Start: at("2026-03-10T10:00:00Z"), End: at("2026-03-10T11:00:00Z")})
-	f.conn.remoteAdd(Fields{FieldTitle: "Theirs", FieldStart: "2026-03-12T09:00:00Z", FieldEnd: "2026-03-12T10:00:00Z",
-		FieldTimeZone: "UTC", FieldOrganizer: "owner@example.com"})
+	f.conn.remoteAdd(reconcile.Fields{reconcile.FieldTitle: "Theirs", reconcile.FieldStart: "2026-03-12T09:00:00Z", reconcile.FieldEnd: "2026-03-12T10:00:00Z",
+		reconcile.FieldTimeZone: "UTC", reconcile.FieldOrganizer: "owner@example.com"})
 	f.run()
 	// Unsubscribe: every link goes, no record; subscribing again lists both
 	// sides from scratch.

@@ -1,4 +1,4 @@
-package reconcile
+package reconcile_test
 
 import (
 	"context"
@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"sync"
 	"time"
+
+	"github.com/tandem-crm/tandem/internal/reconcile"
 )
 
 // memConn is an in-memory remote collection for engine unit tests: etags,
@@ -33,7 +35,7 @@ type memConn struct {
 
 type memItem struct {
 	id, etag, marker string
-	fields           Fields
+	fields           reconcile.Fields
 	deleted          bool // out of the collection (restorable)
 	purged           bool // and deleted for good
 	seq              int
@@ -50,7 +52,7 @@ func (m *memConn) touch(it *memItem) {
 }
 
 // remoteEdit simulates a user editing in the remote app.
-func (m *memConn) remoteEdit(id string, f Fields) {
+func (m *memConn) remoteEdit(id string, f reconcile.Fields) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	it := m.items[id]
@@ -64,12 +66,12 @@ func (m *memConn) remoteEdit(id string, f Fields) {
 	m.touch(it)
 }
 
-func (m *memConn) remoteAdd(f Fields) string {
+func (m *memConn) remoteAdd(f reconcile.Fields) string {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.nextID++
 	id := "r" + strconv.Itoa(m.nextID)
-	it := &memItem{id: id, fields: f.clone()}
+	it := &memItem{id: id, fields: f.Clone()}
 	m.items[id] = it
 	m.touch(it)
 	return id
@@ -131,8 +133,8 @@ func (m *memConn) live() []*memItem {
 	return out
 }
 
-func (m *memConn) item(it *memItem) Item {
-	return Item{RemoteID: it.id, ETag: it.etag, Marker: it.marker, Deleted: it.deleted, Modified: it.modified, Fields: it.fields.clone()}
+func (m *memConn) item(it *memItem) reconcile.Item {
+	return reconcile.Item{RemoteID: it.id, ETag: it.etag, Marker: it.marker, Deleted: it.deleted, Modified: it.modified, Fields: it.fields.Clone()}
 }
 
 var errTransient = errors.New("simulated transient failure")
@@ -162,17 +164,17 @@ func (m *memConn) fault() error {
 	return nil
 }
 
-func (m *memConn) List(ctx context.Context, cursor, page string) (Page, error) {
+func (m *memConn) List(ctx context.Context, cursor, page string) (reconcile.Page, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.fault(); err != nil {
-		return Page{}, err
+		return reconcile.Page{}, err
 	}
 	since := 0
 	if cursor != "" {
 		var gen int
 		if _, err := fmt.Sscanf(cursor, "%d:%d", &gen, &since); err != nil || gen != m.gen {
-			return Page{}, ErrCursorExpired
+			return reconcile.Page{}, reconcile.ErrCursorExpired
 		}
 	}
 	var all []*memItem
@@ -191,7 +193,7 @@ func (m *memConn) List(ctx context.Context, cursor, page string) (Page, error) {
 	sort.Slice(all, func(i, j int) bool { return all[i].seq < all[j].seq })
 	off, _ := strconv.Atoi(page)
 	end := min(off+m.pageSize, len(all))
-	p := Page{}
+	p := reconcile.Page{}
 	for _, it := range all[off:end] {
 		p.Items = append(p.Items, m.item(it))
 	}
@@ -203,47 +205,47 @@ func (m *memConn) List(ctx context.Context, cursor, page string) (Page, error) {
 	return p, nil
 }
 
-func (m *memConn) Get(ctx context.Context, id string) (Item, error) {
+func (m *memConn) Get(ctx context.Context, id string) (reconcile.Item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.fault(); err != nil {
-		return Item{}, err
+		return reconcile.Item{}, err
 	}
 	it, ok := m.items[id]
 	if !ok || it.deleted {
-		return Item{}, ErrRemoteNotFound
+		return reconcile.Item{}, reconcile.ErrRemoteNotFound
 	}
 	return m.item(it), nil
 }
 
 var errCrash = errors.New("simulated crash after the remote create")
 
-func (m *memConn) Create(ctx context.Context, f Fields, marker string) (Item, error) {
+func (m *memConn) Create(ctx context.Context, f reconcile.Fields, marker string) (reconcile.Item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.fault(); err != nil {
-		return Item{}, err
+		return reconcile.Item{}, err
 	}
 	m.nextID++
-	it := &memItem{id: "r" + strconv.Itoa(m.nextID), fields: f.clone(), marker: marker}
+	it := &memItem{id: "r" + strconv.Itoa(m.nextID), fields: f.Clone(), marker: marker}
 	m.items[it.id] = it
 	m.touch(it)
 	m.creates++
 	if m.failCreateAfter > 0 && m.creates == m.failCreateAfter {
-		return Item{}, errCrash
+		return reconcile.Item{}, errCrash
 	}
 	return m.item(it), nil
 }
 
-func (m *memConn) Update(ctx context.Context, id, etag string, f Fields) (Item, error) {
+func (m *memConn) Update(ctx context.Context, id, etag string, f reconcile.Fields) (reconcile.Item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.fault(); err != nil {
-		return Item{}, err
+		return reconcile.Item{}, err
 	}
 	it, ok := m.items[id]
 	if !ok || it.deleted {
-		return Item{}, ErrRemoteNotFound
+		return reconcile.Item{}, reconcile.ErrRemoteNotFound
 	}
 	if m.preconditionNext {
 		m.preconditionNext = false
@@ -251,9 +253,9 @@ func (m *memConn) Update(ctx context.Context, id, etag string, f Fields) (Item, 
 		m.touch(it)
 	}
 	if it.etag != etag {
-		return Item{}, ErrPrecondition
+		return reconcile.Item{}, reconcile.ErrPrecondition
 	}
-	it.fields = f.clone()
+	it.fields = f.Clone()
 	m.touch(it)
 	m.updates++
 	return m.item(it), nil
@@ -267,10 +269,10 @@ func (m *memConn) Delete(ctx context.Context, id, etag string) error {
 	}
 	it, ok := m.items[id]
 	if !ok || it.deleted {
-		return ErrRemoteNotFound
+		return reconcile.ErrRemoteNotFound
 	}
 	if it.etag != etag {
-		return ErrPrecondition
+		return reconcile.ErrPrecondition
 	}
 	it.deleted = true
 	m.touch(it)
@@ -280,15 +282,15 @@ func (m *memConn) Delete(ctx context.Context, id, etag string) error {
 
 // Restore puts an item that left the collection back; a purged one is
 // gone for good.
-func (m *memConn) Restore(ctx context.Context, id string, base Fields) (Item, error) {
+func (m *memConn) Restore(ctx context.Context, id string, base reconcile.Fields) (reconcile.Item, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if err := m.fault(); err != nil {
-		return Item{}, err
+		return reconcile.Item{}, err
 	}
 	it, ok := m.items[id]
 	if !ok || it.purged {
-		return Item{}, ErrRemoteNotFound
+		return reconcile.Item{}, reconcile.ErrRemoteNotFound
 	}
 	if it.deleted {
 		it.deleted = false
@@ -298,7 +300,7 @@ func (m *memConn) Restore(ctx context.Context, id string, base Fields) (Item, er
 	return m.item(it), nil
 }
 
-func (m *memConn) FindByMarker(ctx context.Context, marker string) (Item, bool, error) {
+func (m *memConn) FindByMarker(ctx context.Context, marker string) (reconcile.Item, bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	for _, it := range m.items {
@@ -306,5 +308,5 @@ func (m *memConn) FindByMarker(ctx context.Context, marker string) (Item, bool, 
 			return m.item(it), true, nil
 		}
 	}
-	return Item{}, false, nil
+	return reconcile.Item{}, false, nil
 }

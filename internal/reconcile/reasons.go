@@ -173,3 +173,14 @@ func FieldLabel(l i18n.Lang, entity, field string) string {
 	}
 	return field
 }
+
+// Reasons a remote change is reverted (SPEC §4, calendar profile rules):
+// journal reason codes, like those in reasons.go.
+const (
+	RuleActualStart = "kept_actual_start" // a started task keeps its actual start
+	RuleActualEnd   = "kept_actual_end"   // a completed task keeps its actual end
+	RuleNoEdit      = "no_edit_right"     // the user may not edit the activity in Tandem
+)
+
+// locked names the fields a calendar may not change: every field of an
+// activity the user may only read, the start of a task that has started

@@ -5,7 +5,10 @@
 // the last synced base, applying them through a Local adapter, and pushing
 // local changes back. It knows no provider: connectors (package
 // connector/…) translate remote items to and from Fields, and the per-binding
-// policy lives in the Local adapter and the connector's options.
+// policy lives in the Local adapter (package crmsync for Tandem's records)
+// and the connector's options. It owns the field vocabulary both sides
+// share: field names and their canonical encodings (contacts.go,
+// events.go) and the journal's reason codes (reasons.go).
 //
 // Invariants (each has a test):
 //
@@ -85,7 +88,8 @@ func (f Fields) Equal(g Fields) bool {
 	return true
 }
 
-func (f Fields) clone() Fields {
+// Clone returns a copy of f (never nil).
+func (f Fields) Clone() Fields {
 	out := make(Fields, len(f))
 	for k, v := range f {
 		out[k] = v

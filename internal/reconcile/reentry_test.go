@@ -1,4 +1,4 @@
-package reconcile
+package reconcile_test
 
 import (
 	"context"
@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
@@ -42,7 +43,7 @@ func TestReentry(t *testing.T) {
 				t.Fatalf("after leaving: tagged %v, remote %d, link %+v", hasTag(got, f.tag), len(f.conn.live()), f.link(ann.ID))
 			}
 			// While out of scope: a change on each side, and a quiet run.
-			f.conn.remoteEdit(rid, Fields{FieldNotes: "remote note"})
+			f.conn.remoteEdit(rid, reconcile.Fields{reconcile.FieldNotes: "remote note"})
 			f.edit(ann, func(c *crm.Contact) { c.JobTitle = "CTO" })
 			if s := f.run(); s.LocalUpdated+s.RemoteUpdated+s.RemoteCreated+s.LocalCreated != 0 {
 				t.Fatalf("out of scope, yet synced: %+v", s)
@@ -62,8 +63,8 @@ func TestReentry(t *testing.T) {
 			if !hasTag(got, f.tag) || len(live) != 1 || live[0].id != rid || f.conn.creates != 1 {
 				t.Fatalf("after coming back: tagged %v, remote %v, creates %d", hasTag(got, f.tag), live, f.conn.creates)
 			}
-			if got.JobTitle != "CTO" || got.Notes != "remote note" || !ContactFields(got).Equal(live[0].fields) {
-				t.Errorf("merge: local %v, remote %v", ContactFields(got), live[0].fields)
+			if got.JobTitle != "CTO" || got.Notes != "remote note" || !reconcile.ContactFields(got).Equal(live[0].fields) {
+				t.Errorf("merge: local %v, remote %v", reconcile.ContactFields(got), live[0].fields)
 			}
 			if l := f.link(ann.ID); l.Dormant || l.RemoteID != rid {
 				t.Errorf("link %+v", l)
@@ -71,7 +72,7 @@ func TestReentry(t *testing.T) {
 			j, _ := f.st.Journal(f.ctx, ann.ID, 10)
 			found := false
 			for _, e := range j {
-				found = found || e.Side == tc.side && e.Action == tc.action && (e.Reason == ReasonBackRemotely || e.Reason == ReasonBackLocally)
+				found = found || e.Side == tc.side && e.Action == tc.action && (e.Reason == reconcile.ReasonBackRemotely || e.Reason == reconcile.ReasonBackLocally)
 			}
 			if !found {
 				t.Errorf("no %s %s in the journal: %+v", tc.side, tc.action, j)
@@ -124,7 +125,7 @@ func TestReentryAfterDeletes(t *testing.T) {
 				t.Errorf("Bob back: link %+v", l)
 			}
 			j, _ := f.st.Journal(f.ctx, bob.ID, 3)
-			if len(j) < 2 || j[0].Action != "create" || j[1].Action != "unlink" || j[1].Reason != ReasonBackLocallyRemoteGone {
+			if len(j) < 2 || j[0].Action != "create" || j[1].Action != "unlink" || j[1].Reason != reconcile.ReasonBackLocallyRemoteGone {
 				t.Errorf("Bob's journal %+v", j)
 			}
 		}

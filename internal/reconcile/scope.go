@@ -21,11 +21,6 @@ type ScopeFilter interface {
 	InScopeIDs(ctx context.Context, ids []string) (map[string]bool, error)
 }
 
-var (
-	_ ScopeFilter = (*ContactsLocal)(nil)
-	_ ScopeFilter = (*EventsLocal)(nil)
-)
-
 // pushFilter tells which records of one batch of the change log the push
 // must look at: those linked in the binding (a change may have to be sent,
 // or the record left the scope and must be removed remotely) and those in
@@ -67,25 +62,4 @@ func (r *run) pushFilter(ctx context.Context, changes []store.Change, origin str
 		}
 	}
 	return wanted, nil
-}
-
-// InScopeIDs implements ScopeFilter with Load's rule (see EventsLocal and
-// its inScope): the store selects the activities the user can see that
-// are shown in the calendar, dated, organized by the user or owned by them
-// and organized by no one or by a user without calendar sync, and that are
-// linked or may reach the sync-from date; ReachesDate then decides the
-// date exactly (recurrences included) for those not linked.
-func (l *EventsLocal) InScopeIDs(ctx context.Context, ids []string) (map[string]bool, error) {
-	cands, err := l.Store.CalendarCandidates(ctx, l.Viewer, l.BindingID, l.From, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make(map[string]bool, len(cands))
-	for i := range cands {
-		c := &cands[i]
-		if c.Linked || ReachesDate(&c.Activity, l.From) {
-			out[c.Activity.ID] = true
-		}
-	}
-	return out, nil
 }

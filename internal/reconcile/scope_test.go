@@ -1,4 +1,4 @@
-package reconcile
+package reconcile_test
 
 import (
 	"context"
@@ -9,6 +9,8 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/crmsync"
+	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv"
 	"github.com/tandem-crm/tandem/internal/testenv/storetest"
@@ -49,8 +51,8 @@ type scopeCase struct {
 // checkScope asks InScopeIDs about every case at once and Load about each,
 // and wants both to agree with each other and with the case.
 func checkScope(t *testing.T, local interface {
-	Local
-	ScopeFilter
+	reconcile.Local
+	reconcile.ScopeFilter
 }, cases []scopeCase) {
 	t.Helper()
 	ctx := context.Background()
@@ -144,13 +146,13 @@ func TestContactsInScopeIDsAgreesWithLoad(t *testing.T) {
 			{"deleted", deleted, false},
 			{"no such record", "no-such-contact", false},
 		}
-		checkScope(t, &ContactsLocal{Store: st, Viewer: me, TagID: mine.ID}, cases)
+		checkScope(t, &crmsync.ContactsLocal{Store: st, Viewer: me, TagID: mine.ID}, cases)
 		// Another tag is another scope.
 		for i := range cases {
 			cases[i].want = false
 		}
 		cases[1].want, cases[3].want = true, true
-		checkScope(t, &ContactsLocal{Store: st, Viewer: me, TagID: another.ID}, cases)
+		checkScope(t, &crmsync.ContactsLocal{Store: st, Viewer: me, TagID: another.ID}, cases)
 	})
 }
 
@@ -267,7 +269,7 @@ func TestEventsInScopeIDsAgreesWithLoad(t *testing.T) {
 				for _, c := range cases {
 					sc = append(sc, scopeCase{c.name, c.id, map[bool]bool{true: c.withFrom, false: c.noFrom}[!v.from.IsZero()]})
 				}
-				checkScope(t, &EventsLocal{Store: st, Viewer: me, BindingID: b.ID, From: v.from}, sc)
+				checkScope(t, &crmsync.EventsLocal{Store: st, Viewer: me, BindingID: b.ID, From: v.from}, sc)
 			})
 		}
 	})
@@ -276,22 +278,22 @@ func TestEventsInScopeIDsAgreesWithLoad(t *testing.T) {
 // countingLocal counts Load calls of a ContactsLocal and is a ScopeFilter
 // through it.
 type countingLocal struct {
-	*ContactsLocal
+	*crmsync.ContactsLocal
 	loads map[string]int
 }
 
-func (c *countingLocal) Load(ctx context.Context, id string) (LocalRecord, error) {
+func (c *countingLocal) Load(ctx context.Context, id string) (reconcile.LocalRecord, error) {
 	c.loads[id]++
 	return c.ContactsLocal.Load(ctx, id)
 }
 
 // plainLocal counts Load calls of any Local and hides its ScopeFilter.
 type plainLocal struct {
-	Local
+	reconcile.Local
 	loads map[string]int
 }
 
-func (p *plainLocal) Load(ctx context.Context, id string) (LocalRecord, error) {
+func (p *plainLocal) Load(ctx context.Context, id string) (reconcile.LocalRecord, error) {
 	p.loads[id]++
 	return p.Local.Load(ctx, id)
 }

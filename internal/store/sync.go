@@ -267,7 +267,7 @@ func (s *Store) LinkedIDs(ctx context.Context, bindingID string, localIDs []stri
 
 // TaggedContactIDs reports which of ids are contacts the viewer may read
 // that carry tagID among the tags visible to the viewer: the scope of a
-// contact binding (reconcile.ContactsLocal), as GetContact and its tags
+// contact binding (crmsync.ContactsLocal), as GetContact and its tags
 // decide it for one contact. One query per 1,000 ids.
 func (s *Store) TaggedContactIDs(ctx context.Context, v access.Viewer, tagID string, ids []string) (map[string]bool, error) {
 	out := map[string]bool{}
@@ -306,7 +306,7 @@ type CalendarCandidate struct {
 // non-zero from, only those linked in bindingID, or with a start on or
 // after from, or an end (else the start) after it, or a recurrence — the
 // caller expands recurrences (reconcile.ReachesDate). This is the scope of
-// a calendar binding (reconcile.EventsLocal) as far as SQL can tell it.
+// a calendar binding (crmsync.EventsLocal) as far as SQL can tell it.
 // One query per 1,000 ids.
 func (s *Store) CalendarCandidates(ctx context.Context, v access.Viewer, bindingID string, from time.Time, ids []string) ([]CalendarCandidate, error) {
 	const linked = `EXISTS (SELECT 1 FROM sync_links l WHERE l.binding_id = $2 AND l.local_id = a.id)`

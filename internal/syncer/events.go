@@ -12,6 +12,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/crmsync"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
@@ -272,7 +273,7 @@ func (s *Service) Resync(ctx context.Context, connID, from string) error {
 }
 
 // eventsParts builds the connector and local side of a calendar binding.
-func (s *Service) eventsParts(ctx context.Context, v access.Viewer, b *store.Binding, hc *http.Client, ep google.Endpoints) (reconcile.Connector, *reconcile.EventsLocal, error) {
+func (s *Service) eventsParts(ctx context.Context, v access.Viewer, b *store.Binding, hc *http.Client, ep google.Endpoints) (reconcile.Connector, *crmsync.EventsLocal, error) {
 	es, err := decodeEventSettings(b.Policy)
 	if err != nil {
 		return nil, nil, err
@@ -299,7 +300,7 @@ func (s *Service) eventsParts(ctx context.Context, v access.Viewer, b *store.Bin
 		}
 	}
 	conn := google.NewCalendar(svc, b.Collection, google.CalendarOptions{From: listFrom, Self: v.Email, Log: s.Log})
-	local := &reconcile.EventsLocal{Store: s.Store, Viewer: v, BindingID: b.ID, From: from, ImportAs: es.ImportAs}
+	local := &crmsync.EventsLocal{Store: s.Store, Viewer: v, BindingID: b.ID, From: from, ImportAs: es.ImportAs}
 	return conn, local, nil
 }
 

@@ -11,6 +11,7 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/crmsync"
 	emu "github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
@@ -51,7 +52,7 @@ func convergeCalendar(t *testing.T, seed uint64) {
 	from := time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC)
 	conn := google.NewCalendar(svc, cal, google.CalendarOptions{From: from, Self: wireUser, PageSize: 4})
 	b := storetest.Binding(t, st, w.conn.ID, "event", cal)
-	local := &reconcile.EventsLocal{Store: st, Viewer: v, BindingID: b.ID, From: from}
+	local := &crmsync.EventsLocal{Store: st, Viewer: v, BindingID: b.ID, From: from}
 	eng := &reconcile.Engine{State: st}
 	ui := store.WithOrigin(ctx, "ui")
 

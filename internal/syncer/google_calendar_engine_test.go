@@ -19,6 +19,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/crmsync"
 	emu "github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/emulator/google/calendartest"
 	"github.com/tandem-crm/tandem/internal/reconcile"
@@ -132,7 +133,7 @@ func (e *engineEnv) tryRun() (reconcile.Stats, error) {
 	if err != nil {
 		return reconcile.Stats{}, err
 	}
-	local := &reconcile.EventsLocal{Store: e.st, Viewer: e.v, BindingID: e.b.ID, From: e.from}
+	local := &crmsync.EventsLocal{Store: e.st, Viewer: e.v, BindingID: e.b.ID, From: e.from}
 	if _, err := local.ApplyOrganizerRule(e.ctx, b.LocalCursor); err != nil {
 		return reconcile.Stats{}, err
 	}

@@ -17,6 +17,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/connector/retry"
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/crmsync"
 	emu "github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
@@ -109,7 +110,7 @@ func convergeWithEmulator(t *testing.T, seed uint64) {
 	tag := &crm.Tag{Name: "Google"}
 	st.SaveTag(ctx, v, tag)
 	b := storetest.Binding(t, st, w.conn.ID, "contact", group)
-	local := &reconcile.ContactsLocal{Store: st, Viewer: v, TagID: tag.ID}
+	local := &crmsync.ContactsLocal{Store: st, Viewer: v, TagID: tag.ID}
 	eng := &reconcile.Engine{State: st}
 	ui := store.WithOrigin(ctx, "ui")
 

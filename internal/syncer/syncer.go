@@ -23,6 +23,7 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/connector/google"
+	"github.com/tandem-crm/tandem/internal/crmsync"
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/metrics"
 	"github.com/tandem-crm/tandem/internal/oauth"
@@ -412,7 +413,7 @@ func (s *Service) contactsParts(ctx context.Context, v access.Viewer, b *store.B
 	if err != nil {
 		return nil, nil, err
 	}
-	local := &reconcile.ContactsLocal{Store: s.Store, Viewer: v, TagID: cs.TagID}
+	local := &crmsync.ContactsLocal{Store: s.Store, Viewer: v, TagID: cs.TagID}
 	if preview && b.Collection == "" {
 		group, _, err := google.FindGroup(ctx, svc, cs.GroupName)
 		return google.NewContacts(svc, group), local, err

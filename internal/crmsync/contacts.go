@@ -1,0 +1,86 @@
+package crmsync
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/reconcile"
+	"github.com/tandem-crm/tandem/internal/store"
+)
+
+// ContactsLocal is the Tandem side of a contact binding whose scope is a
+// personal tag (SPEC §3 Google): tagged contacts sync; an imported contact
+// gets the tag; a contact removed remotely loses the tag and stays, and
+// gets it back when its item comes back.
+type ContactsLocal struct {
+	Store  *store.Store
+	Viewer access.Viewer // the connection's user: owner of imports, whose rights apply
+	TagID  string
+}
+
+// Entity implements Local.
+func (l *ContactsLocal) Entity() string { return store.EntityContact }
+
+// Load implements Local.
+func (l *ContactsLocal) Load(ctx context.Context, id string) (reconcile.LocalRecord, error) {
+	c, err := l.Store.GetContact(ctx, l.Viewer, id)
+	if errors.Is(err, store.ErrNotFound) {
+		return reconcile.LocalRecord{}, nil
+	}
+	if err != nil {
+		return reconcile.LocalRecord{}, err
+	}
+	rec := reconcile.LocalRecord{Exists: true, Fields: reconcile.ContactFields(c), Modified: c.UpdatedAt}
+	for _, t := range c.Tags {
+		if t.ID == l.TagID {
+			rec.InScope = true
+		}
+	}
+	return rec, nil
+}
+
+// InScopeIDs implements ScopeFilter with Load's rule in one query: the
+// viewer can read the contact and sees the binding's tag on it.
+func (l *ContactsLocal) InScopeIDs(ctx context.Context, ids []string) (map[string]bool, error) {
+	return l.Store.TaggedContactIDs(ctx, l.Viewer, l.TagID, ids)
+}
+
+// Create implements Local: the contact is the viewer's and carries the tag.
+func (l *ContactsLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fields) (string, error) {
+	c := &crm.Contact{Tags: []crm.TagRef{{ID: l.TagID}}}
+	reconcile.ApplyContactFields(c, f, reconcile.ContactFieldNames)
+	if err := tx.CreateContact(ctx, l.Viewer, c); err != nil {
+		return "", err
+	}
+	return c.ID, nil
+}
+
+// Update implements Local.
+func (l *ContactsLocal) Update(ctx context.Context, tx *store.Tx, id string, f reconcile.Fields, names []string) error {
+	c, err := l.Store.GetContact(ctx, l.Viewer, id)
+	if err != nil {
+		return err
+	}
+	reconcile.ApplyContactFields(c, f, names)
+	c.Tags, c.Access = nil, nil // leave as they are
+	return tx.UpdateContact(ctx, l.Viewer, c, c.Version)
+}
+
+// Reenter implements Local: a contact back in the remote group gets the
+// tag again.
+func (l *ContactsLocal) Reenter(ctx context.Context, tx *store.Tx, id string) (string, error) {
+	if err := tx.SetTag(ctx, l.Viewer, store.EntityContact, id, l.TagID, true); err != nil {
+		return "", err
+	}
+	return "tag", nil
+}
+
+// RemoteRemoved implements Local: untag, keep the contact.
+func (l *ContactsLocal) RemoteRemoved(ctx context.Context, tx *store.Tx, id string) (string, error) {
+	if err := tx.SetTag(ctx, l.Viewer, store.EntityContact, id, l.TagID, false); err != nil {
+		return "", err
+	}
+	return "untag", nil
+}

@@ -1,0 +1,34 @@
+package crmsync
+
+import (
+	"context"
+
+	"github.com/tandem-crm/tandem/internal/reconcile"
+)
+
+var (
+	_ reconcile.ScopeFilter = (*ContactsLocal)(nil)
+	_ reconcile.ScopeFilter = (*EventsLocal)(nil)
+	_ reconcile.Local       = (*ContactsLocal)(nil)
+)
+
+// InScopeIDs implements ScopeFilter with Load's rule (see EventsLocal and
+// its inScope): the store selects the activities the user can see that
+// are shown in the calendar, dated, organized by the user or owned by them
+// and organized by no one or by a user without calendar sync, and that are
+// linked or may reach the sync-from date; ReachesDate then decides the
+// date exactly (recurrences included) for those not linked.
+func (l *EventsLocal) InScopeIDs(ctx context.Context, ids []string) (map[string]bool, error) {
+	cands, err := l.Store.CalendarCandidates(ctx, l.Viewer, l.BindingID, l.From, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]bool, len(cands))
+	for i := range cands {
+		c := &cands[i]
+		if c.Linked || reconcile.ReachesDate(&c.Activity, l.From) {
+			out[c.Activity.ID] = true
+		}
+	}
+	return out, nil
+}
