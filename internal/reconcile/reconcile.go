@@ -229,3 +229,50 @@ func Merge(base, local, remote Fields, localAt, remoteAt time.Time) (merged Fiel
 	}
 	return merged, toLocal, toRemote, conflicts
 }
+
+// BatchWriter is a Connector that writes many items per request. Remote
+// services meter writes per request and per user (Google: a few dozen a
+// minute), so an export of thousands of records one request at a time
+// would take hours. When the connector is a BatchWriter the engine's push
+// hands it up to MaxBatch creates, updates or removals at once; each
+// answer stands for its item alone, so one refused item is handled (or
+// skipped) like a single write's error without failing the others. A
+// returned error fails the whole call (auth, the network, a rate limit
+// after retries) and stops the run like any fatal error.
+type BatchWriter interface {
+	// MaxBatch is the largest number of items one call takes.
+	MaxBatch() int
+	// CreateMany is Create for each item; results[i] answers creates[i].
+	CreateMany(ctx context.Context, creates []NewItem) ([]Result, error)
+	// UpdateMany is Update for each item: an item whose etag moved on
+	// gets ErrPrecondition, one gone ErrRemoteNotFound.
+	UpdateMany(ctx context.Context, updates []Change) ([]Result, error)
+	// DeleteMany is Delete for each item; errs[i] answers items[i].
+	DeleteMany(ctx context.Context, items []Ref) (errs []error, err error)
+}
+
+// NewItem is one create of a batch.
+type NewItem struct {
+	Fields Fields
+	Marker string
+}
+
+// Change is one update of a batch: Fields written if the item still has
+// ETag.
+type Change struct {
+	RemoteID string
+	ETag     string
+	Fields   Fields
+}
+
+// Ref names a remote item as last seen.
+type Ref struct {
+	RemoteID string
+	ETag     string
+}
+
+// Result is one item's answer in a batch: the item as written, or why not.
+type Result struct {
+	Item Item
+	Err  error
+}
