@@ -24,6 +24,8 @@ import (
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/metrics"
 	"github.com/tandem-crm/tandem/internal/oauth"
+	"github.com/tandem-crm/tandem/internal/provider"
+	googleprov "github.com/tandem-crm/tandem/internal/provider/google"
 	"github.com/tandem-crm/tandem/internal/secret"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/signin"
@@ -45,9 +47,12 @@ type App struct {
 	OAuth    *oauth.Service  // OAuth flows and connectors' token sources
 	Logins   *signin.Service // password sign-in with throttling
 	Sync     *syncer.Service
-	Queue    *jobs.Queue
-	Registry *jobs.Registry
-	Metrics  *metrics.Metrics // what this process's sync runs and hooks did
+	// Providers are the sync providers this process knows; each is a
+	// package registered in Open with one line.
+	Providers *provider.Registry
+	Queue     *jobs.Queue
+	Registry  *jobs.Registry
+	Metrics   *metrics.Metrics // what this process's sync runs and hooks did
 
 	jobDB *sql.DB // SQLite only: the job queue's own connection
 }
@@ -84,7 +89,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	a := &App{Cfg: cfg, Log: log, Store: st, Box: box, Settings: settings.New(st, box), Registry: jobs.NewRegistry()}
 	a.OAuth = oauth.New(st, a.Settings, box, log)
 	a.Logins = signin.New(st, log)
-	a.Sync = syncer.New(st, a.Settings, a.OAuth, log)
+	a.Providers = provider.NewRegistry(googleprov.New(a.Settings, a.OAuth, log))
+	a.Sync = syncer.New(st, a.Settings, a.Providers, log)
 	a.Metrics = metrics.New()
 	a.Sync.Metrics = a.Metrics
 	a.registerJobs()
@@ -168,12 +174,13 @@ func (a *App) Handler() (http.Handler, error) {
 		j = a.Queue
 	}
 	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync).WithLogins(a.Logins)
-	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Sync: a.Sync, Jobs: j, Log: a.Log})
+	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Sync: a.Sync, Providers: a.Providers,
+		Jobs: j, Log: a.Log})
 	if err != nil {
 		return nil, err
 	}
-	hk := &hooks.Hooks{Calendar: a.Sync, Unknown: syncer.ErrUnknownChannel, BadToken: syncer.ErrBadChannelToken, Log: a.Log,
-		Metrics: a.Metrics}
+	hk := &hooks.Hooks{Providers: a.Providers, Notifier: a.Sync, Unknown: syncer.ErrUnknownSubscription,
+		BadSecret: syncer.ErrBadSecret, Log: a.Log, Metrics: a.Metrics}
 	srv := web.New(a.Store, a.Logins, apiH, u, a.Log, hk)
 	// The server reports the database-wide gauges too: there is one server
 	// (or one per replica, each telling the same), while workers come and go.

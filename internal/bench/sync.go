@@ -17,6 +17,9 @@ import (
 	"strings"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/provider"
+	googleprov "github.com/tandem-crm/tandem/internal/provider/google"
+
 	"github.com/tandem-crm/tandem/internal/access"
 	gconn "github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/crm"
@@ -201,7 +204,7 @@ func Sync(ctx context.Context, s *store.Store, o SyncOptions) (res SyncResult, e
 	quiet := slog.New(slog.DiscardHandler)
 	b := &syncBench{s: s, em: em, base: base, set: settings.New(s, box), p: &progress{w: o.Progress}, o: o}
 	b.oauth = oauth.New(s, b.set, box, quiet)
-	b.sync = syncer.New(s, b.set, b.oauth, quiet)
+	b.sync = syncer.New(s, b.set, provider.NewRegistry(googleprov.New(b.set, b.oauth, quiet)), quiet)
 	if err := ConfigureGoogle(ctx, b.set, em, base); err != nil {
 		return res, err
 	}

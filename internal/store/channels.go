@@ -10,62 +10,83 @@ import (
 	"github.com/tandem-crm/tandem/internal/crm"
 )
 
-// Channel is a push channel of a binding.
-type Channel struct {
-	ID         string
+// Subscription kinds: how a subscription's notifications arrive.
+const (
+	SubscriptionWebhook = "webhook" // the remote posts to a hook (Google channels, Graph subscriptions)
+	SubscriptionStream  = "stream"  // a worker holds a connection open (IMAP IDLE)
+)
+
+// Subscription is a push subscription of a binding: the remote tells
+// Tandem of changes in the binding's collection. A binding has one, or two
+// while a renewal overlaps the old one.
+type Subscription struct {
+	ID         string // Tandem's id, which notifications carry
 	BindingID  string
-	ResourceID string
-	TokenHash  string
+	Kind       string // SubscriptionWebhook or SubscriptionStream
+	ResourceID string // the remote's id of what is watched
+	SecretHash string // sha256 of the secret notifications carry
 	ExpiresAt  time.Time
 	CreatedAt  time.Time
 }
 
-// SaveChannel records a new channel.
-func (s *Store) SaveChannel(ctx context.Context, c *Channel) error {
+// SaveSubscription records a new subscription.
+func (s *Store) SaveSubscription(ctx context.Context, c *Subscription) error {
 	c.CreatedAt = crm.Now()
-	_, err := s.w.ExecContext(ctx, `INSERT INTO sync_channels (id, binding_id, resource_id, token_hash, expires_at, created_at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, c.ID, c.BindingID, c.ResourceID, c.TokenHash, crm.Micros(c.ExpiresAt), crm.Micros(c.CreatedAt))
+	if c.Kind == "" {
+		c.Kind = SubscriptionWebhook
+	}
+	var exp int64
+	if !c.ExpiresAt.IsZero() {
+		exp = crm.Micros(c.ExpiresAt)
+	}
+	_, err := s.w.ExecContext(ctx, `INSERT INTO sync_subscriptions (id, binding_id, kind, resource_id, secret_hash,
+		expires_at, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+		c.ID, c.BindingID, c.Kind, c.ResourceID, c.SecretHash, exp, crm.Micros(c.CreatedAt))
 	if err != nil {
-		return fmt.Errorf("save channel: %w", err)
+		return fmt.Errorf("save subscription: %w", err)
 	}
 	return nil
 }
 
-const channelColumns = `id, binding_id, resource_id, token_hash, expires_at, created_at`
+const subscriptionColumns = `id, binding_id, kind, resource_id, secret_hash, expires_at, created_at`
 
-func scanChannel(row interface{ Scan(...any) error }) (*Channel, error) {
-	var c Channel
+func scanSubscription(row interface{ Scan(...any) error }) (*Subscription, error) {
+	var c Subscription
 	var exp, created int64
-	if err := row.Scan(&c.ID, &c.BindingID, &c.ResourceID, &c.TokenHash, &exp, &created); err != nil {
+	if err := row.Scan(&c.ID, &c.BindingID, &c.Kind, &c.ResourceID, &c.SecretHash, &exp, &created); err != nil {
 		return nil, err
 	}
-	c.ExpiresAt, c.CreatedAt = crm.FromMicros(exp), crm.FromMicros(created)
+	if exp > 0 {
+		c.ExpiresAt = crm.FromMicros(exp)
+	}
+	c.CreatedAt = crm.FromMicros(created)
 	return &c, nil
 }
 
-// GetChannel returns a channel by id.
-func (s *Store) GetChannel(ctx context.Context, id string) (*Channel, error) {
-	c, err := scanChannel(s.r.QueryRowContext(ctx, `SELECT `+channelColumns+` FROM sync_channels WHERE id = $1`, id))
+// GetSubscription returns a subscription by id.
+func (s *Store) GetSubscription(ctx context.Context, id string) (*Subscription, error) {
+	c, err := scanSubscription(s.r.QueryRowContext(ctx, `SELECT `+subscriptionColumns+` FROM sync_subscriptions WHERE id = $1`, id))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
 	if err != nil {
-		return nil, fmt.Errorf("get channel: %w", err)
+		return nil, fmt.Errorf("get subscription: %w", err)
 	}
 	return c, nil
 }
 
-// Channels returns a binding's channels, newest first.
-func (s *Store) Channels(ctx context.Context, bindingID string) ([]*Channel, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+channelColumns+` FROM sync_channels WHERE binding_id = $1
-		ORDER BY expires_at DESC`, bindingID)
+// Subscriptions returns a binding's subscriptions, the one that lasts
+// longest first (no expiry before any expiry).
+func (s *Store) Subscriptions(ctx context.Context, bindingID string) ([]*Subscription, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT `+subscriptionColumns+` FROM sync_subscriptions WHERE binding_id = $1
+		ORDER BY CASE WHEN expires_at = 0 THEN 0 ELSE 1 END, expires_at DESC`, bindingID)
 	if err != nil {
-		return nil, fmt.Errorf("list channels: %w", err)
+		return nil, fmt.Errorf("list subscriptions: %w", err)
 	}
 	defer rows.Close()
-	var out []*Channel
+	var out []*Subscription
 	for rows.Next() {
-		c, err := scanChannel(rows)
+		c, err := scanSubscription(rows)
 		if err != nil {
 			return nil, err
 		}
@@ -74,21 +95,26 @@ func (s *Store) Channels(ctx context.Context, bindingID string) ([]*Channel, err
 	return out, rows.Err()
 }
 
-// DeleteChannel forgets a channel.
-func (s *Store) DeleteChannel(ctx context.Context, id string) error {
-	_, err := s.w.ExecContext(ctx, `DELETE FROM sync_channels WHERE id = $1`, id)
+// DeleteSubscription forgets a subscription.
+func (s *Store) DeleteSubscription(ctx context.Context, id string) error {
+	_, err := s.w.ExecContext(ctx, `DELETE FROM sync_subscriptions WHERE id = $1`, id)
 	if err != nil {
-		return fmt.Errorf("delete channel: %w", err)
+		return fmt.Errorf("delete subscription: %w", err)
 	}
 	return nil
 }
 
-// SetChannelResource records what the remote answered to the watch.
-func (s *Store) SetChannelResource(ctx context.Context, id, resourceID string, expires time.Time) error {
-	_, err := s.w.ExecContext(ctx, `UPDATE sync_channels SET resource_id = $2, expires_at = $3 WHERE id = $1`,
-		id, resourceID, crm.Micros(expires))
+// SetSubscriptionResource records what the remote answered to the
+// subscription (zero expires: no expiry).
+func (s *Store) SetSubscriptionResource(ctx context.Context, id, resourceID string, expires time.Time) error {
+	var exp int64
+	if !expires.IsZero() {
+		exp = crm.Micros(expires)
+	}
+	_, err := s.w.ExecContext(ctx, `UPDATE sync_subscriptions SET resource_id = $2, expires_at = $3 WHERE id = $1`,
+		id, resourceID, exp)
 	if err != nil {
-		return fmt.Errorf("set channel resource: %w", err)
+		return fmt.Errorf("set subscription resource: %w", err)
 	}
 	return nil
 }

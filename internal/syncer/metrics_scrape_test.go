@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	googleprov "github.com/tandem-crm/tandem/internal/provider/google"
+
 	"github.com/riverqueue/river"
 
 	"github.com/tandem-crm/tandem/internal/access"
@@ -124,7 +126,7 @@ func testSyncMetrics(t *testing.T, pg bool) {
 	if err != nil || len(bs) == 0 {
 		t.Fatalf("bindings %v %v", bs, err)
 	}
-	if err := f.s.App.Store.SaveChannel(ctx, &store.Channel{ID: "chan-1", BindingID: bs[0].ID, TokenHash: access.HashToken("right"),
+	if err := f.s.App.Store.SaveSubscription(ctx, &store.Subscription{ID: "chan-1", BindingID: bs[0].ID, SecretHash: access.HashToken("right"),
 		ExpiresAt: time.Now().Add(time.Hour)}); err != nil {
 		t.Fatal(err)
 	}
@@ -137,7 +139,7 @@ func testSyncMetrics(t *testing.T, pg bool) {
 		{"chan-2", "right", http.StatusNotFound},
 		{"", "", http.StatusBadRequest},
 	} {
-		req, _ := http.NewRequest("POST", f.s.URL+syncer.HookPath, nil)
+		req, _ := http.NewRequest("POST", f.s.URL+googleprov.HookPath, nil)
 		if n.channel != "" {
 			req.Header.Set("X-Goog-Channel-ID", n.channel)
 			req.Header.Set("X-Goog-Channel-Token", n.token)

@@ -7,6 +7,9 @@ import (
 	"net/url"
 	"testing"
 
+	"github.com/tandem-crm/tandem/internal/provider"
+	googleprov "github.com/tandem-crm/tandem/internal/provider/google"
+
 	"github.com/jackc/pgx/v5/pgconn"
 	"golang.org/x/oauth2"
 	"google.golang.org/api/googleapi"
@@ -33,7 +36,7 @@ func TestErrorKind(t *testing.T) {
 		{"grant refused on refresh", viaHTTP(&oauth.ReauthError{ConnectionID: "c1"}), metrics.ErrorNeedsReauth},
 		{"other token failure", viaHTTP(&oauth2.RetrieveError{Response: nil, Body: []byte("oops")}), metrics.ErrorAuth},
 		{"empty collection guard", fmt.Errorf("run: %w", reconcile.ErrCollectionEmpty), metrics.ErrorCollectionEmpty},
-		{"calendar integration off", ErrCalendarOff, metrics.ErrorConfig},
+		{"calendar integration off", &provider.OffError{Reason: "calendar sync with Google is off"}, metrics.ErrorConfig},
 		{"no client keys", fmt.Errorf("google: %w", oauth.ErrNotConfigured), metrics.ErrorConfig},
 		{"shared app", oauth.ErrSharedApp, metrics.ErrorConfig},
 		{"shutdown", fmt.Errorf("list: %w", context.Canceled), metrics.ErrorCancelled},
@@ -54,7 +57,7 @@ func TestErrorKind(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := errorKind(tt.err); got != tt.want {
+			if got := errorKind(googleprov.New(nil, nil, nil), tt.err); got != tt.want {
 				t.Errorf("errorKind(%v) = %q, want %q", tt.err, got, tt.want)
 			}
 		})

@@ -5,228 +5,224 @@ import (
 	"crypto/subtle"
 	"errors"
 	"fmt"
-	"net/url"
-	"strings"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
-	gcal "google.golang.org/api/calendar/v3"
 
 	"github.com/tandem-crm/tandem/internal/access"
-	"github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/jobs"
-	"github.com/tandem-crm/tandem/internal/oauth"
+	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
-// Push: when the push address is https, each calendar binding keeps a
-// Google watch channel whose notifications start an incremental run within
-// seconds. Google delivers notifications only to https addresses with a
-// valid certificate, so with any other address Tandem opens no channel
-// (it would never hear from it) and stops those it had; the card and the
-// settings page say so. Channels live a week and are renewed a day before
-// they expire (a new channel first, then the old one is stopped); polling
-// on the binding's period stays as the fallback.
+// Push: while a provider's push is on (provider.Pusher: Google's needs an
+// https address), each enabled binding of a kind the provider has a hook
+// for keeps a subscription whose notifications start an incremental run
+// within seconds. With push off Tandem opens none and stops those it has;
+// the card and the settings page say so. A subscription with an expiry is
+// renewed before it (provider.Hook.RenewBefore): a new one first, then the
+// old one is stopped. Polling on the binding's period stays as the
+// fallback. One table (store.Subscription) and one job serve every
+// provider.
 
-const (
-	channelTTL  = 7 * 24 * time.Hour
-	renewBefore = 24 * time.Hour
-	// HookPath is where Google posts calendar notifications.
-	HookPath = "/hooks/google/calendar"
-)
+// ErrUnknownSubscription is a notification Tandem cannot verify.
+var ErrUnknownSubscription = errors.New("sync: unknown push subscription or wrong secret")
 
-// PushOff says why calendar changes do not arrive by push.
-type PushOff string
+// ErrBadSecret is the ErrUnknownSubscription of a known subscription with
+// the wrong secret (told apart for the metrics only: both get the same
+// answer).
+var ErrBadSecret = fmt.Errorf("%w (wrong secret)", ErrUnknownSubscription)
 
-const (
-	PushNoAddress PushOff = "no_address" // neither GooglePushServiceUrl nor SiteUrl is set
-	PushNotHTTPS  PushOff = "not_https"  // the push address is not an https URL
-)
-
-// PushState is whether Tandem opens watch channels.
-type PushState struct {
-	On      bool
-	Off     PushOff // why not, when !On
-	Address string  // GooglePushServiceUrl, else SiteUrl, without a trailing slash
-}
-
-// PushStateOf decides from the settings GooglePushServiceUrl (where the
-// company publishes the hook, if not at the UI's address) and SiteUrl.
-func PushStateOf(pushServiceURL, siteURL string) PushState {
-	addr := strings.TrimRight(strings.TrimSpace(pushServiceURL), "/")
-	if addr == "" {
-		addr = strings.TrimRight(strings.TrimSpace(siteURL), "/")
+// EnsureSubscriptions opens or renews the push subscriptions of a
+// connection's enabled bindings. While push is off it opens none and stops
+// the ones the connection has.
+func (s *Service) EnsureSubscriptions(ctx context.Context, connID string) error {
+	conn, p, err := s.connection(ctx, connID)
+	if errors.Is(err, provider.ErrUnknownProvider) {
+		return nil
 	}
-	if addr == "" {
-		return PushState{Off: PushNoAddress}
+	if err != nil {
+		return err
 	}
-	u, err := url.Parse(addr)
-	if err != nil || !strings.EqualFold(u.Scheme, "https") || u.Host == "" {
-		return PushState{Off: PushNotHTTPS, Address: addr}
+	pu, ok := p.(provider.Pusher)
+	if !ok {
+		return nil
 	}
-	return PushState{On: true, Address: addr}
-}
-
-// Push reports whether calendar changes arrive by push.
-func (s *Service) Push(ctx context.Context) (PushState, error) {
-	var v [2]string
-	for i, code := range []string{"GooglePushServiceUrl", "SiteUrl"} {
-		var err error
-		if v[i], err = s.Settings.Get(ctx, code); err != nil {
-			return PushState{}, err
-		}
-	}
-	return PushStateOf(v[0], v[1]), nil
-}
-
-// ErrUnknownChannel is a notification Tandem cannot verify.
-var ErrUnknownChannel = errors.New("sync: unknown push channel or wrong token")
-
-// ErrBadChannelToken is the ErrUnknownChannel of a known channel with the
-// wrong token (told apart for the metrics only: both get the same answer).
-var ErrBadChannelToken = fmt.Errorf("%w (wrong token)", ErrUnknownChannel)
-
-// EnsureChannels opens or renews the push channel of a connection's
-// calendar binding. While push is off it opens none and stops the ones
-// the binding has.
-func (s *Service) EnsureChannels(ctx context.Context, connID string) error {
-	push, err := s.Push(ctx)
+	push, err := pu.PushState(ctx)
 	if err != nil {
 		return err
 	}
 	if !push.On {
-		return s.stopAllChannels(ctx, connID, push.Off)
+		return s.stopAll(ctx, conn, p, pu, push.Off)
 	}
-	if on, err := s.CalendarOn(ctx); err != nil || !on {
-		return err
-	}
-	b, _, err := s.EventBinding(ctx, connID)
-	if err != nil || !b.Enabled || b.Collection == "" {
-		return err
-	}
-	chans, err := s.Store.Channels(ctx, b.ID)
-	if err != nil {
-		return err
-	}
-	if len(chans) > 0 && chans[0].ExpiresAt.After(time.Now().Add(renewBefore)) {
-		return nil
-	}
-	svc, err := s.calendarService(ctx, connID)
-	if err != nil {
-		return err
-	}
-	// Recorded before the watch call: Google sends the first notification
-	// while that call is still answering.
-	id, token := uuid.NewString(), access.NewToken("")
-	if err := s.Store.SaveChannel(ctx, &store.Channel{ID: id, BindingID: b.ID, TokenHash: access.HashToken(token),
-		ExpiresAt: time.Now().Add(channelTTL)}); err != nil {
-		return err
-	}
-	rid, exp, err := google.WatchEvents(ctx, svc, b.Collection, id, push.Address+HookPath, token, channelTTL)
-	if err != nil {
-		s.Store.DeleteChannel(context.WithoutCancel(ctx), id)
-		return err
-	}
-	if err := s.Store.SetChannelResource(ctx, id, rid, exp); err != nil {
-		return err
-	}
-	return s.stopChannels(ctx, connID, chans)
-}
-
-func (s *Service) calendarService(ctx context.Context, connID string) (*gcal.Service, error) {
-	ep, err := oauth.Google(ctx, s.Settings)
-	if err != nil {
-		return nil, err
-	}
-	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
-	return google.NewCalendarService(ctx, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL})
-}
-
-// stopAllChannels stops the channels of every calendar binding of a
-// connection (push went off).
-func (s *Service) stopAllChannels(ctx context.Context, connID string, why PushOff) error {
-	bs, err := s.Store.ListBindings(ctx, connID)
-	if err != nil {
-		return err
-	}
-	var chans []*store.Channel
-	for _, b := range bs {
-		if b.Kind != KindEvents {
+	var sess provider.Session
+	var errs error
+	for _, h := range pu.Hooks() {
+		if off, err := kindOff(ctx, p, h.Kind); err != nil || off != nil {
+			errs = errors.Join(errs, err)
 			continue
 		}
-		cs, err := s.Store.Channels(ctx, b.ID)
+		st, err := s.Binding(ctx, connID, h.Kind)
 		if err != nil {
-			return err
+			errs = errors.Join(errs, err)
+			continue
 		}
-		chans = append(chans, cs...)
-	}
-	if len(chans) > 0 {
-		s.Log.InfoContext(ctx, "push off: stopping calendar channels", "connection", connID, "reason", why)
-	}
-	return s.stopChannels(ctx, connID, chans)
-}
-
-// stopChannels stops channels at Google and forgets them. A failed stop
-// is only logged: the channel runs out within a week, and its
-// notifications meanwhile are refused as unknown.
-func (s *Service) stopChannels(ctx context.Context, connID string, chans []*store.Channel) error {
-	if len(chans) == 0 {
-		return nil
-	}
-	svc, err := s.calendarService(ctx, connID)
-	for _, old := range chans {
-		if err == nil {
-			if serr := google.StopChannel(ctx, svc, old.ID, old.ResourceID); serr != nil {
-				s.Log.WarnContext(ctx, "stop push channel", "channel", old.ID, "err", serr)
+		b := st.Binding
+		if !st.Saved() || !b.Enabled || b.Collection == "" {
+			continue
+		}
+		subs, err := s.Store.Subscriptions(ctx, b.ID)
+		if err != nil {
+			errs = errors.Join(errs, err)
+			continue
+		}
+		if len(subs) > 0 && (subs[0].ExpiresAt.IsZero() || subs[0].ExpiresAt.After(time.Now().Add(h.RenewBefore()))) {
+			continue
+		}
+		if sess == nil {
+			if sess, err = p.Open(ctx, conn); err != nil {
+				return errors.Join(errs, err)
 			}
 		}
-		if err := s.Store.DeleteChannel(ctx, old.ID); err != nil {
+		if err := s.subscribe(ctx, sess, h, b, push.Address); err != nil {
+			errs = errors.Join(errs, err)
+			continue
+		}
+		errs = errors.Join(errs, s.stopSubscriptions(ctx, conn, sess, h.Kind, subs))
+	}
+	return errs
+}
+
+// subscribe opens a new subscription of binding b.
+func (s *Service) subscribe(ctx context.Context, sess provider.Session, h provider.Hook, b *store.Binding, address string) error {
+	sub, ok := sess.(provider.Subscriber)
+	if !ok {
+		return fmt.Errorf("sync: %w: push subscriptions", provider.ErrKindNotSupported)
+	}
+	// Recorded before the remote is asked: the first notification may
+	// arrive while that call is still answering.
+	id, secret := uuid.NewString(), access.NewToken("")
+	var exp time.Time
+	if h.TTL > 0 {
+		exp = time.Now().Add(h.TTL)
+	}
+	if err := s.Store.SaveSubscription(ctx, &store.Subscription{ID: id, BindingID: b.ID, Kind: store.SubscriptionWebhook,
+		SecretHash: access.HashToken(secret), ExpiresAt: exp}); err != nil {
+		return err
+	}
+	got, err := sub.Subscribe(ctx, provider.SubscribeRequest{ID: id, Kind: h.Kind, Collection: b.Collection,
+		Callback: address + h.Path, Secret: secret, TTL: h.TTL})
+	if err != nil {
+		s.Store.DeleteSubscription(context.WithoutCancel(ctx), id)
+		return err
+	}
+	return s.Store.SetSubscriptionResource(ctx, id, got.ResourceID, got.ExpiresAt)
+}
+
+// stopAll stops the subscriptions of every binding of a connection whose
+// kind has push (push went off).
+func (s *Service) stopAll(ctx context.Context, conn *store.Connection, p provider.Provider, pu provider.Pusher, why provider.PushOff) error {
+	bs, err := s.Store.ListBindings(ctx, conn.ID)
+	if err != nil {
+		return err
+	}
+	var sess provider.Session
+	for _, h := range pu.Hooks() {
+		var subs []*store.Subscription
+		for _, b := range bs {
+			if b.Kind != string(h.Kind) {
+				continue
+			}
+			ss, err := s.Store.Subscriptions(ctx, b.ID)
+			if err != nil {
+				return err
+			}
+			subs = append(subs, ss...)
+		}
+		if len(subs) == 0 {
+			continue
+		}
+		s.Log.InfoContext(ctx, "push off: stopping subscriptions", "connection", conn.ID, "provider", conn.Provider,
+			"kind", h.Kind, "reason", why)
+		if sess == nil {
+			var err error
+			if sess, err = p.Open(ctx, conn); err != nil {
+				s.Log.WarnContext(ctx, "stop push subscriptions", "connection", conn.ID, "err", err)
+			}
+		}
+		if err := s.stopSubscriptions(ctx, conn, sess, h.Kind, subs); err != nil {
 			return err
 		}
-	}
-	if err != nil {
-		s.Log.WarnContext(ctx, "stop push channels", "connection", connID, "err", err)
 	}
 	return nil
 }
 
-// Notify handles a push notification: the channel and its token must
-// match what Tandem registered; "sync" (the first message) is only
-// acknowledged, anything else queues an incremental run.
-func (s *Service) Notify(ctx context.Context, channelID, token, state string) error {
-	ch, err := s.Store.GetChannel(ctx, channelID)
+// stopSubscriptions stops subscriptions at the remote and forgets them. A
+// failed stop is only logged: the subscription runs out on its own, and
+// its notifications meanwhile are refused as unknown. A nil session only
+// forgets them.
+func (s *Service) stopSubscriptions(ctx context.Context, conn *store.Connection, sess provider.Session, kind provider.Kind, subs []*store.Subscription) error {
+	sub, _ := sess.(provider.Subscriber)
+	for _, old := range subs {
+		if sub != nil {
+			if err := sub.Unsubscribe(ctx, provider.Subscription{ID: old.ID, ResourceID: old.ResourceID, Kind: kind}); err != nil {
+				s.Log.WarnContext(ctx, "stop push subscription", "connection", conn.ID, "subscription", old.ID, "err", err)
+			}
+		}
+		if err := s.Store.DeleteSubscription(ctx, old.ID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Notify handles a push notification that arrived at a hook of provider
+// providerName: the subscription must be one of that provider's and the
+// secret the one Tandem gave it; a ping is only acknowledged, anything
+// else queues an incremental run.
+func (s *Service) Notify(ctx context.Context, providerName string, n provider.Notification) error {
+	sub, err := s.Store.GetSubscription(ctx, n.SubscriptionID)
 	if errors.Is(err, store.ErrNotFound) {
-		return ErrUnknownChannel
+		return ErrUnknownSubscription
 	}
 	if err != nil {
 		return err
 	}
-	if subtle.ConstantTimeCompare([]byte(access.HashToken(token)), []byte(ch.TokenHash)) != 1 {
-		return ErrBadChannelToken
+	if subtle.ConstantTimeCompare([]byte(access.HashToken(n.Secret)), []byte(sub.SecretHash)) != 1 {
+		return ErrBadSecret
 	}
-	if state == "sync" {
-		return nil
-	}
-	b, err := s.Store.GetBinding(ctx, ch.BindingID)
+	b, err := s.Store.GetBinding(ctx, sub.BindingID)
 	if err != nil {
 		return fmt.Errorf("push: %w", err)
+	}
+	conn, err := s.Store.GetConnection(ctx, b.ConnectionID)
+	if err != nil {
+		return fmt.Errorf("push: %w", err)
+	}
+	if conn.Provider != providerName {
+		return ErrUnknownSubscription
+	}
+	if n.Ping {
+		return nil
 	}
 	_, _, err = s.Enqueue(ctx, b.ConnectionID, "push")
 	return err
 }
 
-// channelsArgs is the periodic job that renews push channels.
-type channelsArgs struct{}
+// subscriptionsArgs is the periodic job that renews push subscriptions.
+// Its kind keeps the name it had when it renewed Google's channels only,
+// so jobs queued by an earlier version still find their worker.
+type subscriptionsArgs struct{}
 
-func (channelsArgs) Kind() string { return "sync.channels" }
+func (subscriptionsArgs) Kind() string { return "sync.channels" }
 
-type channelsWorker struct {
-	river.WorkerDefaults[channelsArgs]
+type subscriptionsWorker struct {
+	river.WorkerDefaults[subscriptionsArgs]
 	s *Service
 }
 
-func (w *channelsWorker) Work(ctx context.Context, _ *river.Job[channelsArgs]) error {
+func (w *subscriptionsWorker) Work(ctx context.Context, _ *river.Job[subscriptionsArgs]) error {
 	bs, err := w.s.Store.DueBindings(ctx)
 	if err != nil {
 		return err
@@ -234,19 +230,25 @@ func (w *channelsWorker) Work(ctx context.Context, _ *river.Job[channelsArgs]) e
 	var errs error
 	done := map[string]bool{}
 	for _, b := range bs {
-		if b.Kind != KindEvents || done[b.ConnectionID] {
+		if done[b.ConnectionID] {
 			continue
 		}
 		done[b.ConnectionID] = true
-		if err := w.s.EnsureChannels(ctx, b.ConnectionID); err != nil {
-			w.s.Log.WarnContext(ctx, "push channel", "connection", b.ConnectionID, "err", err)
+		if err := w.s.EnsureSubscriptions(ctx, b.ConnectionID); err != nil {
+			w.s.Log.WarnContext(ctx, "push subscription", "connection", b.ConnectionID, "err", err)
 			errs = errors.Join(errs, err)
 		}
 	}
 	return errs
 }
 
+// RenewSubscriptions renews the push subscriptions of every connection
+// with an enabled binding: what the hourly job does.
+func (s *Service) RenewSubscriptions(ctx context.Context) error {
+	return (&subscriptionsWorker{s: s}).Work(ctx, nil)
+}
+
 func (s *Service) registerPush(reg *jobs.Registry) {
-	jobs.Register(reg, &channelsWorker{s: s}, nil)
-	reg.AddPeriodic(time.Hour, channelsArgs{}, &river.InsertOpts{UniqueOpts: jobs.OnePerKey()})
+	jobs.Register(reg, &subscriptionsWorker{s: s}, nil)
+	reg.AddPeriodic(time.Hour, subscriptionsArgs{}, &river.InsertOpts{UniqueOpts: jobs.OnePerKey()})
 }

@@ -9,8 +9,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/provider"
+	googleprov "github.com/tandem-crm/tandem/internal/provider/google"
+
 	"github.com/tandem-crm/tandem/internal/store"
-	"github.com/tandem-crm/tandem/internal/syncer"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
@@ -32,14 +34,14 @@ func (f *calendarFixture) set(t *testing.T, code, value string) {
 }
 
 // storedChannels are the push channels Tandem keeps for the calendar binding.
-func (f *calendarFixture) storedChannels(t *testing.T) []*store.Channel {
+func (f *calendarFixture) storedChannels(t *testing.T) []*store.Subscription {
 	t.Helper()
 	ctx := context.Background()
 	b, _, err := f.s.App.Sync.EventBinding(ctx, f.connID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	chans, err := f.s.App.Store.Channels(ctx, b.ID)
+	chans, err := f.s.App.Store.Subscriptions(ctx, b.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +77,7 @@ func TestCalendarPush(t *testing.T) {
 	f.enableCalendar(t)
 	f.sync(t)
 	chans := f.g.Channels()
-	if len(chans) != 1 || chans[0].Address != site+syncer.HookPath || chans[0].CalendarID != f.work {
+	if len(chans) != 1 || chans[0].Address != site+googleprov.HookPath || chans[0].CalendarID != f.work {
 		t.Fatalf("channels %+v", chans)
 	}
 	deadline := time.Now().Add(5 * time.Second)
@@ -103,7 +105,7 @@ func TestCalendarPush(t *testing.T) {
 
 	// Notifications that do not match a channel and its token are refused.
 	for _, h := range [][2]string{{chans[0].ID, "wrong"}, {"no-such-channel", chans[0].Token}} {
-		req, _ := http.NewRequest("POST", f.s.URL+syncer.HookPath, strings.NewReader(""))
+		req, _ := http.NewRequest("POST", f.s.URL+googleprov.HookPath, strings.NewReader(""))
 		req.Header.Set("X-Goog-Channel-ID", h[0])
 		req.Header.Set("X-Goog-Channel-Token", h[1])
 		req.Header.Set("X-Goog-Resource-State", "exists")
@@ -119,23 +121,23 @@ func TestCalendarPush(t *testing.T) {
 
 	// A channel close to expiry is replaced: new one first, old one stopped.
 	st := f.s.App.Store
-	old, err := st.GetChannel(ctx, chans[0].ID)
+	old, err := st.GetSubscription(ctx, chans[0].ID)
 	if err != nil {
 		t.Fatal(err)
 	}
-	st.DeleteChannel(ctx, old.ID)
+	st.DeleteSubscription(ctx, old.ID)
 	old.ExpiresAt = time.Now().Add(time.Hour)
-	if err := st.SaveChannel(ctx, old); err != nil {
+	if err := st.SaveSubscription(ctx, old); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.s.App.Sync.EnsureChannels(ctx, f.connID); err != nil {
+	if err := f.s.App.Sync.EnsureSubscriptions(ctx, f.connID); err != nil {
 		t.Fatal(err)
 	}
 	now := f.g.Channels()
 	if len(now) != 1 || now[0].ID == old.ID {
 		t.Fatalf("after renewal %+v", now)
 	}
-	if _, err := st.GetChannel(ctx, old.ID); err != store.ErrNotFound {
+	if _, err := st.GetSubscription(ctx, old.ID); err != store.ErrNotFound {
 		t.Errorf("old channel kept: %v", err)
 	}
 }
@@ -166,7 +168,7 @@ func TestCalendarPushNeedsHTTPS(t *testing.T) {
 	}
 	check := func(step string, wantOn bool, wantChannels int) {
 		t.Helper()
-		if got := push(); got.On != wantOn || (got.Reason == "") != wantOn || (!wantOn && got.Reason != string(syncer.PushNotHTTPS)) {
+		if got := push(); got.On != wantOn || (got.Reason == "") != wantOn || (!wantOn && got.Reason != string(provider.PushNotHTTPS)) {
 			t.Errorf("%s: API push %+v", step, got)
 		}
 		if n := len(f.g.Channels()); n != wantChannels {
@@ -209,7 +211,7 @@ func TestCalendarPushNeedsHTTPS(t *testing.T) {
 	hook := f.serveTLS(t)
 	f.set(t, "GooglePushServiceUrl", hook)
 	f.sync(t)
-	if chans := f.g.Channels(); len(chans) != 1 || chans[0].Address != hook+syncer.HookPath {
+	if chans := f.g.Channels(); len(chans) != 1 || chans[0].Address != hook+googleprov.HookPath {
 		t.Fatalf("channels %+v", chans)
 	}
 	check("https", true, 1)
@@ -227,25 +229,5 @@ func TestCalendarPushNeedsHTTPS(t *testing.T) {
 	const ru = "Push-уведомления выключены: адрес для push должен быть https. Опрос каждые 15 минут."
 	if body := julia.Get(t, card).Body; !strings.Contains(body, ru) {
 		t.Errorf("Russian card lacks %q", ru)
-	}
-}
-
-func TestPushStateOf(t *testing.T) {
-	for _, c := range []struct {
-		push, site string
-		want       syncer.PushState
-	}{
-		{"", "", syncer.PushState{Off: syncer.PushNoAddress}},
-		{"", "http://crm.example.com", syncer.PushState{Off: syncer.PushNotHTTPS, Address: "http://crm.example.com"}},
-		{"", "https://crm.example.com/", syncer.PushState{On: true, Address: "https://crm.example.com"}},
-		{"", "HTTPS://crm.example.com/tandem", syncer.PushState{On: true, Address: "HTTPS://crm.example.com/tandem"}},
-		{"https://hooks.example.com", "http://crm.example.com", syncer.PushState{On: true, Address: "https://hooks.example.com"}},
-		{"http://hooks.example.com", "https://crm.example.com", syncer.PushState{Off: syncer.PushNotHTTPS, Address: "http://hooks.example.com"}},
-		{"", "https://", syncer.PushState{Off: syncer.PushNotHTTPS, Address: "https:"}},
-		{"", "crm.example.com", syncer.PushState{Off: syncer.PushNotHTTPS, Address: "crm.example.com"}},
-	} {
-		if got := syncer.PushStateOf(c.push, c.site); got != c.want {
-			t.Errorf("PushStateOf(%q, %q) = %+v, want %+v", c.push, c.site, got, c.want)
-		}
 	}
 }

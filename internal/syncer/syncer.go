@@ -7,52 +7,28 @@
 package syncer
 
 import (
+	"cmp"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
-	"net/http"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/google/uuid"
 	"github.com/riverqueue/river"
-	"golang.org/x/oauth2"
 
 	"github.com/tandem-crm/tandem/internal/access"
-	"github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/crmsync"
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/metrics"
 	"github.com/tandem-crm/tandem/internal/oauth"
+	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
 )
-
-// Binding kinds.
-const (
-	KindContacts = "contact"
-	KindEvents   = "event"
-)
-
-// ContactSettings is the policy of a Google contact binding (SPEC §3).
-type ContactSettings struct {
-	TagID         string `json:"tag_id"`         // the personal tag whose contacts go to Google
-	Auto          bool   `json:"auto"`           // sync on a period
-	PeriodMinutes int    `json:"period_minutes"` // the period when Auto
-	GroupName     string `json:"group_name"`     // the Google group; default "Tandem"
-}
-
-// DefaultPeriod is the period of automatic runs when none is chosen.
-const DefaultPeriod = 15
-
-// Tokens gives a connection's OAuth token source.
-type Tokens interface {
-	TokenSource(ctx context.Context, connID string) oauth2.TokenSource
-}
 
 // Enqueuer is the part of the job queue the service uses.
 type Enqueuer interface {
@@ -62,12 +38,12 @@ type Enqueuer interface {
 
 // Service runs connections.
 type Service struct {
-	Store    *store.Store
-	Settings *settings.Service
-	Tokens   Tokens
-	Queue    Enqueuer
-	Log      *slog.Logger
-	Metrics  *metrics.Metrics // what runs did, for /metrics; nil records nothing
+	Store     *store.Store
+	Settings  *settings.Service
+	Providers *provider.Registry // the providers connections may be of
+	Queue     Enqueuer
+	Log       *slog.Logger
+	Metrics   *metrics.Metrics // what runs did, for /metrics; nil records nothing
 
 	// LeaseTTL is how long a run's lease on its connection lasts unless
 	// renewed (0: DefaultLeaseTTL); LeaseRenew is how often a running run
@@ -84,9 +60,9 @@ type Service struct {
 	running    map[string]*progressWriter // by binding id
 }
 
-// New returns a Service.
-func New(st *store.Store, set *settings.Service, tokens Tokens, log *slog.Logger) *Service {
-	s := &Service{Store: st, Settings: set, Tokens: tokens, Log: log, engine: reconcile.Engine{State: st, Log: log},
+// New returns a Service running the connections of the providers in reg.
+func New(st *store.Store, set *settings.Service, reg *provider.Registry, log *slog.Logger) *Service {
+	s := &Service{Store: st, Settings: set, Providers: reg, Log: log, engine: reconcile.Engine{State: st, Log: log},
 		locks: map[string]*sync.Mutex{}, running: map[string]*progressWriter{}}
 	s.engine.Progress = s.progress
 	return s
@@ -103,89 +79,6 @@ func (s *Service) lock(id string) *sync.Mutex {
 		s.locks[id] = l
 	}
 	return l
-}
-
-// ContactBinding returns the connection's contact binding and its
-// settings, creating the binding (disabled, no tag) on first use.
-func (s *Service) ContactBinding(ctx context.Context, connID string) (*store.Binding, ContactSettings, error) {
-	bs, err := s.Store.ListBindings(ctx, connID)
-	if err != nil {
-		return nil, ContactSettings{}, err
-	}
-	for _, b := range bs {
-		if b.Kind == KindContacts {
-			var cs ContactSettings
-			if err := decodePolicy(b.Policy, &cs); err != nil {
-				return nil, cs, fmt.Errorf("contact binding %s: %w", b.ID, err)
-			}
-			return b, cs, nil
-		}
-	}
-	cs := ContactSettings{PeriodMinutes: DefaultPeriod, GroupName: s.appName(ctx)}
-	b := &store.Binding{ConnectionID: connID, Kind: KindContacts, Collection: "", Enabled: false, Policy: mustJSON(cs)}
-	if err := s.Store.SaveBinding(ctx, b); err != nil && !errors.Is(err, store.ErrDuplicate) {
-		return nil, cs, err
-	}
-	return s.ContactBinding(ctx, connID)
-}
-
-// SaveContactSettings validates and stores a contact binding's settings.
-// The tag must be one of the connection owner's personal tags.
-func (s *Service) SaveContactSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, cs ContactSettings) error {
-	if cs.PeriodMinutes == 0 {
-		cs.PeriodMinutes = DefaultPeriod
-	}
-	if cs.GroupName == "" {
-		cs.GroupName = s.appName(ctx)
-	}
-	fe := map[string]string{}
-	if cs.PeriodMinutes < 5 || cs.PeriodMinutes > 1440 {
-		fe["period_minutes"] = "error.out_of_range"
-	}
-	if enabled && cs.TagID == "" {
-		fe["tag_id"] = "error.required"
-	}
-	if cs.TagID != "" {
-		t, err := s.Store.GetTag(ctx, v, cs.TagID)
-		if err != nil || t.Kind != "personal" || t.OwnerID != v.UserID {
-			fe["tag_id"] = "sync.error.personal_tag"
-		}
-	}
-	if len(fe) > 0 {
-		return &SettingsError{Fields: fe}
-	}
-	b, old, err := s.ContactBinding(ctx, connID)
-	if err != nil {
-		return err
-	}
-	if old.TagID != "" && old.TagID != cs.TagID {
-		// Another tag is another scope: start over from a full listing so
-		// the new tag's contacts are matched before anything is created.
-		if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, b.ID, "", 0, true) }); err != nil {
-			return err
-		}
-	}
-	b.Enabled, b.Policy = enabled, mustJSON(cs)
-	return s.Store.SaveBinding(ctx, b)
-}
-
-// appName is the application name the administrator registered with
-// Google (GoogleApplicationName); the contact group is named after it.
-func (s *Service) appName(ctx context.Context) string {
-	if v, err := s.Settings.Get(ctx, "GoogleApplicationName"); err == nil && strings.TrimSpace(v) != "" {
-		return strings.TrimSpace(v)
-	}
-	return google.DefaultGroupName
-}
-
-// SettingsError lists invalid settings by field (message keys).
-type SettingsError struct{ Fields map[string]string }
-
-func (e *SettingsError) Error() string { return fmt.Sprintf("invalid sync settings: %v", e.Fields) }
-
-func mustJSON(v any) string {
-	b, _ := json.Marshal(v)
-	return string(b)
 }
 
 // Result is what a connection's run did, per binding kind.
@@ -308,27 +201,27 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 		return res, err
 	}
 	start := time.Now()
+	p, perr := s.Providers.Get(conn.Provider)
 	// A run that fails before any binding counts as a run of the
 	// connection as a whole.
 	failed := func(err error) (Result, error) {
-		s.Metrics.SyncRun(conn.Provider, metricsConnection, time.Since(start), reconcile.Stats{}, errorKind(err))
+		s.Metrics.SyncRun(conn.Provider, metricsConnection, time.Since(start), reconcile.Stats{}, errorKind(p, err))
 		return res, err
 	}
 	if conn.Status == store.ConnectionNeedsReauth {
 		return failed(oauth.ErrNeedsReauth)
 	}
-	if conn.Provider != "google" {
-		return failed(fmt.Errorf("sync: provider %q is not supported yet", conn.Provider))
+	if perr != nil {
+		return failed(fmt.Errorf("sync: %w", perr))
 	}
 	v, err := s.Store.Viewer(ctx, conn.UserID)
 	if err != nil {
 		return failed(fmt.Errorf("connection owner: %w", err))
 	}
-	ep, err := oauth.Google(ctx, s.Settings)
+	sess, err := p.Open(ctx, conn)
 	if err != nil {
 		return failed(err)
 	}
-	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
 	bindings, err := s.Store.ListBindings(ctx, connID)
 	if err != nil {
 		return failed(err)
@@ -338,20 +231,11 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 		if !b.Enabled {
 			continue
 		}
-		var stats reconcile.Stats
-		var err error
 		began := time.Now()
 		stopProgress := s.startProgress(ctx, b.ID)
-		switch b.Kind {
-		case KindContacts:
-			stats, err = s.runContacts(ctx, v, b, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL})
-		case KindEvents:
-			stats, err = s.runEvents(ctx, v, b, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL})
-		default:
-			err = fmt.Errorf("sync: binding kind %q is not supported yet", b.Kind)
-		}
+		stats, err := s.runBinding(ctx, p, sess, v, b)
 		stopProgress()
-		s.Metrics.SyncRun(conn.Provider, b.Kind, time.Since(began), stats, errorKind(err))
+		s.Metrics.SyncRun(conn.Provider, b.Kind, time.Since(began), stats, errorKind(p, err))
 		res.Stats[b.Kind] = stats
 		if errors.Is(context.Cause(ctx), ErrLeaseLost) {
 			// Another process may be running the connection now: leave
@@ -361,13 +245,13 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 		if ferr := s.Store.FinishRun(ctx, b.ID, stats.JSON(), err); ferr != nil {
 			return res, ferr
 		}
-		if errors.Is(err, ErrCalendarOff) {
+		if errors.Is(err, provider.ErrKindOff) {
 			// The administrator's choice, not a fault of the connection:
 			// the binding says why, the connection stays healthy.
 			continue
 		}
 		if err != nil {
-			s.Log.WarnContext(ctx, "sync run failed", "connection", connID, "binding", b.ID, "err", err)
+			s.Log.WarnContext(ctx, "sync run failed", "connection", connID, "provider", conn.Provider, "binding", b.ID, "err", err)
 			runErr = errors.Join(runErr, err)
 			if errors.Is(err, oauth.ErrNeedsReauth) {
 				break
@@ -379,9 +263,9 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 	case runErr == nil:
 		s.Store.UpdateConnectionStatus(ctx, connID, store.ConnectionActive, "")
 		s.Store.SetConnectionLastSync(ctx, connID, time.Now())
-		if err := s.EnsureChannels(ctx, connID); err != nil {
+		if err := s.EnsureSubscriptions(ctx, connID); err != nil {
 			// Polling still works; the hourly renewal tries again.
-			s.Log.WarnContext(ctx, "push channel", "connection", connID, "err", err)
+			s.Log.WarnContext(ctx, "push subscription", "connection", connID, "err", err)
 		}
 	case errors.Is(runErr, oauth.ErrNeedsReauth):
 		// The token source marked the connection already.
@@ -389,6 +273,24 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 		s.Store.UpdateConnectionStatus(ctx, connID, store.ConnectionDegraded, firstLine(runErr.Error()))
 	}
 	return res, runErr
+}
+
+// runBinding runs one binding of a connection.
+func (s *Service) runBinding(ctx context.Context, p provider.Provider, sess provider.Session, v access.Viewer, b *store.Binding) (reconcile.Stats, error) {
+	kind, err := provider.ParseKind(b.Kind)
+	if err != nil {
+		return reconcile.Stats{}, fmt.Errorf("sync: binding %s: %w", b.ID, err)
+	}
+	if _, ok := provider.Info(p, kind); !ok {
+		return reconcile.Stats{}, fmt.Errorf("sync: %s: %w: %q", p.Name(), provider.ErrKindNotSupported, kind)
+	}
+	switch kind {
+	case provider.Contact:
+		return s.runContacts(ctx, p, sess, v, b)
+	case provider.Event:
+		return s.runEvents(ctx, p, sess, v, b)
+	}
+	return reconcile.Stats{}, fmt.Errorf("sync: binding kind %q is not supported yet", b.Kind)
 }
 
 func firstLine(s string) string {
@@ -399,41 +301,67 @@ func firstLine(s string) string {
 	return s
 }
 
+// kindOff returns the provider's *OffError when kind is off system-wide.
+func kindOff(ctx context.Context, p provider.Provider, kind provider.Kind) (*provider.OffError, error) {
+	if g, ok := p.(provider.KindGate); ok {
+		return g.KindOff(ctx, kind)
+	}
+	return nil, nil
+}
+
 // contactsParts builds the connector and local side of a contact binding.
-// In a preview the group is looked up, not created.
-func (s *Service) contactsParts(ctx context.Context, v access.Viewer, b *store.Binding, hc *http.Client, ep google.Endpoints, preview bool) (reconcile.Connector, reconcile.Local, error) {
+// A collection Tandem names is found (a preview) or created (the first
+// run) by name.
+func (s *Service) contactsParts(ctx context.Context, p provider.Provider, sess provider.Session, v access.Viewer, b *store.Binding, preview bool) (reconcile.Connector, reconcile.Local, error) {
 	var cs ContactSettings
 	if err := decodePolicy(b.Policy, &cs); err != nil {
 		return nil, nil, err
 	}
 	if cs.TagID == "" {
-		return nil, nil, errors.New("sync: choose the personal tag whose contacts go to Google")
+		return nil, nil, errors.New("sync: choose the personal tag whose contacts sync")
 	}
-	svc, err := google.NewPeople(ctx, hc, ep)
+	if off, err := kindOff(ctx, p, provider.Contact); err != nil {
+		return nil, nil, err
+	} else if off != nil {
+		return nil, nil, off
+	}
+	local := &crmsync.ContactsLocal{Store: s.Store, Viewer: v, TagID: cs.TagID}
+	spec := provider.BindingSpec{Kind: provider.Contact, Collection: b.Collection, Self: v.Email, TZ: v.TZ}
+	if b.Collection == "" {
+		info, _ := provider.Info(p, provider.Contact)
+		f, ok := sess.(provider.CollectionFinder)
+		if info.Collection != provider.CollectionNamed || !ok {
+			return nil, nil, errors.New("sync: choose the address book to sync with")
+		}
+		name := cmp.Or(cs.GroupName, defaultCollectionName(ctx, p, provider.Contact))
+		if preview {
+			// A preview creates nothing: a group not there yet lists empty.
+			id, _, err := f.FindCollection(ctx, provider.Contact, name)
+			if err != nil {
+				return nil, nil, err
+			}
+			spec.Collection = id
+		} else {
+			// The first run creates the product's collection remotely.
+			id, err := f.EnsureCollection(ctx, provider.Contact, name)
+			if err != nil {
+				return nil, nil, err
+			}
+			b.Collection, spec.Collection = id, id
+			if err := s.Store.SaveBinding(ctx, b); err != nil {
+				return nil, nil, err
+			}
+		}
+	}
+	rc, err := sess.Connector(ctx, spec)
 	if err != nil {
 		return nil, nil, err
 	}
-	local := &crmsync.ContactsLocal{Store: s.Store, Viewer: v, TagID: cs.TagID}
-	if preview && b.Collection == "" {
-		group, _, err := google.FindGroup(ctx, svc, cs.GroupName)
-		return google.NewContacts(svc, group), local, err
-	}
-	if b.Collection == "" {
-		// The first run creates the product's group in Google.
-		group, err := google.EnsureGroup(ctx, svc, cs.GroupName)
-		if err != nil {
-			return nil, nil, err
-		}
-		b.Collection = group
-		if err := s.Store.SaveBinding(ctx, b); err != nil {
-			return nil, nil, err
-		}
-	}
-	return google.NewContacts(svc, b.Collection), local, nil
+	return rc, local, nil
 }
 
-func (s *Service) runContacts(ctx context.Context, v access.Viewer, b *store.Binding, hc *http.Client, ep google.Endpoints) (reconcile.Stats, error) {
-	conn, local, err := s.contactsParts(ctx, v, b, hc, ep, false)
+func (s *Service) runContacts(ctx context.Context, p provider.Provider, sess provider.Session, v access.Viewer, b *store.Binding) (reconcile.Stats, error) {
+	conn, local, err := s.contactsParts(ctx, p, sess, v, b, false)
 	if err != nil {
 		return reconcile.Stats{}, err
 	}
@@ -441,12 +369,13 @@ func (s *Service) runContacts(ctx context.Context, v access.Viewer, b *store.Bin
 }
 
 // Preview lists what a run of the connection's bindings would do on each
-// side, changing nothing (the dry run of a first sync): contacts once a
-// tag is chosen, the calendar once a calendar is chosen (and Google is the
-// calendar integration). The organizer rule, which a run applies before
-// exporting, is not previewed.
+// side, changing nothing (the dry run of a first sync): each kind whose
+// settings are complete (contacts once a tag is chosen, a calendar once
+// one is chosen and the kind is on); when none is, the first kind's, so
+// the answer says what is missing. The organizer rule, which a run
+// applies before exporting, is not previewed.
 func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEntry, map[string]reconcile.Stats, error) {
-	conn, err := s.Store.GetConnection(ctx, connID)
+	conn, p, err := s.connection(ctx, connID)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -457,46 +386,43 @@ func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEn
 	if err != nil {
 		return nil, nil, err
 	}
-	ep, err := oauth.Google(ctx, s.Settings)
+	states, err := s.bindings(ctx, conn, p)
 	if err != nil {
 		return nil, nil, err
 	}
-	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
-	gep := google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL}
+	var ready []*BindingState
+	for _, st := range states {
+		if st.ready() {
+			ready = append(ready, st)
+		}
+	}
+	if len(ready) == 0 && len(states) > 0 {
+		ready = states[:1]
+	}
+	sess, err := p.Open(ctx, conn)
+	if err != nil {
+		return nil, nil, err
+	}
 	var plan []store.JournalEntry
 	stats := map[string]reconcile.Stats{}
-	cb, cs, err := s.ContactBinding(ctx, connID)
-	if err != nil {
-		return nil, nil, err
-	}
-	eb, es, err := s.EventBinding(ctx, connID)
-	if err != nil {
-		return nil, nil, err
-	}
-	on, err := s.CalendarOn(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	calendar := on && es.CalendarID != "" && eb.Collection != ""
-	preview := func(b *store.Binding, rc reconcile.Connector, local reconcile.Local, err error) error {
+	for _, st := range ready {
+		b := st.Binding
+		var rc reconcile.Connector
+		var local reconcile.Local
+		switch st.Kind.Kind {
+		case provider.Contact:
+			rc, local, err = s.contactsParts(ctx, p, sess, v, b, true)
+		case provider.Event:
+			rc, local, err = s.eventsParts(ctx, p, sess, v, b)
+		}
 		if err != nil {
-			return err
+			return nil, nil, err
 		}
 		e := s.engine
 		e.Progress = nil // a preview is no run: its counts are no run's progress
-		p, st, err := e.Preview(ctx, b.ID, rc, local)
-		plan, stats[b.Kind] = append(plan, p...), st
-		return err
-	}
-	if cs.TagID != "" || !calendar {
-		rc, local, err := s.contactsParts(ctx, v, cb, hc, gep, true)
-		if err := preview(cb, rc, local, err); err != nil {
-			return nil, nil, err
-		}
-	}
-	if calendar {
-		rc, local, err := s.eventsParts(ctx, v, eb, hc, gep)
-		if err := preview(eb, rc, local, err); err != nil {
+		pl, st, err := e.Preview(ctx, b.ID, rc, local)
+		plan, stats[b.Kind] = append(plan, pl...), st
+		if err != nil {
 			return nil, nil, err
 		}
 	}
@@ -593,33 +519,19 @@ func (s *Service) Enqueue(ctx context.Context, connID, reason string) (int64, bo
 	}
 }
 
-// decodePolicy reads a binding's policy strictly: a policy of another kind
-// or a damaged one is an error, never settings silently left at zero.
-func decodePolicy(policy string, v any) error {
-	if strings.TrimSpace(policy) == "" {
-		return nil
-	}
-	dec := json.NewDecoder(strings.NewReader(policy))
-	dec.DisallowUnknownFields()
-	if err := dec.Decode(v); err != nil {
-		return fmt.Errorf("binding policy: %w", err)
-	}
-	return nil
-}
-
 // schedule reads whether and how often a binding runs on its own, from
 // the policy of its kind.
 func schedule(b *store.Binding) (auto bool, minutes int, err error) {
-	switch b.Kind {
-	case KindContacts:
-		var cs ContactSettings
-		err = decodePolicy(b.Policy, &cs)
-		return cs.Auto, cs.PeriodMinutes, err
-	case KindEvents:
-		es, err := decodeEventSettings(b.Policy)
-		return es.Auto, es.PeriodMinutes, err
+	kind, err := provider.ParseKind(b.Kind)
+	if err != nil {
+		return false, 0, err
 	}
-	return false, 0, fmt.Errorf("binding kind %q unknown", b.Kind)
+	st, err := DecodeSettings(kind, b.Policy)
+	if err != nil {
+		return false, 0, err
+	}
+	auto, minutes = st.Schedule()
+	return auto, minutes, nil
 }
 
 // EnqueueDue enqueues runs for automatic bindings whose period has passed.

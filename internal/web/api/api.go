@@ -146,6 +146,9 @@ func (a *API) Routes(mux *http.ServeMux, auth Authenticator) {
 	h("PUT /api/v1/connections/{id}/calendar", a.putCalendarSync)
 	h("GET /api/v1/connections/{id}/calendars", a.listCalendars)
 	h("POST /api/v1/connections/{id}/calendar/resync", a.resyncCalendar)
+	h("GET /api/v1/connections/{id}/sync/{kind}", a.getBindingSync)
+	h("PUT /api/v1/connections/{id}/sync/{kind}", a.putBindingSync)
+	h("GET /api/v1/connections/{id}/sync/{kind}/collections", a.listBindingCollections)
 	h("GET /api/v1/contacts/{id}/journal", a.contactJournal)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
 )
@@ -27,8 +28,8 @@ type calendarSyncJSON struct {
 
 // pushJSON says whether calendar changes arrive by push.
 type pushJSON struct {
-	On     bool           `json:"on"`
-	Reason syncer.PushOff `json:"reason,omitempty"` // why not
+	On     bool             `json:"on"`
+	Reason provider.PushOff `json:"reason,omitempty"` // why not
 }
 
 type calendarSyncIn struct {
@@ -41,22 +42,19 @@ type calendarSyncIn struct {
 }
 
 func (a *API) calendarSync(w http.ResponseWriter, r *http.Request, c *store.Connection) {
-	b, es, err := a.sync.EventBinding(r.Context(), c.ID)
+	st, err := a.sync.Binding(r.Context(), c.ID, provider.Event)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
+	b, es := st.Binding, st.Settings.(*syncer.EventSettings)
 	out := calendarSyncJSON{Enabled: b.Enabled, CalendarID: es.CalendarID, SyncFrom: es.SyncFrom, Auto: es.Auto,
-		PeriodMinutes: es.PeriodMinutes, ImportAs: es.ImportAs, ResyncFrom: optional(es.ResyncFrom), Collection: b.Collection, LastError: b.LastError, LastStats: json.RawMessage(b.LastStats)}
-	if !b.LastRunAt.IsZero() {
-		out.LastRunAt = &b.LastRunAt
+		PeriodMinutes: es.PeriodMinutes, ImportAs: es.ImportAs, ResyncFrom: optional(es.ResyncFrom), Collection: b.Collection,
+		LastError: b.LastError}
+	out.LastRunAt, out.LastStats = lastRun(b)
+	if st.Push != nil {
+		out.Push = pushJSON{On: st.Push.On, Reason: st.Push.Off}
 	}
-	push, err := a.sync.Push(r.Context())
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	out.Push = pushJSON{On: push.On, Reason: push.Off}
 	writeJSON(w, http.StatusOK, out)
 }
 
@@ -76,32 +74,32 @@ func (a *API) putCalendarSync(w http.ResponseWriter, r *http.Request, v access.V
 		a.fail(w, r, err)
 		return
 	}
-	b, es, err := a.sync.EventBinding(r.Context(), c.ID)
+	st, err := a.sync.Binding(r.Context(), c.ID, provider.Event)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	enabled := b.Enabled
+	enabled, es := st.Binding.Enabled, *st.Settings.(*syncer.EventSettings)
 	set(&enabled, in.Enabled)
 	set(&es.CalendarID, in.CalendarID)
 	set(&es.SyncFrom, in.SyncFrom)
 	set(&es.Auto, in.Auto)
 	set(&es.PeriodMinutes, in.PeriodMinutes)
 	set(&es.ImportAs, in.ImportAs)
-	if err := a.sync.SaveEventSettings(r.Context(), v, c.ID, enabled, es); err != nil {
+	if err := a.sync.SaveSettings(r.Context(), v, c.ID, provider.Event, enabled, &es); err != nil {
 		a.fail(w, r, err)
 		return
 	}
 	a.calendarSync(w, r, c)
 }
 
-// listCalendars lists the calendars of the connection's Google account.
+// listCalendars lists the calendars of the connection's account.
 func (a *API) listCalendars(w http.ResponseWriter, r *http.Request, v access.Viewer) {
 	c, ok := a.ownConnection(w, r, v)
 	if !ok {
 		return
 	}
-	cs, err := a.sync.Calendars(r.Context(), c.ID)
+	cs, err := a.sync.Collections(r.Context(), c.ID, provider.Event)
 	if err != nil {
 		a.fail(w, r, err)
 		return
@@ -123,7 +121,7 @@ func (a *API) resyncCalendar(w http.ResponseWriter, r *http.Request, v access.Vi
 		a.fail(w, r, err)
 		return
 	}
-	if err := a.sync.Resync(r.Context(), c.ID, in.From); err != nil {
+	if err := a.sync.Resync(r.Context(), c.ID, provider.Event, in.From); err != nil {
 		a.fail(w, r, err)
 		return
 	}

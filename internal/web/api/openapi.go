@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/provider"
+
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/i18n"
@@ -626,7 +628,7 @@ func paths() obj {
 		reply(http.StatusOK, ok("The settings.", "ContactSync")).
 		fails(http.StatusBadRequest, http.StatusNotFound))
 	add("GET /api/v1/connections/{id}/calendar", op("connections", "getCalendarSync", "Get calendar sync settings",
-		"The connection's calendar binding: the Google calendar whose events sync with the caller's activities shown "+
+		"The connection's calendar binding: the remote calendar whose events sync with the caller's activities shown "+
 			"in the calendar, the date older items are not synced before, automatic runs, and the last run's time, "+
 			"error and counts.").
 		params(connID).
@@ -650,9 +652,33 @@ func paths() obj {
 		reply(http.StatusAccepted, ok("The queued run.", "SyncQueued")).
 		fails(http.StatusBadRequest, http.StatusNotFound, http.StatusServiceUnavailable))
 	add("GET /api/v1/connections/{id}/calendars", op("connections", "listCalendars", "List the account's calendars",
-		"The calendars of the connection's Google account, primary first, to choose the one to sync.").
+		"The calendars of the connection's account, primary first, to choose the one to sync.").
 		params(connID).
 		reply(http.StatusOK, list("The calendars.", "RemoteCalendar")).
+		fails(http.StatusNotFound, http.StatusServiceUnavailable))
+	kindParam := obj{"name": "kind", "in": "path", "required": true, "description": "The binding kind.",
+		"schema": enum(bindingKinds(), "")}
+	add("GET /api/v1/connections/{id}/sync/{kind}", op("connections", "getBindingSync", "Get a binding's settings",
+		"The settings of one binding kind of the connection, whichever provider it is of: its settings, their schema "+
+			"(the fields the kind has, with their types and limits), how the remote collection is chosen, whether the "+
+			"kind is off or needs more consent, push, and the last run. A binding never saved answers its defaults "+
+			"(saved false): reading creates nothing. A kind the connection's provider does not sync is 404.").
+		params(connID, kindParam).
+		reply(http.StatusOK, ok("The binding.", "BindingSync")).
+		fails(http.StatusNotFound))
+	add("PUT /api/v1/connections/{id}/sync/{kind}", op("connections", "putBindingSync", "Change a binding's settings",
+		"Fields of settings left out keep their value; a field outside the kind's schema is 400. The first save "+
+			"creates the binding.").
+		params(connID, kindParam).
+		body(ref("BindingSyncUpdate")).
+		reply(http.StatusOK, ok("The binding.", "BindingSync")).
+		fails(http.StatusBadRequest, http.StatusNotFound))
+	add("GET /api/v1/connections/{id}/sync/{kind}/collections", op("connections", "listBindingCollections",
+		"List the remote collections of a kind",
+		"The collections of the connection's account to pick from, primary first (for kinds whose collection is picked; "+
+			"404 otherwise).").
+		params(connID, kindParam).
+		reply(http.StatusOK, list("The collections.", "RemoteCalendar")).
 		fails(http.StatusNotFound, http.StatusServiceUnavailable))
 	add("GET /api/v1/contacts/{id}/journal", op("contacts", "contactJournal", "Sync journal of a contact",
 		"What sync changed on this contact, newest first: which side, which fields, and why.").
@@ -660,6 +686,15 @@ func paths() obj {
 		reply(http.StatusOK, list("Journal entries.", "JournalEntry")).
 		fails(http.StatusNotFound))
 	return ps
+}
+
+// bindingKinds are the binding kinds, for the document.
+func bindingKinds() []string {
+	out := make([]string, len(provider.Kinds))
+	for i, k := range provider.Kinds {
+		out[i] = string(k)
+	}
+	return out
 }
 
 var (
@@ -984,7 +1019,7 @@ func schemas() obj {
 		}),
 		"ContactSync": output("Contact sync settings and status of a connection.", obj{
 			"enabled": boolean(""), "tag_id": str("The personal tag whose contacts sync."), "auto": boolean("Run on a period."),
-			"period_minutes": integer("Minutes between automatic runs."), "group_name": str("The group in Google."),
+			"period_minutes": integer("Minutes between automatic runs."), "group_name": str("The name of the remote group Tandem creates."),
 			"collection":  str("The remote group's resource name; empty before the first run."),
 			"last_run_at": nullable(dateTime("")), "last_error": str(""),
 			"last_stats": obj{"type": "object", "description": "Counts of the last run."},
@@ -994,10 +1029,10 @@ func schemas() obj {
 			"period_minutes": obj{"type": "integer", "minimum": 5, "maximum": 1440}, "group_name": str(""),
 		}),
 		"CalendarSync": output("Calendar sync settings and status of a connection.", obj{
-			"enabled": boolean(""), "calendar_id": str("The Google calendar that syncs; empty until chosen."),
+			"enabled": boolean(""), "calendar_id": str("The remote calendar that syncs; empty until chosen."),
 			"sync_from": described(obj{"type": "string", "format": "date"}, "Items older than this date are not synced."),
 			"auto":      boolean("Run on a period."), "period_minutes": integer("Minutes between automatic runs."),
-			"import_as": enum(syncer.ImportTypes, "The type an event from Google becomes (notes: the import mode that keeps events as notes)."),
+			"import_as": enum(syncer.ImportTypes, "The type a remote event becomes (notes: the import mode that keeps events as notes)."),
 			"resync_from": nullable(described(obj{"type": "string", "format": "date"},
 				"A requested sync-again date the next successful run clears.")),
 			"collection":  str("The calendar of the current binding."),
@@ -1005,12 +1040,12 @@ func schemas() obj {
 			"last_stats": obj{"type": "object", "description": "Counts of the last run."},
 			"push":       ref("CalendarPush"),
 		}),
-		"CalendarPush": output("Whether changes in Google reach Tandem by push within seconds. Google delivers push "+
-			"notifications only to an https address with a valid certificate (GooglePushServiceUrl, else SiteUrl); "+
-			"without one Tandem opens no watch channel and only the automatic runs on period_minutes bring changes.", obj{
+		"CalendarPush": output("Whether remote changes reach Tandem by push within seconds. Providers deliver push "+
+			"notifications only to an https address with a valid certificate (the provider's push address setting, else "+
+			"SiteUrl); without one Tandem opens no subscription and only the automatic runs on period_minutes bring changes.", obj{
 			"on": boolean(""),
-			"reason": enum([]string{string(syncer.PushNoAddress), string(syncer.PushNotHTTPS)},
-				"Why push is off: no_address (neither setting is set) or not_https."),
+			"reason": enum([]string{string(provider.PushNoAddress), string(provider.PushNotHTTPS)},
+				"Why push is off: no_address (no address is set) or not_https."),
 		}, "reason"),
 		"CalendarSyncUpdate": input("Changes to calendar sync settings.", obj{
 			"enabled": boolean(""), "calendar_id": str("An id from the calendar list (or primary)."),
@@ -1020,6 +1055,29 @@ func schemas() obj {
 		}),
 		"CalendarResync": input("A date to sync the calendar again from.", obj{
 			"from": described(obj{"type": "string", "format": "date"}, "YYYY-MM-DD."),
+		}),
+		"BindingSync": output("One binding kind of a connection.", obj{
+			"kind": enum(bindingKinds(), ""), "provider": str("The connection's provider."),
+			"collection_mode": enum([]string{string(provider.CollectionNamed), string(provider.CollectionPicked)},
+				"named: Tandem creates the remote collection under a name; picked: chosen from the collections list."),
+			"saved":    boolean("False until the settings are first saved (these are the defaults)."),
+			"enabled":  boolean(""),
+			"settings": obj{"type": "object", "description": "The kind's settings: the fields of schema."},
+			"schema": array(output("A settings field.", obj{
+				"name": str(""), "type": str("boolean, integer, string, date, enum, tag, collection or collection_name."),
+				"minimum": integer(""), "maximum": integer(""), "max_length": integer(""), "enum": array(str(""), ""),
+				"required_when_enabled": boolean(""),
+			}, "minimum", "maximum", "max_length", "enum", "required_when_enabled"), "The kind's settings fields."),
+			"collection":    str("The remote collection of the binding; empty until chosen or created."),
+			"off":           nullable(str("Why the kind is off for the provider system-wide; null while on.")),
+			"push":          obj{"oneOf": []obj{ref("CalendarPush"), {"type": "null"}}, "description": "Null when the provider has no push for the kind."},
+			"needs_consent": boolean("The account has not granted Tandem this kind yet."),
+			"last_run_at":   nullable(dateTime("")), "last_error": str(""),
+			"last_stats": obj{"type": "object", "description": "Counts of the last run."},
+		}),
+		"BindingSyncUpdate": input("Changes to a binding.", obj{
+			"enabled":  boolean(""),
+			"settings": obj{"type": "object", "description": "Fields of the kind's schema; those left out keep their value."},
 		}),
 		"RemoteCalendar": output("A calendar of the connected account.", obj{
 			"id": str(""), "summary": str(""), "time_zone": str(""), "primary": boolean(""), "access_role": str(""),

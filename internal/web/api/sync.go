@@ -1,29 +1,20 @@
 package api
 
 import (
-	"context"
 	"encoding/json"
 	"net/http"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
 )
 
-// Sync is the part of the sync service the API drives.
-type Sync interface {
-	Enqueue(ctx context.Context, connID, reason string) (int64, bool, error)
-	ContactBinding(ctx context.Context, connID string) (*store.Binding, syncer.ContactSettings, error)
-	SaveContactSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, cs syncer.ContactSettings) error
-	Preview(ctx context.Context, connID string) ([]store.JournalEntry, map[string]reconcile.Stats, error)
-	EventBinding(ctx context.Context, connID string) (*store.Binding, syncer.EventSettings, error)
-	SaveEventSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, es syncer.EventSettings) error
-	Calendars(ctx context.Context, connID string) ([]syncer.CalendarInfo, error)
-	Push(ctx context.Context) (syncer.PushState, error)
-	Resync(ctx context.Context, connID, from string) error
-}
+// Sync is the sync service the API drives (declared once, in syncer, for
+// the API and the UI).
+type Sync = syncer.Sync
 
 // WithSync enables the sync routes.
 func (a *API) WithSync(s Sync) *API {
@@ -87,23 +78,36 @@ type contactSyncIn struct {
 	GroupName     *string `json:"group_name"`
 }
 
-func (a *API) contactSync(w http.ResponseWriter, r *http.Request, v access.Viewer, c *store.Connection) {
-	b, cs, err := a.sync.ContactBinding(r.Context(), c.ID)
+// lastRun is a binding's last run for the answers: its time (nil before
+// the first) and counts ({} before the first).
+func lastRun(b *store.Binding) (*time.Time, json.RawMessage) {
+	stats := json.RawMessage(b.LastStats)
+	if len(stats) == 0 {
+		stats = json.RawMessage("{}")
+	}
+	if b.LastRunAt.IsZero() {
+		return nil, stats
+	}
+	at := b.LastRunAt
+	return &at, stats
+}
+
+func (a *API) contactSync(w http.ResponseWriter, r *http.Request, c *store.Connection) {
+	st, err := a.sync.Binding(r.Context(), c.ID, provider.Contact)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
+	b, cs := st.Binding, st.Settings.(*syncer.ContactSettings)
 	out := contactSyncJSON{Enabled: b.Enabled, TagID: cs.TagID, Auto: cs.Auto, PeriodMinutes: cs.PeriodMinutes,
-		GroupName: cs.GroupName, Collection: b.Collection, LastError: b.LastError, LastStats: json.RawMessage(b.LastStats)}
-	if !b.LastRunAt.IsZero() {
-		out.LastRunAt = &b.LastRunAt
-	}
+		GroupName: cs.GroupName, Collection: b.Collection, LastError: b.LastError}
+	out.LastRunAt, out.LastStats = lastRun(b)
 	writeJSON(w, http.StatusOK, out)
 }
 
 func (a *API) getContactSync(w http.ResponseWriter, r *http.Request, v access.Viewer) {
 	if c, ok := a.ownConnection(w, r, v); ok {
-		a.contactSync(w, r, v, c)
+		a.contactSync(w, r, c)
 	}
 }
 
@@ -117,22 +121,22 @@ func (a *API) putContactSync(w http.ResponseWriter, r *http.Request, v access.Vi
 		a.fail(w, r, err)
 		return
 	}
-	b, cs, err := a.sync.ContactBinding(r.Context(), c.ID)
+	st, err := a.sync.Binding(r.Context(), c.ID, provider.Contact)
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	enabled := b.Enabled
+	enabled, cs := st.Binding.Enabled, *st.Settings.(*syncer.ContactSettings)
 	set(&enabled, in.Enabled)
 	set(&cs.TagID, in.TagID)
 	set(&cs.Auto, in.Auto)
 	set(&cs.PeriodMinutes, in.PeriodMinutes)
 	set(&cs.GroupName, in.GroupName)
-	if err := a.sync.SaveContactSettings(r.Context(), v, c.ID, enabled, cs); err != nil {
+	if err := a.sync.SaveSettings(r.Context(), v, c.ID, provider.Contact, enabled, &cs); err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	a.contactSync(w, r, v, c)
+	a.contactSync(w, r, c)
 }
 
 type journalJSON struct {

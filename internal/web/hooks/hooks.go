@@ -1,7 +1,9 @@
 // Package hooks owns Tandem's inbound webhooks from remote services: push
-// notifications, verified before anything else is read (for Google
-// Calendar, the channel id and its secret token). A hook answers quickly;
-// the work it causes runs as a job.
+// notifications, verified before anything else is read (the subscription
+// they name and the secret it was given). Each provider that pushes
+// (provider.Pusher) declares its hooks: the path, and a parser that reads
+// the subscription, the secret and whether the message is a mere ping.
+// A hook answers quickly; the work it causes runs as a job.
 package hooks
 
 import (
@@ -11,56 +13,66 @@ import (
 	"net/http"
 
 	"github.com/tandem-crm/tandem/internal/metrics"
+	"github.com/tandem-crm/tandem/internal/provider"
 )
 
-// CalendarNotifier handles a Google Calendar push notification.
-type CalendarNotifier interface {
-	Notify(ctx context.Context, channelID, token, state string) error
+// Notifier handles a verified-to-parse notification that arrived at a
+// hook of a provider.
+type Notifier interface {
+	Notify(ctx context.Context, providerName string, n provider.Notification) error
 }
 
-// Hooks serves the webhooks.
+// Hooks serves the webhooks of the registered providers.
 type Hooks struct {
-	Calendar CalendarNotifier
-	Unknown  error // the notifier's "unknown channel" error
-	BadToken error // the notifier's "wrong token" error (an Unknown too)
-	Log      *slog.Logger
-	Metrics  *metrics.Metrics // nil records nothing
+	Providers *provider.Registry
+	Notifier  Notifier
+	Unknown   error // the notifier's "unknown subscription" error
+	BadSecret error // the notifier's "wrong secret" error (an Unknown too)
+	Log       *slog.Logger
+	Metrics   *metrics.Metrics // nil records nothing
 }
 
-// hookGoogleCalendar is the hook label of Google Calendar notifications.
-const hookGoogleCalendar = "google_calendar"
-
-// Routes registers the hooks.
+// Routes registers every hook of every registered provider.
 func (h *Hooks) Routes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /hooks/google/calendar", h.googleCalendar)
+	for _, p := range h.Providers.All() {
+		pu, ok := p.(provider.Pusher)
+		if !ok {
+			continue
+		}
+		for _, hk := range pu.Hooks() {
+			mux.HandleFunc("POST "+hk.Path, h.handler(p.Name(), hk))
+		}
+	}
 }
 
-// googleCalendar handles Google's notification: an empty body and
-// X-Goog-* headers. Unknown channels get 404 so Google stops sending; a
-// failure on our side gets 503 so Google retries with backoff.
-func (h *Hooks) googleCalendar(w http.ResponseWriter, r *http.Request) {
-	h.Metrics.PushReceived(hookGoogleCalendar)
-	id := r.Header.Get("X-Goog-Channel-ID")
-	token := r.Header.Get("X-Goog-Channel-Token")
-	state := r.Header.Get("X-Goog-Resource-State")
-	if id == "" || state == "" || len(id) > 200 || len(token) > 200 {
-		h.Metrics.PushRejected(hookGoogleCalendar, metrics.RejectMalformed)
-		http.Error(w, "not a calendar notification", http.StatusBadRequest)
-		return
-	}
-	err := h.Calendar.Notify(r.Context(), id, token, state)
-	switch {
-	case err == nil:
-		w.WriteHeader(http.StatusOK)
-	case h.BadToken != nil && errors.Is(err, h.BadToken):
-		h.Metrics.PushRejected(hookGoogleCalendar, metrics.RejectBadToken)
-		http.Error(w, "unknown channel", http.StatusNotFound)
-	case h.Unknown != nil && errors.Is(err, h.Unknown):
-		h.Metrics.PushRejected(hookGoogleCalendar, metrics.RejectUnknownChannel)
-		http.Error(w, "unknown channel", http.StatusNotFound)
-	default:
-		h.Metrics.PushRejected(hookGoogleCalendar, metrics.RejectError)
-		h.Log.ErrorContext(r.Context(), "calendar notification", "channel", id, "err", err)
-		http.Error(w, "try again", http.StatusServiceUnavailable)
+// handler answers a provider's notifications. A request that is no
+// notification gets 400; an unknown subscription or a wrong secret 404, so
+// the remote stops sending; a failure on our side 503, so the remote
+// retries with backoff.
+func (h *Hooks) handler(providerName string, hk provider.Hook) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		h.Metrics.PushReceived(hk.Label)
+		n, err := hk.Parse(r)
+		if err != nil {
+			h.Metrics.PushRejected(hk.Label, metrics.RejectMalformed)
+			http.Error(w, "not a notification of this hook", http.StatusBadRequest)
+			return
+		}
+		err = h.Notifier.Notify(r.Context(), providerName, n)
+		switch {
+		case err == nil:
+			w.WriteHeader(http.StatusOK)
+		case h.BadSecret != nil && errors.Is(err, h.BadSecret):
+			h.Metrics.PushRejected(hk.Label, metrics.RejectBadToken)
+			http.Error(w, "unknown subscription", http.StatusNotFound)
+		case h.Unknown != nil && errors.Is(err, h.Unknown):
+			h.Metrics.PushRejected(hk.Label, metrics.RejectUnknownChannel)
+			http.Error(w, "unknown subscription", http.StatusNotFound)
+		default:
+			h.Metrics.PushRejected(hk.Label, metrics.RejectError)
+			h.Log.ErrorContext(r.Context(), "push notification", "provider", providerName, "hook", hk.Label,
+				"subscription", n.SubscriptionID, "err", err)
+			http.Error(w, "try again", http.StatusServiceUnavailable)
+		}
 	}
 }

@@ -20,10 +20,9 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/jobs"
-	"github.com/tandem-crm/tandem/internal/oauth"
+	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
-	"github.com/tandem-crm/tandem/internal/syncer"
 )
 
 // The administration pages (SPEC §1): system settings with the OAuth app
@@ -31,11 +30,10 @@ import (
 // Every page is for holders of CanManageAdministration.
 
 // OAuth app registration (SPEC §1): the redirect paths, appended to SiteUrl,
-// and the scopes an administrator registers in Google Cloud and Microsoft
-// Entra. The OAuth flows use the same values.
+// and the scopes an administrator registers. Registered providers with an
+// OAuth app (provider.OAuthApp) say theirs; Microsoft Entra's is here
+// until Microsoft is a provider. The OAuth flows use the same values.
 var (
-	GoogleRedirectPath    = "/oauth/google/callback"
-	GoogleScopes          = oauth.GoogleScopes
 	MicrosoftRedirectPath = "/oauth/microsoft/callback"
 	MicrosoftScopes       = []string{
 		"offline_access", "User.Read", "Mail.ReadWrite", "Mail.Send",
@@ -159,8 +157,8 @@ type settingField struct {
 type settingGroup struct {
 	Name    string
 	Fields  []settingField
-	Warning string            // catalogue key of a notice about the group's values
-	Push    *syncer.PushState // google group: set while calendar push is off
+	Warning string              // catalogue key of a notice about the group's values
+	Push    *provider.PushState // a provider's group: set while its push is off
 }
 
 type oauthBox struct {
@@ -177,6 +175,14 @@ type settingsView struct {
 	SiteURL string
 	OAuth   []oauthBox
 	Files   bool // some setting is a file: the form is multipart
+}
+
+// redirectURI is <SiteUrl><path>, "" while SiteUrl is unset.
+func redirectURI(siteURL, path string) string {
+	if siteURL == "" {
+		return ""
+	}
+	return siteURL + path
 }
 
 func (u *UI) adminSettings(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -242,24 +248,25 @@ func (u *UI) renderSettings(w http.ResponseWriter, r *http.Request, c *Ctx, stat
 			v.Files = true
 		}
 	}
-	if g := byGroup["google"]; g != nil && values["UseSharedGoogleApp"] == "true" && values["GoogleClientId"] != "" {
-		g.Warning = "admin.settings.google_shared_warning"
-	}
-	if g := byGroup["google"]; g != nil && values["CalendarIntegration"] == "google" {
-		if push := syncer.PushStateOf(values["GooglePushServiceUrl"], values["SiteUrl"]); !push.On {
-			g.Push = &push
+	v.SiteURL = strings.TrimRight(values["SiteUrl"], "/")
+	for _, p := range u.providers.All() {
+		if n, ok := p.(provider.SettingsNotices); ok {
+			if g := byGroup[n.SettingsGroup()]; g != nil {
+				g.Warning, g.Push = n.SettingsNotice(values)
+			}
+		}
+		if a, ok := p.(provider.OAuthApp); ok {
+			reg := a.OAuthRegistration()
+			v.OAuth = append(v.OAuth, oauthBox{Provider: "provider." + p.Name(), Scopes: reg.Scopes,
+				ConsoleURL: reg.ConsoleURL, RedirectURI: redirectURI(v.SiteURL, reg.CallbackPath)})
 		}
 	}
-	v.SiteURL = strings.TrimRight(values["SiteUrl"], "/")
-	google := oauthBox{Provider: "provider.google", Scopes: GoogleScopes, ConsoleURL: "https://console.cloud.google.com/apis/credentials"}
-	ms := oauthBox{Provider: "provider.microsoft", Scopes: MicrosoftScopes,
-		ConsoleURL: "https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade"}
-	if v.SiteURL != "" {
-		google.RedirectURI = v.SiteURL + GoogleRedirectPath
-		ms.RedirectURI = v.SiteURL + MicrosoftRedirectPath
+	v.OAuth = append(v.OAuth, oauthBox{Provider: "provider.microsoft", Scopes: MicrosoftScopes,
+		ConsoleURL:  "https://entra.microsoft.com/#view/Microsoft_AAD_RegisteredApps/ApplicationsListBlade",
+		RedirectURI: redirectURI(v.SiteURL, MicrosoftRedirectPath)})
+	for i := range v.OAuth {
+		v.OAuth[i].ScopeList = strings.Join(v.OAuth[i].Scopes, " ")
 	}
-	google.ScopeList, ms.ScopeList = strings.Join(GoogleScopes, " "), strings.Join(MicrosoftScopes, " ")
-	v.OAuth = []oauthBox{google, ms}
 	p := c.Page(w, r, "admin", v)
 	if errs != nil {
 		p.Errors = errs

@@ -22,6 +22,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/jobs"
+	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/signin"
 	"github.com/tandem-crm/tandem/internal/store"
@@ -372,14 +373,14 @@ func TestAdminOAuthBox(t *testing.T) {
 	b := adminBrowser(t, s)
 	p := b.Get(t, "/admin/settings")
 	mustHave(t, "no site url", p.Body, tr(i18n.En, "admin.oauth.site_url_needed"))
-	mustLack(t, "no site url", p.Body, ui.GoogleRedirectPath)
+	mustLack(t, "no site url", p.Body, oauth.GoogleCallbackPath)
 
 	p = b.Post(t, "/admin/settings", url.Values{"SiteUrl": {"https://crm.example.com/"}, "CalendarIntegration": {"google"}})
 	wantStatus(t, "site url", p, http.StatusOK)
 	mustHave(t, "oauth", p.Body, `value="https://crm.example.com/oauth/google/callback"`,
 		`value="https://crm.example.com/oauth/microsoft/callback"`, "data-copy-target=")
 	mustLack(t, "oauth", p.Body, tr(i18n.En, "admin.oauth.site_url_needed"))
-	for _, sc := range append(slices.Clone(ui.GoogleScopes), ui.MicrosoftScopes...) {
+	for _, sc := range append(slices.Clone(oauth.GoogleScopes), ui.MicrosoftScopes...) {
 		mustHave(t, "scopes", p.Body, `data-copy="`+sc+`"`)
 	}
 	mustHave(t, "scope list", p.Body, `data-copy="`+strings.Join(ui.MicrosoftScopes, " ")+`"`)

@@ -6,48 +6,69 @@ import (
 	"net/http"
 
 	"github.com/tandem-crm/tandem/internal/oauth"
+	"github.com/tandem-crm/tandem/internal/provider"
+	"github.com/tandem-crm/tandem/internal/store"
 )
 
-// Connecting external accounts over OAuth (SPEC §3). "Add Google account"
-// and "Reconnect" post to /oauth/google/start, which sends the browser to
-// Google; Google sends it back to the callback, which connects the account.
-// Every outcome ends on the External accounts page with a message: a failed
+// Connecting external accounts over OAuth (SPEC §3). "Add … account" and
+// "Reconnect" post to /oauth/{provider}/start (the provider's ConnectPath),
+// which sends the browser to the provider; the provider sends it back to
+// /oauth/{provider}/callback, which connects the account. Every outcome
+// ends on the External accounts page with a message: a failed
 // authorization is never an error page.
 
 func (u *UI) oauthRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("POST /oauth/google/start", u.authed(u.oauthStart))
-	mux.HandleFunc("GET "+oauth.GoogleCallbackPath, u.authed(u.oauthCallback))
+	mux.HandleFunc("POST /oauth/{provider}/start", u.authed(u.oauthStart))
+	mux.HandleFunc("GET /oauth/{provider}/callback", u.authed(u.oauthCallback))
 }
 
-// googleSetup tells the External accounts page whether Google accounts can
-// be connected, and if not, why (Notice, a catalogue key); administrators
-// get a link to the settings that fix it.
-type googleSetup struct {
+// oauthProvider is the registered provider of the path whose accounts
+// connect over OAuth; 404 otherwise.
+func (u *UI) oauthProvider(w http.ResponseWriter, r *http.Request, c *Ctx) (string, bool) {
+	p, err := u.providers.Get(r.PathValue("provider"))
+	if _, ok := p.(provider.OAuthApp); err != nil || !ok {
+		u.errorPage(w, r, c, http.StatusNotFound)
+		return "", false
+	}
+	return p.Name(), true
+}
+
+// connectSetup tells the External accounts page whether accounts of one
+// provider can be connected, and if not, why (Notice, a catalogue key);
+// administrators get a link to the settings that fix it.
+type connectSetup struct {
+	Code      string // the provider's code
+	Label     string // the "Add … account" button
+	Path      string // where the flow starts
 	Ready     bool
 	Notice    string
 	AdminLink bool
 }
 
-func (u *UI) googleSetup(ctx context.Context, c *Ctx) googleSetup {
-	var g googleSetup
-	if u.oa == nil {
-		g.Notice = "profile.external.google_not_configured"
-	} else {
-		_, err := oauth.GoogleConfig(ctx, u.set)
-		switch {
-		case err == nil:
-			g.Ready = true
-		case errors.Is(err, oauth.ErrSharedApp):
-			g.Notice = "profile.external.google_shared_app"
-		case errors.Is(err, oauth.ErrNotConfigured):
-			g.Notice = "profile.external.google_not_configured"
-		default:
-			u.log.ErrorContext(ctx, "google oauth settings", "err", err)
-			g.Notice = "profile.external.google_not_configured"
+// connectSetups are the providers whose accounts users add themselves.
+func (u *UI) connectSetups(ctx context.Context, c *Ctx) []connectSetup {
+	var out []connectSetup
+	for _, p := range u.providers.All() {
+		cp, ok := p.(provider.Connectable)
+		if !ok {
+			continue
 		}
+		g := connectSetup{Code: p.Name(), Path: cp.ConnectPath(), Label: c.Lang.T("profile.external.add", p.DisplayName())}
+		if key := "profile.external.add_" + p.Name(); c.Lang.Has(key) {
+			g.Label = c.Lang.T(key)
+		}
+		notice, err := cp.ConnectSetup(ctx)
+		if err != nil {
+			u.log.ErrorContext(ctx, "connect setup", "provider", p.Name(), "err", err)
+		}
+		if u.oa == nil && notice == "" {
+			notice = "oauth.error." + oauth.CodeNotConfigured
+		}
+		g.Ready, g.Notice = notice == "", notice
+		g.AdminLink = !g.Ready && c.V.IsAdmin()
+		out = append(out, g)
 	}
-	g.AdminLink = !g.Ready && c.V.IsAdmin()
-	return g
+	return out
 }
 
 // requestBase is the scheme and host a request came in on: the redirect
@@ -64,6 +85,10 @@ func requestBase(r *http.Request) string {
 // oauthStart begins an authorization: a new account, or with "connection"
 // set, the user's own connection again (its address preselected).
 func (u *UI) oauthStart(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	name, ok := u.oauthProvider(w, r, c)
+	if !ok {
+		return
+	}
 	if u.oa == nil {
 		redirect(w, r, "/profile/accounts", Flash{Kind: FlashError, Key: "oauth.error." + oauth.CodeNotConfigured})
 		return
@@ -71,13 +96,16 @@ func (u *UI) oauthStart(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	hint := ""
 	if id := r.PostFormValue("connection"); id != "" {
 		cn, err := u.st.GetUserConnection(r.Context(), c.V.UserID, id)
+		if err == nil && cn.Provider != name {
+			err = store.ErrNotFound
+		}
 		if err != nil {
 			u.fail(w, r, c, err)
 			return
 		}
 		hint = cn.AccountEmail
 	}
-	to, err := u.oa.Begin(r.Context(), oauth.BeginRequest{Provider: oauth.ProviderGoogle, UserID: c.V.UserID, Session: c.CSRF,
+	to, err := u.oa.Begin(r.Context(), oauth.BeginRequest{Provider: name, UserID: c.V.UserID, Session: c.CSRF,
 		BaseURL: requestBase(r), LoginHint: hint})
 	if err != nil {
 		u.oauthFailed(w, r, err)
@@ -86,14 +114,18 @@ func (u *UI) oauthStart(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	http.Redirect(w, r, to, http.StatusSeeOther)
 }
 
-// oauthCallback completes an authorization when Google sends the browser
-// back.
+// oauthCallback completes an authorization when the provider sends the
+// browser back.
 func (u *UI) oauthCallback(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	name, ok := u.oauthProvider(w, r, c)
+	if !ok {
+		return
+	}
 	if u.oa == nil {
 		redirect(w, r, "/profile/accounts", Flash{Kind: FlashError, Key: "oauth.error." + oauth.CodeNotConfigured})
 		return
 	}
-	res, err := u.oa.Complete(r.Context(), oauth.CallbackRequest{Provider: oauth.ProviderGoogle, UserID: c.V.UserID,
+	res, err := u.oa.Complete(r.Context(), oauth.CallbackRequest{Provider: name, UserID: c.V.UserID,
 		Session: c.CSRF, Query: r.URL.Query()})
 	if err != nil {
 		u.oauthFailed(w, r, err)

@@ -12,13 +12,14 @@ import (
 	"testing"
 	"time"
 
+	googleprov "github.com/tandem-crm/tandem/internal/provider/google"
+
 	"github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/oauth/oauthtest"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
-	"github.com/tandem-crm/tandem/internal/web/ui"
 )
 
 // The External accounts page connects Google accounts through the whole
@@ -85,7 +86,7 @@ func TestGoogleAccounts(t *testing.T) {
 	}
 	work := cs[0].ID
 	// SiteUrl is unset: the redirect URI comes from the request's host.
-	if got := g.Authorizations()[0].Get("redirect_uri"); got != s.URL+oauth.GoogleCallbackPath || got != s.URL+ui.GoogleRedirectPath {
+	if got := g.Authorizations()[0].Get("redirect_uri"); got != s.URL+oauth.GoogleCallbackPath {
 		t.Errorf("redirect_uri %q", got)
 	}
 	// The tokens are sealed: the raw column holds none of them.
@@ -248,7 +249,8 @@ func TestOAuthCatalogueKeys(t *testing.T) {
 			}
 		}
 	}
-	if oauth.GoogleCallbackPath != ui.GoogleRedirectPath {
-		t.Errorf("callback %q, admin page shows %q", oauth.GoogleCallbackPath, ui.GoogleRedirectPath)
+	// The admin page shows the callback the flow uses.
+	if reg := googleprov.New(nil, nil, nil).OAuthRegistration(); reg.CallbackPath != oauth.GoogleCallbackPath {
+		t.Errorf("callback %q, admin page shows %q", oauth.GoogleCallbackPath, reg.CallbackPath)
 	}
 }

@@ -14,7 +14,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/i18n"
-	"github.com/tandem-crm/tandem/internal/oauth"
+	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
@@ -263,13 +263,14 @@ type connectionView struct {
 	Connected    time.Time
 	NeedsReauth  bool
 	CanReconnect bool     // the provider's flow can be started again (login hint: the address)
+	ConnectPath  string   // where that flow starts (POST, field "connection")
 	Scopes       []Option // granted permissions: Key for known ones, Label for others
 }
 
 type accountsView struct {
 	Tabs        []sectionTab
 	Connections []connectionView
-	Google      googleSetup
+	Connect     []connectSetup // providers whose accounts users add here
 }
 
 var cssWord = regexp.MustCompile(`^[a-z0-9_]{1,32}$`)
@@ -281,48 +282,51 @@ func (u *UI) profileAccounts(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	v := accountsView{Tabs: profileTabs("/profile/accounts"), Connections: make([]connectionView, 0, len(cs)),
-		Google: u.googleSetup(r.Context(), c)}
+		Connect: u.connectSetups(r.Context(), c)}
 	for _, cn := range cs {
-		v.Connections = append(v.Connections, connectionFor(c.Lang, cn))
+		v.Connections = append(v.Connections, u.connectionFor(c.Lang, cn))
 	}
 	u.render(w, http.StatusOK, "profile/accounts", c.Page(w, r, "profile", v))
 }
 
-func connectionFor(l i18n.Lang, cn store.Connection) connectionView {
+func (u *UI) connectionFor(l i18n.Lang, cn store.Connection) connectionView {
 	cv := connectionView{ID: cn.ID, ProviderCode: cn.Provider, AccountEmail: cn.AccountEmail, DisplayName: cn.DisplayName,
-		StatusReason: cn.StatusReason, Provider: cn.Provider, Status: string(cn.Status),
+		StatusReason: cn.StatusReason, Provider: u.providerName(l, cn.Provider), Status: string(cn.Status),
 		StatusLabel: l.T("connection.status." + string(cn.Status)),
 		NeedsReauth: cn.Status == store.ConnectionNeedsReauth, Connected: crm.FromMicros(cn.CreatedAt)}
-	if key := "provider." + cn.Provider; l.Has(key) {
-		cv.Provider = l.T(key)
-	}
 	if cn.LastSyncAt > 0 {
 		cv.LastSync = crm.FromMicros(cn.LastSyncAt)
 	}
-	cv.CanReconnect = cn.Provider == oauth.ProviderGoogle
+	p, _ := u.providers.Get(cn.Provider)
+	if rc, ok := p.(provider.Reconnector); ok {
+		cv.CanReconnect, cv.ConnectPath = true, rc.ConnectPath()
+	}
+	names, _ := p.(provider.ScopeNamer)
 	for _, sc := range strings.Fields(cn.Scopes) {
-		if key, ok := scopeKeys[sc]; ok {
-			if key != "" {
-				cv.Scopes = append(cv.Scopes, Option{Value: sc, Key: key})
+		if names != nil {
+			if key, ok := names.ScopeKey(sc); ok {
+				if key != "" {
+					cv.Scopes = append(cv.Scopes, Option{Value: sc, Key: key})
+				}
+				continue
 			}
-			continue
 		}
 		cv.Scopes = append(cv.Scopes, Option{Value: sc, Label: sc})
 	}
 	return cv
 }
 
-// scopeKeys name the granted permissions shown on an account's page; ""
-// hides the OpenID ones, which only say who the account is.
-var scopeKeys = map[string]string{
-	"https://www.googleapis.com/auth/contacts": "oauth.scope.contacts",
-	"https://www.googleapis.com/auth/calendar": "oauth.scope.calendar",
-	"https://mail.google.com/":                 "oauth.scope.mail",
-	"openid":                                   "",
-	"email":                                    "",
-	"profile":                                  "",
-	"https://www.googleapis.com/auth/userinfo.email":   "",
-	"https://www.googleapis.com/auth/userinfo.profile": "",
+// providerName is a provider's name as users see it: the catalogue's
+// (provider.<code>, also for providers to come), else the registered
+// provider's display name, else the code.
+func (u *UI) providerName(l i18n.Lang, code string) string {
+	if key := "provider." + code; l.Has(key) {
+		return l.T(key)
+	}
+	if p, err := u.providers.Get(code); err == nil {
+		return p.DisplayName()
+	}
+	return code
 }
 
 // accountView is the Data of profile/account: one connection. The sync
@@ -352,28 +356,32 @@ func (u *UI) renderAccount(w http.ResponseWriter, r *http.Request, c *Ctx, cn *s
 	u.renderAccountWith(w, r, c, cn, status, edit, nil)
 }
 
-// renderAccountWith also lets the calendar card be adjusted.
+// renderAccountWith also lets the calendar card be adjusted. A card is
+// drawn for each kind the connection's provider syncs.
 func (u *UI) renderAccountWith(w http.ResponseWriter, r *http.Request, c *Ctx, cn *store.Connection, status int,
 	editContacts func(*contactSyncView), editCalendar func(*calendarSyncView)) {
-	v := accountView{Tabs: profileTabs("/profile/accounts"), Connection: connectionFor(c.Lang, *cn),
-		ContactSync: u.contactSyncView(r.Context(), c, cn.ID), CalendarSync: u.calendarSyncView(r.Context(), cn.ID)}
-	// A feature turned on after the account was connected needs its
-	// scopes granted: the card asks for them (incremental authorization).
-	missing, err := oauth.GoogleFeaturesMissing(r.Context(), u.set, cn.Scopes)
-	if err != nil {
-		u.log.ErrorContext(r.Context(), "google features", "err", err)
-	}
-	if cn.Provider == oauth.ProviderGoogle {
-		v.ContactSync.NeedsConsent = slices.Contains(missing, "contacts")
-		v.CalendarSync.NeedsConsent = slices.Contains(missing, "calendar")
+	v := accountView{Tabs: profileTabs("/profile/accounts"), Connection: u.connectionFor(c.Lang, *cn)}
+	if u.sync != nil {
+		states, err := u.sync.Bindings(r.Context(), cn.ID)
+		if err != nil {
+			u.log.ErrorContext(r.Context(), "sync bindings", "connection", cn.ID, "err", err)
+		}
+		for _, st := range states {
+			switch st.Kind.Kind {
+			case provider.Contact:
+				v.ContactSync = u.contactSyncView(r.Context(), c, st)
+			case provider.Event:
+				v.CalendarSync = u.calendarSyncView(r.Context(), cn.ID, st)
+			}
+		}
 	}
 	if job, err := strconv.ParseInt(r.URL.Query().Get("run"), 10, 64); err == nil && job > 0 && u.jobs != nil {
 		v.SyncEvents = "/profile/accounts/" + cn.ID + "/sync/events?job=" + strconv.FormatInt(job, 10)
 	}
-	if editContacts != nil {
+	if editContacts != nil && v.ContactSync.Available {
 		editContacts(&v.ContactSync)
 	}
-	if editCalendar != nil {
+	if editCalendar != nil && v.CalendarSync.Available {
 		editCalendar(&v.CalendarSync)
 	}
 	u.render(w, status, "profile/account", c.Page(w, r, "profile", v))

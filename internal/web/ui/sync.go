@@ -8,9 +8,9 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/i18n"
+	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
@@ -19,63 +19,50 @@ import (
 // Sync pages: a connection's contact sync settings, "Run sync now", the
 // dry-run preview, and the journal on contact cards.
 
-// SyncService is the part of the sync service the UI drives.
-type SyncService interface {
-	Enqueue(ctx context.Context, connID, reason string) (int64, bool, error)
-	ContactBinding(ctx context.Context, connID string) (*store.Binding, syncer.ContactSettings, error)
-	SaveContactSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, cs syncer.ContactSettings) error
-	Preview(ctx context.Context, connID string) ([]store.JournalEntry, map[string]reconcile.Stats, error)
-	EventBinding(ctx context.Context, connID string) (*store.Binding, syncer.EventSettings, error)
-	SaveEventSettings(ctx context.Context, v access.Viewer, connID string, enabled bool, es syncer.EventSettings) error
-	Calendars(ctx context.Context, connID string) ([]syncer.CalendarInfo, error)
-	CalendarOn(ctx context.Context) (bool, error)
-	Push(ctx context.Context) (syncer.PushState, error)
-	Resync(ctx context.Context, connID, from string) error
-}
+// SyncService is the sync service the UI drives (declared once, in
+// syncer, for the API and the UI).
+type SyncService = syncer.Sync
 
-// calendarSyncView is the calendar sync card of a connection page.
+// Each kind a connection's provider supports has its card, drawn by the
+// kind's template (partials/sync.html); the provider shows only as data:
+// its display name in the labels, the path that asks it for consent.
+
+// calendarSyncView is the calendar (event kind) card of a connection page.
 type calendarSyncView struct {
 	Available   bool
-	Off         bool // the administrator chose no Google calendar integration
-	Push        syncer.PushState
+	Provider    string              // the provider's display name
+	Off         bool                // the administrator switched the kind off for the provider
+	OffKey      string              // what the card says about it
+	Push        *provider.PushState // nil: the provider has no push
 	Enabled     bool
 	Settings    syncer.EventSettings
 	ImportTypes []string
 	Today       string               // the default date to sync again from
 	Preview     []store.JournalEntry // after "Preview": the calendar's part
 	Previewed   bool
-	Calendars   []syncer.CalendarInfo
+	Calendars   []provider.Collection
 	CalendarErr string // the calendar list could not be read
 	LastRun     time.Time
 	LastError   string
 	Stats       reconcile.Stats
 	Errors      map[string]string
-	// NeedsConsent: the account did not grant Tandem its calendar (Google
-	// became the calendar integration after it was connected).
+	// NeedsConsent: the account did not grant Tandem its calendar (the
+	// kind was turned on after it connected); ConnectPath asks for it.
 	NeedsConsent bool
+	ConnectPath  string
 }
 
-func (u *UI) calendarSyncView(ctx context.Context, connID string) calendarSyncView {
-	if u.sync == nil {
-		return calendarSyncView{}
-	}
-	b, es, err := u.sync.EventBinding(ctx, connID)
-	if err != nil {
-		u.log.ErrorContext(ctx, "calendar binding", "err", err)
-		return calendarSyncView{}
-	}
-	v := calendarSyncView{Available: true, Enabled: b.Enabled, Settings: es, LastRun: b.LastRunAt, LastError: b.LastError,
-		ImportTypes: syncer.ImportTypes, Today: time.Now().Format("2006-01-02")}
+func (u *UI) calendarSyncView(ctx context.Context, connID string, st *syncer.BindingState) calendarSyncView {
+	b, es := st.Binding, st.Settings.(*syncer.EventSettings)
+	v := calendarSyncView{Available: true, Provider: st.DisplayName, Enabled: b.Enabled, Settings: *es, LastRun: b.LastRunAt,
+		LastError: b.LastError, ImportTypes: syncer.ImportTypes, Today: time.Now().Format("2006-01-02"), Push: st.Push,
+		NeedsConsent: st.NeedsConsent, ConnectPath: st.ConnectPath}
 	json.Unmarshal([]byte(b.LastStats), &v.Stats)
-	on, err := u.sync.CalendarOn(ctx)
-	if err != nil {
-		u.log.ErrorContext(ctx, "calendar integration setting", "err", err)
+	if st.Off != nil {
+		v.Off, v.OffKey = true, st.Off.Key
 	}
-	v.Off = !on
-	if v.Push, err = u.sync.Push(ctx); err != nil {
-		u.log.ErrorContext(ctx, "push state", "err", err)
-	}
-	if v.Calendars, err = u.sync.Calendars(ctx, connID); err != nil {
+	var err error
+	if v.Calendars, err = u.sync.Collections(ctx, connID, provider.Event); err != nil {
 		v.CalendarErr = err.Error()
 	}
 	return v
@@ -90,7 +77,7 @@ func (u *UI) saveCalendarSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	es := syncer.EventSettings{CalendarID: r.PostFormValue("calendar_id"), SyncFrom: r.PostFormValue("sync_from"),
 		Auto: r.PostFormValue("auto") != "", PeriodMinutes: period, ImportAs: r.PostFormValue("import_as")}
 	enabled := r.PostFormValue("enabled") != ""
-	err := u.sync.SaveEventSettings(r.Context(), c.V, cn.ID, enabled, es)
+	err := u.sync.SaveSettings(r.Context(), c.V, cn.ID, provider.Event, enabled, &es)
 	var se *syncer.SettingsError
 	if errors.As(err, &se) {
 		u.renderAccountWith(w, r, c, cn, http.StatusUnprocessableEntity, nil, func(v *calendarSyncView) {
@@ -105,9 +92,13 @@ func (u *UI) saveCalendarSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashSuccess, Key: "sync.saved"})
 }
 
-// contactSyncView is the contact sync card of a connection page.
+// contactSyncView is the contact kind's card of a connection page.
 type contactSyncView struct {
-	Available bool // a sync service runs in this process
+	Available bool   // the connection's provider syncs contacts, in this process
+	Provider  string // the provider's display name
+	// Named: Tandem creates the remote collection under a name the user
+	// may change (GroupName).
+	Named     bool
 	Enabled   bool
 	Settings  syncer.ContactSettings
 	Tags      []crm.Tag // the user's personal tags
@@ -117,21 +108,17 @@ type contactSyncView struct {
 	Preview   []store.JournalEntry // after "Preview"
 	Previewed bool
 	Errors    map[string]string
-	// NeedsConsent: the account did not grant Tandem its contacts.
+	// NeedsConsent: the account did not grant Tandem its contacts;
+	// ConnectPath asks for it.
 	NeedsConsent bool
+	ConnectPath  string
 }
 
-func (u *UI) contactSyncView(ctx context.Context, c *Ctx, connID string) contactSyncView {
-	if u.sync == nil {
-		return contactSyncView{}
-	}
-	v := contactSyncView{Available: true}
-	b, cs, err := u.sync.ContactBinding(ctx, connID)
-	if err != nil {
-		u.log.ErrorContext(ctx, "contact binding", "err", err)
-		return contactSyncView{}
-	}
-	v.Enabled, v.Settings, v.LastRun, v.LastError = b.Enabled, cs, b.LastRunAt, b.LastError
+func (u *UI) contactSyncView(ctx context.Context, c *Ctx, st *syncer.BindingState) contactSyncView {
+	b, cs := st.Binding, st.Settings.(*syncer.ContactSettings)
+	v := contactSyncView{Available: true, Provider: st.DisplayName, Named: st.Kind.Collection == provider.CollectionNamed,
+		Enabled: b.Enabled, Settings: *cs, LastRun: b.LastRunAt, LastError: b.LastError, NeedsConsent: st.NeedsConsent,
+		ConnectPath: st.ConnectPath}
 	json.Unmarshal([]byte(b.LastStats), &v.Stats)
 	v.Tags, _ = u.st.ListTags(ctx, c.V, crm.TagPersonal)
 	return v
@@ -169,7 +156,7 @@ func (u *UI) saveContactSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	period, _ := strconv.Atoi(r.PostFormValue("period_minutes"))
 	cs := syncer.ContactSettings{TagID: r.PostFormValue("tag_id"), Auto: r.PostFormValue("auto") != "",
 		PeriodMinutes: period, GroupName: r.PostFormValue("group_name")}
-	err := u.sync.SaveContactSettings(r.Context(), c.V, cn.ID, r.PostFormValue("enabled") != "", cs)
+	err := u.sync.SaveSettings(r.Context(), c.V, cn.ID, provider.Contact, r.PostFormValue("enabled") != "", &cs)
 	var se *syncer.SettingsError
 	if errors.As(err, &se) {
 		u.renderAccount(w, r, c, cn, http.StatusUnprocessableEntity, func(v *contactSyncView) {
@@ -230,7 +217,7 @@ func (u *UI) resyncCalendar(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	from := r.PostFormValue("from")
-	err := u.sync.Resync(r.Context(), cn.ID, from)
+	err := u.sync.Resync(r.Context(), cn.ID, provider.Event, from)
 	var se *syncer.SettingsError
 	if errors.As(err, &se) {
 		u.renderAccountWith(w, r, c, cn, http.StatusUnprocessableEntity, nil, func(v *calendarSyncView) {
@@ -268,7 +255,7 @@ func (u *UI) syncContactsNow(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	}
 	n, last, job := 0, "", int64(0)
 	for _, cn := range conns {
-		if b, _, err := u.sync.ContactBinding(r.Context(), cn.ID); err == nil && b.Enabled {
+		if st, err := u.sync.Binding(r.Context(), cn.ID, provider.Contact); err == nil && st.Binding.Enabled {
 			if job, _, err = u.sync.Enqueue(r.Context(), cn.ID, "manual"); err != nil {
 				u.fail(w, r, c, err)
 				return

@@ -149,7 +149,7 @@ func (u *UI) syncEvents(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	var last []byte
 	lastSent := time.Now()
 	for {
-		ev, done, err := u.syncState(ctx, c, cn.ID, jobID)
+		ev, done, err := u.syncState(ctx, c, cn.ID, u.providerName(c.Lang, cn.Provider), jobID)
 		if err != nil {
 			if ctx.Err() == nil {
 				u.log.ErrorContext(ctx, "sync events", "connection", cn.ID, "job", jobID, "err", err)
@@ -183,9 +183,9 @@ func (u *UI) syncEvents(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	}
 }
 
-// syncState reads where job, a run of connection connID, is; done once it
-// has ended.
-func (u *UI) syncState(ctx context.Context, c *Ctx, connID string, jobID int64) (syncEvent, bool, error) {
+// syncState reads where job, a run of connection connID (of the provider
+// named providerName), is; done once it has ended.
+func (u *UI) syncState(ctx context.Context, c *Ctx, connID, providerName string, jobID int64) (syncEvent, bool, error) {
 	j, err := u.jobs.Get(ctx, jobID)
 	gone := errors.Is(err, jobs.ErrNotFound) // cleaned up: it ended long ago
 	if err != nil && !gone {
@@ -239,7 +239,7 @@ func (u *UI) syncState(ctx context.Context, c *Ctx, connID string, jobID int64) 
 		case ev.State == "running" && b.RunProgress != "":
 			json.Unmarshal([]byte(b.RunProgress), &be.Stats)
 			be.Running, be.Status = true, c.Lang.T("sync.progress.running")
-			be.Text = c.Lang.T("sync.progress.read", be.Stats.Pulled) + " · " + counts(be.Stats)
+			be.Text = c.Lang.T("sync.progress.read", providerName, be.Stats.Pulled) + " · " + counts(be.Stats)
 		default:
 			be.Status = c.Lang.T("sync.progress.waiting")
 		}

@@ -18,6 +18,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/oauth"
+	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/signin"
 	"github.com/tandem-crm/tandem/internal/store"
@@ -40,6 +41,9 @@ type Deps struct {
 	Log      *slog.Logger
 	OAuth    *oauth.Service // may be nil: connecting accounts is then unavailable
 	Sync     SyncService    // may be nil: sync settings are then hidden
+	// Providers are the sync providers the process knows (may be nil:
+	// connections then show their provider's code only).
+	Providers *provider.Registry
 }
 
 // UI serves the web interface.
@@ -48,11 +52,13 @@ type UI struct {
 	set  *settings.Service
 	oa   *oauth.Service
 	sync SyncService
-	jobs JobQueue
-	log  *slog.Logger
-	r    *Renderer
-	auth *web.Auth
-	kept *formStash // forms posted after their session ended (resume.go)
+	// providers name connections' providers and where their connect flow starts.
+	providers *provider.Registry
+	jobs      JobQueue
+	log       *slog.Logger
+	r         *Renderer
+	auth      *web.Auth
+	kept      *formStash // forms posted after their session ended (resume.go)
 
 	syncEventsEvery time.Duration // how often a sync's event stream polls (0: syncEventsEvery)
 	streamsMu       sync.Mutex
@@ -65,7 +71,7 @@ func New(d Deps) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, jobs: d.Jobs, log: d.Log, r: r,
+	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, providers: d.Providers, jobs: d.Jobs, log: d.Log, r: r,
 		kept: newFormStash()}, nil
 }
 
