@@ -104,6 +104,8 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 				conn + "/contacts"},
 			{"PUT /api/v1/connections/{id}/calendar", conn + "/calendar", `{"enabled":true,"calendar_id":"%s"}`, calendar,
 				"calendar_id", 200, conn + "/calendar"},
+			{"PUT /api/v1/connections/{id}/sync/{kind}", conn + "/sync/contact", `{"settings":{"group_name":"%s"}}`,
+				"Zqx group 2", "settings.group_name", 200, conn + "/sync/contact"},
 			{"POST /api/v1/connections/{id}/calendar/resync", conn + "/calendar/resync", `{"from":"%s"}`, from, "from", 202,
 				conn + "/calendar"},
 		}
