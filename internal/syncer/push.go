@@ -16,8 +16,8 @@ import (
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
-// Push: while a provider's push is on (provider.Pusher: Google's needs an
-// https address), each enabled binding of a kind the provider has a hook
+// Push: while a provider's push is on (provider.Pusher: some need an https
+// address), each enabled binding of a kind the provider has a hook
 // for keeps a subscription whose notifications start an incremental run
 // within seconds. With push off Tandem opens none and stops those it has;
 // the card and the settings page say so. A subscription with an expiry is
@@ -211,7 +211,7 @@ func (s *Service) Notify(ctx context.Context, providerName string, n provider.No
 }
 
 // subscriptionsArgs is the periodic job that renews push subscriptions.
-// Its kind keeps the name it had when it renewed Google's channels only,
+// Its kind keeps the name it had when it renewed one provider's channels,
 // so jobs queued by an earlier version still find their worker.
 type subscriptionsArgs struct{}
 

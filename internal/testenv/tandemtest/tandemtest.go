@@ -17,6 +17,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/provider"
+
 	"github.com/tandem-crm/tandem/internal/app"
 	"github.com/tandem-crm/tandem/internal/config"
 	"github.com/tandem-crm/tandem/internal/jobs"
@@ -33,6 +35,9 @@ const (
 type Options struct {
 	Postgres bool
 	Workers  int // job workers; 0 means 2
+	// Providers are registered next to the built-in ones before the
+	// server starts (a test's own sync provider).
+	Providers []provider.Provider
 }
 
 // Server is a running Tandem.
@@ -61,6 +66,11 @@ func Start(t testing.TB, o Options) *Server {
 	a, err := app.Open(ctx, cfg, log)
 	if err != nil {
 		t.Fatalf("open app: %v", err)
+	}
+	for _, p := range o.Providers {
+		if err := a.Providers.Register(p); err != nil {
+			t.Fatal(err)
+		}
 	}
 	if err := a.EnsureAdmin(ctx, io.Discard); err != nil {
 		t.Fatalf("admin: %v", err)

@@ -1,0 +1,81 @@
+package syncer
+
+import (
+	"encoding/json"
+	"maps"
+	"testing"
+
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/provider"
+)
+
+func TestSchemaCheck(t *testing.T) {
+	long := string(make([]rune, 101))
+	for _, c := range []struct {
+		name    string
+		set     Settings
+		enabled bool
+		want    map[string]string
+	}{
+		{"contact defaults", &ContactSettings{PeriodMinutes: 15, GroupName: "Tandem"}, false, map[string]string{}},
+		{"contact enabled without tag", &ContactSettings{PeriodMinutes: 15}, true, map[string]string{"tag_id": "error.required"}},
+		{"period out of range", &ContactSettings{TagID: "t", PeriodMinutes: 4}, true,
+			map[string]string{"period_minutes": "error.out_of_range"}},
+		{"group name too long", &ContactSettings{PeriodMinutes: 15, GroupName: long}, false,
+			map[string]string{"group_name": crm.TooLong(100)}},
+		{"event complete", &EventSettings{CalendarID: "c", SyncFrom: "2026-01-02", PeriodMinutes: 60, ImportAs: "note"}, true,
+			map[string]string{}},
+		{"event enabled without calendar", &EventSettings{PeriodMinutes: 60, ImportAs: "meeting"}, true,
+			map[string]string{"calendar_id": "error.required"}},
+		{"event bad values", &EventSettings{CalendarID: "c", SyncFrom: "2026-13-01", PeriodMinutes: 2000, ImportAs: "task"}, false,
+			map[string]string{"sync_from": "error.invalid_date", "period_minutes": "error.out_of_range", "import_as": "error.unknown_value"}},
+	} {
+		schema, err := SchemaOf(c.set.Kind())
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := schema.Check(c.set, c.enabled)
+		if !maps.Equal(got, c.want) {
+			t.Errorf("%s: %v, want %v", c.name, got, c.want)
+		}
+	}
+}
+
+func TestDecodeSettings(t *testing.T) {
+	s, err := DecodeSettings(provider.Event, `{"calendar_id":"c","sync_from":"2026-01-02","auto":true,"period_minutes":30}`)
+	if es, ok := s.(*EventSettings); err != nil || !ok || es.ImportAs != "meeting" || es.CalendarID != "c" {
+		t.Errorf("event policy: %+v, %v", s, err)
+	}
+	for _, bad := range []struct {
+		kind   provider.Kind
+		policy string
+	}{
+		{provider.Contact, `{"calendar_id":"c"}`}, // another kind's policy
+		{provider.Event, `{"import_as":"task"}`},
+		{provider.Contact, `{"period_minutes":"x"}`},
+		{"task", `{}`},
+	} {
+		if _, err := DecodeSettings(bad.kind, bad.policy); err == nil {
+			t.Errorf("%s policy %s decoded", bad.kind, bad.policy)
+		}
+	}
+}
+
+func TestPatchSettings(t *testing.T) {
+	cur := &ContactSettings{TagID: "t1", Auto: true, PeriodMinutes: 30, GroupName: "Tandem"}
+	got, err := PatchSettings(cur, json.RawMessage(`{"period_minutes":60,"group_name":"CRM"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (&ContactSettings{TagID: "t1", Auto: true, PeriodMinutes: 60, GroupName: "CRM"}); *got.(*ContactSettings) != *want {
+		t.Errorf("patched %+v, want %+v", got, want)
+	}
+	if cur.PeriodMinutes != 30 {
+		t.Error("the patch changed the current settings")
+	}
+	for _, bad := range []string{`{"calendar_id":"c"}`, `{"current":true}`, `{"period_minutes":"x"}`, `[]`} {
+		if _, err := PatchSettings(cur, json.RawMessage(bad)); err == nil {
+			t.Errorf("patch %s accepted", bad)
+		}
+	}
+}
