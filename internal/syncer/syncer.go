@@ -1,9 +1,11 @@
 // Package syncer owns running the sync of users' connections: the job
 // kinds that run a connection's bindings (on demand and on each binding's
-// period), building the provider's connectors from the connection's
-// credentials, the per-binding settings users choose (which tag, how
-// often), and the connection's health after a run. The engine itself is
-// package reconcile; providers are packages under connector/.
+// period), opening the connection's provider (package provider's registry)
+// and building each binding's connector through it, the typed settings of
+// each binding kind and their schema, the one sync service interface the
+// API and the UI use (Sync), push subscriptions, and the connection's
+// health after a run. It names no provider. The engine itself is package
+// reconcile; the CRM side of a binding is package crmsync.
 package syncer
 
 import (

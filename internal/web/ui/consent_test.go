@@ -36,12 +36,12 @@ func TestCalendarConsentLater(t *testing.T) {
 		t.Fatal(err)
 	}
 	p = b.Get(t, page)
-	mustHave(t, "calendar on", p.Body, "data-needs-consent", tr(i18n.En, "sync.calendar.needs_consent"),
-		`<input type="hidden" name="connection" value="`+connID+`">`, tr(i18n.En, "sync.grant_access"))
-	mustLack(t, "calendar on", p.Body, tr(i18n.En, "sync.contacts.needs_consent"))
+	mustHave(t, "calendar on", p.Body, "data-needs-consent", tr(i18n.En, "sync.calendar.needs_consent", "Google"),
+		`<input type="hidden" name="connection" value="`+connID+`">`, tr(i18n.En, "sync.grant_access", "Google"))
+	mustLack(t, "calendar on", p.Body, tr(i18n.En, "sync.contacts.needs_consent", "Google"))
 	b.Post(t, "/language", url.Values{"lang": {"ru"}, "next": {page}})
 	p = b.Get(t, page)
-	mustHave(t, "ru", p.Body, tr(i18n.Ru, "sync.calendar.needs_consent"), tr(i18n.Ru, "sync.grant_access"))
+	mustHave(t, "ru", p.Body, tr(i18n.Ru, "sync.calendar.needs_consent", "Google"), tr(i18n.Ru, "sync.grant_access", "Google"))
 	noRawKeys(t, "ru", p.Body)
 	b.Post(t, "/language", url.Values{"lang": {"en"}, "next": {page}})
 
