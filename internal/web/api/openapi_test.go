@@ -317,6 +317,7 @@ func TestOpenAPIEnumsFromGo(t *testing.T) {
 		"#/components/schemas/UserInput/properties/operations/items":    access.Operations,
 		"#/components/schemas/TagRef/properties/color":                  crm.TagColors,
 		"#/components/schemas/ContactInput/properties/type":             crm.ContactTypes,
+		"#/components/schemas/BindingSync/properties/kind":              {"contact", "event"},
 	} {
 		v, ok := resolve(doc, ptr)
 		if !ok {
@@ -412,6 +413,8 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		{"FieldError", fieldError{}, true, false},
 		{"CalendarSync", calendarSyncJSON{}, true, false},
 		{"CalendarPush", pushJSON{}, true, false},
+		{"BindingSync", bindingSyncJSON{}, true, false},
+		{"BindingSyncUpdate", bindingSyncIn{}, false, true},
 
 		// Types used in both directions.
 		{"Email", emailJSON{}, false, true},

@@ -71,7 +71,7 @@ func (h *Hooks) handler(providerName string, hk provider.Hook) http.HandlerFunc 
 		default:
 			h.Metrics.PushRejected(hk.Label, metrics.RejectError)
 			h.Log.ErrorContext(r.Context(), "push notification", "provider", providerName, "hook", hk.Label,
-				"subscription", n.SubscriptionID, "err", err)
+				"subscription", n.SubscriptionID, "detail", n.Detail, "err", err)
 			http.Error(w, "try again", http.StatusServiceUnavailable)
 		}
 	}
