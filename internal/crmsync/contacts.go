@@ -23,9 +23,18 @@ type ContactsLocal struct {
 // Entity implements Local.
 func (l *ContactsLocal) Entity() string { return store.EntityContact }
 
+// reads is the store to read through: inside the engine's transaction
+// when there is one, so a read sees what the transaction wrote.
+func (l *ContactsLocal) reads(tx *store.Tx) *store.Store {
+	if tx != nil {
+		return tx.Reads()
+	}
+	return l.Store
+}
+
 // Load implements Local.
-func (l *ContactsLocal) Load(ctx context.Context, id string) (reconcile.LocalRecord, error) {
-	c, err := l.Store.GetContact(ctx, l.Viewer, id)
+func (l *ContactsLocal) Load(ctx context.Context, tx *store.Tx, id string) (reconcile.LocalRecord, error) {
+	c, err := l.reads(tx).GetContact(ctx, l.Viewer, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return reconcile.LocalRecord{}, nil
 	}
@@ -47,6 +56,13 @@ func (l *ContactsLocal) InScopeIDs(ctx context.Context, ids []string) (map[strin
 	return l.Store.TaggedContactIDs(ctx, l.Viewer, l.TagID, ids)
 }
 
+// ScopeCandidates implements reconcile.ScopeCandidates: the contacts
+// carrying the binding's tag, whoever may see them (InScopeIDs then
+// applies the viewer's rights).
+func (l *ContactsLocal) ScopeCandidates(ctx context.Context, limit int) ([]string, bool, error) {
+	return l.Store.TaggedIDs(ctx, store.EntityContact, l.TagID, limit)
+}
+
 // Create implements Local: the contact is the viewer's and carries the tag.
 func (l *ContactsLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fields) (string, error) {
 	c := &crm.Contact{Tags: []crm.TagRef{{ID: l.TagID}}}
@@ -59,7 +75,7 @@ func (l *ContactsLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fi
 
 // Update implements Local.
 func (l *ContactsLocal) Update(ctx context.Context, tx *store.Tx, id string, f reconcile.Fields, names []string) error {
-	c, err := l.Store.GetContact(ctx, l.Viewer, id)
+	c, err := tx.Reads().GetContact(ctx, l.Viewer, id)
 	if err != nil {
 		return err
 	}

@@ -7,9 +7,10 @@ import (
 )
 
 var (
-	_ reconcile.ScopeFilter = (*ContactsLocal)(nil)
-	_ reconcile.ScopeFilter = (*EventsLocal)(nil)
-	_ reconcile.Local       = (*ContactsLocal)(nil)
+	_ reconcile.ScopeFilter     = (*ContactsLocal)(nil)
+	_ reconcile.ScopeFilter     = (*EventsLocal)(nil)
+	_ reconcile.Local           = (*ContactsLocal)(nil)
+	_ reconcile.ScopeCandidates = (*ContactsLocal)(nil)
 )
 
 // InScopeIDs implements ScopeFilter with Load's rule (see EventsLocal and

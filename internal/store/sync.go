@@ -621,9 +621,13 @@ func (t *Tx) LinksMatching(ctx context.Context, bindingID string, remoteIDs, mar
 // LinksOf returns, read inside the transaction, the links of a binding for
 // the given local ids, by local id.
 func (t *Tx) LinksOf(ctx context.Context, bindingID string, localIDs []string) (map[string]*Link, error) {
+	return t.s.linksOf(ctx, t.q, bindingID, localIDs)
+}
+
+func (s *Store) linksOf(ctx context.Context, q querier, bindingID string, localIDs []string) (map[string]*Link, error) {
 	out := make(map[string]*Link, len(localIDs))
 	err := inChunks(localIDs, func(ids []string) error {
-		ls, err := t.s.linksWith(ctx, t.q, `binding_id = $1 AND local_id IN (`+params(2, len(ids))+`)`,
+		ls, err := s.linksWith(ctx, q, `binding_id = $1 AND local_id IN (`+params(2, len(ids))+`)`,
 			append([]any{bindingID}, anySlice(ids)...)...)
 		for _, l := range ls {
 			out[l.LocalID] = l
@@ -631,6 +635,12 @@ func (t *Tx) LinksOf(ctx context.Context, bindingID string, localIDs []string) (
 		return err
 	})
 	return out, err
+}
+
+// LinksOf returns the links of a binding for the given local ids, by local
+// id.
+func (s *Store) LinksOf(ctx context.Context, bindingID string, localIDs []string) (map[string]*Link, error) {
+	return s.linksOf(ctx, s.r, bindingID, localIDs)
 }
 
 // FindLink is Store.FindLink inside the transaction.
