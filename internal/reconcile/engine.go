@@ -595,11 +595,16 @@ func (p *pageLinks) unset(localID string) {
 }
 
 // applyItems applies remote items (a page of a listing, or what the remote
-// made of our own write) in one transaction, each item under a savepoint:
-// an item that fails on its own (an *ItemError) is rolled back and
-// skipped, and the others commit together. Any other error rolls back the
-// whole batch and stops the run; the cursor has not moved, so the next run
-// applies the batch again, and what was applied before is skipped by etag.
+// made of our own write) in one transaction, so that an item that fails on
+// its own (an *ItemError) is rolled back and skipped, and the others
+// commit together. Any other error rolls back the whole batch and stops
+// the run; the cursor has not moved, so the next run applies the batch
+// again, and what was applied before is skipped by etag.
+//
+// Items are applied first without savepoints, which cost (on SQLite a copy
+// of every page an item touches, on PostgreSQL two round trips an item);
+// when one fails on its own, the batch is rolled back and applied again
+// with a savepoint per item, the bad item rolled back alone.
 //
 // Remote writes the items call for (a merge whose result the remote lacks)
 // run after the commit, not while the transaction holds SQLite's single
@@ -609,6 +614,20 @@ func (r *run) applyItems(ctx context.Context, items []Item, pulled bool) error {
 	if len(items) == 0 {
 		return nil
 	}
+	stats, planned := r.stats, len(r.plan)
+	err := r.applyItemsOnce(ctx, items, pulled, false)
+	if errors.Is(err, errItemFailed) {
+		r.stats, r.plan = stats, r.plan[:planned]
+		err = r.applyItemsOnce(ctx, items, pulled, true)
+	}
+	return err
+}
+
+// errItemFailed rolls back a batch applied without savepoints in which an
+// item failed on its own.
+var errItemFailed = errors.New("an item of the batch failed")
+
+func (r *run) applyItemsOnce(ctx context.Context, items []Item, pulled, guarded bool) error {
 	return r.inBatch(ctx, func(tx *store.Tx) error {
 		var remoteIDs, markers, identities []string
 		for _, it := range items {
@@ -631,6 +650,17 @@ func (r *run) applyItems(ctx context.Context, items []Item, pulled bool) error {
 			}
 			if err := r.e.hook(ctx, HookItem); err != nil {
 				return err
+			}
+			if !guarded {
+				err := r.pullItem(ctx, tx, it)
+				r.pg.commit()
+				if err != nil && ctx.Err() == nil && !isFatal(err) {
+					return errItemFailed
+				}
+				if err != nil {
+					return err
+				}
+				continue
 			}
 			queued := len(r.after)
 			err := tx.Savepoint(ctx, func() error { return r.pullItem(ctx, tx, it) })

@@ -17,7 +17,7 @@ import (
 
 // fixture is one contact binding between a real store and a memConn.
 type fixture struct {
-	t    *testing.T
+	t    testing.TB
 	ctx  context.Context
 	st   *store.Store
 	v    access.Viewer
@@ -31,10 +31,13 @@ type fixture struct {
 	eng    *reconcile.Engine
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture { return newFixtureOn(t, false) }
+
+// newFixtureOn is newFixture on SQLite or (pg) PostgreSQL.
+func newFixtureOn(t testing.TB, pg bool) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st := storetest.Open(t, false)
+	st := storetest.Open(t, pg)
 	v := storetest.User(t, st, "owner@example.com")
 	tag := &crm.Tag{Name: "Google"}
 	if err := st.SaveTag(ctx, v, tag); err != nil {
@@ -50,7 +53,7 @@ func newFixture(t *testing.T) *fixture {
 
 // newBatchFixture is newFixture with the remote a BatchWriter taking up to
 // max items per call.
-func newBatchFixture(t *testing.T, max int) (*fixture, *batchConn) {
+func newBatchFixture(t testing.TB, max int) (*fixture, *batchConn) {
 	f := newFixture(t)
 	bc := &batchConn{memConn: f.conn, max: max, stale: map[string]bool{}}
 	f.remote = bc

@@ -106,7 +106,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	// takes that lock at BEGIN so a transaction never fails half-way on
 	// upgrading a read lock.
 	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate&_pragma=cache_size(-32768)&_pragma=temp_store(2)")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
