@@ -41,13 +41,36 @@ func (l *ContactsLocal) Load(ctx context.Context, tx *store.Tx, id string) (reco
 	if err != nil {
 		return reconcile.LocalRecord{}, err
 	}
+	return l.record(c), nil
+}
+
+func (l *ContactsLocal) record(c *crm.Contact) reconcile.LocalRecord {
 	rec := reconcile.LocalRecord{Exists: true, Fields: reconcile.ContactFields(c), Modified: c.UpdatedAt}
 	for _, t := range c.Tags {
 		if t.ID == l.TagID {
 			rec.InScope = true
 		}
 	}
-	return rec, nil
+	return rec
+}
+
+// LoadMany implements reconcile.BatchLoader: Load for many contacts in a
+// few queries.
+func (l *ContactsLocal) LoadMany(ctx context.Context, ids []string) (map[string]reconcile.LocalRecord, error) {
+	cs, err := l.Store.GetContacts(ctx, l.Viewer, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]reconcile.LocalRecord, len(ids))
+	for i := range cs {
+		out[cs[i].ID] = l.record(&cs[i])
+	}
+	for _, id := range ids {
+		if _, ok := out[id]; !ok {
+			out[id] = reconcile.LocalRecord{} // gone, or not the viewer's to read
+		}
+	}
+	return out, nil
 }
 
 // InScopeIDs implements ScopeFilter with Load's rule in one query: the

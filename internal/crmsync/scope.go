@@ -11,6 +11,7 @@ var (
 	_ reconcile.ScopeFilter     = (*EventsLocal)(nil)
 	_ reconcile.Local           = (*ContactsLocal)(nil)
 	_ reconcile.ScopeCandidates = (*ContactsLocal)(nil)
+	_ reconcile.BatchLoader     = (*ContactsLocal)(nil)
 )
 
 // InScopeIDs implements ScopeFilter with Load's rule (see EventsLocal and

@@ -1,6 +1,7 @@
 package reconcile_test
 
 import (
+	"context"
 	"fmt"
 	"testing"
 
@@ -38,6 +39,16 @@ func benchFixture(b *testing.B, pg bool) *fixture {
 	return f
 }
 
+// analyze refreshes PostgreSQL's statistics after a bulk load, as
+// autovacuum does on a live server (tandem bench sync does the same).
+func analyze(b *testing.B, st *store.Store) {
+	if st.Postgres() {
+		if _, err := st.PgxPool().Exec(context.Background(), "ANALYZE"); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
 func benchImport(b *testing.B, pg bool) {
 	for range b.N {
 		b.StopTimer()
@@ -73,6 +84,7 @@ func benchExport(b *testing.B, pg bool) {
 				b.Fatal(err)
 			}
 		}
+		analyze(b, f.st)
 		b.StartTimer()
 		if s := f.run(); s.RemoteCreated != benchN {
 			b.Fatalf("export %+v", s)

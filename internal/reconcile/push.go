@@ -156,6 +156,13 @@ func (r *run) pushIDs(ctx context.Context, ids []string) error {
 	return nil
 }
 
+// BatchLoader is a Local that reads many records in a few queries: the
+// push reads a batch of changed records with it. LoadMany must answer for
+// every id as Load would (a record that is gone: Exists false).
+type BatchLoader interface {
+	LoadMany(ctx context.Context, ids []string) (map[string]LocalRecord, error)
+}
+
 // batchWriter is the connector's BatchWriter, or one that writes an item
 // per request.
 func (r *run) batchWriter() BatchWriter {
@@ -184,14 +191,22 @@ func (r *run) pushBatch(ctx context.Context, bw BatchWriter, ids []string) error
 	if err != nil {
 		return err
 	}
+	var many map[string]LocalRecord
+	if bl, ok := r.local.(BatchLoader); ok {
+		if many, err = bl.LoadMany(ctx, ids); err != nil {
+			return err
+		}
+	}
 	var creates, updates, removes, singles []pushRec
 	for _, id := range ids {
-		lr, err := r.local.Load(ctx, nil, id)
-		if err != nil {
-			if err := r.skip(id, err); err != nil {
-				return err
+		lr, ok := many[id]
+		if !ok {
+			if lr, err = r.local.Load(ctx, nil, id); err != nil {
+				if err := r.skip(id, err); err != nil {
+					return err
+				}
+				continue
 			}
-			continue
 		}
 		rec := pushRec{id: id, link: links[id], lr: lr}
 		switch l := rec.link; {
@@ -252,14 +267,7 @@ func (r *run) createMany(ctx context.Context, bw BatchWriter, recs []pushRec) er
 		pending[i] = &store.Link{BindingID: r.b.ID, LocalID: rec.id, Marker: marker, Base: encodeFields(rec.lr.Fields), Pending: true}
 		items[i] = NewItem{Fields: rec.lr.Fields, Marker: marker}
 	}
-	if err := r.inTx(ctx, func(tx *store.Tx) error {
-		for _, l := range pending {
-			if err := tx.PutLink(ctx, l); err != nil {
-				return err
-			}
-		}
-		return nil
-	}); err != nil {
+	if err := r.inTx(ctx, func(tx *store.Tx) error { return tx.PutLinks(ctx, pending) }); err != nil {
 		return err
 	}
 	results, callErr := bw.CreateMany(ctx, items)
@@ -273,6 +281,8 @@ func (r *run) createMany(ctx context.Context, bw BatchWriter, recs []pushRec) er
 	var retry []int
 	err := r.inTx(ctx, func(tx *store.Tx) error {
 		absorb, retry = nil, nil
+		var links []*store.Link
+		var entries []store.JournalEntry
 		for i, res := range results {
 			if res.Err != nil {
 				retry = append(retry, i)
@@ -280,20 +290,18 @@ func (r *run) createMany(ctx context.Context, bw BatchWriter, recs []pushRec) er
 			}
 			f, it := recs[i].lr.Fields, res.Item
 			r.stats.RemoteCreated++
-			r.previewName = DisplayName(f)
-			if err := tx.PutLink(ctx, &store.Link{BindingID: r.b.ID, LocalID: recs[i].id, RemoteID: it.RemoteID,
+			links = append(links, &store.Link{BindingID: r.b.ID, LocalID: recs[i].id, RemoteID: it.RemoteID,
 				ETag: r.etagUnless(f, it), Identity: it.Identity, Marker: items[i].Marker, Base: encodeFields(f),
-				BaseAt: time.Now()}); err != nil {
-				return err
-			}
-			if err := r.journal(ctx, tx, recs[i].id, it.RemoteID, "remote", "create", names(f), ReasonCreatedLocally); err != nil {
-				return err
-			}
+				BaseAt: time.Now()})
+			entries = append(entries, r.entry(f, recs[i].id, it.RemoteID, "remote", "create", names(f), ReasonCreatedLocally))
 			if it.Fields != nil && !it.Fields.Equal(f) {
 				absorb = append(absorb, it)
 			}
 		}
-		return nil
+		if err := tx.PutLinks(ctx, links); err != nil {
+			return err
+		}
+		return r.journalMany(ctx, tx, entries)
 	})
 	if err != nil {
 		return err
@@ -334,6 +342,8 @@ func (r *run) updateMany(ctx context.Context, bw BatchWriter, recs []pushRec) er
 	var retry []int
 	err := r.inTx(ctx, func(tx *store.Tx) error {
 		absorb, retry = nil, nil
+		var links []*store.Link
+		var entries []store.JournalEntry
 		for i, res := range results {
 			if res.Err != nil {
 				retry = append(retry, i)
@@ -341,21 +351,19 @@ func (r *run) updateMany(ctx context.Context, bw BatchWriter, recs []pushRec) er
 			}
 			f, it, link := recs[i].lr.Fields, res.Item, recs[i].link
 			r.stats.RemoteUpdated++
-			r.previewName = DisplayName(f)
 			nl := *link
 			nl.ETag, nl.Base, nl.BaseAt = r.etagUnless(f, it), encodeFields(f), time.Now()
-			if err := tx.PutLink(ctx, &nl); err != nil {
-				return err
-			}
-			if err := r.journal(ctx, tx, link.LocalID, link.RemoteID, "remote", "update",
-				changedNames(decodeFields(link.Base), f), ReasonChangedLocally); err != nil {
-				return err
-			}
+			links = append(links, &nl)
+			entries = append(entries, r.entry(f, link.LocalID, link.RemoteID, "remote", "update",
+				changedNames(decodeFields(link.Base), f), ReasonChangedLocally))
 			if it.Fields != nil && !it.Fields.Equal(f) {
 				absorb = append(absorb, it)
 			}
 		}
-		return nil
+		if err := tx.PutLinks(ctx, links); err != nil {
+			return err
+		}
+		return r.journalMany(ctx, tx, entries)
 	})
 	if err != nil {
 		return err
@@ -519,4 +527,19 @@ func (r *run) pushOne(ctx context.Context, id string, link *store.Link, lr Local
 		return nil
 	}
 	return r.updateRemote(ctx, link, lr.Fields, nil)
+}
+
+// entry is a journal entry of the binding about a record last synced as f.
+func (r *run) entry(f Fields, localID, remoteID, side, action string, fields []string, reason string) store.JournalEntry {
+	return store.JournalEntry{BindingID: r.b.ID, Entity: r.local.Entity(), RecordID: localID, RemoteID: remoteID,
+		Side: side, Action: action, Fields: fields, Reason: reason, Name: DisplayName(f)}
+}
+
+// journalMany records entries, or in a preview plans them.
+func (r *run) journalMany(ctx context.Context, tx *store.Tx, es []store.JournalEntry) error {
+	if r.dry {
+		r.plan = append(r.plan, es...)
+		return nil
+	}
+	return tx.JournalMany(ctx, es)
 }

@@ -287,6 +287,13 @@ func (c *countingLocal) Load(ctx context.Context, tx *store.Tx, id string) (reco
 	return c.ContactsLocal.Load(ctx, tx, id)
 }
 
+func (c *countingLocal) LoadMany(ctx context.Context, ids []string) (map[string]reconcile.LocalRecord, error) {
+	for _, id := range ids {
+		c.loads[id]++
+	}
+	return c.ContactsLocal.LoadMany(ctx, ids)
+}
+
 // plainLocal counts Load calls of any Local and hides its ScopeFilter.
 type plainLocal struct {
 	reconcile.Local

@@ -45,8 +45,14 @@ func OriginOf(ctx context.Context) string {
 
 // logChange appends to the change log inside the writing transaction.
 func (s *Store) logChange(ctx context.Context, tx querier, entity, id, op, actor string) error {
-	if err := s.dialect.lockChanges(ctx, tx); err != nil {
-		return fmt.Errorf("lock change log: %w", err)
+	// The lock is held until commit: a transaction takes it once.
+	if known := checked(tx); known == nil || !known.changesLocked {
+		if err := s.dialect.lockChanges(ctx, tx); err != nil {
+			return fmt.Errorf("lock change log: %w", err)
+		}
+		if known != nil {
+			known.changesLocked = true
+		}
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO changes (entity, entity_id, op, origin, actor_id, at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, entity, id, op, OriginOf(ctx), actor, crm.Micros(crm.Now()))
