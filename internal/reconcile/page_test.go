@@ -10,6 +10,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
 
 // badCreates is a Local whose Create writes the record and then refuses
@@ -305,5 +306,57 @@ func TestBatchedCreateCrash(t *testing.T) {
 			}
 			checkConverged(t, f)
 		})
+	}
+}
+
+// TestCatchUpAsksOnlyAboutItsRecords: a small binding far behind the
+// shared change log (another user's thousands of changes) does not read
+// the log: it asks it about its linked and tagged contacts only, pushes
+// what changed among them, and moves its cursor to the end of the log.
+func TestCatchUpAsksOnlyAboutItsRecords(t *testing.T) {
+	f := newFixture(t)
+	cs := &countingState{Store: f.st}
+	f.eng.State = cs
+	mine := f.addContact("Ann Lee", true)
+	f.run()
+	other := storetest.User(t, f.st, "other@example.com")
+	add := func(first, n int) {
+		err := f.st.InTx(f.ui(), func(tx *store.Tx) error {
+			for i := first; i < first+n; i++ {
+				if err := tx.CreateContact(f.ui(), other, &crm.Contact{Name: fmt.Sprintf("Other %05d", i)}); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	add(0, 3000)
+	f.edit(mine, func(c *crm.Contact) { c.JobTitle = "Edited among others' changes" })
+	tagged := f.addContact("Bob Ray", true) // new in scope: created remotely
+	add(3000, 3000)
+	cs.changes = 0
+	s := f.run()
+	if s.RemoteUpdated != 1 || s.RemoteCreated != 1 {
+		t.Errorf("catch-up run %+v", s)
+	}
+	if cs.changes != 0 {
+		t.Errorf("the catch-up read the change log %d times", cs.changes)
+	}
+	remote, _ := f.conn.Get(f.ctx, f.link(mine.ID).RemoteID)
+	if remote.Fields[reconcile.FieldJobTitle] != "Edited among others' changes" {
+		t.Errorf("the edit was not pushed: %v", remote.Fields)
+	}
+	if l := f.link(tagged.ID); l.Pending || l.RemoteID == "" {
+		t.Errorf("the new contact was not created remotely: %+v", l)
+	}
+	last, _ := f.st.LastChange(f.ctx)
+	if b, _ := f.st.GetBinding(f.ctx, f.b.ID); b.LocalCursor != last {
+		t.Errorf("local cursor %d, want the end of the log %d", b.LocalCursor, last)
+	}
+	if s := f.run(); s.RemoteUpdated+s.RemoteCreated != 0 {
+		t.Errorf("a run after the catch-up pushed again: %+v", s)
 	}
 }
