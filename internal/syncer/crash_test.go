@@ -102,9 +102,11 @@ func TestCrashHelperProcess(t *testing.T) {
 // Tandem process importing 1,500 Google contacts and exporting 5,000
 // tagged contacts to Google is killed with SIGKILL at random moments 50
 // times, each time resumed by a new process; then a run to completion and
-// two more. Besides the random kills, two land where the engine's batching
-// must hold: between two items of one page transaction of the import (the
-// page must not be half applied), and, after contacts were edited on both
+// two more. Besides the random kills, three land where the engine's
+// batching must hold: between two items of one page transaction of the
+// import (the page must not be half applied), after a batch of creates
+// reached Google but before its links were completed (found by marker
+// next), and, after contacts were edited on both
 // sides, between a page's commit and the remote writes it queued (the
 // local edits must still reach Google). Exactly one Google contact per
 // tagged contact must exist, each linked, with no pending link, no Google
@@ -225,6 +227,17 @@ func TestCrashNoDuplicates(t *testing.T) {
 	}
 	if n := countContacts(); n != contacts+500 {
 		t.Errorf("%d contacts after a kill inside the second page, want %d (the first page's only)", n, contacts+500)
+	}
+
+	// A kill after a batch of creates reached Google, before their links
+	// are completed: the batch's pending links stay, with markers.
+	expireLease(t, db, conn.ID)
+	chp := startChild(t, append(env, crashEnvHalt+"="+reconcile.HookPushed+":2"))
+	if !chp.killWhenHalted() {
+		t.Fatalf("the child did not halt after a batch of creates:\n%s", chp.output())
+	}
+	if _, pending := linkCounts(t, db); pending == 0 || creates() == 0 {
+		t.Errorf("after a kill between a batch's creates and its links: %d pending links, %d creates", pending, creates())
 	}
 
 	// The kills. Each child is killed a random time after it reports that
