@@ -23,28 +23,67 @@ type ContactsLocal struct {
 // Entity implements Local.
 func (l *ContactsLocal) Entity() string { return store.EntityContact }
 
+// reads is the store to read through: inside the engine's transaction
+// when there is one, so a read sees what the transaction wrote.
+func (l *ContactsLocal) reads(tx *store.Tx) *store.Store {
+	if tx != nil {
+		return tx.Reads()
+	}
+	return l.Store
+}
+
 // Load implements Local.
-func (l *ContactsLocal) Load(ctx context.Context, id string) (reconcile.LocalRecord, error) {
-	c, err := l.Store.GetContact(ctx, l.Viewer, id)
+func (l *ContactsLocal) Load(ctx context.Context, tx *store.Tx, id string) (reconcile.LocalRecord, error) {
+	c, err := l.reads(tx).GetContact(ctx, l.Viewer, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return reconcile.LocalRecord{}, nil
 	}
 	if err != nil {
 		return reconcile.LocalRecord{}, err
 	}
+	return l.record(c), nil
+}
+
+func (l *ContactsLocal) record(c *crm.Contact) reconcile.LocalRecord {
 	rec := reconcile.LocalRecord{Exists: true, Fields: reconcile.ContactFields(c), Modified: c.UpdatedAt}
 	for _, t := range c.Tags {
 		if t.ID == l.TagID {
 			rec.InScope = true
 		}
 	}
-	return rec, nil
+	return rec
+}
+
+// LoadMany implements reconcile.BatchLoader: Load for many contacts in a
+// few queries.
+func (l *ContactsLocal) LoadMany(ctx context.Context, ids []string) (map[string]reconcile.LocalRecord, error) {
+	cs, err := l.Store.GetContacts(ctx, l.Viewer, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]reconcile.LocalRecord, len(ids))
+	for i := range cs {
+		out[cs[i].ID] = l.record(&cs[i])
+	}
+	for _, id := range ids {
+		if _, ok := out[id]; !ok {
+			out[id] = reconcile.LocalRecord{} // gone, or not the viewer's to read
+		}
+	}
+	return out, nil
 }
 
 // InScopeIDs implements ScopeFilter with Load's rule in one query: the
 // viewer can read the contact and sees the binding's tag on it.
 func (l *ContactsLocal) InScopeIDs(ctx context.Context, ids []string) (map[string]bool, error) {
 	return l.Store.TaggedContactIDs(ctx, l.Viewer, l.TagID, ids)
+}
+
+// ScopeCandidates implements reconcile.ScopeCandidates: the contacts
+// carrying the binding's tag, whoever may see them (InScopeIDs then
+// applies the viewer's rights).
+func (l *ContactsLocal) ScopeCandidates(ctx context.Context, limit int) ([]string, bool, error) {
+	return l.Store.TaggedIDs(ctx, store.EntityContact, l.TagID, limit)
 }
 
 // Create implements Local: the contact is the viewer's and carries the tag.
@@ -59,7 +98,7 @@ func (l *ContactsLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fi
 
 // Update implements Local.
 func (l *ContactsLocal) Update(ctx context.Context, tx *store.Tx, id string, f reconcile.Fields, names []string) error {
-	c, err := l.Store.GetContact(ctx, l.Viewer, id)
+	c, err := tx.Reads().GetContact(ctx, l.Viewer, id)
 	if err != nil {
 		return err
 	}

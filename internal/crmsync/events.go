@@ -51,24 +51,34 @@ type EventsLocal struct {
 // Entity implements Local.
 func (l *EventsLocal) Entity() string { return store.EntityActivity }
 
+// reads is the store to read through: inside the engine's transaction
+// when there is one, so a read sees what the transaction wrote.
+func (l *EventsLocal) reads(tx *store.Tx) *store.Store {
+	if tx != nil {
+		return tx.Reads()
+	}
+	return l.Store
+}
+
 // Load implements Local.
-func (l *EventsLocal) Load(ctx context.Context, id string) (reconcile.LocalRecord, error) {
-	a, err := l.Store.GetActivity(ctx, l.Viewer, id)
+func (l *EventsLocal) Load(ctx context.Context, tx *store.Tx, id string) (reconcile.LocalRecord, error) {
+	st := l.reads(tx)
+	a, err := st.GetActivity(ctx, l.Viewer, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return reconcile.LocalRecord{}, nil
 	}
 	if err != nil {
 		return reconcile.LocalRecord{}, err
 	}
-	f, err := l.fields(ctx, a)
+	f, err := l.fields(ctx, st, a)
 	if err != nil {
 		return reconcile.LocalRecord{}, err
 	}
-	in, err := l.inScope(ctx, a)
+	in, err := l.inScope(ctx, st, a)
 	if err != nil {
 		return reconcile.LocalRecord{}, err
 	}
-	locked, err := l.locked(ctx, a)
+	locked, err := l.locked(ctx, st, a)
 	if err != nil {
 		return reconcile.LocalRecord{}, err
 	}
@@ -76,8 +86,8 @@ func (l *EventsLocal) Load(ctx context.Context, id string) (reconcile.LocalRecor
 }
 
 // (its actual start) and the end of a completed one (its actual end).
-func (l *EventsLocal) locked(ctx context.Context, a *crm.Activity) (map[string]string, error) {
-	can, err := l.Store.Editable(ctx, l.Viewer, store.EntityActivity, a.ID)
+func (l *EventsLocal) locked(ctx context.Context, st *store.Store, a *crm.Activity) (map[string]string, error) {
+	can, err := st.Editable(ctx, l.Viewer, store.EntityActivity, a.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -98,8 +108,8 @@ func (l *EventsLocal) locked(ctx context.Context, a *crm.Activity) (map[string]s
 	return m, nil
 }
 
-func (l *EventsLocal) fields(ctx context.Context, a *crm.Activity) (reconcile.Fields, error) {
-	org, err := l.organizerEmail(ctx, a)
+func (l *EventsLocal) fields(ctx context.Context, st *store.Store, a *crm.Activity) (reconcile.Fields, error) {
+	org, err := l.organizerEmail(ctx, st, a)
 	if err != nil {
 		return nil, err
 	}
@@ -107,7 +117,7 @@ func (l *EventsLocal) fields(ctx context.Context, a *crm.Activity) (reconcile.Fi
 	c.Participants = make([]crm.Participant, 0, len(a.Participants))
 	for _, p := range a.Participants {
 		if p.Email == "" && p.ContactID != "" {
-			ct, err := l.Store.GetContact(ctx, l.Viewer, p.ContactID)
+			ct, err := st.GetContact(ctx, l.Viewer, p.ContactID)
 			if err == nil {
 				p.Email = ct.PrimaryEmail()
 			} else if !errors.Is(err, store.ErrNotFound) {
@@ -122,23 +132,23 @@ func (l *EventsLocal) fields(ctx context.Context, a *crm.Activity) (reconcile.Fi
 // organizerEmail is the address that stands for an activity's organizer:
 // the organizing user's, else organizer_email, else the syncing user's
 // (an activity without an organizer is organized by whoever syncs it).
-func (l *EventsLocal) organizerEmail(ctx context.Context, a *crm.Activity) (string, error) {
+func (l *EventsLocal) organizerEmail(ctx context.Context, st *store.Store, a *crm.Activity) (string, error) {
 	switch {
 	case a.OrganizerID == l.Viewer.UserID:
 		return l.Viewer.Email, nil
 	case a.OrganizerID != "":
-		return l.userEmail(ctx, a.OrganizerID)
+		return l.userEmail(ctx, st, a.OrganizerID)
 	case a.OrganizerEmail != "":
 		return a.OrganizerEmail, nil
 	}
 	return l.Viewer.Email, nil
 }
 
-func (l *EventsLocal) userEmail(ctx context.Context, id string) (string, error) {
+func (l *EventsLocal) userEmail(ctx context.Context, st *store.Store, id string) (string, error) {
 	if e, ok := l.emails[id]; ok {
 		return e, nil
 	}
-	u, err := l.Store.GetUser(ctx, id)
+	u, err := st.GetUser(ctx, id)
 	if err != nil && !errors.Is(err, store.ErrNotFound) {
 		return "", err
 	}
@@ -182,15 +192,15 @@ func (l *EventsLocal) HasCalendarSync(ctx context.Context, userID string) (bool,
 	return found, nil
 }
 
-func (l *EventsLocal) linked(ctx context.Context, id string) (bool, error) {
-	_, err := l.Store.FindLink(ctx, l.BindingID, "local_id", id)
+func (l *EventsLocal) linked(ctx context.Context, st *store.Store, id string) (bool, error) {
+	_, err := st.FindLink(ctx, l.BindingID, "local_id", id)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
 	return err == nil, err
 }
 
-func (l *EventsLocal) inScope(ctx context.Context, a *crm.Activity) (bool, error) {
+func (l *EventsLocal) inScope(ctx context.Context, st *store.Store, a *crm.Activity) (bool, error) {
 	if !a.ShowInCalendar || a.Start == nil {
 		return false, nil
 	}
@@ -206,7 +216,7 @@ func (l *EventsLocal) inScope(ctx context.Context, a *crm.Activity) (bool, error
 			}
 		}
 	}
-	linked, err := l.linked(ctx, a.ID)
+	linked, err := l.linked(ctx, st, a.ID)
 	if err != nil || linked {
 		return linked, err
 	}
@@ -216,7 +226,8 @@ func (l *EventsLocal) inScope(ctx context.Context, a *crm.Activity) (bool, error
 // Create implements Local: a meeting shown in the calendar, owned by the
 // user, unless the item is an activity already here (see EventsLocal).
 func (l *EventsLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fields) (string, error) {
-	id, err := l.adopt(ctx, f)
+	st := l.reads(tx)
+	id, err := l.adopt(ctx, st, f)
 	if err != nil || id != "" {
 		return id, err
 	}
@@ -228,10 +239,10 @@ func (l *EventsLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fiel
 	if err := reconcile.ApplyEventFields(a, f, reconcile.EventFieldNames); err != nil {
 		return "", err
 	}
-	if err := l.applyOrganizer(ctx, a, f[reconcile.FieldOrganizer]); err != nil {
+	if err := l.applyOrganizer(ctx, st, a, f[reconcile.FieldOrganizer]); err != nil {
 		return "", err
 	}
-	if err := l.matchContacts(ctx, a); err != nil {
+	if err := l.matchContacts(ctx, st, a); err != nil {
 		return "", err
 	}
 	if err := tx.CreateActivity(ctx, l.Viewer, a); err != nil {
@@ -243,16 +254,16 @@ func (l *EventsLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fiel
 // adopt finds an unlinked activity of the user that a remote item stands
 // for: by the activity id the item carries, else by equal title and
 // times. It returns "" when there is none.
-func (l *EventsLocal) adopt(ctx context.Context, f reconcile.Fields) (string, error) {
+func (l *EventsLocal) adopt(ctx context.Context, st *store.Store, f reconcile.Fields) (string, error) {
 	usable := func(a *crm.Activity) (bool, error) {
 		if a.OwnerID != l.Viewer.UserID && a.OrganizerID != l.Viewer.UserID {
 			return false, nil
 		}
-		linked, err := l.linked(ctx, a.ID)
+		linked, err := l.linked(ctx, st, a.ID)
 		return !linked, err
 	}
 	if id := f[reconcile.FieldTandemID]; id != "" {
-		a, err := l.Store.GetActivity(ctx, l.Viewer, id)
+		a, err := st.GetActivity(ctx, l.Viewer, id)
 		if err != nil && !errors.Is(err, store.ErrNotFound) {
 			return "", err
 		}
@@ -271,7 +282,7 @@ func (l *EventsLocal) adopt(ctx context.Context, f reconcile.Fields) (string, er
 		return "", nil
 	}
 	yes := true
-	cands, _, err := l.Store.ListActivities(ctx, l.Viewer, store.ActivityFilter{OwnerID: l.Viewer.UserID,
+	cands, _, err := st.ListActivities(ctx, l.Viewer, store.ActivityFilter{OwnerID: l.Viewer.UserID,
 		ShowInCalendar: &yes, From: start, To: start.Add(time.Second), Page: store.Page{Limit: 200}})
 	if err != nil {
 		return "", err
@@ -299,7 +310,7 @@ func (l *EventsLocal) adopt(ctx context.Context, f reconcile.Fields) (string, er
 // applyOrganizer sets the organizer from an e-mail: the user's own
 // address makes the user the organizer; another keeps the organizing user
 // whose address it is, else becomes organizer_email.
-func (l *EventsLocal) applyOrganizer(ctx context.Context, a *crm.Activity, email string) error {
+func (l *EventsLocal) applyOrganizer(ctx context.Context, st *store.Store, a *crm.Activity, email string) error {
 	email = strings.TrimSpace(email)
 	if email == "" {
 		return nil
@@ -309,7 +320,7 @@ func (l *EventsLocal) applyOrganizer(ctx context.Context, a *crm.Activity, email
 		return nil
 	}
 	if a.OrganizerID != "" {
-		cur, err := l.userEmail(ctx, a.OrganizerID)
+		cur, err := l.userEmail(ctx, st, a.OrganizerID)
 		if err != nil {
 			return err
 		}
@@ -323,13 +334,13 @@ func (l *EventsLocal) applyOrganizer(ctx context.Context, a *crm.Activity, email
 
 // matchContacts links participants without a contact to the contact the
 // user can see whose e-mail matches.
-func (l *EventsLocal) matchContacts(ctx context.Context, a *crm.Activity) error {
+func (l *EventsLocal) matchContacts(ctx context.Context, st *store.Store, a *crm.Activity) error {
 	for i := range a.Participants {
 		p := &a.Participants[i]
 		if p.ContactID != "" || p.Email == "" {
 			continue
 		}
-		cs, _, err := l.Store.ListContacts(ctx, l.Viewer, store.ContactFilter{Email: p.Email, Page: store.Page{Limit: 1}})
+		cs, _, err := st.ListContacts(ctx, l.Viewer, store.ContactFilter{Email: p.Email, Page: store.Page{Limit: 1}})
 		if err != nil {
 			return err
 		}
@@ -342,7 +353,8 @@ func (l *EventsLocal) matchContacts(ctx context.Context, a *crm.Activity) error 
 
 // Update implements Local.
 func (l *EventsLocal) Update(ctx context.Context, tx *store.Tx, id string, f reconcile.Fields, names []string) error {
-	a, err := l.Store.GetActivity(ctx, l.Viewer, id)
+	st := l.reads(tx)
+	a, err := st.GetActivity(ctx, l.Viewer, id)
 	if err != nil {
 		return err
 	}
@@ -352,11 +364,11 @@ func (l *EventsLocal) Update(ctx context.Context, tx *store.Tx, id string, f rec
 	for _, n := range names {
 		switch n {
 		case reconcile.FieldOrganizer:
-			if err := l.applyOrganizer(ctx, a, f[reconcile.FieldOrganizer]); err != nil {
+			if err := l.applyOrganizer(ctx, st, a, f[reconcile.FieldOrganizer]); err != nil {
 				return err
 			}
 		case reconcile.FieldAttendees:
-			if err := l.matchContacts(ctx, a); err != nil {
+			if err := l.matchContacts(ctx, st, a); err != nil {
 				return err
 			}
 		}
@@ -372,7 +384,8 @@ func (l *EventsLocal) Update(ctx context.Context, tx *store.Tx, id string, f rec
 // what Tandem does not let its user delete (it is exported again with its
 // next change).
 func (l *EventsLocal) RemoteRemoved(ctx context.Context, tx *store.Tx, id string) (string, error) {
-	if can, err := l.Store.Editable(ctx, l.Viewer, store.EntityActivity, id); err != nil || !can {
+	st := l.reads(tx)
+	if can, err := st.Editable(ctx, l.Viewer, store.EntityActivity, id); err != nil || !can {
 		return "keep", err
 	}
 	if err := tx.DeleteActivity(ctx, l.Viewer, id); err != nil {
@@ -384,7 +397,8 @@ func (l *EventsLocal) RemoteRemoved(ctx context.Context, tx *store.Tx, id string
 // Reenter implements Local: an activity whose event is back in the
 // calendar is shown in the calendar again.
 func (l *EventsLocal) Reenter(ctx context.Context, tx *store.Tx, id string) (string, error) {
-	a, err := l.Store.GetActivity(ctx, l.Viewer, id)
+	st := l.reads(tx)
+	a, err := st.GetActivity(ctx, l.Viewer, id)
 	if err != nil || a.ShowInCalendar {
 		return "", err
 	}
@@ -448,7 +462,8 @@ func (l *EventsLocal) ApplyOrganizerRule(ctx context.Context, since int64) (int,
 }
 
 func (l *EventsLocal) organizerRule(ctx context.Context, id string) (bool, error) {
-	a, err := l.Store.GetActivity(ctx, l.Viewer, id)
+	st := l.Store
+	a, err := st.GetActivity(ctx, l.Viewer, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
 	}
@@ -468,13 +483,13 @@ func (l *EventsLocal) organizerRule(ctx context.Context, id string) (bool, error
 			return false, err // sync follows the organizer
 		}
 	}
-	if linked, err := l.linked(ctx, id); err != nil || linked {
+	if linked, err := l.linked(ctx, st, id); err != nil || linked {
 		return false, err
 	}
 	if !reconcile.ReachesDate(a, l.From) {
 		return false, nil
 	}
-	prev, err := l.organizerEmail(ctx, a)
+	prev, err := l.organizerEmail(ctx, st, a)
 	if err != nil {
 		return false, err
 	}

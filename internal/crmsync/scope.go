@@ -7,9 +7,11 @@ import (
 )
 
 var (
-	_ reconcile.ScopeFilter = (*ContactsLocal)(nil)
-	_ reconcile.ScopeFilter = (*EventsLocal)(nil)
-	_ reconcile.Local       = (*ContactsLocal)(nil)
+	_ reconcile.ScopeFilter     = (*ContactsLocal)(nil)
+	_ reconcile.ScopeFilter     = (*EventsLocal)(nil)
+	_ reconcile.Local           = (*ContactsLocal)(nil)
+	_ reconcile.ScopeCandidates = (*ContactsLocal)(nil)
+	_ reconcile.BatchLoader     = (*ContactsLocal)(nil)
 )
 
 // InScopeIDs implements ScopeFilter with Load's rule (see EventsLocal and

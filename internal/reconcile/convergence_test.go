@@ -19,8 +19,10 @@ var seeds = flag.Int("seeds", 200, "seeds of TestConvergence")
 // the scope and coming back on either side among them — random faults
 // (transient errors, expired cursors, crashes after a remote create) and
 // restarts; after quiet rounds both sides must agree under the tag policy
-// with nothing duplicated. A failing seed reruns alone with
-// -run 'TestConvergence/seed=N$'.
+// with nothing duplicated. Each seed runs twice: against a connector that
+// writes one item per request, and ("batch-seed=N") against one that is a
+// BatchWriter of 2 items a call. A failing seed reruns alone with
+// -run 'TestConvergence/seed=N$' (or batch-seed=N).
 func TestConvergence(t *testing.T) {
 	var back reentries
 	t.Cleanup(func() {
@@ -31,10 +33,16 @@ func TestConvergence(t *testing.T) {
 		}
 	})
 	for seed := 0; seed < *seeds; seed++ {
-		t.Run(fmt.Sprintf("seed=%d", seed), func(t *testing.T) {
-			t.Parallel()
-			converge(t, uint64(seed), &back)
-		})
+		for _, batch := range []bool{false, true} {
+			name := fmt.Sprintf("seed=%d", seed)
+			if batch {
+				name = "batch-" + name
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				converge(t, uint64(seed), batch, &back)
+			})
+		}
 	}
 }
 
@@ -42,9 +50,14 @@ func TestConvergence(t *testing.T) {
 // restored remotely (remote), over all seeds.
 type reentries struct{ local, remote atomic.Int64 }
 
-func converge(t *testing.T, seed uint64, back *reentries) {
+func converge(t *testing.T, seed uint64, batch bool, back *reentries) {
 	rng := rand.New(rand.NewPCG(seed, 0x7a6e))
-	f := newFixture(t)
+	var f *fixture
+	if batch {
+		f, _ = newBatchFixture(t, 2)
+	} else {
+		f = newFixture(t)
+	}
 	var locals []*crm.Contact
 	words := []string{"Ann", "Bob", "Вера", "Глеб", "Dan", "Ёжик", "Eve", "Жанна"}
 	word := func() string { return words[rng.IntN(len(words))] }
@@ -110,13 +123,13 @@ func converge(t *testing.T, seed uint64, back *reentries) {
 		// Google shows new contacts in listings only after a while.
 		f.conn.setHidden(rng.IntN(4) == 0)
 		// A run may fail part-way (a fault); the next one resumes.
-		f.eng.Run(f.ctx, f.b.ID, f.conn, f.local)
+		f.eng.Run(f.ctx, f.b.ID, f.remote, f.local)
 	}
 	// Quiet: no edits, no faults.
 	f.conn.failCalls, f.conn.failCreateAfter = 0, 0
 	f.conn.setHidden(false)
 	for i := 0; i < 3; i++ {
-		if _, err := f.eng.Run(f.ctx, f.b.ID, f.conn, f.local); err != nil {
+		if _, err := f.eng.Run(f.ctx, f.b.ID, f.remote, f.local); err != nil {
 			t.Fatalf("quiet run %d: %v", i, err)
 		}
 	}

@@ -9,6 +9,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/google/uuid"
@@ -35,8 +36,10 @@ type LocalRecord struct {
 type Local interface {
 	// Entity is the change-log entity of the records ("contact", "activity").
 	Entity() string
-	// Load reads one record.
-	Load(ctx context.Context, id string) (LocalRecord, error)
+	// Load reads one record; with a transaction, inside it, so that it
+	// sees what the transaction wrote (a record created by an earlier item
+	// of the same page).
+	Load(ctx context.Context, tx *store.Tx, id string) (LocalRecord, error)
 	// Create makes a record from a remote item; it returns the new id.
 	Create(ctx context.Context, tx *store.Tx, f Fields) (string, error)
 	// Update sets the named fields of a record to the values in f.
@@ -60,12 +63,25 @@ const ActionDelete = "delete"
 type State interface {
 	GetBinding(ctx context.Context, id string) (*store.Binding, error)
 	FindLink(ctx context.Context, bindingID, column, value string) (*store.Link, error)
-	Links(ctx context.Context, bindingID string) ([]*store.Link, error)
 	PendingLinks(ctx context.Context, bindingID string) ([]*store.Link, error)
+	// HasLinks reports whether the binding has any link.
+	HasLinks(ctx context.Context, bindingID string) (bool, error)
+	// LiveLinkIDs streams the ids of the binding's live links (neither
+	// pending nor dormant).
+	LiveLinkIDs(ctx context.Context, bindingID string, fn func(localID, remoteID string) error) error
+	// LinksOf reads the links of the given local ids.
+	LinksOf(ctx context.Context, bindingID string, localIDs []string) (map[string]*store.Link, error)
 	// LinkedIDs reports which of localIDs have a link in the binding
 	// (pending, dormant or not).
 	LinkedIDs(ctx context.Context, bindingID string, localIDs []string) (map[string]bool, error)
+	// LinkedLocalIDs lists the local ids of the binding's links, unless
+	// there are more than limit.
+	LinkedLocalIDs(ctx context.Context, bindingID string, limit int) ([]string, bool, error)
 	Changes(ctx context.Context, since int64, entity string, limit int) ([]store.Change, error)
+	LastChange(ctx context.Context) (int64, error)
+	// ChangedAmong reports which of ids changed in (since, upto] by
+	// another origin than origin.
+	ChangedAmong(ctx context.Context, entity string, since, upto int64, origin string, ids []string) (map[string]bool, error)
 	InTx(ctx context.Context, fn func(*store.Tx) error) error
 }
 
@@ -99,10 +115,55 @@ type Engine struct {
 	PageLimit int
 	// Retries bounds the re-merges after ErrPrecondition.
 	Retries int
-	// Progress, when set, is told the running counts after each item is
-	// handled (for a progress bar), and the final counts when the run ends;
-	// it must be quick.
+	// PushBatch is how many local changes a push sends together to a
+	// connector that is no BatchWriter (one request each, but their links
+	// in one transaction before and one after); 0: 50. A BatchWriter's
+	// batches are its MaxBatch.
+	PushBatch int
+	// Progress, when set, is told the running counts after each batch of
+	// items is handled (for a progress bar), and the final counts when the
+	// run ends; it must be quick, and it is never called while the engine
+	// holds a write transaction.
 	Progress func(bindingID string, s Stats)
+
+	hookFn func(ctx context.Context, point string) error // tests: see SetTestHook
+}
+
+// Points of a run where a crash must be survivable, named to a test hook.
+const (
+	// HookItem: before each item of a batch, inside its transaction.
+	HookItem = "item"
+	// HookCommitted: after a batch committed, before the remote writes it
+	// queued.
+	HookCommitted = "committed"
+	// HookPushed: after a push batch's remote writes, before their links
+	// are completed.
+	HookPushed = "pushed"
+)
+
+// testHook is the process-wide hook of SetTestHook.
+var testHook atomic.Pointer[func(ctx context.Context, point string) error]
+
+// SetTestHook makes every engine in this process call fn at the points
+// named by the Hook constants; an error fn returns fails the run there as
+// a crash would (fn may also halt the process). For crash tests only;
+// nil removes it.
+func SetTestHook(fn func(ctx context.Context, point string) error) {
+	if fn == nil {
+		testHook.Store(nil)
+		return
+	}
+	testHook.Store(&fn)
+}
+
+func (e *Engine) hook(ctx context.Context, point string) error {
+	if e.hookFn != nil {
+		return e.hookFn(ctx, point)
+	}
+	if fn := testHook.Load(); fn != nil {
+		return (*fn)(ctx, point)
+	}
+	return nil
 }
 
 // OriginOf is the change-log origin of a binding's local writes.
@@ -122,6 +183,10 @@ type run struct {
 	plan   []store.JournalEntry // what a preview would have done
 	// previewName names the record being handled, for the preview.
 	previewName string
+	// pg and after belong to the batch under way (inBatch): the links its
+	// items can match, and the remote writes to run after it commits.
+	pg    *pageLinks
+	after []deferredWrite
 }
 
 // errDryRun rolls back a preview's transactions.
@@ -217,62 +282,119 @@ func (r *run) log() *slog.Logger {
 	return slog.Default().With("binding", r.b.ID)
 }
 
-// pull applies remote changes since the remote cursor.
+// pull applies remote changes since the remote cursor, a page at a time:
+// each page in one transaction (applyItems), the next page fetched while
+// the current one is written, nothing kept across pages but the ids a full
+// listing saw (and those only when the binding had links to check).
 func (r *run) pull(ctx context.Context) error {
 	cursor := r.b.RemoteCursor
 	full := cursor == ""
-	seen := map[string]bool{}
-	page := ""
-	for pages := 0; ; pages++ {
-		p, err := r.conn.List(ctx, cursor, page)
+	for {
+		err := r.listing(ctx, cursor, full)
 		if errors.Is(err, ErrCursorExpired) && cursor != "" {
 			// Safe cursors: list everything and reconcile it against the
 			// links; matching by link and etag keeps this from importing
 			// anything twice.
 			r.log().Info("remote cursor expired; listing the whole collection")
-			cursor, page, full, seen = "", "", true, map[string]bool{}
+			cursor, full = "", true
 			r.stats.FullListing = true
 			continue
 		}
+		return err
+	}
+}
+
+// fetched is one page of a listing, or why there is none.
+type fetched struct {
+	p   Page
+	err error
+}
+
+// fetch lists pages from cursor in a goroutine, one page ahead of the
+// consumer: the next page is on its way while the current one is written.
+// It stops after the last page, an error, or when ctx ends.
+func (r *run) fetch(ctx context.Context, cursor string) <-chan fetched {
+	ch := make(chan fetched, 1)
+	go func() {
+		defer close(ch)
+		page := ""
+		for {
+			p, err := r.conn.List(ctx, cursor, page)
+			select {
+			case ch <- fetched{p, err}:
+			case <-ctx.Done():
+				return
+			}
+			if err != nil || p.NextPage == "" {
+				return
+			}
+			page = p.NextPage
+		}
+	}()
+	return ch
+}
+
+// listing applies one listing from cursor ("" for a full one).
+func (r *run) listing(ctx context.Context, cursor string, full bool) error {
+	// A full listing is checked against the links at its end (which are
+	// missing from it?); a binding without links has nothing to check, and
+	// a first import keeps no list of what it saw.
+	var seen map[string]struct{}
+	if full {
+		has, err := r.e.State.HasLinks(ctx, r.b.ID)
 		if err != nil {
 			return err
 		}
+		if has {
+			seen = map[string]struct{}{}
+		}
+	}
+	lctx, cancel := context.WithCancel(ctx)
+	pages := r.fetch(lctx, cursor)
+	defer func() {
+		cancel()
+		for range pages { // the fetcher has ended when the channel closes
+		}
+	}()
+	listed := 0 // items in the collection a full listing showed
+	for n := 0; ; n++ {
+		f, ok := <-pages
+		if !ok {
+			return ctx.Err() // the fetcher stops early only when ctx ends
+		}
+		if f.err != nil {
+			return f.err
+		}
+		p := f.p
 		if full {
 			for _, it := range p.Items {
 				if !it.Deleted {
-					seen[it.RemoteID] = true
+					listed++
+					if seen != nil {
+						seen[it.RemoteID] = struct{}{}
+					}
 				}
 			}
 		}
-		if full && p.NextPage == "" {
+		if full && p.NextPage == "" && listed == 0 {
 			// Before applying the last page of a full listing, check the
 			// whole listing is plausible.
-			if err := r.checkNotEmptied(ctx, seen); err != nil {
+			if err := r.checkNotEmptied(ctx); err != nil {
 				return err
 			}
 		}
-		for _, it := range p.Items {
-			r.stats.Pulled++
-			if err := r.pullItem(ctx, it); err != nil {
-				if ctx.Err() != nil || isFatal(err) {
-					return err
-				}
-				// One bad item must not stop the binding: log and skip.
-				r.stats.Skipped++
-				r.log().Warn("remote item skipped", "remote_id", it.RemoteID, "err", err)
-			}
-			r.progress()
+		if err := r.applyItems(ctx, p.Items, true); err != nil {
+			return err
 		}
 		if p.NextPage != "" {
-			page = p.NextPage
-			if r.e.PageLimit > 0 && pages+1 >= r.e.PageLimit && !full {
+			if r.e.PageLimit > 0 && n+1 >= r.e.PageLimit && !full {
 				// Keep the cursor: the next run re-reads from it; items
 				// already applied are skipped by etag.
 				return nil
 			}
 			continue
 		}
-		if full {
+		if seen != nil {
 			if err := r.removeUnseen(ctx, seen); err != nil {
 				return err
 			}
@@ -297,20 +419,27 @@ type ItemError struct{ Err error }
 func (e *ItemError) Error() string { return "item: " + e.Err.Error() }
 func (e *ItemError) Unwrap() error { return e.Err }
 
-func (r *run) checkNotEmptied(ctx context.Context, seen map[string]bool) error {
-	if len(seen) > 0 {
-		return nil
-	}
-	links, err := r.e.State.Links(ctx, r.b.ID)
-	if err != nil {
-		return err
-	}
-	for _, l := range links {
-		if !l.Pending && !l.Dormant && r.listable(l) {
-			return ErrCollectionEmpty
+// checkNotEmptied stops a run whose full listing showed nothing while live
+// links exist that the listing should have shown.
+func (r *run) checkNotEmptied(ctx context.Context) error {
+	errFound := errors.New("found")
+	err := r.e.State.LiveLinkIDs(ctx, r.b.ID, func(localID, _ string) error {
+		if r.window == nil {
+			return errFound
 		}
+		l, err := r.e.State.FindLink(ctx, r.b.ID, "local_id", localID)
+		if err != nil {
+			return err
+		}
+		if r.listable(l) {
+			return errFound
+		}
+		return nil
+	})
+	if errors.Is(err, errFound) {
+		return ErrCollectionEmpty
 	}
-	return nil
+	return err
 }
 
 // listable reports whether a full listing would show the item of a link.
@@ -319,14 +448,28 @@ func (r *run) listable(l *store.Link) bool {
 }
 
 // removeUnseen handles links whose remote item a full listing did not
-// show: it was deleted while the cursor was expired.
-func (r *run) removeUnseen(ctx context.Context, seen map[string]bool) error {
-	links, err := r.e.State.Links(ctx, r.b.ID)
+// show: it was deleted while the cursor was expired. It streams the live
+// links' ids and reads in full only the few links not seen.
+func (r *run) removeUnseen(ctx context.Context, seen map[string]struct{}) error {
+	var unseen []string
+	err := r.e.State.LiveLinkIDs(ctx, r.b.ID, func(localID, remoteID string) error {
+		if _, ok := seen[remoteID]; !ok {
+			unseen = append(unseen, localID)
+		}
+		return nil
+	})
 	if err != nil {
 		return err
 	}
-	for _, l := range links {
-		if l.Pending || l.Dormant || seen[l.RemoteID] || !r.listable(l) {
+	for _, id := range unseen {
+		l, err := r.e.State.FindLink(ctx, r.b.ID, "local_id", id)
+		if errors.Is(err, store.ErrNotFound) {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if l.Pending || l.Dormant || !r.listable(l) {
 			continue
 		}
 		// Listings lag behind writes (Google: minutes), so confirm the
@@ -345,46 +488,289 @@ func (r *run) removeUnseen(ctx context.Context, seen map[string]bool) error {
 	return nil
 }
 
-// findLink matches an item to a link by remote id, then marker, then
-// identity.
-func (r *run) findLink(ctx context.Context, it Item) (*store.Link, error) {
-	for _, k := range []struct{ col, val string }{{"remote_id", it.RemoteID}, {"marker", it.Marker}, {"identity", it.Identity}} {
-		l, err := r.e.State.FindLink(ctx, r.b.ID, k.col, k.val)
-		if err == nil {
-			return l, nil
-		}
-		if !errors.Is(err, store.ErrNotFound) {
-			return nil, err
-		}
-	}
-	return nil, nil
+// pageLinks holds the links a batch of remote items can match, read in one
+// query per kind of key at the start of the batch's transaction, and kept
+// current as the batch writes links: a second item matching a link the
+// first one wrote (by marker or identity) finds it, as it would in the
+// store. Changes made by an item that is rolled back are undone.
+type pageLinks struct {
+	byLocal                        map[string]*store.Link
+	byRemote, byMarker, byIdentity map[string]string // → local id
+	undo                           []pageUndo
 }
 
-func (r *run) pullItem(ctx context.Context, it Item) error {
-	r.previewName = DisplayName(it.Fields)
-	link, err := r.findLink(ctx, it)
+type pageUndo struct {
+	localID string
+	prev    *store.Link // nil: there was no link
+}
+
+func newPageLinks(links []*store.Link) *pageLinks {
+	p := &pageLinks{byLocal: map[string]*store.Link{}, byRemote: map[string]string{}, byMarker: map[string]string{},
+		byIdentity: map[string]string{}}
+	for _, l := range links {
+		p.set(l)
+	}
+	return p
+}
+
+// find matches an item to a link by remote id, then marker, then identity.
+func (p *pageLinks) find(it Item) *store.Link {
+	for _, k := range []struct {
+		m   map[string]string
+		key string
+	}{{p.byRemote, it.RemoteID}, {p.byMarker, it.Marker}, {p.byIdentity, it.Identity}} {
+		if k.key == "" {
+			continue
+		}
+		if id, ok := k.m[k.key]; ok {
+			return p.byLocal[id]
+		}
+	}
+	return nil
+}
+
+func (p *pageLinks) put(l *store.Link) {
+	p.undo = append(p.undo, pageUndo{l.LocalID, p.byLocal[l.LocalID]})
+	c := *l
+	p.set(&c)
+}
+
+func (p *pageLinks) del(localID string) {
+	p.undo = append(p.undo, pageUndo{localID, p.byLocal[localID]})
+	p.unset(localID)
+}
+
+// commit keeps an item's changes; rollback undoes them.
+func (p *pageLinks) commit() { p.undo = p.undo[:0] }
+
+func (p *pageLinks) rollback() {
+	for i := len(p.undo) - 1; i >= 0; i-- {
+		u := p.undo[i]
+		if u.prev == nil {
+			p.unset(u.localID)
+		} else {
+			p.set(u.prev)
+		}
+	}
+	p.undo = p.undo[:0]
+}
+
+func (p *pageLinks) set(l *store.Link) {
+	p.unset(l.LocalID)
+	p.byLocal[l.LocalID] = l
+	if l.RemoteID != "" {
+		p.byRemote[l.RemoteID] = l.LocalID
+	}
+	if l.Marker != "" {
+		p.byMarker[l.Marker] = l.LocalID
+	}
+	if _, taken := p.byIdentity[l.Identity]; l.Identity != "" && !taken {
+		p.byIdentity[l.Identity] = l.LocalID
+	}
+}
+
+func (p *pageLinks) unset(localID string) {
+	old := p.byLocal[localID]
+	if old == nil {
+		return
+	}
+	delete(p.byLocal, localID)
+	for _, k := range []struct {
+		m   map[string]string
+		key string
+	}{{p.byRemote, old.RemoteID}, {p.byMarker, old.Marker}, {p.byIdentity, old.Identity}} {
+		if k.key != "" && k.m[k.key] == localID {
+			delete(k.m, k.key)
+		}
+	}
+	if old.Identity != "" && p.byIdentity[old.Identity] == "" {
+		// Another link may share the identity.
+		for id, l := range p.byLocal {
+			if l.Identity == old.Identity {
+				p.byIdentity[l.Identity] = id
+				break
+			}
+		}
+	}
+}
+
+// applyItems applies remote items (a page of a listing, or what the remote
+// made of our own write) in one transaction, so that an item that fails on
+// its own (an *ItemError) is rolled back and skipped, and the others
+// commit together. Any other error rolls back the whole batch and stops
+// the run; the cursor has not moved, so the next run applies the batch
+// again, and what was applied before is skipped by etag.
+//
+// Items are applied first without savepoints, which cost (on SQLite a copy
+// of every page an item touches, on PostgreSQL two round trips an item);
+// when one fails on its own, the batch is rolled back and applied again
+// with a savepoint per item, the bad item rolled back alone.
+//
+// Remote writes the items call for (a merge whose result the remote lacks)
+// run after the commit, not while the transaction holds SQLite's single
+// writer: until each succeeds the link's base stays what the remote holds,
+// so a crash in between leaves a local change that the next push sends.
+func (r *run) applyItems(ctx context.Context, items []Item, pulled bool) error {
+	if len(items) == 0 {
+		return nil
+	}
+	stats, planned := r.stats, len(r.plan)
+	err := r.applyItemsOnce(ctx, items, pulled, false)
+	if errors.Is(err, errItemFailed) {
+		r.stats, r.plan = stats, r.plan[:planned]
+		err = r.applyItemsOnce(ctx, items, pulled, true)
+	}
+	return err
+}
+
+// errItemFailed rolls back a batch applied without savepoints in which an
+// item failed on its own.
+var errItemFailed = errors.New("an item of the batch failed")
+
+func (r *run) applyItemsOnce(ctx context.Context, items []Item, pulled, guarded bool) error {
+	return r.inBatch(ctx, func(tx *store.Tx) error {
+		var remoteIDs, markers, identities []string
+		for _, it := range items {
+			remoteIDs = append(remoteIDs, it.RemoteID)
+			if it.Marker != "" {
+				markers = append(markers, it.Marker)
+			}
+			if it.Identity != "" {
+				identities = append(identities, it.Identity)
+			}
+		}
+		links, err := tx.LinksMatching(ctx, r.b.ID, remoteIDs, markers, identities)
+		if err != nil {
+			return err
+		}
+		r.pg = newPageLinks(links)
+		for _, it := range items {
+			if pulled {
+				r.stats.Pulled++
+			}
+			if err := r.e.hook(ctx, HookItem); err != nil {
+				return err
+			}
+			if !guarded {
+				err := r.pullItem(ctx, tx, it)
+				r.pg.commit()
+				if err != nil && ctx.Err() == nil && !isFatal(err) {
+					return errItemFailed
+				}
+				if err != nil {
+					return err
+				}
+				continue
+			}
+			queued := len(r.after)
+			err := tx.Savepoint(ctx, func() error { return r.pullItem(ctx, tx, it) })
+			if err == nil {
+				r.pg.commit()
+				continue
+			}
+			r.pg.rollback()
+			r.after = r.after[:queued]
+			if ctx.Err() != nil || isFatal(err) {
+				return err
+			}
+			// One bad item must not stop the binding: log and skip.
+			r.stats.Skipped++
+			r.log().Warn("remote item skipped", "remote_id", it.RemoteID, "err", err)
+		}
+		return nil
+	})
+}
+
+// inBatch runs fn in one transaction with the batch's links (r.pg, empty
+// until fn loads some) and its queue of remote writes (r.after), then runs
+// the queued writes once the transaction has committed.
+func (r *run) inBatch(ctx context.Context, fn func(tx *store.Tx) error) error {
+	var after []deferredWrite
+	err := r.inTx(ctx, func(tx *store.Tx) error {
+		r.pg, r.after = newPageLinks(nil), nil
+		defer func() { r.pg = nil }()
+		if err := fn(tx); err != nil {
+			return err
+		}
+		after = r.after
+		return nil
+	})
+	r.after = nil
 	if err != nil {
 		return err
 	}
+	r.progress()
+	if len(after) == 0 {
+		return nil
+	}
+	if err := r.e.hook(ctx, HookCommitted); err != nil {
+		return err
+	}
+	for _, w := range after {
+		if err := r.updateRemote(ctx, w.link, w.fields, w.conflicts); err != nil {
+			if ctx.Err() != nil || isFatal(err) {
+				return err
+			}
+			r.stats.Skipped++
+			r.log().Warn("remote item not updated", "remote_id", w.link.RemoteID, "err", err)
+		}
+	}
+	return nil
+}
+
+// deferredWrite is a remote update a batch of items called for, run after
+// the batch commits.
+type deferredWrite struct {
+	link      *store.Link
+	fields    Fields
+	conflicts []string
+}
+
+// putLink writes a link in the batch's transaction and keeps the batch's
+// links current.
+func (r *run) putLink(ctx context.Context, tx *store.Tx, l *store.Link) error {
+	if err := tx.PutLink(ctx, l); err != nil {
+		return err
+	}
+	if r.pg != nil {
+		r.pg.put(l)
+	}
+	return nil
+}
+
+func (r *run) deleteLink(ctx context.Context, tx *store.Tx, localID string) error {
+	if err := tx.DeleteLink(ctx, r.b.ID, localID); err != nil {
+		return err
+	}
+	if r.pg != nil {
+		r.pg.del(localID)
+	}
+	return nil
+}
+
+// pullItem applies one remote item inside its batch's transaction.
+func (r *run) pullItem(ctx context.Context, tx *store.Tx, it Item) error {
+	r.previewName = DisplayName(it.Fields)
+	link := r.pg.find(it)
 	if link != nil && link.Dormant {
 		if it.Deleted || link.RemoteID != it.RemoteID {
 			return nil // still out of the collection (or another item)
 		}
-		return r.reenterLocal(ctx, link, it)
+		return r.reenterLocal(ctx, tx, link, it)
 	}
 	if it.Deleted {
 		if link == nil || link.RemoteID != it.RemoteID {
 			return nil
 		}
-		return r.remoteRemoved(ctx, link, ReasonRemovedRemotely)
+		return r.remoteRemovedTx(ctx, tx, link, ReasonRemovedRemotely)
 	}
 	if link == nil {
-		return r.importItem(ctx, it, "")
+		return r.importItem(ctx, tx, it, "")
 	}
 	if link.RemoteID == it.RemoteID && link.ETag == it.ETag && !link.Pending {
 		return nil // unchanged, or our own write coming back
 	}
-	lr, err := r.local.Load(ctx, link.LocalID)
+	lr, err := r.local.Load(ctx, tx, link.LocalID)
 	if err != nil {
 		return err
 	}
@@ -396,52 +782,49 @@ func (r *run) pullItem(ctx context.Context, it Item) error {
 		// Matched by identity to a different remote item: keep the first.
 		return nil
 	}
-	return r.merge(ctx, link, lr, it)
+	return r.merge(ctx, tx, link, lr, it)
 }
 
 // reenterLocal handles an item back in the collection whose link is
 // dormant: the record is put back in scope and merged against the kept
 // base; a record deleted meanwhile makes the item a new record.
-func (r *run) reenterLocal(ctx context.Context, link *store.Link, it Item) error {
-	lr, err := r.local.Load(ctx, link.LocalID)
+func (r *run) reenterLocal(ctx context.Context, tx *store.Tx, link *store.Link, it Item) error {
+	lr, err := r.local.Load(ctx, tx, link.LocalID)
 	if err != nil {
 		return err
 	}
 	if !lr.Exists {
-		return r.importItem(ctx, it, link.LocalID)
+		return r.importItem(ctx, tx, it, link.LocalID)
 	}
 	if !lr.InScope {
-		err := r.inTx(ctx, func(tx *store.Tx) error {
-			action, err := r.local.Reenter(ctx, tx, link.LocalID)
-			if err != nil {
-				return &ItemError{Err: err}
-			}
-			if action == "" {
-				return nil
-			}
-			r.stats.LocalUpdated++
-			return r.journal(ctx, tx, link.LocalID, it.RemoteID, "local", action, nil, ReasonBackRemotely)
-		})
+		action, err := r.local.Reenter(ctx, tx, link.LocalID)
 		if err != nil {
+			return &ItemError{Err: err}
+		}
+		if action == "" {
+			return nil
+		}
+		r.stats.LocalUpdated++
+		if err := r.journal(ctx, tx, link.LocalID, it.RemoteID, "local", action, nil, ReasonBackRemotely); err != nil {
 			return err
 		}
-		if !r.dry { // a preview rolled the change back
-			if lr, err = r.local.Load(ctx, link.LocalID); err != nil {
-				return err
-			}
-			if !lr.InScope {
-				// The policy keeps it out for another reason: the link
-				// stays dormant.
-				return nil
-			}
+		// Read inside the transaction: it sees the change just made.
+		if lr, err = r.local.Load(ctx, tx, link.LocalID); err != nil {
+			return err
+		}
+		if !lr.InScope {
+			// The policy keeps it out for another reason: the link stays
+			// dormant.
+			return nil
 		}
 	}
-	return r.merge(ctx, link, lr, it)
+	return r.merge(ctx, tx, link, lr, it)
 }
 
 // merge merges a remote item with its linked record three-way against the
-// link's base, applies the result on both sides and makes the link live.
-func (r *run) merge(ctx context.Context, link *store.Link, lr LocalRecord, it Item) error {
+// link's base, applies the result locally, makes the link live, and queues
+// the remote write when the remote side lacks local changes.
+func (r *run) merge(ctx context.Context, tx *store.Tx, link *store.Link, lr LocalRecord, it Item) error {
 	base := decodeFields(link.Base)
 	merged, toLocal, toRemote, conflicts := Merge(base, lr.Fields, it.Fields, lr.Modified, it.Modified)
 	if len(conflicts) > 0 {
@@ -459,33 +842,30 @@ func (r *run) merge(ctx context.Context, link *store.Link, lr LocalRecord, it It
 		// remote holds until the push succeeds.
 		nl.Base = encodeFields(it.Fields)
 	}
-	err := r.inTx(ctx, func(tx *store.Tx) error {
-		if len(reverted) > 0 {
-			r.stats.Reverted++
-			if err := r.journal(ctx, tx, link.LocalID, it.RemoteID, "remote", "revert", reverted, why); err != nil {
-				return err
-			}
+	if len(reverted) > 0 {
+		r.stats.Reverted++
+		if err := r.journal(ctx, tx, link.LocalID, it.RemoteID, "remote", "revert", reverted, why); err != nil {
+			return err
 		}
-		if len(toLocal) > 0 {
-			if err := r.local.Update(ctx, tx, link.LocalID, merged, toLocal); err != nil {
-				return &ItemError{Err: err}
-			}
-			r.stats.LocalUpdated++
-			reason := ReasonChangedRemotely
-			if len(conflicts) > 0 {
-				reason = Conflict(conflicts)
-			}
-			if err := r.journal(ctx, tx, link.LocalID, it.RemoteID, "local", "update", toLocal, reason); err != nil {
-				return err
-			}
+	}
+	if len(toLocal) > 0 {
+		if err := r.local.Update(ctx, tx, link.LocalID, merged, toLocal); err != nil {
+			return &ItemError{Err: err}
 		}
-		return tx.PutLink(ctx, &nl)
-	})
-	if err != nil {
+		r.stats.LocalUpdated++
+		reason := ReasonChangedRemotely
+		if len(conflicts) > 0 {
+			reason = Conflict(conflicts)
+		}
+		if err := r.journal(ctx, tx, link.LocalID, it.RemoteID, "local", "update", toLocal, reason); err != nil {
+			return err
+		}
+	}
+	if err := r.putLink(ctx, tx, &nl); err != nil {
 		return err
 	}
 	if len(toRemote) > 0 {
-		return r.updateRemote(ctx, &nl, merged, conflicts)
+		r.after = append(r.after, deferredWrite{link: &nl, fields: merged, conflicts: conflicts})
 	}
 	return nil
 }
@@ -522,137 +902,51 @@ func revertLocked(lr LocalRecord, merged Fields, toLocal, toRemote []string) (lo
 
 // importItem makes a record of a remote item; replaces names a record
 // deleted while its link was dormant, whose link the new one replaces.
-func (r *run) importItem(ctx context.Context, it Item, replaces string) error {
-	return r.inTx(ctx, func(tx *store.Tx) error {
-		if replaces != "" {
-			if err := tx.DeleteLink(ctx, r.b.ID, replaces); err != nil {
-				return err
-			}
-		}
-		id, err := r.local.Create(ctx, tx, it.Fields)
-		if err != nil {
-			return &ItemError{Err: err}
-		}
-		marker := it.Marker
-		if marker == "" {
-			marker = newMarker()
-		}
-		r.stats.LocalCreated++
-		if err := tx.PutLink(ctx, &store.Link{BindingID: r.b.ID, LocalID: id, RemoteID: it.RemoteID, ETag: it.ETag,
-			Identity: it.Identity, Marker: marker, Base: encodeFields(it.Fields), BaseAt: time.Now()}); err != nil {
+func (r *run) importItem(ctx context.Context, tx *store.Tx, it Item, replaces string) error {
+	if replaces != "" {
+		if err := r.deleteLink(ctx, tx, replaces); err != nil {
 			return err
 		}
-		reason := ReasonCreatedRemotely
-		if replaces != "" {
-			reason = ReasonBackRemotelyRecordDeleted
-		}
-		return r.journal(ctx, tx, id, it.RemoteID, "local", "create", names(it.Fields), reason)
-	})
+	}
+	id, err := r.local.Create(ctx, tx, it.Fields)
+	if err != nil {
+		return &ItemError{Err: err}
+	}
+	marker := it.Marker
+	if marker == "" {
+		marker = newMarker()
+	}
+	r.stats.LocalCreated++
+	if err := r.putLink(ctx, tx, &store.Link{BindingID: r.b.ID, LocalID: id, RemoteID: it.RemoteID, ETag: it.ETag,
+		Identity: it.Identity, Marker: marker, Base: encodeFields(it.Fields), BaseAt: time.Now()}); err != nil {
+		return err
+	}
+	reason := ReasonCreatedRemotely
+	if replaces != "" {
+		reason = ReasonBackRemotelyRecordDeleted
+	}
+	return r.journal(ctx, tx, id, it.RemoteID, "local", "create", names(it.Fields), reason)
 }
 
 // remoteRemoved applies the Local's policy for an item gone from the
-// collection; the link stays, dormant, unless the record went too.
+// collection in a transaction of its own.
 func (r *run) remoteRemoved(ctx context.Context, l *store.Link, reason string) error {
-	return r.inTx(ctx, func(tx *store.Tx) error {
-		action, err := r.local.RemoteRemoved(ctx, tx, l.LocalID)
-		gone := errors.Is(err, store.ErrNotFound)
-		if err != nil && !gone {
-			return &ItemError{Err: err}
-		}
-		if err := r.unlink(ctx, tx, l, gone || action == ActionDelete); err != nil {
-			return err
-		}
-		r.stats.LocalRemoved++
-		return r.journal(ctx, tx, l.LocalID, l.RemoteID, "local", action, nil, reason)
-	})
+	return r.inTx(ctx, func(tx *store.Tx) error { return r.remoteRemovedTx(ctx, tx, l, reason) })
 }
 
-// push sends local changes since the local cursor, and finishes remote
-// creates a crash left pending.
-func (r *run) push(ctx context.Context) error {
-	pending, err := r.e.State.PendingLinks(ctx, r.b.ID)
-	if err != nil {
+// remoteRemovedTx applies the Local's policy for an item gone from the
+// collection; the link stays, dormant, unless the record went too.
+func (r *run) remoteRemovedTx(ctx context.Context, tx *store.Tx, l *store.Link, reason string) error {
+	action, err := r.local.RemoteRemoved(ctx, tx, l.LocalID)
+	gone := errors.Is(err, store.ErrNotFound)
+	if err != nil && !gone {
+		return &ItemError{Err: err}
+	}
+	if err := r.unlink(ctx, tx, l, gone || action == ActionDelete); err != nil {
 		return err
 	}
-	for _, l := range pending {
-		if err := r.pushRecord(ctx, l.LocalID); err != nil {
-			return err
-		}
-	}
-	since := r.b.LocalCursor
-	origin := OriginOf(r.b.ID)
-	for {
-		changes, err := r.e.State.Changes(ctx, since, r.local.Entity(), 1000)
-		if err != nil {
-			return err
-		}
-		if len(changes) == 0 {
-			return nil
-		}
-		wanted, err := r.pushFilter(ctx, changes, origin)
-		if err != nil {
-			return err
-		}
-		done := map[string]bool{}
-		for _, ch := range changes {
-			since = ch.Seq
-			if ch.Origin == origin || done[ch.EntityID] {
-				continue // our own write (no echo), or already handled
-			}
-			done[ch.EntityID] = true
-			if wanted != nil && !wanted[ch.EntityID] {
-				continue // neither linked nor in scope: nothing to push
-			}
-			if err := r.pushRecord(ctx, ch.EntityID); err != nil {
-				if isFatal(err) {
-					return err
-				}
-				r.stats.Skipped++
-				r.log().Warn("local record not pushed", "id", ch.EntityID, "err", err)
-			}
-			r.progress()
-		}
-		if err := r.inTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, r.b.ID, "", since, false) }); err != nil {
-			return err
-		}
-	}
-}
-
-func (r *run) pushRecord(ctx context.Context, id string) error {
-	link, err := r.e.State.FindLink(ctx, r.b.ID, "local_id", id)
-	if err != nil && !errors.Is(err, store.ErrNotFound) {
-		return err
-	}
-	if errors.Is(err, store.ErrNotFound) {
-		link = nil
-	}
-	lr, err := r.local.Load(ctx, id)
-	if err != nil {
-		return err
-	}
-	r.previewName = DisplayName(lr.Fields)
-	switch {
-	case link == nil && lr.Exists && lr.InScope:
-		return r.createRemote(ctx, id, lr.Fields, "")
-	case link == nil:
-		return nil
-	case link.Dormant && !lr.Exists:
-		// Deleted while out of scope: nothing remote to do.
-		return r.inTx(ctx, func(tx *store.Tx) error { return tx.DeleteLink(ctx, r.b.ID, id) })
-	case link.Dormant && lr.InScope:
-		return r.restoreRemote(ctx, link, lr)
-	case link.Dormant:
-		return nil
-	case link.Pending:
-		return r.finishPending(ctx, link, lr)
-	case !lr.Exists || !lr.InScope:
-		return r.removeRemote(ctx, link, lr.Exists)
-	}
-	base := decodeFields(link.Base)
-	if lr.Fields.Equal(base) {
-		return nil
-	}
-	return r.updateRemote(ctx, link, lr.Fields, nil)
+	r.stats.LocalRemoved++
+	return r.journal(ctx, tx, l.LocalID, l.RemoteID, "local", action, nil, reason)
 }
 
 // createRemote commits a pending link with a marker, then creates the
@@ -700,7 +994,7 @@ func (r *run) absorb(ctx context.Context, sent Fields, it Item) error {
 	if it.Fields == nil || it.Fields.Equal(sent) {
 		return nil
 	}
-	return r.pullItem(ctx, it)
+	return r.applyItems(ctx, []Item{it}, false)
 }
 
 func (r *run) finishPending(ctx context.Context, link *store.Link, lr LocalRecord) error {
@@ -730,7 +1024,7 @@ func (r *run) finishPending(ctx context.Context, link *store.Link, lr LocalRecor
 	if !lr.Exists || !lr.InScope {
 		return r.removeRemote(ctx, &nl, lr.Exists)
 	}
-	return r.pullItem(ctx, it)
+	return r.applyItems(ctx, []Item{it}, false)
 }
 
 // updateRemote writes f to the linked item with its etag; on a precondition
@@ -755,7 +1049,7 @@ func (r *run) updateRemote(ctx context.Context, link *store.Link, f Fields, conf
 			if gerr != nil {
 				return gerr
 			}
-			lr, lerr := r.local.Load(ctx, cur.LocalID)
+			lr, lerr := r.local.Load(ctx, nil, cur.LocalID)
 			if lerr != nil {
 				return lerr
 			}
@@ -841,11 +1135,11 @@ func (r *run) removeRemote(ctx context.Context, link *store.Link, stillExists bo
 // is gone, else kept dormant with its base (see the package doc).
 func (r *run) unlink(ctx context.Context, tx *store.Tx, l *store.Link, recordGone bool) error {
 	if recordGone {
-		return tx.DeleteLink(ctx, r.b.ID, l.LocalID)
+		return r.deleteLink(ctx, tx, l.LocalID)
 	}
 	nl := *l
 	nl.Dormant = true
-	return tx.PutLink(ctx, &nl)
+	return r.putLink(ctx, tx, &nl)
 }
 
 // restoreRemote handles a record back in scope whose link is dormant: its
@@ -871,13 +1165,13 @@ func (r *run) restoreRemote(ctx context.Context, link *store.Link, lr LocalRecor
 	if it.Deleted {
 		return &ItemError{Err: fmt.Errorf("remote item %s restored but still not in the collection", link.RemoteID)}
 	}
-	if err := r.inTx(ctx, func(tx *store.Tx) error {
+	return r.inBatch(ctx, func(tx *store.Tx) error {
 		r.stats.RemoteUpdated++
-		return r.journal(ctx, tx, link.LocalID, it.RemoteID, "remote", "restore", nil, ReasonBackLocally)
-	}); err != nil {
-		return err
-	}
-	return r.merge(ctx, link, lr, it)
+		if err := r.journal(ctx, tx, link.LocalID, it.RemoteID, "remote", "restore", nil, ReasonBackLocally); err != nil {
+			return err
+		}
+		return r.merge(ctx, tx, link, lr, it)
+	})
 }
 
 func (r *run) journal(ctx context.Context, tx *store.Tx, localID, remoteID, side, action string, fields []string, reason string) error {

@@ -17,21 +17,27 @@ import (
 
 // fixture is one contact binding between a real store and a memConn.
 type fixture struct {
-	t     *testing.T
-	ctx   context.Context
-	st    *store.Store
-	v     access.Viewer
-	tag   string
-	b     *store.Binding
-	conn  *memConn
-	local *crmsync.ContactsLocal
-	eng   *reconcile.Engine
+	t    testing.TB
+	ctx  context.Context
+	st   *store.Store
+	v    access.Viewer
+	tag  string
+	b    *store.Binding
+	conn *memConn
+	// remote is what the engine syncs with: conn, or conn as a
+	// BatchWriter (newBatchFixture).
+	remote reconcile.Connector
+	local  *crmsync.ContactsLocal
+	eng    *reconcile.Engine
 }
 
-func newFixture(t *testing.T) *fixture {
+func newFixture(t testing.TB) *fixture { return newFixtureOn(t, false) }
+
+// newFixtureOn is newFixture on SQLite or (pg) PostgreSQL.
+func newFixtureOn(t testing.TB, pg bool) *fixture {
 	t.Helper()
 	ctx := context.Background()
-	st := storetest.Open(t, false)
+	st := storetest.Open(t, pg)
 	v := storetest.User(t, st, "owner@example.com")
 	tag := &crm.Tag{Name: "Google"}
 	if err := st.SaveTag(ctx, v, tag); err != nil {
@@ -40,13 +46,23 @@ func newFixture(t *testing.T) *fixture {
 	b := storetest.Binding(t, st, storetest.Connection(t, st, v.UserID, "test").ID, "contact", "group")
 	f := &fixture{t: t, ctx: ctx, st: st, v: v, tag: tag.ID, b: b, conn: newMemConn(),
 		local: &crmsync.ContactsLocal{Store: st, Viewer: v, TagID: tag.ID}}
+	f.remote = f.conn
 	f.eng = &reconcile.Engine{State: st}
 	return f
 }
 
+// newBatchFixture is newFixture with the remote a BatchWriter taking up to
+// max items per call.
+func newBatchFixture(t testing.TB, max int) (*fixture, *batchConn) {
+	f := newFixture(t)
+	bc := &batchConn{memConn: f.conn, max: max, stale: map[string]bool{}}
+	f.remote = bc
+	return f, bc
+}
+
 func (f *fixture) run() reconcile.Stats {
 	f.t.Helper()
-	stats, err := f.eng.Run(f.ctx, f.b.ID, f.conn, f.local)
+	stats, err := f.eng.Run(f.ctx, f.b.ID, f.remote, f.local)
 	if err != nil {
 		f.t.Fatalf("run: %v", err)
 	}
@@ -262,7 +278,7 @@ func testCrashAfterRemoteCreate(t *testing.T, hidden bool) {
 	c := f.addContact("Ann Lee", true)
 	f.conn.failCreateAfter = 1
 	f.conn.setHidden(hidden)
-	if _, err := f.eng.Run(f.ctx, f.b.ID, f.conn, f.local); !errors.Is(err, errCrash) {
+	if _, err := f.eng.Run(f.ctx, f.b.ID, f.remote, f.local); !errors.Is(err, errCrash) {
 		t.Fatalf("run: %v", err)
 	}
 	if l := f.link(c.ID); !l.Pending {
@@ -314,7 +330,7 @@ func TestEmptiedCollectionStops(t *testing.T) {
 		f.conn.remoteDelete(it.id)
 	}
 	f.conn.gen++
-	if _, err := f.eng.Run(f.ctx, f.b.ID, f.conn, f.local); !errors.Is(err, reconcile.ErrCollectionEmpty) {
+	if _, err := f.eng.Run(f.ctx, f.b.ID, f.remote, f.local); !errors.Is(err, reconcile.ErrCollectionEmpty) {
 		t.Fatalf("run: %v, want reconcile.ErrCollectionEmpty", err)
 	}
 	if !hasTag(f.contact(a.ID), f.tag) {

@@ -35,6 +35,7 @@ type memConn struct {
 
 type memItem struct {
 	id, etag, marker string
+	identity         string
 	fields           reconcile.Fields
 	deleted          bool // out of the collection (restorable)
 	purged           bool // and deleted for good
@@ -74,6 +75,16 @@ func (m *memConn) remoteAdd(f reconcile.Fields) string {
 	it := &memItem{id: id, fields: f.Clone()}
 	m.items[id] = it
 	m.touch(it)
+	return id
+}
+
+// remoteAddIdentity adds an item carrying an identity (an iCalUID, a
+// vCard UID), as a copy of an item in another account would.
+func (m *memConn) remoteAddIdentity(f reconcile.Fields, identity string) string {
+	id := m.remoteAdd(f)
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.items[id].identity = identity
 	return id
 }
 
@@ -134,7 +145,8 @@ func (m *memConn) live() []*memItem {
 }
 
 func (m *memConn) item(it *memItem) reconcile.Item {
-	return reconcile.Item{RemoteID: it.id, ETag: it.etag, Marker: it.marker, Deleted: it.deleted, Modified: it.modified, Fields: it.fields.Clone()}
+	return reconcile.Item{RemoteID: it.id, ETag: it.etag, Marker: it.marker, Identity: it.identity, Deleted: it.deleted,
+		Modified: it.modified, Fields: it.fields.Clone()}
 }
 
 var errTransient = errors.New("simulated transient failure")
@@ -309,4 +321,86 @@ func (m *memConn) FindByMarker(ctx context.Context, marker string) (reconcile.It
 		}
 	}
 	return reconcile.Item{}, false, nil
+}
+
+// batchConn is a memConn that is a reconcile.BatchWriter: it takes up to
+// max items per call and answers each alone, as Google's batch endpoints
+// do. A per-item ErrPrecondition or ErrRemoteNotFound is that item's
+// answer; any other failure (a scripted fault, a crash) fails the whole
+// call, with what was written before it kept remotely, as a request that
+// broke off would.
+type batchConn struct {
+	*memConn
+	max   int
+	calls []int // items per call, in order
+	// stale lists remote ids whose next UpdateMany sees a concurrent
+	// remote edit first (a per-item precondition failure).
+	stale map[string]bool
+}
+
+var _ reconcile.BatchWriter = (*batchConn)(nil)
+
+func (b *batchConn) MaxBatch() int { return b.max }
+
+func (b *batchConn) call(n int) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.calls = append(b.calls, n)
+	if n > b.max {
+		return fmt.Errorf("batch of %d items, more than %d", n, b.max)
+	}
+	return nil
+}
+
+func perItem(err error) bool {
+	return errors.Is(err, reconcile.ErrPrecondition) || errors.Is(err, reconcile.ErrRemoteNotFound)
+}
+
+func (b *batchConn) CreateMany(ctx context.Context, creates []reconcile.NewItem) ([]reconcile.Result, error) {
+	if err := b.call(len(creates)); err != nil {
+		return nil, err
+	}
+	out := make([]reconcile.Result, len(creates))
+	for i, c := range creates {
+		it, err := b.Create(ctx, c.Fields, c.Marker)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = reconcile.Result{Item: it}
+	}
+	return out, nil
+}
+
+func (b *batchConn) UpdateMany(ctx context.Context, updates []reconcile.Change) ([]reconcile.Result, error) {
+	if err := b.call(len(updates)); err != nil {
+		return nil, err
+	}
+	out := make([]reconcile.Result, len(updates))
+	for i, u := range updates {
+		if b.stale[u.RemoteID] {
+			delete(b.stale, u.RemoteID)
+			b.remoteEdit(u.RemoteID, reconcile.Fields{reconcile.FieldNotes: "edited remotely meanwhile"})
+		}
+		it, err := b.Update(ctx, u.RemoteID, u.ETag, u.Fields)
+		if err != nil && !perItem(err) {
+			return nil, err
+		}
+		out[i] = reconcile.Result{Item: it, Err: err}
+	}
+	return out, nil
+}
+
+func (b *batchConn) DeleteMany(ctx context.Context, items []reconcile.Ref) ([]error, error) {
+	if err := b.call(len(items)); err != nil {
+		return nil, err
+	}
+	out := make([]error, len(items))
+	for i, it := range items {
+		err := b.Delete(ctx, it.RemoteID, it.ETag)
+		if err != nil && !perItem(err) {
+			return nil, err
+		}
+		out[i] = err
+	}
+	return out, nil
 }

@@ -50,13 +50,30 @@
 //     empty-collection guard and a full listing's check for missing items
 //     pass it by.
 //
-// Atomicity: each remote item is applied to the store together with its
-// link and journal entry in one transaction, and a cursor is advanced only
-// after everything before it is applied. A crash therefore replays at most
-// the unfinished page, and replay is idempotent (an item whose etag equals
-// the link's is skipped; a merged item equals its base). This gives the
-// same guarantee as one transaction per page while keeping transactions
-// short on SQLite's single writer.
+// Atomicity: a page of remote items is applied in one store transaction —
+// each item with its local write, link and journal entry — and a cursor is
+// advanced only after everything before it is applied. An item that fails
+// on its own (an ItemError) is rolled back alone: the page is applied again
+// with a savepoint per item, and the bad one is skipped while the rest
+// commit. A crash, or any other error, rolls back the unfinished page and
+// the next run replays it; replay is idempotent (an item whose etag equals
+// the link's is skipped; a merged item equals its base). Items of a page
+// see what earlier items of the same page wrote: links through the page's
+// own index, records through reads inside the transaction (Local.Load).
+// Remote writes a page calls for (a merge the remote lacks) run after its
+// commit, never while it holds SQLite's single writer; until each succeeds
+// the link's base stays what the remote holds, so a crash in between
+// leaves a local change the next push sends. The push works in batches:
+// pending links carrying markers for a batch of creates commit in one
+// transaction before the remote writes (BatchWriter, or a request each),
+// the finished links and journal entries in one transaction after; a
+// crash in between leaves pending links that are found by marker.
+//
+// Scale: the next page is fetched while one is written; nothing
+// proportional to the collection is kept across pages but, in a full
+// listing of a binding that had links, the remote ids seen (for the sweep
+// of missing items, which streams link ids); a push far behind the shared
+// change log asks it only about the binding's records (ScopeCandidates).
 package reconcile
 
 import (

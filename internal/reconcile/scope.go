@@ -2,8 +2,6 @@ package reconcile
 
 import (
 	"context"
-
-	"github.com/tandem-crm/tandem/internal/store"
 )
 
 // ScopeFilter is what a Local may offer so the push phase need not load
@@ -21,26 +19,16 @@ type ScopeFilter interface {
 	InScopeIDs(ctx context.Context, ids []string) (map[string]bool, error)
 }
 
-// pushFilter tells which records of one batch of the change log the push
+// wanted tells which of ids (distinct records changed by others) the push
 // must look at: those linked in the binding (a change may have to be sent,
 // or the record left the scope and must be removed remotely) and those in
-// its scope (a change to send, or a record to create remotely). Others have
-// nothing to push. Changes with the binding's own origin are not asked
-// about (they are never pushed back). It returns nil — look at every
-// record — when the Local is not a ScopeFilter.
-func (r *run) pushFilter(ctx context.Context, changes []store.Change, origin string) (map[string]bool, error) {
+// its scope (a change to send, or a record to create remotely). Others
+// have nothing to push. It returns nil — look at every record — when the
+// Local is not a ScopeFilter.
+func (r *run) wanted(ctx context.Context, ids []string) (map[string]bool, error) {
 	sf, ok := r.local.(ScopeFilter)
 	if !ok {
 		return nil, nil
-	}
-	seen := map[string]bool{}
-	ids := make([]string, 0, len(changes))
-	for _, ch := range changes {
-		if ch.Origin == origin || seen[ch.EntityID] {
-			continue
-		}
-		seen[ch.EntityID] = true
-		ids = append(ids, ch.EntityID)
 	}
 	wanted := map[string]bool{}
 	if len(ids) == 0 {

@@ -65,7 +65,7 @@ func checkScope(t *testing.T, local interface {
 		t.Fatal(err)
 	}
 	for _, c := range cases {
-		lr, err := local.Load(ctx, c.id)
+		lr, err := local.Load(ctx, nil, c.id)
 		if err != nil {
 			t.Fatalf("%s: load: %v", c.name, err)
 		}
@@ -282,9 +282,16 @@ type countingLocal struct {
 	loads map[string]int
 }
 
-func (c *countingLocal) Load(ctx context.Context, id string) (reconcile.LocalRecord, error) {
+func (c *countingLocal) Load(ctx context.Context, tx *store.Tx, id string) (reconcile.LocalRecord, error) {
 	c.loads[id]++
-	return c.ContactsLocal.Load(ctx, id)
+	return c.ContactsLocal.Load(ctx, tx, id)
+}
+
+func (c *countingLocal) LoadMany(ctx context.Context, ids []string) (map[string]reconcile.LocalRecord, error) {
+	for _, id := range ids {
+		c.loads[id]++
+	}
+	return c.ContactsLocal.LoadMany(ctx, ids)
 }
 
 // plainLocal counts Load calls of any Local and hides its ScopeFilter.
@@ -293,9 +300,9 @@ type plainLocal struct {
 	loads map[string]int
 }
 
-func (p *plainLocal) Load(ctx context.Context, id string) (reconcile.LocalRecord, error) {
+func (p *plainLocal) Load(ctx context.Context, tx *store.Tx, id string) (reconcile.LocalRecord, error) {
 	p.loads[id]++
-	return p.Local.Load(ctx, id)
+	return p.Local.Load(ctx, tx, id)
 }
 
 func loaded(m map[string]int) []string {

@@ -51,10 +51,10 @@ func (s *Store) CreateAccount(ctx context.Context, v access.Viewer, a *crm.Accou
 }
 
 // writeRecordParts sets tags and grants and logs the change.
-func (s *Store) writeRecordParts(ctx context.Context, tx *sql.Tx, v access.Viewer, entity, id string, tags []crm.TagRef, grants []crm.Grant, op string) error {
+func (s *Store) writeRecordParts(ctx context.Context, tx querier, v access.Viewer, entity, id string, tags []crm.TagRef, grants []crm.Grant, op string) error {
 	fe := crm.FieldErrors{}
 	if tags != nil || op == "create" {
-		if err := s.setTags(ctx, tx, v, entity, id, tags, fe); err != nil {
+		if err := s.setTags(ctx, tx, v, entity, id, tags, op == "create", fe); err != nil {
 			return err
 		}
 	}

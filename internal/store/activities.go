@@ -37,7 +37,7 @@ func (s *Store) CreateActivity(ctx context.Context, v access.Viewer, a *crm.Acti
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.createActivity(ctx, tx, v, a) })
 }
 
-func (s *Store) createActivity(ctx context.Context, tx *sql.Tx, v access.Viewer, a *crm.Activity) error {
+func (s *Store) createActivity(ctx context.Context, tx querier, v access.Viewer, a *crm.Activity) error {
 	a.Normalize()
 	if err := a.Validate(); err != nil {
 		return err
@@ -66,7 +66,7 @@ func (s *Store) createActivity(ctx context.Context, tx *sql.Tx, v access.Viewer,
 	return s.writeActivityParts(ctx, tx, v, a, "create")
 }
 
-func (s *Store) checkActivityRefs(ctx context.Context, tx *sql.Tx, v access.Viewer, a *crm.Activity) error {
+func (s *Store) checkActivityRefs(ctx context.Context, tx querier, v access.Viewer, a *crm.Activity) error {
 	fe := crm.FieldErrors{}
 	if err := s.checkRef(ctx, tx, v, "accounts", a.AccountID, "account_id", fe); err != nil {
 		return err
@@ -88,7 +88,7 @@ func (s *Store) checkActivityRefs(ctx context.Context, tx *sql.Tx, v access.View
 	return fe.Err()
 }
 
-func (s *Store) writeActivityParts(ctx context.Context, tx *sql.Tx, v access.Viewer, a *crm.Activity, op string) error {
+func (s *Store) writeActivityParts(ctx context.Context, tx querier, v access.Viewer, a *crm.Activity, op string) error {
 	if op == "update" {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM activity_participants WHERE activity_id = $1`, a.ID); err != nil {
 			return fmt.Errorf("replace participants: %w", err)
@@ -109,7 +109,7 @@ func (s *Store) UpdateActivity(ctx context.Context, v access.Viewer, a *crm.Acti
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.updateActivity(ctx, tx, v, a, wantVersion) })
 }
 
-func (s *Store) updateActivity(ctx context.Context, tx *sql.Tx, v access.Viewer, a *crm.Activity, wantVersion int64) error {
+func (s *Store) updateActivity(ctx context.Context, tx querier, v access.Viewer, a *crm.Activity, wantVersion int64) error {
 	a.Normalize()
 	if err := a.Validate(); err != nil {
 		return err
@@ -141,7 +141,7 @@ func (s *Store) DeleteActivity(ctx context.Context, v access.Viewer, id string) 
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.deleteActivity(ctx, tx, v, id) })
 }
 
-func (s *Store) deleteActivity(ctx context.Context, tx *sql.Tx, v access.Viewer, id string) error {
+func (s *Store) deleteActivity(ctx context.Context, tx querier, v access.Viewer, id string) error {
 	if err := s.checkEditable(ctx, tx, "activities", id, v, 0); err != nil {
 		return err
 	}

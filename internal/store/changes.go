@@ -44,9 +44,15 @@ func OriginOf(ctx context.Context) string {
 }
 
 // logChange appends to the change log inside the writing transaction.
-func (s *Store) logChange(ctx context.Context, tx *sql.Tx, entity, id, op, actor string) error {
-	if err := s.dialect.lockChanges(ctx, tx); err != nil {
-		return fmt.Errorf("lock change log: %w", err)
+func (s *Store) logChange(ctx context.Context, tx querier, entity, id, op, actor string) error {
+	// The lock is held until commit: a transaction takes it once.
+	if known := checked(tx); known == nil || !known.changesLocked {
+		if err := s.dialect.lockChanges(ctx, tx); err != nil {
+			return fmt.Errorf("lock change log: %w", err)
+		}
+		if known != nil {
+			known.changesLocked = true
+		}
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO changes (entity, entity_id, op, origin, actor_id, at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, entity, id, op, OriginOf(ctx), actor, crm.Micros(crm.Now()))
@@ -104,4 +110,22 @@ func (s *Store) LastChange(ctx context.Context) (int64, error) {
 	var v sql.NullInt64
 	err := s.r.QueryRowContext(ctx, "SELECT MAX(seq) FROM changes").Scan(&v)
 	return v.Int64, err
+}
+
+// ChangedAmong reports which of ids have a change-log entry of entity with
+// since < seq <= upto whose origin is not origin (the asking binding's own
+// writes are not its to push): one index look-up per id, one query per
+// 1,000 ids, however long the log is between since and upto.
+func (s *Store) ChangedAmong(ctx context.Context, entity string, since, upto int64, origin string, ids []string) (map[string]bool, error) {
+	out := map[string]bool{}
+	err := inChunks(ids, func(ids []string) error {
+		rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT entity_id FROM changes WHERE entity_id IN (`+params(5, len(ids))+`)
+			AND seq > $1 AND seq <= $2 AND entity = $3 AND origin <> $4`,
+			append([]any{since, upto, entity, origin}, anySlice(ids)...)...)
+		if err != nil {
+			return fmt.Errorf("changed records: %w", err)
+		}
+		return collectIDs(rows, out)
+	})
+	return out, err
 }

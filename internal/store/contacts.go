@@ -27,7 +27,7 @@ func (s *Store) CreateContact(ctx context.Context, v access.Viewer, c *crm.Conta
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.createContact(ctx, tx, v, c) })
 }
 
-func (s *Store) createContact(ctx context.Context, tx *sql.Tx, v access.Viewer, c *crm.Contact) error {
+func (s *Store) createContact(ctx context.Context, tx querier, v access.Viewer, c *crm.Contact) error {
 	c.Normalize()
 	if err := c.Validate(); err != nil {
 		return err
@@ -62,7 +62,7 @@ func (s *Store) createContact(ctx context.Context, tx *sql.Tx, v access.Viewer, 
 
 // writeContactParts replaces emails, phones, tags and grants and logs the
 // change; shared by create and update.
-func (s *Store) writeContactParts(ctx context.Context, tx *sql.Tx, v access.Viewer, c *crm.Contact, entity, op string) error {
+func (s *Store) writeContactParts(ctx context.Context, tx querier, v access.Viewer, c *crm.Contact, entity, op string) error {
 	if op == "update" {
 		for _, q := range []string{`DELETE FROM contact_emails WHERE contact_id = $1`, `DELETE FROM contact_phones WHERE contact_id = $1`} {
 			if _, err := tx.ExecContext(ctx, q, c.ID); err != nil {
@@ -92,7 +92,7 @@ func (s *Store) UpdateContact(ctx context.Context, v access.Viewer, c *crm.Conta
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.updateContact(ctx, tx, v, c, wantVersion) })
 }
 
-func (s *Store) updateContact(ctx context.Context, tx *sql.Tx, v access.Viewer, c *crm.Contact, wantVersion int64) error {
+func (s *Store) updateContact(ctx context.Context, tx querier, v access.Viewer, c *crm.Contact, wantVersion int64) error {
 	c.Normalize()
 	if err := c.Validate(); err != nil {
 		return err
@@ -127,7 +127,7 @@ func (s *Store) DeleteContact(ctx context.Context, v access.Viewer, id string) e
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.deleteContact(ctx, tx, v, id) })
 }
 
-func (s *Store) deleteContact(ctx context.Context, tx *sql.Tx, v access.Viewer, id string) error {
+func (s *Store) deleteContact(ctx context.Context, tx querier, v access.Viewer, id string) error {
 	if err := s.checkEditable(ctx, tx, "contacts", id, v, 0); err != nil {
 		return err
 	}
@@ -168,6 +168,39 @@ func (s *Store) GetContact(ctx context.Context, v access.Viewer, id string) (*cr
 		return nil, err
 	}
 	return &list[0], nil
+}
+
+// GetContacts returns the contacts among ids the viewer may read, with
+// their parts, in one query per 1,000 ids and part; ids they may not read
+// or that do not exist are left out.
+func (s *Store) GetContacts(ctx context.Context, v access.Viewer, ids []string) ([]crm.Contact, error) {
+	var out []crm.Contact
+	err := inChunks(ids, func(ids []string) error {
+		rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts c LEFT JOIN accounts a ON a.id = c.account_id
+			WHERE c.id IN (`+params(2, len(ids))+`) AND `+canRead("c", "$1"), append([]any{v.UserID}, anySlice(ids)...)...)
+		if err != nil {
+			return fmt.Errorf("get contacts: %w", err)
+		}
+		var cs []crm.Contact
+		for rows.Next() {
+			c, err := scanContact(rows)
+			if err != nil {
+				rows.Close()
+				return err
+			}
+			cs = append(cs, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		if err := s.fillContacts(ctx, v, cs); err != nil {
+			return err
+		}
+		out = append(out, cs...)
+		return nil
+	})
+	return out, err
 }
 
 // ListContacts returns a page of contacts the viewer may read, ordered by
@@ -306,12 +339,18 @@ func (s *Store) checkUser(ctx context.Context, q querier, id, field string, fe c
 	if id == "" {
 		return nil
 	}
+	known := checked(q)
+	if known != nil && known.users[id] {
+		return nil
+	}
 	var n int
 	if err := q.QueryRowContext(ctx, `SELECT COUNT(*) FROM users WHERE id = $1`, id).Scan(&n); err != nil {
 		return fmt.Errorf("check user: %w", err)
 	}
 	if n == 0 {
 		fe.Add(field, "error.not_found")
+	} else if known != nil {
+		known.users[id] = true
 	}
 	return nil
 }

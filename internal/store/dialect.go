@@ -20,7 +20,7 @@ type dialect interface {
 	// lockChanges serializes change-log appends until commit so that
 	// sequence order is commit order; a reader that has seen seq N then never
 	// misses a smaller seq committed later.
-	lockChanges(ctx context.Context, tx *sql.Tx) error
+	lockChanges(ctx context.Context, tx querier) error
 	// lockMigrations serializes concurrent start-ups.
 	lockMigrations(ctx context.Context, tx *sql.Tx) error
 	isUnique(err error) bool
@@ -46,7 +46,7 @@ func onlyFor(name, s string) string {
 }
 
 // SQLite has one writer: BEGIN IMMEDIATE already serializes.
-func (sqliteDialect) lockChanges(context.Context, *sql.Tx) error    { return nil }
+func (sqliteDialect) lockChanges(context.Context, querier) error    { return nil }
 func (sqliteDialect) lockMigrations(context.Context, *sql.Tx) error { return nil }
 func (sqliteDialect) isUnique(err error) bool {
 	var e *sqlite.Error
@@ -65,7 +65,7 @@ const (
 	lockKeyMigrations = 0x74616e02
 )
 
-func (postgresDialect) lockChanges(ctx context.Context, tx *sql.Tx) error {
+func (postgresDialect) lockChanges(ctx context.Context, tx querier) error {
 	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockKeyChanges)
 	return err
 }

@@ -53,8 +53,9 @@ var tagVisible = tagVisibleFor("$1")
 
 // setTags replaces the viewer-visible tags of a record. Tags the viewer
 // cannot see (other users' personal tags) are left untouched, so one user's
-// edit never strips another user's private labels.
-func (s *Store) setTags(ctx context.Context, tx *sql.Tx, v access.Viewer, entity, recordID string, tags []crm.TagRef, fe crm.FieldErrors) error {
+// edit never strips another user's private labels. fresh says the record
+// was just created: it has no tags to clear.
+func (s *Store) setTags(ctx context.Context, tx querier, v access.Viewer, entity, recordID string, tags []crm.TagRef, fresh bool, fe crm.FieldErrors) error {
 	ids := make([]string, 0, len(tags))
 	seen := map[string]bool{}
 	for _, t := range tags {
@@ -63,21 +64,38 @@ func (s *Store) setTags(ctx context.Context, tx *sql.Tx, v access.Viewer, entity
 			ids = append(ids, t.ID)
 		}
 	}
-	if len(ids) > 0 {
-		args := append([]any{v.UserID}, anySlice(ids)...)
+	known := checked(tx)
+	unchecked := ids
+	if known != nil {
+		unchecked = nil
+		for _, id := range ids {
+			if !known.tags[v.UserID+"\x00"+id] {
+				unchecked = append(unchecked, id)
+			}
+		}
+	}
+	if len(unchecked) > 0 {
+		args := append([]any{v.UserID}, anySlice(unchecked)...)
 		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tags t WHERE `+tagVisible+` AND t.id IN (`+params(2, len(ids))+`)`,
+		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tags t WHERE `+tagVisible+` AND t.id IN (`+params(2, len(unchecked))+`)`,
 			args...).Scan(&n); err != nil {
 			return fmt.Errorf("check tags: %w", err)
 		}
-		if n != len(ids) {
+		if n != len(unchecked) {
 			fe.Add("tags", "error.not_found")
 			return fe.Err()
 		}
+		if known != nil {
+			for _, id := range unchecked {
+				known.tags[v.UserID+"\x00"+id] = true
+			}
+		}
 	}
-	if _, err := tx.ExecContext(ctx, `DELETE FROM record_tags WHERE record_id = $2 AND tag_id IN
-		(SELECT t.id FROM tags t WHERE `+tagVisible+`)`, v.UserID, recordID); err != nil {
-		return fmt.Errorf("clear tags: %w", err)
+	if !fresh {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM record_tags WHERE record_id = $2 AND tag_id IN
+			(SELECT t.id FROM tags t WHERE `+tagVisible+`)`, v.UserID, recordID); err != nil {
+			return fmt.Errorf("clear tags: %w", err)
+		}
 	}
 	for _, id := range ids {
 		if _, err := tx.ExecContext(ctx, `INSERT INTO record_tags (tag_id, record_id, entity) VALUES ($1, $2, $3)`,
@@ -113,7 +131,7 @@ func (s *Store) loadTags(ctx context.Context, q querier, v access.Viewer, ids []
 }
 
 // setAccess replaces a record's role grants; nil leaves them as they are.
-func (s *Store) setAccess(ctx context.Context, tx *sql.Tx, entity, recordID string, grants []crm.Grant, fe crm.FieldErrors) error {
+func (s *Store) setAccess(ctx context.Context, tx querier, entity, recordID string, grants []crm.Grant, fe crm.FieldErrors) error {
 	if grants == nil {
 		return nil
 	}
@@ -162,7 +180,7 @@ func (s *Store) loadAccess(ctx context.Context, q querier, ids []string) (map[st
 
 // deleteRecordLinks removes what points at a deleted record without a
 // foreign key (tags, groups and grants are shared across entities).
-func deleteRecordLinks(ctx context.Context, tx *sql.Tx, id string) error {
+func deleteRecordLinks(ctx context.Context, tx querier, id string) error {
 	for _, q := range []string{
 		`DELETE FROM record_tags WHERE record_id = $1`,
 		`DELETE FROM group_members WHERE record_id = $1`,

@@ -41,8 +41,11 @@ var ErrNoDatabase = errors.New("no Tandem database")
 
 // Store is the database.
 type Store struct {
-	w       *sql.DB // writes (SQLite: the one writer connection)
-	r       *sql.DB // reads (SQLite: a read-only pool; PostgreSQL: same as w)
+	w *sql.DB // writes (SQLite: the one writer connection)
+	// r reads (SQLite: a read-only pool; PostgreSQL: same as w); in a
+	// transaction's read view (Tx.Reads) the transaction itself.
+	r       querier
+	rdb     *sql.DB // r as a pool, for Ping and Close (nil in a read view)
 	dialect dialect
 	pool    *pgxpool.Pool // PostgreSQL only, for the job queue
 	path    string        // SQLite only
@@ -103,7 +106,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 	// takes that lock at BEGIN so a transaction never fails half-way on
 	// upgrading a read lock.
 	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
-	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate")
+	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate&_pragma=cache_size(-32768)&_pragma=temp_store(2)")
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -118,7 +121,7 @@ func openSQLite(ctx context.Context, path string) (*Store, error) {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
-	return &Store{w: w, r: r, dialect: sqliteDialect{}, path: path}, nil
+	return &Store{w: w, r: r, rdb: r, dialect: sqliteDialect{}, path: path}, nil
 }
 
 func openPostgres(ctx context.Context, o Options) (*Store, error) {
@@ -138,14 +141,14 @@ func openPostgres(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	return &Store{w: db, r: db, dialect: postgresDialect{}, pool: pool}, nil
+	return &Store{w: db, r: db, rdb: db, dialect: postgresDialect{}, pool: pool}, nil
 }
 
 // Close releases connections.
 func (s *Store) Close() error {
 	errW := s.w.Close()
-	if s.r != s.w {
-		s.r.Close()
+	if s.rdb != s.w {
+		s.rdb.Close()
 	}
 	if s.pool != nil {
 		s.pool.Close()
@@ -164,7 +167,7 @@ func (s *Store) PgxPool() *pgxpool.Pool { return s.pool }
 func (s *Store) SQLitePath() string { return s.path }
 
 // Ping checks that the database answers.
-func (s *Store) Ping(ctx context.Context) error { return s.r.PingContext(ctx) }
+func (s *Store) Ping(ctx context.Context) error { return s.rdb.PingContext(ctx) }
 
 // querier is what both *sql.DB and *sql.Tx offer.
 type querier interface {

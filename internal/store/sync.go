@@ -234,7 +234,11 @@ func (s *Store) PendingLinks(ctx context.Context, bindingID string) ([]*Link, er
 }
 
 func (s *Store) links(ctx context.Context, where string, args ...any) ([]*Link, error) {
-	rows, err := s.r.QueryContext(ctx, `SELECT `+linkColumns+` FROM sync_links WHERE `+where, args...)
+	return s.linksWith(ctx, s.r, where, args...)
+}
+
+func (s *Store) linksWith(ctx context.Context, q querier, where string, args ...any) ([]*Link, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+linkColumns+` FROM sync_links WHERE `+where, args...)
 	if err != nil {
 		return nil, fmt.Errorf("list links: %w", err)
 	}
@@ -248,6 +252,74 @@ func (s *Store) links(ctx context.Context, where string, args ...any) ([]*Link, 
 		out = append(out, l)
 	}
 	return out, rows.Err()
+}
+
+// HasLinks reports whether a binding has any link at all.
+func (s *Store) HasLinks(ctx context.Context, bindingID string) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM sync_links WHERE binding_id = $1 LIMIT 1) x`,
+		bindingID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("has links: %w", err)
+	}
+	return n > 0, nil
+}
+
+// LiveLinkIDs calls fn with the local and remote id of each live link of a
+// binding (neither pending nor dormant), streaming: nothing but one row is
+// held, whatever the binding's size. fn must not use the store's writer
+// (on SQLite the rows hold a read connection, not the writer, so it may
+// read).
+func (s *Store) LiveLinkIDs(ctx context.Context, bindingID string, fn func(localID, remoteID string) error) error {
+	rows, err := s.r.QueryContext(ctx, `SELECT local_id, remote_id FROM sync_links WHERE binding_id = $1
+		AND NOT pending AND NOT dormant`, bindingID)
+	if err != nil {
+		return fmt.Errorf("live links: %w", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var l, r string
+		if err := rows.Scan(&l, &r); err != nil {
+			return err
+		}
+		if err := fn(l, r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
+}
+
+// LinkedLocalIDs returns the local ids of a binding's links (pending,
+// dormant or not), or ok false when there are more than limit.
+func (s *Store) LinkedLocalIDs(ctx context.Context, bindingID string, limit int) (ids []string, ok bool, err error) {
+	return s.idsUpTo(ctx, limit, `SELECT local_id FROM sync_links WHERE binding_id = $1 LIMIT $2`, bindingID, limit+1)
+}
+
+// TaggedIDs returns the ids of the records of entity carrying tagID
+// (whoever may see them), or ok false when there are more than limit.
+func (s *Store) TaggedIDs(ctx context.Context, entity, tagID string, limit int) (ids []string, ok bool, err error) {
+	return s.idsUpTo(ctx, limit, `SELECT record_id FROM record_tags WHERE tag_id = $1 AND entity = $2 LIMIT $3`,
+		tagID, entity, limit+1)
+}
+
+func (s *Store) idsUpTo(ctx context.Context, limit int, query string, args ...any) ([]string, bool, error) {
+	rows, err := s.r.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, false, fmt.Errorf("list ids: %w", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, false, err
+		}
+		if len(out) == limit {
+			return nil, false, nil
+		}
+		out = append(out, id)
+	}
+	return out, true, rows.Err()
 }
 
 // LinkedIDs reports which of localIDs have a link (pending, dormant or
@@ -275,9 +347,13 @@ func (s *Store) TaggedContactIDs(ctx context.Context, v access.Viewer, tagID str
 		return out, nil
 	}
 	err := inChunks(ids, func(ids []string) error {
-		rows, err := s.r.QueryContext(ctx, `SELECT c.id FROM contacts c WHERE c.id IN (`+params(3, len(ids))+`)
-			AND `+canRead("c", "$1")+` AND EXISTS (SELECT 1 FROM record_tags rt JOIN tags t ON t.id = rt.tag_id
-			WHERE rt.record_id = c.id AND rt.tag_id = $2 AND `+tagVisibleFor("$1")+`)`,
+		// Driven by the tag's rows for the ids (one look-up each in
+		// record_tags' key), whatever the planner believes of the tag's
+		// size: PostgreSQL with stale statistics otherwise walks every
+		// record carrying the tag and tests it against the list.
+		rows, err := s.r.QueryContext(ctx, `SELECT c.id FROM record_tags rt JOIN tags t ON t.id = rt.tag_id
+			JOIN contacts c ON c.id = rt.record_id WHERE rt.tag_id = $2 AND rt.record_id IN (`+params(3, len(ids))+`)
+			AND `+tagVisibleFor("$1")+` AND `+canRead("c", "$1"),
 			append([]any{v.UserID, tagID}, anySlice(ids)...)...)
 		if err != nil {
 			return fmt.Errorf("tagged contacts: %w", err)
@@ -425,43 +501,46 @@ func (s *Store) Journal(ctx context.Context, recordID string, limit int) ([]Jour
 // record together with its link, cursor and journal entry, so a crash never
 // leaves one without the other.
 type Tx struct {
-	s  *Store
-	tx *sql.Tx
+	s     *Store
+	q     *txq
+	reads *Store // Reads, made on first use
 }
 
 // InTx runs fn in one write transaction.
 func (s *Store) InTx(ctx context.Context, fn func(*Tx) error) error {
-	return s.tx(ctx, func(tx *sql.Tx) error { return fn(&Tx{s: s, tx: tx}) })
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		return fn(&Tx{s: s, q: newTxq(tx, s.dialect.name() == "sqlite")})
+	})
 }
 
 // CreateContact is Store.CreateContact inside the transaction.
 func (t *Tx) CreateContact(ctx context.Context, v access.Viewer, c *crm.Contact) error {
-	return t.s.createContact(ctx, t.tx, v, c)
+	return t.s.createContact(ctx, t.q, v, c)
 }
 
 // UpdateContact is Store.UpdateContact inside the transaction.
 func (t *Tx) UpdateContact(ctx context.Context, v access.Viewer, c *crm.Contact, wantVersion int64) error {
-	return t.s.updateContact(ctx, t.tx, v, c, wantVersion)
+	return t.s.updateContact(ctx, t.q, v, c, wantVersion)
 }
 
 // DeleteContact is Store.DeleteContact inside the transaction.
 func (t *Tx) DeleteContact(ctx context.Context, v access.Viewer, id string) error {
-	return t.s.deleteContact(ctx, t.tx, v, id)
+	return t.s.deleteContact(ctx, t.q, v, id)
 }
 
 // CreateActivity is Store.CreateActivity inside the transaction.
 func (t *Tx) CreateActivity(ctx context.Context, v access.Viewer, a *crm.Activity) error {
-	return t.s.createActivity(ctx, t.tx, v, a)
+	return t.s.createActivity(ctx, t.q, v, a)
 }
 
 // UpdateActivity is Store.UpdateActivity inside the transaction.
 func (t *Tx) UpdateActivity(ctx context.Context, v access.Viewer, a *crm.Activity, wantVersion int64) error {
-	return t.s.updateActivity(ctx, t.tx, v, a, wantVersion)
+	return t.s.updateActivity(ctx, t.q, v, a, wantVersion)
 }
 
 // DeleteActivity is Store.DeleteActivity inside the transaction.
 func (t *Tx) DeleteActivity(ctx context.Context, v access.Viewer, id string) error {
-	return t.s.deleteActivity(ctx, t.tx, v, id)
+	return t.s.deleteActivity(ctx, t.q, v, id)
 }
 
 // SetTag puts a visible tag on a record or takes it off, logging the
@@ -471,19 +550,19 @@ func (t *Tx) SetTag(ctx context.Context, v access.Viewer, entity, recordID, tagI
 	if table == "" {
 		return fmt.Errorf("set tag: unknown entity %q", entity)
 	}
-	if err := t.s.checkEditable(ctx, t.tx, table, recordID, v, 0); err != nil {
+	if err := t.s.checkEditable(ctx, t.q, table, recordID, v, 0); err != nil {
 		return err
 	}
-	if _, err := t.s.getTag(ctx, t.tx, v, tagID); err != nil {
+	if _, err := t.s.getTag(ctx, t.q, v, tagID); err != nil {
 		return err
 	}
 	var res sql.Result
 	var err error
 	if on {
-		res, err = t.tx.ExecContext(ctx, `INSERT INTO record_tags (tag_id, record_id, entity) SELECT $1, $2, $3
+		res, err = t.q.ExecContext(ctx, `INSERT INTO record_tags (tag_id, record_id, entity) SELECT $1, $2, $3
 			WHERE NOT EXISTS (SELECT 1 FROM record_tags WHERE tag_id = $1 AND record_id = $2)`, tagID, recordID, entity)
 	} else {
-		res, err = t.tx.ExecContext(ctx, `DELETE FROM record_tags WHERE tag_id = $1 AND record_id = $2`, tagID, recordID)
+		res, err = t.q.ExecContext(ctx, `DELETE FROM record_tags WHERE tag_id = $1 AND record_id = $2`, tagID, recordID)
 	}
 	if err != nil {
 		return fmt.Errorf("set tag: %w", err)
@@ -491,24 +570,25 @@ func (t *Tx) SetTag(ctx context.Context, v access.Viewer, entity, recordID, tagI
 	if n, _ := res.RowsAffected(); n == 0 {
 		return nil
 	}
-	if _, err := t.tx.ExecContext(ctx, `UPDATE `+table+` SET version = version + 1, updated_at = $2 WHERE id = $1`,
+	if _, err := t.q.ExecContext(ctx, `UPDATE `+table+` SET version = version + 1, updated_at = $2 WHERE id = $1`,
 		recordID, crm.Micros(crm.Now())); err != nil {
 		return fmt.Errorf("set tag: %w", err)
 	}
-	return t.s.logChange(ctx, t.tx, entity, recordID, "update", v.UserID)
+	return t.s.logChange(ctx, t.q, entity, recordID, "update", v.UserID)
 }
 
-// PutLink inserts or replaces a link.
+// PutLink inserts or replaces a link, in one statement (an upsert on the
+// link's key).
 func (t *Tx) PutLink(ctx context.Context, l *Link) error {
-	if _, err := t.tx.ExecContext(ctx, `DELETE FROM sync_links WHERE binding_id = $1 AND local_id = $2`, l.BindingID, l.LocalID); err != nil {
-		return fmt.Errorf("put link: %w", err)
-	}
 	var at int64
 	if !l.BaseAt.IsZero() {
 		at = crm.Micros(l.BaseAt)
 	}
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO sync_links (binding_id, local_id, remote_id, etag, identity, marker, base,
-		base_at, pending, dormant) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)`,
+	_, err := t.q.ExecContext(ctx, `INSERT INTO sync_links (binding_id, local_id, remote_id, etag, identity, marker, base,
+		base_at, pending, dormant) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)
+		ON CONFLICT (binding_id, local_id) DO UPDATE SET remote_id = excluded.remote_id, etag = excluded.etag,
+		identity = excluded.identity, marker = excluded.marker, base = excluded.base, base_at = excluded.base_at,
+		pending = excluded.pending, dormant = excluded.dormant`,
 		l.BindingID, l.LocalID, l.RemoteID, l.ETag, l.Identity, l.Marker, l.Base, at, l.Pending, l.Dormant)
 	if t.s.dialect.isUnique(err) {
 		return fmt.Errorf("put link: remote item or marker already linked: %w", ErrDuplicate)
@@ -519,9 +599,122 @@ func (t *Tx) PutLink(ctx context.Context, l *Link) error {
 	return nil
 }
 
+// PutLinks is PutLink for many links (distinct local ids), in one
+// statement per 100.
+func (t *Tx) PutLinks(ctx context.Context, ls []*Link) error {
+	for len(ls) > 0 {
+		n := min(len(ls), 100)
+		args := make([]any, 0, n*10)
+		var vals strings.Builder
+		for i, l := range ls[:n] {
+			var at int64
+			if !l.BaseAt.IsZero() {
+				at = crm.Micros(l.BaseAt)
+			}
+			if i > 0 {
+				vals.WriteByte(',')
+			}
+			vals.WriteString("(" + params(len(args)+1, 10) + ")")
+			args = append(args, l.BindingID, l.LocalID, l.RemoteID, l.ETag, l.Identity, l.Marker, l.Base, at, l.Pending, l.Dormant)
+		}
+		_, err := t.q.ExecContext(ctx, `INSERT INTO sync_links (binding_id, local_id, remote_id, etag, identity, marker, base,
+			base_at, pending, dormant) VALUES `+vals.String()+`
+			ON CONFLICT (binding_id, local_id) DO UPDATE SET remote_id = excluded.remote_id, etag = excluded.etag,
+			identity = excluded.identity, marker = excluded.marker, base = excluded.base, base_at = excluded.base_at,
+			pending = excluded.pending, dormant = excluded.dormant`, args...)
+		if t.s.dialect.isUnique(err) {
+			return fmt.Errorf("put links: remote item or marker already linked: %w", ErrDuplicate)
+		}
+		if err != nil {
+			return fmt.Errorf("put links: %w", err)
+		}
+		ls = ls[n:]
+	}
+	return nil
+}
+
+// JournalMany is Journal for many entries, in one statement per 100.
+func (t *Tx) JournalMany(ctx context.Context, es []JournalEntry) error {
+	at := crm.Micros(crm.Now())
+	for len(es) > 0 {
+		n := min(len(es), 100)
+		args := make([]any, 0, n*9)
+		var vals strings.Builder
+		for i, e := range es[:n] {
+			if i > 0 {
+				vals.WriteByte(',')
+			}
+			vals.WriteString("(" + params(len(args)+1, 9) + ")")
+			args = append(args, e.BindingID, e.Entity, e.RecordID, e.RemoteID, e.Side, e.Action, strings.Join(e.Fields, ","),
+				e.Reason, at)
+		}
+		if _, err := t.q.ExecContext(ctx, `INSERT INTO sync_journal (binding_id, entity, record_id, remote_id, side, action,
+			fields, reason, at) VALUES `+vals.String(), args...); err != nil {
+			return fmt.Errorf("journal: %w", err)
+		}
+		es = es[n:]
+	}
+	return nil
+}
+
+// LinksMatching returns, read inside the transaction, the links of a
+// binding whose remote id, marker or identity is among the given ones: the
+// links a page of remote items can match, in one query per list (per 1,000
+// values).
+func (t *Tx) LinksMatching(ctx context.Context, bindingID string, remoteIDs, markers, identities []string) ([]*Link, error) {
+	var out []*Link
+	for _, k := range []struct {
+		col, extra string
+		vals       []string
+	}{{"remote_id", ` AND remote_id <> ''`, remoteIDs}, {"marker", "", markers}, {"identity", "", identities}} {
+		// The remote_id index is partial (remote_id <> ''): both databases
+		// use it only when the query repeats that condition.
+		err := inChunks(k.vals, func(vals []string) error {
+			ls, err := t.s.linksWith(ctx, t.q, `binding_id = $1 AND `+k.col+` IN (`+params(2, len(vals))+`)`+k.extra,
+				append([]any{bindingID}, anySlice(vals)...)...)
+			out = append(out, ls...)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// LinksOf returns, read inside the transaction, the links of a binding for
+// the given local ids, by local id.
+func (t *Tx) LinksOf(ctx context.Context, bindingID string, localIDs []string) (map[string]*Link, error) {
+	return t.s.linksOf(ctx, t.q, bindingID, localIDs)
+}
+
+func (s *Store) linksOf(ctx context.Context, q querier, bindingID string, localIDs []string) (map[string]*Link, error) {
+	out := make(map[string]*Link, len(localIDs))
+	err := inChunks(localIDs, func(ids []string) error {
+		ls, err := s.linksWith(ctx, q, `binding_id = $1 AND local_id IN (`+params(2, len(ids))+`)`,
+			append([]any{bindingID}, anySlice(ids)...)...)
+		for _, l := range ls {
+			out[l.LocalID] = l
+		}
+		return err
+	})
+	return out, err
+}
+
+// LinksOf returns the links of a binding for the given local ids, by local
+// id.
+func (s *Store) LinksOf(ctx context.Context, bindingID string, localIDs []string) (map[string]*Link, error) {
+	return s.linksOf(ctx, s.r, bindingID, localIDs)
+}
+
+// FindLink is Store.FindLink inside the transaction.
+func (t *Tx) FindLink(ctx context.Context, bindingID, column, value string) (*Link, error) {
+	return t.Reads().FindLink(ctx, bindingID, column, value)
+}
+
 // DeleteLink removes a link.
 func (t *Tx) DeleteLink(ctx context.Context, bindingID, localID string) error {
-	_, err := t.tx.ExecContext(ctx, `DELETE FROM sync_links WHERE binding_id = $1 AND local_id = $2`, bindingID, localID)
+	_, err := t.q.ExecContext(ctx, `DELETE FROM sync_links WHERE binding_id = $1 AND local_id = $2`, bindingID, localID)
 	if err != nil {
 		return fmt.Errorf("delete link: %w", err)
 	}
@@ -531,7 +724,7 @@ func (t *Tx) DeleteLink(ctx context.Context, bindingID, localID string) error {
 // SetCursors stores a binding's cursors; an empty remote cursor or a zero
 // local one leaves that cursor as it is unless reset is set.
 func (t *Tx) SetCursors(ctx context.Context, bindingID, remote string, local int64, reset bool) error {
-	_, err := t.tx.ExecContext(ctx, `UPDATE sync_bindings SET
+	_, err := t.q.ExecContext(ctx, `UPDATE sync_bindings SET
 		remote_cursor = CASE WHEN $2 <> '' OR $4 THEN $2 ELSE remote_cursor END,
 		local_cursor = CASE WHEN $3 > 0 OR $4 THEN $3 ELSE local_cursor END WHERE id = $1`, bindingID, remote, local, reset)
 	if err != nil {
@@ -542,7 +735,7 @@ func (t *Tx) SetCursors(ctx context.Context, bindingID, remote string, local int
 
 // Journal records one applied change.
 func (t *Tx) Journal(ctx context.Context, e JournalEntry) error {
-	_, err := t.tx.ExecContext(ctx, `INSERT INTO sync_journal (binding_id, entity, record_id, remote_id, side, action, fields,
+	_, err := t.q.ExecContext(ctx, `INSERT INTO sync_journal (binding_id, entity, record_id, remote_id, side, action, fields,
 		reason, at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`, e.BindingID, e.Entity, e.RecordID, e.RemoteID, e.Side,
 		e.Action, strings.Join(e.Fields, ","), e.Reason, crm.Micros(crm.Now()))
 	if err != nil {

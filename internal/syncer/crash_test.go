@@ -17,6 +17,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -24,9 +25,11 @@ import (
 	"github.com/tandem-crm/tandem/internal/app"
 	"github.com/tandem-crm/tandem/internal/bench"
 	"github.com/tandem-crm/tandem/internal/config"
+	gconn "github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/oauth/oauthtest"
+	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
 	"github.com/tandem-crm/tandem/internal/testenv/storetest"
@@ -40,6 +43,10 @@ const (
 	crashEnvKey    = "TANDEM_CRASH_KEY"
 	crashEnvConn   = "TANDEM_CRASH_CONNECTION"
 	crashEnvGoogle = "TANDEM_CRASH_GOOGLE"
+	// crashEnvHalt ("point:n") makes the child stop at the n-th time the
+	// engine passes a crash point (reconcile.HookItem, HookCommitted …),
+	// say so and wait there for the parent's SIGKILL.
+	crashEnvHalt = "TANDEM_CRASH_HALT"
 )
 
 const (
@@ -47,6 +54,7 @@ const (
 	crashMarkerKey  = "tandem.marker" // connector/google's clientData key
 	crashReady      = "crash-helper: running"
 	crashDone       = "crash-helper: done "
+	crashHalted     = "crash-helper: halted at "
 )
 
 // TestCrashHelperProcess is the child of TestCrashNoDuplicates: it opens
@@ -66,6 +74,21 @@ func TestCrashHelperProcess(t *testing.T) {
 	if api, err := a.Settings.Get(ctx, "GoogleApiUrl"); err != nil || api != os.Getenv(crashEnvGoogle) {
 		t.Fatalf("GoogleApiUrl %q (%v), want the parent's emulator %q", api, err, os.Getenv(crashEnvGoogle))
 	}
+	if at := os.Getenv(crashEnvHalt); at != "" {
+		point, nth, _ := strings.Cut(at, ":")
+		want, err := strconv.ParseInt(nth, 10, 64)
+		if err != nil {
+			t.Fatalf("%s=%q: %v", crashEnvHalt, at, err)
+		}
+		var seen atomic.Int64
+		reconcile.SetTestHook(func(ctx context.Context, p string) error {
+			if p == point && seen.Add(1) == want {
+				fmt.Println(crashHalted + at)
+				time.Sleep(time.Hour) // the parent kills the process here
+			}
+			return nil
+		})
+	}
 	fmt.Println(crashReady)
 	res, err := a.Sync.RunConnection(ctx, os.Getenv(crashEnvConn))
 	if err != nil {
@@ -76,11 +99,19 @@ func TestCrashHelperProcess(t *testing.T) {
 }
 
 // TestCrashNoDuplicates is invariant 1 (no duplicates) under crashes: a
-// Tandem process exporting 5,000 tagged contacts to Google is killed with
-// SIGKILL at random moments 50 times, each time resumed by a new process;
-// then a run to completion and two more. Exactly one Google contact per
+// Tandem process importing 1,500 Google contacts and exporting 5,000
+// tagged contacts to Google is killed with SIGKILL at random moments 50
+// times, each time resumed by a new process; then a run to completion and
+// two more. Besides the random kills, three land where the engine's
+// batching must hold: between two items of one page transaction of the
+// import (the page must not be half applied), after a batch of creates
+// reached Google but before its links were completed (found by marker
+// next), and, after contacts were edited on both
+// sides, between a page's commit and the remote writes it queued (the
+// local edits must still reach Google). Exactly one Google contact per
 // tagged contact must exist, each linked, with no pending link, no Google
-// contact without a link, and no local contact lost or duplicated.
+// contact without a link, no local contact lost or duplicated, and the
+// contacts edited on both sides equal on both.
 //
 // The emulator runs in this process, so it outlives the children; the
 // children hold only the SQLite file, which a kill cannot corrupt. Between
@@ -90,7 +121,7 @@ func TestCrashNoDuplicates(t *testing.T) {
 	if testing.Short() {
 		t.Skip("kills 50 processes; skipped with -short")
 	}
-	const contacts, kills = 5000, 50
+	const contacts, imports, kills = 5000, 1500, 50
 	seed := uint64(1)
 	if v := os.Getenv("TANDEM_CRASH_SEED"); v != "" {
 		n, err := strconv.ParseUint(v, 10, 64)
@@ -143,6 +174,23 @@ func TestCrashNoDuplicates(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// Google's side: the group the binding uses, with contacts to import
+	// (three pages of a listing).
+	group, err := g.CreateContactGroup(crashGoogleUser, gconn.DefaultGroupName)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range imports {
+		name := fmt.Sprintf("I%05d", i)
+		if _, err := g.CreateContact(crashGoogleUser, map[string]any{
+			"names":          []any{map[string]any{"givenName": "Import", "familyName": name}},
+			"emailAddresses": []any{map[string]any{"value": "i" + name + "@example.org"}},
+			"memberships":    []any{map[string]any{"contactGroupMembership": map[string]any{"contactGroupResourceName": group}}},
+		}); err != nil {
+			t.Fatal(err)
+		}
+		want["Import "+name] = true
+	}
 	conn, err := bench.ConnectGoogle(ctx, a.OAuth, g.Server, v.UserID, crashGoogleUser)
 	if err != nil {
 		t.Fatal(err)
@@ -160,6 +208,37 @@ func TestCrashNoDuplicates(t *testing.T) {
 		crashEnvConn+"="+conn.ID, crashEnvGoogle+"="+g.URL)
 	db := openRaw(t, cfg.SQLitePath())
 	creates := func() int { return g.Calls()["people.createContact"] }
+	countContacts := func() int {
+		t.Helper()
+		var n int
+		if err := db.QueryRow(`SELECT COUNT(*) FROM contacts`).Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+
+	// A kill inside a page: the import's second page (of 500) is half
+	// applied when the child stops; the page is one transaction, so the
+	// store holds the first page only, and the next child applies the
+	// second again, once.
+	ch0 := startChild(t, append(env, crashEnvHalt+"="+reconcile.HookItem+":750"))
+	if !ch0.killWhenHalted() {
+		t.Fatalf("the child did not halt inside the import's second page:\n%s", ch0.output())
+	}
+	if n := countContacts(); n != contacts+500 {
+		t.Errorf("%d contacts after a kill inside the second page, want %d (the first page's only)", n, contacts+500)
+	}
+
+	// A kill after a batch of creates reached Google, before their links
+	// are completed: the batch's pending links stay, with markers.
+	expireLease(t, db, conn.ID)
+	chp := startChild(t, append(env, crashEnvHalt+"="+reconcile.HookPushed+":2"))
+	if !chp.killWhenHalted() {
+		t.Fatalf("the child did not halt after a batch of creates:\n%s", chp.output())
+	}
+	if _, pending := linkCounts(t, db); pending == 0 || creates() == 0 {
+		t.Errorf("after a kill between a batch's creates and its links: %d pending links, %d creates", pending, creates())
+	}
 
 	// The kills. Each child is killed a random time after it reports that
 	// it starts the run, drawn uniformly from [0, 2w], where w is the
@@ -204,6 +283,17 @@ func TestCrashNoDuplicates(t *testing.T) {
 	if killed < kills || leftPending+leftUnlinked == 0 {
 		t.Errorf("the kills missed the sync (%d killed; %d fell between a pending link and its completion): the test proved nothing",
 			killed, leftPending+leftUnlinked)
+	}
+
+	// A kill between a page's commit and the remote writes it queued:
+	// contacts edited on both sides (the job title in Google, the notes in
+	// Tandem) merge in the pull, whose page commits the remote titles
+	// locally and queues the notes for Google; the child stops there.
+	edited := editBothSides(t, ctx, cfg, g.Server, conn.ID, 40)
+	expireLease(t, db, conn.ID)
+	chc := startChild(t, append(env, crashEnvHalt+"="+reconcile.HookCommitted+":1"))
+	if !chc.killWhenHalted() {
+		t.Fatalf("the child did not halt after a page with queued remote writes:\n%s", chc.output())
 	}
 
 	// Resume: one child runs to completion.
@@ -271,11 +361,11 @@ func TestCrashNoDuplicates(t *testing.T) {
 			errf("%s (%s) is not in the group", rn, displayName(p))
 		}
 	}
-	if len(people) != contacts {
-		t.Errorf("%d Google contacts for %d tagged contacts", len(people), contacts)
+	if len(people) != contacts+imports {
+		t.Errorf("%d Google contacts for %d tagged contacts", len(people), contacts+imports)
 	}
 	for m, n := range byMarker {
-		if m == "" || n != 1 {
+		if (m == "" && n != imports) || (m != "" && n != 1) {
 			errf("marker %q on %d Google contacts", m, n)
 		}
 	}
@@ -296,8 +386,8 @@ func TestCrashNoDuplicates(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(links) != contacts {
-		t.Errorf("%d links for %d contacts", len(links), contacts)
+	if len(links) != contacts+imports {
+		t.Errorf("%d links for %d contacts", len(links), contacts+imports)
 	}
 	linked := map[string]bool{}
 	for _, l := range links {
@@ -307,7 +397,7 @@ func TestCrashNoDuplicates(t *testing.T) {
 			errf("link of %s is pending", l.LocalID)
 		case !live:
 			errf("link of %s names %s, which is not in Google", l.LocalID, l.RemoteID)
-		case m != l.Marker:
+		case m != l.Marker && m != "": // imported items carry no marker
 			errf("link of %s has marker %q, its Google contact %q", l.LocalID, l.Marker, m)
 		case linked[l.RemoteID]:
 			errf("%s is linked twice", l.RemoteID)
@@ -344,10 +434,99 @@ func TestCrashNoDuplicates(t *testing.T) {
 			errf("local contact %q lost its tag", c.Name)
 		}
 	}
-	if len(local) != contacts {
-		t.Errorf("%d local contacts, want %d", len(local), contacts)
+	if len(local) != contacts+imports {
+		t.Errorf("%d local contacts, want %d", len(local), contacts+imports)
+	}
+	// The contacts edited on both sides carry both edits on both sides.
+	byID := map[string]crm.Contact{}
+	for _, c := range local {
+		byID[c.ID] = c
+	}
+	remoteOf := map[string]map[string]any{}
+	for _, p := range people {
+		rn, _ := p["resourceName"].(string)
+		remoteOf[rn] = p
+	}
+	for _, e := range edited {
+		c := byID[e.localID]
+		p := remoteOf[e.remoteID]
+		if c.JobTitle != e.title || c.Notes != e.notes {
+			errf("contact %s after the both-sides edit: title %q notes %q, want %q %q", c.Name, c.JobTitle, c.Notes, e.title, e.notes)
+		}
+		if p == nil || personText(p, "organizations", "title") != e.title || personText(p, "biographies", "value") != e.notes {
+			errf("Google contact %s after the both-sides edit: %v", e.remoteID, p)
+		}
 	}
 	t.Logf("total %.1f s", time.Since(started).Seconds())
+}
+
+// bothSides is a contact edited in Google and in Tandem.
+type bothSides struct{ localID, remoteID, title, notes string }
+
+// editBothSides edits n linked contacts on both sides: the job title in
+// Google, the notes in Tandem.
+func editBothSides(t *testing.T, ctx context.Context, cfg *config.Config, g *google.Server, connID string, n int) []bothSides {
+	t.Helper()
+	a, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(ctx)
+	b, _, err := a.Sync.ContactBinding(ctx, connID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	links, err := a.Store.Links(ctx, b.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c0, err := a.Store.GetConnection(ctx, connID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := a.Store.Viewer(ctx, c0.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []bothSides
+	for _, l := range links {
+		if len(out) == n {
+			break
+		}
+		if l.Pending || l.Dormant || l.RemoteID == "" {
+			continue
+		}
+		e := bothSides{localID: l.LocalID, remoteID: l.RemoteID, title: fmt.Sprintf("Remote title %d", len(out)),
+			notes: fmt.Sprintf("Local note %d", len(out))}
+		if err := g.UpdateContact(crashGoogleUser, l.RemoteID, map[string]any{
+			"organizations": []any{map[string]any{"title": e.title}}}, "organizations"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := a.Store.GetContact(ctx, v, l.LocalID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Notes, c.Tags, c.Access = e.notes, nil, nil
+		if err := a.Store.UpdateContact(store.WithOrigin(ctx, "ui"), v, c, c.Version); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, e)
+	}
+	if len(out) < n {
+		t.Fatalf("only %d linked contacts to edit", len(out))
+	}
+	return out
+}
+
+// personText is the first entry's key of a person's list field.
+func personText(p map[string]any, field, key string) string {
+	l, _ := p[field].([]any)
+	if len(l) == 0 {
+		return ""
+	}
+	m, _ := l[0].(map[string]any)
+	v, _ := m[key].(string)
+	return v
 }
 
 // openRaw opens the SQLite file for the few reads and writes the test does
@@ -383,10 +562,11 @@ func linkCounts(t *testing.T, db *sql.DB) (complete, pending int) {
 
 // child is a running helper process.
 type child struct {
-	cmd   *exec.Cmd
-	ready chan struct{} // closed when it starts the run (or ends)
-	exit  chan struct{} // closed when it has ended
-	err   error         // of Wait
+	cmd    *exec.Cmd
+	ready  chan struct{} // closed when it starts the run (or ends)
+	halted chan struct{} // closed when it halted at its crash point
+	exit   chan struct{} // closed when it has ended
+	err    error         // of Wait
 
 	mu  sync.Mutex
 	out strings.Builder
@@ -396,7 +576,7 @@ func startChild(t *testing.T, env []string) *child {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelperProcess$", "-test.count=1")
 	cmd.Env = env
-	c := &child{cmd: cmd, ready: make(chan struct{}), exit: make(chan struct{})}
+	c := &child{cmd: cmd, ready: make(chan struct{}), halted: make(chan struct{}), exit: make(chan struct{})}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -415,6 +595,9 @@ func startChild(t *testing.T, env []string) *child {
 			c.mu.Unlock()
 			if line == crashReady {
 				once.Do(func() { close(c.ready) })
+			}
+			if strings.HasPrefix(line, crashHalted) {
+				close(c.halted)
 			}
 		}
 		io.Copy(io.Discard, stdout)
@@ -448,6 +631,24 @@ func (c *child) killAfter(d time.Duration) bool {
 	c.cmd.Process.Signal(syscall.SIGKILL)
 	<-c.exit
 	return !c.ok()
+}
+
+// killWhenHalted kills the child with SIGKILL once it halted at its crash
+// point, and reports whether it did halt (false: it ended, or did not get
+// there within two minutes).
+func (c *child) killWhenHalted() bool {
+	select {
+	case <-c.halted:
+	case <-c.exit:
+		return false
+	case <-time.After(2 * time.Minute):
+		c.cmd.Process.Signal(syscall.SIGKILL)
+		<-c.exit
+		return false
+	}
+	c.cmd.Process.Signal(syscall.SIGKILL)
+	<-c.exit
+	return true
 }
 
 func (c *child) wait(d time.Duration) bool {

@@ -308,7 +308,7 @@ func convergeCalendar(t *testing.T, seed uint64) {
 	names := map[string]string{}
 	for _, a := range activities() {
 		names[a.ID] = a.Title
-		lr, err := local.Load(ctx, a.ID)
+		lr, err := local.Load(ctx, nil, a.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
