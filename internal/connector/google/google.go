@@ -14,12 +14,9 @@ import (
 	"net/http"
 	"strings"
 
-	"golang.org/x/oauth2"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 	"google.golang.org/api/people/v1"
-
-	"github.com/tandem-crm/tandem/internal/connector/retry"
 )
 
 // Endpoints are the service roots. Empty fields mean Google's own.
@@ -36,12 +33,6 @@ func FromBase(base string) Endpoints {
 	}
 	base = strings.TrimRight(base, "/")
 	return Endpoints{People: base + "/", Calendar: base + "/calendar/v3/"}
-}
-
-// HTTPClient wraps a token source in an HTTP client that backs off from
-// rate limits and transient errors.
-func HTTPClient(ctx context.Context, ts oauth2.TokenSource) *http.Client {
-	return &http.Client{Transport: &oauth2.Transport{Source: ts, Base: &retry.Transport{}}}
 }
 
 // NewPeople returns a People API client.
