@@ -365,7 +365,7 @@ func (s *Service) Calendars(ctx context.Context, connID string) ([]CalendarInfo,
 	if err != nil {
 		return nil, err
 	}
-	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
+	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID), google.Account(connID))
 	svc, err := google.NewCalendarService(ctx, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL})
 	if err != nil {
 		return nil, err

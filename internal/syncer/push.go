@@ -139,7 +139,7 @@ func (s *Service) calendarService(ctx context.Context, connID string) (*gcal.Ser
 	if err != nil {
 		return nil, err
 	}
-	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
+	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID), google.Account(connID))
 	return google.NewCalendarService(ctx, hc, google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL})
 }
 

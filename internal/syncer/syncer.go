@@ -328,7 +328,7 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 	if err != nil {
 		return failed(err)
 	}
-	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
+	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID), google.Account(connID))
 	bindings, err := s.Store.ListBindings(ctx, connID)
 	if err != nil {
 		return failed(err)
@@ -461,7 +461,7 @@ func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEn
 	if err != nil {
 		return nil, nil, err
 	}
-	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID))
+	hc := google.HTTPClient(ctx, s.Tokens.TokenSource(ctx, connID), google.Account(connID))
 	gep := google.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL}
 	var plan []store.JournalEntry
 	stats := map[string]reconcile.Stats{}
