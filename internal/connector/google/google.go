@@ -5,6 +5,13 @@
 // stale etag → ErrPrecondition). It stores nothing: the engine owns links
 // and cursors. Base URLs come from the caller, so tests and the emulator
 // (internal/emulator/google) point it at loopback.
+//
+// Google meters People writes per user per minute (apis.md §1.5), so
+// Contacts is a reconcile.BatchWriter: 200 creates or updates a request,
+// 1,000 removals from the group a request, no read per update. Its HTTP
+// client (HTTPClient) retries rate limits after Retry-After and, given the
+// Account, sends one account's writes one at a time across the process,
+// as Google asks.
 package google
 
 import (
