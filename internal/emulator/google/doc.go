@@ -154,6 +154,7 @@
 // Listings cost O(page): persons and events are kept in the order of their
 // change position (a slice appended on every change, stale entries skipped
 // and compacted), so connections.list and events.list find a page's start
-// by binary search. Only the name orders of connections.list and the
-// startTime order of events.list sort everything.
+// by binary search (the first page of an incremental connections.list
+// also counts its changes, for totalItems). Only the name orders of
+// connections.list and the startTime order of events.list sort everything.
 package google
