@@ -195,7 +195,8 @@ func Sync(ctx context.Context, s *store.Store, o SyncOptions) (res SyncResult, e
 	if err != nil {
 		return res, err
 	}
-	em := google.New(google.Options{Seed: seed})
+	// Quotas off: this measures Tandem's throughput, not Google's limits.
+	em := google.New(google.Options{Seed: seed, Quotas: &google.Quotas{}})
 	base, err := em.Start()
 	if err != nil {
 		return res, fmt.Errorf("start emulator: %w", err)

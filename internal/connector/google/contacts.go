@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/api/people/v1"
@@ -18,9 +19,16 @@ import (
 // page of a listing, as the API demands.
 const personFields = "names,emailAddresses,phoneNumbers,organizations,biographies,memberships,clientData,metadata"
 
-// updateFields are the fields the connector writes. Lists named here are
-// replaced whole by Google, so writes start from the current person.
-const updateFields = "names,emailAddresses,phoneNumbers,organizations,biographies,clientData"
+// updateFields are the fields an update writes. Google replaces each named
+// list whole. Tandem maps names, e-mails, phones and notes entirely, so
+// they are written from the fields alone; an organization carries more
+// than the job title Tandem maps (the company…), so it is written from the
+// person as it is (see orgsOf). clientData is left alone: the marker is
+// written once, at create.
+const updateFields = "names,emailAddresses,phoneNumbers,organizations,biographies"
+
+// orgFields is what an update needs to read of a person it does not know.
+const orgFields = "organizations,metadata"
 
 // markerKey is the clientData key of Tandem's marker.
 const markerKey = "tandem.marker"
@@ -34,11 +42,59 @@ type Contacts struct {
 	svc      *people.Service
 	group    string // contactGroups/<id>
 	pageSize int64
+
+	mu   sync.Mutex
+	orgs map[string]knownOrgs // resource name → organizations as of an etag
 }
+
+// knownOrgs are a person's organizations as Google last answered them.
+// An update carrying the same etag writes them back with the new job
+// title and needs no read: were they any different now, the etag would
+// have moved and Google refuses the update.
+type knownOrgs struct {
+	etag string
+	orgs []*people.Organization
+}
+
+// maxKnownOrgs bounds the remembered organizations; past it they are
+// forgotten and updates read again.
+const maxKnownOrgs = 10_000
 
 // NewContacts returns the connector for a group's resource name.
 func NewContacts(svc *people.Service, group string) *Contacts {
-	return &Contacts{svc: svc, group: group, pageSize: 500}
+	return &Contacts{svc: svc, group: group, pageSize: 500, orgs: map[string]knownOrgs{}}
+}
+
+func (c *Contacts) remember(p *people.Person) {
+	if p.ResourceName == "" || p.Etag == "" {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if len(c.orgs) >= maxKnownOrgs {
+		clear(c.orgs)
+	}
+	c.orgs[p.ResourceName] = knownOrgs{p.Etag, p.Organizations}
+}
+
+// orgsOf returns the organizations of the person id as of etag, if known.
+func (c *Contacts) orgsOf(id, etag string) ([]*people.Organization, bool) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k, ok := c.orgs[id]
+	if !ok || k.etag != etag {
+		return nil, false
+	}
+	return cloneOrgs(k.orgs), true
+}
+
+func cloneOrgs(orgs []*people.Organization) []*people.Organization {
+	out := make([]*people.Organization, len(orgs))
+	for i, o := range orgs {
+		cp := *o
+		out[i] = &cp
+	}
+	return out
 }
 
 // EnsureGroup returns the resource name of the user's group called name,
@@ -122,6 +178,7 @@ func (c *Contacts) item(p *people.Person) reconcile.Item {
 			it.Deleted = true
 			return it
 		}
+		c.remember(p)
 		for _, s := range p.Metadata.Sources {
 			if s.Type == "CONTACT" && s.UpdateTime != "" {
 				it.Modified, _ = time.Parse(time.RFC3339Nano, s.UpdateTime)
@@ -257,23 +314,34 @@ func (c *Contacts) Create(ctx context.Context, f reconcile.Fields, marker string
 	return c.item(got), nil
 }
 
-// Update implements reconcile.Connector: read-modify-write of the mapped
-// fields, refused when the person's etag moved on.
+// Update implements reconcile.Connector: the mapped fields written if the
+// person still has etag. The organizations Tandem keeps come from the
+// person as last seen at that etag when the connector saw it (a listing, a
+// read, a write); otherwise they are read first.
 func (c *Contacts) Update(ctx context.Context, id, etag string, f reconcile.Fields) (reconcile.Item, error) {
-	p, err := c.svc.People.Get(id).PersonFields(personFields).Context(ctx).Do()
-	if err != nil {
-		return reconcile.Item{}, c.mapErr("read contact", err)
-	}
-	if p.Etag != etag {
-		return reconcile.Item{}, reconcile.ErrPrecondition
-	}
-	marker := ""
-	for _, d := range p.ClientData {
-		if d.Key == markerKey {
-			marker = d.Value
+	orgs, ok := c.orgsOf(id, etag)
+	if !ok {
+		p, err := c.svc.People.Get(id).PersonFields(orgFields).Context(ctx).Do()
+		if err != nil {
+			return reconcile.Item{}, c.mapErr("read contact", err)
 		}
+		if p.Etag != etag {
+			return reconcile.Item{}, reconcile.ErrPrecondition
+		}
+		orgs = p.Organizations
 	}
-	applyFields(p, f, marker)
+	return c.update(ctx, id, updatePerson(etag, orgs, f))
+}
+
+// updatePerson is the body of an update to fields f of a person whose
+// organizations are orgs.
+func updatePerson(etag string, orgs []*people.Organization, f reconcile.Fields) *people.Person {
+	p := &people.Person{Etag: etag, Organizations: orgs}
+	applyFields(p, f, "")
+	return p
+}
+
+func (c *Contacts) update(ctx context.Context, id string, p *people.Person) (reconcile.Item, error) {
 	got, err := c.svc.People.UpdateContact(id, p).UpdatePersonFields(updateFields).PersonFields(personFields).Context(ctx).Do()
 	if err != nil {
 		return reconcile.Item{}, c.mapErr("update contact", err)

@@ -5,6 +5,13 @@
 // stale etag → ErrPrecondition). It stores nothing: the engine owns links
 // and cursors. Base URLs come from the caller, so tests and the emulator
 // (internal/emulator/google) point it at loopback.
+//
+// Google meters People writes per user per minute (apis.md §1.5), so
+// Contacts is a reconcile.BatchWriter: 200 creates or updates a request,
+// 1,000 removals from the group a request, no read per update. Its HTTP
+// client (HTTPClient) retries rate limits after Retry-After and, given the
+// Account, sends one account's writes one at a time across the process,
+// as Google asks.
 package google
 
 import (
@@ -14,12 +21,9 @@ import (
 	"net/http"
 	"strings"
 
-	"golang.org/x/oauth2"
 	"google.golang.org/api/googleapi"
 	"google.golang.org/api/option"
 	"google.golang.org/api/people/v1"
-
-	"github.com/tandem-crm/tandem/internal/connector/retry"
 )
 
 // Endpoints are the service roots. Empty fields mean Google's own.
@@ -36,12 +40,6 @@ func FromBase(base string) Endpoints {
 	}
 	base = strings.TrimRight(base, "/")
 	return Endpoints{People: base + "/", Calendar: base + "/calendar/v3/"}
-}
-
-// HTTPClient wraps a token source in an HTTP client that backs off from
-// rate limits and transient errors.
-func HTTPClient(ctx context.Context, ts oauth2.TokenSource) *http.Client {
-	return &http.Client{Transport: &oauth2.Transport{Source: ts, Base: &retry.Transport{}}}
 }
 
 // NewPeople returns a People API client.

@@ -40,6 +40,18 @@ func (s *Server) groupEtag(g *group) string {
 	return s.hashTag("%", "group", g.id, strconv.FormatInt(g.seq, 10))
 }
 
+// groupSize counts a group's members (without listing them: every group
+// of a contactGroups.list page shows its count).
+func groupSize(u *user, id string) int {
+	n := 0
+	for _, p := range u.persons {
+		if !p.deleted && p.hasGroup(id) {
+			n++
+		}
+	}
+	return n
+}
+
 // members lists the resource names of a group's members, oldest first.
 func groupMembers(u *user, id string) []string {
 	var ps []*person
@@ -80,15 +92,17 @@ func (s *Server) renderGroup(u *user, g *group, fields map[string]bool, maxMembe
 		}
 		o.add("formattedName", f)
 	}
-	members := groupMembers(u, g.id)
-	if maxMembers > 0 && len(members) > 0 {
+	if maxMembers > 0 {
+		members := groupMembers(u, g.id)
 		if len(members) > maxMembers {
 			members = members[:maxMembers]
 		}
-		o.add("memberResourceNames", members)
+		if len(members) > 0 {
+			o.add("memberResourceNames", members)
+		}
 	}
 	if fields["memberCount"] {
-		if n := len(groupMembers(u, g.id)); n > 0 {
+		if n := groupSize(u, g.id); n > 0 {
 			o.add("memberCount", n)
 		}
 	}
@@ -416,7 +430,7 @@ func (s *Server) deleteGroupLocked(u *user, g *group, deleteContacts bool) {
 			}
 		}
 		p.groups = keep
-		p.seq, p.updated = s.tick(u)
+		s.touchPerson(u, p)
 	}
 	g.deleted = true
 	g.seq, g.updated = s.tick(u)
@@ -460,7 +474,7 @@ func (s *Server) modifyMembersLocked(u *user, g *group, add, remove []string) (n
 		}
 		if !p.hasGroup(g.id) {
 			p.groups = append(p.groups, g.id)
-			p.seq, p.updated = s.tick(u)
+			s.touchPerson(u, p)
 			changed = true
 		}
 	}
@@ -484,7 +498,7 @@ func (s *Server) modifyMembersLocked(u *user, g *group, add, remove []string) (n
 			}
 		}
 		p.groups = keep
-		p.seq, p.updated = s.tick(u)
+		s.touchPerson(u, p)
 		changed = true
 	}
 	if changed {

@@ -88,7 +88,15 @@ func (p *Provider) Open(ctx context.Context, conn *store.Connection) (provider.S
 	if err != nil {
 		return nil, err
 	}
-	hc := gc.HTTPClient(ctx, p.tokens.TokenSource(ctx, conn.ID))
+	// One writer per Google account (Google asks for one user's mutations
+	// to be sequential): keyed by the account's address, so two Tandem
+	// connections to one account share it; the id stands in for a
+	// connection that has none recorded.
+	account := strings.ToLower(conn.AccountEmail)
+	if account == "" {
+		account = conn.ID
+	}
+	hc := gc.HTTPClient(ctx, p.tokens.TokenSource(ctx, conn.ID), gc.Account(account))
 	return &session{hc: hc, ep: gc.Endpoints{People: ep.PeopleURL, Calendar: ep.CalendarURL}, log: p.log}, nil
 }
 
