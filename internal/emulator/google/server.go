@@ -458,6 +458,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/" || r.URL.Path == "/healthz":
 		s.handleIndex(w, r)
 		return
+	case strings.HasPrefix(r.URL.Path, AdminPrefix):
+		s.serveAdmin(w, r)
+		return
 	}
 
 	var rt *route
