@@ -17,6 +17,8 @@ const emulatorUsage = `Usage:
   tandem emulator google [--addr 127.0.0.1:8085] [--tandem-url http://127.0.0.1:8080]
                          [--client-id ID] [--client-secret S] [--redirect URL]...
                          [--seed N] [--auto-approve EMAIL] [--allow-http-push]
+                         [--quota-critical-reads 90] [--quota-critical-writes 60]
+                         [--quota-writes 30] [--quota-group-reads 90] [--quota-calendar 0]
 
 google   run a loopback emulator of Google's People API, Calendar API and
          OAuth endpoints with demo users (alice@example.com, bob@example.com),
@@ -25,6 +27,13 @@ google   run a loopback emulator of Google's People API, Calendar API and
          the browser: it becomes SiteUrl, and <SiteUrl>/oauth/google/callback
          the redirect URI the emulator accepts. Runs until interrupted; data
          lives in memory.
+
+         Google's per-user, per-minute People quotas are enforced, with its
+         429 and Retry-After, in quota units (a batch create or update costs
+         6 critical writes and 6 critical reads, a single one 1 + 1); 0 turns
+         a quota off. GET/PUT <emulator>/emulator/quotas reads and changes
+         them while it runs; GET <emulator>/emulator/quotas/floor gives the
+         least time the quotas allow for the calls made so far.
 `
 
 // stringList is a repeatable string flag.
@@ -66,8 +75,17 @@ func emulatorGoogle(ctx context.Context, args []string, stdout, stderr io.Writer
 	seed := fs.Int64("seed", 1, "seed for identifiers, tokens and random faults")
 	autoApprove := fs.String("auto-approve", "", "approve every authorization as this user, without the consent page")
 	allowHTTPPush := fs.Bool("allow-http-push", false, "accept http push addresses in events.watch (Google takes https only)")
+	q := googleemu.DefaultQuotas()
+	fs.IntVar(&q.PeopleCriticalReads, "quota-critical-reads", q.PeopleCriticalReads, "People critical reads (contact reads) per minute per user, in quota units; 0 = off")
+	fs.IntVar(&q.PeopleCriticalWrites, "quota-critical-writes", q.PeopleCriticalWrites, "People critical writes (contact creates and updates) per minute per user; 0 = off")
+	fs.IntVar(&q.PeopleWrites, "quota-writes", q.PeopleWrites, "People writes (contact deletes, contact-group writes) per minute per user; 0 = off")
+	fs.IntVar(&q.PeopleGroupReads, "quota-group-reads", q.PeopleGroupReads, "People contact-group reads per minute per user; 0 = off")
+	fs.IntVar(&q.Calendar, "quota-calendar", q.Calendar, "Calendar requests per minute per user; 0 = off")
 	if err := fs.Parse(args); err != nil {
 		return err
+	}
+	if q.PeopleCriticalReads < 0 || q.PeopleCriticalWrites < 0 || q.PeopleWrites < 0 || q.PeopleGroupReads < 0 || q.Calendar < 0 {
+		return errors.New("emulator google: quotas cannot be negative (0 turns one off)")
 	}
 	if fs.NArg() > 0 {
 		fs.Usage()
@@ -84,6 +102,7 @@ func emulatorGoogle(ctx context.Context, args []string, stdout, stderr io.Writer
 		Addr:          *addr,
 		Seed:          *seed,
 		AllowHTTPPush: *allowHTTPPush,
+		Quotas:        &q,
 		Logf:          func(format string, a ...any) { fmt.Fprintf(stderr, "emulator: "+format+"\n", a...) },
 	})
 	srv.AddClient(*clientID, *clientSecret, append([]string{redirect}, redirects...)...)

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -116,5 +117,50 @@ func TestEmulatorGoogleAnyPort(t *testing.T) {
 	api.JSON(t, "GET", "/api/v1/connections", nil, http.StatusOK, &conns)
 	if len(conns.Items) != 1 || conns.Items[0].Status != "active" || conns.Items[0].AccountEmail != "alice@example.com" {
 		t.Fatalf("connections %+v", conns)
+	}
+}
+
+// The quota flags set the emulator's quotas (0 turns one off), and its
+// admin endpoint reports them.
+func TestEmulatorGoogleQuotaFlags(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb testenv.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- emulatorGoogle(ctx, []string{"--addr", "127.0.0.1:0", "--quota-critical-writes=7", "--quota-writes", "0"}, &out, &errb)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("emulator: %v\n%s", err, errb.String())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "Press Ctrl-C") {
+		if time.Now().After(deadline) {
+			t.Fatalf("emulator did not start: %q %q", out.String(), errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	line, _, _ := strings.Cut(out.String(), "\n")
+	base := strings.TrimPrefix(line, "Google emulator listening on ")
+	resp, err := http.Get(base + "/emulator/quotas")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var q map[string]int
+	if err := json.NewDecoder(resp.Body).Decode(&q); err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]int{"peopleCriticalReads": 90, "peopleCriticalWrites": 7, "peopleWrites": 0, "peopleGroupReads": 90, "calendar": 0, "peopleFullSyncFirstPages": 0}
+	for k, v := range want {
+		if q[k] != v {
+			t.Errorf("%s = %d, want %d (all: %v)", k, q[k], v, q)
+		}
+	}
+	var errOut bytes.Buffer
+	if err := emulatorGoogle(context.Background(), []string{"--quota-writes=-1"}, &bytes.Buffer{}, &errOut); err == nil {
+		t.Error("a negative quota was accepted")
 	}
 }

@@ -3,7 +3,9 @@
 // userRateLimitExceeded) and server errors with truncated exponential
 // backoff and jitter, honouring Retry-After. It retries what cannot have
 // taken effect twice: rate limits for every method, server errors and
-// dropped connections only for methods that are safe to repeat.
+// dropped connections only for methods that are safe to repeat. Waits end
+// with the request's context, and a wait the context's deadline cannot
+// cover is not begun: the caller gets the answer at once.
 package retry
 
 import (
@@ -22,9 +24,14 @@ type Transport struct {
 	Base http.RoundTripper
 	// Attempts bounds tries per request (default 5).
 	Attempts int
-	// BaseDelay is the first backoff (default 1 s); MaxDelay caps any wait,
-	// Retry-After included (default 32 s).
+	// BaseDelay is the first backoff (default 1 s); MaxDelay caps the
+	// exponential backoff (default 32 s).
 	BaseDelay, MaxDelay time.Duration
+	// MaxRetryAfter is the longest Retry-After honoured (default 2 min):
+	// a per-minute quota asks for up to 60 s, more than MaxDelay, and
+	// waiting less than asked only meets the limit again. An answer asking
+	// for longer is returned as it is.
+	MaxRetryAfter time.Duration
 	// Sleep waits; tests replace it. It must return early when ctx ends.
 	Sleep func(ctx context.Context, d time.Duration) error
 }
@@ -60,6 +67,10 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if maxDelay <= 0 {
 		maxDelay = 32 * time.Second
 	}
+	maxAfter := t.MaxRetryAfter
+	if maxAfter <= 0 {
+		maxAfter = 2 * time.Minute
+	}
 	wait := t.Sleep
 	if wait == nil {
 		wait = sleep
@@ -93,16 +104,17 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		case resp.StatusCode >= 500 && resp.StatusCode != http.StatusNotImplemented:
 			retryable, after = idempotent, retryAfter(resp)
 		}
-		if !retryable || attempt >= attempts || (req.Body != nil && req.GetBody == nil && attempt == 1 && req.ContentLength != 0) {
+		if !retryable || attempt >= attempts || (req.Body != nil && req.GetBody == nil && attempt == 1 && req.ContentLength != 0) ||
+			after > maxAfter {
 			return resp, err
+		}
+		d := max(backoff(attempt, baseDelay, maxDelay), after)
+		if dl, ok := req.Context().Deadline(); ok && time.Until(dl) < d {
+			return resp, err // the caller cannot wait that long
 		}
 		if resp != nil {
 			io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 			resp.Body.Close()
-		}
-		d := backoff(attempt, baseDelay, maxDelay)
-		if after > d {
-			d = min(after, maxDelay)
 		}
 		if err := wait(req.Context(), d); err != nil {
 			return nil, err

@@ -2,6 +2,7 @@ package retry
 
 import (
 	"context"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -71,5 +72,87 @@ func TestTransport(t *testing.T) {
 				t.Errorf("calls %d code %d err %v waited %v; want %d %d ≥%v", calls.Load(), code, err, waited, tt.wantCalls, tt.wantCode, tt.wantWait)
 			}
 		})
+	}
+}
+
+// A per-minute quota's Retry-After is waited in full, beyond the backoff
+// cap; one longer than MaxRetryAfter, or longer than the context's
+// deadline allows, is not waited at all: the caller gets the answer.
+func TestTransportRetryAfter(t *testing.T) {
+	tests := []struct {
+		name      string
+		after     string
+		transport Transport
+		deadline  time.Duration // 0: none
+		wantCalls int
+		wantCode  int
+		wantWait  time.Duration
+	}{
+		{"60 s over the 32 s cap", "60", Transport{}, 0, 2, 200, 60 * time.Second},
+		{"within the context's deadline", "60", Transport{}, 5 * time.Minute, 2, 200, 60 * time.Second},
+		{"past the context's deadline", "60", Transport{}, 10 * time.Second, 1, 429, 0},
+		{"longer than MaxRetryAfter", "600", Transport{}, 0, 1, 429, 0},
+		{"raised MaxRetryAfter", "600", Transport{MaxRetryAfter: time.Hour}, 0, 2, 200, 600 * time.Second},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var calls atomic.Int32
+			srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+				if calls.Add(1) == 1 {
+					w.Header().Set("Retry-After", tt.after)
+					w.WriteHeader(429)
+				}
+			}))
+			defer srv.Close()
+			var waited time.Duration
+			tr := tt.transport
+			tr.Sleep = func(ctx context.Context, d time.Duration) error { waited += d; return nil }
+			ctx := context.Background()
+			if tt.deadline > 0 {
+				var cancel context.CancelFunc
+				ctx, cancel = context.WithTimeout(ctx, tt.deadline)
+				defer cancel()
+			}
+			req, _ := http.NewRequestWithContext(ctx, "POST", srv.URL, strings.NewReader("payload"))
+			resp, err := (&http.Client{Transport: &tr}).Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if int(calls.Load()) != tt.wantCalls || resp.StatusCode != tt.wantCode || waited != tt.wantWait {
+				t.Errorf("calls %d code %d waited %v; want %d %d %v", calls.Load(), resp.StatusCode, waited, tt.wantCalls, tt.wantCode, tt.wantWait)
+			}
+		})
+	}
+}
+
+// A wait ends when the request's context does.
+func TestTransportWaitEndsWithContext(t *testing.T) {
+	answered := make(chan struct{}, 1)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Retry-After", "60")
+		w.WriteHeader(429)
+		answered <- struct{}{}
+	}))
+	defer srv.Close()
+	ctx, cancel := context.WithCancel(context.Background())
+	req, _ := http.NewRequestWithContext(ctx, "GET", srv.URL, nil)
+	done := make(chan error, 1)
+	go func() {
+		resp, err := (&http.Client{Transport: &Transport{}}).Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		done <- err
+	}()
+	<-answered // the transport is waiting out the 60 s
+	cancel()
+	select {
+	case err := <-done:
+		if !errors.Is(err, context.Canceled) {
+			t.Fatalf("err %v, want context.Canceled", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the wait outlived its context")
 	}
 }

@@ -18,6 +18,7 @@ type calendar struct {
 	updated                            time.Time
 	deleted                            bool
 	events                             map[string]*event
+	order                              seqIndex[*event] // events by change position, for events.list
 }
 
 type event struct {
@@ -613,7 +614,7 @@ func (s *Server) insertEventLocked(u *user, c *calendar, body map[string]json.Ra
 		return nil, ce
 	}
 	e := &event{id: id, fields: fields, status: status, iCalUID: ical, sequence: seqNo}
-	e.seq, e.updated = s.tick(u)
+	s.touchEvent(u, c, e)
 	e.created = e.updated
 	c.events[id] = e
 	s.notifyCalendarLocked(u.email, c.id)
@@ -752,7 +753,7 @@ func (s *Server) writeEventLocked(u *user, c *calendar, id string, body map[stri
 		}
 	}
 	e.fields, e.status, e.sequence, e.deleted = fields, status, seqNo, false
-	e.seq, e.updated = s.tick(u)
+	s.touchEvent(u, c, e)
 	if fresh {
 		c.events[e.id] = e
 	}
@@ -779,12 +780,12 @@ func (s *Server) deleteEventLocked(u *user, c *calendar, id, ifMatch string) *ca
 			for _, x := range c.events {
 				if x.recurringEventID == e.id && !x.deleted {
 					x.deleted = true
-					x.seq, x.updated = s.tick(u)
+					s.touchEvent(u, c, x)
 				}
 			}
 		}
 	}
-	e.seq, e.updated = s.tick(u)
+	s.touchEvent(u, c, e)
 	if fresh {
 		c.events[e.id] = e
 	}

@@ -55,7 +55,10 @@
 // or metadata.sources[CONTACT].etag; a stale one → 400 FAILED_PRECONDITION
 // reason failedPrecondition; masked fields replaced wholesale; memberships
 // must keep a group), deleteContact, the batch create/update/delete
-// methods, and contactGroups list (with syncToken) / get (maxMembers →
+// methods (≤200 contacts, all or nothing: a batch update with a refused
+// contact fails whole, and its error's BatchUpdateContactsErrorDetails maps
+// each refused resource name to its status, code 9 for a stale etag — the
+// @type name is ours, Google's is not documented), and contactGroups list (with syncToken) / get (maxMembers →
 // memberResourceNames) / create (duplicate name → 409) / update / delete /
 // members.modify (≤1000 names; notFoundResourceNames,
 // canNotRemoveLastContactGroupResourceNames; of the system groups only
@@ -108,11 +111,49 @@
 // Faults() injects, by seeded probability or scripted one-shots (FailNext):
 // 429 (People RESOURCE_EXHAUSTED, Calendar rateLimitExceeded) and 403
 // rateLimitExceeded with Retry-After, 500 backendError, slow responses,
-// dropped connections and forced sync-token expiry. SetQuotas sets
-// per-minute-per-user ceilings (off by default); SetPeoplePropagationDelay
-// delays People changes in incremental results. RequestCounts, Calls,
+// dropped connections and forced sync-token expiry.
+// SetPeoplePropagationDelay delays People changes in incremental results. RequestCounts, Calls,
 // PushLog, People, Events and the other snapshots show what happened; the
 // CreateContact / UpdateContact / InsertEvent / PatchEvent / … helpers edit
 // data as a user in Google would, with the same etag and sync bookkeeping
 // as API writes.
+//
+// # Quotas
+//
+// Per-user, per-minute quotas are on by default (DefaultQuotas, after
+// apis.md §1.5): People critical reads 90, critical writes 60, writes
+// (deletes, contact-group writes) 30 and contact-group reads 90 units a
+// minute; Calendar's and the full-sync first-page quota are off. Each
+// request costs units (QuotaCost, the published units): connections.list,
+// people.get and getBatchGet 1 critical read; createContact and
+// updateContact 1 critical read + 1 critical write; batchCreateContacts and
+// batchUpdateContacts 6 + 6 whatever their size; deleteContact and every
+// contact-group write 1 write, batchDeleteContacts 10; group reads 1. A
+// quota counts the units of the requests it admitted in the last minute (a
+// sliding window, on Options.Now, so tests step over it with their clock);
+// a request that would go over is refused — People with 429
+// RESOURCE_EXHAUSTED and ErrorInfo RATE_LIMIT_EXCEEDED naming the quota,
+// Calendar with 403 userRateLimitExceeded — with Retry-After: the whole
+// seconds until enough units leave the window. A refused request costs
+// nothing. Options.Quotas, SetQuotas, `tandem emulator google
+// --quota-…` and the emulator's own API change them (0 is off):
+//
+//	GET /emulator/quotas          the quotas in force (JSON, Quotas' field names)
+//	PUT /emulator/quotas          set them; fields left out keep their value
+//	GET /emulator/quotas/floor    {"floorSeconds":…} for ?method=count&…, or for
+//	                              the calls made so far (Calls) without a query
+//
+// The floor (Quotas.Floor, QuotaFloor) is the least time the quotas allow
+// for a set of calls: in each quota the calls fill windows of a minute and
+// the last window opens (windows−1) minutes after the first; the largest
+// over the quotas. A 5,000-contact export in batches of 200 (25 batch
+// creates, 150 critical writes) has a floor of 2 minutes under the
+// defaults; one request per contact, 83 minutes. A benchmark reports its
+// wall time over the floor.
+//
+// Listings cost O(page): persons and events are kept in the order of their
+// change position (a slice appended on every change, stale entries skipped
+// and compacted), so connections.list and events.list find a page's start
+// by binary search. Only the name orders of connections.list and the
+// startTime order of events.list sort everything.
 package google

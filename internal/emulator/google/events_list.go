@@ -42,9 +42,10 @@ type listParams struct {
 	win            window
 }
 
+// evItem is one item of a listing, rendered only if it is on the page.
 type evItem struct {
-	key personKey
-	o   obj
+	key    personKey
+	render func() obj
 }
 
 func (s *Server) eventsList(w http.ResponseWriter, r *http.Request, u *user, segs []string) {
@@ -161,11 +162,21 @@ func (s *Server) eventsList(w http.ResponseWriter, r *http.Request, u *user, seg
 	}
 	p.tmin, p.tmax, _ = parseWindow(p.win.Min, p.win.Max)
 
-	items, updated := s.collectEvents(u, c, p)
-	sort.Slice(items, func(i, j int) bool { return items[i].key.less(items[j].key) })
-	after := personKey{pc.C1, pc.C2}
-	i := sort.Search(len(items), func(i int) bool { return after.less(items[i].key) })
-	items = items[i:]
+	var items []evItem
+	updated := c.updated
+	if n := len(c.order.entries); n > 0 {
+		// The newest change is the calendar's last: updated only grows.
+		updated = maxTime(updated, c.order.entries[n-1].item.updated)
+	}
+	if p.orderBy == "startTime" {
+		items = s.collectEvents(u, c, p)
+		sort.Slice(items, func(i, j int) bool { return items[i].key.less(items[j].key) })
+		after := personKey{pc.C1, pc.C2}
+		i := sort.Search(len(items), func(i int) bool { return after.less(items[i].key) })
+		items = items[i:]
+	} else {
+		items = s.pageEvents(u, c, p, personKey{pc.C1, pc.C2}, maxResults+1)
+	}
 
 	resp := obj{{"kind", "calendar#events"}, {"etag", eventEtag(p.snapshot, updated)}, {"summary", c.summary}}
 	if c.description != "" {
@@ -190,7 +201,7 @@ func (s *Server) eventsList(w http.ResponseWriter, r *http.Request, u *user, seg
 	}
 	out := make([]any, len(items))
 	for i, it := range items {
-		out[i] = it.o
+		out[i] = it.render()
 	}
 	if more {
 		last := items[len(items)-1].key
@@ -292,85 +303,129 @@ func (p *listParams) key(seq int64, id string, start time.Time) personKey {
 	return personKey{seq, id}
 }
 
-// collectEvents computes every item of a listing (before paging).
-func (s *Server) collectEvents(u *user, c *calendar, p listParams) ([]evItem, time.Time) {
+// collectEvents computes every item of a listing (before sorting and
+// paging): the startTime order is not kept, so it takes everything.
+func (s *Server) collectEvents(u *user, c *calendar, p listParams) []evItem {
 	var items []evItem
-	updated := c.updated
-	until := p.tmax
-	if until.IsZero() {
-		until = s.now().Add(s.opts.RecurrenceHorizon)
-	}
+	until := s.listUntil(p)
 	for _, e := range c.events {
-		if e.updated.After(updated) {
-			updated = e.updated
-		}
-		if p.inc {
-			if e.seq <= p.from || e.seq > p.snapshot {
-				continue
-			}
-		} else {
-			if e.cancelled() && !p.showDeleted {
-				continue
-			}
-			if !p.updMin.IsZero() && e.updated.Before(p.updMin) {
-				continue
-			}
-		}
-		if !p.matches(e) {
+		items = s.eventItems(u, c, e, p, until, items)
+	}
+	return items
+}
+
+// pageEvents computes the next n items after the key in change order, from
+// the calendar's order index: O(log n + page) rather than everything.
+func (s *Server) pageEvents(u *user, c *calendar, p listParams, after personKey, n int) []evItem {
+	var items []evItem
+	until := s.listUntil(p)
+	ents := c.order.entries
+	i := c.order.after(p.from)
+	if after.k1 > p.from {
+		i = c.order.after(after.k1 - 1)
+	}
+	for ; i < len(ents) && len(items) < n; i++ {
+		e := ents[i].item
+		if e.seq != ents[i].seq {
 			continue
 		}
-		if e.isMaster() {
-			sr, err := parseSeries(e.recurrence(), e.fields["start"], e.fields["end"], c.timeZone)
-			if err != nil {
-				continue
+		if p.inc && e.seq > p.snapshot {
+			break
+		}
+		got := s.eventItems(u, c, e, p, until, nil)
+		// A series' instances share its position: by id, as a full sort
+		// would order them.
+		sort.Slice(got, func(i, j int) bool { return got[i].key.less(got[j].key) })
+		for _, it := range got {
+			if after.less(it.key) {
+				items = append(items, it)
 			}
-			if !p.single {
-				var first time.Time
-				found := false
-				sr.each(until, func(oc occurrence) bool {
-					if inWindow(oc.start, oc.end, p.tmin, p.tmax) {
-						first, found = oc.start, true
-						return false
-					}
-					return true
-				})
-				if found || (e.cancelled() && p.inc) {
-					if !found {
-						first = sr.start.t
-					}
-					items = append(items, evItem{p.key(e.seq, e.id, first), s.renderEvent(u, c, e)})
-				}
-				continue
-			}
-			// singleEvents: the instances, not the master.
-			if e.deleted && !p.inc {
-				continue
-			}
+		}
+	}
+	return items
+}
+
+func (s *Server) listUntil(p listParams) time.Time {
+	if p.tmax.IsZero() {
+		return s.now().Add(s.opts.RecurrenceHorizon)
+	}
+	return p.tmax
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
+
+// eventItems appends the items one stored event contributes to a listing.
+func (s *Server) eventItems(u *user, c *calendar, e *event, p listParams, until time.Time, items []evItem) []evItem {
+	if p.inc {
+		if e.seq <= p.from || e.seq > p.snapshot {
+			return items
+		}
+	} else {
+		if e.cancelled() && !p.showDeleted {
+			return items
+		}
+		if !p.updMin.IsZero() && e.updated.Before(p.updMin) {
+			return items
+		}
+	}
+	if !p.matches(e) {
+		return items
+	}
+	if e.isMaster() {
+		sr, err := parseSeries(e.recurrence(), e.fields["start"], e.fields["end"], c.timeZone)
+		if err != nil {
+			return items
+		}
+		if !p.single {
+			var first time.Time
+			found := false
 			sr.each(until, func(oc occurrence) bool {
-				if !inWindow(oc.start, oc.end, p.tmin, p.tmax) {
-					return true
-				}
-				iid := e.id + "_" + oc.suffix
-				if _, ok := c.events[iid]; ok {
-					return true // an exception, listed from its own record
-				}
-				if e.deleted {
-					items = append(items, evItem{p.key(e.seq, iid, oc.start), renderInstanceTombstone(e, oc)})
-				} else {
-					items = append(items, evItem{p.key(e.seq, iid, oc.start), s.renderInstance(u, c, e, oc)})
+				if inWindow(oc.start, oc.end, p.tmin, p.tmax) {
+					first, found = oc.start, true
+					return false
 				}
 				return true
 			})
-			continue
+			if found || (e.cancelled() && p.inc) {
+				if !found {
+					first = sr.start.t
+				}
+				items = append(items, evItem{p.key(e.seq, e.id, first), func() obj { return s.renderEvent(u, c, e) }})
+			}
+			return items
 		}
-		start, end, ok := eventRange(e, c.timeZone)
-		if !ok {
-			continue
+		// singleEvents: the instances, not the master.
+		if e.deleted && !p.inc {
+			return items
 		}
-		if !(p.inc && e.cancelled()) && !inWindow(start, end, p.tmin, p.tmax) {
-			continue
-		}
-		items = append(items, evItem{p.key(e.seq, e.id, start), s.renderEvent(u, c, e)})
+		sr.each(until, func(oc occurrence) bool {
+			if !inWindow(oc.start, oc.end, p.tmin, p.tmax) {
+				return true
+			}
+			iid := e.id + "_" + oc.suffix
+			if _, ok := c.events[iid]; ok {
+				return true // an exception, listed from its own record
+			}
+			if e.deleted {
+				items = append(items, evItem{p.key(e.seq, iid, oc.start), func() obj { return renderInstanceTombstone(e, oc) }})
+			} else {
+				items = append(items, evItem{p.key(e.seq, iid, oc.start), func() obj { return s.renderInstance(u, c, e, oc) }})
+			}
+			return true
+		})
+		return items
 	}
-	return items, updated
+	start, end, ok := eventRange(e, c.timeZone)
+	if !ok {
+		return items
+	}
+	if !(p.inc && e.cancelled()) && !inWindow(start, end, p.tmin, p.tmax) {
+		return items
+	}
+	return append(items, evItem{p.key(e.seq, e.id, start), func() obj { return s.renderEvent(u, c, e) }})
 }

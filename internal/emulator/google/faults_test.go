@@ -130,45 +130,6 @@ func TestFaultRatesAreSeeded(t *testing.T) {
 	}
 }
 
-func TestQuotas(t *testing.T) {
-	e := newEnv(t, func(o *Options) { o.AccessTokenLifetime = 24 * time.Hour })
-	e.srv.SetQuotas(Quotas{PeopleCriticalReads: 2, Calendar: 1})
-	ps := e.people(alice)
-	for i := 0; i < 2; i++ {
-		if _, err := ps.People.Connections.List("people/me").PersonFields("names").Do(); err != nil {
-			t.Fatal(err)
-		}
-	}
-	_, err := ps.People.Connections.List("people/me").PersonFields("names").Do()
-	ge := apiErr(t, err, 429)
-	if bodyStatus(t, ge) != "RESOURCE_EXHAUSTED" || ge.Header.Get("Retry-After") != "60" || detailReason(ge) != "RATE_LIMIT_EXCEEDED" {
-		t.Fatalf("quota: %s %q", ge.Body, ge.Header.Get("Retry-After"))
-	}
-	// quotas are per user
-	if _, err := e.people(bob).People.Connections.List("people/me").PersonFields("names").Do(); err != nil {
-		t.Fatal(err)
-	}
-	// writes have their own quota
-	if _, err := ps.People.CreateContact(mkPerson("A", "B", "")).Do(); err != nil {
-		t.Fatal(err)
-	}
-	cs := e.calendar(alice)
-	if _, err := cs.Events.List("primary").Do(); err != nil {
-		t.Fatal(err)
-	}
-	_, err = cs.Events.List("primary").Do()
-	if ge := apiErr(t, err, 403); reason(ge) != "userRateLimitExceeded" || ge.Header.Get("Retry-After") == "" {
-		t.Fatal(ge.Body)
-	}
-	e.clock.Advance(61 * time.Second)
-	if _, err := ps.People.Connections.List("people/me").PersonFields("names").Do(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := cs.Events.List("primary").Do(); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func TestFaultOnTokenEndpoint(t *testing.T) {
 	e := newEnv(t)
 	cfg := e.oauthConfig()

@@ -416,7 +416,7 @@ func (s *Server) deleteGroupLocked(u *user, g *group, deleteContacts bool) {
 			}
 		}
 		p.groups = keep
-		p.seq, p.updated = s.tick(u)
+		s.touchPerson(u, p)
 	}
 	g.deleted = true
 	g.seq, g.updated = s.tick(u)
@@ -460,7 +460,7 @@ func (s *Server) modifyMembersLocked(u *user, g *group, add, remove []string) (n
 		}
 		if !p.hasGroup(g.id) {
 			p.groups = append(p.groups, g.id)
-			p.seq, p.updated = s.tick(u)
+			s.touchPerson(u, p)
 			changed = true
 		}
 	}
@@ -484,7 +484,7 @@ func (s *Server) modifyMembersLocked(u *user, g *group, add, remove []string) (n
 			}
 		}
 		p.groups = keep
-		p.seq, p.updated = s.tick(u)
+		s.touchPerson(u, p)
 		changed = true
 	}
 	if changed {

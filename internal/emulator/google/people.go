@@ -472,9 +472,10 @@ func (s *Server) createPersonLocked(u *user, m map[string]json.RawMessage) (*per
 	if !p.hasGroup("myContacts") {
 		p.groups = append([]string{"myContacts"}, p.groups...)
 	}
-	p.seq, p.updated = s.tick(u)
+	s.touchPerson(u, p)
 	p.createdSeq = p.seq
 	u.persons[id] = p
+	u.livePersons++
 	s.touchGroups(u, p.groups)
 	return p, nil
 }
@@ -552,7 +553,7 @@ func (s *Server) prepareUpdate(u *user, p *person, m map[string]json.RawMessage,
 		if groupsSet {
 			p.groups = newGroups
 		}
-		p.seq, p.updated = s.tick(u)
+		s.touchPerson(u, p)
 		if groupsSet {
 			s.touchGroups(u, symmetricDiff(old, newGroups))
 		}
@@ -577,9 +578,10 @@ func symmetricDiff(a, b []string) []string {
 func (s *Server) deletePersonLocked(u *user, p *person) {
 	groups := p.groups
 	p.deleted = true
+	u.livePersons--
 	p.fields = map[string]json.RawMessage{}
 	p.groups = nil
-	p.seq, p.updated = s.tick(u)
+	s.touchPerson(u, p)
 	s.touchGroups(u, groups)
 }
 
@@ -719,33 +721,70 @@ func (s *Server) connectionsList(w http.ResponseWriter, r *http.Request, u *user
 		key personKey
 	}
 	var items []item
-	for _, p := range u.persons {
-		if inc {
-			if p.seq <= from || p.seq > snapshot {
+	var total int
+	switch {
+	case syncMode || sortOrder == "" || sortOrder == "LAST_MODIFIED_ASCENDING":
+		// The change order is kept by personOrder: find the page's start
+		// and read on, skipping superseded entries (and, in a full
+		// listing, tombstones).
+		ents := u.personOrder.entries
+		start := from
+		if paging {
+			start = max(start, pc.C1)
+		}
+		for i := u.personOrder.after(start); i < len(ents) && len(items) <= pageSize; i++ {
+			e := ents[i]
+			if inc && e.seq > snapshot {
+				break
+			}
+			if e.item.seq != e.seq || (!inc && e.item.deleted) {
 				continue
 			}
-		} else if p.deleted {
-			continue
+			items = append(items, item{e.item, personKey{e.seq, e.item.id}})
 		}
-		var k personKey
 		switch {
-		case syncMode || sortOrder == "" || sortOrder == "LAST_MODIFIED_ASCENDING":
-			k = personKey{p.seq, p.id}
-		case sortOrder == "LAST_MODIFIED_DESCENDING":
-			k = personKey{-p.seq, p.id}
-		case sortOrder == "FIRST_NAME_ASCENDING":
-			k = personKey{0, nameSortKey(p, false)}
+		case !inc:
+			total = u.livePersons
+		case paging:
+			total = int(pc.Total)
 		default:
-			k = personKey{0, nameSortKey(p, true)}
+			// Counted once, on the first page of an incremental listing,
+			// and carried in its page tokens.
+			for i := u.personOrder.after(from); i < len(ents) && ents[i].seq <= snapshot; i++ {
+				if ents[i].item.seq == ents[i].seq {
+					total++
+				}
+			}
 		}
-		items = append(items, item{p, k})
-	}
-	sort.Slice(items, func(i, j int) bool { return items[i].key.less(items[j].key) })
-	total := len(items)
-	if paging {
-		after := personKey{pc.C1, pc.C2}
-		i := sort.Search(len(items), func(i int) bool { return after.less(items[i].key) })
-		items = items[i:]
+	case sortOrder == "LAST_MODIFIED_DESCENDING":
+		ents := u.personOrder.entries
+		i := len(ents) - 1
+		if paging {
+			i = u.personOrder.after(-pc.C1-1) - 1
+		}
+		for ; i >= 0 && len(items) <= pageSize; i-- {
+			e := ents[i]
+			if e.item.seq != e.seq || e.item.deleted {
+				continue
+			}
+			items = append(items, item{e.item, personKey{-e.seq, e.item.id}})
+		}
+		total = u.livePersons
+	default:
+		// Name orders are not kept: sort everything (rarely asked for).
+		for _, p := range u.persons {
+			if p.deleted {
+				continue
+			}
+			items = append(items, item{p, personKey{0, nameSortKey(p, sortOrder == "LAST_NAME_ASCENDING")}})
+		}
+		sort.Slice(items, func(i, j int) bool { return items[i].key.less(items[j].key) })
+		total = len(items)
+		if paging {
+			after := personKey{pc.C1, pc.C2}
+			i := sort.Search(len(items), func(i int) bool { return after.less(items[i].key) })
+			items = items[i:]
+		}
 	}
 	more := len(items) > pageSize
 	if more {
@@ -762,7 +801,7 @@ func (s *Server) connectionsList(w http.ResponseWriter, r *http.Request, u *user
 	if more {
 		last := items[len(items)-1].key
 		resp.add("nextPageToken", s.encodeCursor(cursor{Kind: "pp", User: u.email, Gen: u.gen, Pos: snapshot, From: from,
-			Origin: origin, Hash: paramHash(q), C1: last.k1, C2: last.k2, Inc: inc}))
+			Origin: origin, Hash: paramHash(q), C1: last.k1, C2: last.k2, Inc: inc, Total: int64(total)}))
 	} else if reqSync {
 		resp.add("nextSyncToken", s.encodeCursor(cursor{Kind: "ps", User: u.email, Gen: u.gen, Pos: snapshot, Origin: origin, Hash: syncBind}))
 	}
@@ -1021,24 +1060,35 @@ func (s *Server) batchUpdateContacts(w http.ResponseWriter, r *http.Request, u *
 	sort.Strings(names)
 	s.mu.Lock()
 	defer s.mu.Unlock()
+	// All or nothing, as Google: one refused contact fails the call, and
+	// the error's BatchUpdateContactsErrorDetails names every refused one.
 	var applies []func()
+	var first *peopleErr
+	contactErrors := obj{}
 	for _, rn := range names {
 		m, e := decodePerson(req.Contacts[rn])
-		if e != nil {
-			e.write(w)
-			return
+		var apply func()
+		if e == nil {
+			if p := s.livePerson(u, rn); p == nil {
+				e = pNotFound()
+			} else {
+				apply, e = s.prepareUpdate(u, p, m, list)
+			}
 		}
-		p := s.livePerson(u, rn)
-		if p == nil {
-			pNotFound().write(w)
-			return
-		}
-		apply, e := s.prepareUpdate(u, p, m, list)
 		if e != nil {
-			e.write(w)
-			return
+			if first == nil {
+				first = e
+			}
+			contactErrors.add(rn, obj{{"code", grpcCode[e.status]}, {"message", e.message}})
+			continue
 		}
 		applies = append(applies, apply)
+	}
+	if first != nil {
+		e := *first
+		e.details = []any{obj{{"@type", "type.googleapis.com/google.people.v1.BatchUpdateContactsErrorDetails"}, {"contactErrors", contactErrors}}}
+		e.write(w)
+		return
 	}
 	res := obj{}
 	for i, rn := range names {
@@ -1080,6 +1130,10 @@ func (s *Server) batchDeleteContacts(w http.ResponseWriter, r *http.Request, u *
 	}
 	writeJSON(w, 200, obj{})
 }
+
+// grpcCode is google.rpc.Code by status name, for per-item statuses.
+var grpcCode = map[string]int{"INVALID_ARGUMENT": 3, "NOT_FOUND": 5, "ALREADY_EXISTS": 6, "PERMISSION_DENIED": 7,
+	"RESOURCE_EXHAUSTED": 8, "FAILED_PRECONDITION": 9}
 
 func containsPerson(ps []*person, p *person) bool {
 	for _, x := range ps {

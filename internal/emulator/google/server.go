@@ -64,6 +64,10 @@ type Options struct {
 	// receiver is a plain httptest server turn it on.
 	AllowHTTPPush bool
 
+	// Quotas are the per-user per-minute quotas enforced from the start;
+	// nil means DefaultQuotas, &Quotas{} none.
+	Quotas *Quotas
+
 	// Logf, if set, receives a line per noteworthy event (push deliveries).
 	Logf func(format string, args ...any)
 }
@@ -120,7 +124,8 @@ type Server struct {
 	emptyPages       bool
 	propagationDelay time.Duration
 	quotas           Quotas
-	quotaHits        map[string][]time.Time
+	quotaHits        map[string][]quotaHit // "user|quota" → the window's admitted requests
+	quotaRefused     map[string]int
 
 	requests map[string]int // "METHOD /path"
 	calls    map[string]int // API method name
@@ -143,19 +148,24 @@ type Server struct {
 func New(opts Options) *Server {
 	opts.defaults()
 	s := &Server{
-		opts:      opts,
-		users:     map[string]*user{},
-		channels:  map[string]*channel{},
-		quotaHits: map[string][]time.Time{},
-		requests:  map[string]int{},
-		calls:     map[string]int{},
-		closing:   make(chan struct{}),
-		pushTr:    newPushTransport(nil),
+		opts:         opts,
+		users:        map[string]*user{},
+		channels:     map[string]*channel{},
+		quotaHits:    map[string][]quotaHit{},
+		quotaRefused: map[string]int{},
+		requests:     map[string]int{},
+		calls:        map[string]int{},
+		closing:      make(chan struct{}),
+		pushTr:       newPushTransport(nil),
 	}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	s.secret = s.idBytes("secret", 0)
 	s.oauth.init()
 	s.faults = newFaults(opts.Seed)
+	s.quotas = DefaultQuotas()
+	if opts.Quotas != nil {
+		s.quotas = *opts.Quotas
+	}
 	return s
 }
 
@@ -240,11 +250,15 @@ type user struct {
 	changes []changeMark
 	gen     int64 // sync-token generation; ExpireSyncTokens bumps it
 
-	persons    map[string]*person
-	groups     map[string]*group
-	calendars  map[string]*calendar
-	calOrder   []string
-	profileSeq int64
+	persons map[string]*person
+	// personOrder lists persons by change position (connections.list's
+	// order); livePersons counts those not deleted.
+	personOrder seqIndex[*person]
+	livePersons int
+	groups      map[string]*group
+	calendars   map[string]*calendar
+	calOrder    []string
+	profileSeq  int64
 }
 
 // tick advances the user's change counter; the returned time is strictly
@@ -454,6 +468,9 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.URL.Path == "/oauth2/v3/userinfo" || r.URL.Path == "/v1/userinfo" || r.URL.Path == "/oauth2/v2/userinfo":
 		s.countCall("oauth.userinfo")
 		s.handleUserinfo(w, r)
+		return
+	case strings.HasPrefix(r.URL.Path, adminPrefix):
+		s.handleAdmin(w, r)
 		return
 	case r.URL.Path == "/" || r.URL.Path == "/healthz":
 		s.handleIndex(w, r)

@@ -219,6 +219,7 @@ type cursor struct {
 	Empty  bool    `json:"e,omitempty"` // EmptyPages: the empty page for this cursor was served
 	Inc    bool    `json:"i,omitempty"` // page of an incremental listing
 	Sync   string  `json:"s,omitempty"` // page of a listing that will end with a sync token: binding of that token
+	Total  int64   `json:"t,omitempty"` // page of an incremental People listing: its totalItems
 }
 
 func (s *Server) encodeCursor(c cursor) string {
