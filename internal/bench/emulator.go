@@ -201,11 +201,18 @@ func (e *emulatorProc) countContacts(ctx context.Context, email, group string) (
 	return out.Count, err
 }
 
+// calls is how many requests reached each API method so far.
+func (e *emulatorProc) calls(ctx context.Context) (map[string]int, error) {
+	var calls map[string]int
+	err := e.admin(ctx, http.MethodGet, "calls", nil, &calls)
+	return calls, err
+}
+
 // peopleCalls is how many People API requests (people.* and
 // contactGroups.*) the emulator has answered.
 func (e *emulatorProc) peopleCalls(ctx context.Context) (int, error) {
-	var calls map[string]int
-	if err := e.admin(ctx, http.MethodGet, "calls", nil, &calls); err != nil {
+	calls, err := e.calls(ctx)
+	if err != nil {
 		return 0, err
 	}
 	n := 0
@@ -217,24 +224,14 @@ func (e *emulatorProc) peopleCalls(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// Quotas are the emulator's per-user, per-minute People API quotas as its
-// admin API has them (0: unlimited).
-type Quotas struct {
-	PeopleCriticalReads      int `json:"people_critical_reads"`
-	PeopleCriticalWrites     int `json:"people_critical_writes"`
-	PeopleWrites             int `json:"people_writes"`
-	PeopleGroupReads         int `json:"people_group_reads"`
-	PeopleFullSyncFirstPages int `json:"people_full_sync_first_pages"`
-	Calendar                 int `json:"calendar"`
-}
-
-func (e *emulatorProc) quotas(ctx context.Context) (Quotas, error) {
-	var q Quotas
+func (e *emulatorProc) quotas(ctx context.Context) (google.Quotas, error) {
+	var q google.Quotas
 	err := e.admin(ctx, http.MethodGet, "quotas", nil, &q)
 	return q, err
 }
 
-func (e *emulatorProc) setQuotas(ctx context.Context, q Quotas) error {
+// setQuotas sets every quota (PUT keeps the fields left out).
+func (e *emulatorProc) setQuotas(ctx context.Context, q google.Quotas) error {
 	return e.admin(ctx, http.MethodPut, "quotas", q, nil)
 }
 

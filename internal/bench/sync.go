@@ -21,6 +21,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	gconn "github.com/tandem-crm/tandem/internal/connector/google"
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/secret"
@@ -185,20 +186,21 @@ type SyncRun struct {
 // ends when the connector's retries give up on a rate limit, as a job
 // would be retried) until all are in Google or Timeout passes.
 type SyncQuota struct {
-	Contacts int    `json:"contacts"`
-	Quotas   Quotas `json:"quotas"`
-	// QuotasSource says whether Quotas are the emulator's defaults or the
-	// benchmark's fallback for an emulator with none.
-	QuotasSource string  `json:"quotas_source"`
-	WallS        float64 `json:"wall_s"`
+	Contacts int           `json:"contacts"`
+	Quotas   google.Quotas `json:"quotas"` // the emulator's defaults
+	WallS    float64       `json:"wall_s"`
 	// FloorS is the least time the quotas allow (FloorModel); Ratio is
 	// WallS over it (goal ≤ 1.2), absent when the floor is 0 (everything
-	// fits in the first minute).
-	FloorS     float64 `json:"floor_s"`
-	Ratio      float64 `json:"ratio,omitempty"`
-	FloorModel string  `json:"floor_model"`
-	Exported   int     `json:"exported"` // contacts in Google at the end
-	Complete   bool    `json:"complete"`
+	// fits in the first minute). FloorOfCallsS is the floor of the calls
+	// the run made (CallsMade): above FloorS, the plan is the gap; below
+	// WallS, the pacing.
+	FloorS        float64        `json:"floor_s"`
+	Ratio         float64        `json:"ratio,omitempty"`
+	FloorOfCallsS float64        `json:"floor_of_calls_s"`
+	CallsMade     map[string]int `json:"calls_made"`
+	FloorModel    string         `json:"floor_model"`
+	Exported      int            `json:"exported"` // contacts in Google at the end
+	Complete      bool           `json:"complete"`
 	// ProjectedWallS, when the run was cut short at TimeoutS, is WallS
 	// scaled to all the contacts at the rate reached; Ratio then uses it.
 	ProjectedWallS float64 `json:"projected_wall_s,omitempty"`
@@ -261,9 +263,12 @@ type syncBench struct {
 	p     *progress
 	o     SyncOptions
 	users int // Tandem users and Google accounts made so far
+	// parent is the caller's context: runs go to their end whatever it
+	// says (a run cut short would leave its lease held), but no new phase
+	// begins once it is done, and the quota run's waiting stops.
+	parent context.Context
 
-	defaultQuotas Quotas
-	quotasSource  string
+	defaultQuotas google.Quotas
 	seed          time.Duration // seeding the emulator, in all
 }
 
@@ -344,14 +349,10 @@ func Sync(ctx context.Context, s *store.Store, o SyncOptions) (res SyncResult, e
 	if b.defaultQuotas, err = em.quotas(ctx); err != nil {
 		return res, err
 	}
-	b.quotasSource = "emulator default"
-	if b.defaultQuotas.PeopleCriticalReads == 0 && b.defaultQuotas.PeopleCriticalWrites == 0 {
-		b.defaultQuotas, b.quotasSource = fallbackQuotas, "benchmark fallback (the emulator starts with no quotas on)"
-	}
-	if err := em.setQuotas(ctx, Quotas{}); err != nil {
+	if err := em.setQuotas(ctx, google.Quotas{}); err != nil {
 		return res, err
 	}
-	// A run cut short would leave its lease held: the runs go to the end.
+	b.parent = ctx
 	ctx = context.WithoutCancel(ctx)
 
 	// The small binding first, imported and edited; then the others,
@@ -482,6 +483,9 @@ func (b *syncBench) newBinding(ctx context.Context) (*binding, error) {
 // importBinding makes a binding, seeds its Google group with size
 // contacts and times the first import into r (profiled into prof if set).
 func (b *syncBench) importBinding(ctx context.Context, size int, r *SyncRun, prof io.Writer) (*binding, error) {
+	if err := b.parent.Err(); err != nil {
+		return nil, err
+	}
 	bd, err := b.newBinding(ctx)
 	if err != nil {
 		return nil, err
@@ -612,6 +616,9 @@ func (b *syncBench) incremental(ctx context.Context, bd *binding, size int, prof
 	}
 	var times []float64
 	for rnd := range b.o.Rounds {
+		if err := b.parent.Err(); err != nil {
+			return r, err
+		}
 		picked := rng.Perm(size)[:remote+local]
 		ups := make([]contactUpdate, 0, remote)
 		for i, k := range picked[:remote] {
@@ -696,6 +703,9 @@ func (b *syncBench) createLocal(ctx context.Context, v access.Viewer, first, n i
 // binding's user — and times one run of the small binding after them.
 func (b *syncBench) foreign(ctx context.Context, small *binding, n int) (SyncForeign, error) {
 	f := SyncForeign{Created: n - n/2, Edited: n / 2}
+	if err := b.parent.Err(); err != nil {
+		return f, err
+	}
 	pw := make([]byte, 16)
 	rand.Read(pw)
 	u := &access.User{Email: "bench-other@example.com", Name: "Other", Active: true, Language: "en"}
@@ -761,6 +771,9 @@ func (b *syncBench) foreign(ctx context.Context, small *binding, n int) (SyncFor
 // exportBinding makes a binding whose user has n local contacts with the
 // binding's tag, and an empty Google account.
 func (b *syncBench) exportBinding(ctx context.Context, n int) (*binding, error) {
+	if err := b.parent.Err(); err != nil {
+		return nil, err
+	}
 	bd, err := b.newBinding(ctx)
 	if err != nil {
 		return nil, err
@@ -811,7 +824,7 @@ func (b *syncBench) export(ctx context.Context, n int) (SyncRun, error) {
 // quota exports n local contacts under the emulator's default quotas: run
 // after run until all are in Google, or b.o.QuotaTimeout.
 func (b *syncBench) quota(ctx context.Context, n int) (SyncQuota, error) {
-	q := SyncQuota{Contacts: n, Quotas: b.defaultQuotas, QuotasSource: b.quotasSource, FloorModel: quotaFloorModelSummary,
+	q := SyncQuota{Contacts: n, Quotas: b.defaultQuotas, FloorModel: quotaFloorModel,
 		TimeoutS: b.o.QuotaTimeout.Seconds()}
 	floor, err := quotaFloor(n, q.Quotas)
 	if err != nil {
@@ -825,10 +838,15 @@ func (b *syncBench) quota(ctx context.Context, n int) (SyncQuota, error) {
 	if err := b.em.setQuotas(ctx, q.Quotas); err != nil {
 		return q, err
 	}
-	defer b.em.setQuotas(context.WithoutCancel(ctx), Quotas{})
+	defer b.em.setQuotas(context.WithoutCancel(ctx), google.Quotas{})
+	calls0, err := b.em.calls(ctx)
+	if err != nil {
+		return q, err
+	}
 	b.p.printf("%d contacts: export under quotas %+v (floor %.0f s, cut at %s)", n, q.Quotas, q.FloorS, b.o.QuotaTimeout)
 	rctx, cancel := context.WithTimeout(ctx, b.o.QuotaTimeout)
 	defer cancel()
+	defer context.AfterFunc(b.parent, cancel)()
 	var cut bool
 	r, err := b.timed(ctx, n, nil, func() error {
 		exported := 0
@@ -843,6 +861,8 @@ func (b *syncBench) quota(ctx context.Context, n int) (SyncQuota, error) {
 				return cerr
 			}
 			switch {
+			case err != nil && b.parent.Err() != nil:
+				return b.parent.Err()
 			case err != nil && rctx.Err() != nil:
 				cut = true
 				return nil
@@ -861,6 +881,19 @@ func (b *syncBench) quota(ctx context.Context, n int) (SyncQuota, error) {
 		return q, err
 	}
 	q.WallS, q.Calls, q.PeakRSSMB = r.Seconds, r.Calls, r.PeakRSSMB
+	calls1, err := b.em.calls(ctx)
+	if err != nil {
+		return q, err
+	}
+	q.CallsMade = map[string]int{}
+	for k, c := range calls1 {
+		if d := c - calls0[k]; d > 0 && (strings.HasPrefix(k, "people.") || strings.HasPrefix(k, "contactGroups.")) {
+			q.CallsMade[k] = d
+		}
+	}
+	if f, err := q.Quotas.Floor(q.CallsMade); err == nil {
+		q.FloorOfCallsS = round(f.Seconds(), 1)
+	}
 	if q.Exported, err = b.em.countContacts(ctx, bd.email, ""); err != nil {
 		return q, err
 	}

@@ -179,10 +179,10 @@ func TestSyncEmulatorFails(t *testing.T) {
 }
 
 func TestQuotaFloor(t *testing.T) {
-	q := Quotas{PeopleCriticalReads: 90, PeopleCriticalWrites: 60}
+	q := google.Quotas{PeopleCriticalReads: 90, PeopleCriticalWrites: 60}
 	for _, c := range []struct {
 		n    int
-		q    Quotas
+		q    google.Quotas
 		want time.Duration
 	}{
 		{0, q, 0},
@@ -193,9 +193,9 @@ func TestQuotaFloor(t *testing.T) {
 		{2001, q, time.Minute}, // 11 calls
 		// A limit under a batch's 6 units rules batches out: 1 contact a
 		// call, 5 calls a minute.
-		{50, Quotas{PeopleCriticalWrites: 5}, 9 * time.Minute},
-		{11, Quotas{PeopleCriticalWrites: 5}, 2 * time.Minute},
-		{100000, Quotas{}, 0},
+		{50, google.Quotas{PeopleCriticalWrites: 5}, 9 * time.Minute},
+		{11, google.Quotas{PeopleCriticalWrites: 5}, 2 * time.Minute},
+		{100000, google.Quotas{}, 0},
 	} {
 		got, err := quotaFloor(c.n, c.q)
 		if err != nil || got != c.want {

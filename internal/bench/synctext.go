@@ -104,8 +104,9 @@ func (r SyncResult) Text(w io.Writer) {
 		}
 		fmt.Fprintf(w, "  quota run          %.1f s for %d contacts, floor %.0f s: %s; %s; %d runs, %d ended on a rate limit, %d API calls\n",
 			q.WallS, q.Contacts, q.FloorS, ratio, state, q.Runs, q.RateLimited, q.Calls)
-		fmt.Fprintf(w, "  quotas             critical reads %d, critical writes %d, writes %d, group reads %d a minute per user (%s)\n",
-			q.Quotas.PeopleCriticalReads, q.Quotas.PeopleCriticalWrites, q.Quotas.PeopleWrites, q.Quotas.PeopleGroupReads, q.QuotasSource)
+		fmt.Fprintf(w, "  quotas             critical reads %d, critical writes %d, writes %d, group reads %d units a minute per user (the emulator's defaults)\n",
+			q.Quotas.PeopleCriticalReads, q.Quotas.PeopleCriticalWrites, q.Quotas.PeopleWrites, q.Quotas.PeopleGroupReads)
+		fmt.Fprintf(w, "  calls made         %v: their floor %.0f s\n", q.CallsMade, q.FloorOfCallsS)
 		fmt.Fprintf(w, "  quota floor        %s\n", q.FloorModel)
 	}
 	fmt.Fprintf(w, "  emulator           peak RSS %.0f MB (its own process), seeding %.1f s\n", r.Emulator.PeakRSSMB, r.Emulator.SeedSeconds)

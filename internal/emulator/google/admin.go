@@ -7,11 +7,12 @@ import (
 	"strings"
 )
 
-// AdminPrefix is the path prefix of the emulator's admin API: JSON over
-// HTTP for a driver in another process (`tandem bench sync` runs the
-// emulator as a child process), doing what the Go helpers of this package
-// do in process. It is not part of any Google API and needs no token; the
-// emulator listens on loopback.
+// AdminPrefix is the path prefix of the emulator's own API (adminPrefix):
+// JSON over HTTP for a driver in another process (`tandem bench sync` runs
+// the emulator as a child process), doing what the Go helpers of this
+// package do in process. It is not part of any Google API and needs no
+// token; the emulator listens on loopback. Besides the quota endpoints
+// (handleAdmin):
 //
 //	POST /emulator/users         {"email","name"}                     AddUser
 //	POST /emulator/auto-approve  {"email"}                            SetAutoApprove ("" turns it off)
@@ -21,23 +22,13 @@ import (
 //	                                                                  UpdateContact each → {"updated":n}
 //	GET  /emulator/contacts:count?user=…[&group=contactGroups/…]      live contacts (in the group) → {"count":n}
 //	GET  /emulator/calls                                              Calls → {"people.connections.list":n,…}
-//	GET  /emulator/quotas, PUT /emulator/quotas {Quotas as JSON}      the per-user quotas (SetQuotas)
 //
-// Errors answer 400 (bad request), 404 (unknown user or contact) or 405
-// with {"error":"…"}.
-const AdminPrefix = "/emulator/"
+// Errors answer 400 (bad request) or 404 (unknown user or contact) with
+// {"error":"…"}.
+const AdminPrefix = adminPrefix
 
-// quotasJSON is Quotas on the admin API.
-type quotasJSON struct {
-	PeopleCriticalReads      int `json:"people_critical_reads"`
-	PeopleCriticalWrites     int `json:"people_critical_writes"`
-	PeopleWrites             int `json:"people_writes"`
-	PeopleGroupReads         int `json:"people_group_reads"`
-	PeopleFullSyncFirstPages int `json:"people_full_sync_first_pages"`
-	Calendar                 int `json:"calendar"`
-}
-
-// serveAdmin answers the admin API (paths under AdminPrefix).
+// serveAdmin answers the admin API (paths under AdminPrefix); what it does
+// not know goes to handleAdmin.
 func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 	route := r.Method + " " + strings.TrimPrefix(r.URL.Path, AdminPrefix)
 	var out any
@@ -108,21 +99,9 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 		out, err = s.adminCount(r.URL.Query().Get("user"), r.URL.Query().Get("group"))
 	case "GET calls":
 		out = s.Calls()
-	case "GET quotas":
-		s.mu.Lock()
-		out = quotasJSON(s.quotas)
-		s.mu.Unlock()
-	case "PUT quotas":
-		var in quotasJSON
-		if err = decodeAdmin(r, &in); err == nil {
-			s.SetQuotas(Quotas(in))
-			out = in
-		}
 	default:
-		err = adminErr(http.StatusNotFound, "no admin method "+route)
-		if r.Method != http.MethodGet && r.Method != http.MethodPost && r.Method != http.MethodPut {
-			err = adminErr(http.StatusMethodNotAllowed, "method not allowed")
-		}
+		s.handleAdmin(w, r) // the quota endpoints, and 404
+		return
 	}
 	if err != nil {
 		code := http.StatusBadRequest
