@@ -850,6 +850,11 @@ func (b *syncBench) quota(ctx context.Context, n int) (SyncQuota, error) {
 	var cut bool
 	r, err := b.timed(ctx, n, nil, func() error {
 		exported := 0
+		// A run that ends on a rate limit having done nothing is retried
+		// after a pause, doubling from 1 s to 30 s, as a job would be
+		// retried later: near the cut, the connector does not begin a
+		// wait the deadline cannot cover, and runs would end at once.
+		var pause time.Duration
 		for exported < n {
 			st, err := b.run(rctx, bd.connID)
 			q.Runs++
@@ -868,7 +873,18 @@ func (b *syncBench) quota(ctx context.Context, n int) (SyncQuota, error) {
 				return nil
 			case err != nil && gconn.RateLimited(err):
 				q.RateLimited++
-				b.p.printf("  run %d ended on a rate limit; %d exported so far", q.Runs, exported)
+				if exported > was {
+					pause = 0
+					b.p.printf("  run %d ended on a rate limit; %d exported so far", q.Runs, exported)
+					continue
+				}
+				pause = min(max(2*pause, time.Second), 30*time.Second)
+				t := time.NewTimer(pause)
+				select {
+				case <-rctx.Done():
+				case <-t.C:
+				}
+				t.Stop()
 			case err != nil:
 				return err
 			case exported == was:
