@@ -3,6 +3,7 @@ package bench
 import (
 	"fmt"
 	"io"
+	"slices"
 	"strings"
 )
 
@@ -106,7 +107,12 @@ func (r SyncResult) Text(w io.Writer) {
 			q.WallS, q.Contacts, q.FloorS, ratio, state, q.Runs, q.RateLimited, q.Calls)
 		fmt.Fprintf(w, "  quotas             critical reads %d, critical writes %d, writes %d, group reads %d units a minute per user (the emulator's defaults)\n",
 			q.Quotas.PeopleCriticalReads, q.Quotas.PeopleCriticalWrites, q.Quotas.PeopleWrites, q.Quotas.PeopleGroupReads)
-		fmt.Fprintf(w, "  calls made         %v: their floor %.0f s\n", q.CallsMade, q.FloorOfCallsS)
+		var made []string
+		for k, n := range q.CallsMade {
+			made = append(made, fmt.Sprintf("%s %d", k, n))
+		}
+		slices.Sort(made)
+		fmt.Fprintf(w, "  calls made         %s: their floor %.0f s\n", strings.Join(made, ", "), q.FloorOfCallsS)
 		fmt.Fprintf(w, "  quota floor        %s\n", q.FloorModel)
 	}
 	fmt.Fprintf(w, "  emulator           peak RSS %.0f MB (its own process), seeding %.1f s\n", r.Emulator.PeakRSSMB, r.Emulator.SeedSeconds)
