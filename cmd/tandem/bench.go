@@ -9,6 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
+	"time"
 
 	"github.com/tandem-crm/tandem/internal/bench"
 	"github.com/tandem-crm/tandem/internal/store"
@@ -16,7 +19,9 @@ import (
 
 const benchUsage = `Usage:
   tandem bench store [--json] [--n N] [--postgres URL] [--keep]
-  tandem bench sync  [--json] [--n N] [--small N] [--changes N] [--rounds N] [--foreign N] [--postgres URL] [--keep] [--cpuprofile FILE]
+  tandem bench sync  [--json] [--n N] [--mid N] [--small N] [--changes N] [--rounds N] [--foreign N]
+                     [--quota N] [--quota-timeout D] [--db sqlite,postgres] [--postgres URL] [--keep]
+                     [--cpuprofile FILE] [--import-profile FILE]
 
 store   insert N contacts through the store, then time contact search (first
         page), contact reads by id and change-log reads, and report the
@@ -24,18 +29,24 @@ store   insert N contacts through the store, then time contact search (first
         temporary folder, removed afterwards unless --keep. With --postgres,
         give it an EMPTY database: the contacts stay there.
 
-sync    Google contact sync against the Google emulator, started in this
-        process: for a binding of --small (default 1000) and one of --n
-        (default 100000) contacts, seed the Google group, time the first
-        import (contacts/s, peak RSS), a run with nothing to do, and
-        --rounds incremental runs of --changes changes (half edited in
-        Google, half in Tandem), and print the ratio of the incremental run
-        times (goal: at most 1.5). Then another user makes --foreign
-        (default 100000; 0: skip) change-log entries on contacts of their
-        own, outside the bindings' scope, and a run of the small binding is
-        timed after them. Every run is the real one (the sync service over
-        OAuth, HTTP and the store). --cpuprofile writes a CPU profile of the
-        big binding's incremental runs. Database as for store.
+sync    Google contact sync, Tandem's own cost. The Google emulator runs as a
+        separate process (this binary's "emulator google" on a loopback
+        port), seeded over its admin API, so the time, CPU and peak RSS
+        measured are the sync service's and the store's. On each database
+        (a new SQLite file; and, with --postgres or TANDEM_TEST_DATABASE_URL,
+        a new database on that PostgreSQL server; --db chooses) it times:
+        the first import of --small, --mid and --n contacts (contacts/s,
+        peak RSS, CPU); for the --small and the --n binding a run with
+        nothing to do and --rounds incremental runs of --changes changes
+        (half edited in Google, half in Tandem) and the ratio of their
+        medians (goal: at most 1.5); the small binding's run after another
+        user's --foreign change-log entries (catch-up); the first export of
+        --n local contacts with the emulator's quotas off; and the export
+        of --quota contacts under its default quotas, against the least
+        time those quotas allow (goal: at most 1.2 times it). Every run is
+        the real one (the sync service over OAuth, HTTP and the store).
+        --json prints one object, by database. The databases are removed
+        afterwards unless --keep.
 `
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -156,15 +167,20 @@ func benchSync(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 		fmt.Fprint(stderr, benchUsage, "\nFlags:\n")
 		fs.PrintDefaults()
 	}
-	asJSON := fs.Bool("json", false, "print the result as JSON")
-	n := fs.Int("n", 100000, "contacts of the big binding")
+	asJSON := fs.Bool("json", false, "print the result as one JSON object, by database")
+	n := fs.Int("n", 100000, "contacts of the big import, the big binding and the export")
+	mid := fs.Int("mid", 0, "contacts of the middle import, to compare peak RSS with (default 10000, or n/10 when n ≤ 10000)")
 	small := fs.Int("small", 1000, "contacts of the small binding")
 	changes := fs.Int("changes", 100, "changes per incremental run (half remote, half local)")
 	rounds := fs.Int("rounds", 3, "timed incremental runs per binding (the median counts)")
-	foreign := fs.Int("foreign", 100000, "change-log entries another user makes before the timed foreign-changes run (0: skip it)")
-	pgURL := fs.String("postgres", "", "postgres:// URL of an empty database (default: a new SQLite file)")
-	keep := fs.Bool("keep", false, "keep the SQLite folder and print its path")
-	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the big binding's incremental runs to this file")
+	foreign := fs.Int("foreign", 100000, "change-log entries another user makes before the timed catch-up run (0: skip it)")
+	quota := fs.Int("quota", 5000, "contacts exported under the emulator's default quotas (0: skip the quota run)")
+	quotaTimeout := fs.Duration("quota-timeout", 15*time.Minute, "cut the quota run short after this long (its result then projects the rest)")
+	dbs := fs.String("db", "", "databases to run on, comma-separated: sqlite, postgres (default: sqlite, and postgres when a server is given)")
+	pgURL := fs.String("postgres", os.Getenv("TANDEM_TEST_DATABASE_URL"), "postgres:// URL of a server to create a fresh database on [TANDEM_TEST_DATABASE_URL]")
+	keep := fs.Bool("keep", false, "keep the SQLite folder and the PostgreSQL database, and print where they are")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the big binding's incremental runs to this file (.<db> added with two databases)")
+	importProfile := fs.String("import-profile", "", "write a CPU profile of the big import to this file (.<db> added with two databases)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -172,39 +188,137 @@ func benchSync(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 		fs.Usage()
 		return fmt.Errorf("bench sync: unexpected argument %q", fs.Arg(0))
 	}
-	if *n < 1 || *small < 1 || *rounds < 1 || *changes < 2 || *foreign < 0 {
-		return fmt.Errorf("bench sync: --n, --small and --rounds must be at least 1, --changes at least 2, --foreign not negative")
+	if *n < 1 || *small < 1 || *rounds < 1 || *changes < 2 || *foreign < 0 || *mid < 0 || *quota < 0 || *quotaTimeout <= 0 {
+		return fmt.Errorf("bench sync: --n, --small and --rounds must be at least 1, --changes at least 2, --foreign, --mid and --quota not negative, --quota-timeout positive")
 	}
 	if *changes > min(*n, *small) {
 		return fmt.Errorf("bench sync: --changes must not exceed --small and --n")
 	}
-	if *keep && *pgURL != "" {
-		return fmt.Errorf("bench sync: --keep applies to SQLite only")
-	}
-	o := bench.SyncOptions{N: *n, Small: *small, Changes: *changes, Rounds: *rounds, Foreign: *foreign, Progress: stderr}
-	if *foreign == 0 {
-		o.Foreign = -1 // no foreign-changes run
-	}
-	if *cpuProfile != "" {
-		f, err := os.Create(*cpuProfile)
-		if err != nil {
-			return err
-		}
-		defer f.Close()
-		o.CPUProfile = f
-	}
-	s, cleanup, err := benchDB(ctx, *pgURL, *keep, *asJSON, stdout, stderr)
+	which, err := benchDatabases(*dbs, *pgURL)
 	if err != nil {
 		return err
 	}
+	o := bench.SyncOptions{N: *n, Mid: *mid, Small: *small, Changes: *changes, Rounds: *rounds, Foreign: *foreign,
+		Quota: *quota, QuotaTimeout: *quotaTimeout, Progress: stderr}
+	if *foreign == 0 {
+		o.Foreign = -1 // no catch-up run
+	}
+	if *quota == 0 {
+		o.Quota = -1 // no quota run
+	}
+	// In JSON mode stdout holds only the JSON document.
+	notes := stdout
+	if *asJSON {
+		notes = stderr
+	}
+	var report bench.SyncReport
+	for _, db := range which {
+		res, err := benchSyncOn(ctx, db, *pgURL, *keep, len(which) > 1, *cpuProfile, *importProfile, o, notes)
+		if err != nil {
+			return fmt.Errorf("bench sync on %s: %w", db, err)
+		}
+		if db == "postgres" {
+			report.Postgres = &res
+		} else {
+			report.SQLite = &res
+		}
+	}
+	return printBench(stdout, *asJSON, report, report.Text)
+}
+
+// benchDatabases is the list of databases --db names, or the default:
+// SQLite, and PostgreSQL when a server URL is known.
+func benchDatabases(list, pgURL string) ([]string, error) {
+	if list == "" {
+		if pgURL != "" {
+			return []string{"sqlite", "postgres"}, nil
+		}
+		return []string{"sqlite"}, nil
+	}
+	var out []string
+	for _, db := range strings.Split(list, ",") {
+		switch db = strings.TrimSpace(db); db {
+		case "sqlite", "postgres":
+			if slices.Contains(out, db) {
+				continue
+			}
+			if db == "postgres" && pgURL == "" {
+				return nil, errors.New("bench sync: postgres needs a server: --postgres URL or TANDEM_TEST_DATABASE_URL")
+			}
+			out = append(out, db)
+		default:
+			return nil, fmt.Errorf("bench sync: --db: unknown database %q (sqlite, postgres)", db)
+		}
+	}
+	if len(out) == 0 {
+		return nil, errors.New("bench sync: --db names no database")
+	}
+	return out, nil
+}
+
+// benchSyncOn runs the sync benchmark on a fresh database of kind db: a
+// new SQLite file in a temporary folder, or a new database on the
+// PostgreSQL server at pgURL; both are removed afterwards unless keep.
+func benchSyncOn(ctx context.Context, db, pgURL string, keep, suffix bool, cpuProfile, importProfile string,
+	o bench.SyncOptions, notes io.Writer) (_ bench.SyncResult, err error) {
+	opts := store.Options{}
+	if db == "postgres" {
+		dbURL, drop, err := bench.FreshPostgres(ctx, pgURL)
+		if err != nil {
+			return bench.SyncResult{}, err
+		}
+		opts.DatabaseURL = dbURL
+		defer func() {
+			if keep {
+				fmt.Fprintln(notes, "kept", dbURL)
+				return
+			}
+			if derr := drop(context.WithoutCancel(ctx)); derr != nil && err == nil {
+				err = derr
+			}
+		}()
+	} else {
+		dir, err := os.MkdirTemp("", "tandem-bench-")
+		if err != nil {
+			return bench.SyncResult{}, err
+		}
+		opts.SQLitePath = filepath.Join(dir, "tandem.db")
+		defer func() {
+			if keep {
+				fmt.Fprintln(notes, "kept", dir)
+				return
+			}
+			if rerr := os.RemoveAll(dir); rerr != nil && err == nil {
+				err = rerr
+			}
+		}()
+	}
+	s, err := store.Open(ctx, opts)
+	if err != nil {
+		return bench.SyncResult{}, err
+	}
 	defer func() {
-		if cerr := cleanup(); cerr != nil && err == nil {
+		if cerr := s.Close(); cerr != nil && err == nil {
 			err = cerr
 		}
 	}()
-	res, err := bench.Sync(ctx, s, o)
-	if err != nil {
-		return err
+	for _, p := range []struct {
+		path string
+		to   *io.Writer
+	}{{cpuProfile, &o.CPUProfile}, {importProfile, &o.ImportProfile}} {
+		if p.path == "" {
+			continue
+		}
+		name := p.path
+		if suffix {
+			name += "." + db
+		}
+		f, err := os.Create(name)
+		if err != nil {
+			return bench.SyncResult{}, err
+		}
+		defer f.Close()
+		*p.to = f
 	}
-	return printBench(stdout, *asJSON, res, res.Text)
+	return bench.Sync(ctx, s, o)
 }

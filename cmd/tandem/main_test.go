@@ -23,7 +23,18 @@ import (
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	// The test binary stands in for the tandem binary when a test has a
+	// command re-execute it (`tandem bench sync` runs `emulator google`
+	// from os.Executable()).
+	if os.Getenv(runMainEnv) == "1" {
+		main()
+	}
+	testenv.Main(m)
+}
+
+// runMainEnv makes the test binary run main with its arguments.
+const runMainEnv = "TANDEM_TEST_RUN_MAIN"
 
 func TestCLI(t *testing.T) {
 	data := t.TempDir()

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"math/rand/v2"
+	"os"
 	"reflect"
 	"strings"
 	"sync/atomic"
@@ -15,7 +16,12 @@ import (
 	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
 
-func TestMain(m *testing.M) { testenv.Main(m) }
+func TestMain(m *testing.M) {
+	if os.Getenv(emulatorChildEnv) == "1" {
+		os.Exit(emulatorChild(os.Args[1:]))
+	}
+	testenv.Main(m)
+}
 
 var databases = []string{"sqlite", "postgres"}
 

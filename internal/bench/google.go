@@ -30,6 +30,12 @@ const GoogleRedirectURI = GoogleSite + oauth.GoogleCallbackPath
 // administrator would with a real Google Cloud app.
 func ConfigureGoogle(ctx context.Context, set *settings.Service, em *google.Server, base string) error {
 	em.AddClient(GoogleClientID, GoogleClientSecret, GoogleRedirectURI)
+	return configureGoogle(ctx, set, base)
+}
+
+// configureGoogle points Tandem's Google settings at the emulator at base,
+// which knows the benchmark's OAuth client.
+func configureGoogle(ctx context.Context, set *settings.Service, base string) error {
 	for _, kv := range [][2]string{
 		{"UseSharedGoogleApp", "false"},
 		{"CalendarIntegration", "google"},
@@ -55,6 +61,11 @@ func ConfigureGoogle(ctx context.Context, set *settings.Service, em *google.Serv
 // oauthtest.New given that URI).
 func ConnectGoogle(ctx context.Context, o *oauth.Service, em *google.Server, userID, email string) (*store.Connection, error) {
 	em.SetAutoApprove(email)
+	return connectGoogle(ctx, o, userID, email)
+}
+
+// connectGoogle is ConnectGoogle once the emulator approves email at once.
+func connectGoogle(ctx context.Context, o *oauth.Service, userID, email string) (*store.Connection, error) {
 	const session = "bench-session"
 	authURL, err := o.Begin(ctx, oauth.BeginRequest{Provider: oauth.ProviderGoogle, UserID: userID, Session: session,
 		BaseURL: GoogleSite, LoginHint: email})

@@ -143,6 +143,10 @@
 //	GET /emulator/quotas/floor    {"floorSeconds":…} for ?method=count&…, or for
 //	                              the calls made so far (Calls) without a query
 //
+// The same API also seeds and steers the emulator from another process
+// (`tandem bench sync` does): users, auto-approval, contact groups, bulk
+// contact creation and edits, counts and Calls; see AdminPrefix.
+//
 // The floor (Quotas.Floor, QuotaFloor) is the least time the quotas allow
 // for a set of calls: in each quota the calls fill windows of a minute and
 // the last window opens (windows−1) minutes after the first; the largest

@@ -470,7 +470,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.handleUserinfo(w, r)
 		return
 	case strings.HasPrefix(r.URL.Path, adminPrefix):
-		s.handleAdmin(w, r)
+		s.serveAdmin(w, r)
 		return
 	case r.URL.Path == "/" || r.URL.Path == "/healthz":
 		s.handleIndex(w, r)
