@@ -8,7 +8,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -302,15 +301,17 @@ func TestBrowserSyncProgress(t *testing.T) {
 		api.JSON(t, "POST", "/api/v1/contacts", map[string]any{"name": name, "tags": []string{tag.ID}}, http.StatusCreated, nil)
 	}
 	b.Post(t, page+"/contacts", url.Values{"enabled": {"1"}, "tag_id": {tag.ID}, "period_minutes": {"15"}, "group_name": {"Tandem"}})
-	var creates atomic.Int32
+	// One contact waits in Google's group: the run imports it, then sends
+	// Tandem's two in one batch, held at Google.
+	seedGroup(t, g, "watch@gmail.com", "Tandem", "Dee Google")
 	held, release := g.Hold(t, func(r *http.Request) bool {
-		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, ":createContact") && creates.Add(1) == 2
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, ":batchCreateContacts")
 	})
 	run := b.Post(t, page+"/sync", nil).URL // the page that follows the run
 	select {
 	case <-held:
 	case <-time.After(30 * time.Second):
-		t.Fatal("the run never sent its second contact")
+		t.Fatal("the run never sent its contacts")
 	}
 
 	ctx := newChrome(t, 90*time.Second)
@@ -319,7 +320,7 @@ func TestBrowserSyncProgress(t *testing.T) {
 	line := `document.querySelector('[data-sync-progress="contact"]')`
 	step("the running counts",
 		chromedp.Navigate(run),
-		chromedp.Poll[chromedp.Void](line+`.textContent.includes("remote: +1,") && !`+line+`.hidden`,
+		chromedp.Poll[chromedp.Void](line+`.textContent.includes("here: +1,") && !`+line+`.hidden`,
 			chromedp.WithPollingTimeout(30*time.Second)),
 	)
 	release()

@@ -10,7 +10,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -34,6 +33,7 @@ type sseEvent struct {
 			Done    bool   `json:"done"`
 			Stats   struct {
 				RemoteCreated int `json:"remote_created"`
+				LocalCreated  int `json:"local_created"`
 			} `json:"stats"`
 			Status  string `json:"status"`
 			Text    string `json:"text"`
@@ -115,9 +115,11 @@ func testSyncProgressLive(t *testing.T, s *tandemtest.Server) {
 	}
 	b.Post(t, page+"/contacts", url.Values{"enabled": {"1"}, "tag_id": {tag.ID}, "period_minutes": {"15"}, "group_name": {"Tandem"}})
 
-	var creates atomic.Int32
+	// One contact waits in Google's group: the run imports it, then sends
+	// Tandem's three in one batch, held at Google.
+	seedGroup(t, g, "live@gmail.com", "Tandem", "Dee Google")
 	held, release := g.Hold(t, func(r *http.Request) bool {
-		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, ":createContact") && creates.Add(1) == 2
+		return r.Method == http.MethodPost && strings.HasSuffix(r.URL.Path, ":batchCreateContacts")
 	})
 	p := b.Post(t, page+"/sync", nil)
 	m := regexp.MustCompile(`\?run=(\d+)$`).FindStringSubmatch(p.URL)
@@ -144,15 +146,15 @@ func testSyncProgressLive(t *testing.T, s *tandemtest.Server) {
 	select {
 	case <-held:
 	case <-time.After(30 * time.Second):
-		t.Fatal("the run never sent its second contact")
+		t.Fatal("the run never sent its contacts")
 	}
-	// One contact is in Google, the second waits: the counts say so.
-	ev := nextEvent(t, events, "progress with one contact created", func(ev sseEvent) bool {
+	// Google's contact is imported, Tandem's wait: the counts say so.
+	ev := nextEvent(t, events, "progress with one contact imported", func(ev sseEvent) bool {
 		return ev.Name == "progress" && len(ev.Data.Bindings) == 1 && ev.Data.Bindings[0].Running &&
-			ev.Data.Bindings[0].Stats.RemoteCreated == 1
+			ev.Data.Bindings[0].Stats.LocalCreated == 1
 	})
 	if bd := ev.Data.Bindings[0]; ev.Data.State != "running" || bd.Kind != "contact" || bd.Status != "Syncing…" ||
-		!strings.Contains(bd.Text, "remote: +1,") {
+		bd.Stats.RemoteCreated != 0 || !strings.Contains(bd.Text, "here: +1,") {
 		t.Errorf("progress %+v", ev.Data)
 	}
 	release()
@@ -167,7 +169,7 @@ func testSyncProgressLive(t *testing.T, s *tandemtest.Server) {
 	if _, open := <-events; open {
 		t.Error("the stream goes on after its end")
 	}
-	if n := len(g.People("live@gmail.com")); n != 3 {
+	if n := len(g.People("live@gmail.com")); n != 4 {
 		t.Errorf("%d contacts in Google", n)
 	}
 

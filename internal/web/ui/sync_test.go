@@ -202,3 +202,20 @@ func connectGoogle(t *testing.T, s *tandemtest.Server, gmail, name, email string
 	}
 	return g, api, b, "/profile/accounts/" + conns[0].ID
 }
+
+// seedGroup puts contacts named names into the user's Google group called
+// group (made if missing), as the user would in Google Contacts.
+func seedGroup(t *testing.T, g *oauthtest.Google, gmail, group string, names ...string) {
+	t.Helper()
+	grp, err := g.CreateContactGroup(gmail, group)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range names {
+		p := map[string]any{"names": []any{map[string]any{"unstructuredName": n}},
+			"memberships": []any{map[string]any{"contactGroupMembership": map[string]any{"contactGroupResourceName": grp}}}}
+		if _, err := g.CreateContact(gmail, p); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
