@@ -600,59 +600,41 @@ func (t *Tx) PutLink(ctx context.Context, l *Link) error {
 }
 
 // PutLinks is PutLink for many links (distinct local ids), in one
-// statement per 100.
+// statement per bulkRows.
 func (t *Tx) PutLinks(ctx context.Context, ls []*Link) error {
-	for len(ls) > 0 {
-		n := min(len(ls), 100)
-		args := make([]any, 0, n*10)
-		var vals strings.Builder
-		for i, l := range ls[:n] {
-			var at int64
-			if !l.BaseAt.IsZero() {
-				at = crm.Micros(l.BaseAt)
-			}
-			if i > 0 {
-				vals.WriteByte(',')
-			}
-			vals.WriteString("(" + params(len(args)+1, 10) + ")")
-			args = append(args, l.BindingID, l.LocalID, l.RemoteID, l.ETag, l.Identity, l.Marker, l.Base, at, l.Pending, l.Dormant)
+	args := make([]any, 0, len(ls)*10)
+	for _, l := range ls {
+		var at int64
+		if !l.BaseAt.IsZero() {
+			at = crm.Micros(l.BaseAt)
 		}
-		_, err := t.q.ExecContext(ctx, `INSERT INTO sync_links (binding_id, local_id, remote_id, etag, identity, marker, base,
-			base_at, pending, dormant) VALUES `+vals.String()+`
-			ON CONFLICT (binding_id, local_id) DO UPDATE SET remote_id = excluded.remote_id, etag = excluded.etag,
-			identity = excluded.identity, marker = excluded.marker, base = excluded.base, base_at = excluded.base_at,
-			pending = excluded.pending, dormant = excluded.dormant`, args...)
-		if t.s.dialect.isUnique(err) {
-			return fmt.Errorf("put links: remote item or marker already linked: %w", ErrDuplicate)
-		}
-		if err != nil {
-			return fmt.Errorf("put links: %w", err)
-		}
-		ls = ls[n:]
+		args = append(args, l.BindingID, l.LocalID, l.RemoteID, l.ETag, l.Identity, l.Marker, l.Base, at, l.Pending, l.Dormant)
+	}
+	err := t.s.insertRowsThen(ctx, t.q, `INSERT INTO sync_links (binding_id, local_id, remote_id, etag, identity, marker, base,
+		base_at, pending, dormant)`, `
+		ON CONFLICT (binding_id, local_id) DO UPDATE SET remote_id = excluded.remote_id, etag = excluded.etag,
+		identity = excluded.identity, marker = excluded.marker, base = excluded.base, base_at = excluded.base_at,
+		pending = excluded.pending, dormant = excluded.dormant`, 10, args)
+	if t.s.dialect.isUnique(err) {
+		return fmt.Errorf("put links: remote item or marker already linked: %w", ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("put links: %w", err)
 	}
 	return nil
 }
 
-// JournalMany is Journal for many entries, in one statement per 100.
+// JournalMany is Journal for many entries, in one statement per bulkRows.
 func (t *Tx) JournalMany(ctx context.Context, es []JournalEntry) error {
 	at := crm.Micros(crm.Now())
-	for len(es) > 0 {
-		n := min(len(es), 100)
-		args := make([]any, 0, n*9)
-		var vals strings.Builder
-		for i, e := range es[:n] {
-			if i > 0 {
-				vals.WriteByte(',')
-			}
-			vals.WriteString("(" + params(len(args)+1, 9) + ")")
-			args = append(args, e.BindingID, e.Entity, e.RecordID, e.RemoteID, e.Side, e.Action, strings.Join(e.Fields, ","),
-				e.Reason, at)
-		}
-		if _, err := t.q.ExecContext(ctx, `INSERT INTO sync_journal (binding_id, entity, record_id, remote_id, side, action,
-			fields, reason, at) VALUES `+vals.String(), args...); err != nil {
-			return fmt.Errorf("journal: %w", err)
-		}
-		es = es[n:]
+	args := make([]any, 0, len(es)*9)
+	for _, e := range es {
+		args = append(args, e.BindingID, e.Entity, e.RecordID, e.RemoteID, e.Side, e.Action, strings.Join(e.Fields, ","),
+			e.Reason, at)
+	}
+	if err := t.s.insertRows(ctx, t.q, `INSERT INTO sync_journal (binding_id, entity, record_id, remote_id, side, action,
+		fields, reason, at)`, 9, args); err != nil {
+		return fmt.Errorf("journal: %w", err)
 	}
 	return nil
 }
