@@ -214,7 +214,7 @@ func TestBulkPageOverlay(t *testing.T) {
 		item("r3", "Ann copy", "tandem-m1", ""), // Ann's marker
 		item("r4", "Cid", "", ""),
 		item("r5", "Bob copy", "", "uid-1"), // Bob's identity
-		{RemoteID: "r4", Deleted: true},    // Cid, gone again
+		{RemoteID: "r4", Deleted: true},     // Cid, gone again
 		item("r6", "Dee", "", ""),
 		item("r2", "Bob renamed", "", "uid-1"), // Bob changed: a later etag
 	}
