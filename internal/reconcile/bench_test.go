@@ -136,7 +136,7 @@ func (g genConn) List(ctx context.Context, cursor, page string) (reconcile.Page,
 }
 
 func benchImportScale(b *testing.B, pg bool) {
-	var peak int64
+	var peak, base int64
 	for range b.N {
 		b.StopTimer()
 		f := benchFixture(b, pg)
@@ -145,27 +145,30 @@ func benchImportScale(b *testing.B, pg bool) {
 		if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 			b.Skipf("cannot reset the peak RSS: %v", err)
 		}
+		base = max(base, procStatus(b, "VmRSS:"))
 		b.StartTimer()
 		s, err := f.eng.Run(f.ctx, f.b.ID, genConn{n: *importN, pageSize: 1000}, f.local)
 		if err != nil || s.LocalCreated != *importN {
 			b.Fatalf("import %+v, %v", s, err)
 		}
 		b.StopTimer()
-		peak = max(peak, vmHWM(b))
+		peak = max(peak, procStatus(b, "VmHWM:"))
 		b.StartTimer()
 	}
 	b.ReportMetric(float64(*importN*b.N)/b.Elapsed().Seconds(), "contacts/s")
+	b.ReportMetric(float64(base)/1024, "start-RSS-MB")
 	b.ReportMetric(float64(peak)/1024, "peak-RSS-MB")
 }
 
-// vmHWM is the process's peak RSS in KiB.
-func vmHWM(b *testing.B) int64 {
+// procStatus reads a size in KiB from /proc/self/status: "VmRSS:" (now)
+// or "VmHWM:" (the peak).
+func procStatus(b *testing.B, key string) int64 {
 	status, err := os.ReadFile("/proc/self/status")
 	if err != nil {
 		b.Fatal(err)
 	}
 	for _, l := range strings.Split(string(status), "\n") {
-		if v, ok := strings.CutPrefix(l, "VmHWM:"); ok {
+		if v, ok := strings.CutPrefix(l, key); ok {
 			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
 			if err != nil {
 				b.Fatal(err)
@@ -173,6 +176,6 @@ func vmHWM(b *testing.B) int64 {
 			return n
 		}
 	}
-	b.Fatal("no VmHWM in /proc/self/status")
+	b.Fatalf("no %s in /proc/self/status", key)
 	return 0
 }
