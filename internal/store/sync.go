@@ -644,7 +644,8 @@ func (t *Tx) JournalMany(ctx context.Context, es []JournalEntry) error {
 // links a page of remote items can match, in one query per list (per 1,000
 // values).
 func (t *Tx) LinksMatching(ctx context.Context, bindingID string, remoteIDs, markers, identities []string) ([]*Link, error) {
-	if t.s.dialect.name() == "postgres" {
+	pg := t.s.dialect.name() == "postgres"
+	if pg {
 		// pgx prepares these queries once per connection, and after five
 		// runs PostgreSQL may keep a generic plan made while the links
 		// table was small: during a first import of 100k items that plan
@@ -664,8 +665,18 @@ func (t *Tx) LinksMatching(ctx context.Context, bindingID string, remoteIDs, mar
 		// The remote_id index is partial (remote_id <> ''): both databases
 		// use it only when the query repeats that condition.
 		err := inChunks(k.vals, func(vals []string) error {
-			ls, err := t.s.linksWith(ctx, t.q, `binding_id = $1 AND `+k.col+` IN (`+params(2, len(vals))+`)`+k.extra,
-				append([]any{bindingID}, anySlice(vals)...)...)
+			var ls []*Link
+			var err error
+			if pg {
+				// One array parameter: one statement text, cheap to plan.
+				ls, err = t.s.linksWith(ctx, t.q, `binding_id = $1 AND `+k.col+` = ANY($2)`+k.extra, bindingID, vals)
+			} else {
+				// "?", not "$N": SQLite looks each "$N" up among the
+				// parameters before it, quadratic in their number.
+				ls, err = t.s.linksWith(ctx, t.q, `binding_id = ? AND `+k.col+` IN (`+
+					strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")+`)`+k.extra,
+					append([]any{bindingID}, anySlice(vals)...)...)
+			}
 			out = append(out, ls...)
 			return err
 		})
