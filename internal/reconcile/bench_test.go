@@ -2,7 +2,12 @@ package reconcile_test
 
 import (
 	"context"
+	"flag"
 	"fmt"
+	"os"
+	"runtime"
+	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/tandem-crm/tandem/internal/crm"
@@ -91,4 +96,86 @@ func benchExport(b *testing.B, pg bool) {
 		}
 	}
 	b.ReportMetric(float64(benchN*b.N)/b.Elapsed().Seconds(), "contacts/s")
+}
+
+// The ImportScale benchmarks import -import.n generated contacts from a
+// connector that holds none of them, and report the process's peak RSS
+// during the import (Linux: VmHWM, reset before it), so that running them
+// at two sizes shows whether anything in the engine grows with N:
+//
+//	go test ./internal/reconcile -run '^$' -bench ImportScale -benchtime 1x -import.n 100000
+var importN = flag.Int("import.n", benchN, "contacts the ImportScale benchmarks import")
+
+func BenchmarkImportScaleSQLite(b *testing.B)   { benchImportScale(b, false) }
+func BenchmarkImportScalePostgres(b *testing.B) { benchImportScale(b, true) }
+
+// genConn lists n generated contacts, a page at a time, without keeping
+// them. An import calls List only; the embedded nil Connector makes any
+// other call fail the benchmark loudly.
+type genConn struct {
+	reconcile.Connector
+	n, pageSize int
+}
+
+func (g genConn) List(ctx context.Context, cursor, page string) (reconcile.Page, error) {
+	if cursor != "" {
+		return reconcile.Page{NextCursor: "done"}, nil
+	}
+	from, _ := strconv.Atoi(page)
+	to := min(from+g.pageSize, g.n)
+	p := reconcile.Page{Items: make([]reconcile.Item, 0, to-from)}
+	for i := from; i < to; i++ {
+		p.Items = append(p.Items, reconcile.Item{RemoteID: "g" + strconv.Itoa(i), ETag: `"1"`, Fields: benchFields(i)})
+	}
+	if to < g.n {
+		p.NextPage = strconv.Itoa(to)
+	} else {
+		p.NextCursor = "done"
+	}
+	return p, nil
+}
+
+func benchImportScale(b *testing.B, pg bool) {
+	var peak, base int64
+	for range b.N {
+		b.StopTimer()
+		f := benchFixture(b, pg)
+		runtime.GC()
+		// Writing 5 resets VmHWM to the current RSS.
+		if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
+			b.Skipf("cannot reset the peak RSS: %v", err)
+		}
+		base = max(base, procStatus(b, "VmRSS:"))
+		b.StartTimer()
+		s, err := f.eng.Run(f.ctx, f.b.ID, genConn{n: *importN, pageSize: 1000}, f.local)
+		if err != nil || s.LocalCreated != *importN {
+			b.Fatalf("import %+v, %v", s, err)
+		}
+		b.StopTimer()
+		peak = max(peak, procStatus(b, "VmHWM:"))
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(*importN*b.N)/b.Elapsed().Seconds(), "contacts/s")
+	b.ReportMetric(float64(base)/1024, "start-RSS-MB")
+	b.ReportMetric(float64(peak)/1024, "peak-RSS-MB")
+}
+
+// procStatus reads a size in KiB from /proc/self/status: "VmRSS:" (now)
+// or "VmHWM:" (the peak).
+func procStatus(b *testing.B, key string) int64 {
+	status, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, l := range strings.Split(string(status), "\n") {
+		if v, ok := strings.CutPrefix(l, key); ok {
+			n, err := strconv.ParseInt(strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(v), "kB")), 10, 64)
+			if err != nil {
+				b.Fatal(err)
+			}
+			return n
+		}
+	}
+	b.Fatalf("no %s in /proc/self/status", key)
+	return 0
 }

@@ -56,6 +56,15 @@ type Local interface {
 	Reenter(ctx context.Context, tx *store.Tx, id string) (string, error)
 }
 
+// BulkCreator is a Local that makes many records at once: the new items of
+// a page (a first import is nothing else) are written in a few statements
+// instead of several each. ids[i] answers fs[i]. An error fails them all;
+// the engine then applies the page again item by item, each in a
+// savepoint, so a bad item is skipped alone.
+type BulkCreator interface {
+	CreateMany(ctx context.Context, tx *store.Tx, fs []Fields) (ids []string, err error)
+}
+
 // ActionDelete is what RemoteRemoved returns when it deleted the record.
 const ActionDelete = "delete"
 
@@ -187,6 +196,9 @@ type run struct {
 	// items can match, and the remote writes to run after it commits.
 	pg    *pageLinks
 	after []deferredWrite
+	// creates holds the batch's new items while the Local is a
+	// BulkCreator (nil otherwise), written together by flushCreates.
+	creates *pendingCreates
 }
 
 // errDryRun rolls back a preview's transactions.
@@ -644,6 +656,20 @@ func (r *run) applyItemsOnce(ctx context.Context, items []Item, pulled, guarded 
 			return err
 		}
 		r.pg = newPageLinks(links)
+		// New items are written together when the Local can, except on
+		// the guarded retry (each item alone in its savepoint) and in a
+		// preview (whose plan names each record as it goes).
+		if _, ok := r.local.(BulkCreator); ok && !guarded && !r.dry {
+			r.creates = newPendingCreates()
+			defer func() { r.creates = nil }()
+		}
+		unguarded := func(err error) error {
+			r.pg.commit()
+			if err != nil && ctx.Err() == nil && !isFatal(err) {
+				return errItemFailed
+			}
+			return err
+		}
 		for _, it := range items {
 			if pulled {
 				r.stats.Pulled++
@@ -652,12 +678,14 @@ func (r *run) applyItemsOnce(ctx context.Context, items []Item, pulled, guarded 
 				return err
 			}
 			if !guarded {
-				err := r.pullItem(ctx, tx, it)
-				r.pg.commit()
-				if err != nil && ctx.Err() == nil && !isFatal(err) {
-					return errItemFailed
+				if r.creates.holds(it) {
+					// It may match one of them: the page's links must
+					// show them first.
+					if err := unguarded(r.flushCreates(ctx, tx)); err != nil {
+						return err
+					}
 				}
-				if err != nil {
+				if err := unguarded(r.pullItem(ctx, tx, it)); err != nil {
 					return err
 				}
 				continue
@@ -677,8 +705,91 @@ func (r *run) applyItemsOnce(ctx context.Context, items []Item, pulled, guarded 
 			r.stats.Skipped++
 			r.log().Warn("remote item skipped", "remote_id", it.RemoteID, "err", err)
 		}
+		if !guarded {
+			return unguarded(r.flushCreates(ctx, tx))
+		}
 		return nil
 	})
+}
+
+// pendingCreates are new items of a batch waiting to be written together,
+// with the keys a later item of the batch could match them by.
+type pendingCreates struct {
+	items                    []Item
+	remote, marker, identity map[string]bool
+}
+
+func newPendingCreates() *pendingCreates {
+	return &pendingCreates{remote: map[string]bool{}, marker: map[string]bool{}, identity: map[string]bool{}}
+}
+
+func (p *pendingCreates) add(it Item) {
+	p.items = append(p.items, it)
+	for _, k := range []struct {
+		m   map[string]bool
+		key string
+	}{{p.remote, it.RemoteID}, {p.marker, it.Marker}, {p.identity, it.Identity}} {
+		if k.key != "" {
+			k.m[k.key] = true
+		}
+	}
+}
+
+// holds reports whether it could match a pending item's link (by remote
+// id, marker or identity, as pageLinks.find matches).
+func (p *pendingCreates) holds(it Item) bool {
+	if p == nil || len(p.items) == 0 {
+		return false
+	}
+	return it.RemoteID != "" && p.remote[it.RemoteID] || it.Marker != "" && p.marker[it.Marker] ||
+		it.Identity != "" && p.identity[it.Identity]
+}
+
+// flushCreates writes the batch's pending new items as importItem does
+// each, in a few statements: the records (BulkCreator), their links and
+// journal entries; the batch's links then show them.
+func (r *run) flushCreates(ctx context.Context, tx *store.Tx) error {
+	p := r.creates
+	if p == nil || len(p.items) == 0 {
+		return nil
+	}
+	items := p.items
+	*p = *newPendingCreates()
+	fs := make([]Fields, len(items))
+	for i, it := range items {
+		fs[i] = it.Fields
+	}
+	ids, err := r.local.(BulkCreator).CreateMany(ctx, tx, fs)
+	if err != nil {
+		return &ItemError{Err: err}
+	}
+	if len(ids) != len(items) {
+		return fmt.Errorf("create many: %d ids for %d records", len(ids), len(items))
+	}
+	links := make([]*store.Link, len(items))
+	entries := make([]store.JournalEntry, len(items))
+	now := time.Now()
+	for i, it := range items {
+		marker := it.Marker
+		if marker == "" {
+			marker = newMarker()
+		}
+		links[i] = &store.Link{BindingID: r.b.ID, LocalID: ids[i], RemoteID: it.RemoteID, ETag: it.ETag,
+			Identity: it.Identity, Marker: marker, Base: encodeFields(it.Fields), BaseAt: now}
+		entries[i] = store.JournalEntry{BindingID: r.b.ID, Entity: r.local.Entity(), RecordID: ids[i],
+			RemoteID: it.RemoteID, Side: "local", Action: "create", Fields: names(it.Fields), Reason: ReasonCreatedRemotely}
+	}
+	if err := tx.PutLinks(ctx, links); err != nil {
+		return err
+	}
+	if err := tx.JournalMany(ctx, entries); err != nil {
+		return err
+	}
+	for _, l := range links {
+		r.pg.put(l)
+	}
+	r.stats.LocalCreated += len(items)
+	return nil
 }
 
 // inBatch runs fn in one transaction with the batch's links (r.pg, empty
@@ -765,6 +876,10 @@ func (r *run) pullItem(ctx context.Context, tx *store.Tx, it Item) error {
 		return r.remoteRemovedTx(ctx, tx, link, ReasonRemovedRemotely)
 	}
 	if link == nil {
+		if r.creates != nil {
+			r.creates.add(it)
+			return nil
+		}
 		return r.importItem(ctx, tx, it, "")
 	}
 	if link.RemoteID == it.RemoteID && link.ETag == it.ETag && !link.Pending {

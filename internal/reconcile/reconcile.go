@@ -60,6 +60,12 @@
 // the link's is skipped; a merged item equals its base). Items of a page
 // see what earlier items of the same page wrote: links through the page's
 // own index, records through reads inside the transaction (Local.Load).
+// A page's new items (no link by remote id, marker or identity) are
+// created together when the Local is a BulkCreator: records, links and
+// journal entries in a few multi-row statements at the end of the page,
+// or earlier, before an item that could match one of them, so the page's
+// index shows them to it; when that fails, the page is applied again item
+// by item with savepoints, as for any failed item.
 // Remote writes a page calls for (a merge the remote lacks) run after its
 // commit, never while it holds SQLite's single writer; until each succeeds
 // the link's base stays what the remote holds, so a crash in between

@@ -45,18 +45,48 @@ func OriginOf(ctx context.Context) string {
 
 // logChange appends to the change log inside the writing transaction.
 func (s *Store) logChange(ctx context.Context, tx querier, entity, id, op, actor string) error {
-	// The lock is held until commit: a transaction takes it once.
-	if known := checked(tx); known == nil || !known.changesLocked {
-		if err := s.dialect.lockChanges(ctx, tx); err != nil {
-			return fmt.Errorf("lock change log: %w", err)
-		}
-		if known != nil {
-			known.changesLocked = true
-		}
+	if err := s.lockChangeLog(ctx, tx); err != nil {
+		return err
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO changes (entity, entity_id, op, origin, actor_id, at)
 		VALUES ($1, $2, $3, $4, $5, $6)`, entity, id, op, OriginOf(ctx), actor, crm.Micros(crm.Now()))
 	if err != nil {
+		return fmt.Errorf("append change log: %w", err)
+	}
+	return nil
+}
+
+// lockChangeLog takes the change-log lock, held until commit: a
+// transaction takes it once.
+func (s *Store) lockChangeLog(ctx context.Context, tx querier) error {
+	known := checked(tx)
+	if known != nil && known.changesLocked {
+		return nil
+	}
+	if err := s.dialect.lockChanges(ctx, tx); err != nil {
+		return fmt.Errorf("lock change log: %w", err)
+	}
+	if known != nil {
+		known.changesLocked = true
+	}
+	return nil
+}
+
+// logChanges is logChange for many records, in multi-row statements; the
+// entries take the order of ids.
+func (s *Store) logChanges(ctx context.Context, tx querier, entity string, ids []string, op, actor string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if err := s.lockChangeLog(ctx, tx); err != nil {
+		return err
+	}
+	origin := OriginOf(ctx)
+	args := make([]any, 0, len(ids)*6)
+	for _, id := range ids {
+		args = append(args, entity, id, op, origin, actor, crm.Micros(crm.Now()))
+	}
+	if err := s.insertRows(ctx, tx, `INSERT INTO changes (entity, entity_id, op, origin, actor_id, at)`, 6, args); err != nil {
 		return fmt.Errorf("append change log: %w", err)
 	}
 	return nil

@@ -64,32 +64,8 @@ func (s *Store) setTags(ctx context.Context, tx querier, v access.Viewer, entity
 			ids = append(ids, t.ID)
 		}
 	}
-	known := checked(tx)
-	unchecked := ids
-	if known != nil {
-		unchecked = nil
-		for _, id := range ids {
-			if !known.tags[v.UserID+"\x00"+id] {
-				unchecked = append(unchecked, id)
-			}
-		}
-	}
-	if len(unchecked) > 0 {
-		args := append([]any{v.UserID}, anySlice(unchecked)...)
-		var n int
-		if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tags t WHERE `+tagVisible+` AND t.id IN (`+params(2, len(unchecked))+`)`,
-			args...).Scan(&n); err != nil {
-			return fmt.Errorf("check tags: %w", err)
-		}
-		if n != len(unchecked) {
-			fe.Add("tags", "error.not_found")
-			return fe.Err()
-		}
-		if known != nil {
-			for _, id := range unchecked {
-				known.tags[v.UserID+"\x00"+id] = true
-			}
-		}
+	if err := checkTagsVisible(ctx, tx, v, ids, fe); err != nil {
+		return err
 	}
 	if !fresh {
 		if _, err := tx.ExecContext(ctx, `DELETE FROM record_tags WHERE record_id = $2 AND tag_id IN
@@ -101,6 +77,40 @@ func (s *Store) setTags(ctx context.Context, tx querier, v access.Viewer, entity
 		if _, err := tx.ExecContext(ctx, `INSERT INTO record_tags (tag_id, record_id, entity) VALUES ($1, $2, $3)`,
 			id, recordID, entity); err != nil {
 			return fmt.Errorf("add tag: %w", err)
+		}
+	}
+	return nil
+}
+
+// checkTagsVisible fails with a field error unless the viewer sees every
+// tag of ids (distinct); a transaction remembers the tags that passed.
+func checkTagsVisible(ctx context.Context, tx querier, v access.Viewer, ids []string, fe crm.FieldErrors) error {
+	known := checked(tx)
+	unchecked := ids
+	if known != nil {
+		unchecked = nil
+		for _, id := range ids {
+			if !known.tags[v.UserID+"\x00"+id] {
+				unchecked = append(unchecked, id)
+			}
+		}
+	}
+	if len(unchecked) == 0 {
+		return nil
+	}
+	args := append([]any{v.UserID}, anySlice(unchecked)...)
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) FROM tags t WHERE `+tagVisible+` AND t.id IN (`+params(2, len(unchecked))+`)`,
+		args...).Scan(&n); err != nil {
+		return fmt.Errorf("check tags: %w", err)
+	}
+	if n != len(unchecked) {
+		fe.Add("tags", "error.not_found")
+		return fe.Err()
+	}
+	if known != nil {
+		for _, id := range unchecked {
+			known.tags[v.UserID+"\x00"+id] = true
 		}
 	}
 	return nil

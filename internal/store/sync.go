@@ -600,59 +600,41 @@ func (t *Tx) PutLink(ctx context.Context, l *Link) error {
 }
 
 // PutLinks is PutLink for many links (distinct local ids), in one
-// statement per 100.
+// statement per bulkRows.
 func (t *Tx) PutLinks(ctx context.Context, ls []*Link) error {
-	for len(ls) > 0 {
-		n := min(len(ls), 100)
-		args := make([]any, 0, n*10)
-		var vals strings.Builder
-		for i, l := range ls[:n] {
-			var at int64
-			if !l.BaseAt.IsZero() {
-				at = crm.Micros(l.BaseAt)
-			}
-			if i > 0 {
-				vals.WriteByte(',')
-			}
-			vals.WriteString("(" + params(len(args)+1, 10) + ")")
-			args = append(args, l.BindingID, l.LocalID, l.RemoteID, l.ETag, l.Identity, l.Marker, l.Base, at, l.Pending, l.Dormant)
+	args := make([]any, 0, len(ls)*10)
+	for _, l := range ls {
+		var at int64
+		if !l.BaseAt.IsZero() {
+			at = crm.Micros(l.BaseAt)
 		}
-		_, err := t.q.ExecContext(ctx, `INSERT INTO sync_links (binding_id, local_id, remote_id, etag, identity, marker, base,
-			base_at, pending, dormant) VALUES `+vals.String()+`
-			ON CONFLICT (binding_id, local_id) DO UPDATE SET remote_id = excluded.remote_id, etag = excluded.etag,
-			identity = excluded.identity, marker = excluded.marker, base = excluded.base, base_at = excluded.base_at,
-			pending = excluded.pending, dormant = excluded.dormant`, args...)
-		if t.s.dialect.isUnique(err) {
-			return fmt.Errorf("put links: remote item or marker already linked: %w", ErrDuplicate)
-		}
-		if err != nil {
-			return fmt.Errorf("put links: %w", err)
-		}
-		ls = ls[n:]
+		args = append(args, l.BindingID, l.LocalID, l.RemoteID, l.ETag, l.Identity, l.Marker, l.Base, at, l.Pending, l.Dormant)
+	}
+	err := t.s.insertRowsThen(ctx, t.q, `INSERT INTO sync_links (binding_id, local_id, remote_id, etag, identity, marker, base,
+		base_at, pending, dormant)`, `
+		ON CONFLICT (binding_id, local_id) DO UPDATE SET remote_id = excluded.remote_id, etag = excluded.etag,
+		identity = excluded.identity, marker = excluded.marker, base = excluded.base, base_at = excluded.base_at,
+		pending = excluded.pending, dormant = excluded.dormant`, 10, args)
+	if t.s.dialect.isUnique(err) {
+		return fmt.Errorf("put links: remote item or marker already linked: %w", ErrDuplicate)
+	}
+	if err != nil {
+		return fmt.Errorf("put links: %w", err)
 	}
 	return nil
 }
 
-// JournalMany is Journal for many entries, in one statement per 100.
+// JournalMany is Journal for many entries, in one statement per bulkRows.
 func (t *Tx) JournalMany(ctx context.Context, es []JournalEntry) error {
 	at := crm.Micros(crm.Now())
-	for len(es) > 0 {
-		n := min(len(es), 100)
-		args := make([]any, 0, n*9)
-		var vals strings.Builder
-		for i, e := range es[:n] {
-			if i > 0 {
-				vals.WriteByte(',')
-			}
-			vals.WriteString("(" + params(len(args)+1, 9) + ")")
-			args = append(args, e.BindingID, e.Entity, e.RecordID, e.RemoteID, e.Side, e.Action, strings.Join(e.Fields, ","),
-				e.Reason, at)
-		}
-		if _, err := t.q.ExecContext(ctx, `INSERT INTO sync_journal (binding_id, entity, record_id, remote_id, side, action,
-			fields, reason, at) VALUES `+vals.String(), args...); err != nil {
-			return fmt.Errorf("journal: %w", err)
-		}
-		es = es[n:]
+	args := make([]any, 0, len(es)*9)
+	for _, e := range es {
+		args = append(args, e.BindingID, e.Entity, e.RecordID, e.RemoteID, e.Side, e.Action, strings.Join(e.Fields, ","),
+			e.Reason, at)
+	}
+	if err := t.s.insertRows(ctx, t.q, `INSERT INTO sync_journal (binding_id, entity, record_id, remote_id, side, action,
+		fields, reason, at)`, 9, args); err != nil {
+		return fmt.Errorf("journal: %w", err)
 	}
 	return nil
 }
@@ -662,6 +644,19 @@ func (t *Tx) JournalMany(ctx context.Context, es []JournalEntry) error {
 // links a page of remote items can match, in one query per list (per 1,000
 // values).
 func (t *Tx) LinksMatching(ctx context.Context, bindingID string, remoteIDs, markers, identities []string) ([]*Link, error) {
+	pg := t.s.dialect.name() == "postgres"
+	if pg {
+		// pgx prepares these queries once per connection, and after five
+		// runs PostgreSQL may keep a generic plan made while the links
+		// table was small: during a first import of 100k items that plan
+		// (a scan of the binding's links) cost a second a page at 40k
+		// links. Planning each run for the values at hand picks the
+		// indexes. SET LOCAL lasts until the transaction ends, which the
+		// page's inserts do not mind: their plans are trivial.
+		if _, err := t.q.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
+			return nil, fmt.Errorf("links matching: %w", err)
+		}
+	}
 	var out []*Link
 	for _, k := range []struct {
 		col, extra string
@@ -670,8 +665,18 @@ func (t *Tx) LinksMatching(ctx context.Context, bindingID string, remoteIDs, mar
 		// The remote_id index is partial (remote_id <> ''): both databases
 		// use it only when the query repeats that condition.
 		err := inChunks(k.vals, func(vals []string) error {
-			ls, err := t.s.linksWith(ctx, t.q, `binding_id = $1 AND `+k.col+` IN (`+params(2, len(vals))+`)`+k.extra,
-				append([]any{bindingID}, anySlice(vals)...)...)
+			var ls []*Link
+			var err error
+			if pg {
+				// One array parameter: one statement text, cheap to plan.
+				ls, err = t.s.linksWith(ctx, t.q, `binding_id = $1 AND `+k.col+` = ANY($2)`+k.extra, bindingID, vals)
+			} else {
+				// "?", not "$N": SQLite looks each "$N" up among the
+				// parameters before it, quadratic in their number.
+				ls, err = t.s.linksWith(ctx, t.q, `binding_id = ? AND `+k.col+` IN (`+
+					strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")+`)`+k.extra,
+					append([]any{bindingID}, anySlice(vals)...)...)
+			}
 			out = append(out, ls...)
 			return err
 		})
