@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/crm"
@@ -148,14 +149,38 @@ func (s *Store) LastChange(ctx context.Context) (int64, error) {
 // 1,000 ids, however long the log is between since and upto.
 func (s *Store) ChangedAmong(ctx context.Context, entity string, since, upto int64, origin string, ids []string) (map[string]bool, error) {
 	out := map[string]bool{}
-	err := inChunks(ids, func(ids []string) error {
-		rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT entity_id FROM changes WHERE entity_id IN (`+params(5, len(ids))+`)
-			AND seq > $1 AND seq <= $2 AND entity = $3 AND origin <> $4`,
-			append([]any{since, upto, entity, origin}, anySlice(ids)...)...)
-		if err != nil {
+	if !s.Postgres() {
+		err := inChunks(ids, func(ids []string) error {
+			// "?", not "$N": SQLite looks each "$N" up among the
+			// parameters before it, quadratic in their number.
+			rows, err := s.r.QueryContext(ctx, `SELECT DISTINCT entity_id FROM changes WHERE entity_id IN (`+
+				strings.TrimSuffix(strings.Repeat("?,", len(ids)), ",")+`) AND seq > ? AND seq <= ? AND entity = ? AND origin <> ?`,
+				append(anySlice(ids), since, upto, entity, origin)...)
+			if err != nil {
+				return fmt.Errorf("changed records: %w", err)
+			}
+			return collectIDs(rows, out)
+		})
+		return out, err
+	}
+	// PostgreSQL: a cached generic plan of this statement, made without the
+	// values, walked the log by seq between the bounds (5 s a chunk at
+	// 200k entries, a first export of 100k contacts taking minutes);
+	// planned for the values at hand it looks each id up in
+	// changes(entity_id, seq). SET LOCAL needs a transaction (on PostgreSQL
+	// reads and writes share the pool).
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET LOCAL plan_cache_mode = force_custom_plan`); err != nil {
 			return fmt.Errorf("changed records: %w", err)
 		}
-		return collectIDs(rows, out)
+		return inChunks(ids, func(ids []string) error {
+			rows, err := tx.QueryContext(ctx, `SELECT DISTINCT entity_id FROM changes WHERE entity_id = ANY($5)
+				AND seq > $1 AND seq <= $2 AND entity = $3 AND origin <> $4`, since, upto, entity, origin, ids)
+			if err != nil {
+				return fmt.Errorf("changed records: %w", err)
+			}
+			return collectIDs(rows, out)
+		})
 	})
 	return out, err
 }
