@@ -38,6 +38,12 @@ var ErrBadSecret = fmt.Errorf("%w (wrong secret)", ErrUnknownSubscription)
 // connection's enabled bindings. While push is off it opens none and stops
 // the ones the connection has.
 func (s *Service) EnsureSubscriptions(ctx context.Context, connID string) error {
+	// One renewal of a connection at a time in this process: a run that
+	// ends and the hourly job (or a caller) renewing together would each
+	// open a new subscription for the same expiring one and keep both.
+	l := s.lock("subscriptions:" + connID)
+	l.Lock()
+	defer l.Unlock()
 	conn, p, err := s.connection(ctx, connID)
 	if errors.Is(err, provider.ErrUnknownProvider) {
 		return nil
