@@ -89,17 +89,9 @@ func (s *Store) createContacts(ctx context.Context, q querier, v access.Viewer, 
 	var tagIDs []string
 	tagSeen := map[string]bool{}
 	for _, c := range cs {
-		c.Normalize()
-		if err := c.Validate(); err != nil {
+		if err := prepareNewContact(v, c); err != nil {
 			return err
 		}
-		if c.OwnerID == "" {
-			c.OwnerID = v.UserID
-		}
-		c.ID = newID()
-		c.CreatedAt = crm.Now()
-		c.UpdatedAt = c.CreatedAt
-		c.Version = 1
 		if err := s.checkRef(ctx, q, v, "accounts", c.AccountID, "account_id", fe); err != nil {
 			return err
 		}

@@ -27,7 +27,10 @@ func (s *Store) CreateContact(ctx context.Context, v access.Viewer, c *crm.Conta
 	return s.tx(ctx, func(tx *sql.Tx) error { return s.createContact(ctx, tx, v, c) })
 }
 
-func (s *Store) createContact(ctx context.Context, tx querier, v access.Viewer, c *crm.Contact) error {
+// prepareNewContact normalizes and validates a contact about to be
+// created and gives it its id, owner, times and first version: the same
+// for one contact and for a page's bulk create.
+func prepareNewContact(v access.Viewer, c *crm.Contact) error {
 	c.Normalize()
 	if err := c.Validate(); err != nil {
 		return err
@@ -39,6 +42,13 @@ func (s *Store) createContact(ctx context.Context, tx querier, v access.Viewer, 
 	c.CreatedAt = crm.Now()
 	c.UpdatedAt = c.CreatedAt
 	c.Version = 1
+	return nil
+}
+
+func (s *Store) createContact(ctx context.Context, tx querier, v access.Viewer, c *crm.Contact) error {
+	if err := prepareNewContact(v, c); err != nil {
+		return err
+	}
 	fe := crm.FieldErrors{}
 	if err := s.checkRef(ctx, tx, v, "accounts", c.AccountID, "account_id", fe); err != nil {
 		return err
