@@ -181,6 +181,7 @@ func benchSync(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	keep := fs.Bool("keep", false, "keep the SQLite folder and the PostgreSQL database, and print where they are")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of the big binding's incremental runs to this file (.<db> added with two databases)")
 	importProfile := fs.String("import-profile", "", "write a CPU profile of the big import to this file (.<db> added with two databases)")
+	exportProfile := fs.String("export-profile", "", "write a CPU profile of the first export to this file (.<db> added with two databases)")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -213,7 +214,8 @@ func benchSync(ctx context.Context, args []string, stdout, stderr io.Writer) (er
 	}
 	var report bench.SyncReport
 	for _, db := range which {
-		res, err := benchSyncOn(ctx, db, *pgURL, *keep, len(which) > 1, *cpuProfile, *importProfile, o, notes)
+		res, err := benchSyncOn(ctx, db, *pgURL, *keep, len(which) > 1,
+			profilePaths{cpu: *cpuProfile, imp: *importProfile, exp: *exportProfile}, o, notes)
 		if err != nil {
 			return fmt.Errorf("bench sync on %s: %w", db, err)
 		}
@@ -259,7 +261,11 @@ func benchDatabases(list, pgURL string) ([]string, error) {
 // benchSyncOn runs the sync benchmark on a fresh database of kind db: a
 // new SQLite file in a temporary folder, or a new database on the
 // PostgreSQL server at pgURL; both are removed afterwards unless keep.
-func benchSyncOn(ctx context.Context, db, pgURL string, keep, suffix bool, cpuProfile, importProfile string,
+// profilePaths names the files the CPU profiles of the sync benchmark's
+// phases go to; an empty path takes none.
+type profilePaths struct{ cpu, imp, exp string }
+
+func benchSyncOn(ctx context.Context, db, pgURL string, keep, suffix bool, profiles profilePaths,
 	o bench.SyncOptions, notes io.Writer) (_ bench.SyncResult, err error) {
 	opts := store.Options{}
 	if db == "postgres" {
@@ -305,7 +311,7 @@ func benchSyncOn(ctx context.Context, db, pgURL string, keep, suffix bool, cpuPr
 	for _, p := range []struct {
 		path string
 		to   *io.Writer
-	}{{cpuProfile, &o.CPUProfile}, {importProfile, &o.ImportProfile}} {
+	}{{profiles.cpu, &o.CPUProfile}, {profiles.imp, &o.ImportProfile}, {profiles.exp, &o.ExportProfile}} {
 		if p.path == "" {
 			continue
 		}

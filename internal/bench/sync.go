@@ -65,6 +65,8 @@ type SyncOptions struct {
 	CPUProfile io.Writer
 	// ImportProfile, when set, receives a CPU profile of the big import.
 	ImportProfile io.Writer
+	// ExportProfile, when set, receives a CPU profile of the first export.
+	ExportProfile io.Writer
 }
 
 const (
@@ -805,7 +807,7 @@ func (b *syncBench) export(ctx context.Context, n int) (SyncRun, error) {
 	})
 	defer b.sync.SetProgress(nil)
 	var st reconcile.Stats
-	r, err := b.timed(ctx, n, nil, func() (err error) {
+	r, err := b.timed(ctx, n, b.o.ExportProfile, func() (err error) {
 		st, err = b.run(ctx, bd.connID)
 		return err
 	})
