@@ -73,7 +73,8 @@ func appendAddr(out []Address, name, email string, warn func(WarningCode, string
 func splitAddressList(s string) []string {
 	var out []string
 	inQuote, esc := false, false
-	depth, angle := 0, 0
+	depth := 0
+	angle := -1 // offset of an open '<'
 	start := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
@@ -94,17 +95,19 @@ func splitAddressList(s string) []string {
 			depth--
 		case depth > 0:
 		case c == '<':
-			angle++
-		case c == '>' && angle > 0:
-			angle--
-		case angle > 0:
+			angle = i
+		case c == '>':
+			angle = -1
+		case angle >= 0 && (c != ',' || strings.HasPrefix(s[angle+1:], "@")):
+			// Inside <>, a comma belongs only to an obsolete source route (<@a,@b:u@c>);
+			// otherwise the bracket was never closed and the comma ends the entry.
 		case c == ':':
 			// Group display name: drop it. A colon outside angle brackets is not part of an
 			// address otherwise (route syntax lives inside <>).
 			start = i + 1
 		case c == ',' || c == ';':
 			out = append(out, s[start:i])
-			start = i + 1
+			start, angle = i+1, -1
 		}
 	}
 	return append(out, s[start:])

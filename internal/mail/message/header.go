@@ -482,7 +482,9 @@ func unquote(s string) string {
 	}
 	var b strings.Builder
 	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+1 < len(s) {
+		// Only \" and \\ are taken as escapes: Windows paths ("C:\tmp\a.txt") arrive
+		// unescaped from some clients.
+		if s[i] == '\\' && i+1 < len(s) && (s[i+1] == '"' || s[i+1] == '\\') {
 			i++
 		}
 		b.WriteByte(s[i])

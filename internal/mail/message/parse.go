@@ -133,7 +133,7 @@ func (p *parser) headers(h header) {
 		p.warn(WarnMissingHeader, "no Message-ID")
 	}
 	if v, ok := first("Subject"); ok {
-		m.Subject = decodeWords(v, p.warn)
+		m.Subject = strings.ReplaceAll(decodeWords(v, p.warn), "\t", " ")
 	}
 	if v, ok := first("Date"); ok {
 		if t, good := parseDate(v); good {
