@@ -3,6 +3,7 @@ package message
 import (
 	"bytes"
 	"crypto/sha256"
+	"encoding/base64"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -13,7 +14,6 @@ import (
 	"unicode/utf8"
 
 	gomessage "github.com/emersion/go-message"
-	gomail "github.com/emersion/go-message/mail"
 )
 
 // Draft is an outgoing letter. Date and MessageID come from the caller so that Compose is a
@@ -72,32 +72,37 @@ func Compose(d Draft) (raw []byte, recipients []string, err error) {
 		}
 	}
 	c := composer{seed: d.MessageID}
-	var h gomail.Header
-	// textproto headers prepend: add the fields in reverse of the order they are written.
-	copyFields(&h.Header, c.bodyHeader(d, inline, files))
-	if len(d.References) > 0 {
-		h.SetMsgIDList("References", d.References)
-	}
-	if d.InReplyTo != "" {
-		h.SetMsgIDList("In-Reply-To", []string{d.InReplyTo})
-	}
-	h.SetMessageID(d.MessageID)
-	h.SetDate(d.Date)
-	h.SetSubject(d.Subject)
-	if len(d.Cc) > 0 {
-		h.SetAddressList("Cc", netAddrs(d.Cc))
+	fields := [][2]string{{"From", formatAddresses([]Address{d.From})}}
+	if len(d.ReplyTo) > 0 {
+		fields = append(fields, [2]string{"Reply-To", formatAddresses(d.ReplyTo)})
 	}
 	if len(d.To) > 0 {
-		h.SetAddressList("To", netAddrs(d.To))
+		fields = append(fields, [2]string{"To", formatAddresses(d.To)})
 	}
-	if len(d.ReplyTo) > 0 {
-		h.SetAddressList("Reply-To", netAddrs(d.ReplyTo))
+	if len(d.Cc) > 0 {
+		fields = append(fields, [2]string{"Cc", formatAddresses(d.Cc)})
 	}
-	h.SetAddressList("From", netAddrs([]Address{d.From}))
+	fields = append(fields,
+		[2]string{"Subject", encodeText(d.Subject)},
+		[2]string{"Date", d.Date.Format("Mon, 02 Jan 2006 15:04:05 -0700")},
+		[2]string{"Message-ID", "<" + d.MessageID + ">"},
+	)
+	if d.InReplyTo != "" {
+		fields = append(fields, [2]string{"In-Reply-To", "<" + d.InReplyTo + ">"})
+	}
+	if len(d.References) > 0 {
+		fields = append(fields, [2]string{"References", "<" + strings.Join(d.References, "> <") + ">"})
+	}
+	fields = append(fields, [2]string{"MIME-Version", "1.0"})
+	h := c.bodyHeader(d, inline, files)
+	// textproto headers insert at the top: add in reverse of the order written.
+	for i := len(fields) - 1; i >= 0; i-- {
+		h.AddRaw(foldField(fields[i][0], fields[i][1]))
+	}
 
 	var buf bytes.Buffer
 	buf.Grow(len(d.HTML)*2 + len(d.Text) + attachmentsSize(d.Attachments)*4/3 + 4096)
-	w, err := gomessage.CreateWriter(&buf, h.Header)
+	w, err := gomessage.CreateWriter(&buf, h)
 	if err != nil {
 		return nil, nil, fmt.Errorf("write header: %w", err)
 	}
@@ -118,24 +123,95 @@ func attachmentsSize(as []Attachment) int {
 	return n
 }
 
-func netAddrs(as []Address) []*mail.Address {
-	out := make([]*mail.Address, len(as))
+// formatAddresses formats an address list; non-ASCII names become RFC 2047 words.
+func formatAddresses(as []Address) string {
+	parts := make([]string, len(as))
 	for i, a := range as {
-		out[i] = &mail.Address{Name: a.Name, Address: strings.TrimSpace(a.Email)}
+		e := strings.TrimSpace(a.Email)
+		switch {
+		case a.Name == "":
+			parts[i] = "<" + e + ">"
+		case isASCII(a.Name):
+			parts[i] = (&mail.Address{Name: a.Name, Address: e}).String()
+		default:
+			parts[i] = encodeText(a.Name) + " <" + e + ">"
+		}
 	}
-	return out
+	return strings.Join(parts, ", ")
 }
 
-// copyFields adds the fields of src (Content-Type and friends) on top of dst.
-func copyFields(dst *gomessage.Header, src gomessage.Header) {
-	fs := src.Fields()
-	var kv [][2]string
-	for fs.Next() {
-		kv = append(kv, [2]string{fs.Key(), fs.Value()})
+// encodeText RFC 2047-encodes s when it is not printable ASCII: base64 words for mostly
+// non-Latin text (shorter), Q words otherwise (readable).
+func encodeText(s string) string {
+	if isASCII(s) {
+		return s
 	}
-	for i := len(kv) - 1; i >= 0; i-- {
-		dst.Add(kv[i][0], kv[i][1])
+	non := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= 0x80 {
+			non++
+		}
 	}
+	if non*3 > len(s) {
+		return encodeB(s, 60)
+	}
+	return mime.QEncoding.Encode("utf-8", s)
+}
+
+// encodeB encodes s as base64 encoded words of at most max octets each, split between runes.
+func encodeB(s string, max int) string {
+	const frame = len("=?utf-8?b??=")
+	limit := (max - frame) / 4 * 3 // raw bytes per word
+	var b strings.Builder
+	for len(s) > 0 {
+		n := 0
+		for n < len(s) {
+			_, size := utf8.DecodeRuneInString(s[n:])
+			if n+size > limit && n > 0 {
+				break
+			}
+			n += size
+		}
+		if b.Len() > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString("=?utf-8?b?")
+		b.WriteString(base64.StdEncoding.EncodeToString([]byte(s[:n])))
+		b.WriteString("?=")
+		s = s[n:]
+	}
+	return b.String()
+}
+
+func isASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; c < ' ' || c >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// foldField formats "Name: value" CRLF, folding before spaces so that lines stay within 76
+// octets where the words allow (encoded words are at most 75).
+func foldField(name, value string) []byte {
+	var b strings.Builder
+	b.Grow(len(name) + len(value) + len(value)/38 + 4)
+	b.WriteString(name)
+	b.WriteString(":")
+	lineLen := b.Len()
+	for _, tok := range strings.Split(value, " ") {
+		// Folding right after the colon is allowed and keeps a long first word within limits.
+		if tok != "" && lineLen+1+len(tok) > 76 {
+			b.WriteString("\r\n")
+			lineLen = 0
+		}
+		b.WriteByte(' ')
+		b.WriteString(tok)
+		lineLen += 1 + len(tok)
+	}
+	b.WriteString("\r\n")
+	return []byte(b.String())
 }
 
 func (d Draft) validate() ([]string, error) {
@@ -267,7 +343,7 @@ func (c *composer) boundary() string {
 
 func multipartHeader(kind, boundary string) gomessage.Header {
 	var h gomessage.Header
-	h.Set("Content-Type", mime.FormatMediaType("multipart/"+kind, map[string]string{"boundary": boundary}))
+	h.AddRaw(foldField("Content-Type", "multipart/"+kind+"; boundary=\""+boundary+"\""))
 	return h
 }
 
@@ -382,21 +458,24 @@ func writeAttachment(w *gomessage.Writer, a Attachment) error {
 		ct = "application/octet-stream"
 	}
 	var h gomessage.Header
-	h.Set("Content-Transfer-Encoding", "base64")
+	h.AddRaw([]byte("Content-Transfer-Encoding: base64\r\n"))
 	disp := "attachment"
 	if a.Inline {
 		disp = "inline"
 	}
 	if a.ContentID != "" {
-		h.Set("Content-Id", "<"+a.ContentID+">")
+		h.AddRaw(foldField("Content-ID", "<"+a.ContentID+">"))
 	}
-	h.Set("Content-Disposition", disp+filenameParam("filename", a.Filename))
 	typ, prm, _ := mime.ParseMediaType(ct)
+	delete(prm, "name")
+	ctv := mime.FormatMediaType(typ, prm)
 	if a.Filename != "" {
 		// Old clients read the name from Content-Type, in RFC 2047 form.
-		prm["name"] = mime.BEncoding.Encode("utf-8", a.Filename)
+		ctv += "; name=\"" + encodeText(a.Filename) + "\""
 	}
-	h.Set("Content-Type", mime.FormatMediaType(typ, prm))
+	// Added in reverse of the order written.
+	h.AddRaw(foldField("Content-Disposition", disp+filenameParam("filename", a.Filename)))
+	h.AddRaw(foldField("Content-Type", ctv))
 	pw, err := w.CreatePart(h)
 	if err != nil {
 		return fmt.Errorf("create attachment part: %w", err)

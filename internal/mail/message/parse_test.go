@@ -85,8 +85,8 @@ func TestParseCharsets(t *testing.T) {
 			subject: ru, text: "hello", warn: WarnEightBitHeader,
 		},
 		{
-			name: "8-bit windows-1251 body without charset",
-			raw: append(crlf("From: a@example.com\nDate: Mon, 2 Jan 2006 15:04:05 +0300\nMessage-ID: <1@x>\nSubject: x\n\n"), win...),
+			name:    "8-bit windows-1251 body without charset",
+			raw:     append(crlf("From: a@example.com\nDate: Mon, 2 Jan 2006 15:04:05 +0300\nMessage-ID: <1@x>\nSubject: x\n\n"), win...),
 			subject: "x", text: ru, warn: WarnBadText,
 		},
 		{
@@ -96,8 +96,8 @@ func TestParseCharsets(t *testing.T) {
 			subject: "café", text: "café", warn: WarnUnknownCharset,
 		},
 		{
-			name: "utf-8 declared, windows-1251 sent",
-			raw: append(crlf("From: a@example.com\nDate: Mon, 2 Jan 2006 15:04:05 +0300\nMessage-ID: <1@x>\nSubject: x\nContent-Type: text/plain; charset=utf-8\n\n"), win...),
+			name:    "utf-8 declared, windows-1251 sent",
+			raw:     append(crlf("From: a@example.com\nDate: Mon, 2 Jan 2006 15:04:05 +0300\nMessage-ID: <1@x>\nSubject: x\nContent-Type: text/plain; charset=utf-8\n\n"), win...),
 			subject: "x", text: ru, warn: WarnBadText,
 		},
 	}
