@@ -46,7 +46,7 @@ func readHeader(b []byte, warn func(WarningCode, string)) (header, []byte) {
 	for pos < len(b) {
 		line, next := nextLine(b, pos)
 		if len(line) == 0 {
-			return h, b[next:]
+			return h.trim(), b[next:]
 		}
 		switch {
 		case line[0] == ' ' || line[0] == '\t':
@@ -81,17 +81,18 @@ func readHeader(b []byte, warn func(WarningCode, string)) (header, []byte) {
 				break
 			}
 			warn(WarnBadHeader, "header not followed by a blank line")
-			for i := range h {
-				h[i].value = bytes.TrimSpace(h[i].value)
-			}
-			return h, b[pos:]
+			return h.trim(), b[pos:]
 		}
 		pos = next
 	}
+	return h.trim(), nil
+}
+
+func (h header) trim() header {
 	for i := range h {
 		h[i].value = bytes.TrimSpace(h[i].value)
 	}
-	return h, nil
+	return h
 }
 
 // nextLine returns the line at pos without its line ending and the offset after it.

@@ -82,7 +82,7 @@ func (w *textWriter) br(n int) {
 	w.space = false
 }
 
-func (w *textWriter) text(s string, pre bool) {
+func (w *textWriter) text(s string) {
 	if s == "" {
 		return
 	}
@@ -99,7 +99,7 @@ func (w *textWriter) text(s string, pre bool) {
 // write adds text, collapsing white space outside <pre>.
 func (w *textWriter) write(s string, pre bool) {
 	if pre {
-		w.text(s, true)
+		w.text(s)
 		return
 	}
 	fields := strings.Fields(s)
@@ -112,7 +112,7 @@ func (w *textWriter) write(s string, pre bool) {
 	if startsSpace(s) {
 		w.space = true
 	}
-	w.text(strings.Join(fields, " "), false)
+	w.text(strings.Join(fields, " "))
 	if endsSpace(s) {
 		w.space = true
 	}
@@ -156,7 +156,7 @@ func htmlToText(s string, links bool) string {
 				}
 			case atom.Li:
 				w.br(1)
-				w.text("- ", false)
+				w.text("- ")
 			case atom.Td, atom.Th:
 				w.space = true
 			case atom.Pre:
@@ -206,7 +206,7 @@ func htmlToText(s string, links bool) string {
 						}
 						t := strings.TrimPrefix(target, "mailto:")
 						if text != t && text != target {
-							w.text(" <"+t+">", false)
+							w.text(" <" + t + ">")
 						}
 					}
 				}

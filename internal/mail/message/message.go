@@ -129,6 +129,9 @@ const (
 	// WarnTooComplex: nesting or part count beyond the parser's limits; deeper parts are
 	// kept undecoded as attachments.
 	WarnTooComplex WarningCode = "too_complex"
+	// WarnParserFailure: the parser itself failed (a bug); only Size is set. The raw letter
+	// must be kept as it is.
+	WarnParserFailure WarningCode = "parser_failure"
 )
 
 // Warning is one problem found while parsing. Detail is a short English explanation.

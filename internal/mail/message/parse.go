@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"strings"
 	"unicode/utf8"
 
@@ -28,7 +29,7 @@ func Parse(raw []byte) (m *Message) {
 			// A parser bug must not cost a letter: the caller still stores raw, and sees why
 			// the parsed fields are empty.
 			m = &Message{Size: len(raw), Warnings: []Warning{{
-				Code: WarnTooComplex, Detail: fmt.Sprintf("parser failure: %v", r),
+				Code: WarnParserFailure, Detail: fmt.Sprint(r),
 			}}}
 		}
 	}()
@@ -114,7 +115,7 @@ func (p *parser) headers(h header) {
 	}
 	first := func(name string) (string, bool) {
 		for _, f := range m.Headers {
-			if f.name() == name {
+			if f.Name == name {
 				return f.Value, true
 			}
 		}
@@ -155,7 +156,7 @@ func (p *parser) headers(h header) {
 		{"To", &m.To}, {"Cc", &m.Cc}, {"Bcc", &m.Bcc},
 	} {
 		for _, f := range m.Headers {
-			if f.name() != a.name {
+			if f.Name != a.name {
 				continue
 			}
 			list, good := parseAddressList(f.Value, p.warn)
@@ -170,7 +171,7 @@ func (p *parser) headers(h header) {
 		dst  *[]string
 	}{{"In-Reply-To", &m.InReplyTo}, {"References", &m.References}} {
 		for _, f := range m.Headers {
-			if f.name() != r.name {
+			if f.Name != r.name {
 				continue
 			}
 			ids, good := parseMsgIDs(f.Value)
@@ -181,9 +182,6 @@ func (p *parser) headers(h header) {
 		}
 	}
 }
-
-// name returns the canonical field name (HeaderField names are canonical already).
-func (f HeaderField) name() string { return f.Name }
 
 // walk visits one entity: a multipart is split and its parts visited, a leaf becomes the
 // text body, the HTML body or an attachment.
@@ -294,6 +292,9 @@ func (p *parser) leaf(h header, ct params, body []byte) {
 	isText := ct.value == "text/plain" || ct.value == "text/html"
 	if isText && disp != "attachment" && name == "" {
 		cs, has := ct.p["charset"]
+		if !has && ct.value == "text/html" {
+			cs, has = metaCharset(data)
+		}
 		s := p.text(data, cs, has)
 		if ct.value == "text/plain" {
 			p.m.Text = join(p.m.Text, s)
@@ -674,4 +675,17 @@ func snippet(s string) string {
 		}
 	}
 	return b.String()
+}
+
+var metaCharsetRe = regexp.MustCompile(`(?i)<meta[^>]+charset\s*=\s*["']?\s*([a-z0-9_.:-]+)`)
+
+// metaCharset finds the charset an HTML body declares in a <meta> tag near its start.
+func metaCharset(b []byte) (string, bool) {
+	if len(b) > 4096 {
+		b = b[:4096]
+	}
+	if m := metaCharsetRe.FindSubmatch(b); m != nil {
+		return string(m[1]), true
+	}
+	return "", false
 }

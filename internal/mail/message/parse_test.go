@@ -538,3 +538,13 @@ func TestNormalizeSubject(t *testing.T) {
 		}
 	}
 }
+
+func TestParseHTMLMetaCharset(t *testing.T) {
+	html := `<html><head><meta http-equiv="Content-Type" content="text/html; charset=windows-1251"></head><body><p>Добрый день</p></body></html>`
+	raw := append(crlf("From: a@example.com\nMessage-ID: <a@b>\nDate: Mon, 2 Jan 2006 15:04:05 +0000\nContent-Type: text/html\n\n"),
+		encode(t, charmap.Windows1251, html)...)
+	m := parse(raw)
+	if m.HTML != html || m.Snippet != "Добрый день" || len(m.Warnings) != 0 {
+		t.Errorf("HTML %q Snippet %q warnings %v", m.HTML, m.Snippet, m.Warnings)
+	}
+}
