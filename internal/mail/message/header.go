@@ -43,6 +43,7 @@ func readHeader(b []byte, warn func(WarningCode, string)) (header, []byte) {
 	h := make(header, 0, 16)
 	pos := 0
 	cont := false // the last field may take continuation lines
+	owned := -1   // index of the field whose value was copied out of b
 	for pos < len(b) {
 		line, next := nextLine(b, pos)
 		if len(line) == 0 {
@@ -61,10 +62,13 @@ func readHeader(b []byte, warn func(WarningCode, string)) (header, []byte) {
 				warn(WarnBadHeader, "white-space-only line in "+last.name+" (obsolete folding)")
 			}
 			// Unfolding (RFC 5322 2.2.3): drop the line break, keep the white space. The first
-			// continuation copies the value so raw stays untouched.
-			v := make([]byte, 0, len(last.value)+len(line)+16)
-			v = append(append(v, last.value...), line...)
-			last.value = v
+			// continuation copies the value so raw stays untouched; later ones append.
+			if owned != len(h)-1 {
+				v := make([]byte, 0, 2*(len(last.value)+len(line)))
+				last.value = append(v, last.value...)
+				owned = len(h) - 1
+			}
+			last.value = append(last.value, line...)
 		default:
 			if name, value, ok := splitField(line); ok {
 				h = append(h, field{name: name, value: value})
@@ -232,13 +236,15 @@ func decodeWords(s string, warn func(WarningCode, string)) string {
 	return out.String()
 }
 
+const maxWordLen = 4096
+
 // parseWord parses "=?charset?enc?text?=" at the start of s; n is its length.
 func parseWord(s string) (charset string, enc byte, text string, n int, ok bool) {
 	if !strings.HasPrefix(s, "=?") {
 		return
 	}
 	p := s[2:]
-	q1 := strings.IndexByte(p, '?')
+	q1 := strings.IndexByte(p[:min(len(p), 80)], '?')
 	if q1 <= 0 || q1+2 >= len(p) || p[q1+2] != '?' {
 		return
 	}
@@ -251,6 +257,11 @@ func parseWord(s string) (charset string, enc byte, text string, n int, ok bool)
 		return "", 0, "", 0, false
 	}
 	body := p[q1+3:]
+	// Bound the search: RFC 2047 words are at most 75 octets; longer ones occur, but an
+	// unbounded search makes a header full of "=?" quadratic.
+	if len(body) > maxWordLen {
+		body = body[:maxWordLen]
+	}
 	end := strings.Index(body, "?=")
 	if end < 0 {
 		return "", 0, "", 0, false

@@ -548,3 +548,26 @@ func TestParseHTMLMetaCharset(t *testing.T) {
 		t.Errorf("HTML %q Snippet %q warnings %v", m.HTML, m.Snippet, m.Warnings)
 	}
 }
+
+// TestParseLinearTime feeds inputs that make naive parsers quadratic. The bound is loose on
+// purpose (shared CI machines); a quadratic regression on these sizes takes minutes.
+func TestParseLinearTime(t *testing.T) {
+	for name, raw := range map[string]string{
+		"encoded-word starts":   "Subject: " + strings.Repeat("=?x?q?", 200000) + "\r\n\r\n",
+		"long folded To":        "To: " + strings.Repeat("a@b.example,\r\n ", 100000) + "\r\n\r\n",
+		"boundary lookalikes":   "Content-Type: multipart/mixed; boundary=a\r\n\r\n" + strings.Repeat("--ab\r\n", 200000),
+		"unclosed links":        "Content-Type: text/html\r\n\r\n" + strings.Repeat("<a href='http://x'>", 50000),
+		"parameter pieces":      "Content-Type: text/plain" + strings.Repeat("; a*1=b", 100000) + "\r\n\r\n",
+		"empty parts":           "Content-Type: multipart/mixed; boundary=a\r\n\r\n" + strings.Repeat("--a\r\n\r\n", 200000),
+		"address junk":          "To: " + strings.Repeat("<<\"(", 100000) + "\r\n\r\n",
+		"unterminated ids":      "References: " + strings.Repeat("<a", 200000) + "\r\n\r\n",
+		"continuation overflow": "X: a\r\n" + strings.Repeat(" b\r\n", 300000) + "\r\n",
+	} {
+		start := time.Now()
+		m := parse([]byte(raw))
+		checkInvariants(t, []byte(raw), m)
+		if d := time.Since(start); d > 10*time.Second {
+			t.Errorf("%s took %v", name, d)
+		}
+	}
+}
