@@ -20,6 +20,11 @@
 //	Revoke          POST base/revoke (form: token=…), as https://oauth2.googleapis.com/revoke
 //	User info       GET base/oauth2/v3/userinfo (also base/v1/userinfo, as openidconnect's)
 //	                → {"sub","name","email","email_verified"}; needs openid, email or profile
+//	Token info      GET or POST base/tokeninfo?access_token=… (also base/oauth2/v3/tokeninfo), as
+//	                https://oauth2.googleapis.com/tokeninfo → {"azp","aud","sub","scope","exp",
+//	                "expires_in","email","email_verified"} (strings; email only with the email
+//	                scope); unknown/expired/revoked → 400 invalid_token. Dovecot's oauth2
+//	                passdb checks XOAUTH2 tokens (scope ScopeMail) here in the mail tests.
 //
 // These match Tandem's settings: GoogleApiUrl = base (People base/ and
 // Calendar base/calendar/v3/), GoogleAuthUrl = base/o/oauth2/v2/auth,

@@ -27,7 +27,14 @@ const (
 	ScopeCalendarListRO   = "https://www.googleapis.com/auth/calendar.calendarlist.readonly"
 	ScopeUserinfoEmail    = "https://www.googleapis.com/auth/userinfo.email"
 	ScopeUserinfoProfile  = "https://www.googleapis.com/auth/userinfo.profile"
+	// ScopeMail is Gmail's IMAP/SMTP scope (XOAUTH2), restricted at Google.
+	ScopeMail = "https://mail.google.com/"
 )
+
+// scopeLabels are Google's consent-screen wording for scopes that need it.
+var scopeLabels = map[string]string{
+	ScopeMail: "Read, compose, send and permanently delete all your email from Gmail",
+}
 
 // scopeNeed lists scopes of which any one grants access to a method.
 type scopeNeed []string
@@ -316,7 +323,7 @@ var consentTmpl = template.Must(template.New("consent").Parse(`<!doctype html>
 <form method="post" action="{{.Action}}">
 {{range .Hidden}}<input type="hidden" name="{{.Name}}" value="{{.Value}}">
 {{end}}{{range .Users}}<label><input type="radio" name="account" value="{{.Email}}"{{if .Checked}} checked{{end}}> {{.Name}} &lt;{{.Email}}&gt;</label>
-{{end}}<p>{{.Client}} wants to:</p><ul>{{range .Scopes}}<li>{{.}}</li>{{end}}</ul>
+{{end}}<p>{{.Client}} wants to:</p><ul>{{range .Scopes}}<li>{{with index $.Labels .}}{{.}} ({{end}}{{.}}{{with index $.Labels .}}){{end}}</li>{{end}}</ul>
 <button type="submit" name="action" value="allow" id="allow">Allow</button>
 <button type="submit" name="action" value="deny" id="deny">Cancel</button>
 </form></body></html>
@@ -438,7 +445,7 @@ func (s *Server) consentPage(w http.ResponseWriter, r *http.Request, p url.Value
 		hidden = append(hidden, hiddenField{k, p.Get(k)})
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
-	consentTmpl.Execute(w, map[string]any{"Client": c.id, "Action": "/o/oauth2/v2/auth", "Hidden": hidden, "Users": users, "Scopes": scopes})
+	consentTmpl.Execute(w, map[string]any{"Client": c.id, "Action": "/o/oauth2/v2/auth", "Hidden": hidden, "Users": users, "Scopes": scopes, "Labels": scopeLabels})
 }
 
 // issueCode records an approved authorization and returns its code.

@@ -465,6 +465,10 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.countCall("oauth.revoke")
 		s.handleRevoke(w, r)
 		return
+	case r.URL.Path == "/tokeninfo" || r.URL.Path == "/oauth2/v3/tokeninfo":
+		s.countCall("oauth.tokeninfo")
+		s.handleTokenInfo(w, r)
+		return
 	case r.URL.Path == "/oauth2/v3/userinfo" || r.URL.Path == "/v1/userinfo" || r.URL.Path == "/oauth2/v2/userinfo":
 		s.countCall("oauth.userinfo")
 		s.handleUserinfo(w, r)
@@ -540,8 +544,8 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 	}
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	base := "http://" + r.Host
-	fmt.Fprintf(w, "Tandem's Google emulator\n\nPeople API:    %s/\nCalendar API:  %s/calendar/v3/\nAuthorize:     %s/o/oauth2/v2/auth\nToken:         %s/token\nRevoke:        %s/revoke\nUser info:     %s/oauth2/v3/userinfo\n\nUsers:\n",
-		base, base, base, base, base, base)
+	fmt.Fprintf(w, "Tandem's Google emulator\n\nPeople API:    %s/\nCalendar API:  %s/calendar/v3/\nAuthorize:     %s/o/oauth2/v2/auth\nToken:         %s/token\nRevoke:        %s/revoke\nUser info:     %s/oauth2/v3/userinfo\nToken info:    %s/tokeninfo\n\nUsers:\n",
+		base, base, base, base, base, base, base)
 	for _, e := range s.Users() {
 		fmt.Fprintf(w, "  %s\n", e)
 	}

@@ -1,0 +1,846 @@
+// Package mailserver starts real mail servers for tests: a private Dovecot
+// (Debian dovecot-imapd + dovecot-lmtpd) serving IMAP, and a private Postfix
+// that accepts mail on loopback, relays only for the test domain and
+// delivers into that Dovecot over LMTP. Everything — configuration, Maildir
+// homes, queue, logs, a self-signed certificate — lives in one temporary
+// directory; every port is a free loopback port; both daemons run as
+// children of the test process and are stopped by PID in t.Cleanup, which
+// also checks that no listener is left behind.
+//
+// Ports (Server.IMAP / Server.SMTP pick by security):
+//
+//	IMAP   plain + STARTTLS       IMAP(wire.SecurityNone | wire.SecuritySTARTTLS)
+//	IMAPS  implicit TLS           IMAP(wire.SecurityTLS)
+//	MX     SMTP, no auth, accepts mail for the test domain only (Deliver uses it)
+//	SUBM   submission, SASL via Dovecot, plain + STARTTLS   SMTP(None | STARTTLS)
+//	SUBMS  submission, implicit TLS                         SMTP(TLS)
+//
+// With Options.OAuth, Dovecot also offers XOAUTH2 and OAUTHBEARER (IMAP and,
+// through Postfix's Dovecot SASL, submission), validating tokens at the
+// given tokeninfo URL (Google's style: GET url+token → JSON with email and
+// scope).
+//
+// It needs root (Dovecot switches to nobody for the Maildirs, Postfix to
+// its postfix user). Missing packages are installed with apt-get when
+// running as root; the tests skip, saying why, only when the binaries are
+// missing and cannot be installed. scripts/test installs them beforehand.
+//
+// Starting one Server takes about 0.3 s; tests start their own.
+package mailserver
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/tls"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"math/big"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
+	gosmtp "github.com/emersion/go-smtp"
+
+	"github.com/tandem-crm/tandem/internal/mail/wire"
+)
+
+// DefaultDomain is the mail domain the servers accept mail for.
+const DefaultDomain = "example.test"
+
+// Options configure Start.
+type Options struct {
+	// Domain the SMTP server accepts and Dovecot stores mail for;
+	// DefaultDomain when empty.
+	Domain string
+	// OAuth, when set, adds XOAUTH2 and OAUTHBEARER validated at a
+	// tokeninfo endpoint.
+	OAuth *OAuth
+}
+
+// OAuth configures Dovecot's oauth2 passdb.
+type OAuth struct {
+	// TokenInfoURL gets the access token appended and must answer 200 with
+	// a JSON object holding "email" (the login name) and "scope" for a good
+	// token, or 4xx for a bad one — e.g. the Google emulator's
+	// base+"/tokeninfo?access_token=".
+	TokenInfoURL string
+	// Scope, when set, must be among the token's scopes
+	// (e.g. "https://mail.google.com/").
+	Scope string
+}
+
+// Server is a running Dovecot + Postfix pair.
+type Server struct {
+	opts  Options
+	dir   string
+	ports struct{ imap, imaps, mx, submission, submissions int }
+	tls   *tls.Config
+
+	mu    sync.Mutex
+	users map[string]string // email → password
+
+	dovecot, postfix *daemon
+}
+
+// Start starts a Dovecot and a Postfix for the test and stops them when it
+// ends.
+func Start(t testing.TB, opts Options) *Server {
+	t.Helper()
+	requireBinaries(t)
+	if opts.Domain == "" {
+		opts.Domain = DefaultDomain
+	}
+	var lastErr error
+	// A port found free may be taken before a daemon binds it; try again
+	// with new ports.
+	for attempt := 0; attempt < 3; attempt++ {
+		s, err := start(t, opts)
+		if err == nil {
+			return s
+		}
+		lastErr = err
+		if !errors.Is(err, errPortTaken) {
+			break
+		}
+	}
+	t.Fatalf("mailserver: %v", lastErr)
+	return nil
+}
+
+var errPortTaken = errors.New("port taken")
+
+func start(t testing.TB, opts Options) (_ *Server, err error) {
+	s := &Server{opts: opts, users: map[string]string{}}
+	// Not t.TempDir: Dovecot's mail user and Postfix must traverse it, and
+	// unix socket paths must stay short.
+	s.dir, err = os.MkdirTemp("", "tandem-mail-")
+	if err != nil {
+		return nil, err
+	}
+	t.Cleanup(func() { os.RemoveAll(s.dir) })
+	if err := os.Chmod(s.dir, 0o755); err != nil {
+		return nil, err
+	}
+	for _, p := range []*int{&s.ports.imap, &s.ports.imaps, &s.ports.mx, &s.ports.submission, &s.ports.submissions} {
+		if *p, err = freePort(); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.writeFiles(); err != nil {
+		return nil, err
+	}
+
+	s.dovecot, err = startDaemon(t, "dovecot", s.path("dovecot.out"), "dovecot", "-F", "-c", s.path("dovecot.conf"))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.waitListening(s.dovecot, s.path("dovecot.log"), s.ports.imap, s.ports.imaps); err != nil {
+		return nil, err
+	}
+	if err := waitFile(s.path("auth"), 10*time.Second); err != nil {
+		return nil, fmt.Errorf("dovecot auth socket: %w", err)
+	}
+
+	// The master runs in the foreground (-d) as our child.
+	s.postfix, err = startDaemon(t, "postfix", s.path("postfix.out"), postfixMaster, "-d", "-c", s.path("postfix/conf"))
+	if err != nil {
+		return nil, err
+	}
+	if err := s.waitListening(s.postfix, s.path("postfix.log"), s.ports.mx, s.ports.submission, s.ports.submissions); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+const postfixMaster = "/usr/lib/postfix/sbin/master"
+
+func (s *Server) path(name string) string { return filepath.Join(s.dir, name) }
+
+func (s *Server) writeFiles() error {
+	for _, d := range []string{"dovecot/run", "dovecot/state", "mail", "postfix/conf", "postfix/queue", "postfix/data"} {
+		if err := os.MkdirAll(s.path(d), 0o755); err != nil {
+			return err
+		}
+	}
+	if err := os.Chown(s.path("mail"), nobodyID, nobodyID); err != nil {
+		return err
+	}
+	if err := makePostfixQueue(s.path("postfix/queue"), s.path("postfix/data")); err != nil {
+		return err
+	}
+	certPEM, keyPEM, pool, err := selfSigned()
+	if err != nil {
+		return err
+	}
+	s.tls = &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}
+	files := map[string]string{
+		"cert.pem":               string(certPEM),
+		"key.pem":                string(keyPEM),
+		"users":                  "",
+		"dovecot.conf":           s.dovecotConf(),
+		"postfix/conf/main.cf":   s.postfixMain(),
+		"postfix/conf/master.cf": s.postfixMaster(),
+	}
+	if s.opts.OAuth != nil {
+		files["oauth2.conf.ext"] = s.oauth2Conf()
+	}
+	for name, body := range files {
+		if err := os.WriteFile(s.path(name), []byte(body), 0o644); err != nil {
+			return err
+		}
+		// Postfix waits until a configuration file is a few seconds old
+		// (in case it is still being edited); date them back.
+		old := time.Now().Add(-time.Minute)
+		if err := os.Chtimes(s.path(name), old, old); err != nil {
+			return err
+		}
+	}
+	return os.Chmod(s.path("key.pem"), 0o600)
+}
+
+// nobodyID is the uid and gid Dovecot stores mail as.
+const nobodyID = 65534
+
+// makePostfixQueue lays out the queue as /etc/postfix/postfix-files wants
+// it (what `postfix check` would do, which takes 5 s).
+func makePostfixQueue(queue, data string) error {
+	uid, err := lookupID("passwd", "postfix")
+	if err != nil {
+		return err
+	}
+	gid, err := lookupID("group", "postdrop")
+	if err != nil {
+		return err
+	}
+	dirs := []struct {
+		name     string
+		uid, gid int
+		mode     os.FileMode
+	}{
+		{"active", uid, -1, 0o700}, {"bounce", uid, -1, 0o700}, {"corrupt", uid, -1, 0o700},
+		{"defer", uid, -1, 0o700}, {"deferred", uid, -1, 0o700}, {"flush", uid, -1, 0o700},
+		{"hold", uid, -1, 0o700}, {"incoming", uid, -1, 0o700}, {"private", uid, -1, 0o700},
+		{"maildrop", uid, gid, 0o730}, {"public", uid, gid, 0o710}, {"pid", 0, -1, 0o755},
+		{"saved", uid, -1, 0o700}, {"trace", uid, -1, 0o700},
+	}
+	for _, d := range dirs {
+		p := filepath.Join(queue, d.name)
+		if err := os.Mkdir(p, d.mode); err != nil {
+			return err
+		}
+		if err := os.Chown(p, d.uid, d.gid); err != nil {
+			return err
+		}
+		if err := os.Chmod(p, d.mode); err != nil { // past the umask
+			return err
+		}
+	}
+	if err := os.Chown(data, uid, -1); err != nil {
+		return err
+	}
+	return os.Chmod(data, 0o700)
+}
+
+// lookupID reads a user's uid or a group's gid with getent (os/user needs
+// cgo for anything but /etc/passwd; getent also sees NSS).
+func lookupID(db, name string) (int, error) {
+	out, err := exec.Command("getent", db, name).Output()
+	if err != nil {
+		return 0, fmt.Errorf("no %s entry %s: %w", db, name, err)
+	}
+	f := strings.Split(strings.TrimSpace(string(out)), ":")
+	if len(f) < 3 {
+		return 0, fmt.Errorf("bad %s entry %q", db, out)
+	}
+	return strconv.Atoi(f[2])
+}
+
+// selfSigned makes a certificate for localhost and 127.0.0.1.
+func selfSigned() (certPEM, keyPEM []byte, pool *x509.CertPool, err error) {
+	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	tmpl := &x509.Certificate{
+		SerialNumber:          big.NewInt(1),
+		Subject:               pkix.Name{CommonName: "localhost"},
+		DNSNames:              []string{"localhost"},
+		IPAddresses:           []net.IP{net.IPv4(127, 0, 0, 1)},
+		NotBefore:             time.Now().Add(-time.Hour),
+		NotAfter:              time.Now().Add(24 * time.Hour),
+		KeyUsage:              x509.KeyUsageDigitalSignature | x509.KeyUsageCertSign,
+		ExtKeyUsage:           []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		BasicConstraintsValid: true,
+		IsCA:                  true,
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, &key.PublicKey, key)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	kder, err := x509.MarshalECPrivateKey(key)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	pool = x509.NewCertPool()
+	pool.AddCert(cert)
+	return pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), pool, nil
+}
+
+func freePort() (int, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return 0, err
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port, nil
+}
+
+// --- daemons ---------------------------------------------------------------
+
+type daemon struct {
+	name   string
+	cmd    *exec.Cmd
+	exited chan struct{}
+	err    error
+}
+
+// startDaemon runs a daemon in the foreground as a child in its own process
+// group, output to a file, and registers its stop.
+func startDaemon(t testing.TB, name, outPath, bin string, args ...string) (*daemon, error) {
+	out, err := os.Create(outPath)
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(bin, args...)
+	cmd.Stdin = nil
+	cmd.Stdout, cmd.Stderr = out, out
+	// Pdeathsig: if the test binary is killed outright, the daemon still
+	// gets a TERM and takes its children down with it.
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
+	if err := cmd.Start(); err != nil {
+		out.Close()
+		return nil, fmt.Errorf("start %s: %w", name, err)
+	}
+	d := &daemon{name: name, cmd: cmd, exited: make(chan struct{})}
+	go func() {
+		d.err = cmd.Wait()
+		out.Close()
+		close(d.exited)
+	}()
+	t.Cleanup(func() {
+		if err := d.stop(); err != nil {
+			t.Errorf("mailserver: %v", err)
+		}
+	})
+	return d, nil
+}
+
+// stop sends TERM to the daemon's PID (both masters stop their children on
+// TERM), waits, and kills its process group if it lingers.
+func (d *daemon) stop() error {
+	select {
+	case <-d.exited:
+		return nil
+	default:
+	}
+	pid := d.cmd.Process.Pid
+	_ = syscall.Kill(pid, syscall.SIGTERM)
+	select {
+	case <-d.exited:
+	case <-time.After(15 * time.Second):
+		_ = syscall.Kill(-pid, syscall.SIGKILL)
+		<-d.exited
+		return fmt.Errorf("%s (pid %d) ignored SIGTERM for 15 s; killed", d.name, pid)
+	}
+	// The master has exited; its children notice and leave on their own
+	// within a second or so. Tell them at once, then wait for the group to
+	// be empty so no process (and no listener) outlives the test.
+	_ = syscall.Kill(-pid, syscall.SIGTERM)
+	deadline := time.Now().Add(15 * time.Second)
+	for groupAlive(pid) {
+		if time.Now().After(deadline) {
+			_ = syscall.Kill(-pid, syscall.SIGKILL)
+			return fmt.Errorf("%s: processes of group %d outlived the master", d.name, pid)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	return nil
+}
+
+// groupAlive reports whether a process of group pgid is still running.
+// Zombies do not count: the masters' children are reparented when the
+// master exits and wait there for whoever reaps orphans.
+func groupAlive(pgid int) bool {
+	ents, err := os.ReadDir("/proc")
+	if err != nil {
+		return syscall.Kill(-pgid, 0) == nil
+	}
+	for _, e := range ents {
+		if e.Name()[0] < '0' || e.Name()[0] > '9' {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid pgrp ...; comm may hold spaces and parens.
+		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) >= 3 && f[0] != "Z" && f[0] != "X" && f[2] == strconv.Itoa(pgid) {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *Server) waitListening(d *daemon, logPath string, ports ...int) error {
+	deadline := time.Now().Add(30 * time.Second)
+	for _, p := range ports {
+		for {
+			c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p), time.Second)
+			if err == nil {
+				c.Close()
+				break
+			}
+			select {
+			case <-d.exited:
+				log := tail(logPath) + tail(d.cmd.Stdout.(*os.File).Name())
+				if strings.Contains(log, "Address already in use") {
+					return fmt.Errorf("%s: %w: %s", d.name, errPortTaken, log)
+				}
+				return fmt.Errorf("%s exited (%v): %s", d.name, d.err, log)
+			default:
+			}
+			if time.Now().After(deadline) {
+				return fmt.Errorf("%s not listening on %d after 30 s: %s", d.name, p, tail(logPath))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	return nil
+}
+
+func waitFile(path string, d time.Duration) error {
+	deadline := time.Now().Add(d)
+	for {
+		if _, err := os.Stat(path); err == nil {
+			return nil
+		} else if time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func tail(path string) string {
+	b, _ := os.ReadFile(path)
+	if len(b) > 3000 {
+		b = b[len(b)-3000:]
+	}
+	return string(b)
+}
+
+// --- installation ----------------------------------------------------------
+
+var packages = map[string]string{"dovecot": "dovecot-imapd", "doveadm": "dovecot-core", postfixMaster: "postfix"}
+
+var install = sync.OnceValue(func() error {
+	var missing []string
+	lmtp := "/usr/lib/dovecot/lmtp"
+	for bin, pkg := range packages {
+		if _, err := exec.LookPath(bin); err != nil {
+			missing = append(missing, pkg)
+		}
+	}
+	if _, err := os.Stat(lmtp); err != nil {
+		missing = append(missing, "dovecot-lmtpd")
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	if os.Geteuid() != 0 {
+		return fmt.Errorf("missing %s and not root to install them", strings.Join(missing, " "))
+	}
+	for _, args := range [][]string{
+		{"-o", "DPkg::Lock::Timeout=300", "update", "-qq"},
+		append([]string{"-o", "DPkg::Lock::Timeout=300", "install", "-y", "-qq", "--no-install-recommends"}, missing...),
+	} {
+		cmd := exec.Command("apt-get", args...)
+		cmd.Env = append(os.Environ(), "DEBIAN_FRONTEND=noninteractive")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			return fmt.Errorf("apt-get %s: %v: %s", strings.Join(args, " "), err, tail2(out))
+		}
+	}
+	return nil
+})
+
+func tail2(b []byte) string {
+	if len(b) > 1000 {
+		b = b[len(b)-1000:]
+	}
+	return string(b)
+}
+
+func requireBinaries(t testing.TB) {
+	t.Helper()
+	if err := install(); err != nil {
+		t.Skipf("mailserver: Dovecot/Postfix unavailable (%v); scripts/test installs dovecot-imapd dovecot-lmtpd postfix", err)
+	}
+	if os.Geteuid() != 0 {
+		t.Skip("mailserver: needs root (Dovecot switches to the mail user, Postfix to its own); scripts/test runs as root in CI")
+	}
+}
+
+// --- endpoints -------------------------------------------------------------
+
+// Domain is the mail domain of the server's users.
+func (s *Server) Domain() string { return s.opts.Domain }
+
+// Dir is the server's directory (configuration, logs, Maildirs).
+func (s *Server) Dir() string { return s.dir }
+
+// IMAP is the IMAP endpoint for a security mode: the IMAPS port for
+// SecurityTLS, the plain port (which offers STARTTLS) otherwise.
+func (s *Server) IMAP(sec wire.Security) wire.Endpoint {
+	port := s.ports.imap
+	if sec == wire.SecurityTLS {
+		port = s.ports.imaps
+	}
+	return wire.Endpoint{Host: "127.0.0.1", Port: port, Security: sec}
+}
+
+// SMTP is the submission endpoint (SASL login required) for a security
+// mode: the implicit-TLS port for SecurityTLS, the plain port (which offers
+// STARTTLS) otherwise.
+func (s *Server) SMTP(sec wire.Security) wire.Endpoint {
+	port := s.ports.submission
+	if sec == wire.SecurityTLS {
+		port = s.ports.submissions
+	}
+	return wire.Endpoint{Host: "127.0.0.1", Port: port, Security: sec}
+}
+
+// MX is the SMTP port that takes mail for the domain without login, as an
+// MX host would.
+func (s *Server) MX() wire.Endpoint {
+	return wire.Endpoint{Host: "127.0.0.1", Port: s.ports.mx, Security: wire.SecurityNone}
+}
+
+// TLSConfig trusts the server's self-signed certificate (for localhost and
+// 127.0.0.1). It is a fresh copy each call.
+func (s *Server) TLSConfig() *tls.Config { return s.tls.Clone() }
+
+// Ports lists every TCP port the server listens on.
+func (s *Server) Ports() []int {
+	return []int{s.ports.imap, s.ports.imaps, s.ports.mx, s.ports.submission, s.ports.submissions}
+}
+
+// DovecotPID and PostfixPID are the masters' process ids.
+func (s *Server) DovecotPID() int { return s.dovecot.cmd.Process.Pid }
+func (s *Server) PostfixPID() int { return s.postfix.cmd.Process.Pid }
+
+// Stop stops both daemons now (t.Cleanup does it too) and reports a
+// listener left behind.
+func (s *Server) Stop() error {
+	// Together: Dovecot's master takes a second to stop.
+	errc := make(chan error, 1)
+	go func() { errc <- s.postfix.stop() }()
+	err := errors.Join(s.dovecot.stop(), <-errc)
+	for _, p := range s.Ports() {
+		if c, derr := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p), time.Second); derr == nil {
+			c.Close()
+			err = errors.Join(err, fmt.Errorf("port %d still listening after stop", p))
+		}
+	}
+	return err
+}
+
+// --- users and mailboxes ---------------------------------------------------
+
+// AddUser adds a mailbox user (email as login) with a password. It takes
+// effect at once: Dovecot re-reads its passwd-file on change.
+func (s *Server) AddUser(t testing.TB, email, password string) {
+	t.Helper()
+	if strings.ContainsAny(email+password, ":\n") {
+		t.Fatalf("mailserver: user %q or its password holds ':' or a newline", email)
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.users[strings.ToLower(email)] = password
+	var b strings.Builder
+	for u, p := range s.users {
+		fmt.Fprintf(&b, "%s:{PLAIN}%s:%d:%d::%s::\n", u, p, nobodyID, nobodyID, s.path("mail/"+u))
+	}
+	tmp := s.path("users.tmp")
+	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Rename(tmp, s.path("users")); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func (s *Server) password(t testing.TB, user string) string {
+	t.Helper()
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, ok := s.users[strings.ToLower(user)]
+	if !ok {
+		t.Fatalf("mailserver: no user %q (AddUser first)", user)
+	}
+	return p
+}
+
+// Doveadm runs doveadm against this Dovecot and returns its output.
+func (s *Server) Doveadm(t testing.TB, args ...string) string {
+	t.Helper()
+	out, err := exec.Command("doveadm", append([]string{"-c", s.path("dovecot.conf")}, args...)...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("mailserver: doveadm %s: %v: %s", strings.Join(args, " "), err, out)
+	}
+	return string(out)
+}
+
+// CreateFolder creates a folder (parents included, "/" separated) for user.
+func (s *Server) CreateFolder(t testing.TB, user, folder string) {
+	t.Helper()
+	s.Doveadm(t, "mailbox", "create", "-u", user, "-s", folder)
+}
+
+// UIDValidity returns a folder's UIDVALIDITY.
+func (s *Server) UIDValidity(t testing.TB, user, folder string) uint32 {
+	t.Helper()
+	out := s.Doveadm(t, "-f", "flow", "mailbox", "status", "-u", user, "uidvalidity", folder)
+	v, err := strconv.ParseUint(flowField(out, "uidvalidity"), 10, 32)
+	if err != nil {
+		t.Fatalf("mailserver: uidvalidity of %s: %q", folder, out)
+	}
+	return uint32(v)
+}
+
+// ResetUIDValidity gives a folder a new UIDVALIDITY (as a server does after
+// rebuilding its index) and returns it. Every UID a client cached for the
+// folder is invalid afterwards.
+func (s *Server) ResetUIDValidity(t testing.TB, user, folder string) uint32 {
+	t.Helper()
+	v := s.UIDValidity(t, user, folder) + 1
+	s.Doveadm(t, "mailbox", "update", "-u", user, "--uid-validity", strconv.FormatUint(uint64(v), 10), folder)
+	if got := s.UIDValidity(t, user, folder); got != v {
+		t.Fatalf("mailserver: uidvalidity of %s is %d after setting %d", folder, got, v)
+	}
+	return v
+}
+
+// Append stores raw in user's folder with the INTERNALDATE date (now when
+// zero), over IMAP APPEND as the user, and returns its UID.
+func (s *Server) Append(t testing.TB, user, folder string, raw []byte, date time.Time) uint32 {
+	t.Helper()
+	c := s.dialIMAP(t, user)
+	defer c.Close()
+	cmd := c.Append(folder, int64(len(raw)), &imap.AppendOptions{Time: date})
+	if _, err := cmd.Write(raw); err != nil {
+		t.Fatalf("mailserver: append: %v", err)
+	}
+	if err := cmd.Close(); err != nil {
+		t.Fatalf("mailserver: append: %v", err)
+	}
+	data, err := cmd.Wait()
+	if err != nil {
+		t.Fatalf("mailserver: append to %s: %v", folder, err)
+	}
+	return uint32(data.UID)
+}
+
+// SetFlags replaces the flags of the message with uid in user's folder.
+func (s *Server) SetFlags(t testing.TB, user, folder string, uid uint32, flags ...string) {
+	t.Helper()
+	c := s.dialIMAP(t, user)
+	defer c.Close()
+	if _, err := c.Select(folder, nil).Wait(); err != nil {
+		t.Fatalf("mailserver: select %s: %v", folder, err)
+	}
+	fl := make([]imap.Flag, len(flags))
+	for i, f := range flags {
+		fl[i] = imap.Flag(f)
+	}
+	if err := c.Store(imap.UIDSetNum(imap.UID(uid)), &imap.StoreFlags{Op: imap.StoreFlagsSet, Silent: true, Flags: fl}, nil).Close(); err != nil {
+		t.Fatalf("mailserver: store flags: %v", err)
+	}
+}
+
+// Expunge deletes the message with uid from user's folder.
+func (s *Server) Expunge(t testing.TB, user, folder string, uid uint32) {
+	t.Helper()
+	s.Doveadm(t, "expunge", "-u", user, "mailbox", folder, "uid", strconv.FormatUint(uint64(uid), 10))
+}
+
+// Count is the number of messages in user's folder.
+func (s *Server) Count(t testing.TB, user, folder string) int {
+	t.Helper()
+	out := s.Doveadm(t, "-f", "flow", "mailbox", "status", "-u", user, "messages", folder)
+	n, err := strconv.Atoi(flowField(out, "messages"))
+	if err != nil {
+		t.Fatalf("mailserver: messages of %s: %q", folder, out)
+	}
+	return n
+}
+
+// flowField reads key's value from doveadm's flow output
+// ("mailbox=INBOX messages=3"; the mailbox name may hold spaces).
+func flowField(out, key string) string {
+	i := strings.LastIndex(out, key+"=")
+	if i < 0 {
+		return ""
+	}
+	v := out[i+len(key)+1:]
+	if j := strings.IndexAny(v, " \n"); j >= 0 {
+		v = v[:j]
+	}
+	return v
+}
+
+func (s *Server) dialIMAP(t testing.TB, user string) *imapclient.Client {
+	t.Helper()
+	c, err := imapclient.DialInsecure(s.IMAP(wire.SecurityNone).Addr(), nil)
+	if err != nil {
+		t.Fatalf("mailserver: dial imap: %v", err)
+	}
+	if err := c.Login(user, s.password(t, user)).Wait(); err != nil {
+		c.Close()
+		t.Fatalf("mailserver: login %s: %v", user, err)
+	}
+	return c
+}
+
+// --- delivery ----------------------------------------------------------------
+
+// Deliver sends raw from → to through the MX port, as another mail server
+// would, and returns once Dovecot has stored it for every recipient (it
+// follows the message's queue id in Postfix's log to the LMTP "sent"). A
+// bounce or a deferral fails the test with Postfix's words.
+func (s *Server) Deliver(t testing.TB, from string, to []string, raw []byte) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	queueID, err := s.submit(ctx, from, to, raw)
+	if err != nil {
+		t.Fatalf("mailserver: deliver: %v", err)
+	}
+	if err := s.WaitDelivered(ctx, queueID, len(to)); err != nil {
+		t.Fatalf("mailserver: deliver: %v", err)
+	}
+}
+
+func (s *Server) submit(ctx context.Context, from string, to []string, raw []byte) (string, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", s.MX().Addr())
+	if err != nil {
+		return "", err
+	}
+	c := gosmtp.NewClient(conn)
+	defer c.Close()
+	if err := c.Mail(from, nil); err != nil {
+		return "", err
+	}
+	for _, r := range to {
+		if err := c.Rcpt(r, nil); err != nil {
+			return "", fmt.Errorf("rcpt %s: %w", r, err)
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		return "", err
+	}
+	if _, err := w.Write(raw); err != nil {
+		return "", err
+	}
+	resp, err := w.CloseWithResponse()
+	if err != nil {
+		return "", err
+	}
+	_ = c.Quit()
+	return QueueID(resp.StatusText)
+}
+
+var queuedAs = regexp.MustCompile(`queued as ([0-9A-Za-z]+)`)
+
+// QueueID reads Postfix's queue id from its reply to DATA
+// ("2.0.0 Ok: queued as 4F2A1B3C").
+func QueueID(reply string) (string, error) {
+	m := queuedAs.FindStringSubmatch(reply)
+	if m == nil {
+		return "", fmt.Errorf("no queue id in %q", reply)
+	}
+	return m[1], nil
+}
+
+// WaitDelivered waits until Postfix's log shows the message with queueID
+// handed to Dovecot for n recipients. It fails at the first bounce or
+// deferral.
+func (s *Server) WaitDelivered(ctx context.Context, queueID string, n int) error {
+	prefix := queueID + ": to=<"
+	for {
+		sent := 0
+		f, err := os.Open(s.path("postfix.log"))
+		if err == nil {
+			sc := bufio.NewScanner(f)
+			sc.Buffer(make([]byte, 64<<10), 1<<20)
+			for sc.Scan() {
+				line := sc.Text()
+				i := strings.Index(line, prefix)
+				if i < 0 {
+					continue
+				}
+				switch rest := line[i:]; {
+				case strings.Contains(rest, "status=sent"):
+					sent++
+				case strings.Contains(rest, "status=bounced"), strings.Contains(rest, "status=deferred"):
+					f.Close()
+					return fmt.Errorf("not delivered: %s", rest)
+				}
+			}
+			f.Close()
+		}
+		if sent >= n {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("message %s: %d of %d recipients delivered: %w\n%s", queueID, sent, n, ctx.Err(), tail(s.path("postfix.log")))
+		case <-time.After(15 * time.Millisecond):
+		}
+	}
+}
+
+// Logs returns the tails of Dovecot's and Postfix's logs, for failure
+// messages.
+func (s *Server) Logs() string {
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "--- dovecot.log\n%s\n--- postfix.log\n%s", tail(s.path("dovecot.log")), tail(s.path("postfix.log")))
+	return b.String()
+}
