@@ -178,7 +178,7 @@ func (a *App) Handler() (http.Handler, error) {
 	}
 	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync).WithLogins(a.Logins).WithMail(a.Mail)
 	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Sync: a.Sync, Providers: a.Providers,
-		Jobs: j, Log: a.Log})
+		Jobs: j, Log: a.Log, Mail: a.Mail})
 	if err != nil {
 		return nil, err
 	}
