@@ -27,9 +27,8 @@ func mailPaths(add func(string, operation)) {
 	add("POST /api/v1/mail/providers/from-preset", op("mail", "createMailProviderFromPreset",
 		"Create a mail provider from a preset",
 		"Adds a shipped preset (GET /api/v1/mail/presets) in one call, with the preset's domains that no other provider "+
-			"has. An OAuth 2.0 provider without client_id and client_secret takes the system settings' keys of its "+
-			"OAuth app (GoogleClientId / GoogleClientSecret, MicrosoftClientId / MicrosoftClientSecret) when set; "+
-			"else client_id and client_secret are 400. A name in use is 400 (field name, code duplicate).").
+			"has. An OAuth 2.0 provider without client_id and client_secret takes the client id and secret of its "+
+			"company's OAuth app from the system settings when they are set; else client_id and client_secret are 400. A name in use is 400 (field name, code duplicate).").
 		adminOnly().
 		body(obj{"allOf": []obj{ref("MailPresetCreate")}, "required": []string{"preset"}}).
 		reply(http.StatusCreated, jsonResponse("The new provider.", ref("MailProvider"), "Location")).
