@@ -22,6 +22,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/config"
 	"github.com/tandem-crm/tandem/internal/jobs"
+	"github.com/tandem-crm/tandem/internal/mail"
 	"github.com/tandem-crm/tandem/internal/metrics"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/provider"
@@ -53,6 +54,7 @@ type App struct {
 	Queue     *jobs.Queue
 	Registry  *jobs.Registry
 	Metrics   *metrics.Metrics // what this process's sync runs and hooks did
+	Mail      *mail.Service    // the mail provider directory
 
 	jobDB *sql.DB // SQLite only: the job queue's own connection
 }
@@ -91,6 +93,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	a.Logins = signin.New(st, log)
 	a.Providers = provider.NewRegistry(googleprov.New(a.Settings, a.OAuth, log))
 	a.Sync = syncer.New(st, a.Settings, a.Providers, log)
+	a.Mail = mail.New(st, box, a.Settings)
 	a.Metrics = metrics.New()
 	a.Sync.Metrics = a.Metrics
 	a.registerJobs()
@@ -173,9 +176,9 @@ func (a *App) Handler() (http.Handler, error) {
 	if a.Queue != nil {
 		j = a.Queue
 	}
-	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync).WithLogins(a.Logins)
+	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync).WithLogins(a.Logins).WithMail(a.Mail)
 	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Sync: a.Sync, Providers: a.Providers,
-		Jobs: j, Log: a.Log})
+		Jobs: j, Log: a.Log, Mail: a.Mail})
 	if err != nil {
 		return nil, err
 	}

@@ -184,7 +184,9 @@ func (p *Provider) Normalize() error {
 	fe := crm.FieldErrors{}
 	p.Name = strings.TrimSpace(p.Name)
 	text(fe, "name", p.Name, MaxName, true)
-	if _, err := ParseProviderType(string(p.Type)); err != nil {
+	if p.Type == "" {
+		fe.Add("type", crm.ErrRequired)
+	} else if _, err := ParseProviderType(string(p.Type)); err != nil {
 		fe.Add("type", crm.ErrUnknownEnum)
 	}
 	switch p.Type {

@@ -17,6 +17,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/jobs"
+	"github.com/tandem-crm/tandem/internal/mail"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
@@ -36,9 +37,10 @@ type API struct {
 	settings *settings.Service
 	jobs     Jobs
 	log      *slog.Logger
-	patterns []string // registered routes, checked against the OpenAPI document
-	sync     Sync     // nil until WithSync
-	logins   Logins   // nil until WithLogins
+	patterns []string      // registered routes, checked against the OpenAPI document
+	sync     Sync          // nil until WithSync
+	logins   Logins        // nil until WithLogins
+	mail     *mail.Service // nil until WithMail
 }
 
 // New returns the API; jobs may be nil in processes without a queue.
@@ -151,6 +153,19 @@ func (a *API) Routes(mux *http.ServeMux, auth Authenticator) {
 	h("GET /api/v1/connections/{id}/sync/{kind}/collections", a.listBindingCollections)
 	h("GET /api/v1/contacts/{id}/journal", a.contactJournal)
 
+	admin("GET /api/v1/mail/providers", a.listMailProviders)
+	admin("POST /api/v1/mail/providers", a.createMailProvider)
+	admin("POST /api/v1/mail/providers/from-preset", a.createMailProviderFromPreset)
+	admin("GET /api/v1/mail/providers/{id}", a.getMailProvider)
+	admin("PATCH /api/v1/mail/providers/{id}", a.patchMailProvider)
+	admin("DELETE /api/v1/mail/providers/{id}", a.deleteMailProvider)
+	admin("GET /api/v1/mail/presets", a.listMailPresets)
+	admin("GET /api/v1/mail/domains", a.listMailDomains)
+	admin("POST /api/v1/mail/domains", a.createMailDomain)
+	admin("DELETE /api/v1/mail/domains/{domain}", a.deleteMailDomain)
+	h("GET /api/v1/mail/provider-choices", a.listMailProviderChoices)
+	h("GET /api/v1/mail/detect", a.detectMailProvider)
+
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		a.problem(w, r, http.StatusNotFound, "error.not_found", nil)
 	})
@@ -247,6 +262,10 @@ func (a *API) fail(w http.ResponseWriter, r *http.Request, err error) {
 		a.problem(w, r, http.StatusForbidden, "error.forbidden", nil)
 	case errors.Is(err, store.ErrConflict):
 		a.problem(w, r, http.StatusPreconditionFailed, "error.conflict", nil)
+	case errors.Is(err, store.ErrProviderInUse):
+		a.problem(w, r, http.StatusConflict, "error.mail_provider_in_use", nil)
+	case errors.Is(err, mail.ErrUnknownPreset):
+		a.problem(w, r, http.StatusBadRequest, "error.form", crm.FieldErrors{"preset": crm.ErrUnknownEnum})
 	case errors.Is(err, jobs.ErrNotRetryable):
 		a.problem(w, r, http.StatusConflict, "error.job_not_retryable", nil)
 	case errors.Is(err, store.ErrBadCursor), errors.Is(err, jobs.ErrInvalidFilter):

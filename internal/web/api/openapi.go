@@ -55,6 +55,7 @@ func buildOpenAPI() obj {
 			{"name": "roles", "description": "Roles and system operations."},
 			{"name": "admin", "description": "System settings, the change log and background jobs."},
 			{"name": "connections", "description": "The caller's mailbox and calendar connections."},
+			{"name": "mail", "description": "The directory of mail providers and their domains."},
 			{"name": "meta", "description": "This document."},
 		},
 		"paths":      paths(),
@@ -685,6 +686,7 @@ func paths() obj {
 		params(idParam("contact")).
 		reply(http.StatusOK, list("Journal entries.", "JournalEntry")).
 		fails(http.StatusNotFound))
+	mailPaths(add)
 	return ps
 }
 
@@ -765,13 +767,14 @@ func components() obj {
 			"Unauthorized": problemResponse("No valid bearer token (code unauthorized)."),
 			"Forbidden": problemResponse("The caller may not do this (code forbidden): the operation is for " +
 				"administrators, or the caller may read but not change the record."),
-			"NotFound":           problemResponse("No such resource, or the caller may not see it (code not_found)."),
-			"Conflict":           problemResponse("The resource's state does not allow this (a job that cannot be retried: code job_not_retryable)."),
+			"NotFound": problemResponse("No such resource, or the caller may not see it (code not_found)."),
+			"Conflict": problemResponse("The resource's state does not allow this (a job that cannot be retried: code job_not_retryable; " +
+				"a mail provider that mailboxes use: code mail_provider_in_use)."),
 			"PreconditionFailed": problemResponse("The record has changed since the version in If-Match (code conflict)."),
 			"ServiceUnavailable": problemResponse("This process has no job queue (code internal)."),
 			"Error":              problemResponse("An unexpected error (500, code internal); details are logged, not sent."),
 		},
-		"schemas": schemas(),
+		"schemas": with(schemas(), mailSchemas()),
 	}
 }
 

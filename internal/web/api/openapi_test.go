@@ -16,6 +16,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/jobs"
+	"github.com/tandem-crm/tandem/internal/mail"
 )
 
 // openAPIJSON returns the document as a client sees it: marshalled and
@@ -292,32 +293,37 @@ func TestOpenAPIDocumentIsJSON(t *testing.T) {
 func TestOpenAPIEnumsFromGo(t *testing.T) {
 	doc := openAPIJSON(t)
 	for ptr, want := range map[string][]string{
-		"#/components/schemas/Contact/properties/type":                  crm.ContactTypes,
-		"#/components/schemas/Phone/properties/kind":                    crm.PhoneKinds,
-		"#/components/schemas/Email/properties/kind":                    crm.EmailKinds,
-		"#/components/schemas/Activity/properties/type":                 crm.ActivityTypes,
-		"#/components/schemas/Activity/properties/status":               crm.ActivityStatuses,
-		"#/components/schemas/Activity/properties/priority":             crm.Priorities,
-		"#/components/schemas/Participant/properties/response_status":   crm.ResponseStatuses,
-		"#/components/schemas/Tag/properties/kind":                      crm.TagKinds,
-		"#/components/schemas/TagInput/properties/color":                crm.TagColors,
-		"#/components/schemas/AccountInput/properties/type":             crm.AccountTypes,
-		"#/components/schemas/Operation/properties/code":                access.Operations,
-		"#/components/schemas/RoleInput/properties/operations/items":    access.Operations,
-		"#/components/schemas/Me/properties/effective_operations/items": access.Operations,
-		"#/components/schemas/Job/properties/state":                     jobStates(),
-		"#/components/schemas/LoginFailure/properties/reason":           loginReasons(),
-		"#/paths/~1api~1v1~1settings~1{code}/get/parameters/0/schema":   settingCodes(),
-		"#/paths/~1api~1v1~1activities/get/parameters/3/schema":         crm.ActivityTypes,
-		"#/components/schemas/User/properties/language":                 languages(),
-		"#/components/schemas/Grant/properties/level":                   {crm.AccessRead, crm.AccessEdit},
-		"#/paths/~1api~1v1~1tags/get/parameters/0/schema":               crm.TagKinds,
-		"#/components/schemas/Change/properties/entity":                 changeEntities,
-		"#/components/schemas/GroupInput/properties/entity":             {crm.GroupContacts, crm.GroupActivities},
-		"#/components/schemas/UserInput/properties/operations/items":    access.Operations,
-		"#/components/schemas/TagRef/properties/color":                  crm.TagColors,
-		"#/components/schemas/ContactInput/properties/type":             crm.ContactTypes,
-		"#/components/schemas/BindingSync/properties/kind":              {"contact", "event"},
+		"#/components/schemas/Contact/properties/type":                    crm.ContactTypes,
+		"#/components/schemas/Phone/properties/kind":                      crm.PhoneKinds,
+		"#/components/schemas/Email/properties/kind":                      crm.EmailKinds,
+		"#/components/schemas/Activity/properties/type":                   crm.ActivityTypes,
+		"#/components/schemas/Activity/properties/status":                 crm.ActivityStatuses,
+		"#/components/schemas/Activity/properties/priority":               crm.Priorities,
+		"#/components/schemas/Participant/properties/response_status":     crm.ResponseStatuses,
+		"#/components/schemas/Tag/properties/kind":                        crm.TagKinds,
+		"#/components/schemas/TagInput/properties/color":                  crm.TagColors,
+		"#/components/schemas/AccountInput/properties/type":               crm.AccountTypes,
+		"#/components/schemas/Operation/properties/code":                  access.Operations,
+		"#/components/schemas/RoleInput/properties/operations/items":      access.Operations,
+		"#/components/schemas/Me/properties/effective_operations/items":   access.Operations,
+		"#/components/schemas/Job/properties/state":                       jobStates(),
+		"#/components/schemas/LoginFailure/properties/reason":             loginReasons(),
+		"#/paths/~1api~1v1~1settings~1{code}/get/parameters/0/schema":     settingCodes(),
+		"#/paths/~1api~1v1~1activities/get/parameters/3/schema":           crm.ActivityTypes,
+		"#/components/schemas/User/properties/language":                   languages(),
+		"#/components/schemas/Grant/properties/level":                     {crm.AccessRead, crm.AccessEdit},
+		"#/paths/~1api~1v1~1tags/get/parameters/0/schema":                 crm.TagKinds,
+		"#/components/schemas/Change/properties/entity":                   changeEntities,
+		"#/components/schemas/GroupInput/properties/entity":               {crm.GroupContacts, crm.GroupActivities},
+		"#/components/schemas/UserInput/properties/operations/items":      access.Operations,
+		"#/components/schemas/TagRef/properties/color":                    crm.TagColors,
+		"#/components/schemas/ContactInput/properties/type":               crm.ContactTypes,
+		"#/components/schemas/BindingSync/properties/kind":                {"contact", "event"},
+		"#/components/schemas/MailProvider/properties/type":               mail.Strings(mail.ProviderTypes),
+		"#/components/schemas/MailProviderInput/properties/imap_security": mail.Strings(mail.Securities),
+		"#/components/schemas/MailProviderInput/properties/login_format":  mail.Strings(mail.LoginFormats),
+		"#/components/schemas/MailProviderInput/properties/auth":          mail.Strings(mail.AuthMethods),
+		"#/components/schemas/MailPresetCreate/properties/preset":         mail.PresetCodes(),
 	} {
 		v, ok := resolve(doc, ptr)
 		if !ok {
@@ -415,6 +421,14 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		{"CalendarPush", pushJSON{}, true, false},
 		{"BindingSync", bindingSyncJSON{}, true, false},
 		{"BindingSyncUpdate", bindingSyncIn{}, false, true},
+		{"MailProvider", mailProviderJSON{}, true, false},
+		{"MailPreset", mailPresetJSON{}, true, false},
+		{"MailProviderChoice", mailChoiceJSON{}, true, false},
+		{"MailDetection", mailDetectJSON{}, true, false},
+		{"MailDomain", mailDomainJSON{}, true, false},
+		{"MailProviderInput", mailProviderIn{}, false, true},
+		{"MailPresetCreate", presetIn{}, false, true},
+		{"MailDomainInput", mailDomainIn{}, false, true},
 
 		// Types used in both directions.
 		{"Email", emailJSON{}, false, true},

@@ -61,6 +61,7 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 		user := id("POST", "/api/v1/users", `{"email":"fixture@example.com","password":"user-password-1"}`)
 		role := id("POST", "/api/v1/roles", `{"name":"Fixture","operations":[]}`)
 		from := time.Now().UTC().AddDate(0, -1, 0).Format("2006-01-02")
+		provider := id("POST", "/api/v1/mail/providers", `{"name":"Fixture","type":"imap","imap_host":"imap.f.example","smtp_host":"smtp.f.example"}`)
 
 		// body holds %s where the text goes: valid, or valid with bytes
 		// that are not UTF-8 appended. read is what would show a stored
@@ -106,6 +107,15 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 				"calendar_id", 200, conn + "/calendar"},
 			{"PUT /api/v1/connections/{id}/sync/{kind}", conn + "/sync/contact", `{"settings":{"group_name":"%s"}}`,
 				"Zqx group 2", "settings.group_name", 200, conn + "/sync/contact"},
+			{"POST /api/v1/mail/providers", "/api/v1/mail/providers",
+				`{"name":"%s","type":"imap","imap_host":"imap.z.example","smtp_host":"smtp.z.example"}`, "Zqx mail", "name", 201,
+				"/api/v1/mail/providers"},
+			{"PATCH /api/v1/mail/providers/{id}", "/api/v1/mail/providers/" + provider, `{"name":"%s"}`, "Zqx mail 2", "name", 200,
+				"/api/v1/mail/providers/" + provider},
+			{"POST /api/v1/mail/providers/from-preset", "/api/v1/mail/providers/from-preset", `{"preset":"yahoo","name":"%s"}`,
+				"Zqx Yahoo", "name", 201, "/api/v1/mail/providers"},
+			{"POST /api/v1/mail/domains", "/api/v1/mail/domains", `{"domain":"%s","provider_id":"` + provider + `"}`, "zqx.example",
+				"domain", 201, "/api/v1/mail/domains"},
 			{"POST /api/v1/connections/{id}/calendar/resync", conn + "/calendar/resync", `{"from":"%s"}`, from, "from", 202,
 				conn + "/calendar"},
 		}

@@ -84,6 +84,8 @@ func adminTabs(active string) []sectionTab {
 		{Href: "/admin/users", Label: "admin.users.title"},
 		{Href: "/admin/roles", Label: "admin.roles.title"},
 		{Href: "/admin/operations", Label: "admin.operations.title"},
+		{Href: "/admin/mail/providers", Label: "admin.mail_providers.title"},
+		{Href: "/admin/mail/domains", Label: "admin.mail_domains.title"},
 		{Href: "/admin/jobs", Label: "admin.jobs.title"},
 		{Href: "/admin/login-failures", Label: "admin.login_failures.title"},
 	}

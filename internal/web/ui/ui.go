@@ -17,6 +17,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/jobs"
+	"github.com/tandem-crm/tandem/internal/mail"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/settings"
@@ -44,6 +45,7 @@ type Deps struct {
 	// Providers are the sync providers the process knows (may be nil:
 	// connections then show their provider's code only).
 	Providers *provider.Registry
+	Mail      *mail.Service // may be nil: the mail directory pages then answer 503
 }
 
 // UI serves the web interface.
@@ -55,6 +57,7 @@ type UI struct {
 	// providers name connections' providers and where their connect flow starts.
 	providers *provider.Registry
 	jobs      JobQueue
+	mail      *mail.Service
 	log       *slog.Logger
 	r         *Renderer
 	auth      *web.Auth
@@ -71,7 +74,7 @@ func New(d Deps) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, providers: d.Providers, jobs: d.Jobs, log: d.Log, r: r,
+	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, providers: d.Providers, jobs: d.Jobs, mail: d.Mail, log: d.Log, r: r,
 		kept: newFormStash()}, nil
 }
 
@@ -105,6 +108,7 @@ func (u *UI) Routes(mux *http.ServeMux, auth *web.Auth) {
 	u.syncRoutes(mux)
 	u.profileRoutes(mux)
 	u.adminRoutes(mux)
+	u.mailAdminRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c := u.anonCtx(w, r)
 		if v, sess, ok := auth.Session(r); ok {
