@@ -745,6 +745,24 @@ func flowField(out, key string) string {
 	return v
 }
 
+// WaitCount waits until user's folder holds at least n messages (mail
+// sent through the submission port arrives asynchronously) and fails the
+// test after 30 s.
+func (s *Server) WaitCount(t testing.TB, user, folder string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := s.Count(t, user, folder)
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mailserver: %s/%s holds %d messages after 30 s, want %d\n%s", user, folder, got, n, s.Logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
 func (s *Server) dialIMAP(t testing.TB, user string) *imapclient.Client {
 	t.Helper()
 	c, err := imapclient.DialInsecure(s.IMAP(wire.SecurityNone).Addr(), nil)
