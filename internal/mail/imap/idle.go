@@ -11,9 +11,10 @@ import (
 
 // Idle watches folder for new, expunged or re-flagged messages on a
 // connection of its own (IDLE watches only the selected folder and blocks
-// its connection) and calls onChange, from one goroutine, after each
-// change the server reports; several changes close together may give one
-// call. It re-issues IDLE every WithIdleRestart (25 min by default) so
+// its connection) and calls onChange, from one goroutine, once as soon as
+// IDLE runs (so the caller loads whatever arrived before it was watching)
+// and then after each change the server reports; several changes close
+// together may give one call. It re-issues IDLE every WithIdleRestart (25 min by default) so
 // servers and NATs do not drop the connection, and returns nil when ctx
 // ends, or an error when the connection fails (reconnect and load what was
 // missed). A server without IDLE gives ErrNoIdle at once: poll instead.
@@ -58,6 +59,7 @@ func (cl *Client) Idle(ctx context.Context, folder string, onChange func()) erro
 	}()
 	defer func() { <-calls }()
 
+	first := true
 	for {
 		cmd, err := w.c.Idle()
 		if err != nil {
@@ -65,6 +67,10 @@ func (cl *Client) Idle(ctx context.Context, folder string, onChange func()) erro
 				return nil
 			}
 			return w.wrap("idle", err)
+		}
+		if first {
+			first = false
+			notify()
 		}
 		timer := time.NewTimer(cl.opts.idleRestart)
 		var stopErr error

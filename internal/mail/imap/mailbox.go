@@ -27,7 +27,9 @@ type Status struct {
 
 // Examine selects folder read-only (EXAMINE, so nothing it does can set
 // \Seen), with CONDSTORE when offered. The folder stays selected for
-// SearchSince, UIDsFrom, AllUIDs, Fetch and ChangedSince.
+// SearchSince, UIDsFrom, AllUIDs, Fetch and ChangedSince, which see it as
+// of this Examine: call Examine again (as each sync does, for UIDNEXT and
+// HIGHESTMODSEQ) to see later changes.
 func (cl *Client) Examine(ctx context.Context, folder string) (Status, error) {
 	var st Status
 	err := cl.do(ctx, "examine "+folder, func() error {

@@ -31,6 +31,10 @@ passdb {
 }
 `, s.path("users"), s.path("oauth2.conf.ext"))
 	}
+	capLine := ""
+	if s.opts.IMAPCapability != "" {
+		capLine = "  imap_capability = " + s.opts.IMAPCapability + "\n"
+	}
 	return fmt.Sprintf(`# Tandem test mail server (internal/testenv/mailserver); private, loopback only.
 instance_name = tandem-mail-%[1]d
 base_dir = %[2]s
@@ -50,7 +54,7 @@ mail_fsync = never
 first_valid_uid = 1
 protocol imap {
   mail_max_userip_connections = 200
-}
+%[14]s}
 namespace inbox {
   inbox = yes
   separator = /
@@ -108,10 +112,15 @@ service auth {
 }
 service anvil {
   chroot =
+  # Mode 0 turns the auth penalty off: no growing delay after a test's
+  # deliberate failed logins from 127.0.0.1.
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
 }
 `, s.ports.imap, s.path("dovecot/run"), s.path("dovecot/state"), s.path("dovecot.log"),
 		s.path("cert.pem"), s.path("key.pem"), mechs, passdbs, s.path("users"),
-		s.ports.imap, s.ports.imaps, s.path("lmtp"), s.path("auth"))
+		s.ports.imap, s.ports.imaps, s.path("lmtp"), s.path("auth"), capLine)
 }
 
 func (s *Server) oauth2Conf() string {

@@ -72,7 +72,18 @@ type Options struct {
 	// OAuth, when set, adds XOAUTH2 and OAUTHBEARER validated at a
 	// tokeninfo endpoint.
 	OAuth *OAuth
+	// IMAPCapability, when set, replaces the capabilities Dovecot
+	// advertises after login (imap_capability), e.g. CapabilityNoCondStore
+	// to play a server like Microsoft 365's.
+	IMAPCapability string
 }
+
+// CapabilityNoCondStore is like Microsoft 365's IMAP (apis.md §8): IDLE
+// but neither CONDSTORE nor QRESYNC.
+const CapabilityNoCondStore = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE IDLE LITERAL+ UIDPLUS MOVE NAMESPACE CHILDREN SPECIAL-USE"
+
+// CapabilityNoIdle is a server with neither IDLE nor CONDSTORE.
+const CapabilityNoIdle = "IMAP4rev1 SASL-IR LOGIN-REFERRALS ID ENABLE LITERAL+ UIDPLUS NAMESPACE CHILDREN SPECIAL-USE"
 
 // OAuth configures Dovecot's oauth2 passdb.
 type OAuth struct {
@@ -111,8 +122,18 @@ func Start(t testing.TB, opts Options) *Server {
 	// A port found free may be taken before a daemon binds it; try again
 	// with new ports.
 	for attempt := 0; attempt < 3; attempt++ {
+		t0 := time.Now()
 		s, err := start(t, opts)
 		if err == nil {
+			t.Logf("mailserver: Dovecot and Postfix up in %v (IMAP %d, IMAPS %d, MX %d, submission %d, submissions %d)",
+				time.Since(t0).Round(time.Millisecond), s.ports.imap, s.ports.imaps, s.ports.mx, s.ports.submission, s.ports.submissions)
+			t.Cleanup(func() {
+				t0 := time.Now()
+				if err := s.Stop(); err != nil {
+					t.Errorf("mailserver: %v", err)
+				}
+				t.Logf("mailserver: stopped in %v", time.Since(t0).Round(time.Millisecond))
+			})
 			return s
 		}
 		lastErr = err
@@ -722,6 +743,24 @@ func flowField(out, key string) string {
 		v = v[:j]
 	}
 	return v
+}
+
+// WaitCount waits until user's folder holds at least n messages (mail
+// sent through the submission port arrives asynchronously) and fails the
+// test after 30 s.
+func (s *Server) WaitCount(t testing.TB, user, folder string, n int) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		got := s.Count(t, user, folder)
+		if got >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mailserver: %s/%s holds %d messages after 30 s, want %d\n%s", user, folder, got, n, s.Logs())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }
 
 func (s *Server) dialIMAP(t testing.TB, user string) *imapclient.Client {
