@@ -67,7 +67,8 @@ func parse(raw []byte) *Message {
 	if m.Text != "" {
 		m.Snippet = snippet(m.Text)
 	} else if m.HTML != "" {
-		m.Snippet = snippet(htmlToText(m.HTML, false))
+		// Enough text for the snippet in any script: a rune is at most 4 bytes.
+		m.Snippet = snippet(htmlToText(m.HTML, false, 4*SnippetLen+4))
 	}
 	return m
 }
