@@ -65,6 +65,7 @@ func Compose(d Draft) (raw []byte, recipients []string, err error) {
 
 	var inline, files []Attachment
 	for _, a := range d.Attachments {
+		a.Filename = cleanFilename(a.Filename)
 		if a.Inline {
 			inline = append(inline, a)
 		} else {
@@ -83,7 +84,7 @@ func Compose(d Draft) (raw []byte, recipients []string, err error) {
 		fields = append(fields, [2]string{"Cc", formatAddresses(d.Cc)})
 	}
 	fields = append(fields,
-		[2]string{"Subject", encodeText(d.Subject)},
+		[2]string{"Subject", encodeText(strings.TrimSpace(d.Subject))},
 		[2]string{"Date", d.Date.Format("Mon, 02 Jan 2006 15:04:05 -0700")},
 		[2]string{"Message-ID", "<" + d.MessageID + ">"},
 	)
@@ -134,7 +135,8 @@ func formatAddresses(as []Address) string {
 		case isASCII(a.Name):
 			parts[i] = (&mail.Address{Name: a.Name, Address: e}).String()
 		default:
-			parts[i] = encodeText(a.Name) + " <" + e + ">"
+			// B words: Q words in a phrase may not hold "(", "," and the like (RFC 2047 5).
+			parts[i] = encodeB(a.Name, 60) + " <" + e + ">"
 		}
 	}
 	return strings.Join(parts, ", ")
@@ -272,8 +274,8 @@ func (d Draft) validate() ([]string, error) {
 				return nil, fmt.Errorf("compose: %w: attachment %d: content type %q", ErrBadDraft, i+1, a.ContentType)
 			}
 		}
-		if !utf8.ValidString(a.Filename) || strings.ContainsAny(a.Filename, "\r\n") {
-			return nil, fmt.Errorf("compose: %w: attachment %d: file name", ErrBadDraft, i+1)
+		if !utf8.ValidString(a.Filename) {
+			return nil, fmt.Errorf("compose: %w: attachment %d: file name is not UTF-8", ErrBadDraft, i+1)
 		}
 		if a.Inline && a.ContentID == "" {
 			return nil, fmt.Errorf("compose: %w: inline attachment %d has no content id", ErrBadDraft, i+1)

@@ -49,7 +49,7 @@ func SanitizeHTML(s string) string {
 // kept, lists as "- " items, and link targets in angle brackets after their text when they
 // differ from it. Used for the text/plain alternative of composed letters.
 func HTMLToText(s string) string {
-	return htmlToText(s, true)
+	return htmlToText(s, true, 0)
 }
 
 // skipContent are elements whose text is never shown.
@@ -121,7 +121,8 @@ func (w *textWriter) write(s string, pre bool) {
 func startsSpace(s string) bool { return strings.TrimLeft(s, " \t\r\n\f\u00a0") != s }
 func endsSpace(s string) bool   { return strings.TrimRight(s, " \t\r\n\f\u00a0") != s }
 
-func htmlToText(s string, links bool) string {
+// htmlToText stops once the text reaches limit bytes (0: no limit).
+func htmlToText(s string, links bool, limit int) string {
 	z := html.NewTokenizer(strings.NewReader(s))
 	var w textWriter
 	skip := 0 // depth inside skipContent elements
@@ -129,6 +130,9 @@ func htmlToText(s string, links bool) string {
 	var href []string // open <a> targets
 	var linkText []int
 	for {
+		if limit > 0 && w.b.Len() >= limit {
+			return strings.TrimSpace(w.b.String())
+		}
 		tt := z.Next()
 		switch tt {
 		case html.ErrorToken:

@@ -67,7 +67,8 @@ func parse(raw []byte) *Message {
 	if m.Text != "" {
 		m.Snippet = snippet(m.Text)
 	} else if m.HTML != "" {
-		m.Snippet = snippet(htmlToText(m.HTML, false))
+		// Enough text for the snippet in any script: a rune is at most 4 bytes.
+		m.Snippet = snippet(htmlToText(m.HTML, false, 4*SnippetLen+4))
 	}
 	return m
 }
@@ -342,23 +343,28 @@ func join(a, b string) string {
 }
 
 // filename picks and decodes an attachment's name: Content-Disposition filename, else
-// Content-Type name; RFC 2047 words are decoded (not standard in parameters, but common) and
-// directories dropped.
+// Content-Type name; RFC 2047 words are decoded (not standard in parameters, but common).
 func filename(fromDisp, fromType string, warn func(WarningCode, string)) string {
 	n := fromDisp
 	if strings.TrimSpace(n) == "" {
 		n = fromType
 	}
-	n = strings.TrimSpace(decodeWords(n, warn))
-	if i := strings.LastIndexAny(n, `/\`); i >= 0 && i < len(n)-1 {
-		n = n[i+1:]
-	}
-	return strings.Map(func(r rune) rune {
-		if r < 32 || r == 0x7f {
+	return cleanFilename(decodeWords(n, warn))
+}
+
+// cleanFilename drops control characters, surrounding blanks and directories ("C:\tmp\a.txt"
+// gives "a.txt"). Compose applies it too, so names survive a round trip.
+func cleanFilename(s string) string {
+	s = strings.TrimSpace(strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
 			return -1
 		}
 		return r
-	}, n)
+	}, s))
+	if i := strings.LastIndexAny(s, `/\`); i >= 0 && i < len(s)-1 {
+		s = strings.TrimSpace(s[i+1:])
+	}
+	return s
 }
 
 // text converts a text body to UTF-8 with "\n" line endings.
