@@ -385,3 +385,30 @@ func (s *Store) SaveMailFolders(ctx context.Context, mailboxID string, folders [
 
 // ErrMailboxGone is a load or send for a mailbox deleted meanwhile.
 var ErrMailboxGone = errors.New("mailbox deleted")
+
+// DueMailbox is a mailbox that loads on its own, with its last load.
+type DueMailbox struct {
+	ID         string
+	LastLoadAt int64
+}
+
+// AutoLoadMailboxes lists the mailboxes that load new mail on their own
+// and whose connection does not wait for its user (needs_reauth).
+func (s *Store) AutoLoadMailboxes(ctx context.Context) ([]DueMailbox, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT m.connection_id, c.last_sync_at FROM mailboxes m
+		JOIN connections c ON c.id = m.connection_id WHERE m.auto_load AND c.status <> $1 ORDER BY c.last_sync_at`,
+		ConnectionNeedsReauth)
+	if err != nil {
+		return nil, fmt.Errorf("due mailboxes: %w", err)
+	}
+	defer rows.Close()
+	var out []DueMailbox
+	for rows.Next() {
+		var d DueMailbox
+		if err := rows.Scan(&d.ID, &d.LastLoadAt); err != nil {
+			return nil, fmt.Errorf("due mailboxes: %w", err)
+		}
+		out = append(out, d)
+	}
+	return out, rows.Err()
+}

@@ -1,0 +1,269 @@
+package mail
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/mail/imap"
+	"github.com/tandem-crm/tandem/internal/mail/message"
+	"github.com/tandem-crm/tandem/internal/mail/wire"
+	"github.com/tandem-crm/tandem/internal/store"
+)
+
+func newConnectionID() string { return uuid.Must(uuid.NewV7()).String() }
+
+// LoadStats counts what one load did.
+type LoadStats struct {
+	Folders  int `json:"folders"`  // folders looked at
+	Fetched  int `json:"fetched"`  // letters fetched from the server
+	Stored   int `json:"stored"`   // letters new to Tandem
+	Skipped  int `json:"skipped"`  // letters outside the first load's period
+	Reset    int `json:"reset"`    // folders whose UIDVALIDITY changed
+	Warnings int `json:"warnings"` // letters stored with parse warnings
+}
+
+// loadBatch is how many letters one transaction stores: the folder's
+// cursor moves with each batch, so an interrupted load resumes where it
+// stopped.
+const loadBatch = 100
+
+// maxLetter bounds one raw letter; larger ones are skipped and logged
+// (servers commonly refuse more than 25–50 MB anyway).
+const maxLetter = 64 << 20
+
+// ErrBusy: another process is loading the mailbox.
+var ErrBusy = errors.New("mailbox is being loaded by another process")
+
+// Load loads new letters of a mailbox: on a folder's first load those
+// that arrived within the mailbox's first-load period, then those above
+// the UIDNEXT last seen. A changed UIDVALIDITY drops the folder's UIDs and
+// loads it again; letters already stored are recognised by content and
+// not stored twice. Letters are never marked seen (EXAMINE, BODY.PEEK).
+// Only one process loads a mailbox at a time (the connection's run
+// lease).
+func (m *Mailboxes) Load(ctx context.Context, id string) (LoadStats, error) {
+	var st LoadStats
+	holder := "load:" + newConnectionID()
+	ok, err := m.st.TryRunLease(ctx, id, holder, 10*time.Minute)
+	if err != nil {
+		return st, err
+	}
+	if !ok {
+		return st, ErrBusy
+	}
+	defer m.st.ReleaseRunLease(context.WithoutCancel(ctx), id, holder)
+
+	s, err := m.open(ctx, id)
+	if err != nil {
+		return st, err
+	}
+	st, err = m.load(ctx, s)
+	m.recordHealth(ctx, id, err)
+	if err == nil && st.Stored > 0 && m.Changed != nil {
+		m.Changed(id)
+	}
+	return st, err
+}
+
+// recordHealth turns the connection's status after a load: a refused
+// login needs the user, a server that cannot be reached is retried.
+func (m *Mailboxes) recordHealth(ctx context.Context, id string, err error) {
+	ctx = context.WithoutCancel(ctx)
+	status, reason := store.ConnectionActive, ""
+	switch {
+	case err == nil:
+		if err := m.st.SetConnectionLastSync(ctx, id, m.Now()); err != nil {
+			m.log.Warn("mailbox last load", "mailbox", id, "err", err)
+		}
+	case errors.Is(err, context.Canceled):
+		return
+	case wire.IsAuth(err):
+		status, reason = store.ConnectionNeedsReauth, err.Error()
+	default:
+		status, reason = store.ConnectionDegraded, err.Error()
+	}
+	if err := m.st.UpdateConnectionStatus(ctx, id, status, reason); err != nil {
+		m.log.Warn("mailbox status", "mailbox", id, "err", err)
+	}
+}
+
+func (m *Mailboxes) load(ctx context.Context, s *session) (LoadStats, error) {
+	var st LoadStats
+	cl, err := imap.Dial(ctx, s.ep.IMAP, s.ep.Auth, m.imapOptions()...)
+	if err != nil {
+		return st, fmt.Errorf("load mailbox: %w", err)
+	}
+	defer cl.Close()
+	folders, err := cl.Folders(ctx)
+	if err != nil {
+		return st, fmt.Errorf("load mailbox: %w", err)
+	}
+	rows := make([]store.MailFolder, 0, len(folders))
+	for _, f := range folders {
+		rows = append(rows, store.MailFolder{Name: f.Name, Parent: f.Parent, Special: f.SpecialUse, Selectable: !f.NoSelect})
+	}
+	if err := m.st.SaveMailFolders(ctx, s.mb.ID, rows); err != nil {
+		return st, err
+	}
+	known, err := m.st.MailFolders(ctx, s.mb.ID)
+	if err != nil {
+		return st, err
+	}
+	since := crm.FromMicros(s.mb.LoadedSince)
+	if s.mb.LoadedSince == 0 {
+		p, err := ParsePeriod(s.mb.FirstLoad)
+		if err != nil {
+			p = PeriodMonth
+		}
+		since = p.Since(m.Now().UTC())
+		if err := m.st.SetMailboxLoadedSince(ctx, s.mb.ID, max(crm.Micros(since), 1)); err != nil {
+			return st, err
+		}
+	}
+	for _, f := range known {
+		if !f.Selectable || !(s.mb.AllFolders || slices.Contains(s.mb.Folders, f.Name)) {
+			continue
+		}
+		if err := m.loadFolder(ctx, cl, s, f, since, &st); err != nil {
+			return st, fmt.Errorf("load folder %q: %w", f.Name, err)
+		}
+		st.Folders++
+	}
+	return st, nil
+}
+
+func (m *Mailboxes) loadFolder(ctx context.Context, cl *imap.Client, s *session, f store.MailFolder, since time.Time, st *LoadStats) error {
+	status, err := cl.Examine(ctx, f.Name)
+	if err != nil {
+		return err
+	}
+	if f.UIDValidity != 0 && f.UIDValidity != status.UIDValidity {
+		m.log.Info("mail folder UIDVALIDITY changed", "mailbox", s.mb.ID, "folder", f.Name, "was", f.UIDValidity,
+			"now", status.UIDValidity)
+		if err := m.st.ResetMailFolder(ctx, s.mb.ID, f.Name, status.UIDValidity); err != nil {
+			return err
+		}
+		f.UIDValidity, f.UIDNext = 0, 0
+		st.Reset++
+	}
+	cur := store.FolderCursor{UIDValidity: status.UIDValidity, UIDNext: status.UIDNext, HighestModSeq: status.HighestModSeq}
+	if f.UIDValidity == status.UIDValidity && f.UIDNext == status.UIDNext && f.HighestModSeq == status.HighestModSeq {
+		return nil // nothing arrived: no-op
+	}
+	var uids []uint32
+	first := f.UIDValidity == 0
+	switch {
+	case first && !since.IsZero():
+		uids, err = cl.SearchSince(ctx, since)
+	case first:
+		uids, err = cl.AllUIDs(ctx)
+	case status.UIDNext > f.UIDNext:
+		uids, err = cl.UIDsFrom(ctx, f.UIDNext)
+	}
+	if err != nil {
+		return err
+	}
+	if len(uids) == 0 {
+		_, err := m.st.SaveLetters(ctx, s.mb.ID, f.Name, cur, nil)
+		return err
+	}
+	slices.Sort(uids)
+	for len(uids) > 0 {
+		n := min(len(uids), loadBatch)
+		batch := uids[:n]
+		uids = uids[n:]
+		letters := make([]store.Letter, 0, n)
+		err := cl.Fetch(ctx, batch, func(msg imap.Message) error {
+			st.Fetched++
+			if first && !since.IsZero() && msg.InternalDate.Before(since) {
+				st.Skipped++ // SEARCH SINCE reaches a day early on purpose
+				return nil
+			}
+			raw, err := io.ReadAll(io.LimitReader(msg.Body, maxLetter+1))
+			if err != nil {
+				return err
+			}
+			if len(raw) > maxLetter {
+				m.log.Warn("letter too large, skipped", "mailbox", s.mb.ID, "folder", f.Name, "uid", msg.UID, "size", msg.Size)
+				st.Skipped++
+				return nil
+			}
+			l := toLetter(raw, msg)
+			if len(l.Warnings) > 0 {
+				st.Warnings++
+				m.log.Info("letter parsed with warnings", "mailbox", s.mb.ID, "folder", f.Name, "uid", msg.UID,
+					"warnings", l.Warnings)
+			}
+			letters = append(letters, l)
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+		step := cur
+		if len(uids) > 0 {
+			// Not done: resume above this batch after a crash.
+			step = store.FolderCursor{UIDValidity: status.UIDValidity, UIDNext: batch[len(batch)-1] + 1,
+				HighestModSeq: f.HighestModSeq}
+		}
+		stored, err := m.st.SaveLetters(ctx, s.mb.ID, f.Name, step, letters)
+		if err != nil {
+			return err
+		}
+		st.Stored += stored
+	}
+	return nil
+}
+
+// toLetter parses a raw letter into what the store keeps.
+func toLetter(raw []byte, msg imap.Message) store.Letter {
+	p := message.Parse(raw)
+	l := store.Letter{
+		Hash:       message.Hash(raw),
+		Raw:        raw,
+		MessageID:  p.MessageID,
+		References: p.References,
+		Subject:    p.Subject,
+		Snippet:    p.Snippet,
+		ReceivedAt: crm.Micros(msg.InternalDate),
+		UID:        msg.UID,
+		Seen:       msg.Seen(),
+		Flags:      strings.Join(msg.Flags, " "),
+	}
+	if len(p.InReplyTo) > 0 {
+		l.InReplyTo = p.InReplyTo[0]
+	}
+	if !p.Date.IsZero() {
+		l.SentAt = crm.Micros(p.Date)
+	}
+	if msg.InternalDate.IsZero() {
+		l.ReceivedAt = l.SentAt
+	}
+	if len(p.From) > 0 {
+		l.FromName, l.FromEmail = p.From[0].Name, p.From[0].Email
+	}
+	for _, r := range []struct {
+		role  string
+		addrs []message.Address
+	}{{"from", p.From}, {"sender", p.Sender}, {"reply_to", p.ReplyTo}, {"to", p.To}, {"cc", p.Cc}, {"bcc", p.Bcc}} {
+		for _, a := range r.addrs {
+			l.Addresses = append(l.Addresses, store.LetterAddress{Role: r.role, Email: a.Email, Name: a.Name})
+		}
+	}
+	for _, a := range p.Attachments {
+		l.Attachments = append(l.Attachments, store.LetterAttachment{Filename: a.Filename, ContentType: a.ContentType,
+			ContentID: a.ContentID, Inline: a.Inline, Size: int64(a.Size)})
+	}
+	for _, w := range p.Warnings {
+		l.Warnings = append(l.Warnings, w.String())
+	}
+	return l
+}
