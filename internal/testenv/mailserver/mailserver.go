@@ -47,6 +47,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -168,7 +169,7 @@ func start(t testing.TB, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 
-	s.dovecot, err = startDaemon(t, "dovecot", s.path("dovecot.out"), "dovecot", "-F", "-c", s.path("dovecot.conf"))
+	s.dovecot, err = startDaemon(t, "dovecot", s.path("dovecot.out"), dovecotBin, "-F", "-c", s.path("dovecot.conf"))
 	if err != nil {
 		return nil, err
 	}
@@ -190,7 +191,12 @@ func start(t testing.TB, opts Options) (_ *Server, err error) {
 	return s, nil
 }
 
-const postfixMaster = "/usr/lib/postfix/sbin/master"
+// Where Debian puts the daemons.
+const (
+	dovecotBin    = "/usr/sbin/dovecot"
+	doveadmBin    = "/usr/bin/doveadm"
+	postfixMaster = "/usr/lib/postfix/sbin/master"
+)
 
 func (s *Server) path(name string) string { return filepath.Join(s.dir, name) }
 
@@ -488,18 +494,21 @@ func tail(path string) string {
 
 // --- installation ----------------------------------------------------------
 
-var packages = map[string]string{"dovecot": "dovecot-imapd", "doveadm": "dovecot-core", postfixMaster: "postfix"}
+// needed maps each file the servers need to the Debian package holding it.
+var needed = []struct{ file, pkg string }{
+	{dovecotBin, "dovecot-core"},
+	{doveadmBin, "dovecot-core"},
+	{"/usr/lib/dovecot/imap", "dovecot-imapd"},
+	{"/usr/lib/dovecot/lmtp", "dovecot-lmtpd"},
+	{postfixMaster, "postfix"},
+}
 
 var install = sync.OnceValue(func() error {
 	var missing []string
-	lmtp := "/usr/lib/dovecot/lmtp"
-	for bin, pkg := range packages {
-		if _, err := exec.LookPath(bin); err != nil {
-			missing = append(missing, pkg)
+	for _, n := range needed {
+		if _, err := os.Stat(n.file); err != nil && !slices.Contains(missing, n.pkg) {
+			missing = append(missing, n.pkg)
 		}
-	}
-	if _, err := os.Stat(lmtp); err != nil {
-		missing = append(missing, "dovecot-lmtpd")
 	}
 	if len(missing) == 0 {
 		return nil
@@ -640,7 +649,7 @@ func (s *Server) password(t testing.TB, user string) string {
 // Doveadm runs doveadm against this Dovecot and returns its output.
 func (s *Server) Doveadm(t testing.TB, args ...string) string {
 	t.Helper()
-	out, err := exec.Command("doveadm", append([]string{"-c", s.path("dovecot.conf")}, args...)...).CombinedOutput()
+	out, err := exec.Command(doveadmBin, append([]string{"-c", s.path("dovecot.conf")}, args...)...).CombinedOutput()
 	if err != nil {
 		t.Fatalf("mailserver: doveadm %s: %v: %s", strings.Join(args, " "), err, out)
 	}
