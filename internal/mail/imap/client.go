@@ -79,8 +79,8 @@ type Client struct {
 	mu       sync.Mutex // one operation at a time
 	selected string     // the examined folder, "" when none
 
-	// onExists, when set, is told about unilateral EXISTS/EXPUNGE/FETCH
-	// (Idle's connection only).
+	// notify, when set, is told about unilateral EXISTS/EXPUNGE/FETCH
+	// (on Idle's connection only).
 	notify atomic.Pointer[func()]
 }
 
