@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -42,7 +44,7 @@ func newMailEnv(t *testing.T, st *store.Store, srv *mailserver.Server) *mailEnv 
 	}
 	e := &mailEnv{st: st, srv: srv, now: t0}
 	e.dir = mail.New(st, box, nil)
-	e.mbs = mail.NewMailboxes(st, box, e.dir, nil)
+	e.mbs = mail.NewMailboxes(st, box, e.dir, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	e.mbs.Now = func() time.Time { return e.now }
 	e.mbs.TLS = srv.TLSConfig()
 	u := storetest.User(t, st, "admin@example.com")
@@ -185,6 +187,101 @@ func TestLoadMailbox(t *testing.T) {
 		conn, err := st.GetConnection(ctx, mb.ID)
 		if err != nil || conn.Status != store.ConnectionActive || conn.LastSyncAt == 0 {
 			t.Fatalf("connection %+v, %v", conn, err)
+		}
+	})
+}
+
+func TestSendAndLoadBack(t *testing.T) {
+	srv := mailserver.Start(t, mailserver.Options{})
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		ctx := context.Background()
+		e := newMailEnv(t, st, srv)
+		db := t.Name()[len("TestSendAndLoadBack/"):]
+		aliceAddr, bobAddr := "alice-"+db+"@"+srv.Domain(), "bob-"+db+"@"+srv.Domain()
+		srv.AddUser(t, aliceAddr, "alice-pass")
+		srv.AddUser(t, bobAddr, "bob-pass")
+		alice := storetest.User(t, st, aliceAddr)
+		bob := storetest.User(t, st, bobAddr)
+		aliceBox, err := e.mbs.Add(ctx, alice, mail.NewMailbox{Address: aliceAddr, ProviderID: e.provider.ID, Password: "alice-pass"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		bobBox, err := e.mbs.Add(ctx, bob, mail.NewMailbox{Address: bobAddr, Password: "bob-pass"}) // the domain was learned
+		if err != nil {
+			t.Fatal(err)
+		}
+		set := mail.MailboxSettings{FirstLoad: mail.PeriodWeek, AutoLoad: true, AllFolders: true, SendEnabled: true,
+			DefaultSender: true, Alias: "Алиса Смирнова", Signature: `<p>Best, Alice<script>alert(1)</script></p>`,
+			SignatureEnabled: true}
+		if _, err := e.mbs.UpdateSettings(ctx, alice, aliceBox.ID, set); err != nil {
+			t.Fatal(err)
+		}
+		bobContact := &crm.Contact{Name: "Bob", Emails: []crm.Email{{Address: bobAddr, Kind: "work", Primary: true}}}
+		if err := st.CreateContact(ctx, alice, bobContact); err != nil {
+			t.Fatal(err)
+		}
+		aliceContact := &crm.Contact{Name: "Alice", Emails: []crm.Email{{Address: aliceAddr, Kind: "work", Primary: true}}}
+		if err := st.CreateContact(ctx, bob, aliceContact); err != nil {
+			t.Fatal(err)
+		}
+		// The real clock: the servers date what they receive now.
+		e.now = time.Now()
+
+		if _, err := e.mbs.Send(ctx, alice, mail.Outgoing{MailboxID: aliceBox.ID}); err == nil {
+			t.Fatal("a letter without recipients was sent")
+		}
+		if _, err := e.mbs.Send(ctx, bob, mail.Outgoing{MailboxID: aliceBox.ID, To: []string{bobAddr}}); err == nil {
+			t.Fatal("bob sent from alice's mailbox")
+		}
+		id, err := e.mbs.Send(ctx, alice, mail.Outgoing{MailboxID: aliceBox.ID, To: []string{"Bob <" + bobAddr + ">"},
+			Subject: "Предложение", HTML: "<p>Hello Bob</p>",
+			Attachments: []mail.OutgoingFile{{Name: "смета.txt", ContentType: "text/plain", Data: []byte("1 2 3")}}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		// On Bob's card in Alice's CRM at once, in Alice's Sent folder, and
+		// in Bob's inbox.
+		onBob, err := st.LettersOfRecord(ctx, alice.UserID, "contact", bobContact.ID, store.LetterCursor{}, 10)
+		if err != nil || len(onBob) != 1 || onBob[0].ID != id || !onBob[0].HasAttachments {
+			t.Fatalf("bob's timeline %+v, %v", onBob, err)
+		}
+		view, err := e.mbs.Letter(ctx, alice, id)
+		if err != nil || !strings.Contains(view.HTML, "Best, Alice") || strings.Contains(view.HTML, "script") ||
+			view.FromName != "Алиса Смирнова" {
+			t.Fatalf("sent letter %+v, %v", view, err)
+		}
+		srv.WaitCount(t, bobAddr, "INBOX", 1)
+		if n := srv.Count(t, aliceAddr, "Sent Items"); n != 1 { // the server's \Sent folder
+			t.Fatalf("%d letters in alice's Sent", n)
+		}
+		// Loading Alice's mailbox finds the Sent copy by content.
+		if stats, err := e.mbs.Load(ctx, aliceBox.ID); err != nil || stats.Stored != 0 || stats.Fetched != 1 {
+			t.Fatalf("alice's load %+v, %v", stats, err)
+		}
+		// Bob loads it and sees it on Alice's card; he replies from it.
+		if stats, err := e.mbs.Load(ctx, bobBox.ID); err != nil || stats.Stored != 1 {
+			t.Fatalf("bob's load %+v, %v", stats, err)
+		}
+		onAlice, err := st.LettersOfRecord(ctx, bob.UserID, "contact", aliceContact.ID, store.LetterCursor{}, 10)
+		if err != nil || len(onAlice) != 1 || onAlice[0].Subject != "Предложение" {
+			t.Fatalf("alice's timeline in bob's CRM %+v, %v", onAlice, err)
+		}
+		att, err := e.mbs.Attachment(ctx, bob, onAlice[0].ID, 0)
+		if err != nil || att.Filename != "смета.txt" || string(att.Data) != "1 2 3" {
+			t.Fatalf("attachment %+v, %v", att, err)
+		}
+		reply, err := e.mbs.Send(ctx, bob, mail.Outgoing{MailboxID: bobBox.ID, To: []string{aliceAddr}, Subject: "Re: Предложение",
+			HTML: "<p>Thanks</p>", ReplyTo: onAlice[0].ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		srv.WaitCount(t, aliceAddr, "INBOX", 1)
+		if stats, err := e.mbs.Load(ctx, aliceBox.ID); err != nil || stats.Stored != 1 {
+			t.Fatalf("alice loads the reply %+v, %v", stats, err)
+		}
+		onBob, _ = st.LettersOfRecord(ctx, alice.UserID, "contact", bobContact.ID, store.LetterCursor{}, 10)
+		if len(onBob) != 2 || onBob[0].Subject != "Re: Предложение" || onBob[0].ThreadID != onBob[1].ThreadID {
+			t.Fatalf("the reply is not threaded on bob's card: %+v (reply %s)", onBob, reply)
 		}
 	})
 }

@@ -477,3 +477,42 @@ func (s *Store) CountLetters(ctx context.Context, mailboxID string) (letters, lo
 	}
 	return letters, locations, nil
 }
+
+// SaveLetterAt stores one letter with one location without moving the
+// folder's cursor: a letter Tandem sent and appended to the Sent folder
+// (a later load of that folder finds it by content). uid 0 means the
+// letter is in no server folder (the append failed or there is no Sent
+// folder): it gets a location of its own under folder "" so that it
+// shows where its mailbox's letters show.
+func (s *Store) SaveLetterAt(ctx context.Context, mailboxID, folder string, validity, uid uint32, l Letter) (string, error) {
+	var id string
+	err := s.InTx(ctx, func(tx *Tx) error {
+		var ok bool
+		if err := tx.q.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM mailboxes WHERE connection_id = $1)`, mailboxID).Scan(&ok); err != nil {
+			return fmt.Errorf("save letter: %w", err)
+		}
+		if !ok {
+			return ErrMailboxGone
+		}
+		var err error
+		if id, _, err = s.saveLetter(ctx, tx.q, &l, crm.Micros(crm.Now())); err != nil {
+			return err
+		}
+		u := int64(uid)
+		if uid == 0 {
+			folder, validity = "", 0
+			if err := tx.q.QueryRowContext(ctx, `SELECT COALESCE(MAX(uid), 0) + 1 FROM mail_locations WHERE mailbox_id = $1
+				AND folder = ''`, mailboxID).Scan(&u); err != nil {
+				return fmt.Errorf("save letter: %w", err)
+			}
+		}
+		_, err = tx.q.ExecContext(ctx, `INSERT INTO mail_locations (mailbox_id, folder, uid_validity, uid, message_id, seen, flags,
+			received_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (mailbox_id, folder, uid_validity, uid) DO NOTHING`,
+			mailboxID, folder, int64(validity), u, id, l.Seen, l.Flags, l.ReceivedAt)
+		if err != nil {
+			return fmt.Errorf("save letter location: %w", err)
+		}
+		return nil
+	})
+	return id, err
+}
