@@ -285,3 +285,45 @@ func TestSendAndLoadBack(t *testing.T) {
 		}
 	})
 }
+
+func TestIdleLoadsNewMail(t *testing.T) {
+	srv := mailserver.Start(t, mailserver.Options{})
+	st := storetest.Open(t, false)
+	ctx := context.Background()
+	e := newMailEnv(t, st, srv)
+	addr := "idle@" + srv.Domain()
+	srv.AddUser(t, addr, "idle-pass")
+	u := storetest.User(t, st, addr)
+	e.now = time.Now() // the server dates delivered mail now
+	mb, err := e.mbs.Add(ctx, u, mail.NewMailbox{Address: addr, ProviderID: e.provider.ID, Password: "idle-pass"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ictx, stop := context.WithCancel(ctx)
+	idled := make(chan error, 1)
+	go func() { idled <- e.mbs.RunIdle(ictx) }()
+	t.Cleanup(func() {
+		stop()
+		if err := <-idled; err != nil {
+			t.Error(err)
+		}
+	})
+	// IDLE starts by loading what is there (nothing), then waits.
+	waitFor(t, func() bool { f, _ := st.MailFolders(ctx, mb.ID); return len(f) > 0 && f[0].LoadedAt > 0 })
+	t0 := time.Now()
+	srv.Deliver(t, "ivan@example.org", []string{addr}, raw("Ivan <ivan@example.org>", addr, "pushed", "hi"))
+	waitFor(t, func() bool { n, _, _ := st.CountLetters(ctx, mb.ID); return n == 1 })
+	t.Logf("delivered letter stored %v after delivery started", time.Since(t0).Round(time.Millisecond))
+}
+
+// waitFor polls cond until it holds, failing after 30 s.
+func waitFor(t *testing.T, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatal("condition not met in 30 s")
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

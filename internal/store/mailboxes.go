@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/tandem-crm/tandem/internal/crm"
 )
@@ -411,4 +412,28 @@ func (s *Store) AutoLoadMailboxes(ctx context.Context) ([]DueMailbox, error) {
 		out = append(out, d)
 	}
 	return out, rows.Err()
+}
+
+// TryIdleLease takes (or, for its holder, extends) a mailbox's IDLE lease
+// until ttl from now, if it is free, expired or already holder's.
+func (s *Store) TryIdleLease(ctx context.Context, mailboxID, holder string, ttl time.Duration) (bool, error) {
+	now := crm.Now()
+	res, err := s.w.ExecContext(ctx, `UPDATE mailboxes SET idle_holder = $2, idle_until = $3
+		WHERE connection_id = $1 AND (idle_until < $4 OR idle_holder = $2)`,
+		mailboxID, holder, crm.Micros(now.Add(ttl)), crm.Micros(now))
+	if err != nil {
+		return false, fmt.Errorf("idle lease: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// ReleaseIdleLease gives a mailbox's IDLE lease back.
+func (s *Store) ReleaseIdleLease(ctx context.Context, mailboxID, holder string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE mailboxes SET idle_holder = '', idle_until = 0 WHERE connection_id = $1
+		AND idle_holder = $2`, mailboxID, holder)
+	if err != nil {
+		return fmt.Errorf("release idle lease: %w", err)
+	}
+	return nil
 }

@@ -16,6 +16,10 @@ ALTER TABLE mailboxes ADD COLUMN shared BOOLEAN NOT NULL DEFAULT FALSE;
 -- first_load does not reload or drop anything.
 ALTER TABLE mailboxes ADD COLUMN loaded_since BIGINT NOT NULL DEFAULT 0;
 ALTER TABLE mailboxes ADD COLUMN updated_at BIGINT NOT NULL DEFAULT 0;
+-- The process holding the mailbox's IMAP IDLE connection, until when: one
+-- per mailbox however many workers run.
+ALTER TABLE mailboxes ADD COLUMN idle_holder TEXT NOT NULL DEFAULT '';
+ALTER TABLE mailboxes ADD COLUMN idle_until BIGINT NOT NULL DEFAULT 0;
 
 -- Who may use a shared mailbox besides its owner: a user or a role, with
 -- any of three rights.
