@@ -635,6 +635,20 @@ func (s *Server) AddUser(t testing.TB, email, password string) {
 	if err := os.Rename(tmp, s.path("users")); err != nil {
 		t.Fatal(err)
 	}
+	// Dovecot looks at the users file at most once a second: a user added
+	// in the second of the last look is unknown until the next. Wait until
+	// its auth service knows the new user.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		out, err := exec.Command(doveadmBin, "-c", s.path("dovecot.conf"), "auth", "test", "-x", "service=imap", email, password).CombinedOutput()
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("mailserver: user %s not known to Dovecot: %v: %s", email, err, out)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
 
 func (s *Server) password(t testing.TB, user string) string {
