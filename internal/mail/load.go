@@ -28,6 +28,9 @@ type LoadStats struct {
 	Skipped  int `json:"skipped"`  // letters outside the first load's period
 	Reset    int `json:"reset"`    // folders whose UIDVALIDITY changed
 	Warnings int `json:"warnings"` // letters stored with parse warnings
+	// FlagChanges counts letters whose flags (\Seen, …) changed on the
+	// server since the last load (CONDSTORE servers only).
+	FlagChanges int `json:"flag_changes"`
 }
 
 // loadBatch is how many letters one transaction stores: the folder's
@@ -158,8 +161,27 @@ func (m *Mailboxes) loadFolder(ctx context.Context, cl *imap.Client, s *session,
 	if f.UIDValidity == status.UIDValidity && f.UIDNext == status.UIDNext && f.HighestModSeq == status.HighestModSeq {
 		return nil // nothing arrived: no-op
 	}
-	var uids []uint32
 	first := f.UIDValidity == 0
+	if !first && f.HighestModSeq > 0 && status.HighestModSeq > f.HighestModSeq {
+		// CONDSTORE: read or flagged elsewhere since the last load.
+		changes, err := cl.ChangedSince(ctx, f.HighestModSeq)
+		if err != nil {
+			return err
+		}
+		flags := make([]store.MailFlags, 0, len(changes))
+		for _, c := range changes {
+			flags = append(flags, store.MailFlags{UID: c.UID, Seen: slices.Contains(c.Flags, `\Seen`), Flags: strings.Join(c.Flags, " ")})
+		}
+		if err := m.st.UpdateMailFlags(ctx, s.mb.ID, f.Name, status.UIDValidity, status.HighestModSeq, flags); err != nil {
+			return err
+		}
+		st.FlagChanges += len(changes)
+		f.HighestModSeq = status.HighestModSeq
+		if f.UIDNext == status.UIDNext {
+			return nil
+		}
+	}
+	var uids []uint32
 	switch {
 	case first && !since.IsZero():
 		uids, err = cl.SearchSince(ctx, since)

@@ -119,7 +119,7 @@ func TestLoadMailbox(t *testing.T) {
 		srv.Append(t, user, "INBOX", raw("x@example.org", user, "old", "b"), t0.AddDate(0, -2, 0))
 		srv.Append(t, user, "Projects/Alpha", raw("ivan@example.org", user, "child", "b"), t0.AddDate(0, 0, -1))
 		// Broken MIME is stored with a warning, never lost.
-		srv.Append(t, user, "INBOX", []byte("From: ivan@example.org\r\nSubject: broken\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\nContent-Type: text/plain; charset=no-such-charset\r\n\r\nhello\r\n"), t0.AddDate(0, 0, -2))
+		brokenUID := srv.Append(t, user, "INBOX", []byte("From: ivan@example.org\r\nSubject: broken\r\nContent-Type: multipart/mixed; boundary=\"zz\"\r\n\r\n--zz\r\nContent-Type: text/plain; charset=no-such-charset\r\n\r\nhello\r\n"), t0.AddDate(0, 0, -2))
 
 		// Only INBOX and the parent "Projects", not its child.
 		set := mail.MailboxSettings{FirstLoad: mail.PeriodMonth, AutoLoad: true, Folders: []string{"INBOX", "Projects"},
@@ -165,6 +165,15 @@ func TestLoadMailbox(t *testing.T) {
 		// Nothing new: nothing fetched.
 		if stats, err := e.mbs.Load(ctx, mb.ID); err != nil || stats.Fetched != 0 || stats.Stored != 0 {
 			t.Fatalf("no-op load %+v, %v", stats, err)
+		}
+		// Read elsewhere: the next load sees it (CONDSTORE), and nothing
+		// else is fetched.
+		srv.SetFlags(t, user, "INBOX", brokenUID, `\Seen`)
+		if stats, err := e.mbs.Load(ctx, mb.ID); err != nil || stats.FlagChanges != 1 || stats.Fetched != 0 {
+			t.Fatalf("flags load %+v, %v", stats, err)
+		}
+		if d, err := st.GetLetter(ctx, alice.UserID, broken.ID); err != nil || !d.Seen {
+			t.Fatalf("the letter read elsewhere is unread in Tandem: %+v, %v", d, err)
 		}
 		// A new letter; then a new UIDVALIDITY, which re-reads the folder
 		// and stores nothing twice.

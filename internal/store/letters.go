@@ -516,3 +516,29 @@ func (s *Store) SaveLetterAt(ctx context.Context, mailboxID, folder string, vali
 	})
 	return id, err
 }
+
+// MailFlags is a letter's flags in one folder, as the server reports them.
+type MailFlags struct {
+	UID   uint32
+	Seen  bool
+	Flags string
+}
+
+// UpdateMailFlags records flag changes of a folder's letters and moves
+// its HIGHESTMODSEQ, in one transaction. UIDs Tandem does not hold (older
+// than the first load) are ignored.
+func (s *Store) UpdateMailFlags(ctx context.Context, mailboxID, folder string, validity uint32, modseq uint64, changes []MailFlags) error {
+	return s.InTx(ctx, func(tx *Tx) error {
+		for _, c := range changes {
+			if _, err := tx.q.ExecContext(ctx, `UPDATE mail_locations SET seen = $5, flags = $6 WHERE mailbox_id = $1 AND folder = $2
+				AND uid_validity = $3 AND uid = $4`, mailboxID, folder, int64(validity), int64(c.UID), c.Seen, c.Flags); err != nil {
+				return fmt.Errorf("update mail flags: %w", err)
+			}
+		}
+		if _, err := tx.q.ExecContext(ctx, `UPDATE mail_folders SET highest_modseq = $4 WHERE mailbox_id = $1 AND name = $2
+			AND uid_validity = $3`, mailboxID, folder, int64(validity), int64(modseq)); err != nil {
+			return fmt.Errorf("update mail flags: %w", err)
+		}
+		return nil
+	})
+}
