@@ -112,12 +112,8 @@ func (u *UI) mailboxList(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		}
 		v.Mailboxes = append(v.Mailboxes, row)
 		if mb.ID == added && mb.Access.Owner {
-			v.Added = &v.Mailboxes[len(v.Mailboxes)-1]
+			v.Added = &row
 		}
-	}
-	if v.Added != nil {
-		a := *v.Added
-		v.Added = &a
 	}
 	u.render(w, http.StatusOK, "profile/mailboxes", c.Page(w, r, "profile", v))
 }
