@@ -55,6 +55,7 @@ type App struct {
 	Registry  *jobs.Registry
 	Metrics   *metrics.Metrics // what this process's sync runs and hooks did
 	Mail      *mail.Service    // the mail provider directory
+	Mailboxes *mail.Mailboxes  // users' mailboxes: adding, settings, loading
 
 	jobDB *sql.DB // SQLite only: the job queue's own connection
 }
@@ -94,6 +95,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	a.Providers = provider.NewRegistry(googleprov.New(a.Settings, a.OAuth, log))
 	a.Sync = syncer.New(st, a.Settings, a.Providers, log)
 	a.Mail = mail.New(st, box, a.Settings)
+	a.Mailboxes = mail.NewMailboxes(st, box, a.Mail, log)
 	a.Metrics = metrics.New()
 	a.Sync.Metrics = a.Metrics
 	a.registerJobs()
@@ -134,6 +136,8 @@ func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[cleanupArgs]) err
 func (a *App) registerJobs() {
 	jobs.Register(a.Registry, &cleanupWorker{st: a.Store, logins: a.Logins, log: a.Log}, nil)
 	a.Sync.Register(a.Registry)
+	// The queue is opened later (OpenQueue hands it over).
+	a.Mailboxes.Register(a.Registry, nil, a.Settings)
 	a.Registry.AddPeriodic(time.Hour, cleanupArgs{}, &river.InsertOpts{UniqueOpts: jobs.OnePerKey()})
 }
 
@@ -162,6 +166,7 @@ func (a *App) OpenQueue(ctx context.Context, workers int) error {
 	}
 	a.Queue = q
 	a.Sync.Queue = q
+	a.Mailboxes.SetQueue(q)
 	if workers > 0 {
 		// The queue lives until Close stops it, not until ctx (a signal)
 		// ends: River's Stop then drains running jobs in order.
@@ -176,9 +181,9 @@ func (a *App) Handler() (http.Handler, error) {
 	if a.Queue != nil {
 		j = a.Queue
 	}
-	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync).WithLogins(a.Logins).WithMail(a.Mail)
+	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync).WithLogins(a.Logins).WithMail(a.Mail).WithMailboxes(a.Mailboxes)
 	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Sync: a.Sync, Providers: a.Providers,
-		Jobs: j, Log: a.Log, Mail: a.Mail})
+		Jobs: j, Log: a.Log, Mail: a.Mail, Mailboxes: a.Mailboxes})
 	if err != nil {
 		return nil, err
 	}

@@ -85,12 +85,7 @@ func (m *Mailboxes) EnqueueLoad(ctx context.Context, id, reason string) (int64, 
 // EnqueueDue enqueues loads of the automatic mailboxes whose
 // MailboxSyncInterval has passed since their last load.
 func (m *Mailboxes) EnqueueDue(ctx context.Context, now time.Time) error {
-	minutes := 10
-	if m.interval != nil {
-		if n := m.interval.Int(ctx, "MailboxSyncInterval"); n > 0 {
-			minutes = n
-		}
-	}
+	minutes := m.SyncInterval(ctx)
 	due, err := m.st.AutoLoadMailboxes(ctx)
 	if err != nil {
 		return err

@@ -41,6 +41,8 @@ type API struct {
 	sync     Sync          // nil until WithSync
 	logins   Logins        // nil until WithLogins
 	mail     *mail.Service // nil until WithMail
+	// mailboxes is nil until WithMailboxes.
+	mailboxes *mail.Mailboxes
 }
 
 // New returns the API; jobs may be nil in processes without a queue.
@@ -165,6 +167,16 @@ func (a *API) Routes(mux *http.ServeMux, auth Authenticator) {
 	admin("DELETE /api/v1/mail/domains/{domain}", a.deleteMailDomain)
 	h("GET /api/v1/mail/provider-choices", a.listMailProviderChoices)
 	h("GET /api/v1/mail/detect", a.detectMailProvider)
+
+	h("GET /api/v1/mailboxes", a.listMailboxes)
+	h("POST /api/v1/mailboxes", a.createMailbox)
+	h("GET /api/v1/mailboxes/{id}", a.getMailbox)
+	h("PATCH /api/v1/mailboxes/{id}", a.patchMailbox)
+	h("DELETE /api/v1/mailboxes/{id}", a.deleteMailbox)
+	h("GET /api/v1/mailboxes/{id}/grants", a.getMailboxGrants)
+	h("PUT /api/v1/mailboxes/{id}/grants", a.putMailboxGrants)
+	h("GET /api/v1/mailboxes/{id}/folders", a.listMailboxFolders)
+	h("POST /api/v1/mailboxes/{id}/load", a.loadMailbox)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		a.problem(w, r, http.StatusNotFound, "error.not_found", nil)

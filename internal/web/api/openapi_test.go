@@ -324,6 +324,7 @@ func TestOpenAPIEnumsFromGo(t *testing.T) {
 		"#/components/schemas/MailProviderInput/properties/login_format":  mail.Strings(mail.LoginFormats),
 		"#/components/schemas/MailProviderInput/properties/auth":          mail.Strings(mail.AuthMethods),
 		"#/components/schemas/MailPresetCreate/properties/preset":         mail.PresetCodes(),
+		"#/components/schemas/MailboxSettings/properties/first_load":      mail.Strings(mail.Periods),
 	} {
 		v, ok := resolve(doc, ptr)
 		if !ok {
@@ -429,6 +430,14 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		{"MailProviderInput", mailProviderIn{}, false, true},
 		{"MailPresetCreate", presetIn{}, false, true},
 		{"MailDomainInput", mailDomainIn{}, false, true},
+		{"Mailbox", mailboxJSON{}, true, false},
+		{"MailboxGrant", mailboxGrantJSON{}, true, false},
+		{"MailFolder", mailFolderJSON{}, true, false},
+		{"MailboxLoadJob", loadJobJSON{}, true, false},
+		{"MailboxProblem", mailboxProblem{}, true, false},
+		{"MailboxCreate", mailboxIn{}, false, true},
+		{"MailboxSettings", mailboxSettingsIn{}, false, true},
+		{"MailboxGrants", mailboxGrantsIn{}, false, true},
 
 		// Types used in both directions.
 		{"Email", emailJSON{}, false, true},

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/emulator/google"
+	"github.com/tandem-crm/tandem/internal/mail"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/oauth/oauthtest"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
@@ -62,6 +63,8 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 		role := id("POST", "/api/v1/roles", `{"name":"Fixture","operations":[]}`)
 		from := time.Now().UTC().AddDate(0, -1, 0).Format("2006-01-02")
 		provider := id("POST", "/api/v1/mail/providers", `{"name":"Fixture","type":"imap","imap_host":"imap.f.example","smtp_host":"smtp.f.example"}`)
+		s.App.Mailboxes.Verify = func(context.Context, mail.Endpoints) error { return nil } // no servers here
+		mailbox := id("POST", "/api/v1/mailboxes", `{"address":"fixture@f.example","provider_id":"`+provider+`","password":"p","shared":true}`)
 
 		// body holds %s where the text goes: valid, or valid with bytes
 		// that are not UTF-8 appended. read is what would show a stored
@@ -116,6 +119,13 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 				"Zqx Yahoo", "name", 201, "/api/v1/mail/providers"},
 			{"POST /api/v1/mail/domains", "/api/v1/mail/domains", `{"domain":"%s","provider_id":"` + provider + `"}`, "zqx.example",
 				"domain", 201, "/api/v1/mail/domains"},
+			{"POST /api/v1/mailboxes", "/api/v1/mailboxes", `{"address":"%s","provider_id":"` + provider + `","password":"p"}`,
+				"zqx@f.example", "address", 201, "/api/v1/mailboxes"},
+			{"PATCH /api/v1/mailboxes/{id}", "/api/v1/mailboxes/" + mailbox, `{"alias":"%s"}`, "Zqx alias", "alias", 200,
+				"/api/v1/mailboxes/" + mailbox},
+			{"PUT /api/v1/mailboxes/{id}/grants", "/api/v1/mailboxes/" + mailbox + "/grants",
+				`{"grants":[{"grantee_kind":"user","grantee_id":"%s","read":true}]}`, user, "grants[0].grantee_id", 200,
+				"/api/v1/mailboxes/" + mailbox + "/grants"},
 			{"POST /api/v1/connections/{id}/calendar/resync", conn + "/calendar/resync", `{"from":"%s"}`, from, "from", 202,
 				conn + "/calendar"},
 		}

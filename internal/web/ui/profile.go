@@ -38,6 +38,7 @@ func profileTabs(active string) []sectionTab {
 		{Href: "/profile", Label: "profile.personal.title"},
 		{Href: "/profile/tokens", Label: "profile.tokens.title"},
 		{Href: "/profile/accounts", Label: "profile.external.title"},
+		{Href: "/profile/mailboxes", Label: "mailbox.title"},
 	}
 	for i := range tabs {
 		tabs[i].Current = tabs[i].Href == active
@@ -56,6 +57,7 @@ func (u *UI) profileRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /profile/accounts/{id}", u.authed(u.profileAccount))
 	mux.HandleFunc("POST /profile/accounts/{id}/delete", u.authed(u.profileAccountDelete))
 	u.oauthRoutes(mux)
+	u.mailboxRoutes(mux)
 }
 
 // profileView is the Data of profile/index.

@@ -46,6 +46,8 @@ type Deps struct {
 	// connections then show their provider's code only).
 	Providers *provider.Registry
 	Mail      *mail.Service // may be nil: the mail directory pages then answer 503
+	// Mailboxes may be nil: the profile's mailbox pages then answer 503.
+	Mailboxes *mail.Mailboxes
 }
 
 // UI serves the web interface.
@@ -58,6 +60,7 @@ type UI struct {
 	providers *provider.Registry
 	jobs      JobQueue
 	mail      *mail.Service
+	mailboxes *mail.Mailboxes
 	log       *slog.Logger
 	r         *Renderer
 	auth      *web.Auth
@@ -74,7 +77,7 @@ func New(d Deps) (*UI, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, providers: d.Providers, jobs: d.Jobs, mail: d.Mail, log: d.Log, r: r,
+	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, providers: d.Providers, jobs: d.Jobs, mail: d.Mail, mailboxes: d.Mailboxes, log: d.Log, r: r,
 		kept: newFormStash()}, nil
 }
 
