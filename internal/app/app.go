@@ -58,6 +58,8 @@ type App struct {
 	Mailboxes *mail.Mailboxes  // users' mailboxes: adding, settings, loading
 
 	jobDB *sql.DB // SQLite only: the job queue's own connection
+	// stopIdle ends the mailboxes' IDLE connections (worker processes).
+	stopIdle func()
 }
 
 // Open connects to the database (running migrations) and loads the key.
@@ -170,7 +172,20 @@ func (a *App) OpenQueue(ctx context.Context, workers int) error {
 	if workers > 0 {
 		// The queue lives until Close stops it, not until ctx (a signal)
 		// ends: River's Stop then drains running jobs in order.
-		return q.Start(context.WithoutCancel(ctx))
+		if err := q.Start(context.WithoutCancel(ctx)); err != nil {
+			return err
+		}
+		// Processes that run jobs also hold the mailboxes' IDLE
+		// connections (one per mailbox across them, by lease).
+		ictx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			if err := a.Mailboxes.RunIdle(ictx); err != nil {
+				a.Log.Warn("mail idle", "err", err)
+			}
+		}()
+		a.stopIdle = func() { cancel(); <-done }
 	}
 	return nil
 }
@@ -312,6 +327,9 @@ func (a *App) EnsureAdmin(ctx context.Context, out io.Writer) error {
 
 // Close stops the queue and closes the database.
 func (a *App) Close(ctx context.Context) {
+	if a.stopIdle != nil {
+		a.stopIdle()
+	}
 	if a.Queue != nil {
 		if err := a.Queue.Stop(ctx); err != nil {
 			a.Log.Warn("stop job queue", "err", err)
