@@ -477,3 +477,16 @@ func (s *Store) CountLetters(ctx context.Context, mailboxID string) (letters, lo
 	}
 	return letters, locations, nil
 }
+
+// LetterIDByHash returns the id of the letter stored with a content hash.
+func (s *Store) LetterIDByHash(ctx context.Context, hash string) (string, error) {
+	var id string
+	err := s.r.QueryRowContext(ctx, `SELECT id FROM mail_messages WHERE hash = $1`, hash).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("letter by hash: %w", err)
+	}
+	return id, nil
+}
