@@ -2,6 +2,7 @@ package mail
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/mail"
@@ -268,4 +269,67 @@ func (m *Mailboxes) keepSent(ctx context.Context, s *session, raw []byte, now ti
 		return m.st.LetterIDByHash(ctx, l.Hash)
 	}
 	return "", nil
+}
+
+// EncodeCursor turns the last letter of a page into an opaque cursor.
+func EncodeCursor(c store.LetterCursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.ReceivedAt, 10) + "." + c.ID))
+}
+
+// DecodeCursor reads a cursor of EncodeCursor; "" is the first page.
+// Anything else is store.ErrBadCursor.
+func DecodeCursor(s string) (store.LetterCursor, error) {
+	if s == "" {
+		return store.LetterCursor{}, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return store.LetterCursor{}, store.ErrBadCursor
+	}
+	at, id, ok := strings.Cut(string(b), ".")
+	n, err := strconv.ParseInt(at, 10, 64)
+	if !ok || err != nil || id == "" {
+		return store.LetterCursor{}, store.ErrBadCursor
+	}
+	return store.LetterCursor{ReceivedAt: n, ID: id}, nil
+}
+
+// Disposition is the Content-Disposition of a file download (RFC 6266):
+// an ASCII fallback name for old clients and the exact name in RFC 8187
+// encoding.
+func Disposition(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, name)
+	if name == "" {
+		name = "attachment"
+	}
+	fallback := strings.Map(func(r rune) rune {
+		if r > 0x7e || r == '"' || r == '\\' || r == '/' {
+			return '_'
+		}
+		return r
+	}, name)
+	var b strings.Builder
+	for _, c := range []byte(name) {
+		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return `attachment; filename="` + fallback + `"; filename*=UTF-8''` + b.String()
+}
+
+// ReplySubject is the subject of an answer: "Re: " once, however many
+// the letter answered carries (other markers, "Fwd:", stay).
+func ReplySubject(s string) string {
+	s = strings.TrimSpace(s)
+	for len(s) >= 3 && strings.EqualFold(s[:3], "re:") {
+		s = strings.TrimSpace(s[3:])
+	}
+	return "Re: " + s
 }
