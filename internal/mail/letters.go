@@ -1,10 +1,12 @@
 package mail
 
 import (
+	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"mime"
 	"net/mail"
 	"regexp"
 	"strconv"
@@ -125,6 +127,9 @@ type OutgoingFile struct {
 	Data              []byte
 }
 
+// ErrSend: the mail server did not take the letter (nothing was sent).
+var ErrSend = errors.New("the mail server did not take the letter")
+
 // MaxOutgoing bounds the attachments of one outgoing letter (servers
 // commonly refuse letters above 25 MB once base64 adds its third).
 const MaxOutgoing = 18 << 20
@@ -220,8 +225,13 @@ func (m *Mailboxes) Send(ctx context.Context, v access.Viewer, out Outgoing) (st
 	if err != nil {
 		return "", err
 	}
-	if err := smtp.Send(ctx, s.ep.SMTP, s.ep.Auth, s.mb.Address, rcpts, strings.NewReader(string(raw)), m.smtpOptions()...); err != nil {
-		return "", fmt.Errorf("send letter: %w", err)
+	if err := smtp.Send(ctx, s.ep.SMTP, s.ep.Auth, s.mb.Address, rcpts, bytes.NewReader(raw), m.smtpOptions()...); err != nil {
+		var rej *smtp.RejectedError
+		if errors.As(err, &rej) {
+			m.log.Info("recipients refused", "mailbox", s.mb.ID, "err", err)
+			return "", &crm.ValidationError{Fields: crm.FieldErrors{"to": "letter.error.recipients_refused"}}
+		}
+		return "", fmt.Errorf("%w: %w", ErrSend, err)
 	}
 	m.log.Info("letter sent", "mailbox", s.mb.ID, "user", v.UserID, "recipients", len(rcpts))
 	// The letter is gone: from here on a failure only loses the copy.
@@ -332,4 +342,13 @@ func ReplySubject(s string) string {
 		s = strings.TrimSpace(s[3:])
 	}
 	return "Re: " + s
+}
+
+// SafeContentType is a download's media type: the attachment's when it
+// is well formed, else application/octet-stream.
+func SafeContentType(ct string) string {
+	if mt, _, err := mime.ParseMediaType(ct); err == nil && strings.Count(mt, "/") == 1 {
+		return mt
+	}
+	return "application/octet-stream"
 }

@@ -41,6 +41,7 @@ type API struct {
 	sync     Sync          // nil until WithSync
 	logins   Logins        // nil until WithLogins
 	mail     *mail.Service // nil until WithMail
+	letters  *mail.Mailboxes // nil until WithLetters
 }
 
 // New returns the API; jobs may be nil in processes without a queue.
@@ -165,6 +166,8 @@ func (a *API) Routes(mux *http.ServeMux, auth Authenticator) {
 	admin("DELETE /api/v1/mail/domains/{domain}", a.deleteMailDomain)
 	h("GET /api/v1/mail/provider-choices", a.listMailProviderChoices)
 	h("GET /api/v1/mail/detect", a.detectMailProvider)
+
+	a.letterRoutes(h)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		a.problem(w, r, http.StatusNotFound, "error.not_found", nil)
