@@ -146,7 +146,7 @@ type letterViewData struct {
 type letterFile struct {
 	N                 int
 	Name, ContentType string
-	Size              int64
+	Size              string // in KB, in the viewer's language
 }
 
 func addressLine(a store.LetterAddress) string {
@@ -207,7 +207,8 @@ func (u *UI) letterPage(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		if a.Inline && a.ContentID != "" && strings.Contains(l.HTML, "/letters/"+l.ID+"/attachments/"+strconv.Itoa(i)+`"`) {
 			continue // shown in the body
 		}
-		d.Files = append(d.Files, letterFile{N: i, Name: a.Filename, ContentType: a.ContentType, Size: a.Size})
+		d.Files = append(d.Files, letterFile{N: i, Name: a.Filename, ContentType: a.ContentType,
+			Size: c.Lang.T("letter.size_kb", c.Lang.FormatNumber((a.Size+1023)/1024))})
 	}
 	senders, err := m.Senders(ctx, c.V)
 	if err != nil {
@@ -473,7 +474,9 @@ func (u *UI) limitUpload(next http.HandlerFunc) http.HandlerFunc {
 			if v, sess, ok := u.auth.Session(r); ok {
 				c = u.ctxFor(r, v, sess)
 			}
-			u.errorPage(w, r, c, http.StatusRequestEntityTooLarge)
+			d := NewErrorData(http.StatusRequestEntityTooLarge)
+			d.TextKey = "letter.error.attachments_too_large"
+			u.r.Error(w, http.StatusRequestEntityTooLarge, c.Page(w, r, "", d))
 			return
 		}
 		r.Body = http.MaxBytesReader(w, r.Body, maxCompose)
