@@ -30,6 +30,7 @@ func (a *API) letterRoutes(h func(string, func(http.ResponseWriter, *http.Reques
 	h("GET /api/v1/accounts/{id}/letters", a.recordLetters("account"))
 	h("GET /api/v1/letters", a.listLetters)
 	h("POST /api/v1/letters", a.sendLetter)
+	h("GET /api/v1/letters/unread", a.unreadLetters)
 	h("GET /api/v1/letters/{id}", a.getLetter)
 	h("GET /api/v1/letters/{id}/attachments/{n}", a.getLetterAttachment)
 	h("GET /api/v1/letters/{id}/raw", a.getLetterRaw)
@@ -81,24 +82,26 @@ type letterAttachmentJSON struct {
 
 // letterJSON is one letter with its body.
 type letterJSON struct {
-	letterSummaryJSON
-	MessageID   string                 `json:"message_id"`
-	InReplyTo   string                 `json:"in_reply_to"`
-	Size        int64                  `json:"size"`
-	Addresses   []letterAddressJSON    `json:"addresses"`
-	Attachments []letterAttachmentJSON `json:"attachments"`
-	MailboxIDs  []string               `json:"mailbox_ids"`
-	Text        string                 `json:"text"`
-	HTML        string                 `json:"html"` // sanitized
-	RawURL      string                 `json:"raw_url"`
-}
-
-// letterList is a page of letters; the panel adds the unread counts of
-// its mailboxes.
-type letterList struct {
-	Items      []letterSummaryJSON `json:"items"`
-	NextCursor *string             `json:"next_cursor"`
-	Unread     map[string]int      `json:"unread,omitempty"`
+	ID             string                 `json:"id"`
+	ThreadID       string                 `json:"thread_id"`
+	Subject        string                 `json:"subject"`
+	Snippet        string                 `json:"snippet"`
+	FromName       string                 `json:"from_name"`
+	FromEmail      string                 `json:"from_email"`
+	SentAt         *time.Time             `json:"sent_at"`
+	ReceivedAt     time.Time              `json:"received_at"`
+	HasAttachments bool                   `json:"has_attachments"`
+	Seen           bool                   `json:"seen"`
+	Warnings       []string               `json:"warnings"`
+	MessageID      string                 `json:"message_id"`
+	InReplyTo      string                 `json:"in_reply_to"`
+	Size           int64                  `json:"size"`
+	Addresses      []letterAddressJSON    `json:"addresses"`
+	Attachments    []letterAttachmentJSON `json:"attachments"`
+	MailboxIDs     []string               `json:"mailbox_ids"`
+	Text           string                 `json:"text"`
+	HTML           string                 `json:"html"` // sanitized
+	RawURL         string                 `json:"raw_url"`
 }
 
 func (a *API) letterService(w http.ResponseWriter, r *http.Request) (*mail.Mailboxes, bool) {
@@ -122,18 +125,18 @@ func letterPage(r *http.Request) (store.LetterCursor, int, error) {
 	return c, p.Limit, err
 }
 
-func letterPageOut(ls []store.LetterSummary, limit int) letterList {
-	out := letterList{Items: []letterSummaryJSON{}}
+func letterPageOut(ls []store.LetterSummary, limit int) list[letterSummaryJSON] {
+	next := ""
 	if len(ls) > limit {
 		ls = ls[:limit]
 		last := ls[len(ls)-1]
-		next := mail.EncodeCursor(store.LetterCursor{ReceivedAt: last.ReceivedAt, ID: last.ID})
-		out.NextCursor = &next
+		next = mail.EncodeCursor(store.LetterCursor{ReceivedAt: last.ReceivedAt, ID: last.ID})
 	}
+	items := make([]letterSummaryJSON, 0, len(ls))
 	for _, l := range ls {
-		out.Items = append(out.Items, letterSummaryOut(l))
+		items = append(items, letterSummaryOut(l))
 	}
-	return out
+	return page(items, next)
 }
 
 // recordLetters lists a contact's or account's letters; the record must
@@ -179,10 +182,24 @@ func (a *API) listLetters(w http.ResponseWriter, r *http.Request, v access.Viewe
 		a.fail(w, r, err)
 		return
 	}
-	out := letterPageOut(ls, limit)
-	if out.Unread, err = a.st.UnreadCounts(ctx, v.UserID); err != nil {
+	writeJSON(w, http.StatusOK, letterPageOut(ls, limit))
+}
+
+// unreadJSON is the panel's unread letters per mailbox.
+type unreadJSON struct {
+	Mailboxes map[string]int `json:"mailboxes"`
+	Total     int            `json:"total"`
+}
+
+func (a *API) unreadLetters(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	counts, err := a.st.UnreadCounts(r.Context(), v.UserID)
+	if err != nil {
 		a.fail(w, r, err)
 		return
+	}
+	out := unreadJSON{Mailboxes: counts}
+	for _, n := range counts {
+		out.Total += n
 	}
 	writeJSON(w, http.StatusOK, out)
 }
@@ -197,7 +214,10 @@ func (a *API) getLetter(w http.ResponseWriter, r *http.Request, v access.Viewer)
 		a.fail(w, r, err)
 		return
 	}
-	out := letterJSON{letterSummaryJSON: letterSummaryOut(l.LetterSummary), MessageID: l.MessageID, InReplyTo: l.InReplyTo,
+	sum := letterSummaryOut(l.LetterSummary)
+	out := letterJSON{ID: sum.ID, ThreadID: sum.ThreadID, Subject: sum.Subject, Snippet: sum.Snippet, FromName: sum.FromName,
+		FromEmail: sum.FromEmail, SentAt: sum.SentAt, ReceivedAt: sum.ReceivedAt, HasAttachments: sum.HasAttachments,
+		Seen: sum.Seen, Warnings: sum.Warnings, MessageID: l.MessageID, InReplyTo: l.InReplyTo,
 		Size: l.Size, Addresses: []letterAddressJSON{}, Attachments: []letterAttachmentJSON{}, MailboxIDs: l.MailboxIDs,
 		Text: l.Text, HTML: l.HTML, RawURL: "/api/v1/letters/" + l.ID + "/raw"}
 	for _, x := range l.Addresses {
@@ -214,10 +234,10 @@ func (a *API) getLetter(w http.ResponseWriter, r *http.Request, v access.Viewer)
 	writeJSON(w, http.StatusOK, out)
 }
 
-// ServeDownload answers a file as a download: never shown in Tandem's
+// serveDownload answers a file as a download: never shown in Tandem's
 // origin (attachment, nosniff, a sandboxing policy), its name RFC 6266
 // encoded.
-func ServeDownload(w http.ResponseWriter, name, contentType string, data []byte) {
+func serveDownload(w http.ResponseWriter, name, contentType string, data []byte) {
 	h := w.Header()
 	h.Set("Content-Type", mail.SafeContentType(contentType))
 	h.Set("Content-Disposition", mail.Disposition(name))
@@ -244,7 +264,7 @@ func (a *API) getLetterAttachment(w http.ResponseWriter, r *http.Request, v acce
 		a.fail(w, r, err)
 		return
 	}
-	ServeDownload(w, at.Filename, at.ContentType, at.Data)
+	serveDownload(w, at.Filename, at.ContentType, at.Data)
 }
 
 func (a *API) getLetterRaw(w http.ResponseWriter, r *http.Request, v access.Viewer) {
@@ -259,7 +279,7 @@ func (a *API) getLetterRaw(w http.ResponseWriter, r *http.Request, v access.View
 		a.fail(w, r, err)
 		return
 	}
-	ServeDownload(w, d.ID+".eml", "message/rfc822", raw)
+	serveDownload(w, d.ID+".eml", "message/rfc822", raw)
 }
 
 // letterIn is the body of POST /api/v1/letters.
@@ -278,6 +298,12 @@ type attachmentIn struct {
 	Filename    string `json:"filename"`
 	ContentType string `json:"content_type"`
 	Data        string `json:"data"` // base64
+}
+
+// letterSentJSON answers a send.
+type letterSentJSON struct {
+	ID   string `json:"id"` // "" until the copy in Sent is loaded
+	Sent bool   `json:"sent"`
 }
 
 // maxLetterBody bounds POST /api/v1/letters: the attachments' limit in
@@ -315,5 +341,5 @@ func (a *API) sendLetter(w http.ResponseWriter, r *http.Request, v access.Viewer
 		a.fail(w, r, err)
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]any{"id": id, "sent": true})
+	writeJSON(w, http.StatusCreated, letterSentJSON{ID: id, Sent: true})
 }

@@ -56,6 +56,7 @@ func buildOpenAPI() obj {
 			{"name": "admin", "description": "System settings, the change log and background jobs."},
 			{"name": "connections", "description": "The caller's mailbox and calendar connections."},
 			{"name": "mail", "description": "The directory of mail providers and their domains."},
+			{"name": "letters", "description": "Letters: records' timelines, the communication panel, sending."},
 			{"name": "meta", "description": "This document."},
 		},
 		"paths":      paths(),
@@ -687,6 +688,7 @@ func paths() obj {
 		reply(http.StatusOK, list("Journal entries.", "JournalEntry")).
 		fails(http.StatusNotFound))
 	mailPaths(add)
+	letterPaths(add)
 	return ps
 }
 
@@ -774,7 +776,7 @@ func components() obj {
 			"ServiceUnavailable": problemResponse("This process has no job queue (code internal)."),
 			"Error":              problemResponse("An unexpected error (500, code internal); details are logged, not sent."),
 		},
-		"schemas": with(schemas(), mailSchemas()),
+		"schemas": with(with(schemas(), mailSchemas()), letterSchemas()),
 	}
 }
 
