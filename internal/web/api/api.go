@@ -37,10 +37,10 @@ type API struct {
 	settings *settings.Service
 	jobs     Jobs
 	log      *slog.Logger
-	patterns []string      // registered routes, checked against the OpenAPI document
-	sync     Sync          // nil until WithSync
-	logins   Logins        // nil until WithLogins
-	mail     *mail.Service // nil until WithMail
+	patterns []string        // registered routes, checked against the OpenAPI document
+	sync     Sync            // nil until WithSync
+	logins   Logins          // nil until WithLogins
+	mail     *mail.Service   // nil until WithMail
 	letters  *mail.Mailboxes // nil until WithLetters
 }
 
