@@ -116,6 +116,10 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 				"Zqx Yahoo", "name", 201, "/api/v1/mail/providers"},
 			{"POST /api/v1/mail/domains", "/api/v1/mail/domains", `{"domain":"%s","provider_id":"` + provider + `"}`, "zqx.example",
 				"domain", 201, "/api/v1/mail/domains"},
+			// Sending needs a mail server (tested end to end elsewhere): here the
+			// valid text still fails validation, as the admin has no mailbox.
+			{"POST /api/v1/letters", "/api/v1/letters", `{"mailbox_id":"none","to":["x@example.com"],"subject":"%s"}`, "Zqx subject",
+				"subject", 400, "/api/v1/letters"},
 			{"POST /api/v1/connections/{id}/calendar/resync", conn + "/calendar/resync", `{"from":"%s"}`, from, "from", 202,
 				conn + "/calendar"},
 		}
