@@ -55,7 +55,10 @@ type App struct {
 	Registry  *jobs.Registry
 	Metrics   *metrics.Metrics // what this process's sync runs and hooks did
 	Mail      *mail.Service    // the mail provider directory
-	Mailboxes *mail.Mailboxes  // users' mailboxes: adding, settings, loading
+	Mailboxes *mail.Mailboxes  // users' mailboxes: adding, settings, loading, letters, sending
+	// LetterNews tells this process's open mail panels that letters were
+	// stored for a mailbox.
+	LetterNews *mail.Broker
 
 	jobDB *sql.DB // SQLite only: the job queue's own connection
 	// stopIdle ends the mailboxes' IDLE connections (worker processes).
@@ -98,6 +101,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	a.Sync = syncer.New(st, a.Settings, a.Providers, log)
 	a.Mail = mail.New(st, box, a.Settings)
 	a.Mailboxes = mail.NewMailboxes(st, box, a.Mail, log)
+	a.LetterNews = mail.NewBroker()
+	a.Mailboxes.Changed = a.LetterNews.Publish
 	a.Metrics = metrics.New()
 	a.Sync.Metrics = a.Metrics
 	a.registerJobs()
@@ -198,7 +203,7 @@ func (a *App) Handler() (http.Handler, error) {
 	}
 	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync).WithLogins(a.Logins).WithMail(a.Mail).WithMailboxes(a.Mailboxes)
 	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Sync: a.Sync, Providers: a.Providers,
-		Jobs: j, Log: a.Log, Mail: a.Mail, Mailboxes: a.Mailboxes})
+		Jobs: j, Log: a.Log, Mail: a.Mail, Mailboxes: a.Mailboxes, LetterNews: a.LetterNews})
 	if err != nil {
 		return nil, err
 	}

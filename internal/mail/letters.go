@@ -3,11 +3,17 @@ package mail
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"errors"
 	"fmt"
+	"mime"
 	"net/mail"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
@@ -17,71 +23,75 @@ import (
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
-// LetterView is a letter as its page shows it: the stored detail and the
-// bodies read again from the raw letter.
+// LetterView is one letter as its page shows it: the stored detail with
+// the body read again from the raw letter.
 type LetterView struct {
 	store.LetterDetail
 	Text string
-	// HTML is sanitized; inline images (cid:) point at the letter's
-	// attachment URLs.
+	// HTML is sanitized (message.SanitizeHTML); inline "cid:" images point
+	// at the attachment's address, /letters/{id}/attachments/{n}.
 	HTML string
 }
 
-// AttachmentURL is where the UI serves attachment n of a letter.
-func AttachmentURL(letterID string, n int) string {
-	return fmt.Sprintf("/letters/%s/attachments/%d", letterID, n)
-}
-
-// Letter returns a letter the viewer may see (store.ErrNotFound otherwise).
+// Letter returns a letter the viewer may see (store.ErrNotFound
+// otherwise) with its body.
 func (m *Mailboxes) Letter(ctx context.Context, v access.Viewer, id string) (*LetterView, error) {
-	d, p, err := m.parsed(ctx, v, id)
-	if err != nil {
-		return nil, err
-	}
-	html := message.SanitizeHTML(p.HTML)
-	for i, a := range p.Attachments {
-		if a.ContentID != "" {
-			html = strings.ReplaceAll(html, `"cid:`+a.ContentID+`"`, `"`+AttachmentURL(id, i)+`"`)
-		}
-	}
-	return &LetterView{LetterDetail: *d, Text: p.Text, HTML: html}, nil
-}
-
-func (m *Mailboxes) parsed(ctx context.Context, v access.Viewer, id string) (*store.LetterDetail, *message.Message, error) {
 	d, err := m.st.GetLetter(ctx, v.UserID, id)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	raw, err := m.st.LetterRaw(ctx, d.Hash)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
-	return d, message.Parse(raw), nil
+	p := message.Parse(raw)
+	lv := &LetterView{LetterDetail: *d, Text: p.Text}
+	if p.HTML != "" {
+		lv.HTML = rewriteCIDs(message.SanitizeHTML(p.HTML), id, p.Attachments)
+	}
+	return lv, nil
 }
 
-// Attachment returns attachment n of a letter the viewer may see.
+// cidRef matches a sanitized src="cid:…" attribute (bluemonday always
+// writes double quotes and escapes them inside values).
+var cidRef = regexp.MustCompile(`src="cid:([^"]*)"`)
+
+// rewriteCIDs points inline images at their attachment's address; a
+// reference to no attachment is left as is (the browser shows nothing).
+func rewriteCIDs(html, letterID string, as []message.Attachment) string {
+	return cidRef.ReplaceAllStringFunc(html, func(s string) string {
+		ref := cidRef.FindStringSubmatch(s)[1]
+		ref = strings.Trim(strings.ReplaceAll(ref, "&amp;", "&"), "<>")
+		for i, a := range as {
+			if a.ContentID != "" && strings.EqualFold(a.ContentID, ref) {
+				return `src="/letters/` + letterID + `/attachments/` + strconv.Itoa(i) + `"`
+			}
+		}
+		return s
+	})
+}
+
+// Attachment returns attachment n (0-based, in the letter's order) of a
+// letter the viewer may see.
 func (m *Mailboxes) Attachment(ctx context.Context, v access.Viewer, letterID string, n int) (*message.Attachment, error) {
-	_, p, err := m.parsed(ctx, v, letterID)
+	d, err := m.st.GetLetter(ctx, v.UserID, letterID)
 	if err != nil {
 		return nil, err
 	}
+	raw, err := m.st.LetterRaw(ctx, d.Hash)
+	if err != nil {
+		return nil, err
+	}
+	p := message.Parse(raw)
 	if n < 0 || n >= len(p.Attachments) {
 		return nil, store.ErrNotFound
 	}
 	return &p.Attachments[n], nil
 }
 
-// Raw returns a letter exactly as received.
-func (m *Mailboxes) Raw(ctx context.Context, v access.Viewer, id string) ([]byte, error) {
-	d, err := m.st.GetLetter(ctx, v.UserID, id)
-	if err != nil {
-		return nil, err
-	}
-	return m.st.LetterRaw(ctx, d.Hash)
-}
-
-// Senders is the viewer's From list: their own mailboxes with sending on
-// and the shared ones they may send from, the default sender first.
+// Senders is the From list: the viewer's own mailboxes with sending on,
+// and shared ones they hold the send right on. The default sender comes
+// first.
 func (m *Mailboxes) Senders(ctx context.Context, v access.Viewer) ([]store.MailboxWithAccess, error) {
 	all, err := m.st.MailboxesOf(ctx, v.UserID)
 	if err != nil {
@@ -89,42 +99,48 @@ func (m *Mailboxes) Senders(ctx context.Context, v access.Viewer) ([]store.Mailb
 	}
 	var out []store.MailboxWithAccess
 	for _, mb := range all {
-		if mb.SendEnabled && (mb.Access.Owner || mb.Access.Send) {
-			if mb.Access.Owner && mb.DefaultSender {
-				out = append([]store.MailboxWithAccess{mb}, out...)
-			} else {
-				out = append(out, mb)
-			}
+		if (mb.Access.Owner && mb.SendEnabled) || (!mb.Access.Owner && mb.Access.Send) {
+			out = append(out, mb)
+		}
+	}
+	for i, mb := range out {
+		if mb.Access.Owner && mb.DefaultSender && i > 0 {
+			out = append([]store.MailboxWithAccess{mb}, append(out[:i:i], out[i+1:]...)...)
+			break
 		}
 	}
 	return out, nil
 }
 
-// OutgoingFile is an attachment of a letter to send.
+// Outgoing is a letter a user sends.
+type Outgoing struct {
+	MailboxID     string
+	To, Cc, Bcc   []string
+	Subject, HTML string
+	Attachments   []OutgoingFile
+	ReplyTo       string // the id of the letter answered, if any
+}
+
+// OutgoingFile is an attached file.
 type OutgoingFile struct {
 	Name, ContentType string
 	Data              []byte
 }
 
-// Outgoing is a letter a user sends.
-type Outgoing struct {
-	MailboxID   string
-	To, Cc, Bcc []string // addresses, with or without display names
-	Subject     string
-	HTML        string
-	Attachments []OutgoingFile
-	// ReplyTo is the id of the letter answered, "" for a new one.
-	ReplyTo string
-}
+// ErrSend: the mail server did not take the letter (nothing was sent).
+var ErrSend = errors.New("the mail server did not take the letter")
 
-// MaxOutgoing bounds a letter's attachments together.
-const MaxOutgoing = 25 << 20
+// MaxOutgoing bounds the attachments of one outgoing letter (servers
+// commonly refuse letters above 25 MB once base64 adds its third).
+const MaxOutgoing = 18 << 20
 
-// Send sends a letter from one of the viewer's senders over its SMTP
-// server, with the mailbox's alias and signature, appends a copy to its
-// Sent folder and stores it, so it shows on the recipients' timelines at
-// once. A copy that cannot be appended is logged: the letter is sent.
+// Send sends a letter from one of the viewer's senders over SMTP, with
+// the mailbox's alias and signature, puts a copy into its Sent folder and
+// stores it. It returns the stored letter's id, "" when the Sent folder
+// is not loaded yet (the copy then arrives with the next load).
+// Validation problems are a *crm.ValidationError keyed by field.
 func (m *Mailboxes) Send(ctx context.Context, v access.Viewer, out Outgoing) (string, error) {
+	fe := crm.FieldErrors{}
 	senders, err := m.Senders(ctx, v)
 	if err != nil {
 		return "", err
@@ -135,111 +151,113 @@ func (m *Mailboxes) Send(ctx context.Context, v access.Viewer, out Outgoing) (st
 			from = &senders[i]
 		}
 	}
-	fe := crm.FieldErrors{}
 	if from == nil {
-		fe["mailbox_id"] = "mail.error.not_a_sender"
+		fe["mailbox_id"] = crm.ErrUnknownEnum
 	}
-	var to, cc, bcc []message.Address
-	for _, f := range []struct {
-		field string
-		in    []string
-		dst   *[]message.Address
-	}{{"to", out.To, &to}, {"cc", out.Cc, &cc}, {"bcc", out.Bcc, &bcc}} {
-		for _, s := range f.in {
-			if s = strings.TrimSpace(s); s == "" {
+	lists := map[string][]message.Address{}
+	for field, in := range map[string][]string{"to": out.To, "cc": out.Cc, "bcc": out.Bcc} {
+		for _, s := range in {
+			if strings.TrimSpace(s) == "" {
 				continue
 			}
-			list, err := mail.ParseAddressList(s)
+			as, err := mail.ParseAddressList(s)
 			if err != nil {
-				fe[f.field] = "error.invalid_email"
+				fe[field] = crm.ErrEmail
 				break
 			}
-			for _, a := range list {
-				*f.dst = append(*f.dst, message.Address{Name: a.Name, Email: strings.ToLower(a.Address)})
+			for _, a := range as {
+				lists[field] = append(lists[field], message.Address{Name: a.Name, Email: a.Address})
 			}
 		}
 	}
-	if len(to)+len(cc)+len(bcc) == 0 && fe["to"] == "" {
+	if len(lists["to"])+len(lists["cc"])+len(lists["bcc"]) == 0 && fe["to"] == "" {
 		fe["to"] = crm.ErrRequired
 	}
-	if len(out.Subject) > 998 {
-		fe["subject"] = crm.ErrTooLong
+	out.Subject = strings.TrimSpace(out.Subject)
+	if strings.ContainsAny(out.Subject, "\r\n") || len(out.Subject) > 998 {
+		fe["subject"] = crm.ErrInvalid
 	}
 	size := 0
-	for _, a := range out.Attachments {
-		size += len(a.Data)
+	for _, f := range out.Attachments {
+		size += len(f.Data)
 	}
 	if size > MaxOutgoing {
-		fe["attachments"] = "mail.error.attachments_too_large"
+		fe["attachments"] = "error.too_large"
+	}
+	var replied *store.LetterDetail
+	if out.ReplyTo != "" {
+		if replied, err = m.st.GetLetter(ctx, v.UserID, out.ReplyTo); errors.Is(err, store.ErrNotFound) {
+			fe["reply_to"] = crm.ErrInvalid
+		} else if err != nil {
+			return "", err
+		}
 	}
 	if len(fe) > 0 {
 		return "", &crm.ValidationError{Fields: fe}
 	}
+
 	s, err := m.open(ctx, from.ID)
 	if err != nil {
 		return "", err
 	}
-	now := m.Now().UTC().Truncate(time.Second)
+	now := m.Now().UTC()
 	_, domain, _ := strings.Cut(s.mb.Address, "@")
-	d := message.Draft{
-		From:      message.Address{Name: s.mb.Alias, Email: s.mb.Address},
-		To:        to,
-		Cc:        cc,
-		Bcc:       bcc,
-		Subject:   strings.TrimSpace(out.Subject),
-		HTML:      message.SanitizeHTML(out.HTML),
-		Date:      now,
-		MessageID: newConnectionID() + "@" + domain,
-	}
+	body := message.SanitizeHTML(out.HTML)
 	if s.mb.SignatureEnabled && s.mb.Signature != "" {
-		d.HTML += `<br><div class="signature">` + s.mb.Signature + `</div>`
+		body += "<br><br>" + s.mb.Signature
 	}
-	for _, a := range out.Attachments {
-		d.Attachments = append(d.Attachments, message.Attachment{Filename: a.Name, ContentType: a.ContentType, Data: a.Data,
-			Size: len(a.Data)})
+	d := message.Draft{From: message.Address{Name: s.mb.Alias, Email: s.mb.Address}, To: lists["to"], Cc: lists["cc"],
+		Bcc: lists["bcc"], Subject: out.Subject, HTML: body, Date: now, MessageID: uuid.NewString() + "@" + domain}
+	for _, f := range out.Attachments {
+		d.Attachments = append(d.Attachments, message.Attachment{Filename: f.Name, ContentType: f.ContentType, Data: f.Data})
 	}
-	if out.ReplyTo != "" {
-		parent, err := m.st.GetLetter(ctx, v.UserID, out.ReplyTo)
-		if err != nil {
-			return "", err
+	if replied != nil && replied.MessageID != "" {
+		d.InReplyTo = replied.MessageID
+		if raw, err := m.st.LetterRaw(ctx, replied.Hash); err == nil {
+			d.References = message.Parse(raw).References
 		}
-		if parent.MessageID != "" {
-			d.InReplyTo = parent.MessageID
-			if parent.InReplyTo != "" {
-				d.References = []string{parent.InReplyTo}
-			}
-			d.References = append(d.References, parent.MessageID)
-		}
+		d.References = append(d.References, replied.MessageID)
 	}
 	raw, rcpts, err := message.Compose(d)
+	if errors.Is(err, message.ErrBadAddress) {
+		return "", &crm.ValidationError{Fields: crm.FieldErrors{"to": crm.ErrEmail}}
+	}
 	if err != nil {
-		return "", &crm.ValidationError{Fields: crm.FieldErrors{"to": "error.invalid_email"}}
+		return "", err
 	}
 	if err := smtp.Send(ctx, s.ep.SMTP, s.ep.Auth, s.mb.Address, rcpts, bytes.NewReader(raw), m.smtpOptions()...); err != nil {
 		var rej *smtp.RejectedError
 		if errors.As(err, &rej) {
-			return "", &RejectedError{Rejected: rej}
+			m.log.Info("recipients refused", "mailbox", s.mb.ID, "err", err)
+			return "", &crm.ValidationError{Fields: crm.FieldErrors{"to": "letter.error.recipients_refused"}}
 		}
-		return "", fmt.Errorf("send letter: %w", err)
+		return "", fmt.Errorf("%w: %w", ErrSend, err)
 	}
+	m.log.Info("letter sent", "mailbox", s.mb.ID, "user", v.UserID, "recipients", len(rcpts))
+	// The letter is gone: from here on a failure only loses the copy.
+	id, err := m.keepSent(context.WithoutCancel(ctx), s, raw, now)
+	if err != nil {
+		return "", fmt.Errorf("letter sent, not stored: %w", err)
+	}
+	return id, nil
+}
+
+// keepSent copies a sent letter to the mailbox's Sent folder and stores
+// it at once (so it is on the timelines), without moving the folder's
+// cursor: the next load of the folder finds it by content and adds
+// nothing. A copy that could not be appended is stored all the same.
+func (m *Mailboxes) keepSent(ctx context.Context, s *session, raw []byte, now time.Time) (string, error) {
 	folder, uid, validity := m.appendSent(ctx, s, raw, now)
 	l := toLetter(raw, imap.Message{UID: uid, InternalDate: now, Flags: []string{`\Seen`}})
 	id, err := m.st.SaveLetterAt(ctx, s.mb.ID, folder, validity, uid, l)
 	if err != nil {
-		return "", fmt.Errorf("letter sent, not stored: %w", err)
+		return "", err
 	}
 	if m.Changed != nil {
 		m.Changed(s.mb.ID)
 	}
-	m.log.Info("letter sent", "mailbox", s.mb.ID, "letter", id, "recipients", len(rcpts))
 	return id, nil
 }
-
-// RejectedError: the SMTP server refused recipients; nothing was sent.
-type RejectedError struct{ Rejected *smtp.RejectedError }
-
-func (e *RejectedError) Error() string { return e.Rejected.Error() }
-func (e *RejectedError) Unwrap() error { return e.Rejected }
 
 // appendSent copies a sent letter to the mailbox's Sent folder, marked
 // seen; uid 0 when it could not.
@@ -261,4 +279,85 @@ func (m *Mailboxes) appendSent(ctx context.Context, s *session, raw []byte, at t
 		return "", 0, 0
 	}
 	return folder, uid, validity
+}
+
+// Raw returns a letter exactly as received.
+func (m *Mailboxes) Raw(ctx context.Context, v access.Viewer, id string) ([]byte, error) {
+	d, err := m.st.GetLetter(ctx, v.UserID, id)
+	if err != nil {
+		return nil, err
+	}
+	return m.st.LetterRaw(ctx, d.Hash)
+}
+
+// EncodeCursor turns the last letter of a page into an opaque cursor.
+func EncodeCursor(c store.LetterCursor) string {
+	return base64.RawURLEncoding.EncodeToString([]byte(strconv.FormatInt(c.ReceivedAt, 10) + "." + c.ID))
+}
+
+// DecodeCursor reads a cursor of EncodeCursor; "" is the first page.
+// Anything else is store.ErrBadCursor.
+func DecodeCursor(s string) (store.LetterCursor, error) {
+	if s == "" {
+		return store.LetterCursor{}, nil
+	}
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil {
+		return store.LetterCursor{}, store.ErrBadCursor
+	}
+	at, id, ok := strings.Cut(string(b), ".")
+	n, err := strconv.ParseInt(at, 10, 64)
+	if !ok || err != nil || id == "" {
+		return store.LetterCursor{}, store.ErrBadCursor
+	}
+	return store.LetterCursor{ReceivedAt: n, ID: id}, nil
+}
+
+// Disposition is the Content-Disposition of a file download (RFC 6266):
+// an ASCII fallback name for old clients and the exact name in RFC 8187
+// encoding.
+func Disposition(name string) string {
+	name = strings.Map(func(r rune) rune {
+		if r < 0x20 || r == 0x7f {
+			return -1
+		}
+		return r
+	}, name)
+	if name == "" {
+		name = "attachment"
+	}
+	fallback := strings.Map(func(r rune) rune {
+		if r > 0x7e || r == '"' || r == '\\' || r == '/' {
+			return '_'
+		}
+		return r
+	}, name)
+	var b strings.Builder
+	for _, c := range []byte(name) {
+		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0) {
+			b.WriteByte(c)
+		} else {
+			fmt.Fprintf(&b, "%%%02X", c)
+		}
+	}
+	return `attachment; filename="` + fallback + `"; filename*=UTF-8''` + b.String()
+}
+
+// ReplySubject is the subject of an answer: "Re: " once, however many
+// the letter answered carries (other markers, "Fwd:", stay).
+func ReplySubject(s string) string {
+	s = strings.TrimSpace(s)
+	for len(s) >= 3 && strings.EqualFold(s[:3], "re:") {
+		s = strings.TrimSpace(s[3:])
+	}
+	return "Re: " + s
+}
+
+// SafeContentType is a download's media type: the attachment's when it
+// is well formed, else application/octet-stream.
+func SafeContentType(ct string) string {
+	if mt, _, err := mime.ParseMediaType(ct); err == nil && strings.Count(mt, "/") == 1 {
+		return mt
+	}
+	return "application/octet-stream"
 }

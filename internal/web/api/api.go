@@ -177,6 +177,7 @@ func (a *API) Routes(mux *http.ServeMux, auth Authenticator) {
 	h("PUT /api/v1/mailboxes/{id}/grants", a.putMailboxGrants)
 	h("GET /api/v1/mailboxes/{id}/folders", a.listMailboxFolders)
 	h("POST /api/v1/mailboxes/{id}/load", a.loadMailbox)
+	a.letterRoutes(h)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		a.problem(w, r, http.StatusNotFound, "error.not_found", nil)

@@ -32,7 +32,11 @@ func (e *decodeError) Error() string { return "decode request: " + e.key }
 // decode reads one JSON object into v strictly: unknown fields, wrong types,
 // trailing data, text that is not valid Unicode and oversized bodies are
 // errors that name the field.
-func decode(r *http.Request, v any) error {
+func decode(r *http.Request, v any) error { return decodeMax(r, v, maxBody) }
+
+// decodeMax is decode with another bound on the body (letters carry
+// their attachments).
+func decodeMax(r *http.Request, v any, limit int64) error {
 	if ct := r.Header.Get("Content-Type"); ct != "" {
 		mt, _, err := mime.ParseMediaType(ct)
 		// curl -d sends application/x-www-form-urlencoded; the body is still
@@ -42,7 +46,7 @@ func decode(r *http.Request, v any) error {
 			return &decodeError{key: "error.unsupported_media_type"}
 		}
 	}
-	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, maxBody))
+	raw, err := io.ReadAll(http.MaxBytesReader(nil, r.Body, limit))
 	if err != nil {
 		return jsonError(err)
 	}

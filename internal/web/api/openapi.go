@@ -57,6 +57,7 @@ func buildOpenAPI() obj {
 			{"name": "connections", "description": "The caller's mailbox and calendar connections."},
 			{"name": "mail", "description": "The directory of mail providers and their domains."},
 			{"name": "mailboxes", "description": "The caller's mailboxes and the shared mailboxes they hold rights on."},
+			{"name": "letters", "description": "Letters: records' timelines, the communication panel, sending."},
 			{"name": "meta", "description": "This document."},
 		},
 		"paths":      paths(),
@@ -689,6 +690,7 @@ func paths() obj {
 		fails(http.StatusNotFound))
 	mailPaths(add)
 	mailboxPaths(add)
+	letterPaths(add)
 	return ps
 }
 
@@ -776,7 +778,7 @@ func components() obj {
 			"ServiceUnavailable": problemResponse("This process has no job queue (code internal)."),
 			"Error":              problemResponse("An unexpected error (500, code internal); details are logged, not sent."),
 		},
-		"schemas": with(with(schemas(), mailSchemas()), mailboxSchemas()),
+		"schemas": with(with(with(schemas(), mailSchemas()), mailboxSchemas()), letterSchemas()),
 	}
 }
 

@@ -130,6 +130,7 @@ type accountCardData struct {
 	Access       accessView
 	NewContact   string
 	NewActivity  string
+	Letters      letterList
 }
 
 func (u *UI) accountCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -176,5 +177,9 @@ func (u *UI) accountCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	d.Activities = activityRows(acts, names)
+	if d.Letters, err = u.recordLetters(ctx, c, "account", a.ID, "", timelineLimit); err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
 	u.render(w, http.StatusOK, "accounts/card", c.Page(w, r, "accounts", d))
 }

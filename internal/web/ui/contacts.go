@@ -414,6 +414,7 @@ type contactCardData struct {
 	Access      accessView
 	ActivityNew string
 	Journal     []journalRow
+	Letters     letterList
 }
 
 func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -480,6 +481,10 @@ func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	}
 	d.Activities, d.MoreActs = activityRows(acts, names), next != ""
 	d.Journal = u.journalRows(ctx, c.Lang, x.ID)
+	if d.Letters, err = u.recordLetters(ctx, c, "contact", x.ID, "", timelineLimit); err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
 	u.render(w, http.StatusOK, "contacts/card", c.Page(w, r, "contacts", d))
 }
 

@@ -30,7 +30,7 @@ type PageData struct {
 	CSRF   string    // session CSRF token, for forms and the csrf-token meta tag
 	Flash  []Flash
 	Title  string            // translated text; overrides the page's "title" template when set
-	Active string            // nav key: contacts, accounts, activities, calendar, profile, admin
+	Active string            // nav key: contacts, accounts, activities, calendar, mail, profile, admin
 	Data   any               // page-specific view model
 	Errors map[string]string // field name → message key; FormError for the whole form
 	Form   url.Values        // submitted values to re-fill a form, or the list page's query

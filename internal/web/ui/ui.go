@@ -46,8 +46,11 @@ type Deps struct {
 	// connections then show their provider's code only).
 	Providers *provider.Registry
 	Mail      *mail.Service // may be nil: the mail directory pages then answer 503
-	// Mailboxes may be nil: the profile's mailbox pages then answer 503.
+	// Mailboxes may be nil: the profile's mailbox pages, letter pages and
+	// sending then answer 503, and letters are shown from the store only.
 	Mailboxes *mail.Mailboxes
+	// LetterNews, when set, wakes the mail panel's live updates at once.
+	LetterNews *mail.Broker
 }
 
 // UI serves the web interface.
@@ -61,12 +64,14 @@ type UI struct {
 	jobs      JobQueue
 	mail      *mail.Service
 	mailboxes *mail.Mailboxes
+	news      *mail.Broker
 	log       *slog.Logger
 	r         *Renderer
 	auth      *web.Auth
 	kept      *formStash // forms posted after their session ended (resume.go)
 
 	syncEventsEvery time.Duration // how often a sync's event stream polls (0: syncEventsEvery)
+	mailEventsEvery time.Duration // how often the mail panel's stream polls (0: mailEventsEvery)
 	streamsMu       sync.Mutex
 	streamsStop     map[*http.Server]chan struct{} // closed when that server shuts down
 }
@@ -78,7 +83,7 @@ func New(d Deps) (*UI, error) {
 		return nil, err
 	}
 	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, providers: d.Providers, jobs: d.Jobs, mail: d.Mail, mailboxes: d.Mailboxes, log: d.Log, r: r,
-		kept: newFormStash()}, nil
+		kept: newFormStash(), news: d.LetterNews}, nil
 }
 
 // Ctx is what a page handler knows about the signed-in user.
@@ -112,6 +117,7 @@ func (u *UI) Routes(mux *http.ServeMux, auth *web.Auth) {
 	u.profileRoutes(mux)
 	u.adminRoutes(mux)
 	u.mailAdminRoutes(mux)
+	u.letterRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c := u.anonCtx(w, r)
 		if v, sess, ok := auth.Session(r); ok {
