@@ -6,7 +6,6 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
-	"mime"
 	"net/mail"
 	"regexp"
 	"strconv"
@@ -36,20 +35,28 @@ type LetterView struct {
 // Letter returns a letter the viewer may see (store.ErrNotFound
 // otherwise) with its body.
 func (m *Mailboxes) Letter(ctx context.Context, v access.Viewer, id string) (*LetterView, error) {
-	d, err := m.st.GetLetter(ctx, v.UserID, id)
+	d, p, err := m.parsed(ctx, v, id)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := m.st.LetterRaw(ctx, d.Hash)
-	if err != nil {
-		return nil, err
-	}
-	p := message.Parse(raw)
 	lv := &LetterView{LetterDetail: *d, Text: p.Text}
 	if p.HTML != "" {
 		lv.HTML = rewriteCIDs(message.SanitizeHTML(p.HTML), id, p.Attachments)
 	}
 	return lv, nil
+}
+
+// parsed reads a letter the viewer may see and parses its raw bytes.
+func (m *Mailboxes) parsed(ctx context.Context, v access.Viewer, id string) (*store.LetterDetail, *message.Message, error) {
+	d, err := m.st.GetLetter(ctx, v.UserID, id)
+	if err != nil {
+		return nil, nil, err
+	}
+	raw, err := m.st.LetterRaw(ctx, d.Hash)
+	if err != nil {
+		return nil, nil, err
+	}
+	return d, message.Parse(raw), nil
 }
 
 // cidRef matches a sanitized src="cid:…" attribute (bluemonday always
@@ -74,15 +81,10 @@ func rewriteCIDs(html, letterID string, as []message.Attachment) string {
 // Attachment returns attachment n (0-based, in the letter's order) of a
 // letter the viewer may see.
 func (m *Mailboxes) Attachment(ctx context.Context, v access.Viewer, letterID string, n int) (*message.Attachment, error) {
-	d, err := m.st.GetLetter(ctx, v.UserID, letterID)
+	_, p, err := m.parsed(ctx, v, letterID)
 	if err != nil {
 		return nil, err
 	}
-	raw, err := m.st.LetterRaw(ctx, d.Hash)
-	if err != nil {
-		return nil, err
-	}
-	p := message.Parse(raw)
 	if n < 0 || n >= len(p.Attachments) {
 		return nil, store.ErrNotFound
 	}
@@ -313,36 +315,6 @@ func DecodeCursor(s string) (store.LetterCursor, error) {
 	return store.LetterCursor{ReceivedAt: n, ID: id}, nil
 }
 
-// Disposition is the Content-Disposition of a file download (RFC 6266):
-// an ASCII fallback name for old clients and the exact name in RFC 8187
-// encoding.
-func Disposition(name string) string {
-	name = strings.Map(func(r rune) rune {
-		if r < 0x20 || r == 0x7f {
-			return -1
-		}
-		return r
-	}, name)
-	if name == "" {
-		name = "attachment"
-	}
-	fallback := strings.Map(func(r rune) rune {
-		if r > 0x7e || r == '"' || r == '\\' || r == '/' {
-			return '_'
-		}
-		return r
-	}, name)
-	var b strings.Builder
-	for _, c := range []byte(name) {
-		if c < 0x80 && (c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || strings.IndexByte("!#$&+-.^_`|~", c) >= 0) {
-			b.WriteByte(c)
-		} else {
-			fmt.Fprintf(&b, "%%%02X", c)
-		}
-	}
-	return `attachment; filename="` + fallback + `"; filename*=UTF-8''` + b.String()
-}
-
 // ReplySubject is the subject of an answer: "Re: " once, however many
 // the letter answered carries (other markers, "Fwd:", stay).
 func ReplySubject(s string) string {
@@ -351,13 +323,4 @@ func ReplySubject(s string) string {
 		s = strings.TrimSpace(s[3:])
 	}
 	return "Re: " + s
-}
-
-// SafeContentType is a download's media type: the attachment's when it
-// is well formed, else application/octet-stream.
-func SafeContentType(ct string) string {
-	if mt, _, err := mime.ParseMediaType(ct); err == nil && strings.Count(mt, "/") == 1 {
-		return mt
-	}
-	return "application/octet-stream"
 }

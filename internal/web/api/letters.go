@@ -11,6 +11,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/mail"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/web/download"
 )
 
 // Letters (SPEC §2): the timelines of contacts and accounts, the
@@ -228,21 +229,6 @@ func (a *API) getLetter(w http.ResponseWriter, r *http.Request, v access.Viewer)
 	writeJSON(w, http.StatusOK, out)
 }
 
-// serveDownload answers a file as a download: never shown in Tandem's
-// origin (attachment, nosniff, a sandboxing policy), its name RFC 6266
-// encoded.
-func serveDownload(w http.ResponseWriter, name, contentType string, data []byte) {
-	h := w.Header()
-	h.Set("Content-Type", mail.SafeContentType(contentType))
-	h.Set("Content-Disposition", mail.Disposition(name))
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
-	h.Set("Cache-Control", "private, no-store")
-	h.Set("Content-Length", strconv.Itoa(len(data)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(data)
-}
-
 func (a *API) getLetterAttachment(w http.ResponseWriter, r *http.Request, v access.Viewer) {
 	m, ok := a.letterService(w, r)
 	if !ok {
@@ -258,7 +244,7 @@ func (a *API) getLetterAttachment(w http.ResponseWriter, r *http.Request, v acce
 		a.fail(w, r, err)
 		return
 	}
-	serveDownload(w, at.Filename, at.ContentType, at.Data)
+	download.Serve(w, at.Filename, at.ContentType, at.Data)
 }
 
 func (a *API) getLetterRaw(w http.ResponseWriter, r *http.Request, v access.Viewer) {
@@ -273,7 +259,7 @@ func (a *API) getLetterRaw(w http.ResponseWriter, r *http.Request, v access.View
 		a.fail(w, r, err)
 		return
 	}
-	serveDownload(w, d.ID+".eml", "message/rfc822", raw)
+	download.Serve(w, d.ID+".eml", "message/rfc822", raw)
 }
 
 // letterIn is the body of POST /api/v1/letters.

@@ -19,6 +19,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/mail"
 	"github.com/tandem-crm/tandem/internal/mail/message"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/web/download"
 )
 
 // Letters (SPEC §2): the "Letters" section of contact and account cards
@@ -234,7 +235,7 @@ func (u *UI) letterAttachment(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		u.fail(w, r, c, err)
 		return
 	}
-	serveDownload(w, a.Filename, a.ContentType, a.Data)
+	download.Serve(w, a.Filename, a.ContentType, a.Data)
 }
 
 func (u *UI) letterRaw(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -249,22 +250,7 @@ func (u *UI) letterRaw(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		u.fail(w, r, c, err)
 		return
 	}
-	serveDownload(w, d.ID+".eml", "message/rfc822", raw)
-}
-
-// serveDownload answers a file as a download, never rendered in Tandem's
-// origin: attachment disposition (RFC 6266 name), nosniff and a
-// sandboxing policy should a browser show it anyway.
-func serveDownload(w http.ResponseWriter, name, contentType string, data []byte) {
-	h := w.Header()
-	h.Set("Content-Type", mail.SafeContentType(contentType))
-	h.Set("Content-Disposition", mail.Disposition(name))
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
-	h.Set("Cache-Control", "private, no-store")
-	h.Set("Content-Length", strconv.Itoa(len(data)))
-	w.WriteHeader(http.StatusOK)
-	w.Write(data)
+	download.Serve(w, d.ID+".eml", "message/rfc822", raw)
 }
 
 // ---------- the communication panel ----------
