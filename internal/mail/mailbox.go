@@ -331,9 +331,11 @@ func (m *Mailboxes) Get(ctx context.Context, v access.Viewer, id string) (*store
 	return &store.MailboxWithAccess{Mailbox: *mb, Access: acc}, nil
 }
 
-// canConfigure: the owner, or a grantee with the configure right who also
-// holds the system operation for configuring shared mailboxes.
-func canConfigure(v access.Viewer, acc store.MailboxAccess) bool {
+// CanConfigure reports whether the viewer may change the mailbox's
+// settings (and load it on demand): its owner, or a grantee with the
+// configure right who also holds the operation for configuring shared
+// mailboxes.
+func CanConfigure(v access.Viewer, acc store.MailboxAccess) bool {
 	return acc.Owner || (acc.Configure && v.Can(access.OpManageSharedMailboxSync))
 }
 
@@ -361,7 +363,7 @@ func (m *Mailboxes) UpdateSettings(ctx context.Context, v access.Viewer, id stri
 	if err != nil {
 		return nil, err
 	}
-	if !canConfigure(v, acc) {
+	if !CanConfigure(v, acc) {
 		return nil, ErrNoRight
 	}
 	fe := crm.FieldErrors{}
@@ -418,7 +420,7 @@ func (m *Mailboxes) Grants(ctx context.Context, v access.Viewer, id string) ([]s
 	if err != nil {
 		return nil, err
 	}
-	if !canConfigure(v, acc) {
+	if !CanConfigure(v, acc) {
 		return nil, ErrNoRight
 	}
 	return m.st.MailboxGrants(ctx, id)

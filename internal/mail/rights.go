@@ -11,10 +11,6 @@ import (
 // What a viewer may do with a mailbox, for the API and the UI to show
 // only what the service will accept.
 
-// CanConfigure reports whether the viewer may change the mailbox's
-// settings (and load it on demand).
-func CanConfigure(v access.Viewer, acc store.MailboxAccess) bool { return canConfigure(v, acc) }
-
 // CanGrant reports whether the viewer may change a shared mailbox's
 // grants: its owner holding the shared-mailbox operation, or a configurer
 // holding the operation for configuring shared mailboxes.
@@ -29,7 +25,7 @@ func (m *Mailboxes) Folders(ctx context.Context, v access.Viewer, id string) ([]
 	if err != nil {
 		return nil, err
 	}
-	if !canConfigure(v, acc) {
+	if !CanConfigure(v, acc) {
 		return nil, ErrNoRight
 	}
 	return m.st.MailFolders(ctx, id)
@@ -41,7 +37,7 @@ func (m *Mailboxes) LoadNow(ctx context.Context, v access.Viewer, id string) (in
 	if err != nil {
 		return 0, err
 	}
-	if !canConfigure(v, acc) {
+	if !CanConfigure(v, acc) {
 		return 0, ErrNoRight
 	}
 	return m.EnqueueLoad(ctx, id, "manual")
