@@ -135,6 +135,12 @@ func (w *cleanupWorker) Work(ctx context.Context, _ *river.Job[cleanupArgs]) err
 	if n > 0 {
 		w.log.InfoContext(ctx, "old sign-in failures removed", "count", n)
 	}
+	if n, err = w.st.PruneLetters(ctx); err != nil {
+		return err
+	}
+	if n > 0 {
+		w.log.InfoContext(ctx, "letters of removed mailboxes deleted", "count", n)
+	}
 	return nil
 }
 

@@ -229,23 +229,6 @@ func (s *Store) MailUIDs(ctx context.Context, mailboxID, folder string, validity
 	return out, rows.Err()
 }
 
-// RemoveMailLocations forgets UIDs expunged from a folder. The letters
-// stay on the records' timelines: the CRM keeps what it loaded.
-func (s *Store) RemoveMailLocations(ctx context.Context, mailboxID, folder string, validity uint32, uids []uint32) error {
-	if len(uids) == 0 {
-		return nil
-	}
-	return s.InTx(ctx, func(tx *Tx) error {
-		for _, uid := range uids {
-			if _, err := tx.q.ExecContext(ctx, `DELETE FROM mail_locations WHERE mailbox_id = $1 AND folder = $2 AND uid_validity = $3
-				AND uid = $4`, mailboxID, folder, int64(validity), int64(uid)); err != nil {
-				return fmt.Errorf("remove mail locations: %w", err)
-			}
-		}
-		return nil
-	})
-}
-
 // LetterSummary is a letter as lists show it.
 type LetterSummary struct {
 	ID             string
@@ -541,4 +524,25 @@ func (s *Store) UpdateMailFlags(ctx context.Context, mailboxID, folder string, v
 		}
 		return nil
 	})
+}
+
+// PruneLetters removes the letters no mailbox holds any more (their last
+// mailbox was removed) and raw letters no letter names. A letter still in
+// any mailbox stays, with its raw bytes.
+func (s *Store) PruneLetters(ctx context.Context) (int64, error) {
+	var n int64
+	err := s.InTx(ctx, func(tx *Tx) error {
+		res, err := tx.q.ExecContext(ctx, `DELETE FROM mail_messages WHERE NOT EXISTS
+			(SELECT 1 FROM mail_locations l WHERE l.message_id = mail_messages.id)`)
+		if err != nil {
+			return fmt.Errorf("prune letters: %w", err)
+		}
+		n, _ = res.RowsAffected()
+		if _, err := tx.q.ExecContext(ctx, `DELETE FROM mail_blobs WHERE NOT EXISTS
+			(SELECT 1 FROM mail_messages m WHERE m.hash = mail_blobs.hash)`); err != nil {
+			return fmt.Errorf("prune raw letters: %w", err)
+		}
+		return nil
+	})
+	return n, err
 }
