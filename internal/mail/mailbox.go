@@ -84,7 +84,17 @@ var (
 type VerifyError struct {
 	Protocol Protocol  // IMAP or SMTP
 	Kind     wire.Kind // auth, unreachable, tls, protocol
+	OAuth    bool      // the login was XOAUTH2 (after a consent)
 	Err      error
+}
+
+// MessageKey is the catalogue key that tells a user why; its argument is
+// the protocol's name in capitals.
+func (e *VerifyError) MessageKey() string {
+	if e.OAuth && e.Kind == wire.KindAuth {
+		return "mail.verify.auth_oauth"
+	}
+	return "mail.verify." + string(e.Kind)
 }
 
 func (e *VerifyError) Error() string {

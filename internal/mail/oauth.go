@@ -169,6 +169,10 @@ func (m *Mailboxes) CompleteOAuth(ctx context.Context, v access.Viewer, res *oau
 	access := res.Grant.AccessToken()
 	ep := endpoints(p, wire.Auth{Username: d.Address, Token: func(context.Context) (string, error) { return access, nil }})
 	if err := m.verify(ctx, ep); err != nil {
+		var ve *VerifyError
+		if errors.As(err, &ve) {
+			ve.OAuth = true
+		}
 		return nil, err
 	}
 	seal := func(connID string) (string, error) { return m.oauth.SealGrant(connID, res.Grant) }
