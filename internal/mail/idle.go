@@ -140,7 +140,7 @@ func (m *Mailboxes) idleOnce(ctx context.Context, id string, onChange func()) er
 	if err != nil {
 		return err
 	}
-	cl, err := imap.Dial(ctx, s.ep.IMAP, s.ep.Auth, m.imapOptions()...)
+	cl, err := m.dialIMAP(ctx, s)
 	if err != nil {
 		return err
 	}

@@ -227,7 +227,11 @@ func (m *Mailboxes) Send(ctx context.Context, v access.Viewer, out Outgoing) (st
 	if err != nil {
 		return "", err
 	}
-	if err := smtp.Send(ctx, s.ep.SMTP, s.ep.Auth, s.mb.Address, rcpts, bytes.NewReader(raw), m.smtpOptions()...); err != nil {
+	// A refused login sends nothing, so a renewed token may try again.
+	err = m.withToken(ctx, s, func() error {
+		return smtp.Send(ctx, s.ep.SMTP, s.ep.Auth, s.mb.Address, rcpts, bytes.NewReader(raw), m.smtpOptions()...)
+	})
+	if err != nil {
 		var rej *smtp.RejectedError
 		if errors.As(err, &rej) {
 			m.log.Info("recipients refused", "mailbox", s.mb.ID, "err", err)
@@ -264,7 +268,7 @@ func (m *Mailboxes) keepSent(ctx context.Context, s *session, raw []byte, now ti
 // appendSent copies a sent letter to the mailbox's Sent folder, marked
 // seen; uid 0 when it could not.
 func (m *Mailboxes) appendSent(ctx context.Context, s *session, raw []byte, at time.Time) (folder string, uid, validity uint32) {
-	cl, err := imap.Dial(ctx, s.ep.IMAP, s.ep.Auth, m.imapOptions()...)
+	cl, err := m.dialIMAP(ctx, s)
 	if err != nil {
 		m.log.Warn("sent letter not copied to Sent", "mailbox", s.mb.ID, "err", err)
 		return "", 0, 0

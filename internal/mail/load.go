@@ -15,6 +15,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/mail/imap"
 	"github.com/tandem-crm/tandem/internal/mail/message"
 	"github.com/tandem-crm/tandem/internal/mail/wire"
+	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
@@ -81,6 +82,7 @@ func (m *Mailboxes) Load(ctx context.Context, id string) (LoadStats, error) {
 func (m *Mailboxes) recordHealth(ctx context.Context, id string, err error) {
 	ctx = context.WithoutCancel(ctx)
 	status, reason := store.ConnectionActive, ""
+	var reauth *oauth.ReauthError
 	switch {
 	case err == nil:
 		if err := m.st.SetConnectionLastSync(ctx, id, m.Now()); err != nil {
@@ -88,6 +90,10 @@ func (m *Mailboxes) recordHealth(ctx context.Context, id string, err error) {
 		}
 	case errors.Is(err, context.Canceled):
 		return
+	case errors.As(err, &reauth):
+		// The issuer refused the grant: package oauth set the status; say
+		// so plainly.
+		status, reason = store.ConnectionNeedsReauth, "OAuth: "+reauth.Reason
 	case wire.IsAuth(err):
 		status, reason = store.ConnectionNeedsReauth, err.Error()
 	default:
@@ -100,7 +106,7 @@ func (m *Mailboxes) recordHealth(ctx context.Context, id string, err error) {
 
 func (m *Mailboxes) load(ctx context.Context, s *session) (LoadStats, error) {
 	var st LoadStats
-	cl, err := imap.Dial(ctx, s.ep.IMAP, s.ep.Auth, m.imapOptions()...)
+	cl, err := m.dialIMAP(ctx, s)
 	if err != nil {
 		return st, fmt.Errorf("load mailbox: %w", err)
 	}

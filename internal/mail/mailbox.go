@@ -18,6 +18,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/mail/imap"
 	"github.com/tandem-crm/tandem/internal/mail/message"
 	"github.com/tandem-crm/tandem/internal/mail/wire"
+	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/secret"
 	"github.com/tandem-crm/tandem/internal/store"
 )
@@ -83,7 +84,17 @@ var (
 type VerifyError struct {
 	Protocol Protocol  // IMAP or SMTP
 	Kind     wire.Kind // auth, unreachable, tls, protocol
+	OAuth    bool      // the login was XOAUTH2 (after a consent)
 	Err      error
+}
+
+// MessageKey is the catalogue key that tells a user why; its argument is
+// the protocol's name in capitals.
+func (e *VerifyError) MessageKey() string {
+	if e.OAuth && e.Kind == wire.KindAuth {
+		return "mail.verify.auth_oauth"
+	}
+	return "mail.verify." + string(e.Kind)
 }
 
 func (e *VerifyError) Error() string {
@@ -113,6 +124,7 @@ type Mailboxes struct {
 
 	queue    *jobs.Queue      // set by Register
 	interval IntervalSettings // set by Register
+	oauth    *oauth.Service   // set by UseOAuth
 }
 
 // NewMailboxes returns the mailbox service over the provider directory.
@@ -123,9 +135,12 @@ func NewMailboxes(st *store.Store, box *secret.Box, dir *Service, log *slog.Logg
 	return &Mailboxes{st: st, box: box, dir: dir, log: log, Now: time.Now}
 }
 
-// credentials are what a mailbox's connection holds, sealed.
+// credentials are what a mailbox's connection holds, sealed: a password,
+// or package oauth's tokens (access_token, refresh_token, …), which that
+// package reads and refreshes.
 type credentials struct {
-	Password string `json:"password,omitempty"`
+	Password    string `json:"password,omitempty"`
+	AccessToken string `json:"access_token,omitempty"` // set: the mailbox logs in with XOAUTH2
 }
 
 func credentialsAD(connID string) string { return "connection:" + connID }
@@ -163,39 +178,14 @@ func LoginFor(f LoginFormat, address, manual string) string {
 // mailbox becomes their default sender. When the provider was picked for
 // an unknown domain, the domain is learned.
 func (m *Mailboxes) Add(ctx context.Context, v access.Viewer, in NewMailbox) (*store.Mailbox, error) {
-	fe := crm.FieldErrors{}
-	addr, err := mail.ParseAddress(strings.TrimSpace(in.Address))
-	if err != nil || addr.Name != "" {
-		fe["address"] = "error.invalid_email"
-	}
-	if in.Password == "" {
-		fe["password"] = crm.ErrRequired
-	}
-	if in.Shared && !v.Can(access.OpConnectSharedMailbox) {
-		fe["shared"] = "mail.error.shared_right"
-	}
-	if len(fe) > 0 {
-		return nil, &crm.ValidationError{Fields: fe}
-	}
-	address := strings.ToLower(addr.Address)
-	var p *Provider
-	learn := false
-	if in.ProviderID == "" {
-		p, err = m.dir.Detect(ctx, address)
-		if errors.Is(err, ErrUnknownDomain) {
-			return nil, ErrPickProvider
-		}
-	} else {
-		p, err = m.dir.Get(ctx, in.ProviderID)
-		learn = true
-	}
+	address, p, learn, err := m.resolve(ctx, v, in, true)
 	if err != nil {
 		return nil, err
 	}
-	switch {
-	case p.Type != TypeIMAP:
-		return nil, ErrTransportLater
-	case p.Auth == AuthOAuth2:
+	if p.Auth == AuthOAuth2 {
+		if m.oauthReady(p) {
+			return nil, ErrOAuthConsent
+		}
 		return nil, ErrOAuthMailbox
 	}
 	login := LoginFor(p.LoginFormat, address, in.Login)
@@ -206,6 +196,57 @@ func (m *Mailboxes) Add(ctx context.Context, v access.Viewer, in NewMailbox) (*s
 	if err := m.verify(ctx, ep); err != nil {
 		return nil, err
 	}
+	return m.create(ctx, v, p, address, login, in.Shared, learn, func(connID string) (string, error) {
+		return m.seal(connID, credentials{Password: in.Password})
+	})
+}
+
+// resolve checks what a user entered to add a mailbox and finds its
+// provider (detected, or picked: learn). password: a password is required
+// unless the provider signs in with OAuth 2.0.
+func (m *Mailboxes) resolve(ctx context.Context, v access.Viewer, in NewMailbox, password bool) (string, *Provider, bool, error) {
+	fe := crm.FieldErrors{}
+	addr, err := mail.ParseAddress(strings.TrimSpace(in.Address))
+	if err != nil || addr.Name != "" {
+		fe["address"] = "error.invalid_email"
+		if password && in.Password == "" {
+			fe["password"] = crm.ErrRequired
+		}
+	}
+	if in.Shared && !v.Can(access.OpConnectSharedMailbox) {
+		fe["shared"] = "mail.error.shared_right"
+	}
+	if len(fe) > 0 {
+		return "", nil, false, &crm.ValidationError{Fields: fe}
+	}
+	address := strings.ToLower(addr.Address)
+	var p *Provider
+	learn := false
+	if in.ProviderID == "" {
+		p, err = m.dir.Detect(ctx, address)
+		if errors.Is(err, ErrUnknownDomain) {
+			return "", nil, false, ErrPickProvider
+		}
+	} else {
+		p, err = m.dir.Get(ctx, in.ProviderID)
+		learn = true
+	}
+	if err != nil {
+		return "", nil, false, err
+	}
+	if p.Type != TypeIMAP {
+		return "", nil, false, ErrTransportLater
+	}
+	if password && p.Auth != AuthOAuth2 && in.Password == "" {
+		return "", nil, false, &crm.ValidationError{Fields: crm.FieldErrors{"password": crm.ErrRequired}}
+	}
+	return address, p, learn, nil
+}
+
+// create stores a verified mailbox with the defaults (see Add); seal
+// gives the credentials of its connection's id.
+func (m *Mailboxes) create(ctx context.Context, v access.Viewer, p *Provider, address, login string, shared, learn bool,
+	seal func(connID string) (string, error)) (*store.Mailbox, error) {
 	if learn {
 		if _, err := m.dir.Learn(ctx, address, p.ID); err != nil && !errors.Is(err, store.ErrDuplicate) {
 			m.log.Warn("learn mail domain", "address", address, "err", err)
@@ -219,8 +260,8 @@ func (m *Mailboxes) Add(ctx context.Context, v access.Viewer, in NewMailbox) (*s
 	conn := &store.Connection{ID: newConnectionID(), UserID: v.UserID, Provider: ConnectionProvider, AccountEmail: address,
 		DisplayName: address, Status: store.ConnectionActive}
 	mb := &store.Mailbox{ProviderID: p.ID, Address: address, Login: login, FirstLoad: string(PeriodMonth), AutoLoad: true,
-		AllFolders: true, SendEnabled: true, DefaultSender: first, Shared: in.Shared}
-	sealed, err := m.seal(conn.ID, credentials{Password: in.Password})
+		AllFolders: true, SendEnabled: true, DefaultSender: first, Shared: shared}
+	sealed, err := seal(conn.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -275,9 +316,10 @@ func (m *Mailboxes) seal(connID string, c credentials) (string, error) {
 
 // session is what loading and sending need of one mailbox.
 type session struct {
-	mb *store.Mailbox
-	p  *Provider
-	ep Endpoints
+	mb     *store.Mailbox
+	p      *Provider
+	ep     Endpoints
+	tokens *tokens // XOAUTH2 mailboxes only
 }
 
 func (m *Mailboxes) open(ctx context.Context, id string) (*session, error) {
@@ -300,6 +342,13 @@ func (m *Mailboxes) open(ctx context.Context, id string) (*session, error) {
 	var c credentials
 	if err := json.Unmarshal([]byte(plain), &c); err != nil {
 		return nil, fmt.Errorf("mailbox credentials: %w", err)
+	}
+	if c.AccessToken != "" {
+		if m.oauth == nil {
+			return nil, fmt.Errorf("mailbox %s signs in with OAuth 2.0, and this process has no OAuth service", id)
+		}
+		t := &tokens{svc: m.oauth, id: id}
+		return &session{mb: mb, p: p, ep: endpoints(p, wire.Auth{Username: mb.Login, Token: t.token}), tokens: t}, nil
 	}
 	return &session{mb: mb, p: p, ep: endpoints(p, wire.Auth{Username: mb.Login, Password: c.Password})}, nil
 }

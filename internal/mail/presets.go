@@ -17,16 +17,17 @@ type Preset struct {
 	// a one-click creation uses.
 	Auths   []AuthMethod
 	Domains []string
-	// OAuthApp names the system settings whose OAuth app keys an OAuth 2.0
-	// provider from this preset takes when none are given: "google"
-	// (GoogleClientId / GoogleClientSecret) or "microsoft".
-	OAuthApp string
+	// OAuthApp is who issues an OAuth 2.0 provider's tokens, and names
+	// the system settings whose app keys it takes when none are given:
+	// IssuerGoogle (GoogleClientId / GoogleClientSecret) or
+	// IssuerMicrosoft.
+	OAuthApp Issuer
 }
 
 // NoteKey is the catalogue key of the preset's hint (what to prepare).
 func (p Preset) NoteKey() string { return "mail.preset." + p.Code + ".note" }
 
-func imapPreset(code, name, imapHost string, smtp Server, auth AuthMethod, auths []AuthMethod, app string, domains ...string) Preset {
+func imapPreset(code, name, imapHost string, smtp Server, auth AuthMethod, auths []AuthMethod, app Issuer, domains ...string) Preset {
 	return Preset{Code: code, Provider: Provider{Name: name, Type: TypeIMAP, Preset: code,
 		IMAP: Server{Host: imapHost, Port: 993, Security: SecurityTLS}, SMTP: smtp, LoginFormat: LoginEmail, Auth: auth},
 		Auths: auths, Domains: domains, OAuthApp: app}
@@ -38,14 +39,14 @@ var smtpTLS = func(host string) Server { return Server{Host: host, Port: 465, Se
 // app password by default (Gmail also OAuth 2.0); Microsoft's services
 // take OAuth 2.0 only, as Microsoft turned basic authentication off.
 var presets = []Preset{
-	imapPreset("gmail", "Gmail", "imap.gmail.com", smtpTLS("smtp.gmail.com"), AuthBasic, AuthMethods, "google",
+	imapPreset("gmail", "Gmail", "imap.gmail.com", smtpTLS("smtp.gmail.com"), AuthBasic, AuthMethods, IssuerGoogle,
 		"gmail.com", "googlemail.com"),
 	imapPreset("outlook", "Outlook / Microsoft 365", "outlook.office365.com",
-		Server{Host: "smtp.office365.com", Port: 587, Security: SecurityStartTLS}, AuthOAuth2, []AuthMethod{AuthOAuth2}, "microsoft",
+		Server{Host: "smtp.office365.com", Port: 587, Security: SecurityStartTLS}, AuthOAuth2, []AuthMethod{AuthOAuth2}, IssuerMicrosoft,
 		"outlook.com", "hotmail.com", "live.com"),
 	{Code: "microsoft365", Provider: Provider{Name: "Microsoft 365 (Exchange)", Type: TypeExchange, Preset: "microsoft365",
 		ExchangeURL: "https://outlook.office365.com/EWS/Exchange.asmx", ExchangeLoad: true, ExchangeSend: true,
-		LoginFormat: LoginEmail, Auth: AuthOAuth2}, Auths: []AuthMethod{AuthOAuth2}, OAuthApp: "microsoft"},
+		LoginFormat: LoginEmail, Auth: AuthOAuth2}, Auths: []AuthMethod{AuthOAuth2}, OAuthApp: IssuerMicrosoft},
 	imapPreset("yahoo", "Yahoo", "imap.mail.yahoo.com", smtpTLS("smtp.mail.yahoo.com"), AuthBasic, []AuthMethod{AuthBasic}, "",
 		"yahoo.com"),
 	imapPreset("aol", "AOL", "imap.aol.com", smtpTLS("smtp.aol.com"), AuthBasic, []AuthMethod{AuthBasic}, "", "aol.com"),
@@ -94,9 +95,9 @@ type PresetOptions struct {
 }
 
 // oauthSettings are the system settings of each OAuth app.
-var oauthSettings = map[string][2]string{
-	"google":    {"GoogleClientId", "GoogleClientSecret"},
-	"microsoft": {"MicrosoftClientId", "MicrosoftClientSecret"},
+var oauthSettings = map[Issuer][2]string{
+	IssuerGoogle:    {"GoogleClientId", "GoogleClientSecret"},
+	IssuerMicrosoft: {"MicrosoftClientId", "MicrosoftClientSecret"},
 }
 
 // ProviderFromPreset is the provider a preset makes with o, before

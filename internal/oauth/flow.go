@@ -42,6 +42,9 @@ type FlowError struct {
 	Code   string
 	Detail string
 	Err    error
+	// Target and Data are the authorization's (BeginRequest), once its
+	// state was found: where to tell the user.
+	Target, Data string
 }
 
 func (e *FlowError) Error() string {
@@ -84,6 +87,12 @@ type BeginRequest struct {
 	// LoginHint preselects the account on the provider's sign-in page
 	// (reconnecting a known account).
 	LoginHint string
+	// Target, when set, is the connection provider the tokens are for
+	// (registered with Register): the app and the scopes are its
+	// AppSource's FlowApp(Data), and Complete hands the tokens back in
+	// Result.Grant instead of connecting the issuer's account.
+	Target string
+	Data   string
 }
 
 // Begin stores a new state with its PKCE verifier (10 minutes) and returns
@@ -92,7 +101,7 @@ type BeginRequest struct {
 // issued again on a reconnect), previously granted scopes included, an S256
 // challenge. Errors are *FlowError.
 func (s *Service) Begin(ctx context.Context, req BeginRequest) (string, error) {
-	cfg, err := s.config(ctx, req.Provider)
+	cfg, err := s.flowConfig(ctx, req.Provider, req.Target, req.Data)
 	if err != nil {
 		return "", configFlowErr(err)
 	}
@@ -111,7 +120,7 @@ func (s *Service) Begin(ctx context.Context, req BeginRequest) (string, error) {
 	state := randomToken()
 	verifier := oauth2.GenerateVerifier()
 	st := &store.OAuthState{StateHash: hash(state), UserID: req.UserID, SessionHash: hash(req.Session), Provider: req.Provider,
-		RedirectURI: redirect, LoginHint: strings.TrimSpace(req.LoginHint),
+		RedirectURI: redirect, LoginHint: strings.TrimSpace(req.LoginHint), Target: req.Target, TargetData: req.Data,
 		ExpiresAt: crm.Micros(crm.Now().Add(StateTTL))}
 	st.Verifier = s.box.Seal(verifier, stateAD(st.StateHash))
 	if err := s.st.CreateOAuthState(ctx, st); err != nil {
@@ -123,6 +132,26 @@ func (s *Service) Begin(ctx context.Context, req BeginRequest) (string, error) {
 		opts = append(opts, oauth2.SetAuthURLParam("login_hint", st.LoginHint))
 	}
 	return cfg.AuthCodeURL(state, opts...), nil
+}
+
+// flowConfig is the client of an authorization: the issuer's own, or the
+// target's app.
+func (s *Service) flowConfig(ctx context.Context, issuer, target, data string) (*oauth2.Config, error) {
+	if target == "" {
+		return s.config(ctx, issuer)
+	}
+	src, ok := s.appSource(target)
+	if !ok {
+		return nil, errors.New("oauth: unknown target " + target)
+	}
+	app, err := src.FlowApp(ctx, data)
+	if err != nil {
+		return nil, err
+	}
+	if app.Issuer != issuer {
+		return nil, fmt.Errorf("oauth: the app of %s is %s's, not %s's", target, app.Issuer, issuer)
+	}
+	return s.appConfig(ctx, app)
 }
 
 // CallbackRequest is the provider's redirect back to Tandem.
@@ -144,6 +173,34 @@ type Result struct {
 	// another account; that one was connected, the other still waits.
 	OtherAccount bool
 	LoginHint    string
+
+	// For an authorization begun with a Target, Connection is nil: Target
+	// and Data are the BeginRequest's, Email the account that consented
+	// and Grant its tokens, for the target's package to check and store
+	// (SealGrant).
+	Target, Data string
+	Email        string
+	Grant        *Grant
+}
+
+// Grant is the tokens of an authorization for a target, until its package
+// stores them on a connection of its own.
+type Grant struct{ cr credentials }
+
+// AccessToken is the grant's access token, to log in with before the
+// connection exists.
+func (g *Grant) AccessToken() string { return g.cr.AccessToken }
+
+// Scopes are the scopes the account granted.
+func (g *Grant) Scopes() []string { return slices.Clone(g.cr.Scopes) }
+
+// SealGrant returns a grant as the sealed credentials of connection
+// connID, in the form TokenSource reads and refreshes.
+func (s *Service) SealGrant(connID string, g *Grant) (string, error) {
+	if g == nil || g.cr.AccessToken == "" {
+		return "", errors.New("oauth: empty grant")
+	}
+	return s.seal(connID, g.cr)
 }
 
 var providerCode = regexp.MustCompile(`^[a-z_]{1,40}$`)
@@ -168,6 +225,17 @@ func (s *Service) Complete(ctx context.Context, req CallbackRequest) (*Result, e
 	if st.UserID != req.UserID || st.SessionHash != hash(req.Session) || st.Provider != req.Provider {
 		return nil, flowErr(CodeBadState, errors.New("state of another user, session or provider"))
 	}
+	res, err := s.complete(ctx, req, st)
+	var fe *FlowError
+	if errors.As(err, &fe) {
+		fe.Target, fe.Data = st.Target, st.TargetData
+	}
+	return res, err
+}
+
+// complete is Complete once the state is known to be the caller's.
+func (s *Service) complete(ctx context.Context, req CallbackRequest, st *store.OAuthState) (*Result, error) {
+	q := req.Query
 	if e := q.Get("error"); e != "" {
 		if e == "access_denied" {
 			return nil, flowErr(CodeAccessDenied, nil)
@@ -186,7 +254,7 @@ func (s *Service) Complete(ctx context.Context, req CallbackRequest) (*Result, e
 	if err != nil {
 		return nil, flowErr(CodeFailed, err)
 	}
-	cfg, err := s.config(ctx, req.Provider)
+	cfg, err := s.flowConfig(ctx, req.Provider, st.Target, st.TargetData)
 	if err != nil {
 		return nil, configFlowErr(err)
 	}
@@ -223,6 +291,11 @@ func (s *Service) Complete(ctx context.Context, req CallbackRequest) (*Result, e
 	res.OtherAccount = st.LoginHint != "" && !strings.EqualFold(st.LoginHint, email)
 	cr := credentials{AccessToken: tok.AccessToken, RefreshToken: tok.RefreshToken, TokenType: tok.TokenType,
 		Expiry: tok.Expiry, Scopes: granted}
+	if st.Target != "" {
+		res.Target, res.Data, res.Email, res.Grant = st.Target, st.TargetData, email, &Grant{cr: cr}
+		s.log.InfoContext(ctx, "oauth grant for a target", "provider", req.Provider, "target", st.Target, "user", req.UserID)
+		return res, nil
+	}
 	if cr.RefreshToken == "" {
 		// Not expected with prompt=consent; keep the refresh token of the
 		// connection being renewed, if there is one.

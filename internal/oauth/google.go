@@ -19,6 +19,8 @@ const GoogleCallbackPath = "/oauth/google/callback"
 const (
 	GoogleScopeContacts = "https://www.googleapis.com/auth/contacts"
 	GoogleScopeCalendar = "https://www.googleapis.com/auth/calendar"
+	// GoogleScopeMail is IMAP and SMTP with XOAUTH2 (apis.md §3.3).
+	GoogleScopeMail = "https://mail.google.com/"
 )
 
 // GoogleIdentityScopes name the account (OpenID); every authorization asks
@@ -33,17 +35,23 @@ type GoogleFeature struct {
 	// The feature is on while the system setting Setting has the value
 	// Value; with no Setting it is always on.
 	Setting, Value string
+	// OnDemand scopes are asked only by the authorization that needs them
+	// (adding a Gmail mailbox), never when an account is connected: the
+	// feature is never "on" here.
+	OnDemand bool
 }
 
 // GoogleFeatures are the features that use a Google account. An
 // authorization asks only for the scopes of the features that are on, with
 // include_granted_scopes=true: a feature turned on later adds its scopes
 // the next time the account is connected, and Google keeps what was granted
-// before (incremental authorization). A feature to come adds its entry
-// here when it exists (mail sync: https://mail.google.com/).
+// before (incremental authorization). Mail's scope is on demand: a
+// mailbox's own authorization asks for it (package mail), with the mail
+// provider's app.
 var GoogleFeatures = []GoogleFeature{
 	{Name: "contacts", Scopes: []string{GoogleScopeContacts}},
 	{Name: "calendar", Scopes: []string{GoogleScopeCalendar}, Setting: "CalendarIntegration", Value: "google"},
+	{Name: "mail", Scopes: []string{GoogleScopeMail}, OnDemand: true},
 }
 
 // GoogleScopes are every scope Tandem may ask Google for, the identity ones
@@ -83,6 +91,9 @@ func GoogleFeaturesMissing(ctx context.Context, set *settings.Service, scopes st
 func googleFeaturesOn(ctx context.Context, set *settings.Service) ([]GoogleFeature, error) {
 	var on []GoogleFeature
 	for _, f := range GoogleFeatures {
+		if f.OnDemand {
+			continue
+		}
 		if f.Setting != "" {
 			v, err := set.Get(ctx, f.Setting)
 			if err != nil {

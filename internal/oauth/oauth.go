@@ -17,6 +17,8 @@ import (
 	"errors"
 	"log/slog"
 	"net/http"
+	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -78,6 +80,90 @@ type Service struct {
 	HTTPClient *http.Client
 
 	locks sync.Map // connection id → *sync.Mutex: one refresh at a time
+
+	appsMu sync.RWMutex
+	apps   map[string]AppSource // by connection provider (Register)
+}
+
+// App is an OAuth app other than the issuer's in system settings: a mail
+// provider keeps its own client id and secret, and a mailbox's tokens are
+// issued to it.
+type App struct {
+	Issuer       string // ProviderGoogle
+	ClientID     string
+	ClientSecret string
+	// Scopes are what an authorization asks for besides the identity
+	// scopes (which are always asked).
+	Scopes []string
+}
+
+// AppSource gives the apps of a connection provider whose connections are
+// not the issuer's own sync connections (mail: "imap"). Its package
+// creates those connections from a Result and keeps them; this package
+// refreshes their tokens like any other (TokenSource).
+type AppSource interface {
+	// FlowApp is the app of an authorization begun with BeginRequest.Data.
+	FlowApp(ctx context.Context, data string) (App, error)
+	// ConnectionApp is the app that refreshes connection c's tokens.
+	ConnectionApp(ctx context.Context, c *store.Connection) (App, error)
+}
+
+// Register makes connections of connProvider, and authorizations begun
+// with BeginRequest.Target connProvider, use src's apps.
+func (s *Service) Register(connProvider string, src AppSource) {
+	s.appsMu.Lock()
+	defer s.appsMu.Unlock()
+	if s.apps == nil {
+		s.apps = map[string]AppSource{}
+	}
+	s.apps[connProvider] = src
+}
+
+func (s *Service) appSource(connProvider string) (AppSource, bool) {
+	s.appsMu.RLock()
+	defer s.appsMu.RUnlock()
+	src, ok := s.apps[connProvider]
+	return src, ok
+}
+
+// appConfig is the client configuration of app: its keys, its issuer's
+// endpoints, its scopes with the identity ones, the redirect URL as in
+// GoogleConfig.
+func (s *Service) appConfig(ctx context.Context, app App) (*oauth2.Config, error) {
+	if app.Issuer != ProviderGoogle {
+		return nil, errors.New("oauth: unknown issuer " + app.Issuer)
+	}
+	if strings.TrimSpace(app.ClientID) == "" || app.ClientSecret == "" {
+		return nil, ErrNotConfigured
+	}
+	e, err := Google(ctx, s.set)
+	if err != nil {
+		return nil, err
+	}
+	site, err := s.set.Get(ctx, "SiteUrl")
+	if err != nil {
+		return nil, err
+	}
+	scopes := append(slices.Clone(app.Scopes), GoogleIdentityScopes...)
+	return &oauth2.Config{
+		ClientID:     strings.TrimSpace(app.ClientID),
+		ClientSecret: app.ClientSecret,
+		Endpoint:     oauth2.Endpoint{AuthURL: e.AuthURL, TokenURL: e.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
+		RedirectURL:  redirectURL(site, "", GoogleCallbackPath),
+		Scopes:       scopes,
+	}, nil
+}
+
+// connConfig is the client that refreshes connection c's tokens.
+func (s *Service) connConfig(ctx context.Context, c *store.Connection) (*oauth2.Config, error) {
+	if src, ok := s.appSource(c.Provider); ok {
+		app, err := src.ConnectionApp(ctx, c)
+		if err != nil {
+			return nil, err
+		}
+		return s.appConfig(ctx, app)
+	}
+	return s.config(ctx, c.Provider)
 }
 
 // New returns a Service.

@@ -93,7 +93,24 @@ func (cs *connSource) Token() (*oauth2.Token, error) {
 	// Twice at most: a refresh refused with an old grant is retried once
 	// when the connection was reconnected meanwhile.
 	for attempt := 0; ; attempt++ {
-		tok, retry, err := cs.s.refresh(cs.ctx, cs.id)
+		tok, retry, err := cs.s.refresh(cs.ctx, cs.id, "")
+		if retry && attempt == 0 {
+			continue
+		}
+		return tok, err
+	}
+}
+
+// Refresh renews a connection's access token now when the stored one is
+// stale — one a server refused before its recorded expiry (revoked, or
+// expired early) — and returns the current token otherwise (another
+// caller renewed it meanwhile). Errors are as with TokenSource.
+func (s *Service) Refresh(ctx context.Context, connID, stale string) (*oauth2.Token, error) {
+	mu := s.lock(connID)
+	mu.Lock()
+	defer mu.Unlock()
+	for attempt := 0; ; attempt++ {
+		tok, retry, err := s.refresh(ctx, connID, stale)
 		if retry && attempt == 0 {
 			continue
 		}
@@ -102,9 +119,10 @@ func (cs *connSource) Token() (*oauth2.Token, error) {
 }
 
 // refresh returns the connection's token, renewed when it is about to
-// expire. retry means the grant was refused but the stored credentials had
-// changed meanwhile, so they are worth another try.
-func (s *Service) refresh(ctx context.Context, connID string) (tok *oauth2.Token, retry bool, err error) {
+// expire or is stale (non-empty: the token a server refused). retry means
+// the grant was refused but the stored credentials had changed meanwhile,
+// so they are worth another try.
+func (s *Service) refresh(ctx context.Context, connID, stale string) (tok *oauth2.Token, retry bool, err error) {
 	c, err := s.st.GetConnection(ctx, connID)
 	if err != nil {
 		return nil, false, fmt.Errorf("oauth: connection %s: %w", connID, err)
@@ -120,13 +138,13 @@ func (s *Service) refresh(ctx context.Context, connID string) (tok *oauth2.Token
 	if err != nil {
 		return nil, false, err
 	}
-	if cr.fresh(time.Now()) {
+	if cr.fresh(time.Now()) && (stale == "" || cr.AccessToken != stale) {
 		return cr.token(), false, nil
 	}
 	if cr.RefreshToken == "" {
 		return nil, false, s.needsReauth(ctx, connID, sealed, "no refresh token")
 	}
-	cfg, err := s.config(ctx, c.Provider)
+	cfg, err := s.connConfig(ctx, c)
 	if err != nil {
 		return nil, false, err
 	}

@@ -326,8 +326,13 @@ type OAuthState struct {
 	Verifier    string // the PKCE verifier, sealed
 	RedirectURI string
 	LoginHint   string
-	CreatedAt   int64
-	ExpiresAt   int64
+	// Target is the connection provider the tokens are for when it is not
+	// Provider's own ("imap" for a mailbox); TargetData is what the target
+	// needs back at the callback.
+	Target     string
+	TargetData string
+	CreatedAt  int64
+	ExpiresAt  int64
 }
 
 // CreateOAuthState stores an authorization request; expired ones go at
@@ -340,8 +345,9 @@ func (s *Store) CreateOAuthState(ctx context.Context, st *OAuthState) error {
 		}
 		st.CreatedAt = now
 		_, err := tx.ExecContext(ctx, `INSERT INTO oauth_states (state_hash, user_id, session_hash, provider, verifier,
-			redirect_uri, login_hint, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
-			st.StateHash, st.UserID, st.SessionHash, st.Provider, st.Verifier, st.RedirectURI, st.LoginHint, now, st.ExpiresAt)
+			redirect_uri, login_hint, target, target_data, created_at, expires_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+			st.StateHash, st.UserID, st.SessionHash, st.Provider, st.Verifier, st.RedirectURI, st.LoginHint, st.Target, st.TargetData,
+			now, st.ExpiresAt)
 		if err != nil {
 			return fmt.Errorf("create oauth state: %w", err)
 		}
@@ -355,8 +361,9 @@ func (s *Store) TakeOAuthState(ctx context.Context, stateHash string) (*OAuthSta
 	var st OAuthState
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		err := tx.QueryRowContext(ctx, `SELECT state_hash, user_id, session_hash, provider, verifier, redirect_uri, login_hint,
-			created_at, expires_at FROM oauth_states WHERE state_hash = $1`, stateHash).Scan(&st.StateHash, &st.UserID,
-			&st.SessionHash, &st.Provider, &st.Verifier, &st.RedirectURI, &st.LoginHint, &st.CreatedAt, &st.ExpiresAt)
+			target, target_data, created_at, expires_at FROM oauth_states WHERE state_hash = $1`, stateHash).Scan(&st.StateHash,
+			&st.UserID, &st.SessionHash, &st.Provider, &st.Verifier, &st.RedirectURI, &st.LoginHint, &st.Target, &st.TargetData,
+			&st.CreatedAt, &st.ExpiresAt)
 		if errors.Is(err, sql.ErrNoRows) {
 			return ErrNotFound
 		}

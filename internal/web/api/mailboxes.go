@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/url"
 	"strings"
 	"time"
 
@@ -141,6 +142,10 @@ type mailboxProblem struct {
 	Choices  []mailChoiceJSON `json:"choices,omitempty"`
 	Protocol string           `json:"protocol,omitempty"`
 	Kind     string           `json:"kind,omitempty"`
+	// ConsentURL (mail_oauth_consent) is Tandem's add-mailbox page for the
+	// address: the consent is bound to a browser session, so the user
+	// opens it signed in and presses "Connect with Google".
+	ConsentURL string `json:"consent_url,omitempty"`
 }
 
 func writeProblem(w http.ResponseWriter, p any) {
@@ -152,9 +157,7 @@ func writeProblem(w http.ResponseWriter, p any) {
 
 // VerifyMessageKey is the catalogue key that tells a user why a new
 // mailbox's server refused it; its argument is the protocol's name.
-func VerifyMessageKey(e *mail.VerifyError) string {
-	return "mail.verify." + string(e.Kind)
-}
+func VerifyMessageKey(e *mail.VerifyError) string { return e.MessageKey() }
 
 func unprocessable(r *http.Request, key string) mailboxProblem {
 	return mailboxProblem{Type: "about:blank", Title: http.StatusText(http.StatusUnprocessableEntity),
@@ -243,6 +246,10 @@ func (a *API) createMailbox(w http.ResponseWriter, r *http.Request, v access.Vie
 	if err != nil {
 		if errors.Is(err, mail.ErrPickProvider) {
 			a.pickProvider(w, r, v, in.Address)
+			return
+		}
+		if errors.Is(err, mail.ErrOAuthConsent) {
+			a.oauthConsent(w, r, in)
 			return
 		}
 		a.failMailbox(w, r, err, in.ProviderID != "")
@@ -466,4 +473,33 @@ func (a *API) loadMailbox(w http.ResponseWriter, r *http.Request, v access.Viewe
 		return
 	}
 	writeJSON(w, http.StatusAccepted, loadJobJSON{JobID: id})
+}
+
+// oauthConsent answers an address whose provider signs in through Google's
+// consent with where the user gives it: Tandem's add-mailbox page for the
+// address (SiteUrl, or the request's host while it is unset).
+func (a *API) oauthConsent(w http.ResponseWriter, r *http.Request, in mailboxIn) {
+	p := unprocessable(r, "error.mail_oauth_consent")
+	base := ""
+	if a.settings != nil {
+		site, err := a.settings.Get(r.Context(), "SiteUrl")
+		if err != nil {
+			a.fail(w, r, err)
+			return
+		}
+		base = strings.TrimRight(strings.TrimSpace(site), "/")
+	}
+	if base == "" {
+		scheme := "http"
+		if r.TLS != nil {
+			scheme = "https"
+		}
+		base = scheme + "://" + r.Host
+	}
+	q := url.Values{"address": {strings.TrimSpace(in.Address)}}
+	if in.ProviderID != "" {
+		q.Set("provider_id", in.ProviderID)
+	}
+	p.ConsentURL = base + "/profile/mailboxes/new?" + q.Encode()
+	writeProblem(w, p)
 }

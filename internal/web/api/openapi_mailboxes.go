@@ -17,8 +17,11 @@ func mailboxPaths(add func(string, operation)) {
 	unprocessable := obj{"description": "The mailbox cannot be added as asked: code mail_pick_provider (the address's " +
 		"domain is unknown: choices lists the providers to pick, send provider_id again), mail_verify_failed (a server " +
 		"refused: protocol and kind say which and how, detail says it in the caller's language), " +
-		"mail_oauth_mailbox (the provider signs in with OAuth 2.0, not a password) or mail_transport_later " +
-		"(Exchange / Microsoft 365 mailboxes cannot be connected yet).",
+		"mail_oauth_consent (the provider signs in through Google's consent, OAuth 2.0: consent_url is Tandem's " +
+		"add-mailbox page for the address, which the user opens signed in to press \"Connect with Google\"; Google's " +
+		"consent asks for the mail scope then, and Tandem verifies IMAP and SMTP with XOAUTH2 when Google sends the " +
+		"browser back), mail_oauth_mailbox (the provider signs in with OAuth 2.0 through an issuer Tandem cannot run " +
+		"yet, such as Microsoft) or mail_transport_later (Exchange / Microsoft 365 mailboxes cannot be connected yet).",
 		"content": obj{"application/problem+json": obj{"schema": ref("MailboxProblem")}}}
 	add("GET /api/v1/mailboxes", op("mailboxes", "listMailboxes", "List the caller's mailboxes",
 		"The mailboxes the caller owns, then the shared mailboxes they hold a right on (access says which), "+
@@ -31,8 +34,10 @@ func mailboxPaths(add func(string, operation)) {
 			"defaults: the first load reaches back a month, new mail is loaded automatically, every folder, sending "+
 			"on; the caller's first mailbox becomes their default sender. login is needed only by providers whose "+
 			"login format is manual. shared needs the CanConnectSharedMailbox operation (else 400, field shared). "+
-			"The caller's own address twice is 400 (field address).").
-		body(obj{"allOf": []obj{ref("MailboxCreate")}, "required": []string{"address", "password"}}).
+			"The caller's own address twice is 400 (field address). password is required (400, field password) "+
+			"unless the provider signs in with OAuth 2.0; such a mailbox is added through the provider's consent "+
+			"(422 mail_oauth_consent).").
+		body(obj{"allOf": []obj{ref("MailboxCreate")}, "required": []string{"address"}}).
 		reply(http.StatusCreated, jsonResponse("The new mailbox.", ref("Mailbox"), "Location")).
 		reply(http.StatusUnprocessableEntity, unprocessable).
 		fails(http.StatusBadRequest, http.StatusServiceUnavailable))
@@ -154,13 +159,16 @@ func mailboxSchemas() obj {
 		"MailboxProblem": output("A problem adding a mailbox (422).", obj{
 			"type": str(""), "title": str(""), "status": obj{"type": "integer"},
 			"detail": str("What went wrong, in the caller's language: for mail_verify_failed which server and how."),
-			"code":   enum([]string{"mail_pick_provider", "mail_verify_failed", "mail_oauth_mailbox", "mail_transport_later"}, ""),
+			"code": enum([]string{"mail_pick_provider", "mail_verify_failed", "mail_oauth_consent", "mail_oauth_mailbox",
+				"mail_transport_later"}, ""),
 			"domain": str("mail_pick_provider: the address's domain, as people write it."),
 			"choices": array(ref("MailProviderChoice"),
 				"mail_pick_provider: the providers to pick from."),
 			"protocol": described(enum([]string{string(mail.IMAP), string(mail.SMTP)}, ""), "mail_verify_failed: which server refused."),
 			"kind": described(enum([]string{string(wire.KindAuth), string(wire.KindUnreachable), string(wire.KindTLS),
 				string(wire.KindProtocol)}, ""), "mail_verify_failed: auth (wrong login or password), unreachable, tls or protocol."),
-		}, "domain", "choices", "protocol", "kind"),
+			"consent_url": obj{"type": "string", "format": "uri", "description": "mail_oauth_consent: the page where the " +
+				"signed-in user gives the provider's consent (Tandem's add-mailbox form for the address)."},
+		}, "domain", "choices", "protocol", "kind", "consent_url"),
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/mail"
+	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
@@ -134,6 +135,9 @@ type mailboxAddView struct {
 	CanShare  bool
 	Verify    string // why the servers refused, translated
 	OAuthNote bool
+	// Consent: the detected provider signs in through Google's consent
+	// ("Connect with Google" instead of the password).
+	Consent bool
 }
 
 func (u *UI) mailboxNew(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -188,9 +192,10 @@ func (u *UI) renderMailboxAdd(w http.ResponseWriter, r *http.Request, c *Ctx, st
 		v.LoginAsk = true
 	}
 	if v.Detected != nil {
-		v.Manual = v.Detected.LoginFormat == mail.LoginManual
+		v.Consent = u.mailboxes.OAuthConsent(v.Detected)
+		v.Manual = v.Detected.LoginFormat == mail.LoginManual && !v.Consent
 		v.LoginAsk = v.Manual
-		v.OAuthNote = v.Detected.Auth == mail.AuthOAuth2 || v.Detected.Type != mail.TypeIMAP
+		v.OAuthNote = !v.Consent && (v.Detected.Auth == mail.AuthOAuth2 || v.Detected.Type != mail.TypeIMAP)
 	}
 	if errs != nil && errs["login"] != "" {
 		v.LoginAsk = true
@@ -218,11 +223,37 @@ func (u *UI) mailboxAdd(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		u.renderMailboxAdd(w, r, c, http.StatusOK, in.Address, in.ProviderID, map[string]string{}, "")
 		return
 	}
-	mb, err := m.Add(r.Context(), c.V, in)
+	var mb *store.Mailbox
+	err := mail.ErrOAuthConsent
+	if r.PostFormValue("consent") == "" {
+		mb, err = m.Add(r.Context(), c.V, in)
+	}
+	if errors.Is(err, mail.ErrOAuthConsent) {
+		// "Connect with Google", or a picked provider that consents:
+		// off to Google, back at /oauth/google/callback.
+		to, err := m.BeginOAuth(r.Context(), c.V, in, mail.OAuthBegin{Session: c.CSRF, BaseURL: requestBase(r)})
+		if err == nil {
+			http.Redirect(w, r, to, http.StatusSeeOther)
+			return
+		}
+		var fe *oauth.FlowError
+		if errors.As(err, &fe) {
+			u.mailboxOAuthFailed(w, r, c, err, in.Address, in.ProviderID)
+			return
+		}
+		u.mailboxAddFailed(w, r, c, in, err)
+		return
+	}
 	if err == nil {
 		redirect(w, r, "/profile/mailboxes?added="+url.QueryEscape(mb.ID), Flash{Kind: FlashSuccess, Key: "flash.mailbox_added", Args: []any{mb.Address}})
 		return
 	}
+	u.mailboxAddFailed(w, r, c, in, err)
+}
+
+// mailboxAddFailed shows the add form again with why the mailbox was not
+// added.
+func (u *UI) mailboxAddFailed(w http.ResponseWriter, r *http.Request, c *Ctx, in mail.NewMailbox, err error) {
 	var ve *mail.VerifyError
 	switch {
 	case errors.As(err, &ve):
@@ -534,4 +565,75 @@ func (u *UI) mailboxDelete(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	redirect(w, r, "/profile/mailboxes", Flash{Kind: FlashSuccess, Key: "flash.mailbox_removed", Args: []any{mb.Address}})
+}
+
+// ---------- consent (OAuth 2.0 providers) ----------
+
+// mailboxAddURL is the add form for an address (and a picked provider).
+func mailboxAddURL(address, providerID string) string {
+	q := url.Values{}
+	if address != "" {
+		q.Set("address", address)
+	}
+	if providerID != "" {
+		q.Set("provider_id", providerID)
+	}
+	if len(q) == 0 {
+		return "/profile/mailboxes/new"
+	}
+	return "/profile/mailboxes/new?" + q.Encode()
+}
+
+// mailboxConsent finishes adding a mailbox when Google sends the browser
+// back from its consent (oauthCallback's part for mailboxes): the servers
+// verify the login, as with a password, and a refusal says which server
+// and why on the add form.
+func (u *UI) mailboxConsent(w http.ResponseWriter, r *http.Request, c *Ctx, res *oauth.Result) {
+	m, ok := u.mailboxSvc(w, r, c)
+	if !ok {
+		return
+	}
+	address, provider := mail.OAuthTarget(res.Data)
+	mb, err := m.CompleteOAuth(r.Context(), c.V, res)
+	if err == nil {
+		redirect(w, r, "/profile/mailboxes?added="+url.QueryEscape(mb.ID), Flash{Kind: FlashSuccess, Key: "flash.mailbox_added", Args: []any{mb.Address}})
+		return
+	}
+	f := Flash{Kind: FlashError, Key: "mail.oauth.failed"}
+	var ve *mail.VerifyError
+	switch {
+	case errors.As(err, &ve):
+		f.Key, f.Args = ve.MessageKey(), []any{strings.ToUpper(string(ve.Protocol))}
+	case errors.Is(err, mail.ErrOAuthOtherAccount):
+		f.Key, f.Args = "mail.oauth.other_account", []any{res.Email, address}
+	case errors.Is(err, mail.ErrOAuthScope):
+		f.Key = "mail.oauth.scope_missing"
+	default:
+		if fe, ok := formErrors(err); ok && fe["shared"] != "" {
+			f.Key = fe["shared"]
+		} else {
+			u.log.ErrorContext(r.Context(), "mailbox consent", "err", err)
+		}
+	}
+	redirect(w, r, mailboxAddURL(address, provider), f)
+}
+
+// mailboxOAuthFailed tells the user why a mailbox's consent did not start
+// or complete, back on the add form.
+func (u *UI) mailboxOAuthFailed(w http.ResponseWriter, r *http.Request, c *Ctx, err error, address, provider string) {
+	f := Flash{Kind: FlashError, Key: "oauth.error." + oauth.CodeFailed}
+	var fe *oauth.FlowError
+	if errors.As(err, &fe) {
+		f.Key = "oauth.error." + fe.Code
+		switch {
+		case fe.Code == oauth.CodeAccessDenied:
+			f.Key = "mail.oauth.consent_refused"
+		case fe.Code == oauth.CodeProvider && fe.Detail != "":
+			f.Key, f.Args = "oauth.error.provider_error_code", []any{fe.Detail}
+		}
+	}
+	if fe == nil || fe.Code == oauth.CodeFailed || fe.Code == oauth.CodeNoRedirect {
+		u.log.ErrorContext(r.Context(), "mailbox consent failed", "err", err)
+	}
+	redirect(w, r, mailboxAddURL(address, provider), f)
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/tandem-crm/tandem/internal/mail"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/store"
@@ -127,8 +128,17 @@ func (u *UI) oauthCallback(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	}
 	res, err := u.oa.Complete(r.Context(), oauth.CallbackRequest{Provider: name, UserID: c.V.UserID,
 		Session: c.CSRF, Query: r.URL.Query()})
-	if err != nil {
+	var fe *oauth.FlowError
+	switch {
+	case errors.As(err, &fe) && fe.Target == mail.ConnectionProvider:
+		address, provider := mail.OAuthTarget(fe.Data)
+		u.mailboxOAuthFailed(w, r, c, err, address, provider)
+		return
+	case err != nil:
 		u.oauthFailed(w, r, err)
+		return
+	case res.Target == mail.ConnectionProvider:
+		u.mailboxConsent(w, r, c, res)
 		return
 	}
 	email := res.Connection.AccountEmail
