@@ -22,6 +22,7 @@ const benchUsage = `Usage:
   tandem bench sync  [--json] [--n N] [--mid N] [--small N] [--changes N] [--rounds N] [--foreign N]
                      [--quota N] [--quota-timeout D] [--db sqlite,postgres] [--postgres URL] [--keep]
                      [--cpuprofile FILE] [--import-profile FILE]
+  tandem bench mail  [--json] [--n N] [--new N] [--reps N] [--keep] [--cpuprofile FILE]
 
 store   insert N contacts through the store, then time contact search (first
         page), contact reads by id and change-log reads, and report the
@@ -47,18 +48,32 @@ sync    Google contact sync, Tandem's own cost. The Google emulator runs as a
         the real one (the sync service over OAuth, HTTP and the store).
         --json prints one object, by database. The databases are removed
         afterwards unless --keep.
+
+mail    Loading mail, against mbsync. A private Dovecot (IMAP on loopback,
+        no TLS) holds --n messages made by the team's generator
+        (python3). Alternating, --reps times each: Tandem's first load of
+        the INBOX into a fresh SQLite store (wall time, messages/s, peak
+        RSS and CPU of this process) and mbsync's pull of it into a fresh
+        Maildir (Debian isync, FSync yes); the medians' ratio. Then, on the
+        last store: one load after --new appended messages, loads with
+        nothing new, and the IDLE latency (a letter APPENDed to the INBOX
+        until it is on its sender's contact timeline). Needs root (Dovecot);
+        dovecot-imapd and isync are installed when missing. --json prints
+        one object. The work folder is removed afterwards unless --keep.
 `
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, benchUsage)
-		return errors.New("bench: expected a subcommand: store or sync")
+		return errors.New("bench: expected a subcommand: store, sync or mail")
 	}
 	switch args[0] {
 	case "store":
 		return benchStore(ctx, args[1:], stdout, stderr)
 	case "sync":
 		return benchSync(ctx, args[1:], stdout, stderr)
+	case "mail":
+		return benchMail(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, benchUsage)
 		return nil
@@ -327,4 +342,46 @@ func benchSyncOn(ctx context.Context, db, pgURL string, keep, suffix bool, profi
 		*p.to = f
 	}
 	return bench.Sync(ctx, s, o)
+}
+
+func benchMail(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tandem bench mail", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, benchUsage, "\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	asJSON := fs.Bool("json", false, "print the result as one JSON object")
+	n := fs.Int("n", 10000, "messages in the INBOX")
+	newN := fs.Int("new", 100, "messages appended before the incremental load")
+	reps := fs.Int("reps", 3, "timed first loads of each of Tandem and mbsync (the medians count)")
+	keep := fs.Bool("keep", false, "keep the work folder (Tandem's databases, mbsync's Maildirs) and print where it is")
+	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of Tandem's first timed first load to this file")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("bench mail: unexpected argument %q", fs.Arg(0))
+	}
+	if *n < 1 || *newN < 1 || *reps < 1 {
+		return fmt.Errorf("bench mail: --n, --new and --reps must be at least 1")
+	}
+	o := bench.MailOptions{N: *n, New: *newN, Reps: *reps, Keep: *keep, Progress: stderr}
+	if *cpuProfile != "" {
+		f, err := os.Create(*cpuProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		o.CPUProfile = f
+	}
+	res, err := bench.Mail(ctx, o)
+	if err != nil {
+		return fmt.Errorf("bench mail: %w", err)
+	}
+	if *keep && *asJSON {
+		fmt.Fprintln(stderr, "kept", res.Path)
+	}
+	return printBench(stdout, *asJSON, res, res.Text)
 }

@@ -40,6 +40,7 @@ Usage:
   tandem sync run --connection ID [--json]   run a connection's sync now, in the foreground
   tandem sync list                           connections and bindings with their last runs
   tandem bench store|sync [--json] [--n N] [--postgres URL] [--keep]
+  tandem bench mail [--json] [--n N] [--new N] [--reps N] [--keep] [--cpuprofile FILE]
   tandem emulator google [--addr ADDR] [--auto-approve EMAIL]   a loopback Google for trying Tandem
   tandem demo [--addr ADDR] [--emulator-addr ADDR] [--keep]    try Tandem: demo data, Google connected and syncing
   tandem version

@@ -35,6 +35,13 @@ passdb {
 	if s.opts.IMAPCapability != "" {
 		capLine = "  imap_capability = " + s.opts.IMAPCapability + "\n"
 	}
+	fsync := "never"
+	if s.opts.Fsync {
+		fsync = "optimized"
+	}
+	if s.opts.IMAPOnly {
+		return s.dovecotIMAPOnly(mechs, passdbs, capLine, fsync)
+	}
 	return fmt.Sprintf(`# Tandem test mail server (internal/testenv/mailserver); private, loopback only.
 instance_name = tandem-mail-%[1]d
 base_dir = %[2]s
@@ -50,7 +57,7 @@ auth_mechanisms = %[7]s
 auth_failure_delay = 0
 auth_verbose = yes
 mail_location = maildir:~/Maildir
-mail_fsync = never
+mail_fsync = %[15]s
 first_valid_uid = 1
 protocol imap {
   mail_max_userip_connections = 200
@@ -120,7 +127,64 @@ service anvil {
 }
 `, s.ports.imap, s.path("dovecot/run"), s.path("dovecot/state"), s.path("dovecot.log"),
 		s.path("cert.pem"), s.path("key.pem"), mechs, passdbs, s.path("users"),
-		s.ports.imap, s.ports.imaps, s.path("lmtp"), s.path("auth"), capLine)
+		s.ports.imap, s.ports.imaps, s.path("lmtp"), s.path("auth"), capLine, fsync)
+}
+
+// dovecotIMAPOnly is Dovecot alone: IMAP on one loopback port, no TLS,
+// plain login.
+func (s *Server) dovecotIMAPOnly(mechs, passdbs, capLine, fsync string) string {
+	return fmt.Sprintf(`# Tandem mail server (internal/testenv/mailserver), IMAP only; private, loopback only.
+instance_name = tandem-mail-%[1]d
+base_dir = %[2]s
+state_dir = %[3]s
+log_path = %[4]s
+protocols = imap
+listen = 127.0.0.1
+ssl = no
+disable_plaintext_auth = no
+auth_mechanisms = %[5]s
+auth_failure_delay = 0
+mail_location = maildir:~/Maildir
+mail_fsync = %[6]s
+first_valid_uid = 1
+protocol imap {
+  mail_max_userip_connections = 200
+%[7]s}
+namespace inbox {
+  inbox = yes
+  separator = /
+}
+%[8]s
+userdb {
+  driver = passwd-file
+  args = username_format=%%u %[9]s
+}
+service imap-login {
+  chroot =
+  inet_listener imap {
+    address = 127.0.0.1
+    port = %[1]d
+  }
+  inet_listener imaps {
+    port = 0
+  }
+}
+service pop3-login {
+  inet_listener pop3 {
+    port = 0
+  }
+  inet_listener pop3s {
+    port = 0
+  }
+}
+service anvil {
+  chroot =
+  unix_listener anvil-auth-penalty {
+    mode = 0
+  }
+}
+`, s.ports.imap, s.path("dovecot/run"), s.path("dovecot/state"), s.path("dovecot.log"), mechs, fsync, capLine,
+		passdbs, s.path("users"))
 }
 
 func (s *Server) oauth2Conf() string {

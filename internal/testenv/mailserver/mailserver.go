@@ -20,6 +20,11 @@
 // given tokeninfo URL (Google's style: GET url+token → JSON with email and
 // scope).
 //
+// With Options.IMAPOnly it starts Dovecot alone, IMAP on one plain port
+// without TLS, for programs that are not tests: New starts such a server
+// (or a full one) without a testing.TB and Close stops it; the mail
+// benchmark (internal/bench) uses it.
+//
 // It needs root (Dovecot switches to nobody for the Maildirs, Postfix to
 // its postfix user). Missing packages are installed with apt-get when
 // running as root; the tests skip, saying why, only when the binaries are
@@ -79,6 +84,14 @@ type Options struct {
 	// advertises after login (imap_capability), e.g. CapabilityNoCondStore
 	// to play a server like Microsoft 365's.
 	IMAPCapability string
+	// IMAPOnly starts Dovecot alone: IMAP on one loopback port, no TLS
+	// (plain login allowed), no LMTP, no Postfix. IMAP(SecurityNone) is
+	// its endpoint; SMTP, MX, Deliver and TLSConfig are not available.
+	IMAPOnly bool
+	// Fsync has Dovecot fsync mail as it does by default (mail_fsync =
+	// optimized); without it Dovecot never fsyncs, which makes tests
+	// faster.
+	Fsync bool
 }
 
 // CapabilityNoCondStore is like Microsoft 365's IMAP (apis.md §8): IDLE
@@ -118,39 +131,78 @@ type Server struct {
 func Start(t testing.TB, opts Options) *Server {
 	t.Helper()
 	requireBinaries(t)
+	t0 := time.Now()
+	s, err := launch(opts)
+	if err != nil {
+		t.Fatalf("mailserver: %v", err)
+	}
+	t.Logf("mailserver: up in %v (%s)", time.Since(t0).Round(time.Millisecond), s.portList())
+	t.Cleanup(func() {
+		t0 := time.Now()
+		if err := s.Close(); err != nil {
+			t.Errorf("mailserver: %v", err)
+		}
+		t.Logf("mailserver: stopped in %v", time.Since(t0).Round(time.Millisecond))
+	})
+	return s
+}
+
+// ErrUnavailable: the servers cannot run here (packages missing and no
+// root to install them, or not root).
+var ErrUnavailable = errors.New("mail servers unavailable")
+
+// New starts the servers opts describe for a program that is not a test:
+// the caller stops them, and removes their directory, with Close. Missing
+// packages are installed when running as root; an error wrapping
+// ErrUnavailable says they cannot be.
+func New(opts Options) (*Server, error) {
+	if err := Install(neededFor(opts)...); err != nil {
+		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
+	}
+	if os.Geteuid() != 0 {
+		return nil, fmt.Errorf("%w: needs root (Dovecot switches to the mail user)", ErrUnavailable)
+	}
+	return launch(opts)
+}
+
+// launch starts the servers, trying again with new ports when a port
+// found free was taken before a daemon bound it.
+func launch(opts Options) (*Server, error) {
 	if opts.Domain == "" {
 		opts.Domain = DefaultDomain
 	}
-	var lastErr error
-	// A port found free may be taken before a daemon binds it; try again
-	// with new ports.
+	var err error
 	for attempt := 0; attempt < 3; attempt++ {
-		t0 := time.Now()
-		s, err := start(t, opts)
-		if err == nil {
-			t.Logf("mailserver: Dovecot and Postfix up in %v (IMAP %d, IMAPS %d, MX %d, submission %d, submissions %d)",
-				time.Since(t0).Round(time.Millisecond), s.ports.imap, s.ports.imaps, s.ports.mx, s.ports.submission, s.ports.submissions)
-			t.Cleanup(func() {
-				t0 := time.Now()
-				if err := s.Stop(); err != nil {
-					t.Errorf("mailserver: %v", err)
-				}
-				t.Logf("mailserver: stopped in %v", time.Since(t0).Round(time.Millisecond))
-			})
-			return s
+		var s *Server
+		if s, err = start(opts); err == nil {
+			return s, nil
 		}
-		lastErr = err
 		if !errors.Is(err, errPortTaken) {
 			break
 		}
 	}
-	t.Fatalf("mailserver: %v", lastErr)
-	return nil
+	return nil, err
+}
+
+func (s *Server) portList() string {
+	names := []string{"IMAP", "IMAPS", "MX", "submission", "submissions"}
+	var b strings.Builder
+	for i, p := range []int{s.ports.imap, s.ports.imaps, s.ports.mx, s.ports.submission, s.ports.submissions} {
+		if p != 0 {
+			if b.Len() > 0 {
+				b.WriteString(", ")
+			}
+			fmt.Fprintf(&b, "%s %d", names[i], p)
+		}
+	}
+	return b.String()
 }
 
 var errPortTaken = errors.New("port taken")
 
-func start(t testing.TB, opts Options) (_ *Server, err error) {
+// start starts the daemons; on an error it stops what it started and
+// removes the directory.
+func start(opts Options) (_ *Server, err error) {
 	s := &Server{opts: opts, users: map[string]string{}}
 	// Not t.TempDir: Dovecot's mail user and Postfix must traverse it, and
 	// unix socket paths must stay short.
@@ -158,11 +210,19 @@ func start(t testing.TB, opts Options) (_ *Server, err error) {
 	if err != nil {
 		return nil, err
 	}
-	t.Cleanup(func() { os.RemoveAll(s.dir) })
+	defer func() {
+		if err != nil {
+			err = errors.Join(err, s.stopDaemons(), os.RemoveAll(s.dir))
+		}
+	}()
 	if err := os.Chmod(s.dir, 0o755); err != nil {
 		return nil, err
 	}
-	for _, p := range []*int{&s.ports.imap, &s.ports.imaps, &s.ports.mx, &s.ports.submission, &s.ports.submissions} {
+	ports := []*int{&s.ports.imap}
+	if !opts.IMAPOnly {
+		ports = append(ports, &s.ports.imaps, &s.ports.mx, &s.ports.submission, &s.ports.submissions)
+	}
+	for _, p := range ports {
 		if *p, err = freePort(); err != nil {
 			return nil, err
 		}
@@ -171,19 +231,26 @@ func start(t testing.TB, opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 
-	s.dovecot, err = startDaemon(t, "dovecot", s.path("dovecot.out"), dovecotBin, "-F", "-c", s.path("dovecot.conf"))
+	s.dovecot, err = startDaemon("dovecot", s.path("dovecot.out"), dovecotBin, "-F", "-c", s.path("dovecot.conf"))
 	if err != nil {
 		return nil, err
 	}
-	if err := s.waitListening(s.dovecot, s.path("dovecot.log"), s.ports.imap, s.ports.imaps); err != nil {
+	imapPorts := []int{s.ports.imap}
+	if !opts.IMAPOnly {
+		imapPorts = append(imapPorts, s.ports.imaps)
+	}
+	if err := s.waitListening(s.dovecot, s.path("dovecot.log"), imapPorts...); err != nil {
 		return nil, err
+	}
+	if opts.IMAPOnly {
+		return s, nil
 	}
 	if err := waitFile(s.path("auth"), 10*time.Second); err != nil {
 		return nil, fmt.Errorf("dovecot auth socket: %w", err)
 	}
 
 	// The master runs in the foreground (-d) as our child.
-	s.postfix, err = startDaemon(t, "postfix", s.path("postfix.out"), postfixMaster, "-d", "-c", s.path("postfix/conf"))
+	s.postfix, err = startDaemon("postfix", s.path("postfix.out"), postfixMaster, "-d", "-c", s.path("postfix/conf"))
 	if err != nil {
 		return nil, err
 	}
@@ -203,7 +270,11 @@ const (
 func (s *Server) path(name string) string { return filepath.Join(s.dir, name) }
 
 func (s *Server) writeFiles() error {
-	for _, d := range []string{"dovecot/run", "dovecot/state", "mail", "postfix/conf", "postfix/queue", "postfix/data"} {
+	dirs := []string{"dovecot/run", "dovecot/state", "mail"}
+	if !s.opts.IMAPOnly {
+		dirs = append(dirs, "postfix/conf", "postfix/queue", "postfix/data")
+	}
+	for _, d := range dirs {
 		if err := os.MkdirAll(s.path(d), 0o755); err != nil {
 			return err
 		}
@@ -211,21 +282,21 @@ func (s *Server) writeFiles() error {
 	if err := os.Chown(s.path("mail"), nobodyID, nobodyID); err != nil {
 		return err
 	}
-	if err := makePostfixQueue(s.path("postfix/queue"), s.path("postfix/data")); err != nil {
-		return err
-	}
-	certPEM, keyPEM, pool, err := selfSigned()
-	if err != nil {
-		return err
-	}
-	s.tls = &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}
 	files := map[string]string{
-		"cert.pem":               string(certPEM),
-		"key.pem":                string(keyPEM),
-		"users":                  "",
-		"dovecot.conf":           s.dovecotConf(),
-		"postfix/conf/main.cf":   s.postfixMain(),
-		"postfix/conf/master.cf": s.postfixMaster(),
+		"users":        "",
+		"dovecot.conf": s.dovecotConf(),
+	}
+	if !s.opts.IMAPOnly {
+		if err := makePostfixQueue(s.path("postfix/queue"), s.path("postfix/data")); err != nil {
+			return err
+		}
+		certPEM, keyPEM, pool, err := selfSigned()
+		if err != nil {
+			return err
+		}
+		s.tls = &tls.Config{RootCAs: pool, ServerName: "localhost", MinVersion: tls.VersionTLS12}
+		files["cert.pem"], files["key.pem"] = string(certPEM), string(keyPEM)
+		files["postfix/conf/main.cf"], files["postfix/conf/master.cf"] = s.postfixMain(), s.postfixMaster()
 	}
 	if s.opts.OAuth != nil {
 		files["oauth2.conf.ext"] = s.oauth2Conf()
@@ -240,6 +311,9 @@ func (s *Server) writeFiles() error {
 		if err := os.Chtimes(s.path(name), old, old); err != nil {
 			return err
 		}
+	}
+	if s.opts.IMAPOnly {
+		return nil
 	}
 	return os.Chmod(s.path("key.pem"), 0o600)
 }
@@ -356,8 +430,8 @@ type daemon struct {
 }
 
 // startDaemon runs a daemon in the foreground as a child in its own process
-// group, output to a file, and registers its stop.
-func startDaemon(t testing.TB, name, outPath, bin string, args ...string) (*daemon, error) {
+// group, output to a file; Server.Stop stops it.
+func startDaemon(name, outPath, bin string, args ...string) (*daemon, error) {
 	out, err := os.Create(outPath)
 	if err != nil {
 		return nil, err
@@ -378,17 +452,15 @@ func startDaemon(t testing.TB, name, outPath, bin string, args ...string) (*daem
 		out.Close()
 		close(d.exited)
 	}()
-	t.Cleanup(func() {
-		if err := d.stop(); err != nil {
-			t.Errorf("mailserver: %v", err)
-		}
-	})
 	return d, nil
 }
 
 // stop sends TERM to the daemon's PID (both masters stop their children on
 // TERM), waits, and kills its process group if it lingers.
 func (d *daemon) stop() error {
+	if d == nil {
+		return nil
+	}
 	select {
 	case <-d.exited:
 		return nil
@@ -496,8 +568,11 @@ func tail(path string) string {
 
 // --- installation ----------------------------------------------------------
 
-// needed maps each file the servers need to the Debian package holding it.
-var needed = []struct{ file, pkg string }{
+// Package is a file a program needs and the Debian package that holds it.
+type Package struct{ File, Name string }
+
+// needed lists what the servers need.
+var needed = []Package{
 	{dovecotBin, "dovecot-core"},
 	{doveadmBin, "dovecot-core"},
 	{"/usr/lib/dovecot/imap", "dovecot-imapd"},
@@ -505,11 +580,27 @@ var needed = []struct{ file, pkg string }{
 	{postfixMaster, "postfix"},
 }
 
-var install = sync.OnceValue(func() error {
+// neededFor is what the servers of opts need.
+func neededFor(opts Options) []Package {
+	if opts.IMAPOnly {
+		return needed[:3]
+	}
+	return needed
+}
+
+var install = sync.OnceValue(func() error { return Install(needed...) })
+
+var installMu sync.Mutex
+
+// Install installs with apt-get the packages whose file is missing; when
+// some are and the process is not root, it says which.
+func Install(pkgs ...Package) error {
+	installMu.Lock()
+	defer installMu.Unlock()
 	var missing []string
-	for _, n := range needed {
-		if _, err := os.Stat(n.file); err != nil && !slices.Contains(missing, n.pkg) {
-			missing = append(missing, n.pkg)
+	for _, n := range pkgs {
+		if _, err := os.Stat(n.File); err != nil && !slices.Contains(missing, n.Name) {
+			missing = append(missing, n.Name)
 		}
 	}
 	if len(missing) == 0 {
@@ -529,7 +620,7 @@ var install = sync.OnceValue(func() error {
 		}
 	}
 	return nil
-})
+}
 
 func tail2(b []byte) string {
 	if len(b) > 1000 {
@@ -589,20 +680,29 @@ func (s *Server) TLSConfig() *tls.Config { return s.tls.Clone() }
 
 // Ports lists every TCP port the server listens on.
 func (s *Server) Ports() []int {
-	return []int{s.ports.imap, s.ports.imaps, s.ports.mx, s.ports.submission, s.ports.submissions}
+	var out []int
+	for _, p := range []int{s.ports.imap, s.ports.imaps, s.ports.mx, s.ports.submission, s.ports.submissions} {
+		if p != 0 {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
-// DovecotPID and PostfixPID are the masters' process ids.
+// DovecotPID and PostfixPID are the masters' process ids (PostfixPID is 0
+// without Postfix).
 func (s *Server) DovecotPID() int { return s.dovecot.cmd.Process.Pid }
-func (s *Server) PostfixPID() int { return s.postfix.cmd.Process.Pid }
+func (s *Server) PostfixPID() int {
+	if s.postfix == nil {
+		return 0
+	}
+	return s.postfix.cmd.Process.Pid
+}
 
-// Stop stops both daemons now (t.Cleanup does it too) and reports a
-// listener left behind.
+// Stop stops the daemons now (Close and t.Cleanup do it too) and reports
+// a listener left behind.
 func (s *Server) Stop() error {
-	// Together: Dovecot's master takes a second to stop.
-	errc := make(chan error, 1)
-	go func() { errc <- s.postfix.stop() }()
-	err := errors.Join(s.dovecot.stop(), <-errc)
+	err := s.stopDaemons()
 	for _, p := range s.Ports() {
 		if c, derr := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p), time.Second); derr == nil {
 			c.Close()
@@ -612,28 +712,47 @@ func (s *Server) Stop() error {
 	return err
 }
 
+func (s *Server) stopDaemons() error {
+	// Together: Dovecot's master takes a second to stop.
+	errc := make(chan error, 1)
+	go func() { errc <- s.postfix.stop() }()
+	return errors.Join(s.dovecot.stop(), <-errc)
+}
+
+// Close stops the daemons and removes the server's directory.
+func (s *Server) Close() error {
+	return errors.Join(s.Stop(), os.RemoveAll(s.dir))
+}
+
 // --- users and mailboxes ---------------------------------------------------
 
 // AddUser adds a mailbox user (email as login) with a password. It takes
 // effect at once: Dovecot re-reads its passwd-file on change.
 func (s *Server) AddUser(t testing.TB, email, password string) {
 	t.Helper()
+	if err := s.CreateUser(email, password); err != nil {
+		t.Fatalf("mailserver: %v", err)
+	}
+}
+
+// CreateUser is AddUser for programs: it returns the error.
+func (s *Server) CreateUser(email, password string) error {
 	if strings.ContainsAny(email+password, ":\n") {
-		t.Fatalf("mailserver: user %q or its password holds ':' or a newline", email)
+		return fmt.Errorf("user %q or its password holds ':' or a newline", email)
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.users[strings.ToLower(email)] = password
 	var b strings.Builder
 	for u, p := range s.users {
-		fmt.Fprintf(&b, "%s:{PLAIN}%s:%d:%d::%s::\n", u, p, nobodyID, nobodyID, s.path("mail/"+u))
+		fmt.Fprintf(&b, "%s:{PLAIN}%s:%d:%d::%s::\n", u, p, nobodyID, nobodyID, s.home(u))
 	}
 	tmp := s.path("users.tmp")
 	if err := os.WriteFile(tmp, []byte(b.String()), 0o644); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	if err := os.Rename(tmp, s.path("users")); err != nil {
-		t.Fatal(err)
+		return err
 	}
 	// Dovecot looks at the users file at most once a second: a user added
 	// in the second of the last look is unknown until the next. Wait until
@@ -642,13 +761,36 @@ func (s *Server) AddUser(t testing.TB, email, password string) {
 	for {
 		out, err := exec.Command(doveadmBin, "-c", s.path("dovecot.conf"), "auth", "test", "-x", "service=imap", email, password).CombinedOutput()
 		if err == nil {
-			return
+			return nil
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("mailserver: user %s not known to Dovecot: %v: %s", email, err, out)
+			return fmt.Errorf("user %s not known to Dovecot: %v: %s", email, err, out)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+}
+
+func (s *Server) home(user string) string { return s.path("mail/" + strings.ToLower(user)) }
+
+// FillMaildir has fill write messages straight into user's INBOX, a
+// Maildir (cur/, new/, tmp/) at the path it is given, and then hands the
+// user's home to the mail user. Dovecot indexes the messages at the next
+// SELECT.
+func (s *Server) FillMaildir(user string, fill func(maildir string) error) error {
+	home := s.home(user)
+	dir := filepath.Join(home, "Maildir")
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	if err := fill(dir); err != nil {
+		return err
+	}
+	return filepath.WalkDir(home, func(p string, _ os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		return os.Lchown(p, nobodyID, nobodyID)
+	})
 }
 
 func (s *Server) password(t testing.TB, user string) string {

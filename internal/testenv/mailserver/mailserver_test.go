@@ -1,11 +1,17 @@
 package mailserver
 
 import (
+	"errors"
 	"net"
+	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/emersion/go-imap/v2"
+	"github.com/emersion/go-imap/v2/imapclient"
 
 	"github.com/tandem-crm/tandem/internal/mail/wire"
 )
@@ -52,5 +58,69 @@ func TestStartDeliverStop(t *testing.T) {
 	}
 	if ep := s.IMAP(wire.SecurityTLS); ep.Port == s.IMAP(wire.SecurityNone).Port || !strings.HasPrefix(ep.Addr(), "127.0.0.1:") {
 		t.Errorf("IMAP endpoints: %v", ep)
+	}
+}
+
+// TestNewIMAPOnly starts Dovecot alone without a testing.TB, as the mail
+// benchmark does: messages written into a Maildir are served over plain
+// IMAP, and Close stops it and removes its directory.
+func TestNewIMAPOnly(t *testing.T) {
+	s, err := New(Options{IMAPOnly: true, Fsync: true})
+	if errors.Is(err, ErrUnavailable) {
+		t.Skipf("mailserver: %v", err)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	closed := false
+	t.Cleanup(func() {
+		if !closed {
+			s.Close()
+		}
+	})
+	if len(s.Ports()) != 1 || s.PostfixPID() != 0 || s.DovecotPID() == 0 {
+		t.Fatalf("ports %v, postfix %d, dovecot %d", s.Ports(), s.PostfixPID(), s.DovecotPID())
+	}
+	if err := s.CreateUser("bench@example.test", "bench-pass"); err != nil {
+		t.Fatal(err)
+	}
+	raw := "From: bob@else.test\nTo: bench@example.test\nSubject: one\n\nbody\n"
+	err = s.FillMaildir("bench@example.test", func(dir string) error {
+		for _, sub := range []string{"cur", "new", "tmp"} {
+			if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+				return err
+			}
+		}
+		return os.WriteFile(filepath.Join(dir, "cur", "1.M1.bench:2,S"), []byte(raw), 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := imapclient.DialInsecure(s.IMAP(wire.SecurityNone).Addr(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login("bench@example.test", "bench-pass").Wait(); err != nil {
+		t.Fatal(err)
+	}
+	sel, err := c.Select("INBOX", &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil || sel.NumMessages != 1 {
+		t.Fatalf("INBOX %+v, %v", sel, err)
+	}
+	c.Close()
+	if uid := s.Append(t, "bench@example.test", "INBOX", []byte(raw), oldDate); uid != 2 {
+		t.Errorf("appended uid %d, want 2", uid)
+	}
+	dir, port := s.Dir(), s.Ports()[0]
+	closed = true
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(dir); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("directory left behind: %v", err)
+	}
+	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second); err == nil {
+		c.Close()
+		t.Errorf("port %d still listening", port)
 	}
 }
