@@ -224,7 +224,7 @@ func Mail(ctx context.Context, o MailOptions) (res MailResult, err error) {
 
 	res.LoadAvgEnd = loadAvg()
 	res.Notes = append(res.Notes,
-		"Tandem runs in this process (the mail service over a fresh SQLite store per first load, WAL with synchronous=NORMAL as in production); Dovecot (IMAP on loopback, no TLS), mbsync and the generator are other processes",
+		"Tandem runs in this process (the mail service over a fresh SQLite store per first load, WAL with synchronous=FULL: every commit fsynced, as mbsync with FSync yes; production runs NORMAL, durable to a process crash); Dovecot (IMAP on loopback, no TLS), mbsync and the generator are other processes",
 		"mbsync (Debian isync, FSync yes) pulls the same INBOX into a fresh Maildir; the runs alternate, Tandem first, after sync(2)",
 		fmt.Sprintf("Tandem's mailbox loads INBOX only (as mbsync), first-load period 'all'; %d contacts carry addresses found in the mail", len(b.contacts)),
 		"Dovecot fsyncs as by default (mail_fsync = optimized)")
@@ -251,7 +251,7 @@ func (b *mailBench) newEnv(ctx context.Context, name string) (_ *mailEnv, err er
 	if err := os.Mkdir(e.dir, 0o755); err != nil {
 		return nil, err
 	}
-	if e.st, err = store.Open(ctx, store.Options{SQLitePath: filepath.Join(e.dir, "tandem.db")}); err != nil {
+	if e.st, err = store.Open(ctx, store.Options{SQLitePath: filepath.Join(e.dir, "tandem.db"), Durable: true}); err != nil {
 		return nil, err
 	}
 	defer func() {
