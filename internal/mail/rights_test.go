@@ -22,7 +22,8 @@ import (
 // remove it; a configure grant without CanManageSharedMailboxSync
 // configures nothing; a user without CanConnectSharedMailbox cannot add
 // or turn a mailbox shared, nor grant on it. A "send" grantee (through a
-// role) sends, and un-sharing the mailbox ends every grant.
+// role) sends, but not once the mailbox's sending is off; un-sharing the
+// mailbox ends every grant.
 func TestSharedMailboxRights(t *testing.T) {
 	srv := mailserver.Start(t, mailserver.Options{})
 	storetest.Each(t, func(t *testing.T, st *store.Store) {
@@ -140,6 +141,19 @@ func TestSharedMailboxRights(t *testing.T) {
 		hdr := srv.Doveadm(t, "fetch", "-u", clientAddr, "hdr", "mailbox", "INBOX")
 		if !strings.Contains(hdr, "from the seller") || strings.Contains(hdr, "from the reader") || !strings.Contains(hdr, salesAddr) {
 			t.Errorf("client's INBOX:\n%s", hdr)
+		}
+
+		// With sending turned off for the mailbox, the seller cannot send
+		// from it either.
+		noSend := mail.MailboxSettings{FirstLoad: mail.PeriodWeek, AutoLoad: true, AllFolders: true, Shared: true}
+		if _, err := e.mbs.UpdateSettings(ctx, owner, shared.ID, noSend); err != nil {
+			t.Fatal(err)
+		}
+		if senders, _ := e.mbs.Senders(ctx, seller); len(senders) != 0 {
+			t.Errorf("a mailbox with sending off is among the seller's senders")
+		}
+		if _, err := e.mbs.Send(ctx, seller, mail.Outgoing{MailboxID: shared.ID, To: []string{clientAddr}, Subject: "off", HTML: "x"}); !errors.As(err, &ve) || ve.Fields["mailbox_id"] == "" {
+			t.Errorf("the seller sent from a mailbox with sending off: %v", err)
 		}
 
 		// Un-sharing it ends the grants: the grantees lose the mailbox.
