@@ -135,10 +135,16 @@ func TestBrowserMailFlow(t *testing.T) {
 		t.Errorf("load button %q", got)
 	}
 
-	step("load mail now",
-		chromedp.Click(chromedp.CSS(`[data-mailbox-added] form[action$="/load"] button`)),
-		chromedp.WaitVisible(chromedp.CSS(`.toast-success`)),
-	)
+	// The page before has a toast too (the mailbox added): wait for the
+	// next page, then for its toast.
+	resp, err := chromedp.RunResponse(chrome, chromedp.Click(chromedp.CSS(`[data-mailbox-added] form[action$="/load"] button`)))
+	if err != nil {
+		t.Fatalf("load mail now: %v", err)
+	}
+	if resp.Status != http.StatusOK {
+		t.Fatalf("load mail now: status %d", resp.Status)
+	}
+	step("the loading message", chromedp.WaitVisible(chromedp.CSS(`.toast-success`)))
 	if got := text(".toast-success"); !strings.Contains(got, "Почта загружается") {
 		t.Errorf("loading toast %q", got)
 	}
