@@ -156,7 +156,7 @@ func (m *Mailboxes) newMail(ctx context.Context, id string) {
 		}
 		return
 	}
-	if _, err := m.Load(ctx, id); err != nil && ctx.Err() == nil && !errors.Is(err, ErrBusy) {
+	if _, err := m.Load(ctx, id); err != nil && ctx.Err() == nil && !errors.Is(err, ErrBusy) && !errors.Is(err, ErrLeaseLost) {
 		m.log.Warn("idle: load", "mailbox", id, "err", err)
 	}
 }

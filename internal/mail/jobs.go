@@ -31,7 +31,8 @@ type loadWorker struct {
 func (w *loadWorker) Work(ctx context.Context, j *river.Job[LoadArgs]) error {
 	_, err := w.m.Load(ctx, j.Args.MailboxID)
 	switch {
-	case errors.Is(err, ErrBusy):
+	case errors.Is(err, ErrBusy), errors.Is(err, ErrLeaseLost):
+		// Another process loads it; this job's turn comes after.
 		return river.JobSnooze(5 * time.Second)
 	case wire.IsAuth(err), errors.Is(err, store.ErrNotFound), errors.Is(err, store.ErrMailboxGone):
 		// The user must act (the status says so), or the mailbox is gone.

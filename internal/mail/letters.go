@@ -92,8 +92,9 @@ func (m *Mailboxes) Attachment(ctx context.Context, v access.Viewer, letterID st
 }
 
 // Senders is the From list: the viewer's own mailboxes with sending on,
-// and shared ones they hold the send right on. The default sender comes
-// first.
+// and shared ones with sending on that they hold the send right on
+// ("send from this mailbox" is the mailbox's setting, for everyone who
+// sends from it). The default sender comes first.
 func (m *Mailboxes) Senders(ctx context.Context, v access.Viewer) ([]store.MailboxWithAccess, error) {
 	all, err := m.st.MailboxesOf(ctx, v.UserID)
 	if err != nil {
@@ -101,7 +102,7 @@ func (m *Mailboxes) Senders(ctx context.Context, v access.Viewer) ([]store.Mailb
 	}
 	var out []store.MailboxWithAccess
 	for _, mb := range all {
-		if (mb.Access.Owner && mb.SendEnabled) || (!mb.Access.Owner && mb.Access.Send) {
+		if mb.SendEnabled && (mb.Access.Owner || mb.Access.Send) {
 			out = append(out, mb)
 		}
 	}

@@ -1,6 +1,7 @@
 package mail
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -46,35 +47,103 @@ const maxLetter = 64 << 20
 // ErrBusy: another process is loading the mailbox.
 var ErrBusy = errors.New("mailbox is being loaded by another process")
 
+// ErrLeaseLost: a load could not keep its mailbox's lease (another process
+// took it over, or the database could not be reached to renew it before
+// it ran out), so it stopped rather than load alongside another.
+var ErrLeaseLost = errors.New("mailbox load lost its lease")
+
+// defaultLoadLease is how long a load's lease on its mailbox lasts without
+// renewal; a running load renews it every third of that. Without renewal a
+// first load longer than the lease (the job allows an hour) would let a
+// second process load the same mailbox at once.
+const defaultLoadLease = 10 * time.Minute
+
 // Load loads new letters of a mailbox: on a folder's first load those
 // that arrived within the mailbox's first-load period, then those above
 // the UIDNEXT last seen. A changed UIDVALIDITY drops the folder's UIDs and
 // loads it again; letters already stored are recognised by content and
 // not stored twice. Letters are never marked seen (EXAMINE, BODY.PEEK).
 // Only one process loads a mailbox at a time (the connection's run
-// lease).
+// lease, renewed while the load runs; ErrBusy when another holds it,
+// ErrLeaseLost when the lease could not be kept).
 func (m *Mailboxes) Load(ctx context.Context, id string) (LoadStats, error) {
 	var st LoadStats
 	holder := "load:" + newConnectionID()
-	ok, err := m.st.TryRunLease(ctx, id, holder, 10*time.Minute)
+	ttl := cmp.Or(m.loadLease, defaultLoadLease)
+	ok, err := m.st.TryRunLease(ctx, id, holder, ttl)
 	if err != nil {
 		return st, err
 	}
 	if !ok {
 		return st, ErrBusy
 	}
-	defer m.st.ReleaseRunLease(context.WithoutCancel(ctx), id, holder)
+	ctx, cancel := context.WithCancelCause(ctx)
+	stopRenewing := m.renewLoadLease(ctx, cancel, id, holder, ttl)
+	defer func() {
+		stopRenewing()
+		cancel(nil)
+		m.st.ReleaseRunLease(context.WithoutCancel(ctx), id, holder)
+	}()
 
 	s, err := m.open(ctx, id)
 	if err != nil {
 		return st, err
 	}
 	st, err = m.load(ctx, s)
+	if cause := context.Cause(ctx); errors.Is(cause, ErrLeaseLost) {
+		// Another process may be loading it now: its health is its to record.
+		return st, cause
+	}
 	m.recordHealth(ctx, id, err)
 	if err == nil && st.Stored > 0 && m.Changed != nil {
 		m.Changed(id)
 	}
 	return st, err
+}
+
+// renewLoadLease renews holder's lease on a mailbox every third of ttl
+// until the returned stop is called (stop waits for the renewer). When a
+// renewal finds the lease taken, or renewals keep failing until it is
+// about to run out, it cancels the load with ErrLeaseLost.
+func (m *Mailboxes) renewLoadLease(ctx context.Context, cancel context.CancelCauseFunc, id, holder string, ttl time.Duration) (stop func()) {
+	every := ttl / 3
+	done, ended := make(chan struct{}), make(chan struct{})
+	// Renewals outlive a cancelled load until stop: the lease is released
+	// only after the load has really ended.
+	rctx := context.WithoutCancel(ctx)
+	go func() {
+		defer close(ended)
+		t := time.NewTicker(every)
+		defer t.Stop()
+		until := time.Now().Add(ttl) // held for sure until then
+		for {
+			select {
+			case <-done:
+				return
+			case <-t.C:
+			}
+			asked := time.Now()
+			ok, err := m.st.RenewRunLease(rctx, id, holder, ttl)
+			switch {
+			case err == nil && ok:
+				until = asked.Add(ttl)
+			case err == nil:
+				m.log.Error("mailbox load lost its lease to another process; stopping", "mailbox", id)
+				cancel(ErrLeaseLost)
+				return
+			case time.Until(until) <= every:
+				m.log.Error("mailbox load could not renew its lease before it runs out; stopping", "mailbox", id, "err", err)
+				cancel(fmt.Errorf("%w: %w", ErrLeaseLost, err))
+				return
+			default:
+				m.log.Warn("mailbox load lease renewal failed; trying again", "mailbox", id, "err", err)
+			}
+		}
+	}()
+	return func() {
+		close(done)
+		<-ended
+	}
 }
 
 // recordHealth turns the connection's status after a load: a refused

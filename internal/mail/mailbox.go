@@ -125,6 +125,8 @@ type Mailboxes struct {
 	queue    *jobs.Queue      // set by Register
 	interval IntervalSettings // set by Register
 	oauth    *oauth.Service   // set by UseOAuth
+	// loadLease overrides defaultLoadLease (tests shorten it).
+	loadLease time.Duration
 }
 
 // NewMailboxes returns the mailbox service over the provider directory.

@@ -218,7 +218,8 @@ func (s *Store) MailboxAccessOf(ctx context.Context, userID, mailboxID string) (
 }
 
 // UpdateMailbox saves a mailbox's settings (not its address, provider or
-// owner). A default sender takes the place of the owner's previous one.
+// owner). A default sender takes the place of the owner's previous one; a
+// mailbox that is not shared loses its grants.
 func (s *Store) UpdateMailbox(ctx context.Context, m *Mailbox) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		m.UpdatedAt = crm.Micros(crm.Now())
@@ -232,6 +233,14 @@ func (s *Store) UpdateMailbox(ctx context.Context, m *Mailbox) error {
 		}
 		if n, _ := res.RowsAffected(); n == 0 {
 			return ErrNotFound
+		}
+		if !m.Shared {
+			// Only a shared mailbox has grants: un-sharing one ends them,
+			// or its grantees would go on reading and sending from what is
+			// now a personal mailbox.
+			if _, err := tx.ExecContext(ctx, `DELETE FROM mailbox_grants WHERE mailbox_id = $1`, m.ID); err != nil {
+				return fmt.Errorf("update mailbox: end grants: %w", err)
+			}
 		}
 		if m.DefaultSender {
 			var owner string

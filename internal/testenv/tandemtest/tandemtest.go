@@ -7,6 +7,7 @@ package tandemtest
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"log/slog"
@@ -38,6 +39,11 @@ type Options struct {
 	// Providers are registered next to the built-in ones before the
 	// server starts (a test's own sync provider).
 	Providers []provider.Provider
+	// MailTLS, when set, is the TLS configuration the mailboxes use for
+	// mail servers (a test's mail server with its own certificate
+	// authority, e.g. mailserver.Server.TLSConfig). It is set before the
+	// workers start, so IMAP IDLE uses it too.
+	MailTLS *tls.Config
 }
 
 // Server is a running Tandem.
@@ -71,6 +77,9 @@ func Start(t testing.TB, o Options) *Server {
 		if err := a.Providers.Register(p); err != nil {
 			t.Fatal(err)
 		}
+	}
+	if o.MailTLS != nil {
+		a.Mailboxes.TLS = o.MailTLS
 	}
 	if err := a.EnsureAdmin(ctx, io.Discard); err != nil {
 		t.Fatalf("admin: %v", err)
