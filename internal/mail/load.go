@@ -79,10 +79,13 @@ func (m *Mailboxes) Load(ctx context.Context, id string) (LoadStats, error) {
 	}
 	ctx, cancel := context.WithCancelCause(ctx)
 	stopRenewing := m.renewLoadLease(ctx, cancel, id, holder, ttl)
+	var end store.RunEnd // the load's outcome, recorded as the lease is given back
 	defer func() {
 		stopRenewing()
 		cancel(nil)
-		m.st.ReleaseRunLease(context.WithoutCancel(ctx), id, holder)
+		if err := m.st.EndRunLease(context.WithoutCancel(ctx), id, holder, end); err != nil {
+			m.log.Warn("mailbox load end", "mailbox", id, "err", err)
+		}
 	}()
 
 	s, err := m.open(ctx, id)
@@ -94,7 +97,7 @@ func (m *Mailboxes) Load(ctx context.Context, id string) (LoadStats, error) {
 		// Another process may be loading it now: its health is its to record.
 		return st, cause
 	}
-	m.recordHealth(ctx, id, err)
+	end = m.health(err)
 	if err == nil && st.Stored > 0 && m.Changed != nil {
 		m.Changed(id)
 	}
@@ -146,31 +149,24 @@ func (m *Mailboxes) renewLoadLease(ctx context.Context, cancel context.CancelCau
 	}
 }
 
-// recordHealth turns the connection's status after a load: a refused
-// login needs the user, a server that cannot be reached is retried.
-func (m *Mailboxes) recordHealth(ctx context.Context, id string, err error) {
-	ctx = context.WithoutCancel(ctx)
-	status, reason := store.ConnectionActive, ""
+// health is what a load's outcome makes of the connection: a refused
+// login needs the user, a server that cannot be reached is retried; a
+// cancelled load changes nothing.
+func (m *Mailboxes) health(err error) store.RunEnd {
 	var reauth *oauth.ReauthError
 	switch {
 	case err == nil:
-		if err := m.st.SetConnectionLastSync(ctx, id, m.Now()); err != nil {
-			m.log.Warn("mailbox last load", "mailbox", id, "err", err)
-		}
+		return store.RunEnd{LastSync: m.Now(), Status: store.ConnectionActive}
 	case errors.Is(err, context.Canceled):
-		return
+		return store.RunEnd{}
 	case errors.As(err, &reauth):
 		// The issuer refused the grant: package oauth set the status; say
 		// so plainly.
-		status, reason = store.ConnectionNeedsReauth, "OAuth: "+reauth.Reason
+		return store.RunEnd{Status: store.ConnectionNeedsReauth, Reason: "OAuth: " + reauth.Reason}
 	case wire.IsAuth(err):
-		status, reason = store.ConnectionNeedsReauth, err.Error()
-	default:
-		status, reason = store.ConnectionDegraded, err.Error()
+		return store.RunEnd{Status: store.ConnectionNeedsReauth, Reason: err.Error()}
 	}
-	if err := m.st.UpdateConnectionStatus(ctx, id, status, reason); err != nil {
-		m.log.Warn("mailbox status", "mailbox", id, "err", err)
-	}
+	return store.RunEnd{Status: store.ConnectionDegraded, Reason: err.Error()}
 }
 
 func (m *Mailboxes) load(ctx context.Context, s *session) (LoadStats, error) {
@@ -188,12 +184,19 @@ func (m *Mailboxes) load(ctx context.Context, s *session) (LoadStats, error) {
 	for _, f := range folders {
 		rows = append(rows, store.MailFolder{Name: f.Name, Parent: f.Parent, Special: f.SpecialUse, Selectable: !f.NoSelect})
 	}
-	if err := m.st.SaveMailFolders(ctx, s.mb.ID, rows); err != nil {
-		return st, err
-	}
 	known, err := m.st.MailFolders(ctx, s.mb.ID)
 	if err != nil {
 		return st, err
+	}
+	if !sameTree(known, rows) {
+		// Only a changed tree is written: a load with nothing new
+		// writes nothing but its lease.
+		if err := m.st.SaveMailFolders(ctx, s.mb.ID, rows); err != nil {
+			return st, err
+		}
+		if known, err = m.st.MailFolders(ctx, s.mb.ID); err != nil {
+			return st, err
+		}
 	}
 	since := crm.FromMicros(s.mb.LoadedSince)
 	if s.mb.LoadedSince == 0 {
@@ -318,6 +321,25 @@ func (m *Mailboxes) loadFolder(ctx context.Context, cl *imap.Client, s *session,
 		st.Stored += stored
 	}
 	return nil
+}
+
+// sameTree reports whether the stored folders are the listed ones, with
+// the same parents, special uses and selectability.
+func sameTree(known, listed []store.MailFolder) bool {
+	if len(known) != len(listed) {
+		return false
+	}
+	byName := make(map[string]store.MailFolder, len(known))
+	for _, f := range known {
+		byName[f.Name] = f
+	}
+	for _, l := range listed {
+		k, ok := byName[l.Name]
+		if !ok || k.Parent != l.Parent || k.Special != l.Special || k.Selectable != l.Selectable {
+			return false
+		}
+	}
+	return true
 }
 
 // toLetter parses a raw letter into what the store keeps.

@@ -156,3 +156,47 @@ func TestLinkedIDs(t *testing.T) {
 		}
 	})
 }
+
+// EndRunLease gives the lease back and records the run's end in one
+// write; only the holder's end counts, and an empty end keeps the health.
+func TestEndRunLease(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		alice := mkUser(t, s, "alice@example.com")
+		c := &Connection{UserID: alice.UserID, Provider: "imap", AccountEmail: "alice@example.com"}
+		if err := s.CreateConnection(ctx, c, ""); err != nil {
+			t.Fatal(err)
+		}
+		if ok, err := s.TryRunLease(ctx, c.ID, "a", time.Minute); err != nil || !ok {
+			t.Fatalf("take: %v, %v", ok, err)
+		}
+		// Not the holder: nothing happens.
+		if err := s.EndRunLease(ctx, c.ID, "b", RunEnd{Status: ConnectionFailed, Reason: "x"}); err != nil {
+			t.Fatal(err)
+		}
+		if h, _ := leaseState(t, s, c.ID); h != "a" {
+			t.Fatalf("holder %q after another's end", h)
+		}
+		at := time.Date(2021, 3, 10, 12, 0, 0, 0, time.UTC)
+		if err := s.EndRunLease(ctx, c.ID, "a", RunEnd{LastSync: at, Status: ConnectionDegraded, Reason: "server unreachable"}); err != nil {
+			t.Fatal(err)
+		}
+		got, err := s.GetConnection(ctx, c.ID)
+		if err != nil || got.Status != ConnectionDegraded || got.StatusReason != "server unreachable" || got.LastSyncAt != crm.Micros(at) {
+			t.Fatalf("after end: %+v, %v", got, err)
+		}
+		if h, _ := leaseState(t, s, c.ID); h != "" {
+			t.Fatalf("lease still held by %q", h)
+		}
+		// An empty end (a cancelled run) keeps health and time.
+		if ok, _ := s.TryRunLease(ctx, c.ID, "c", time.Minute); !ok {
+			t.Fatal("lease not free after its end")
+		}
+		if err := s.EndRunLease(ctx, c.ID, "c", RunEnd{}); err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.GetConnection(ctx, c.ID); got.Status != ConnectionDegraded || got.LastSyncAt != crm.Micros(at) {
+			t.Fatalf("an empty end changed the connection: %+v", got)
+		}
+	})
+}

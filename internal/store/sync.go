@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -815,6 +816,47 @@ func (s *Store) ReleaseRunLease(ctx context.Context, connID, holder string) erro
 		WHERE id = $1 AND run_lease_holder = $2`, connID, holder)
 	if err != nil {
 		return fmt.Errorf("release run lease: %w", err)
+	}
+	return nil
+}
+
+// RunEnd is what a finished run records on its connection when it gives
+// the lease back: its time (LastSync, 0 to keep the last) and its health
+// (Status "" to keep it).
+type RunEnd struct {
+	LastSync time.Time
+	Status   ConnectionStatus
+	Reason   string
+}
+
+// EndRunLease gives holder's lease back and records the run's end, in one
+// write: a run that changed nothing then costs two writes (lease taken,
+// lease given back), each a commit that SQLite may fsync.
+func (s *Store) EndRunLease(ctx context.Context, connID, holder string, end RunEnd) error {
+	var last int64
+	if !end.LastSync.IsZero() {
+		last = crm.Micros(end.LastSync)
+	}
+	reason := end.Reason
+	if end.Status == ConnectionActive {
+		reason = ""
+	}
+	if r := []rune(reason); len(r) > 500 {
+		reason = string(r[:500])
+	}
+	if end.Status != "" && !slices.Contains(ConnectionStatuses, end.Status) {
+		return fmt.Errorf("connection status %q unknown", end.Status)
+	}
+	_, err := s.w.ExecContext(ctx, `UPDATE connections SET run_lease_holder = '', run_lease_until = 0,
+		last_sync_at = CASE WHEN CAST($3 AS BIGINT) > 0 THEN CAST($3 AS BIGINT) ELSE last_sync_at END,
+		status = CASE WHEN CAST($4 AS TEXT) = '' THEN status ELSE CAST($4 AS TEXT) END,
+		status_reason = CASE WHEN CAST($4 AS TEXT) = '' THEN status_reason ELSE CAST($5 AS TEXT) END,
+		updated_at = CASE WHEN CAST($4 AS TEXT) = '' OR (status = CAST($4 AS TEXT) AND status_reason = CAST($5 AS TEXT))
+			THEN updated_at ELSE CAST($6 AS BIGINT) END
+		WHERE id = $1 AND run_lease_holder = $2`,
+		connID, holder, last, string(end.Status), reason, crm.Micros(crm.Now()))
+	if err != nil {
+		return fmt.Errorf("end run lease: %w", err)
 	}
 	return nil
 }
