@@ -203,7 +203,9 @@ func (m *Mailboxes) Send(ctx context.Context, v access.Viewer, out Outgoing) (st
 	if err != nil {
 		return "", err
 	}
-	now := m.Now().UTC()
+	// Seconds, as IMAP keeps arrival times: the copy in Sent and the
+	// letter stored now sort the same.
+	now := m.Now().UTC().Truncate(time.Second)
 	_, domain, _ := strings.Cut(s.mb.Address, "@")
 	body := message.SanitizeHTML(out.HTML)
 	if s.mb.SignatureEnabled && s.mb.Signature != "" {
