@@ -42,7 +42,7 @@ type LoadStats struct {
 // loadBatch is how many letters one transaction stores: the folder's
 // cursor moves with each batch, so an interrupted load resumes where it
 // stopped.
-const loadBatch = 100
+const loadBatch = 75
 
 // maxLetter bounds one raw letter; larger ones are skipped and logged
 // (servers commonly refuse more than 25–50 MB anyway).
