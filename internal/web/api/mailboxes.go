@@ -144,7 +144,7 @@ type mailboxProblem struct {
 	Kind     string           `json:"kind,omitempty"`
 	// ConsentURL (mail_oauth_consent) is Tandem's add-mailbox page for the
 	// address: the consent is bound to a browser session, so the user
-	// opens it signed in and presses "Connect with Google".
+	// opens it signed in and presses the connect button.
 	ConsentURL string `json:"consent_url,omitempty"`
 }
 
@@ -475,8 +475,8 @@ func (a *API) loadMailbox(w http.ResponseWriter, r *http.Request, v access.Viewe
 	writeJSON(w, http.StatusAccepted, loadJobJSON{JobID: id})
 }
 
-// oauthConsent answers an address whose provider signs in through Google's
-// consent with where the user gives it: Tandem's add-mailbox page for the
+// oauthConsent answers an address whose provider signs in through its
+// issuer's consent with where the user gives it: Tandem's add-mailbox page for the
 // address (SiteUrl, or the request's host while it is unset).
 func (a *API) oauthConsent(w http.ResponseWriter, r *http.Request, in mailboxIn) {
 	p := unprocessable(r, "error.mail_oauth_consent")

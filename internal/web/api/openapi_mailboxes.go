@@ -17,9 +17,9 @@ func mailboxPaths(add func(string, operation)) {
 	unprocessable := obj{"description": "The mailbox cannot be added as asked: code mail_pick_provider (the address's " +
 		"domain is unknown: choices lists the providers to pick, send provider_id again), mail_verify_failed (a server " +
 		"refused: protocol and kind say which and how, detail says it in the caller's language), " +
-		"mail_oauth_consent (the provider signs in through Google's consent, OAuth 2.0: consent_url is Tandem's " +
-		"add-mailbox page for the address, which the user opens signed in to press \"Connect with Google\"; Google's " +
-		"consent asks for the mail scope then, and Tandem verifies IMAP and SMTP with XOAUTH2 when Google sends the " +
+		"mail_oauth_consent (the provider signs in through its issuer's consent, OAuth 2.0: consent_url is Tandem's " +
+		"add-mailbox page for the address, which the user opens signed in to press the connect button; the issuer's " +
+		"consent asks for the mail scope then, and Tandem verifies IMAP and SMTP with XOAUTH2 when the issuer sends the " +
 		"browser back), mail_oauth_mailbox (the provider signs in with OAuth 2.0 through an issuer Tandem cannot run " +
 		"yet, such as Microsoft) or mail_transport_later (Exchange / Microsoft 365 mailboxes cannot be connected yet).",
 		"content": obj{"application/problem+json": obj{"schema": ref("MailboxProblem")}}}

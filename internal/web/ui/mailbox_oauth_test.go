@@ -53,12 +53,12 @@ func TestMailboxConsent(t *testing.T) {
 
 	page := b.Get(t, "/profile/mailboxes/new?address=julia@gmail.com")
 	checkMailboxPage(t, "gmail form", page, http.StatusOK)
-	mustHave(t, "gmail form", page.Body, tr(en, "mailbox.connect_google"), `name="consent"`)
+	mustHave(t, "gmail form", page.Body, tr(en, "mailbox.connect.google"), `name="consent"`)
 	mustLack(t, "gmail form", page.Body, `name="password"`, tr(en, "error.mail_oauth_mailbox"))
 
 	g.AddUser("julia@gmail.com", "Julia")
 	g.SetAutoApprove("julia@gmail.com")
-	page = b.Post(t, "/profile/mailboxes/new", url.Values{"address": {"julia@gmail.com"}, "consent": {"google"}})
+	page = b.Post(t, "/profile/mailboxes/new", url.Values{"address": {"julia@gmail.com"}, "consent": {"1"}})
 	checkMailboxPage(t, "connected", page, http.StatusOK)
 	if !strings.Contains(page.URL, "/profile/mailboxes?added=") {
 		t.Fatalf("ended at %s", page.URL)
@@ -79,13 +79,13 @@ func TestMailboxConsent(t *testing.T) {
 	// The servers refuse the token: which server, on the form.
 	g.AddUser("refused@gmail.com", "R")
 	g.SetAutoApprove("refused@gmail.com")
-	page = b.Post(t, "/profile/mailboxes/new", url.Values{"address": {"refused@gmail.com"}, "consent": {"google"}})
+	page = b.Post(t, "/profile/mailboxes/new", url.Values{"address": {"refused@gmail.com"}, "consent": {"1"}})
 	checkMailboxPage(t, "refused", page, http.StatusOK)
 	mustHave(t, "refused", page.Body, tr(en, "mail.verify.auth_oauth", "SMTP"), `value="refused@gmail.com"`)
 
 	// Consent refused.
 	g.SetAutoDeny(true)
-	page = b.Post(t, "/profile/mailboxes/new", url.Values{"address": {"other@gmail.com"}, "consent": {"google"}})
+	page = b.Post(t, "/profile/mailboxes/new", url.Values{"address": {"other@gmail.com"}, "consent": {"1"}})
 	checkMailboxPage(t, "denied", page, http.StatusOK)
 	if !strings.Contains(page.URL, "/profile/mailboxes/new?address=other%40gmail.com") {
 		t.Errorf("denied: ended at %s", page.URL)

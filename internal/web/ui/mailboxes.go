@@ -135,9 +135,11 @@ type mailboxAddView struct {
 	CanShare  bool
 	Verify    string // why the servers refused, translated
 	OAuthNote bool
-	// Consent: the detected provider signs in through Google's consent
-	// ("Connect with Google" instead of the password).
-	Consent bool
+	// Consent: the detected provider signs in through its issuer's consent
+	// (a connect button instead of the password); ConsentKey names the
+	// button ("mailbox.connect.<issuer>").
+	Consent    bool
+	ConsentKey string
 }
 
 func (u *UI) mailboxNew(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -193,6 +195,7 @@ func (u *UI) renderMailboxAdd(w http.ResponseWriter, r *http.Request, c *Ctx, st
 	}
 	if v.Detected != nil {
 		v.Consent = u.mailboxes.OAuthConsent(v.Detected)
+		v.ConsentKey = "mailbox.connect." + string(v.Detected.Issuer())
 		v.Manual = v.Detected.LoginFormat == mail.LoginManual && !v.Consent
 		v.LoginAsk = v.Manual
 		v.OAuthNote = !v.Consent && (v.Detected.Auth == mail.AuthOAuth2 || v.Detected.Type != mail.TypeIMAP)
@@ -229,8 +232,8 @@ func (u *UI) mailboxAdd(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		mb, err = m.Add(r.Context(), c.V, in)
 	}
 	if errors.Is(err, mail.ErrOAuthConsent) {
-		// "Connect with Google", or a picked provider that consents:
-		// off to Google, back at /oauth/google/callback.
+		// The connect button, or a picked provider that consents: off to
+		// the issuer, back at its OAuth callback.
 		to, err := m.BeginOAuth(r.Context(), c.V, in, mail.OAuthBegin{Session: c.CSRF, BaseURL: requestBase(r)})
 		if err == nil {
 			http.Redirect(w, r, to, http.StatusSeeOther)
@@ -584,7 +587,7 @@ func mailboxAddURL(address, providerID string) string {
 	return "/profile/mailboxes/new?" + q.Encode()
 }
 
-// mailboxConsent finishes adding a mailbox when Google sends the browser
+// mailboxConsent finishes adding a mailbox when the issuer sends the browser
 // back from its consent (oauthCallback's part for mailboxes): the servers
 // verify the login, as with a password, and a refusal says which server
 // and why on the add form.
