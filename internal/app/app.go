@@ -342,6 +342,7 @@ func (a *App) Close(ctx context.Context) {
 	if a.stopIdle != nil {
 		a.stopIdle()
 	}
+	defer a.Mailboxes.CloseConns()
 	if a.Queue != nil {
 		if err := a.Queue.Stop(ctx); err != nil {
 			a.Log.Warn("stop job queue", "err", err)

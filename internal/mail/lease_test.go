@@ -158,6 +158,10 @@ func TestLoadOneAtATime(t *testing.T) {
 			// IMAP through the proxy; SMTP straight.
 			imapEP, smtpEP := srv.IMAP(wire.SecurityTLS), srv.SMTP(wire.SecurityTLS)
 			proxy := newHoldingProxy(t, imapEP.Addr())
+			// Loads keep their IMAP connection; close them before the
+			// proxy waits for its connections to end (cleanups run last
+			// registered first).
+			t.Cleanup(func() { e.mbs.CloseConns(); other.CloseConns() })
 			_, port, _ := net.SplitHostPort(proxy.ln.Addr().String())
 			pn, _ := strconv.Atoi(port)
 			slow := &mail.Provider{Name: "Slow link", Type: mail.TypeIMAP,

@@ -173,14 +173,28 @@ func (m *Mailboxes) health(err error) store.RunEnd {
 	return store.RunEnd{Status: store.ConnectionDegraded, Reason: err.Error()}
 }
 
-func (m *Mailboxes) load(ctx context.Context, s *session) (LoadStats, error) {
-	var st LoadStats
-	cl, err := m.dialIMAP(ctx, s)
+func (m *Mailboxes) load(ctx context.Context, s *session) (st LoadStats, err error) {
+	cl, reused, err := m.takeIMAP(ctx, s)
 	if err != nil {
 		return st, fmt.Errorf("load mailbox: %w", err)
 	}
-	defer cl.Close()
+	defer func() {
+		if err == nil {
+			m.keepIMAP(s, cl)
+		} else {
+			cl.Close()
+		}
+	}()
 	folders, err := cl.Folders(ctx)
+	if err != nil && reused && ctx.Err() == nil {
+		// The kept connection went stale (the server or a NAT dropped
+		// it): log in again.
+		cl.Close()
+		if cl, err = m.dialIMAP(ctx, s); err != nil {
+			return st, fmt.Errorf("load mailbox: %w", err)
+		}
+		folders, err = cl.Folders(ctx)
+	}
 	if err != nil {
 		return st, fmt.Errorf("load mailbox: %w", err)
 	}

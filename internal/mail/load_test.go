@@ -47,6 +47,7 @@ func newMailEnv(t *testing.T, st *store.Store, srv *mailserver.Server) *mailEnv 
 	e.mbs = mail.NewMailboxes(st, box, e.dir, slog.New(slog.NewTextHandler(t.Output(), nil)))
 	e.mbs.Now = func() time.Time { return e.now }
 	e.mbs.TLS = srv.TLSConfig()
+	t.Cleanup(e.mbs.CloseConns)
 	u := storetest.User(t, st, "admin@example.com")
 	e.admin = access.Viewer{UserID: u.UserID, Ops: map[string]bool{access.OpManageAdministration: true}}
 	imapEP, smtpEP := srv.IMAP(wire.SecurityTLS), srv.SMTP(wire.SecurityTLS)
@@ -174,6 +175,12 @@ func TestLoadMailbox(t *testing.T) {
 		}
 		if d, err := st.GetLetter(ctx, alice.UserID, broken.ID); err != nil || !d.Seen {
 			t.Fatalf("the letter read elsewhere is unread in Tandem: %+v, %v", d, err)
+		}
+		// The connection kept from the last load is dropped by the server:
+		// the next load logs in again and goes on.
+		srv.Doveadm(t, "kick", user)
+		if stats, err := e.mbs.Load(ctx, mb.ID); err != nil || stats.Fetched != 0 {
+			t.Fatalf("load after the server dropped the kept connection: %+v, %v", stats, err)
 		}
 		// A new letter; then a new UIDVALIDITY, which re-reads the folder
 		// and stores nothing twice.

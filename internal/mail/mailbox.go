@@ -122,6 +122,7 @@ type Mailboxes struct {
 	// mailbox (the panel's live updates).
 	Changed func(mailboxID string)
 
+	kept     keptConns        // the last load's IMAP connection per mailbox
 	queue    *jobs.Queue      // set by Register
 	interval IntervalSettings // set by Register
 	oauth    *oauth.Service   // set by UseOAuth
