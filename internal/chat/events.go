@@ -1,0 +1,215 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+)
+
+// EventType says what happened.
+type EventType string
+
+// Event types.
+const (
+	EventMessage     EventType = "message"     // a message was stored or its state changed
+	EventOffered     EventType = "offered"     // offered to OperatorID
+	EventAccepted    EventType = "accepted"    // OperatorID took it
+	EventCompleted   EventType = "completed"   // over
+	EventTransferred EventType = "transferred" // moved to OperatorID or QueueID
+	EventExpired     EventType = "expired"     // PrevOperatorID let the offer lapse and is inactive
+	EventStatus      EventType = "status"      // moved between the bot and the operators
+	EventOperator    EventType = "operator"    // OperatorID's state changed
+	EventChannel     EventType = "channel"     // a channel's health changed
+)
+
+// Event is one change the panels hear about. It names what changed, not
+// the data: a panel reads what it shows from the database, so an event
+// carries no more than routing needs and stays small enough for
+// PostgreSQL's NOTIFY.
+type Event struct {
+	Type           EventType `json:"type"`
+	ChatID         string    `json:"chat,omitempty"`
+	ChannelID      string    `json:"channel,omitempty"`
+	QueueID        string    `json:"queue,omitempty"`
+	OperatorID     string    `json:"operator,omitempty"`
+	PrevOperatorID string    `json:"prev_operator,omitempty"`
+	PrevQueueID    string    `json:"prev_queue,omitempty"`
+	Status         Status    `json:"status,omitempty"`
+	MessageID      string    `json:"message,omitempty"`
+	At             time.Time `json:"at"`
+}
+
+// Concerns reports whether the event matters to operator userID who works
+// queues.
+func (e Event) Concerns(userID string, queues map[string]bool) bool {
+	switch {
+	case e.OperatorID == userID, e.PrevOperatorID == userID:
+		return true
+	case e.Type == EventOperator, e.Type == EventChannel:
+		return false
+	}
+	return queues[e.QueueID] || queues[e.PrevQueueID]
+}
+
+// Bus carries events to every process's panels.
+type Bus interface {
+	Publish(ctx context.Context, e Event) error
+	// Subscribe returns the events published from now on and the function
+	// that ends the subscription. A subscriber that falls more than its
+	// buffer behind gets a Lagged event and should reload.
+	Subscribe() (<-chan Event, func())
+}
+
+// EventLagged tells a subscriber it missed events.
+const EventLagged EventType = "lagged"
+
+// subscriberBuffer is how far a panel may fall behind before it is told to
+// reload: generous, since a panel's events are small and a burst of
+// incoming chats can come in the hundreds.
+const subscriberBuffer = 1024
+
+// fanout delivers events to this process's subscribers.
+type fanout struct {
+	mu   sync.Mutex
+	subs map[chan Event]bool // value: lagged, waiting to be told
+}
+
+func newFanout() *fanout { return &fanout{subs: map[chan Event]bool{}} }
+
+func (f *fanout) deliver(e Event) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for ch, lagged := range f.subs {
+		if lagged {
+			select {
+			case ch <- Event{Type: EventLagged, At: e.At}:
+				f.subs[ch] = false
+			default:
+				continue
+			}
+		}
+		select {
+		case ch <- e:
+		default:
+			f.subs[ch] = true
+		}
+	}
+}
+
+func (f *fanout) Subscribe() (<-chan Event, func()) {
+	ch := make(chan Event, subscriberBuffer)
+	f.mu.Lock()
+	f.subs[ch] = false
+	f.mu.Unlock()
+	return ch, func() {
+		f.mu.Lock()
+		delete(f.subs, ch)
+		f.mu.Unlock()
+	}
+}
+
+// LocalBus is the bus of a single process (SQLite: the server runs every
+// part of Tandem).
+type LocalBus struct{ *fanout }
+
+// NewLocalBus returns a bus within this process.
+func NewLocalBus() *LocalBus { return &LocalBus{newFanout()} }
+
+// Publish delivers e to this process's subscribers.
+func (b *LocalBus) Publish(_ context.Context, e Event) error {
+	b.deliver(e)
+	return nil
+}
+
+// pgChannel is the NOTIFY channel of chat events.
+const pgChannel = "tandem_chat"
+
+// PGBus carries events between processes through PostgreSQL's
+// LISTEN/NOTIFY: a server process publishes, and every process (itself
+// included) hears it on its listening connection and hands it to its own
+// panels. An operator connected to any process sees every event.
+type PGBus struct {
+	*fanout
+	pool  *pgxpool.Pool
+	log   *slog.Logger
+	ready chan struct{}
+	once  sync.Once
+}
+
+// NewPGBus returns a bus over pool; Listen must run for events to arrive.
+func NewPGBus(pool *pgxpool.Pool, log *slog.Logger) *PGBus {
+	return &PGBus{fanout: newFanout(), pool: pool, log: log, ready: make(chan struct{})}
+}
+
+// Ready is closed once the bus first listens: events published before
+// that are not heard by this process.
+func (b *PGBus) Ready() <-chan struct{} { return b.ready }
+
+// Publish notifies every process listening.
+func (b *PGBus) Publish(ctx context.Context, e Event) error {
+	payload, err := json.Marshal(e)
+	if err != nil {
+		return fmt.Errorf("encode event: %w", err)
+	}
+	if _, err := b.pool.Exec(ctx, "SELECT pg_notify($1, $2)", pgChannel, string(payload)); err != nil {
+		return fmt.Errorf("notify: %w", err)
+	}
+	return nil
+}
+
+// Listen holds a connection listening for events until ctx ends,
+// reconnecting after a failure; subscribers are told they lagged after a
+// reconnect, since notifications sent meanwhile are lost.
+func (b *PGBus) Listen(ctx context.Context) error {
+	for {
+		err := b.listen(ctx)
+		if ctx.Err() != nil {
+			return nil
+		}
+		b.log.Warn("chat: event listener lost its connection", "err", err)
+		b.deliver(Event{Type: EventLagged, At: time.Now()})
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (b *PGBus) listen(ctx context.Context) error {
+	conn, err := b.pool.Acquire(ctx)
+	if err != nil {
+		return fmt.Errorf("acquire: %w", err)
+	}
+	defer conn.Release()
+	if _, err := conn.Exec(ctx, "LISTEN "+pgChannel); err != nil {
+		return fmt.Errorf("listen: %w", err)
+	}
+	b.once.Do(func() { close(b.ready) })
+	defer func() {
+		// The connection returns to the pool: stop listening on it (a
+		// background context, since ctx may be over).
+		uctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		if _, err := conn.Exec(uctx, "UNLISTEN "+pgChannel); err != nil {
+			conn.Conn().Close(uctx)
+		}
+	}()
+	for {
+		n, err := conn.Conn().WaitForNotification(ctx)
+		if err != nil {
+			return err
+		}
+		var e Event
+		if err := json.Unmarshal([]byte(n.Payload), &e); err != nil {
+			b.log.Warn("chat: bad event payload", "err", err)
+			continue
+		}
+		b.deliver(e)
+	}
+}

@@ -1,0 +1,908 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crm"
+)
+
+// Chats: what arrives, who gets it, who answers. Every step that moves a
+// chat between operators is one transaction whose UPDATEs are conditional
+// on the state they expect ("still queued", "still offered to me", "load
+// under the cap"), so concurrent deliveries, accepts and timers cannot take
+// a chat twice or push an operator over SimultaneousChats, on SQLite and on
+// PostgreSQL alike.
+
+// Chat statuses as stored.
+const (
+	ChatQueued    = "queued"
+	ChatOffered   = "offered"
+	ChatActive    = "active"
+	ChatCompleted = "completed"
+	ChatBot       = "bot"
+)
+
+// Errors of moving chats.
+var (
+	// ErrChatTaken: another operator accepted the chat first, or it moved.
+	ErrChatTaken = errors.New("chat already taken")
+	// ErrAtCap: the operator holds SimultaneousChats chats already.
+	ErrAtCap = errors.New("operator at the simultaneous chats limit")
+	// ErrOperatorInactive: an inactive operator gets no chats.
+	ErrOperatorInactive = errors.New("operator inactive")
+	// ErrNotQueueMember: the user does not work the chat's queue.
+	ErrNotQueueMember = errors.New("not an operator of the queue")
+)
+
+// Chat is one conversation with a customer on a channel.
+type Chat struct {
+	ID           string
+	ChannelID    string
+	ChannelKind  string // read-only
+	ChannelName  string // read-only
+	QueueID      string
+	QueueName    string // read-only
+	Routing      string // read-only: the queue's
+	Address      string
+	CustomerID   string
+	ContactID    string
+	CustomerName string
+	Status       string
+	OperatorID   string
+	OperatorName string // read-only
+	OfferedAt    time.Time
+	AcceptedAt   time.Time
+	CompletedAt  time.Time
+	LastInAt     time.Time
+	LastOutAt    time.Time
+	Unread       int
+	CreatedAt    time.Time
+	LastMessage  string // read-only: the newest message's text
+}
+
+const chatCols = `c.id, c.channel_id, ch.kind, ch.name, c.queue_id, q.name, q.routing, c.address, c.customer_id,
+	COALESCE(c.contact_id, ''), c.customer_name, c.status, COALESCE(c.operator_id, ''), COALESCE(u.name, ''),
+	c.offered_at, c.accepted_at, c.completed_at, c.last_in_at, c.last_out_at, c.unread, c.created_at,
+	COALESCE((SELECT m.body FROM chat_messages m WHERE m.chat_id = c.id AND m.direction <> 'event' ORDER BY m.id DESC LIMIT 1), '')
+	FROM chats c JOIN chat_channels ch ON ch.id = c.channel_id JOIN chat_queues q ON q.id = c.queue_id
+	LEFT JOIN users u ON u.id = c.operator_id`
+
+func scanChat(row interface{ Scan(...any) error }) (*Chat, error) {
+	var c Chat
+	var offered, accepted, completed, lastIn, lastOut, created int64
+	if err := row.Scan(&c.ID, &c.ChannelID, &c.ChannelKind, &c.ChannelName, &c.QueueID, &c.QueueName, &c.Routing, &c.Address,
+		&c.CustomerID, &c.ContactID, &c.CustomerName, &c.Status, &c.OperatorID, &c.OperatorName,
+		&offered, &accepted, &completed, &lastIn, &lastOut, &c.Unread, &created, &c.LastMessage); err != nil {
+		return nil, err
+	}
+	c.OfferedAt, c.AcceptedAt, c.CompletedAt = fromMicrosOrZero(offered), fromMicrosOrZero(accepted), fromMicrosOrZero(completed)
+	c.LastInAt, c.LastOutAt, c.CreatedAt = fromMicrosOrZero(lastIn), fromMicrosOrZero(lastOut), crm.FromMicros(created)
+	return &c, nil
+}
+
+func (s *Store) chats(ctx context.Context, q querier, where string, args ...any) ([]Chat, error) {
+	rows, err := q.QueryContext(ctx, `SELECT `+chatCols+` WHERE `+where, args...)
+	if err != nil {
+		return nil, fmt.Errorf("list chats: %w", err)
+	}
+	defer rows.Close()
+	var out []Chat
+	for rows.Next() {
+		c, err := scanChat(rows)
+		if err != nil {
+			return nil, fmt.Errorf("scan chat: %w", err)
+		}
+		out = append(out, *c)
+	}
+	return out, rows.Err()
+}
+
+// GetChat returns one chat.
+func (s *Store) GetChat(ctx context.Context, id string) (*Chat, error) {
+	cs, err := s.chats(ctx, s.r, `c.id = $1`, id)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, ErrNotFound
+	}
+	return &cs[0], nil
+}
+
+// ChatInbound is one event from a channel about a customer.
+type ChatInbound struct {
+	ChannelID string
+	// ExternalID is the service's id of the event (update id, mid): a
+	// redelivery is stored once. Empty: not deduplicated.
+	ExternalID string
+	Address    string // where replies go (Telegram chat id, PSID)
+	// CustomerID, CustomerName, Username: the sender as the service knows
+	// them; a new one becomes a contact.
+	CustomerID   string
+	CustomerName string
+	Username     string
+	Phone        string
+	Body         string
+	Attachments  string // JSON
+	At           time.Time
+	// Direction: "in" (the customer wrote), "standby" (the customer wrote
+	// while the bot holds the thread), "bot" (the bot answered).
+	Direction string
+}
+
+// ChatReceipt says what ChatReceive did.
+type ChatReceipt struct {
+	Duplicate bool
+	Chat      *Chat
+	MessageID string
+	// Opened: the message opened a new chat; Completed: the chat it
+	// replaced, completed by its queue's completion timeout.
+	Opened     bool
+	Completed  string
+	NewContact bool
+}
+
+// ChatReceive stores an inbound event in one transaction: the customer's
+// contact (made on first contact), the open chat (a completed one's
+// successor when the completion timeout has passed) and the message. A
+// standby or bot event opens or keeps a chat with the bot (status "bot");
+// a customer message to a chat the bot held leaves it with the bot.
+func (s *Store) ChatReceive(ctx context.Context, in ChatInbound) (*ChatReceipt, error) {
+	var rc *ChatReceipt
+	err := s.retryUnique(ctx, func(tx *sql.Tx) error {
+		var err error
+		rc, err = s.chatReceive(ctx, tx, in)
+		return err
+	})
+	if IsDuplicateDelivery(err) {
+		return &ChatReceipt{Duplicate: true}, nil
+	}
+	return rc, err
+}
+
+// retryUnique runs fn in a transaction, once more when it lost a race on a
+// unique index (two deliveries opening the same chat or making the same
+// customer on PostgreSQL): the second try finds the winner's row.
+func (s *Store) retryUnique(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	err := s.tx(ctx, fn)
+	if err != nil && s.dialect.isUnique(err) {
+		err = s.tx(ctx, fn)
+	}
+	return err
+}
+
+func (s *Store) chatReceive(ctx context.Context, tx *sql.Tx, in ChatInbound) (*ChatReceipt, error) {
+	rc := &ChatReceipt{}
+	msgID := newID()
+	at := crm.Micros(in.At)
+	var ch struct {
+		kind, queue, owner string
+		minutes            int
+	}
+	err := tx.QueryRowContext(ctx, `SELECT c.kind, c.queue_id, c.contact_owner_id, COALESCE(q.completion_minutes, 0)
+		FROM chat_channels c JOIN chat_queues q ON q.id = c.queue_id WHERE c.id = $1`, in.ChannelID).
+		Scan(&ch.kind, &ch.queue, &ch.owner, &ch.minutes)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read channel: %w", err)
+	}
+
+	// The customer and their contact.
+	var contactID sql.NullString
+	err = tx.QueryRowContext(ctx, `SELECT contact_id FROM chat_customers WHERE kind = $1 AND external_id = $2`,
+		ch.kind, in.CustomerID).Scan(&contactID)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		c := &crm.Contact{Name: in.CustomerName, Type: "customer"}
+		if c.Name == "" {
+			c.Name = in.Username
+		}
+		if c.Name == "" {
+			c.Name = in.CustomerID
+		}
+		if in.Phone != "" {
+			c.Phones = []crm.Phone{{Number: in.Phone, Kind: "mobile", Primary: true}}
+		}
+		if err := s.createContact(ctx, tx, access.Viewer{UserID: ch.owner}, c); err != nil {
+			return nil, fmt.Errorf("create customer contact: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_customers (kind, external_id, contact_id, name, username, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6)`, ch.kind, in.CustomerID, c.ID, in.CustomerName, in.Username, at); err != nil {
+			return nil, fmt.Errorf("insert customer: %w", err)
+		}
+		contactID = sql.NullString{String: c.ID, Valid: true}
+		rc.NewContact = true
+	case err != nil:
+		return nil, fmt.Errorf("read customer: %w", err)
+	}
+
+	// The open chat, unless its completion timeout has passed.
+	var open struct {
+		id, status string
+		lastIn     int64
+		lastOut    int64
+	}
+	err = tx.QueryRowContext(ctx, `SELECT id, status, last_in_at, last_out_at FROM chats
+		WHERE channel_id = $1 AND address = $2 AND status <> 'completed'`, in.ChannelID, in.Address).
+		Scan(&open.id, &open.status, &open.lastIn, &open.lastOut)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("read open chat: %w", err)
+	}
+	if err == nil && ch.minutes > 0 && open.status != ChatBot && open.lastOut > 0 && open.lastOut >= open.lastIn &&
+		open.lastOut+int64(ch.minutes)*int64(time.Minute/time.Microsecond) <= at {
+		if err := completeChat(ctx, tx, open.id, at, "timeout"); err != nil {
+			return nil, err
+		}
+		rc.Completed = open.id
+		open.id = ""
+	}
+
+	direction := in.Direction
+	if direction == "" {
+		direction = "in"
+	}
+	// Store the message first: a redelivery stops here.
+	chatID := open.id
+	if chatID == "" {
+		chatID = newID()
+		status := ChatQueued
+		if direction != "in" {
+			status = ChatBot
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO chats (id, channel_id, queue_id, address, customer_id, contact_id, customer_name,
+			status, created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9)`,
+			chatID, in.ChannelID, ch.queue, in.Address, in.CustomerID, contactID, in.CustomerName, status, at); err != nil {
+			return nil, fmt.Errorf("open chat: %w", err)
+		}
+		rc.Opened = true
+	}
+	var ext any
+	if in.ExternalID != "" {
+		ext = in.ExternalID
+	}
+	attachments := in.Attachments
+	if attachments == "" {
+		attachments = "[]"
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO chat_messages (id, chat_id, channel_id, direction, external_id, body, attachments, at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (channel_id, external_id) DO NOTHING`,
+		msgID, chatID, in.ChannelID, direction, ext, in.Body, attachments, at)
+	if err != nil {
+		return nil, fmt.Errorf("insert chat message: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return nil, errDuplicateDelivery
+	}
+	rc.MessageID = msgID
+	switch direction {
+	case "in", "standby":
+		_, err = tx.ExecContext(ctx, `UPDATE chats SET last_in_at = $2, unread = unread + 1, updated_at = $2,
+			customer_name = CASE WHEN $3 = '' THEN customer_name ELSE $3 END WHERE id = $1`, chatID, at, in.CustomerName)
+	default:
+		_, err = tx.ExecContext(ctx, `UPDATE chats SET last_out_at = $2, updated_at = $2 WHERE id = $1`, chatID, at)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("update chat: %w", err)
+	}
+	cs, err := s.chats(ctx, tx, `c.id = $1`, chatID)
+	if err != nil {
+		return nil, err
+	}
+	rc.Chat = &cs[0]
+	return rc, nil
+}
+
+// errDuplicateDelivery rolls back a redelivered event's transaction
+// (nothing of it may stay: a customer made for it already exists).
+var errDuplicateDelivery = errors.New("duplicate delivery")
+
+// IsDuplicateDelivery reports whether ChatReceive found the event stored
+// already.
+func IsDuplicateDelivery(err error) bool { return errors.Is(err, errDuplicateDelivery) }
+
+func completeChat(ctx context.Context, tx querier, chatID string, at int64, why string) error {
+	var status string
+	var op sql.NullString
+	if err := tx.QueryRowContext(ctx, `SELECT status, operator_id FROM chats WHERE id = $1`, chatID).Scan(&status, &op); err != nil {
+		return fmt.Errorf("read chat: %w", err)
+	}
+	if status == ChatCompleted {
+		return nil
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE chats SET status = 'completed', completed_at = $2, updated_at = $2 WHERE id = $1`,
+		chatID, at); err != nil {
+		return fmt.Errorf("complete chat: %w", err)
+	}
+	if (status == ChatActive || status == ChatOffered) && op.Valid {
+		if err := releaseLoad(ctx, tx, op.String, at); err != nil {
+			return err
+		}
+	}
+	return addChatEvent(ctx, tx, chatID, "completed:"+why, "", at)
+}
+
+func releaseLoad(ctx context.Context, tx querier, userID string, at int64) error {
+	_, err := tx.ExecContext(ctx, `UPDATE chat_operators SET load = load - 1, updated_at = $2 WHERE user_id = $1 AND load > 0`, userID, at)
+	if err != nil {
+		return fmt.Errorf("release operator load: %w", err)
+	}
+	return nil
+}
+
+// addChatEvent records something that happened to a chat (offered,
+// accepted, transferred, completed) in its history; body is a code the UI
+// translates, author who did it.
+func addChatEvent(ctx context.Context, tx querier, chatID, code, author string, at int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO chat_messages (id, chat_id, channel_id, direction, author_id, body, at)
+		SELECT $1, id, channel_id, 'event', $3, $4, $5 FROM chats WHERE id = $2`, newID(), chatID, nullable(author), code, at)
+	if err != nil {
+		return fmt.Errorf("insert chat event: %w", err)
+	}
+	return nil
+}
+
+// ensureOperators makes an operator row (active) for every user who works
+// queueID and has none yet: a new member gets chats without first opening
+// the panel.
+func ensureOperators(ctx context.Context, tx querier, queueID string, at int64) error {
+	_, err := tx.ExecContext(ctx, `INSERT INTO chat_operators (user_id, updated_at)
+		SELECT DISTINCT u.id, CAST($2 AS BIGINT) FROM users u WHERE u.active AND `+memberOf("$1", "u.id")+`
+		ON CONFLICT (user_id) DO NOTHING`, queueID, at)
+	if err != nil {
+		return fmt.Errorf("ensure operators: %w", err)
+	}
+	return nil
+}
+
+// OfferChat offers a queued chat of a "least busy" queue to the active
+// operator of its queue with the fewest chats (ties: the one who has
+// waited longest since taking a chat) who is under capacity and was not
+// offered it before. It returns the operator, or "" when nobody can take it
+// now (the chat stays queued until someone frees up).
+func (s *Store) OfferChat(ctx context.Context, chatID string, capacity int, now time.Time) (string, error) {
+	var got string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		got = ""
+		at := crm.Micros(now)
+		var queueID, status string
+		if err := tx.QueryRowContext(ctx, `SELECT queue_id, status FROM chats WHERE id = $1`, chatID).Scan(&queueID, &status); err != nil {
+			return fmt.Errorf("read chat: %w", err)
+		}
+		if status != ChatQueued {
+			return nil
+		}
+		if err := ensureOperators(ctx, tx, queueID, at); err != nil {
+			return err
+		}
+		rows, err := tx.QueryContext(ctx, `SELECT o.user_id FROM chat_operators o JOIN users u ON u.id = o.user_id
+			WHERE o.active AND u.active AND o.load < $3 AND `+memberOf("$1", "o.user_id")+`
+			AND NOT EXISTS (SELECT 1 FROM chat_offers f WHERE f.chat_id = $2 AND f.user_id = o.user_id)
+			ORDER BY o.load, o.last_taken_at, o.user_id LIMIT 10`, queueID, chatID, capacity)
+		if err != nil {
+			return fmt.Errorf("find operators: %w", err)
+		}
+		var candidates []string
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return fmt.Errorf("scan operator: %w", err)
+			}
+			candidates = append(candidates, id)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return err
+		}
+		for _, op := range candidates {
+			ok, err := takeLoad(ctx, tx, op, capacity, at)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				continue // took another chat meanwhile
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE chats SET status = 'offered', operator_id = $2, offered_at = $3, updated_at = $3
+				WHERE id = $1`, chatID, op, at); err != nil {
+				return fmt.Errorf("offer chat: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `INSERT INTO chat_offers (chat_id, user_id, offered_at) VALUES ($1, $2, $3)`,
+				chatID, op, at); err != nil {
+				return fmt.Errorf("record offer: %w", err)
+			}
+			got = op
+			return nil
+		}
+		return nil
+	})
+	return got, err
+}
+
+// takeLoad raises an active operator's load if it is under capacity: the
+// one place the cap is enforced, as a conditional UPDATE, so two
+// transactions cannot both take the last place.
+func takeLoad(ctx context.Context, tx querier, userID string, capacity int, at int64) (bool, error) {
+	res, err := tx.ExecContext(ctx, `UPDATE chat_operators SET load = load + 1, updated_at = $3
+		WHERE user_id = $1 AND active AND load < $2`, userID, capacity, at)
+	if err != nil {
+		return false, fmt.Errorf("take operator load: %w", err)
+	}
+	n, _ := res.RowsAffected()
+	return n == 1, nil
+}
+
+// AcceptChat gives the chat to userID: a chat offered to them, or a
+// queued chat of a "to all" queue they work (the first to accept wins:
+// ErrChatTaken for the others). ErrAtCap when they hold SimultaneousChats
+// chats, ErrOperatorInactive when inactive.
+func (s *Store) AcceptChat(ctx context.Context, chatID, userID string, capacity int, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		at := crm.Micros(now)
+		var status, routing, queueID string
+		var op sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT c.status, c.operator_id, q.routing, c.queue_id FROM chats c
+			JOIN chat_queues q ON q.id = c.queue_id WHERE c.id = $1`, chatID).Scan(&status, &op, &routing, &queueID)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("read chat: %w", err)
+		}
+		switch {
+		case status == ChatOffered && op.String == userID:
+			res, err := tx.ExecContext(ctx, `UPDATE chats SET status = 'active', accepted_at = $3, unread = unread, updated_at = $3
+				WHERE id = $1 AND status = 'offered' AND operator_id = $2`, chatID, userID, at)
+			if err != nil {
+				return fmt.Errorf("accept chat: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return ErrChatTaken
+			}
+		case status == ChatQueued && routing == "all":
+			var member bool
+			if err := tx.QueryRowContext(ctx, `SELECT `+memberOf("$1", "$2"), queueID, userID).Scan(&member); err != nil {
+				return fmt.Errorf("check queue member: %w", err)
+			}
+			if !member {
+				return ErrNotQueueMember
+			}
+			if err := ensureOperators(ctx, tx, queueID, at); err != nil {
+				return err
+			}
+			res, err := tx.ExecContext(ctx, `UPDATE chats SET status = 'active', operator_id = $2, accepted_at = $3, updated_at = $3
+				WHERE id = $1 AND status = 'queued'`, chatID, userID, at)
+			if err != nil {
+				return fmt.Errorf("accept chat: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return ErrChatTaken
+			}
+			ok, err := takeLoad(ctx, tx, userID, capacity, at)
+			if err != nil {
+				return err
+			}
+			if !ok {
+				var active bool
+				if err := tx.QueryRowContext(ctx, `SELECT active FROM chat_operators WHERE user_id = $1`, userID).Scan(&active); err != nil {
+					return fmt.Errorf("read operator: %w", err)
+				}
+				if !active {
+					return ErrOperatorInactive
+				}
+				return ErrAtCap
+			}
+		default:
+			return ErrChatTaken
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE chat_operators SET last_taken_at = $2 WHERE user_id = $1`, userID, at); err != nil {
+			return fmt.Errorf("record take: %w", err)
+		}
+		return addChatEvent(ctx, tx, chatID, "accepted", userID, at)
+	})
+}
+
+// ExpiredOffer is an offer not accepted in time.
+type ExpiredOffer struct{ ChatID, OperatorID string }
+
+// ExpireChatOffers takes back the offers made before deadline: each chat
+// returns to its queue (to be offered to the next operator) and the
+// operator who let it wait becomes inactive.
+func (s *Store) ExpireChatOffers(ctx context.Context, deadline, now time.Time) ([]ExpiredOffer, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, operator_id FROM chats WHERE status = 'offered' AND offered_at <= $1 ORDER BY offered_at`,
+		crm.Micros(deadline))
+	if err != nil {
+		return nil, fmt.Errorf("find expired offers: %w", err)
+	}
+	var due []ExpiredOffer
+	for rows.Next() {
+		var e ExpiredOffer
+		if err := rows.Scan(&e.ChatID, &e.OperatorID); err != nil {
+			rows.Close()
+			return nil, fmt.Errorf("scan offer: %w", err)
+		}
+		due = append(due, e)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	var done []ExpiredOffer
+	for _, e := range due {
+		err := s.tx(ctx, func(tx *sql.Tx) error {
+			at := crm.Micros(now)
+			res, err := tx.ExecContext(ctx, `UPDATE chats SET status = 'queued', operator_id = NULL, offered_at = 0, updated_at = $3
+				WHERE id = $1 AND status = 'offered' AND operator_id = $2 AND offered_at <= $4`, e.ChatID, e.OperatorID, at, crm.Micros(deadline))
+			if err != nil {
+				return fmt.Errorf("take back offer: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return nil // accepted meanwhile
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE chat_operators SET load = CASE WHEN load > 0 THEN load - 1 ELSE 0 END,
+				active = FALSE, updated_at = $2 WHERE user_id = $1`, e.OperatorID, at); err != nil {
+				return fmt.Errorf("deactivate operator: %w", err)
+			}
+			done = append(done, e)
+			return addChatEvent(ctx, tx, e.ChatID, "offer_expired", e.OperatorID, at)
+		})
+		if err != nil {
+			return done, err
+		}
+	}
+	return done, nil
+}
+
+// QueuedChats lists the queued chats of "least busy" queues, oldest first:
+// the ones waiting for an operator to free up.
+func (s *Store) QueuedChats(ctx context.Context, limit int) ([]string, error) {
+	return s.strings(ctx, `SELECT c.id FROM chats c JOIN chat_queues q ON q.id = c.queue_id
+		WHERE c.status = 'queued' AND q.routing = 'least_busy' ORDER BY c.created_at LIMIT `+fmt.Sprint(limit))
+}
+
+// IdleChats lists the open chats whose queue's completion timeout has
+// passed since the last outgoing message (and the customer has not
+// written since).
+func (s *Store) IdleChats(ctx context.Context, now time.Time) ([]string, error) {
+	return s.strings(ctx, `SELECT c.id FROM chats c JOIN chat_queues q ON q.id = c.queue_id
+		WHERE c.status IN ('queued', 'offered', 'active') AND q.completion_minutes IS NOT NULL
+		AND c.last_out_at > 0 AND c.last_out_at >= c.last_in_at
+		AND c.last_out_at + q.completion_minutes * 60000000 <= $1 ORDER BY c.last_out_at`, crm.Micros(now))
+}
+
+// CompleteChat completes a chat. by is the operator completing it ("" for
+// a timer: why then says which). An operator may complete only a chat they
+// hold.
+func (s *Store) CompleteChat(ctx context.Context, chatID, by, why string, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		var status string
+		var op sql.NullString
+		err := tx.QueryRowContext(ctx, `SELECT status, operator_id FROM chats WHERE id = $1`, chatID).Scan(&status, &op)
+		if errors.Is(err, sql.ErrNoRows) {
+			return ErrNotFound
+		}
+		if err != nil {
+			return fmt.Errorf("read chat: %w", err)
+		}
+		if status == ChatCompleted {
+			return nil
+		}
+		if by != "" && (status != ChatActive || op.String != by) {
+			return ErrForbidden
+		}
+		if by != "" {
+			why = "operator"
+		}
+		return completeChat(ctx, tx, chatID, crm.Micros(now), why)
+	})
+}
+
+// TransferChat moves a chat the operator from holds to operator to (who
+// must be active and under capacity) or, with toQueue, back to a queue.
+func (s *Store) TransferChat(ctx context.Context, chatID, from, to, toQueue string, capacity int, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		at := crm.Micros(now)
+		res, err := tx.ExecContext(ctx, `UPDATE chats SET updated_at = $3 WHERE id = $1 AND status = 'active' AND operator_id = $2`,
+			chatID, from, at)
+		if err != nil {
+			return fmt.Errorf("check chat: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrForbidden
+		}
+		if toQueue != "" {
+			if _, err := tx.ExecContext(ctx, `UPDATE chats SET status = 'queued', operator_id = NULL, queue_id = $2, accepted_at = 0
+				WHERE id = $1`, chatID, toQueue); err != nil {
+				if isForeignKey(err) {
+					return ErrNotFound
+				}
+				return fmt.Errorf("transfer chat: %w", err)
+			}
+			if err := releaseLoad(ctx, tx, from, at); err != nil {
+				return err
+			}
+			return addChatEvent(ctx, tx, chatID, "transferred_queue", from, at)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_operators (user_id, updated_at) SELECT id, CAST($2 AS BIGINT) FROM users WHERE id = $1 AND active
+			ON CONFLICT (user_id) DO NOTHING`, to, at); err != nil {
+			return fmt.Errorf("ensure operator: %w", err)
+		}
+		ok, err := takeLoad(ctx, tx, to, capacity, at)
+		if err != nil {
+			return err
+		}
+		if !ok {
+			var active bool
+			err := tx.QueryRowContext(ctx, `SELECT active FROM chat_operators WHERE user_id = $1`, to).Scan(&active)
+			if errors.Is(err, sql.ErrNoRows) {
+				return ErrNotFound
+			}
+			if err == nil && !active {
+				return ErrOperatorInactive
+			}
+			return ErrAtCap
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE chats SET operator_id = $2, accepted_at = $3 WHERE id = $1`, chatID, to, at); err != nil {
+			return fmt.Errorf("transfer chat: %w", err)
+		}
+		if err := releaseLoad(ctx, tx, from, at); err != nil {
+			return err
+		}
+		return addChatEvent(ctx, tx, chatID, "transferred", from, at)
+	})
+}
+
+// ChatToBot hands a chat to the external bot (it took the thread):
+// whoever held it is freed.
+func (s *Store) ChatToBot(ctx context.Context, chatID string, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		at := crm.Micros(now)
+		var status string
+		var op sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT status, operator_id FROM chats WHERE id = $1`, chatID).Scan(&status, &op); err != nil {
+			return fmt.Errorf("read chat: %w", err)
+		}
+		if status == ChatBot || status == ChatCompleted {
+			return nil
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE chats SET status = 'bot', operator_id = NULL, updated_at = $2 WHERE id = $1`, chatID, at); err != nil {
+			return fmt.Errorf("chat to bot: %w", err)
+		}
+		if (status == ChatActive || status == ChatOffered) && op.Valid {
+			if err := releaseLoad(ctx, tx, op.String, at); err != nil {
+				return err
+			}
+		}
+		return addChatEvent(ctx, tx, chatID, "to_bot", "", at)
+	})
+}
+
+// ChatFromBot puts a chat the bot held into its queue (the bot passed the
+// thread to Tandem); the caller routes it.
+func (s *Store) ChatFromBot(ctx context.Context, chatID string, now time.Time) error {
+	return s.tx(ctx, func(tx *sql.Tx) error {
+		at := crm.Micros(now)
+		res, err := tx.ExecContext(ctx, `UPDATE chats SET status = 'queued', updated_at = $2 WHERE id = $1 AND status = 'bot'`, chatID, at)
+		if err != nil {
+			return fmt.Errorf("chat from bot: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return nil
+		}
+		return addChatEvent(ctx, tx, chatID, "from_bot", "", at)
+	})
+}
+
+// OpenChatAt returns the open chat of a customer address on a channel.
+func (s *Store) OpenChatAt(ctx context.Context, channelID, address string) (*Chat, error) {
+	cs, err := s.chats(ctx, s.r, `c.channel_id = $1 AND c.address = $2 AND c.status <> 'completed'`, channelID, address)
+	if err != nil {
+		return nil, err
+	}
+	if len(cs) == 0 {
+		return nil, ErrNotFound
+	}
+	return &cs[0], nil
+}
+
+// ChatOperator is an operator's state.
+type ChatOperator struct {
+	UserID string
+	Name   string
+	Active bool
+	Load   int
+}
+
+// ChatOperatorOf returns userID's operator state (active with no load
+// for a user who has none yet).
+func (s *Store) ChatOperatorOf(ctx context.Context, userID string) (ChatOperator, error) {
+	o := ChatOperator{UserID: userID, Active: true}
+	err := s.r.QueryRowContext(ctx, `SELECT active, load FROM chat_operators WHERE user_id = $1`, userID).Scan(&o.Active, &o.Load)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		return o, fmt.Errorf("read operator: %w", err)
+	}
+	return o, nil
+}
+
+// ChatOperators lists the operators of every queue with their state.
+func (s *Store) ChatOperators(ctx context.Context) ([]ChatOperator, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT o.user_id, u.name, o.active, o.load FROM chat_operators o
+		JOIN users u ON u.id = o.user_id ORDER BY u.name, o.user_id`)
+	if err != nil {
+		return nil, fmt.Errorf("list operators: %w", err)
+	}
+	defer rows.Close()
+	var out []ChatOperator
+	for rows.Next() {
+		var o ChatOperator
+		if err := rows.Scan(&o.UserID, &o.Name, &o.Active, &o.Load); err != nil {
+			return nil, fmt.Errorf("scan operator: %w", err)
+		}
+		out = append(out, o)
+	}
+	return out, rows.Err()
+}
+
+// SetChatOperatorActive sets an operator Active or Inactive.
+func (s *Store) SetChatOperatorActive(ctx context.Context, userID string, active bool) error {
+	at := crm.Micros(crm.Now())
+	_, err := s.w.ExecContext(ctx, `INSERT INTO chat_operators (user_id, active, updated_at) VALUES ($1, $2, $3)
+		ON CONFLICT (user_id) DO UPDATE SET active = excluded.active, updated_at = excluded.updated_at`, userID, active, at)
+	if err != nil {
+		return fmt.Errorf("set operator status: %w", err)
+	}
+	return nil
+}
+
+// OperatorChats lists what an operator's panel shows: the chats they hold
+// or are offered, and the queued chats of their "to all" queues (only
+// while they are active and under capacity: at the cap they see no new
+// chats).
+func (s *Store) OperatorChats(ctx context.Context, userID string, capacity int) ([]Chat, error) {
+	return s.chats(ctx, s.r, `(c.status IN ('active', 'offered') AND c.operator_id = $1)
+		OR (c.status = 'queued' AND q.routing = 'all' AND `+memberOf("c.queue_id", "$1")+`
+			AND NOT EXISTS (SELECT 1 FROM chat_operators o WHERE o.user_id = $1 AND (NOT o.active OR o.load >= $2)))
+		ORDER BY c.created_at, c.id`, userID, capacity)
+}
+
+// ChatFilter selects chats for the chat list (supervisors, timelines).
+type ChatFilter struct {
+	ContactID string
+	Status    string
+	Limit     int
+}
+
+// ListChats lists chats, newest first.
+func (s *Store) ListChats(ctx context.Context, f ChatFilter) ([]Chat, error) {
+	conds := []string{"1 = 1"}
+	var args []any
+	if f.ContactID != "" {
+		args = append(args, f.ContactID)
+		conds = append(conds, fmt.Sprintf("c.contact_id = $%d", len(args)))
+	}
+	if f.Status != "" {
+		args = append(args, f.Status)
+		conds = append(conds, fmt.Sprintf("c.status = $%d", len(args)))
+	}
+	limit := f.Limit
+	if limit <= 0 || limit > 500 {
+		limit = 100
+	}
+	return s.chats(ctx, s.r, strings.Join(conds, " AND ")+fmt.Sprintf(" ORDER BY c.created_at DESC, c.id DESC LIMIT %d", limit), args...)
+}
+
+// ChatMessage is one entry of a chat's history.
+type ChatMessage struct {
+	ID          string
+	ChatID      string
+	Direction   string
+	ExternalID  string
+	AuthorID    string
+	AuthorName  string
+	Body        string
+	Attachments string
+	State       string
+	Error       string
+	At          time.Time
+}
+
+// ChatMessages lists a chat's history in order; after (a message id)
+// gives only the newer ones.
+func (s *Store) ChatMessages(ctx context.Context, chatID, after string) ([]ChatMessage, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT m.id, m.chat_id, m.direction, COALESCE(m.external_id, ''), COALESCE(m.author_id, ''),
+		COALESCE(u.name, ''), m.body, m.attachments, m.state, m.error, m.at
+		FROM chat_messages m LEFT JOIN users u ON u.id = m.author_id WHERE m.chat_id = $1 AND m.id > $2 ORDER BY m.id`, chatID, after)
+	if err != nil {
+		return nil, fmt.Errorf("list chat messages: %w", err)
+	}
+	defer rows.Close()
+	var out []ChatMessage
+	for rows.Next() {
+		var m ChatMessage
+		var at int64
+		if err := rows.Scan(&m.ID, &m.ChatID, &m.Direction, &m.ExternalID, &m.AuthorID, &m.AuthorName, &m.Body, &m.Attachments,
+			&m.State, &m.Error, &at); err != nil {
+			return nil, fmt.Errorf("scan chat message: %w", err)
+		}
+		m.At = crm.FromMicros(at)
+		out = append(out, m)
+	}
+	return out, rows.Err()
+}
+
+// AddChatReply stores an operator's reply as pending, before it is sent:
+// only the operator holding the chat may reply.
+func (s *Store) AddChatReply(ctx context.Context, chatID, authorID, body, attachments string, now time.Time) (string, error) {
+	id := newID()
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		at := crm.Micros(now)
+		res, err := tx.ExecContext(ctx, `UPDATE chats SET last_out_at = $3, unread = 0, updated_at = $3
+			WHERE id = $1 AND status = 'active' AND operator_id = $2`, chatID, authorID, at)
+		if err != nil {
+			return fmt.Errorf("update chat: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return ErrForbidden
+		}
+		if attachments == "" {
+			attachments = "[]"
+		}
+		_, err = tx.ExecContext(ctx, `INSERT INTO chat_messages (id, chat_id, channel_id, direction, author_id, body, attachments, state, at)
+			SELECT $1, id, channel_id, 'out', $3, $4, $5, 'pending', $6 FROM chats WHERE id = $2`, id, chatID, authorID, body, attachments, at)
+		if err != nil {
+			return fmt.Errorf("insert reply: %w", err)
+		}
+		return nil
+	})
+	return id, err
+}
+
+// SetChatMessageSent records the service's id of a sent reply.
+func (s *Store) SetChatMessageSent(ctx context.Context, id, externalID string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE chat_messages SET state = 'sent', external_id = $2, error = '' WHERE id = $1`, id, nullable(externalID))
+	if err != nil {
+		if s.dialect.isUnique(err) { // the echo of the send arrived first and was stored as a bot message
+			_, err = s.w.ExecContext(ctx, `UPDATE chat_messages SET state = 'sent', error = '' WHERE id = $1`, id)
+		}
+		if err != nil {
+			return fmt.Errorf("mark reply sent: %w", err)
+		}
+	}
+	return nil
+}
+
+// SetChatMessageFailed records why a reply could not be sent.
+func (s *Store) SetChatMessageFailed(ctx context.Context, id, reason string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE chat_messages SET state = 'failed', error = $2 WHERE id = $1`, id, reason)
+	if err != nil {
+		return fmt.Errorf("mark reply failed: %w", err)
+	}
+	return nil
+}
+
+// MarkChatRead clears a chat's unread count for the operator holding it.
+func (s *Store) MarkChatRead(ctx context.Context, chatID, userID string) error {
+	_, err := s.w.ExecContext(ctx, `UPDATE chats SET unread = 0 WHERE id = $1 AND operator_id = $2 AND unread > 0`, chatID, userID)
+	if err != nil {
+		return fmt.Errorf("mark chat read: %w", err)
+	}
+	return nil
+}
+
+// ChatHasMessage reports whether a channel already stored the event with
+// the service's id (a sent reply's echo).
+func (s *Store) ChatHasMessage(ctx context.Context, channelID, externalID string) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM chat_messages WHERE channel_id = $1 AND external_id = $2`, channelID, externalID).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("find chat message: %w", err)
+	}
+	return n > 0, nil
+}
