@@ -20,6 +20,7 @@ import (
 	"github.com/riverqueue/river"
 
 	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/chat"
 	"github.com/tandem-crm/tandem/internal/config"
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/mail"
@@ -59,6 +60,10 @@ type App struct {
 	// LetterNews tells this process's open mail panels that letters were
 	// stored for a mailbox.
 	LetterNews *mail.Broker
+	// Chat runs omnichannel chats; ChatBus carries their events to every
+	// process's operator panels.
+	Chat    *chat.Service
+	ChatBus chat.Bus
 
 	jobDB *sql.DB // SQLite only: the job queue's own connection
 	// stopIdle ends the mailboxes' IDLE connections (worker processes).
@@ -104,6 +109,12 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	a.Mailboxes.UseOAuth(a.OAuth) // Gmail mailboxes: consent and token refresh
 	a.LetterNews = mail.NewBroker()
 	a.Mailboxes.Changed = a.LetterNews.Publish
+	if st.Postgres() {
+		a.ChatBus = chat.NewPGBus(st.PgxPool(), log)
+	} else {
+		a.ChatBus = chat.NewLocalBus()
+	}
+	a.Chat = chat.New(st, a.Settings, box, a.ChatBus, log)
 	a.Metrics = metrics.New()
 	a.Sync.Metrics = a.Metrics
 	a.registerJobs()
@@ -152,6 +163,7 @@ func (a *App) registerJobs() {
 	a.Sync.Register(a.Registry)
 	// The queue is opened later (OpenQueue hands it over).
 	a.Mailboxes.Register(a.Registry, nil, a.Settings)
+	a.Chat.Register(a.Registry)
 	a.Registry.AddPeriodic(time.Hour, cleanupArgs{}, &river.InsertOpts{UniqueOpts: jobs.OnePerKey()})
 }
 
@@ -283,6 +295,11 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 	if err != nil {
 		ln.Close()
 		return err
+	}
+	if b, ok := a.ChatBus.(*chat.PGBus); ok {
+		// Operator panels on this server hear chat events from every
+		// process.
+		go b.Listen(ctx)
 	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
