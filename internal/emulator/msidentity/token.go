@@ -47,7 +47,9 @@ func (s *Server) tokenError(w http.ResponseWriter, status int, errCode string, c
 	})
 }
 
-func (s *Server) writeAAD(w http.ResponseWriter, e *aadError) { s.tokenError(w, e.status, e.err, e.code, e.msg) }
+func (s *Server) writeAAD(w http.ResponseWriter, e *aadError) {
+	s.tokenError(w, e.status, e.err, e.code, e.msg)
+}
 
 // handleToken is /{tenant}/oauth2/v2.0/token.
 func (s *Server) handleToken(w http.ResponseWriter, r *http.Request, tenant string) {
