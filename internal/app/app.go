@@ -106,7 +106,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	a.Sync = syncer.New(st, a.Settings, a.Providers, log)
 	a.Mail = mail.New(st, box, a.Settings)
 	a.Mailboxes = mail.NewMailboxes(st, box, a.Mail, log)
-	a.Mailboxes.UseOAuth(a.OAuth) // Gmail mailboxes: consent and token refresh
+	a.Mailboxes.UseOAuth(a.OAuth) // Gmail and Outlook mailboxes: consent and token refresh
 	a.LetterNews = mail.NewBroker()
 	a.Mailboxes.Changed = a.LetterNews.Publish
 	if st.Postgres() {

@@ -18,20 +18,22 @@ import (
 )
 
 // Mailboxes of OAuth 2.0 providers (apis.md §3.3): the user consents at the
-// provider's issuer with the mail provider's own app, asked for the mail
-// scope only then (incremental authorization: include_granted_scopes, the
-// mail scope never asked when a Google account is connected for contacts
-// and calendar); Tandem logs in to IMAP and SMTP with XOAUTH2 as that
-// address before the mailbox exists. The tokens live on the mailbox's
-// connection (provider "imap") in package oauth's form, and package oauth
-// refreshes them — the one refresh implementation, which turns the
-// connection needs_reauth when the grant is refused.
+// provider's issuer — Google for Gmail, the Microsoft identity platform
+// for Outlook / Microsoft 365 — with the mail provider's own app, asked for
+// the mail scopes only then (incremental authorization: with Google,
+// include_granted_scopes, the mail scope never asked when a Google account
+// is connected for contacts and calendar; with Microsoft, IMAP and SMTP's
+// scopes of Exchange Online); Tandem logs in to IMAP and SMTP with XOAUTH2
+// as that address before the mailbox exists. The tokens live on the
+// mailbox's connection (provider "imap") in package oauth's form, and
+// package oauth refreshes them — the one refresh implementation, which
+// stores Microsoft's rotated refresh tokens and turns the connection
+// needs_reauth when the grant is refused.
 
 // Issuer is who issues an OAuth 2.0 provider's tokens.
 type Issuer string
 
-// Issuers. Only Google's flow is built; Microsoft's mailboxes wait for a
-// Microsoft identity platform client in package oauth.
+// Issuers, each package oauth's issuer of the same name.
 const (
 	IssuerGoogle    Issuer = "google"
 	IssuerMicrosoft Issuer = "microsoft"
@@ -58,25 +60,42 @@ var (
 	// ErrOAuthOtherAccount: the user consented as another account than the
 	// mailbox's address.
 	ErrOAuthOtherAccount = errors.New("consent given for another account")
-	// ErrOAuthScope: the user did not grant the mail scope (Google lets them
-	// untick it).
+	// ErrOAuthScope: the user did not grant the mail scopes (Google lets
+	// them untick it; a Microsoft tenant's policy may withhold them).
 	ErrOAuthScope = errors.New("mail access not granted")
 )
 
-// UseOAuth lets mailboxes of OAuth 2.0 providers whose issuer is Google be
-// added and used: svc runs their consent and refreshes their tokens.
+// UseOAuth lets mailboxes of OAuth 2.0 providers whose issuer is Google or
+// Microsoft be added and used: svc runs their consent and refreshes their
+// tokens.
 func (m *Mailboxes) UseOAuth(svc *oauth.Service) {
 	m.oauth = svc
 	svc.Register(ConnectionProvider, oauthApps{m})
 }
 
-// oauthReady reports whether a mailbox of p can be added by consent.
+// oauthIssuer is the issuer in package oauth's terms and the mail scopes
+// asked of it; ok is false for an issuer Tandem runs no flow with.
+func oauthIssuer(i Issuer) (issuer string, scopes []string, ok bool) {
+	switch i {
+	case IssuerGoogle:
+		return oauth.ProviderGoogle, []string{oauth.GoogleScopeMail}, true
+	case IssuerMicrosoft:
+		return oauth.ProviderMicrosoft, slices.Clone(oauth.MicrosoftMailScopes), true
+	}
+	return "", nil, false
+}
+
+// oauthReady reports whether a mailbox of p can be added by consent: an
+// IMAP/SMTP provider of a known issuer (Exchange providers' transports
+// come later).
 func (m *Mailboxes) oauthReady(p *Provider) bool {
-	return m.oauth != nil && p.Type == TypeIMAP && p.Issuer() == IssuerGoogle
+	_, _, ok := oauthIssuer(p.Issuer())
+	return m.oauth != nil && p.Type == TypeIMAP && ok
 }
 
 // OAuthConsent reports whether a mailbox of provider p is added through
-// the issuer's consent (the form then shows "Connect with Google").
+// the issuer's consent (the form then shows the issuer's connect button,
+// "mailbox.connect.<issuer>").
 func (m *Mailboxes) OAuthConsent(p *Provider) bool { return p.Auth == AuthOAuth2 && m.oauthReady(p) }
 
 // oauthData is what an authorization for a mailbox carries from Begin to
@@ -109,7 +128,7 @@ type OAuthBegin struct {
 }
 
 // BeginOAuth checks a new mailbox like Add and returns the issuer's
-// consent URL: the identity scopes and the mail scope only, the address
+// consent URL: the identity scopes and the mail scopes only, the address
 // preselected, the mail provider's app. Errors are Add's (ErrOAuthMailbox
 // for a provider whose consent Tandem cannot run) or an *oauth.FlowError.
 func (m *Mailboxes) BeginOAuth(ctx context.Context, v access.Viewer, in NewMailbox, b OAuthBegin) (string, error) {
@@ -127,13 +146,14 @@ func (m *Mailboxes) BeginOAuth(ctx context.Context, v access.Viewer, in NewMailb
 	if err != nil {
 		return "", err
 	}
-	return m.oauth.Begin(ctx, oauth.BeginRequest{Provider: oauth.ProviderGoogle, UserID: v.UserID, Session: b.Session,
+	issuer, _, _ := oauthIssuer(p.Issuer())
+	return m.oauth.Begin(ctx, oauth.BeginRequest{Provider: issuer, UserID: v.UserID, Session: b.Session,
 		BaseURL: b.BaseURL, LoginHint: address, Target: ConnectionProvider, Data: string(data)})
 }
 
 // CompleteOAuth finishes adding a mailbox from a completed consent
 // (oauth.Service.Complete with Target ConnectionProvider): the account must
-// be the address's and have granted the mail scope; Tandem logs in to IMAP
+// be the address's and have granted the mail scopes; Tandem logs in to IMAP
 // and SMTP with XOAUTH2 (a *VerifyError says which server refused, and
 // how); then the mailbox is created with Add's defaults, its connection
 // holding the tokens. A mailbox of the user's with that address gets the
@@ -156,8 +176,8 @@ func (m *Mailboxes) CompleteOAuth(ctx context.Context, v access.Viewer, res *oau
 	if !strings.EqualFold(res.Email, d.Address) {
 		return nil, fmt.Errorf("%w: %s, not %s", ErrOAuthOtherAccount, res.Email, d.Address)
 	}
-	if !slices.Contains(res.Grant.Scopes(), oauth.GoogleScopeMail) {
-		return nil, ErrOAuthScope
+	if len(res.MissingScopes) > 0 {
+		return nil, fmt.Errorf("%w: %s", ErrOAuthScope, strings.Join(res.MissingScopes, " "))
 	}
 	p, err := m.dir.Get(ctx, d.ProviderID)
 	if err != nil {
@@ -210,9 +230,9 @@ func (m *Mailboxes) renew(ctx context.Context, v access.Viewer, p *Provider, add
 	return nil, nil
 }
 
-// oauthApps gives package oauth the app of a mailbox's provider: its own
-// client id and secret (copied from system settings by the preset, or
-// entered by the administrator) and the mail scope.
+// oauthApps gives package oauth the app of a mailbox's provider: its
+// issuer, its own client id and secret (copied from system settings by the
+// preset, or entered by the administrator) and the mail scopes.
 type oauthApps struct{ m *Mailboxes }
 
 func (a oauthApps) FlowApp(ctx context.Context, data string) (oauth.App, error) {
@@ -236,8 +256,9 @@ func (a oauthApps) app(ctx context.Context, providerID string) (oauth.App, error
 	if err != nil {
 		return oauth.App{}, err
 	}
-	if p.Issuer() != IssuerGoogle {
-		return oauth.App{}, fmt.Errorf("mail: provider %s has no Google OAuth app", providerID)
+	issuer, scopes, ok := oauthIssuer(p.Issuer())
+	if !ok {
+		return oauth.App{}, fmt.Errorf("mail: provider %s has no OAuth app Tandem can use", providerID)
 	}
 	secret, err := a.m.dir.ClientSecret(ctx, providerID)
 	if err != nil {
@@ -246,8 +267,7 @@ func (a oauthApps) app(ctx context.Context, providerID string) (oauth.App, error
 	if p.ClientID == "" || secret == "" {
 		return oauth.App{}, oauth.ErrNotConfigured
 	}
-	return oauth.App{Issuer: oauth.ProviderGoogle, ClientID: p.ClientID, ClientSecret: secret,
-		Scopes: []string{oauth.GoogleScopeMail}}, nil
+	return oauth.App{Issuer: issuer, ClientID: p.ClientID, ClientSecret: secret, Scopes: scopes}, nil
 }
 
 // tokens hand a mailbox session's XOAUTH2 logins their access tokens from

@@ -45,6 +45,9 @@ type FlowError struct {
 	// Target and Data are the authorization's (BeginRequest), once its
 	// state was found: where to tell the user.
 	Target, Data string
+	// Issuer is the identity platform the authorization was with
+	// (BeginRequest.Provider): whose name the message gives.
+	Issuer string
 }
 
 func (e *FlowError) Error() string {
@@ -75,7 +78,9 @@ func configFlowErr(err error) error {
 
 // BeginRequest starts an authorization for a signed-in user.
 type BeginRequest struct {
-	Provider string // ProviderGoogle
+	// Provider is the issuer: ProviderGoogle, or ProviderMicrosoft for a
+	// Target whose app is Microsoft's.
+	Provider string
 	UserID   string
 	// Session is an unguessable value of the browser session (the UI
 	// passes the session's CSRF token); only its hash is stored, and the
@@ -96,11 +101,18 @@ type BeginRequest struct {
 }
 
 // Begin stores a new state with its PKCE verifier (10 minutes) and returns
-// the provider's authorization URL to send the browser to: offline access
-// (a refresh token), the consent screen forced (so a refresh token is
-// issued again on a reconnect), previously granted scopes included, an S256
-// challenge. Errors are *FlowError.
+// the provider's authorization URL to send the browser to (authOptions):
+// a refresh token asked, an S256 challenge. Errors are *FlowError.
 func (s *Service) Begin(ctx context.Context, req BeginRequest) (string, error) {
+	to, err := s.begin(ctx, req)
+	var fe *FlowError
+	if errors.As(err, &fe) {
+		fe.Issuer = req.Provider
+	}
+	return to, err
+}
+
+func (s *Service) begin(ctx context.Context, req BeginRequest) (string, error) {
 	cfg, err := s.flowConfig(ctx, req.Provider, req.Target, req.Data)
 	if err != nil {
 		return "", configFlowErr(err)
@@ -112,7 +124,7 @@ func (s *Service) Begin(ctx context.Context, req BeginRequest) (string, error) {
 	if err != nil {
 		return "", flowErr(CodeFailed, err)
 	}
-	redirect := redirectURL(site, req.BaseURL, GoogleCallbackPath)
+	redirect := redirectURL(site, req.BaseURL, callbackPath(req.Provider))
 	if redirect == "" {
 		return "", flowErr(CodeNoRedirect, errors.New("SiteUrl unset and no request host"))
 	}
@@ -126,12 +138,29 @@ func (s *Service) Begin(ctx context.Context, req BeginRequest) (string, error) {
 	if err := s.st.CreateOAuthState(ctx, st); err != nil {
 		return "", flowErr(CodeFailed, err)
 	}
-	opts := []oauth2.AuthCodeOption{oauth2.AccessTypeOffline, oauth2.ApprovalForce,
-		oauth2.SetAuthURLParam("include_granted_scopes", "true"), oauth2.S256ChallengeOption(verifier)}
-	if st.LoginHint != "" {
-		opts = append(opts, oauth2.SetAuthURLParam("login_hint", st.LoginHint))
+	return cfg.AuthCodeURL(state, authOptions(req.Provider, verifier, st.LoginHint)...), nil
+}
+
+// authOptions are the authorization request's parameters besides the
+// client's. Google: offline access (a refresh token), the consent screen
+// forced (so a refresh token is issued again on a reconnect), previously
+// granted scopes included. Microsoft issues a refresh token for the
+// offline_access scope and includes what was consented before by itself;
+// the answer comes in the query. Both: an S256 challenge, and the account
+// preselected when known.
+func authOptions(issuer, verifier, loginHint string) []oauth2.AuthCodeOption {
+	var opts []oauth2.AuthCodeOption
+	switch issuer {
+	case ProviderMicrosoft:
+		opts = append(opts, oauth2.SetAuthURLParam("response_mode", "query"))
+	default:
+		opts = append(opts, oauth2.AccessTypeOffline, oauth2.ApprovalForce, oauth2.SetAuthURLParam("include_granted_scopes", "true"))
 	}
-	return cfg.AuthCodeURL(state, opts...), nil
+	opts = append(opts, oauth2.S256ChallengeOption(verifier))
+	if loginHint != "" {
+		opts = append(opts, oauth2.SetAuthURLParam("login_hint", loginHint))
+	}
+	return opts
 }
 
 // flowConfig is the client of an authorization: the issuer's own, or the
@@ -228,7 +257,7 @@ func (s *Service) Complete(ctx context.Context, req CallbackRequest) (*Result, e
 	res, err := s.complete(ctx, req, st)
 	var fe *FlowError
 	if errors.As(err, &fe) {
-		fe.Target, fe.Data = st.Target, st.TargetData
+		fe.Target, fe.Data, fe.Issuer = st.Target, st.TargetData, st.Provider
 	}
 	return res, err
 }
@@ -259,7 +288,12 @@ func (s *Service) complete(ctx context.Context, req CallbackRequest, st *store.O
 		return nil, configFlowErr(err)
 	}
 	cfg.RedirectURL = st.RedirectURI
-	tok, err := cfg.Exchange(s.httpCtx(ctx), code, oauth2.VerifierOption(verifier))
+	opts := []oauth2.AuthCodeOption{oauth2.VerifierOption(verifier)}
+	if req.Provider == ProviderMicrosoft {
+		// Each token request names its resource's scopes (apis.md §3.2).
+		opts = append(opts, oauth2.SetAuthURLParam("scope", strings.Join(cfg.Scopes, " ")))
+	}
+	tok, err := cfg.Exchange(s.httpCtx(ctx), code, opts...)
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
@@ -270,7 +304,7 @@ func (s *Service) complete(ctx context.Context, req CallbackRequest, st *store.O
 		}
 		return nil, flowErr(CodeFailed, fmt.Errorf("exchange code: %w", err))
 	}
-	info, err := s.userInfo(ctx, req.Provider, tok)
+	info, err := s.userInfo(ctx, req.Provider, cfg, tok)
 	if err != nil {
 		return nil, flowErr(CodeFailed, fmt.Errorf("user info: %w", err))
 	}
@@ -344,14 +378,22 @@ func (s *Service) previousRefreshToken(ctx context.Context, userID, provider, em
 	return ""
 }
 
-// userInfo is the OpenID Connect user info of the account a token is for.
+// userInfo is the OpenID Connect user info of the account a token is for:
+// Google's user info endpoint, Microsoft's id_token.
 type userInfo struct {
 	Sub   string `json:"sub"`
 	Email string `json:"email"`
 	Name  string `json:"name"`
 }
 
-func (s *Service) userInfo(ctx context.Context, provider string, tok *oauth2.Token) (*userInfo, error) {
+func (s *Service) userInfo(ctx context.Context, provider string, cfg *oauth2.Config, tok *oauth2.Token) (*userInfo, error) {
+	if provider == ProviderMicrosoft {
+		e, err := Microsoft(ctx, s.set)
+		if err != nil {
+			return nil, err
+		}
+		return microsoftAccount(tok, cfg.ClientID, e.Authority, time.Now())
+	}
 	if provider != ProviderGoogle {
 		return nil, errors.New("oauth: unknown provider " + provider)
 	}

@@ -116,11 +116,12 @@ func googleScopes(fs []GoogleFeature) []string {
 	return append(out, GoogleIdentityScopes...)
 }
 
-// identityScope reports the OpenID scopes, which Google reports back in
-// other spellings (userinfo.email) and which sync does not need.
+// identityScope reports the OpenID scopes (and Microsoft's
+// offline_access), which Google reports back in other spellings
+// (userinfo.email), Microsoft not at all, and which sync does not need.
 func identityScope(s string) bool {
 	switch s {
-	case "openid", "email", "profile", "https://www.googleapis.com/auth/userinfo.email",
+	case "openid", "email", "profile", "offline_access", "https://www.googleapis.com/auth/userinfo.email",
 		"https://www.googleapis.com/auth/userinfo.profile":
 		return true
 	}

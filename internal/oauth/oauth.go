@@ -29,10 +29,26 @@ import (
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
-// Providers.
+// Providers, and the issuers of their tokens. Microsoft issues the tokens
+// of Outlook / Microsoft 365 mailboxes (a target's app, Register); its
+// sync provider comes later.
 const (
-	ProviderGoogle = "google"
+	ProviderGoogle    = "google"
+	ProviderMicrosoft = "microsoft"
 )
+
+// IsIssuer reports whether Tandem runs OAuth flows with name's identity
+// platform: the web layer accepts its callback even when no sync provider
+// of that name is registered (a mailbox's consent).
+func IsIssuer(name string) bool { return name == ProviderGoogle || name == ProviderMicrosoft }
+
+// callbackPath is where an issuer sends the browser back.
+func callbackPath(issuer string) string {
+	if issuer == ProviderMicrosoft {
+		return MicrosoftCallbackPath
+	}
+	return GoogleCallbackPath
+}
 
 // StateTTL is how long an authorization may take, from "Add account" to
 // the provider's redirect back.
@@ -89,7 +105,7 @@ type Service struct {
 // provider keeps its own client id and secret, and a mailbox's tokens are
 // issued to it.
 type App struct {
-	Issuer       string // ProviderGoogle
+	Issuer       string // ProviderGoogle or ProviderMicrosoft
 	ClientID     string
 	ClientSecret string
 	// Scopes are what an authorization asks for besides the identity
@@ -127,43 +143,58 @@ func (s *Service) appSource(connProvider string) (AppSource, bool) {
 }
 
 // appConfig is the client configuration of app: its keys, its issuer's
-// endpoints, its scopes with the identity ones, the redirect URL as in
-// GoogleConfig.
+// endpoints, its scopes with the issuer's identity ones, the redirect URL
+// as in GoogleConfig.
 func (s *Service) appConfig(ctx context.Context, app App) (*oauth2.Config, error) {
-	if app.Issuer != ProviderGoogle {
+	var ep oauth2.Endpoint
+	var identity []string
+	switch app.Issuer {
+	case ProviderGoogle:
+		e, err := Google(ctx, s.set)
+		if err != nil {
+			return nil, err
+		}
+		ep, identity = oauth2.Endpoint{AuthURL: e.AuthURL, TokenURL: e.TokenURL}, GoogleIdentityScopes
+	case ProviderMicrosoft:
+		e, err := Microsoft(ctx, s.set)
+		if err != nil {
+			return nil, err
+		}
+		ep, identity = oauth2.Endpoint{AuthURL: e.AuthURL, TokenURL: e.TokenURL}, MicrosoftIdentityScopes
+	default:
 		return nil, errors.New("oauth: unknown issuer " + app.Issuer)
 	}
 	if strings.TrimSpace(app.ClientID) == "" || app.ClientSecret == "" {
 		return nil, ErrNotConfigured
 	}
-	e, err := Google(ctx, s.set)
-	if err != nil {
-		return nil, err
-	}
 	site, err := s.set.Get(ctx, "SiteUrl")
 	if err != nil {
 		return nil, err
 	}
-	scopes := append(slices.Clone(app.Scopes), GoogleIdentityScopes...)
+	ep.AuthStyle = oauth2.AuthStyleInParams
+	scopes := append(slices.Clone(app.Scopes), identity...)
 	return &oauth2.Config{
 		ClientID:     strings.TrimSpace(app.ClientID),
 		ClientSecret: app.ClientSecret,
-		Endpoint:     oauth2.Endpoint{AuthURL: e.AuthURL, TokenURL: e.TokenURL, AuthStyle: oauth2.AuthStyleInParams},
-		RedirectURL:  redirectURL(site, "", GoogleCallbackPath),
+		Endpoint:     ep,
+		RedirectURL:  redirectURL(site, "", callbackPath(app.Issuer)),
 		Scopes:       scopes,
 	}, nil
 }
 
-// connConfig is the client that refreshes connection c's tokens.
-func (s *Service) connConfig(ctx context.Context, c *store.Connection) (*oauth2.Config, error) {
+// connConfig is the client that refreshes connection c's tokens, and the
+// issuer of those tokens.
+func (s *Service) connConfig(ctx context.Context, c *store.Connection) (*oauth2.Config, string, error) {
 	if src, ok := s.appSource(c.Provider); ok {
 		app, err := src.ConnectionApp(ctx, c)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		return s.appConfig(ctx, app)
+		cfg, err := s.appConfig(ctx, app)
+		return cfg, app.Issuer, err
 	}
-	return s.config(ctx, c.Provider)
+	cfg, err := s.config(ctx, c.Provider)
+	return cfg, c.Provider, err
 }
 
 // New returns a Service.

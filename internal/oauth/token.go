@@ -60,8 +60,9 @@ func (c credentials) token() *oauth2.Token {
 // It reuses a token until RefreshMargin before its expiry, then refreshes
 // it — one refresh at a time per connection in this process — and stores
 // the result sealed. Google does not rotate refresh tokens: without a new
-// one in the answer the old one is kept; a new one is stored with the
-// access token in one write. When the provider answers invalid_grant the
+// one in the answer the old one is kept; Microsoft does, and the new one
+// is stored with the access token in one write (the old one may stop
+// working once used). When the provider answers invalid_grant the
 // connection turns needs_reauth with the provider's reason and Token
 // returns a *ReauthError (errors.Is(err, ErrNeedsReauth)), as it does at
 // once for a connection already needs_reauth; other connections are not
@@ -144,15 +145,23 @@ func (s *Service) refresh(ctx context.Context, connID, stale string) (tok *oauth
 	if cr.RefreshToken == "" {
 		return nil, false, s.needsReauth(ctx, connID, sealed, "no refresh token")
 	}
-	cfg, err := s.connConfig(ctx, c)
+	cfg, issuer, err := s.connConfig(ctx, c)
 	if err != nil {
 		return nil, false, err
 	}
-	nt, err := cfg.TokenSource(s.httpCtx(ctx), &oauth2.Token{RefreshToken: cr.RefreshToken}).Token()
+	var nt *oauth2.Token
+	if issuer == ProviderMicrosoft {
+		nt, err = s.refreshMicrosoft(ctx, cfg, cr.RefreshToken)
+	} else {
+		nt, err = cfg.TokenSource(s.httpCtx(ctx), &oauth2.Token{RefreshToken: cr.RefreshToken}).Token()
+	}
 	if err != nil {
 		var re *oauth2.RetrieveError
 		if errors.As(err, &re) && re.ErrorCode == "invalid_grant" {
-			reason := strings.TrimSpace(re.ErrorDescription)
+			// Microsoft's description goes on with trace and correlation
+			// ids and the time on further lines: the reason is the first.
+			reason, _, _ := strings.Cut(strings.TrimSpace(re.ErrorDescription), "\n")
+			reason = strings.TrimSpace(reason)
 			if reason == "" {
 				reason = "invalid_grant"
 			}
@@ -171,7 +180,7 @@ func (s *Service) refresh(ctx context.Context, connID, stale string) (tok *oauth
 	next := credentials{AccessToken: nt.AccessToken, RefreshToken: nt.RefreshToken, TokenType: nt.TokenType, Expiry: nt.Expiry,
 		Scopes: cr.Scopes}
 	if next.RefreshToken == "" {
-		next.RefreshToken = cr.RefreshToken // Google does not rotate: keep it
+		next.RefreshToken = cr.RefreshToken // Google does not rotate: keep it (Microsoft's new one replaces it)
 	}
 	if sc, ok := nt.Extra("scope").(string); ok && strings.TrimSpace(sc) != "" {
 		next.Scopes = strings.Fields(sc)

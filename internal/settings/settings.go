@@ -74,6 +74,12 @@ var Registry = []Def{
 	{Code: "MicrosoftClientId", Type: TypeString, Group: "microsoft"},
 	{Code: "MicrosoftClientSecret", Type: TypeSecret, Group: "microsoft"},
 	{Code: "MicrosoftTenantId", Type: TypeString, Default: "common", Group: "microsoft"},
+	// MicrosoftAuthorityUrl is the Microsoft identity platform's host, a
+	// setting so that tests and `tandem demo` can point it at the loopback
+	// emulator (internal/emulator/msidentity): sign-in is at
+	// <MicrosoftAuthorityUrl>/<MicrosoftTenantId>/oauth2/v2.0/authorize,
+	// tokens at …/oauth2/v2.0/token.
+	{Code: "MicrosoftAuthorityUrl", Type: TypeURL, Default: "https://login.microsoftonline.com", Group: "microsoft"},
 }
 
 // Lookup finds a setting by code.

@@ -1,10 +1,11 @@
 // Package oauthtest runs Tandem's OAuth tests against the Google emulator
-// (internal/emulator/google): it starts one with Tandem's test client
+// (internal/emulator/google) and the Microsoft identity platform emulator
+// (internal/emulator/msidentity): it starts one with Tandem's test client
 // registered, points Tandem's settings at it, and records what the tests
 // check on the wire that the emulator does not keep: the query of each
-// authorization request (login_hint, PKCE, prompt) and the token grants it
-// answered. Hold keeps chosen requests waiting, so a test can look at a
-// sync run in the middle.
+// authorization request (login_hint, PKCE, prompt), the token grants it
+// answered, and Microsoft's token requests (their scope). Hold keeps chosen
+// Google requests waiting, so a test can look at a sync run in the middle.
 package oauthtest
 
 import (

@@ -20,6 +20,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/jobs"
+	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
@@ -32,13 +33,15 @@ import (
 // OAuth app registration (SPEC §1): the redirect paths, appended to SiteUrl,
 // and the scopes an administrator registers. Registered providers with an
 // OAuth app (provider.OAuthApp) say theirs; Microsoft Entra's is here
-// until Microsoft is a provider. The OAuth flows use the same values.
+// until Microsoft is a provider: package oauth's callback and the scopes
+// of its mailboxes (IMAP and SMTP, with the identity ones) are used now,
+// Graph's by the sync to come.
 var (
-	MicrosoftRedirectPath = "/oauth/microsoft/callback"
-	MicrosoftScopes       = []string{
-		"offline_access", "User.Read", "Mail.ReadWrite", "Mail.Send",
+	MicrosoftRedirectPath = oauth.MicrosoftCallbackPath
+	MicrosoftScopes       = append(append([]string{
+		"User.Read", "Mail.ReadWrite", "Mail.Send",
 		"Contacts.ReadWrite", "Calendars.ReadWrite", "Tasks.ReadWrite",
-	}
+	}, oauth.MicrosoftMailScopes...), oauth.MicrosoftIdentityScopes...)
 )
 
 // maxSettingsBody bounds a settings form post. It is well above the largest

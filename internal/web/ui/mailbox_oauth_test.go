@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/tandem-crm/tandem/internal/emulator/google"
+	"github.com/tandem-crm/tandem/internal/emulator/msidentity"
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/mail"
 	"github.com/tandem-crm/tandem/internal/oauth"
@@ -101,4 +102,96 @@ func TestMailboxConsent(t *testing.T) {
 	if prob.Code != "mail_oauth_consent" || prob.ConsentURL != s.URL+"/profile/mailboxes/new?address=ann%40gmail.com" {
 		t.Errorf("API problem %+v", prob)
 	}
+}
+
+// An Outlook mailbox through the add form: the button names Microsoft
+// (the issuer from the catalogue), the chain goes through the Microsoft
+// identity platform emulator and back to Tandem's Microsoft callback,
+// which no sync provider registers; refusals are told in Microsoft's
+// words.
+func TestMailboxConsentMicrosoft(t *testing.T) {
+	s, _ := mailboxServer(t)
+	ctx := context.Background()
+	ms := oauthtest.NewMicrosoft(t, msidentity.Options{}, s.URL+oauth.MicrosoftCallbackPath)
+	if err := ms.Configure(ctx, s.App.Settings); err != nil {
+		t.Fatal(err)
+	}
+	var verified []string
+	s.App.Mailboxes.Verify = func(ctx context.Context, ep mail.Endpoints) error {
+		tok, err := ep.Auth.Token(ctx)
+		if !ep.Auth.OAuth() || err != nil || tok == "" {
+			return errors.New("no XOAUTH2 token")
+		}
+		verified = append(verified, ep.Auth.Username)
+		if ep.Auth.Username == "refused@outlook.com" {
+			return &mail.VerifyError{Protocol: mail.SMTP, Kind: "auth", Err: errors.New("535 5.7.139")}
+		}
+		return nil
+	}
+	var p struct {
+		ID       string `json:"id"`
+		ClientID string `json:"client_id"`
+	}
+	s.Admin.JSON(t, "POST", "/api/v1/mail/providers/from-preset", map[string]string{"preset": "outlook"}, http.StatusCreated, &p)
+	if p.ClientID != oauthtest.MicrosoftClientID {
+		t.Fatalf("outlook preset's app %q", p.ClientID)
+	}
+	user := s.NewUser(t, userEmail)
+	b := s.Browser(t, userEmail, userPassword)
+	en := i18n.En
+
+	page := b.Get(t, "/profile/mailboxes/new?address=pat@outlook.com")
+	checkMailboxPage(t, "outlook form", page, http.StatusOK)
+	mustHave(t, "outlook form", page.Body, tr(en, "mailbox.connect.microsoft"), tr(en, "mailbox.consent_help.microsoft"), `name="consent"`)
+	mustLack(t, "outlook form", page.Body, `name="password"`, tr(en, "mailbox.connect.google"))
+
+	ms.AddUser("pat@outlook.com", "Pat")
+	ms.SetAutoApprove("pat@outlook.com")
+	page = b.Post(t, "/profile/mailboxes/new", url.Values{"address": {"pat@outlook.com"}, "consent": {"1"}})
+	checkMailboxPage(t, "connected", page, http.StatusOK)
+	if !strings.Contains(page.URL, "/profile/mailboxes?added=") {
+		t.Fatalf("ended at %s", page.URL)
+	}
+	mustHave(t, "connected", page.Body, tr(en, "mailbox.added", "pat@outlook.com"))
+	auths := ms.Authorizations()
+	if q := auths[len(auths)-1]; q.Get("scope") != msidentity.ScopeIMAP+" "+msidentity.ScopeSMTP+" offline_access openid email profile" ||
+		q.Get("login_hint") != "pat@outlook.com" || q.Get("redirect_uri") != s.URL+oauth.MicrosoftCallbackPath {
+		t.Errorf("authorization %v", q)
+	}
+	if len(verified) != 1 || verified[0] != "pat@outlook.com" {
+		t.Errorf("verified %v", verified)
+	}
+	ms2, err := s.App.Store.MailboxesOf(ctx, user.UserID)
+	if err != nil || len(ms2) != 1 || ms2[0].Address != "pat@outlook.com" || ms2[0].ProviderID != p.ID {
+		t.Fatalf("mailboxes %+v %v", ms2, err)
+	}
+
+	// The servers refuse the token: which server, in Microsoft's words.
+	ms.AddUser("refused@outlook.com", "R")
+	ms.SetAutoApprove("refused@outlook.com")
+	page = b.Post(t, "/profile/mailboxes/new", url.Values{"address": {"refused@outlook.com"}, "consent": {"1"}})
+	checkMailboxPage(t, "refused", page, http.StatusOK)
+	mustHave(t, "refused", page.Body, tr(en, "mail.verify.auth_oauth.microsoft", "SMTP"), `value="refused@outlook.com"`)
+
+	// Consent given as another account.
+	ms.AddUser("someone@outlook.com", "S")
+	ms.SetAutoApprove("someone@outlook.com")
+	page = b.Post(t, "/profile/mailboxes/new", url.Values{"address": {"ann@outlook.com"}, "consent": {"1"}})
+	checkMailboxPage(t, "other account", page, http.StatusOK)
+	mustHave(t, "other account", page.Body, tr(en, "mail.oauth.other_account.microsoft", "someone@outlook.com", "ann@outlook.com"))
+
+	// Consent refused.
+	ms.SetAutoDeny(true)
+	page = b.Post(t, "/profile/mailboxes/new", url.Values{"address": {"other@outlook.com"}, "consent": {"1"}})
+	checkMailboxPage(t, "denied", page, http.StatusOK)
+	if !strings.Contains(page.URL, "/profile/mailboxes/new?address=other%40outlook.com") {
+		t.Errorf("denied: ended at %s", page.URL)
+	}
+	mustHave(t, "denied", page.Body, tr(en, "mail.oauth.consent_refused.microsoft"))
+
+	// Tandem's Microsoft callback takes no sync account: a callback
+	// without a state of this session is refused with a message.
+	page = b.Get(t, oauth.MicrosoftCallbackPath+"?code=x&state=forged")
+	wantStatus(t, "forged", page, http.StatusOK)
+	mustHave(t, "forged", page.Body, tr(en, "oauth.error.bad_state"))
 }

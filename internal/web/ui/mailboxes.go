@@ -137,9 +137,10 @@ type mailboxAddView struct {
 	OAuthNote bool
 	// Consent: the detected provider signs in through its issuer's consent
 	// (a connect button instead of the password); ConsentKey names the
-	// button ("mailbox.connect.<issuer>").
-	Consent    bool
-	ConsentKey string
+	// button ("mailbox.connect.<issuer>"), ConsentHelp explains it.
+	Consent     bool
+	ConsentKey  string
+	ConsentHelp string
 }
 
 func (u *UI) mailboxNew(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -196,6 +197,7 @@ func (u *UI) renderMailboxAdd(w http.ResponseWriter, r *http.Request, c *Ctx, st
 	if v.Detected != nil {
 		v.Consent = u.mailboxes.OAuthConsent(v.Detected)
 		v.ConsentKey = "mailbox.connect." + string(v.Detected.Issuer())
+		v.ConsentHelp = issuerKey(c, "mailbox.consent_help", string(v.Detected.Issuer()))
 		v.Manual = v.Detected.LoginFormat == mail.LoginManual && !v.Consent
 		v.LoginAsk = v.Manual
 		v.OAuthNote = !v.Consent && (v.Detected.Auth == mail.AuthOAuth2 || v.Detected.Type != mail.TypeIMAP)
@@ -590,8 +592,8 @@ func mailboxAddURL(address, providerID string) string {
 // mailboxConsent finishes adding a mailbox when the issuer sends the browser
 // back from its consent (oauthCallback's part for mailboxes): the servers
 // verify the login, as with a password, and a refusal says which server
-// and why on the add form.
-func (u *UI) mailboxConsent(w http.ResponseWriter, r *http.Request, c *Ctx, res *oauth.Result) {
+// and why on the add form, in the issuer's words (issuerKey).
+func (u *UI) mailboxConsent(w http.ResponseWriter, r *http.Request, c *Ctx, res *oauth.Result, issuer string) {
 	m, ok := u.mailboxSvc(w, r, c)
 	if !ok {
 		return
@@ -602,15 +604,15 @@ func (u *UI) mailboxConsent(w http.ResponseWriter, r *http.Request, c *Ctx, res 
 		redirect(w, r, "/profile/mailboxes?added="+url.QueryEscape(mb.ID), Flash{Kind: FlashSuccess, Key: "flash.mailbox_added", Args: []any{mb.Address}})
 		return
 	}
-	f := Flash{Kind: FlashError, Key: "mail.oauth.failed"}
+	f := Flash{Kind: FlashError, Key: issuerKey(c, "mail.oauth.failed", issuer)}
 	var ve *mail.VerifyError
 	switch {
 	case errors.As(err, &ve):
-		f.Key, f.Args = ve.MessageKey(), []any{strings.ToUpper(string(ve.Protocol))}
+		f.Key, f.Args = issuerKey(c, ve.MessageKey(), issuer), []any{strings.ToUpper(string(ve.Protocol))}
 	case errors.Is(err, mail.ErrOAuthOtherAccount):
-		f.Key, f.Args = "mail.oauth.other_account", []any{res.Email, address}
+		f.Key, f.Args = issuerKey(c, "mail.oauth.other_account", issuer), []any{res.Email, address}
 	case errors.Is(err, mail.ErrOAuthScope):
-		f.Key = "mail.oauth.scope_missing"
+		f.Key = issuerKey(c, "mail.oauth.scope_missing", issuer)
 	default:
 		if fe, ok := formErrors(err); ok && fe["shared"] != "" {
 			f.Key = fe["shared"]
@@ -634,9 +636,20 @@ func (u *UI) mailboxOAuthFailed(w http.ResponseWriter, r *http.Request, c *Ctx, 
 		case fe.Code == oauth.CodeProvider && fe.Detail != "":
 			f.Key, f.Args = "oauth.error.provider_error_code", []any{fe.Detail}
 		}
+		f.Key = issuerKey(c, f.Key, fe.Issuer)
 	}
 	if fe == nil || fe.Code == oauth.CodeFailed || fe.Code == oauth.CodeNoRedirect {
 		u.log.ErrorContext(r.Context(), "mailbox consent failed", "err", err)
 	}
 	redirect(w, r, mailboxAddURL(address, provider), f)
+}
+
+// issuerKey is key's wording for one issuer ("<key>.<issuer>") when the
+// catalogue has it, key otherwise: the unsuffixed messages name the issuer
+// sync accounts connect with.
+func issuerKey(c *Ctx, key, issuer string) string {
+	if issuer != "" && c.Lang.Has(key+"."+issuer) {
+		return key + "." + issuer
+	}
+	return key
 }

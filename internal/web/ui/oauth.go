@@ -116,11 +116,16 @@ func (u *UI) oauthStart(w http.ResponseWriter, r *http.Request, c *Ctx) {
 }
 
 // oauthCallback completes an authorization when the provider sends the
-// browser back.
+// browser back. Besides the registered providers' paths, it answers an
+// issuer's (oauth.IsIssuer) whose only flows are a target's, such as a
+// mailbox's consent: Complete refuses a state begun for another path.
 func (u *UI) oauthCallback(w http.ResponseWriter, r *http.Request, c *Ctx) {
-	name, ok := u.oauthProvider(w, r, c)
-	if !ok {
-		return
+	name := r.PathValue("provider")
+	if !oauth.IsIssuer(name) {
+		var ok bool
+		if name, ok = u.oauthProvider(w, r, c); !ok {
+			return
+		}
 	}
 	if u.oa == nil {
 		redirect(w, r, "/profile/accounts", Flash{Kind: FlashError, Key: "oauth.error." + oauth.CodeNotConfigured})
@@ -138,7 +143,10 @@ func (u *UI) oauthCallback(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		u.oauthFailed(w, r, err)
 		return
 	case res.Target == mail.ConnectionProvider:
-		u.mailboxConsent(w, r, c, res)
+		u.mailboxConsent(w, r, c, res, name)
+		return
+	case res.Connection == nil:
+		u.oauthFailed(w, r, errors.New("oauth: a target's grant with no one to take it"))
 		return
 	}
 	email := res.Connection.AccountEmail
