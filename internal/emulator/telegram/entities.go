@@ -277,10 +277,23 @@ func parseHTML(text string) (string, []MessageEntity, error) {
 		}
 		stack = stack[:len(stack)-1]
 		i++
-		if n := off - top.offset; n > 0 {
-			if e, ok := htmlEntity(top, n, out.String()[top.resultPos:]); ok {
-				ents = append(ents, e)
+		n := off - top.offset
+		if n <= 0 {
+			continue
+		}
+		// <pre><code class="language-x">…</code></pre> is one pre entity
+		// with its language; a language on a code outside pre is ignored.
+		inPre := top.name == "code" && len(stack) > 0 && stack[len(stack)-1].name == "pre" && stack[len(stack)-1].offset == top.offset
+		if top.name == "code" && !inPre {
+			top.arg = ""
+		}
+		if top.name == "pre" && len(ents) > 0 {
+			if last := ents[len(ents)-1]; last.Type == "pre" && last.Offset == top.offset && last.Length == n {
+				continue
 			}
+		}
+		if e, ok := htmlEntity(top, n, out.String()[top.resultPos:]); ok {
+			ents = append(ents, e)
 		}
 	}
 	if len(stack) > 0 {
@@ -345,12 +358,27 @@ func validLink(u string) bool {
 	return strings.Contains(l, ".")
 }
 
+// entityPriority orders entities that cover the same text, as TDLib does.
+var entityPriority = map[string]int{"blockquote": 0, "expandable_blockquote": 0, "pre": 11, "code": 20, "text_link": 49,
+	"text_mention": 49, "bold": 90, "italic": 91, "underline": 92, "strikethrough": 93, "spoiler": 94, "custom_emoji": 99}
+
+func priority(typ string) int {
+	if p, ok := entityPriority[typ]; ok {
+		return p
+	}
+	return 50
+}
+
+// sortEntities orders by offset, longer first, then TDLib's type priority.
 func sortEntities(ents []MessageEntity) {
 	sort.SliceStable(ents, func(i, j int) bool {
 		if ents[i].Offset != ents[j].Offset {
 			return ents[i].Offset < ents[j].Offset
 		}
-		return ents[i].Length > ents[j].Length
+		if ents[i].Length != ents[j].Length {
+			return ents[i].Length > ents[j].Length
+		}
+		return priority(ents[i].Type) < priority(ents[j].Type)
 	})
 }
 
