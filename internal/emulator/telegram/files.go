@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"image"
-	"image/color"
 	_ "image/gif" // decoders for uploaded photos
 	"image/jpeg"
 	_ "image/png"
@@ -70,6 +69,9 @@ func (s *Server) storePhotoLocked(up *Upload) ([]PhotoSize, error) {
 		if w <= 0 || h <= 0 {
 			w, h = 640, 480
 		}
+		if long := max(w, h); long > 2560 { // Telegram keeps at most 2560 px
+			w, h = max(1, w*2560/long), max(1, h*2560/long)
+		}
 		var err error
 		if data, err = makeJPEG(w, h); err != nil {
 			return nil, err
@@ -112,7 +114,8 @@ func makeJPEG(w, h int) ([]byte, error) {
 	img := image.NewRGBA(image.Rect(0, 0, w, h))
 	for y := range h {
 		for x := range w {
-			img.Set(x, y, color.RGBA{R: uint8(x), G: uint8(y), B: 160, A: 255})
+			i := img.PixOffset(x, y)
+			img.Pix[i], img.Pix[i+1], img.Pix[i+2], img.Pix[i+3] = uint8(x), uint8(y), 160, 255
 		}
 	}
 	var buf bytes.Buffer

@@ -61,9 +61,9 @@ func TestParameterEncodings(t *testing.T) {
 	mw.WriteField("text", "multipart")
 	mw.Close()
 	for _, tc := range []struct {
-		name  string
-		req   func() *http.Request
-		text  string
+		name string
+		req  func() *http.Request
+		text string
 	}{
 		{"query", func() *http.Request {
 			r, _ := http.NewRequest(http.MethodGet, path+"?"+form("chat_id", itoa(ann.ID), "text", "query").Encode(), nil)

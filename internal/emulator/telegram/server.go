@@ -43,8 +43,8 @@ type Options struct {
 	AllowInsecureWebhooks bool
 	// WebhookRetries is how many times a webhook delivery that failed (a
 	// non-2xx answer or a transport error) is tried again before the
-	// update is dropped; default 5. Telegram retries for up to the
-	// update's 24 hours; the bound lets a test see the drop.
+	// update is dropped; default 5, negative for none. Telegram retries
+	// for up to the update's 24 hours; the bound lets a test see the drop.
 	WebhookRetries int
 	// WebhookRetryBackoff is the delay before the first retry, doubled
 	// for each further one up to WebhookMaxBackoff; defaults 1 s and 60 s

@@ -228,7 +228,7 @@ func (s *Server) WebhookLog(token string) []WebhookAttempt {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if b := s.bots[token]; b != nil {
-		return append([]WebhookAttempt(nil), b.whLog...)
+		return append([]WebhookAttempt(nil), b.whLog[max(0, len(b.whLog)-maxWebhookLog):]...)
 	}
 	return nil
 }
@@ -277,7 +277,7 @@ func (s *Server) deliver(b *bot, wh *webhook, cq *chatQueue, qu *queuedUpdate, a
 	}
 	if !cancelled {
 		b.whLog = append(b.whLog, rec)
-		if len(b.whLog) > maxWebhookLog {
+		if len(b.whLog) >= 2*maxWebhookLog { // trimmed in halves: amortised O(1)
 			b.whLog = append(b.whLog[:0:0], b.whLog[len(b.whLog)-maxWebhookLog:]...)
 		}
 	}
