@@ -306,7 +306,7 @@ func pngBytes(t *testing.T, w, h int) []byte {
 
 func TestFiles(t *testing.T) {
 	e := newEnv(t, func(o *Options) { o.RateLimits = &RateLimits{} })
-	pic := pngBytes(t, 1000, 500)
+	pic := pngBytes(t, 1000, 20)
 	pm, err := e.srv.Write(e.bot.Token, Incoming{From: ann, Photo: &Upload{Data: pic}, Caption: "my receipt"})
 	if err != nil {
 		t.Fatal(err)
