@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	googleemu "github.com/tandem-crm/tandem/internal/emulator/google"
+	telegramemu "github.com/tandem-crm/tandem/internal/emulator/telegram"
 	"github.com/tandem-crm/tandem/internal/oauth"
 )
 
@@ -34,6 +35,23 @@ google   run a loopback emulator of Google's People API, Calendar API and
          a quota off. GET/PUT <emulator>/emulator/quotas reads and changes
          them while it runs; GET <emulator>/emulator/quotas/floor gives the
          least time the quotas allow for the calls made so far.
+
+  tandem emulator telegram [--addr 127.0.0.1:8086] [--bot-token TOKEN]
+                           [--bot-username tandem_demo_bot] [--seed N]
+                           [--https-webhooks-only] [--no-rate-limits]
+                           [--webhook-retries 5]
+
+telegram run a loopback emulator of the Telegram Bot API with one bot and
+         print its token and API address. Customers are played through the
+         emulator's own API (POST <emulator>/emulator/bots/<token>/messages
+         and the rest, listed in internal/emulator/telegram's documentation):
+         they write, send photos and documents, block the bot, and read
+         what the bot answered. Webhooks may point at any http or https
+         address, loopback included (Telegram takes public https on ports
+         443, 80, 88 and 8443 only: --https-webhooks-only). Telegram's flood
+         limits are on (1 message a second per chat, 30 a second per bot);
+         --no-rate-limits turns them off. Runs until interrupted; data
+         lives in memory.
 `
 
 // stringList is a repeatable string flag.
@@ -45,17 +63,19 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 func emulatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, emulatorUsage)
-		return errors.New("emulator: expected the emulator's name: google")
+		return errors.New("emulator: expected the emulator's name: google or telegram")
 	}
 	switch args[0] {
 	case "google":
 		return emulatorGoogle(ctx, args[1:], stdout, stderr)
+	case "telegram":
+		return emulatorTelegram(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, emulatorUsage)
 		return nil
 	default:
 		fmt.Fprint(stderr, emulatorUsage)
-		return fmt.Errorf("emulator: unknown emulator %q (known: google)", args[0])
+		return fmt.Errorf("emulator: unknown emulator %q (known: google, telegram)", args[0])
 	}
 }
 
@@ -160,4 +180,62 @@ func printEmulatorSettings(w io.Writer, base, site, redirect, clientID, clientSe
 		fmt.Fprintf(w, "Calendar push stays off with an http SiteUrl (Google pushes only to https); calendars are polled.\n")
 	}
 	fmt.Fprintf(w, "\nPeople API: %s/   Calendar API: %s/calendar/v3/\nPress Ctrl-C to stop.\n", base, base)
+}
+
+func emulatorTelegram(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tandem emulator telegram", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), emulatorUsage, "\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	addr := fs.String("addr", "127.0.0.1:8086", "listen address")
+	token := fs.String("bot-token", "", "the bot's token, <id>:<35 characters of A-Z a-z 0-9 _ -> (default: made from --seed)")
+	username := fs.String("bot-username", "tandem_demo_bot", "the bot's username (ends in \"bot\")")
+	seed := fs.Int64("seed", 1, "seed for tokens, identifiers and file ids")
+	httpsOnly := fs.Bool("https-webhooks-only", false, "refuse webhook URLs Telegram refuses: not https, other ports than 443/80/88/8443, reserved addresses such as 127.0.0.1")
+	noLimits := fs.Bool("no-rate-limits", false, "turn Telegram's flood limits off (429 Too Many Requests)")
+	retries := fs.Int("webhook-retries", 5, "retries of a failed webhook delivery before the update is dropped")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("emulator telegram: unexpected argument %q", fs.Arg(0))
+	}
+	if *retries < 0 {
+		return errors.New("emulator telegram: --webhook-retries cannot be negative")
+	}
+	opts := telegramemu.Options{
+		Addr:                  *addr,
+		Seed:                  *seed,
+		AllowInsecureWebhooks: !*httpsOnly,
+		WebhookRetries:        *retries,
+		Logf:                  func(format string, a ...any) { fmt.Fprintf(stderr, "emulator: "+format+"\n", a...) },
+	}
+	if *retries == 0 {
+		opts.WebhookRetries = -1 // Options' 0 means the default
+	}
+	if *noLimits {
+		opts.RateLimits = &telegramemu.RateLimits{}
+	}
+	srv := telegramemu.New(opts)
+	bot, err := srv.CreateBot(telegramemu.BotInfo{Token: *token, Username: *username, FirstName: "Tandem Demo"})
+	if err != nil {
+		return fmt.Errorf("emulator telegram: %w", err)
+	}
+	base, err := srv.Start(ctx)
+	if err != nil {
+		return fmt.Errorf("emulator telegram: %w", err)
+	}
+	defer srv.Close()
+	fmt.Fprintf(stdout, "Telegram Bot API emulator listening on %s\n\n", base)
+	fmt.Fprintf(stdout, "Bot:           @%s (id %d)\n", bot.Username, bot.ID)
+	fmt.Fprintf(stdout, "Token:         %s\n", bot.Token)
+	fmt.Fprintf(stdout, "API base URL:  %s   (calls go to <base>/bot<token>/<method>, as to https://api.telegram.org)\n\n", base)
+	fmt.Fprintf(stdout, "A customer writes to the bot:\n  curl -s %s%sbots/%s/messages -d '{\"from\":{\"id\":1001,\"first_name\":\"Ann\"},\"text\":\"Hello\"}'\n", base, telegramemu.ControlPrefix, bot.Token)
+	fmt.Fprintf(stdout, "What the bot answered her:\n  curl -s %s%sbots/%s/chats/1001/sent\n", base, telegramemu.ControlPrefix, bot.Token)
+	fmt.Fprintf(stdout, "\nPress Ctrl-C to stop.\n")
+	<-ctx.Done()
+	return nil
 }
