@@ -21,6 +21,7 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/chat"
+	"github.com/tandem-crm/tandem/internal/chat/telegram"
 	"github.com/tandem-crm/tandem/internal/config"
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/mail"
@@ -62,8 +63,12 @@ type App struct {
 	LetterNews *mail.Broker
 	// Chat runs omnichannel chats; ChatBus carries their events to every
 	// process's operator panels.
-	Chat    *chat.Service
-	ChatBus chat.Bus
+	Chat     *chat.Service
+	ChatBus  chat.Bus
+	Telegram *telegram.Adapter // the Telegram channel kind
+
+	// stopBus ends the chat event listener (PostgreSQL).
+	stopBus func()
 
 	jobDB *sql.DB // SQLite only: the job queue's own connection
 	// stopIdle ends the mailboxes' IDLE connections (worker processes).
@@ -115,6 +120,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 		a.ChatBus = chat.NewLocalBus()
 	}
 	a.Chat = chat.New(st, a.Settings, box, a.ChatBus, log)
+	a.Telegram = telegram.New(a.Chat, log)
+	a.Chat.Use(a.Telegram)
 	a.Metrics = metrics.New()
 	a.Sync.Metrics = a.Metrics
 	a.registerJobs()
@@ -209,7 +216,16 @@ func (a *App) OpenQueue(ctx context.Context, workers int) error {
 				a.Log.Warn("mail idle", "err", err)
 			}
 		}()
-		a.stopIdle = func() { cancel(); <-done }
+		// They also long-poll the Telegram bots when there is no SiteUrl
+		// for webhooks (one poller per bot across them, by lease).
+		tdone := make(chan struct{})
+		go func() {
+			defer close(tdone)
+			if err := a.Telegram.Run(ictx); err != nil {
+				a.Log.Warn("telegram polling", "err", err)
+			}
+		}()
+		a.stopIdle = func() { cancel(); <-done; <-tdone }
 	}
 	return nil
 }
@@ -226,7 +242,15 @@ func (a *App) Handler() (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
-	hk := &hooks.Hooks{Providers: a.Providers, Notifier: a.Sync, Unknown: syncer.ErrUnknownSubscription,
+	if b, ok := a.ChatBus.(*chat.PGBus); ok && a.stopBus == nil {
+		// Operator panels on this server hear chat events from every
+		// process.
+		bctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); b.Listen(bctx) }()
+		a.stopBus = func() { cancel(); <-done }
+	}
+	hk := &hooks.Hooks{Chat: a.Chat, Providers: a.Providers, Notifier: a.Sync, Unknown: syncer.ErrUnknownSubscription,
 		BadSecret: syncer.ErrBadSecret, Log: a.Log, Metrics: a.Metrics}
 	srv := web.New(a.Store, a.Logins, apiH, u, a.Log, hk)
 	// The server reports the database-wide gauges too: there is one server
@@ -296,11 +320,6 @@ func (a *App) Serve(ctx context.Context, ln net.Listener) error {
 		ln.Close()
 		return err
 	}
-	if b, ok := a.ChatBus.(*chat.PGBus); ok {
-		// Operator panels on this server hear chat events from every
-		// process.
-		go b.Listen(ctx)
-	}
 	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 2 * time.Minute}
 	errc := make(chan error, 1)
 	go func() { errc <- srv.Serve(ln) }()
@@ -356,6 +375,9 @@ func (a *App) EnsureAdmin(ctx context.Context, out io.Writer) error {
 
 // Close stops the queue and closes the database.
 func (a *App) Close(ctx context.Context) {
+	if a.stopBus != nil {
+		a.stopBus()
+	}
 	if a.stopIdle != nil {
 		a.stopIdle()
 	}

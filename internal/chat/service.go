@@ -6,6 +6,8 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/http"
+	"strings"
 	"sync"
 	"time"
 
@@ -610,4 +612,90 @@ func (s *Service) publish(ctx context.Context, e Event) {
 	if err := s.bus.Publish(ctx, e); err != nil {
 		s.log.Warn("chat: publish event", "type", e.Type, "err", err)
 	}
+}
+
+// Hook is an HTTP endpoint a channel's service calls (a webhook). The
+// handler verifies the request itself, before reading anything else: each
+// service signs its own way.
+type Hook struct {
+	Pattern string // http.ServeMux pattern, e.g. "POST /hooks/telegram/{channel}"
+	Handler http.Handler
+}
+
+// Hooker is an adapter with webhooks.
+type Hooker interface {
+	Hooks() []Hook
+}
+
+// Hooks lists the webhooks of every adapter.
+func (s *Service) Hooks() []Hook {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	var out []Hook
+	for _, k := range []Kind{KindTelegram, KindMessenger} {
+		if h, ok := s.adapter[k].(Hooker); ok {
+			out = append(out, h.Hooks()...)
+		}
+	}
+	return out
+}
+
+// Channels lists the channels of a kind, their secrets opened.
+func (s *Service) Channels(ctx context.Context, kind Kind) ([]*Channel, error) {
+	rows, err := s.st.ChatChannels(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []*Channel
+	for i := range rows {
+		if rows[i].Kind != string(kind) {
+			continue
+		}
+		ch, err := s.channel(&rows[i])
+		if err != nil {
+			s.log.Error("chat: open channel", "channel", rows[i].ID, "err", err)
+			continue
+		}
+		out = append(out, ch)
+	}
+	return out, nil
+}
+
+// PollOffset is where a polled channel's next batch starts.
+func (s *Service) PollOffset(ctx context.Context, channelID string) (int64, error) {
+	c, err := s.st.ChatChannel(ctx, channelID)
+	if err != nil {
+		return 0, err
+	}
+	return c.PollOffset, nil
+}
+
+// SetPollOffset records a polled channel's position once a batch is
+// stored.
+func (s *Service) SetPollOffset(ctx context.Context, channelID string, offset int64) error {
+	return s.st.SetChatPollOffset(ctx, channelID, offset)
+}
+
+// TryPollLease takes or renews the right to poll a channel: one poller
+// per channel across processes.
+func (s *Service) TryPollLease(ctx context.Context, channelID, holder string, ttl time.Duration) (bool, error) {
+	return s.st.TryChatPollLease(ctx, channelID, holder, ttl)
+}
+
+// ReleasePollLease gives a poll lease back.
+func (s *Service) ReleasePollLease(ctx context.Context, channelID, holder string) error {
+	return s.st.ReleaseChatPollLease(ctx, channelID, holder)
+}
+
+// SiteURL is the public address of this Tandem ("" when not set), where
+// webhooks are registered.
+func (s *Service) SiteURL(ctx context.Context) string {
+	v, _ := s.set.Get(ctx, "SiteUrl")
+	return strings.TrimRight(v, "/")
+}
+
+// Setting reads a system setting for an adapter (its service's base URL).
+func (s *Service) Setting(ctx context.Context, code string) string {
+	v, _ := s.set.Get(ctx, code)
+	return v
 }

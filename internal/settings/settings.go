@@ -52,6 +52,9 @@ var Registry = []Def{
 	{Code: "SimultaneousChats", Type: TypeInt, Default: "2", Min: 1, Max: 100, Group: "chats"},
 	{Code: "OmniChatOperatorAcceptChatTimeout", Type: TypeInt, Default: "5", Min: 1, Max: 1440, Group: "chats"},
 	{Code: "OmniChatNotificationSound", Type: TypeFile, Group: "chats", Accept: "audio/", MaxSize: 1 << 20},
+	// TelegramApiUrl is the Bot API's address; only a test emulator needs
+	// another one.
+	{Code: "TelegramApiUrl", Type: TypeURL, Default: "https://api.telegram.org", Group: "chats"},
 	{Code: "CalendarIntegration", Type: TypeEnum, Default: "none", Options: []string{"none", "google", "exchange"}, Group: "general"},
 	// UseSharedGoogleApp: Tandem ships no shared Google app, so while it is
 	// on (the default) connecting Google accounts is unavailable and users

@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net/http"
 
+	"github.com/tandem-crm/tandem/internal/chat"
 	"github.com/tandem-crm/tandem/internal/metrics"
 	"github.com/tandem-crm/tandem/internal/provider"
 )
@@ -22,8 +23,15 @@ type Notifier interface {
 	Notify(ctx context.Context, providerName string, n provider.Notification) error
 }
 
+// ChatHooks are the chat channels' webhooks (package chat's adapters),
+// each verifying its own deliveries.
+type ChatHooks interface {
+	Hooks() []chat.Hook
+}
+
 // Hooks serves the webhooks of the registered providers.
 type Hooks struct {
+	Chat      ChatHooks // may be nil
 	Providers *provider.Registry
 	Notifier  Notifier
 	Unknown   error // the notifier's "unknown subscription" error
@@ -32,8 +40,14 @@ type Hooks struct {
 	Metrics   *metrics.Metrics // nil records nothing
 }
 
-// Routes registers every hook of every registered provider.
+// Routes registers every hook of every registered provider and chat
+// channel kind.
 func (h *Hooks) Routes(mux *http.ServeMux) {
+	if h.Chat != nil {
+		for _, hk := range h.Chat.Hooks() {
+			mux.Handle(hk.Pattern, hk.Handler)
+		}
+	}
 	for _, p := range h.Providers.All() {
 		pu, ok := p.(provider.Pusher)
 		if !ok {
