@@ -70,6 +70,15 @@ func (s *Server) serveAdmin(w http.ResponseWriter, r *http.Request) {
 				out = map[string]string{"id": id}
 			}
 		}
+	case route == "POST page-admins":
+		var in struct {
+			Page  string   `json:"page"`
+			User  string   `json:"user"`
+			Tasks []string `json:"tasks"`
+		}
+		if err = decodeAdmin(r, &in); err == nil {
+			err = s.AddPageAdmin(in.Page, in.User, in.Tasks...)
+		}
 	case route == "POST signed-in":
 		var in struct{ User string }
 		if err = decodeAdmin(r, &in); err == nil {

@@ -238,6 +238,7 @@
 //	GET  /emulator/apps               → [AppConfig]
 //	POST /emulator/users              {"id","name"} → {"id"}
 //	POST /emulator/pages              {"id","name","category","admins":[user ids]} → {"id"}
+//	POST /emulator/page-admins        {"page","user","tasks"}    AddPageAdmin (all tasks when none)
 //	POST /emulator/signed-in          {"user"}                   SetSignedIn
 //	POST /emulator/auto-approve       {"user"}                   SetAutoApprove ("" off)
 //	POST /emulator/auto-deny          {"on"}                     SetAutoDeny

@@ -148,7 +148,7 @@ func (s *Server) Revoke(userID, appID string) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if g := s.login.grants[userID+"|"+appID]; g != nil {
-		g.revoked = true
+		s.revokeLocked(g)
 	}
 }
 
@@ -194,6 +194,13 @@ func (s *Server) PageToken(appID, userID, pageID string) (string, error) {
 	s.login.tokens[v] = &token{value: v, kind: tokPage, appID: appID, userID: userID, pageID: pageID,
 		grant: g, issued: s.nowLocked(), longLived: true}
 	return v, nil
+}
+
+// revokeLocked kills a grant: its tokens (which point to it) get 190/458,
+// and a later consent starts a fresh grant with only what it asks.
+func (s *Server) revokeLocked(g *grant) {
+	s.login.grants[g.userID+"|"+g.appID] = &grant{userID: g.userID, appID: g.appID}
+	g.revoked = true
 }
 
 func (s *Server) grantLocked(userID, appID string) *grant {
@@ -784,7 +791,7 @@ func (s *Server) handlePermissions(rq *request, node string) {
 		return
 	}
 	if rq.r.Method == http.MethodDelete {
-		t.grant.revoked = true
+		s.revokeLocked(t.grant)
 		rq.ok(map[string]bool{"success": true})
 		return
 	}

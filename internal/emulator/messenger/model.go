@@ -239,6 +239,29 @@ func (s *Server) AddPage(c PageConfig) (string, error) {
 	return c.ID, nil
 }
 
+// AddPageAdmin lets a user manage a page, with the given tasks (all of
+// them when none are given).
+func (s *Server) AddPageAdmin(pageID, userID string, tasks ...string) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	p, err := s.pageLocked(pageID)
+	if err != nil {
+		return err
+	}
+	u := s.users[userID]
+	if u == nil {
+		return &adminError{404, fmt.Sprintf("emulator: no user %q", userID)}
+	}
+	if len(tasks) == 0 {
+		tasks = defaultTasks
+	}
+	if _, ok := p.roles[userID]; !ok {
+		u.pages = append(u.pages, pageID)
+	}
+	p.roles[userID] = slices.Clone(tasks)
+	return nil
+}
+
 // AddCustomer adds a Messenger user of a page (someone who writes to it)
 // and returns their page-scoped id (PSID). Their messaging window is
 // closed until they write (CustomerSays).
