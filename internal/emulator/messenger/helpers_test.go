@@ -17,8 +17,8 @@ import (
 )
 
 const (
-	redirectURI = "http://tandem.test/oauth/facebook/callback"
-	allScopes   = "pages_show_list,pages_manage_metadata,pages_messaging"
+	redirectURI   = "http://tandem.test/oauth/facebook/callback"
+	allScopes     = "pages_show_list,pages_manage_metadata,pages_messaging"
 	channelFields = "messages,messaging_postbacks,messaging_handovers,standby,message_echoes"
 )
 
@@ -181,12 +181,17 @@ func (e *env) exchange(code, redirect string) string {
 	return body["access_token"].(string)
 }
 
-// pageToken logs in with every channel scope and returns the page's token
-// from /me/accounts.
+// pageToken logs in with every channel scope, exchanges the user token
+// for a long-lived one (so the page token never expires, as a channel's
+// must not) and returns the page's token from /me/accounts.
 func (e *env) pageToken() string {
 	e.t.Helper()
-	ut := e.login(allScopes)
-	st, body, _ := e.call("GET", "me/accounts", tok(ut), nil)
+	st, long, _ := e.call("GET", "oauth/access_token", url.Values{"grant_type": {"fb_exchange_token"}, "client_id": {e.app.ID},
+		"client_secret": {e.app.Secret}, "fb_exchange_token": {e.login(allScopes)}}, nil)
+	if st != 200 {
+		e.t.Fatalf("fb_exchange_token: %d %v", st, long)
+	}
+	st, body, _ := e.call("GET", "me/accounts", tok(long["access_token"].(string)), nil)
 	if st != 200 {
 		e.t.Fatalf("me/accounts: %d %v", st, body)
 	}

@@ -823,7 +823,7 @@ func (s *Server) handleDebugToken(rq *request) {
 	it, gerr := s.resolveLocked(input)
 	if gerr != nil {
 		rq.ok(map[string]any{"data": map[string]any{
-			"error": map[string]any{"code": gerr.Code, "subcode": gerr.Subcode, "message": gerr.Message},
+			"error":    map[string]any{"code": gerr.Code, "subcode": gerr.Subcode, "message": gerr.Message},
 			"is_valid": false, "scopes": []string{}}})
 		return
 	}
