@@ -3,7 +3,6 @@ package messenger
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"slices"
 	"time"
@@ -168,7 +167,7 @@ func (s *Server) SenderActions(pageID, psid string) ([]string, error) {
 // and returns message n (0-based), or ctx's error.
 func (s *Server) NextReceived(ctx context.Context, pageID, psid string, n int) (Sent, error) {
 	if n < 0 {
-		return Sent{}, errors.New("emulator: negative message index")
+		return Sent{}, &adminError{400, "emulator: negative message index"}
 	}
 	for {
 		s.mu.Lock()

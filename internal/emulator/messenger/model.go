@@ -1,7 +1,6 @@
 package messenger
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -112,10 +111,10 @@ func (s *Server) AddApp(c AppConfig) (AppConfig, error) {
 		}
 	}
 	if !isNumeric(c.ID) {
-		return c, fmt.Errorf("emulator: app id %q is not numeric", c.ID)
+		return c, &adminError{400, fmt.Sprintf("emulator: app id %q is not numeric", c.ID)}
 	}
 	if c.ID == PageInboxAppID {
-		return c, errors.New("emulator: that app id is the Page Inbox's")
+		return c, &adminError{400, "emulator: that app id is the Page Inbox's"}
 	}
 	if c.Secret == "" {
 		c.Secret = strings.ToLower(s.opaqueLocked("", "app-secret", 32))
@@ -140,7 +139,7 @@ func (s *Server) SetHumanAgent(appID string, on bool) error {
 	defer s.mu.Unlock()
 	a, ok := s.apps[appID]
 	if !ok {
-		return fmt.Errorf("emulator: no app %q", appID)
+		return &adminError{404, fmt.Sprintf("emulator: no app %q", appID)}
 	}
 	a.humanAgent = on
 	return nil
@@ -152,7 +151,7 @@ func (s *Server) AddRedirectURIs(appID string, uris ...string) error {
 	defer s.mu.Unlock()
 	a, ok := s.apps[appID]
 	if !ok {
-		return fmt.Errorf("emulator: no app %q", appID)
+		return &adminError{404, fmt.Sprintf("emulator: no app %q", appID)}
 	}
 	for _, u := range uris {
 		if !slices.Contains(a.redirects, u) {
@@ -188,7 +187,7 @@ func (s *Server) AddUser(id, name string) (string, error) {
 		}
 	}
 	if !isNumeric(id) {
-		return "", fmt.Errorf("emulator: user id %q is not numeric", id)
+		return "", &adminError{400, fmt.Sprintf("emulator: user id %q is not numeric", id)}
 	}
 	if name == "" {
 		name = "User " + id
@@ -208,7 +207,7 @@ func (s *Server) AddPage(c PageConfig) (string, error) {
 	defer s.mu.Unlock()
 	for _, uid := range c.Admins {
 		if s.users[uid] == nil {
-			return "", fmt.Errorf("emulator: no user %q", uid)
+			return "", &adminError{404, fmt.Sprintf("emulator: no user %q", uid)}
 		}
 	}
 	if c.ID == "" {
@@ -217,10 +216,10 @@ func (s *Server) AddPage(c PageConfig) (string, error) {
 		}
 	}
 	if !isNumeric(c.ID) {
-		return "", fmt.Errorf("emulator: page id %q is not numeric", c.ID)
+		return "", &adminError{400, fmt.Sprintf("emulator: page id %q is not numeric", c.ID)}
 	}
 	if s.pages[c.ID] != nil {
-		return "", fmt.Errorf("emulator: page %q exists", c.ID)
+		return "", &adminError{400, fmt.Sprintf("emulator: page %q exists", c.ID)}
 	}
 	if c.Name == "" {
 		c.Name = "Page " + c.ID
