@@ -68,6 +68,15 @@ func TestStandaloneControlRoundTrip(t *testing.T) {
 	if st, _ := ctl(t, base, "GET", "nothing", nil); st != 404 {
 		t.Fatalf("unknown endpoint: %d", st)
 	}
+	if resp, err := http.Get(base + "/"); err != nil {
+		t.Fatal(err)
+	} else {
+		index, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(index), "page "+pageID+"  Demo Shop") || !strings.Contains(string(index), appID+"  Tandem") {
+			t.Fatalf("index page %s", index)
+		}
+	}
 
 	// Facebook Login through the Graph endpoints.
 	e := &env{t: t, srv: srv, url: base, ctx: ctx, app: AppConfig{ID: appID, Secret: secret}, userID: user, pageID: pageID}

@@ -278,6 +278,9 @@ func (d *deliveries) closeIdle() {
 // enqueueLocked adds an event to its lane (callers hold s.mu, so events
 // are queued in the order the state changed).
 func (d *deliveries) enqueueLocked(appID, thread string, ev event) {
+	if d.s.closed {
+		return // Close is waiting for the lanes: start none
+	}
 	d.mu.Lock()
 	ls := d.lanes[appID]
 	if ls == nil {

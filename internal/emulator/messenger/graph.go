@@ -9,7 +9,6 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
-	"strconv"
 	"strings"
 )
 
@@ -233,23 +232,3 @@ func (rq *request) fail(err error) {
 }
 
 func (rq *request) ok(v any) { writeJSON(rq.w, http.StatusOK, v) }
-
-// idString reads an id given as a JSON number or string.
-type idString string
-
-func (i *idString) UnmarshalJSON(b []byte) error {
-	var s string
-	if json.Unmarshal(b, &s) == nil {
-		*i = idString(s)
-		return nil
-	}
-	var n json.Number
-	if err := json.Unmarshal(b, &n); err != nil {
-		return err
-	}
-	if _, err := strconv.ParseUint(n.String(), 10, 64); err != nil {
-		return err
-	}
-	*i = idString(n.String())
-	return nil
-}

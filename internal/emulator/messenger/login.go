@@ -77,6 +77,14 @@ func (t *token) hasScope(sc string) bool {
 	return t.grant != nil && slices.Contains(t.grant.scopes, sc)
 }
 
+// hasScope is t.hasScope for callers not holding mu (a consent may change
+// the grant meanwhile).
+func (s *Server) hasScope(t *token, sc string) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return t.hasScope(sc)
+}
+
 type authCode struct {
 	appID, redirect string
 	grant           *grant

@@ -303,4 +303,11 @@ func TestInvalidTokens(t *testing.T) {
 	if resp.StatusCode != 200 {
 		t.Errorf("bearer header: %d", resp.StatusCode)
 	}
+	// DELETE /me/permissions removes the app: the token dies with 458.
+	if st, body, _ := e.call("DELETE", "me/permissions", tok(ut), nil); st != 200 || body["success"] != true {
+		t.Fatalf("delete permissions: %d %v", st, body)
+	}
+	if st, body, _ := e.call("GET", "me", tok(ut), nil); st != 400 || fst(graphErr(body)) != 190 || get(body, "error", "error_subcode") != float64(458) {
+		t.Fatalf("token after the app was removed: %d %v", st, body)
+	}
 }

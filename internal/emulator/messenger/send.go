@@ -80,7 +80,7 @@ func (s *Server) handleSend(rq *request, node string) {
 		rq.fail(pageTokenRequired())
 		return
 	}
-	if !t.hasScope(ScopePagesMessaging) {
+	if !s.hasScope(t, ScopePagesMessaging) {
 		rq.fail(gErr(200, 0, "(#200) Requires pages_messaging permission to manage the object"))
 		return
 	}

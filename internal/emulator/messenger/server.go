@@ -7,6 +7,7 @@ import (
 	"encoding/base64"
 	"encoding/binary"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"net"
 	"net/http"
@@ -413,23 +414,25 @@ func (s *Server) handleIndex(w http.ResponseWriter, r *http.Request) {
 		w.Write([]byte("ok\n"))
 		return
 	}
-	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	var b strings.Builder
 	base := "http://" + r.Host
-	fmt.Fprintf(w, "Tandem's Facebook Messenger emulator\n\nGraph API:     %s/%s/\nLogin dialog:  %s/%s/dialog/oauth\nToken:         %s/%s/oauth/access_token\nControl API:   %s%s\n\n",
+	fmt.Fprintf(&b, "Tandem's Facebook Messenger emulator\n\nGraph API:     %s/%s/\nLogin dialog:  %s/%s/dialog/oauth\nToken:         %s/%s/oauth/access_token\nControl API:   %s%s\n\n",
 		base, defaultVersion, base, defaultVersion, base, defaultVersion, base, AdminPrefix)
 	s.mu.Lock()
-	defer s.mu.Unlock()
-	fmt.Fprintf(w, "Apps:\n")
+	fmt.Fprintf(&b, "Apps:\n")
 	for _, id := range s.appOrder {
 		a := s.apps[id]
-		fmt.Fprintf(w, "  %s  %s  human agent: %v\n", a.id, a.name, a.humanAgent)
+		fmt.Fprintf(&b, "  %s  %s  human agent: %v\n", a.id, a.name, a.humanAgent)
 	}
-	fmt.Fprintf(w, "Users and their pages:\n")
+	fmt.Fprintf(&b, "Users and their pages:\n")
 	for _, id := range s.userOrder {
 		u := s.users[id]
-		fmt.Fprintf(w, "  %s  %s\n", u.id, u.name)
+		fmt.Fprintf(&b, "  %s  %s\n", u.id, u.name)
 		for _, pid := range u.pages {
-			fmt.Fprintf(w, "      page %s  %s\n", pid, s.pages[pid].name)
+			fmt.Fprintf(&b, "      page %s  %s\n", pid, s.pages[pid].name)
 		}
 	}
+	s.mu.Unlock()
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	io.WriteString(w, b.String())
 }
