@@ -197,9 +197,9 @@ type DeliveryRecord struct {
 
 // DeliverySettings steer how events reach the callbacks.
 type DeliverySettings struct {
-	// Batch > 1 lets one POST carry up to Batch events that are waiting
-	// for the same app (entry[] per page, messaging[]/standby[] per
-	// entry), as Meta batches under load. Default 1.
+	// Batch > 1 lets one POST carry up to Batch events waiting in one of
+	// an app's lanes (entry[] per page, messaging[]/standby[] per entry),
+	// as Meta batches under load; a thread's events share a lane. Default 1.
 	Batch int `json:"batch"`
 	// Duplicate POSTs every body twice.
 	Duplicate bool `json:"duplicate"`

@@ -145,9 +145,10 @@
 // other than 2xx (or not at all within Options.DeliveryTimeout, 20 s) is
 // retried Options.DeliveryRetries (5) times, backing off from
 // Options.RetryBackoff (500 ms) doubling to 30 s, then given up.
-// SetDeliverySettings batches (up to Batch waiting events of an app in one
-// POST), duplicates every POST, delivers the waiting events of a lane
-// newest first (OutOfOrder), or pauses; Deliveries, DeliveryStats and
+// SetDeliverySettings batches (up to Batch events waiting in a lane in one
+// POST; a thread's events always share a lane), duplicates every POST,
+// delivers the waiting events of a lane newest first (OutOfOrder), or
+// pauses; Deliveries, DeliveryStats and
 // WaitDeliveries observe them.
 //
 // # Customers

@@ -8,6 +8,10 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log"
+	"net/http"
+	"net/http/httptest"
 	"net/url"
 	"slices"
 	"strings"
@@ -72,6 +76,32 @@ func TestAppSubscriptionHandshake(t *testing.T) {
 				t.Fatalf("refused subscription is listed: %v", list)
 			}
 		})
+	}
+}
+
+// Like Meta, the emulator calls https callbacks and checks their
+// certificates.
+func TestHTTPSCallbacks(t *testing.T) {
+	e := newEnv(t, func(o *Options) { o.AllowHTTPCallbacks = false })
+	r := newReceiver(t)
+	tlsSrv := httptest.NewUnstartedServer(http.HandlerFunc(r.serve))
+	tlsSrv.Config.ErrorLog = log.New(io.Discard, "", 0) // the refused handshake is expected
+	tlsSrv.StartTLS()
+	t.Cleanup(tlsSrv.Close)
+	callback := tlsSrv.URL + "/hook"
+	err := e.srv.SubscribeApp(e.ctx, e.app.ID, callback, r.verifyToken, "messages")
+	wantGraphErr(t, err, 2200, 0) // an untrusted certificate
+	e.srv.TrustCallbackCertificate(tlsSrv.Certificate())
+	if err := e.srv.SubscribeApp(e.ctx, e.app.ID, callback, r.verifyToken, "messages"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.srv.SubscribePage(e.pageID, e.app.ID, "messages"); err != nil {
+		t.Fatal(err)
+	}
+	psid := must(e.srv.AddCustomer(e.pageID, ""))
+	mid := must(e.srv.CustomerSays(e.pageID, psid, Inbound{Text: "over TLS"}))[0]
+	if it, _ := r.nextItem(e.ctx); get(it, "message", "mid") != mid {
+		t.Fatalf("got %v", it)
 	}
 }
 
