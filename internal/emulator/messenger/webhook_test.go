@@ -377,7 +377,7 @@ func TestDeliveryThroughput(t *testing.T) {
 	}
 	rate := float64(threads*per) / time.Since(began).Seconds()
 	t.Logf("%d events in %v: %.0f events/s", threads*per, time.Since(began).Round(time.Millisecond), rate)
-	if rate < 300 {
+	if rate < 300 && !raceEnabled {
 		t.Errorf("%.0f events/s, want at least 300", rate)
 	}
 }
