@@ -187,8 +187,10 @@
 //
 // A page may make Options.SendRateLimit (300) Send API calls per second
 // on the emulator's clock; beyond, 400 "(#613) Calls to this api have
-// exceeded the rate limit." (SetSendRateLimit; negative/0 off for
-// benchmarks).
+// exceeded the rate limit." A negative Options.SendRateLimit, or
+// SetSendRateLimit(0), turns the limit off (benchmarks; `tandem emulator
+// messenger --send-rate 0`). The figure is the emulator's: Meta documents
+// per-page Send API limits without one number for all message kinds.
 //
 // # Handover protocol
 //
