@@ -189,8 +189,8 @@
 // on the emulator's clock; beyond, 400 "(#613) Calls to this api have
 // exceeded the rate limit." A negative Options.SendRateLimit, or
 // SetSendRateLimit(0), turns the limit off (benchmarks; `tandem emulator
-// messenger --send-rate 0`). The figure is the emulator's: Meta documents
-// per-page Send API limits without one number for all message kinds.
+// messenger --send-rate 0`). 300 a second is the emulator's default, not
+// a figure from apis.md.
 //
 // # Handover protocol
 //
