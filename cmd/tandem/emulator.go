@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	googleemu "github.com/tandem-crm/tandem/internal/emulator/google"
+	messengeremu "github.com/tandem-crm/tandem/internal/emulator/messenger"
 	telegramemu "github.com/tandem-crm/tandem/internal/emulator/telegram"
 	"github.com/tandem-crm/tandem/internal/oauth"
 )
@@ -52,6 +53,20 @@ telegram run a loopback emulator of the Telegram Bot API with one bot and
          limits are on (1 message a second per chat, 30 a second per bot);
          --no-rate-limits turns them off. Runs until interrupted; data
          lives in memory.
+
+  tandem emulator messenger [--addr 127.0.0.1:8087] [--tandem-url http://127.0.0.1:8080]
+                            [--app-id ID] [--app-secret S] [--redirect URL]... [--human-agent]
+                            [--auto-approve] [--send-rate 300] [--seed N]
+
+messenger  run a loopback emulator of Facebook Login and the Messenger
+         Platform (Graph API, webhooks, Send API, handover protocol) with an
+         app, a user who manages the page "Demo Shop" and two customers, and
+         print what to enter in Tandem. <SiteUrl>/oauth/facebook/callback is
+         the accepted redirect URI. Customers write, and an external bot
+         acts, through the control API under <emulator>/emulator/ (see the
+         printed examples; every endpoint is in the package documentation).
+         Webhooks may call back over http to this machine. Runs until
+         interrupted; data lives in memory.
 `
 
 // stringList is a repeatable string flag.
@@ -63,19 +78,21 @@ func (l *stringList) Set(v string) error { *l = append(*l, v); return nil }
 func emulatorCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, emulatorUsage)
-		return errors.New("emulator: expected the emulator's name: google or telegram")
+		return errors.New("emulator: expected the emulator's name: google, telegram or messenger")
 	}
 	switch args[0] {
 	case "google":
 		return emulatorGoogle(ctx, args[1:], stdout, stderr)
 	case "telegram":
 		return emulatorTelegram(ctx, args[1:], stdout, stderr)
+	case "messenger":
+		return emulatorMessenger(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, emulatorUsage)
 		return nil
 	default:
 		fmt.Fprint(stderr, emulatorUsage)
-		return fmt.Errorf("emulator: unknown emulator %q (known: google, telegram)", args[0])
+		return fmt.Errorf("emulator: unknown emulator %q (known: google, telegram, messenger)", args[0])
 	}
 }
 
@@ -238,4 +255,126 @@ func emulatorTelegram(ctx context.Context, args []string, stdout, stderr io.Writ
 	fmt.Fprintf(stdout, "\nPress Ctrl-C to stop.\n")
 	<-ctx.Done()
 	return nil
+}
+
+// messengerCallbackPath is where the emulator expects Facebook Login to send
+// the browser back, appended to SiteUrl, after the Google provider's
+// pattern (/oauth/<provider>/callback).
+const messengerCallbackPath = "/oauth/facebook/callback"
+
+func emulatorMessenger(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tandem emulator messenger", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), emulatorUsage, "\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	addr := fs.String("addr", "127.0.0.1:8087", "listen address")
+	tandemURL := fs.String("tandem-url", "http://127.0.0.1:8080", "Tandem's address as opened in the browser: its /oauth/facebook/callback is the accepted redirect URI")
+	appID := fs.String("app-id", "100000000000001", "the Meta app's id (numeric)")
+	appSecret := fs.String("app-secret", "tandem-emulator-secret", "the Meta app's secret (signs the webhooks)")
+	var redirects stringList
+	fs.Var(&redirects, "redirect", "a further accepted OAuth redirect URI (repeatable)")
+	humanAgent := fs.Bool("human-agent", false, "give the app the Human Agent permission (tag HUMAN_AGENT, 7-day window)")
+	autoApprove := fs.Bool("auto-approve", false, "approve every login at once as the demo user, without the consent page")
+	sendRate := fs.Int("send-rate", 300, "Send API calls a page may make per second before (#613); 0 = no limit")
+	seed := fs.Int64("seed", 1, "seed for identifiers and tokens")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("emulator messenger: unexpected argument %q", fs.Arg(0))
+	}
+	if *sendRate < 0 {
+		return errors.New("emulator messenger: --send-rate cannot be negative (0 turns the limit off)")
+	}
+	site, err := siteURL(*tandemURL)
+	if err != nil {
+		return fmt.Errorf("emulator messenger: --tandem-url: %w", err)
+	}
+	redirect := site + messengerCallbackPath
+	rate := *sendRate
+	if rate == 0 {
+		rate = -1
+	}
+	srv := messengeremu.New(messengeremu.Options{
+		Addr:               *addr,
+		Seed:               *seed,
+		SendRateLimit:      rate,
+		AllowHTTPCallbacks: true,
+		Logf:               func(format string, a ...any) { fmt.Fprintf(stderr, "emulator: "+format+"\n", a...) },
+	})
+	app, err := srv.AddApp(messengeremu.AppConfig{ID: *appID, Secret: *appSecret, Name: "Tandem", HumanAgent: *humanAgent,
+		RedirectURIs: append([]string{redirect}, redirects...)})
+	if err != nil {
+		return fmt.Errorf("emulator messenger: %w", err)
+	}
+	demo, err := seedMessengerDemo(srv, *autoApprove)
+	if err != nil {
+		return fmt.Errorf("emulator messenger: seeding: %w", err)
+	}
+	base, err := srv.Start()
+	if err != nil {
+		return fmt.Errorf("emulator messenger: %w", err)
+	}
+	defer srv.Close()
+	printMessengerSettings(stdout, base, site, redirect, app, demo)
+	<-ctx.Done()
+	return nil
+}
+
+type messengerDemo struct {
+	userID, userName, pageID, pageName string
+	customers                          [][2]string // PSID, name
+}
+
+func seedMessengerDemo(srv *messengeremu.Server, autoApprove bool) (messengerDemo, error) {
+	d := messengerDemo{userName: "Anna Admin", pageName: "Demo Shop"}
+	var err error
+	if d.userID, err = srv.AddUser("", d.userName); err != nil {
+		return d, err
+	}
+	if d.pageID, err = srv.AddPage(messengeremu.PageConfig{Name: d.pageName, Admins: []string{d.userID}}); err != nil {
+		return d, err
+	}
+	for _, name := range []string{"Carla Customer", "Dmitri Dvořák"} {
+		psid, err := srv.AddCustomer(d.pageID, name)
+		if err != nil {
+			return d, err
+		}
+		d.customers = append(d.customers, [2]string{psid, name})
+	}
+	if autoApprove {
+		if err := srv.SetAutoApprove(d.userID); err != nil {
+			return d, err
+		}
+	}
+	return d, nil
+}
+
+func printMessengerSettings(w io.Writer, base, site, redirect string, app messengeremu.AppConfig, d messengerDemo) {
+	fmt.Fprintf(w, "Messenger emulator listening on %s\n\n", base)
+	fmt.Fprintf(w, "For Tandem (SiteUrl %s):\n", site)
+	for _, kv := range [][2]string{
+		{"App id", app.ID},
+		{"App secret", app.Secret},
+		{"Graph API base", base + " (for https://graph.facebook.com)"},
+		{"Login dialog base", base + " (for https://www.facebook.com)"},
+		{"Redirect URI", redirect},
+	} {
+		fmt.Fprintf(w, "  %-18s %s\n", kv[0], kv[1])
+	}
+	fmt.Fprintf(w, "\nFacebook user %s (%s) manages the page %s (%s).\n", d.userName, d.userID, d.pageName, d.pageID)
+	fmt.Fprintf(w, "Customers of the page (PSIDs):\n")
+	for _, c := range d.customers {
+		fmt.Fprintf(w, "  %s  %s\n", c[0], c[1])
+	}
+	if len(d.customers) > 0 {
+		fmt.Fprintf(w, "\nA customer writes:\n  curl -X POST %s%scustomers/messages -d '{\"page\":\"%s\",\"psid\":\"%s\",\"text\":\"Hello\"}'\n",
+			base, messengeremu.AdminPrefix, d.pageID, d.customers[0][0])
+		fmt.Fprintf(w, "What the customer received:\n  curl '%s%scustomers/received?page=%s&psid=%s'\n", base, messengeremu.AdminPrefix, d.pageID, d.customers[0][0])
+	}
+	fmt.Fprintf(w, "Step the clock over the 24-hour window:\n  curl -X POST %s%sclock/advance -d '{\"duration\":\"25h\"}'\n", base, messengeremu.AdminPrefix)
+	fmt.Fprintf(w, "\nPress Ctrl-C to stop.\n")
 }

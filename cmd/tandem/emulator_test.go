@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -28,6 +29,7 @@ func TestHelp(t *testing.T) {
 		{"sync", "-h"}, {"sync", "run", "--help"}, {"sync", "list", "-h"},
 		{"bench", "--help"}, {"bench", "store", "-h"}, {"bench", "sync", "--help"},
 		{"emulator", "--help"}, {"emulator", "google", "--help"}, {"emulator", "google", "-h"},
+		{"emulator", "messenger", "--help"},
 	} {
 		var out, errb bytes.Buffer
 		if status := exitStatus(run(args, &out, &errb), &errb); status != 0 {
@@ -162,5 +164,89 @@ func TestEmulatorGoogleQuotaFlags(t *testing.T) {
 	var errOut bytes.Buffer
 	if err := emulatorGoogle(context.Background(), []string{"--quota-writes=-1"}, &bytes.Buffer{}, &errOut); err == nil {
 		t.Error("a negative quota was accepted")
+	}
+}
+
+// `tandem emulator messenger` prints the app, the redirect URI it accepts
+// for --tandem-url, the demo page and customers; the printed values work
+// against it: the login dialog sends a code back to the redirect URI, the
+// code buys a token with the printed secret, and the control API plays
+// the printed customer.
+func TestEmulatorMessenger(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var out, errb testenv.Buffer
+	done := make(chan error, 1)
+	go func() {
+		done <- emulatorMessenger(ctx, []string{"--addr", "127.0.0.1:0", "--tandem-url", "http://127.0.0.1:9191/", "--auto-approve"}, &out, &errb)
+	}()
+	t.Cleanup(func() {
+		cancel()
+		if err := <-done; err != nil {
+			t.Errorf("emulator: %v\n%s", err, errb.String())
+		}
+	})
+	deadline := time.Now().Add(10 * time.Second)
+	for !strings.Contains(out.String(), "Press Ctrl-C") {
+		if time.Now().After(deadline) {
+			t.Fatalf("emulator did not start: %q %q", out.String(), errb.String())
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	printed := map[string]string{}
+	var base, page, psid string
+	sc := bufio.NewScanner(strings.NewReader(out.String()))
+	for sc.Scan() {
+		line := sc.Text()
+		if v, ok := strings.CutPrefix(line, "Messenger emulator listening on "); ok {
+			base = v
+		}
+		for _, k := range []string{"App id", "App secret", "Redirect URI"} {
+			if v, ok := strings.CutPrefix(line, "  "+k+" "); ok {
+				printed[k] = strings.TrimSpace(v)
+			}
+		}
+		if _, rest, ok := strings.Cut(line, "manages the page Demo Shop ("); ok {
+			page = strings.TrimSuffix(rest, ").")
+		}
+		if f := strings.Fields(line); len(f) == 3 && f[1] == "Carla" && psid == "" {
+			psid = f[0]
+		}
+	}
+	redirect := "http://127.0.0.1:9191/oauth/facebook/callback"
+	if base == "" || page == "" || psid == "" || printed["Redirect URI"] != redirect || printed["App id"] == "" {
+		t.Fatalf("printed %q (base %q page %q psid %q %v)", out.String(), base, page, psid, printed)
+	}
+	noFollow := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := noFollow.Get(base + "/v21.0/dialog/oauth?" + url.Values{"client_id": {printed["App id"]}, "redirect_uri": {redirect},
+		"state": {"s"}, "scope": {"pages_show_list,pages_manage_metadata,pages_messaging"}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	loc, _ := url.Parse(resp.Header.Get("Location"))
+	if resp.StatusCode != http.StatusFound || !strings.HasPrefix(loc.String(), redirect+"?") || loc.Query().Get("code") == "" {
+		t.Fatalf("dialog: %d %s", resp.StatusCode, loc)
+	}
+	resp, err = http.Get(base + "/v21.0/oauth/access_token?" + url.Values{"client_id": {printed["App id"]}, "client_secret": {printed["App secret"]},
+		"redirect_uri": {redirect}, "code": {loc.Query().Get("code")}}.Encode())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var tok struct {
+		AccessToken string `json:"access_token"`
+	}
+	json.NewDecoder(resp.Body).Decode(&tok)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || tok.AccessToken == "" {
+		t.Fatalf("token exchange: %d", resp.StatusCode)
+	}
+	body, _ := json.Marshal(map[string]string{"page": page, "psid": psid, "text": "Hello"})
+	resp, err = http.Post(base+"/emulator/customers/messages", "application/json", bytes.NewReader(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("customer message: %d", resp.StatusCode)
 	}
 }
