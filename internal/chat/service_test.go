@@ -3,6 +3,14 @@ package chat_test
 import (
 	"bytes"
 	"context"
+	"crypto/hmac"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
 	"errors"
 	"fmt"
 	"sync"
@@ -521,6 +529,87 @@ func TestBotHandover(t *testing.T) {
 		}
 		if got := f.open(t, "psid-1"); got.Status != store.ChatBot || f.load(t, op).Load != 0 {
 			t.Fatalf("after take: %s, load %d", got.Status, f.load(t, op).Load)
+		}
+	})
+}
+
+type fakeCases struct{ made []string }
+
+func (f *fakeCases) CreateCaseFromChat(_ context.Context, v access.Viewer, chatID, contactID, subject string) (string, error) {
+	f.made = append(f.made, chatID+"|"+contactID+"|"+subject+"|"+v.UserID)
+	return "case-1", nil
+}
+
+func TestActions(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, chat.RoutingAll, 2, 0)
+		cases := &fakeCases{}
+		f.svc.Cases = cases
+		var got struct {
+			body []byte
+			sig  string
+		}
+		hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			got.body, _ = io.ReadAll(r.Body)
+			got.sig = r.Header.Get(chat.SignatureHeader)
+			if strings.Contains(r.URL.Path, "fail") {
+				w.WriteHeader(http.StatusBadGateway)
+			}
+		}))
+		defer hook.Close()
+		other := &store.ChatQueue{Name: "Other", Routing: "all"}
+		if err := st.SaveChatQueue(f.ctx, other); err != nil {
+			t.Fatal(err)
+		}
+		caseAct := &store.ChatAction{Name: "Create case", Process: "create_case"}
+		hookAct := &store.ChatAction{Name: "Refund", Process: "webhook", URL: hook.URL + "/refund", QueueID: f.queue.ID}
+		failAct := &store.ChatAction{Name: "Broken", Process: "webhook", URL: hook.URL + "/fail"}
+		elsewhere := &store.ChatAction{Name: "Other queue", Process: "create_case", QueueID: other.ID}
+		for _, a := range []*store.ChatAction{caseAct, hookAct, failAct, elsewhere} {
+			secret := ""
+			if a == hookAct {
+				secret = "s3cret"
+			}
+			if err := f.svc.SaveAction(f.ctx, a, secret); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := f.svc.SaveAction(f.ctx, &store.ChatAction{Name: "x", Process: "shell"}, ""); err == nil {
+			t.Fatal("an unknown process was accepted")
+		}
+		f.write(t, "u1", "c1", "I want a refund")
+		c := f.open(t, "c1")
+		op := f.ops[0]
+		if err := f.svc.Accept(f.ctx, op, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.svc.RunAction(f.ctx, op, c.ID, caseAct.ID); err != nil {
+			t.Fatal(err)
+		}
+		if want := c.ID + "|" + c.ContactID + "|I want a refund|" + op.UserID; len(cases.made) != 1 || cases.made[0] != want {
+			t.Fatalf("case made %q, want %q", cases.made, want)
+		}
+		if _, err := f.svc.RunAction(f.ctx, op, c.ID, hookAct.ID); err != nil {
+			t.Fatal(err)
+		}
+		mac := hmac.New(sha256.New, []byte("s3cret"))
+		mac.Write(got.body)
+		if got.sig != "sha256="+hex.EncodeToString(mac.Sum(nil)) {
+			t.Fatalf("signature %q does not match the body", got.sig)
+		}
+		var payload map[string]string
+		if err := json.Unmarshal(got.body, &payload); err != nil || payload["chat_id"] != c.ID || payload["contact_id"] != c.ContactID {
+			t.Fatalf("payload %s (%v)", got.body, err)
+		}
+		if _, err := f.svc.RunAction(f.ctx, op, c.ID, failAct.ID); !errors.Is(err, chat.ErrActionFailed) {
+			t.Fatalf("failing webhook: %v", err)
+		}
+		if _, err := f.svc.RunAction(f.ctx, op, c.ID, elsewhere.ID); !errors.Is(err, chat.ErrActionUnavailable) {
+			t.Fatalf("another queue's action: %v", err)
+		}
+		outsider := storetest.User(t, st, "outsider@example.com")
+		if _, err := f.svc.RunAction(f.ctx, outsider, c.ID, caseAct.ID); !errors.Is(err, store.ErrNotFound) {
+			t.Fatalf("an outsider ran an action: %v", err)
 		}
 	})
 }
