@@ -23,6 +23,7 @@ const benchUsage = `Usage:
                      [--quota N] [--quota-timeout D] [--db sqlite,postgres] [--postgres URL] [--keep]
                      [--cpuprofile FILE] [--import-profile FILE]
   tandem bench mail  [--json] [--n N] [--new N] [--reps N] [--keep] [--cpuprofile FILE]
+                     [--new-profile FILE]
 
 store   insert N contacts through the store, then time contact search (first
         page), contact reads by id and change-log reads, and report the
@@ -357,6 +358,7 @@ func benchMail(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	reps := fs.Int("reps", 3, "timed first loads of each of Tandem and mbsync (the medians count)")
 	keep := fs.Bool("keep", false, "keep the work folder (Tandem's databases, mbsync's Maildirs) and print where it is")
 	cpuProfile := fs.String("cpuprofile", "", "write a CPU profile of Tandem's first timed first load to this file")
+	newProfile := fs.String("new-profile", "", "write a CPU profile of the load of the --new appended messages to this file")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
@@ -375,6 +377,14 @@ func benchMail(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		}
 		defer f.Close()
 		o.CPUProfile = f
+	}
+	if *newProfile != "" {
+		f, err := os.Create(*newProfile)
+		if err != nil {
+			return err
+		}
+		defer f.Close()
+		o.NewProfile = f
 	}
 	res, err := bench.Mail(ctx, o)
 	if err != nil {

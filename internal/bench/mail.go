@@ -45,6 +45,9 @@ type MailOptions struct {
 	// CPUProfile, when set, receives a CPU profile of Tandem's first timed
 	// first load.
 	CPUProfile io.Writer
+	// NewProfile, when set, receives a CPU profile of the load of the New
+	// appended messages.
+	NewProfile io.Writer
 }
 
 const (

@@ -195,7 +195,7 @@ func Mail(ctx context.Context, o MailOptions) (res MailResult, err error) {
 		"--password", b.password, "--start", strconv.Itoa(o.N), "--count", strconv.Itoa(o.New), "--seed", strconv.Itoa(o.Seed)); err != nil {
 		return res, fmt.Errorf("append new messages: %w", err)
 	}
-	if res.NewRun, err = b.timedLoad(ctx, env, o.New, nil); err != nil {
+	if res.NewRun, err = b.timedLoad(ctx, env, o.New, o.NewProfile); err != nil {
 		return res, fmt.Errorf("load of new messages: %w", err)
 	}
 	res.New100MS = round(res.NewRun.Seconds*1000, 1)
