@@ -1,5 +1,5 @@
 // Package crm owns Tandem's core records — contacts, accounts, activities,
-// tags and groups — as plain types with their validation rules. It does no
+// cases, tags and groups — as plain types with their validation rules. It does no
 // I/O: the store persists these types, the web layer decodes them, and the
 // sync engine compares them, all against the same rules defined here.
 package crm
@@ -28,6 +28,7 @@ const (
 	KindContact  = "contact"
 	KindAccount  = "account"
 	KindActivity = "activity"
+	KindCase     = "case"
 	KindTag      = "tag"
 	KindGroup    = "group"
 	KindUser     = "user"
@@ -45,6 +46,7 @@ var limits = map[string]map[string]int{
 		"address": MaxName * 2, "notes": MaxText},
 	KindActivity: {"title": MaxName, "description": MaxText, "location": MaxName, "rrule": MaxRRule,
 		"participant_name": MaxName, "email": MaxEmail},
+	KindCase:  {"subject": MaxName, "description": MaxText, "source_chat_id": MaxShort},
 	KindTag:   {"name": MaxShort},
 	KindGroup: {"name": MaxName},
 	// Users, roles and API tokens are checked by the store, against these.

@@ -291,6 +291,11 @@ func TestMaxLenIsEnforced(t *testing.T) {
 			}},
 			"email": {"participants[0].email", nil},
 		},
+		KindCase: {
+			"subject":        {"subject", func(s string) error { return validCase(Case{Subject: s}) }},
+			"description":    {"description", func(s string) error { return validCase(Case{Subject: "x", Description: s}) }},
+			"source_chat_id": {"source_chat_id", func(s string) error { return validCase(Case{Subject: "x", SourceChatID: s}) }},
+		},
 		KindTag:   {"name": {"name", func(s string) error { t := Tag{Name: s}; t.Normalize(); return t.Validate() }}},
 		KindGroup: {"name": {"name", func(s string) error { g := Group{Name: s, Entity: GroupContacts}; g.Normalize(); return g.Validate() }}},
 	}
@@ -325,3 +330,4 @@ func TestMaxLenIsEnforced(t *testing.T) {
 func validContact(c Contact) error   { c.Normalize(); return c.Validate() }
 func validAccount(a Account) error   { a.Normalize(); return a.Validate() }
 func validActivity(a Activity) error { a.Normalize(); return a.Validate() }
+func validCase(k Case) error         { k.Normalize(); return k.Validate() }

@@ -137,7 +137,7 @@ func (s *Store) DeleteAccount(ctx context.Context, v access.Viewer, id string) e
 const accountColumns = `a.id, a.name, a.type, a.industry, a.website, a.phone, a.email, a.address, a.notes, a.owner_id,
 	a.created_at, a.updated_at, a.version`
 
-func scanAccount(row interface{ Scan(...any) error }) (crm.Account, error) {
+func scanAccount(row rowScanner) (crm.Account, error) {
 	var a crm.Account
 	var c, u int64
 	err := row.Scan(&a.ID, &a.Name, &a.Type, &a.Industry, &a.Website, &a.Phone, &a.Email, &a.Address, &a.Notes,
@@ -190,41 +190,16 @@ func (s *Store) ListAccounts(ctx context.Context, v access.Viewer, f AccountFilt
 	if err != nil {
 		return nil, "", fmt.Errorf("list accounts: %w", err)
 	}
-	var out []crm.Account
-	for rows.Next() {
-		a, err := scanAccount(rows)
-		if err != nil {
-			rows.Close()
-			return nil, "", err
-		}
-		out = append(out, a)
+	out, err := scanRows(rows, scanAccount)
+	if err != nil {
+		return nil, "", fmt.Errorf("list accounts: %w", err)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	var next string
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = encodeCursor(crm.Fold(last.Name), last.ID)
-	}
+	out, next := pageOf(out, limit, func(a *crm.Account) []string { return []string{crm.Fold(a.Name), a.ID} })
 	return out, next, s.fillAccounts(ctx, v, out)
 }
 
 func (s *Store) fillAccounts(ctx context.Context, v access.Viewer, as []crm.Account) error {
-	ids := make([]string, len(as))
-	for i := range as {
-		ids[i] = as[i].ID
-	}
-	sh, err := s.loadShared(ctx, v, ids)
-	if err != nil {
-		return err
-	}
-	for i := range as {
-		as[i].Tags, as[i].Access = sh.of(as[i].ID)
-	}
-	return nil
+	return fillShared(ctx, s, v, as, func(a *crm.Account) (string, *[]crm.TagRef, *[]crm.Grant) { return a.ID, &a.Tags, &a.Access })
 }
 
 // query builds a WHERE clause with numbered parameters.
@@ -252,8 +227,24 @@ func (q *query) after(sortCol, idCol string, cur []string) {
 	if cur == nil {
 		return
 	}
-	k, id := q.arg(cur[0]), q.arg(cur[1])
-	q.conds = append(q.conds, fmt.Sprintf("(%s > %s OR (%s = %s AND %s > %s))", sortCol, k, sortCol, k, idCol, id))
+	q.afterKey(sortCol, idCol, cur[0], cur[1], false)
+}
+
+// afterKey adds the keyset condition of the rows after (key, id) in a list
+// ordered by sortCol, then idCol, both ascending or both descending
+// (desc). An empty idCol means sortCol is unique: the key alone decides.
+func (q *query) afterKey(sortCol, idCol string, key any, id string, desc bool) {
+	op := ">"
+	if desc {
+		op = "<"
+	}
+	k := q.arg(key)
+	if idCol == "" {
+		q.conds = append(q.conds, fmt.Sprintf("%s %s %s", sortCol, op, k))
+		return
+	}
+	i := q.arg(id)
+	q.conds = append(q.conds, fmt.Sprintf("(%[1]s %[5]s %[2]s OR (%[1]s = %[2]s AND %[3]s %[5]s %[4]s))", sortCol, k, idCol, i, op))
 }
 
 func (q *query) where() string { return joinAnd(q.conds) }

@@ -15,7 +15,12 @@ const (
 	EntityContact  = "contact"
 	EntityAccount  = "account"
 	EntityActivity = "activity"
+	EntityCase     = "case"
 )
+
+// entityTables maps the record entities to their tables.
+var entityTables = map[string]string{EntityContact: "contacts", EntityAccount: "accounts", EntityActivity: "activities",
+	EntityCase: "cases"}
 
 // Change is one change-log entry.
 type Change struct {

@@ -153,7 +153,7 @@ func (s *Store) deleteContact(ctx context.Context, tx querier, v access.Viewer, 
 const contactColumns = `c.id, c.name, c.given_name, c.middle_name, c.family_name, c.job_title, c.type,
 	COALESCE(c.account_id, ''), COALESCE(a.name, ''), c.notes, c.owner_id, c.created_at, c.updated_at, c.version`
 
-func scanContact(rows interface{ Scan(...any) error }) (crm.Contact, error) {
+func scanContact(rows rowScanner) (crm.Contact, error) {
 	var c crm.Contact
 	var created, updated int64
 	err := rows.Scan(&c.ID, &c.Name, &c.GivenName, &c.MiddleName, &c.FamilyName, &c.JobTitle, &c.Type,
@@ -247,25 +247,11 @@ func (s *Store) ListContacts(ctx context.Context, v access.Viewer, f ContactFilt
 	if err != nil {
 		return nil, "", fmt.Errorf("list contacts: %w", err)
 	}
-	var out []crm.Contact
-	for rows.Next() {
-		c, err := scanContact(rows)
-		if err != nil {
-			rows.Close()
-			return nil, "", err
-		}
-		out = append(out, c)
+	out, err := scanRows(rows, scanContact)
+	if err != nil {
+		return nil, "", fmt.Errorf("list contacts: %w", err)
 	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return nil, "", err
-	}
-	var next string
-	if len(out) > limit {
-		out = out[:limit]
-		last := out[limit-1]
-		next = encodeCursor(crm.Fold(last.Name), last.ID)
-	}
+	out, next := pageOf(out, limit, func(c *crm.Contact) []string { return []string{crm.Fold(c.Name), c.ID} })
 	return out, next, s.fillContacts(ctx, v, out)
 }
 

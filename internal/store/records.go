@@ -273,6 +273,25 @@ func (s *Store) loadShared(ctx context.Context, v access.Viewer, ids []string) (
 	return shared{tags: tags, grants: grants}, nil
 }
 
+// fillShared loads the tags and grants of a page of records; parts names
+// a record's id and where its tags and grants go.
+func fillShared[T any](ctx context.Context, s *Store, v access.Viewer, recs []T,
+	parts func(*T) (id string, tags *[]crm.TagRef, grants *[]crm.Grant)) error {
+	ids := make([]string, len(recs))
+	for i := range recs {
+		ids[i], _, _ = parts(&recs[i])
+	}
+	sh, err := s.loadShared(ctx, v, ids)
+	if err != nil {
+		return err
+	}
+	for i := range recs {
+		id, tags, grants := parts(&recs[i])
+		*tags, *grants = sh.of(id)
+	}
+	return nil
+}
+
 // of returns a record's tags and grants (never nil grants, so the API shows []).
 func (sh shared) of(id string) ([]crm.TagRef, []crm.Grant) {
 	g := sh.grants[id]
@@ -283,10 +302,13 @@ func (sh shared) of(id string) ([]crm.TagRef, []crm.Grant) {
 }
 
 // Editable reports whether the viewer may change a record of entity
-// ("contact", "account", "activity", "group"); ErrNotFound when they cannot
-// see it.
+// ("contact", "account", "activity", "case", "group"); ErrNotFound when they
+// cannot see it.
 func (s *Store) Editable(ctx context.Context, v access.Viewer, entity, id string) (bool, error) {
-	table, ok := map[string]string{EntityContact: "contacts", EntityAccount: "accounts", EntityActivity: "activities", "group": "groups"}[entity]
+	table, ok := entityTables[entity]
+	if entity == "group" {
+		table, ok = "groups", true
+	}
 	if !ok {
 		return false, fmt.Errorf("editable: unknown entity %q", entity)
 	}
@@ -298,4 +320,32 @@ func (s *Store) Editable(ctx context.Context, v access.Viewer, entity, id string
 	default:
 		return false, err
 	}
+}
+
+// rowScanner is a *sql.Row or *sql.Rows.
+type rowScanner interface{ Scan(dest ...any) error }
+
+// scanRows reads every row with scan and closes rows.
+func scanRows[T any](rows *sql.Rows, scan func(rowScanner) (T, error)) ([]T, error) {
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		x, err := scan(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}
+
+// pageOf cuts a list read with one row more than limit down to limit and
+// returns the cursor of the next page, made of the last row's sort key and
+// id by cursor; "" when there is no next page.
+func pageOf[T any](rows []T, limit int, cursor func(last *T) []string) ([]T, string) {
+	if len(rows) <= limit {
+		return rows, ""
+	}
+	rows = rows[:limit]
+	return rows, encodeCursor(cursor(&rows[limit-1])...)
 }

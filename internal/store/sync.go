@@ -547,7 +547,7 @@ func (t *Tx) DeleteActivity(ctx context.Context, v access.Viewer, id string) err
 // SetTag puts a visible tag on a record or takes it off, logging the
 // record as changed when anything changed.
 func (t *Tx) SetTag(ctx context.Context, v access.Viewer, entity, recordID, tagID string, on bool) error {
-	table := map[string]string{EntityContact: "contacts", EntityAccount: "accounts", EntityActivity: "activities"}[entity]
+	table := entityTables[entity]
 	if table == "" {
 		return fmt.Errorf("set tag: unknown entity %q", entity)
 	}

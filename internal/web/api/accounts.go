@@ -79,30 +79,15 @@ func (a *API) listAccounts(w http.ResponseWriter, r *http.Request, v access.View
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]accountOut, len(items))
-	for i := range items {
-		out[i] = accountJSON(&items[i])
-	}
-	writeJSON(w, http.StatusOK, page(out, next))
+	writePage(w, items, next, accountJSON)
 }
 
 func (a *API) createAccount(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	var in accountIn
-	if err := decode(r, &in); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	acc := &crm.Account{}
-	in.apply(acc)
-	if err := a.st.CreateAccount(r.Context(), v, acc); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.accounts().respond(a, w, r, v, acc.ID, http.StatusCreated)
+	createRecord(a, a.accounts(), w, r, v, func(in *accountIn, acc *crm.Account, _ crm.FieldErrors) { in.apply(acc) })
 }
 
 func (a *API) getAccount(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	a.accounts().respond(a, w, r, v, r.PathValue("id"), http.StatusOK)
+	a.accounts().serveGet(a, w, r, v)
 }
 
 func (a *API) patchAccount(w http.ResponseWriter, r *http.Request, v access.Viewer) {
@@ -110,9 +95,5 @@ func (a *API) patchAccount(w http.ResponseWriter, r *http.Request, v access.View
 }
 
 func (a *API) deleteAccount(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	if err := a.st.DeleteAccount(r.Context(), v, r.PathValue("id")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.accounts().serveDelete(a, w, r, v)
 }

@@ -310,35 +310,15 @@ func (a *API) listActivities(w http.ResponseWriter, r *http.Request, v access.Vi
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]activityOut, len(items))
-	for i := range items {
-		out[i] = activityJSON(&items[i])
-	}
-	writeJSON(w, http.StatusOK, page(out, next))
+	writePage(w, items, next, activityJSON)
 }
 
 func (a *API) createActivity(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	var in activityIn
-	if err := decode(r, &in); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	act := &crm.Activity{}
-	fe := crm.FieldErrors{}
-	in.apply(act, fe)
-	if err := fe.Err(); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	if err := a.st.CreateActivity(r.Context(), v, act); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.activities().respond(a, w, r, v, act.ID, http.StatusCreated)
+	createRecord(a, a.activities(), w, r, v, func(in *activityIn, act *crm.Activity, fe crm.FieldErrors) { in.apply(act, fe) })
 }
 
 func (a *API) getActivity(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	a.activities().respond(a, w, r, v, r.PathValue("id"), http.StatusOK)
+	a.activities().serveGet(a, w, r, v)
 }
 
 func (a *API) patchActivity(w http.ResponseWriter, r *http.Request, v access.Viewer) {
@@ -346,9 +326,5 @@ func (a *API) patchActivity(w http.ResponseWriter, r *http.Request, v access.Vie
 }
 
 func (a *API) deleteActivity(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	if err := a.st.DeleteActivity(r.Context(), v, r.PathValue("id")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.activities().serveDelete(a, w, r, v)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -442,7 +443,7 @@ func (a *API) listChanges(w http.ResponseWriter, r *http.Request, v access.Viewe
 		limit = n
 	}
 	entity := q.Get("entity")
-	if entity != "" && entity != store.EntityContact && entity != store.EntityAccount && entity != store.EntityActivity {
+	if entity != "" && !slices.Contains(changeEntities, entity) {
 		fe.Add("entity", crm.ErrUnknownEnum)
 	}
 	if err := fe.Err(); err != nil {

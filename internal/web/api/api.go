@@ -106,6 +106,12 @@ func (a *API) Routes(mux *http.ServeMux, auth Authenticator) {
 	h("PATCH /api/v1/activities/{id}", a.patchActivity)
 	h("DELETE /api/v1/activities/{id}", a.deleteActivity)
 
+	h("GET /api/v1/cases", a.listCases)
+	h("POST /api/v1/cases", a.createCase)
+	h("GET /api/v1/cases/{id}", a.getCase)
+	h("PATCH /api/v1/cases/{id}", a.patchCase)
+	h("DELETE /api/v1/cases/{id}", a.deleteCase)
+
 	h("GET /api/v1/tags", a.listTags)
 	h("POST /api/v1/tags", a.createTag)
 	h("GET /api/v1/tags/{id}", a.getTag)

@@ -132,30 +132,15 @@ func (a *API) listContacts(w http.ResponseWriter, r *http.Request, v access.View
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]contactOut, len(items))
-	for i := range items {
-		out[i] = contactJSON(&items[i])
-	}
-	writeJSON(w, http.StatusOK, page(out, next))
+	writePage(w, items, next, contactJSON)
 }
 
 func (a *API) createContact(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	var in contactIn
-	if err := decode(r, &in); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	c := &crm.Contact{}
-	in.apply(c)
-	if err := a.st.CreateContact(r.Context(), v, c); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	a.contacts().respond(a, w, r, v, c.ID, http.StatusCreated)
+	createRecord(a, a.contacts(), w, r, v, func(in *contactIn, c *crm.Contact, _ crm.FieldErrors) { in.apply(c) })
 }
 
 func (a *API) getContact(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	a.contacts().respond(a, w, r, v, r.PathValue("id"), http.StatusOK)
+	a.contacts().serveGet(a, w, r, v)
 }
 
 func (a *API) patchContact(w http.ResponseWriter, r *http.Request, v access.Viewer) {
@@ -163,9 +148,5 @@ func (a *API) patchContact(w http.ResponseWriter, r *http.Request, v access.View
 }
 
 func (a *API) deleteContact(w http.ResponseWriter, r *http.Request, v access.Viewer) {
-	if err := a.st.DeleteContact(r.Context(), v, r.PathValue("id")); err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	w.WriteHeader(http.StatusNoContent)
+	a.contacts().serveDelete(a, w, r, v)
 }

@@ -49,6 +49,7 @@ func buildOpenAPI() obj {
 			{"name": "contacts", "description": "People."},
 			{"name": "accounts", "description": "Companies (counterparties)."},
 			{"name": "activities", "description": "Tasks, meetings, calls and notes."},
+			{"name": "cases", "description": "Customer requests worked on to their resolution, often raised from a chat."},
 			{"name": "tags", "description": "Labels on contacts, accounts and activities."},
 			{"name": "groups", "description": "Named static lists of contacts or activities."},
 			{"name": "users", "description": "People who log in to Tandem."},
@@ -75,7 +76,7 @@ const infoDescription = `Tandem's JSON REST API. All paths are under /api/v1; an
 
 **Paging.** Lists answer ` + "`{\"items\": [...], \"next_cursor\": string|null}`" + `. Pass next_cursor back as ` + "`cursor`" + ` (with the same filters) for the next page; null means the last page. Lists that are not paged always answer next_cursor null. The change log pages by sequence number instead.
 
-**Concurrency.** Contacts, accounts and activities carry a version: responses send it as a quoted ETag, and PATCH honours ` + "`If-Match`" + ` with that value, answering 412 when the record has changed. Without If-Match a PATCH still fails with 412 rather than overwrite a change made while it ran.
+**Concurrency.** Contacts, accounts, activities and cases carry a version: responses send it as a quoted ETag, and PATCH honours ` + "`If-Match`" + ` with that value, answering 412 when the record has changed. Without If-Match a PATCH still fails with 412 rather than overwrite a change made while it ran.
 
 **Outside the API.** ` + "`GET /healthz`" + ` answers 200 "ok" (text/plain) when the database is reachable, else 503; ` + "`GET /metrics`" + ` serves Prometheus metrics. Neither needs authentication nor is described here.`
 
@@ -688,6 +689,7 @@ func paths() obj {
 		params(idParam("contact")).
 		reply(http.StatusOK, list("Journal entries.", "JournalEntry")).
 		fails(http.StatusNotFound))
+	casePaths(add)
 	mailPaths(add)
 	mailboxPaths(add)
 	letterPaths(add)
@@ -705,7 +707,7 @@ func bindingKinds() []string {
 
 var (
 	groupEntities  = []string{crm.GroupContacts, crm.GroupActivities}
-	changeEntities = []string{store.EntityContact, store.EntityAccount, store.EntityActivity}
+	changeEntities = []string{store.EntityContact, store.EntityAccount, store.EntityActivity, store.EntityCase}
 	grantLevels    = []string{crm.AccessRead, crm.AccessEdit}
 	settingTypes   = []string{settings.TypeString, settings.TypeInt, settings.TypeBool, settings.TypeURL,
 		settings.TypeSecret, settings.TypeEnum, settings.TypeFile}
@@ -778,7 +780,7 @@ func components() obj {
 			"ServiceUnavailable": problemResponse("This process has no job queue (code internal)."),
 			"Error":              problemResponse("An unexpected error (500, code internal); details are logged, not sent."),
 		},
-		"schemas": with(with(with(schemas(), mailSchemas()), mailboxSchemas()), letterSchemas()),
+		"schemas": with(with(with(with(schemas(), caseSchemas()), mailSchemas()), mailboxSchemas()), letterSchemas()),
 	}
 }
 

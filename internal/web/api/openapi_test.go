@@ -325,6 +325,13 @@ func TestOpenAPIEnumsFromGo(t *testing.T) {
 		"#/components/schemas/MailProviderInput/properties/auth":          mail.Strings(mail.AuthMethods),
 		"#/components/schemas/MailPresetCreate/properties/preset":         mail.PresetCodes(),
 		"#/components/schemas/MailboxSettings/properties/first_load":      mail.Strings(mail.Periods),
+		"#/components/schemas/Case/properties/status":                     crm.Strings(crm.CaseStatuses),
+		"#/components/schemas/Case/properties/priority":                   crm.Strings(crm.CasePriorities),
+		"#/components/schemas/CaseInput/properties/status":                crm.Strings(crm.CaseStatuses),
+		"#/components/schemas/CaseInput/properties/priority":              crm.Strings(crm.CasePriorities),
+		"#/paths/~1api~1v1~1cases/get/parameters/3/schema/items":          crm.Strings(crm.CaseStatuses),
+		"#/paths/~1api~1v1~1cases/get/parameters/4/schema":                crm.Strings(crm.CasePriorities),
+		"#/paths/~1api~1v1~1cases/get/parameters/10/schema":               caseSorts(),
 	} {
 		v, ok := resolve(doc, ptr)
 		if !ok {
@@ -405,6 +412,7 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		{"Contact", contactOut{}, true, false},
 		{"Account", accountOut{}, true, false},
 		{"Activity", activityOut{}, true, false},
+		{"Case", caseOut{}, true, false},
 		{"Tag", tagFull{}, true, false},
 		{"Group", groupOut{}, true, false},
 		{"User", userOut{}, true, false},
@@ -456,6 +464,7 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		{"ContactInput", contactIn{}, false, true},
 		{"AccountInput", accountIn{}, false, true},
 		{"ActivityInput", activityIn{}, false, true},
+		{"CaseInput", caseIn{}, false, true},
 		{"TagInput", tagWrite{}, false, true},
 		{"GroupInput", groupIn{}, false, true},
 		{"GroupMembers", membersIn{}, false, true},

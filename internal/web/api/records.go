@@ -9,14 +9,62 @@ import (
 )
 
 // resource is what the shared handlers of a versioned record resource
-// (contacts, accounts, activities) need: read, update, and the JSON form.
+// (contacts, accounts, activities, cases) need: the store's operations on
+// it and its JSON form.
 type resource[T any] struct {
 	path    string // e.g. "/api/v1/contacts/"
 	get     func(ctx context.Context, v access.Viewer, id string) (*T, error)
+	create  func(ctx context.Context, v access.Viewer, rec *T) error
 	update  func(ctx context.Context, v access.Viewer, rec *T, wantVersion int64) error
+	remove  func(ctx context.Context, v access.Viewer, id string) error
 	version func(*T) int64
 	id      func(*T) string
 	json    func(*T) any
+}
+
+// createRecord reads the body into in, applies it to a new record, stores
+// it and answers 201 with the record as stored.
+func createRecord[T, In any](a *API, rs resource[T], w http.ResponseWriter, r *http.Request, v access.Viewer, apply func(*In, *T, crm.FieldErrors)) {
+	var in In
+	if err := decode(r, &in); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rec := new(T)
+	fe := crm.FieldErrors{}
+	apply(&in, rec, fe)
+	if err := fe.Err(); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	if err := rs.create(r.Context(), v, rec); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	rs.respond(a, w, r, v, rs.id(rec), http.StatusCreated)
+}
+
+// serveGet answers the record named by the path.
+func (rs resource[T]) serveGet(a *API, w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	rs.respond(a, w, r, v, r.PathValue("id"), http.StatusOK)
+}
+
+// serveDelete deletes the record named by the path and answers 204.
+func (rs resource[T]) serveDelete(a *API, w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	if err := rs.remove(r.Context(), v, r.PathValue("id")); err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// writePage answers a page of records in their JSON form.
+func writePage[T, O any](w http.ResponseWriter, items []T, next string, out func(*T) O) {
+	o := make([]O, len(items))
+	for i := range items {
+		o[i] = out(&items[i])
+	}
+	writeJSON(w, http.StatusOK, page(o, next))
 }
 
 // respond answers with the record as stored, its ETag and, for a create,
@@ -70,19 +118,29 @@ func patch[T, In any](a *API, rs resource[T], w http.ResponseWriter, r *http.Req
 }
 
 func (a *API) contacts() resource[crm.Contact] {
-	return resource[crm.Contact]{path: "/api/v1/contacts/", get: a.st.GetContact, update: a.st.UpdateContact,
+	return resource[crm.Contact]{path: "/api/v1/contacts/", get: a.st.GetContact, create: a.st.CreateContact,
+		update: a.st.UpdateContact, remove: a.st.DeleteContact,
 		version: func(c *crm.Contact) int64 { return c.Version }, id: func(c *crm.Contact) string { return c.ID },
 		json: func(c *crm.Contact) any { return contactJSON(c) }}
 }
 
 func (a *API) accounts() resource[crm.Account] {
-	return resource[crm.Account]{path: "/api/v1/accounts/", get: a.st.GetAccount, update: a.st.UpdateAccount,
+	return resource[crm.Account]{path: "/api/v1/accounts/", get: a.st.GetAccount, create: a.st.CreateAccount,
+		update: a.st.UpdateAccount, remove: a.st.DeleteAccount,
 		version: func(c *crm.Account) int64 { return c.Version }, id: func(c *crm.Account) string { return c.ID },
 		json: func(c *crm.Account) any { return accountJSON(c) }}
 }
 
 func (a *API) activities() resource[crm.Activity] {
-	return resource[crm.Activity]{path: "/api/v1/activities/", get: a.st.GetActivity, update: a.st.UpdateActivity,
+	return resource[crm.Activity]{path: "/api/v1/activities/", get: a.st.GetActivity, create: a.st.CreateActivity,
+		update: a.st.UpdateActivity, remove: a.st.DeleteActivity,
 		version: func(c *crm.Activity) int64 { return c.Version }, id: func(c *crm.Activity) string { return c.ID },
 		json: func(c *crm.Activity) any { return activityJSON(c) }}
+}
+
+func (a *API) cases() resource[crm.Case] {
+	return resource[crm.Case]{path: "/api/v1/cases/", get: a.st.GetCase, create: a.st.CreateCase,
+		update: a.st.UpdateCase, remove: a.st.DeleteCase,
+		version: func(k *crm.Case) int64 { return k.Version }, id: func(k *crm.Case) string { return k.ID },
+		json: func(k *crm.Case) any { return caseJSON(k) }}
 }

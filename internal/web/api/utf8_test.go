@@ -57,6 +57,7 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 		contact := id("POST", "/api/v1/contacts", `{"name":"Fixture"}`)
 		account := id("POST", "/api/v1/accounts", `{"name":"Fixture"}`)
 		activity := id("POST", "/api/v1/activities", `{"title":"Fixture"}`)
+		kase := id("POST", "/api/v1/cases", `{"subject":"Fixture"}`)
 		tag := id("POST", "/api/v1/tags", `{"name":"Fixture"}`)
 		group := id("POST", "/api/v1/groups", `{"name":"Fixture","entity":"contact"}`)
 		user := id("POST", "/api/v1/users", `{"email":"fixture@example.com","password":"user-password-1"}`)
@@ -88,6 +89,9 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 			{"POST /api/v1/activities", "/api/v1/activities", `{"title":"%s"}`, "Zqx title", "title", 201, "/api/v1/activities"},
 			{"PATCH /api/v1/activities/{id}", "/api/v1/activities/" + activity, `{"location":"%s"}`, "Zqx place", "location", 200,
 				"/api/v1/activities/" + activity},
+			{"POST /api/v1/cases", "/api/v1/cases", `{"subject":"%s"}`, "Zqx subject", "subject", 201, "/api/v1/cases"},
+			{"PATCH /api/v1/cases/{id}", "/api/v1/cases/" + kase, `{"description":"%s"}`, "Zqx text", "description", 200,
+				"/api/v1/cases/" + kase},
 			{"POST /api/v1/tags", "/api/v1/tags", `{"name":"%s"}`, "Zqx name", "name", 201, "/api/v1/tags"},
 			{"PATCH /api/v1/tags/{id}", "/api/v1/tags/" + tag, `{"name":"%s"}`, "Zqx other", "name", 200, "/api/v1/tags"},
 			{"POST /api/v1/groups", "/api/v1/groups", `{"name":"%s","entity":"contact"}`, "Zqx name", "name", 201, "/api/v1/groups"},

@@ -2,15 +2,17 @@ package ui
 
 import (
 	"context"
+	"fmt"
 	"net/http"
 	"strings"
 
+	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
 // The access editor on record cards: who besides the owner may read or
-// edit a contact, account or activity (roles with a level).
+// edit a contact, account, activity or case (roles with a level).
 
 // grantView is one line of a record's access list.
 type grantView struct {
@@ -28,7 +30,8 @@ type accessView struct {
 }
 
 // entityOf maps a card's path prefix to the change-log entity.
-var entityOf = map[string]string{"/contacts/": store.EntityContact, "/accounts/": store.EntityAccount, "/activities/": store.EntityActivity}
+var entityOf = map[string]string{"/contacts/": store.EntityContact, "/accounts/": store.EntityAccount,
+	"/activities/": store.EntityActivity, "/cases/": store.EntityCase}
 
 func (u *UI) accessView(ctx context.Context, c *Ctx, recordPath string, gs []crm.Grant) accessView {
 	av := accessView{Action: recordPath + "/access"}
@@ -80,28 +83,7 @@ func (u *UI) saveAccess(prefix string) handler {
 			redirect(w, r, back, Flash{Kind: FlashError, Key: "access.invalid"})
 			return
 		}
-		ctx := r.Context()
-		var err error
-		switch entityOf[prefix] {
-		case store.EntityContact:
-			var x *crm.Contact
-			if x, err = u.st.GetContact(ctx, c.V, id); err == nil {
-				x.Tags, x.Access = nil, grants
-				err = u.st.UpdateContact(ctx, c.V, x, x.Version)
-			}
-		case store.EntityAccount:
-			var x *crm.Account
-			if x, err = u.st.GetAccount(ctx, c.V, id); err == nil {
-				x.Tags, x.Access = nil, grants
-				err = u.st.UpdateAccount(ctx, c.V, x, x.Version)
-			}
-		case store.EntityActivity:
-			var x *crm.Activity
-			if x, err = u.st.GetActivity(ctx, c.V, id); err == nil {
-				x.Tags, x.Access = nil, grants
-				err = u.st.UpdateActivity(ctx, c.V, x, x.Version)
-			}
-		}
+		err := u.setGrants(r.Context(), c.V, entityOf[prefix], id, grants)
 		if _, isForm := formErrors(err); isForm {
 			redirect(w, r, back, Flash{Kind: FlashError, Key: "access.invalid"})
 			return
@@ -112,6 +94,45 @@ func (u *UI) saveAccess(prefix string) handler {
 		}
 		redirect(w, r, back, Flash{Kind: FlashSuccess, Key: "access.saved"})
 	}
+}
+
+// setGrants replaces a record's grants, leaving the rest of it (tags
+// included) as it is.
+func (u *UI) setGrants(ctx context.Context, v access.Viewer, entity, id string, grants []crm.Grant) error {
+	switch entity {
+	case store.EntityContact:
+		return regrant(ctx, v, id, u.st.GetContact, u.st.UpdateContact, func(x *crm.Contact) int64 {
+			x.Tags, x.Access = nil, grants
+			return x.Version
+		})
+	case store.EntityAccount:
+		return regrant(ctx, v, id, u.st.GetAccount, u.st.UpdateAccount, func(x *crm.Account) int64 {
+			x.Tags, x.Access = nil, grants
+			return x.Version
+		})
+	case store.EntityActivity:
+		return regrant(ctx, v, id, u.st.GetActivity, u.st.UpdateActivity, func(x *crm.Activity) int64 {
+			x.Tags, x.Access = nil, grants
+			return x.Version
+		})
+	case store.EntityCase:
+		return regrant(ctx, v, id, u.st.GetCase, u.st.UpdateCase, func(x *crm.Case) int64 {
+			x.Tags, x.Access = nil, grants
+			return x.Version
+		})
+	}
+	return fmt.Errorf("set grants: unknown entity %q", entity)
+}
+
+// regrant reads a record, lets set put the new grants on it and saves it
+// under the version read (set returns it).
+func regrant[T any](ctx context.Context, v access.Viewer, id string, get func(context.Context, access.Viewer, string) (*T, error),
+	update func(context.Context, access.Viewer, *T, int64) error, set func(*T) int64) error {
+	rec, err := get(ctx, v, id)
+	if err != nil {
+		return err
+	}
+	return update(ctx, v, rec, set(rec))
 }
 
 func contains(ss []string, s string) bool {

@@ -131,6 +131,7 @@ type accountCardData struct {
 	NewContact   string
 	NewActivity  string
 	Letters      letterList
+	Cases        caseSection
 }
 
 func (u *UI) accountCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -177,6 +178,10 @@ func (u *UI) accountCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	d.Activities = activityRows(acts, names)
+	if d.Cases, err = u.recordCases(ctx, c, names, "account", a.ID, u.st.CasesOfAccount); err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
 	if d.Letters, err = u.recordLetters(ctx, c, "account", a.ID, "", timelineLimit); err != nil {
 		u.fail(w, r, c, err)
 		return

@@ -556,16 +556,7 @@ func (u *UI) fillParticipants(ctx context.Context, c *Ctx, ps []participantRow) 
 func activityFromForm(f activityForm, old *crm.Activity) (*crm.Activity, error) {
 	fe := crm.FieldErrors{}
 	a := f.activity(old, fe)
-	if len(fe) == 0 {
-		return a, nil
-	}
-	a.Normalize()
-	if verr, ok := formErrors(a.Validate()); ok {
-		for k, v := range verr {
-			fe.Add(k, v)
-		}
-	}
-	return a, fe.Err()
+	return a, formFailure(fe, a)
 }
 
 // ---------- card ----------

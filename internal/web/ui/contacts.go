@@ -415,6 +415,7 @@ type contactCardData struct {
 	ActivityNew string
 	Journal     []journalRow
 	Letters     letterList
+	Cases       caseSection
 }
 
 func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -480,6 +481,10 @@ func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	d.Activities, d.MoreActs = activityRows(acts, names), next != ""
+	if d.Cases, err = u.recordCases(ctx, c, names, "contact", x.ID, u.st.CasesOfContact); err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
 	d.Journal = u.journalRows(ctx, c.Lang, x.ID)
 	if d.Letters, err = u.recordLetters(ctx, c, "contact", x.ID, "", timelineLimit); err != nil {
 		u.fail(w, r, c, err)

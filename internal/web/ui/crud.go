@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/store"
 )
 
@@ -140,6 +141,25 @@ func (p *recordPages[T, F, D]) save(w http.ResponseWriter, r *http.Request, c *C
 		status = http.StatusConflict
 	}
 	p.u.formPage(w, r, c, status, p.kind, p.kind+"/form", d, errs)
+}
+
+// formFailure reports the inputs a form could not read (fe) together with
+// what the record's own rules find wrong in the rest, so the user fixes
+// everything in one round; nil when every input was read.
+func formFailure(fe crm.FieldErrors, rec interface {
+	Normalize()
+	Validate() error
+}) error {
+	if len(fe) == 0 {
+		return nil
+	}
+	rec.Normalize()
+	if verr, ok := formErrors(rec.Validate()); ok {
+		for k, v := range verr {
+			fe.Add(k, v)
+		}
+	}
+	return fe.Err()
 }
 
 // listQuery reads the search text and the page of a list's query string,

@@ -65,6 +65,17 @@ func TestRecordPages(t *testing.T) {
 			kept:   []string{`name="location" value="Kept room"`, `value="not a date"`},
 			edited: url.Values{"title": {"Stale call"}},
 		},
+		{
+			kind:    "cases",
+			valid:   url.Values{"subject": {"Keep case"}, "status": {"new"}, "priority": {"normal"}},
+			created: "Case CS-000001 created.",
+			// A status outside the list is reported with the missing subject.
+			invalid: url.Values{"subject": {""}, "description": {"Kept description"}, "status": {"reopened"}, "priority": {"high"}},
+			errs: []string{"This field is required.", "Choose one of the listed values.", `id="f-subject-error"`,
+				`id="f-status-error"`},
+			kept:   []string{`>Kept description</textarea>`, `<option value="high" selected>High</option>`},
+			edited: url.Values{"subject": {"Stale subject"}},
+		},
 	}
 	for _, k := range kinds {
 		t.Run(k.kind, func(t *testing.T) {

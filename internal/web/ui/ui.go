@@ -112,6 +112,7 @@ func (u *UI) Routes(mux *http.ServeMux, auth *web.Auth) {
 	}))
 	u.crmRoutes(mux)
 	u.accountRoutes(mux)
+	u.caseRoutes(mux)
 	u.accessRoutes(mux)
 	u.syncRoutes(mux)
 	u.profileRoutes(mux)
