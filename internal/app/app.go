@@ -120,6 +120,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 		a.ChatBus = chat.NewLocalBus()
 	}
 	a.Chat = chat.New(st, a.Settings, box, a.ChatBus, log)
+	a.Chat.Cases = chat.StoreCases{St: st}
 	a.Telegram = telegram.New(a.Chat, log)
 	a.Chat.Use(a.Telegram)
 	a.Metrics = metrics.New()

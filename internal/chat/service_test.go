@@ -613,3 +613,32 @@ func TestActions(t *testing.T) {
 		}
 	})
 }
+
+func TestCreateCaseFromChat(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, chat.RoutingAll, 1, 0)
+		f.svc.Cases = chat.StoreCases{St: st}
+		act := &store.ChatAction{Name: "Create case", Process: "create_case"}
+		if err := f.svc.SaveAction(f.ctx, act, ""); err != nil {
+			t.Fatal(err)
+		}
+		f.write(t, "u1", "c1", "The parcel arrived broken")
+		c := f.open(t, "c1")
+		op := f.ops[0]
+		if err := f.svc.Accept(f.ctx, op, c.ID); err != nil {
+			t.Fatal(err)
+		}
+		res, err := f.svc.RunAction(f.ctx, op, c.ID, act.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cases, _, err := st.ListCases(f.ctx, op, store.CaseFilter{SourceChatID: c.ID})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(cases) != 1 || cases[0].ID != res.CaseID || cases[0].Subject != "The parcel arrived broken" ||
+			cases[0].ContactID != c.ContactID || cases[0].OwnerID != op.UserID {
+			t.Fatalf("cases of the chat: %+v", cases)
+		}
+	})
+}
