@@ -24,6 +24,8 @@ const benchUsage = `Usage:
                      [--cpuprofile FILE] [--import-profile FILE]
   tandem bench mail  [--json] [--n N] [--new N] [--reps N] [--keep] [--cpuprofile FILE]
                      [--new-profile FILE]
+  tandem bench chat  [--json] [--rate N] [--seconds N] [--operators N] [--customers N]
+                     [--db sqlite,postgres] [--postgres URL]
 
 store   insert N contacts through the store, then time contact search (first
         page), contact reads by id and change-log reads, and report the
@@ -61,12 +63,25 @@ mail    Loading mail, against mbsync. A private Dovecot (IMAP on loopback,
         until it is on its sender's contact timeline). Needs root (Dovecot);
         dovecot-imapd and isync are installed when missing. --json prints
         one object. The work folder is removed afterwards unless --keep.
+
+chat    Chats under load through the Telegram webhook path. A Telegram
+        emulator (in this process) posts --rate customer messages a second
+        for --seconds to Tandem's webhook, spread over --customers
+        customers, into a "least busy" queue of --operators operators, each
+        signed in with a live panel (the /chats/events stream) that accepts
+        what it is offered and completes it a second later. On SQLite one
+        server process runs; on PostgreSQL (--postgres or
+        TANDEM_TEST_DATABASE_URL; a new database, dropped afterwards) two,
+        the webhook reaching one and the operators split between both. It
+        reports the latency from the update's hand-over to Telegram to each
+        operator's event (p50, p99, max), messages lost or duplicated, and
+        how often an operator was seen above SimultaneousChats (2).
 `
 
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, benchUsage)
-		return errors.New("bench: expected a subcommand: store, sync or mail")
+		return errors.New("bench: expected a subcommand: store, sync, mail or chat")
 	}
 	switch args[0] {
 	case "store":
@@ -75,6 +90,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchSync(ctx, args[1:], stdout, stderr)
 	case "mail":
 		return benchMail(ctx, args[1:], stdout, stderr)
+	case "chat":
+		return benchChat(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprint(stdout, benchUsage)
 		return nil
@@ -394,4 +411,57 @@ func benchMail(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		fmt.Fprintln(stderr, "kept", res.Path)
 	}
 	return printBench(stdout, *asJSON, res, res.Text)
+}
+
+func benchChat(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tandem bench chat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), benchUsage, "\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	asJSON := fs.Bool("json", false, "print one JSON object")
+	rate := fs.Int("rate", 200, "incoming messages a second")
+	seconds := fs.Int("seconds", 60, "how long messages come")
+	operators := fs.Int("operators", 20, "operators with a live panel")
+	customers := fs.Int("customers", 400, "customers the messages are spread over")
+	dbs := fs.String("db", "", "databases to run on: sqlite, postgres (default: sqlite, and postgres when a URL is known)")
+	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_DATABASE_URL"), "PostgreSQL server URL for the postgres run")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("bench chat: unexpected argument %q", fs.Arg(0))
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	o := bench.ChatOptions{Rate: *rate, Duration: time.Duration(*seconds) * time.Second, Operators: *operators,
+		Customers: *customers, Postgres: *pg, Serve: []string{exe, "serve"}, Progress: stderr}
+	if *dbs != "" {
+		o.DBs = strings.Split(*dbs, ",")
+	}
+	res, err := bench.Chat(ctx, o)
+	if err != nil {
+		return fmt.Errorf("bench chat: %w", err)
+	}
+	if *asJSON {
+		enc := json.NewEncoder(stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(res)
+	}
+	for _, r := range []struct {
+		name string
+		run  *bench.ChatRun
+	}{{"sqlite", res.SQLite}, {"postgres", res.Postgres}} {
+		if r.run == nil {
+			continue
+		}
+		fmt.Fprintf(stdout, "%s (%d server process(es), %d operators): %d sent, %d stored; latency p50 %.1f ms, p99 %.1f ms, max %.1f ms; lost %d, duplicated %d, cap exceeded %d; %d chats accepted, %d completed\n",
+			r.name, r.run.Servers, r.run.Operators, r.run.Sent, r.run.Stored, r.run.LatencyMS.P50, r.run.LatencyMS.P99, r.run.LatencyMS.Max,
+			r.run.Lost, r.run.Duplicated, r.run.CapExceeded, r.run.Accepted, r.run.Completed)
+	}
+	return nil
 }

@@ -251,6 +251,7 @@ func chatRun(ctx context.Context, o ChatOptions, p *progress, dbURL string, serv
 	defer st.Close()
 	capExceeded := atomic.Int64{}
 	sctx, stopSampling := context.WithCancel(ctx)
+	defer stopSampling()
 	sampled := make(chan struct{})
 	go func() {
 		defer close(sampled)
