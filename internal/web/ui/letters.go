@@ -275,13 +275,14 @@ type mailPanelData struct {
 }
 
 // panelMailboxes are the mailboxes whose letters the panel shows: the
-// viewer's own and shared ones they may send from.
+// viewer's own and shared ones they may send from (a grant to send
+// counts only while the mailbox sends at all).
 func (u *UI) panelMailboxes(ctx context.Context, c *Ctx) ([]store.MailboxWithAccess, error) {
 	all, err := u.st.MailboxesOf(ctx, c.V.UserID)
 	if err != nil {
 		return nil, err
 	}
-	return slices.DeleteFunc(all, func(m store.MailboxWithAccess) bool { return !m.Access.Owner && !m.Access.Send }), nil
+	return slices.DeleteFunc(all, func(m store.MailboxWithAccess) bool { return !m.Access.Owner && !(m.Access.Send && m.SendEnabled) }), nil
 }
 
 func (u *UI) mailPanel(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -304,7 +305,7 @@ func (u *UI) mailPanel(w http.ResponseWriter, r *http.Request, c *Ctx) {
 			Active: m.ID == d.Mailbox})
 		d.Unread += unread[m.ID]
 		known = known || m.ID == d.Mailbox
-		d.CanCompose = d.CanCompose || (m.Access.Owner && m.SendEnabled) || (!m.Access.Owner && m.Access.Send)
+		d.CanCompose = d.CanCompose || (m.SendEnabled && (m.Access.Owner || m.Access.Send))
 	}
 	if !known {
 		u.errorPage(w, r, c, http.StatusNotFound)

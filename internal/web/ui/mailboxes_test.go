@@ -198,4 +198,19 @@ func TestSharedMailboxPages(t *testing.T) {
 	wantStatus(t, "reader grants", r.Post(t, item+"/grants", url.Values{"read": {"user:" + reader.UserID}}), http.StatusForbidden)
 	wantStatus(t, "reader load", r.Post(t, item+"/load", nil), http.StatusForbidden)
 	wantStatus(t, "reader delete", r.Post(t, item+"/delete", nil), http.StatusForbidden)
+
+	// A grant to send puts the mailbox in the reader's mail panel, while
+	// the mailbox sends at all.
+	p = r.Get(t, "/mail")
+	mustHave(t, "reader panel", p.Body, "sales@corp.example")
+	mb, err := s.App.Store.GetMailbox(ctx, owned[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	mb.SendEnabled = false
+	if err := s.App.Store.UpdateMailbox(ctx, mb); err != nil {
+		t.Fatal(err)
+	}
+	p = r.Get(t, "/mail")
+	mustLack(t, "reader panel, sending off", p.Body, "sales@corp.example")
 }
