@@ -14,6 +14,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/mail"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/oauth/oauthtest"
+	"github.com/tandem-crm/tandem/internal/store"
 )
 
 // A Gmail mailbox through the add form: "Connect with Google" instead of
@@ -75,6 +76,20 @@ func TestMailboxConsent(t *testing.T) {
 	ms, err := s.App.Store.MailboxesOf(ctx, user.UserID)
 	if err != nil || len(ms) != 1 || ms[0].Address != "julia@gmail.com" || ms[0].ProviderID != p.ID {
 		t.Fatalf("mailboxes %+v %v", ms, err)
+	}
+
+	// The grant is refused later (needs_reauth): the list offers to
+	// reconnect, and consenting again renews the same mailbox.
+	if err := s.App.Store.UpdateConnectionStatus(ctx, ms[0].ID, store.ConnectionNeedsReauth, "invalid_grant"); err != nil {
+		t.Fatal(err)
+	}
+	page = b.Get(t, "/profile/mailboxes")
+	mustHave(t, "needs reauth", page.Body, `href="/profile/mailboxes/new?address=julia%40gmail.com" data-reconnect`, tr(en, "mailbox.reconnect"))
+	page = b.Post(t, "/profile/mailboxes/new", url.Values{"address": {"julia@gmail.com"}, "consent": {"1"}})
+	checkMailboxPage(t, "reconnected", page, http.StatusOK)
+	mustLack(t, "reconnected", page.Body, "data-reconnect")
+	if again, _ := s.App.Store.MailboxesOf(ctx, user.UserID); len(again) != 1 || again[0].ID != ms[0].ID || again[0].Status != store.ConnectionActive {
+		t.Fatalf("after reconnecting: %+v", again)
 	}
 
 	// The servers refuse the token: which server, on the form.

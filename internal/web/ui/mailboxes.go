@@ -69,6 +69,7 @@ type mailboxRow struct {
 	LastLoad     time.Time // zero: never
 	CanConfigure bool
 	Default      bool
+	Reconnect    string // the consent that renews a refused grant; "" when none is needed
 }
 
 type mailboxListView struct {
@@ -100,6 +101,13 @@ func (u *UI) mailboxList(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		}
 		if !cssWord.MatchString(row.Status) {
 			row.Status = "unknown"
+		}
+		if mb.Access.Owner && mb.Status == store.ConnectionNeedsReauth && u.mail != nil {
+			// A refused OAuth grant is renewed by consenting again: the
+			// add flow finds this mailbox and gives it the new tokens.
+			if p, err := u.mail.Get(r.Context(), mb.ProviderID); err == nil && m.OAuthConsent(p) {
+				row.Reconnect = mailboxAddURL(mb.Address, "")
+			}
 		}
 		if !mb.Access.Owner {
 			for _, g := range []struct {
