@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"sync"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/chat"
@@ -18,42 +17,68 @@ import (
 // another program took the token. Either way a conflict breaks the
 // channel with ErrUsedElsewhere, told to the admin.
 func (a *Adapter) Run(ctx context.Context) error {
-	pollers := map[string]context.CancelFunc{}
-	var wg sync.WaitGroup
+	type poller struct {
+		stop context.CancelFunc
+		done chan struct{}
+	}
+	pollers := map[string]poller{}
+	stop := func(id string) {
+		p := pollers[id]
+		p.stop()
+		<-p.done
+		delete(pollers, id)
+	}
 	defer func() {
-		for _, stop := range pollers {
-			stop()
+		for id := range pollers {
+			stop(id)
 		}
-		wg.Wait()
 	}()
 	lastCheck := time.Time{}
+	lastSite := "\x00" // unknown: register every channel at start
 	for {
 		chs, err := a.svc.Channels(ctx, chat.KindTelegram)
 		if err != nil && ctx.Err() == nil {
 			a.log.Warn("telegram: list channels", "err", err)
 		}
-		webhook := a.svc.SiteURL(ctx) != ""
+		site := a.svc.SiteURL(ctx)
+		webhook := site != ""
 		want := map[string]*chat.Channel{}
 		for _, ch := range chs {
 			if ch.Active && !webhook {
 				want[ch.ID] = ch
 			}
 		}
-		for id, stop := range pollers {
+		// Pollers stop (and are gone) before a webhook is set: Telegram
+		// ends a waiting getUpdates with a 409 when it is, which would
+		// look like another program polling.
+		for id := range pollers {
 			if want[id] == nil {
-				stop()
-				delete(pollers, id)
+				stop(id)
 			}
 		}
+		if site != lastSite && err == nil {
+			// SiteUrl was set, changed or cleared (or this process just
+			// started): point each bot's deliveries at the new address,
+			// or take the webhook away so the bot can be polled.
+			for _, ch := range chs {
+				if !ch.Active {
+					continue
+				}
+				if err := a.Activate(ctx, ch); err != nil {
+					a.log.Warn("telegram: register delivery", "channel", ch.ID, "err", err)
+				}
+			}
+			lastSite, lastCheck = site, time.Time{}
+		}
 		for id, ch := range want {
-			if pollers[id] != nil {
+			if _, ok := pollers[id]; ok {
 				continue
 			}
-			pctx, stop := context.WithCancel(ctx)
-			pollers[id] = stop
-			wg.Add(1)
+			pctx, cancel := context.WithCancel(ctx)
+			p := poller{stop: cancel, done: make(chan struct{})}
+			pollers[id] = p
 			go func() {
-				defer wg.Done()
+				defer close(p.done)
 				a.poll(pctx, ch)
 			}()
 		}

@@ -267,3 +267,50 @@ func TestTelegramTokenUsedElsewhere(t *testing.T) {
 		}
 	}
 }
+
+// Setting SiteUrl while a bot is polled moves it to the webhook, without
+// mistaking the 409 that ends the last poll for another program.
+func TestTelegramPollingToWebhook(t *testing.T) {
+	e := start(t, false, false)
+	app := e.srv.App
+	ch, err := app.Telegram.Connect(e.ctx, e.bot.Token, e.queue.ID, e.admin.UserID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	events, unsub := app.ChatBus.Subscribe()
+	defer unsub()
+	if err := e.emu.WaitPolling(e.ctx, e.bot.Token); err != nil {
+		t.Fatal(err)
+	}
+	if err := app.Settings.Put(e.ctx, "SiteUrl", e.srv.URL, ""); err != nil {
+		t.Fatal(err)
+	}
+	bob := tgemu.User{ID: 6061, FirstName: "Bob"}
+	// Until the webhook is set, a message may still be polled: write one
+	// after another until one arrives through the webhook.
+	for i := 0; ; i++ {
+		if _, err := e.emu.Write(e.bot.Token, tgemu.Incoming{From: bob, Text: "ping " + strconv.Itoa(i)}); err != nil {
+			t.Fatal(err)
+		}
+		e.waitChat(t, events, ch, bob.ID, i+1)
+		delivered := false
+		for _, at := range e.emu.WebhookLog(e.bot.Token) {
+			delivered = delivered || at.Status == http.StatusOK
+		}
+		if delivered {
+			break
+		}
+		select {
+		case <-e.ctx.Done():
+			t.Fatal("the bot never moved to the webhook")
+		case <-time.After(500 * time.Millisecond):
+		}
+	}
+	c, err := app.Store.ChatChannel(e.ctx, ch.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Health != "ok" {
+		t.Fatalf("channel %s (%s) after moving to the webhook", c.Health, c.HealthReason)
+	}
+}
