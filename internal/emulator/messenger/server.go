@@ -9,13 +9,14 @@ import (
 	"fmt"
 	"io"
 	"math/rand/v2"
-	"net"
 	"net/http"
 	"net/url"
 	"regexp"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tandem-crm/tandem/internal/emulator/loopback"
 )
 
 // Options configure a Server. The zero value is usable.
@@ -140,9 +141,7 @@ type Server struct {
 
 	deliv *deliveries
 
-	hs      *http.Server
-	ln      net.Listener
-	baseURL string
+	lst     loopback.Listener // serves Start
 	closing chan struct{}
 	closed  bool
 	ctx     context.Context
@@ -178,26 +177,11 @@ func New(opts Options) *Server {
 // the base URL, e.g. "http://127.0.0.1:41234" (no trailing slash); it
 // stands for both https://graph.facebook.com and https://www.facebook.com.
 func (s *Server) Start() (string, error) {
-	ln, err := net.Listen("tcp", s.opts.Addr)
-	if err != nil {
-		return "", err
-	}
-	s.mu.Lock()
-	s.ln = ln
-	s.baseURL = "http://" + ln.Addr().String()
-	s.hs = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	hs := s.hs
-	s.mu.Unlock()
-	go hs.Serve(ln)
-	return s.baseURL, nil
+	return s.lst.Serve(s.opts.Addr, s)
 }
 
 // URL is the base URL returned by Start ("" before Start).
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.baseURL
-}
+func (s *Server) URL() string { return s.lst.URL() }
 
 // Handler is the emulator's HTTP handler, for use with httptest.Server.
 func (s *Server) Handler() http.Handler { return s }
@@ -213,17 +197,8 @@ func (s *Server) Close() error {
 	s.closed = true
 	close(s.closing)
 	s.cancel()
-	hs := s.hs
 	s.mu.Unlock()
-	var err error
-	if hs != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err = hs.Shutdown(ctx)
-		cancel()
-		if err != nil {
-			hs.Close()
-		}
-	}
+	err := s.lst.Shutdown()
 	s.wg.Wait()
 	s.deliv.closeIdle()
 	return err

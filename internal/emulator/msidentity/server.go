@@ -1,19 +1,19 @@
 package msidentity
 
 import (
-	"context"
 	"crypto/rand"
 	"crypto/sha256"
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tandem-crm/tandem/internal/emulator/loopback"
 )
 
 // Scopes of Exchange Online's mail protocols (apis.md §3.2), and the
@@ -97,8 +97,7 @@ type Server struct {
 	exchanges, refreshes int
 	auths                []url.Values
 
-	hs      *http.Server
-	baseURL string
+	lst loopback.Listener // serves Start
 }
 
 type client struct {
@@ -156,41 +155,18 @@ func New(opts Options) *Server {
 // Start listens on Options.Addr and serves in the background. It returns
 // the base URL (no trailing slash), Tandem's MicrosoftAuthorityUrl.
 func (s *Server) Start() (string, error) {
-	ln, err := net.Listen("tcp", s.opts.Addr)
-	if err != nil {
-		return "", err
-	}
-	s.mu.Lock()
-	s.baseURL = "http://" + ln.Addr().String()
-	s.hs = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	hs := s.hs
-	s.mu.Unlock()
-	go hs.Serve(ln)
-	return s.baseURL, nil
+	return s.lst.Serve(s.opts.Addr, s)
 }
 
 // URL is the base URL returned by Start ("" before Start).
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.baseURL
-}
+func (s *Server) URL() string { return s.lst.URL() }
 
 // Handler is the emulator's HTTP handler, for use with httptest.Server.
 func (s *Server) Handler() http.Handler { return s }
 
 // Close stops the listener started by Start.
 func (s *Server) Close() error {
-	s.mu.Lock()
-	hs := s.hs
-	s.hs = nil
-	s.mu.Unlock()
-	if hs == nil {
-		return nil
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	return hs.Shutdown(ctx)
+	return s.lst.Shutdown()
 }
 
 // TenantID is the organization's directory id.

@@ -12,6 +12,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/tandem-crm/tandem/internal/emulator/loopback"
 )
 
 // Options configure a Server. The zero value is usable.
@@ -110,8 +112,7 @@ type Server struct {
 
 	whClient *http.Client
 
-	hs      *http.Server
-	baseURL string
+	lst     loopback.Listener // serves Start
 	closing chan struct{}
 	closed  bool
 	wg      sync.WaitGroup
@@ -157,33 +158,22 @@ func New(opts Options) *Server {
 // "http://127.0.0.1:41234" (no trailing slash): the Bot API is at
 // base/bot<token>/<method>.
 func (s *Server) Start(ctx context.Context) (string, error) {
-	var lc net.ListenConfig
-	ln, err := lc.Listen(ctx, "tcp", s.opts.Addr)
-	if err != nil {
-		return "", fmt.Errorf("telegram emulator: listen: %w", err)
-	}
 	s.mu.Lock()
-	if s.closed {
-		s.mu.Unlock()
-		ln.Close()
+	closed := s.closed
+	s.mu.Unlock()
+	if closed {
 		return "", errors.New("telegram emulator: closed")
 	}
-	s.baseURL = "http://" + ln.Addr().String()
-	s.hs = &http.Server{Handler: s, ReadHeaderTimeout: 10 * time.Second}
-	hs := s.hs
-	base := s.baseURL
-	s.mu.Unlock()
-	go hs.Serve(ln)
+	base, err := s.lst.Serve(s.opts.Addr, s)
+	if err != nil {
+		return "", fmt.Errorf("telegram emulator: %w", err)
+	}
 	context.AfterFunc(ctx, func() { s.Close() })
 	return base, nil
 }
 
 // URL is the base URL returned by Start ("" before Start).
-func (s *Server) URL() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.baseURL
-}
+func (s *Server) URL() string { return s.lst.URL() }
 
 // Handler is the emulator's HTTP handler, for use with httptest.Server.
 func (s *Server) Handler() http.Handler { return s }
@@ -207,17 +197,8 @@ func (s *Server) Close() error {
 			b.foreignStop = nil
 		}
 	}
-	hs := s.hs
 	s.mu.Unlock()
-	var err error
-	if hs != nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		err = hs.Shutdown(ctx)
-		cancel()
-		if err != nil {
-			hs.Close()
-		}
-	}
+	err := s.lst.Shutdown()
 	s.wg.Wait()
 	s.whClient.CloseIdleConnections()
 	return err
