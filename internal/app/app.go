@@ -21,6 +21,7 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/chat"
+	"github.com/tandem-crm/tandem/internal/chat/messenger"
 	"github.com/tandem-crm/tandem/internal/chat/telegram"
 	"github.com/tandem-crm/tandem/internal/config"
 	"github.com/tandem-crm/tandem/internal/jobs"
@@ -63,9 +64,10 @@ type App struct {
 	LetterNews *mail.Broker
 	// Chat runs omnichannel chats; ChatBus carries their events to every
 	// process's operator panels.
-	Chat     *chat.Service
-	ChatBus  chat.Bus
-	Telegram *telegram.Adapter // the Telegram channel kind
+	Chat      *chat.Service
+	ChatBus   chat.Bus
+	Telegram  *telegram.Adapter  // the Telegram channel kind
+	Messenger *messenger.Adapter // the Facebook Messenger channel kind
 
 	// stopBus ends the chat event listener (PostgreSQL).
 	stopBus func()
@@ -122,6 +124,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	a.Chat = chat.New(st, a.Settings, box, a.ChatBus, log)
 	a.Telegram = telegram.New(a.Chat, log)
 	a.Chat.Use(a.Telegram)
+	a.Messenger = messenger.New(a.Chat, log)
+	a.Chat.Use(a.Messenger)
 	a.Metrics = metrics.New()
 	a.Sync.Metrics = a.Metrics
 	a.registerJobs()
