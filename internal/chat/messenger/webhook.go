@@ -1,6 +1,7 @@
 package messenger
 
 import (
+	"bytes"
 	"context"
 	"crypto/hmac"
 	"crypto/sha256"
@@ -103,11 +104,11 @@ type EventKind int
 
 // Event kinds.
 const (
-	EventMessage   EventKind = iota // a customer's message or postback
-	EventEcho                       // a message the page sent (by some app)
-	EventPassed                     // pass_thread_control
-	EventTaken                      // take_thread_control
-	EventOther                      // deliveries, reads, requests…: nothing for chats
+	EventMessage EventKind = iota // a customer's message or postback
+	EventEcho                     // a message the page sent (by some app)
+	EventPassed                   // pass_thread_control
+	EventTaken                    // take_thread_control
+	EventOther                    // deliveries, reads, requests…: nothing for chats
 )
 
 // Event is one entry of a delivery's messaging[] or standby[].
@@ -173,7 +174,7 @@ type wireMessaging struct {
 // are EventOther.
 func Parse(body []byte) ([]Event, error) {
 	var d wireDelivery
-	dec := json.NewDecoder(strings.NewReader(string(body)))
+	dec := json.NewDecoder(bytes.NewReader(body))
 	dec.UseNumber()
 	if err := dec.Decode(&d); err != nil {
 		return nil, fmt.Errorf("decode delivery: %w", err)
