@@ -331,9 +331,11 @@ func TestMessengerHookRefusesUnsigned(t *testing.T) {
 	if _, err := e.srv.App.Store.OpenChatAt(e.ctx, ch.ID, "777"); err != nil {
 		t.Fatalf("a signed delivery: %v", err)
 	}
-	body = `{not json`
-	if code := post(fbemu.Sign(e.app.Secret, []byte(body))); code != http.StatusOK {
-		t.Fatalf("malformed: %d, want 200", code)
+	for _, b := range []string{`{not json`, strings.ReplaceAll(body, e.page, "999")} {
+		body = b
+		if code := post(fbemu.Sign(e.app.Secret, []byte(body))); code != http.StatusOK {
+			t.Fatalf("malformed or not a channel %q: %d, want 200", body, code)
+		}
 	}
 
 	for _, q := range []string{"hub.mode=subscribe&hub.verify_token=wrong&hub.challenge=42", "hub.challenge=42"} {
@@ -457,5 +459,74 @@ func TestParse(t *testing.T) {
 		if _, err := messenger.Parse([]byte(bad)); err == nil {
 			t.Errorf("%s parsed", bad)
 		}
+	}
+}
+
+func TestMessengerSendErrorsAndSwitchingOff(t *testing.T) {
+	e := start(t, opts{})
+	app := e.srv.App
+	ch := e.connect(t, "")
+	psid, err := e.emu.AddCustomer(e.page, "Dee")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.says(t, psid, "hello")
+	c, _ := e.openChat(t, ch, psid)
+	if err := app.Chat.Accept(e.ctx, e.admin, c.ID); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		fault     fbemu.FaultKind
+		code      string
+		temporary bool
+	}{{fbemu.FaultRateLimit, "rate_limited", true}, {fbemu.FaultAppRateLimit, "rate_limited", true}, {fbemu.FaultTemporarySend, "failed", true}} {
+		if err := e.emu.FailNext("messages", 1, tc.fault); err != nil {
+			t.Fatal(err)
+		}
+		_, err := app.Chat.Reply(e.ctx, e.admin, c.ID, "one moment")
+		var se *chat.SendError
+		if !errors.As(err, &se) || se.Code != tc.code || se.Temporary != tc.temporary {
+			t.Fatalf("fault %s: %v", tc.fault, err)
+		}
+	}
+	// The page admin removes the app: the page token dies and the channel
+	// is marked broken.
+	e.emu.Revoke(e.user, e.app.ID)
+	_, err = app.Chat.Reply(e.ctx, e.admin, c.ID, "still there?")
+	var se *chat.SendError
+	if !errors.As(err, &se) || se.Code != "failed" {
+		t.Fatalf("revoked token: %v", err)
+	}
+	row, err := app.Store.ChatChannel(e.ctx, ch.ID)
+	if err != nil || row.Health != "broken" || row.HealthReason == "" {
+		t.Fatalf("channel after a revoked token: %+v %v", row, err)
+	}
+}
+
+func TestMessengerSwitchOff(t *testing.T) {
+	e := start(t, opts{})
+	app := e.srv.App
+	ch := e.connect(t, "")
+	if err := app.Chat.UpdateChannel(e.ctx, ch.ID, chat.ChannelUpdate{Name: ch.Name, QueueID: ch.QueueID, Active: false}); err != nil {
+		t.Fatal(err)
+	}
+	if n := e.emu.RequestCounts()["DELETE /"+e.page+"/subscribed_apps"]; n != 1 {
+		t.Fatalf("unsubscribe calls: %d (%v)", n, e.emu.RequestCounts())
+	}
+	psid, err := e.emu.AddCustomer(e.page, "Eve")
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := e.emu.DeliveryStats().Delivered
+	e.says(t, psid, "anyone?")
+	if e.emu.DeliveryStats().Delivered != before {
+		t.Fatal("a switched-off page's events still reach Tandem")
+	}
+	if err := app.Chat.UpdateChannel(e.ctx, ch.ID, chat.ChannelUpdate{Name: ch.Name, QueueID: ch.QueueID, Active: true}); err != nil {
+		t.Fatal(err)
+	}
+	e.says(t, psid, "hello again")
+	if _, ms := e.openChat(t, ch, psid); len(ms) != 1 || ms[0].Body != "hello again" {
+		t.Fatalf("after switching on: %+v", ms)
 	}
 }

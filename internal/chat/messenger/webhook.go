@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/chat"
+	"github.com/tandem-crm/tandem/internal/store"
 )
 
 // maxDelivery bounds a delivery's body: a batch of events is a few
@@ -239,9 +240,12 @@ func (a *Adapter) handle(ctx context.Context, p app, ev Event) error {
 		return nil
 	}
 	ch, err := a.svc.ChannelByExternal(ctx, chat.KindMessenger, ev.PageID)
-	if err != nil {
-		a.log.InfoContext(ctx, "messenger: event of a page that is not a channel", "page", ev.PageID, "err", err)
+	if errors.Is(err, store.ErrNotFound) {
+		a.log.InfoContext(ctx, "messenger: event of a page that is not a channel", "page", ev.PageID)
 		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("find the page's channel: %w", err)
 	}
 	if !ch.Active {
 		return nil
