@@ -21,6 +21,7 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/chat"
+	"github.com/tandem-crm/tandem/internal/chat/messenger"
 	"github.com/tandem-crm/tandem/internal/chat/telegram"
 	"github.com/tandem-crm/tandem/internal/config"
 	"github.com/tandem-crm/tandem/internal/jobs"
@@ -63,9 +64,10 @@ type App struct {
 	LetterNews *mail.Broker
 	// Chat runs omnichannel chats; ChatBus carries their events to every
 	// process's operator panels.
-	Chat     *chat.Service
-	ChatBus  chat.Bus
-	Telegram *telegram.Adapter // the Telegram channel kind
+	Chat      *chat.Service
+	ChatBus   chat.Bus
+	Telegram  *telegram.Adapter  // the Telegram channel kind
+	Messenger *messenger.Adapter // the Facebook Messenger channel kind
 
 	// stopBus ends the chat event listener (PostgreSQL).
 	stopBus func()
@@ -123,6 +125,8 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	a.Chat.Cases = chat.StoreCases{St: st}
 	a.Telegram = telegram.New(a.Chat, log)
 	a.Chat.Use(a.Telegram)
+	a.Messenger = messenger.New(a.Chat, log)
+	a.Chat.Use(a.Messenger)
 	a.Metrics = metrics.New()
 	a.Sync.Metrics = a.Metrics
 	a.registerJobs()
@@ -239,7 +243,8 @@ func (a *App) Handler() (http.Handler, error) {
 	}
 	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync).WithLogins(a.Logins).WithMail(a.Mail).WithMailboxes(a.Mailboxes)
 	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Sync: a.Sync, Providers: a.Providers,
-		Jobs: j, Log: a.Log, Mail: a.Mail, Mailboxes: a.Mailboxes, LetterNews: a.LetterNews})
+		Jobs: j, Log: a.Log, Mail: a.Mail, Mailboxes: a.Mailboxes, LetterNews: a.LetterNews,
+		Telegram: a.Telegram, Messenger: a.Messenger})
 	if err != nil {
 		return nil, err
 	}

@@ -55,6 +55,14 @@ var Registry = []Def{
 	// TelegramApiUrl is the Bot API's address; only a test emulator needs
 	// another one.
 	{Code: "TelegramApiUrl", Type: TypeURL, Default: "https://api.telegram.org", Group: "chats"},
+	// The company's Meta app for Messenger page channels (package
+	// chat/messenger); the URLs and version point Tandem at another Graph
+	// host (a test emulator) or pin the Graph API version.
+	{Code: "MessengerAppId", Type: TypeString, Group: "chats"},
+	{Code: "MessengerAppSecret", Type: TypeSecret, Group: "chats"},
+	{Code: "MessengerGraphUrl", Type: TypeURL, Default: "https://graph.facebook.com", Group: "chats"},
+	{Code: "MessengerLoginUrl", Type: TypeURL, Default: "https://www.facebook.com", Group: "chats"},
+	{Code: "MessengerApiVersion", Type: TypeString, Default: "v21.0", Group: "chats"},
 	{Code: "CalendarIntegration", Type: TypeEnum, Default: "none", Options: []string{"none", "google", "exchange"}, Group: "general"},
 	// UseSharedGoogleApp: Tandem ships no shared Google app, so while it is
 	// on (the default) connecting Google accounts is unavailable and users

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/chat/messenger"
+	"github.com/tandem-crm/tandem/internal/chat/telegram"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/jobs"
@@ -51,6 +53,8 @@ type Deps struct {
 	Mailboxes *mail.Mailboxes
 	// LetterNews, when set, wakes the mail panel's live updates at once.
 	LetterNews *mail.Broker
+	Telegram   *telegram.Adapter  // may be nil: adding a Telegram channel then answers 503
+	Messenger  *messenger.Adapter // may be nil: connecting Facebook pages then answers 503
 }
 
 // UI serves the web interface.
@@ -65,6 +69,8 @@ type UI struct {
 	mail      *mail.Service
 	mailboxes *mail.Mailboxes
 	news      *mail.Broker
+	telegram  *telegram.Adapter
+	messenger *messenger.Adapter
 	log       *slog.Logger
 	r         *Renderer
 	auth      *web.Auth
@@ -83,7 +89,8 @@ func New(d Deps) (*UI, error) {
 		return nil, err
 	}
 	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, providers: d.Providers, jobs: d.Jobs, mail: d.Mail, mailboxes: d.Mailboxes, log: d.Log, r: r,
-		kept: newFormStash(), news: d.LetterNews}, nil
+		kept: newFormStash(), news: d.LetterNews,
+		telegram: d.Telegram, messenger: d.Messenger}, nil
 }
 
 // Ctx is what a page handler knows about the signed-in user.
@@ -118,6 +125,7 @@ func (u *UI) Routes(mux *http.ServeMux, auth *web.Auth) {
 	u.profileRoutes(mux)
 	u.adminRoutes(mux)
 	u.mailAdminRoutes(mux)
+	u.chatChannelAddRoutes(mux)
 	u.letterRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c := u.anonCtx(w, r)
