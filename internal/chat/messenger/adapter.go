@@ -12,6 +12,7 @@ import (
 	"net/http"
 	"net/url"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/chat"
@@ -87,6 +88,9 @@ type Adapter struct {
 	svc  *chat.Service
 	http *http.Client
 	log  *slog.Logger
+	// names caches customers' names from the User Profile API by page and
+	// PSID: asked once per customer and process, not per message.
+	names sync.Map
 }
 
 // New returns the adapter; svc receives what pages deliver.
@@ -349,6 +353,34 @@ func (a *Adapter) Send(ctx context.Context, ch *chat.Channel, address string, ou
 		return "", se
 	}
 	return res.MessageID, nil
+}
+
+// customerName asks the User Profile API for a customer's name, once per
+// process; "" when Facebook does not tell (no permission, an error): the
+// message is not held back for it.
+func (a *Adapter) customerName(ctx context.Context, ch *chat.Channel, psid string) string {
+	key := ch.ExternalID + "/" + psid
+	if v, ok := a.names.Load(key); ok {
+		return v.(string)
+	}
+	sec, _, err := open(ch)
+	if err != nil {
+		return ""
+	}
+	var p struct {
+		FirstName string `json:"first_name"`
+		LastName  string `json:"last_name"`
+	}
+	ctx, cancel := context.WithTimeout(ctx, 3*time.Second)
+	defer cancel()
+	if err := a.graph(ctx).do(ctx, http.MethodGet, url.PathEscape(psid), sec.PageToken,
+		url.Values{"fields": {"first_name,last_name"}}, nil, &p); err != nil {
+		a.log.InfoContext(ctx, "messenger: customer profile not available", "page", ch.ExternalID, "err", err)
+		return ""
+	}
+	name := strings.TrimSpace(p.FirstName + " " + p.LastName)
+	a.names.Store(key, name)
+	return name
 }
 
 // sendError names a Send API refusal for the operator.

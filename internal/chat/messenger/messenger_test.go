@@ -208,6 +208,10 @@ func TestMessengerChannel(t *testing.T) {
 			if c.Status != store.ChatQueued || len(ms) != 1 || ms[0].Body != "Hello, is my order shipped? Привет" || c.ContactID == "" {
 				t.Fatalf("chat %+v messages %+v", c, ms)
 			}
+			// The customer's name comes from the User Profile API.
+			if c.CustomerName != "Ann Lee" {
+				t.Fatalf("customer named %q, want the profile's name", c.CustomerName)
+			}
 			if err := app.Chat.Accept(e.ctx, e.admin, c.ID); err != nil {
 				t.Fatal(err)
 			}

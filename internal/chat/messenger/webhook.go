@@ -278,6 +278,11 @@ func (a *Adapter) handle(ctx context.Context, p app, ev Event) error {
 	}
 	in.ID, in.Address, in.Text, in.Attachments, in.At = ev.MID, ev.PSID, ev.Text, ev.Attachments, ev.At
 	in.Customer = chat.Customer{ID: ev.PSID, Name: "Messenger user"}
+	if in.Direction != chat.FromBot {
+		if name := a.customerName(ctx, ch, ev.PSID); name != "" {
+			in.Customer.Name = name
+		}
+	}
 	err = a.svc.Receive(ctx, ch, in)
 	if errors.Is(err, chat.ErrChannelInactive) {
 		return nil

@@ -680,6 +680,15 @@ func (s *Server) handleNode(rq *request, node string) {
 		first, last, _ := strings.Cut(u.name, " ")
 		out, gerr = pick("User", map[string]any{"id": u.id, "name": u.name, "first_name": first, "last_name": last},
 			fieldsOf(rq, "name", "id"))
+	case t.kind == tokPage && s.pages[t.pageID] != nil && s.pages[t.pageID].customers[node] != nil:
+		// The User Profile API: a page asks about a customer who wrote
+		// to it (a PSID is page-scoped: another page's token gets the
+		// unknown-node error below).
+		c := s.pages[t.pageID].customers[node]
+		first, last, _ := strings.Cut(c.name, " ")
+		out, gerr = pick("User", map[string]any{"id": c.psid, "name": c.name, "first_name": first, "last_name": last,
+			"profile_pic": "https://platform-lookaside.fbsbx.com/platform/profilepic/?psid=" + c.psid},
+			fieldsOf(rq, "first_name", "last_name", "profile_pic", "id"))
 	case s.apps[node] != nil:
 		a := s.apps[node]
 		out, gerr = pick("Application", map[string]any{"id": a.id, "name": a.name,
