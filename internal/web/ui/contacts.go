@@ -415,6 +415,7 @@ type contactCardData struct {
 	ActivityNew string
 	Journal     []journalRow
 	Letters     letterList
+	Chats       []store.Chat // its chats, newest first (chat_panel.go)
 }
 
 func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -482,6 +483,10 @@ func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	d.Activities, d.MoreActs = activityRows(acts, names), next != ""
 	d.Journal = u.journalRows(ctx, c.Lang, x.ID)
 	if d.Letters, err = u.recordLetters(ctx, c, "contact", x.ID, "", timelineLimit); err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	if d.Chats, err = u.st.ListChats(ctx, store.ChatFilter{ContactID: x.ID, Limit: timelineLimit}); err != nil {
 		u.fail(w, r, c, err)
 		return
 	}
