@@ -144,8 +144,12 @@
     for (const name of ["panel", "chat", "reload"]) src.addEventListener(name, refresh);
     // After a lost connection the browser reconnects by itself; whatever
     // happened meanwhile is read again.
+    // data-chat-live says the stream is connected.
     let lost = false;
-    src.addEventListener("error", () => { lost = true; });
-    src.addEventListener("open", () => { if (lost) { lost = false; refresh(); } });
+    src.addEventListener("error", () => { lost = true; delete panel.dataset.chatLive; });
+    src.addEventListener("open", () => {
+      panel.dataset.chatLive = "1";
+      if (lost) { lost = false; refresh(); }
+    });
   }
 })();
