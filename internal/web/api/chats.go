@@ -6,7 +6,6 @@ import (
 	"errors"
 	"net/http"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -517,8 +516,8 @@ type chatQueueJSON struct {
 	CreatedAt         time.Time        `json:"created_at"`
 }
 
-// chatQueueIn is the body of POST and PATCH: absent fields keep their
-// value; completion_minutes null or 0 means never.
+// chatQueueIn is the body of POST and PATCH: absent (or null) fields keep
+// their value; completion_minutes 0 means never.
 type chatQueueIn struct {
 	Name              *string           `json:"name"`
 	Routing           *string           `json:"routing"`
@@ -538,26 +537,19 @@ func chatQueueOut(q *store.ChatQueue) chatQueueJSON {
 	return out
 }
 
-func (in *chatQueueIn) apply(q *store.ChatQueue) crm.FieldErrors {
-	fe := crm.FieldErrors{}
+// apply sets the fields present on q; SaveQueue checks them.
+func (in *chatQueueIn) apply(q *store.ChatQueue) {
 	set(&q.Name, in.Name)
 	set(&q.Routing, in.Routing)
 	if in.CompletionMinutes != nil {
 		q.CompletionMinutes = *in.CompletionMinutes
-		if q.CompletionMinutes < 0 {
-			fe.Add("completion_minutes", "error.out_of_range")
-		}
 	}
 	if in.Members != nil {
 		q.Members = nil
-		for i, m := range *in.Members {
-			if !slices.Contains(chat.MemberKinds, m.Kind) {
-				fe.Add("members["+strconv.Itoa(i)+"].kind", crm.ErrUnknownEnum)
-			}
+		for _, m := range *in.Members {
 			q.Members = append(q.Members, store.ChatQueueMember{Kind: m.Kind, ID: m.ID})
 		}
 	}
-	return fe
 }
 
 func (a *API) listChatQueues(w http.ResponseWriter, r *http.Request, _ access.Viewer) {
@@ -614,10 +606,7 @@ func (a *API) saveChatQueue(w http.ResponseWriter, r *http.Request, q *store.Cha
 		a.fail(w, r, err)
 		return
 	}
-	if fe := in.apply(q); len(fe) > 0 {
-		a.problem(w, r, http.StatusBadRequest, "error.form", fe)
-		return
-	}
+	in.apply(q)
 	if err := c.SaveQueue(r.Context(), q); err != nil {
 		a.chatFail(w, r, err)
 		return

@@ -204,7 +204,7 @@ func chatSchemas() obj {
 	queueFields := obj{
 		"name":               text(crm.MaxShort, "Unique."),
 		"routing":            enum(chatRoutings, "all: every operator of the queue sees a chat, the first to accept takes it; least_busy: offered to the operator with the fewest chats."),
-		"completion_minutes": nullable(obj{"type": "integer", "minimum": 0, "maximum": chat.MaxCompletionMinutes, "description": "Minutes after the last outgoing message that complete a chat; null or 0: never."}),
+		"completion_minutes": nullable(obj{"type": "integer", "minimum": 0, "maximum": chat.MaxCompletionMinutes, "description": "Minutes after the last outgoing message that complete a chat: a later customer message opens a new chat. Shown null for never; send 0 for never (null, like an absent field, keeps the value)."}),
 		"members":            array(ref("ChatQueueMember"), "Users and roles working the queue."),
 	}
 	queueOut := with(obj{"id": str(""), "created_at": dateTime("")}, queueFields)
