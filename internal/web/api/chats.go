@@ -37,6 +37,7 @@ func (a *API) chatRoutes(h func(string, func(http.ResponseWriter, *http.Request,
 	h("POST /api/v1/chats/{id}/complete", a.completeChat)
 	h("POST /api/v1/chats/{id}/transfer", a.transferChat)
 	h("POST /api/v1/chats/{id}/actions/{action}", a.runChatAction)
+	h("GET /api/v1/contacts/{id}/chats", a.contactChats)
 	h("GET /api/v1/chat/status", a.getChatStatus)
 	h("PUT /api/v1/chat/status", a.putChatStatus)
 
@@ -395,6 +396,34 @@ func (a *API) transferChat(w http.ResponseWriter, r *http.Request, v access.View
 	}
 	w.WriteHeader(http.StatusNoContent)
 }
+
+// contactChats lists a contact's chats, newest first, for those who may
+// read the contact (opening one follows the chat's own rule).
+func (a *API) contactChats(w http.ResponseWriter, r *http.Request, v access.Viewer) {
+	if _, ok := a.chatService(w, r); !ok {
+		return
+	}
+	ctx := r.Context()
+	x, err := a.st.GetContact(ctx, v, r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	cs, err := a.st.ListChats(ctx, store.ChatFilter{ContactID: x.ID, Limit: maxContactChats})
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	timeout := a.acceptTimeout(ctx)
+	out := make([]chatJSON, 0, len(cs))
+	for i := range cs {
+		out = append(out, chatOut(&cs[i], timeout))
+	}
+	writeJSON(w, http.StatusOK, page(out, ""))
+}
+
+// maxContactChats bounds a contact's chat list.
+const maxContactChats = 200
 
 // chatActionResultJSON is what running a chat action did.
 type chatActionResultJSON struct {

@@ -150,6 +150,17 @@ func testChatAPI(t *testing.T, s *tandemtest.Server) {
 		t.Errorf("carol accepts: %d", r.Status)
 	}
 
+	// The contact's chats: for who may read the contact.
+	contactID := panel0ContactID(t, ann, id)
+	var history page[chatOut]
+	s.Admin.JSON(t, "GET", "/api/v1/contacts/"+contactID+"/chats", nil, http.StatusOK, &history)
+	if len(history.Items) != 1 || history.Items[0].ID != id {
+		t.Errorf("contact's chats %+v", history.Items)
+	}
+	if r := carol.Do(t, "GET", "/api/v1/contacts/"+contactID+"/chats", nil); r.Status != http.StatusNotFound {
+		t.Errorf("contact's chats for someone who may not read it: %d", r.Status)
+	}
+
 	var c chatOut
 	ann.JSON(t, "POST", "/api/v1/chats/"+id+"/accept", nil, http.StatusOK, &c)
 	if c.Status != "active" || c.OperatorID != ann.UserID || len(c.Messages) < 2 {
@@ -291,4 +302,15 @@ func testChatAPI(t *testing.T, s *tandemtest.Server) {
 	if len(ops.Items) == 0 {
 		t.Error("no operators listed")
 	}
+}
+
+// panel0ContactID reads the contact of chat id.
+func panel0ContactID(t *testing.T, c *tandemtest.Client, id string) string {
+	t.Helper()
+	var out chatOut
+	c.JSON(t, "GET", "/api/v1/chats/"+id, nil, http.StatusOK, &out)
+	if out.ContactID == "" {
+		t.Fatal("the chat has no contact")
+	}
+	return out.ContactID
 }

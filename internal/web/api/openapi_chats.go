@@ -97,6 +97,12 @@ func chatPaths(add func(string, operation)) {
 		params(chatID, pathParam("action", "ID of the chat action.", str(""))).
 		reply(http.StatusOK, jsonResponse("What the action did.", ref("ChatActionResult"))).
 		fails(http.StatusForbidden, http.StatusNotFound, http.StatusServiceUnavailable))
+	add("GET /api/v1/contacts/{id}/chats", op("chats", "contactChats", "Chats of a contact",
+		"The contact's chats, newest first (at most "+strconv.Itoa(maxContactChats)+"), for those who may read the "+
+			"contact (else 404); opening one (GET /api/v1/chats/{id}) follows the chat's own rule.").
+		params(idParam("contact")).
+		reply(http.StatusOK, list("The chats.", "Chat")).
+		fails(http.StatusNotFound, http.StatusServiceUnavailable))
 	add("GET /api/v1/chat/status", op("chats", "getChatStatus", "The caller's operator status",
 		"Active or Inactive, how many chats they hold or are offered (load) against SimultaneousChats (capacity), and "+
 			"the queues they work.").
