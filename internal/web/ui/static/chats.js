@@ -113,6 +113,11 @@
         again = false;
         const before = waiting();
         const doc = await window.Tandem.fetchPage(location.pathname + location.search);
+        if (!$("[data-chat-lists]") !== !$("[data-chat-lists]", doc)) {
+          // Became an operator, or stopped being one: the page changed shape.
+          location.reload();
+          return;
+        }
         const swap = (sel) => { const old = $(sel), fresh = $(sel, doc); if (old && fresh) old.replaceWith(fresh); };
         swap("[data-chat-lists]");
         if (panel.dataset.chatOpen) {
