@@ -95,6 +95,30 @@ func listenChatBus(t *testing.T, s *tandemtest.Server) {
 	}
 }
 
+// settle waits until the bus has delivered every event published so far
+// (PostgreSQL hands notifications over asynchronously, in commit order): a
+// stream opened after it hears only what happens next.
+func (e *chatEnv) settle(t *testing.T) {
+	t.Helper()
+	events, stop := e.s.App.ChatBus.Subscribe()
+	defer stop()
+	mark := chat.Event{Type: "test-mark", ChatID: fmt.Sprint(time.Now().UnixNano())}
+	if err := e.s.App.ChatBus.Publish(e.ctx, mark); err != nil {
+		t.Fatal(err)
+	}
+	timeout := time.After(20 * time.Second)
+	for {
+		select {
+		case ev := <-events:
+			if ev.Type == mark.Type && ev.ChatID == mark.ChatID {
+				return
+			}
+		case <-timeout:
+			t.Fatal("the bus did not deliver its own event")
+		}
+	}
+}
+
 // operator makes a user and returns their id and a signed-in browser.
 func (e *chatEnv) operator(t *testing.T, email string, roleIDs ...string) (string, *tandemtest.Browser) {
 	t.Helper()
@@ -644,6 +668,7 @@ func TestChatEvents(t *testing.T) {
 			q := e.queue(t, "Support", chat.RoutingAll, ann)
 			ch := e.channel(t, "@support_bot", q)
 
+			e.settle(t)
 			annEvents := readChatEvents(t, annB.Open(t, "/chats/events"))
 			danEvents := readChatEvents(t, danB.Open(t, "/chats/events"))
 			c := e.write(t, ch, "c1", "Olga", "hello")
@@ -674,6 +699,7 @@ func TestChatEvents(t *testing.T) {
 
 			// The open chat's stream names its events "chat".
 			annB.Post(t, "/chats/"+c.ID+"/accept", nil)
+			e.settle(t)
 			open := readChatEvents(t, annB.Open(t, "/chats/events?chat="+c.ID))
 			annB.Post(t, "/chats/"+c.ID+"/reply", url.Values{"text": {"Hi Olga"}})
 			ev = nextChatEvent(t, open, "the reply")
