@@ -241,9 +241,9 @@ func (a *App) Handler() (http.Handler, error) {
 	if a.Queue != nil {
 		j = a.Queue
 	}
-	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync).WithLogins(a.Logins).WithMail(a.Mail).WithMailboxes(a.Mailboxes)
+	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync).WithLogins(a.Logins).WithMail(a.Mail).WithMailboxes(a.Mailboxes).WithChat(a.Chat)
 	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Sync: a.Sync, Providers: a.Providers,
-		Jobs: j, Log: a.Log, Mail: a.Mail, Mailboxes: a.Mailboxes, LetterNews: a.LetterNews,
+		Jobs: j, Log: a.Log, Mail: a.Mail, Mailboxes: a.Mailboxes, LetterNews: a.LetterNews, Chat: a.Chat, ChatBus: a.ChatBus,
 		Telegram: a.Telegram, Messenger: a.Messenger})
 	if err != nil {
 		return nil, err

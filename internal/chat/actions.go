@@ -36,49 +36,9 @@ var (
 	ErrActionFailed = errors.New("the action's webhook refused the call")
 )
 
-// ActionResult says what an action did: the case it made, or the
-// webhook's status.
-type ActionResult struct {
-	CaseID string
-	Status int
-}
-
 // SignatureHeader carries a webhook action's signature: "sha256=" and the
 // hex HMAC-SHA256 of the raw body with the action's secret.
 const SignatureHeader = "X-Tandem-Signature-256"
-
-// actionSecretAD binds a sealed action secret to its action.
-func actionSecretAD(id string) string { return "chat_action:" + id }
-
-// SealActionSecret seals a webhook action's signing secret for storing.
-func (s *Service) SealActionSecret(actionID, plain string) string {
-	if plain == "" {
-		return ""
-	}
-	return s.box.Seal(plain, actionSecretAD(actionID))
-}
-
-// SaveAction validates and stores an action; secret (plain) replaces the
-// stored one when not empty.
-func (s *Service) SaveAction(ctx context.Context, a *store.ChatAction, secret string) error {
-	p, err := ParseProcess(a.Process)
-	if err != nil {
-		return err
-	}
-	if p == ProcessWebhook && a.URL == "" {
-		return errors.New("a webhook action needs a URL")
-	}
-	if a.ID == "" && secret != "" {
-		// The id is needed to seal: save first, then seal and save again.
-		if err := s.st.SaveChatAction(ctx, a); err != nil {
-			return err
-		}
-	}
-	if secret != "" {
-		a.Secret = s.SealActionSecret(a.ID, secret)
-	}
-	return s.st.SaveChatAction(ctx, a)
-}
 
 // RunAction runs an action from a chat the operator v holds (or may see,
 // for a chat manager): "Create case" makes a case for the chat's contact;
@@ -148,11 +108,11 @@ func (s *Service) postAction(ctx context.Context, v access.Viewer, act *store.Ch
 		return ActionResult{}, fmt.Errorf("%w: %v", ErrActionFailed, err)
 	}
 	req.Header.Set("Content-Type", "application/json")
-	if act.Secret != "" {
-		key, err := s.box.Open(act.Secret, actionSecretAD(act.ID))
-		if err != nil {
-			return ActionResult{}, fmt.Errorf("open action secret: %w", err)
-		}
+	key, err := s.ActionSecret(act)
+	if err != nil {
+		return ActionResult{}, err
+	}
+	if key != "" {
 		mac := hmac.New(sha256.New, []byte(key))
 		mac.Write(body)
 		req.Header.Set(SignatureHeader, "sha256="+hex.EncodeToString(mac.Sum(nil)))
@@ -168,7 +128,7 @@ func (s *Service) postAction(ctx context.Context, v access.Viewer, act *store.Ch
 	defer resp.Body.Close()
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 1<<16))
 	if resp.StatusCode < 200 || resp.StatusCode > 299 {
-		return ActionResult{Status: resp.StatusCode}, fmt.Errorf("%w: status %d", ErrActionFailed, resp.StatusCode)
+		return ActionResult{WebhookStatus: resp.StatusCode}, fmt.Errorf("%w: status %d", ErrActionFailed, resp.StatusCode)
 	}
-	return ActionResult{Status: resp.StatusCode}, nil
+	return ActionResult{WebhookStatus: resp.StatusCode}, nil
 }

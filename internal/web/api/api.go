@@ -14,6 +14,7 @@ import (
 	"strings"
 
 	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/chat"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/jobs"
@@ -43,6 +44,7 @@ type API struct {
 	mail     *mail.Service // nil until WithMail
 	// mailboxes is nil until WithMailboxes.
 	mailboxes *mail.Mailboxes
+	chat      *chat.Service // nil until WithChat
 }
 
 // New returns the API; jobs may be nil in processes without a queue.
@@ -184,6 +186,7 @@ func (a *API) Routes(mux *http.ServeMux, auth Authenticator) {
 	h("GET /api/v1/mailboxes/{id}/folders", a.listMailboxFolders)
 	h("POST /api/v1/mailboxes/{id}/load", a.loadMailbox)
 	a.letterRoutes(h)
+	a.chatRoutes(h)
 
 	mux.HandleFunc("/api/", func(w http.ResponseWriter, r *http.Request) {
 		a.problem(w, r, http.StatusNotFound, "error.not_found", nil)

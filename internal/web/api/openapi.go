@@ -59,6 +59,7 @@ func buildOpenAPI() obj {
 			{"name": "mail", "description": "The directory of mail providers and their domains."},
 			{"name": "mailboxes", "description": "The caller's mailboxes and the shared mailboxes they hold rights on."},
 			{"name": "letters", "description": "Letters: records' timelines, the communication panel, sending."},
+			{"name": "chats", "description": "Omnichannel chats: the operator panel, and queues, channels and chat actions for chat managers."},
 			{"name": "meta", "description": "This document."},
 		},
 		"paths":      paths(),
@@ -693,6 +694,7 @@ func paths() obj {
 	mailPaths(add)
 	mailboxPaths(add)
 	letterPaths(add)
+	chatPaths(add)
 	return ps
 }
 
@@ -772,15 +774,17 @@ func components() obj {
 				"entry per field in errors)."),
 			"Unauthorized": problemResponse("No valid bearer token (code unauthorized)."),
 			"Forbidden": problemResponse("The caller may not do this (code forbidden): the operation is for " +
-				"administrators, or the caller may read but not change the record."),
+				"administrators (or chat managers), or the caller may read but not change the record."),
 			"NotFound": problemResponse("No such resource, or the caller may not see it (code not_found)."),
 			"Conflict": problemResponse("The resource's state does not allow this (a job that cannot be retried: code job_not_retryable; " +
-				"a mail provider that mailboxes use: code mail_provider_in_use)."),
+				"a mail provider that mailboxes use: code mail_provider_in_use; a chat queue in use: chat_queue_in_use; a channel with " +
+				"chats: chat_channel_has_chats; a chat another operator took: chat_taken; an operator at SimultaneousChats: " +
+				"chat_at_cap; an Inactive operator: chat_operator_inactive)."),
 			"PreconditionFailed": problemResponse("The record has changed since the version in If-Match (code conflict)."),
-			"ServiceUnavailable": problemResponse("This process has no job queue (code internal)."),
+			"ServiceUnavailable": problemResponse("This process has no job queue, or not the service the operation needs (code internal)."),
 			"Error":              problemResponse("An unexpected error (500, code internal); details are logged, not sent."),
 		},
-		"schemas": with(with(with(with(schemas(), caseSchemas()), mailSchemas()), mailboxSchemas()), letterSchemas()),
+		"schemas": with(with(with(with(with(schemas(), caseSchemas()), mailSchemas()), mailboxSchemas()), letterSchemas()), chatSchemas()),
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/chat"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/mail"
@@ -186,6 +187,12 @@ func TestOpenAPIAccessMatchesRouter(t *testing.T) {
 	}
 	anonAPI, anon := routes(noViewer)
 	_, plain := routes(user)
+	_, chatManager := routes(func(*http.Request) (access.Viewer, bool) {
+		return access.Viewer{UserID: "u2", Ops: map[string]bool{access.OpManageChats: true}}, true
+	})
+	_, admin := routes(func(*http.Request) (access.Viewer, bool) {
+		return access.Viewer{UserID: "u3", Ops: map[string]bool{access.OpManageAdministration: true}}, true
+	})
 	for _, p := range anonAPI.patterns {
 		method, path := splitPattern(t, p)
 		o, ok := ops[method+" "+path]
@@ -204,12 +211,24 @@ func TestOpenAPIAccessMatchesRouter(t *testing.T) {
 			t.Errorf("%s: needs a token: %v; document: public %v, Unauthorized listed %v", p, needsAuth, public, documents401)
 		}
 
-		adminOnly := serve(plain, strings.ToUpper(method), url) == http.StatusForbidden
+		refused := serve(plain, strings.ToUpper(method), url) == http.StatusForbidden
 		desc, _ := o["description"].(string)
 		marked := o["x-admin-only"] == true && strings.Contains(desc, "Administrators only")
+		// Chat managers' operations need CanManageChats, which an
+		// administrator does not hold as such.
+		managers := o["x-required-operation"] == access.OpManageChats && strings.Contains(desc, "Chat managers only")
 		_, documents403 := responses["403"]
-		if adminOnly != marked || (adminOnly && !documents403) {
-			t.Errorf("%s: administrators only: %v; document: marked %v, 403 listed %v", p, adminOnly, marked, documents403)
+		if refused != (marked || managers) || (refused && !documents403) {
+			t.Errorf("%s: refused to a plain user: %v; document: administrators only %v, chat managers only %v, 403 listed %v",
+				p, refused, marked, managers, documents403)
+		}
+		if managers {
+			if serve(chatManager, strings.ToUpper(method), url) == http.StatusForbidden {
+				t.Errorf("%s: refused to a chat manager", p)
+			}
+			if serve(admin, strings.ToUpper(method), url) != http.StatusForbidden {
+				t.Errorf("%s: open to an administrator without %s", p, access.OpManageChats)
+			}
 		}
 	}
 }
@@ -332,6 +351,12 @@ func TestOpenAPIEnumsFromGo(t *testing.T) {
 		"#/paths/~1api~1v1~1cases/get/parameters/3/schema/items":          crm.Strings(crm.CaseStatuses),
 		"#/paths/~1api~1v1~1cases/get/parameters/4/schema":                crm.Strings(crm.CasePriorities),
 		"#/paths/~1api~1v1~1cases/get/parameters/10/schema":               caseSorts(),
+		"#/components/schemas/Chat/properties/status":                     chatStatuses,
+		"#/components/schemas/Chat/properties/channel_kind":               {string(chat.KindTelegram), string(chat.KindMessenger)},
+		"#/components/schemas/ChatQueueInput/properties/routing":          {string(chat.RoutingAll), string(chat.RoutingLeastBusy)},
+		"#/components/schemas/ChatActionInput/properties/process":         {string(chat.ProcessCreateCase), string(chat.ProcessWebhook)},
+		"#/components/schemas/ChatQueueMember/properties/kind":            chat.MemberKinds,
+		"#/components/schemas/ChatMessage/properties/direction":           chatDirs,
 	} {
 		v, ok := resolve(doc, ptr)
 		if !ok {
@@ -454,6 +479,23 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		{"LetterSent", letterSentJSON{}, true, false},
 		{"LetterSend", letterIn{}, false, true},
 		{"LetterFile", attachmentIn{}, false, true},
+		{"Chat", chatJSON{}, true, false},
+		{"ChatMessage", chatMessageJSON{}, true, false},
+		{"ChatAttachment", chat.Attachment{}, true, false},
+		{"ChatSendProblem", chatSendProblem{}, true, false},
+		{"ChatActionResult", chatActionResultJSON{}, true, false},
+		{"ChatStatus", chatStatusJSON{}, true, false},
+		{"ChatQueue", chatQueueJSON{}, true, false},
+		{"ChatChannel", chatChannelJSON{}, true, false},
+		{"ChatAction", chatActionJSON{}, true, false},
+		{"ChatOperator", chatOperatorJSON{}, true, false},
+		{"ChatReply", chatReplyIn{}, false, true},
+		{"ChatTransfer", chatTransferIn{}, false, true},
+		{"ChatStatusUpdate", chatStatusIn{}, false, true},
+		{"ChatQueueMember", chatMemberJSON{}, false, true},
+		{"ChatQueueInput", chatQueueIn{}, false, true},
+		{"ChatChannelUpdate", chatChannelIn{}, false, true},
+		{"ChatActionInput", chatActionIn{}, false, true},
 
 		// Types used in both directions.
 		{"Email", emailJSON{}, false, true},

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/chat"
 	"github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/mail"
 	"github.com/tandem-crm/tandem/internal/oauth"
@@ -66,6 +67,25 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 		provider := id("POST", "/api/v1/mail/providers", `{"name":"Fixture","type":"imap","imap_host":"imap.f.example","smtp_host":"smtp.f.example"}`)
 		s.App.Mailboxes.Verify = func(context.Context, mail.Endpoints) error { return nil } // no servers here
 		mailbox := id("POST", "/api/v1/mailboxes", `{"address":"fixture@f.example","provider_id":"`+provider+`","password":"p","shared":true}`)
+		// A chat the admin holds, on a channel of a fake kind.
+		s.App.Chat.Use(&chatAdapter{})
+		queue := id("POST", "/api/v1/chat/queues", `{"name":"Fixture","members":[{"kind":"user","id":"`+a.UserID+`"}]}`)
+		otherQueue := id("POST", "/api/v1/chat/queues", `{"name":"Fixture 2"}`)
+		chatAction := id("POST", "/api/v1/chat/actions", `{"name":"Fixture","process":"create_case"}`)
+		channel, err := s.App.Chat.CreateChannel(ctx, chat.NewChannel{Kind: chat.KindTelegram, ExternalID: "1", Name: "Fixture",
+			QueueID: queue, ContactOwnerID: a.UserID, Secret: map[string]string{"token": "t"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := s.App.Chat.Receive(ctx, channel, chat.Inbound{ID: "1", Address: "c1", Text: "hi", Customer: chat.Customer{ID: "c1"}}); err != nil {
+			t.Fatal(err)
+		}
+		open, err := s.App.Store.OpenChatAt(ctx, channel.ID, "c1")
+		if err != nil {
+			t.Fatal(err)
+		}
+		a.JSON(t, "POST", "/api/v1/chats/"+open.ID+"/accept", nil, http.StatusOK, nil)
+		chatPath := "/api/v1/chats/" + open.ID
 
 		// body holds %s where the text goes: valid, or valid with bytes
 		// that are not UTF-8 appended. read is what would show a stored
@@ -136,6 +156,20 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 				"subject", 400, "/api/v1/letters"},
 			{"POST /api/v1/connections/{id}/calendar/resync", conn + "/calendar/resync", `{"from":"%s"}`, from, "from", 202,
 				conn + "/calendar"},
+			{"POST /api/v1/chat/queues", "/api/v1/chat/queues", `{"name":"%s"}`, "Zqx queue", "name", 201, "/api/v1/chat/queues"},
+			{"PATCH /api/v1/chat/queues/{id}", "/api/v1/chat/queues/" + otherQueue, `{"name":"%s"}`, "Zqx queue 2", "name", 200,
+				"/api/v1/chat/queues/" + otherQueue},
+			{"PATCH /api/v1/chat/channels/{id}", "/api/v1/chat/channels/" + channel.ID, `{"name":"%s"}`, "Zqx bot", "name", 200,
+				"/api/v1/chat/channels/" + channel.ID},
+			{"POST /api/v1/chat/actions", "/api/v1/chat/actions", `{"name":"%s","process":"create_case"}`, "Zqx action", "name", 201,
+				"/api/v1/chat/actions"},
+			{"PATCH /api/v1/chat/actions/{id}", "/api/v1/chat/actions/" + chatAction, `{"name":"%s"}`, "Zqx action 2", "name", 200,
+				"/api/v1/chat/actions/" + chatAction},
+			{"POST /api/v1/chats/{id}/messages", chatPath + "/messages", `{"text":"%s"}`, "Zqx reply", "text", 201, chatPath},
+			{"POST /api/v1/chats/{id}/transfer", chatPath + "/transfer", `{"queue_id":"%s"}`, otherQueue, "queue_id", 204, chatPath},
+			// The status takes no text: the bad bytes go in a field the
+			// decoder refuses anyway.
+			{"PUT /api/v1/chat/status", "/api/v1/chat/status", `{"active":true,"note":"%s"}`, "Zqx", "note", 400, "/api/v1/chat/status"},
 		}
 
 		var covered []string

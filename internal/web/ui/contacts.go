@@ -416,6 +416,7 @@ type contactCardData struct {
 	Journal     []journalRow
 	Letters     letterList
 	Cases       caseSection
+	Chats       []store.Chat // its chats, newest first (chat_panel.go)
 }
 
 func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
@@ -487,6 +488,10 @@ func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	}
 	d.Journal = u.journalRows(ctx, c.Lang, x.ID)
 	if d.Letters, err = u.recordLetters(ctx, c, "contact", x.ID, "", timelineLimit); err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	if d.Chats, err = u.st.ListChats(ctx, store.ChatFilter{ContactID: x.ID, Limit: timelineLimit}); err != nil {
 		u.fail(w, r, c, err)
 		return
 	}

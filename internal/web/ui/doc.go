@@ -81,7 +81,13 @@
 // titles of the marks counting events out of sight; static/calendar.js,
 // which the calendar page loads); [data-sync-events] with
 // [data-sync-progress="<kind>"] lines and [data-sync-card] sections (a sync
-// run followed live: static/sync.js, loaded by a connection's page).
+// run followed live: static/sync.js, loaded by a connection's page);
+// [data-chat-panel] with data-chat-events (the operator panel's stream),
+// data-chat-sound and data-chat-open, whose [data-chat-lists],
+// [data-chat-history], [data-chat-summary] and [data-chat-main] are read
+// again on each event, [data-deadline] (an offer's countdown), and
+// form[data-chat-action-form] with [data-process] fields (static/chats.js,
+// loaded by the chat pages).
 // Same-origin fetches that change state send
 // X-CSRF-Token from <meta name="csrf-token">. window.Tandem has toast,
 // confirm and fetchPage.

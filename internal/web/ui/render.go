@@ -60,6 +60,8 @@ type UserView struct {
 	Name    string
 	Email   string
 	IsAdmin bool
+	// CanManageChats: the chat set-up pages are theirs (CanManageChats).
+	CanManageChats bool
 }
 
 // Flash kinds; each has its own colour and icon.

@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/chat"
 	"github.com/tandem-crm/tandem/internal/chat/messenger"
 	"github.com/tandem-crm/tandem/internal/chat/telegram"
 	"github.com/tandem-crm/tandem/internal/crm"
@@ -53,8 +54,12 @@ type Deps struct {
 	Mailboxes *mail.Mailboxes
 	// LetterNews, when set, wakes the mail panel's live updates at once.
 	LetterNews *mail.Broker
-	Telegram   *telegram.Adapter  // may be nil: adding a Telegram channel then answers 503
-	Messenger  *messenger.Adapter // may be nil: connecting Facebook pages then answers 503
+	// Chat may be nil: the chat pages then answer 503. ChatBus carries
+	// its events to the operator panels' live updates.
+	Chat      *chat.Service
+	ChatBus   chat.Bus
+	Telegram  *telegram.Adapter  // may be nil: adding a Telegram channel then answers 503
+	Messenger *messenger.Adapter // may be nil: connecting Facebook pages then answers 503
 }
 
 // UI serves the web interface.
@@ -69,6 +74,8 @@ type UI struct {
 	mail      *mail.Service
 	mailboxes *mail.Mailboxes
 	news      *mail.Broker
+	chat      *chat.Service
+	chatBus   chat.Bus
 	telegram  *telegram.Adapter
 	messenger *messenger.Adapter
 	log       *slog.Logger
@@ -89,7 +96,7 @@ func New(d Deps) (*UI, error) {
 		return nil, err
 	}
 	return &UI{st: d.Store, set: d.Settings, oa: d.OAuth, sync: d.Sync, providers: d.Providers, jobs: d.Jobs, mail: d.Mail, mailboxes: d.Mailboxes, log: d.Log, r: r,
-		kept: newFormStash(), news: d.LetterNews,
+		kept: newFormStash(), news: d.LetterNews, chat: d.Chat, chatBus: d.ChatBus,
 		telegram: d.Telegram, messenger: d.Messenger}, nil
 }
 
@@ -127,6 +134,8 @@ func (u *UI) Routes(mux *http.ServeMux, auth *web.Auth) {
 	u.mailAdminRoutes(mux)
 	u.chatChannelAddRoutes(mux)
 	u.letterRoutes(mux)
+	u.chatAdminRoutes(mux)
+	u.chatRoutes(mux)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		c := u.anonCtx(w, r)
 		if v, sess, ok := auth.Session(r); ok {
@@ -217,7 +226,8 @@ func (u *UI) ctxFor(r *http.Request, v access.Viewer, sess store.Session) *Ctx {
 func (c *Ctx) Page(w http.ResponseWriter, r *http.Request, active string, data any) PageData {
 	p := PageData{Lang: c.Lang, CSRF: c.CSRF, Active: active, Data: data, Loc: c.Loc, Path: c.Path, Form: r.URL.Query()}
 	if c.V.UserID != "" {
-		p.User = &UserView{ID: c.V.UserID, Name: c.V.Name, Email: c.V.Email, IsAdmin: c.V.IsAdmin()}
+		p.User = &UserView{ID: c.V.UserID, Name: c.V.Name, Email: c.V.Email, IsAdmin: c.V.IsAdmin(),
+			CanManageChats: c.V.Can(access.OpManageChats)}
 	}
 	p.Flash = takeFlashes(w, r)
 	return p
