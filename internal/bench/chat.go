@@ -186,7 +186,7 @@ func chatRun(ctx context.Context, o ChatOptions, p *progress, dbURL string, serv
 	if err != nil {
 		return nil, err
 	}
-	ops, err := chatSetup(ctx, a, o, emu.URL(), "http://"+addrs[0], bot.Token)
+	ops, channelID, err := chatSetup(ctx, a, o, emu.URL(), "http://"+addrs[0], bot.Token)
 	a.Close(ctx)
 	if err != nil {
 		return nil, err
@@ -298,7 +298,7 @@ func chatRun(ctx context.Context, o ChatOptions, p *progress, dbURL string, serv
 		if n != last {
 			last, deadline = n, time.Now().Add(15*time.Second)
 		}
-		if stored, _ := countStored(ctx, st); stored >= total && rec.messages() >= total {
+		if stored, _ := countStored(ctx, st, channelID); stored >= total && rec.messages() >= total {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -309,19 +309,19 @@ func chatRun(ctx context.Context, o ChatOptions, p *progress, dbURL string, serv
 		capExceeded.Add(1)
 	}
 	run.CapExceeded = int(capExceeded.Load())
-	return run, rec.finish(ctx, st, run, sent, ops)
+	return run, rec.finish(ctx, st, channelID, run, sent, ops)
 }
 
 // chatSetup makes the operators (each with a password), a "to the least
 // busy" queue they all work, and the bot's channel with its webhook at
 // site.
-func chatSetup(ctx context.Context, a *app.App, o ChatOptions, tgURL, site, token string) ([]*chatOperator, error) {
+func chatSetup(ctx context.Context, a *app.App, o ChatOptions, tgURL, site, token string) ([]*chatOperator, string, error) {
 	if err := a.EnsureAdmin(ctx, io.Discard); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	for code, v := range map[string]string{"SiteUrl": site, "TelegramApiUrl": tgURL, "SimultaneousChats": "2"} {
 		if err := a.Settings.Put(ctx, code, v, ""); err != nil {
-			return nil, fmt.Errorf("setting %s: %w", code, err)
+			return nil, "", fmt.Errorf("setting %s: %w", code, err)
 		}
 	}
 	q := &store.ChatQueue{Name: "Bench", Routing: string(chat.RoutingLeastBusy)}
@@ -329,22 +329,23 @@ func chatSetup(ctx context.Context, a *app.App, o ChatOptions, tgURL, site, toke
 	for i := range o.Operators {
 		u := &access.User{Email: fmt.Sprintf("operator%02d@bench.test", i), Name: fmt.Sprintf("Operator %02d", i), Active: true}
 		if err := a.Store.CreateUser(ctx, u, chatOperatorPassword); err != nil {
-			return nil, err
+			return nil, "", err
 		}
 		q.Members = append(q.Members, store.ChatQueueMember{Kind: "user", ID: u.ID})
 		ops = append(ops, &chatOperator{id: u.ID, email: u.Email})
 	}
 	if err := a.Store.SaveChatQueue(ctx, q); err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	users, err := a.Store.ListUsers(ctx, "admin@bench.test")
 	if err != nil || len(users) == 0 {
-		return nil, fmt.Errorf("admin: %v", err)
+		return nil, "", fmt.Errorf("admin: %v", err)
 	}
-	if _, err := a.Telegram.Connect(ctx, token, q.ID, users[0].ID); err != nil {
-		return nil, fmt.Errorf("connect the bot: %w", err)
+	ch, err := a.Telegram.Connect(ctx, token, q.ID, users[0].ID)
+	if err != nil {
+		return nil, "", fmt.Errorf("connect the bot: %w", err)
 	}
-	return ops, nil
+	return ops, ch.ID, nil
 }
 
 func waitHealthy(ctx context.Context, base string) error {
@@ -391,24 +392,9 @@ func overCap(ctx context.Context, st *store.Store, capacity int) (int, error) {
 	return n, nil
 }
 
-func countStored(ctx context.Context, st *store.Store) (int, error) {
-	cs, err := st.ListChats(ctx, store.ChatFilter{Limit: 500})
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, c := range cs {
-		ms, err := st.ChatMessages(ctx, c.ID, "")
-		if err != nil {
-			return 0, err
-		}
-		for _, m := range ms {
-			if m.Direction == "in" {
-				n++
-			}
-		}
-	}
-	return n, nil
+func countStored(ctx context.Context, st *store.Store, channelID string) (int, error) {
+	ms, err := st.ChannelMessages(ctx, channelID, "in")
+	return len(ms), err
 }
 
 // chatOperator is one operator's panel: signed in through the sign-in
@@ -570,7 +556,7 @@ func (r *chatRecorder) messages() int {
 var benchText = regexp.MustCompile(`^m(\d{7})$`)
 
 // finish matches what was stored with what was sent and heard.
-func (r *chatRecorder) finish(ctx context.Context, st *store.Store, run *ChatRun, sent []time.Time, ops []*chatOperator) error {
+func (r *chatRecorder) finish(ctx context.Context, st *store.Store, channelID string, run *ChatRun, sent []time.Time, ops []*chatOperator) error {
 	for _, op := range ops {
 		run.Accepted += int(op.accepted.Load())
 		run.Completed += int(op.completed.Load())
@@ -580,30 +566,18 @@ func (r *chatRecorder) finish(ctx context.Context, st *store.Store, run *ChatRun
 	for _, status := range []string{"", "completed"} {
 		_ = status
 	}
-	cs, err := st.ListChats(ctx, store.ChatFilter{Limit: 500})
+	ms, err := st.ChannelMessages(ctx, channelID, "in")
 	if err != nil {
 		return err
 	}
-	if len(cs) >= 500 {
-		return errors.New("more chats than the bench can list")
-	}
-	for _, c := range cs {
-		ms, err := st.ChatMessages(ctx, c.ID, "")
-		if err != nil {
-			return err
+	for _, m := range ms {
+		g := benchText.FindStringSubmatch(m.Body)
+		if g == nil {
+			continue
 		}
-		for _, m := range ms {
-			if m.Direction != "in" {
-				continue
-			}
-			g := benchText.FindStringSubmatch(m.Body)
-			if g == nil {
-				continue
-			}
-			i, _ := strconv.Atoi(g[1])
-			storedIdx[i]++
-			msgOf[m.ID] = i
-		}
+		i, _ := strconv.Atoi(g[1])
+		storedIdx[i]++
+		msgOf[m.ID] = i
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -349,7 +349,9 @@ func (s *Service) Receive(ctx context.Context, ch *Channel, in Inbound) error {
 	c := rc.Chat
 	s.publish(ctx, Event{Type: EventMessage, ChatID: c.ID, QueueID: c.QueueID, OperatorID: c.OperatorID, Status: Status(c.Status),
 		MessageID: rc.MessageID, ChannelID: ch.ID, At: in.At})
-	if c.Status == store.ChatQueued {
+	if rc.Opened && c.Status == store.ChatQueued {
+		// A new chat is routed; one already waiting was, and waits for an
+		// operator to free up (dispatch).
 		return s.route(ctx, c)
 	}
 	return nil

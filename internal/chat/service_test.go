@@ -642,3 +642,39 @@ func TestCreateCaseFromChat(t *testing.T) {
 		}
 	})
 }
+
+// A chat every operator let lapse waits at the head of the queue; chats
+// behind it are still offered when an operator frees up.
+func TestDispatchPastAStuckChat(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, chat.RoutingLeastBusy, 1, 0)
+		op := f.ops[0]
+		f.write(t, "u0", "stuck", "first")
+		f.clock.Advance(5*time.Minute + time.Second)
+		if err := f.svc.Tick(f.ctx); err != nil { // op lets it lapse: it waits, op is inactive
+			t.Fatal(err)
+		}
+		if err := f.svc.SetActive(f.ctx, op, true); err != nil {
+			t.Fatal(err)
+		}
+		for _, cust := range []string{"a", "b"} {
+			f.write(t, "u-"+cust, cust, "hi")
+			if err := f.svc.Accept(f.ctx, op, f.open(t, cust).ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f.write(t, "u-c", "c", "waiting") // op is at the cap: c waits behind stuck
+		if got := f.open(t, "c"); got.Status != store.ChatQueued {
+			t.Fatalf("c: %s, want queued", got.Status)
+		}
+		if err := f.svc.Complete(f.ctx, op, f.open(t, "a").ID); err != nil {
+			t.Fatal(err)
+		}
+		if got := f.open(t, "c"); got.Status != store.ChatOffered || got.OperatorID != op.UserID {
+			t.Fatalf("the chat behind the stuck one: %s to %q", got.Status, got.OperatorID)
+		}
+		if got := f.open(t, "stuck"); got.Status != store.ChatQueued {
+			t.Fatalf("the stuck chat went back to who let it lapse: %s", got.Status)
+		}
+	})
+}

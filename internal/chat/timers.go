@@ -47,28 +47,43 @@ func (s *Service) Tick(ctx context.Context) error {
 	return nil
 }
 
-// dispatch offers waiting "least busy" chats, oldest first, until nobody
-// can take one.
+// dispatch offers waiting "least busy" chats, oldest first. Once no
+// operator of a queue has room, its later chats are not tried in this
+// pass (every completion runs one, over every waiting chat).
 func (s *Service) dispatch(ctx context.Context) {
 	ids, err := s.st.QueuedChats(ctx, 200)
 	if err != nil {
 		s.log.Error("chat: list queued chats", "err", err)
 		return
 	}
+	full := map[string]bool{}
+	capacity := s.capacity(ctx)
 	for _, id := range ids {
 		c, err := s.st.GetChat(ctx, id)
 		if err != nil {
 			s.log.Error("chat: read queued chat", "chat", id, "err", err)
 			return
 		}
-		op, err := s.st.OfferChat(ctx, id, s.capacity(ctx), s.Now())
+		if full[c.QueueID] {
+			continue
+		}
+		op, err := s.st.OfferChat(ctx, id, capacity, s.Now())
 		if err != nil {
 			s.log.Error("chat: offer queued chat", "chat", id, "err", err)
 			return
 		}
-		if op != "" {
-			s.publish(ctx, Event{Type: EventOffered, ChatID: id, QueueID: c.QueueID, OperatorID: op, Status: StatusOffered})
+		if op == "" {
+			// Nobody for this chat: the queue is full, or everyone with
+			// room already let this chat lapse.
+			room, err := s.st.ChatQueueHasRoom(ctx, c.QueueID, capacity)
+			if err != nil {
+				s.log.Error("chat: queue room", "queue", c.QueueID, "err", err)
+				return
+			}
+			full[c.QueueID] = !room
+			continue
 		}
+		s.publish(ctx, Event{Type: EventOffered, ChatID: id, QueueID: c.QueueID, OperatorID: op, Status: StatusOffered})
 	}
 }
 

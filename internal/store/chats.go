@@ -349,60 +349,45 @@ func addChatEvent(ctx context.Context, tx querier, chatID, code, author string, 
 	return nil
 }
 
-// ensureOperators makes an operator row (active) for every user who works
-// queueID and has none yet: a new member gets chats without first opening
-// the panel.
-func ensureOperators(ctx context.Context, tx querier, queueID string, at int64) error {
-	_, err := tx.ExecContext(ctx, `INSERT INTO chat_operators (user_id, updated_at)
-		SELECT DISTINCT u.id, CAST($2 AS BIGINT) FROM users u WHERE u.active AND `+memberOf("$1", "u.id")+`
-		ON CONFLICT (user_id) DO NOTHING`, queueID, at)
-	if err != nil {
-		return fmt.Errorf("ensure operators: %w", err)
-	}
-	return nil
-}
-
 // OfferChat offers a queued chat of a "least busy" queue to the active
 // operator of its queue with the fewest chats (ties: the one who has
 // waited longest since taking a chat) who is under capacity and was not
 // offered it before. It returns the operator, or "" when nobody can take it
-// now (the chat stays queued until someone frees up).
+// now (the chat stays queued until someone frees up). The candidates are
+// read first, outside any write: a full queue costs no write transaction,
+// which matters when every completion looks at every waiting chat.
 func (s *Store) OfferChat(ctx context.Context, chatID string, capacity int, now time.Time) (string, error) {
+	var queueID, status string
+	err := s.r.QueryRowContext(ctx, `SELECT queue_id, status FROM chats WHERE id = $1`, chatID).Scan(&queueID, &status)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", ErrNotFound
+	}
+	if err != nil {
+		return "", fmt.Errorf("read chat: %w", err)
+	}
+	if status != ChatQueued {
+		return "", nil
+	}
+	// Members without an operator row yet count as active with no chats.
+	candidates, err := s.strings(ctx, `SELECT u.id FROM users u LEFT JOIN chat_operators o ON o.user_id = u.id
+		WHERE u.active AND COALESCE(o.active, TRUE) AND COALESCE(o.load, 0) < $3 AND `+memberOf("$1", "u.id")+`
+		AND NOT EXISTS (SELECT 1 FROM chat_offers f WHERE f.chat_id = $2 AND f.user_id = u.id)
+		ORDER BY COALESCE(o.load, 0), COALESCE(o.last_taken_at, 0), u.id LIMIT 10`, queueID, chatID, capacity)
+	if err != nil {
+		return "", fmt.Errorf("find operators: %w", err)
+	}
+	if len(candidates) == 0 {
+		return "", nil
+	}
 	var got string
-	err := s.tx(ctx, func(tx *sql.Tx) error {
+	err = s.tx(ctx, func(tx *sql.Tx) error {
 		got = ""
 		at := crm.Micros(now)
-		var queueID, status string
-		if err := tx.QueryRowContext(ctx, `SELECT queue_id, status FROM chats WHERE id = $1`, chatID).Scan(&queueID, &status); err != nil {
-			return fmt.Errorf("read chat: %w", err)
-		}
-		if status != ChatQueued {
-			return nil
-		}
-		if err := ensureOperators(ctx, tx, queueID, at); err != nil {
-			return err
-		}
-		rows, err := tx.QueryContext(ctx, `SELECT o.user_id FROM chat_operators o JOIN users u ON u.id = o.user_id
-			WHERE o.active AND u.active AND o.load < $3 AND `+memberOf("$1", "o.user_id")+`
-			AND NOT EXISTS (SELECT 1 FROM chat_offers f WHERE f.chat_id = $2 AND f.user_id = o.user_id)
-			ORDER BY o.load, o.last_taken_at, o.user_id LIMIT 10`, queueID, chatID, capacity)
-		if err != nil {
-			return fmt.Errorf("find operators: %w", err)
-		}
-		var candidates []string
-		for rows.Next() {
-			var id string
-			if err := rows.Scan(&id); err != nil {
-				rows.Close()
-				return fmt.Errorf("scan operator: %w", err)
-			}
-			candidates = append(candidates, id)
-		}
-		rows.Close()
-		if err := rows.Err(); err != nil {
-			return err
-		}
 		for _, op := range candidates {
+			if _, err := tx.ExecContext(ctx, `INSERT INTO chat_operators (user_id, updated_at) VALUES ($1, $2)
+				ON CONFLICT (user_id) DO NOTHING`, op, at); err != nil {
+				return fmt.Errorf("ensure operator: %w", err)
+			}
 			ok, err := takeLoad(ctx, tx, op, capacity, at)
 			if err != nil {
 				return err
@@ -410,9 +395,13 @@ func (s *Store) OfferChat(ctx context.Context, chatID string, capacity int, now 
 			if !ok {
 				continue // took another chat meanwhile
 			}
-			if _, err := tx.ExecContext(ctx, `UPDATE chats SET status = 'offered', operator_id = $2, offered_at = $3, updated_at = $3
-				WHERE id = $1`, chatID, op, at); err != nil {
+			res, err := tx.ExecContext(ctx, `UPDATE chats SET status = 'offered', operator_id = $2, offered_at = $3, updated_at = $3
+				WHERE id = $1 AND status = 'queued'`, chatID, op, at)
+			if err != nil {
 				return fmt.Errorf("offer chat: %w", err)
+			}
+			if n, _ := res.RowsAffected(); n == 0 {
+				return errChatMoved // accepted or offered meanwhile: give the place back
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO chat_offers (chat_id, user_id, offered_at) VALUES ($1, $2, $3)`,
 				chatID, op, at); err != nil {
@@ -423,8 +412,26 @@ func (s *Store) OfferChat(ctx context.Context, chatID string, capacity int, now 
 		}
 		return nil
 	})
+	if errors.Is(err, errChatMoved) {
+		return "", nil
+	}
 	return got, err
 }
+
+// ChatQueueHasRoom reports whether an active operator of the queue is
+// under capacity.
+func (s *Store) ChatQueueHasRoom(ctx context.Context, queueID string, capacity int) (bool, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM users u LEFT JOIN chat_operators o ON o.user_id = u.id
+		WHERE u.active AND COALESCE(o.active, TRUE) AND COALESCE(o.load, 0) < $2 AND `+memberOf("$1", "u.id"), queueID, capacity).Scan(&n)
+	if err != nil {
+		return false, fmt.Errorf("queue room: %w", err)
+	}
+	return n > 0, nil
+}
+
+// errChatMoved rolls back an offer whose chat left the queue meanwhile.
+var errChatMoved = errors.New("chat moved")
 
 // takeLoad raises an active operator's load if it is under capacity: the
 // one place the cap is enforced, as a conditional UPDATE, so two
@@ -474,8 +481,9 @@ func (s *Store) AcceptChat(ctx context.Context, chatID, userID string, capacity 
 			if !member {
 				return ErrNotQueueMember
 			}
-			if err := ensureOperators(ctx, tx, queueID, at); err != nil {
-				return err
+			if _, err := tx.ExecContext(ctx, `INSERT INTO chat_operators (user_id, updated_at) VALUES ($1, $2)
+				ON CONFLICT (user_id) DO NOTHING`, userID, at); err != nil {
+				return fmt.Errorf("ensure operator: %w", err)
 			}
 			res, err := tx.ExecContext(ctx, `UPDATE chats SET status = 'active', operator_id = $2, accepted_at = $3, updated_at = $3
 				WHERE id = $1 AND status = 'queued'`, chatID, userID, at)
@@ -905,4 +913,29 @@ func (s *Store) ChatHasMessage(ctx context.Context, channelID, externalID string
 		return false, fmt.Errorf("find chat message: %w", err)
 	}
 	return n > 0, nil
+}
+
+// ChannelMessage is a message by the channel's own id for it.
+type ChannelMessage struct {
+	ID, ExternalID, Body string
+}
+
+// ChannelMessages lists a channel's messages of one direction, oldest
+// first: what a channel delivered, for checks across all its chats.
+func (s *Store) ChannelMessages(ctx context.Context, channelID, direction string) ([]ChannelMessage, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT id, COALESCE(external_id, ''), body FROM chat_messages
+		WHERE channel_id = $1 AND direction = $2 ORDER BY id`, channelID, direction)
+	if err != nil {
+		return nil, fmt.Errorf("list channel messages: %w", err)
+	}
+	defer rows.Close()
+	var out []ChannelMessage
+	for rows.Next() {
+		var m ChannelMessage
+		if err := rows.Scan(&m.ID, &m.ExternalID, &m.Body); err != nil {
+			return nil, fmt.Errorf("scan channel message: %w", err)
+		}
+		out = append(out, m)
+	}
+	return out, rows.Err()
 }
