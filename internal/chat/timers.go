@@ -51,22 +51,18 @@ func (s *Service) Tick(ctx context.Context) error {
 // operator of a queue has room, its later chats are not tried in this
 // pass (every completion runs one, over every waiting chat).
 func (s *Service) dispatch(ctx context.Context) {
-	ids, err := s.st.QueuedChats(ctx, 200)
+	waiting, err := s.st.QueuedChats(ctx, 200)
 	if err != nil {
 		s.log.Error("chat: list queued chats", "err", err)
 		return
 	}
 	full := map[string]bool{}
 	capacity := s.capacity(ctx)
-	for _, id := range ids {
-		c, err := s.st.GetChat(ctx, id)
-		if err != nil {
-			s.log.Error("chat: read queued chat", "chat", id, "err", err)
-			return
-		}
+	for _, c := range waiting {
 		if full[c.QueueID] {
 			continue
 		}
+		id := c.ID
 		op, err := s.st.OfferChat(ctx, id, capacity, s.Now())
 		if err != nil {
 			s.log.Error("chat: offer queued chat", "chat", id, "err", err)

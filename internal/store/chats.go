@@ -568,11 +568,27 @@ func (s *Store) ExpireChatOffers(ctx context.Context, deadline, now time.Time) (
 	return done, nil
 }
 
+// QueuedChat is a chat waiting in a "least busy" queue.
+type QueuedChat struct{ ID, QueueID string }
+
 // QueuedChats lists the queued chats of "least busy" queues, oldest first:
 // the ones waiting for an operator to free up.
-func (s *Store) QueuedChats(ctx context.Context, limit int) ([]string, error) {
-	return s.strings(ctx, `SELECT c.id FROM chats c JOIN chat_queues q ON q.id = c.queue_id
+func (s *Store) QueuedChats(ctx context.Context, limit int) ([]QueuedChat, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT c.id, c.queue_id FROM chats c JOIN chat_queues q ON q.id = c.queue_id
 		WHERE c.status = 'queued' AND q.routing = 'least_busy' ORDER BY c.created_at LIMIT `+fmt.Sprint(limit))
+	if err != nil {
+		return nil, fmt.Errorf("list queued chats: %w", err)
+	}
+	defer rows.Close()
+	var out []QueuedChat
+	for rows.Next() {
+		var q QueuedChat
+		if err := rows.Scan(&q.ID, &q.QueueID); err != nil {
+			return nil, fmt.Errorf("scan queued chat: %w", err)
+		}
+		out = append(out, q)
+	}
+	return out, rows.Err()
 }
 
 // IdleChats lists the open chats whose queue's completion timeout has

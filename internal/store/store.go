@@ -134,13 +134,25 @@ func openSQLite(ctx context.Context, path string, durable bool) (*Store, error) 
 	return &Store{w: w, r: r, rdb: r, dialect: sqliteDialect{}, path: path}, nil
 }
 
+// defaultMaxConns is a process's PostgreSQL pool size unless told.
+const defaultMaxConns = 20
+
 func openPostgres(ctx context.Context, o Options) (*Store, error) {
 	cfg, err := pgxpool.ParseConfig(o.DatabaseURL)
 	if err != nil {
 		return nil, fmt.Errorf("parse database url: %w", err)
 	}
-	if o.MaxConns > 0 {
+	switch {
+	case o.MaxConns > 0:
 		cfg.MaxConns = o.MaxConns
+	case !strings.Contains(o.DatabaseURL, "pool_max_conns"):
+		// pgx's default (the CPU count, at least 4) starves a server
+		// process: the job queue, the chat event listener and the
+		// mailboxes' work hold connections while requests and webhooks
+		// wait for one. 20 per process leaves room for four processes in
+		// PostgreSQL's default 100 connections; pool_max_conns in the URL
+		// sets another.
+		cfg.MaxConns = defaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
