@@ -369,27 +369,7 @@ func waitHealthy(ctx context.Context, base string) error {
 
 // overCap counts operators holding more chats than capacity.
 func overCap(ctx context.Context, st *store.Store, capacity int) (int, error) {
-	ops, err := st.ChatOperators(ctx)
-	if err != nil {
-		return 0, err
-	}
-	n := 0
-	for _, o := range ops {
-		cs, err := st.OperatorChats(ctx, o.UserID, capacity)
-		if err != nil {
-			return 0, err
-		}
-		held := 0
-		for _, c := range cs {
-			if c.OperatorID == o.UserID {
-				held++
-			}
-		}
-		if held > capacity || o.Load > capacity {
-			n++
-		}
-	}
-	return n, nil
+	return st.ChatOperatorsOverCap(ctx, capacity)
 }
 
 func countStored(ctx context.Context, st *store.Store, channelID string) (int, error) {

@@ -678,3 +678,20 @@ func TestDispatchPastAStuckChat(t *testing.T) {
 		}
 	})
 }
+
+func TestOperatorsOverCapCounts(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, chat.RoutingAll, 1, 0)
+		for _, cust := range []string{"a", "b"} {
+			f.write(t, "u-"+cust, cust, "hi")
+			if err := f.svc.Accept(f.ctx, f.ops[0], f.open(t, cust).ID); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for capacity, want := range map[int]int{2: 0, 1: 1} {
+			if n, err := st.ChatOperatorsOverCap(f.ctx, capacity); err != nil || n != want {
+				t.Fatalf("over a cap of %d: %d (%v), want %d", capacity, n, err, want)
+			}
+		}
+	})
+}

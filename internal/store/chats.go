@@ -418,6 +418,20 @@ func (s *Store) OfferChat(ctx context.Context, chatID string, capacity int, now 
 	return got, err
 }
 
+// ChatOperatorsOverCap counts operators holding (offered or active) more
+// than capacity chats, or whose load says so.
+func (s *Store) ChatOperatorsOverCap(ctx context.Context, capacity int) (int, error) {
+	var n int
+	err := s.r.QueryRowContext(ctx, `SELECT COUNT(*) FROM (
+		SELECT operator_id FROM chats WHERE status IN ('offered', 'active') AND operator_id IS NOT NULL
+		GROUP BY operator_id HAVING COUNT(*) > $1
+		UNION SELECT user_id FROM chat_operators WHERE load > $1) x`, capacity).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("operators over capacity: %w", err)
+	}
+	return n, nil
+}
+
 // ChatQueueHasRoom reports whether an active operator of the queue is
 // under capacity.
 func (s *Store) ChatQueueHasRoom(ctx context.Context, queueID string, capacity int) (bool, error) {
