@@ -154,7 +154,7 @@ func (s *Service) channel(c *store.ChatChannel) (*Channel, error) {
 
 // Channel returns a channel with its secret opened, for its adapter.
 func (s *Service) Channel(ctx context.Context, id string) (*Channel, error) {
-	c, err := s.st.ChatChannel(ctx, id)
+	c, err := s.st.ChatChannelForDelivery(ctx, id)
 	if err != nil {
 		return nil, err
 	}

@@ -194,9 +194,17 @@ type ChatChannel struct {
 	CreatedAt      time.Time
 }
 
-const chatChannelCols = `c.id, c.kind, c.external_id, c.name, c.active, c.queue_id, q.name, c.config, c.secret, c.contact_owner_id,
+const (
+	chatChannelCols = `c.id, c.kind, c.external_id, c.name, c.active, c.queue_id, q.name, c.config, c.secret, c.contact_owner_id,
 	c.health, c.health_reason, c.health_at, c.poll_offset, (SELECT COUNT(*) FROM chats WHERE channel_id = c.id), c.created_at
 	FROM chat_channels c JOIN chat_queues q ON q.id = c.queue_id`
+	// chatChannelDeliveryCols leave the count of chats out: every
+	// webhook delivery and reply reads its channel, and the count grows
+	// with the channel's history.
+	chatChannelDeliveryCols = `c.id, c.kind, c.external_id, c.name, c.active, c.queue_id, q.name, c.config, c.secret, c.contact_owner_id,
+	c.health, c.health_reason, c.health_at, c.poll_offset, 0, c.created_at
+	FROM chat_channels c JOIN chat_queues q ON q.id = c.queue_id`
+)
 
 func scanChatChannel(row interface{ Scan(...any) error }) (*ChatChannel, error) {
 	var c ChatChannel
@@ -280,9 +288,23 @@ func (s *Store) ChatChannel(ctx context.Context, id string) (*ChatChannel, error
 	return c, nil
 }
 
-// ChatChannelByExternal returns the channel of a bot or page.
+// ChatChannelForDelivery is ChatChannel without the count of its chats
+// (Chats is 0): what delivering a message needs.
+func (s *Store) ChatChannelForDelivery(ctx context.Context, id string) (*ChatChannel, error) {
+	c, err := scanChatChannel(s.r.QueryRowContext(ctx, `SELECT `+chatChannelDeliveryCols+` WHERE c.id = $1`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, ErrNotFound
+	}
+	if err != nil {
+		return nil, fmt.Errorf("get chat channel: %w", err)
+	}
+	return c, nil
+}
+
+// ChatChannelByExternal returns the channel of a bot or page, without the
+// count of its chats (Chats is 0).
 func (s *Store) ChatChannelByExternal(ctx context.Context, kind, externalID string) (*ChatChannel, error) {
-	c, err := scanChatChannel(s.r.QueryRowContext(ctx, `SELECT `+chatChannelCols+` WHERE c.kind = $1 AND c.external_id = $2`, kind, externalID))
+	c, err := scanChatChannel(s.r.QueryRowContext(ctx, `SELECT `+chatChannelDeliveryCols+` WHERE c.kind = $1 AND c.external_id = $2`, kind, externalID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
