@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"net/url"
 	"os"
 	"os/signal"
@@ -236,6 +237,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		db = "postgres"
 	}
 	a.Log.Info("tandem listening", "url", "http://"+ln.Addr().String(), "database", db, "workers", workers, "version", version())
+	if addr := os.Getenv("TANDEM_PPROF_ADDR"); addr != "" {
+		// Go's profiler, for measuring a running server; never on by
+		// default, and only where the operator points it (a loopback
+		// address).
+		go func() {
+			if err := http.ListenAndServe(addr, pprofMux()); err != nil {
+				a.Log.Warn("pprof listener", "addr", addr, "err", err)
+			}
+		}()
+	}
 	return a.Serve(ctx, ln)
 }
 
@@ -356,4 +367,13 @@ func userCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	fmt.Fprintln(stdout, "created user", u.Email, u.ID)
 	return nil
+}
+
+// pprofMux serves net/http/pprof's handlers.
+func pprofMux() *http.ServeMux {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/debug/pprof/", pprof.Index)
+	mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	return mux
 }
