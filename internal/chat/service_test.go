@@ -19,6 +19,7 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/chat"
+	"github.com/tandem-crm/tandem/internal/chat/chattest"
 	"github.com/tandem-crm/tandem/internal/secret"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
@@ -26,39 +27,11 @@ import (
 	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
 
-// fakeAdapter is a channel kind whose service is this test: it records
-// what operators sent and can refuse.
-type fakeAdapter struct {
-	mu       sync.Mutex
-	sent     []string
-	released []string
-	fail     error
-}
-
-func (a *fakeAdapter) Kind() chat.Kind { return chat.KindTelegram }
-
-func (a *fakeAdapter) Send(_ context.Context, _ *chat.Channel, address string, out chat.Outgoing) (string, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.fail != nil {
-		return "", a.fail
-	}
-	a.sent = append(a.sent, address+": "+out.Text)
-	return fmt.Sprintf("sent-%d", len(a.sent)), nil
-}
-
-func (a *fakeAdapter) Release(_ context.Context, _ *chat.Channel, address string) error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.released = append(a.released, address)
-	return nil
-}
-
 type fixture struct {
 	st    *store.Store
 	svc   *chat.Service
 	clock *testenv.Clock
-	ad    *fakeAdapter
+	ad    *chattest.Adapter
 	ch    *chat.Channel
 	queue *store.ChatQueue
 	ops   []access.Viewer
@@ -75,7 +48,7 @@ func newFixture(t *testing.T, st *store.Store, routing chat.Routing, n int, comp
 		t.Fatal(err)
 	}
 	set := settings.New(st, box)
-	f := &fixture{st: st, clock: testenv.NewClock(time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)), ad: &fakeAdapter{}, ctx: ctx}
+	f := &fixture{st: st, clock: testenv.NewClock(time.Date(2030, 3, 4, 9, 0, 0, 0, time.UTC)), ad: &chattest.Adapter{}, ctx: ctx}
 	f.svc = chat.New(st, set, box, chat.NewLocalBus(), nil)
 	f.svc.Now = f.clock.Now
 	f.svc.Use(f.ad)
@@ -337,8 +310,8 @@ func TestCompletionTimeoutOpensNewChat(t *testing.T) {
 		if _, err := f.svc.Reply(f.ctx, op, first.ID, "It ships today"); err != nil {
 			t.Fatal(err)
 		}
-		if len(f.ad.sent) != 1 || f.ad.sent[0] != "c1: It ships today" {
-			t.Fatalf("sent %q", f.ad.sent)
+		if sent := f.ad.Sent(); len(sent) != 1 || sent[0] != "c1: It ships today" {
+			t.Fatalf("sent %q", f.ad.Sent())
 		}
 		// Within the timeout the customer's answer stays in the chat.
 		f.clock.Advance(9 * time.Minute)
@@ -432,7 +405,7 @@ func TestReplyFailureKept(t *testing.T) {
 		if err := f.svc.Accept(f.ctx, f.ops[0], c.ID); err != nil {
 			t.Fatal(err)
 		}
-		f.ad.fail = &chat.SendError{Code: "blocked", Err: errors.New("bot was blocked by the user")}
+		f.ad.Fail(&chat.SendError{Code: "blocked", Err: errors.New("bot was blocked by the user")})
 		_, err := f.svc.Reply(f.ctx, f.ops[0], c.ID, "are you there?")
 		var se *chat.SendError
 		if !errors.As(err, &se) || se.Code != "blocked" {
@@ -515,8 +488,8 @@ func TestBotHandover(t *testing.T) {
 		if err := f.svc.Complete(f.ctx, op, c.ID); err != nil {
 			t.Fatal(err)
 		}
-		if len(f.ad.released) != 1 || f.ad.released[0] != "psid-1" {
-			t.Fatalf("released %v", f.ad.released)
+		if rel := f.ad.Released(); len(rel) != 1 || rel[0] != "psid-1" {
+			t.Fatalf("released %v", rel)
 		}
 		// The bot takes a thread back from an operator: the operator is freed.
 		in("m3", chat.FromCustomer, "again me")

@@ -4,36 +4,16 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
-	"fmt"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/chat"
+	"github.com/tandem-crm/tandem/internal/chat/chattest"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
-
-// chatAdapter is a channel kind whose service is the test.
-type chatAdapter struct {
-	mu   sync.Mutex
-	sent []string
-	fail error
-}
-
-func (a *chatAdapter) Kind() chat.Kind { return chat.KindTelegram }
-
-func (a *chatAdapter) Send(_ context.Context, _ *chat.Channel, address string, out chat.Outgoing) (string, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.fail != nil {
-		return "", a.fail
-	}
-	a.sent = append(a.sent, address+": "+out.Text)
-	return fmt.Sprintf("sent-%d", len(a.sent)), nil
-}
 
 type chatOut struct {
 	ID          string  `json:"id"`
@@ -72,7 +52,7 @@ func TestChatAPI(t *testing.T) {
 
 func testChatAPI(t *testing.T, s *tandemtest.Server) {
 	ctx := context.Background()
-	ad := &chatAdapter{}
+	ad := &chattest.Adapter{}
 	s.App.Chat.Use(ad)
 	manager := s.NewUser(t, "manager@example.com", s.NewRole(t, "Chat managers", access.OpManageChats))
 	ann := s.NewUser(t, "ann@example.com")
@@ -185,9 +165,7 @@ func testChatAPI(t *testing.T, s *tandemtest.Server) {
 	if r := bob.Do(t, "POST", "/api/v1/chats/"+id+"/messages", map[string]any{"text": "hi"}); r.Status != http.StatusForbidden {
 		t.Errorf("bob replies: %d", r.Status)
 	}
-	ad.mu.Lock()
-	ad.fail = &chat.SendError{Code: "blocked", Err: errors.New("403 bot was blocked by the user")}
-	ad.mu.Unlock()
+	ad.Fail(&chat.SendError{Code: "blocked", Err: errors.New("403 bot was blocked by the user")})
 	r = ann.Do(t, "POST", "/api/v1/chats/"+id+"/messages", map[string]any{"text": "Hello?"})
 	var sp struct {
 		Status    int    `json:"status"`

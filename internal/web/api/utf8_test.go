@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/chat"
+	"github.com/tandem-crm/tandem/internal/chat/chattest"
 	"github.com/tandem-crm/tandem/internal/emulator/google"
 	"github.com/tandem-crm/tandem/internal/mail"
 	"github.com/tandem-crm/tandem/internal/oauth"
@@ -68,7 +69,7 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 		s.App.Mailboxes.Verify = func(context.Context, mail.Endpoints) error { return nil } // no servers here
 		mailbox := id("POST", "/api/v1/mailboxes", `{"address":"fixture@f.example","provider_id":"`+provider+`","password":"p","shared":true}`)
 		// A chat the admin holds, on a channel of a fake kind.
-		s.App.Chat.Use(&chatAdapter{})
+		s.App.Chat.Use(&chattest.Adapter{})
 		queue := id("POST", "/api/v1/chat/queues", `{"name":"Fixture","members":[{"kind":"user","id":"`+a.UserID+`"}]}`)
 		otherQueue := id("POST", "/api/v1/chat/queues", `{"name":"Fixture 2"}`)
 		chatAction := id("POST", "/api/v1/chat/actions", `{"name":"Fixture","process":"create_case"}`)

@@ -11,55 +11,23 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/chat"
+	"github.com/tandem-crm/tandem/internal/chat/chattest"
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
-// chatAdapter is a channel kind whose service is the test: it records
-// the replies operators send and can refuse them.
-type chatAdapter struct {
-	mu   sync.Mutex
-	sent []string
-	fail error
-}
-
-func (a *chatAdapter) Kind() chat.Kind { return chat.KindTelegram }
-
-func (a *chatAdapter) Send(_ context.Context, _ *chat.Channel, address string, out chat.Outgoing) (string, error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	if a.fail != nil {
-		return "", a.fail
-	}
-	a.sent = append(a.sent, address+": "+out.Text)
-	return fmt.Sprintf("sent-%d", len(a.sent)), nil
-}
-
-func (a *chatAdapter) Sent() []string {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	return append([]string(nil), a.sent...)
-}
-
-func (a *chatAdapter) setFail(err error) {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	a.fail = err
-}
-
 // chatEnv is a server with a fake channel kind, queues and operators.
 type chatEnv struct {
 	s   *tandemtest.Server
 	ctx context.Context
-	ad  *chatAdapter
+	ad  *chattest.Adapter
 	n   int // channels made
 	in  int // messages delivered
 }
@@ -67,7 +35,7 @@ type chatEnv struct {
 func startChat(t *testing.T, pg bool) *chatEnv {
 	t.Helper()
 	s := tandemtest.Start(t, tandemtest.Options{Postgres: pg})
-	e := &chatEnv{s: s, ctx: context.Background(), ad: &chatAdapter{}}
+	e := &chatEnv{s: s, ctx: context.Background(), ad: &chattest.Adapter{}}
 	s.App.Chat.Use(e.ad)
 	listenChatBus(t, s)
 	return e
@@ -479,12 +447,12 @@ func testChatPanel(t *testing.T, e *chatEnv) {
 	if got := e.ad.Sent(); len(got) != 1 || got[0] != "c-olga: It ships today." {
 		t.Errorf("sent %q", got)
 	}
-	e.ad.setFail(&chat.SendError{Code: "window_closed", Err: errors.New("outside the 24-hour window")})
+	e.ad.Fail(&chat.SendError{Code: "window_closed", Err: errors.New("outside the 24-hour window")})
 	p = annB.Post(t, "/chats/"+olga.ID+"/reply", url.Values{"text": {"Are you there?"}})
 	wantStatus(t, "refused reply", p, http.StatusBadGateway)
 	mustHave(t, "refused reply", p.Body, "data-chat-send-error", tr(i18n.En, "chat.send.window_closed"),
 		`>Are you there?</textarea>`, "data-msg-error")
-	e.ad.setFail(nil)
+	e.ad.Fail(nil)
 	p = annB.Post(t, "/chats/"+olga.ID+"/reply", url.Values{"text": {"  "}})
 	wantStatus(t, "empty reply", p, http.StatusUnprocessableEntity)
 	mustHave(t, "empty reply", p.Body, tr(i18n.En, "error.required"))
