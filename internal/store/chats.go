@@ -383,6 +383,17 @@ func (s *Store) OfferChat(ctx context.Context, chatID string, capacity int, now 
 	err = s.tx(ctx, func(tx *sql.Tx) error {
 		got = ""
 		at := crm.Micros(now)
+		// The chat's row first, then the operator's: the order every
+		// other move (accept, complete, transfer, expiry) takes them in,
+		// so concurrent moves wait for each other instead of deadlocking.
+		res, err := tx.ExecContext(ctx, `UPDATE chats SET status = 'offered', offered_at = $2, updated_at = $2
+			WHERE id = $1 AND status = 'queued'`, chatID, at)
+		if err != nil {
+			return fmt.Errorf("offer chat: %w", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return errChatMoved // accepted or offered meanwhile
+		}
 		for _, op := range candidates {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO chat_operators (user_id, updated_at) VALUES ($1, $2)
 				ON CONFLICT (user_id) DO NOTHING`, op, at); err != nil {
@@ -395,13 +406,8 @@ func (s *Store) OfferChat(ctx context.Context, chatID string, capacity int, now 
 			if !ok {
 				continue // took another chat meanwhile
 			}
-			res, err := tx.ExecContext(ctx, `UPDATE chats SET status = 'offered', operator_id = $2, offered_at = $3, updated_at = $3
-				WHERE id = $1 AND status = 'queued'`, chatID, op, at)
-			if err != nil {
+			if _, err := tx.ExecContext(ctx, `UPDATE chats SET operator_id = $2 WHERE id = $1`, chatID, op); err != nil {
 				return fmt.Errorf("offer chat: %w", err)
-			}
-			if n, _ := res.RowsAffected(); n == 0 {
-				return errChatMoved // accepted or offered meanwhile: give the place back
 			}
 			if _, err := tx.ExecContext(ctx, `INSERT INTO chat_offers (chat_id, user_id, offered_at) VALUES ($1, $2, $3)`,
 				chatID, op, at); err != nil {
@@ -410,7 +416,7 @@ func (s *Store) OfferChat(ctx context.Context, chatID string, capacity int, now 
 			got = op
 			return nil
 		}
-		return nil
+		return errChatMoved // nobody had room after all: the chat stays queued
 	})
 	if errors.Is(err, errChatMoved) {
 		return "", nil
@@ -444,7 +450,8 @@ func (s *Store) ChatQueueHasRoom(ctx context.Context, queueID string, capacity i
 	return n > 0, nil
 }
 
-// errChatMoved rolls back an offer whose chat left the queue meanwhile.
+// errChatMoved rolls back an offer that cannot be made: the chat left the
+// queue meanwhile, or every candidate filled up.
 var errChatMoved = errors.New("chat moved")
 
 // takeLoad raises an active operator's load if it is under capacity: the
