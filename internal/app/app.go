@@ -396,5 +396,8 @@ func (a *App) Close(ctx context.Context) {
 	if a.jobDB != nil {
 		a.jobDB.Close()
 	}
+	if b, ok := a.ChatBus.(*chat.PGBus); ok {
+		b.Close() // after the queue, whose jobs publish; before the pool closes
+	}
 	a.Store.Close()
 }

@@ -3,6 +3,7 @@ package chat
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -133,33 +134,121 @@ const pgChannel = "tandem_chat"
 // LISTEN/NOTIFY: a server process publishes, and every process (itself
 // included) hears it on its listening connection and hands it to its own
 // panels. An operator connected to any process sees every event.
+//
+// Events are sent in batches: PostgreSQL serializes the commits of
+// notifying transactions, so one NOTIFY per event made a queue of them
+// under load (seconds at 200 chat messages a second). A sender goroutine
+// takes whatever was published while the previous NOTIFY ran and sends it
+// as one JSON array; an idle bus sends each event at once.
 type PGBus struct {
 	*fanout
 	pool  *pgxpool.Pool
 	log   *slog.Logger
 	ready chan struct{}
 	once  sync.Once
+
+	out     chan Event
+	stop    chan struct{}
+	stopped chan struct{}
+	closing sync.Once
 }
 
-// NewPGBus returns a bus over pool; Listen must run for events to arrive.
+// maxNotify keeps a batch under PostgreSQL's 8000-byte payload limit.
+const maxNotify = 7000
+
+// NewPGBus returns a bus over pool; Listen must run for events to arrive,
+// and Close ends its sender.
 func NewPGBus(pool *pgxpool.Pool, log *slog.Logger) *PGBus {
-	return &PGBus{fanout: newFanout(), pool: pool, log: log, ready: make(chan struct{})}
+	if log == nil {
+		log = slog.Default()
+	}
+	b := &PGBus{fanout: newFanout(), pool: pool, log: log, ready: make(chan struct{}),
+		out: make(chan Event, 4096), stop: make(chan struct{}), stopped: make(chan struct{})}
+	go b.send()
+	return b
 }
 
 // Ready is closed once the bus first listens: events published before
 // that are not heard by this process.
 func (b *PGBus) Ready() <-chan struct{} { return b.ready }
 
-// Publish notifies every process listening.
+// Publish queues e for every process listening; it waits only when the
+// queue is full (the database is that far behind).
 func (b *PGBus) Publish(ctx context.Context, e Event) error {
-	payload, err := json.Marshal(e)
-	if err != nil {
-		return fmt.Errorf("encode event: %w", err)
+	select {
+	case b.out <- e:
+		return nil
+	case <-b.stop:
+		return errors.New("chat bus closed")
+	case <-ctx.Done():
+		return ctx.Err()
 	}
-	if _, err := b.pool.Exec(ctx, "SELECT pg_notify($1, $2)", pgChannel, string(payload)); err != nil {
-		return fmt.Errorf("notify: %w", err)
+}
+
+// Close sends what is queued and stops the sender.
+func (b *PGBus) Close() {
+	b.closing.Do(func() { close(b.stop) })
+	<-b.stopped
+}
+
+func (b *PGBus) send() {
+	defer close(b.stopped)
+	var batch []json.RawMessage
+	size := 2
+	flush := func() {
+		if len(batch) == 0 {
+			return
+		}
+		payload, _ := json.Marshal(batch)
+		batch, size = batch[:0], 2
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if _, err := b.pool.Exec(ctx, "SELECT pg_notify($1, $2)", pgChannel, string(payload)); err != nil {
+			b.log.Warn("chat: notify", "err", err)
+			// Listeners missed these: tell this process's panels to reload
+			// (others learn of it from their own failures, or not at all —
+			// the panels also re-read on reconnect).
+			b.deliver(Event{Type: EventLagged, At: time.Now()})
+		}
 	}
-	return nil
+	add := func(e Event) {
+		raw, err := json.Marshal(e)
+		if err != nil {
+			return
+		}
+		if size+len(raw)+1 > maxNotify {
+			flush()
+		}
+		batch = append(batch, raw)
+		size += len(raw) + 1
+	}
+	for {
+		select {
+		case e := <-b.out:
+			add(e)
+			// Take what else is waiting, then send it all at once.
+			for more := true; more; {
+				select {
+				case e := <-b.out:
+					add(e)
+				default:
+					more = false
+				}
+			}
+			flush()
+		case <-b.stop:
+			for more := true; more; {
+				select {
+				case e := <-b.out:
+					add(e)
+				default:
+					more = false
+				}
+			}
+			flush()
+			return
+		}
+	}
 }
 
 // Listen holds a connection listening for events until ctx ends,
@@ -205,11 +294,13 @@ func (b *PGBus) listen(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var e Event
-		if err := json.Unmarshal([]byte(n.Payload), &e); err != nil {
+		var batch []Event
+		if err := json.Unmarshal([]byte(n.Payload), &batch); err != nil {
 			b.log.Warn("chat: bad event payload", "err", err)
 			continue
 		}
-		b.deliver(e)
+		for _, e := range batch {
+			b.deliver(e)
+		}
 	}
 }
