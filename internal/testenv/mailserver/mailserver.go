@@ -531,8 +531,14 @@ func (s *Server) waitListening(d *daemon, logPath string, ports ...int) error {
 			select {
 			case <-d.exited:
 				log := tail(logPath) + tail(d.cmd.Stdout.(*os.File).Name())
-				if strings.Contains(log, "Address already in use") {
-					return fmt.Errorf("%s: %w: %s", d.name, errPortTaken, log)
+				if strings.Contains(log, "Address already in use") || strings.TrimSpace(log) == "" {
+					// Postfix's master logs through postlogd, which may not
+					// have written its bind error yet when the master is
+					// gone: an exit before listening with nothing said is
+					// taken for a port another test took first, and tried
+					// again on other ports (a real misconfiguration fails
+					// every attempt the same way).
+					return fmt.Errorf("%s exited (%v): %w: %s", d.name, d.err, errPortTaken, log)
 				}
 				return fmt.Errorf("%s exited (%v): %s", d.name, d.err, log)
 			default:
