@@ -576,31 +576,11 @@ func (in *chatQueueIn) apply(q *store.ChatQueue) {
 }
 
 func (a *API) listChatQueues(w http.ResponseWriter, r *http.Request, _ access.Viewer) {
-	if _, ok := a.chatService(w, r); !ok {
-		return
-	}
-	qs, err := a.st.ChatQueues(r.Context())
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	out := make([]chatQueueJSON, 0, len(qs))
-	for i := range qs {
-		out = append(out, chatQueueOut(&qs[i]))
-	}
-	writeJSON(w, http.StatusOK, page(out, ""))
+	serveChatList(a, w, r, a.st.ChatQueues, chatQueueOut)
 }
 
 func (a *API) getChatQueue(w http.ResponseWriter, r *http.Request, _ access.Viewer) {
-	if _, ok := a.chatService(w, r); !ok {
-		return
-	}
-	q, err := a.st.ChatQueue(r.Context(), r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, chatQueueOut(q))
+	serveChatItem(a, w, r, a.st.ChatQueue, chatQueueOut)
 }
 
 func (a *API) createChatQueue(w http.ResponseWriter, r *http.Request, _ access.Viewer) {
@@ -689,31 +669,11 @@ func chatChannelOut(c *store.ChatChannel) chatChannelJSON {
 }
 
 func (a *API) listChatChannels(w http.ResponseWriter, r *http.Request, _ access.Viewer) {
-	if _, ok := a.chatService(w, r); !ok {
-		return
-	}
-	cs, err := a.st.ChatChannels(r.Context())
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	out := make([]chatChannelJSON, 0, len(cs))
-	for i := range cs {
-		out = append(out, chatChannelOut(&cs[i]))
-	}
-	writeJSON(w, http.StatusOK, page(out, ""))
+	serveChatList(a, w, r, a.st.ChatChannels, chatChannelOut)
 }
 
 func (a *API) getChatChannel(w http.ResponseWriter, r *http.Request, _ access.Viewer) {
-	if _, ok := a.chatService(w, r); !ok {
-		return
-	}
-	ch, err := a.st.ChatChannel(r.Context(), r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, chatChannelOut(ch))
+	serveChatItem(a, w, r, a.st.ChatChannel, chatChannelOut)
 }
 
 func (a *API) patchChatChannel(w http.ResponseWriter, r *http.Request, _ access.Viewer) {
@@ -810,31 +770,14 @@ func (a *API) chatActionByID(ctx context.Context, id string) (*store.ChatAction,
 }
 
 func (a *API) listChatActions(w http.ResponseWriter, r *http.Request, _ access.Viewer) {
-	if _, ok := a.chatService(w, r); !ok {
-		return
+	list := func(ctx context.Context) ([]store.ChatAction, error) {
+		return a.st.ChatActions(ctx, r.URL.Query().Get("queue_id"))
 	}
-	as, err := a.st.ChatActions(r.Context(), r.URL.Query().Get("queue_id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	out := make([]chatActionJSON, 0, len(as))
-	for i := range as {
-		out = append(out, a.chatActionOut(r.Context(), &as[i]))
-	}
-	writeJSON(w, http.StatusOK, page(out, ""))
+	serveChatList(a, w, r, list, func(x *store.ChatAction) chatActionJSON { return a.chatActionOut(r.Context(), x) })
 }
 
 func (a *API) getChatAction(w http.ResponseWriter, r *http.Request, _ access.Viewer) {
-	if _, ok := a.chatService(w, r); !ok {
-		return
-	}
-	x, err := a.chatActionByID(r.Context(), r.PathValue("id"))
-	if err != nil {
-		a.fail(w, r, err)
-		return
-	}
-	writeJSON(w, http.StatusOK, a.chatActionOut(r.Context(), x))
+	serveChatItem(a, w, r, a.chatActionByID, func(x *store.ChatAction) chatActionJSON { return a.chatActionOut(r.Context(), x) })
 }
 
 func (a *API) createChatAction(w http.ResponseWriter, r *http.Request, _ access.Viewer) {
@@ -906,17 +849,38 @@ type chatOperatorJSON struct {
 }
 
 func (a *API) listChatOperators(w http.ResponseWriter, r *http.Request, _ access.Viewer) {
+	serveChatList(a, w, r, a.st.ChatOperators, func(o *store.ChatOperator) chatOperatorJSON {
+		return chatOperatorJSON{UserID: o.UserID, Name: o.Name, Active: o.Active, Load: o.Load}
+	})
+}
+
+// serveChatList answers a chat manager's list of set-up items (queues,
+// channels, actions, operators) as one page.
+func serveChatList[T, J any](a *API, w http.ResponseWriter, r *http.Request, list func(context.Context) ([]T, error), out func(*T) J) {
 	if _, ok := a.chatService(w, r); !ok {
 		return
 	}
-	ops, err := a.st.ChatOperators(r.Context())
+	items, err := list(r.Context())
 	if err != nil {
 		a.fail(w, r, err)
 		return
 	}
-	out := make([]chatOperatorJSON, 0, len(ops))
-	for _, o := range ops {
-		out = append(out, chatOperatorJSON{UserID: o.UserID, Name: o.Name, Active: o.Active, Load: o.Load})
+	js := make([]J, 0, len(items))
+	for i := range items {
+		js = append(js, out(&items[i]))
 	}
-	writeJSON(w, http.StatusOK, page(out, ""))
+	writeJSON(w, http.StatusOK, page(js, ""))
+}
+
+// serveChatItem answers one set-up item by the id in the path.
+func serveChatItem[T, J any](a *API, w http.ResponseWriter, r *http.Request, get func(context.Context, string) (*T, error), out func(*T) J) {
+	if _, ok := a.chatService(w, r); !ok {
+		return
+	}
+	x, err := get(r.Context(), r.PathValue("id"))
+	if err != nil {
+		a.fail(w, r, err)
+		return
+	}
+	writeJSON(w, http.StatusOK, out(x))
 }
