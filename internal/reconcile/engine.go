@@ -863,6 +863,9 @@ func (r *run) deleteLink(ctx context.Context, tx *store.Tx, localID string) erro
 func (r *run) pullItem(ctx context.Context, tx *store.Tx, it Item) error {
 	r.previewName = DisplayName(it.Fields)
 	link := r.pg.find(it)
+	if it.Problem != "" {
+		return r.unreadable(ctx, tx, link, it)
+	}
 	if link != nil && link.Dormant {
 		if it.Deleted || link.RemoteID != it.RemoteID {
 			return nil // still out of the collection (or another item)
@@ -898,6 +901,17 @@ func (r *run) pullItem(ctx context.Context, tx *store.Tx, it Item) error {
 		return nil
 	}
 	return r.merge(ctx, tx, link, lr, it)
+}
+
+// unreadable skips an item the connector could not read: one bad object
+// must not stop the binding, and its link keeps the last good state.
+func (r *run) unreadable(ctx context.Context, tx *store.Tx, link *store.Link, it Item) error {
+	r.stats.Skipped++
+	r.log().Warn("remote item unreadable; skipped", "remote_id", it.RemoteID, "problem", it.Problem)
+	if link == nil || link.LocalID == "" {
+		return nil
+	}
+	return r.journal(ctx, tx, link.LocalID, it.RemoteID, "remote", "skip", nil, Unreadable(it.Problem))
 }
 
 // reenterLocal handles an item back in the collection whose link is

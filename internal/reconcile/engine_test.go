@@ -99,6 +99,19 @@ func (f *fixture) link(localID string) *store.Link {
 	return l
 }
 
+// localOf is the record linked to a remote item ("" if none).
+func (f *fixture) localOf(remoteID string) string {
+	f.t.Helper()
+	l, err := f.st.FindLink(f.ctx, f.b.ID, "remote_id", remoteID)
+	if errors.Is(err, store.ErrNotFound) {
+		return ""
+	}
+	if err != nil {
+		f.t.Fatal(err)
+	}
+	return l.LocalID
+}
+
 func (f *fixture) edit(c *crm.Contact, fn func(*crm.Contact)) {
 	f.t.Helper()
 	c = f.contact(c.ID)
@@ -149,6 +162,42 @@ func TestExportImportAndNoEcho(t *testing.T) {
 	}
 	if f.conn.updates != 0 {
 		t.Errorf("remote updated %d times", f.conn.updates)
+	}
+}
+
+// An item the connector cannot read is skipped and journalled on its
+// record; the rest of the run goes on, the record keeps its values, and
+// once the item is readable again it syncs as usual.
+func TestUnreadableItemSkipped(t *testing.T) {
+	f := newFixture(t)
+	bad := f.conn.remoteAdd(reconcile.Fields{reconcile.FieldName: "Bad Later"})
+	f.run()
+	local := f.localOf(bad)
+	f.conn.remoteBreak(bad, "vcard: line 3: no colon")
+	fresh := f.conn.remoteAdd(reconcile.Fields{reconcile.FieldName: "Fresh One"})
+	s := f.run()
+	if s.Skipped != 1 || s.LocalCreated != 1 {
+		t.Fatalf("run %+v", s)
+	}
+	if f.localOf(fresh) == "" {
+		t.Fatal("the good item was not imported")
+	}
+	c, err := f.st.GetContact(f.ctx, f.v, local)
+	if err != nil || c.Name != "Bad Later" {
+		t.Fatalf("record %+v %v", c, err)
+	}
+	js, err := f.st.Journal(f.ctx, local, 10)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(js) == 0 || js[0].Action != "skip" || !strings.HasPrefix(js[0].Reason, reconcile.ReasonUnreadable+":vcard: line 3") {
+		t.Fatalf("journal %+v", js)
+	}
+	f.conn.remoteBreak(bad, "")
+	f.conn.remoteEdit(bad, reconcile.Fields{reconcile.FieldName: "Good Again"})
+	f.run()
+	if c, _ := f.st.GetContact(f.ctx, f.v, local); c.Name != "Good Again" {
+		t.Fatalf("after repair %+v", c)
 	}
 }
 

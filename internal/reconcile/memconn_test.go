@@ -41,6 +41,7 @@ type memItem struct {
 	purged           bool // and deleted for good
 	seq              int
 	modified         time.Time
+	problem          string // the item cannot be read (a malformed object)
 }
 
 func newMemConn() *memConn { return &memConn{items: map[string]*memItem{}, pageSize: 3} }
@@ -145,8 +146,20 @@ func (m *memConn) live() []*memItem {
 }
 
 func (m *memConn) item(it *memItem) reconcile.Item {
+	if it.problem != "" {
+		return reconcile.Item{RemoteID: it.id, ETag: it.etag, Problem: it.problem}
+	}
 	return reconcile.Item{RemoteID: it.id, ETag: it.etag, Marker: it.marker, Identity: it.identity, Deleted: it.deleted,
 		Modified: it.modified, Fields: it.fields.Clone()}
+}
+
+// remoteBreak makes an item unreadable (problem != "") or readable again.
+func (m *memConn) remoteBreak(id, problem string) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	it := m.items[id]
+	it.problem = problem
+	m.touch(it)
 }
 
 var errTransient = errors.New("simulated transient failure")

@@ -51,7 +51,20 @@ const (
 	// ReasonOrganizerReplaced: the detail is the previous organizer's email
 	// (OrganizerReplaced builds it).
 	ReasonOrganizerReplaced = "organizer_replaced"
+	// ReasonUnreadable: the remote item could not be read and was
+	// skipped; the detail is what was wrong with it (Unreadable builds it).
+	ReasonUnreadable = "unreadable"
 )
+
+// Unreadable is the reason of a remote item skipped because it could not
+// be read.
+func Unreadable(problem string) string {
+	problem = strings.ReplaceAll(strings.ReplaceAll(problem, ";", ","), "\n", " ")
+	if len(problem) > 300 {
+		problem = problem[:300]
+	}
+	return ReasonUnreadable + ":" + problem
+}
 
 // Conflict is the reason of a change made on both sides.
 func Conflict(fields []string) string { return ReasonConflict + ":" + strings.Join(fields, ",") }

@@ -142,6 +142,11 @@ type Item struct {
 	Deleted  bool      // deleted remotely, or no longer in the collection
 	Modified time.Time // remote last modification, for "later change wins"
 	Fields   Fields
+	// Problem says why the item could not be read (a malformed vCard or
+	// iCalendar object); Fields are then empty. The engine skips it,
+	// leaves its link as it was (the next change of the item is read
+	// again) and journals the problem on the linked record.
+	Problem string
 }
 
 // Page is one page of a listing.
