@@ -311,3 +311,47 @@ type ErrorClassifier interface {
 	RateLimited(err error) bool // the remote asked to slow down
 	RemoteError(err error) bool // any error of the remote or on the way to it
 }
+
+// PasswordAccounts is a Provider whose accounts users add with a server
+// address, a user name and a password (an app password, for servers with
+// two-factor sign-in) instead of an OAuth consent: CalDAV/CardDAV, later
+// Exchange. The web layers show one form for every such provider.
+type PasswordAccounts interface {
+	// Presets are the well-known services whose address the form fills in.
+	Presets() []Preset
+	// Connect verifies the credentials with the server (it signs in and
+	// finds what the account holds) and stores a new connection with
+	// them sealed; with conn set it replaces that connection's
+	// credentials instead (the password changed) and turns it active
+	// again. A failure the user can fix is a *CredentialsError.
+	Connect(ctx context.Context, userID string, in Credentials, conn *store.Connection) (*store.Connection, error)
+	// CredentialsOf returns what the form shows of a connection's
+	// credentials: the address and user name, never the password.
+	CredentialsOf(ctx context.Context, conn *store.Connection) (Credentials, error)
+}
+
+// Credentials are what a user types to add an account.
+type Credentials struct {
+	URL      string // the server's address, or the account's e-mail address
+	Username string
+	Password string
+}
+
+// Preset is a well-known service.
+type Preset struct {
+	Code string // stable code, also the message key suffix of its hint
+	Name string // a brand, the same in every language
+	URL  string // what the form's address field gets
+}
+
+// CredentialsError is a failed connect the user can fix: Key is the
+// message key that says what went wrong, Field the form field to fix
+// ("url", "username", "password"; "" for the whole form).
+type CredentialsError struct {
+	Key   string
+	Field string
+	Err   error
+}
+
+func (e *CredentialsError) Error() string { return "connect: " + e.Err.Error() }
+func (e *CredentialsError) Unwrap() error { return e.Err }

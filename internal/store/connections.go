@@ -247,6 +247,26 @@ func (s *Store) SaveConnectionCredentials(ctx context.Context, id, sealed, ifCur
 	return n > 0, nil
 }
 
+// UpdateConnectionAccount stores a connection's account settings (config)
+// after the user verified them again, with new sealed credentials unless
+// sealed is "", and turns it active: whatever made it fail was just fixed.
+func (s *Store) UpdateConnectionAccount(ctx context.Context, id, config, sealed string) error {
+	q := `UPDATE connections SET config = $1, status = $2, status_reason = '', updated_at = $3`
+	args := []any{config, ConnectionActive, crm.Micros(crm.Now()), id}
+	if sealed != "" {
+		q += `, credentials = $5`
+		args = append(args, sealed)
+	}
+	res, err := s.w.ExecContext(ctx, q+` WHERE id = $4`, args...)
+	if err != nil {
+		return fmt.Errorf("update connection: %w", err)
+	}
+	if n, _ := res.RowsAffected(); n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
 // UpdateConnectionStatus sets a connection's health and its reason.
 func (s *Store) UpdateConnectionStatus(ctx context.Context, id string, status ConnectionStatus, reason string) error {
 	_, err := s.setConnectionStatus(ctx, id, status, reason, "")

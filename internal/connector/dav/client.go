@@ -49,6 +49,10 @@ type Config struct {
 	// Retry tunes the retrying transport; nil uses its defaults.
 	Retry  *retry.Transport
 	Logger *slog.Logger
+	// OnUnauthorized, if set, is called when the server refuses the
+	// credentials (401); the error it returns is joined to ErrUnauthorized,
+	// so the owner of the account can mark it and stop its work.
+	OnUnauthorized func(context.Context) error
 }
 
 // Client talks to one account. It is safe for concurrent use.
@@ -77,7 +81,8 @@ func New(cfg Config) (*Client, error) {
 	}
 	return &Client{
 		hc: &http.Client{
-			Transport: &transport{base: rt, user: cfg.Username, password: cfg.Password, log: log},
+			Transport: &transport{base: rt, user: cfg.Username, password: cfg.Password, log: log,
+				onUnauthorized: cfg.OnUnauthorized},
 			// Redirects are followed by the client itself: net/http turns
 			// a redirected PROPFIND into a GET.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },

@@ -2,6 +2,7 @@ package dav
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -46,6 +47,7 @@ type transport struct {
 	base           http.RoundTripper
 	user, password string
 	log            *slog.Logger
+	onUnauthorized func(context.Context) error
 }
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -71,6 +73,9 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
 		drain(resp)
+		if t.onUnauthorized != nil {
+			return nil, errors.Join(ErrUnauthorized, t.onUnauthorized(req.Context()))
+		}
 		return nil, ErrUnauthorized
 	case resp.StatusCode == http.StatusPreconditionFailed && (cond.ifMatch != "" || cond.ifNoneMatch):
 		drain(resp)

@@ -539,13 +539,8 @@ func (a *API) listConnections(w http.ResponseWriter, r *http.Request, v access.V
 		return
 	}
 	out := make([]connectionJSON, len(cs))
-	for i, c := range cs {
-		out[i] = connectionJSON{ID: c.ID, Provider: c.Provider, AccountEmail: c.AccountEmail, DisplayName: c.DisplayName,
-			Status: c.Status, StatusReason: c.StatusReason, CreatedAt: crm.FromMicros(c.CreatedAt)}
-		if c.LastSyncAt > 0 {
-			t := crm.FromMicros(c.LastSyncAt)
-			out[i].LastSyncAt = &t
-		}
+	for i := range cs {
+		out[i] = toConnectionJSON(&cs[i])
 	}
 	writeJSON(w, http.StatusOK, page(out, ""))
 }

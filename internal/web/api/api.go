@@ -19,6 +19,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/i18n"
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/mail"
+	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/settings"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
@@ -44,7 +45,8 @@ type API struct {
 	mail     *mail.Service // nil until WithMail
 	// mailboxes is nil until WithMailboxes.
 	mailboxes *mail.Mailboxes
-	chat      *chat.Service // nil until WithChat
+	chat      *chat.Service      // nil until WithChat
+	providers *provider.Registry // nil until WithProviders
 }
 
 // New returns the API; jobs may be nil in processes without a queue.
@@ -151,6 +153,9 @@ func (a *API) Routes(mux *http.ServeMux, auth Authenticator) {
 	admin("GET /api/v1/login-failures", a.listLoginFailures)
 
 	h("GET /api/v1/connections", a.listConnections)
+	h("POST /api/v1/connections", a.createConnection)
+	h("DELETE /api/v1/connections/{id}", a.deleteConnection)
+	h("PUT /api/v1/connections/{id}/credentials", a.putCredentials)
 	h("POST /api/v1/connections/{id}/sync", a.runSync)
 	h("GET /api/v1/connections/{id}/contacts", a.getContactSync)
 	h("PUT /api/v1/connections/{id}/contacts", a.putContactSync)

@@ -220,13 +220,14 @@ func problemResponse(desc string) obj {
 
 // problems names the shared problem responses by status.
 var problems = map[int]string{
-	http.StatusBadRequest:         "BadRequest",
-	http.StatusUnauthorized:       "Unauthorized",
-	http.StatusForbidden:          "Forbidden",
-	http.StatusNotFound:           "NotFound",
-	http.StatusConflict:           "Conflict",
-	http.StatusPreconditionFailed: "PreconditionFailed",
-	http.StatusServiceUnavailable: "ServiceUnavailable",
+	http.StatusBadRequest:          "BadRequest",
+	http.StatusUnauthorized:        "Unauthorized",
+	http.StatusForbidden:           "Forbidden",
+	http.StatusNotFound:            "NotFound",
+	http.StatusConflict:            "Conflict",
+	http.StatusPreconditionFailed:  "PreconditionFailed",
+	http.StatusUnprocessableEntity: "Unprocessable",
+	http.StatusServiceUnavailable:  "ServiceUnavailable",
 }
 
 // ---- operations ----
@@ -610,6 +611,29 @@ func paths() obj {
 		"Mailbox and calendar accounts the caller has connected, oldest first.").
 		reply(http.StatusOK, list("The connections.", "Connection")))
 	connID := idParam("connection")
+	add("POST /api/v1/connections", op("connections", "createConnection", "Add an account with a password",
+		"Adds an account of a provider whose accounts sign in with a server address, a user name and a password "+
+			"(an app password where the service has two-factor sign-in): dav (CalDAV/CardDAV). The provider verifies "+
+			"the credentials first: it signs in and finds the account's address books and calendars. A refusal is 422 "+
+			"with the field to fix and the reason (wrong credentials, not a CalDAV/CardDAV server, TLS problem, server "+
+			"unreachable, no address book or calendar). The same account again takes the new password. The password "+
+			"is stored encrypted and never returned.").
+		body(ref("ConnectionCreate")).
+		reply(http.StatusCreated, ok("The connection.", "Connection")).
+		fails(http.StatusBadRequest, http.StatusUnprocessableEntity))
+	add("DELETE /api/v1/connections/{id}", op("connections", "deleteConnection", "Remove a connection",
+		"Removes the connection with its bindings and links. No record is deleted on either side.").
+		params(connID).
+		noContent("Removed.").
+		fails(http.StatusNotFound))
+	add("PUT /api/v1/connections/{id}/credentials", op("connections", "putConnectionCredentials",
+		"Replace an account's password",
+		"For a password account whose password changed (status needs_reauth): verified like createConnection, "+
+			"then stored, and the connection is active again. The address and user name stay unless given.").
+		params(connID).
+		body(ref("ConnectionCredentials")).
+		reply(http.StatusOK, ok("The connection.", "Connection")).
+		fails(http.StatusBadRequest, http.StatusNotFound, http.StatusUnprocessableEntity))
 	add("POST /api/v1/connections/{id}/sync", op("connections", "runSync", "Run sync now",
 		"Queues a run of every enabled binding of the caller's connection. A run already waiting absorbs the request "+
 			"(already_queued). Processes without a job queue answer 503. With dry_run=true nothing is changed on "+
@@ -781,6 +805,8 @@ func components() obj {
 				"chats: chat_channel_has_chats; a chat another operator took: chat_taken; an operator at SimultaneousChats: " +
 				"chat_at_cap; an Inactive operator: chat_operator_inactive)."),
 			"PreconditionFailed": problemResponse("The record has changed since the version in If-Match (code conflict)."),
+			"Unprocessable": problemResponse("The request was well formed but the remote server refused it, or it " +
+				"cannot be reached; errors[] names the field to fix and why."),
 			"ServiceUnavailable": problemResponse("This process has no job queue, or not the service the operation needs (code internal)."),
 			"Error":              problemResponse("An unexpected error (500, code internal); details are logged, not sent."),
 		},
@@ -1027,6 +1053,16 @@ func schemas() obj {
 			"last_sync_at": nullable(dateTime("Null before the first sync.")), "created_at": created,
 		}),
 
+		"ConnectionCreate": described(obj{"type": "object", "additionalProperties": false,
+			"required": []string{"provider", "url", "username", "password"}, "properties": obj{
+				"provider": enum([]string{"dav"}, "The provider."),
+				"url":      str("The server's address (any URL on it; discovery finds the rest), or the account's e-mail address."),
+				"username": str(""), "password": described(obj{"type": "string", "writeOnly": true}, "An app password."),
+			}}, "A password account to add."),
+		"ConnectionCredentials": described(obj{"type": "object", "additionalProperties": false,
+			"required": []string{"password"}, "properties": obj{
+				"url": str(""), "username": str(""), "password": described(obj{"type": "string", "writeOnly": true}, ""),
+			}}, "New credentials of a password account."),
 		"SyncQueued": output("A queued sync run.", obj{
 			"job_id": integer("ID of the job (see /api/v1/jobs)."), "already_queued": boolean("A run was already waiting."),
 		}),

@@ -44,12 +44,20 @@ type connectSetup struct {
 	Ready     bool
 	Notice    string
 	AdminLink bool
+	// Form: the flow starts with Tandem's own form (a GET of Path), not
+	// by POSTing to the provider's flow.
+	Form bool
 }
 
 // connectSetups are the providers whose accounts users add themselves.
 func (u *UI) connectSetups(ctx context.Context, c *Ctx) []connectSetup {
 	var out []connectSetup
 	for _, p := range u.providers.All() {
+		if _, ok := p.(provider.PasswordAccounts); ok {
+			out = append(out, connectSetup{Code: p.Name(), Path: connectPasswordPath(p.Name()), Ready: true, Form: true,
+				Label: c.Lang.T("profile.external.add", u.providerName(c.Lang, p.Name()))})
+			continue
+		}
 		cp, ok := p.(provider.Connectable)
 		if !ok {
 			continue

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"regexp"
 	"slices"
 	"strconv"
@@ -57,6 +58,7 @@ func (u *UI) profileRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /profile/accounts/{id}", u.authed(u.profileAccount))
 	mux.HandleFunc("POST /profile/accounts/{id}/delete", u.authed(u.profileAccountDelete))
 	u.oauthRoutes(mux)
+	u.connectPasswordRoutes(mux)
 	u.mailboxRoutes(mux)
 }
 
@@ -264,9 +266,11 @@ type connectionView struct {
 	LastSync     time.Time // zero: never
 	Connected    time.Time
 	NeedsReauth  bool
-	CanReconnect bool     // the provider's flow can be started again (login hint: the address)
-	ConnectPath  string   // where that flow starts (POST, field "connection")
-	Scopes       []Option // granted permissions: Key for known ones, Label for others
+	CanReconnect bool   // the provider's flow can be started again (login hint: the address)
+	ConnectPath  string // where that flow starts (POST, field "connection")
+	// ReconnectLink, instead, is a page that asks the new password (GET).
+	ReconnectLink string
+	Scopes        []Option // granted permissions: Key for known ones, Label for others
 }
 
 type accountsView struct {
@@ -302,6 +306,9 @@ func (u *UI) connectionFor(l i18n.Lang, cn store.Connection) connectionView {
 	p, _ := u.providers.Get(cn.Provider)
 	if rc, ok := p.(provider.Reconnector); ok {
 		cv.CanReconnect, cv.ConnectPath = true, rc.ConnectPath()
+	}
+	if _, ok := p.(provider.PasswordAccounts); ok {
+		cv.CanReconnect, cv.ReconnectLink = true, connectPasswordPath(cn.Provider)+"?connection="+url.QueryEscape(cn.ID)
 	}
 	names, _ := p.(provider.ScopeNamer)
 	for _, sc := range strings.Fields(cn.Scopes) {

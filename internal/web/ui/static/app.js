@@ -231,6 +231,14 @@
     $$("button[disabled]", f).forEach((b) => { b.disabled = false; });
   }));
 
+  // select[data-fills="name"]: picking an option puts its value into the
+  // form's field of that name (a service preset fills the server address).
+  document.addEventListener("change", (e) => {
+    const sel = e.target.closest?.("select[data-fills]");
+    const field = sel && sel.form?.elements.namedItem(sel.dataset.fills);
+    if (field && sel.value) { field.value = sel.value; field.focus(); }
+  });
+
   // [data-copy="text"] or [data-copy-target="#sel"]; data-copied is the toast text.
   on("click", "[data-copy], [data-copy-target]", async (e, el) => {
     const src = el.dataset.copyTarget && $(el.dataset.copyTarget);
