@@ -72,7 +72,7 @@ func (st *BindingState) ready() bool {
 	}
 	switch cs := st.Settings.(type) {
 	case *ContactSettings:
-		return cs.TagID != ""
+		return cs.TagID != "" && (st.Kind.Collection != provider.CollectionPicked || st.Binding.Collection != "")
 	case *EventSettings:
 		return cs.CalendarID != "" && st.Binding.Collection != ""
 	}
@@ -280,10 +280,15 @@ func (s *Service) saveContacts(ctx context.Context, v access.Viewer, conn *store
 		cs.PeriodMinutes = DefaultPeriod
 	}
 	cs.TagID, cs.GroupName = strings.TrimSpace(cs.TagID), strings.TrimSpace(cs.GroupName)
-	if info, _ := provider.Info(p, provider.Contact); info.Collection == provider.CollectionNamed && cs.GroupName == "" {
+	cs.CollectionID = strings.TrimSpace(cs.CollectionID)
+	info, _ := provider.Info(p, provider.Contact)
+	if info.Collection == provider.CollectionNamed && cs.GroupName == "" {
 		cs.GroupName = defaultCollectionName(ctx, p, provider.Contact)
 	}
 	fe := schemas[provider.Contact].Check(&cs, enabled)
+	if info.Collection == provider.CollectionPicked && enabled && cs.CollectionID == "" {
+		fe["collection_id"] = crm.ErrRequired
+	}
 	if cs.TagID != "" {
 		t, err := s.Store.GetTag(ctx, v, cs.TagID)
 		if err != nil || t.Kind != "personal" || t.OwnerID != v.UserID {
@@ -310,6 +315,16 @@ func (s *Service) saveContacts(ctx context.Context, v access.Viewer, conn *store
 		if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, b.ID, "", 0, true) }); err != nil {
 			return err
 		}
+	}
+	if info.Collection == provider.CollectionPicked && cs.CollectionID != "" && cs.CollectionID != b.Collection {
+		// Another address book: unsubscribe from the one before (its
+		// links go, no record is deleted), subscribe to this one afresh.
+		if b.ID != "" && b.Collection != "" {
+			if err := s.unsubscribe(ctx, b); err != nil {
+				return err
+			}
+		}
+		b.Collection = cs.CollectionID
 	}
 	b.Enabled, b.Policy = enabled, mustJSON(cs)
 	err = s.Store.SaveBinding(ctx, b)
@@ -406,12 +421,16 @@ func (s *Service) unsubscribe(ctx context.Context, b *store.Binding) error {
 	if err != nil {
 		return err
 	}
+	entity := store.EntityActivity
+	if b.Kind == KindContacts {
+		entity = store.EntityContact
+	}
 	return s.Store.InTx(ctx, func(tx *store.Tx) error {
 		for _, l := range links {
 			if err := tx.DeleteLink(ctx, b.ID, l.LocalID); err != nil {
 				return err
 			}
-			if err := tx.Journal(ctx, store.JournalEntry{BindingID: b.ID, Entity: store.EntityActivity, RecordID: l.LocalID,
+			if err := tx.Journal(ctx, store.JournalEntry{BindingID: b.ID, Entity: entity, RecordID: l.LocalID,
 				RemoteID: l.RemoteID, Side: "local", Action: "unlink", Reason: reconcile.ReasonUnsubscribed}); err != nil {
 				return err
 			}

@@ -51,6 +51,11 @@ type ContactSettings struct {
 	// whose contact collection is provider.CollectionNamed); default the
 	// provider's (CollectionNamer).
 	GroupName string `json:"group_name"`
+	// CollectionID is the address book picked from the provider's list
+	// (a provider whose contact collection is provider.CollectionPicked:
+	// CardDAV). Another one is unsubscribe then subscribe, as for
+	// calendars.
+	CollectionID string `json:"collection_id,omitempty"`
 }
 
 func (*ContactSettings) Kind() provider.Kind      { return provider.Contact }
@@ -131,6 +136,7 @@ var schemas = map[provider.Kind]Schema{
 		{Name: "auto", Type: FieldBool},
 		{Name: "period_minutes", Type: FieldInt, Min: MinPeriod, Max: MaxPeriod},
 		{Name: "group_name", Type: FieldNameFor, MaxLen: 100},
+		{Name: "collection_id", Type: FieldPicked, MaxLen: 1024},
 	},
 	provider.Event: {
 		{Name: "calendar_id", Type: FieldPicked, MaxLen: 1024, Required: true},

@@ -98,9 +98,13 @@ type contactSyncView struct {
 	Provider  string // the provider's display name
 	// Named: Tandem creates the remote collection under a name the user
 	// may change (GroupName).
-	Named     bool
-	Enabled   bool
-	Settings  syncer.ContactSettings
+	Named bool
+	// Picked: the user picks the address book from Collections.
+	Picked        bool
+	Collections   []provider.Collection
+	CollectionErr string // the list could not be read
+	Enabled       bool
+	Settings      syncer.ContactSettings
 	Tags      []crm.Tag // the user's personal tags
 	LastRun   time.Time
 	LastError string
@@ -121,6 +125,13 @@ func (u *UI) contactSyncView(ctx context.Context, c *Ctx, st *syncer.BindingStat
 		ConnectPath: st.ConnectPath}
 	json.Unmarshal([]byte(b.LastStats), &v.Stats)
 	v.Tags, _ = u.st.ListTags(ctx, c.V, crm.TagPersonal)
+	if st.Kind.Collection == provider.CollectionPicked {
+		v.Picked = true
+		var err error
+		if v.Collections, err = u.sync.Collections(ctx, b.ConnectionID, provider.Contact); err != nil {
+			v.CollectionErr = err.Error()
+		}
+	}
 	return v
 }
 
@@ -155,7 +166,7 @@ func (u *UI) saveContactSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	}
 	period, _ := strconv.Atoi(r.PostFormValue("period_minutes"))
 	cs := syncer.ContactSettings{TagID: r.PostFormValue("tag_id"), Auto: r.PostFormValue("auto") != "",
-		PeriodMinutes: period, GroupName: r.PostFormValue("group_name")}
+		PeriodMinutes: period, GroupName: r.PostFormValue("group_name"), CollectionID: r.PostFormValue("collection_id")}
 	err := u.sync.SaveSettings(r.Context(), c.V, cn.ID, provider.Contact, r.PostFormValue("enabled") != "", &cs)
 	var se *syncer.SettingsError
 	if errors.As(err, &se) {
