@@ -22,7 +22,9 @@ func (u *UI) connectPasswordRoutes(mux *http.ServeMux) {
 }
 
 // connectPasswordPath is where the form of a password provider lives.
-func connectPasswordPath(name string) string { return "/profile/accounts/connect/" + url.PathEscape(name) }
+func connectPasswordPath(name string) string {
+	return "/profile/accounts/connect/" + url.PathEscape(name)
+}
 
 type connectPasswordView struct {
 	Provider   string // the provider's code

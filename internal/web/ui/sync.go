@@ -105,13 +105,13 @@ type contactSyncView struct {
 	CollectionErr string // the list could not be read
 	Enabled       bool
 	Settings      syncer.ContactSettings
-	Tags      []crm.Tag // the user's personal tags
-	LastRun   time.Time
-	LastError string
-	Stats     reconcile.Stats
-	Preview   []store.JournalEntry // after "Preview"
-	Previewed bool
-	Errors    map[string]string
+	Tags          []crm.Tag // the user's personal tags
+	LastRun       time.Time
+	LastError     string
+	Stats         reconcile.Stats
+	Preview       []store.JournalEntry // after "Preview"
+	Previewed     bool
+	Errors        map[string]string
 	// NeedsConsent: the account did not grant Tandem its contacts;
 	// ConnectPath asks for it.
 	NeedsConsent bool
