@@ -98,6 +98,10 @@ type BindingSpec struct {
 	// Self is the connection owner's email address (whose events are
 	// theirs); TZ their time zone.
 	Self, TZ string
+	// DeleteForeign: a record leaving the binding deletes its remote item
+	// even when Tandem did not create it (for collections where leaving
+	// means deleting: an address book). Otherwise such an item stays.
+	DeleteForeign bool
 }
 
 // Session is one connection's authenticated clients.

@@ -870,6 +870,12 @@ func (r *run) pullItem(ctx context.Context, tx *store.Tx, it Item) error {
 		if it.Deleted || link.RemoteID != it.RemoteID {
 			return nil // still out of the collection (or another item)
 		}
+		if it.ETag != "" && it.ETag == link.ETag {
+			// Left in place when its record left (a policy that keeps
+			// items Tandem did not create) and unchanged since: a full
+			// listing showing it is no coming back.
+			return nil
+		}
 		return r.reenterLocal(ctx, tx, link, it)
 	}
 	if it.Deleted {

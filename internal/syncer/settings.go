@@ -56,7 +56,16 @@ type ContactSettings struct {
 	// CardDAV). Another one is unsubscribe then subscribe, as for
 	// calendars.
 	CollectionID string `json:"collection_id,omitempty"`
+	// RemoteDelete is what a contact leaving the binding (deleted or
+	// untagged in Tandem) does to an item Tandem did not create, where
+	// leaving means deleting the item (an address book, not a group):
+	// "keep" (the default) leaves it in the address book, "delete"
+	// deletes it. Items Tandem created are always deleted.
+	RemoteDelete string `json:"remote_delete,omitempty"`
 }
+
+// RemoteDeletes are the values of ContactSettings.RemoteDelete.
+var RemoteDeletes = []string{"keep", "delete"}
 
 func (*ContactSettings) Kind() provider.Kind      { return provider.Contact }
 func (cs *ContactSettings) Schedule() (bool, int) { return cs.Auto, cs.PeriodMinutes }
@@ -137,6 +146,7 @@ var schemas = map[provider.Kind]Schema{
 		{Name: "period_minutes", Type: FieldInt, Min: MinPeriod, Max: MaxPeriod},
 		{Name: "group_name", Type: FieldNameFor, MaxLen: 100},
 		{Name: "collection_id", Type: FieldPicked, MaxLen: 1024},
+		{Name: "remote_delete", Type: FieldEnum, Enum: RemoteDeletes},
 	},
 	provider.Event: {
 		{Name: "calendar_id", Type: FieldPicked, MaxLen: 1024, Required: true},

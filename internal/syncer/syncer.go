@@ -328,7 +328,8 @@ func (s *Service) contactsParts(ctx context.Context, p provider.Provider, sess p
 		return nil, nil, off
 	}
 	local := &crmsync.ContactsLocal{Store: s.Store, Viewer: v, TagID: cs.TagID}
-	spec := provider.BindingSpec{Kind: provider.Contact, Collection: b.Collection, Self: v.Email, TZ: v.TZ}
+	spec := provider.BindingSpec{Kind: provider.Contact, Collection: b.Collection, Self: v.Email, TZ: v.TZ,
+		DeleteForeign: cs.RemoteDelete == "delete"}
 	if b.Collection == "" {
 		info, _ := provider.Info(p, provider.Contact)
 		f, ok := sess.(provider.CollectionFinder)

@@ -41,7 +41,11 @@ type CollectionOptions struct {
 	// Window, for events: objects that do not reach it are left out of a
 	// listing (the binding's sync-from date). Nil: everything.
 	Window func(reconcile.Fields) bool
-	Log    *slog.Logger
+	// KeepForeign: Delete leaves objects Tandem did not create where they
+	// are (the binding's policy for records leaving it); Tandem's own are
+	// deleted.
+	KeepForeign bool
+	Log         *slog.Logger
 }
 
 // CollectionConnector syncs one collection.
@@ -266,6 +270,13 @@ func (cc *CollectionConnector) hrefOf(marker string) string {
 	return strings.TrimSuffix(cc.url, "/") + "/" + marker + cc.ext()
 }
 
+// created reports whether Tandem created the object at href: it names
+// its objects after their marker.
+func (cc *CollectionConnector) created(href string) bool {
+	name := href[strings.LastIndexByte(href, '/')+1:]
+	return strings.HasPrefix(name, "tandem-") && strings.HasSuffix(name, cc.ext())
+}
+
 // Create implements reconcile.Connector.
 func (cc *CollectionConnector) Create(ctx context.Context, f reconcile.Fields, marker string) (reconcile.Item, error) {
 	return cc.put(ctx, cc.hrefOf(marker), "", nil, f, marker, marker)
@@ -337,8 +348,14 @@ func (cc *CollectionConnector) Update(ctx context.Context, remoteID, etag string
 	return cc.put(ctx, remoteID, etag, o.Data, f, d.UID, d.Marker)
 }
 
-// Delete implements reconcile.Connector.
+// Delete implements reconcile.Connector. An object someone else created
+// stays when the binding keeps them (KeepForeign); the engine then keeps
+// its link dormant, as for any record out of scope.
 func (cc *CollectionConnector) Delete(ctx context.Context, remoteID, etag string) error {
+	if cc.opt.KeepForeign && !cc.created(remoteID) {
+		cc.opt.Log.Info("dav: object kept: Tandem did not create it", "href", remoteID)
+		return nil
+	}
 	if err := cc.c.Delete(ctx, remoteID, etag); err != nil {
 		return cc.writeError(err)
 	}

@@ -166,7 +166,8 @@ func (u *UI) saveContactSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	}
 	period, _ := strconv.Atoi(r.PostFormValue("period_minutes"))
 	cs := syncer.ContactSettings{TagID: r.PostFormValue("tag_id"), Auto: r.PostFormValue("auto") != "",
-		PeriodMinutes: period, GroupName: r.PostFormValue("group_name"), CollectionID: r.PostFormValue("collection_id")}
+		PeriodMinutes: period, GroupName: r.PostFormValue("group_name"), CollectionID: r.PostFormValue("collection_id"),
+		RemoteDelete: r.PostFormValue("remote_delete")}
 	err := u.sync.SaveSettings(r.Context(), c.V, cn.ID, provider.Contact, r.PostFormValue("enabled") != "", &cs)
 	var se *syncer.SettingsError
 	if errors.As(err, &se) {
