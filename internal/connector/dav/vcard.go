@@ -1,0 +1,555 @@
+package dav
+
+// VCardCodec: a CardDAV address object (RFC 6352; vCard 3.0 or 4.0, read
+// leniently down to 2.1) ↔ the contact fields of package reconcile.
+//
+//	N      given_name, middle_name, family_name (components 2, 3, 1)
+//	FN     name
+//	TITLE  job_title
+//	EMAIL  emails: TYPE work/home → kind, else other; PREF=n or TYPE=pref
+//	       → primary (the lowest PREF when several)
+//	TEL    phones: TYPE cell (mobile, iphone) → mobile, work, home, else
+//	       other; primary as for EMAIL; tel: URIs read as the number
+//	NOTE   notes
+//
+// Lists use reconcile.EncodeEmails / EncodePhones, so both sides of a
+// binding produce the same string for the same list.
+//
+// Encode patches the card last read: a field that did not change leaves
+// its lines as they were; one that did rewrites only its lines. Entries of
+// a list are matched to their lines (by value, then by position), so an
+// edited address keeps its line's group (Apple's item1.EMAIL with its
+// item1.X-ABLabel) and unknown parameters, and a removed one takes its
+// group's label with it. ORG, ADR, BDAY, PHOTO, CATEGORIES, X- properties
+// and anything else Tandem does not model are never touched. REV is set to
+// the codec's clock when anything changed. New cards are vCard 3.0 (the
+// version every server and client reads: iCloud, Radicale, Nextcloud,
+// Android) with VERSION, PRODID, UID, FN, N and X-TANDEM-MARKER.
+
+import (
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/reconcile"
+)
+
+// VCardCodec maps vCards.
+type VCardCodec struct {
+	// Now stamps REV (nil: crm.Now).
+	Now func() time.Time
+}
+
+var _ Codec = VCardCodec{}
+
+type cardDoc struct {
+	d        *document
+	card     *component
+	version  string
+	uid      string
+	marker   string
+	fields   reconcile.Fields
+	emails   []listLine
+	phones   []listLine
+	warnings []string
+}
+
+// listLine is an EMAIL or TEL line with the entry it holds.
+type listLine struct {
+	i int
+	listEntry
+}
+
+type listEntry struct {
+	value   string
+	kind    string
+	primary bool
+}
+
+// Decode implements Codec.
+func (c VCardCodec) Decode(raw []byte) (Decoded, error) {
+	cd, err := readCard(raw)
+	if err != nil {
+		return Decoded{}, err
+	}
+	return Decoded{UID: cd.uid, Marker: cd.marker, Fields: cd.fields, Modified: cd.rev(), Warnings: cd.warnings}, nil
+}
+
+func readCard(raw []byte) (*cardDoc, error) {
+	d, err := parseDocument(raw, "VCARD", "vcard")
+	if err != nil {
+		return nil, err
+	}
+	cd := &cardDoc{d: d, card: d.root, fields: reconcile.Fields{}}
+	if d.invalid {
+		cd.warnings = append(cd.warnings, "invalid utf-8 replaced")
+	}
+	if d.extra {
+		cd.warnings = append(cd.warnings, "content after END:VCARD ignored")
+	}
+	if d.unreadbl > 0 {
+		cd.warnings = append(cd.warnings, fmt.Sprintf("%d unreadable lines kept as they are", d.unreadbl))
+	}
+	text := func(name string) string {
+		if l := d.first(cd.card, name); l != nil {
+			return l.text()
+		}
+		return ""
+	}
+	cd.version = strings.TrimSpace(text("VERSION"))
+	switch cd.version {
+	case "3.0", "4.0":
+	case "2.1":
+		cd.warnings = append(cd.warnings, "vcard 2.1 read leniently")
+	default:
+		cd.warnings = append(cd.warnings, fmt.Sprintf("vcard version %q read as 3.0", truncate(cd.version, 10)))
+		cd.version = "3.0"
+	}
+	cd.uid = strings.TrimSpace(text("UID"))
+	cd.marker = strings.TrimSpace(text(MarkerProperty))
+	f := cd.fields
+	if d.first(cd.card, "FN") == nil {
+		cd.warnings = append(cd.warnings, "no fn")
+	}
+	f[reconcile.FieldName] = text("FN")
+	if l := d.first(cd.card, "N"); l != nil {
+		n := append(l.components(), "", "", "")
+		f[reconcile.FieldFamilyName], f[reconcile.FieldGivenName], f[reconcile.FieldMiddleName] = n[0], n[1], n[2]
+	}
+	f[reconcile.FieldJobTitle] = text("TITLE")
+	f[reconcile.FieldNotes] = text("NOTE")
+	cd.emails = cd.readList("EMAIL", emailKind, emailValue)
+	cd.phones = cd.readList("TEL", phoneKind, phoneValue)
+	var es []crm.Email
+	for _, e := range cd.emails {
+		es = append(es, crm.Email{Address: e.value, Kind: e.kind, Primary: e.primary})
+	}
+	var ps []crm.Phone
+	for _, p := range cd.phones {
+		ps = append(ps, crm.Phone{Number: p.value, Kind: p.kind, Primary: p.primary})
+	}
+	f[reconcile.FieldEmails] = reconcile.EncodeEmails(es)
+	f[reconcile.FieldPhones] = reconcile.EncodePhones(ps)
+	for k, v := range f {
+		if v == "" {
+			delete(f, k)
+		}
+	}
+	return cd, nil
+}
+
+func (cd *cardDoc) rev() time.Time {
+	l := cd.d.first(cd.card, "REV")
+	if l == nil {
+		return time.Time{}
+	}
+	v := strings.TrimSpace(l.value)
+	for _, layout := range []string{"20060102T150405Z", time.RFC3339, "2006-01-02T15:04:05Z", "20060102T150405Z0700",
+		"20060102T150405", "2006-01-02T15:04:05", "20060102", "2006-01-02"} {
+		if t, err := time.Parse(layout, v); err == nil {
+			return t.UTC()
+		}
+	}
+	return time.Time{}
+}
+
+// readList reads the EMAIL or TEL lines: the primary is the line with the
+// lowest PREF (TYPE=pref counts as 1), the first among equals.
+func (cd *cardDoc) readList(name string, kind func([]string) string, value func(*cline) string) []listLine {
+	var out []listLine
+	best, bestRank := -1, 101
+	for _, i := range cd.d.find(cd.card, name) {
+		l := cd.d.lines[i]
+		v := strings.TrimSpace(value(l))
+		if v == "" {
+			continue
+		}
+		out = append(out, listLine{i: i, listEntry: listEntry{value: v, kind: kind(l.types())}})
+		if r := prefRank(l); r < bestRank {
+			best, bestRank = len(out)-1, r
+		}
+	}
+	if best >= 0 {
+		out[best].primary = true
+	}
+	return out
+}
+
+// prefRank is a line's preference: PREF=1..100 (vCard 4.0), TYPE=pref as
+// 1 (3.0); 101 for none.
+func prefRank(l *cline) int {
+	r := 101
+	if p := l.param("PREF"); p != "" {
+		var n int
+		if _, err := fmt.Sscanf(p, "%d", &n); err == nil && n >= 1 && n <= 100 {
+			r = n
+		}
+	}
+	if slices.Contains(l.types(), "pref") {
+		r = min(r, 1)
+	}
+	return r
+}
+
+func emailKind(types []string) string {
+	switch {
+	case slices.Contains(types, "work"):
+		return "work"
+	case slices.Contains(types, "home"):
+		return "home"
+	}
+	return "other"
+}
+
+func phoneKind(types []string) string {
+	switch {
+	case slices.Contains(types, "cell"), slices.Contains(types, "mobile"), slices.Contains(types, "iphone"):
+		return "mobile"
+	case slices.Contains(types, "work"):
+		return "work"
+	case slices.Contains(types, "home"):
+		return "home"
+	}
+	return "other"
+}
+
+// Types that say an entry's kind or preference: replaced when an entry's
+// kind or primary changes, the others (INTERNET, VOICE, FAX) kept.
+var (
+	emailKindTypes = []string{"work", "home", "other", "pref"}
+	phoneKindTypes = []string{"cell", "mobile", "iphone", "work", "home", "other", "pref"}
+)
+
+func emailValue(l *cline) string {
+	v := l.text()
+	if len(v) > 7 && strings.EqualFold(v[:7], "mailto:") {
+		v = v[7:]
+	}
+	return v
+}
+
+func phoneValue(l *cline) string {
+	if strings.EqualFold(l.param("VALUE"), "uri") || len(l.value) > 4 && strings.EqualFold(l.value[:4], "tel:") {
+		v := validUTF8(l.value)
+		if len(v) > 4 && strings.EqualFold(v[:4], "tel:") {
+			v = v[4:]
+		}
+		return v
+	}
+	return l.text()
+}
+
+// Encode implements Codec.
+func (c VCardCodec) Encode(raw []byte, f reconcile.Fields, uid, marker string) ([]byte, error) {
+	stamp := now(c.Now).UTC().Format("20060102T150405Z")
+	creating := raw == nil
+	if creating {
+		if uid == "" {
+			return nil, fmt.Errorf("vcard: new card without uid")
+		}
+		var b strings.Builder
+		b.WriteString("BEGIN:VCARD\r\nVERSION:3.0\r\n")
+		b.WriteString(cprop{name: "PRODID", value: ProdID}.String())
+		b.WriteString(cprop{name: "UID", value: escapeText(uid)}.String())
+		b.WriteString("FN:\r\nN:;;;;\r\n")
+		if marker != "" {
+			b.WriteString(cprop{name: MarkerProperty, value: escapeText(marker)}.String())
+		}
+		b.WriteString("END:VCARD\r\n")
+		raw = []byte(b.String())
+	}
+	cd, err := readCard(raw)
+	if err != nil {
+		return nil, err
+	}
+	e := newEditor(cd.d)
+	card, old := cd.card, cd.fields
+	diff := func(n string) bool { return f[n] != old[n] }
+	if cd.uid == "" && uid != "" {
+		// CardDAV requires a UID (RFC 6352 §5.1); one the caller knows the
+		// card by is better than none.
+		e.insertBefore(propEnd(card), cprop{name: "UID", value: escapeText(uid)}.String())
+	}
+	if marker != "" && marker != cd.marker {
+		e.setText(card, MarkerProperty, marker)
+	}
+	namesChanged := diff(reconcile.FieldGivenName) || diff(reconcile.FieldMiddleName) || diff(reconcile.FieldFamilyName)
+	if diff(reconcile.FieldName) || namesChanged && f[reconcile.FieldName] == "" {
+		fn := f[reconcile.FieldName]
+		if fn == "" {
+			// FN is required; crm derives a missing name the same way.
+			var parts []string
+			for _, n := range []string{reconcile.FieldGivenName, reconcile.FieldMiddleName, reconcile.FieldFamilyName} {
+				if v := strings.TrimSpace(f[n]); v != "" {
+					parts = append(parts, v)
+				}
+			}
+			fn = strings.Join(parts, " ")
+		}
+		idx := cd.d.find(card, "FN")
+		if len(idx) == 0 {
+			e.insertBefore(propEnd(card), cprop{name: "FN", value: escapeText(fn)}.String())
+		} else {
+			e.replace(idx[0], cd.d.lines[idx[0]].rewrite(escapeText(fn), func(p cparam) bool {
+				return p.name != "ENCODING" && p.name != "CHARSET"
+			}))
+			for _, i := range idx[1:] {
+				e.remove(i)
+			}
+		}
+	}
+	if namesChanged {
+		cd.writeN(e, f)
+	}
+	if diff(reconcile.FieldJobTitle) {
+		e.setText(card, "TITLE", f[reconcile.FieldJobTitle])
+	}
+	if diff(reconcile.FieldEmails) {
+		var want []listEntry
+		for _, x := range reconcile.DecodeEmails(f[reconcile.FieldEmails]) {
+			want = append(want, listEntry{value: strings.TrimSpace(x.Address), kind: x.Kind, primary: x.Primary})
+		}
+		cd.patchList(e, "EMAIL", cd.emails, want, emailKindTypes, func(a, b string) bool { return strings.EqualFold(a, b) },
+			func(es []listEntry) string {
+				var xs []crm.Email
+				for _, x := range es {
+					xs = append(xs, crm.Email{Address: x.value, Kind: x.kind, Primary: x.primary})
+				}
+				return reconcile.EncodeEmails(xs)
+			})
+	}
+	if diff(reconcile.FieldPhones) {
+		var want []listEntry
+		for _, x := range reconcile.DecodePhones(f[reconcile.FieldPhones]) {
+			want = append(want, listEntry{value: strings.TrimSpace(x.Number), kind: x.Kind, primary: x.Primary})
+		}
+		cd.patchList(e, "TEL", cd.phones, want, phoneKindTypes, func(a, b string) bool { return a == b },
+			func(ps []listEntry) string {
+				var xs []crm.Phone
+				for _, x := range ps {
+					xs = append(xs, crm.Phone{Number: x.value, Kind: x.kind, Primary: x.primary})
+				}
+				return reconcile.EncodePhones(xs)
+			})
+	}
+	if diff(reconcile.FieldNotes) {
+		e.setText(card, "NOTE", f[reconcile.FieldNotes])
+	}
+	if !e.changed() {
+		return copyBytes(raw), nil
+	}
+	if idx := cd.d.find(card, "REV"); len(idx) > 0 {
+		e.replace(idx[0], cd.d.lines[idx[0]].rewrite(stamp, func(p cparam) bool { return p.name != "VALUE" }))
+	} else if creating {
+		e.insertBefore(card.end, "REV:"+stamp+"\r\n")
+	}
+	return e.bytes(), nil
+}
+
+// writeN rewrites the name components of N, keeping its prefix, suffix
+// and anything after them as written.
+func (cd *cardDoc) writeN(e *editor, f reconcile.Fields) {
+	names := []string{escapeText(f[reconcile.FieldFamilyName]), escapeText(f[reconcile.FieldGivenName]),
+		escapeText(f[reconcile.FieldMiddleName])}
+	idx := cd.d.find(cd.card, "N")
+	if len(idx) == 0 {
+		at := propEnd(cd.card)
+		if fn := cd.d.find(cd.card, "FN"); len(fn) > 0 {
+			at = fn[0] + 1
+		}
+		e.insertBefore(at, cprop{name: "N", value: strings.Join(append(names, "", ""), ";")}.String())
+		return
+	}
+	l := cd.d.lines[idx[0]]
+	var parts []string
+	if l.param("ENCODING") != "" {
+		for _, c := range l.components() {
+			parts = append(parts, escapeText(c))
+		}
+	} else {
+		parts = splitUnescaped(l.value, ';')
+	}
+	for len(parts) < 5 {
+		parts = append(parts, "")
+	}
+	copy(parts, names)
+	e.replace(idx[0], l.rewrite(strings.Join(parts, ";"), func(p cparam) bool { return p.name != "ENCODING" && p.name != "CHARSET" }))
+}
+
+// patchList makes the EMAIL or TEL lines hold want. Entries are matched to
+// lines: the same entry, else the same value, else the next unmatched line
+// in order (an edited value). A matched line is kept as it is when its
+// entry holds, otherwise rewritten with its group and other parameters.
+// Lines keep their places when that reads back as want; otherwise (a
+// reordering) the list's lines are written together, in want's order, where
+// its first line was.
+func (cd *cardDoc) patchList(e *editor, name string, old []listLine, want []listEntry, kindTypes []string,
+	same func(a, b string) bool, encode func([]listEntry) string) {
+	match := make([]int, len(want)) // index into old, -1: none
+	used := make([]bool, len(old))
+	for i := range match {
+		match[i] = -1
+	}
+	for pass := 0; pass < 3; pass++ {
+		for i, w := range want {
+			if match[i] >= 0 {
+				continue
+			}
+			for j, o := range old {
+				if used[j] {
+					continue
+				}
+				if pass == 0 && o.listEntry == w || pass == 1 && same(o.value, w.value) || pass == 2 {
+					match[i], used[j] = j, true
+					break
+				}
+			}
+		}
+	}
+	// A line stays as written when it holds its entry and, if not the
+	// primary, carries no preference that could make it one.
+	keep := func(i int) bool {
+		j := match[i]
+		return j >= 0 && old[j].listEntry == want[i] && (want[i].primary || prefRank(cd.d.lines[old[j].i]) == 101)
+	}
+	render := func(i int) string {
+		w := want[i]
+		if j := match[i]; j >= 0 {
+			l := cd.d.lines[old[j].i]
+			if keep(i) {
+				return string(l.raw)
+			}
+			return cd.listLine(name, l, old[j].listEntry, w, kindTypes)
+		}
+		return cd.listLine(name, nil, listEntry{}, w, kindTypes)
+	}
+	// In place: matched lines where they are, new ones after the last line.
+	var order []listEntry
+	for j := range old {
+		if used[j] {
+			for i := range want {
+				if match[i] == j {
+					order = append(order, want[i])
+				}
+			}
+		}
+	}
+	for i, w := range want {
+		if match[i] < 0 {
+			order = append(order, w)
+		}
+	}
+	var removedGroups []string
+	for j, o := range old {
+		if !used[j] {
+			e.remove(o.i)
+			if g := cd.d.lines[o.i].group; g != "" {
+				removedGroups = append(removedGroups, g)
+			}
+		}
+	}
+	at := propEnd(cd.card)
+	if len(old) > 0 {
+		at = old[len(old)-1].i + 1
+	}
+	if encode(order) == encode(want) {
+		for i := range want {
+			if j := match[i]; j >= 0 && !keep(i) {
+				e.replace(old[j].i, render(i))
+			}
+		}
+		for i := range want {
+			if match[i] < 0 {
+				e.insertBefore(at, render(i))
+			}
+		}
+	} else {
+		if len(old) > 0 {
+			at = old[0].i
+		}
+		for _, o := range old {
+			e.remove(o.i)
+		}
+		for i := range want {
+			e.insertBefore(at, render(i))
+		}
+	}
+	cd.removeOrphanLabels(e, removedGroups)
+}
+
+// removeOrphanLabels removes the X-ABLabel of a group whose other lines
+// are all gone.
+func (cd *cardDoc) removeOrphanLabels(e *editor, groups []string) {
+	for _, g := range groups {
+		var labels []int
+		alive := false
+		for _, i := range cd.card.props {
+			l := cd.d.lines[i]
+			if !strings.EqualFold(l.group, g) || e.removed[i] {
+				continue
+			}
+			if l.name == "X-ABLABEL" {
+				labels = append(labels, i)
+			} else {
+				alive = true
+			}
+		}
+		if !alive {
+			for _, i := range labels {
+				e.remove(i)
+			}
+		}
+	}
+}
+
+// listLine renders an EMAIL or TEL line for w; from an existing line l
+// (holding was) it keeps the group, the parameters that do not carry kind
+// or preference, and the value as written when it did not change.
+func (cd *cardDoc) listLine(name string, l *cline, was, w listEntry, kindTypes []string) string {
+	var types []string
+	p := cprop{name: name}
+	valueSame := l != nil && was.value == w.value
+	if l != nil {
+		p.group = l.group
+		for _, pa := range l.params {
+			switch {
+			case pa.name == "TYPE" || pa.name == "":
+			case pa.name == "PREF":
+			case (pa.name == "ENCODING" || pa.name == "CHARSET") && !valueSame:
+			case pa.name == "VALUE" && !valueSame && name == "TEL":
+			default:
+				p.params = append(p.params, pa)
+			}
+		}
+		for _, t := range l.types() {
+			if !slices.Contains(kindTypes, t) && !slices.Contains(types, t) {
+				types = append(types, t)
+			}
+		}
+	}
+	switch {
+	case name == "EMAIL" && (w.kind == "work" || w.kind == "home"):
+		types = append(types, w.kind)
+	case name == "TEL" && w.kind == "mobile":
+		types = append(types, "cell")
+	case name == "TEL" && (w.kind == "work" || w.kind == "home"):
+		types = append(types, w.kind)
+	}
+	if w.primary && cd.version != "4.0" {
+		types = append(types, "pref")
+	}
+	if len(types) > 0 {
+		p.params = append(p.params, newParam("TYPE", types...))
+	}
+	if w.primary && cd.version == "4.0" {
+		p.params = append(p.params, newParam("PREF", "1"))
+	}
+	if valueSame {
+		p.value = l.value
+	} else {
+		p.value = escapeText(w.value)
+	}
+	return p.String()
+}
