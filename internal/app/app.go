@@ -29,6 +29,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/metrics"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/provider"
+	davprov "github.com/tandem-crm/tandem/internal/provider/dav"
 	googleprov "github.com/tandem-crm/tandem/internal/provider/google"
 	"github.com/tandem-crm/tandem/internal/secret"
 	"github.com/tandem-crm/tandem/internal/settings"
@@ -109,7 +110,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	a := &App{Cfg: cfg, Log: log, Store: st, Box: box, Settings: settings.New(st, box), Registry: jobs.NewRegistry()}
 	a.OAuth = oauth.New(st, a.Settings, box, log)
 	a.Logins = signin.New(st, log)
-	a.Providers = provider.NewRegistry(googleprov.New(a.Settings, a.OAuth, log))
+	a.Providers = provider.NewRegistry(googleprov.New(a.Settings, a.OAuth, log), davprov.New(st, box, log))
 	a.Sync = syncer.New(st, a.Settings, a.Providers, log)
 	a.Mail = mail.New(st, box, a.Settings)
 	a.Mailboxes = mail.NewMailboxes(st, box, a.Mail, log)
@@ -241,7 +242,7 @@ func (a *App) Handler() (http.Handler, error) {
 	if a.Queue != nil {
 		j = a.Queue
 	}
-	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync).WithLogins(a.Logins).WithMail(a.Mail).WithMailboxes(a.Mailboxes).WithChat(a.Chat)
+	apiH := api.New(a.Store, a.Settings, j, a.Log).WithSync(a.Sync).WithLogins(a.Logins).WithMail(a.Mail).WithMailboxes(a.Mailboxes).WithChat(a.Chat).WithProviders(a.Providers)
 	u, err := ui.New(ui.Deps{Store: a.Store, Settings: a.Settings, OAuth: a.OAuth, Sync: a.Sync, Providers: a.Providers,
 		Jobs: j, Log: a.Log, Mail: a.Mail, Mailboxes: a.Mailboxes, LetterNews: a.LetterNews, Chat: a.Chat, ChatBus: a.ChatBus,
 		Telegram: a.Telegram, Messenger: a.Messenger})

@@ -185,7 +185,7 @@ func (s *Service) state(ctx context.Context, conn *store.Connection, p provider.
 func defaults(ctx context.Context, p provider.Provider, kind provider.Kind) (Settings, error) {
 	switch kind {
 	case provider.Contact:
-		cs := &ContactSettings{PeriodMinutes: DefaultPeriod}
+		cs := &ContactSettings{PeriodMinutes: DefaultPeriod, RemoteDelete: "keep"}
 		if info, _ := provider.Info(p, kind); info.Collection == provider.CollectionNamed {
 			cs.GroupName = defaultCollectionName(ctx, p, kind)
 		}
@@ -281,6 +281,7 @@ func (s *Service) saveContacts(ctx context.Context, v access.Viewer, conn *store
 	}
 	cs.TagID, cs.GroupName = strings.TrimSpace(cs.TagID), strings.TrimSpace(cs.GroupName)
 	cs.CollectionID = strings.TrimSpace(cs.CollectionID)
+	cs.RemoteDelete = cmp.Or(cs.RemoteDelete, "keep")
 	info, _ := provider.Info(p, provider.Contact)
 	if info.Collection == provider.CollectionNamed && cs.GroupName == "" {
 		cs.GroupName = defaultCollectionName(ctx, p, provider.Contact)

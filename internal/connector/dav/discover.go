@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net"
 	"slices"
 	"strings"
 )
@@ -74,7 +75,10 @@ func (c *Client) Discover(ctx context.Context) (*Account, error) {
 			acc.ContextURL, acc.Principal = ctxURL, principal
 			break
 		}
-		if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrTLS) || ctx.Err() != nil {
+		var ne net.Error
+		if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrTLS) || errors.As(err, &ne) || ctx.Err() != nil {
+			// Every candidate is on the same host: one that cannot be
+			// reached is no answer about DAV.
 			return nil, err
 		}
 		lastErr = err

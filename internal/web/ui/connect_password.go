@@ -17,13 +17,13 @@ import (
 // password for an account whose server refused the old one.
 
 func (u *UI) connectPasswordRoutes(mux *http.ServeMux) {
-	mux.HandleFunc("GET /profile/accounts/connect/{provider}", u.authed(u.connectPasswordForm))
-	mux.HandleFunc("POST /profile/accounts/connect/{provider}", u.authed(u.connectPasswordSubmit))
+	mux.HandleFunc("GET /profile/connect/{provider}", u.authed(u.connectPasswordForm))
+	mux.HandleFunc("POST /profile/connect/{provider}", u.authed(u.connectPasswordSubmit))
 }
 
 // connectPasswordPath is where the form of a password provider lives.
 func connectPasswordPath(name string) string {
-	return "/profile/accounts/connect/" + url.PathEscape(name)
+	return "/profile/connect/" + url.PathEscape(name)
 }
 
 type connectPasswordView struct {
