@@ -8,6 +8,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 
 	davc "github.com/tandem-crm/tandem/internal/connector/dav"
 	"github.com/tandem-crm/tandem/internal/store"
@@ -397,4 +398,194 @@ func TestContactsKeepForeign(t *testing.T) {
 		sort.Strings(hs)
 		t.Fatalf("delete policy: still %v", hs)
 	}
+}
+
+type activityJSON struct {
+	ID        string   `json:"id"`
+	Type      string   `json:"type"`
+	Title     string   `json:"title"`
+	Start     *string  `json:"start"`
+	End       *string  `json:"end"`
+	AllDay    bool     `json:"all_day"`
+	TimeZone  string   `json:"time_zone"`
+	RRule     string   `json:"rrule"`
+	ExDates   []string `json:"exdates"`
+	Status    string   `json:"status"`
+	Priority  string   `json:"priority"`
+	ActualEnd *string  `json:"actual_end"`
+	Overrides []struct {
+		RecurrenceID string `json:"recurrence_id"`
+		Start        string `json:"start"`
+		Title        string `json:"title"`
+	} `json:"overrides"`
+	ShowInCalendar bool `json:"show_in_calendar"`
+}
+
+func (f *fixture) activities(t *testing.T) map[string]activityJSON {
+	t.Helper()
+	var page struct{ Items []activityJSON }
+	f.api.JSON(t, "GET", "/api/v1/activities?limit=100", nil, 200, &page)
+	out := map[string]activityJSON{}
+	for _, a := range page.Items {
+		out[a.Title] = a
+	}
+	return out
+}
+
+// weekAhead is a Monday at least two weeks from now, in zone: the test's
+// dates come from the clock, never literals near today.
+func weekAhead(zone *time.Location) time.Time {
+	d := time.Now().In(zone).AddDate(0, 0, 14)
+	for d.Weekday() != time.Monday {
+		d = d.AddDate(0, 0, 1)
+	}
+	return time.Date(d.Year(), d.Month(), d.Day(), 0, 0, 0, 0, zone)
+}
+
+func icsLocal(t time.Time) string { return t.Format("20060102T150405") }
+func icsDate(t time.Time) string  { return t.Format("20060102") }
+
+// seriesICS is a weekly series in Moscow time with a removed occurrence
+// (EXDATE), a moved one and a cancelled one (RECURRENCE-ID overrides), an
+// alarm and a property Tandem does not model.
+func seriesICS(mon time.Time) string {
+	at := func(week, hour, min int) string {
+		return icsLocal(mon.AddDate(0, 0, 7*week).Add(time.Duration(hour)*time.Hour + time.Duration(min)*time.Minute))
+	}
+	return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Tandem tests//EN\r\n" +
+		"BEGIN:VTIMEZONE\r\nTZID:Europe/Moscow\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:+0300\r\nTZOFFSETTO:+0300\r\nTZNAME:MSK\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n" +
+		"BEGIN:VEVENT\r\nUID:standup-1\r\nDTSTAMP:20200101T000000Z\r\n" +
+		"DTSTART;TZID=Europe/Moscow:" + at(0, 10, 0) + "\r\nDTEND;TZID=Europe/Moscow:" + at(0, 10, 30) + "\r\n" +
+		"RRULE:FREQ=WEEKLY;COUNT=6\r\nEXDATE;TZID=Europe/Moscow:" + at(1, 10, 0) + "\r\n" +
+		"SUMMARY:Standup\r\nX-FOO;X-PARAM=1:kept\r\n" +
+		"BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT10M\r\nDESCRIPTION:Reminder\r\nEND:VALARM\r\n" +
+		"END:VEVENT\r\n" +
+		"BEGIN:VEVENT\r\nUID:standup-1\r\nDTSTAMP:20200101T000000Z\r\nRECURRENCE-ID;TZID=Europe/Moscow:" + at(2, 10, 0) + "\r\n" +
+		"DTSTART;TZID=Europe/Moscow:" + at(2, 12, 0) + "\r\nDTEND;TZID=Europe/Moscow:" + at(2, 12, 30) + "\r\nSUMMARY:Standup (moved)\r\nEND:VEVENT\r\n" +
+		"BEGIN:VEVENT\r\nUID:standup-1\r\nDTSTAMP:20200101T000000Z\r\nRECURRENCE-ID;TZID=Europe/Moscow:" + at(3, 10, 0) + "\r\n" +
+		"DTSTART;TZID=Europe/Moscow:" + at(3, 10, 0) + "\r\nDTEND;TZID=Europe/Moscow:" + at(3, 10, 30) + "\r\nSTATUS:CANCELLED\r\nSUMMARY:Standup\r\nEND:VEVENT\r\n" +
+		"END:VCALENDAR\r\n"
+}
+
+func allDayICS(day time.Time) string {
+	return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Tandem tests//EN\r\nBEGIN:VEVENT\r\nUID:offsite-1\r\nDTSTAMP:20200101T000000Z\r\n" +
+		"DTSTART;VALUE=DATE:" + icsDate(day) + "\r\nDTEND;VALUE=DATE:" + icsDate(day.AddDate(0, 0, 2)) + "\r\nSUMMARY:Offsite\r\n" +
+		"END:VEVENT\r\nEND:VCALENDAR\r\n"
+}
+
+func todoICS(uid, summary, extra string) string {
+	return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Tandem tests//EN\r\nBEGIN:VTODO\r\nUID:" + uid + "\r\nDTSTAMP:20200101T000000Z\r\n" +
+		"SUMMARY:" + summary + "\r\n" + extra + "END:VTODO\r\nEND:VCALENDAR\r\n"
+}
+
+// TestEventsTwoWay: a series with a removed, a moved and a cancelled
+// occurrence, an all-day event and a time zone come in; a meeting goes
+// out; edits go both ways keeping the alarm and unknown properties; a
+// task in the same calendar is not an event.
+func TestEventsTwoWay(t *testing.T) {
+	onBothServers(t, func(t *testing.T, f *fixture) {
+		ctx := f.ctx
+		msk, err := time.LoadLocation("Europe/Moscow")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mon := weekAhead(msk)
+		put := func(name, body string) string {
+			t.Helper()
+			if _, err := f.srv.Put(ctx, f.cal+name, davc.ICalendarType, []byte(body)); err != nil {
+				t.Fatal(err)
+			}
+			return f.cal + name
+		}
+		standupHref := put("standup-1.ics", seriesICS(mon))
+		put("offsite-1.ics", allDayICS(mon.AddDate(0, 0, 2)))
+		put("todo-1.ics", todoICS("todo-1", "Write report", ""))
+		planStart := time.Date(mon.Year(), mon.Month(), mon.Day()+1, 9, 0, 0, 0, time.UTC)
+		var planning activityJSON
+		f.api.JSON(t, "POST", "/api/v1/activities", map[string]any{"type": "meeting", "title": "Planning", "show_in_calendar": true,
+			"start": planStart.Format(time.RFC3339), "end": planStart.Add(time.Hour).Format(time.RFC3339)}, 201, &planning)
+
+		f.connect(t)
+		var cals struct{ Items []struct{ ID string } }
+		f.api.JSON(t, "GET", "/api/v1/connections/"+f.connID+"/sync/event/collections", nil, 200, &cals)
+		if len(cals.Items) != 1 || cals.Items[0].ID != f.cal {
+			t.Fatalf("calendars %+v", cals)
+		}
+		f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/event", map[string]any{"enabled": true,
+			"settings": map[string]any{"calendar_id": f.cal, "sync_from": time.Now().UTC().Format("2006-01-02")}}, 200, nil)
+		b := f.run(t, "event")
+		if b.LastStats.n("local_created") != 2 || b.LastStats.n("remote_created") != 1 {
+			t.Fatalf("first run %+v", b.LastStats)
+		}
+		acts := f.activities(t)
+		if _, ok := acts["Write report"]; ok {
+			t.Fatal("a task was imported as an event")
+		}
+		s := acts["Standup"]
+		utc := func(week, hour int) string {
+			return mon.AddDate(0, 0, 7*week).Add(time.Duration(hour) * time.Hour).UTC().Format(time.RFC3339)
+		}
+		if s.RRule != "FREQ=WEEKLY;COUNT=6" || s.TimeZone != "Europe/Moscow" || s.Start == nil || *s.Start != utc(0, 10) {
+			t.Fatalf("series %+v", s)
+		}
+		sort.Strings(s.ExDates)
+		if len(s.ExDates) != 2 || s.ExDates[0] != utc(1, 10) || s.ExDates[1] != utc(3, 10) {
+			t.Fatalf("removed occurrences %v, want %s and %s", s.ExDates, utc(1, 10), utc(3, 10))
+		}
+		if len(s.Overrides) != 1 || s.Overrides[0].RecurrenceID != utc(2, 10) || s.Overrides[0].Start != utc(2, 12) ||
+			s.Overrides[0].Title != "Standup (moved)" {
+			t.Fatalf("moved occurrence %+v", s.Overrides)
+		}
+		o := acts["Offsite"]
+		if !o.AllDay || o.Start == nil || *o.Start != mon.AddDate(0, 0, 2).Format("2006-01-02") {
+			t.Fatalf("all-day %+v", o)
+		}
+		planHref, plan := f.find(t, davc.Calendar, f.cal, "SUMMARY:Planning")
+		if planHref == "" || !bytes.Contains(plan, []byte("BEGIN:VEVENT")) {
+			t.Fatalf("exported meeting %q", plan)
+		}
+
+		// A local edit of the series keeps its alarm, unknown property and
+		// the moved occurrence.
+		f.api.JSON(t, "PATCH", "/api/v1/activities/"+s.ID, map[string]any{"title": "Daily standup"}, 200, nil)
+		f.run(t, "event")
+		got := f.objects(t, davc.Calendar, f.cal)[standupHref]
+		for _, want := range []string{"SUMMARY:Daily standup", "BEGIN:VALARM", "TRIGGER:-PT10M", "X-FOO;X-PARAM=1:kept", "SUMMARY:Standup (moved)", "RRULE:FREQ=WEEKLY;COUNT=6"} {
+			if !bytes.Contains(got, []byte(want)) {
+				t.Errorf("after the local edit %q is missing: %q", want, got)
+			}
+		}
+		// A remote edit comes back.
+		edited := bytes.Replace(plan, []byte("SUMMARY:Planning"), []byte("SUMMARY:Planning (room 4)"), 1)
+		if _, err := f.srv.Put(ctx, planHref, davc.ICalendarType, edited); err != nil {
+			t.Fatal(err)
+		}
+		f.run(t, "event")
+		if _, ok := f.activities(t)["Planning (room 4)"]; !ok {
+			t.Fatalf("remote edit not applied: %v", f.activities(t))
+		}
+		// Deleted in Tandem: gone from the calendar.
+		f.api.JSON(t, "DELETE", "/api/v1/activities/"+planning.ID, nil, 204, nil)
+		f.run(t, "event")
+		if h, _ := f.find(t, davc.Calendar, f.cal, "SUMMARY:Planning"); h != "" {
+			t.Fatalf("deleted meeting still in the calendar at %s", h)
+		}
+		// Resubscribe: unsubscribing and subscribing again matches what is
+		// there, creating nothing.
+		f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/event", map[string]any{"enabled": false,
+			"settings": map[string]any{"calendar_id": ""}}, 200, nil)
+		f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/event", map[string]any{"enabled": true,
+			"settings": map[string]any{"calendar_id": f.cal}}, 200, nil)
+		b = f.run(t, "event")
+		// Both events are matched to their activities (adopted: counted as
+		// created links), nothing new is made on either side.
+		if b.LastStats.n("remote_created") != 0 || len(f.objects(t, davc.Calendar, f.cal)) != 3 {
+			t.Fatalf("resubscribe created remotely %+v", b.LastStats)
+		}
+		var all struct{ Items []activityJSON }
+		f.api.JSON(t, "GET", "/api/v1/activities?limit=100", nil, 200, &all)
+		if len(all.Items) != 2 {
+			t.Fatalf("%d activities after resubscribing: %+v", len(all.Items), all.Items)
+		}
+	})
 }
