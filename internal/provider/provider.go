@@ -33,14 +33,18 @@ import (
 // a provider says which of them it supports.
 type Kind string
 
-// The binding kinds. Tasks and mail come later.
+// The binding kinds. Mail comes later.
 const (
 	Contact Kind = "contact"
 	Event   Kind = "event"
+	// Task is a to-do list: activities of type task not shown in the
+	// calendar (SPEC §4: an activity shown in the calendar is a meeting
+	// there, without it a task).
+	Task Kind = "task"
 )
 
 // Kinds are every binding kind, in the order the UI shows them.
-var Kinds = []Kind{Contact, Event}
+var Kinds = []Kind{Contact, Event, Task}
 
 // ErrUnknownKind is a binding kind Tandem does not know.
 var ErrUnknownKind = errors.New("unknown binding kind")
@@ -92,8 +96,9 @@ type Provider interface {
 type BindingSpec struct {
 	Kind       Kind
 	Collection string // the remote collection's id
-	// From bounds the remote listing (items ending after it); zero lists
-	// everything.
+	// From bounds the remote listing (events ending after it; tasks due,
+	// else starting, on or after it, and undated ones — see
+	// reconcile.TaskItemReachesDate); zero lists everything.
 	From time.Time
 	// Self is the connection owner's email address (whose events are
 	// theirs); TZ their time zone.

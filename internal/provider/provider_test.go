@@ -37,7 +37,8 @@ func TestParseKind(t *testing.T) {
 		in   string
 		want provider.Kind
 		ok   bool
-	}{{"contact", provider.Contact, true}, {"event", provider.Event, true}, {"task", "", false}, {"", "", false},
+	}{{"contact", provider.Contact, true}, {"event", provider.Event, true}, {"task", provider.Task, true},
+		{"mail", "", false}, {"", "", false},
 		{"Contact", "", false}} {
 		k, err := provider.ParseKind(c.in)
 		if k != c.want || (err == nil) != c.ok || (err != nil && !errors.Is(err, provider.ErrUnknownKind)) {
@@ -50,6 +51,9 @@ func TestInfo(t *testing.T) {
 	p := providertest.New("fake")
 	if k, ok := provider.Info(p, provider.Event); !ok || k.Collection != provider.CollectionPicked {
 		t.Errorf("Info(event) = %+v, %v", k, ok)
+	}
+	if k, ok := provider.Info(p, provider.Task); !ok || k.Collection != provider.CollectionPicked {
+		t.Errorf("Info(task) = %+v, %v", k, ok)
 	}
 	if _, ok := provider.Info(p, provider.Contact); ok {
 		t.Error("the fake offers contacts")

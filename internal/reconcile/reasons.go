@@ -36,6 +36,10 @@ const (
 	ReasonChangedDuringWrite = "changed_during_write"
 	// ReasonUnsubscribed: the binding's calendar was replaced or dropped.
 	ReasonUnsubscribed = "unsubscribed"
+	// ReasonUnsubscribedTasks: the binding's task list was replaced.
+	ReasonUnsubscribedTasks = "unsubscribed_tasks"
+	// ReasonUnsubscribedContacts: the binding's address book was replaced.
+	ReasonUnsubscribedContacts = "unsubscribed_contacts"
 	// ReasonBackRemotely: the item came back into the collection, so the
 	// record is put back in scope (re-tagged, shown in the calendar).
 	ReasonBackRemotely = "back_remotely"
@@ -175,6 +179,9 @@ var fieldLabels = map[string]map[string]string{
 		FieldRRule: "activity.field.recurrence", FieldExDates: "activity.field.exceptions",
 		FieldOverrides: "activity.field.overrides", FieldAttendees: "activity.field.participants",
 		FieldOrganizer: "activity.field.organizer", FieldTandemID: "sync.field.tandem_id",
+		// A task's fields, as the activity form labels them.
+		FieldDue: "activity.field.end", FieldTaskStatus: "activity.field.status",
+		FieldPriority: "activity.field.priority", FieldCompleted: "activity.field.actual_end",
 	},
 }
 

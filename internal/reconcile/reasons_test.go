@@ -1,6 +1,7 @@
 package reconcile
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/tandem-crm/tandem/internal/i18n"
@@ -62,7 +63,7 @@ func TestDescribeReason(t *testing.T) {
 func TestReasonsAndFieldsTranslated(t *testing.T) {
 	codes := []string{ReasonCreatedRemotely, ReasonCreatedLocally, ReasonChangedRemotely, ReasonChangedLocally,
 		ReasonConflict, ReasonRemovedRemotely, ReasonGoneRemotely, ReasonDeletedLocally, ReasonOutOfScope,
-		ReasonFoundByMarker, ReasonChangedDuringWrite, ReasonUnsubscribed, ReasonOrganizerReplaced,
+		ReasonFoundByMarker, ReasonChangedDuringWrite, ReasonUnsubscribed, ReasonUnsubscribedTasks, ReasonOrganizerReplaced,
 		RuleActualStart, RuleActualEnd, RuleNoEdit}
 	for _, l := range i18n.Supported() {
 		for _, c := range codes {
@@ -70,7 +71,9 @@ func TestReasonsAndFieldsTranslated(t *testing.T) {
 				t.Errorf("%s: no words for reason %q", l, c)
 			}
 		}
-		for entity, fields := range map[string][]string{store.EntityContact: ContactFieldNames, store.EntityActivity: EventFieldNames} {
+		for entity, fields := range map[string][]string{store.EntityContact: ContactFieldNames, store.EntityActivity: EventFieldNames,
+			store.EntityActivity + " (task)": TaskFieldNames} {
+			entity, _, _ = strings.Cut(entity, " ")
 			for _, f := range fields {
 				if got := FieldLabel(l, entity, f); got == f || got == "" {
 					t.Errorf("%s: %s field %q has no label", l, entity, f)

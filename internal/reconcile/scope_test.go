@@ -275,6 +275,90 @@ func TestEventsInScopeIDsAgreesWithLoad(t *testing.T) {
 	})
 }
 
+// TasksLocal.InScopeIDs decides scope exactly as Load does: a task, not
+// shown in the calendar, whose responsible is the user, linked or not
+// older than the sync-from date (due, else start, else creation).
+func TestTasksInScopeIDsAgreesWithLoad(t *testing.T) {
+	eachStore(t, func(t *testing.T, st *store.Store) {
+		ctx := store.WithOrigin(context.Background(), "ui")
+		role := &access.Role{Name: "Sales"}
+		if err := st.SaveRole(ctx, role); err != nil {
+			t.Fatal(err)
+		}
+		me := storetest.User(t, st, "me@example.com", role.ID)
+		other := storetest.User(t, st, "other@example.com")
+		b := scopeBinding(t, st, me.UserID, "task", true)
+		shared := []crm.Grant{{RoleID: role.ID, Level: crm.AccessEdit}}
+		// Creation is now, so the dates are relative to it.
+		clock := testenv.NewClock(time.Now().UTC())
+		from := clock.Now().Truncate(24*time.Hour).AddDate(0, 0, -10)
+		day := func(n int, h int) *time.Time { d := from.AddDate(0, 0, n).Add(time.Duration(h) * time.Hour); return &d }
+		add := func(a *crm.Activity) string {
+			t.Helper()
+			if a.Type == "" {
+				a.Type = "task"
+			}
+			a.Title = "Task"
+			if err := st.CreateActivity(ctx, me, a); err != nil {
+				t.Fatal(err)
+			}
+			return a.ID
+		}
+		link := func(id string) string {
+			t.Helper()
+			if err := st.InTx(ctx, func(tx *store.Tx) error {
+				return tx.PutLink(ctx, &store.Link{BindingID: b.ID, LocalID: id, RemoteID: "r-" + id, Marker: "m-" + id})
+			}); err != nil {
+				t.Fatal(err)
+			}
+			return id
+		}
+		deleted := add(&crm.Activity{})
+		if err := st.DeleteActivity(ctx, me, deleted); err != nil {
+			t.Fatal(err)
+		}
+		type tc struct {
+			name             string
+			id               string
+			withFrom, noFrom bool
+		}
+		cases := []tc{
+			{"undated, created after the date", add(&crm.Activity{}), true, true},
+			{"due after the date", add(&crm.Activity{End: day(2, 9)}), true, true},
+			{"due exactly on the date", add(&crm.Activity{End: day(0, 0)}), true, true},
+			{"due just before the date", add(&crm.Activity{Start: day(-3, 0), End: day(-1, 23)}), false, true},
+			{"due before, linked", link(add(&crm.Activity{End: day(-5, 9)})), true, true},
+			{"all day, due on the date", add(&crm.Activity{AllDay: true, End: day(1, 0)}), true, true},
+			{"all day, due the day before", add(&crm.Activity{AllDay: true, Start: day(-2, 0), End: day(0, 0)}), false, true},
+			{"no due, starting after", add(&crm.Activity{Start: day(1, 8)}), true, true},
+			{"no due, started before", add(&crm.Activity{Start: day(-1, 8)}), false, true},
+			{"completed, due after", add(&crm.Activity{Status: "completed", End: day(3, 0)}), true, true},
+			{"shown in the calendar", add(&crm.Activity{ShowInCalendar: true, Start: day(1, 8)}), false, false},
+			{"shown in the calendar, linked", link(add(&crm.Activity{ShowInCalendar: true, Start: day(1, 8)})), false, false},
+			{"a meeting, not in the calendar", add(&crm.Activity{Type: "meeting", Start: day(1, 8)}), false, false},
+			{"another user's, shared with me", add(&crm.Activity{OwnerID: other.UserID, Access: shared}), false, false},
+			{"another user's, hidden", add(&crm.Activity{OwnerID: other.UserID}), false, false},
+			{"deleted", deleted, false, false},
+			{"no such record", "no-such-activity", false, false},
+		}
+		for _, v := range []struct {
+			name string
+			from time.Time
+		}{{"with a sync-from date", from}, {"without one", time.Time{}}} {
+			t.Run(v.name, func(t *testing.T) {
+				var sc []scopeCase
+				for _, c := range cases {
+					sc = append(sc, scopeCase{c.name, c.id, map[bool]bool{true: c.withFrom, false: c.noFrom}[!v.from.IsZero()]})
+				}
+				checkScope(t, &crmsync.TasksLocal{Store: st, Viewer: me, BindingID: b.ID, From: v.from}, sc)
+			})
+		}
+		// An undated task created before the sync-from date is old.
+		checkScope(t, &crmsync.TasksLocal{Store: st, Viewer: me, BindingID: b.ID, From: clock.Now().Add(24 * time.Hour)},
+			[]scopeCase{{"undated, created before the date", cases[0].id, false}, {"linked", cases[4].id, true}})
+	})
+}
+
 // countingLocal counts Load calls of a ContactsLocal and is a ScopeFilter
 // through it.
 type countingLocal struct {

@@ -18,7 +18,7 @@ import (
 type Binding struct {
 	ID           string
 	ConnectionID string
-	Kind         string // "contact" or "event"
+	Kind         string // "contact", "event" or "task"
 	Collection   string
 	RemoteCursor string
 	LocalCursor  int64
@@ -414,6 +414,56 @@ func (s *Store) CalendarCandidates(ctx context.Context, v access.Viewer, binding
 				return err
 			}
 			c.Activity.Start, c.Activity.End = timePtr(start), timePtr(end)
+			out = append(out, c)
+		}
+		return rows.Err()
+	})
+	return out, err
+}
+
+// TaskCandidate is an activity that passes the stored part of a task
+// binding's scope (see TaskCandidates).
+type TaskCandidate struct {
+	// Activity has only ID, Start, End, AllDay and CreatedAt set: what
+	// reconcile.TaskReachesDate reads.
+	Activity crm.Activity
+	// Linked: the activity has a link in the binding.
+	Linked bool
+}
+
+// TaskCandidates returns those of ids that are tasks the viewer may read,
+// owned by (responsible: the viewer) and not shown in the calendar. With a
+// non-zero from, only those linked in bindingID or whose due time, else
+// start, else creation is no more than a day before from — the caller
+// decides the date exactly (reconcile.TaskReachesDate: an all-day due
+// counts from its last day). This is the scope of a task binding
+// (crmsync.TasksLocal) as far as SQL can tell it. One query per 1,000 ids.
+func (s *Store) TaskCandidates(ctx context.Context, v access.Viewer, bindingID string, from time.Time, ids []string) ([]TaskCandidate, error) {
+	const linked = `EXISTS (SELECT 1 FROM sync_links l WHERE l.binding_id = $2 AND l.local_id = a.id)`
+	var out []TaskCandidate
+	err := inChunks(ids, func(ids []string) error {
+		args := append([]any{v.UserID, bindingID}, anySlice(ids)...)
+		date := ""
+		if !from.IsZero() {
+			args = append(args, crm.Micros(from.Add(-24*time.Hour)))
+			date = fmt.Sprintf(` AND (`+linked+` OR COALESCE(a.end_at, a.start_at, a.created_at) >= $%d)`, len(args))
+		}
+		rows, err := s.r.QueryContext(ctx, `SELECT a.id, a.start_at, a.end_at, a.all_day, a.created_at, `+linked+`
+			FROM activities a WHERE a.id IN (`+params(3, len(ids))+`) AND `+canRead("a", "$1")+`
+			AND a.type = 'task' AND NOT a.show_in_calendar AND a.owner_id = $1`+date, args...)
+		if err != nil {
+			return fmt.Errorf("task candidates: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var c TaskCandidate
+			var start, end sql.NullInt64
+			var created int64
+			if err := rows.Scan(&c.Activity.ID, &start, &end, &c.Activity.AllDay, &created, &c.Linked); err != nil {
+				return err
+			}
+			c.Activity.Start, c.Activity.End = timePtr(start), timePtr(end)
+			c.Activity.CreatedAt = crm.FromMicros(created)
 			out = append(out, c)
 		}
 		return rows.Err()

@@ -75,6 +75,8 @@ func (st *BindingState) ready() bool {
 		return cs.TagID != "" && (st.Kind.Collection != provider.CollectionPicked || st.Binding.Collection != "")
 	case *EventSettings:
 		return cs.CalendarID != "" && st.Binding.Collection != ""
+	case *TaskSettings:
+		return cs.ListID != "" && st.Binding.Collection != ""
 	}
 	return false
 }
@@ -192,6 +194,8 @@ func defaults(ctx context.Context, p provider.Provider, kind provider.Kind) (Set
 		return cs, nil
 	case provider.Event:
 		return &EventSettings{PeriodMinutes: DefaultPeriod, ImportAs: "meeting", Current: true}, nil
+	case provider.Task:
+		return &TaskSettings{PeriodMinutes: DefaultPeriod, Current: true}, nil
 	}
 	return nil, fmt.Errorf("settings of %w %q", provider.ErrUnknownKind, kind)
 }
@@ -208,9 +212,10 @@ func defaultCollectionName(ctx context.Context, p provider.Provider, kind provid
 }
 
 // current finds the current binding of a kind among bs, reading only. A
-// contact binding is the connection's one; of calendar bindings (one per
-// calendar ever synced) the one marked current, else a blank one. With
-// none, an unsaved binding with the defaults.
+// contact binding is the connection's one; of the bindings of a picked
+// collection (one per calendar or task list ever synced) the one marked
+// current, else a blank one. With none, an unsaved binding with the
+// defaults.
 func (s *Service) current(ctx context.Context, connID string, p provider.Provider, kind provider.Kind, bs []*store.Binding) (*store.Binding, Settings, error) {
 	var blank *store.Binding
 	for _, b := range bs {
@@ -221,9 +226,9 @@ func (s *Service) current(ctx context.Context, connID string, p provider.Provide
 		if err != nil {
 			return nil, nil, fmt.Errorf("%s binding %s: %w", kind, b.ID, err)
 		}
-		es, isEvent := set.(*EventSettings)
+		ps, isPicked := set.(picked)
 		switch {
-		case !isEvent, es.Current:
+		case !isPicked, ps.isCurrent():
 			return b, set, nil
 		case b.Collection == "" && blank == nil:
 			blank = b
@@ -257,6 +262,8 @@ func (s *Service) SaveSettings(ctx context.Context, v access.Viewer, connID stri
 		return s.saveContacts(ctx, v, conn, p, enabled, *set)
 	case *EventSettings:
 		return s.saveEvents(ctx, conn, p, enabled, *set)
+	case *TaskSettings:
+		return s.saveTasks(ctx, conn, p, enabled, *set)
 	}
 	return fmt.Errorf("sync: %w %q", provider.ErrUnknownKind, kind)
 }
@@ -356,35 +363,70 @@ func (s *Service) saveEvents(ctx context.Context, conn *store.Connection, p prov
 	if len(fe) > 0 {
 		return &SettingsError{Fields: fe}
 	}
-	es.Current = true
+	return s.savePicked(ctx, conn, p, enabled, &es, func(old picked) { es.ResyncFrom = old.(*EventSettings).ResyncFrom })
+}
+
+// saveTasks stores task list settings, with the calendar's rules: another
+// list is unsubscribe then subscribe, another sync-from date lists it
+// again from that date.
+func (s *Service) saveTasks(ctx context.Context, conn *store.Connection, p provider.Provider, enabled bool, ts TaskSettings) error {
+	if ts.PeriodMinutes == 0 {
+		ts.PeriodMinutes = DefaultPeriod
+	}
+	ts.ListID = strings.TrimSpace(ts.ListID)
+	ts.SyncFrom = strings.TrimSpace(ts.SyncFrom)
+	fe := schemas[provider.Task].Check(&ts, enabled)
+	if err := checkOff(ctx, p, provider.Task, enabled, fe); err != nil {
+		return err
+	}
+	if ts.SyncFrom == "" {
+		ts.SyncFrom = time.Now().UTC().Format(reconcile.DateLayout)
+	}
+	if len(fe) > 0 {
+		return &SettingsError{Fields: fe}
+	}
+	return s.savePicked(ctx, conn, p, enabled, &ts, nil)
+}
+
+// savePicked stores validated settings of a kind whose collection is
+// picked, as the current binding of the kind. Another collection is
+// unsubscribe then subscribe: the current binding's links are removed (no
+// record is deleted) and it stays, not current; the chosen collection's
+// binding — a new one, or the one it had before, started over — becomes
+// current. Another sync-from date lists the collection again from that
+// date and looks at every local change again (links stay, so this matches
+// rather than duplicates). keep copies state of the current settings that
+// a save does not change.
+func (s *Service) savePicked(ctx context.Context, conn *store.Connection, p provider.Provider, enabled bool, set picked, keep func(old picked)) error {
+	kind, coll := set.Kind(), set.collection()
+	set.setCurrent(true)
 	connID := conn.ID
 	bs, err := s.Store.ListBindings(ctx, connID)
 	if err != nil {
 		return err
 	}
-	cur, oldSet, err := s.current(ctx, connID, p, provider.Event, bs)
+	cur, oldSet, err := s.current(ctx, connID, p, kind, bs)
 	if err != nil {
 		return err
 	}
-	old := oldSet.(*EventSettings)
-	es.ResyncFrom = old.ResyncFrom
-	if es.CalendarID == cur.Collection {
-		if cur.ID != "" && old.SyncFrom != "" && old.SyncFrom != es.SyncFrom {
-			// Another period: list the calendar again from the new date and
-			// look at every local change again; links stay, so this
-			// matches rather than duplicates.
+	old := oldSet.(picked)
+	if keep != nil {
+		keep(old)
+	}
+	if coll == cur.Collection {
+		if cur.ID != "" && old.syncFrom() != "" && old.syncFrom() != set.syncFrom() {
 			if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, cur.ID, "", 0, true) }); err != nil {
 				return err
 			}
 		}
-		cur.Enabled, cur.Policy = enabled, mustJSON(es)
+		cur.Enabled, cur.Policy = enabled, mustJSON(set)
 		return s.Store.SaveBinding(ctx, cur)
 	}
 
-	// Another calendar: unsubscribe, then subscribe.
+	// Another collection: unsubscribe, then subscribe.
 	var target *store.Binding
 	for _, b := range bs {
-		if b.Kind == KindEvents && b.Collection == es.CalendarID {
+		if b.Kind == string(kind) && b.Collection == coll {
 			target = b
 		}
 	}
@@ -395,23 +437,23 @@ func (s *Service) saveEvents(ctx context.Context, conn *store.Connection, p prov
 	}
 	switch {
 	case target == nil && cur.Collection == "":
-		target = cur // the blank (or unsaved) binding takes the calendar
+		target = cur // the blank (or unsaved) binding takes the collection
 	case cur.ID != "":
-		old.Current = false
+		old.setCurrent(false)
 		cur.Enabled, cur.Policy = false, mustJSON(old)
 		if err := s.Store.SaveBinding(ctx, cur); err != nil {
 			return err
 		}
 	}
 	if target == nil {
-		target = &store.Binding{ConnectionID: connID, Kind: KindEvents, Collection: es.CalendarID}
+		target = &store.Binding{ConnectionID: connID, Kind: string(kind), Collection: coll}
 	} else if target.ID != "" && target != cur {
-		// A calendar synced before: start over, matching what is there.
+		// A collection synced before: start over, matching what is there.
 		if err := s.unsubscribe(ctx, target); err != nil {
 			return err
 		}
 	}
-	target.Collection, target.Enabled, target.Policy = es.CalendarID, enabled, mustJSON(es)
+	target.Collection, target.Enabled, target.Policy = coll, enabled, mustJSON(set)
 	return s.Store.SaveBinding(ctx, target)
 }
 
@@ -422,9 +464,12 @@ func (s *Service) unsubscribe(ctx context.Context, b *store.Binding) error {
 	if err != nil {
 		return err
 	}
-	entity := store.EntityActivity
-	if b.Kind == KindContacts {
-		entity = store.EntityContact
+	entity, reason := store.EntityActivity, reconcile.ReasonUnsubscribed
+	switch b.Kind {
+	case KindContacts:
+		entity, reason = store.EntityContact, reconcile.ReasonUnsubscribedContacts
+	case KindTasks:
+		reason = reconcile.ReasonUnsubscribedTasks
 	}
 	return s.Store.InTx(ctx, func(tx *store.Tx) error {
 		for _, l := range links {
@@ -432,7 +477,7 @@ func (s *Service) unsubscribe(ctx context.Context, b *store.Binding) error {
 				return err
 			}
 			if err := tx.Journal(ctx, store.JournalEntry{BindingID: b.ID, Entity: entity, RecordID: l.LocalID,
-				RemoteID: l.RemoteID, Side: "local", Action: "unlink", Reason: reconcile.ReasonUnsubscribed}); err != nil {
+				RemoteID: l.RemoteID, Side: "local", Action: "unlink", Reason: reason}); err != nil {
 				return err
 			}
 		}

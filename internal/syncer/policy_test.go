@@ -23,7 +23,9 @@ func TestSchedulePolicies(t *testing.T) {
 		{"a contact policy on a calendar binding", KindEvents, `{"tag_id":"t","auto":true,"period_minutes":30}`, false, 0, true},
 		{"damaged", KindContacts, `{"auto":"yes"}`, false, 0, true},
 		{"unknown import mode", KindEvents, `{"calendar_id":"c","import_as":"task"}`, false, 0, true},
-		{"unknown kind", "task", `{}`, false, 0, true},
+		{"tasks", KindTasks, `{"list_id":"l","sync_from":"2026-01-01","auto":true,"period_minutes":20,"current":true}`, true, 20, false},
+		{"a calendar policy on a task binding", KindTasks, `{"calendar_id":"c","auto":true}`, false, 0, true},
+		{"unknown kind", "mail", `{}`, false, 0, true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

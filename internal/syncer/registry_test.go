@@ -78,7 +78,7 @@ func testSecondProvider(t *testing.T, pg bool) {
 	}
 	api.JSON(t, "GET", conn+"/sync/contact", nil, http.StatusNotFound, nil) // the fake syncs no contacts
 	api.JSON(t, "GET", conn+"/contacts", nil, http.StatusNotFound, nil)
-	api.JSON(t, "GET", conn+"/sync/task", nil, http.StatusNotFound, nil) // no such kind
+	api.JSON(t, "GET", conn+"/sync/mail", nil, http.StatusNotFound, nil) // no such kind
 	var cals struct {
 		Items []struct {
 			ID      string `json:"id"`
@@ -168,6 +168,12 @@ func TestReadsNeverWrite(t *testing.T) {
 	if page.Status != http.StatusOK || !strings.Contains(page.Body, `data-sync-card="contact"`) {
 		t.Fatalf("connection page %d without the contact card", page.Status)
 	}
+	// The provider syncs no tasks: no task card, and the kind is 404.
+	if strings.Contains(page.Body, `data-sync-card="task"`) {
+		t.Error("the connection page of a provider without tasks shows a task card")
+	}
+	s.Admin.JSON(t, "GET", base+"/sync/task", nil, http.StatusNotFound, nil)
+	s.Admin.JSON(t, "PUT", base+"/sync/task", map[string]any{"settings": map[string]any{"list_id": "x"}}, http.StatusNotFound, nil)
 	if n := count(); n != 0 {
 		t.Fatalf("the connection page created %d bindings", n)
 	}

@@ -19,8 +19,8 @@ import (
 // binding's policy (JSON), decoded strictly, and described by a small
 // schema that validation, the API's document and the UI share.
 
-// Settings is the typed settings of one binding kind: *ContactSettings or
-// *EventSettings.
+// Settings is the typed settings of one binding kind: *ContactSettings,
+// *EventSettings or *TaskSettings.
 type Settings interface {
 	Kind() provider.Kind
 	// Schedule is whether and how often the binding runs on its own.
@@ -31,6 +31,7 @@ type Settings interface {
 const (
 	KindContacts = string(provider.Contact)
 	KindEvents   = string(provider.Event)
+	KindTasks    = string(provider.Task)
 )
 
 // DefaultPeriod is the period of automatic runs when none is chosen.
@@ -71,6 +72,8 @@ func (*ContactSettings) Kind() provider.Kind      { return provider.Contact }
 func (cs *ContactSettings) Schedule() (bool, int) { return cs.Auto, cs.PeriodMinutes }
 func (*EventSettings) Kind() provider.Kind        { return provider.Event }
 func (es *EventSettings) Schedule() (bool, int)   { return es.Auto, es.PeriodMinutes }
+func (*TaskSettings) Kind() provider.Kind         { return provider.Task }
+func (ts *TaskSettings) Schedule() (bool, int)    { return ts.Auto, ts.PeriodMinutes }
 
 // EventSettings is the policy of a calendar binding (SPEC §4): which
 // calendar, from which date, how often. A connection has a binding per
@@ -99,17 +102,59 @@ var ImportTypes = []string{"meeting", "note"}
 
 // From is the sync-from date as an instant: midnight of the date in zone
 // tz (the user's; UTC when empty or unknown). Zero when no date is set.
-func (es EventSettings) From(tz string) time.Time {
+func (es EventSettings) From(tz string) time.Time { return dateIn(es.SyncFrom, tz) }
+
+// TaskSettings is the policy of a to-do list binding (SPEC §4: tasks, the
+// activities not shown in the calendar, whose responsible is the user):
+// which list, from which date, how often. Like calendars, a connection
+// has a binding per list it ever synced and the current one is what the
+// settings show and run; choosing another list unsubscribes the current
+// one (links removed, no record deleted) and subscribes the chosen one
+// afresh, matched against what is there.
+type TaskSettings struct {
+	ListID        string `json:"list_id"`        // a remote task list's id, from the provider's list
+	SyncFrom      string `json:"sync_from"`      // YYYY-MM-DD: older tasks are not synced
+	Auto          bool   `json:"auto"`           // sync on a period
+	PeriodMinutes int    `json:"period_minutes"` // the period when Auto
+	Current       bool   `json:"current,omitempty"`
+}
+
+// From is the sync-from date as an instant (see EventSettings.From).
+func (ts TaskSettings) From(tz string) time.Time { return dateIn(ts.SyncFrom, tz) }
+
+// dateIn is midnight of date (YYYY-MM-DD) in zone tz (UTC when empty or
+// unknown); zero when date is not one.
+func dateIn(date, tz string) time.Time {
 	loc, err := time.LoadLocation(tz)
 	if err != nil || tz == "" {
 		loc = time.UTC
 	}
-	t, err := time.ParseInLocation(reconcile.DateLayout, es.SyncFrom, loc)
+	t, err := time.ParseInLocation(reconcile.DateLayout, date, loc)
 	if err != nil {
 		return time.Time{}
 	}
 	return t
 }
+
+// picked is the settings of a kind whose remote collection the user picks
+// from the provider's list (calendars, task lists): a connection keeps a
+// binding per collection it ever synced, and the current one is marked.
+type picked interface {
+	Settings
+	collection() string
+	syncFrom() string
+	isCurrent() bool
+	setCurrent(bool)
+}
+
+func (es *EventSettings) collection() string { return es.CalendarID }
+func (es *EventSettings) syncFrom() string   { return es.SyncFrom }
+func (es *EventSettings) isCurrent() bool    { return es.Current }
+func (es *EventSettings) setCurrent(c bool)  { es.Current = c }
+func (ts *TaskSettings) collection() string  { return ts.ListID }
+func (ts *TaskSettings) syncFrom() string    { return ts.SyncFrom }
+func (ts *TaskSettings) isCurrent() bool     { return ts.Current }
+func (ts *TaskSettings) setCurrent(c bool)   { ts.Current = c }
 
 // FieldType is the type of a settings field, as forms and the API see it.
 type FieldType string
@@ -154,6 +199,12 @@ var schemas = map[provider.Kind]Schema{
 		{Name: "auto", Type: FieldBool},
 		{Name: "period_minutes", Type: FieldInt, Min: MinPeriod, Max: MaxPeriod},
 		{Name: "import_as", Type: FieldEnum, Enum: ImportTypes},
+	},
+	provider.Task: {
+		{Name: "list_id", Type: FieldPicked, MaxLen: 1024, Required: true},
+		{Name: "sync_from", Type: FieldDate},
+		{Name: "auto", Type: FieldBool},
+		{Name: "period_minutes", Type: FieldInt, Min: MinPeriod, Max: MaxPeriod},
 	},
 }
 
@@ -225,6 +276,8 @@ func newSettings(kind provider.Kind) (Settings, error) {
 		return &ContactSettings{}, nil
 	case provider.Event:
 		return &EventSettings{}, nil
+	case provider.Task:
+		return &TaskSettings{}, nil
 	}
 	return nil, fmt.Errorf("settings of %w %q", provider.ErrUnknownKind, kind)
 }

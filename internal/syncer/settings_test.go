@@ -29,6 +29,10 @@ func TestSchemaCheck(t *testing.T) {
 			map[string]string{"calendar_id": "error.required"}},
 		{"event bad values", &EventSettings{CalendarID: "c", SyncFrom: "2026-13-01", PeriodMinutes: 2000, ImportAs: "task"}, false,
 			map[string]string{"sync_from": "error.invalid_date", "period_minutes": "error.out_of_range", "import_as": "error.unknown_value"}},
+		{"task complete", &TaskSettings{ListID: "l", SyncFrom: "2026-01-02", PeriodMinutes: 60}, true, map[string]string{}},
+		{"task enabled without list", &TaskSettings{PeriodMinutes: 60}, true, map[string]string{"list_id": "error.required"}},
+		{"task bad values", &TaskSettings{ListID: "l", SyncFrom: "2026-02-30", PeriodMinutes: 1}, false,
+			map[string]string{"sync_from": "error.invalid_date", "period_minutes": "error.out_of_range"}},
 	} {
 		schema, err := SchemaOf(c.set.Kind())
 		if err != nil {
@@ -46,6 +50,10 @@ func TestDecodeSettings(t *testing.T) {
 	if es, ok := s.(*EventSettings); err != nil || !ok || es.ImportAs != "meeting" || es.CalendarID != "c" {
 		t.Errorf("event policy: %+v, %v", s, err)
 	}
+	s, err = DecodeSettings(provider.Task, `{"list_id":"l","sync_from":"2026-01-02","auto":true,"period_minutes":30,"current":true}`)
+	if ts, ok := s.(*TaskSettings); err != nil || !ok || ts.ListID != "l" || !ts.Current || ts.From("Europe/Moscow").IsZero() {
+		t.Errorf("task policy: %+v, %v", s, err)
+	}
 	for _, bad := range []struct {
 		kind   provider.Kind
 		policy string
@@ -53,7 +61,8 @@ func TestDecodeSettings(t *testing.T) {
 		{provider.Contact, `{"calendar_id":"c"}`}, // another kind's policy
 		{provider.Event, `{"import_as":"task"}`},
 		{provider.Contact, `{"period_minutes":"x"}`},
-		{"task", `{}`},
+		{"mail", `{}`},
+		{provider.Task, `{"calendar_id":"c"}`},
 	} {
 		if _, err := DecodeSettings(bad.kind, bad.policy); err == nil {
 			t.Errorf("%s policy %s decoded", bad.kind, bad.policy)

@@ -291,6 +291,8 @@ func (s *Service) runBinding(ctx context.Context, p provider.Provider, sess prov
 		return s.runContacts(ctx, p, sess, v, b)
 	case provider.Event:
 		return s.runEvents(ctx, p, sess, v, b)
+	case provider.Task:
+		return s.runTasks(ctx, p, sess, v, b)
 	}
 	return reconcile.Stats{}, fmt.Errorf("sync: binding kind %q is not supported yet", b.Kind)
 }
@@ -373,8 +375,9 @@ func (s *Service) runContacts(ctx context.Context, p provider.Provider, sess pro
 
 // Preview lists what a run of the connection's bindings would do on each
 // side, changing nothing (the dry run of a first sync): each kind whose
-// settings are complete (contacts once a tag is chosen, a calendar once
-// one is chosen and the kind is on); when none is, the first kind's, so
+// settings are complete (contacts once a tag is chosen, a calendar or a
+// task list once one is chosen and the kind is on); when none is, the
+// first kind's, so
 // the answer says what is missing. The organizer rule, which a run
 // applies before exporting, is not previewed.
 func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEntry, map[string]reconcile.Stats, error) {
@@ -417,6 +420,8 @@ func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEn
 			rc, local, err = s.contactsParts(ctx, p, sess, v, b, true)
 		case provider.Event:
 			rc, local, err = s.eventsParts(ctx, p, sess, v, b)
+		case provider.Task:
+			rc, local, err = s.tasksParts(ctx, p, sess, v, b)
 		}
 		if err != nil {
 			return nil, nil, err

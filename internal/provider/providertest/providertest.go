@@ -1,6 +1,6 @@
-// Package providertest is a second sync provider for tests: calendars
-// held in memory, with push subscriptions that expire after three days
-// (as Microsoft Graph's do) and a hook of its own. Registered next to
+// Package providertest is a second sync provider for tests: calendars and
+// task lists held in memory, with push subscriptions that expire after
+// three days (as Microsoft Graph's do) and a hook of its own. Registered next to
 // Google, it shows that a provider is a package plus one registration:
 // nothing in syncer or the web layer names it.
 package providertest
@@ -29,17 +29,21 @@ type Fake struct {
 	mu        sync.Mutex
 	list      []provider.Collection
 	calendars map[string]*Calendar
+	tasks     map[string]*Calendar // task lists, by the same ids as the calendars
 	push      provider.PushState
 	subs      map[string]provider.SubscribeRequest // open at the remote, by id
 	log       []string                             // "subscribe <id>", "unsubscribe <id>", in order
 }
 
 // New returns a provider named code with the given calendars, push off.
+// Each calendar holds a task list too (as a CalDAV calendar holds VTODOs
+// next to its VEVENTs), kept apart from its events.
 func New(code string, calendars ...provider.Collection) *Fake {
-	f := &Fake{code: code, list: calendars, calendars: map[string]*Calendar{}, subs: map[string]provider.SubscribeRequest{},
-		push: provider.PushState{Off: provider.PushNoAddress}}
+	f := &Fake{code: code, list: calendars, calendars: map[string]*Calendar{}, tasks: map[string]*Calendar{},
+		subs: map[string]provider.SubscribeRequest{}, push: provider.PushState{Off: provider.PushNoAddress}}
 	for _, c := range calendars {
 		f.calendars[c.ID] = &Calendar{items: map[string]*reconcile.Item{}}
+		f.tasks[c.ID] = &Calendar{items: map[string]*reconcile.Item{}}
 	}
 	return f
 }
@@ -54,9 +58,10 @@ var (
 func (f *Fake) Name() string        { return f.code }
 func (f *Fake) DisplayName() string { return "Fake DAV" }
 
-// Kinds: calendars only, picked from the list.
+// Kinds: calendars and task lists, picked from the list; no contacts.
 func (f *Fake) Kinds() []provider.KindInfo {
-	return []provider.KindInfo{{Kind: provider.Event, Collection: provider.CollectionPicked}}
+	return []provider.KindInfo{{Kind: provider.Event, Collection: provider.CollectionPicked},
+		{Kind: provider.Task, Collection: provider.CollectionPicked}}
 }
 
 func (f *Fake) Open(ctx context.Context, conn *store.Connection) (provider.Session, error) {
@@ -116,15 +121,27 @@ func (f *Fake) Calendar(id string) *Calendar {
 	return f.calendars[id]
 }
 
+// TaskList returns a task list by id (nil when there is none).
+func (f *Fake) TaskList(id string) *Calendar {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.tasks[id]
+}
+
 type session struct{ f *Fake }
 
 func (s *session) Connector(ctx context.Context, b provider.BindingSpec) (reconcile.Connector, error) {
-	if b.Kind != provider.Event {
+	var c *Calendar
+	switch b.Kind {
+	case provider.Event:
+		c = s.f.Calendar(b.Collection)
+	case provider.Task:
+		c = s.f.TaskList(b.Collection)
+	default:
 		return nil, fmt.Errorf("fake: %w: %q", provider.ErrKindNotSupported, b.Kind)
 	}
-	c := s.f.Calendar(b.Collection)
 	if c == nil {
-		return nil, fmt.Errorf("fake: no calendar %q", b.Collection)
+		return nil, fmt.Errorf("fake: no %s collection %q", b.Kind, b.Collection)
 	}
 	return c, nil
 }

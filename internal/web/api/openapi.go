@@ -810,7 +810,8 @@ func components() obj {
 			"ServiceUnavailable": problemResponse("This process has no job queue, or not the service the operation needs (code internal)."),
 			"Error":              problemResponse("An unexpected error (500, code internal); details are logged, not sent."),
 		},
-		"schemas": with(with(with(with(with(schemas(), caseSchemas()), mailSchemas()), mailboxSchemas()), letterSchemas()), chatSchemas()),
+		"schemas": with(with(with(with(with(with(schemas(), caseSchemas()), mailSchemas()), mailboxSchemas()), letterSchemas()),
+			chatSchemas()), bindingSettingsSchemas()),
 	}
 }
 
@@ -1111,7 +1112,7 @@ func schemas() obj {
 				"named: Tandem creates the remote collection under a name; picked: chosen from the collections list."),
 			"saved":    boolean("False until the settings are first saved (these are the defaults)."),
 			"enabled":  boolean(""),
-			"settings": obj{"type": "object", "description": "The kind's settings: the fields of schema."},
+			"settings": bindingSettingsOneOf(),
 			"schema": array(output("A settings field.", obj{
 				"name": str(""), "type": str("boolean, integer, string, date, enum, tag, collection or collection_name."),
 				"minimum": integer(""), "maximum": integer(""), "max_length": integer(""), "enum": array(str(""), ""),
@@ -1133,7 +1134,7 @@ func schemas() obj {
 		}),
 		"SyncPreview": output("What a sync run would do.", obj{
 			"dry_run": boolean(""), "plan": obj{"type": "array", "items": ref("JournalEntry")},
-			"stats": obj{"type": "object", "description": "Counts the run would reach, by binding kind (contact, event)."},
+			"stats": obj{"type": "object", "description": "Counts the run would reach, by binding kind (contact, event, task)."},
 		}),
 		"JournalEntry": output("One change sync applied (or, in a preview, would apply).", obj{
 			"name": str("The record's name (previews)."),

@@ -18,6 +18,8 @@ import (
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/jobs"
 	"github.com/tandem-crm/tandem/internal/mail"
+	"github.com/tandem-crm/tandem/internal/provider"
+	"github.com/tandem-crm/tandem/internal/syncer"
 )
 
 // openAPIJSON returns the document as a client sees it: marshalled and
@@ -337,7 +339,8 @@ func TestOpenAPIEnumsFromGo(t *testing.T) {
 		"#/components/schemas/UserInput/properties/operations/items":      access.Operations,
 		"#/components/schemas/TagRef/properties/color":                    crm.TagColors,
 		"#/components/schemas/ContactInput/properties/type":               crm.ContactTypes,
-		"#/components/schemas/BindingSync/properties/kind":                {"contact", "event"},
+		"#/components/schemas/BindingSync/properties/kind":                {"contact", "event", "task"},
+		"#/components/schemas/EventSyncSettings/properties/import_as":     syncer.ImportTypes,
 		"#/components/schemas/MailProvider/properties/type":               mail.Strings(mail.ProviderTypes),
 		"#/components/schemas/MailProviderInput/properties/imap_security": mail.Strings(mail.Securities),
 		"#/components/schemas/MailProviderInput/properties/login_format":  mail.Strings(mail.LoginFormats),
@@ -575,5 +578,45 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 	changes, _ := resolve(doc, "#/components/schemas/ChangeLog/properties")
 	if got := keys(changes.(map[string]any)); !slices.Equal(got, []string{"has_more", "items", "last_seq"}) {
 		t.Errorf("ChangeLog has properties %q", got)
+	}
+}
+
+// TestOpenAPIBindingSettings: every binding kind has its settings in the
+// document, with exactly the fields of the schema syncer validates, and
+// BindingSync's settings is one of them.
+func TestOpenAPIBindingSettings(t *testing.T) {
+	doc := openAPIJSON(t)
+	schemas := doc["components"].(map[string]any)["schemas"].(map[string]any)
+	var refs []string
+	for _, k := range provider.Kinds {
+		name := bindingSettingsName(k)
+		refs = append(refs, "#/components/schemas/"+name)
+		s, ok := schemas[name].(map[string]any)
+		if !ok {
+			t.Errorf("%s: no schema %s", k, name)
+			continue
+		}
+		want, err := syncer.SchemaOf(k)
+		if err != nil {
+			t.Fatal(err)
+		}
+		names := want.Names()
+		sort.Strings(names)
+		if got := keys(s["properties"].(map[string]any)); !slices.Equal(got, names) {
+			t.Errorf("%s: properties %q, want %q", name, got, names)
+		}
+		if got := strs(s["required"]); !slices.Equal(got, names) {
+			t.Errorf("%s: required %q, want %q", name, got, names)
+		}
+	}
+	var got []string
+	for _, r := range doc["components"].(map[string]any)["schemas"].(map[string]any)["BindingSync"].(map[string]any)["properties"].(map[string]any)["settings"].(map[string]any)["oneOf"].([]any) {
+		got = append(got, r.(map[string]any)["$ref"].(string))
+	}
+	if !slices.Equal(got, refs) {
+		t.Errorf("BindingSync settings %q, want %q", got, refs)
+	}
+	if s, _ := schemas["TaskSyncSettings"].(map[string]any); s == nil {
+		t.Error("no TaskSyncSettings")
 	}
 }

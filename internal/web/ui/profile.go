@@ -345,6 +345,7 @@ type accountView struct {
 	Connection   connectionView
 	ContactSync  contactSyncView
 	CalendarSync calendarSyncView
+	TaskSync     taskSyncView
 	// SyncEvents is the event stream of a run the page follows live
 	// ("Run sync now" adds ?run=<job>).
 	SyncEvents string
@@ -365,10 +366,23 @@ func (u *UI) renderAccount(w http.ResponseWriter, r *http.Request, c *Ctx, cn *s
 	u.renderAccountWith(w, r, c, cn, status, edit, nil)
 }
 
-// renderAccountWith also lets the calendar card be adjusted. A card is
-// drawn for each kind the connection's provider syncs.
+// renderAccountWith also lets the calendar card be adjusted.
 func (u *UI) renderAccountWith(w http.ResponseWriter, r *http.Request, c *Ctx, cn *store.Connection, status int,
 	editContacts func(*contactSyncView), editCalendar func(*calendarSyncView)) {
+	u.renderAccountEdit(w, r, c, cn, status, accountEdits{contacts: editContacts, calendar: editCalendar})
+}
+
+// accountEdits adjust the sync cards of a connection's page before it is
+// drawn (errors, a preview); nil leaves a card as it is.
+type accountEdits struct {
+	contacts func(*contactSyncView)
+	calendar func(*calendarSyncView)
+	tasks    func(*taskSyncView)
+}
+
+// renderAccountEdit draws a connection's page: a card for each kind the
+// connection's provider syncs, adjusted by edit.
+func (u *UI) renderAccountEdit(w http.ResponseWriter, r *http.Request, c *Ctx, cn *store.Connection, status int, edit accountEdits) {
 	v := accountView{Tabs: profileTabs("/profile/accounts"), Connection: u.connectionFor(c.Lang, *cn)}
 	if u.sync != nil {
 		states, err := u.sync.Bindings(r.Context(), cn.ID)
@@ -381,17 +395,22 @@ func (u *UI) renderAccountWith(w http.ResponseWriter, r *http.Request, c *Ctx, c
 				v.ContactSync = u.contactSyncView(r.Context(), c, st)
 			case provider.Event:
 				v.CalendarSync = u.calendarSyncView(r.Context(), cn.ID, st)
+			case provider.Task:
+				v.TaskSync = u.taskSyncView(r.Context(), cn.ID, st)
 			}
 		}
 	}
 	if job, err := strconv.ParseInt(r.URL.Query().Get("run"), 10, 64); err == nil && job > 0 && u.jobs != nil {
 		v.SyncEvents = "/profile/accounts/" + cn.ID + "/sync/events?job=" + strconv.FormatInt(job, 10)
 	}
-	if editContacts != nil && v.ContactSync.Available {
-		editContacts(&v.ContactSync)
+	if edit.contacts != nil && v.ContactSync.Available {
+		edit.contacts(&v.ContactSync)
 	}
-	if editCalendar != nil && v.CalendarSync.Available {
-		editCalendar(&v.CalendarSync)
+	if edit.calendar != nil && v.CalendarSync.Available {
+		edit.calendar(&v.CalendarSync)
+	}
+	if edit.tasks != nil && v.TaskSync.Available {
+		edit.tasks(&v.TaskSync)
 	}
 	u.render(w, status, "profile/account", c.Page(w, r, "profile", v))
 }

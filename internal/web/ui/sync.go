@@ -92,6 +92,68 @@ func (u *UI) saveCalendarSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashSuccess, Key: "sync.saved"})
 }
 
+// taskSyncView is the to-do list (task kind) card of a connection page.
+type taskSyncView struct {
+	Available bool
+	Provider  string              // the provider's display name
+	Off       bool                // the administrator switched the kind off for the provider
+	OffKey    string              // what the card says about it
+	Push      *provider.PushState // nil: the provider has no push for tasks
+	Enabled   bool
+	Settings  syncer.TaskSettings
+	Preview   []store.JournalEntry // after "Preview": the task list's part
+	Previewed bool
+	Lists     []provider.Collection
+	ListErr   string // the list of task lists could not be read
+	LastRun   time.Time
+	LastError string
+	Stats     reconcile.Stats
+	Errors    map[string]string
+	// NeedsConsent: the account did not grant Tandem its tasks;
+	// ConnectPath asks for it.
+	NeedsConsent bool
+	ConnectPath  string
+}
+
+func (u *UI) taskSyncView(ctx context.Context, connID string, st *syncer.BindingState) taskSyncView {
+	b, ts := st.Binding, st.Settings.(*syncer.TaskSettings)
+	v := taskSyncView{Available: true, Provider: st.DisplayName, Enabled: b.Enabled, Settings: *ts, LastRun: b.LastRunAt,
+		LastError: b.LastError, Push: st.Push, NeedsConsent: st.NeedsConsent, ConnectPath: st.ConnectPath}
+	json.Unmarshal([]byte(b.LastStats), &v.Stats)
+	if st.Off != nil {
+		v.Off, v.OffKey = true, st.Off.Key
+	}
+	var err error
+	if v.Lists, err = u.sync.Collections(ctx, connID, provider.Task); err != nil {
+		v.ListErr = err.Error()
+	}
+	return v
+}
+
+func (u *UI) saveTaskSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	cn, ok := u.ownConnection(w, r, c)
+	if !ok {
+		return
+	}
+	period, _ := strconv.Atoi(r.PostFormValue("period_minutes"))
+	ts := syncer.TaskSettings{ListID: r.PostFormValue("list_id"), SyncFrom: r.PostFormValue("sync_from"),
+		Auto: r.PostFormValue("auto") != "", PeriodMinutes: period}
+	enabled := r.PostFormValue("enabled") != ""
+	err := u.sync.SaveSettings(r.Context(), c.V, cn.ID, provider.Task, enabled, &ts)
+	var se *syncer.SettingsError
+	if errors.As(err, &se) {
+		u.renderAccountEdit(w, r, c, cn, http.StatusUnprocessableEntity, accountEdits{tasks: func(v *taskSyncView) {
+			v.Errors, v.Settings, v.Enabled = se.Fields, ts, enabled
+		}})
+		return
+	}
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashSuccess, Key: "sync.saved"})
+}
+
 // contactSyncView is the contact kind's card of a connection page.
 type contactSyncView struct {
 	Available bool   // the connection's provider syncs contacts, in this process
@@ -139,6 +201,7 @@ func (u *UI) syncRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("POST /profile/accounts/{id}/contacts", u.authed(u.saveContactSync))
 	mux.HandleFunc("POST /profile/accounts/{id}/calendar", u.authed(u.saveCalendarSync))
 	mux.HandleFunc("POST /profile/accounts/{id}/calendar/resync", u.authed(u.resyncCalendar))
+	mux.HandleFunc("POST /profile/accounts/{id}/tasks", u.authed(u.saveTaskSync))
 	mux.HandleFunc("POST /profile/accounts/{id}/sync", u.authed(u.runSyncNow))
 	mux.HandleFunc("GET /profile/accounts/{id}/sync/events", u.authed(u.syncEvents))
 	mux.HandleFunc("POST /profile/accounts/{id}/preview", u.authed(u.previewSync))
@@ -207,18 +270,24 @@ func (u *UI) previewSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		redirect(w, r, "/profile/accounts/"+cn.ID, Flash{Kind: FlashError, Key: "sync.preview_failed", Args: []any{err.Error()}})
 		return
 	}
-	// One preview covers every binding; each card shows its own part.
-	var contacts, events []store.JournalEntry
-	for _, e := range plan {
-		if e.Entity == store.EntityActivity {
-			events = append(events, e)
-		} else {
-			contacts = append(contacts, e)
+	// One preview covers every binding; each card shows its own part, by
+	// the kind of the entry's binding.
+	kinds := map[string]provider.Kind{}
+	if states, err := u.sync.Bindings(r.Context(), cn.ID); err == nil {
+		for _, st := range states {
+			if st.Saved() { // a preview runs saved bindings only
+				kinds[st.Binding.ID] = st.Kind.Kind
+			}
 		}
 	}
-	u.renderAccountWith(w, r, c, cn, http.StatusOK,
-		func(v *contactSyncView) { v.Preview, v.Previewed = contacts, true },
-		func(v *calendarSyncView) { v.Preview, v.Previewed = events, true })
+	byKind := map[provider.Kind][]store.JournalEntry{}
+	for _, e := range plan {
+		byKind[kinds[e.BindingID]] = append(byKind[kinds[e.BindingID]], e)
+	}
+	u.renderAccountEdit(w, r, c, cn, http.StatusOK, accountEdits{
+		contacts: func(v *contactSyncView) { v.Preview, v.Previewed = byKind[provider.Contact], true },
+		calendar: func(v *calendarSyncView) { v.Preview, v.Previewed = byKind[provider.Event], true },
+		tasks:    func(v *taskSyncView) { v.Preview, v.Previewed = byKind[provider.Task], true }})
 }
 
 // resyncCalendar syncs the calendar again from a chosen date (after an

@@ -1,0 +1,47 @@
+package syncer
+
+import (
+	"context"
+	"errors"
+
+	"github.com/tandem-crm/tandem/internal/access"
+	"github.com/tandem-crm/tandem/internal/crmsync"
+	"github.com/tandem-crm/tandem/internal/provider"
+	"github.com/tandem-crm/tandem/internal/reconcile"
+	"github.com/tandem-crm/tandem/internal/store"
+)
+
+// tasksParts builds the connector and local side of a to-do list binding.
+func (s *Service) tasksParts(ctx context.Context, p provider.Provider, sess provider.Session, v access.Viewer, b *store.Binding) (reconcile.Connector, *crmsync.TasksLocal, error) {
+	set, err := DecodeSettings(provider.Task, b.Policy)
+	if err != nil {
+		return nil, nil, err
+	}
+	ts := set.(*TaskSettings)
+	if ts.ListID == "" || b.Collection == "" {
+		return nil, nil, errors.New("sync: choose the task list to sync with")
+	}
+	if off, err := kindOff(ctx, p, provider.Task); err != nil {
+		return nil, nil, err
+	} else if off != nil {
+		return nil, nil, off
+	}
+	from := ts.From(v.TZ)
+	conn, err := sess.Connector(ctx, provider.BindingSpec{Kind: provider.Task, Collection: b.Collection, From: from,
+		Self: v.Email, TZ: v.TZ})
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, &crmsync.TasksLocal{Store: s.Store, Viewer: v, BindingID: b.ID, From: from}, nil
+}
+
+// runTasks syncs a to-do list binding: the user's tasks outside the
+// calendar with the tasks of the chosen remote list, from the sync-from
+// date.
+func (s *Service) runTasks(ctx context.Context, p provider.Provider, sess provider.Session, v access.Viewer, b *store.Binding) (reconcile.Stats, error) {
+	conn, local, err := s.tasksParts(ctx, p, sess, v, b)
+	if err != nil {
+		return reconcile.Stats{}, err
+	}
+	return s.engine.Run(ctx, b.ID, conn, local)
+}
