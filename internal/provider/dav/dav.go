@@ -70,6 +70,7 @@ func (*Provider) Kinds() []provider.KindInfo {
 	return []provider.KindInfo{
 		{Kind: provider.Contact, Collection: provider.CollectionPicked},
 		{Kind: provider.Event, Collection: provider.CollectionPicked},
+		{Kind: provider.Task, Collection: provider.CollectionPicked},
 	}
 }
 
@@ -276,17 +277,23 @@ func component(kind provider.Kind) string {
 
 func (s *session) Connector(_ context.Context, b provider.BindingSpec) (reconcile.Connector, error) {
 	opt := davc.CollectionOptions{Log: s.log}
+	// Floating times and unknown zones are the owner's.
+	zone := time.UTC
+	if loc, err := time.LoadLocation(b.TZ); err == nil && b.TZ != "" {
+		zone = loc
+	}
 	switch b.Kind {
 	case provider.Contact:
 		opt.Kind, opt.Codec, opt.KeepForeign = davc.AddressBook, &davc.VCardCodec{}, !b.DeleteForeign
 	case provider.Event:
-		zone := time.UTC
-		if loc, err := time.LoadLocation(b.TZ); err == nil && b.TZ != "" {
-			zone = loc
-		}
 		opt.Kind, opt.Component, opt.Codec = davc.Calendar, "VEVENT", &davc.EventCodec{Zone: zone}
 		if from := b.From; !from.IsZero() {
 			opt.Window = func(f reconcile.Fields) bool { return reconcile.EventReachesDate(f, from) }
+		}
+	case provider.Task:
+		opt.Kind, opt.Component, opt.Codec = davc.Calendar, "VTODO", &davc.TaskCodec{Zone: zone}
+		if from := b.From; !from.IsZero() {
+			opt.Window = func(f reconcile.Fields) bool { return reconcile.TaskItemReachesDate(f, from) }
 		}
 	default:
 		return nil, fmt.Errorf("dav: %w: %q", provider.ErrKindNotSupported, b.Kind)
@@ -309,7 +316,7 @@ func (s *session) Collections(ctx context.Context, kind provider.Kind) ([]provid
 	switch kind {
 	case provider.Contact:
 		cs = acc.AddressBooks
-	case provider.Event:
+	case provider.Event, provider.Task:
 		for _, c := range acc.Calendars {
 			if c.Supports(component(kind)) {
 				cs = append(cs, c)

@@ -589,3 +589,112 @@ func TestEventsTwoWay(t *testing.T) {
 		}
 	})
 }
+
+// TestTasksTwoWay: to-dos of a calendar and Tandem's tasks outside the
+// calendar sync both ways: status (ready for review kept), due, priority
+// and completion; percent complete and alarms stay; events in the same
+// calendar are not tasks.
+func TestTasksTwoWay(t *testing.T) {
+	onBothServers(t, func(t *testing.T, f *fixture) {
+		ctx := f.ctx
+		due := weekAhead(time.UTC).AddDate(0, 0, 3)
+		put := func(name, body string) string {
+			t.Helper()
+			if _, err := f.srv.Put(ctx, f.cal+name, davc.ICalendarType, []byte(body)); err != nil {
+				t.Fatal(err)
+			}
+			return f.cal + name
+		}
+		reportHref := put("report.ics", todoICS("report-1", "Write report", "DUE;VALUE=DATE:"+icsDate(due)+"\r\n"+
+			"PRIORITY:1\r\nSTATUS:IN-PROCESS\r\nPERCENT-COMPLETE:40\r\nX-APPLE-SORT-ORDER:7\r\n"+
+			"BEGIN:VALARM\r\nACTION:DISPLAY\r\nTRIGGER:-PT1H\r\nDESCRIPTION:Report\r\nEND:VALARM\r\n"))
+		put("standup-1.ics", seriesICS(weekAhead(time.UTC)))
+		var call activityJSON
+		f.api.JSON(t, "POST", "/api/v1/activities", map[string]any{"type": "task", "title": "Call the bank",
+			"start": due.Format(time.RFC3339), "end": due.Add(time.Hour).Format(time.RFC3339), "priority": "low"}, 201, &call)
+		f.api.JSON(t, "POST", "/api/v1/activities", map[string]any{"type": "meeting", "title": "In the calendar",
+			"show_in_calendar": true, "start": due.Format(time.RFC3339)}, 201, nil)
+
+		f.connect(t)
+		var lists struct{ Items []struct{ ID string } }
+		f.api.JSON(t, "GET", "/api/v1/connections/"+f.connID+"/sync/task/collections", nil, 200, &lists)
+		if len(lists.Items) != 1 || lists.Items[0].ID != f.cal {
+			t.Fatalf("task lists %+v", lists)
+		}
+		f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/task", map[string]any{"enabled": true,
+			"settings": map[string]any{"list_id": f.cal, "sync_from": time.Now().UTC().Format("2006-01-02")}}, 200, nil)
+		b := f.run(t, "task")
+		if b.LastStats.n("local_created") != 1 || b.LastStats.n("remote_created") != 1 {
+			t.Fatalf("first run %+v", b.LastStats)
+		}
+		acts := f.activities(t)
+		if _, ok := acts["Standup"]; ok {
+			t.Fatal("an event was imported as a task")
+		}
+		r := acts["Write report"]
+		if r.Type != "task" || r.ShowInCalendar || r.Status != "in_progress" || r.Priority != "high" {
+			t.Fatalf("imported task %+v", r)
+		}
+		callHref, callObj := f.find(t, davc.Calendar, f.cal, "SUMMARY:Call the bank")
+		if callHref == "" || !bytes.Contains(callObj, []byte("BEGIN:VTODO")) || !bytes.Contains(callObj, []byte("DUE")) {
+			t.Fatalf("exported task %q", callObj)
+		}
+		if h, _ := f.find(t, davc.Calendar, f.cal, "SUMMARY:In the calendar"); h != "" {
+			t.Fatal("a calendar activity went out as a task")
+		}
+
+		// Ready for review in Tandem is IN-PROCESS there, and stays ready
+		// for review after the round trip.
+		f.api.JSON(t, "PATCH", "/api/v1/activities/"+r.ID, map[string]any{"status": "ready_for_review"}, 200, nil)
+		f.run(t, "task")
+		f.run(t, "task")
+		if got := f.activities(t)["Write report"]; got.Status != "ready_for_review" {
+			t.Fatalf("status after the round trip %q", got.Status)
+		}
+		// Completed there: completed here, with the completion time.
+		report := f.objects(t, davc.Calendar, f.cal)[reportHref]
+		done := bytes.Replace(report, []byte("STATUS:IN-PROCESS"), []byte("STATUS:COMPLETED\r\nCOMPLETED:"+
+			due.Add(-24*time.Hour).Format("20060102T150405Z")), 1)
+		if bytes.Equal(done, report) {
+			t.Fatalf("no status to change in %q", report)
+		}
+		if _, err := f.srv.Put(ctx, reportHref, davc.ICalendarType, done); err != nil {
+			t.Fatal(err)
+		}
+		f.run(t, "task")
+		got := f.activities(t)["Write report"]
+		if got.Status != "completed" || got.ActualEnd == nil || *got.ActualEnd != due.Add(-24*time.Hour).Format("2006-01-02") {
+			// An all-day task's dates are dates on the wire.
+			t.Fatalf("completed remotely: %+v (actual end %v)", got, deref(got.ActualEnd))
+		}
+		// Completed here: COMPLETED there, percent complete 100, the alarm
+		// and the unknown property kept.
+		f.api.JSON(t, "PATCH", "/api/v1/activities/"+call.ID, map[string]any{"status": "completed"}, 200, nil)
+		f.run(t, "task")
+		callObj = f.objects(t, davc.Calendar, f.cal)[callHref]
+		if !bytes.Contains(callObj, []byte("STATUS:COMPLETED")) || !bytes.Contains(callObj, []byte("COMPLETED:")) {
+			t.Fatalf("completion not written: %q", callObj)
+		}
+		report = f.objects(t, davc.Calendar, f.cal)[reportHref]
+		for _, want := range []string{"X-APPLE-SORT-ORDER:7", "BEGIN:VALARM", "TRIGGER:-PT1H"} {
+			if !bytes.Contains(report, []byte(want)) {
+				t.Errorf("%q lost: %q", want, report)
+			}
+		}
+		// Deleted there: deleted here.
+		if err := f.srv.Delete(ctx, callHref); err != nil {
+			t.Fatal(err)
+		}
+		f.run(t, "task")
+		if _, ok := f.activities(t)["Call the bank"]; ok {
+			t.Fatal("a task deleted in the list is still here")
+		}
+	})
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return "<nil>"
+	}
+	return *s
+}
