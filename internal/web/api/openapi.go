@@ -613,7 +613,7 @@ func paths() obj {
 	connID := idParam("connection")
 	add("POST /api/v1/connections", op("connections", "createConnection", "Add an account with a password",
 		"Adds an account of a provider whose accounts sign in with a server address, a user name and a password "+
-			"(an app password where the service has two-factor sign-in): dav (CalDAV/CardDAV). The provider verifies "+
+			"(an app password where the service has two-factor sign-in), such as CalDAV/CardDAV servers. The provider verifies "+
 			"the credentials first: it signs in and finds the account's address books and calendars. A refusal is 422 "+
 			"with the field to fix and the reason (wrong credentials, not a CalDAV/CardDAV server, TLS problem, server "+
 			"unreachable, no address book or calendar). The same account again takes the new password. The password "+
@@ -1056,7 +1056,7 @@ func schemas() obj {
 
 		"ConnectionCreate": described(obj{"type": "object", "additionalProperties": false,
 			"required": []string{"provider", "url", "username", "password"}, "properties": obj{
-				"provider": enum([]string{"dav"}, "The provider."),
+				"provider": str("The code of a provider whose accounts sign in with a password (a connection's provider)."),
 				"url":      str("The server's address (any URL on it; discovery finds the rest), or the account's e-mail address."),
 				"username": str(""), "password": described(obj{"type": "string", "writeOnly": true}, "An app password."),
 			}}, "A password account to add."),
