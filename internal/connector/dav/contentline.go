@@ -33,6 +33,7 @@ type cline struct {
 // has the name "" and its word as the only value.
 type cparam struct {
 	name   string   // upper-cased
+	as     string   // the name as written ("type"), "" for a new one
 	raw    string   // everything after "NAME=" (or the bare word), as written
 	values []string // unquoted, RFC 6868 ^-escapes resolved
 }
@@ -212,7 +213,7 @@ func parseLine(raw []byte, s string) *cline {
 				}
 				break
 			}
-			l.params = append(l.params, cparam{name: strings.ToUpper(pname), raw: s[vstart:i], values: values})
+			l.params = append(l.params, cparam{name: strings.ToUpper(pname), as: pname, raw: s[vstart:i], values: values})
 		} else if pname != "" {
 			l.params = append(l.params, cparam{raw: pname, values: []string{pname}})
 		}
@@ -426,7 +427,10 @@ func (p cprop) String() string {
 	b.WriteString(p.name)
 	for _, pa := range p.params {
 		b.WriteByte(';')
-		if pa.name != "" {
+		switch {
+		case pa.as != "":
+			b.WriteString(pa.as + "=")
+		case pa.name != "":
 			b.WriteString(pa.name + "=")
 		}
 		b.WriteString(pa.raw)

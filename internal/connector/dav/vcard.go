@@ -504,21 +504,42 @@ func (cd *cardDoc) removeOrphanLabels(e *editor, groups []string) {
 	}
 }
 
-// listLine renders an EMAIL or TEL line for w; from an existing line l
-// (holding was) it keeps the group, the parameters that do not carry kind
-// or preference, and the value as written when it did not change.
+// listLine renders an EMAIL or TEL line for w. From an existing line l
+// (holding was) it keeps the group and, when only the value changed, every
+// parameter; otherwise the parameters that do not carry kind or
+// preference (INTERNET, VOICE, X- ones). A tel: URI stays one.
 func (cd *cardDoc) listLine(name string, l *cline, was, w listEntry, kindTypes []string) string {
-	var types []string
 	p := cprop{name: name}
 	valueSame := l != nil && was.value == w.value
+	uri := l != nil && name == "TEL" && (strings.EqualFold(l.param("VALUE"), "uri") || len(l.value) > 4 && strings.EqualFold(l.value[:4], "tel:"))
+	switch {
+	case valueSame:
+		p.value = l.value
+	case uri:
+		p.value = "tel:" + w.value
+	default:
+		p.value = escapeText(w.value)
+	}
 	if l != nil {
 		p.group = l.group
+		if was.kind == w.kind && was.primary == w.primary && (w.primary || prefRank(l) == 101) {
+			for _, pa := range l.params {
+				if valueSame || pa.name != "ENCODING" && pa.name != "CHARSET" {
+					p.params = append(p.params, pa)
+				}
+			}
+			return p.String()
+		}
+	}
+	var types []string
+	if l != nil {
 		for _, pa := range l.params {
-			switch {
-			case pa.name == "TYPE" || pa.name == "":
-			case pa.name == "PREF":
-			case (pa.name == "ENCODING" || pa.name == "CHARSET") && !valueSame:
-			case pa.name == "VALUE" && !valueSame && name == "TEL":
+			switch pa.name {
+			case "TYPE", "", "PREF":
+			case "ENCODING", "CHARSET":
+				if valueSame {
+					p.params = append(p.params, pa)
+				}
 			default:
 				p.params = append(p.params, pa)
 			}
@@ -545,11 +566,6 @@ func (cd *cardDoc) listLine(name string, l *cline, was, w listEntry, kindTypes [
 	}
 	if w.primary && cd.version == "4.0" {
 		p.params = append(p.params, newParam("PREF", "1"))
-	}
-	if valueSame {
-		p.value = l.value
-	} else {
-		p.value = escapeText(w.value)
 	}
 	return p.String()
 }
