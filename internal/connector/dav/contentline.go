@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"mime/quotedprintable"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -473,6 +474,37 @@ func (l *cline) rewrite(value string, keep func(cparam) bool, add ...cparam) str
 		}
 	}
 	p.params = append(p.params, add...)
+	return p.String()
+}
+
+// edit renders l with a new value and its parameters changed in place: a
+// parameter in set takes the place of the first of its name (or comes
+// last), further ones of its name and those named in drop go.
+func (l *cline) edit(value string, set []cparam, drop ...string) string {
+	p := cprop{group: l.group, name: l.name, value: value}
+	done := map[string]bool{}
+	for _, pa := range l.params {
+		if slices.Contains(drop, pa.name) || done[pa.name] {
+			continue
+		}
+		replaced := false
+		for _, s := range set {
+			if s.name == pa.name && pa.name != "" {
+				s.as = pa.as
+				p.params = append(p.params, s)
+				done[pa.name], replaced = true, true
+				break
+			}
+		}
+		if !replaced {
+			p.params = append(p.params, pa)
+		}
+	}
+	for _, s := range set {
+		if !done[s.name] {
+			p.params = append(p.params, s)
+		}
+	}
 	return p.String()
 }
 

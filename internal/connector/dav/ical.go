@@ -179,19 +179,20 @@ func formOf(allDay bool, zone string) dtForm {
 func (f dtForm) line(name string, t time.Time, keep *cline) string {
 	var value string
 	var params []cparam
+	drop := []string{"VALUE", "TZID"}
 	switch {
 	case f.date:
 		value = t.UTC().Format("20060102")
-		params = []cparam{newParam("VALUE", "DATE")}
+		params, drop = []cparam{newParam("VALUE", "DATE")}, drop[1:]
 	case f.zone == "UTC":
 		value = t.UTC().Format("20060102T150405Z")
 	default:
 		loc, _ := loadZone(f.zone)
 		value = t.In(loc).Format("20060102T150405")
-		params = []cparam{newParam("TZID", f.zone)}
+		params, drop = []cparam{newParam("TZID", f.zone)}, drop[:1]
 	}
 	if keep != nil {
-		return keep.rewrite(value, func(p cparam) bool { return p.name != "VALUE" && p.name != "TZID" }, params...)
+		return keep.edit(value, params, drop...)
 	}
 	return cprop{name: name, params: params, value: value}.String()
 }
@@ -509,6 +510,19 @@ func (r *vtzRules) offsetAt(w time.Time) int {
 			continue // zones change at most a few times a year
 		}
 		opt.Dtstart = o.start
+		if opt.Count == 0 {
+			// Start the rule near w: rrule-go gives up on long
+			// expansions (a zone defined from 1601 is common), and the
+			// onsets of a yearly or monthly rule repeat with its period.
+			step := max(opt.Interval, 1)
+			if opt.Freq == rrule.YEARLY {
+				if years := w.Year() - 2 - o.start.Year(); years > step {
+					opt.Dtstart = o.start.AddDate(years-years%step, 0, 0)
+				}
+			} else if months := (w.Year()-2-o.start.Year())*12 + int(w.Month()-o.start.Month()); months > step {
+				opt.Dtstart = o.start.AddDate(0, months-months%step, 0)
+			}
+		}
 		rr, err := rrule.NewRRule(*opt)
 		if err != nil {
 			continue

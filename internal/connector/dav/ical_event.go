@@ -742,9 +742,7 @@ func (p *patch) organizer() {
 			e.remove(i)
 		}
 	case len(idx) > 0:
-		e.replace(idx[0], d.lines[idx[0]].rewrite("mailto:"+v, func(pa cparam) bool {
-			return pa.name != "CN" && pa.name != "EMAIL" && pa.name != "SENT-BY"
-		}))
+		e.replace(idx[0], d.lines[idx[0]].edit("mailto:"+v, nil, "CN", "EMAIL", "SENT-BY"))
 		for _, i := range idx[1:] {
 			e.remove(i)
 		}
@@ -755,12 +753,15 @@ func (p *patch) organizer() {
 
 func attendeeLine(a reconcile.Attendee, keep *cline) string {
 	params := []cparam{}
-	if a.Name != "" {
+	var drop []string
+	if a.Name = strings.TrimSpace(a.Name); a.Name != "" {
 		params = append(params, newParam("CN", a.Name))
+	} else {
+		drop = append(drop, "CN")
 	}
 	params = append(params, newParam("PARTSTAT", toPartStat(a.Status)))
 	if keep != nil {
-		return keep.rewrite(keep.value, func(pa cparam) bool { return pa.name != "CN" && pa.name != "PARTSTAT" }, params...)
+		return keep.edit(keep.value, params, drop...)
 	}
 	return cprop{name: "ATTENDEE", params: params, value: "mailto:" + a.Email}.String()
 }
@@ -869,8 +870,14 @@ func (p *patch) overrides() error {
 			} else {
 				p.e.removeComponent(oc.c)
 			}
-		case oldA != nil && newA != nil && oldA.IsOccurrence(oc.rid) && sameOcc(oc.occ, oldA.Generated(oc.rid)) && newA.IsOccurrence(oc.rid):
-			p.patchOverride(oc, newA.Generated(oc.rid))
+		case oldA != nil && oldA.IsOccurrence(oc.rid) && sameOcc(oc.occ, oldA.Generated(oc.rid)):
+			// It followed the series (it differs in what Tandem does not
+			// model, an attendee's answer, an alarm): it still does.
+			if newA != nil && newA.IsOccurrence(oc.rid) {
+				p.patchOverride(oc, newA.Generated(oc.rid))
+			} else {
+				p.e.removeComponent(oc.c)
+			}
 		}
 	}
 	var add []string
@@ -926,7 +933,7 @@ func (p *patch) patchOverride(oc *overrideComp, o crm.Occurrence) {
 var mappedEvent = map[string]bool{"UID": true, "DTSTAMP": true, "LAST-MODIFIED": true, "CREATED": true, "RECURRENCE-ID": true,
 	"DTSTART": true, "DTEND": true, "DURATION": true, "RRULE": true, "RDATE": true, "EXDATE": true, "EXRULE": true,
 	"SUMMARY": true, "DESCRIPTION": true, "LOCATION": true, "ORGANIZER": true, "ATTENDEE": true, TandemIDProperty: true,
-	MarkerProperty: true, "STATUS": true}
+	MarkerProperty: true}
 
 // newOverride renders an override VEVENT for o: the mapped properties from
 // the fields, the master's other properties and alarms as they are.
@@ -951,7 +958,11 @@ func (p *patch) newOverride(o crm.Occurrence) string {
 		b.WriteString(attendeeLine(a, nil))
 	}
 	for _, i := range m.props {
-		if !mappedEvent[d.lines[i].name] {
+		l := d.lines[i]
+		if l.name == "STATUS" && strings.EqualFold(strings.TrimSpace(l.value), "CANCELLED") {
+			continue
+		}
+		if !mappedEvent[l.name] {
 			b.Write(d.lines[i].raw)
 			if !strings.HasSuffix(string(d.lines[i].raw), "\n") {
 				b.WriteString("\r\n")
