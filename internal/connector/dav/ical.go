@@ -129,6 +129,14 @@ func (x *icalDoc) parseDT(l *cline) ([]dtval, error) {
 }
 
 func (x *icalDoc) parseOne(s, tzid string) (dtval, error) {
+	v, err := x.parseValue(s, tzid)
+	if err == nil && (v.t.UTC().Year() < 1 || v.t.UTC().Year() > 9999) {
+		err = fmt.Errorf("out of range")
+	}
+	return v, err
+}
+
+func (x *icalDoc) parseValue(s, tzid string) (dtval, error) {
 	switch {
 	case len(s) == 8:
 		t, err := time.Parse("20060102", s)

@@ -338,8 +338,8 @@ func (ed *eventDoc) readOverrides(comps []*component) {
 	}
 	f[reconcile.FieldExDates] = reconcile.EncodeExDates(ex, ed.allDay)
 	if len(occs) > 0 {
-		if seriesCost(f[reconcile.FieldRRule], last.Sub(ed.startT)) > maxSeriesCost {
-			ed.warn("series too dense to read its overrides")
+		if !seriesUsable(f, last) {
+			ed.warn("overrides of a series that cannot be expanded ignored")
 			return
 		}
 		f[reconcile.FieldOverrides] = reconcile.CanonicalOverrides(f, occs)
@@ -364,31 +364,27 @@ func (ed *eventDoc) normalize(o crm.Occurrence) crm.Occurrence {
 	return o
 }
 
-// maxSeriesCost bounds how many rule iterations reading overrides may
-// take: crm expands the rule from its start to each override, and a
-// SECONDLY rule over years would not finish.
-const maxSeriesCost = 1e6
-
-// seriesCost estimates the iterations expanding rr over span takes.
-func seriesCost(rr string, span time.Duration) float64 {
-	opt, err := rrule.StrToROption(rr)
-	if err != nil {
-		return 0 // crm will not expand it either
+// seriesUsable reports whether crm can expand the series of f up to last
+// in reasonable time. crm expands the rule from its start to each
+// override; rrule-go scans to the year 9999 for a rule that yields
+// nothing, and a sub-daily rule over years takes millions of steps.
+// Calendars hold neither; such a series' overrides are not read.
+func seriesUsable(f reconcile.Fields, last time.Time) bool {
+	a := activity(f)
+	if a == nil {
+		return false
+	}
+	opt, err := rrule.StrToROption(a.RRule)
+	if err != nil || opt.Freq > rrule.DAILY {
+		return false
 	}
 	unit := map[rrule.Frequency]float64{rrule.YEARLY: 365 * 86400, rrule.MONTHLY: 28 * 86400, rrule.WEEKLY: 7 * 86400,
-		rrule.DAILY: 86400, rrule.HOURLY: 3600, rrule.MINUTELY: 60, rrule.SECONDLY: 1}[opt.Freq]
-	if unit == 0 {
-		return 0
+		rrule.DAILY: 86400}[opt.Freq]
+	if last.Sub(*a.Start).Seconds()/(unit*float64(max(opt.Interval, 1))) > 1e5 {
+		return false
 	}
-	periods := span.Seconds()/(unit*float64(max(opt.Interval, 1))) + 1
-	per := 1.0
-	for _, n := range []int{len(opt.Bymonth), len(opt.Bymonthday), len(opt.Byyearday), len(opt.Byweekno), len(opt.Byweekday),
-		len(opt.Byhour), len(opt.Byminute), len(opt.Bysecond), len(opt.Bysetpos)} {
-		if n > 0 {
-			per *= float64(n)
-		}
-	}
-	return periods * per
+	r := a.Series()
+	return r != nil && !r.After(a.Start.Add(-time.Second), true).IsZero()
 }
 
 // readAttendee reads an ATTENDEE line; one without an e-mail is not
@@ -847,6 +843,23 @@ func (p *patch) overrides() error {
 	}
 	removed := splitSet(p.f[reconcile.FieldExDates])
 	oldA, newA := activity(p.old), activity(p.f)
+	last := p.start
+	for _, oc := range p.ed.overrides {
+		if oc.rid.After(last) {
+			last = oc.rid
+		}
+	}
+	for _, o := range want {
+		if o.RecurrenceID.After(last) {
+			last = o.RecurrenceID
+		}
+	}
+	if oldA != nil && !seriesUsable(p.old, last) {
+		oldA = nil
+	}
+	if newA != nil && !seriesUsable(p.f, last) {
+		newA = nil
+	}
 	formChanged := p.allDay != p.ed.allDay
 	done := map[string]bool{}
 	for _, oc := range p.ed.overrides {

@@ -668,5 +668,33 @@ func FuzzEvent(f *testing.F) {
 	for _, raw := range corpus(f) {
 		f.Add(raw)
 	}
-	fuzzCodec(f, EventCodec{Now: clock}, reconcile.FieldTitle)
+	fuzzCodec(f, EventCodec{Now: clock},
+		func(g reconcile.Fields) { g[reconcile.FieldTitle] = fuzzText },
+		func(g reconcile.Fields) {
+			as := reconcile.DecodeAttendees(g[reconcile.FieldAttendees])
+			if len(as) > 0 {
+				as[0].Status = "declined"
+			}
+			g[reconcile.FieldAttendees] = reconcile.EncodeAttendees(append(as, reconcile.Attendee{Email: "fuzz@example.com", Name: "F, Z"}))
+		},
+		// Exclude the first occurrence; Tandem drops an override there.
+		func(g reconcile.Fields) {
+			if g[reconcile.FieldRRule] == "" || g[reconcile.FieldStart] == "" {
+				return
+			}
+			old := reconcile.DecodeOverrides(g[reconcile.FieldOverrides])
+			_, allDay, _ := reconcile.ParseEventTime(g[reconcile.FieldStart])
+			start, _, _ := reconcile.ParseEventTime(g[reconcile.FieldStart])
+			g[reconcile.FieldExDates] = reconcile.EncodeExDates(append(reconcile.DecodeExDates(g[reconcile.FieldExDates]), start), allDay)
+			g[reconcile.FieldOverrides] = reconcile.CanonicalOverrides(g, old)
+		},
+		// Move the series a day later.
+		func(g reconcile.Fields) {
+			for _, n := range []string{reconcile.FieldStart, reconcile.FieldEnd} {
+				if t, allDay, err := reconcile.ParseEventTime(g[n]); err == nil && g[n] != "" {
+					g[n] = reconcile.FormatEventTime(t.AddDate(0, 0, 1), allDay)
+				}
+			}
+			g[reconcile.FieldOverrides] = reconcile.CanonicalOverrides(g, reconcile.DecodeOverrides(g[reconcile.FieldOverrides]))
+		})
 }

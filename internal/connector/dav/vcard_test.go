@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 )
 
@@ -358,14 +359,43 @@ func FuzzVCard(f *testing.F) {
 		f.Add(raw)
 	}
 	f.Add([]byte("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:x\r\nEND:VCARD\r\n"))
-	fuzzCodec(f, VCardCodec{Now: clock}, reconcile.FieldNotes)
+	fuzzCodec(f, VCardCodec{Now: clock},
+		func(g reconcile.Fields) { g[reconcile.FieldNotes] = fuzzText },
+		func(g reconcile.Fields) { g[reconcile.FieldGivenName] = "Fuzz; given, name" },
+		func(g reconcile.Fields) {
+			es := reconcile.DecodeEmails(g[reconcile.FieldEmails])
+			es = append(es, crm.Email{Address: "fuzz@example.com", Kind: "home"})
+			if len(es) > 1 {
+				es[0], es[len(es)-1] = es[len(es)-1], es[0]
+			}
+			g[reconcile.FieldEmails] = reconcile.EncodeEmails(es)
+		},
+		func(g reconcile.Fields) {
+			ps := reconcile.DecodePhones(g[reconcile.FieldPhones])
+			for i := range ps {
+				ps[i].Primary = i == len(ps)-1
+				ps[i].Kind = []string{"mobile", "work", "home", "other"}[i%4]
+			}
+			g[reconcile.FieldPhones] = reconcile.EncodePhones(ps)
+		})
 }
 
+// slowObject is more than any object may take to decode and patch.
+const slowObject = 2 * time.Second
+
+const fuzzText = "Fuzz ✓, changed; value \\ here\nline two"
+
 // fuzzCodec checks a codec against arbitrary input: Decode never panics;
-// what it reads Encode writes back unchanged, and a changed field reads
-// back as written with every other field as it was.
-func fuzzCodec(f *testing.F, c Codec, field string) {
+// what it reads Encode writes back unchanged, and after each change the
+// object reads back as written.
+func fuzzCodec(f *testing.F, c Codec, changes ...func(reconcile.Fields)) {
 	f.Fuzz(func(t *testing.T, raw []byte) {
+		start := time.Now()
+		defer func() {
+			if el := time.Since(start); el > slowObject {
+				t.Fatalf("%v for one object", el)
+			}
+		}()
 		d, err := c.Decode(raw)
 		if err != nil {
 			return
@@ -377,25 +407,33 @@ func fuzzCodec(f *testing.F, c Codec, field string) {
 		if string(out) != string(raw) {
 			t.Fatalf("unchanged fields changed the object:\n%q\n%q", raw, out)
 		}
-		g := with(d.Fields, field, "Fuzz ✓, changed; value \\ here\nline two")
-		out, err = c.Encode(raw, g, d.UID, d.Marker)
-		if err != nil {
-			t.Fatalf("encode of a changed field: %v", err)
-		}
-		d2, err := c.Decode(out)
-		if err != nil {
-			t.Fatalf("decode of the patched object: %v\n%q", err, out)
-		}
-		if !d2.Fields.Equal(g) {
-			for _, k := range unionKeys(d2.Fields, g) {
-				if d2.Fields[k] != g[k] {
-					t.Errorf("field %s = %q, want %q", k, d2.Fields[k], g[k])
+		for i, change := range changes {
+			g := d.Fields.Clone()
+			change(g)
+			for k, v := range g {
+				if v == "" {
+					delete(g, k)
 				}
 			}
-			t.Fatalf("patched object:\n%q", out)
-		}
-		if d2.UID != d.UID {
-			t.Fatalf("uid %q became %q", d.UID, d2.UID)
+			out, err = c.Encode(raw, g, d.UID, d.Marker)
+			if err != nil {
+				t.Fatalf("change %d: encode: %v", i, err)
+			}
+			d2, err := c.Decode(out)
+			if err != nil {
+				t.Fatalf("change %d: decode of the patched object: %v\n%q", i, err, out)
+			}
+			if !d2.Fields.Equal(g) {
+				for _, k := range unionKeys(d2.Fields, g) {
+					if d2.Fields[k] != g[k] {
+						t.Errorf("change %d: field %s = %q, want %q", i, k, d2.Fields[k], g[k])
+					}
+				}
+				t.Fatalf("patched object:\n%q", out)
+			}
+			if d2.UID != d.UID {
+				t.Fatalf("uid %q became %q", d.UID, d2.UID)
+			}
 		}
 	})
 }
