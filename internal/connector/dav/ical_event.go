@@ -871,26 +871,20 @@ func (p *patch) overrides() error {
 		switch {
 		case formChanged:
 			p.e.removeComponent(oc.c)
-		case done[k]:
 		case listed:
 			p.patchOverride(oc, w)
 			done[k] = true
 		case removed[k]:
 			p.e.removeComponent(oc.c)
-		case had[formatEventTime(oc.rid, p.ed.allDay)]:
-			if newA != nil && newA.IsOccurrence(oc.rid) {
-				p.patchOverride(oc, newA.Generated(oc.rid))
-			} else {
-				p.e.removeComponent(oc.c)
-			}
-		case oldA != nil && oldA.IsOccurrence(oc.rid) && sameOcc(oc.occ, oldA.Generated(oc.rid)):
-			// It followed the series (it differs in what Tandem does not
-			// model, an attendee's answer, an alarm): it still does.
-			if newA != nil && newA.IsOccurrence(oc.rid) {
-				p.patchOverride(oc, newA.Generated(oc.rid))
-			} else {
-				p.e.removeComponent(oc.c)
-			}
+		case newA != nil && newA.IsOccurrence(oc.rid):
+			// Not listed: it must read as the series generates it. What
+			// Tandem does not model (an answer, an alarm) stays.
+			p.patchOverride(oc, newA.Generated(oc.rid))
+		case had[formatEventTime(oc.rid, p.ed.allDay)],
+			oldA != nil && oldA.IsOccurrence(oc.rid) && sameOcc(oc.occ, oldA.Generated(oc.rid)):
+			// Tandem's override, or one that followed the series, on an
+			// occurrence the series no longer has.
+			p.e.removeComponent(oc.c)
 		}
 	}
 	var add []string
