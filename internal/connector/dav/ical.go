@@ -65,7 +65,8 @@ func (x *icalDoc) uidOf(c *component) string {
 func (x *icalDoc) modified(c *component) time.Time {
 	for _, n := range []string{"LAST-MODIFIED", "DTSTAMP"} {
 		if l := x.d.first(c, n); l != nil {
-			if t, err := time.Parse("20060102T150405Z", strings.TrimSpace(l.value)); err == nil {
+			// Some clients write them floating; read as UTC, they are close.
+			if t, err := time.Parse("20060102T150405", strings.TrimSuffix(strings.TrimSpace(l.value), "Z")); err == nil {
 				return t
 			}
 		}

@@ -361,7 +361,14 @@ func FuzzVCard(f *testing.F) {
 	f.Add([]byte("BEGIN:VCARD\r\nVERSION:4.0\r\nFN:x\r\nEND:VCARD\r\n"))
 	fuzzCodec(f, VCardCodec{Now: clock},
 		func(g reconcile.Fields) { g[reconcile.FieldNotes] = fuzzText },
-		func(g reconcile.Fields) { g[reconcile.FieldGivenName] = "Fuzz; given, name" },
+		func(g reconcile.Fields) {
+			// As crm keeps a contact: the name derived when there is none.
+			c := crm.Contact{}
+			reconcile.ApplyContactFields(&c, g, reconcile.ContactFieldNames)
+			c.GivenName = "Fuzz; given, name"
+			c.Normalize()
+			g[reconcile.FieldGivenName], g[reconcile.FieldName] = c.GivenName, c.Name
+		},
 		func(g reconcile.Fields) {
 			es := reconcile.DecodeEmails(g[reconcile.FieldEmails])
 			es = append(es, crm.Email{Address: "fuzz@example.com", Kind: "home"})
