@@ -816,11 +816,14 @@ func activity(f reconcile.Fields) *crm.Activity {
 	return a
 }
 
-// overrides brings the override VEVENTs in line with the wanted overrides:
-// each listed occurrence gets its component (patched, or new from the
-// master's unmapped properties), one Tandem no longer lists goes back to
-// what the series generates, and one that did not differ from the series
-// follows it.
+// overrides brings the override VEVENTs in line with the wanted overrides,
+// so that they read back as exactly those: a listed occurrence gets its
+// component (patched, or new with the master's unmapped properties and
+// alarms); an unlisted one the series generates is patched to read as
+// generated (what Tandem does not model, an attendee's answer, stays); an
+// excluded one goes, and so does Tandem's override, or one that followed
+// the series, on an occurrence the series no longer has. Other overrides
+// (of RDATE occurrences, say) are left alone.
 func (p *patch) overrides() error {
 	relevant := []string{reconcile.FieldOverrides, reconcile.FieldExDates, reconcile.FieldStart, reconcile.FieldEnd,
 		reconcile.FieldAllDay, reconcile.FieldTimeZone, reconcile.FieldRRule, reconcile.FieldTitle,
