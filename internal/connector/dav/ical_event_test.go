@@ -698,3 +698,42 @@ func FuzzEvent(f *testing.F) {
 			g[reconcile.FieldOverrides] = reconcile.CanonicalOverrides(g, reconcile.DecodeOverrides(g[reconcile.FieldOverrides]))
 		})
 }
+
+// TestCodecVTimezone checks the VTIMEZONEs Tandem writes against Go's tz
+// database: read by their own rules they give Go's offsets through the
+// year of the event and the two after it.
+func TestCodecVTimezone(t *testing.T) {
+	year := base.Year()
+	for _, name := range []string{"America/New_York", "Europe/Moscow", "Europe/London", "Australia/Sydney", "Pacific/Chatham",
+		"Africa/Casablanca", "Asia/Kolkata", "America/Sao_Paulo", "Asia/Tehran", "America/Santiago"} {
+		loc, err := time.LoadLocation(name)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := vtimezone(name, base)
+		d, err := parseDocument([]byte("BEGIN:VCALENDAR\r\n"+s+"END:VCALENDAR\r\n"), "VCALENDAR", "ical")
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, s)
+		}
+		checkWellFormed(t, []byte(s))
+		rules := readVTZ(d, d.root.children[0])
+		for u := time.Date(year, 1, 1, 12, 17, 0, 0, time.UTC); u.Year() < year+3; u = u.Add(29 * time.Hour) {
+			_, off := u.In(loc).Zone()
+			_, before := u.Add(-3 * time.Hour).In(loc).Zone()
+			_, after := u.Add(3 * time.Hour).In(loc).Zone()
+			if before != off || after != off {
+				continue // next to a change: the wall clock is ambiguous
+			}
+			wall := u.Add(time.Duration(off) * time.Second)
+			if got := rules.offsetAt(wall); got != off {
+				t.Errorf("%s at %s: offset %d, Go says %d\n%s", name, u.In(loc), got, off, s)
+				break
+			}
+		}
+	}
+	for win, iana := range windowsZones {
+		if _, err := time.LoadLocation(iana); err != nil {
+			t.Errorf("windows zone %q maps to %q: %v", win, iana, err)
+		}
+	}
+}
