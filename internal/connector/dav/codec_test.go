@@ -250,3 +250,37 @@ func TestCodecMalformed(t *testing.T) {
 		}
 	}
 }
+
+// The costs a sync run pays per object: reading it, and patching one field.
+func BenchmarkCodec(b *testing.B) {
+	for _, bc := range []struct {
+		name  string
+		c     Codec
+		raw   []byte
+		field string
+	}{
+		{"vcard", VCardCodec{Now: clock}, appleCard, reconcile.FieldNotes},
+		{"vevent series", EventCodec{Now: clock}, nextcloudEvent, reconcile.FieldTitle},
+		{"vtodo", TaskCodec{Now: clock}, thunderbirdTodo, reconcile.FieldTitle},
+	} {
+		d, err := bc.c.Decode(bc.raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		g := with(d.Fields, bc.field, "changed")
+		b.Run(bc.name+"/decode", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := bc.c.Decode(bc.raw); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(bc.name+"/patch", func(b *testing.B) {
+			for b.Loop() {
+				if _, err := bc.c.Encode(bc.raw, g, d.UID, ""); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -110,7 +110,7 @@ func parseDocument(raw []byte, root, prefix string) (*document, error) {
 					return d, nil
 				}
 				if c.name != root {
-					return nil, fmt.Errorf("%s: object starts with BEGIN:%s, not BEGIN:%s", prefix, c.name, root)
+					return nil, fmt.Errorf("%s: object starts with BEGIN:%q, not BEGIN:%s", prefix, truncate(c.name, 20), root)
 				}
 				d.root = c
 			} else {
@@ -121,11 +121,11 @@ func parseDocument(raw []byte, root, prefix string) (*document, error) {
 		case l.name == "END" && !l.bad:
 			name := strings.ToUpper(strings.TrimSpace(l.value))
 			if len(stack) == 0 {
-				return nil, fmt.Errorf("%s: END:%s without BEGIN", prefix, name)
+				return nil, fmt.Errorf("%s: END:%q without BEGIN", prefix, truncate(name, 20))
 			}
 			top := stack[len(stack)-1]
 			if top.name != name {
-				return nil, fmt.Errorf("%s: END:%s closes BEGIN:%s", prefix, name, top.name)
+				return nil, fmt.Errorf("%s: END:%q closes BEGIN:%q", prefix, truncate(name, 20), truncate(top.name, 20))
 			}
 			top.end = i
 			stack = stack[:len(stack)-1]
@@ -148,7 +148,7 @@ func parseDocument(raw []byte, root, prefix string) (*document, error) {
 		return nil, fmt.Errorf("%s: no BEGIN:%s", prefix, root)
 	}
 	if len(stack) > 0 {
-		return nil, fmt.Errorf("%s: BEGIN:%s without END", prefix, stack[len(stack)-1].name)
+		return nil, fmt.Errorf("%s: BEGIN:%q without END", prefix, truncate(stack[len(stack)-1].name, 20))
 	}
 	return d, nil
 }
