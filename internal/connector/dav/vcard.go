@@ -232,7 +232,9 @@ func emailValue(l *cline) string {
 
 func phoneValue(l *cline) string {
 	if strings.EqualFold(l.param("VALUE"), "uri") || len(l.value) > 4 && strings.EqualFold(l.value[:4], "tel:") {
-		v := validUTF8(l.value)
+		// A URI has no escapes, but servers that treat every value as
+		// text (Radicale) write tel:+1-555;ext=1 as tel:+1-555\;ext=1.
+		v := validUTF8(unescapeText(l.value))
 		if len(v) > 4 && strings.EqualFold(v[:4], "tel:") {
 			v = v[4:]
 		}
@@ -380,7 +382,7 @@ func (cd *cardDoc) writeN(e *editor, f reconcile.Fields) {
 
 // patchList makes the EMAIL or TEL lines hold want. Entries are matched to
 // lines: the same entry, else the same value, else the next unmatched line
-// in order (an edited value). A matched line is kept as it is when its
+// of the same kind (an edited value). A matched line is kept as it is when its
 // entry holds, otherwise rewritten with its group and other parameters.
 // Lines keep their places when that reads back as want; otherwise (a
 // reordering) the list's lines are written together, in want's order, where
@@ -401,7 +403,7 @@ func (cd *cardDoc) patchList(e *editor, name string, old []listLine, want []list
 				if used[j] {
 					continue
 				}
-				if pass == 0 && o.listEntry == w || pass == 1 && same(o.value, w.value) || pass == 2 {
+				if pass == 0 && o.listEntry == w || pass == 1 && same(o.value, w.value) || pass == 2 && o.kind == w.kind {
 					match[i], used[j] = j, true
 					break
 				}
@@ -504,21 +506,45 @@ func (cd *cardDoc) removeOrphanLabels(e *editor, groups []string) {
 	}
 }
 
-// listLine renders an EMAIL or TEL line for w; from an existing line l
-// (holding was) it keeps the group, the parameters that do not carry kind
-// or preference, and the value as written when it did not change.
+// uriEscaper keeps what phoneValue unescapes: a URI holds neither.
+var uriEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+
+// listLine renders an EMAIL or TEL line for w. From an existing line l
+// (holding was) it keeps the group and, when only the value changed, every
+// parameter; otherwise the parameters that do not carry kind or
+// preference (INTERNET, VOICE, X- ones). A tel: URI stays one.
 func (cd *cardDoc) listLine(name string, l *cline, was, w listEntry, kindTypes []string) string {
-	var types []string
 	p := cprop{name: name}
 	valueSame := l != nil && was.value == w.value
+	uri := l != nil && name == "TEL" && (strings.EqualFold(l.param("VALUE"), "uri") || len(l.value) > 4 && strings.EqualFold(l.value[:4], "tel:"))
+	switch {
+	case valueSame:
+		p.value = l.value
+	case uri:
+		p.value = "tel:" + uriEscaper.Replace(w.value)
+	default:
+		p.value = escapeText(w.value)
+	}
 	if l != nil {
 		p.group = l.group
+		if was.kind == w.kind && was.primary == w.primary && (w.primary || prefRank(l) == 101) {
+			for _, pa := range l.params {
+				if valueSame || pa.name != "ENCODING" && pa.name != "CHARSET" {
+					p.params = append(p.params, pa)
+				}
+			}
+			return p.String()
+		}
+	}
+	var types []string
+	if l != nil {
 		for _, pa := range l.params {
-			switch {
-			case pa.name == "TYPE" || pa.name == "":
-			case pa.name == "PREF":
-			case (pa.name == "ENCODING" || pa.name == "CHARSET") && !valueSame:
-			case pa.name == "VALUE" && !valueSame && name == "TEL":
+			switch pa.name {
+			case "TYPE", "", "PREF":
+			case "ENCODING", "CHARSET":
+				if valueSame {
+					p.params = append(p.params, pa)
+				}
 			default:
 				p.params = append(p.params, pa)
 			}
@@ -545,11 +571,6 @@ func (cd *cardDoc) listLine(name string, l *cline, was, w listEntry, kindTypes [
 	}
 	if w.primary && cd.version == "4.0" {
 		p.params = append(p.params, newParam("PREF", "1"))
-	}
-	if valueSame {
-		p.value = l.value
-	} else {
-		p.value = escapeText(w.value)
 	}
 	return p.String()
 }
