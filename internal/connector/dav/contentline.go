@@ -49,11 +49,11 @@ type component struct {
 
 // document is a parsed object.
 type document struct {
-	bom      []byte // a leading byte order mark, written back
-	lines    []*cline
-	root     *component
-	invalid  bool // the object held invalid UTF-8
-	extra    bool // content after the root's END (another object)
+	bom        []byte // a leading byte order mark, written back
+	lines      []*cline
+	root       *component
+	invalid    bool // the object held invalid UTF-8
+	extra      bool // content after the root's END (another object)
 	unreadable int  // lines inside the root that are not content lines
 }
 
