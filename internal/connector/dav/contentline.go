@@ -49,12 +49,12 @@ type component struct {
 
 // document is a parsed object.
 type document struct {
-	bom      []byte // a leading byte order mark, written back
-	lines    []*cline
-	root     *component
-	invalid  bool // the object held invalid UTF-8
-	extra    bool // content after the root's END (another object)
-	unreadbl int  // lines inside the root that are not content lines
+	bom        []byte // a leading byte order mark, written back
+	lines      []*cline
+	root       *component
+	invalid    bool // the object held invalid UTF-8
+	extra      bool // content after the root's END (another object)
+	unreadable int  // lines inside the root that are not content lines
 }
 
 // parseDocument splits raw into content lines and nests them. root is the
@@ -138,7 +138,7 @@ func parseDocument(raw []byte, root, prefix string) (*document, error) {
 				return nil, fmt.Errorf("%s: no BEGIN:%s", prefix, root)
 			}
 		case l.bad:
-			d.unreadbl++
+			d.unreadable++
 		case l.name != "":
 			top := stack[len(stack)-1]
 			top.props = append(top.props, i)
@@ -188,6 +188,10 @@ func parseLine(raw []byte, s string) *cline {
 			i++
 		}
 		pname := strings.TrimSpace(s[start:i])
+		if i < len(s) && s[i] == '=' && !validName(pname) {
+			l.bad = true
+			return l
+		}
 		if i < len(s) && s[i] == '=' {
 			i++
 			vstart := i

@@ -44,8 +44,8 @@ func parseICal(raw []byte, def *time.Location) (*icalDoc, error) {
 	if d.extra {
 		x.warn("content after END:VCALENDAR ignored")
 	}
-	if d.unreadbl > 0 {
-		x.warn(fmt.Sprintf("%d unreadable lines kept as they are", d.unreadbl))
+	if d.unreadable > 0 {
+		x.warn(fmt.Sprintf("%d unreadable lines kept as they are", d.unreadable))
 	}
 	x.tz = newTZResolver(d, def)
 	return x, nil

@@ -89,8 +89,8 @@ func readCard(raw []byte) (*cardDoc, error) {
 	if d.extra {
 		cd.warnings = append(cd.warnings, "content after END:VCARD ignored")
 	}
-	if d.unreadbl > 0 {
-		cd.warnings = append(cd.warnings, fmt.Sprintf("%d unreadable lines kept as they are", d.unreadbl))
+	if d.unreadable > 0 {
+		cd.warnings = append(cd.warnings, fmt.Sprintf("%d unreadable lines kept as they are", d.unreadable))
 	}
 	text := func(name string) string {
 		if l := d.first(cd.card, name); l != nil {
