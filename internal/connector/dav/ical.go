@@ -214,27 +214,7 @@ func (f dtForm) tzid() string {
 	return f.zone
 }
 
-// zoneCache keeps loaded IANA zones: time.LoadLocation reads the database
-// each time.
-var zoneCache sync.Map // name → *time.Location
-
-func loadZone(name string) (*time.Location, error) {
-	if name == "" || name == "Local" {
-		return nil, fmt.Errorf("no zone")
-	}
-	if name == "UTC" {
-		return time.UTC, nil
-	}
-	if l, ok := zoneCache.Load(name); ok {
-		return l.(*time.Location), nil
-	}
-	l, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, err
-	}
-	zoneCache.Store(name, l)
-	return l, nil
-}
+func loadZone(name string) (*time.Location, error) { return crm.LoadZone(name) }
 
 // tzResolver turns TZIDs into zones. Calendars write TZIDs of every kind:
 // IANA names, IANA names behind a vendor prefix (Thunderbird's
