@@ -109,7 +109,7 @@ END:VCALENDAR
 `)
 	nextcloudTodoFields = reconcile.Fields{
 		reconcile.FieldTitle: "Call the supplier", reconcile.FieldStart: "2026-03-02", reconcile.FieldDue: "2026-03-06",
-		reconcile.FieldAllDay: "true", reconcile.FieldTaskStatus: reconcile.TaskNeedsAction, reconcile.FieldPriority: "normal",
+		reconcile.FieldAllDay: "true", reconcile.FieldTaskStatus: reconcile.TaskNeedsAction,
 	}
 
 	// OpenTasks through DAVx5 on Radicale: DTSTART + DURATION, COMPLETED
@@ -131,7 +131,7 @@ END:VCALENDAR
 `)
 	radicaleTodoFields = reconcile.Fields{
 		reconcile.FieldTitle: "Renew the domain", reconcile.FieldStart: "2026-03-01T09:00:00Z", reconcile.FieldDue: "2026-03-01T11:00:00Z",
-		reconcile.FieldTaskStatus: reconcile.TaskCompleted, reconcile.FieldPriority: "normal",
+		reconcile.FieldTaskStatus: reconcile.TaskCompleted,
 		reconcile.FieldCompleted: "2026-03-01T11:59:00Z", reconcile.FieldTandemID: "act-5",
 	}
 )
@@ -150,11 +150,11 @@ func TestTodoDecode(t *testing.T) {
 		{"nextcloud", nextcloudTodo, "c7d8e9f0-a1b2-4c3d-8e4f-5a6b7c8d9e0f", nextcloudTodoFields, time.Date(2026, 3, 1, 10, 15, 0, 0, time.UTC), ""},
 		{"radicale", radicaleTodo, "1f2e3d4c-5b6a-4978-8695-a4b3c2d1e0f9", radicaleTodoFields, time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC), ""},
 		{"cancelled, priority 0", obj("BEGIN:VCALENDAR\nBEGIN:VTODO\nUID:t\nSUMMARY:x\nSTATUS:CANCELLED\nPRIORITY:0\nEND:VTODO\nEND:VCALENDAR\n"), "t",
-			reconcile.Fields{reconcile.FieldTitle: "x", reconcile.FieldTaskStatus: reconcile.TaskCancelled, reconcile.FieldPriority: "normal"}, time.Time{}, ""},
+			reconcile.Fields{reconcile.FieldTitle: "x", reconcile.FieldTaskStatus: reconcile.TaskCancelled}, time.Time{}, ""},
 		{"unknown status, bad priority", obj("BEGIN:VCALENDAR\nBEGIN:VTODO\nUID:t\nSTATUS:WAITING\nPRIORITY:high\nEND:VTODO\nEND:VCALENDAR\n"), "t",
-			reconcile.Fields{reconcile.FieldTaskStatus: reconcile.TaskNeedsAction, reconcile.FieldPriority: "normal"}, time.Time{}, `unknown vtodo status "WAITING"`},
+			reconcile.Fields{reconcile.FieldTaskStatus: reconcile.TaskNeedsAction}, time.Time{}, `unknown vtodo status "WAITING"`},
 		{"unreadable due kept", obj("BEGIN:VCALENDAR\nBEGIN:VTODO\nUID:t\nDUE:next week\nEND:VTODO\nEND:VCALENDAR\n"), "t",
-			reconcile.Fields{reconcile.FieldTaskStatus: reconcile.TaskNeedsAction, reconcile.FieldPriority: "normal"}, time.Time{}, "ical: due value"},
+			reconcile.Fields{reconcile.FieldTaskStatus: reconcile.TaskNeedsAction}, time.Time{}, "ical: due value"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			c := TaskCodec{Now: clock}
@@ -227,7 +227,7 @@ func TestTodoPatch(t *testing.T) {
 				t.Error("no PRIORITY:9")
 			}
 		}},
-		{"priority normal", appleTodo, with(appleTodoFields, reconcile.FieldPriority, "normal"), []string{"PRIORITY"}, nil},
+		{"priority normal", appleTodo, with(appleTodoFields, reconcile.FieldPriority, ""), []string{"PRIORITY"}, nil},
 		{"priority high", nextcloudTodo, with(nextcloudTodoFields, reconcile.FieldPriority, "high"), []string{"PRIORITY"}, nil},
 		{"due moved keeps its zone", thunderbirdTodo, with(thunderbirdTodoFields, reconcile.FieldDue, "2026-04-10T15:00:00Z"), []string{"DUE"},
 			func(t *testing.T, out string) {
@@ -285,7 +285,7 @@ func TestTodoCreate(t *testing.T) {
 	c := TaskCodec{Now: clock}
 	for _, f := range []reconcile.Fields{
 		thunderbirdTodoFields, appleTodoFields, nextcloudTodoFields, radicaleTodoFields,
-		{reconcile.FieldTitle: "Only a title", reconcile.FieldTaskStatus: reconcile.TaskNeedsAction, reconcile.FieldPriority: "normal"},
+		{reconcile.FieldTitle: "Only a title", reconcile.FieldTaskStatus: reconcile.TaskNeedsAction},
 	} {
 		out, err := c.Encode(nil, f, "new-task", "mk-2")
 		if err != nil {
@@ -310,7 +310,7 @@ func TestTodoCreate(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if d, _ := c.Decode(out); d.Fields[reconcile.FieldTaskStatus] != reconcile.TaskNeedsAction || d.Fields[reconcile.FieldPriority] != "normal" {
+	if d, _ := c.Decode(out); d.Fields[reconcile.FieldTaskStatus] != reconcile.TaskNeedsAction || d.Fields[reconcile.FieldPriority] != "" {
 		t.Errorf("defaults %q", d.Fields)
 	}
 }
@@ -366,7 +366,7 @@ func FuzzTodo(f *testing.F) {
 			}
 		},
 		func(g reconcile.Fields) {
-			g[reconcile.FieldPriority] = map[string]string{"high": "low", "low": "normal"}[g[reconcile.FieldPriority]]
+			g[reconcile.FieldPriority] = map[string]string{"high": "low", "low": "", "": "high"}[g[reconcile.FieldPriority]]
 			if g[reconcile.FieldPriority] == "" {
 				g[reconcile.FieldPriority] = "high"
 			}
