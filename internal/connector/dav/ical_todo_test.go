@@ -132,7 +132,7 @@ END:VCALENDAR
 	radicaleTodoFields = reconcile.Fields{
 		reconcile.FieldTitle: "Renew the domain", reconcile.FieldStart: "2026-03-01T09:00:00Z", reconcile.FieldDue: "2026-03-01T11:00:00Z",
 		reconcile.FieldTaskStatus: reconcile.TaskCompleted,
-		reconcile.FieldCompleted: "2026-03-01T11:59:00Z", reconcile.FieldTandemID: "act-5",
+		reconcile.FieldCompleted:  "2026-03-01T11:59:00Z", reconcile.FieldTandemID: "act-5",
 	}
 )
 
