@@ -284,7 +284,7 @@ func (s *session) Connector(_ context.Context, b provider.BindingSpec) (reconcil
 		if loc, err := time.LoadLocation(b.TZ); err == nil && b.TZ != "" {
 			zone = loc
 		}
-		opt.Kind, opt.Component, opt.Codec = davc.Calendar, "VEVENT", &davc.EventCodec{Zone: zone}
+		opt.Kind, opt.Component, opt.Codec = davc.Calendar, "VEVENT", &davc.EventCodec{Zone: zone, Self: b.Self}
 		if from := b.From; !from.IsZero() {
 			opt.Window = func(f reconcile.Fields) bool { return reconcile.EventReachesDate(f, from) }
 		}
