@@ -52,6 +52,14 @@ type EventCodec struct {
 	Zone *time.Location
 	// Now stamps DTSTAMP and LAST-MODIFIED (nil: crm.Now).
 	Now func() time.Time
+	// Self is the address of the user who syncs the calendar. An event
+	// without ORGANIZER (a personal one, as most clients write them) reads
+	// as organized by Self, as Tandem reads an activity without organizer
+	// (crmsync.EventsLocal) and as Google reports the calendar's owner;
+	// written back with Self it stays without, unless it has attendees
+	// (a meeting names its organizer, RFC 5545 §3.8.4.3). Empty: such an
+	// event has no organizer.
+	Self string
 }
 
 var _ Codec = EventCodec{}
@@ -124,6 +132,9 @@ func (c EventCodec) read(raw []byte) (*eventDoc, error) {
 		return nil, err
 	}
 	ed.readOverrides(overrides)
+	if c.Self != "" && ed.d.first(ed.master, "ORGANIZER") == nil {
+		ed.fields[reconcile.FieldOrganizer] = strings.ToLower(strings.TrimSpace(c.Self))
+	}
 	for k, v := range ed.fields {
 		if v == "" {
 			delete(ed.fields, k)
@@ -518,7 +529,8 @@ func (c EventCodec) Encode(raw []byte, f reconcile.Fields, uid, marker string) (
 	if p.diff(reconcile.FieldLocation) {
 		p.e.setText(m, "LOCATION", f[reconcile.FieldLocation], "ALTREP")
 	}
-	if p.diff(reconcile.FieldOrganizer) {
+	if p.diff(reconcile.FieldOrganizer) || p.f[reconcile.FieldAttendees] != "" && p.f[reconcile.FieldOrganizer] != "" &&
+		ed.d.first(m, "ORGANIZER") == nil {
 		p.organizer()
 	}
 	if p.diff(reconcile.FieldAttendees) {

@@ -7,7 +7,8 @@ package dav
 //	FN     name
 //	TITLE  job_title
 //	EMAIL  emails: TYPE work/home → kind, else other; PREF=n or TYPE=pref
-//	       → primary (the lowest PREF when several)
+//	       → primary (the lowest PREF when several, the first line when
+//	       none)
 //	TEL    phones: TYPE cell (mobile, iphone) → mobile, work, home, else
 //	       other; primary as for EMAIL; tel: URIs read as the number
 //	NOTE   notes
@@ -156,10 +157,14 @@ func (cd *cardDoc) rev() time.Time {
 }
 
 // readList reads the EMAIL or TEL lines: the primary is the line with the
-// lowest PREF (TYPE=pref counts as 1), the first among equals.
+// lowest PREF (TYPE=pref counts as 1), the first among equals. A card
+// without preferences has its first line primary, as Tandem keeps such a
+// list (crm.Contact.Normalize): read otherwise, an imported card would
+// differ from its contact for good, since Tandem does not echo back what a
+// sync wrote.
 func (cd *cardDoc) readList(name string, kind func([]string) string, value func(*cline) string) []listLine {
 	var out []listLine
-	best, bestRank := -1, 101
+	best, bestRank := -1, 102 // below "no preference" (101)
 	for _, i := range cd.d.find(cd.card, name) {
 		l := cd.d.lines[i]
 		v := strings.TrimSpace(value(l))
