@@ -46,6 +46,10 @@
 //     the same way. Only a record deleted for good (Tandem deletes records
 //     outright) ends the link: its item, coming back, is a new record, and
 //     an item gone for good makes a record coming back create a new one.
+//     The link of a record deleted while out of scope, or whose item the
+//     connector kept in place (ErrKept), stays dormant as a tombstone: its
+//     item, unchanged, is no new item to a full listing; changed, it is a
+//     new record as above.
 //     A dormant link stands for no item in the collection: the
 //     empty-collection guard and a full listing's check for missing items
 //     pass it by.
