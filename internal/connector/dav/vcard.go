@@ -7,7 +7,7 @@ package dav
 //	FN     name
 //	TITLE  job_title
 //	EMAIL  emails: TYPE work/home → kind, else other; PREF=n or TYPE=pref
-//	       → primary (the lowest PREF when several)
+//	       → primary (the lowest PREF when several; the first when none)
 //	TEL    phones: TYPE cell (mobile, iphone) → mobile, work, home, else
 //	       other; primary as for EMAIL; tel: URIs read as the number
 //	NOTE   notes
@@ -156,7 +156,8 @@ func (cd *cardDoc) rev() time.Time {
 }
 
 // readList reads the EMAIL or TEL lines: the primary is the line with the
-// lowest PREF (TYPE=pref counts as 1), the first among equals.
+// lowest PREF (TYPE=pref counts as 1), the first among equals, and the
+// first line when none has a PREF.
 func (cd *cardDoc) readList(name string, kind func([]string) string, value func(*cline) string) []listLine {
 	var out []listLine
 	best, bestRank := -1, 101
@@ -170,6 +171,14 @@ func (cd *cardDoc) readList(name string, kind func([]string) string, value func(
 		if r := prefRank(l); r < bestRank {
 			best, bestRank = len(out)-1, r
 		}
+	}
+	if best < 0 && len(out) > 0 {
+		// No line carries a preference: the first is the primary, as
+		// Tandem makes it of a contact's first address (crm.Contact
+		// Normalize). Read otherwise, the link's base would differ from
+		// the imported contact, and the item's next remote change would
+		// look like a local edit too: a conflict, and a write back.
+		best = 0
 	}
 	if best >= 0 {
 		out[best].primary = true
