@@ -62,7 +62,7 @@ type davColl struct {
 	// next run lists them again (the server's token moved past them) and
 	// fetches them, finding nothing to do.
 	echo int
-	vds     *vdsSet // vdirsyncer's last set
+	vds  *vdsSet // vdirsyncer's last set
 }
 
 // Dav runs the CalDAV/CardDAV benchmark: a private Radicale whose address
