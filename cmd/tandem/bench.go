@@ -82,7 +82,7 @@ dav     CalDAV/CardDAV, against vdirsyncer. A private Radicale (its own
         slower than vdirsyncer's, peak RSS at most 150 MB), with Tandem's
         CPU and peak RSS (this process) and Radicale's CPU. radicale and
         vdirsyncer are installed when missing and root. --cpuprofile
-        PREFIX writes PREFIX.<collection>.<first|noop|changed>.pprof of
+        PREFIX writes PREFIX.<collection>.<first|noop|changed|again>.pprof of
         Tandem's first run of each. --json prints one object. The work
         folder is removed afterwards unless --keep.
 
@@ -451,7 +451,7 @@ func benchDav(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	changes := fs.Int("changes", 100, "items changed on the server before each changed run")
 	colls := fs.String("collections", "contacts,events", "collections to measure, in order: contacts, events")
 	keep := fs.Bool("keep", false, "keep the work folder (Radicale's storage, Tandem's databases, vdirsyncer's vdirs) and print where it is")
-	cpuProfile := fs.String("cpuprofile", "", "write CPU profiles of Tandem's first run of each phase to PREFIX.<collection>.<first|noop|changed>.pprof")
+	cpuProfile := fs.String("cpuprofile", "", "write CPU profiles of Tandem's first run of each phase to PREFIX.<collection>.<first|noop|changed|again>.pprof")
 	if err := fs.Parse(args); err != nil {
 		return err
 	}

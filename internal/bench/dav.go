@@ -47,7 +47,7 @@ type DavOptions struct {
 	// Progress receives phase lines; nil for none.
 	Progress io.Writer
 	// CPUProfile, when set, is a path prefix: CPU profiles of Tandem's
-	// first run of each phase go to PREFIX.<collection>.<first|noop|changed>.pprof.
+	// first run of each phase go to PREFIX.<collection>.<first|noop|changed|again>.pprof.
 	CPUProfile string
 }
 
