@@ -62,7 +62,7 @@ type davColl struct {
 	// items echoLo..echoHi-1: its next run lists them again (the server's
 	// token moved past them) and fetches them, finding nothing to do.
 	echo, echoLo, echoHi int
-	vds  *vdsSet // vdirsyncer's last set
+	vds                  *vdsSet // vdirsyncer's last set
 }
 
 // Dav runs the CalDAV/CardDAV benchmark: a private Radicale whose address
