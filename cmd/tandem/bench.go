@@ -24,6 +24,8 @@ const benchUsage = `Usage:
                      [--cpuprofile FILE] [--import-profile FILE]
   tandem bench mail  [--json] [--n N] [--new N] [--reps N] [--keep] [--cpuprofile FILE]
                      [--new-profile FILE]
+  tandem bench dav   [--json] [--n N] [--reps N] [--noops N] [--changes N]
+                     [--collections contacts,events] [--keep] [--cpuprofile PREFIX]
   tandem bench chat  [--json] [--rate N] [--seconds N] [--operators N] [--customers N]
                      [--db sqlite,postgres] [--postgres URL]
 
@@ -64,6 +66,26 @@ mail    Loading mail, against mbsync. A private Dovecot (IMAP on loopback,
         dovecot-imapd and isync are installed when missing. --json prints
         one object. The work folder is removed afterwards unless --keep.
 
+dav     CalDAV/CardDAV, against vdirsyncer. A private Radicale (its own
+        process, on loopback) holds --n vCards and --n events made by the
+        team's generator (python3). For each collection, alternating:
+        Tandem's first sync into a fresh SQLite store (a connection made
+        by the provider's Connect, the collection picked from its list;
+        each run is the service's RunConnection, as a job) and vdirsyncer's
+        into an empty vdir, --reps each; no-op runs (--noops, vdirsyncer's
+        --reps); runs after --changes items were changed on the server by
+        PUT (--reps, other items each time). Next to them the floor: the
+        bare sync-collection REPORT (and multiget of the changed items) of
+        the connector's own client. It prints the medians, the ratios and
+        issue 11's goals (Tandem within 1.3x the floor and at least 25x
+        faster than vdirsyncer for no-op and changed runs, first sync no
+        slower than vdirsyncer's, peak RSS at most 150 MB), with Tandem's
+        CPU and peak RSS (this process) and Radicale's CPU. radicale and
+        vdirsyncer are installed when missing and root. --cpuprofile
+        PREFIX writes PREFIX.<collection>.<first|noop|changed|again>.pprof of
+        Tandem's first run of each. --json prints one object. The work
+        folder is removed afterwards unless --keep.
+
 chat    Chats under load through the Telegram webhook path. A Telegram
         emulator (in this process) posts --rate customer messages a second
         for --seconds to Tandem's webhook, spread over --customers
@@ -81,7 +103,7 @@ chat    Chats under load through the Telegram webhook path. A Telegram
 func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
 		fmt.Fprint(stderr, benchUsage)
-		return errors.New("bench: expected a subcommand: store, sync, mail or chat")
+		return errors.New("bench: expected a subcommand: store, sync, mail, dav or chat")
 	}
 	switch args[0] {
 	case "store":
@@ -90,6 +112,8 @@ func benchCmd(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return benchSync(ctx, args[1:], stdout, stderr)
 	case "mail":
 		return benchMail(ctx, args[1:], stdout, stderr)
+	case "dav":
+		return benchDav(ctx, args[1:], stdout, stderr)
 	case "chat":
 		return benchChat(ctx, args[1:], stdout, stderr)
 	case "help", "-h", "--help":
@@ -406,6 +430,54 @@ func benchMail(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	res, err := bench.Mail(ctx, o)
 	if err != nil {
 		return fmt.Errorf("bench mail: %w", err)
+	}
+	if *keep && *asJSON {
+		fmt.Fprintln(stderr, "kept", res.Path)
+	}
+	return printBench(stdout, *asJSON, res, res.Text)
+}
+
+func benchDav(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("tandem bench dav", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprint(stderr, benchUsage, "\nFlags:\n")
+		fs.PrintDefaults()
+	}
+	asJSON := fs.Bool("json", false, "print the result as one JSON object")
+	n := fs.Int("n", 10000, "vCards in the address book and events in the calendar")
+	reps := fs.Int("reps", 3, "first syncs and changed runs of each client (the medians count)")
+	noops := fs.Int("noops", 5, "no-op runs of Tandem and of the floor (vdirsyncer's: --reps)")
+	changes := fs.Int("changes", 100, "items changed on the server before each changed run")
+	colls := fs.String("collections", "contacts,events", "collections to measure, in order: contacts, events")
+	keep := fs.Bool("keep", false, "keep the work folder (Radicale's storage, Tandem's databases, vdirsyncer's vdirs) and print where it is")
+	cpuProfile := fs.String("cpuprofile", "", "write CPU profiles of Tandem's first run of each phase to PREFIX.<collection>.<first|noop|changed|again>.pprof")
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		fs.Usage()
+		return fmt.Errorf("bench dav: unexpected argument %q", fs.Arg(0))
+	}
+	if *n < 1 || *reps < 1 || *noops < 1 || *changes < 1 {
+		return fmt.Errorf("bench dav: --n, --reps, --noops and --changes must be at least 1")
+	}
+	if *reps**changes > *n {
+		return fmt.Errorf("bench dav: --reps times --changes must not exceed --n (each changed run changes other items)")
+	}
+	o := bench.DavOptions{N: *n, Reps: *reps, Noops: *noops, Changes: *changes, Keep: *keep, CPUProfile: *cpuProfile,
+		Progress: stderr}
+	for _, c := range strings.Split(*colls, ",") {
+		if c = strings.TrimSpace(c); c != "" {
+			o.Collections = append(o.Collections, c)
+		}
+	}
+	if len(o.Collections) == 0 {
+		return errors.New("bench dav: --collections names none")
+	}
+	res, err := bench.Dav(ctx, o)
+	if err != nil {
+		return fmt.Errorf("bench dav: %w", err)
 	}
 	if *keep && *asJSON {
 		fmt.Fprintln(stderr, "kept", res.Path)

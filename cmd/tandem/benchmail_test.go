@@ -92,3 +92,13 @@ func TestBenchMailFlags(t *testing.T) {
 		}
 	}
 }
+
+func TestBenchDavFlags(t *testing.T) {
+	for _, args := range [][]string{{"--n", "0"}, {"--reps", "0"}, {"--noops", "0"}, {"--changes", "0"},
+		{"--n", "100", "--reps", "3", "--changes", "50"}, {"--collections", " , "}, {"--collections", "tasks"}, {"extra"}} {
+		var out, errb bytes.Buffer
+		if err := run(append([]string{"bench", "dav"}, args...), &out, &errb); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}

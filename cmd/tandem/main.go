@@ -42,6 +42,7 @@ Usage:
   tandem sync list                           connections and bindings with their last runs
   tandem bench store|sync [--json] [--n N] [--postgres URL] [--keep]
   tandem bench mail [--json] [--n N] [--new N] [--reps N] [--keep] [--cpuprofile FILE]
+  tandem bench dav  [--json] [--n N] [--reps N] [--keep] [--cpuprofile PREFIX]
   tandem emulator google [--addr ADDR] [--auto-approve EMAIL]   a loopback Google for trying Tandem
   tandem demo [--addr ADDR] [--emulator-addr ADDR] [--keep]    try Tandem: demo data, Google connected and syncing
   tandem version

@@ -274,9 +274,12 @@ func (l *EventsLocal) adopt(ctx context.Context, st *store.Store, f reconcile.Fi
 	if err != nil || f[reconcile.FieldTitle] == "" {
 		return "", nil
 	}
+	// By the planned start alone (an index lookup): a calendar range
+	// (From, To) would also hold every series begun before it, a query
+	// that grows with the calendar, once per imported event.
 	yes := true
 	cands, _, err := st.ListActivities(ctx, l.Viewer, store.ActivityFilter{OwnerID: l.Viewer.UserID,
-		ShowInCalendar: &yes, From: start, To: start.Add(time.Second), Page: store.Page{Limit: 200}})
+		ShowInCalendar: &yes, StartsFrom: start, StartsBefore: start.Add(time.Second), Page: store.Page{Limit: 200}})
 	if err != nil {
 		return "", err
 	}

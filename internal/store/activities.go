@@ -28,6 +28,10 @@ type ActivityFilter struct {
 	GroupID        string
 	ShowInCalendar *bool
 	From, To       time.Time
+	// StartsFrom and StartsBefore bound the planned start itself (either
+	// may be zero): unlike From and To, no series or moved occurrence
+	// reaching into the range, so a lookup by start time uses the index.
+	StartsFrom, StartsBefore time.Time
 	Page
 }
 
@@ -236,6 +240,12 @@ func (s *Store) ListActivities(ctx context.Context, v access.Viewer, f ActivityF
 	if !f.From.IsZero() {
 		qb.add(`(a.rrule <> '' OR COALESCE(a.end_at, a.start_at) >= $%[1]d OR COALESCE(a.actual_end, a.actual_start) >= $%[1]d)`,
 			crm.Micros(f.From))
+	}
+	if !f.StartsFrom.IsZero() {
+		qb.add(`a.start_at >= $%d`, crm.Micros(f.StartsFrom))
+	}
+	if !f.StartsBefore.IsZero() {
+		qb.add(`a.start_at < $%d`, crm.Micros(f.StartsBefore))
 	}
 	// Undated activities sort last: their key is the largest int64.
 	const sortKey = `COALESCE(a.start_at, 9223372036854775807)`

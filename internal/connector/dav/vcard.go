@@ -176,6 +176,14 @@ func (cd *cardDoc) readList(name string, kind func([]string) string, value func(
 			best, bestRank = len(out)-1, r
 		}
 	}
+	if best < 0 && len(out) > 0 {
+		// No line carries a preference: the first is the primary, as
+		// Tandem makes it of a contact's first address (crm.Contact
+		// Normalize). Read otherwise, the link's base would differ from
+		// the imported contact, and the item's next remote change would
+		// look like a local edit too: a conflict, and a write back.
+		best = 0
+	}
 	if best >= 0 {
 		out[best].primary = true
 	}
