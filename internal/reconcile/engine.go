@@ -1001,9 +1001,24 @@ func (r *run) merge(ctx context.Context, tx *store.Tx, link *store.Link, lr Loca
 	}
 	if len(toRemote) > 0 {
 		r.after = append(r.after, deferredWrite{link: &nl, fields: merged, conflicts: conflicts})
+		if !r.dry {
+			// The write runs after the commit. Should it never happen (a
+			// crash, the server down), the record must still reach the
+			// remote side: a change under another origin than the
+			// binding's is one its next push does not skip. Once the
+			// write succeeds, that push finds the record equal to its
+			// base and does nothing.
+			if err := tx.NoteChange(store.WithOrigin(ctx, pendingOrigin(r.b.ID)), r.local.Entity(), link.LocalID); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
+
+// pendingOrigin is the change-log origin of a remote write a binding
+// owes: not its own origin, so its push does not skip it.
+func pendingOrigin(bindingID string) string { return "sync-pending:" + bindingID }
 
 // revertLocked takes back remote changes to locked fields: the merged
 // record keeps the local value, which then goes to the remote side too.

@@ -768,6 +768,13 @@ func (t *Tx) FindLink(ctx context.Context, bindingID, column, value string) (*Li
 	return t.Reads().FindLink(ctx, bindingID, column, value)
 }
 
+// NoteChange appends an update of a record to the change log, under the
+// context's origin, without writing the record: a sync notes that a
+// record still owes the remote side a change.
+func (t *Tx) NoteChange(ctx context.Context, entity, id string) error {
+	return t.s.logChange(ctx, t.q, entity, id, "update", "")
+}
+
 // DeleteLink removes a link.
 func (t *Tx) DeleteLink(ctx context.Context, bindingID, localID string) error {
 	_, err := t.q.ExecContext(ctx, `DELETE FROM sync_links WHERE binding_id = $1 AND local_id = $2`, bindingID, localID)

@@ -34,9 +34,6 @@ import (
 var (
 	davSeeds    = flag.Int("dav.seeds", 20, "seeds of TestConvergenceOnRadicale")
 	davParallel = flag.Int("dav.parallel", 6, "seeds of TestConvergenceOnRadicale run at once")
-	// davKnownBugs makes the known bugs the tests describe fail them (see
-	// TestKeptCardStaysDeletedAfterFullListing).
-	davKnownBugs = flag.Bool("dav.known-bugs", false, "fail on the known bugs of CalDAV/CardDAV sync")
 )
 
 // TestConvergenceOnRadicale is the randomized convergence test of CalDAV
@@ -67,16 +64,13 @@ var (
 // does not model survive in the other client's objects, and a task in the
 // calendar is never touched.
 //
-// One known bug is logged and counted instead of failing the test unless
-// -dav.known-bugs (TestReenteredEditSurvivesKilledRun reproduces it).
-//
 // A failing seed prints its operations; rerun it alone with
 // -run 'TestConvergenceOnRadicale/seed=N$'. More seeds: -dav.seeds=N.
 func TestConvergenceOnRadicale(t *testing.T) {
 	var tl tally
 	t.Cleanup(func() {
-		t.Logf("%d seeds: %d runs killed (%d at a crash point), %d Radicale restarts during a run, %d full listings after forgotten tokens; known bug: %d edits lost",
-			tl.seeds.Load(), tl.killed.Load(), tl.halted.Load(), tl.midRun.Load(), tl.full.Load(), tl.lost.Load())
+		t.Logf("%d seeds: %d runs killed (%d at a crash point), %d Radicale restarts during a run, %d full listings after forgotten tokens",
+			tl.seeds.Load(), tl.killed.Load(), tl.halted.Load(), tl.midRun.Load(), tl.full.Load())
 		// The faults must reach the runs, or the test proves nothing
 		// about them.
 		if tl.seeds.Load() >= 20 && !t.Failed() && (tl.halted.Load() == 0 || tl.killed.Load() == tl.halted.Load() ||
@@ -125,18 +119,12 @@ func TestDAVRunHelperProcess(t *testing.T) {
 // untagged, whose vCard the keep policy left in the address book, comes
 // back when the vCard is edited remotely, and the merge sends the Tandem
 // edit to the server after the page commits. A run killed between the
-// two must not lose the edit. Known bug, so skipped unless
-// -dav.known-bugs: the edit's change-log entry is behind the local cursor
-// (a run passed it while the contact was out of scope) and the re-entry
-// is the binding's own write, so no later push sends it, and the vCard
-// stays unchanged, so no later pull merges again (reconcile's
-// applyItems: "a crash in between leaves a local change that the next
-// push sends" does not hold here). Any failure of the remote write after
-// the commit (the server restarting) loses it the same way.
+// two must not lose the edit: the edit's own change-log entry is behind
+// the local cursor (a run passed it while the contact was out of scope)
+// and the re-entry is the binding's own write, so the merge notes the
+// write it owes in the change log under another origin, which the next
+// push sends.
 func TestReenteredEditSurvivesKilledRun(t *testing.T) {
-	if !*davKnownBugs {
-		t.Skip("known bug: an edit made while out of scope is lost when the run that brings the contact back dies after its commit; -dav.known-bugs runs it")
-	}
 	f := newFixture(t, davserver.Radicale)
 	f.connect(t)
 	carlHref := f.book + "carl-remote-1.vcf"
@@ -189,7 +177,7 @@ func quickRetries(t *testing.T, a *app.App) {
 }
 
 // tally counts, over all seeds, the faults that hit a run.
-type tally struct{ seeds, killed, halted, midRun, full, lost atomic.Int64 }
+type tally struct{ seeds, killed, halted, midRun, full atomic.Int64 }
 
 // convergence is one seed's state.
 type convergence struct {
@@ -218,9 +206,6 @@ type convergence struct {
 	// deleted then is written back from Tandem's fields when they come
 	// back, without what Tandem does not model.
 	left map[string]bool
-	// editedOut are the contacts edited in Tandem while untagged and not
-	// tagged here since (see TestReenteredEditSurvivesKilledRun).
-	editedOut map[string]bool
 }
 
 // deletion is a record or object deleted on one side, with what it was
@@ -291,7 +276,7 @@ func newConvergence(t *testing.T, seed uint64, tl *tally) *convergence {
 	f := newFixtureOn(t, davserver.Radicale, tandemtest.Options{Postgres: seed%2 == 1})
 	ctx := context.Background()
 	c := &convergence{t: t, f: f, rng: rand.New(rand.NewPCG(seed, 0xda7)), tl: tl, ctx: ctx,
-		ui: store.WithOrigin(ctx, "ui"), st: f.s.App.Store, touched: map[string]int{}, left: map[string]bool{}, editedOut: map[string]bool{}, began: time.Now()}
+		ui: store.WithOrigin(ctx, "ui"), st: f.s.App.Store, touched: map[string]int{}, left: map[string]bool{}, began: time.Now()}
 	t.Cleanup(func() {
 		if t.Failed() {
 			t.Logf("seed %d failed; rerun it with -run 'TestConvergenceOnRadicale/seed=%d$'. Its operations:\n%s",
@@ -610,7 +595,6 @@ func (c *convergence) localEditContact() {
 		ct.Notes = fmt.Sprintf("%s %d", c.word(), c.next())
 		what = "notes " + ct.Notes
 	}
-	c.editedOut[ct.ID] = c.editedOut[ct.ID] || !hasTag(ct, c.f.tagID)
 	ct.Tags, ct.Access = nil, nil // leave as they are
 	if err := c.st.UpdateContact(c.ui, c.v, ct, 0); err != nil {
 		c.t.Fatal(err)
@@ -632,7 +616,6 @@ func (c *convergence) localTagToggle() {
 	}
 	c.touch("L:" + ct.ID)
 	c.left[ct.ID] = c.left[ct.ID] || !on
-	c.editedOut[ct.ID] = c.editedOut[ct.ID] && !on
 	c.logf("local: contact %q (%s) tagged %v", ct.Name, ct.ID, on)
 }
 
@@ -1118,12 +1101,6 @@ func (c *convergence) check() {
 			continue
 		}
 		if lf := reconcile.ContactFields(ct); !lf.Equal(d.Fields) {
-			if c.editedOut[ct.ID] && c.keep && !*davKnownBugs {
-				c.tl.lost.Add(1)
-				t.Logf("known bug: contact %q (%s), edited while untagged, differs from its vCard %s:\n local  %v\n remote %v",
-					ct.Name, ct.ID, l.RemoteID, lf, d.Fields)
-				continue
-			}
 			t.Errorf("contact %q (%s) differs from its card %s:\n local  %v\n remote %v", ct.Name, ct.ID, l.RemoteID, lf, d.Fields)
 		}
 	}
