@@ -72,8 +72,11 @@
 // by item with savepoints, as for any failed item.
 // Remote writes a page calls for (a merge the remote lacks) run after its
 // commit, never while it holds SQLite's single writer; until each succeeds
-// the link's base stays what the remote holds, so a crash in between
-// leaves a local change the next push sends. The push works in batches:
+// the link's base stays what the remote holds, and the page notes the
+// record in the change log under another origin than the binding's
+// (Tx.NoteChange), so a crash in between — or a write that fails — leaves
+// a change the next push sends, even when the record's own edit is
+// behind the local cursor. The push works in batches:
 // pending links carrying markers for a batch of creates commit in one
 // transaction before the remote writes (BatchWriter, or a request each),
 // the finished links and journal entries in one transaction after; a
