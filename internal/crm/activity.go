@@ -5,6 +5,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
 
@@ -258,7 +259,7 @@ func (a *Activity) Series() *rrule.RRule {
 	}
 	loc := time.UTC
 	if !a.AllDay {
-		if l, err := time.LoadLocation(a.TimeZone); err == nil {
+		if l, err := LoadZone(a.TimeZone); err == nil {
 			loc = l
 		}
 	}
@@ -299,7 +300,7 @@ func (a *Activity) Validate() error {
 	checkEnum(fe, "type", a.Type, ActivityTypes)
 	checkEnum(fe, "status", a.Status, ActivityStatuses)
 	checkEnum(fe, "priority", a.Priority, Priorities)
-	if _, err := time.LoadLocation(a.TimeZone); err != nil || len(a.TimeZone) > MaxShort {
+	if _, err := LoadZone(a.TimeZone); err != nil || len(a.TimeZone) > MaxShort {
 		fe.Add("time_zone", ErrTimeZone)
 	}
 	if a.Start != nil && a.End != nil && a.End.Before(*a.Start) {
@@ -400,4 +401,29 @@ func ValidRRule(s string) error {
 // SearchText is what activity search matches against, folded.
 func (a *Activity) SearchText() string {
 	return Fold(a.Title + " " + a.Location)
+}
+
+// zones keeps the time zones loaded: time.LoadLocation reads the zone
+// database from disk on every call, and a sync run asks for the same few
+// zones thousands of times.
+var zones sync.Map // name → *time.Location
+
+// LoadZone is time.LoadLocation with a cache. "" and "Local" are refused:
+// a zone Tandem stores must name a place.
+func LoadZone(name string) (*time.Location, error) {
+	switch name {
+	case "", "Local":
+		return nil, fmt.Errorf("time zone %q: not a place", name)
+	case "UTC":
+		return time.UTC, nil
+	}
+	if l, ok := zones.Load(name); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := time.LoadLocation(name)
+	if err != nil {
+		return nil, err
+	}
+	zones.Store(name, l)
+	return l, nil
 }

@@ -25,14 +25,7 @@ type ContactsLocal struct {
 // Entity implements Local.
 func (l *ContactsLocal) Entity() string { return store.EntityContact }
 
-// reads is the store to read through: inside the engine's transaction
-// when there is one, so a read sees what the transaction wrote.
-func (l *ContactsLocal) reads(tx *store.Tx) *store.Store {
-	if tx != nil {
-		return tx.Reads()
-	}
-	return l.Store
-}
+func (l *ContactsLocal) reads(tx *store.Tx) *store.Store { return readsIn(l.Store, tx) }
 
 // Load implements Local.
 func (l *ContactsLocal) Load(ctx context.Context, tx *store.Tx, id string) (reconcile.LocalRecord, error) {

@@ -51,14 +51,7 @@ type EventsLocal struct {
 // Entity implements Local.
 func (l *EventsLocal) Entity() string { return store.EntityActivity }
 
-// reads is the store to read through: inside the engine's transaction
-// when there is one, so a read sees what the transaction wrote.
-func (l *EventsLocal) reads(tx *store.Tx) *store.Store {
-	if tx != nil {
-		return tx.Reads()
-	}
-	return l.Store
-}
+func (l *EventsLocal) reads(tx *store.Tx) *store.Store { return readsIn(l.Store, tx) }
 
 // Load implements Local.
 func (l *EventsLocal) Load(ctx context.Context, tx *store.Tx, id string) (reconcile.LocalRecord, error) {

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/tandem-crm/tandem/internal/reconcile"
+	"github.com/tandem-crm/tandem/internal/store"
 )
 
 var (
@@ -33,4 +34,14 @@ func (l *EventsLocal) InScopeIDs(ctx context.Context, ids []string) (map[string]
 		}
 	}
 	return out, nil
+}
+
+// readsIn is the store a Local reads through: inside the engine's
+// transaction when there is one, so a read sees what the transaction
+// wrote (a record an earlier item of the page created).
+func readsIn(st *store.Store, tx *store.Tx) *store.Store {
+	if tx != nil {
+		return tx.Reads()
+	}
+	return st
 }

@@ -58,12 +58,7 @@ var (
 // Entity implements Local.
 func (l *TasksLocal) Entity() string { return store.EntityActivity }
 
-func (l *TasksLocal) reads(tx *store.Tx) *store.Store {
-	if tx != nil {
-		return tx.Reads()
-	}
-	return l.Store
-}
+func (l *TasksLocal) reads(tx *store.Tx) *store.Store { return readsIn(l.Store, tx) }
 
 // Load implements Local.
 func (l *TasksLocal) Load(ctx context.Context, tx *store.Tx, id string) (reconcile.LocalRecord, error) {

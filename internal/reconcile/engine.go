@@ -1250,7 +1250,8 @@ func (r *run) removeRemote(ctx context.Context, link *store.Link, stillExists bo
 			err = gerr
 		}
 	}
-	if err != nil && !errors.Is(err, ErrRemoteNotFound) {
+	kept := errors.Is(err, ErrKept)
+	if err != nil && !kept && !errors.Is(err, ErrRemoteNotFound) {
 		return err
 	}
 	reason := ReasonDeletedLocally
@@ -1258,11 +1259,16 @@ func (r *run) removeRemote(ctx context.Context, link *store.Link, stillExists bo
 		reason = ReasonOutOfScope
 	}
 	return r.inTx(ctx, func(tx *store.Tx) error {
-		r.stats.RemoteRemoved++
-		if err := r.unlink(ctx, tx, link, !stillExists); err != nil {
+		action := "remove"
+		if kept {
+			action = "keep"
+		} else {
+			r.stats.RemoteRemoved++
+		}
+		if err := r.unlink(ctx, tx, link, !stillExists && !kept); err != nil {
 			return err
 		}
-		return r.journal(ctx, tx, link.LocalID, link.RemoteID, "remote", "remove", nil, reason)
+		return r.journal(ctx, tx, link.LocalID, link.RemoteID, "remote", action, nil, reason)
 	})
 }
 

@@ -279,7 +279,7 @@ func ApplyEventFields(a *crm.Activity, f Fields, names []string) error {
 			}
 		case FieldTimeZone:
 			if v != "" {
-				if _, err := time.LoadLocation(v); err != nil {
+				if _, err := crm.LoadZone(v); err != nil {
 					return fmt.Errorf("event time zone %q: %w", v, err)
 				}
 				a.TimeZone = v

@@ -403,21 +403,27 @@ func (r *run) removeMany(ctx context.Context, bw BatchWriter, recs []pushRec) er
 	err := r.inTx(ctx, func(tx *store.Tx) error {
 		retry = nil
 		for i, e := range errs {
-			if e != nil && !errors.Is(e, ErrRemoteNotFound) {
+			kept := errors.Is(e, ErrKept)
+			if e != nil && !kept && !errors.Is(e, ErrRemoteNotFound) {
 				retry = append(retry, i)
 				continue
 			}
 			rec := recs[i]
-			r.stats.RemoteRemoved++
+			action := "remove"
+			if kept {
+				action = "keep"
+			} else {
+				r.stats.RemoteRemoved++
+			}
 			r.previewName = DisplayName(rec.lr.Fields)
-			if err := r.unlink(ctx, tx, rec.link, !rec.lr.Exists); err != nil {
+			if err := r.unlink(ctx, tx, rec.link, !rec.lr.Exists && !kept); err != nil {
 				return err
 			}
 			reason := ReasonDeletedLocally
 			if rec.lr.Exists {
 				reason = ReasonOutOfScope
 			}
-			if err := r.journal(ctx, tx, rec.id, rec.link.RemoteID, "remote", "remove", nil, reason); err != nil {
+			if err := r.journal(ctx, tx, rec.id, rec.link.RemoteID, "remote", action, nil, reason); err != nil {
 				return err
 			}
 		}
@@ -477,7 +483,7 @@ func (w singleWriter) DeleteMany(ctx context.Context, items []Ref) ([]error, err
 	out := make([]error, 0, len(items))
 	for _, it := range items {
 		err := w.c.Delete(ctx, it.RemoteID, it.ETag)
-		if err != nil && !errors.Is(err, ErrPrecondition) && !errors.Is(err, ErrRemoteNotFound) {
+		if err != nil && !errors.Is(err, ErrPrecondition) && !errors.Is(err, ErrRemoteNotFound) && !errors.Is(err, ErrKept) {
 			return out, err
 		}
 		out = append(out, err)

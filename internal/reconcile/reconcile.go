@@ -165,6 +165,11 @@ var (
 	ErrPrecondition = errors.New("remote item changed since it was read")
 	// ErrRemoteNotFound: the item does not exist (any more).
 	ErrRemoteNotFound = errors.New("remote item not found")
+	// ErrKept: Delete left the item where it is, by the binding's policy
+	// (an address book keeps the cards Tandem did not put there). The
+	// engine keeps the link, dormant, even when the record is deleted for
+	// good: the item is not a new one to import while it stays unchanged.
+	ErrKept = errors.New("remote item kept by policy")
 )
 
 // ErrCollectionEmpty stops a run whose full listing found nothing while

@@ -1,24 +1,16 @@
 package syncer_test
 
 import (
-	"bufio"
 	"context"
 	"crypto/rand"
 	"database/sql"
 	"encoding/base64"
-	"encoding/json"
 	"fmt"
-	"io"
 	"log/slog"
 	mrand "math/rand/v2"
 	"os"
-	"os/exec"
 	"slices"
 	"strconv"
-	"strings"
-	"sync"
-	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -32,40 +24,25 @@ import (
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
+	"github.com/tandem-crm/tandem/internal/testenv/crashtest"
 	"github.com/tandem-crm/tandem/internal/testenv/storetest"
 )
 
-// The crash test's parent hands the child process its data folder, key,
-// connection and emulator in these variables.
-const (
-	crashEnvHelper = "TANDEM_CRASH_HELPER"
-	crashEnvData   = "TANDEM_CRASH_DATA"
-	crashEnvKey    = "TANDEM_CRASH_KEY"
-	crashEnvConn   = "TANDEM_CRASH_CONNECTION"
-	crashEnvGoogle = "TANDEM_CRASH_GOOGLE"
-	// crashEnvHalt ("point:n") makes the child stop at the n-th time the
-	// engine passes a crash point (reconcile.HookItem, HookCommitted …),
-	// say so and wait there for the parent's SIGKILL.
-	crashEnvHalt = "TANDEM_CRASH_HALT"
-)
+// The crash test's parent hands the child process the emulator in this
+// variable, next to what package crashtest passes.
+const crashEnvGoogle = "TANDEM_CRASH_GOOGLE"
 
 const (
 	crashGoogleUser = "crash@gmail.com"
 	crashMarkerKey  = "tandem.marker" // connector/google's clientData key
-	crashReady      = "crash-helper: running"
-	crashDone       = "crash-helper: done "
-	crashHalted     = "crash-helper: halted at "
 )
 
 // TestCrashHelperProcess is the child of TestCrashNoDuplicates: it opens
 // the app on the parent's data folder, as `tandem sync run` does, and runs
 // the connection once. The parent kills it with SIGKILL at a random moment.
 func TestCrashHelperProcess(t *testing.T) {
-	if os.Getenv(crashEnvHelper) != "1" {
-		t.Skip("the child process of TestCrashNoDuplicates")
-	}
+	cfg, connID := crashtest.Helper(t, "TestCrashNoDuplicates")
 	ctx := context.Background()
-	cfg := &config.Config{DataDir: os.Getenv(crashEnvData), SecretKey: os.Getenv(crashEnvKey)}
 	a, err := app.Open(ctx, cfg, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatalf("open app: %v", err)
@@ -74,28 +51,12 @@ func TestCrashHelperProcess(t *testing.T) {
 	if api, err := a.Settings.Get(ctx, "GoogleApiUrl"); err != nil || api != os.Getenv(crashEnvGoogle) {
 		t.Fatalf("GoogleApiUrl %q (%v), want the parent's emulator %q", api, err, os.Getenv(crashEnvGoogle))
 	}
-	if at := os.Getenv(crashEnvHalt); at != "" {
-		point, nth, _ := strings.Cut(at, ":")
-		want, err := strconv.ParseInt(nth, 10, 64)
-		if err != nil {
-			t.Fatalf("%s=%q: %v", crashEnvHalt, at, err)
-		}
-		var seen atomic.Int64
-		reconcile.SetTestHook(func(ctx context.Context, p string) error {
-			if p == point && seen.Add(1) == want {
-				fmt.Println(crashHalted + at)
-				time.Sleep(time.Hour) // the parent kills the process here
-			}
-			return nil
-		})
-	}
-	fmt.Println(crashReady)
-	res, err := a.Sync.RunConnection(ctx, os.Getenv(crashEnvConn))
+	crashtest.Ready()
+	res, err := a.Sync.RunConnection(ctx, connID)
 	if err != nil {
 		t.Fatalf("run: %v", err)
 	}
-	js, _ := json.Marshal(res.Stats[syncer.KindContacts])
-	fmt.Println(crashDone + string(js))
+	crashtest.Done(res.Stats[syncer.KindContacts])
 }
 
 // TestCrashNoDuplicates is invariant 1 (no duplicates) under crashes: a
@@ -207,9 +168,11 @@ func TestCrashNoDuplicates(t *testing.T) {
 	a.Close(ctx) // the children own the data folder from here
 	t.Logf("prepared %d contacts in %.1f s", contacts, time.Since(started).Seconds())
 
-	env := append(os.Environ(), crashEnvHelper+"=1", crashEnvData+"="+cfg.DataDir, crashEnvKey+"="+key,
-		crashEnvConn+"="+conn.ID, crashEnvGoogle+"="+g.URL)
-	db := openRaw(t, cfg.SQLitePath())
+	env := crashtest.Env(cfg, conn.ID, crashEnvGoogle+"="+g.URL)
+	db := crashtest.OpenRaw(t, cfg)
+	startChild := func(t *testing.T, env []string) *crashtest.Child {
+		return crashtest.Start(t, "TestCrashHelperProcess", env)
+	}
 	// Google contacts Tandem created: those carrying its marker (creates
 	// go 200 to a request, so counting requests would not do).
 	creates := func() int {
@@ -238,9 +201,9 @@ func TestCrashNoDuplicates(t *testing.T) {
 	// applied when the child stops; the page is one transaction, so the
 	// store holds the first page only, and the next child applies the
 	// second again, once.
-	ch0 := startChild(t, append(env, crashEnvHalt+"="+reconcile.HookItem+":750"))
-	if !ch0.killWhenHalted() {
-		t.Fatalf("the child did not halt inside the import's second page:\n%s", ch0.output())
+	ch0 := startChild(t, append(env, crashtest.Halt(reconcile.HookItem, 750)))
+	if !ch0.KillWhenHalted() {
+		t.Fatalf("the child did not halt inside the import's second page:\n%s", ch0.Output())
 	}
 	if n := countContacts(); n != contacts+500 {
 		t.Errorf("%d contacts after a kill inside the second page, want %d (the first page's only)", n, contacts+500)
@@ -248,10 +211,10 @@ func TestCrashNoDuplicates(t *testing.T) {
 
 	// A kill after a batch of creates reached Google, before their links
 	// are completed: the batch's pending links stay, with markers.
-	expireLease(t, db, conn.ID)
-	chp := startChild(t, append(env, crashEnvHalt+"="+reconcile.HookPushed+":2"))
-	if !chp.killWhenHalted() {
-		t.Fatalf("the child did not halt after a batch of creates:\n%s", chp.output())
+	crashtest.ExpireLease(t, db, conn.ID)
+	chp := startChild(t, append(env, crashtest.Halt(reconcile.HookPushed, 2)))
+	if !chp.KillWhenHalted() {
+		t.Fatalf("the child did not halt after a batch of creates:\n%s", chp.Output())
 	}
 	if _, pending := linkCounts(t, db); pending == 0 || creates() == 0 {
 		t.Errorf("after a kill between a batch's creates and its links: %d pending links, %d creates", pending, creates())
@@ -270,17 +233,17 @@ func TestCrashNoDuplicates(t *testing.T) {
 	var killed, finished, leftPending, leftUnlinked int
 	killStart := time.Now()
 	for k := 0; killed < kills && k < 2*kills; k++ {
-		expireLease(t, db, conn.ID)
+		crashtest.ExpireLease(t, db, conn.ID)
 		w := max(float64(max(contacts-creates(), 0))/rate/float64(kills-killed+1), 0.002)
 		delay := time.Duration(rng.Float64() * 2 * w * float64(time.Second))
 		ch := startChild(t, env)
 		t0 := time.Now()
-		if ch.killAfter(delay) {
+		if ch.KillAfter(delay) {
 			killed++
 		} else {
 			finished++
-			if !ch.ok() {
-				t.Fatalf("child %d failed on its own:\n%s", k, ch.output())
+			if !ch.OK() {
+				t.Fatalf("child %d failed on its own:\n%s", k, ch.Output())
 			}
 		}
 		running += time.Since(t0)
@@ -307,22 +270,22 @@ func TestCrashNoDuplicates(t *testing.T) {
 	// Tandem) merge in the pull, whose page commits the remote titles
 	// locally and queues the notes for Google; the child stops there.
 	edited := editBothSides(t, ctx, cfg, g.Server, conn.ID, 40)
-	expireLease(t, db, conn.ID)
-	chc := startChild(t, append(env, crashEnvHalt+"="+reconcile.HookCommitted+":1"))
-	if !chc.killWhenHalted() {
-		t.Fatalf("the child did not halt after a page with queued remote writes:\n%s", chc.output())
+	crashtest.ExpireLease(t, db, conn.ID)
+	chc := startChild(t, append(env, crashtest.Halt(reconcile.HookCommitted, 1)))
+	if !chc.KillWhenHalted() {
+		t.Fatalf("the child did not halt after a page with queued remote writes:\n%s", chc.Output())
 	}
 
 	// Resume: one child runs to completion.
-	expireLease(t, db, conn.ID)
+	crashtest.ExpireLease(t, db, conn.ID)
 	ch := startChild(t, env)
-	if !ch.wait(2 * time.Minute) {
-		t.Fatalf("the resuming run did not finish:\n%s", ch.output())
+	if !ch.Wait(2 * time.Minute) {
+		t.Fatalf("the resuming run did not finish:\n%s", ch.Output())
 	}
-	if !ch.ok() {
-		t.Fatalf("the resuming run failed:\n%s", ch.output())
+	if !ch.OK() {
+		t.Fatalf("the resuming run failed:\n%s", ch.Output())
 	}
-	t.Logf("resuming run: %s", ch.stats())
+	t.Logf("resuming run: %s", ch.Stats())
 	db.Close()
 
 	// Then two more runs in this process: they find nothing to do.
@@ -546,28 +509,6 @@ func personText(p map[string]any, field, key string) string {
 	return v
 }
 
-// openRaw opens the SQLite file for the few reads and writes the test does
-// behind the store's back.
-func openRaw(t *testing.T, path string) *sql.DB {
-	t.Helper()
-	db, err := sql.Open("sqlite", "file:"+path+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		t.Fatal(err)
-	}
-	db.SetMaxOpenConns(1)
-	t.Cleanup(func() { db.Close() })
-	return db
-}
-
-// expireLease ends the run lease a killed child held: in production it
-// expires syncer.DefaultLeaseTTL (2 minutes) after its last renewal.
-func expireLease(t *testing.T, db *sql.DB, connID string) {
-	t.Helper()
-	if _, err := db.Exec(`UPDATE connections SET run_lease_holder = '', run_lease_until = 0 WHERE id = ?`, connID); err != nil {
-		t.Fatal(err)
-	}
-}
-
 func linkCounts(t *testing.T, db *sql.DB) (complete, pending int) {
 	t.Helper()
 	if err := db.QueryRow(`SELECT COALESCE(SUM(CASE WHEN pending THEN 0 ELSE 1 END), 0),
@@ -575,123 +516,4 @@ func linkCounts(t *testing.T, db *sql.DB) (complete, pending int) {
 		t.Fatal(err)
 	}
 	return complete, pending
-}
-
-// child is a running helper process.
-type child struct {
-	cmd    *exec.Cmd
-	ready  chan struct{} // closed when it starts the run (or ends)
-	halted chan struct{} // closed when it halted at its crash point
-	exit   chan struct{} // closed when it has ended
-	err    error         // of Wait
-
-	mu  sync.Mutex
-	out strings.Builder
-}
-
-func startChild(t *testing.T, env []string) *child {
-	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^TestCrashHelperProcess$", "-test.count=1")
-	cmd.Env = env
-	c := &child{cmd: cmd, ready: make(chan struct{}), halted: make(chan struct{}), exit: make(chan struct{})}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd.Stderr = &lockedWriter{c}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		var once sync.Once
-		sc := bufio.NewScanner(stdout)
-		for sc.Scan() {
-			line := sc.Text()
-			c.mu.Lock()
-			c.out.WriteString(line + "\n")
-			c.mu.Unlock()
-			if line == crashReady {
-				once.Do(func() { close(c.ready) })
-			}
-			if strings.HasPrefix(line, crashHalted) {
-				close(c.halted)
-			}
-		}
-		io.Copy(io.Discard, stdout)
-		once.Do(func() { close(c.ready) })
-		c.err = cmd.Wait()
-		close(c.exit)
-	}()
-	return c
-}
-
-type lockedWriter struct{ c *child }
-
-func (w *lockedWriter) Write(p []byte) (int, error) {
-	w.c.mu.Lock()
-	defer w.c.mu.Unlock()
-	return w.c.out.Write(p)
-}
-
-// killAfter kills the child with SIGKILL d after it started its run and
-// reports whether it did (false: the child ended first).
-func (c *child) killAfter(d time.Duration) bool {
-	select {
-	case <-c.ready:
-	case <-time.After(time.Minute):
-	}
-	select {
-	case <-c.exit:
-		return false
-	case <-time.After(d):
-	}
-	c.cmd.Process.Signal(syscall.SIGKILL)
-	<-c.exit
-	return !c.ok()
-}
-
-// killWhenHalted kills the child with SIGKILL once it halted at its crash
-// point, and reports whether it did halt (false: it ended, or did not get
-// there within two minutes).
-func (c *child) killWhenHalted() bool {
-	select {
-	case <-c.halted:
-	case <-c.exit:
-		return false
-	case <-time.After(2 * time.Minute):
-		c.cmd.Process.Signal(syscall.SIGKILL)
-		<-c.exit
-		return false
-	}
-	c.cmd.Process.Signal(syscall.SIGKILL)
-	<-c.exit
-	return true
-}
-
-func (c *child) wait(d time.Duration) bool {
-	select {
-	case <-c.exit:
-		return true
-	case <-time.After(d):
-		c.cmd.Process.Signal(syscall.SIGKILL)
-		<-c.exit
-		return false
-	}
-}
-
-func (c *child) ok() bool { return c.err == nil && strings.Contains(c.output(), crashDone) }
-
-func (c *child) output() string {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.out.String()
-}
-
-func (c *child) stats() string {
-	out := c.output()
-	if i := strings.Index(out, crashDone); i >= 0 {
-		s, _, _ := strings.Cut(out[i+len(crashDone):], "\n")
-		return s
-	}
-	return ""
 }

@@ -353,8 +353,7 @@ func (cc *CollectionConnector) Update(ctx context.Context, remoteID, etag string
 // its link dormant, as for any record out of scope.
 func (cc *CollectionConnector) Delete(ctx context.Context, remoteID, etag string) error {
 	if cc.opt.KeepForeign && !cc.created(remoteID) {
-		cc.opt.Log.Info("dav: object kept: Tandem did not create it", "href", remoteID)
-		return nil
+		return fmt.Errorf("%w: %s: Tandem did not create it", reconcile.ErrKept, remoteID)
 	}
 	if err := cc.c.Delete(ctx, remoteID, etag); err != nil {
 		return cc.writeError(err)

@@ -15,6 +15,7 @@ import (
 	"fmt"
 	"io"
 	"mime/quotedprintable"
+	"slices"
 	"strings"
 	"unicode/utf8"
 )
@@ -33,6 +34,7 @@ type cline struct {
 // has the name "" and its word as the only value.
 type cparam struct {
 	name   string   // upper-cased
+	as     string   // the name as written ("type"), "" for a new one
 	raw    string   // everything after "NAME=" (or the bare word), as written
 	values []string // unquoted, RFC 6868 ^-escapes resolved
 }
@@ -47,12 +49,12 @@ type component struct {
 
 // document is a parsed object.
 type document struct {
-	bom      []byte // a leading byte order mark, written back
-	lines    []*cline
-	root     *component
-	invalid  bool // the object held invalid UTF-8
-	extra    bool // content after the root's END (another object)
-	unreadbl int  // lines inside the root that are not content lines
+	bom        []byte // a leading byte order mark, written back
+	lines      []*cline
+	root       *component
+	invalid    bool // the object held invalid UTF-8
+	extra      bool // content after the root's END (another object)
+	unreadable int  // lines inside the root that are not content lines
 }
 
 // parseDocument splits raw into content lines and nests them. root is the
@@ -108,7 +110,7 @@ func parseDocument(raw []byte, root, prefix string) (*document, error) {
 					return d, nil
 				}
 				if c.name != root {
-					return nil, fmt.Errorf("%s: object starts with BEGIN:%s, not BEGIN:%s", prefix, c.name, root)
+					return nil, fmt.Errorf("%s: object starts with BEGIN:%q, not BEGIN:%s", prefix, truncate(c.name, 20), root)
 				}
 				d.root = c
 			} else {
@@ -119,11 +121,11 @@ func parseDocument(raw []byte, root, prefix string) (*document, error) {
 		case l.name == "END" && !l.bad:
 			name := strings.ToUpper(strings.TrimSpace(l.value))
 			if len(stack) == 0 {
-				return nil, fmt.Errorf("%s: END:%s without BEGIN", prefix, name)
+				return nil, fmt.Errorf("%s: END:%q without BEGIN", prefix, truncate(name, 20))
 			}
 			top := stack[len(stack)-1]
 			if top.name != name {
-				return nil, fmt.Errorf("%s: END:%s closes BEGIN:%s", prefix, name, top.name)
+				return nil, fmt.Errorf("%s: END:%q closes BEGIN:%q", prefix, truncate(name, 20), truncate(top.name, 20))
 			}
 			top.end = i
 			stack = stack[:len(stack)-1]
@@ -136,7 +138,7 @@ func parseDocument(raw []byte, root, prefix string) (*document, error) {
 				return nil, fmt.Errorf("%s: no BEGIN:%s", prefix, root)
 			}
 		case l.bad:
-			d.unreadbl++
+			d.unreadable++
 		case l.name != "":
 			top := stack[len(stack)-1]
 			top.props = append(top.props, i)
@@ -146,7 +148,7 @@ func parseDocument(raw []byte, root, prefix string) (*document, error) {
 		return nil, fmt.Errorf("%s: no BEGIN:%s", prefix, root)
 	}
 	if len(stack) > 0 {
-		return nil, fmt.Errorf("%s: BEGIN:%s without END", prefix, stack[len(stack)-1].name)
+		return nil, fmt.Errorf("%s: BEGIN:%q without END", prefix, truncate(stack[len(stack)-1].name, 20))
 	}
 	return d, nil
 }
@@ -186,6 +188,10 @@ func parseLine(raw []byte, s string) *cline {
 			i++
 		}
 		pname := strings.TrimSpace(s[start:i])
+		if i < len(s) && s[i] == '=' && !validName(pname) {
+			l.bad = true
+			return l
+		}
 		if i < len(s) && s[i] == '=' {
 			i++
 			vstart := i
@@ -212,7 +218,7 @@ func parseLine(raw []byte, s string) *cline {
 				}
 				break
 			}
-			l.params = append(l.params, cparam{name: strings.ToUpper(pname), raw: s[vstart:i], values: values})
+			l.params = append(l.params, cparam{name: strings.ToUpper(pname), as: pname, raw: s[vstart:i], values: values})
 		} else if pname != "" {
 			l.params = append(l.params, cparam{raw: pname, values: []string{pname}})
 		}
@@ -426,7 +432,10 @@ func (p cprop) String() string {
 	b.WriteString(p.name)
 	for _, pa := range p.params {
 		b.WriteByte(';')
-		if pa.name != "" {
+		switch {
+		case pa.as != "":
+			b.WriteString(pa.as + "=")
+		case pa.name != "":
 			b.WriteString(pa.name + "=")
 		}
 		b.WriteString(pa.raw)
@@ -469,6 +478,37 @@ func (l *cline) rewrite(value string, keep func(cparam) bool, add ...cparam) str
 		}
 	}
 	p.params = append(p.params, add...)
+	return p.String()
+}
+
+// edit renders l with a new value and its parameters changed in place: a
+// parameter in set takes the place of the first of its name (or comes
+// last), further ones of its name and those named in drop go.
+func (l *cline) edit(value string, set []cparam, drop ...string) string {
+	p := cprop{group: l.group, name: l.name, value: value}
+	done := map[string]bool{}
+	for _, pa := range l.params {
+		if slices.Contains(drop, pa.name) || done[pa.name] {
+			continue
+		}
+		replaced := false
+		for _, s := range set {
+			if s.name == pa.name && pa.name != "" {
+				s.as = pa.as
+				p.params = append(p.params, s)
+				done[pa.name], replaced = true, true
+				break
+			}
+		}
+		if !replaced {
+			p.params = append(p.params, pa)
+		}
+	}
+	for _, s := range set {
+		if !done[s.name] {
+			p.params = append(p.params, s)
+		}
+	}
 	return p.String()
 }
 

@@ -44,8 +44,8 @@ func parseICal(raw []byte, def *time.Location) (*icalDoc, error) {
 	if d.extra {
 		x.warn("content after END:VCALENDAR ignored")
 	}
-	if d.unreadbl > 0 {
-		x.warn(fmt.Sprintf("%d unreadable lines kept as they are", d.unreadbl))
+	if d.unreadable > 0 {
+		x.warn(fmt.Sprintf("%d unreadable lines kept as they are", d.unreadable))
 	}
 	x.tz = newTZResolver(d, def)
 	return x, nil
@@ -65,7 +65,8 @@ func (x *icalDoc) uidOf(c *component) string {
 func (x *icalDoc) modified(c *component) time.Time {
 	for _, n := range []string{"LAST-MODIFIED", "DTSTAMP"} {
 		if l := x.d.first(c, n); l != nil {
-			if t, err := time.Parse("20060102T150405Z", strings.TrimSpace(l.value)); err == nil {
+			// Some clients write them floating; read as UTC, they are close.
+			if t, err := time.Parse("20060102T150405", strings.TrimSuffix(strings.TrimSpace(l.value), "Z")); err == nil {
 				return t
 			}
 		}
@@ -129,6 +130,14 @@ func (x *icalDoc) parseDT(l *cline) ([]dtval, error) {
 }
 
 func (x *icalDoc) parseOne(s, tzid string) (dtval, error) {
+	v, err := x.parseValue(s, tzid)
+	if err == nil && (v.t.UTC().Year() < 1 || v.t.UTC().Year() > 9999) {
+		err = fmt.Errorf("out of range")
+	}
+	return v, err
+}
+
+func (x *icalDoc) parseValue(s, tzid string) (dtval, error) {
 	switch {
 	case len(s) == 8:
 		t, err := time.Parse("20060102", s)
@@ -179,19 +188,20 @@ func formOf(allDay bool, zone string) dtForm {
 func (f dtForm) line(name string, t time.Time, keep *cline) string {
 	var value string
 	var params []cparam
+	drop := []string{"VALUE", "TZID"}
 	switch {
 	case f.date:
 		value = t.UTC().Format("20060102")
-		params = []cparam{newParam("VALUE", "DATE")}
+		params, drop = []cparam{newParam("VALUE", "DATE")}, drop[1:]
 	case f.zone == "UTC":
 		value = t.UTC().Format("20060102T150405Z")
 	default:
 		loc, _ := loadZone(f.zone)
 		value = t.In(loc).Format("20060102T150405")
-		params = []cparam{newParam("TZID", f.zone)}
+		params, drop = []cparam{newParam("TZID", f.zone)}, drop[:1]
 	}
 	if keep != nil {
-		return keep.rewrite(value, func(p cparam) bool { return p.name != "VALUE" && p.name != "TZID" }, params...)
+		return keep.edit(value, params, drop...)
 	}
 	return cprop{name: name, params: params, value: value}.String()
 }
@@ -204,27 +214,7 @@ func (f dtForm) tzid() string {
 	return f.zone
 }
 
-// zoneCache keeps loaded IANA zones: time.LoadLocation reads the database
-// each time.
-var zoneCache sync.Map // name → *time.Location
-
-func loadZone(name string) (*time.Location, error) {
-	if name == "" || name == "Local" {
-		return nil, fmt.Errorf("no zone")
-	}
-	if name == "UTC" {
-		return time.UTC, nil
-	}
-	if l, ok := zoneCache.Load(name); ok {
-		return l.(*time.Location), nil
-	}
-	l, err := time.LoadLocation(name)
-	if err != nil {
-		return nil, err
-	}
-	zoneCache.Store(name, l)
-	return l, nil
-}
+func loadZone(name string) (*time.Location, error) { return crm.LoadZone(name) }
 
 // tzResolver turns TZIDs into zones. Calendars write TZIDs of every kind:
 // IANA names, IANA names behind a vendor prefix (Thunderbird's
@@ -346,18 +336,18 @@ var windowsZones = map[string]string{
 	"mountain standard time": "America/Denver", "central america standard time": "America/Guatemala",
 	"central standard time": "America/Chicago", "central standard time (mexico)": "America/Mexico_City",
 	"canada central standard time": "America/Regina", "sa pacific standard time": "America/Bogota",
-	"eastern standard time": "America/New_York", "us eastern standard time": "America/Indianapolis",
+	"eastern standard time": "America/New_York", "us eastern standard time": "America/Indiana/Indianapolis",
 	"venezuela standard time": "America/Caracas", "atlantic standard time": "America/Halifax",
 	"sa western standard time": "America/La_Paz", "pacific sa standard time": "America/Santiago",
 	"newfoundland standard time": "America/St_Johns", "e. south america standard time": "America/Sao_Paulo",
-	"argentina standard time": "America/Buenos_Aires", "greenland standard time": "America/Godthab",
-	"utc-02": "Etc/GMT+2", "azores standard time": "Atlantic/Azores", "cape verde standard time": "Atlantic/Cape_Verde",
+	"argentina standard time": "America/Argentina/Buenos_Aires", "greenland standard time": "America/Nuuk",
+	"utc-02": "Etc/GMT+2", "utc+12": "Etc/GMT-12", "utc-08": "Etc/GMT+8", "utc-09": "Etc/GMT+9", "utc+13": "Etc/GMT-13", "azores standard time": "Atlantic/Azores", "cape verde standard time": "Atlantic/Cape_Verde",
 	"utc": "UTC", "gmt standard time": "Europe/London", "greenwich standard time": "Atlantic/Reykjavik",
 	"w. europe standard time": "Europe/Berlin", "central europe standard time": "Europe/Budapest",
 	"romance standard time": "Europe/Paris", "central european standard time": "Europe/Warsaw",
 	"w. central africa standard time": "Africa/Lagos", "gtb standard time": "Europe/Bucharest",
 	"e. europe standard time": "Europe/Chisinau", "egypt standard time": "Africa/Cairo",
-	"south africa standard time": "Africa/Johannesburg", "fle standard time": "Europe/Kiev",
+	"south africa standard time": "Africa/Johannesburg", "fle standard time": "Europe/Kyiv",
 	"israel standard time": "Asia/Jerusalem", "kaliningrad standard time": "Europe/Kaliningrad",
 	"arabic standard time": "Asia/Baghdad", "turkey standard time": "Europe/Istanbul",
 	"arab standard time": "Asia/Riyadh", "belarus standard time": "Europe/Minsk",
@@ -365,10 +355,10 @@ var windowsZones = map[string]string{
 	"iran standard time": "Asia/Tehran", "arabian standard time": "Asia/Dubai", "russia time zone 3": "Europe/Samara",
 	"caucasus standard time": "Asia/Yerevan", "afghanistan standard time": "Asia/Kabul",
 	"ekaterinburg standard time": "Asia/Yekaterinburg", "pakistan standard time": "Asia/Karachi",
-	"india standard time": "Asia/Calcutta", "sri lanka standard time": "Asia/Colombo",
-	"nepal standard time": "Asia/Katmandu", "central asia standard time": "Asia/Almaty",
+	"india standard time": "Asia/Kolkata", "sri lanka standard time": "Asia/Colombo",
+	"nepal standard time": "Asia/Kathmandu", "central asia standard time": "Asia/Almaty",
 	"bangladesh standard time": "Asia/Dhaka", "omsk standard time": "Asia/Omsk",
-	"myanmar standard time": "Asia/Rangoon", "se asia standard time": "Asia/Bangkok",
+	"myanmar standard time": "Asia/Yangon", "se asia standard time": "Asia/Bangkok",
 	"n. central asia standard time": "Asia/Novosibirsk", "north asia standard time": "Asia/Krasnoyarsk",
 	"china standard time": "Asia/Shanghai", "north asia east standard time": "Asia/Irkutsk",
 	"singapore standard time": "Asia/Singapore", "w. australia standard time": "Australia/Perth",
@@ -509,6 +499,19 @@ func (r *vtzRules) offsetAt(w time.Time) int {
 			continue // zones change at most a few times a year
 		}
 		opt.Dtstart = o.start
+		if opt.Count == 0 {
+			// Start the rule near w: rrule-go gives up on long
+			// expansions (a zone defined from 1601 is common), and the
+			// onsets of a yearly or monthly rule repeat with its period.
+			step := max(opt.Interval, 1)
+			if opt.Freq == rrule.YEARLY {
+				if years := w.Year() - 2 - o.start.Year(); years > step {
+					opt.Dtstart = o.start.AddDate(years-years%step, 0, 0)
+				}
+			} else if months := (w.Year()-2-o.start.Year())*12 + int(w.Month()-o.start.Month()); months > step {
+				opt.Dtstart = o.start.AddDate(0, months-months%step, 0)
+			}
+		}
 		rr, err := rrule.NewRRule(*opt)
 		if err != nil {
 			continue
@@ -525,12 +528,14 @@ func (r *vtzRules) offsetAt(w time.Time) int {
 	return off
 }
 
-// vtimezone renders a VTIMEZONE for an IANA zone from Go's tz database:
-// the zone's rules in the year of t as a yearly STANDARD/DAYLIGHT pair
-// (from 1970, as Thunderbird and Apple write them), or a single
-// observance for a zone without daylight saving that year. Clients that
-// know the IANA name (all common ones) use their own data; the rest get
-// the rules right for the years around t.
+// vtimezone renders a VTIMEZONE for an IANA zone from Go's tz database.
+// A zone whose daylight saving follows a yearly weekday rule around t
+// (most) gets a STANDARD/DAYLIGHT pair with RRULEs from 1970, as
+// Thunderbird and Apple write them; one without daylight saving a single
+// observance; any other (Morocco's, tied to Ramadan) its actual changes
+// from the year before t to ten years after, as RDATEs. Clients that know
+// the IANA name (all common ones) use their own data; the rest get the
+// times right for the years around t.
 func vtimezone(name string, t time.Time) string {
 	loc, err := loadZone(name)
 	if err != nil {
@@ -544,62 +549,112 @@ func vtimezone(name string, t time.Time) string {
 	var b strings.Builder
 	b.WriteString("BEGIN:VTIMEZONE\r\n")
 	b.WriteString(cprop{name: "TZID", value: name}.String())
-	trs := transitions(loc, year)
-	if len(trs) == 2 && trs[0].from == trs[1].to && trs[0].to == trs[1].from {
-		for _, tr := range trs {
-			kind := "STANDARD"
-			if tr.dst {
-				kind = "DAYLIGHT"
-			}
-			wall := tr.at.Add(time.Duration(tr.from) * time.Second).UTC()
-			n := (wall.Day()-1)/7 + 1
-			if wall.Day()+7 > daysIn(wall.Year(), wall.Month()) {
-				n = -1
-			}
-			wd := strings.ToUpper(wall.Weekday().String()[:2])
-			start := nthWeekday(1970, wall.Month(), wall.Weekday(), n)
-			start = start.Add(time.Duration(wall.Hour())*time.Hour + time.Duration(wall.Minute())*time.Minute +
-				time.Duration(wall.Second())*time.Second)
-			b.WriteString("BEGIN:" + kind + "\r\n")
-			b.WriteString("DTSTART:" + start.Format("20060102T150405") + "\r\n")
-			b.WriteString(fmt.Sprintf("RRULE:FREQ=YEARLY;BYMONTH=%d;BYDAY=%d%s\r\n", int(wall.Month()), n, wd))
-			b.WriteString("TZOFFSETFROM:" + formatOffset(tr.from) + "\r\n")
-			b.WriteString("TZOFFSETTO:" + formatOffset(tr.to) + "\r\n")
-			if tr.abbr != "" {
-				b.WriteString(cprop{name: "TZNAME", value: escapeText(tr.abbr)}.String())
-			}
-			b.WriteString("END:" + kind + "\r\n")
+	observance := func(tr transition, start time.Time, extra string) {
+		kind := "STANDARD"
+		if tr.dst {
+			kind = "DAYLIGHT"
 		}
-	} else {
-		// No daylight saving that year, or rules too irregular for a
-		// yearly pair: the offsets as they stand, each change as one onset.
+		b.WriteString("BEGIN:" + kind + "\r\n")
+		b.WriteString("DTSTART:" + start.Format("20060102T150405") + "\r\n")
+		b.WriteString(extra)
+		b.WriteString("TZOFFSETFROM:" + formatOffset(tr.from) + "\r\n")
+		b.WriteString("TZOFFSETTO:" + formatOffset(tr.to) + "\r\n")
+		if tr.abbr != "" {
+			b.WriteString(cprop{name: "TZNAME", value: escapeText(tr.abbr)}.String())
+		}
+		b.WriteString("END:" + kind + "\r\n")
+	}
+	trs := transitions(loc, year)
+	switch rules, ok := yearlyRules(loc, year, trs); {
+	case len(trs) == 0:
 		at := time.Date(year, 1, 1, 0, 0, 0, 0, loc)
-		abbr, off := at.Zone()
-		obs := []transition{{at: time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), from: off, to: off, abbr: abbr, dst: at.IsDST()}}
-		obs = append(obs, trs...)
-		obs = append(obs, transitions(loc, year+1)...)
-		for i, tr := range obs {
-			kind := "STANDARD"
-			if tr.dst {
-				kind = "DAYLIGHT"
+		abbr, off := zoneAt(at)
+		observance(transition{from: off, to: off, abbr: abbr, dst: at.IsDST()}, time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), "")
+	case ok:
+		for i, tr := range trs {
+			observance(tr, rules[i].start, rules[i].rrule)
+		}
+	default:
+		at := time.Date(year-1, 1, 1, 0, 0, 0, 0, loc)
+		abbr, off := zoneAt(at)
+		observance(transition{from: off, to: off, abbr: abbr, dst: at.IsDST()}, time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC), "")
+		var all []transition
+		for y := year - 1; y <= year+10; y++ {
+			all = append(all, transitions(loc, y)...)
+		}
+		// One observance per kind of change, its later onsets as RDATEs.
+		type kind struct {
+			from, to int
+			abbr     string
+			dst      bool
+		}
+		var order []kind
+		onsets := map[kind][]string{}
+		for _, tr := range all {
+			k := kind{tr.from, tr.to, tr.abbr, tr.dst}
+			if _, seen := onsets[k]; !seen {
+				order = append(order, k)
 			}
-			wall := tr.at.Add(time.Duration(tr.from) * time.Second).UTC()
-			if i == 0 {
-				wall = tr.at
+			onsets[k] = append(onsets[k], tr.wall().Format("20060102T150405"))
+		}
+		for _, k := range order {
+			extra := ""
+			if os := onsets[k]; len(os) > 1 {
+				extra = cprop{name: "RDATE", value: strings.Join(os[1:], ",")}.String()
 			}
-			b.WriteString("BEGIN:" + kind + "\r\n")
-			b.WriteString("DTSTART:" + wall.Format("20060102T150405") + "\r\n")
-			b.WriteString("TZOFFSETFROM:" + formatOffset(tr.from) + "\r\n")
-			b.WriteString("TZOFFSETTO:" + formatOffset(tr.to) + "\r\n")
-			if tr.abbr != "" {
-				b.WriteString(cprop{name: "TZNAME", value: escapeText(tr.abbr)}.String())
-			}
-			b.WriteString("END:" + kind + "\r\n")
+			first, _ := time.Parse("20060102T150405", onsets[k][0])
+			observance(transition{from: k.from, to: k.to, abbr: k.abbr, dst: k.dst}, first, extra)
 		}
 	}
 	b.WriteString("END:VTIMEZONE\r\n")
 	vtzCache.Store(key, b.String())
 	return b.String()
+}
+
+// wall is the local time a change happens at, on the clock before it.
+func (tr transition) wall() time.Time {
+	return tr.at.Add(time.Duration(tr.from) * time.Second).UTC()
+}
+
+type yearlyRule struct {
+	start time.Time // the onset in 1970
+	rrule string    // the RRULE line
+}
+
+// yearlyRules expresses a year's two changes as "the n-th (or last)
+// weekday of the month" rules, if the two years after follow them.
+func yearlyRules(loc *time.Location, year int, trs []transition) ([]yearlyRule, bool) {
+	if len(trs) != 2 || trs[0].from != trs[1].to || trs[0].to != trs[1].from {
+		return nil, false
+	}
+	type rule struct {
+		month   time.Month
+		weekday time.Weekday
+		n       int
+		clock   time.Duration
+	}
+	ruleOf := func(tr transition) rule {
+		w := tr.wall()
+		n := (w.Day()-1)/7 + 1
+		if w.Day()+7 > daysIn(w.Year(), w.Month()) {
+			n = -1
+		}
+		return rule{w.Month(), w.Weekday(), n, w.Sub(time.Date(w.Year(), w.Month(), w.Day(), 0, 0, 0, 0, time.UTC))}
+	}
+	var out []yearlyRule
+	for i, tr := range trs {
+		r := ruleOf(tr)
+		for y := year + 1; y <= year+2; y++ {
+			next := transitions(loc, y)
+			if len(next) != 2 || ruleOf(next[i]) != r {
+				return nil, false
+			}
+		}
+		wd := strings.ToUpper(r.weekday.String()[:2])
+		out = append(out, yearlyRule{start: nthWeekday(1970, r.month, r.weekday, r.n).Add(r.clock),
+			rrule: fmt.Sprintf("RRULE:FREQ=YEARLY;BYMONTH=%d;BYDAY=%d%s\r\n", int(r.month), r.n, wd)})
+	}
+	return out, true
 }
 
 var vtzCache sync.Map
@@ -631,16 +686,23 @@ func transitions(loc *time.Location, year int) []transition {
 					hi = mid
 				}
 			}
-			abbr, _ := hi.In(loc).Zone()
-			if strings.ContainsAny(abbr, "+-") {
-				abbr = "" // Go's numeric stand-ins are no names
-			}
+			abbr, _ := zoneAt(hi.In(loc))
 			out = append(out, transition{at: hi, from: off, to: noff, abbr: abbr, dst: hi.In(loc).IsDST()})
 			off = noff
 		}
 		t = next
 	}
 	return out
+}
+
+// zoneAt is the zone's abbreviation and offset at t; "" for Go's numeric
+// stand-ins ("+03"), which are no names.
+func zoneAt(t time.Time) (string, int) {
+	abbr, off := t.Zone()
+	if strings.ContainsAny(abbr, "+-") {
+		abbr = ""
+	}
+	return abbr, off
 }
 
 func daysIn(y int, m time.Month) int { return time.Date(y, m+1, 0, 0, 0, 0, 0, time.UTC).Day() }

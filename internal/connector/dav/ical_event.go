@@ -52,6 +52,14 @@ type EventCodec struct {
 	Zone *time.Location
 	// Now stamps DTSTAMP and LAST-MODIFIED (nil: crm.Now).
 	Now func() time.Time
+	// Self is the address of the user who syncs the calendar. An event
+	// without ORGANIZER (a personal one, as most clients write them) reads
+	// as organized by Self, as Tandem reads an activity without organizer
+	// (crmsync.EventsLocal) and as Google reports the calendar's owner;
+	// written back with Self it stays without, unless it has attendees
+	// (a meeting names its organizer, RFC 5545 §3.8.4.3). Empty: such an
+	// event has no organizer.
+	Self string
 }
 
 var _ Codec = EventCodec{}
@@ -124,6 +132,9 @@ func (c EventCodec) read(raw []byte) (*eventDoc, error) {
 		return nil, err
 	}
 	ed.readOverrides(overrides)
+	if c.Self != "" && ed.d.first(ed.master, "ORGANIZER") == nil {
+		ed.fields[reconcile.FieldOrganizer] = strings.ToLower(strings.TrimSpace(c.Self))
+	}
 	for k, v := range ed.fields {
 		if v == "" {
 			delete(ed.fields, k)
@@ -338,8 +349,8 @@ func (ed *eventDoc) readOverrides(comps []*component) {
 	}
 	f[reconcile.FieldExDates] = reconcile.EncodeExDates(ex, ed.allDay)
 	if len(occs) > 0 {
-		if seriesCost(f[reconcile.FieldRRule], last.Sub(ed.startT)) > maxSeriesCost {
-			ed.warn("series too dense to read its overrides")
+		if !seriesUsable(f, last) {
+			ed.warn("overrides of a series that cannot be expanded ignored")
 			return
 		}
 		f[reconcile.FieldOverrides] = reconcile.CanonicalOverrides(f, occs)
@@ -364,31 +375,27 @@ func (ed *eventDoc) normalize(o crm.Occurrence) crm.Occurrence {
 	return o
 }
 
-// maxSeriesCost bounds how many rule iterations reading overrides may
-// take: crm expands the rule from its start to each override, and a
-// SECONDLY rule over years would not finish.
-const maxSeriesCost = 1e6
-
-// seriesCost estimates the iterations expanding rr over span takes.
-func seriesCost(rr string, span time.Duration) float64 {
-	opt, err := rrule.StrToROption(rr)
-	if err != nil {
-		return 0 // crm will not expand it either
+// seriesUsable reports whether crm can expand the series of f up to last
+// in reasonable time. crm expands the rule from its start to each
+// override; rrule-go scans to the year 9999 for a rule that yields
+// nothing, and a sub-daily rule over years takes millions of steps.
+// Calendars hold neither; such a series' overrides are not read.
+func seriesUsable(f reconcile.Fields, last time.Time) bool {
+	a := activity(f)
+	if a == nil {
+		return false
+	}
+	opt, err := rrule.StrToROption(a.RRule)
+	if err != nil || opt.Freq > rrule.DAILY {
+		return false
 	}
 	unit := map[rrule.Frequency]float64{rrule.YEARLY: 365 * 86400, rrule.MONTHLY: 28 * 86400, rrule.WEEKLY: 7 * 86400,
-		rrule.DAILY: 86400, rrule.HOURLY: 3600, rrule.MINUTELY: 60, rrule.SECONDLY: 1}[opt.Freq]
-	if unit == 0 {
-		return 0
+		rrule.DAILY: 86400}[opt.Freq]
+	if last.Sub(*a.Start).Seconds()/(unit*float64(max(opt.Interval, 1))) > 1e5 {
+		return false
 	}
-	periods := span.Seconds()/(unit*float64(max(opt.Interval, 1))) + 1
-	per := 1.0
-	for _, n := range []int{len(opt.Bymonth), len(opt.Bymonthday), len(opt.Byyearday), len(opt.Byweekno), len(opt.Byweekday),
-		len(opt.Byhour), len(opt.Byminute), len(opt.Bysecond), len(opt.Bysetpos)} {
-		if n > 0 {
-			per *= float64(n)
-		}
-	}
-	return periods * per
+	r := a.Series()
+	return r != nil && !r.After(a.Start.Add(-time.Second), true).IsZero()
 }
 
 // readAttendee reads an ATTENDEE line; one without an e-mail is not
@@ -522,7 +529,8 @@ func (c EventCodec) Encode(raw []byte, f reconcile.Fields, uid, marker string) (
 	if p.diff(reconcile.FieldLocation) {
 		p.e.setText(m, "LOCATION", f[reconcile.FieldLocation], "ALTREP")
 	}
-	if p.diff(reconcile.FieldOrganizer) {
+	if p.diff(reconcile.FieldOrganizer) || p.f[reconcile.FieldAttendees] != "" && p.f[reconcile.FieldOrganizer] != "" &&
+		ed.d.first(m, "ORGANIZER") == nil {
 		p.organizer()
 	}
 	if p.diff(reconcile.FieldAttendees) {
@@ -742,9 +750,7 @@ func (p *patch) organizer() {
 			e.remove(i)
 		}
 	case len(idx) > 0:
-		e.replace(idx[0], d.lines[idx[0]].rewrite("mailto:"+v, func(pa cparam) bool {
-			return pa.name != "CN" && pa.name != "EMAIL" && pa.name != "SENT-BY"
-		}))
+		e.replace(idx[0], d.lines[idx[0]].edit("mailto:"+v, nil, "CN", "EMAIL", "SENT-BY"))
 		for _, i := range idx[1:] {
 			e.remove(i)
 		}
@@ -755,12 +761,15 @@ func (p *patch) organizer() {
 
 func attendeeLine(a reconcile.Attendee, keep *cline) string {
 	params := []cparam{}
-	if a.Name != "" {
+	var drop []string
+	if a.Name = strings.TrimSpace(a.Name); a.Name != "" {
 		params = append(params, newParam("CN", a.Name))
+	} else {
+		drop = append(drop, "CN")
 	}
 	params = append(params, newParam("PARTSTAT", toPartStat(a.Status)))
 	if keep != nil {
-		return keep.rewrite(keep.value, func(pa cparam) bool { return pa.name != "CN" && pa.name != "PARTSTAT" }, params...)
+		return keep.edit(keep.value, params, drop...)
 	}
 	return cprop{name: "ATTENDEE", params: params, value: "mailto:" + a.Email}.String()
 }
@@ -819,11 +828,14 @@ func activity(f reconcile.Fields) *crm.Activity {
 	return a
 }
 
-// overrides brings the override VEVENTs in line with the wanted overrides:
-// each listed occurrence gets its component (patched, or new from the
-// master's unmapped properties), one Tandem no longer lists goes back to
-// what the series generates, and one that did not differ from the series
-// follows it.
+// overrides brings the override VEVENTs in line with the wanted overrides,
+// so that they read back as exactly those: a listed occurrence gets its
+// component (patched, or new with the master's unmapped properties and
+// alarms); an unlisted one the series generates is patched to read as
+// generated (what Tandem does not model, an attendee's answer, stays); an
+// excluded one goes, and so does Tandem's override, or one that followed
+// the series, on an occurrence the series no longer has. Other overrides
+// (of RDATE occurrences, say) are left alone.
 func (p *patch) overrides() error {
 	relevant := []string{reconcile.FieldOverrides, reconcile.FieldExDates, reconcile.FieldStart, reconcile.FieldEnd,
 		reconcile.FieldAllDay, reconcile.FieldTimeZone, reconcile.FieldRRule, reconcile.FieldTitle,
@@ -846,6 +858,23 @@ func (p *patch) overrides() error {
 	}
 	removed := splitSet(p.f[reconcile.FieldExDates])
 	oldA, newA := activity(p.old), activity(p.f)
+	last := p.start
+	for _, oc := range p.ed.overrides {
+		if oc.rid.After(last) {
+			last = oc.rid
+		}
+	}
+	for _, o := range want {
+		if o.RecurrenceID.After(last) {
+			last = o.RecurrenceID
+		}
+	}
+	if oldA != nil && !seriesUsable(p.old, last) {
+		oldA = nil
+	}
+	if newA != nil && !seriesUsable(p.f, last) {
+		newA = nil
+	}
 	formChanged := p.allDay != p.ed.allDay
 	done := map[string]bool{}
 	for _, oc := range p.ed.overrides {
@@ -857,20 +886,20 @@ func (p *patch) overrides() error {
 		switch {
 		case formChanged:
 			p.e.removeComponent(oc.c)
-		case done[k]:
 		case listed:
 			p.patchOverride(oc, w)
 			done[k] = true
 		case removed[k]:
 			p.e.removeComponent(oc.c)
-		case had[formatEventTime(oc.rid, p.ed.allDay)]:
-			if newA != nil && newA.IsOccurrence(oc.rid) {
-				p.patchOverride(oc, newA.Generated(oc.rid))
-			} else {
-				p.e.removeComponent(oc.c)
-			}
-		case oldA != nil && newA != nil && oldA.IsOccurrence(oc.rid) && sameOcc(oc.occ, oldA.Generated(oc.rid)) && newA.IsOccurrence(oc.rid):
+		case newA != nil && newA.IsOccurrence(oc.rid):
+			// Not listed: it must read as the series generates it. What
+			// Tandem does not model (an answer, an alarm) stays.
 			p.patchOverride(oc, newA.Generated(oc.rid))
+		case had[formatEventTime(oc.rid, p.ed.allDay)],
+			oldA != nil && oldA.IsOccurrence(oc.rid) && sameOcc(oc.occ, oldA.Generated(oc.rid)):
+			// Tandem's override, or one that followed the series, on an
+			// occurrence the series no longer has.
+			p.e.removeComponent(oc.c)
 		}
 	}
 	var add []string
@@ -926,7 +955,7 @@ func (p *patch) patchOverride(oc *overrideComp, o crm.Occurrence) {
 var mappedEvent = map[string]bool{"UID": true, "DTSTAMP": true, "LAST-MODIFIED": true, "CREATED": true, "RECURRENCE-ID": true,
 	"DTSTART": true, "DTEND": true, "DURATION": true, "RRULE": true, "RDATE": true, "EXDATE": true, "EXRULE": true,
 	"SUMMARY": true, "DESCRIPTION": true, "LOCATION": true, "ORGANIZER": true, "ATTENDEE": true, TandemIDProperty: true,
-	MarkerProperty: true, "STATUS": true}
+	MarkerProperty: true}
 
 // newOverride renders an override VEVENT for o: the mapped properties from
 // the fields, the master's other properties and alarms as they are.
@@ -951,7 +980,11 @@ func (p *patch) newOverride(o crm.Occurrence) string {
 		b.WriteString(attendeeLine(a, nil))
 	}
 	for _, i := range m.props {
-		if !mappedEvent[d.lines[i].name] {
+		l := d.lines[i]
+		if l.name == "STATUS" && strings.EqualFold(strings.TrimSpace(l.value), "CANCELLED") {
+			continue
+		}
+		if !mappedEvent[l.name] {
 			b.Write(d.lines[i].raw)
 			if !strings.HasSuffix(string(d.lines[i].raw), "\n") {
 				b.WriteString("\r\n")

@@ -161,7 +161,7 @@ func (c TaskCodec) read(raw []byte) (*todoDoc, error) {
 		}
 	}
 	f[reconcile.FieldTaskStatus] = status
-	f[reconcile.FieldPriority] = "normal"
+	// Normal priority is no field (reconcile.TaskFields omits it too).
 	if s := strings.TrimSpace(text("PRIORITY")); s != "" {
 		n, err := strconv.Atoi(s)
 		switch {
@@ -324,11 +324,7 @@ func (c TaskCodec) Encode(raw []byte, f reconcile.Fields, uid, marker string) ([
 			}
 		}
 	}
-	newPrio := f[reconcile.FieldPriority]
-	if newPrio == "" {
-		newPrio = "normal"
-	}
-	if newPrio != old[reconcile.FieldPriority] {
+	if newPrio := f[reconcile.FieldPriority]; newPrio != old[reconcile.FieldPriority] {
 		e.setRaw(t, "PRIORITY", map[string]string{"high": "1", "low": "9"}[newPrio])
 	}
 	if diff(reconcile.FieldCompleted) {

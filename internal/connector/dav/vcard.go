@@ -7,7 +7,8 @@ package dav
 //	FN     name
 //	TITLE  job_title
 //	EMAIL  emails: TYPE work/home → kind, else other; PREF=n or TYPE=pref
-//	       → primary (the lowest PREF when several)
+//	       → primary (the lowest PREF when several, the first line when
+//	       none)
 //	TEL    phones: TYPE cell (mobile, iphone) → mobile, work, home, else
 //	       other; primary as for EMAIL; tel: URIs read as the number
 //	NOTE   notes
@@ -89,8 +90,8 @@ func readCard(raw []byte) (*cardDoc, error) {
 	if d.extra {
 		cd.warnings = append(cd.warnings, "content after END:VCARD ignored")
 	}
-	if d.unreadbl > 0 {
-		cd.warnings = append(cd.warnings, fmt.Sprintf("%d unreadable lines kept as they are", d.unreadbl))
+	if d.unreadable > 0 {
+		cd.warnings = append(cd.warnings, fmt.Sprintf("%d unreadable lines kept as they are", d.unreadable))
 	}
 	text := func(name string) string {
 		if l := d.first(cd.card, name); l != nil {
@@ -156,10 +157,14 @@ func (cd *cardDoc) rev() time.Time {
 }
 
 // readList reads the EMAIL or TEL lines: the primary is the line with the
-// lowest PREF (TYPE=pref counts as 1), the first among equals.
+// lowest PREF (TYPE=pref counts as 1), the first among equals. A card
+// without preferences has its first line primary, as Tandem keeps such a
+// list (crm.Contact.Normalize): read otherwise, an imported card would
+// differ from its contact for good, since Tandem does not echo back what a
+// sync wrote.
 func (cd *cardDoc) readList(name string, kind func([]string) string, value func(*cline) string) []listLine {
 	var out []listLine
-	best, bestRank := -1, 101
+	best, bestRank := -1, 102 // below "no preference" (101)
 	for _, i := range cd.d.find(cd.card, name) {
 		l := cd.d.lines[i]
 		v := strings.TrimSpace(value(l))
@@ -232,7 +237,9 @@ func emailValue(l *cline) string {
 
 func phoneValue(l *cline) string {
 	if strings.EqualFold(l.param("VALUE"), "uri") || len(l.value) > 4 && strings.EqualFold(l.value[:4], "tel:") {
-		v := validUTF8(l.value)
+		// A URI has no escapes, but servers that treat every value as
+		// text (Radicale) write tel:+1-555;ext=1 as tel:+1-555\;ext=1.
+		v := validUTF8(unescapeText(l.value))
 		if len(v) > 4 && strings.EqualFold(v[:4], "tel:") {
 			v = v[4:]
 		}
@@ -380,7 +387,7 @@ func (cd *cardDoc) writeN(e *editor, f reconcile.Fields) {
 
 // patchList makes the EMAIL or TEL lines hold want. Entries are matched to
 // lines: the same entry, else the same value, else the next unmatched line
-// in order (an edited value). A matched line is kept as it is when its
+// of the same kind (an edited value). A matched line is kept as it is when its
 // entry holds, otherwise rewritten with its group and other parameters.
 // Lines keep their places when that reads back as want; otherwise (a
 // reordering) the list's lines are written together, in want's order, where
@@ -401,7 +408,7 @@ func (cd *cardDoc) patchList(e *editor, name string, old []listLine, want []list
 				if used[j] {
 					continue
 				}
-				if pass == 0 && o.listEntry == w || pass == 1 && same(o.value, w.value) || pass == 2 {
+				if pass == 0 && o.listEntry == w || pass == 1 && same(o.value, w.value) || pass == 2 && o.kind == w.kind {
 					match[i], used[j] = j, true
 					break
 				}
@@ -504,21 +511,45 @@ func (cd *cardDoc) removeOrphanLabels(e *editor, groups []string) {
 	}
 }
 
-// listLine renders an EMAIL or TEL line for w; from an existing line l
-// (holding was) it keeps the group, the parameters that do not carry kind
-// or preference, and the value as written when it did not change.
+// uriEscaper keeps what phoneValue unescapes: a URI holds neither.
+var uriEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
+
+// listLine renders an EMAIL or TEL line for w. From an existing line l
+// (holding was) it keeps the group and, when only the value changed, every
+// parameter; otherwise the parameters that do not carry kind or
+// preference (INTERNET, VOICE, X- ones). A tel: URI stays one.
 func (cd *cardDoc) listLine(name string, l *cline, was, w listEntry, kindTypes []string) string {
-	var types []string
 	p := cprop{name: name}
 	valueSame := l != nil && was.value == w.value
+	uri := l != nil && name == "TEL" && (strings.EqualFold(l.param("VALUE"), "uri") || len(l.value) > 4 && strings.EqualFold(l.value[:4], "tel:"))
+	switch {
+	case valueSame:
+		p.value = l.value
+	case uri:
+		p.value = "tel:" + uriEscaper.Replace(w.value)
+	default:
+		p.value = escapeText(w.value)
+	}
 	if l != nil {
 		p.group = l.group
+		if was.kind == w.kind && was.primary == w.primary && (w.primary || prefRank(l) == 101) {
+			for _, pa := range l.params {
+				if valueSame || pa.name != "ENCODING" && pa.name != "CHARSET" {
+					p.params = append(p.params, pa)
+				}
+			}
+			return p.String()
+		}
+	}
+	var types []string
+	if l != nil {
 		for _, pa := range l.params {
-			switch {
-			case pa.name == "TYPE" || pa.name == "":
-			case pa.name == "PREF":
-			case (pa.name == "ENCODING" || pa.name == "CHARSET") && !valueSame:
-			case pa.name == "VALUE" && !valueSame && name == "TEL":
+			switch pa.name {
+			case "TYPE", "", "PREF":
+			case "ENCODING", "CHARSET":
+				if valueSame {
+					p.params = append(p.params, pa)
+				}
 			default:
 				p.params = append(p.params, pa)
 			}
@@ -545,11 +576,6 @@ func (cd *cardDoc) listLine(name string, l *cline, was, w listEntry, kindTypes [
 	}
 	if w.primary && cd.version == "4.0" {
 		p.params = append(p.params, newParam("PREF", "1"))
-	}
-	if valueSame {
-		p.value = l.value
-	} else {
-		p.value = escapeText(w.value)
 	}
 	return p.String()
 }

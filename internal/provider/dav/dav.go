@@ -25,6 +25,7 @@ import (
 
 	davc "github.com/tandem-crm/tandem/internal/connector/dav"
 	"github.com/tandem-crm/tandem/internal/connector/retry"
+	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/reconcile"
@@ -279,14 +280,14 @@ func (s *session) Connector(_ context.Context, b provider.BindingSpec) (reconcil
 	opt := davc.CollectionOptions{Log: s.log}
 	// Floating times and unknown zones are the owner's.
 	zone := time.UTC
-	if loc, err := time.LoadLocation(b.TZ); err == nil && b.TZ != "" {
+	if loc, err := crm.LoadZone(b.TZ); err == nil {
 		zone = loc
 	}
 	switch b.Kind {
 	case provider.Contact:
 		opt.Kind, opt.Codec, opt.KeepForeign = davc.AddressBook, &davc.VCardCodec{}, !b.DeleteForeign
 	case provider.Event:
-		opt.Kind, opt.Component, opt.Codec = davc.Calendar, "VEVENT", &davc.EventCodec{Zone: zone}
+		opt.Kind, opt.Component, opt.Codec = davc.Calendar, "VEVENT", &davc.EventCodec{Zone: zone, Self: b.Self}
 		if from := b.From; !from.IsZero() {
 			opt.Window = func(f reconcile.Fields) bool { return reconcile.EventReachesDate(f, from) }
 		}

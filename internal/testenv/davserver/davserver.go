@@ -329,6 +329,26 @@ func (s *Server) Close() error {
 	return errors.Join(errs...)
 }
 
+// ForgetSyncTokens makes Radicale forget every sync token it gave out for
+// the collection at u, as a server that expires old tokens does: a client
+// asking for changes since one of them is refused (DAV:valid-sync-token)
+// once the collection has changed. Xandikos derives its tokens from its
+// history and cannot forget them.
+func (s *Server) ForgetSyncTokens(u string) error {
+	if s.kind != Radicale {
+		return fmt.Errorf("%s cannot forget sync tokens", s.kind)
+	}
+	pu, err := url.Parse(u)
+	if err != nil {
+		return err
+	}
+	rel := strings.Trim(pu.Path, "/")
+	if rel == "" || strings.Contains(rel, "..") {
+		return fmt.Errorf("not a collection: %q", u)
+	}
+	return os.RemoveAll(filepath.Join(s.dir, "collections", "collection-root", filepath.FromSlash(rel), ".Radicale.cache", "sync-token"))
+}
+
 // --- collections -----------------------------------------------------------
 
 // CreateAddressBook creates an address book named name under the address

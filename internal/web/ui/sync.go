@@ -27,40 +27,50 @@ type SyncService = syncer.Sync
 // kind's template (partials/sync.html); the provider shows only as data:
 // its display name in the labels, the path that asks it for consent.
 
-// calendarSyncView is the calendar (event kind) card of a connection page.
-type calendarSyncView struct {
-	Available   bool
-	Provider    string              // the provider's display name
-	Off         bool                // the administrator switched the kind off for the provider
-	OffKey      string              // what the card says about it
-	Push        *provider.PushState // nil: the provider has no push
-	Enabled     bool
-	Settings    syncer.EventSettings
-	ImportTypes []string
-	Today       string               // the default date to sync again from
-	Preview     []store.JournalEntry // after "Preview": the calendar's part
-	Previewed   bool
-	Calendars   []provider.Collection
-	CalendarErr string // the calendar list could not be read
-	LastRun     time.Time
-	LastError   string
-	Stats       reconcile.Stats
-	Errors      map[string]string
-	// NeedsConsent: the account did not grant Tandem its calendar (the
-	// kind was turned on after it connected); ConnectPath asks for it.
+// bindingCard is what every kind's card shows of its binding.
+type bindingCard struct {
+	Available bool                // the connection's provider syncs the kind, in this process
+	Provider  string              // the provider's display name
+	Off       bool                // the administrator switched the kind off for the provider
+	OffKey    string              // what the card says about it
+	Push      *provider.PushState // nil: the provider has no push for the kind
+	Enabled   bool
+	LastRun   time.Time
+	LastError string
+	Stats     reconcile.Stats
+	Preview   []store.JournalEntry // after "Preview": the kind's part
+	Previewed bool
+	Errors    map[string]string
+	// NeedsConsent: the account did not grant Tandem the kind (turned on
+	// after it connected); ConnectPath asks for it.
 	NeedsConsent bool
 	ConnectPath  string
 }
 
-func (u *UI) calendarSyncView(ctx context.Context, connID string, st *syncer.BindingState) calendarSyncView {
-	b, es := st.Binding, st.Settings.(*syncer.EventSettings)
-	v := calendarSyncView{Available: true, Provider: st.DisplayName, Enabled: b.Enabled, Settings: *es, LastRun: b.LastRunAt,
-		LastError: b.LastError, ImportTypes: syncer.ImportTypes, Today: time.Now().Format("2006-01-02"), Push: st.Push,
-		NeedsConsent: st.NeedsConsent, ConnectPath: st.ConnectPath}
-	json.Unmarshal([]byte(b.LastStats), &v.Stats)
+func newBindingCard(st *syncer.BindingState) bindingCard {
+	b := st.Binding
+	c := bindingCard{Available: true, Provider: st.DisplayName, Push: st.Push, Enabled: b.Enabled, LastRun: b.LastRunAt,
+		LastError: b.LastError, NeedsConsent: st.NeedsConsent, ConnectPath: st.ConnectPath}
+	json.Unmarshal([]byte(b.LastStats), &c.Stats)
 	if st.Off != nil {
-		v.Off, v.OffKey = true, st.Off.Key
+		c.Off, c.OffKey = true, st.Off.Key
 	}
+	return c
+}
+
+// calendarSyncView is the calendar (event kind) card of a connection page.
+type calendarSyncView struct {
+	bindingCard
+	Settings    syncer.EventSettings
+	ImportTypes []string
+	Today       string // the default date to sync again from
+	Calendars   []provider.Collection
+	CalendarErr string // the calendar list could not be read
+}
+
+func (u *UI) calendarSyncView(ctx context.Context, connID string, st *syncer.BindingState) calendarSyncView {
+	v := calendarSyncView{bindingCard: newBindingCard(st), Settings: *st.Settings.(*syncer.EventSettings),
+		ImportTypes: syncer.ImportTypes, Today: time.Now().Format("2006-01-02")}
 	var err error
 	if v.Calendars, err = u.sync.Collections(ctx, connID, provider.Event); err != nil {
 		v.CalendarErr = err.Error()
@@ -94,35 +104,14 @@ func (u *UI) saveCalendarSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 
 // taskSyncView is the to-do list (task kind) card of a connection page.
 type taskSyncView struct {
-	Available bool
-	Provider  string              // the provider's display name
-	Off       bool                // the administrator switched the kind off for the provider
-	OffKey    string              // what the card says about it
-	Push      *provider.PushState // nil: the provider has no push for tasks
-	Enabled   bool
-	Settings  syncer.TaskSettings
-	Preview   []store.JournalEntry // after "Preview": the task list's part
-	Previewed bool
-	Lists     []provider.Collection
-	ListErr   string // the list of task lists could not be read
-	LastRun   time.Time
-	LastError string
-	Stats     reconcile.Stats
-	Errors    map[string]string
-	// NeedsConsent: the account did not grant Tandem its tasks;
-	// ConnectPath asks for it.
-	NeedsConsent bool
-	ConnectPath  string
+	bindingCard
+	Settings syncer.TaskSettings
+	Lists    []provider.Collection
+	ListErr  string // the list of task lists could not be read
 }
 
 func (u *UI) taskSyncView(ctx context.Context, connID string, st *syncer.BindingState) taskSyncView {
-	b, ts := st.Binding, st.Settings.(*syncer.TaskSettings)
-	v := taskSyncView{Available: true, Provider: st.DisplayName, Enabled: b.Enabled, Settings: *ts, LastRun: b.LastRunAt,
-		LastError: b.LastError, Push: st.Push, NeedsConsent: st.NeedsConsent, ConnectPath: st.ConnectPath}
-	json.Unmarshal([]byte(b.LastStats), &v.Stats)
-	if st.Off != nil {
-		v.Off, v.OffKey = true, st.Off.Key
-	}
+	v := taskSyncView{bindingCard: newBindingCard(st), Settings: *st.Settings.(*syncer.TaskSettings)}
 	var err error
 	if v.Lists, err = u.sync.Collections(ctx, connID, provider.Task); err != nil {
 		v.ListErr = err.Error()
@@ -156,8 +145,7 @@ func (u *UI) saveTaskSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 
 // contactSyncView is the contact kind's card of a connection page.
 type contactSyncView struct {
-	Available bool   // the connection's provider syncs contacts, in this process
-	Provider  string // the provider's display name
+	bindingCard
 	// Named: Tandem creates the remote collection under a name the user
 	// may change (GroupName).
 	Named bool
@@ -165,32 +153,18 @@ type contactSyncView struct {
 	Picked        bool
 	Collections   []provider.Collection
 	CollectionErr string // the list could not be read
-	Enabled       bool
 	Settings      syncer.ContactSettings
 	Tags          []crm.Tag // the user's personal tags
-	LastRun       time.Time
-	LastError     string
-	Stats         reconcile.Stats
-	Preview       []store.JournalEntry // after "Preview"
-	Previewed     bool
-	Errors        map[string]string
-	// NeedsConsent: the account did not grant Tandem its contacts;
-	// ConnectPath asks for it.
-	NeedsConsent bool
-	ConnectPath  string
 }
 
 func (u *UI) contactSyncView(ctx context.Context, c *Ctx, st *syncer.BindingState) contactSyncView {
-	b, cs := st.Binding, st.Settings.(*syncer.ContactSettings)
-	v := contactSyncView{Available: true, Provider: st.DisplayName, Named: st.Kind.Collection == provider.CollectionNamed,
-		Enabled: b.Enabled, Settings: *cs, LastRun: b.LastRunAt, LastError: b.LastError, NeedsConsent: st.NeedsConsent,
-		ConnectPath: st.ConnectPath}
-	json.Unmarshal([]byte(b.LastStats), &v.Stats)
+	v := contactSyncView{bindingCard: newBindingCard(st), Settings: *st.Settings.(*syncer.ContactSettings),
+		Named: st.Kind.Collection == provider.CollectionNamed}
 	v.Tags, _ = u.st.ListTags(ctx, c.V, crm.TagPersonal)
 	if st.Kind.Collection == provider.CollectionPicked {
 		v.Picked = true
 		var err error
-		if v.Collections, err = u.sync.Collections(ctx, b.ConnectionID, provider.Contact); err != nil {
+		if v.Collections, err = u.sync.Collections(ctx, st.Binding.ConnectionID, provider.Contact); err != nil {
 			v.CollectionErr = err.Error()
 		}
 	}
