@@ -517,8 +517,12 @@ func (r *run) pushOne(ctx context.Context, id string, link *store.Link, lr Local
 	case link == nil:
 		return nil
 	case link.Dormant && !lr.Exists:
-		// Deleted while out of scope: nothing remote to do.
-		return r.inTx(ctx, func(tx *store.Tx) error { return tx.DeleteLink(ctx, r.b.ID, id) })
+		// Deleted while out of scope: nothing remote to do. The link stays
+		// as the record's tombstone: an item the policy kept in place
+		// (ErrKept) is then no new item to a full listing while it stays
+		// unchanged; one that comes back changed is a new record, as it
+		// would be without the link.
+		return nil
 	case link.Dormant && lr.InScope:
 		return r.restoreRemote(ctx, link, lr)
 	case link.Dormant:

@@ -2,7 +2,6 @@ package reconcile_test
 
 import (
 	"context"
-	"errors"
 	"strings"
 	"testing"
 
@@ -85,9 +84,9 @@ func TestReentry(t *testing.T) {
 }
 
 // TestReentryAfterDeletes: what cannot come back does not. A contact
-// deleted here while out of scope ends its link, and its remote item
-// coming back is a new contact; a remote item deleted for good makes a
-// contact tagged again create a new one.
+// deleted here while out of scope keeps its link as a tombstone, and its
+// remote item coming back is a new contact; a remote item deleted for
+// good makes a contact tagged again create a new one.
 func TestReentryAfterDeletes(t *testing.T) {
 	f := newFixture(t)
 	ann := f.addContact("Ann Lee", true)
@@ -102,8 +101,8 @@ func TestReentryAfterDeletes(t *testing.T) {
 	}
 	f.conn.remotePurge(bobRemote)
 	f.run()
-	if _, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", ann.ID); !errors.Is(err, store.ErrNotFound) {
-		t.Error("the link of a contact deleted while out of scope is kept")
+	if l, err := f.st.FindLink(f.ctx, f.b.ID, "local_id", ann.ID); err != nil || !l.Dormant {
+		t.Errorf("the link of a contact deleted while out of scope is no tombstone: %+v %v", l, err)
 	}
 
 	f.conn.remoteRestore(annRemote)

@@ -67,17 +67,16 @@ var (
 // does not model survive in the other client's objects, and a task in the
 // calendar is never touched.
 //
-// Two known bugs are logged and counted instead of failing the test
-// unless -dav.known-bugs (TestKeptCardStaysDeletedAfterFullListing and
-// TestReenteredEditSurvivesKilledRun reproduce them).
+// One known bug is logged and counted instead of failing the test unless
+// -dav.known-bugs (TestReenteredEditSurvivesKilledRun reproduces it).
 //
 // A failing seed prints its operations; rerun it alone with
 // -run 'TestConvergenceOnRadicale/seed=N$'. More seeds: -dav.seeds=N.
 func TestConvergenceOnRadicale(t *testing.T) {
 	var tl tally
 	t.Cleanup(func() {
-		t.Logf("%d seeds: %d runs killed (%d at a crash point), %d Radicale restarts during a run, %d full listings after forgotten tokens; known bugs: %d deleted contacts back, %d edits lost",
-			tl.seeds.Load(), tl.killed.Load(), tl.halted.Load(), tl.midRun.Load(), tl.full.Load(), tl.back.Load(), tl.lost.Load())
+		t.Logf("%d seeds: %d runs killed (%d at a crash point), %d Radicale restarts during a run, %d full listings after forgotten tokens; known bug: %d edits lost",
+			tl.seeds.Load(), tl.killed.Load(), tl.halted.Load(), tl.midRun.Load(), tl.full.Load(), tl.lost.Load())
 		// The faults must reach the runs, or the test proves nothing
 		// about them.
 		if tl.seeds.Load() >= 20 && !t.Failed() && (tl.halted.Load() == 0 || tl.killed.Load() == tl.halted.Load() ||
@@ -190,7 +189,7 @@ func quickRetries(t *testing.T, a *app.App) {
 }
 
 // tally counts, over all seeds, the faults that hit a run.
-type tally struct{ seeds, killed, halted, midRun, full, back, lost atomic.Int64 }
+type tally struct{ seeds, killed, halted, midRun, full, lost atomic.Int64 }
 
 // convergence is one seed's state.
 type convergence struct {
@@ -1265,15 +1264,9 @@ func (c *convergence) check() {
 				continue
 			}
 			_, there := cards[del.href]
-			if l := c.link(c.cb, "remote_id", del.href); l != nil {
-				if there && c.keep && !tandems(del.href) && !*davKnownBugs {
-					// The known bug: the vCard left in place has no link
-					// any more, so a full listing imports it again.
-					c.tl.back.Add(1)
-					t.Logf("known bug: step %d: contact %s deleted here: its vCard %s, left in place, came back as %s",
-						del.step, del.localID, del.href, l.LocalID)
-					continue
-				}
+			// A dormant link is the deleted contact's tombstone, not a
+			// contact come back.
+			if l := c.link(c.cb, "remote_id", del.href); l != nil && !l.Dormant {
 				t.Errorf("step %d: contact %s deleted here: its card %s came back as %s", del.step, del.localID, del.href, l.LocalID)
 			}
 			if want := c.keep && !tandems(del.href); there != want {

@@ -708,16 +708,11 @@ func deref(s *string) string {
 // TestKeptCardStaysDeletedAfterFullListing: a contact deleted in Tandem
 // whose vCard the keep policy leaves in the address book stays deleted
 // when a later run lists the address book whole (the server forgot the
-// sync token). Known bug, so skipped unless -dav.known-bugs: the engine
-// ends the link of a record deleted for good, also when the connector
-// left its item in place (CollectionOptions.KeepForeign) or when the
-// record had left the binding before (its dormant link is dropped); the
-// full listing then finds the vCard unlinked and imports it as a new
-// contact. TestConvergenceOnRadicale meets it too and counts it.
+// sync token): the connector's Delete answers reconcile.ErrKept, and the
+// link stays as the deleted record's tombstone (also when the contact had
+// left the binding before it was deleted), so the unchanged vCard is no
+// new item.
 func TestKeptCardStaysDeletedAfterFullListing(t *testing.T) {
-	if !*davKnownBugs {
-		t.Skip("known bug: a contact deleted in Tandem comes back from its kept vCard after a full listing; -dav.known-bugs runs it")
-	}
 	for _, untagFirst := range []bool{false, true} {
 		t.Run(map[bool]string{false: "deleted", true: "untagged then deleted"}[untagFirst], func(t *testing.T) {
 			t.Parallel()
