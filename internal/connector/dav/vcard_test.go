@@ -71,8 +71,8 @@ END:VCARD
 	nextcloudFields = reconcile.Fields{
 		reconcile.FieldGivenName: "Ирина", reconcile.FieldMiddleName: "Сергеевна", reconcile.FieldFamilyName: "Петрова",
 		reconcile.FieldName: "Ирина Петрова", reconcile.FieldJobTitle: "Главный бухгалтер",
-		reconcile.FieldEmails: "irina@example.ru|work|\nirina.p@mail.example|home|",
-		reconcile.FieldPhones: "+7 495 123-45-67|work|\n+7 916 000-00-00|mobile|",
+		reconcile.FieldEmails: "irina@example.ru|work|primary\nirina.p@mail.example|home|",
+		reconcile.FieldPhones: "+7 495 123-45-67|work|primary\n+7 916 000-00-00|mobile|",
 	}
 
 	// Thunderbird's address book on Radicale: vCard 4.0, PREF=1,
@@ -94,7 +94,7 @@ END:VCARD
 	thunderbirdFields = reconcile.Fields{
 		reconcile.FieldGivenName: "Anna", reconcile.FieldFamilyName: "Schmidt", reconcile.FieldName: "Anna Schmidt",
 		reconcile.FieldEmails: "anna@example.org|other|primary\nanna.work@example.com|work|",
-		reconcile.FieldPhones: "+49 170 1234567|mobile|\n+49 30 1234567|work|",
+		reconcile.FieldPhones: "+49 170 1234567|mobile|primary\n+49 30 1234567|work|",
 		reconcile.FieldNotes:  "Line one\nLine two",
 	}
 
@@ -123,7 +123,7 @@ END:VCARD
 `)
 	rfc6350Fields = reconcile.Fields{
 		reconcile.FieldGivenName: "Simon", reconcile.FieldFamilyName: "Perreault", reconcile.FieldName: "Simon Perreault",
-		reconcile.FieldEmails: "simon.perreault@viagenie.ca|work|",
+		reconcile.FieldEmails: "simon.perreault@viagenie.ca|work|primary",
 		reconcile.FieldPhones: "+1-418-262-6501|mobile|primary\n+1-418-656-9254;ext=102|work|",
 	}
 
@@ -141,7 +141,7 @@ END:VCARD
 `)
 	card21Fields = reconcile.Fields{
 		reconcile.FieldGivenName: "Иван", reconcile.FieldFamilyName: "Иванов", reconcile.FieldName: "Иван Иванов",
-		reconcile.FieldEmails: "ivan@example.ru|work|",
+		reconcile.FieldEmails: "ivan@example.ru|work|primary",
 		reconcile.FieldPhones: "+79160000001|mobile|primary\n+74950000002|home|",
 	}
 )
@@ -255,7 +255,7 @@ func TestVCardPatch(t *testing.T) {
 				t.Error("4.0 primary not written as PREF=1")
 			}
 		}},
-		{"emails reordered", nextcloudCard, with(nextcloudFields, reconcile.FieldEmails, "irina.p@mail.example|home|\nirina@example.ru|work|"),
+		{"emails reordered", nextcloudCard, with(nextcloudFields, reconcile.FieldEmails, "irina.p@mail.example|home|primary\nirina@example.ru|work|"),
 			[]string{"EMAIL"}, nil},
 		{"phone kind", appleCard, with(appleFields, reconcile.FieldPhones,
 			"+1 (408) 555-0100|mobile|primary\n+1 408 555 0101|home|\n+1 408 555 0199|other|"), []string{"TEL"}, func(t *testing.T, out string) {
@@ -375,7 +375,10 @@ func FuzzVCard(f *testing.F) {
 			if len(es) > 1 {
 				es[0], es[len(es)-1] = es[len(es)-1], es[0]
 			}
-			g[reconcile.FieldEmails] = reconcile.EncodeEmails(es)
+			// As crm keeps a list: its first entry primary when none is.
+			c := crm.Contact{Name: "x", Emails: es}
+			c.Normalize()
+			g[reconcile.FieldEmails] = reconcile.EncodeEmails(c.Emails)
 		},
 		func(g reconcile.Fields) {
 			ps := reconcile.DecodePhones(g[reconcile.FieldPhones])
