@@ -203,8 +203,8 @@ func (u *UI) formPage(w http.ResponseWriter, r *http.Request, c *Ctx, status int
 // ---------- contact list ----------
 
 type contactRow struct {
-	ID, Name, JobTitle, AccountID, AccountName, Email, Phone, Tel string
-	Tags                                                          []crm.TagRef
+	ID, Name, JobTitle, AccountID, AccountName, Company, Email, Phone, Tel string
+	Tags                                                                   []crm.TagRef
 }
 
 // telDigits reduces a phone number to what a tel: link carries: digits and
@@ -250,7 +250,7 @@ func (u *UI) contactList(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	for i := range cs {
 		x := &cs[i]
 		d.Contacts = append(d.Contacts, contactRow{ID: x.ID, Name: x.Name, JobTitle: x.JobTitle, AccountID: x.AccountID,
-			AccountName: x.AccountName, Email: x.PrimaryEmail(), Phone: x.PrimaryPhone(), Tel: telDigits(x.PrimaryPhone()),
+			AccountName: x.AccountName, Company: x.Company, Email: x.PrimaryEmail(), Phone: x.PrimaryPhone(), Tel: telDigits(x.PrimaryPhone()),
 			Tags: x.Tags})
 	}
 	if d.Tags, err = u.st.ListTags(r.Context(), c.V, ""); err != nil {

@@ -246,6 +246,8 @@ func TestContactDetailsForm(t *testing.T) {
 	crmStatus(t, p, http.StatusOK)
 	id := crmRecordID(t, p, "/contacts/")
 	crmHas(t, p, "Globex Europe", "April 12", "Unter den Linden 1\nHaus B\n10117 Berlin, Germany", "Home")
+	// The list shows the company where the contact has no account.
+	crmHas(t, b.Get(t, "/contacts"), "Globex Europe")
 
 	var got struct {
 		Birthday  string `json:"birthday"`
