@@ -17,19 +17,29 @@ var PhoneKinds = []string{"mobile", "work", "home", "other"}
 // Email kinds.
 var EmailKinds = []string{"work", "home", "other"}
 
+// Address kinds.
+var AddressKinds = []string{"work", "home", "other"}
+
 // Contact is a person.
 type Contact struct {
-	ID          string
-	GivenName   string
-	MiddleName  string
-	FamilyName  string
-	Name        string // display name; derived from the parts when empty
-	JobTitle    string
-	Type        string
-	AccountID   string
+	ID         string
+	GivenName  string
+	MiddleName string
+	FamilyName string
+	Name       string // display name; derived from the parts when empty
+	JobTitle   string
+	Type       string
+	AccountID  string
+	// Company is the company's name as the contact states it (a vCard's
+	// ORG, Google's organization). It is kept apart from AccountID so that
+	// a name no account matches survives a sync round trip; CompanyName
+	// falls back to the account's name when it is empty.
+	Company     string
+	Birthday    string // "YYYY-MM-DD", or "--MM-DD" when the year is unknown; "" for none
 	Notes       string
 	Emails      []Email
 	Phones      []Phone
+	Addresses   []Address
 	Tags        []TagRef // only the tags the reading user may see
 	Access      []Grant  // nil on update means "leave as is"
 	OwnerID     string
@@ -53,6 +63,22 @@ type Phone struct {
 	Primary bool
 }
 
+// Address is a postal address. Street may hold several lines.
+type Address struct {
+	Kind       string
+	Street     string
+	City       string
+	Region     string
+	PostalCode string
+	Country    string
+	Primary    bool
+}
+
+// IsEmpty reports an address with no part filled in.
+func (a Address) IsEmpty() bool {
+	return a.Street == "" && a.City == "" && a.Region == "" && a.PostalCode == "" && a.Country == ""
+}
+
 // TagRef is a tag as attached to a record.
 type TagRef struct {
 	ID    string
@@ -70,6 +96,8 @@ func (c *Contact) Normalize() {
 	c.FamilyName = strings.TrimSpace(c.FamilyName)
 	c.Name = strings.TrimSpace(c.Name)
 	c.JobTitle = strings.TrimSpace(c.JobTitle)
+	c.Company = strings.TrimSpace(c.Company)
+	c.Birthday = strings.TrimSpace(c.Birthday)
 	if c.Name == "" {
 		c.Name = strings.Join(nonEmpty(c.GivenName, c.MiddleName, c.FamilyName), " ")
 	}
@@ -85,8 +113,22 @@ func (c *Contact) Normalize() {
 			c.Phones[i].Kind = "mobile"
 		}
 	}
+	for i := range c.Addresses {
+		a := &c.Addresses[i]
+		// The street keeps its inner line breaks; a region, city and so on
+		// are one line.
+		a.Street = strings.TrimSpace(strings.ReplaceAll(a.Street, "\r\n", "\n"))
+		a.City = strings.TrimSpace(a.City)
+		a.Region = strings.TrimSpace(a.Region)
+		a.PostalCode = strings.TrimSpace(a.PostalCode)
+		a.Country = strings.TrimSpace(a.Country)
+		if a.Kind == "" {
+			a.Kind = "work"
+		}
+	}
 	fixPrimary(len(c.Emails), func(i int) *bool { return &c.Emails[i].Primary })
 	fixPrimary(len(c.Phones), func(i int) *bool { return &c.Phones[i].Primary })
+	fixPrimary(len(c.Addresses), func(i int) *bool { return &c.Addresses[i].Primary })
 }
 
 // fixPrimary makes the first item primary when none is; several primaries
@@ -131,6 +173,12 @@ func (c *Contact) Validate() error {
 		checkLen(fe, "name", c.Name, lim["name"], true)
 	}
 	checkLen(fe, "job_title", c.JobTitle, lim["job_title"], false)
+	checkLen(fe, "company", c.Company, lim["company"], false)
+	if c.Birthday != "" {
+		if _, _, _, ok := ParseBirthday(c.Birthday); !ok {
+			fe.Add("birthday", ErrDate)
+		}
+	}
 	checkLen(fe, "notes", c.Notes, lim["notes"], false)
 	checkEnum(fe, "type", c.Type, ContactTypes)
 	if len(c.Emails) > MaxItems {
@@ -138,6 +186,9 @@ func (c *Contact) Validate() error {
 	}
 	if len(c.Phones) > MaxItems {
 		fe.Add("phones", ErrTooMany)
+	}
+	if len(c.Addresses) > MaxItems {
+		fe.Add("addresses", ErrTooMany)
 	}
 	ValidateGrants(fe, c.Access)
 	primaries := 0
@@ -169,7 +220,89 @@ func (c *Contact) Validate() error {
 	if primaries > 1 {
 		fe.Add("phones", ErrOnePrimary)
 	}
+	primaries = 0
+	for i, a := range c.Addresses {
+		f := fmt.Sprintf("addresses[%d]", i)
+		if a.IsEmpty() {
+			fe.Add(f+".street", ErrAddressRequired)
+		}
+		checkLen(fe, f+".street", a.Street, lim["street"], false)
+		checkLen(fe, f+".city", a.City, lim["city"], false)
+		checkLen(fe, f+".region", a.Region, lim["region"], false)
+		checkLen(fe, f+".postal_code", a.PostalCode, lim["postal_code"], false)
+		checkLen(fe, f+".country", a.Country, lim["country"], false)
+		checkEnum(fe, f+".kind", a.Kind, AddressKinds)
+		if a.Primary {
+			primaries++
+		}
+	}
+	if primaries > 1 {
+		fe.Add("addresses", ErrOnePrimary)
+	}
 	return fe.Err()
+}
+
+// ParseBirthday reads a Birthday: "YYYY-MM-DD", or "--MM-DD" with year 0
+// when the year is unknown (vCard's "--MMDD", Google's birthday without a
+// year). ok is false for anything else, including a day the month does not
+// have (February 29 is allowed without a year).
+func ParseBirthday(s string) (year, month, day int, ok bool) {
+	var y int
+	rest, noYear := strings.CutPrefix(s, "--")
+	if !noYear {
+		if len(s) != 10 || s[4] != '-' {
+			return 0, 0, 0, false
+		}
+		var okY bool
+		if y, okY = digits(s[:4]); !okY || y == 0 {
+			return 0, 0, 0, false
+		}
+		rest = s[5:]
+	}
+	if len(rest) != 5 || rest[2] != '-' {
+		return 0, 0, 0, false
+	}
+	m, okM := digits(rest[:2])
+	d, okD := digits(rest[3:])
+	if !okM || !okD || m < 1 || m > 12 || d < 1 {
+		return 0, 0, 0, false
+	}
+	year4 := y
+	if noYear {
+		year4 = 2000 // a leap year: a birthday without a year may be February 29
+	}
+	if d > time.Date(year4, time.Month(m)+1, 0, 0, 0, 0, 0, time.UTC).Day() {
+		return 0, 0, 0, false
+	}
+	return y, m, d, true
+}
+
+// FormatBirthday is ParseBirthday's inverse; year 0 means unknown.
+func FormatBirthday(year, month, day int) string {
+	if year == 0 {
+		return fmt.Sprintf("--%02d-%02d", month, day)
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", year, month, day)
+}
+
+func digits(s string) (int, bool) {
+	n := 0
+	for _, r := range s {
+		if r < '0' || r > '9' {
+			return 0, false
+		}
+		n = n*10 + int(r-'0')
+	}
+	return n, s != ""
+}
+
+// CompanyName is the company the contact is shown and synced with: the
+// name it states, else its account's (AccountName, which the store fills).
+func (c *Contact) CompanyName() string {
+	if c.Company != "" {
+		return c.Company
+	}
+	return c.AccountName
 }
 
 // ValidEmail accepts a bare address (no display name) with a domain part.
@@ -223,7 +356,7 @@ func (c *Contact) PrimaryPhone() string {
 
 // SearchText is what contact search matches against, folded.
 func (c *Contact) SearchText() string {
-	parts := []string{c.Name, c.GivenName, c.MiddleName, c.FamilyName, c.JobTitle}
+	parts := []string{c.Name, c.GivenName, c.MiddleName, c.FamilyName, c.JobTitle, c.Company}
 	for _, e := range c.Emails {
 		parts = append(parts, e.Address)
 	}

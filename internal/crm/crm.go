@@ -41,7 +41,8 @@ const (
 // MaxLen, so an input never accepts what saving then refuses.
 var limits = map[string]map[string]int{
 	KindContact: {"name": MaxName, "given_name": MaxShort, "middle_name": MaxShort, "family_name": MaxShort,
-		"job_title": MaxName, "notes": MaxText, "email": MaxEmail, "phone": MaxShort},
+		"job_title": MaxName, "company": MaxName, "notes": MaxText, "email": MaxEmail, "phone": MaxShort,
+		"street": MaxName * 2, "city": MaxShort, "region": MaxShort, "postal_code": MaxShort, "country": MaxShort},
 	KindAccount: {"name": MaxName, "industry": MaxShort, "website": MaxName, "phone": MaxShort, "email": MaxEmail,
 		"address": MaxName * 2, "notes": MaxText},
 	KindActivity: {"title": MaxName, "description": MaxText, "location": MaxName, "rrule": MaxRRule,
@@ -123,6 +124,8 @@ const (
 
 	// ErrNameRequired: a contact has neither a full name nor any part of one.
 	ErrNameRequired = "error.required_name"
+	// ErrAddressRequired: a postal address has no part filled in.
+	ErrAddressRequired = "error.required_address"
 	// ErrParticipantRequired: a participant has neither an email nor a contact.
 	ErrParticipantRequired = "error.required_participant"
 	// ErrStartForCalendar and ErrStartForRepeat: an activity shown in the

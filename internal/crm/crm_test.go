@@ -43,6 +43,17 @@ func TestContactNormalizeValidate(t *testing.T) {
 		{"unknown type", Contact{Name: "x", Type: "alien"}, "type", ErrUnknownEnum},
 		{"bad grant", Contact{Name: "x", Access: []Grant{{RoleID: "r", Level: "own"}}}, "access[0].level", ErrUnknownEnum},
 		{"invalid utf8", Contact{Name: "\xff"}, "name", ErrInvalid},
+		{"birthday", Contact{Name: "x", Birthday: "1985-04-12"}, "", ""},
+		{"birthday without year", Contact{Name: "x", Birthday: "--02-29"}, "", ""},
+		{"birthday not a date", Contact{Name: "x", Birthday: "1985-02-29"}, "birthday", ErrDate},
+		{"birthday in vCard form", Contact{Name: "x", Birthday: "19850412"}, "birthday", ErrDate},
+		{"long company", Contact{Name: "x", Company: strings.Repeat("x", MaxName+1)}, "company", TooLong(MaxName)},
+		{"address", Contact{Name: "x", Addresses: []Address{{Street: "Тверская ул., 1\nкв. 5", City: "Москва"}}}, "", ""},
+		{"empty address", Contact{Name: "x", Addresses: []Address{{Kind: "home", Street: " "}}}, "addresses[0].street", ErrAddressRequired},
+		{"unknown address kind", Contact{Name: "x", Addresses: []Address{{Kind: "mars", City: "x"}}}, "addresses[0].kind", ErrUnknownEnum},
+		{"long postal code", Contact{Name: "x", Addresses: []Address{{PostalCode: strings.Repeat("1", MaxShort+1)}}}, "addresses[0].postal_code", TooLong(MaxShort)},
+		{"control in city", Contact{Name: "x", Addresses: []Address{{City: "a\x01"}}}, "addresses[0].city", ErrInvalid},
+		{"two primary addresses", Contact{Name: "x", Addresses: []Address{{City: "a", Primary: true}, {City: "b", Primary: true}}}, "addresses", ErrOnePrimary},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -67,6 +78,56 @@ func TestContactNormalizeValidate(t *testing.T) {
 	}
 	if c.PrimaryEmail() != "a@b.c" {
 		t.Errorf("primary %q", c.PrimaryEmail())
+	}
+	c = Contact{Name: "x", Company: " Acme ", Birthday: " --04-12 ", Addresses: []Address{{Street: " a\r\nb ", City: " c "}, {City: "d"}}}
+	c.Normalize()
+	if c.Company != "Acme" || c.Birthday != "--04-12" || c.Addresses[0] != (Address{Kind: "work", Street: "a\nb", City: "c", Primary: true}) || c.Addresses[1].Primary {
+		t.Errorf("normalized %+v", c)
+	}
+}
+
+func TestParseBirthday(t *testing.T) {
+	tests := []struct {
+		in      string
+		y, m, d int
+		ok      bool
+	}{
+		{"1985-04-12", 1985, 4, 12, true},
+		{"--04-12", 0, 4, 12, true},
+		{"--02-29", 0, 2, 29, true},
+		{"2000-02-29", 2000, 2, 29, true},
+		{"1900-02-29", 0, 0, 0, false},
+		{"--02-30", 0, 0, 0, false},
+		{"0000-01-01", 0, 0, 0, false},
+		{"1985-13-01", 0, 0, 0, false},
+		{"1985-00-01", 0, 0, 0, false},
+		{"1985-4-12", 0, 0, 0, false},
+		{"--0412", 0, 0, 0, false},
+		{"19850412", 0, 0, 0, false},
+		{"+985-04-12", 0, 0, 0, false},
+		{"", 0, 0, 0, false},
+	}
+	for _, tt := range tests {
+		y, m, d, ok := ParseBirthday(tt.in)
+		if y != tt.y || m != tt.m || d != tt.d || ok != tt.ok {
+			t.Errorf("ParseBirthday(%q) = %d %d %d %v, want %d %d %d %v", tt.in, y, m, d, ok, tt.y, tt.m, tt.d, tt.ok)
+		}
+		if ok {
+			if got := FormatBirthday(y, m, d); got != tt.in {
+				t.Errorf("FormatBirthday(%d, %d, %d) = %q, want %q", y, m, d, got, tt.in)
+			}
+		}
+	}
+}
+
+func TestCompanyName(t *testing.T) {
+	for _, tt := range []struct{ company, account, want string }{
+		{"", "", ""}, {"", "Acme", "Acme"}, {"ООО Ромашка", "Acme", "ООО Ромашка"}, {"Globex", "", "Globex"},
+	} {
+		c := Contact{Company: tt.company, AccountName: tt.account}
+		if got := c.CompanyName(); got != tt.want {
+			t.Errorf("CompanyName(%q, account %q) = %q, want %q", tt.company, tt.account, got, tt.want)
+		}
 	}
 }
 
@@ -267,6 +328,14 @@ func TestMaxLenIsEnforced(t *testing.T) {
 			"notes":       {"notes", func(s string) error { return validContact(Contact{Name: "x", Notes: s}) }},
 			"phone":       {"phones[0].number", func(s string) error { return validContact(Contact{Name: "x", Phones: []Phone{{Number: s}}}) }},
 			"email":       {"emails[0].address", nil},
+			"company":     {"company", func(s string) error { return validContact(Contact{Name: "x", Company: s}) }},
+			"street":      {"addresses[0].street", func(s string) error { return validContact(Contact{Name: "x", Addresses: []Address{{Street: s}}}) }},
+			"city":        {"addresses[0].city", func(s string) error { return validContact(Contact{Name: "x", Addresses: []Address{{City: s}}}) }},
+			"region":      {"addresses[0].region", func(s string) error { return validContact(Contact{Name: "x", Addresses: []Address{{Region: s}}}) }},
+			"postal_code": {"addresses[0].postal_code", func(s string) error {
+				return validContact(Contact{Name: "x", Addresses: []Address{{PostalCode: s}}})
+			}},
+			"country": {"addresses[0].country", func(s string) error { return validContact(Contact{Name: "x", Addresses: []Address{{Country: s}}}) }},
 		},
 		KindAccount: {
 			"name":     {"name", func(s string) error { return validAccount(Account{Name: s}) }},

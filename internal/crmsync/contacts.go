@@ -3,6 +3,8 @@ package crmsync
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
@@ -79,10 +81,55 @@ func (l *ContactsLocal) ScopeCandidates(ctx context.Context, limit int) ([]strin
 	return l.Store.TaggedIDs(ctx, store.EntityContact, l.TagID, limit)
 }
 
+// companyAccounts applies SPEC §3's company rule: a contact whose company
+// sync sets is linked to the account of that name (folded), and left
+// unlinked when there is none or several, unless the viewer can see
+// exactly one of them. Only accounts the viewer can read count, so the
+// rule reduces to "exactly one visible account has the name". The company
+// text stays either way (crm.Contact.Company): nothing is lost when no
+// account matches. Lookups are remembered per name, for a page of imports.
+type companyAccounts struct {
+	l    *ContactsLocal
+	st   *store.Store
+	seen map[string]string // folded name → account id or ""
+}
+
+func (l *ContactsLocal) companies(tx *store.Tx) *companyAccounts {
+	return &companyAccounts{l: l, st: l.reads(tx), seen: map[string]string{}}
+}
+
+// link sets c.AccountID by the rule from c.Company.
+func (ca *companyAccounts) link(ctx context.Context, c *crm.Contact) error {
+	c.AccountID = ""
+	name := strings.TrimSpace(c.Company)
+	if name == "" {
+		// No company: no account either, or CompanyName would show the
+		// account's name where the remote says there is none.
+		return nil
+	}
+	key := crm.Fold(name)
+	if id, ok := ca.seen[key]; ok {
+		c.AccountID = id
+		return nil
+	}
+	ids, err := ca.st.AccountsNamed(ctx, ca.l.Viewer, name, 2)
+	if err != nil {
+		return err
+	}
+	if len(ids) == 1 {
+		c.AccountID = ids[0]
+	}
+	ca.seen[key] = c.AccountID
+	return nil
+}
+
 // Create implements Local: the contact is the viewer's and carries the tag.
 func (l *ContactsLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fields) (string, error) {
 	c := &crm.Contact{Tags: []crm.TagRef{{ID: l.TagID}}}
 	reconcile.ApplyContactFields(c, f, reconcile.ContactFieldNames)
+	if err := l.companies(tx).link(ctx, c); err != nil {
+		return "", err
+	}
 	if err := tx.CreateContact(ctx, l.Viewer, c); err != nil {
 		return "", err
 	}
@@ -93,9 +140,13 @@ func (l *ContactsLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fi
 // contacts, in a few multi-row statements.
 func (l *ContactsLocal) CreateMany(ctx context.Context, tx *store.Tx, fs []reconcile.Fields) ([]string, error) {
 	cs := make([]*crm.Contact, len(fs))
+	ca := l.companies(tx)
 	for i, f := range fs {
 		cs[i] = &crm.Contact{Tags: []crm.TagRef{{ID: l.TagID}}}
 		reconcile.ApplyContactFields(cs[i], f, reconcile.ContactFieldNames)
+		if err := ca.link(ctx, cs[i]); err != nil {
+			return nil, err
+		}
 	}
 	if err := tx.CreateContacts(ctx, l.Viewer, cs); err != nil {
 		return nil, err
@@ -114,6 +165,11 @@ func (l *ContactsLocal) Update(ctx context.Context, tx *store.Tx, id string, f r
 		return err
 	}
 	reconcile.ApplyContactFields(c, f, names)
+	if slices.Contains(names, reconcile.FieldCompany) {
+		if err := l.companies(tx).link(ctx, c); err != nil {
+			return err
+		}
+	}
 	c.Tags, c.Access = nil, nil // leave as they are
 	return tx.UpdateContact(ctx, l.Viewer, c, c.Version)
 }

@@ -43,6 +43,19 @@ func (l Lang) FormatDateLong(t time.Time) string {
 	return fmt.Sprintf("%s %d, %d", t.Month(), t.Day(), t.Year())
 }
 
+// FormatDayMonth formats a day of a month without its year, as CLDR's
+// "MMMMd" skeleton does: "April 12", "12 апреля" (a birthday whose year is
+// unknown).
+func (l Lang) FormatDayMonth(m time.Month, day int) string {
+	if m < time.January || m > time.December {
+		return ""
+	}
+	if l.norm() == Ru {
+		return fmt.Sprintf("%d %s", day, ruMonthsGen[m-1])
+	}
+	return fmt.Sprintf("%s %d", m, day)
+}
+
 // FormatDateNumeric formats the date with digits only, for dense tables:
 // "1/2/2026", "02.01.2026".
 func (l Lang) FormatDateNumeric(t time.Time) string {

@@ -40,3 +40,16 @@ func TestFormatDateFull(t *testing.T) {
 		t.Errorf("ru: %q, want %q", got, want)
 	}
 }
+
+func TestFormatDayMonth(t *testing.T) {
+	for _, tt := range []struct {
+		l    Lang
+		m    time.Month
+		d    int
+		want string
+	}{{En, time.April, 12, "April 12"}, {Ru, time.April, 12, "12 апреля"}, {Ru, time.February, 29, "29 февраля"}, {En, 13, 1, ""}} {
+		if got := tt.l.FormatDayMonth(tt.m, tt.d); got != tt.want {
+			t.Errorf("%s %d %d: %q, want %q", tt.l, tt.m, tt.d, got, tt.want)
+		}
+	}
+}

@@ -16,6 +16,12 @@ const (
 	FieldEmails     = "emails"
 	FieldPhones     = "phones"
 	FieldNotes      = "notes"
+	FieldBirthday   = "birthday"  // crm.Contact.Birthday's form
+	FieldAddresses  = "addresses" // EncodeAddresses
+	// FieldCompany is the company the contact shows (crm.Contact.CompanyName);
+	// applied, it is the stated company, and the Tandem side links the
+	// account by SPEC §3's company rule (crmsync).
+	FieldCompany = "company"
 )
 
 // Lists are encoded one entry a line, "value|kind|primary", primary first
@@ -56,6 +62,43 @@ func DecodePhones(s string) []crm.Phone {
 	for _, l := range splitLines(s) {
 		v, k, p := decodeEntry(l)
 		out = append(out, crm.Phone{Number: v, Kind: k, Primary: p})
+	}
+	return out
+}
+
+// EncodeAddresses renders addresses canonically, one a line, primary
+// first: "street|city|region|postal code|country|kind|primary", each part
+// escaped like an email's address.
+func EncodeAddresses(as []crm.Address) string {
+	lines := make([]string, 0, len(as))
+	for _, i := range primaryFirst(len(as), func(i int) bool { return as[i].Primary }) {
+		a := as[i]
+		parts := []string{a.Street, a.City, a.Region, a.PostalCode, a.Country, a.Kind}
+		for j := range parts {
+			parts[j] = entryEscaper.Replace(parts[j])
+		}
+		p := ""
+		if a.Primary {
+			p = "primary"
+		}
+		lines = append(lines, strings.Join(parts, "|")+"|"+p)
+	}
+	return strings.Join(lines, "\n")
+}
+
+// DecodeAddresses parses EncodeAddresses.
+func DecodeAddresses(s string) []crm.Address {
+	var out []crm.Address
+	for _, l := range splitLines(s) {
+		parts := strings.SplitN(l, "|", 7)
+		for len(parts) < 7 {
+			parts = append(parts, "")
+		}
+		for j := range parts[:6] {
+			parts[j] = entryUnescaper.Replace(parts[j])
+		}
+		out = append(out, crm.Address{Street: parts[0], City: parts[1], Region: parts[2], PostalCode: parts[3],
+			Country: parts[4], Kind: parts[5], Primary: parts[6] == "primary"})
 	}
 	return out
 }
@@ -106,6 +149,7 @@ func ContactFields(c *crm.Contact) Fields {
 	f := Fields{
 		FieldGivenName: c.GivenName, FieldMiddleName: c.MiddleName, FieldFamilyName: c.FamilyName, FieldName: c.Name,
 		FieldJobTitle: c.JobTitle, FieldEmails: EncodeEmails(c.Emails), FieldPhones: EncodePhones(c.Phones), FieldNotes: c.Notes,
+		FieldBirthday: c.Birthday, FieldAddresses: EncodeAddresses(c.Addresses), FieldCompany: c.CompanyName(),
 	}
 	for k, v := range f {
 		if v == "" {
@@ -115,7 +159,9 @@ func ContactFields(c *crm.Contact) Fields {
 	return f
 }
 
-// ApplyContactFields sets the named fields of c from f.
+// ApplyContactFields sets the named fields of c from f. A company sets
+// c.Company only: which account it links is the caller's to decide, by the
+// viewer's rights (crmsync.ContactsLocal).
 func ApplyContactFields(c *crm.Contact, f Fields, names []string) {
 	for _, n := range names {
 		v := f[n]
@@ -136,9 +182,16 @@ func ApplyContactFields(c *crm.Contact, f Fields, names []string) {
 			c.Phones = DecodePhones(v)
 		case FieldNotes:
 			c.Notes = v
+		case FieldBirthday:
+			c.Birthday = v
+		case FieldAddresses:
+			c.Addresses = DecodeAddresses(v)
+		case FieldCompany:
+			c.Company = v
 		}
 	}
 }
 
 // ContactFieldNames lists every contact field.
-var ContactFieldNames = []string{FieldGivenName, FieldMiddleName, FieldFamilyName, FieldName, FieldJobTitle, FieldEmails, FieldPhones, FieldNotes}
+var ContactFieldNames = []string{FieldGivenName, FieldMiddleName, FieldFamilyName, FieldName, FieldJobTitle, FieldEmails,
+	FieldPhones, FieldNotes, FieldBirthday, FieldAddresses, FieldCompany}

@@ -507,6 +507,63 @@ func TestListEncoding(t *testing.T) {
 	}
 }
 
+func TestAddressEncoding(t *testing.T) {
+	tests := []struct {
+		name string
+		in   []crm.Address
+		enc  string
+	}{
+		{"none", nil, ""},
+		{"primary first, parts escaped", []crm.Address{
+			{Kind: "home", City: "Москва"},
+			{Kind: "work", Street: "1 Main St\nSuite 2|B", City: `C:\x`, Region: "CA", PostalCode: "94043", Country: "USA", Primary: true},
+		}, `1 Main St\nSuite 2\pB|C:\\x|CA|94043|USA|work|primary` + "\n" + `|Москва||||home|`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			enc := reconcile.EncodeAddresses(tt.in)
+			if enc != tt.enc {
+				t.Fatalf("encoded %q, want %q", enc, tt.enc)
+			}
+			dec := reconcile.DecodeAddresses(enc)
+			if len(dec) != len(tt.in) {
+				t.Fatalf("decoded %+v", dec)
+			}
+			// Decoding gives the list primary first; encoding it again is
+			// the same string.
+			if again := reconcile.EncodeAddresses(dec); again != enc {
+				t.Errorf("re-encoded %q, want %q", again, enc)
+			}
+			if len(dec) == 2 && (dec[0] != tt.in[1] || dec[1] != tt.in[0]) {
+				t.Errorf("decoded %+v", dec)
+			}
+		})
+	}
+}
+
+// ContactFields shows the account's name as the company when the contact
+// states none, and applying the fields gives back what they say.
+func TestContactFieldsDetails(t *testing.T) {
+	c := &crm.Contact{Name: "Ann", AccountID: "a1", AccountName: "Acme", Birthday: "--04-12",
+		Addresses: []crm.Address{{Kind: "home", City: "Berlin", Primary: true}}}
+	f := reconcile.ContactFields(c)
+	if f[reconcile.FieldCompany] != "Acme" || f[reconcile.FieldBirthday] != "--04-12" || f[reconcile.FieldAddresses] != "|Berlin||||home|primary" {
+		t.Fatalf("fields %v", f)
+	}
+	c.Company = "Acme Europe"
+	if got := reconcile.ContactFields(c)[reconcile.FieldCompany]; got != "Acme Europe" {
+		t.Errorf("stated company: %q", got)
+	}
+	var back crm.Contact
+	reconcile.ApplyContactFields(&back, f, reconcile.ContactFieldNames)
+	if back.Company != "Acme" || back.AccountID != "" || back.Birthday != "--04-12" || len(back.Addresses) != 1 || back.Addresses[0].City != "Berlin" {
+		t.Errorf("applied %+v", back)
+	}
+	if _, ok := reconcile.ContactFields(&crm.Contact{Name: "Bob"})[reconcile.FieldCompany]; ok {
+		t.Error("an empty company is a field")
+	}
+}
+
 func TestPreviewChangesNothing(t *testing.T) {
 	f := newFixture(t)
 	ann := f.addContact("Ann Lee", true)

@@ -171,6 +171,8 @@ var fieldLabels = map[string]map[string]string{
 		FieldFamilyName: "contact.field.family_name", FieldName: "contact.field.name",
 		FieldJobTitle: "contact.field.job_title", FieldEmails: "contact.field.emails",
 		FieldPhones: "contact.field.phones", FieldNotes: "contact.field.notes",
+		FieldBirthday: "contact.field.birthday", FieldAddresses: "contact.field.addresses",
+		FieldCompany: "contact.field.company",
 	},
 	store.EntityActivity: {
 		FieldTitle: "activity.field.title", FieldDescription: "activity.field.description",

@@ -94,11 +94,36 @@ func (s *Store) UpdateAccount(ctx context.Context, v access.Viewer, a *crm.Accou
 	})
 }
 
-// DeleteAccount removes an account; its contacts stay, unlinked.
+// AccountsNamed returns up to limit ids of the accounts the viewer may
+// read whose name is name, folded: what SPEC §3's company rule links an
+// imported contact by.
+func (s *Store) AccountsNamed(ctx context.Context, v access.Viewer, name string, limit int) ([]string, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT a.id FROM accounts a WHERE a.sort_name = $2 AND `+canRead("a", "$1")+
+		` ORDER BY a.id LIMIT $3`, v.UserID, crm.Fold(name), limit)
+	if err != nil {
+		return nil, fmt.Errorf("accounts named: %w", err)
+	}
+	ids, err := scanRows(rows, func(r rowScanner) (string, error) {
+		var id string
+		return id, r.Scan(&id)
+	})
+	if err != nil {
+		return nil, fmt.Errorf("accounts named: %w", err)
+	}
+	return ids, nil
+}
+
+// DeleteAccount removes an account; its contacts stay, unlinked, and keep
+// its name as their company when they stated none (crm.Contact.Company), so
+// that the company they show and sync does not change.
 func (s *Store) DeleteAccount(ctx context.Context, v access.Viewer, id string) error {
 	return s.tx(ctx, func(tx *sql.Tx) error {
 		if err := s.checkEditable(ctx, tx, "accounts", id, v, 0); err != nil {
 			return err
+		}
+		var name string
+		if err := tx.QueryRowContext(ctx, `SELECT name FROM accounts WHERE id = $1`, id).Scan(&name); err != nil {
+			return fmt.Errorf("read account: %w", err)
 		}
 		// Contacts that lose their account change too: log them for sync.
 		rows, err := tx.QueryContext(ctx, `SELECT id FROM contacts WHERE account_id = $1`, id)
@@ -115,8 +140,13 @@ func (s *Store) DeleteAccount(ctx context.Context, v access.Viewer, id string) e
 			contactIDs = append(contactIDs, cid)
 		}
 		rows.Close()
-		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET account_id = NULL, version = version + 1, updated_at = $2
-			WHERE account_id = $1`, id, crm.Micros(crm.Now())); err != nil {
+		// The search text gains the company at its end rather than where
+		// crm.Contact.SearchText puts it: search matches substrings, so the
+		// order does not matter, and the next save rebuilds it anyway.
+		if _, err := tx.ExecContext(ctx, `UPDATE contacts SET account_id = NULL, version = version + 1, updated_at = $2,
+			search = CASE WHEN company = '' THEN search || $4 ELSE search END,
+			company = CASE WHEN company = '' THEN $3 ELSE company END
+			WHERE account_id = $1`, id, crm.Micros(crm.Now()), name, " "+crm.Fold(name)); err != nil {
 			return fmt.Errorf("unlink contacts: %w", err)
 		}
 		for _, cid := range contactIDs {

@@ -12,7 +12,7 @@ import (
 
 // bulkRows bounds the rows of one multi-row INSERT. Both databases take far
 // more parameters than a statement of it needs (SQLite 32,766, PostgreSQL
-// 65,535; the widest row here has 15 columns); a fixed bound keeps the
+// 65,535; the widest row here has 17 columns); a fixed bound keeps the
 // statement texts few, so SQLite's per-transaction statement cache and
 // pgx's per-connection one reuse them page after page.
 const bulkRows = 500
@@ -111,17 +111,20 @@ func (s *Store) createContacts(ctx context.Context, q querier, v access.Viewer, 
 	if err := checkTagsVisible(ctx, q, v, tagIDs, fe); err != nil {
 		return err
 	}
-	rows := make([]any, 0, len(cs)*15)
-	var emails, phones, tags []any
+	rows := make([]any, 0, len(cs)*17)
+	var emails, phones, addresses, tags []any
 	for _, c := range cs {
 		rows = append(rows, c.ID, c.Name, c.GivenName, c.MiddleName, c.FamilyName, c.JobTitle, c.Type,
 			nullable(c.AccountID), c.Notes, c.OwnerID, crm.Fold(c.Name), c.SearchText(), crm.Micros(c.CreatedAt),
-			crm.Micros(c.UpdatedAt), c.Version)
+			crm.Micros(c.UpdatedAt), c.Version, c.Company, c.Birthday)
 		for i, e := range c.Emails {
 			emails = append(emails, c.ID, i, e.Address, crm.Fold(e.Address), e.Kind, e.Primary)
 		}
 		for i, p := range c.Phones {
 			phones = append(phones, c.ID, i, p.Number, p.Kind, p.Primary)
+		}
+		for i, a := range c.Addresses {
+			addresses = append(addresses, c.ID, i, a.Kind, a.Street, a.City, a.Region, a.PostalCode, a.Country, a.Primary)
 		}
 		seen := map[string]bool{}
 		for _, t := range c.Tags {
@@ -132,7 +135,7 @@ func (s *Store) createContacts(ctx context.Context, q querier, v access.Viewer, 
 		}
 	}
 	if err := s.insertRows(ctx, q, `INSERT INTO contacts (id, name, given_name, middle_name, family_name, job_title, type,
-		account_id, notes, owner_id, sort_name, search, created_at, updated_at, version)`, 15, rows); err != nil {
+		account_id, notes, owner_id, sort_name, search, created_at, updated_at, version, company, birthday)`, 17, rows); err != nil {
 		return fmt.Errorf("insert contacts: %w", err)
 	}
 	if err := s.insertRows(ctx, q, `INSERT INTO contact_emails (contact_id, position, address, address_fold, kind, is_primary)`,
@@ -142,6 +145,10 @@ func (s *Store) createContacts(ctx context.Context, q querier, v access.Viewer, 
 	if err := s.insertRows(ctx, q, `INSERT INTO contact_phones (contact_id, position, number, kind, is_primary)`,
 		5, phones); err != nil {
 		return fmt.Errorf("insert phones: %w", err)
+	}
+	if err := s.insertRows(ctx, q, `INSERT INTO contact_addresses (contact_id, position, kind, street, city, region,
+		postal_code, country, is_primary)`, 9, addresses); err != nil {
+		return fmt.Errorf("insert addresses: %w", err)
 	}
 	if err := s.insertRows(ctx, q, `INSERT INTO record_tags (tag_id, record_id, entity)`, 3, tags); err != nil {
 		return fmt.Errorf("add tags: %w", err)

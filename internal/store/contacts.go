@@ -60,21 +60,22 @@ func (s *Store) createContact(ctx context.Context, tx querier, v access.Viewer, 
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO contacts (id, name, given_name, middle_name, family_name, job_title, type,
-		account_id, notes, owner_id, sort_name, search, created_at, updated_at, version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1)`,
+		account_id, notes, owner_id, sort_name, search, created_at, updated_at, version, company, birthday)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13, 1, $14, $15)`,
 		c.ID, c.Name, c.GivenName, c.MiddleName, c.FamilyName, c.JobTitle, c.Type, nullable(c.AccountID), c.Notes,
-		c.OwnerID, crm.Fold(c.Name), c.SearchText(), crm.Micros(c.CreatedAt))
+		c.OwnerID, crm.Fold(c.Name), c.SearchText(), crm.Micros(c.CreatedAt), c.Company, c.Birthday)
 	if err != nil {
 		return fmt.Errorf("insert contact: %w", err)
 	}
 	return s.writeContactParts(ctx, tx, v, c, EntityContact, "create")
 }
 
-// writeContactParts replaces emails, phones, tags and grants and logs the
-// change; shared by create and update.
+// writeContactParts replaces emails, phones, addresses, tags and grants
+// and logs the change; shared by create and update.
 func (s *Store) writeContactParts(ctx context.Context, tx querier, v access.Viewer, c *crm.Contact, entity, op string) error {
 	if op == "update" {
-		for _, q := range []string{`DELETE FROM contact_emails WHERE contact_id = $1`, `DELETE FROM contact_phones WHERE contact_id = $1`} {
+		for _, q := range []string{`DELETE FROM contact_emails WHERE contact_id = $1`, `DELETE FROM contact_phones WHERE contact_id = $1`,
+			`DELETE FROM contact_addresses WHERE contact_id = $1`} {
 			if _, err := tx.ExecContext(ctx, q, c.ID); err != nil {
 				return fmt.Errorf("replace contact parts: %w", err)
 			}
@@ -90,6 +91,13 @@ func (s *Store) writeContactParts(ctx context.Context, tx querier, v access.View
 		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_phones (contact_id, position, number, kind, is_primary)
 			VALUES ($1, $2, $3, $4, $5)`, c.ID, i, p.Number, p.Kind, p.Primary); err != nil {
 			return fmt.Errorf("insert phone: %w", err)
+		}
+	}
+	for i, a := range c.Addresses {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO contact_addresses (contact_id, position, kind, street, city, region,
+			postal_code, country, is_primary) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`,
+			c.ID, i, a.Kind, a.Street, a.City, a.Region, a.PostalCode, a.Country, a.Primary); err != nil {
+			return fmt.Errorf("insert address: %w", err)
 		}
 	}
 	return s.writeRecordParts(ctx, tx, v, entity, c.ID, c.Tags, c.Access, op)
@@ -123,9 +131,9 @@ func (s *Store) updateContact(ctx context.Context, tx querier, v access.Viewer, 
 	c.UpdatedAt = crm.Now()
 	err := tx.QueryRowContext(ctx, `UPDATE contacts SET name = $2, given_name = $3, middle_name = $4, family_name = $5,
 		job_title = $6, type = $7, account_id = $8, notes = $9, owner_id = $10, sort_name = $11, search = $12,
-		updated_at = $13, version = version + 1 WHERE id = $1 RETURNING version, created_at`,
+		updated_at = $13, company = $14, birthday = $15, version = version + 1 WHERE id = $1 RETURNING version, created_at`,
 		c.ID, c.Name, c.GivenName, c.MiddleName, c.FamilyName, c.JobTitle, c.Type, nullable(c.AccountID), c.Notes,
-		c.OwnerID, crm.Fold(c.Name), c.SearchText(), crm.Micros(c.UpdatedAt)).Scan(&c.Version, new(int64))
+		c.OwnerID, crm.Fold(c.Name), c.SearchText(), crm.Micros(c.UpdatedAt), c.Company, c.Birthday).Scan(&c.Version, new(int64))
 	if err != nil {
 		return fmt.Errorf("update contact: %w", err)
 	}
@@ -151,13 +159,14 @@ func (s *Store) deleteContact(ctx context.Context, tx querier, v access.Viewer, 
 }
 
 const contactColumns = `c.id, c.name, c.given_name, c.middle_name, c.family_name, c.job_title, c.type,
-	COALESCE(c.account_id, ''), COALESCE(a.name, ''), c.notes, c.owner_id, c.created_at, c.updated_at, c.version`
+	COALESCE(c.account_id, ''), COALESCE(a.name, ''), c.notes, c.owner_id, c.created_at, c.updated_at, c.version,
+	c.company, c.birthday`
 
 func scanContact(rows rowScanner) (crm.Contact, error) {
 	var c crm.Contact
 	var created, updated int64
 	err := rows.Scan(&c.ID, &c.Name, &c.GivenName, &c.MiddleName, &c.FamilyName, &c.JobTitle, &c.Type,
-		&c.AccountID, &c.AccountName, &c.Notes, &c.OwnerID, &created, &updated, &c.Version)
+		&c.AccountID, &c.AccountName, &c.Notes, &c.OwnerID, &created, &updated, &c.Version, &c.Company, &c.Birthday)
 	c.CreatedAt, c.UpdatedAt = crm.FromMicros(created), crm.FromMicros(updated)
 	return c, err
 }
@@ -270,8 +279,8 @@ func joinAnd(conds []string) string {
 	return out
 }
 
-// fillContacts loads emails, phones, tags and grants for a page in four
-// queries, whatever the page size.
+// fillContacts loads emails, phones, addresses, tags and grants for a page
+// in five queries, whatever the page size.
 func (s *Store) fillContacts(ctx context.Context, v access.Viewer, cs []crm.Contact) error {
 	if len(cs) == 0 {
 		return nil
@@ -310,6 +319,21 @@ func (s *Store) fillContacts(ctx context.Context, v access.Viewer, cs []crm.Cont
 			return err
 		}
 		cs[idx[id]].Phones = append(cs[idx[id]].Phones, p)
+	}
+	rows.Close()
+	rows, err = s.r.QueryContext(ctx, `SELECT contact_id, kind, street, city, region, postal_code, country, is_primary
+		FROM contact_addresses WHERE contact_id IN (`+params(1, len(ids))+`) ORDER BY contact_id, position`, anySlice(ids)...)
+	if err != nil {
+		return fmt.Errorf("load addresses: %w", err)
+	}
+	for rows.Next() {
+		var id string
+		var a crm.Address
+		if err := rows.Scan(&id, &a.Kind, &a.Street, &a.City, &a.Region, &a.PostalCode, &a.Country, &a.Primary); err != nil {
+			rows.Close()
+			return err
+		}
+		cs[idx[id]].Addresses = append(cs[idx[id]].Addresses, a)
 	}
 	rows.Close()
 	sh, err := s.loadShared(ctx, v, ids)

@@ -328,3 +328,138 @@ func bindingID(t *testing.T, f *googleFixture) string {
 }
 
 var _ = store.ErrNotFound
+
+// detailContact is a contact's details as the API shows them.
+type detailContact struct {
+	ID          string  `json:"id"`
+	Name        string  `json:"name"`
+	Company     string  `json:"company"`
+	AccountID   *string `json:"account_id"`
+	AccountName string  `json:"account_name"`
+	Birthday    *string `json:"birthday"`
+	Addresses   []struct {
+		Kind, Street, City, Country string
+		PostalCode                  string `json:"postal_code"`
+		Primary                     bool
+	} `json:"addresses"`
+}
+
+// A contact's birthday, addresses and company go to Google and come back;
+// a contact imported from Google is linked to an account by the company
+// rule (SPEC §3): the one account of its company's name the user can see,
+// none when there is none or several, the company's name kept either way.
+func TestGoogleContactDetails(t *testing.T) {
+	onBothDatabases(t, testGoogleContactDetails)
+}
+
+func testGoogleContactDetails(t *testing.T, pg bool) {
+	f := connectGoogle(t, tandemtest.Options{Postgres: pg})
+	account := func(c *tandemtest.Client, name string) string {
+		var a struct{ ID string }
+		c.JSON(t, "POST", "/api/v1/accounts", map[string]any{"name": name}, 201, &a)
+		return a.ID
+	}
+	acme := account(f.api, "Acme")
+	globex := account(f.api, "Globex")
+	account(f.s.Admin, "GLOBEX") // the admin's, which Julia cannot see
+	account(f.api, "Initech")
+	account(f.api, "initech")
+	account(f.s.Admin, "Umbrella")
+
+	var ann detailContact
+	f.api.JSON(t, "POST", "/api/v1/contacts", map[string]any{"name": "Ann Lee", "account_id": acme, "birthday": "--04-12",
+		"addresses": []map[string]any{{"street": "Unter den Linden 1", "city": "Berlin", "postal_code": "10117",
+			"country": "Germany", "kind": "home"}},
+		"tags": []string{f.tagID}}, 201, &ann)
+	f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/contacts", map[string]any{"enabled": true, "tag_id": f.tagID}, 200, nil)
+	st := f.sync(t)
+	if st.LastError != "" {
+		t.Fatalf("first run: %+v", st)
+	}
+	var annRemote string
+	for rn, p := range f.groupMembers(t, st.Collection) {
+		if displayName(p) == "Ann Lee" {
+			annRemote = rn
+		}
+	}
+	p, _ := f.g.Person(googleUser, annRemote)
+	orgs, _ := p["organizations"].([]any)
+	bdays, _ := p["birthdays"].([]any)
+	addrs, _ := p["addresses"].([]any)
+	if len(orgs) != 1 || orgs[0].(map[string]any)["name"] != "Acme" || len(bdays) != 1 ||
+		fmt.Sprint(bdays[0].(map[string]any)["date"]) != "map[day:12 month:4]" || len(addrs) != 1 ||
+		addrs[0].(map[string]any)["city"] != "Berlin" || addrs[0].(map[string]any)["type"] != "home" {
+		t.Fatalf("exported %v %v %v", orgs, bdays, addrs)
+	}
+
+	member := []any{map[string]any{"contactGroupMembership": map[string]any{"contactGroupResourceName": st.Collection}}}
+	for name, company := range map[string]string{"Bob": "Globex", "Carl": "Initech", "Dora": "Umbrella", "Eve": "Nowhere Ltd"} {
+		if _, err := f.g.CreateContact(googleUser, map[string]any{
+			"names":         []any{map[string]any{"givenName": name}},
+			"organizations": []any{map[string]any{"name": company, "title": "Buyer"}},
+			"birthdays":     []any{map[string]any{"date": map[string]any{"year": 1990, "month": 1, "day": 31}}},
+			"addresses":     []any{map[string]any{"streetAddress": "1 Main St", "city": "Springfield", "type": "work"}},
+			"memberships":   member,
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Ann moves house in Google.
+	if err := f.g.UpdateContact(googleUser, annRemote, map[string]any{"addresses": []any{map[string]any{
+		"streetAddress": "Unter den Linden 1", "city": "Potsdam", "postalCode": "10117", "country": "Germany", "type": "home"}}},
+		"addresses"); err != nil {
+		t.Fatal(err)
+	}
+	if st := f.sync(t); st.LastError != "" {
+		t.Fatalf("second run: %+v", st)
+	}
+	var list struct{ Items []detailContact }
+	f.api.JSON(t, "GET", "/api/v1/contacts", nil, 200, &list)
+	byName := map[string]detailContact{}
+	for _, c := range list.Items {
+		byName[c.Name] = c
+	}
+	for name, want := range map[string]struct{ company, account string }{
+		"Bob": {"Globex", globex}, "Carl": {"Initech", ""}, "Dora": {"Umbrella", ""}, "Eve": {"Nowhere Ltd", ""},
+	} {
+		c, ok := byName[name]
+		switch {
+		case !ok:
+			t.Errorf("%s not imported", name)
+		case c.Company != want.company || (c.AccountID == nil) != (want.account == "") || c.AccountID != nil && *c.AccountID != want.account:
+			t.Errorf("%s: company %q account %v, want %q %q", name, c.Company, c.AccountID, want.company, want.account)
+		case c.Birthday == nil || *c.Birthday != "1990-01-31" || len(c.Addresses) != 1 || c.Addresses[0].City != "Springfield" ||
+			c.Addresses[0].Kind != "work":
+			t.Errorf("%s: birthday %v addresses %+v", name, c.Birthday, c.Addresses)
+		}
+	}
+	f.api.JSON(t, "GET", "/api/v1/contacts/"+ann.ID, nil, 200, &ann)
+	if len(ann.Addresses) != 1 || ann.Addresses[0].City != "Potsdam" || ann.AccountID == nil || *ann.AccountID != acme ||
+		ann.Company != "" || ann.Birthday == nil || *ann.Birthday != "--04-12" {
+		t.Errorf("Ann after the Google edit: %+v", ann)
+	}
+
+	// Bob changes company in Google: the link follows it; no echo after.
+	bob := byName["Bob"]
+	var bobRemote string
+	for rn, p := range f.groupMembers(t, st.Collection) {
+		if displayName(p) == "Bob" {
+			bobRemote = rn
+		}
+	}
+	if err := f.g.UpdateContact(googleUser, bobRemote, map[string]any{"organizations": []any{map[string]any{"name": "ACME", "title": "Buyer"}}},
+		"organizations"); err != nil {
+		t.Fatal(err)
+	}
+	f.sync(t)
+	f.api.JSON(t, "GET", "/api/v1/contacts/"+bob.ID, nil, 200, &bob)
+	if bob.Company != "ACME" || bob.AccountID == nil || *bob.AccountID != acme {
+		t.Errorf("Bob after moving: company %q account %v", bob.Company, bob.AccountID)
+	}
+	st = f.sync(t)
+	for _, k := range []string{"local_created", "local_updated", "remote_created", "remote_updated"} {
+		if n, _ := st.LastStats[k].(float64); n != 0 {
+			t.Errorf("quiet run: %s = %v", k, n)
+		}
+	}
+}

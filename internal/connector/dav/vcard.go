@@ -12,18 +12,28 @@ package dav
 //	TEL    phones: TYPE cell (mobile, iphone) → mobile, work, home, else
 //	       other; primary as for EMAIL; tel: URIs read as the number
 //	NOTE   notes
+//	ORG    company (the first component; the others, units, are kept)
+//	BDAY   birthday: a date (1985-04-12, 19850412, a date-time's date), or
+//	       one without a year (--0412, --04-12, Apple's
+//	       X-APPLE-OMIT-YEAR); any other value (a year alone, text) is
+//	       none and its line is kept as long as Tandem sets none
+//	ADR    addresses: street, locality, region, postal code, country
+//	       (components 3 to 7; the PO box and extended address are kept);
+//	       kind and primary as for EMAIL; one with none of those parts is
+//	       not an address to Tandem and is kept
 //
-// Lists use reconcile.EncodeEmails / EncodePhones, so both sides of a
-// binding produce the same string for the same list.
+// Lists use reconcile.EncodeEmails / EncodePhones / EncodeAddresses, so
+// both sides of a binding produce the same string for the same list.
 //
 // Encode patches the card last read: a field that did not change leaves
 // its lines as they were; one that did rewrites only its lines. Entries of
 // a list are matched to their lines (by value, then by position), so an
 // edited address keeps its line's group (Apple's item1.EMAIL with its
 // item1.X-ABLabel) and unknown parameters, and a removed one takes its
-// group's label with it. ORG, ADR, BDAY, PHOTO, CATEGORIES, X- properties
-// and anything else Tandem does not model are never touched. REV is set to
-// the codec's clock when anything changed. New cards are vCard 3.0 (the
+// group's label with it. An edited ADR rewrites only the components that
+// changed. PHOTO, CATEGORIES, X- properties and anything else Tandem does
+// not model are never touched. REV is set to the codec's clock when
+// anything changed. New cards are vCard 3.0 (the
 // version every server and client reads: iCloud, Radicale, Nextcloud,
 // Android) with VERSION, PRODID, UID, FN, N and X-TANDEM-MARKER.
 
@@ -54,17 +64,21 @@ type cardDoc struct {
 	fields   reconcile.Fields
 	emails   []listLine
 	phones   []listLine
+	adrs     []listLine
 	warnings []string
 }
 
-// listLine is an EMAIL or TEL line with the entry it holds.
+// listLine is an EMAIL, TEL or ADR line with the entry it holds.
 type listLine struct {
 	i int
 	listEntry
 }
 
+// listEntry is an entry of a list. An address's value is its street; rest
+// holds its locality, region, postal code and country.
 type listEntry struct {
 	value   string
+	rest    [4]string
 	kind    string
 	primary bool
 }
@@ -121,8 +135,20 @@ func readCard(raw []byte) (*cardDoc, error) {
 	}
 	f[reconcile.FieldJobTitle] = text("TITLE")
 	f[reconcile.FieldNotes] = text("NOTE")
+	if l := d.first(cd.card, "ORG"); l != nil {
+		f[reconcile.FieldCompany] = strings.TrimSpace(l.components()[0])
+	}
+	if l := d.first(cd.card, "BDAY"); l != nil {
+		f[reconcile.FieldBirthday] = birthdayOf(l)
+	}
 	cd.emails = cd.readList("EMAIL", emailKind, emailValue)
 	cd.phones = cd.readList("TEL", phoneKind, phoneValue)
+	cd.adrs = cd.readEntries("ADR", adrEntry)
+	var as []crm.Address
+	for _, a := range cd.adrs {
+		as = append(as, a.address())
+	}
+	f[reconcile.FieldAddresses] = reconcile.EncodeAddresses(as)
 	var es []crm.Email
 	for _, e := range cd.emails {
 		es = append(es, crm.Email{Address: e.value, Kind: e.kind, Primary: e.primary})
@@ -156,22 +182,108 @@ func (cd *cardDoc) rev() time.Time {
 	return time.Time{}
 }
 
-// readList reads the EMAIL or TEL lines: the primary is the line with the
-// lowest PREF (TYPE=pref counts as 1), the first among equals. A card
-// without preferences has its first line primary, as Tandem keeps such a
-// list (crm.Contact.Normalize): read otherwise, an imported card would
-// differ from its contact for good, since Tandem does not echo back what a
-// sync wrote.
+// birthdayOf reads a BDAY line as crm.Contact.Birthday, "" when it holds
+// no day of a month.
+func birthdayOf(l *cline) string {
+	v := strings.TrimSpace(l.text())
+	if strings.EqualFold(l.param("VALUE"), "text") {
+		return ""
+	}
+	if t := strings.IndexAny(v, "Tt"); t >= 0 {
+		v = v[:t] // a date-time's date, as written (no zone shift)
+	}
+	year := ""
+	switch {
+	case len(v) == 10 && v[4] == '-' && v[7] == '-': // 1985-04-12
+		year, v = v[:4], v[5:7]+v[8:]
+	case len(v) == 8 && !strings.HasPrefix(v, "-"): // 19850412
+		year, v = v[:4], v[4:]
+	case len(v) == 7 && strings.HasPrefix(v, "--") && v[4] == '-': // --04-12
+		v = v[2:4] + v[5:]
+	case len(v) == 6 && strings.HasPrefix(v, "--"): // --0412
+		v = v[2:]
+	default:
+		return ""
+	}
+	if omit := l.param("X-APPLE-OMIT-YEAR"); omit != "" && omit == year {
+		year = ""
+	}
+	s := "--" + v[:2] + "-" + v[2:]
+	if year != "" {
+		s = year + "-" + v[:2] + "-" + v[2:]
+	}
+	if _, _, _, ok := crm.ParseBirthday(s); !ok {
+		return ""
+	}
+	return s
+}
+
+// birthdayValue renders a birthday for a card of version: vCard 4.0's
+// basic format (19850412, --0412); on 3.0 the extended one (1985-04-12),
+// and without a year Apple's convention, which iOS, macOS and Android's
+// DAVx⁵ read as a birthday without a year (3.0 has no partial dates).
+func birthdayValue(version, s string) (string, []cparam) {
+	y, m, d, _ := crm.ParseBirthday(s)
+	switch {
+	case version == "4.0" && y == 0:
+		return fmt.Sprintf("--%02d%02d", m, d), nil
+	case version == "4.0":
+		return fmt.Sprintf("%04d%02d%02d", y, m, d), nil
+	case y == 0:
+		return fmt.Sprintf("1604-%02d-%02d", m, d), []cparam{newParam("X-APPLE-OMIT-YEAR", "1604")}
+	}
+	return fmt.Sprintf("%04d-%02d-%02d", y, m, d), nil
+}
+
+// adrEntry reads an ADR line, its parts normalized as crm keeps them.
+func adrEntry(l *cline) (listEntry, bool) {
+	c := append(l.components(), "", "", "", "", "", "", "")
+	one := crm.Contact{Addresses: []crm.Address{{Kind: adrKind(l.types()), Street: c[2], City: c[3], Region: c[4],
+		PostalCode: c[5], Country: c[6]}}}
+	one.Normalize()
+	a := one.Addresses[0]
+	return listEntry{value: a.Street, rest: [4]string{a.City, a.Region, a.PostalCode, a.Country}, kind: a.Kind}, !a.IsEmpty()
+}
+
+func (e listEntry) address() crm.Address {
+	return crm.Address{Street: e.value, City: e.rest[0], Region: e.rest[1], PostalCode: e.rest[2], Country: e.rest[3],
+		Kind: e.kind, Primary: e.primary}
+}
+
+func adrKind(types []string) string {
+	switch {
+	case slices.Contains(types, "work"):
+		return "work"
+	case slices.Contains(types, "home"):
+		return "home"
+	}
+	return "other"
+}
+
+// readList reads the EMAIL or TEL lines (see readEntries).
 func (cd *cardDoc) readList(name string, kind func([]string) string, value func(*cline) string) []listLine {
+	return cd.readEntries(name, func(l *cline) (listEntry, bool) {
+		v := strings.TrimSpace(value(l))
+		return listEntry{value: v, kind: kind(l.types())}, v != ""
+	})
+}
+
+// readEntries reads the lines of a list, skipping those entry finds empty:
+// the primary is the line with the lowest PREF (TYPE=pref counts as 1),
+// the first among equals. A card without preferences has its first line
+// primary, as Tandem keeps such a list (crm.Contact.Normalize): read
+// otherwise, an imported card would differ from its contact for good,
+// since Tandem does not echo back what a sync wrote.
+func (cd *cardDoc) readEntries(name string, entry func(*cline) (listEntry, bool)) []listLine {
 	var out []listLine
 	best, bestRank := -1, 102 // below "no preference" (101)
 	for _, i := range cd.d.find(cd.card, name) {
 		l := cd.d.lines[i]
-		v := strings.TrimSpace(value(l))
-		if v == "" {
+		en, ok := entry(l)
+		if !ok {
 			continue
 		}
-		out = append(out, listLine{i: i, listEntry: listEntry{value: v, kind: kind(l.types())}})
+		out = append(out, listLine{i: i, listEntry: en})
 		if r := prefRank(l); r < bestRank {
 			best, bestRank = len(out)-1, r
 		}
@@ -233,6 +345,7 @@ func phoneKind(types []string) string {
 var (
 	emailKindTypes = []string{"work", "home", "other", "pref"}
 	phoneKindTypes = []string{"cell", "mobile", "iphone", "work", "home", "other", "pref"}
+	adrKindTypes   = emailKindTypes
 )
 
 func emailValue(l *cline) string {
@@ -352,6 +465,27 @@ func (c VCardCodec) Encode(raw []byte, f reconcile.Fields, uid, marker string) (
 	if diff(reconcile.FieldNotes) {
 		e.setText(card, "NOTE", f[reconcile.FieldNotes])
 	}
+	if diff(reconcile.FieldCompany) {
+		cd.writeORG(e, f[reconcile.FieldCompany])
+	}
+	if diff(reconcile.FieldBirthday) {
+		cd.writeBDAY(e, f[reconcile.FieldBirthday])
+	}
+	if diff(reconcile.FieldAddresses) {
+		var want []listEntry
+		for _, a := range reconcile.DecodeAddresses(f[reconcile.FieldAddresses]) {
+			want = append(want, listEntry{value: a.Street, rest: [4]string{a.City, a.Region, a.PostalCode, a.Country},
+				kind: a.Kind, primary: a.Primary})
+		}
+		cd.patchList(e, "ADR", cd.adrs, want, adrKindTypes, func(a, b string) bool { return a == b },
+			func(es []listEntry) string {
+				var xs []crm.Address
+				for _, x := range es {
+					xs = append(xs, x.address())
+				}
+				return reconcile.EncodeAddresses(xs)
+			})
+	}
 	if !e.changed() {
 		return copyBytes(raw), nil
 	}
@@ -361,6 +495,62 @@ func (c VCardCodec) Encode(raw []byte, f reconcile.Fields, uid, marker string) (
 		e.insertBefore(card.end, "REV:"+stamp+"\r\n")
 	}
 	return e.bytes(), nil
+}
+
+// writeORG makes ORG's first component company, keeping its units; an ORG
+// left with nothing goes.
+func (cd *cardDoc) writeORG(e *editor, company string) {
+	idx := cd.d.find(cd.card, "ORG")
+	if len(idx) == 0 {
+		if company != "" {
+			e.insertBefore(propEnd(cd.card), cprop{name: "ORG", value: escapeText(company)}.String())
+		}
+		return
+	}
+	l := cd.d.lines[idx[0]]
+	parts := escapedComponents(l)
+	parts[0] = escapeText(company)
+	if strings.Trim(strings.Join(parts, ""), " ") == "" {
+		e.remove(idx[0])
+		return
+	}
+	e.replace(idx[0], l.rewrite(strings.Join(parts, ";"), func(p cparam) bool { return p.name != "ENCODING" && p.name != "CHARSET" }))
+}
+
+// writeBDAY makes BDAY hold birthday, keeping the line's group and other
+// parameters; "" removes it.
+func (cd *cardDoc) writeBDAY(e *editor, birthday string) {
+	idx := cd.d.find(cd.card, "BDAY")
+	if birthday == "" {
+		for _, i := range idx {
+			e.remove(i)
+		}
+		return
+	}
+	v, add := birthdayValue(cd.version, birthday)
+	if len(idx) == 0 {
+		e.insertBefore(propEnd(cd.card), cprop{name: "BDAY", params: add, value: v}.String())
+		return
+	}
+	e.replace(idx[0], cd.d.lines[idx[0]].rewrite(v, func(p cparam) bool {
+		return p.name != "VALUE" && p.name != "X-APPLE-OMIT-YEAR" && p.name != "ENCODING" && p.name != "CHARSET"
+	}, add...))
+	for _, i := range idx[1:] {
+		e.remove(i)
+	}
+}
+
+// escapedComponents splits a structured value into its components as
+// written (escaped), quoted-printable decoded and escaped again.
+func escapedComponents(l *cline) []string {
+	if l.param("ENCODING") == "" {
+		return splitUnescaped(l.value, ';')
+	}
+	var parts []string
+	for _, c := range l.components() {
+		parts = append(parts, escapeText(c))
+	}
+	return parts
 }
 
 // writeN rewrites the name components of N, keeping its prefix, suffix
@@ -393,7 +583,7 @@ func (cd *cardDoc) writeN(e *editor, f reconcile.Fields) {
 	e.replace(idx[0], l.rewrite(strings.Join(parts, ";"), func(p cparam) bool { return p.name != "ENCODING" && p.name != "CHARSET" }))
 }
 
-// patchList makes the EMAIL or TEL lines hold want. Entries are matched to
+// patchList makes the EMAIL, TEL or ADR lines hold want. Entries are matched to
 // lines: the same entry, else the same value, else the next unmatched line
 // of the same kind (an edited value). A matched line is kept as it is when its
 // entry holds, otherwise rewritten with its group and other parameters.
@@ -495,7 +685,8 @@ func (cd *cardDoc) patchList(e *editor, name string, old []listLine, want []list
 }
 
 // removeOrphanLabels removes the X-ABLabel of a group whose other lines
-// are all gone.
+// are all gone, and an address's X-ABADR (Apple's country code of an ADR)
+// with it.
 func (cd *cardDoc) removeOrphanLabels(e *editor, groups []string) {
 	for _, g := range groups {
 		var labels []int
@@ -505,7 +696,7 @@ func (cd *cardDoc) removeOrphanLabels(e *editor, groups []string) {
 			if !strings.EqualFold(l.group, g) || e.removed[i] {
 				continue
 			}
-			if l.name == "X-ABLABEL" {
+			if l.name == "X-ABLABEL" || l.name == "X-ABADR" {
 				labels = append(labels, i)
 			} else {
 				alive = true
@@ -522,17 +713,19 @@ func (cd *cardDoc) removeOrphanLabels(e *editor, groups []string) {
 // uriEscaper keeps what phoneValue unescapes: a URI holds neither.
 var uriEscaper = strings.NewReplacer(`\`, `\\`, "\n", `\n`)
 
-// listLine renders an EMAIL or TEL line for w. From an existing line l
+// listLine renders an EMAIL, TEL or ADR line for w. From an existing line l
 // (holding was) it keeps the group and, when only the value changed, every
 // parameter; otherwise the parameters that do not carry kind or
 // preference (INTERNET, VOICE, X- ones). A tel: URI stays one.
 func (cd *cardDoc) listLine(name string, l *cline, was, w listEntry, kindTypes []string) string {
 	p := cprop{name: name}
-	valueSame := l != nil && was.value == w.value
+	valueSame := l != nil && was.value == w.value && was.rest == w.rest
 	uri := l != nil && name == "TEL" && (strings.EqualFold(l.param("VALUE"), "uri") || len(l.value) > 4 && strings.EqualFold(l.value[:4], "tel:"))
 	switch {
 	case valueSame:
 		p.value = l.value
+	case name == "ADR":
+		p.value = adrValue(l, was, w)
 	case uri:
 		p.value = "tel:" + uriEscaper.Replace(w.value)
 	default:
@@ -575,6 +768,8 @@ func (cd *cardDoc) listLine(name string, l *cline, was, w listEntry, kindTypes [
 		types = append(types, "cell")
 	case name == "TEL" && (w.kind == "work" || w.kind == "home"):
 		types = append(types, w.kind)
+	case name == "ADR" && (w.kind == "work" || w.kind == "home"):
+		types = append(types, w.kind)
 	}
 	if w.primary && cd.version != "4.0" {
 		types = append(types, "pref")
@@ -586,4 +781,24 @@ func (cd *cardDoc) listLine(name string, l *cline, was, w listEntry, kindTypes [
 		p.params = append(p.params, newParam("PREF", "1"))
 	}
 	return p.String()
+}
+
+// adrValue is the value of an ADR line for w: from an existing line l
+// (holding was) the PO box, extended address and any further components
+// as written, and the parts that did not change as written too.
+func adrValue(l *cline, was, w listEntry) string {
+	var parts []string
+	if l != nil {
+		parts = escapedComponents(l)
+	}
+	for len(parts) < 7 {
+		parts = append(parts, "")
+	}
+	olds := append([]string{was.value}, was.rest[:]...)
+	for k, v := range append([]string{w.value}, w.rest[:]...) {
+		if l == nil || v != olds[k] {
+			parts[2+k] = escapeText(v)
+		}
+	}
+	return strings.Join(parts, ";")
 }

@@ -45,9 +45,11 @@ END:VCARD
 	appleFields = reconcile.Fields{
 		reconcile.FieldGivenName: "Johnny", reconcile.FieldMiddleName: "Q.", reconcile.FieldFamilyName: "Appleseed",
 		reconcile.FieldName: "Dr. Johnny Q. Appleseed Jr.", reconcile.FieldJobTitle: "Engineer, Senior",
-		reconcile.FieldEmails: "johnny@apple.example|work|primary\nj.appleseed@home.example|home|\njohnny@club.example|other|",
-		reconcile.FieldPhones: "+1 (408) 555-0100|mobile|primary\n+1 408 555 0101|work|\n+1 408 555 0199|other|",
-		reconcile.FieldNotes:  "Met at WWDC.\nLikes apples; and pears.",
+		reconcile.FieldEmails:  "johnny@apple.example|work|primary\nj.appleseed@home.example|home|\njohnny@club.example|other|",
+		reconcile.FieldPhones:  "+1 (408) 555-0100|mobile|primary\n+1 408 555 0101|work|\n+1 408 555 0199|other|",
+		reconcile.FieldNotes:   "Met at WWDC.\nLikes apples; and pears.",
+		reconcile.FieldCompany: "Apple Inc.", reconcile.FieldBirthday: "1984-01-24",
+		reconcile.FieldAddresses: "1 Infinite Loop|Cupertino|CA|95014|United States|home|primary",
 	}
 
 	// Nextcloud (sabre/vobject): quoted TYPE lists, Cyrillic.
@@ -71,8 +73,10 @@ END:VCARD
 	nextcloudFields = reconcile.Fields{
 		reconcile.FieldGivenName: "Ирина", reconcile.FieldMiddleName: "Сергеевна", reconcile.FieldFamilyName: "Петрова",
 		reconcile.FieldName: "Ирина Петрова", reconcile.FieldJobTitle: "Главный бухгалтер",
-		reconcile.FieldEmails: "irina@example.ru|work|primary\nirina.p@mail.example|home|",
-		reconcile.FieldPhones: "+7 495 123-45-67|work|primary\n+7 916 000-00-00|mobile|",
+		reconcile.FieldEmails:    "irina@example.ru|work|primary\nirina.p@mail.example|home|",
+		reconcile.FieldPhones:    "+7 495 123-45-67|work|primary\n+7 916 000-00-00|mobile|",
+		reconcile.FieldCompany:   "ООО «Ромашка»",
+		reconcile.FieldAddresses: "ул. Тверская, 1|Москва||125009|Россия|work|primary",
 	}
 
 	// Thunderbird's address book on Radicale: vCard 4.0, PREF=1,
@@ -123,8 +127,10 @@ END:VCARD
 `)
 	rfc6350Fields = reconcile.Fields{
 		reconcile.FieldGivenName: "Simon", reconcile.FieldFamilyName: "Perreault", reconcile.FieldName: "Simon Perreault",
-		reconcile.FieldEmails: "simon.perreault@viagenie.ca|work|primary",
-		reconcile.FieldPhones: "+1-418-262-6501|mobile|primary\n+1-418-656-9254;ext=102|work|",
+		reconcile.FieldEmails:  "simon.perreault@viagenie.ca|work|primary",
+		reconcile.FieldPhones:  "+1-418-262-6501|mobile|primary\n+1-418-656-9254;ext=102|work|",
+		reconcile.FieldCompany: "Viagenie", reconcile.FieldBirthday: "--02-03",
+		reconcile.FieldAddresses: "2875 Laurier|Quebec|QC|G1V 2M2|Canada|work|primary",
 	}
 
 	// vCard 2.1 as old phones export it: bare types, quoted-printable.
@@ -267,6 +273,82 @@ func TestVCardPatch(t *testing.T) {
 		{"tel uri edited", rfc6350Card, with(rfc6350Fields, reconcile.FieldPhones, "+1-418-262-6502|mobile|primary\n+1-418-656-9254;ext=102|work|"),
 			[]string{"TEL"}, nil},
 		{"2.1 name", card21, with(card21Fields, reconcile.FieldFamilyName, "Петров"), []string{"N"}, nil},
+		{"company keeps the units", appleCard, with(appleFields, reconcile.FieldCompany, "Apple Europe; Ltd"), []string{"ORG"},
+			func(t *testing.T, out string) {
+				if !strings.Contains(out, "\r\nORG:Apple Europe\\; Ltd;Engineering;\r\n") {
+					t.Error("ORG not patched in its first component")
+				}
+			}},
+		{"company cleared, units stay", appleCard, with(appleFields, reconcile.FieldCompany, ""), []string{"ORG"},
+			func(t *testing.T, out string) {
+				if !strings.Contains(out, "\r\nORG:;Engineering;\r\n") {
+					t.Error("the units went with the company")
+				}
+			}},
+		{"company cleared", nextcloudCard, with(nextcloudFields, reconcile.FieldCompany, ""), []string{"ORG"}, nil},
+		{"company added", thunderbirdCard, with(thunderbirdFields, reconcile.FieldCompany, "Mozilla, Berlin"), []string{"ORG"},
+			func(t *testing.T, out string) {
+				if !strings.Contains(out, "\r\nORG:Mozilla\\, Berlin\r\n") {
+					t.Error("ORG not added")
+				}
+			}},
+		{"birthday on 3.0", appleCard, with(appleFields, reconcile.FieldBirthday, "1984-02-29"), []string{"BDAY"},
+			func(t *testing.T, out string) {
+				if !strings.Contains(out, "\r\nBDAY:1984-02-29\r\n") {
+					t.Error("BDAY not in 3.0's date form")
+				}
+			}},
+		{"birthday without a year on 3.0", appleCard, with(appleFields, reconcile.FieldBirthday, "--01-24"), []string{"BDAY"},
+			func(t *testing.T, out string) {
+				if !strings.Contains(out, "\r\nBDAY;X-APPLE-OMIT-YEAR=1604:1604-01-24\r\n") {
+					t.Error("BDAY without a year not in Apple's form")
+				}
+			}},
+		{"birthday gets a year on 4.0", rfc6350Card, with(rfc6350Fields, reconcile.FieldBirthday, "1980-02-03"), []string{"BDAY"},
+			func(t *testing.T, out string) {
+				if !strings.Contains(out, "\r\nBDAY:19800203\r\n") {
+					t.Error("BDAY not in 4.0's basic form")
+				}
+			}},
+		{"birthday added on 4.0", thunderbirdCard, with(thunderbirdFields, reconcile.FieldBirthday, "--12-31"), []string{"BDAY"},
+			func(t *testing.T, out string) {
+				if !strings.Contains(out, "\r\nBDAY:--1231\r\n") {
+					t.Error("BDAY not added")
+				}
+			}},
+		{"birthday removed", appleCard, with(appleFields, reconcile.FieldBirthday, ""), []string{"BDAY"}, nil},
+		{"address edited keeps its group, PO box and parts as written", rfc6350Card, with(rfc6350Fields, reconcile.FieldAddresses,
+			"2875 Laurier|Montréal|QC|G1V 2M2|Canada|work|primary"), []string{"ADR"}, func(t *testing.T, out string) {
+			if !strings.Contains(out, "\r\nADR;TYPE=work:;Suite D2-630;2875 Laurier;Montréal;QC;G1V 2M2;Canada\r\n") {
+				t.Error("ADR not patched in its locality only")
+			}
+		}},
+		{"labelled address edited", appleCard, with(appleFields, reconcile.FieldAddresses,
+			"1 Apple Park Way|Cupertino|CA|95014|United States|home|primary"), []string{"ADR"}, func(t *testing.T, out string) {
+			if !strings.Contains(out, "\r\nitem4.ADR;type=HOME;type=pref:;;1 Apple Park Way;Cupertino;CA;95014;United States\r\nitem4.X-ABADR:us\r\n") {
+				t.Error("the edited address lost its group, parameters or Apple's country")
+			}
+		}},
+		{"labelled address removed", appleCard, with(appleFields, reconcile.FieldAddresses, ""), []string{"ADR", "X-ABADR"},
+			func(t *testing.T, out string) {
+				if strings.Contains(out, "item4.") {
+					t.Error("the removed address's group stayed")
+				}
+			}},
+		{"address kind and a second address", nextcloudCard, with(nextcloudFields, reconcile.FieldAddresses,
+			"ул. Тверская, 1|Москва||125009|Россия|home|primary\n"+`Невский пр., 28\nофис 5|Санкт-Петербург|||Россия|work|`),
+			[]string{"ADR"}, func(t *testing.T, out string) {
+				if !strings.Contains(out, "\r\nADR;TYPE=home,pref:;;ул. Тверская\\, 1;Москва;;125009;Россия\r\n") ||
+					!strings.Contains(out, "\r\nADR;TYPE=work:;;Невский пр.\\, 28\\nофис 5;Санкт-Петербург;;;Россия\r\n") {
+					t.Error("addresses not written as expected")
+				}
+			}},
+		{"address added on 4.0", thunderbirdCard, with(thunderbirdFields, reconcile.FieldAddresses, "|Berlin|||Germany|home|primary"),
+			[]string{"ADR"}, func(t *testing.T, out string) {
+				if !strings.Contains(out, "\r\nADR;TYPE=home;PREF=1:;;;Berlin;;;Germany\r\n") {
+					t.Error("ADR not added")
+				}
+			}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			out, err := c.Encode(tc.raw, tc.f, "", "")
@@ -300,6 +382,62 @@ func TestVCardPatch(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestVCardBirthday: the forms of BDAY that hold a day of a month read as
+// a birthday; others read as none and stay as written.
+func TestVCardBirthday(t *testing.T) {
+	for _, tc := range []struct{ line, want string }{
+		{"BDAY:1985-04-12", "1985-04-12"},
+		{"BDAY;VALUE=date:19850412", "1985-04-12"},
+		{"BDAY:1985-04-12T10:00:00Z", "1985-04-12"},
+		{"BDAY:19850412T100000", "1985-04-12"},
+		{"BDAY:--0412", "--04-12"},
+		{"BDAY:--04-12", "--04-12"},
+		{"BDAY;X-APPLE-OMIT-YEAR=1604:1604-04-12", "--04-12"},
+		{"BDAY;X-APPLE-OMIT-YEAR=1604:1985-04-12", "1985-04-12"},
+		{"BDAY:--0229", "--02-29"},
+		{"BDAY:1985-02-29", ""},
+		{"BDAY:1985", ""},
+		{"BDAY:---12", ""},
+		{"BDAY;VALUE=text:circa 1800", ""},
+		{"BDAY:tomorrow", ""},
+	} {
+		raw := obj("BEGIN:VCARD\nVERSION:4.0\nUID:b\nFN:B\n" + tc.line + "\nEND:VCARD\n")
+		d, err := VCardCodec{}.Decode(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := d.Fields[reconcile.FieldBirthday]; got != tc.want {
+			t.Errorf("%s: birthday %q, want %q", tc.line, got, tc.want)
+		}
+		if out, err := (VCardCodec{Now: clock}).Encode(raw, d.Fields, d.UID, ""); err != nil || string(out) != string(raw) {
+			t.Errorf("%s: written back as %q, %v", tc.line, out, err)
+		}
+	}
+}
+
+// TestVCardAddressNotTandems: an ADR with none of the parts Tandem maps (a
+// PO box alone) is no address to it, and stays when Tandem's change.
+func TestVCardAddressNotTandems(t *testing.T) {
+	raw := obj("BEGIN:VCARD\nVERSION:3.0\nUID:a\nFN:A\nADR;TYPE=WORK:PO Box 7;;;;;;\nEND:VCARD\n")
+	d, err := VCardCodec{}.Decode(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := d.Fields[reconcile.FieldAddresses]; ok {
+		t.Fatalf("a PO box alone read as %q", d.Fields[reconcile.FieldAddresses])
+	}
+	f := with(d.Fields, reconcile.FieldAddresses, "1 Main St|Springfield||||home|primary")
+	out, err := VCardCodec{Now: clock}.Encode(raw, f, d.UID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(out), "\r\nADR;TYPE=WORK:PO Box 7;;;;;;\r\n") {
+		t.Errorf("the PO box went:\n%s", out)
+	}
+	d2, _ := VCardCodec{}.Decode(out)
+	sameFields(t, "patched", d2.Fields, f)
 }
 
 func contains(ss []string, s string) bool {
@@ -375,10 +513,22 @@ func FuzzVCard(f *testing.F) {
 			if len(es) > 1 {
 				es[0], es[len(es)-1] = es[len(es)-1], es[0]
 			}
-			// As Tandem keeps a list: one primary, the first by default.
-			c := crm.Contact{Emails: es}
+			// As crm keeps a list: its first entry primary when none is.
+			c := crm.Contact{Name: "x", Emails: es}
 			c.Normalize()
 			g[reconcile.FieldEmails] = reconcile.EncodeEmails(c.Emails)
+		},
+		func(g reconcile.Fields) {
+			g[reconcile.FieldCompany] = fuzzText
+			g[reconcile.FieldBirthday] = "--02-29"
+			as := reconcile.DecodeAddresses(g[reconcile.FieldAddresses])
+			as = append(as, crm.Address{Street: fuzzText, City: "Fuzz; city", Kind: "home"})
+			if len(as) > 1 {
+				as[0], as[len(as)-1] = as[len(as)-1], as[0]
+			}
+			c := crm.Contact{Name: "x", Addresses: as}
+			c.Normalize()
+			g[reconcile.FieldAddresses] = reconcile.EncodeAddresses(c.Addresses)
 		},
 		func(g reconcile.Fields) {
 			ps := reconcile.DecodePhones(g[reconcile.FieldPhones])

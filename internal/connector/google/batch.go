@@ -105,8 +105,8 @@ func (c *Contacts) updateChunk(ctx context.Context, chunk []reconcile.Change, re
 	bodies := make([]*people.Person, len(chunk))
 	var unknown []int
 	for i, u := range chunk {
-		if orgs, ok := c.orgsOf(u.RemoteID, u.ETag); ok {
-			bodies[i] = updatePerson(u.ETag, orgs, u.Fields)
+		if k, ok := c.keptAt(u.RemoteID, u.ETag); ok {
+			bodies[i] = updatePerson(u.ETag, k, u.Fields)
 		} else {
 			unknown = append(unknown, i)
 		}
@@ -118,7 +118,7 @@ func (c *Contacts) updateChunk(ctx context.Context, chunk []reconcile.Change, re
 				names = append(names, chunk[i].RemoteID)
 			}
 		}
-		resp, err := c.svc.People.GetBatchGet().ResourceNames(names...).PersonFields(orgFields).Context(ctx).Do()
+		resp, err := c.svc.People.GetBatchGet().ResourceNames(names...).PersonFields(keptFields).Context(ctx).Do()
 		if err != nil {
 			return fmt.Errorf("read contacts: %w", err)
 		}
@@ -136,7 +136,7 @@ func (c *Contacts) updateChunk(ctx context.Context, chunk []reconcile.Change, re
 			case p.Etag != chunk[i].ETag:
 				results[i].Err = reconcile.ErrPrecondition
 			default:
-				bodies[i] = updatePerson(chunk[i].ETag, p.Organizations, chunk[i].Fields)
+				bodies[i] = updatePerson(chunk[i].ETag, keptOf(p), chunk[i].Fields)
 			}
 		}
 	}

@@ -139,15 +139,17 @@ func TestUpdateMany(t *testing.T) {
 	f := newFixture(t, nil, nil)
 	items := f.createMany(f.contacts(), 5)
 	// In Google: contact 1 is edited (its etag moves), contact 2 gets a
-	// company, and Tandem learns contact 2's new etag.
+	// company in a department, and Tandem learns contact 2's new etag and
+	// company (the department is Google's alone).
 	if err := f.e.UpdateContact(user, items[1].RemoteID, map[string]any{"biographies": []any{map[string]any{"value": "edited in Google"}}}, "biographies"); err != nil {
 		t.Fatal(err)
 	}
-	if err := f.e.UpdateContact(user, items[2].RemoteID, map[string]any{"organizations": []any{map[string]any{"name": "Acme", "title": "CEO"}}}, "organizations"); err != nil {
+	if err := f.e.UpdateContact(user, items[2].RemoteID, map[string]any{"organizations": []any{map[string]any{"name": "Acme", "title": "CEO", "department": "Sales"}}}, "organizations"); err != nil {
 		t.Fatal(err)
 	}
 	p2, _ := f.e.Person(user, items[2].RemoteID)
 	items[2].ETag = p2["etag"].(string)
+	items[2].Fields[reconcile.FieldCompany] = "Acme"
 
 	c := f.contacts() // a new connector: it has seen none of them
 	f.e.ResetCounts()
@@ -179,7 +181,7 @@ func TestUpdateMany(t *testing.T) {
 		t.Error("the stale update overwrote the edit in Google")
 	}
 	p2, _ = f.e.Person(user, items[2].RemoteID)
-	if org := p2["organizations"].([]any)[0].(map[string]any); org["name"] != "Acme" || org["title"] != "Title 2" {
+	if org := p2["organizations"].([]any)[0].(map[string]any); org["name"] != "Acme" || org["title"] != "Title 2" || org["department"] != "Sales" {
 		t.Errorf("organization %v", org)
 	}
 
@@ -213,7 +215,7 @@ func TestUpdateMany(t *testing.T) {
 		t.Fatalf("second round calls %v", calls)
 	}
 	p2, _ = f.e.Person(user, items[2].RemoteID)
-	if org := p2["organizations"].([]any)[0].(map[string]any); org["name"] != "Acme" {
+	if org := p2["organizations"].([]any)[0].(map[string]any); org["name"] != "Acme" || org["department"] != "Sales" {
 		t.Errorf("organization after the second round %v", org)
 	}
 }

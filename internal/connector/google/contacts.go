@@ -17,18 +17,20 @@ import (
 
 // personFields is every field the connector reads; the same mask on every
 // page of a listing, as the API demands.
-const personFields = "names,emailAddresses,phoneNumbers,organizations,biographies,memberships,clientData,metadata"
+const personFields = "names,emailAddresses,phoneNumbers,organizations,biographies,birthdays,addresses,memberships,clientData,metadata"
 
 // updateFields are the fields an update writes. Google replaces each named
 // list whole. Tandem maps names, e-mails, phones and notes entirely, so
-// they are written from the fields alone; an organization carries more
-// than the job title Tandem maps (the company…), so it is written from the
-// person as it is (see orgsOf). clientData is left alone: the marker is
-// written once, at create.
-const updateFields = "names,emailAddresses,phoneNumbers,organizations,biographies"
+// they are written from the fields alone. Organizations, birthdays and
+// addresses carry more than Tandem maps (an organization's department, a
+// birthday Google holds as text only, an address's PO box, extended
+// address and custom label), so they are written from the person as it is
+// with Tandem's changes on top (see keptOf). clientData is left alone: the
+// marker is written once, at create.
+const updateFields = "names,emailAddresses,phoneNumbers,organizations,biographies,birthdays,addresses"
 
-// orgFields is what an update needs to read of a person it does not know.
-const orgFields = "organizations,metadata"
+// keptFields is what an update needs to read of a person it does not know.
+const keptFields = "organizations,birthdays,addresses,metadata"
 
 // markerKey is the clientData key of Tandem's marker.
 const markerKey = "tandem.marker"
@@ -43,26 +45,37 @@ type Contacts struct {
 	group    string // contactGroups/<id>
 	pageSize int64
 
-	mu   sync.Mutex
-	orgs map[string]knownOrgs // resource name → organizations as of an etag
+	mu    sync.Mutex
+	known map[string]knownPerson // resource name → kept parts as of an etag
 }
 
-// knownOrgs are a person's organizations as Google last answered them.
-// An update carrying the same etag writes them back with the new job
-// title and needs no read: were they any different now, the etag would
-// have moved and Google refuses the update.
-type knownOrgs struct {
+// kept are the parts of a person an update writes back beyond what
+// Tandem maps: its organizations, birthdays and addresses as Google last
+// answered them (see updateFields).
+type kept struct {
+	orgs      []*people.Organization
+	birthdays []*people.Birthday
+	addresses []*people.Address
+}
+
+func keptOf(p *people.Person) kept { return kept{p.Organizations, p.Birthdays, p.Addresses} }
+
+// knownPerson is a person's kept parts at an etag. An update carrying the
+// same etag writes them back with Tandem's changes and needs no read: were
+// they any different now, the etag would have moved and Google refuses
+// the update.
+type knownPerson struct {
 	etag string
-	orgs []*people.Organization
+	kept
 }
 
-// maxKnownOrgs bounds the remembered organizations; past it they are
-// forgotten and updates read again.
-const maxKnownOrgs = 10_000
+// maxKnown bounds the remembered persons; past it they are forgotten and
+// updates read again.
+const maxKnown = 10_000
 
 // NewContacts returns the connector for a group's resource name.
 func NewContacts(svc *people.Service, group string) *Contacts {
-	return &Contacts{svc: svc, group: group, pageSize: 500, orgs: map[string]knownOrgs{}}
+	return &Contacts{svc: svc, group: group, pageSize: 500, known: map[string]knownPerson{}}
 }
 
 func (c *Contacts) remember(p *people.Person) {
@@ -71,27 +84,37 @@ func (c *Contacts) remember(p *people.Person) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if len(c.orgs) >= maxKnownOrgs {
-		clear(c.orgs)
+	if len(c.known) >= maxKnown {
+		clear(c.known)
 	}
-	c.orgs[p.ResourceName] = knownOrgs{p.Etag, p.Organizations}
+	c.known[p.ResourceName] = knownPerson{p.Etag, keptOf(p)}
 }
 
-// orgsOf returns the organizations of the person id as of etag, if known.
-func (c *Contacts) orgsOf(id, etag string) ([]*people.Organization, bool) {
+// keptAt returns the kept parts of the person id as of etag, if known,
+// as copies an update may change.
+func (c *Contacts) keptAt(id, etag string) (kept, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	k, ok := c.orgs[id]
+	k, ok := c.known[id]
 	if !ok || k.etag != etag {
-		return nil, false
+		return kept{}, false
 	}
-	return cloneOrgs(k.orgs), true
+	return k.kept.clone(), true
 }
 
-func cloneOrgs(orgs []*people.Organization) []*people.Organization {
-	out := make([]*people.Organization, len(orgs))
-	for i, o := range orgs {
-		cp := *o
+func (k kept) clone() kept {
+	return kept{orgs: clonePtrs(k.orgs), birthdays: clonePtrs(k.birthdays), addresses: clonePtrs(k.addresses)}
+}
+
+// clonePtrs copies each element, so that changing a copy leaves the
+// remembered one as Google answered it.
+func clonePtrs[T any](xs []*T) []*T {
+	if xs == nil {
+		return nil
+	}
+	out := make([]*T, len(xs))
+	for i, x := range xs {
+		cp := *x
 		out[i] = &cp
 	}
 	return out
@@ -217,12 +240,61 @@ func PersonFields(p *people.Person) reconcile.Fields {
 	}
 	if len(p.Organizations) > 0 {
 		c.JobTitle = p.Organizations[0].Title
+		c.Company = p.Organizations[0].Name
 	}
 	if len(p.Biographies) > 0 {
 		c.Notes = p.Biographies[0].Value
 	}
+	c.Birthday = birthdayOf(p.Birthdays)
+	for _, a := range p.Addresses {
+		if x, ok := addressOf(a); ok {
+			c.Addresses = append(c.Addresses, x)
+		}
+	}
 	c.Normalize() // the same defaults (primary, kinds, name) as a local record
 	return reconcile.ContactFields(c)
+}
+
+// birthdayOf is the birthday of a person: the primary one with a date, else
+// the first with a date; "" when none has one (Google may hold a birthday
+// as text only, which stays in Google untouched).
+func birthdayOf(bs []*people.Birthday) string {
+	for _, primaryOnly := range []bool{true, false} {
+		for _, b := range bs {
+			if b.Date == nil || primaryOnly && (b.Metadata == nil || !b.Metadata.Primary) {
+				continue
+			}
+			s := crm.FormatBirthday(int(b.Date.Year), int(b.Date.Month), int(b.Date.Day))
+			if _, _, _, ok := crm.ParseBirthday(s); ok {
+				return s
+			}
+		}
+	}
+	return ""
+}
+
+// addressOf maps a Google address; an address with no structured part is
+// its formatted value as the street. ok is false for an empty one.
+func addressOf(a *people.Address) (crm.Address, bool) {
+	x := crm.Address{Kind: addressKind(a.Type), Street: a.StreetAddress, City: a.City, Region: a.Region,
+		PostalCode: a.PostalCode, Country: a.Country}
+	if strings.TrimSpace(x.Street+x.City+x.Region+x.PostalCode+x.Country) == "" {
+		x.Street = a.FormattedValue
+	}
+	// Normalized alone, as a local one would be; its primary is Google's.
+	one := crm.Contact{Addresses: []crm.Address{x}}
+	one.Normalize()
+	x = one.Addresses[0]
+	x.Primary = a.Metadata != nil && a.Metadata.Primary
+	return x, !x.IsEmpty()
+}
+
+func addressKind(t string) string {
+	switch strings.ToLower(t) {
+	case "work", "home":
+		return strings.ToLower(t)
+	}
+	return "other"
 }
 
 func emailKind(t string) string {
@@ -241,8 +313,10 @@ func phoneKind(t string) string {
 	return "other"
 }
 
-// applyFields writes contact fields onto a person, keeping what Tandem does
-// not map (the company of an organization, other client data).
+// applyFields writes contact fields onto a person whose organizations,
+// birthdays and addresses are as Google last answered them, keeping what
+// Tandem does not map (an organization's other parts, a birthday held as
+// text, an address's other parts, other client data).
 func applyFields(p *people.Person, f reconcile.Fields, marker string) {
 	c := &crm.Contact{}
 	reconcile.ApplyContactFields(c, f, reconcile.ContactFieldNames)
@@ -258,12 +332,15 @@ func applyFields(p *people.Person, f reconcile.Fields, marker string) {
 			Metadata: &people.FieldMetadata{Primary: ph.Primary}})
 	}
 	if len(p.Organizations) == 0 {
-		if c.JobTitle != "" {
-			p.Organizations = []*people.Organization{{Title: c.JobTitle}}
+		if c.JobTitle != "" || c.Company != "" {
+			p.Organizations = []*people.Organization{{Title: c.JobTitle, Name: c.Company}}
 		}
 	} else {
 		p.Organizations[0].Title = c.JobTitle
+		p.Organizations[0].Name = c.Company
 	}
+	p.Birthdays = writeBirthdays(p.Birthdays, c.Birthday)
+	p.Addresses = writeAddresses(p.Addresses, c.Addresses)
 	p.Biographies = nil
 	if c.Notes != "" {
 		p.Biographies = []*people.Biography{{Value: c.Notes, ContentType: "TEXT_PLAIN"}}
@@ -277,6 +354,82 @@ func applyFields(p *people.Person, f reconcile.Fields, marker string) {
 		}
 		p.ClientData = append(kept, &people.ClientData{Key: markerKey, Value: marker})
 	}
+}
+
+// writeBirthdays is the birthdays of a person that had old and now has the
+// birthday want: its own one (not its profile's) as it is when that reads
+// as want. Google takes one birthday on a contact.
+func writeBirthdays(old []*people.Birthday, want string) []*people.Birthday {
+	var own []*people.Birthday
+	for _, b := range old {
+		if b.Metadata == nil || b.Metadata.Source == nil || b.Metadata.Source.Type == "CONTACT" {
+			own = append(own, b)
+			break
+		}
+	}
+	if birthdayOf(own) == want {
+		return own
+	}
+	y, m, d, ok := crm.ParseBirthday(want)
+	if !ok {
+		return nil
+	}
+	return []*people.Birthday{{Date: &people.Date{Year: int64(y), Month: int64(m), Day: int64(d)}}}
+}
+
+// writeAddresses is the addresses of a person that had old and now has
+// want. Entries are matched to old addresses as the vCard codec matches
+// lines: the same address, else the same street, else the next unmatched
+// one in order (an edited address). An address that holds is written back
+// as it was; an edited one keeps its old extended address and PO box, its
+// custom label while it stays "other", and its country code while the
+// country stays (Google rebuilds the formatted value).
+func writeAddresses(old []*people.Address, want []crm.Address) []*people.Address {
+	mapped := make([]crm.Address, len(old))
+	usable := make([]bool, len(old))
+	for j, o := range old {
+		mapped[j], usable[j] = addressOf(o)
+	}
+	match := make([]int, len(want))
+	for i := range match {
+		match[i] = -1
+	}
+	sameParts := func(a, b crm.Address) bool { a.Primary, b.Primary = false, false; return a == b }
+	for pass := 0; pass < 3; pass++ {
+		for i, w := range want {
+			for j := 0; match[i] < 0 && j < len(old); j++ {
+				if !usable[j] {
+					continue
+				}
+				if pass == 0 && sameParts(mapped[j], w) || pass == 1 && mapped[j].Street == w.Street || pass == 2 {
+					match[i], usable[j] = j, false
+				}
+			}
+		}
+	}
+	var out []*people.Address
+	for i, w := range want {
+		a := &people.Address{Type: w.Kind, StreetAddress: w.Street, City: w.City, Region: w.Region,
+			PostalCode: w.PostalCode, Country: w.Country}
+		if j := match[i]; j >= 0 {
+			o := old[j]
+			if sameParts(mapped[j], w) {
+				cp := *o
+				a = &cp
+			} else {
+				a.ExtendedAddress, a.PoBox = o.ExtendedAddress, o.PoBox
+				if w.Kind == "other" && mapped[j].Kind == "other" {
+					a.Type = o.Type
+				}
+				if w.Country == mapped[j].Country {
+					a.CountryCode = o.CountryCode
+				}
+			}
+		}
+		a.Metadata = &people.FieldMetadata{Primary: w.Primary}
+		out = append(out, a)
+	}
+	return out
 }
 
 // Get implements reconcile.Connector.
@@ -315,28 +468,28 @@ func (c *Contacts) Create(ctx context.Context, f reconcile.Fields, marker string
 }
 
 // Update implements reconcile.Connector: the mapped fields written if the
-// person still has etag. The organizations Tandem keeps come from the
-// person as last seen at that etag when the connector saw it (a listing, a
-// read, a write); otherwise they are read first.
+// person still has etag. The parts Tandem keeps come from the person as
+// last seen at that etag when the connector saw it (a listing, a read, a
+// write); otherwise they are read first.
 func (c *Contacts) Update(ctx context.Context, id, etag string, f reconcile.Fields) (reconcile.Item, error) {
-	orgs, ok := c.orgsOf(id, etag)
+	k, ok := c.keptAt(id, etag)
 	if !ok {
-		p, err := c.svc.People.Get(id).PersonFields(orgFields).Context(ctx).Do()
+		p, err := c.svc.People.Get(id).PersonFields(keptFields).Context(ctx).Do()
 		if err != nil {
 			return reconcile.Item{}, c.mapErr("read contact", err)
 		}
 		if p.Etag != etag {
 			return reconcile.Item{}, reconcile.ErrPrecondition
 		}
-		orgs = p.Organizations
+		k = keptOf(p)
 	}
-	return c.update(ctx, id, updatePerson(etag, orgs, f))
+	return c.update(ctx, id, updatePerson(etag, k, f))
 }
 
 // updatePerson is the body of an update to fields f of a person whose
-// organizations are orgs.
-func updatePerson(etag string, orgs []*people.Organization, f reconcile.Fields) *people.Person {
-	p := &people.Person{Etag: etag, Organizations: orgs}
+// kept parts are k.
+func updatePerson(etag string, k kept, f reconcile.Fields) *people.Person {
+	p := &people.Person{Etag: etag, Organizations: k.orgs, Birthdays: k.birthdays, Addresses: k.addresses}
 	applyFields(p, f, "")
 	return p
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http/httptest"
 	"testing"
 
@@ -110,6 +111,134 @@ func TestContactsConnector(t *testing.T) {
 	}
 	if _, err := c.Get(ctx, it.RemoteID); !errors.Is(err, reconcile.ErrRemoteNotFound) {
 		t.Errorf("get deleted: %v", err)
+	}
+}
+
+// A person's organization, birthday and addresses map to the company, the
+// birthday and the addresses; an update writes Tandem's changes and keeps
+// what Tandem does not map: the organization's department, a birthday held
+// as text only, an address's PO box, extended address, custom label,
+// country code and formatted value.
+func TestContactsDetailsKeepUnmapped(t *testing.T) {
+	ctx := context.Background()
+	c, e := newContacts(t)
+	rn, err := e.CreateContact(user, map[string]any{
+		"names":         []any{map[string]any{"givenName": "Olga"}},
+		"organizations": []any{map[string]any{"name": "Acme", "title": "CEO", "department": "R&D"}},
+		"birthdays":     []any{map[string]any{"text": "around Easter"}},
+		"addresses": []any{
+			map[string]any{"type": "Dacha", "streetAddress": "Lesnaya 1", "city": "Zvenigorod", "country": "Russia",
+				"countryCode": "RU", "poBox": "PO 7", "extendedAddress": "Apt 5"},
+			map[string]any{"type": "work", "formattedValue": "1600 Amphitheatre Pkwy, Mountain View"},
+		},
+		"memberships": []any{map[string]any{"contactGroupMembership": map[string]any{"contactGroupResourceName": c.group}}},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	it, err := c.Get(ctx, rn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := reconcile.Fields{reconcile.FieldGivenName: "Olga", reconcile.FieldName: "Olga", reconcile.FieldJobTitle: "CEO",
+		reconcile.FieldCompany: "Acme",
+		reconcile.FieldAddresses: "Lesnaya 1|Zvenigorod|||Russia|other|primary\n" +
+			"1600 Amphitheatre Pkwy, Mountain View|||||work|"}
+	if !it.Fields.Equal(want) {
+		t.Fatalf("fields %v, want %v", it.Fields, want)
+	}
+	person := func() map[string]any {
+		t.Helper()
+		p, ok := e.Person(user, rn)
+		if !ok {
+			t.Fatal("person gone")
+		}
+		return p
+	}
+	first := func(p map[string]any, field string) map[string]any {
+		t.Helper()
+		xs, _ := p[field].([]any)
+		if len(xs) == 0 {
+			t.Fatalf("%s: none in %v", field, p)
+		}
+		return xs[0].(map[string]any)
+	}
+
+	// Notes change: everything else goes back as it was.
+	f := it.Fields.Clone()
+	f[reconcile.FieldNotes] = "likes tea"
+	up, err := c.Update(ctx, rn, it.ETag, f)
+	if err != nil || !up.Fields.Equal(f) {
+		t.Fatalf("update notes: %v %v", up.Fields, err)
+	}
+	p := person()
+	if o := first(p, "organizations"); o["department"] != "R&D" || o["name"] != "Acme" {
+		t.Errorf("organization %v", o)
+	}
+	if b := first(p, "birthdays"); b["text"] != "around Easter" {
+		t.Errorf("birthday %v", b)
+	}
+	addrs := p["addresses"].([]any)
+	if a := addrs[0].(map[string]any); a["type"] != "Dacha" || a["poBox"] != "PO 7" || a["extendedAddress"] != "Apt 5" || a["countryCode"] != "RU" {
+		t.Errorf("first address %v", a)
+	}
+	if a := addrs[1].(map[string]any); a["formattedValue"] != "1600 Amphitheatre Pkwy, Mountain View" || a["streetAddress"] != nil {
+		t.Errorf("second address %v", a)
+	}
+
+	// Tandem's edits: a city, a birthday without a year, the company.
+	f = up.Fields.Clone()
+	f[reconcile.FieldAddresses] = "Lesnaya 1|Moscow|||Russia|other|primary\n1600 Amphitheatre Pkwy, Mountain View|||||work|"
+	f[reconcile.FieldBirthday] = "--04-12"
+	f[reconcile.FieldCompany] = "Acme Europe"
+	up, err = c.Update(ctx, rn, up.ETag, f)
+	if err != nil || !up.Fields.Equal(f) {
+		t.Fatalf("update details: %v %v", up.Fields, err)
+	}
+	p = person()
+	if o := first(p, "organizations"); o["department"] != "R&D" || o["name"] != "Acme Europe" || o["title"] != "CEO" {
+		t.Errorf("organization %v", o)
+	}
+	if b := first(p, "birthdays"); b["text"] != nil || fmt.Sprint(b["date"]) != "map[day:12 month:4]" {
+		t.Errorf("birthday %v", b)
+	}
+	addrs = p["addresses"].([]any)
+	if a := addrs[0].(map[string]any); a["city"] != "Moscow" || a["type"] != "Dacha" || a["poBox"] != "PO 7" ||
+		a["extendedAddress"] != "Apt 5" || a["countryCode"] != "RU" {
+		t.Errorf("edited address %v", a)
+	}
+	// A country changed drops the old code; a kind changed drops the
+	// custom label; a removed address is gone.
+	f = up.Fields.Clone()
+	f[reconcile.FieldAddresses] = "Lesnaya 1|Moscow|||Россия|home|primary"
+	f[reconcile.FieldBirthday] = ""
+	f[reconcile.FieldCompany] = ""
+	up, err = c.Update(ctx, rn, up.ETag, f)
+	delete(f, reconcile.FieldBirthday)
+	delete(f, reconcile.FieldCompany)
+	if err != nil || !up.Fields.Equal(f) {
+		t.Fatalf("update again: %v %v", up.Fields, err)
+	}
+	p = person()
+	addrs = p["addresses"].([]any)
+	if a := addrs[0].(map[string]any); len(addrs) != 1 || a["type"] != "home" || a["countryCode"] != nil || a["poBox"] != "PO 7" {
+		t.Errorf("addresses %v", addrs)
+	}
+	if _, ok := p["birthdays"]; ok {
+		t.Errorf("birthday not cleared: %v", p["birthdays"])
+	}
+
+	// A new contact carries them all.
+	nf := reconcile.Fields{reconcile.FieldName: "Pavel", reconcile.FieldCompany: "Globex", reconcile.FieldBirthday: "1985-04-12",
+		reconcile.FieldAddresses: "Main St 1|Springfield|IL|62701|USA|work|primary"}
+	created, err := c.Create(ctx, nf, "tandem-m2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []string{reconcile.FieldCompany, reconcile.FieldBirthday, reconcile.FieldAddresses} {
+		if created.Fields[k] != nf[k] {
+			t.Errorf("created %s = %q, want %q", k, created.Fields[k], nf[k])
+		}
 	}
 }
 

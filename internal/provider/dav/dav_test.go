@@ -162,6 +162,14 @@ type contactJSON struct {
 	Phones []struct {
 		Number string `json:"number"`
 	} `json:"phones"`
+	Company   string  `json:"company"`
+	AccountID *string `json:"account_id"`
+	Birthday  *string `json:"birthday"`
+	Addresses []struct {
+		Kind, Street, City, Region, Country string
+		PostalCode                          string `json:"postal_code"`
+		Primary                             bool
+	} `json:"addresses"`
 }
 
 func (f *fixture) contacts(t *testing.T, q string) []contactJSON {
@@ -259,6 +267,9 @@ func TestContactsTwoWay(t *testing.T) {
 		f.api.JSON(t, "POST", "/api/v1/contacts", map[string]any{"name": "Ann Local", "tags": []string{f.tagID},
 			"emails": []any{map[string]any{"address": "ann.local@example.com"}}}, 201, &ann)
 		f.api.JSON(t, "POST", "/api/v1/contacts", map[string]any{"name": "Bob Untagged"}, 201, &bob)
+		// Carl's company has an account: the import links it (SPEC §3).
+		var remoteInd struct{ ID string }
+		f.api.JSON(t, "POST", "/api/v1/accounts", map[string]any{"name": "Remote Industries"}, 201, &remoteInd)
 		carlHref := f.book + "carl-remote-1.vcf"
 		if _, err := f.srv.Put(ctx, carlHref, davc.VCardType, []byte(carlVCard)); err != nil {
 			t.Fatal(err)
@@ -287,6 +298,14 @@ func TestContactsTwoWay(t *testing.T) {
 		carl := f.contacts(t, "carl")
 		if len(carl) != 1 || carl[0].Name != "Carl Remote" || !carl[0].tagged(f.tagID) {
 			t.Fatalf("imported %+v", carl)
+		}
+		// ORG, BDAY and ADR come in as the company (with its account), the
+		// birthday and the address.
+		if c := carl[0]; c.Company != "Remote Industries" || c.AccountID == nil || *c.AccountID != remoteInd.ID ||
+			c.Birthday == nil || *c.Birthday != "1980-02-29" || len(c.Addresses) != 1 || c.Addresses[0].Street != "1 Infinite Loop" ||
+			c.Addresses[0].City != "Cupertino" || c.Addresses[0].Region != "CA" || c.Addresses[0].PostalCode != "95014" ||
+			c.Addresses[0].Country != "USA" || c.Addresses[0].Kind != "work" || !c.Addresses[0].Primary {
+			t.Fatalf("imported details %+v", c)
 		}
 
 		// A local edit reaches the card; what Tandem does not model stays

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -191,6 +192,51 @@ func TestContactsCRUD(t *testing.T) {
 	})
 }
 
+// A contact's birthday, company and addresses go in and come out as the
+// document says; a list replaces all, "" clears.
+func TestContactDetails(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *tandemtest.Server) {
+		a := s.Admin
+		type address struct {
+			Kind       string `json:"kind"`
+			Street     string `json:"street"`
+			City       string `json:"city"`
+			Region     string `json:"region"`
+			PostalCode string `json:"postal_code"`
+			Country    string `json:"country"`
+			Primary    bool   `json:"primary"`
+		}
+		var c struct {
+			ID          string    `json:"id"`
+			Company     string    `json:"company"`
+			AccountName string    `json:"account_name"`
+			Birthday    *string   `json:"birthday"`
+			Addresses   []address `json:"addresses"`
+		}
+		var acc struct{ ID string }
+		a.JSON(t, "POST", "/api/v1/accounts", map[string]any{"name": "Acme"}, 201, &acc)
+		a.JSON(t, "POST", "/api/v1/contacts", map[string]any{
+			"name": "Ann", "birthday": "--02-29", "company": "Acme Europe", "account_id": acc.ID,
+			"addresses": []map[string]any{{"street": "Тверская ул., 1\nкв. 5", "city": "Москва", "postal_code": "125009", "country": "Россия"},
+				{"kind": "home", "city": "Berlin", "primary": true}},
+		}, 201, &c)
+		want := []address{{Kind: "work", Street: "Тверская ул., 1\nкв. 5", City: "Москва", PostalCode: "125009", Country: "Россия"},
+			{Kind: "home", City: "Berlin", Primary: true}}
+		if c.Birthday == nil || *c.Birthday != "--02-29" || c.Company != "Acme Europe" || c.AccountName != "Acme" || !reflect.DeepEqual(c.Addresses, want) {
+			t.Fatalf("created %+v", c)
+		}
+		a.JSON(t, "PATCH", "/api/v1/contacts/"+c.ID, map[string]any{"birthday": "", "company": "", "addresses": []any{}}, 200, &c)
+		if c.Birthday != nil || c.Company != "" || c.AccountName != "Acme" || c.Addresses == nil || len(c.Addresses) != 0 {
+			t.Fatalf("cleared %+v", c)
+		}
+		var raw map[string]any
+		a.JSON(t, "GET", "/api/v1/contacts/"+c.ID, nil, 200, &raw)
+		if b, ok := raw["birthday"]; !ok || b != nil {
+			t.Errorf("birthday without one: %v (present %v), want null", b, ok)
+		}
+	})
+}
+
 func TestRights(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *tandemtest.Server) {
 		sales := s.NewRole(t, "Sales")
@@ -271,6 +317,12 @@ func testBadInput(t *testing.T, s *tandemtest.Server) {
 		{"bad type enum", "/api/v1/contacts", `{"name":"x","type":"alien"}`, "type", "unknown_value"},
 		{"unknown tag", "/api/v1/contacts", `{"name":"x","tags":["nope"]}`, "tags", "not_found"},
 		{"unknown account", "/api/v1/contacts", `{"name":"x","account_id":"nope"}`, "account_id", "not_found"},
+		{"bad birthday", "/api/v1/contacts", `{"name":"x","birthday":"1985-02-29"}`, "birthday", "invalid_date"},
+		{"birthday as vCard", "/api/v1/contacts", `{"name":"x","birthday":"--0412"}`, "birthday", "invalid_date"},
+		{"empty address", "/api/v1/contacts", `{"name":"x","addresses":[{"kind":"home"}]}`, "addresses[0].street", "required_address"},
+		{"bad address kind", "/api/v1/contacts", `{"name":"x","addresses":[{"city":"Москва","kind":"dacha"}]}`, "addresses[0].kind", "unknown_value"},
+		{"unknown address field", "/api/v1/contacts", `{"name":"x","addresses":[{"city":"Москва","zip":"1"}]}`, "zip", "unknown_field"},
+		{"long company", "/api/v1/contacts", `{"name":"x","company":"` + long + `"}`, "company", "too_long"},
 		{"bad rrule", "/api/v1/activities", `{"title":"x","start":"2026-01-05T10:00:00Z","rrule":"FREQ=SOMETIMES"}`, "rrule", "invalid_rrule"},
 		{"bad date", "/api/v1/activities", `{"title":"x","start":"tomorrow"}`, "start", "invalid_date"},
 		{"end before start", "/api/v1/activities", `{"title":"x","start":"2026-01-05T10:00:00Z","end":"2026-01-05T09:00:00Z"}`, "end", "end_before_start"},

@@ -22,20 +22,33 @@ type phoneJSON struct {
 	Primary bool   `json:"primary"`
 }
 
+type addressJSON struct {
+	Kind       string `json:"kind,omitempty"`
+	Street     string `json:"street"`
+	City       string `json:"city"`
+	Region     string `json:"region"`
+	PostalCode string `json:"postal_code"`
+	Country    string `json:"country"`
+	Primary    bool   `json:"primary"`
+}
+
 type contactIn struct {
-	Name       *string      `json:"name"`
-	GivenName  *string      `json:"given_name"`
-	MiddleName *string      `json:"middle_name"`
-	FamilyName *string      `json:"family_name"`
-	JobTitle   *string      `json:"job_title"`
-	Type       *string      `json:"type"`
-	AccountID  *string      `json:"account_id"`
-	Notes      *string      `json:"notes"`
-	OwnerID    *string      `json:"owner_id"`
-	Emails     *[]emailJSON `json:"emails"`
-	Phones     *[]phoneJSON `json:"phones"`
-	Tags       *[]tagIn     `json:"tags"`
-	Access     *[]grantJSON `json:"access"`
+	Name       *string        `json:"name"`
+	GivenName  *string        `json:"given_name"`
+	MiddleName *string        `json:"middle_name"`
+	FamilyName *string        `json:"family_name"`
+	JobTitle   *string        `json:"job_title"`
+	Type       *string        `json:"type"`
+	AccountID  *string        `json:"account_id"`
+	Company    *string        `json:"company"`
+	Birthday   *string        `json:"birthday"`
+	Notes      *string        `json:"notes"`
+	OwnerID    *string        `json:"owner_id"`
+	Emails     *[]emailJSON   `json:"emails"`
+	Phones     *[]phoneJSON   `json:"phones"`
+	Addresses  *[]addressJSON `json:"addresses"`
+	Tags       *[]tagIn       `json:"tags"`
+	Access     *[]grantJSON   `json:"access"`
 }
 
 // apply copies the fields present in the request onto c.
@@ -53,6 +66,8 @@ func (in *contactIn) apply(c *crm.Contact) {
 	set(&c.JobTitle, in.JobTitle)
 	set(&c.Type, in.Type)
 	set(&c.AccountID, in.AccountID)
+	set(&c.Company, in.Company)
+	set(&c.Birthday, in.Birthday)
 	set(&c.Notes, in.Notes)
 	set(&c.OwnerID, in.OwnerID)
 	if in.Emails != nil {
@@ -67,6 +82,13 @@ func (in *contactIn) apply(c *crm.Contact) {
 			c.Phones = append(c.Phones, crm.Phone{Number: p.Number, Kind: p.Kind, Primary: p.Primary})
 		}
 	}
+	if in.Addresses != nil {
+		c.Addresses = make([]crm.Address, 0, len(*in.Addresses))
+		for _, a := range *in.Addresses {
+			c.Addresses = append(c.Addresses, crm.Address{Kind: a.Kind, Street: a.Street, City: a.City, Region: a.Region,
+				PostalCode: a.PostalCode, Country: a.Country, Primary: a.Primary})
+		}
+	}
 	c.Tags = nil
 	if in.Tags != nil {
 		c.Tags = tagRefs(in.Tags)
@@ -78,24 +100,27 @@ func (in *contactIn) apply(c *crm.Contact) {
 }
 
 type contactOut struct {
-	ID          string      `json:"id"`
-	Name        string      `json:"name"`
-	GivenName   string      `json:"given_name"`
-	MiddleName  string      `json:"middle_name"`
-	FamilyName  string      `json:"family_name"`
-	JobTitle    string      `json:"job_title"`
-	Type        string      `json:"type"`
-	AccountID   *string     `json:"account_id"`
-	AccountName string      `json:"account_name,omitempty"`
-	Notes       string      `json:"notes"`
-	Emails      []emailJSON `json:"emails"`
-	Phones      []phoneJSON `json:"phones"`
-	Tags        []tagOut    `json:"tags"`
-	Access      []grantJSON `json:"access"`
-	OwnerID     string      `json:"owner_id"`
-	CreatedAt   time.Time   `json:"created_at"`
-	UpdatedAt   time.Time   `json:"updated_at"`
-	Version     int64       `json:"version"`
+	ID          string        `json:"id"`
+	Name        string        `json:"name"`
+	GivenName   string        `json:"given_name"`
+	MiddleName  string        `json:"middle_name"`
+	FamilyName  string        `json:"family_name"`
+	JobTitle    string        `json:"job_title"`
+	Type        string        `json:"type"`
+	AccountID   *string       `json:"account_id"`
+	AccountName string        `json:"account_name,omitempty"`
+	Company     string        `json:"company"`
+	Birthday    *string       `json:"birthday"`
+	Notes       string        `json:"notes"`
+	Emails      []emailJSON   `json:"emails"`
+	Phones      []phoneJSON   `json:"phones"`
+	Addresses   []addressJSON `json:"addresses"`
+	Tags        []tagOut      `json:"tags"`
+	Access      []grantJSON   `json:"access"`
+	OwnerID     string        `json:"owner_id"`
+	CreatedAt   time.Time     `json:"created_at"`
+	UpdatedAt   time.Time     `json:"updated_at"`
+	Version     int64         `json:"version"`
 }
 
 func optional(s string) *string {
@@ -107,14 +132,19 @@ func optional(s string) *string {
 
 func contactJSON(c *crm.Contact) contactOut {
 	o := contactOut{ID: c.ID, Name: c.Name, GivenName: c.GivenName, MiddleName: c.MiddleName, FamilyName: c.FamilyName,
-		JobTitle: c.JobTitle, Type: c.Type, AccountID: optional(c.AccountID), AccountName: c.AccountName, Notes: c.Notes,
-		Emails: []emailJSON{}, Phones: []phoneJSON{}, Tags: tagsOut(c.Tags), Access: grantsOut(c.Access), OwnerID: c.OwnerID,
-		CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
+		JobTitle: c.JobTitle, Type: c.Type, AccountID: optional(c.AccountID), AccountName: c.AccountName,
+		Company: c.Company, Birthday: optional(c.Birthday), Notes: c.Notes,
+		Emails: []emailJSON{}, Phones: []phoneJSON{}, Addresses: []addressJSON{}, Tags: tagsOut(c.Tags),
+		Access: grantsOut(c.Access), OwnerID: c.OwnerID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
 	for _, e := range c.Emails {
 		o.Emails = append(o.Emails, emailJSON{Address: e.Address, Kind: e.Kind, Primary: e.Primary})
 	}
 	for _, p := range c.Phones {
 		o.Phones = append(o.Phones, phoneJSON{Number: p.Number, Kind: p.Kind, Primary: p.Primary})
+	}
+	for _, a := range c.Addresses {
+		o.Addresses = append(o.Addresses, addressJSON{Kind: a.Kind, Street: a.Street, City: a.City, Region: a.Region,
+			PostalCode: a.PostalCode, Country: a.Country, Primary: a.Primary})
 	}
 	return o
 }

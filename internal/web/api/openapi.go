@@ -863,6 +863,15 @@ func schemas() obj {
 				"kind":    described(enum(crm.PhoneKinds, ""), "Defaults to mobile."),
 				"primary": boolean("At most one number is primary; the first becomes primary when none is."),
 			}}, ""),
+		"Address": described(obj{"type": "object", "additionalProperties": false, "properties": obj{
+			"kind":        described(enum(crm.AddressKinds, ""), "Defaults to work."),
+			"street":      text(crm.MaxName*2, "Street and house; may hold several lines."),
+			"city":        text(crm.MaxShort, ""),
+			"region":      text(crm.MaxShort, "State, province or region."),
+			"postal_code": text(crm.MaxShort, ""),
+			"country":     text(crm.MaxShort, ""),
+			"primary":     boolean("At most one address is primary; the first becomes primary when none is."),
+		}}, "A postal address; at least one part besides kind and primary is filled in."),
 		"Participant": described(obj{"type": "object", "additionalProperties": false, "properties": obj{
 			"contact_id":      nullable(str("The contact attending, if known.")),
 			"email":           str("Needed when contact_id is not set; unique within the activity."),
@@ -874,11 +883,16 @@ func schemas() obj {
 			"id":           str(""),
 			"account_id":   nullable(str("The account the contact works for.")),
 			"account_name": str("Name of that account; absent without one."),
-			"tags":         tags, "access": accessOut, "created_at": created, "updated_at": updated, "version": version,
+			"birthday": described(nullable(obj{"type": "string", "pattern": birthdayPattern}),
+				`"YYYY-MM-DD", or "--MM-DD" when the year is unknown; null for none.`),
+			"tags": tags, "access": accessOut, "created_at": created, "updated_at": updated, "version": version,
 		}), "account_name"),
 		"ContactInput": input("Fields of a contact.", with(contactFields(), obj{
 			"account_id": str(`The account the contact works for; "" clears it.`),
-			"tags":       tagsIn, "access": accessIn,
+			"birthday": described(obj{"type": "string", "pattern": birthdayPattern + `|^$`},
+				`"YYYY-MM-DD", or "--MM-DD" when the year is unknown; a real date (February 29 only in a leap year `+
+					`or without one); "" clears it.`),
+			"tags": tagsIn, "access": accessIn,
 		})),
 		"Account": output("A company.", with(accountFields(), obj{
 			"id": str(""), "tags": tags, "access": accessOut, "created_at": created, "updated_at": updated, "version": version,
@@ -1188,8 +1202,16 @@ func contactFields() obj {
 		"owner_id":    str("The user responsible for the contact; the creator by default."),
 		"emails":      with(array(ref("Email"), "Email addresses; a list in a request replaces all."), obj{"maxItems": crm.MaxItems}),
 		"phones":      with(array(ref("Phone"), "Phone numbers; a list in a request replaces all."), obj{"maxItems": crm.MaxItems}),
+		"addresses":   with(array(ref("Address"), "Postal addresses; a list in a request replaces all."), obj{"maxItems": crm.MaxItems}),
+		"company": text(crm.MaxName, "The company's name as the contact states it, kept even when no account "+
+			`has that name; "" when the contact goes by its account's name (account_name). Sync shows and `+
+			"exports this name, else the account's, and links an imported contact to the one account of that name "+
+			"the connection's user can see."),
 	}
 }
+
+// birthdayPattern is the shape of crm.Contact.Birthday.
+const birthdayPattern = `^([0-9]{4}|-)-[0-9]{2}-[0-9]{2}$`
 
 // accountFields are the properties an account shows and takes alike.
 func accountFields() obj {

@@ -503,6 +503,7 @@ func TestOpenAPISchemasMatchStructs(t *testing.T) {
 		// Types used in both directions.
 		{"Email", emailJSON{}, false, true},
 		{"Phone", phoneJSON{}, false, true},
+		{"Address", addressJSON{}, false, true},
 		{"Participant", participantJSON{}, false, true},
 		{"Grant", grantJSON{}, false, true},
 

@@ -203,8 +203,8 @@ func (u *UI) formPage(w http.ResponseWriter, r *http.Request, c *Ctx, status int
 // ---------- contact list ----------
 
 type contactRow struct {
-	ID, Name, JobTitle, AccountID, AccountName, Email, Phone, Tel string
-	Tags                                                          []crm.TagRef
+	ID, Name, JobTitle, AccountID, AccountName, Company, Email, Phone, Tel string
+	Tags                                                                   []crm.TagRef
 }
 
 // telDigits reduces a phone number to what a tel: link carries: digits and
@@ -250,7 +250,7 @@ func (u *UI) contactList(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	for i := range cs {
 		x := &cs[i]
 		d.Contacts = append(d.Contacts, contactRow{ID: x.ID, Name: x.Name, JobTitle: x.JobTitle, AccountID: x.AccountID,
-			AccountName: x.AccountName, Email: x.PrimaryEmail(), Phone: x.PrimaryPhone(), Tel: telDigits(x.PrimaryPhone()),
+			AccountName: x.AccountName, Company: x.Company, Email: x.PrimaryEmail(), Phone: x.PrimaryPhone(), Tel: telDigits(x.PrimaryPhone()),
 			Tags: x.Tags})
 	}
 	if d.Tags, err = u.st.ListTags(r.Context(), c.V, ""); err != nil {
@@ -276,30 +276,93 @@ type phoneRow struct {
 	Primary      bool
 }
 
+type addressRow struct {
+	Kind, Street, City, Region, PostalCode, Country string
+	Primary                                         bool
+}
+
+// Part is the address part the form names name ("postal_code").
+func (a addressRow) Part(name string) string {
+	switch name {
+	case "street":
+		return a.Street
+	case "city":
+		return a.City
+	case "region":
+		return a.Region
+	case "postal_code":
+		return a.PostalCode
+	case "country":
+		return a.Country
+	}
+	return ""
+}
+
+// birthdayParts is a birthday as the form's three inputs hold it: a
+// birthday may have no year, which a date input cannot express.
+type birthdayParts struct{ Day, Month, Year string }
+
 // contactForm is the contact as the form shows it.
 type contactForm struct {
-	ID, Name, GivenName, MiddleName, FamilyName, JobTitle, Type, AccountID, Notes, OwnerID string
-	Version                                                                                int64
-	Emails                                                                                 []emailRow
-	Phones                                                                                 []phoneRow
-	Tags                                                                                   map[string]bool
+	ID, Name, GivenName, MiddleName, FamilyName, JobTitle, Type, AccountID, Company, Notes, OwnerID string
+	Birthday                                                                                        birthdayParts
+	Version                                                                                         int64
+	Emails                                                                                          []emailRow
+	Phones                                                                                          []phoneRow
+	Addresses                                                                                       []addressRow
+	Tags                                                                                            map[string]bool
 }
 
 type contactFormData struct {
-	IsNew      bool
-	Form       contactForm
-	Types      []Option
-	Accounts   []Option
-	Owners     []Option
-	Tags       []crm.Tag
-	EmailKinds []Option
-	PhoneKinds []Option
+	IsNew        bool
+	Form         contactForm
+	Types        []Option
+	Accounts     []Option
+	Owners       []Option
+	Tags         []crm.Tag
+	EmailKinds   []Option
+	PhoneKinds   []Option
+	AddressKinds []Option
+	Months       []int
+}
+
+// splitBirthday gives a stored birthday's parts, without leading zeros.
+func splitBirthday(s string) birthdayParts {
+	y, m, d, ok := crm.ParseBirthday(s)
+	if !ok {
+		return birthdayParts{}
+	}
+	b := birthdayParts{Day: strconv.Itoa(d), Month: strconv.Itoa(m)}
+	if y != 0 {
+		b.Year = strconv.Itoa(y)
+	}
+	return b
+}
+
+// value is the crm.Contact.Birthday the parts make: "" when all are empty,
+// and what was typed, unpadded, when it is not a date, so that Validate
+// refuses it (a two-digit year is a mistake, not the first century).
+func (b birthdayParts) value() string {
+	day, month, year := strings.TrimSpace(b.Day), strings.TrimSpace(b.Month), strings.TrimSpace(b.Year)
+	if day == "" && month == "" && year == "" {
+		return ""
+	}
+	pad := func(s string) string {
+		if len(s) == 1 {
+			return "0" + s
+		}
+		return s
+	}
+	if year == "" {
+		year = "-"
+	}
+	return year + "-" + pad(month) + "-" + pad(day)
 }
 
 func formFromContact(x *crm.Contact) contactForm {
 	f := contactForm{ID: x.ID, Name: x.Name, GivenName: x.GivenName, MiddleName: x.MiddleName, FamilyName: x.FamilyName,
-		JobTitle: x.JobTitle, Type: x.Type, AccountID: x.AccountID, Notes: x.Notes, OwnerID: x.OwnerID, Version: x.Version,
-		Tags: map[string]bool{}}
+		JobTitle: x.JobTitle, Type: x.Type, AccountID: x.AccountID, Company: x.Company, Notes: x.Notes, OwnerID: x.OwnerID,
+		Birthday: splitBirthday(x.Birthday), Version: x.Version, Tags: map[string]bool{}}
 	// A name derived from the parts is left empty so that it follows them.
 	if x.Name == strings.Join(strings.Fields(x.GivenName+" "+x.MiddleName+" "+x.FamilyName), " ") {
 		f.Name = ""
@@ -309,6 +372,9 @@ func formFromContact(x *crm.Contact) contactForm {
 	}
 	for _, p := range x.Phones {
 		f.Phones = append(f.Phones, phoneRow{Number: p.Number, Kind: p.Kind, Primary: p.Primary})
+	}
+	for _, a := range x.Addresses {
+		f.Addresses = append(f.Addresses, addressRow(a))
 	}
 	for _, t := range x.Tags {
 		f.Tags[t.ID] = true
@@ -322,8 +388,9 @@ func contactFormFromRequest(r *http.Request) contactForm {
 		ID:   r.PathValue("id"),
 		Name: pf.Get("name"), GivenName: pf.Get("given_name"), MiddleName: pf.Get("middle_name"),
 		FamilyName: pf.Get("family_name"), JobTitle: pf.Get("job_title"), Type: pf.Get("type"),
-		AccountID: pf.Get("account_id"), Notes: pf.Get("notes"), OwnerID: pf.Get("owner_id"),
-		Version: formVersion(r), Tags: map[string]bool{},
+		AccountID: pf.Get("account_id"), Company: pf.Get("company"), Notes: pf.Get("notes"), OwnerID: pf.Get("owner_id"),
+		Birthday: birthdayParts{Day: pf.Get("birthday_day"), Month: pf.Get("birthday_month"), Year: pf.Get("birthday_year")},
+		Version:  formVersion(r), Tags: map[string]bool{},
 	}
 	for _, row := range formRows(pf, "emails") {
 		if strings.TrimSpace(row["address"]) == "" {
@@ -337,6 +404,15 @@ func contactFormFromRequest(r *http.Request) contactForm {
 		}
 		f.Phones = append(f.Phones, phoneRow{Number: row["number"], Kind: row["kind"], Primary: isOn(row["primary"])})
 	}
+	for _, row := range formRows(pf, "addresses") {
+		a := addressRow{Kind: row["kind"], Street: row["street"], City: row["city"], Region: row["region"],
+			PostalCode: row["postal_code"], Country: row["country"], Primary: isOn(row["primary"])}
+		// A row left blank is no address, as a blank email row is none.
+		if strings.TrimSpace(a.Street+a.City+a.Region+a.PostalCode+a.Country) == "" {
+			continue
+		}
+		f.Addresses = append(f.Addresses, a)
+	}
 	for _, id := range pf["tags"] {
 		if id != "" {
 			f.Tags[id] = true
@@ -347,13 +423,17 @@ func contactFormFromRequest(r *http.Request) contactForm {
 
 func (f contactForm) contact() *crm.Contact {
 	x := &crm.Contact{ID: f.ID, Name: f.Name, GivenName: f.GivenName, MiddleName: f.MiddleName, FamilyName: f.FamilyName,
-		JobTitle: f.JobTitle, Type: f.Type, AccountID: f.AccountID, Notes: f.Notes, OwnerID: f.OwnerID,
-		Emails: []crm.Email{}, Phones: []crm.Phone{}, Tags: []crm.TagRef{}}
+		JobTitle: f.JobTitle, Type: f.Type, AccountID: f.AccountID, Company: f.Company, Birthday: f.Birthday.value(),
+		Notes: f.Notes, OwnerID: f.OwnerID, Emails: []crm.Email{}, Phones: []crm.Phone{}, Addresses: []crm.Address{},
+		Tags: []crm.TagRef{}}
 	for _, e := range f.Emails {
 		x.Emails = append(x.Emails, crm.Email{Address: e.Address, Kind: e.Kind, Primary: e.Primary})
 	}
 	for _, p := range f.Phones {
 		x.Phones = append(x.Phones, crm.Phone{Number: p.Number, Kind: p.Kind, Primary: p.Primary})
+	}
+	for _, a := range f.Addresses {
+		x.Addresses = append(x.Addresses, crm.Address(a))
 	}
 	for id := range f.Tags {
 		x.Tags = append(x.Tags, crm.TagRef{ID: id})
@@ -364,7 +444,8 @@ func (f contactForm) contact() *crm.Contact {
 
 func (u *UI) contactFormData(ctx context.Context, c *Ctx, f contactForm, isNew bool) (contactFormData, error) {
 	d := contactFormData{IsNew: isNew, Form: f, Types: enumOptions("contact.type", crm.ContactTypes),
-		EmailKinds: enumOptions("contact.email_kind", crm.EmailKinds), PhoneKinds: enumOptions("contact.phone_kind", crm.PhoneKinds)}
+		EmailKinds: enumOptions("contact.email_kind", crm.EmailKinds), PhoneKinds: enumOptions("contact.phone_kind", crm.PhoneKinds),
+		AddressKinds: enumOptions("contact.address_kind", crm.AddressKinds), Months: []int{1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12}}
 	if len(d.Form.Emails) == 0 {
 		d.Form.Emails = []emailRow{{Kind: "work", Primary: true}}
 	}
@@ -401,9 +482,27 @@ func (u *UI) contactPages() *recordPages[crm.Contact, contactForm, contactFormDa
 
 // ---------- contact card ----------
 
+// addressView is an address as the card shows it: the street, then the
+// postal code, city, region and country on one line.
+type addressView struct {
+	crm.Address
+	Text string
+}
+
+func viewAddress(a crm.Address) addressView {
+	place := strings.TrimSpace(a.PostalCode + " " + a.City)
+	line := strings.Join(slices.DeleteFunc([]string{place, a.Region, a.Country}, func(s string) bool { return s == "" }), ", ")
+	text := a.Street
+	if text != "" && line != "" {
+		text += "\n"
+	}
+	return addressView{Address: a, Text: text + line}
+}
+
 type contactCardData struct {
 	C           *crm.Contact
 	Phones      []phoneView
+	Addresses   []addressView
 	Owner       string
 	TypeKey     string
 	Groups      []crm.Group // contact groups it is in
@@ -433,6 +532,9 @@ func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	}
 	for _, p := range x.Phones {
 		d.Phones = append(d.Phones, phoneView{Phone: p, Tel: telDigits(p.Number)})
+	}
+	for _, a := range x.Addresses {
+		d.Addresses = append(d.Addresses, viewAddress(a))
 	}
 	_, names, err := u.users(ctx)
 	if err != nil {

@@ -226,6 +226,70 @@ func TestContactValidationKeepsInput(t *testing.T) {
 	crmLacks(t, p, "This field is required.")
 }
 
+// A contact's company, birthday (with or without its year) and addresses
+// go through the form, show on the card in the viewer's language, fill the
+// edit form, and come back as typed when they are wrong.
+func TestContactDetailsForm(t *testing.T) {
+	e := startCRM(t)
+	b := e.admin
+	p := b.Get(t, "/contacts/new")
+	crmHas(t, p, `name="company" value="" maxlength="200"`, `name="birthday_day"`, `name="birthday_year"`,
+		`<option value="4">April</option>`, `name="addresses[__i__].street"`, "Add address")
+
+	p = b.Post(t, "/contacts", url.Values{
+		"given_name": {"Anna"}, "owner_id": {e.s.Admin.UserID}, "company": {"Globex Europe"},
+		"birthday_day": {"12"}, "birthday_month": {"4"}, "birthday_year": {""},
+		"addresses[0].street": {"Unter den Linden 1\r\nHaus B"}, "addresses[0].city": {"Berlin"},
+		"addresses[0].postal_code": {"10117"}, "addresses[0].country": {"Germany"}, "addresses[0].kind": {"home"},
+		"addresses[1].street": {""}, "addresses[1].kind": {"work"}, // a blank row left in the form
+	})
+	crmStatus(t, p, http.StatusOK)
+	id := crmRecordID(t, p, "/contacts/")
+	crmHas(t, p, "Globex Europe", "April 12", "Unter den Linden 1\nHaus B\n10117 Berlin, Germany", "Home")
+	// The list shows the company where the contact has no account.
+	crmHas(t, b.Get(t, "/contacts"), "Globex Europe")
+
+	var got struct {
+		Birthday  string `json:"birthday"`
+		Company   string `json:"company"`
+		Addresses []struct {
+			Street, Kind string
+			Primary      bool
+		} `json:"addresses"`
+	}
+	e.s.Admin.JSON(t, "GET", "/api/v1/contacts/"+id, nil, http.StatusOK, &got)
+	if got.Birthday != "--04-12" || got.Company != "Globex Europe" || len(got.Addresses) != 1 ||
+		got.Addresses[0].Street != "Unter den Linden 1\nHaus B" || !got.Addresses[0].Primary {
+		t.Fatalf("saved %+v", got)
+	}
+
+	p = b.Get(t, "/contacts/"+id+"/edit")
+	crmHas(t, p, `name="company" value="Globex Europe"`, `name="birthday_day" value="12"`, `<option value="4" selected>`,
+		`name="birthday_year" value=""`, `>Unter den Linden 1`+"\n"+`Haus B</textarea>`, `name="addresses[0].city" value="Berlin"`)
+
+	// Wrong values come back as typed, each message at its field.
+	p = b.Post(t, "/contacts/"+id, url.Values{
+		"version": {"1"}, "given_name": {"Anna"}, "owner_id": {e.s.Admin.UserID},
+		"birthday_day": {"30"}, "birthday_month": {"2"}, "birthday_year": {"1990"},
+		"addresses[0].city": {"Berlin"}, "addresses[0].postal_code": {strings.Repeat("1", 101)}, "addresses[0].kind": {"work"},
+	})
+	crmStatus(t, p, http.StatusUnprocessableEntity)
+	crmHas(t, p, `name="birthday_day" value="30"`, `<option value="2" selected>`, `name="birthday_year" value="1990"`,
+		`id="f-birthday-error"`, "Enter a valid date.", `name="addresses[0].city" value="Berlin"`,
+		`id="addresses[0].postal_code.error"`, "At most 100 characters.")
+
+	e.s.Admin.JSON(t, "PATCH", "/api/v1/contacts/"+id, map[string]any{"birthday": "1985-04-12"}, http.StatusOK, nil)
+	crmHas(t, b.Get(t, "/contacts/"+id), "April 12, 1985")
+
+	// A Russian viewer reads birthdays and labels in Russian.
+	ruB, ruC := e.newUser(t, "ru@example.com", "ru", "Europe/Moscow")
+	ruID := crmCreate(t, ruC, "/api/v1/contacts", map[string]any{"name": "Ольга", "birthday": "--04-12",
+		"addresses": []map[string]any{{"city": "Москва", "kind": "home"}}})
+	crmHas(t, ruB.Get(t, "/contacts/"+ruID), "День рождения", "12 апреля", "Адреса", "Москва", "Домашний")
+	ruID = crmCreate(t, ruC, "/api/v1/contacts", map[string]any{"name": "Пётр", "birthday": "1985-04-12"})
+	crmHas(t, ruB.Get(t, "/contacts/"+ruID), "12 апреля 1985 г.")
+}
+
 // A value over its limit is reported on its own field, with the limit, and
 // every input with a crm limit carries it as maxlength.
 func TestContactLimits(t *testing.T) {

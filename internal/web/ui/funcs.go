@@ -112,6 +112,18 @@ func localeFuncs(l i18n.Lang, loc *time.Location) template.FuncMap {
 			n, err := toInt(v)
 			return l.MonthName(time.Month(n)), err
 		},
+		// birthday shows a crm.Contact.Birthday: a long date, or the day
+		// and month when the year is unknown.
+		"birthday": func(s string) string {
+			y, m, d, ok := crm.ParseBirthday(s)
+			switch {
+			case !ok:
+				return s
+			case y == 0:
+				return l.FormatDayMonth(time.Month(m), d)
+			}
+			return l.FormatDateLong(time.Date(y, time.Month(m), d, 0, 0, 0, 0, time.UTC))
+		},
 		"weekday": func(v any) (string, error) {
 			if t, ok, _ := asTime(v); ok {
 				return l.WeekdayShort(t.Weekday()), nil
