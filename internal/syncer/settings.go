@@ -249,7 +249,8 @@ func (s Schema) Check(v Settings, enabled bool) map[string]string {
 				fe[f.Name] = "error.out_of_range"
 			}
 		case FieldEnum:
-			if !slices.Contains(f.Enum, str) {
+			// Empty is the field's default (omitempty in the settings).
+			if str != "" && !slices.Contains(f.Enum, str) {
 				fe[f.Name] = crm.ErrUnknownEnum
 			}
 		case FieldDate:

@@ -23,6 +23,8 @@ func TestSchemaCheck(t *testing.T) {
 			map[string]string{"period_minutes": "error.out_of_range"}},
 		{"group name too long", &ContactSettings{PeriodMinutes: 15, GroupName: long}, false,
 			map[string]string{"group_name": crm.TooLong(100)}},
+		{"remote delete policy", &ContactSettings{PeriodMinutes: 15, RemoteDelete: "purge"}, false,
+			map[string]string{"remote_delete": "error.unknown_value"}},
 		{"event complete", &EventSettings{CalendarID: "c", SyncFrom: "2026-01-02", PeriodMinutes: 60, ImportAs: "note"}, true,
 			map[string]string{}},
 		{"event enabled without calendar", &EventSettings{PeriodMinutes: 60, ImportAs: "meeting"}, true,

@@ -88,8 +88,8 @@ func TestCollectionConnector(t *testing.T) {
 		}
 		// Delete with the etag: gone; with KeepForeign only Tandem's own go.
 		keep := e.c.NewCollection(e.ab, CollectionOptions{Kind: AddressBook, Codec: VCardCodec{}, KeepForeign: true})
-		if err := keep.Delete(ctx, e.ab+"p8.vcf", ""); err != nil {
-			t.Fatal(err)
+		if err := keep.Delete(ctx, e.ab+"p8.vcf", ""); !errors.Is(err, reconcile.ErrKept) {
+			t.Fatalf("a foreign card under the keep policy: %v", err)
 		}
 		if _, err := e.c.Get(ctx, e.ab+"p8.vcf"); err != nil {
 			t.Fatalf("a foreign card was deleted: %v", err)

@@ -155,6 +155,14 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 			// valid text still fails validation, as the admin has no mailbox.
 			{"POST /api/v1/letters", "/api/v1/letters", `{"mailbox_id":"none","to":["x@example.com"],"subject":"%s"}`, "Zqx subject",
 				"subject", 400, "/api/v1/letters"},
+			// Password accounts: no DAV server here, so the valid text is
+			// refused by the verification (unreachable), the Google
+			// connection's by its provider (no password accounts).
+			{"POST /api/v1/connections", "/api/v1/connections",
+				`{"provider":"dav","url":"http://127.0.0.1:1/","username":"%s","password":"p"}`, "Zqx user", "username", 422,
+				"/api/v1/connections"},
+			{"PUT /api/v1/connections/{id}/credentials", conn + "/credentials", `{"password":"%s"}`, "Zqx pass", "password", 400,
+				"/api/v1/connections"},
 			{"POST /api/v1/connections/{id}/calendar/resync", conn + "/calendar/resync", `{"from":"%s"}`, from, "from", 202,
 				conn + "/calendar"},
 			{"POST /api/v1/chat/queues", "/api/v1/chat/queues", `{"name":"%s"}`, "Zqx queue", "name", 201, "/api/v1/chat/queues"},

@@ -231,13 +231,10 @@
     $$("button[disabled]", f).forEach((b) => { b.disabled = false; });
   }));
 
-  // select[data-fills="name"]: picking an option puts its value into the
-  // form's field of that name (a service preset fills the server address).
-  document.addEventListener("change", (e) => {
-    const sel = e.target.closest?.("select[data-fills]");
-    const field = sel && sel.form?.elements.namedItem(sel.dataset.fills);
-    if (field && sel.value) { field.value = sel.value; field.focus(); }
-  });
+  // select[data-fills="name"]: its value goes into the form's field of that name (a preset fills the address).
+  on("change", "select[data-fills]", (e, sel) => {
+    const field = sel.form?.elements.namedItem(sel.dataset.fills);
+    if (field && sel.value) { field.value = sel.value; field.focus(); } });
 
   // [data-copy="text"] or [data-copy-target="#sel"]; data-copied is the toast text.
   on("click", "[data-copy], [data-copy-target]", async (e, el) => {
