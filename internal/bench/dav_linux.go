@@ -189,6 +189,12 @@ func Dav(ctx context.Context, o DavOptions) (res DavResult, err error) {
 		if err := b.collection(ctx, c); err != nil {
 			return res, fmt.Errorf("%s: %w", c.name, err)
 		}
+		// The store goes before the next collection, so that one's peak
+		// RSS does not hold this one's page caches.
+		if err := c.env.st.Close(); err != nil {
+			return res, err
+		}
+		c.env = nil
 		c.res.summarize(o.N)
 		for _, runs := range [][]DavRun{c.res.Tandem.First, c.res.Tandem.Noop, c.res.Tandem.Changed, c.res.Tandem.Again} {
 			for _, r := range runs {
