@@ -86,12 +86,15 @@ func TestCalendarSyncCard(t *testing.T) {
 	if p.Status != http.StatusUnprocessableEntity {
 		t.Fatalf("bad settings: %d", p.Status)
 	}
-	p = b.Post(t, page+"/calendar", url.Values{"enabled": {"1"}, "calendar_id": {work}, "sync_from": {"2026-01-01"}, "period_minutes": {"15"}})
+	// Dates follow today: the sync-from date bounds what the calendar lists.
+	day := func(days int) string { return time.Now().UTC().AddDate(0, 0, days).Format("2006-01-02") }
+	from := day(-30)
+	p = b.Post(t, page+"/calendar", url.Values{"enabled": {"1"}, "calendar_id": {work}, "sync_from": {from}, "period_minutes": {"15"}})
 	if !strings.Contains(p.Body, "Sync settings saved") {
 		t.Fatalf("calendar settings not saved: %d", p.Status)
 	}
 	_, es, err := s.App.Sync.EventBinding(ctx, conns[0].ID)
-	if err != nil || es.CalendarID != work || es.SyncFrom != "2026-01-01" || es.ImportAs != "meeting" {
+	if err != nil || es.CalendarID != work || es.SyncFrom != from || es.ImportAs != "meeting" {
 		t.Fatalf("stored %+v %v", es, err)
 	}
 	if !strings.Contains(p.Body, "Active") || !strings.Contains(p.Body, `action="`+page+`/calendar/resync"`) {
@@ -99,7 +102,7 @@ func TestCalendarSyncCard(t *testing.T) {
 	}
 
 	// The import mode that keeps events as notes.
-	p = b.Post(t, page+"/calendar", url.Values{"enabled": {"1"}, "calendar_id": {work}, "sync_from": {"2026-01-01"},
+	p = b.Post(t, page+"/calendar", url.Values{"enabled": {"1"}, "calendar_id": {work}, "sync_from": {from},
 		"period_minutes": {"15"}, "import_as": {"note"}})
 	if _, es, _ = s.App.Sync.EventBinding(ctx, conns[0].ID); es.ImportAs != "note" || !strings.Contains(p.Body, `value="note" selected`) {
 		t.Errorf("import mode %q", es.ImportAs)
@@ -108,7 +111,7 @@ func TestCalendarSyncCard(t *testing.T) {
 	// The preview lists the calendar's part on the calendar card (before any
 	// run could import the event).
 	if _, err := g.InsertEvent("cal@gmail.com", work, map[string]any{"summary": "Previewed event",
-		"start": map[string]any{"date": "2026-12-01"}, "end": map[string]any{"date": "2026-12-02"}}); err != nil {
+		"start": map[string]any{"date": day(10)}, "end": map[string]any{"date": day(11)}}); err != nil {
 		t.Fatal(err)
 	}
 	p = b.Post(t, page+"/preview", nil)
@@ -121,8 +124,8 @@ func TestCalendarSyncCard(t *testing.T) {
 	if p.Status != http.StatusUnprocessableEntity || !strings.Contains(p.Body, `value="someday"`) {
 		t.Errorf("bad resync date: %d", p.Status)
 	}
-	p = b.Post(t, page+"/calendar/resync", url.Values{"from": {"2026-11-01"}})
-	if !strings.Contains(p.Body, "Syncing again from 2026-11-01") {
+	p = b.Post(t, page+"/calendar/resync", url.Values{"from": {day(-5)}})
+	if !strings.Contains(p.Body, "Syncing again from "+day(-5)) {
 		t.Errorf("resync not confirmed: %d", p.Status)
 	}
 
