@@ -34,42 +34,42 @@ func TestEventFieldsTable(t *testing.T) {
 		want reconcile.Fields
 	}{
 		{"timed with a time zone", crm.Activity{ID: "a1", Title: "Planning", Location: "Room 1",
-			Start: at("2026-03-09T09:00:00-04:00"), End: at("2026-03-09T10:30:00-04:00"), TimeZone: "America/New_York"},
-			reconcile.Fields{reconcile.FieldTitle: "Planning", reconcile.FieldLocation: "Room 1", reconcile.FieldStart: "2026-03-09T13:00:00Z",
-				reconcile.FieldEnd: "2026-03-09T14:30:00Z", reconcile.FieldTimeZone: "America/New_York", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a1"}},
-		{"timed without end", crm.Activity{ID: "a2", Title: "Call", Start: at("2026-03-09T13:00:00Z")},
-			reconcile.Fields{reconcile.FieldTitle: "Call", reconcile.FieldStart: "2026-03-09T13:00:00Z", reconcile.FieldEnd: "2026-03-09T13:00:00Z",
+			Start: at("2037-03-09T09:00:00-04:00"), End: at("2037-03-09T10:30:00-04:00"), TimeZone: "America/New_York"},
+			reconcile.Fields{reconcile.FieldTitle: "Planning", reconcile.FieldLocation: "Room 1", reconcile.FieldStart: "2037-03-09T13:00:00Z",
+				reconcile.FieldEnd: "2037-03-09T14:30:00Z", reconcile.FieldTimeZone: "America/New_York", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a1"}},
+		{"timed without end", crm.Activity{ID: "a2", Title: "Call", Start: at("2037-03-09T13:00:00Z")},
+			reconcile.Fields{reconcile.FieldTitle: "Call", reconcile.FieldStart: "2037-03-09T13:00:00Z", reconcile.FieldEnd: "2037-03-09T13:00:00Z",
 				reconcile.FieldTimeZone: "UTC", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a2"}},
-		{"crossing midnight UTC", crm.Activity{ID: "a3", Title: "Late", Start: at("2026-03-09T23:30:00Z"),
-			End: at("2026-03-10T00:30:00Z"), TimeZone: "Europe/Moscow"},
-			reconcile.Fields{reconcile.FieldTitle: "Late", reconcile.FieldStart: "2026-03-09T23:30:00Z", reconcile.FieldEnd: "2026-03-10T00:30:00Z",
+		{"crossing midnight UTC", crm.Activity{ID: "a3", Title: "Late", Start: at("2037-03-09T23:30:00Z"),
+			End: at("2037-03-10T00:30:00Z"), TimeZone: "Europe/Moscow"},
+			reconcile.Fields{reconcile.FieldTitle: "Late", reconcile.FieldStart: "2037-03-09T23:30:00Z", reconcile.FieldEnd: "2037-03-10T00:30:00Z",
 				reconcile.FieldTimeZone: "Europe/Moscow", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a3"}},
 		{"all-day on the day clocks change", crm.Activity{ID: "a4", Title: "Offsite", AllDay: true,
-			Start: at("2026-03-08"), End: at("2026-03-09"), TimeZone: "America/New_York"},
-			reconcile.Fields{reconcile.FieldTitle: "Offsite", reconcile.FieldStart: "2026-03-08", reconcile.FieldEnd: "2026-03-09", reconcile.FieldAllDay: "true",
+			Start: at("2037-03-08"), End: at("2037-03-09"), TimeZone: "America/New_York"},
+			reconcile.Fields{reconcile.FieldTitle: "Offsite", reconcile.FieldStart: "2037-03-08", reconcile.FieldEnd: "2037-03-09", reconcile.FieldAllDay: "true",
 				reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a4"}},
 		{"multi-day all-day", crm.Activity{ID: "a5", Title: "Conference", AllDay: true,
-			Start: at("2026-10-30"), End: at("2026-11-03")},
-			reconcile.Fields{reconcile.FieldTitle: "Conference", reconcile.FieldStart: "2026-10-30", reconcile.FieldEnd: "2026-11-03", reconcile.FieldAllDay: "true",
+			Start: at("2037-10-30"), End: at("2037-11-03")},
+			reconcile.Fields{reconcile.FieldTitle: "Conference", reconcile.FieldStart: "2037-10-30", reconcile.FieldEnd: "2037-11-03", reconcile.FieldAllDay: "true",
 				reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a5"}},
-		{"all-day without end", crm.Activity{ID: "a6", Title: "Holiday", AllDay: true, Start: at("2026-05-01")},
-			reconcile.Fields{reconcile.FieldTitle: "Holiday", reconcile.FieldStart: "2026-05-01", reconcile.FieldEnd: "2026-05-02", reconcile.FieldAllDay: "true",
+		{"all-day without end", crm.Activity{ID: "a6", Title: "Holiday", AllDay: true, Start: at("2037-05-01")},
+			reconcile.Fields{reconcile.FieldTitle: "Holiday", reconcile.FieldStart: "2037-05-01", reconcile.FieldEnd: "2037-05-02", reconcile.FieldAllDay: "true",
 				reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a6"}},
 		{"recurring with exdates across DST", crm.Activity{ID: "a7", Title: "Weekly", TimeZone: "America/New_York",
-			Start: at("2026-03-02T09:00:00-05:00"), End: at("2026-03-02T09:30:00-05:00"), RRule: "RRULE:FREQ=WEEKLY;BYDAY=MO",
-			ExDates: []time.Time{*at("2026-11-09T09:00:00-05:00"), *at("2026-03-09T09:00:00-04:00"), *at("2026-03-09T13:00:00Z")}},
-			reconcile.Fields{reconcile.FieldTitle: "Weekly", reconcile.FieldStart: "2026-03-02T14:00:00Z", reconcile.FieldEnd: "2026-03-02T14:30:00Z",
+			Start: at("2037-03-02T09:00:00-05:00"), End: at("2037-03-02T09:30:00-05:00"), RRule: "RRULE:FREQ=WEEKLY;BYDAY=MO",
+			ExDates: []time.Time{*at("2037-11-09T09:00:00-05:00"), *at("2037-03-09T09:00:00-04:00"), *at("2037-03-09T13:00:00Z")}},
+			reconcile.Fields{reconcile.FieldTitle: "Weekly", reconcile.FieldStart: "2037-03-02T14:00:00Z", reconcile.FieldEnd: "2037-03-02T14:30:00Z",
 				reconcile.FieldTimeZone: "America/New_York", reconcile.FieldRRule: "FREQ=WEEKLY;BYDAY=MO",
-				reconcile.FieldExDates: "2026-03-09T13:00:00Z,2026-11-09T14:00:00Z", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a7"}},
+				reconcile.FieldExDates: "2037-03-09T13:00:00Z,2037-11-09T14:00:00Z", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a7"}},
 		{"recurring all-day with exdates", crm.Activity{ID: "a8", Title: "Sprint review", AllDay: true,
-			Start: at("2026-03-06"), End: at("2026-03-07"), RRule: "FREQ=WEEKLY;COUNT=10",
-			ExDates: []time.Time{*at("2026-03-20"), *at("2026-03-13")}},
-			reconcile.Fields{reconcile.FieldTitle: "Sprint review", reconcile.FieldStart: "2026-03-06", reconcile.FieldEnd: "2026-03-07", reconcile.FieldAllDay: "true",
-				reconcile.FieldRRule: "FREQ=WEEKLY;COUNT=10", reconcile.FieldExDates: "2026-03-13,2026-03-20", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a8"}},
-		{"attendees canonical", crm.Activity{ID: "a9", Title: "Sync", Start: at("2026-04-01T10:00:00Z"), End: at("2026-04-01T11:00:00Z"),
+			Start: at("2037-03-06"), End: at("2037-03-07"), RRule: "FREQ=WEEKLY;COUNT=10",
+			ExDates: []time.Time{*at("2037-03-20"), *at("2037-03-13")}},
+			reconcile.Fields{reconcile.FieldTitle: "Sprint review", reconcile.FieldStart: "2037-03-06", reconcile.FieldEnd: "2037-03-07", reconcile.FieldAllDay: "true",
+				reconcile.FieldRRule: "FREQ=WEEKLY;COUNT=10", reconcile.FieldExDates: "2037-03-13,2037-03-20", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a8"}},
+		{"attendees canonical", crm.Activity{ID: "a9", Title: "Sync", Start: at("2037-04-01T10:00:00Z"), End: at("2037-04-01T11:00:00Z"),
 			Participants: []crm.Participant{{Email: "Bob@Example.com", Name: "Bob | B"}, {Email: "ann@example.com", Name: "Анна", ResponseStatus: "accepted"},
 				{ContactID: "c1"}}},
-			reconcile.Fields{reconcile.FieldTitle: "Sync", reconcile.FieldStart: "2026-04-01T10:00:00Z", reconcile.FieldEnd: "2026-04-01T11:00:00Z", reconcile.FieldTimeZone: "UTC",
+			reconcile.Fields{reconcile.FieldTitle: "Sync", reconcile.FieldStart: "2037-04-01T10:00:00Z", reconcile.FieldEnd: "2037-04-01T11:00:00Z", reconcile.FieldTimeZone: "UTC",
 				reconcile.FieldAttendees: "ann@example.com|Анна|accepted\nbob@example.com|Bob \\p B|needs_action", reconcile.FieldOrganizer: "me@x.org", reconcile.FieldTandemID: "a9"}},
 	}
 	for _, tt := range tests {
@@ -102,8 +102,8 @@ func TestEventFieldsTable(t *testing.T) {
 }
 
 func TestApplyEventFieldsKeepsContactsAndRules(t *testing.T) {
-	a := crm.Activity{Title: "x", Start: at("2026-04-01T10:00:00Z"), RRule: "FREQ=DAILY",
-		ExDates:      []time.Time{*at("2026-04-02T10:00:00Z")},
+	a := crm.Activity{Title: "x", Start: at("2037-04-01T10:00:00Z"), RRule: "FREQ=DAILY",
+		ExDates:      []time.Time{*at("2037-04-02T10:00:00Z")},
 		Participants: []crm.Participant{{Email: "Ann@example.com", ContactID: "c-ann"}, {Email: "old@example.com", ContactID: "c-old"}}}
 	f := reconcile.Fields{reconcile.FieldAttendees: "ann@example.com|Ann|declined\nnew@example.com||needs_action"}
 	if err := reconcile.ApplyEventFields(&a, f, []string{reconcile.FieldAttendees, reconcile.FieldRRule}); err != nil {
@@ -125,22 +125,22 @@ func TestApplyEventFieldsKeepsContactsAndRules(t *testing.T) {
 }
 
 func TestReachesDate(t *testing.T) {
-	from := *at("2026-03-01T00:00:00Z")
+	from := *at("2037-03-01T00:00:00Z")
 	tests := []struct {
 		name string
 		a    crm.Activity
 		want bool
 	}{
-		{"after", crm.Activity{Start: at("2026-03-05T10:00:00Z")}, true},
-		{"on the date", crm.Activity{Start: at("2026-03-01T00:00:00Z")}, true},
-		{"before", crm.Activity{Start: at("2026-02-20T10:00:00Z"), End: at("2026-02-20T11:00:00Z")}, false},
-		{"ends after", crm.Activity{Start: at("2026-02-28T23:00:00Z"), End: at("2026-03-01T01:00:00Z")}, true},
-		{"all-day the day before", crm.Activity{AllDay: true, Start: at("2026-02-28"), End: at("2026-03-01")}, false},
-		{"endless series begun before", crm.Activity{Start: at("2026-01-05T14:00:00Z"), End: at("2026-01-05T15:00:00Z"),
+		{"after", crm.Activity{Start: at("2037-03-05T10:00:00Z")}, true},
+		{"on the date", crm.Activity{Start: at("2037-03-01T00:00:00Z")}, true},
+		{"before", crm.Activity{Start: at("2037-02-20T10:00:00Z"), End: at("2037-02-20T11:00:00Z")}, false},
+		{"ends after", crm.Activity{Start: at("2037-02-28T23:00:00Z"), End: at("2037-03-01T01:00:00Z")}, true},
+		{"all-day the day before", crm.Activity{AllDay: true, Start: at("2037-02-28"), End: at("2037-03-01")}, false},
+		{"endless series begun before", crm.Activity{Start: at("2037-01-05T14:00:00Z"), End: at("2037-01-05T15:00:00Z"),
 			TimeZone: "America/New_York", RRule: "FREQ=WEEKLY"}, true},
-		{"series ended before", crm.Activity{Start: at("2026-01-05T14:00:00Z"), End: at("2026-01-05T15:00:00Z"),
-			TimeZone: "America/New_York", RRule: "FREQ=WEEKLY;UNTIL=20260201T000000Z"}, false},
-		{"series whose last occurrence spans the date", crm.Activity{Start: at("2026-02-27T23:00:00Z"), End: at("2026-02-28T01:30:00Z"),
+		{"series ended before", crm.Activity{Start: at("2037-01-05T14:00:00Z"), End: at("2037-01-05T15:00:00Z"),
+			TimeZone: "America/New_York", RRule: "FREQ=WEEKLY;UNTIL=20370201T000000Z"}, false},
+		{"series whose last occurrence spans the date", crm.Activity{Start: at("2037-02-27T23:00:00Z"), End: at("2037-02-28T01:30:00Z"),
 			RRule: "FREQ=DAILY;COUNT=2"}, true},
 		{"undated", crm.Activity{}, false},
 	}
@@ -178,7 +178,7 @@ func newEventFixture(t *testing.T) *eventFixture {
 	st := storetest.Open(t, false)
 	v := storetest.User(t, st, "owner@example.com")
 	b := storetest.Binding(t, st, storetest.Connection(t, st, v.UserID, "test").ID, "event", "cal")
-	from := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
+	from := time.Date(2037, 3, 1, 0, 0, 0, 0, time.UTC)
 	f := &eventFixture{t: t, ctx: ctx, st: st, v: v, b: b, conn: newMemConn(), from: from,
 		local: &crmsync.EventsLocal{Store: st, Viewer: v, BindingID: b.ID, From: from}}
 	f.eng = &reconcile.Engine{State: st}
@@ -251,11 +251,11 @@ func TestEventsExportImportScope(t *testing.T) {
 	if err := f.st.CreateContact(f.ctx, f.v, ann); err != nil {
 		t.Fatal(err)
 	}
-	shown := f.activity(&crm.Activity{Title: "Shown", ShowInCalendar: true, Start: at("2026-03-10T10:00:00Z"),
-		End: at("2026-03-10T11:00:00Z"), TimeZone: "Europe/Moscow"})
-	f.activity(&crm.Activity{Title: "Not shown", Start: at("2026-03-10T10:00:00Z")})
-	f.activity(&crm.Activity{Title: "Too old", ShowInCalendar: true, Start: at("2026-02-10T10:00:00Z")})
-	f.conn.remoteAdd(reconcile.Fields{reconcile.FieldTitle: "From Google", reconcile.FieldStart: "2026-03-12T09:00:00Z", reconcile.FieldEnd: "2026-03-12T10:00:00Z",
+	shown := f.activity(&crm.Activity{Title: "Shown", ShowInCalendar: true, Start: at("2037-03-10T10:00:00Z"),
+		End: at("2037-03-10T11:00:00Z"), TimeZone: "Europe/Moscow"})
+	f.activity(&crm.Activity{Title: "Not shown", Start: at("2037-03-10T10:00:00Z")})
+	f.activity(&crm.Activity{Title: "Too old", ShowInCalendar: true, Start: at("2037-02-10T10:00:00Z")})
+	f.conn.remoteAdd(reconcile.Fields{reconcile.FieldTitle: "From Google", reconcile.FieldStart: "2037-03-12T09:00:00Z", reconcile.FieldEnd: "2037-03-12T10:00:00Z",
 		reconcile.FieldTimeZone: "UTC", reconcile.FieldOrganizer: "owner@example.com",
 		reconcile.FieldAttendees: "ann@example.com|Ann|accepted\nstranger@example.org||needs_action"})
 
@@ -310,9 +310,9 @@ func TestEventsOrganizerRule(t *testing.T) {
 	// Bob is another user without calendar sync; Cid has it.
 	bob, cid := storetest.User(t, f.st, "bob@example.com"), storetest.User(t, f.st, "cid@example.com")
 	storetest.Binding(t, f.st, storetest.Connection(t, f.st, cid.UserID, "test").ID, "event", "c")
-	byBob := f.activity(&crm.Activity{Title: "Bob's", ShowInCalendar: true, Start: at("2026-03-10T10:00:00Z"), OrganizerID: bob.UserID})
-	byCid := f.activity(&crm.Activity{Title: "Cid's", ShowInCalendar: true, Start: at("2026-03-10T12:00:00Z"), OrganizerID: cid.UserID})
-	outside := f.activity(&crm.Activity{Title: "Outside", ShowInCalendar: true, Start: at("2026-03-10T14:00:00Z"),
+	byBob := f.activity(&crm.Activity{Title: "Bob's", ShowInCalendar: true, Start: at("2037-03-10T10:00:00Z"), OrganizerID: bob.UserID})
+	byCid := f.activity(&crm.Activity{Title: "Cid's", ShowInCalendar: true, Start: at("2037-03-10T12:00:00Z"), OrganizerID: cid.UserID})
+	outside := f.activity(&crm.Activity{Title: "Outside", ShowInCalendar: true, Start: at("2037-03-10T14:00:00Z"),
 		OrganizerEmail: "boss@partner.example"})
 	s := f.run()
 	if s.RemoteCreated != 2 {
@@ -345,20 +345,20 @@ func TestEventsOrganizerRule(t *testing.T) {
 	// The organizer's later change reaches Google.
 	a := f.get(byBob.ID)
 	a.Title, a.Tags, a.Access = "Bob's, moved", nil, nil
-	a.Start = at("2026-03-11T10:00:00Z")
+	a.Start = at("2037-03-11T10:00:00Z")
 	if err := f.st.UpdateActivity(store.WithOrigin(f.ctx, "ui"), f.v, a, 0); err != nil {
 		t.Fatal(err)
 	}
 	f.run()
-	if got := f.remoteOf(byBob.ID).fields; got[reconcile.FieldTitle] != "Bob's, moved" || got[reconcile.FieldStart] != "2026-03-11T10:00:00Z" {
+	if got := f.remoteOf(byBob.ID).fields; got[reconcile.FieldTitle] != "Bob's, moved" || got[reconcile.FieldStart] != "2037-03-11T10:00:00Z" {
 		t.Errorf("change not pushed: %v", got)
 	}
 }
 
 func TestEventsResubscribeNoDuplicates(t *testing.T) {
 	f := newEventFixture(t)
-	f.activity(&crm.Activity{Title: "Ours", ShowInCalendar: true, Start: at("2026-03-10T10:00:00Z"), End: at("2026-03-10T11:00:00Z")})
-	f.conn.remoteAdd(reconcile.Fields{reconcile.FieldTitle: "Theirs", reconcile.FieldStart: "2026-03-12T09:00:00Z", reconcile.FieldEnd: "2026-03-12T10:00:00Z",
+	f.activity(&crm.Activity{Title: "Ours", ShowInCalendar: true, Start: at("2037-03-10T10:00:00Z"), End: at("2037-03-10T11:00:00Z")})
+	f.conn.remoteAdd(reconcile.Fields{reconcile.FieldTitle: "Theirs", reconcile.FieldStart: "2037-03-12T09:00:00Z", reconcile.FieldEnd: "2037-03-12T10:00:00Z",
 		reconcile.FieldTimeZone: "UTC", reconcile.FieldOrganizer: "owner@example.com"})
 	f.run()
 	// Unsubscribe: every link goes, no record; subscribing again lists both
