@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/tandem-crm/tandem/internal/testenv/daemon"
 )
 
 const (
@@ -220,7 +221,7 @@ func startCluster() (_ *pgServer, err error) {
 	// The port is free when picked but another process may bind it before
 	// the server does, so a bind failure gets a new port.
 	for attempt := 1; ; attempt++ {
-		port, err := freePort()
+		port, err := daemon.FreePort()
 		if err != nil {
 			return nil, err
 		}

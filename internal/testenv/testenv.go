@@ -22,7 +22,6 @@ package testenv
 import (
 	"bufio"
 	"fmt"
-	"net"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -30,6 +29,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+
+	"github.com/tandem-crm/tandem/internal/testenv/daemon"
 )
 
 // mainCalled records that the package's TestMain went through Main, so the
@@ -55,20 +56,11 @@ func Main(m *testing.M) {
 // should retry on "address already in use".
 func FreePort(t testing.TB) int {
 	t.Helper()
-	port, err := freePort()
+	port, err := daemon.FreePort()
 	if err != nil {
 		t.Fatalf("testenv: %v", err)
 	}
 	return port
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }
 
 const modulePath = "github.com/tandem-crm/tandem"

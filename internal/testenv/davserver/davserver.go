@@ -39,9 +39,10 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
+
+	"github.com/tandem-crm/tandem/internal/testenv/daemon"
 )
 
 // Kind names a server implementation.
@@ -76,7 +77,7 @@ type Server struct {
 	url      string
 
 	mu     sync.Mutex
-	d      *daemon
+	d      *daemon.Process
 	proxy  *http.Server // Xandikos only
 	closed bool
 }
@@ -126,7 +127,7 @@ func New(kind Kind, dir string) (*Server, error) {
 	// A free port can be taken between the probe and the server's bind by
 	// another test on the machine; try a few.
 	for range 5 {
-		port, err := freePort()
+		port, err := daemon.FreePort()
 		if err != nil {
 			return nil, err
 		}
@@ -149,7 +150,7 @@ func New(kind Kind, dir string) (*Server, error) {
 		return s, nil
 	}
 	if err := s.startProxy(); err != nil {
-		s.d.kill()
+		s.d.Kill()
 		return nil, err
 	}
 	return s, nil
@@ -199,13 +200,17 @@ level = warning
 			"--current-user-principal", "/" + s.user + "/", "--autocreate",
 		}
 	}
-	d, err := startDaemon(string(s.kind), s.logPath(), bin, args...)
+	d, err := daemon.Start(daemon.Config{Name: string(s.kind), Bin: bin, Args: args, Out: s.logPath()})
 	if err != nil {
 		return err
 	}
-	if err := waitListening(d, s.logPath(), s.port); err != nil {
-		d.kill()
-		return err
+	if err := d.WaitListening(30*time.Second, s.port); err != nil {
+		d.Kill()
+		log := d.Output()
+		if errors.Is(err, daemon.ErrExited) && strings.Contains(strings.ToLower(log), "address already in use") {
+			return fmt.Errorf("%w: %w: %s", errPortTaken, err, log)
+		}
+		return fmt.Errorf("%w: %s", err, log)
 	}
 	s.mu.Lock()
 	s.d = d
@@ -283,7 +288,7 @@ func (s *Server) CalendarHome() string {
 func (s *Server) PID() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return s.d.cmd.Process.Pid
+	return s.d.PID()
 }
 
 // Restart kills the server with SIGKILL, as a crash would, and starts it
@@ -292,7 +297,7 @@ func (s *Server) Restart() error {
 	s.mu.Lock()
 	d := s.d
 	s.mu.Unlock()
-	d.kill()
+	d.Kill()
 	// The port is free once the process is gone (the listener had
 	// SO_REUSEADDR); retry briefly in case the kernel is slow to let go.
 	var err error
@@ -321,7 +326,7 @@ func (s *Server) Close() error {
 	}
 	// SIGKILL: the data directory is thrown away, and Radicale sometimes
 	// takes over 10 s to act on SIGTERM while its worker threads finish.
-	d.kill()
+	d.Kill()
 	if c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(s.port), time.Second); err == nil {
 		c.Close()
 		errs = append(errs, fmt.Errorf("%s: port %d still listening after stop", s.kind, s.port))
@@ -436,91 +441,6 @@ func xmlEscape(s string) string {
 	var b strings.Builder
 	_ = xml.EscapeText(&b, []byte(s))
 	return b.String()
-}
-
-// --- processes -------------------------------------------------------------
-
-type daemon struct {
-	name   string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error
-}
-
-// startDaemon runs the server in the foreground as a child in its own
-// process group, its output to a file (a daemon holding the test's stdout
-// would make whoever reads it hang).
-func startDaemon(name, outPath, bin string, args ...string) (*daemon, error) {
-	out, err := os.OpenFile(outPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdout, cmd.Stderr = out, out
-	// Pdeathsig: if the test binary is killed outright, the server still
-	// goes.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		out.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	d := &daemon{name: name, cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		d.err = cmd.Wait()
-		out.Close()
-		close(d.exited)
-	}()
-	return d, nil
-}
-
-// kill ends the process group at once and waits for the server to go.
-func (d *daemon) kill() {
-	if d == nil {
-		return
-	}
-	_ = syscall.Kill(-d.cmd.Process.Pid, syscall.SIGKILL)
-	<-d.exited
-}
-
-func waitListening(d *daemon, logPath string, port int) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for {
-		c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(port), time.Second)
-		if err == nil {
-			c.Close()
-			return nil
-		}
-		select {
-		case <-d.exited:
-			log := tail(logPath)
-			if strings.Contains(log, "Address already in use") || strings.Contains(log, "address already in use") {
-				return fmt.Errorf("%s: %w: %s", d.name, errPortTaken, log)
-			}
-			return fmt.Errorf("%s exited (%v): %s", d.name, d.err, log)
-		default:
-		}
-		if time.Now().After(deadline) {
-			return fmt.Errorf("%s not listening on %d after 30 s: %s", d.name, port, tail(logPath))
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
-func tail(path string) string {
-	b, _ := os.ReadFile(path)
-	if len(b) > 3000 {
-		b = b[len(b)-3000:]
-	}
-	return string(b)
 }
 
 // --- installation ----------------------------------------------------------

@@ -62,6 +62,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/tandem-crm/tandem/internal/testenv/daemon"
+
 	"github.com/emersion/go-imap/v2"
 	"github.com/emersion/go-imap/v2/imapclient"
 	gosmtp "github.com/emersion/go-smtp"
@@ -123,7 +125,7 @@ type Server struct {
 	mu    sync.Mutex
 	users map[string]string // email → password
 
-	dovecot, postfix *daemon
+	dovecot, postfix *daemon.Process
 }
 
 // Start starts a Dovecot and a Postfix for the test and stops them when it
@@ -223,7 +225,7 @@ func start(opts Options) (_ *Server, err error) {
 		ports = append(ports, &s.ports.imaps, &s.ports.mx, &s.ports.submission, &s.ports.submissions)
 	}
 	for _, p := range ports {
-		if *p, err = freePort(); err != nil {
+		if *p, err = daemon.FreePort(); err != nil {
 			return nil, err
 		}
 	}
@@ -231,7 +233,7 @@ func start(opts Options) (_ *Server, err error) {
 		return nil, err
 	}
 
-	s.dovecot, err = startDaemon("dovecot", s.path("dovecot.out"), dovecotBin, "-F", "-c", s.path("dovecot.conf"))
+	s.dovecot, err = daemon.Start(daemon.Config{Name: "dovecot", Bin: dovecotBin, Args: []string{"-F", "-c", s.path("dovecot.conf")}, Out: s.path("dovecot.out"), DeathSignal: syscall.SIGTERM})
 	if err != nil {
 		return nil, err
 	}
@@ -250,7 +252,7 @@ func start(opts Options) (_ *Server, err error) {
 	}
 
 	// The master runs in the foreground (-d) as our child.
-	s.postfix, err = startDaemon("postfix", s.path("postfix.out"), postfixMaster, "-d", "-c", s.path("postfix/conf"))
+	s.postfix, err = daemon.Start(daemon.Config{Name: "postfix", Bin: postfixMaster, Args: []string{"-d", "-c", s.path("postfix/conf")}, Out: s.path("postfix.out"), DeathSignal: syscall.SIGTERM})
 	if err != nil {
 		return nil, err
 	}
@@ -411,145 +413,24 @@ func selfSigned() (certPEM, keyPEM []byte, pool *x509.CertPool, err error) {
 		pem.EncodeToMemory(&pem.Block{Type: "EC PRIVATE KEY", Bytes: kder}), pool, nil
 }
 
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
-
 // --- daemons ---------------------------------------------------------------
 
-type daemon struct {
-	name   string
-	cmd    *exec.Cmd
-	exited chan struct{}
-	err    error
-}
-
-// startDaemon runs a daemon in the foreground as a child in its own process
-// group, output to a file; Server.Stop stops it.
-func startDaemon(name, outPath, bin string, args ...string) (*daemon, error) {
-	out, err := os.Create(outPath)
-	if err != nil {
-		return nil, err
-	}
-	cmd := exec.Command(bin, args...)
-	cmd.Stdin = nil
-	cmd.Stdout, cmd.Stderr = out, out
-	// Pdeathsig: if the test binary is killed outright, the daemon still
-	// gets a TERM and takes its children down with it.
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGTERM}
-	if err := cmd.Start(); err != nil {
-		out.Close()
-		return nil, fmt.Errorf("start %s: %w", name, err)
-	}
-	d := &daemon{name: name, cmd: cmd, exited: make(chan struct{})}
-	go func() {
-		d.err = cmd.Wait()
-		out.Close()
-		close(d.exited)
-	}()
-	return d, nil
-}
-
-// stop sends TERM to the daemon's PID (both masters stop their children on
-// TERM), waits, and kills its process group if it lingers.
-func (d *daemon) stop() error {
-	if d == nil {
+// waitListening waits for the daemon to listen on every port. An exit
+// before that with "address already in use" logged, or with nothing said
+// at all, is taken for a port another test took first.
+func (s *Server) waitListening(d *daemon.Process, logPath string, ports ...int) error {
+	err := d.WaitListening(30*time.Second, ports...)
+	if err == nil {
 		return nil
 	}
-	select {
-	case <-d.exited:
-		return nil
-	default:
+	log := daemon.Tail(logPath) + d.Output()
+	if errors.Is(err, daemon.ErrExited) && (strings.Contains(log, "Address already in use") || strings.TrimSpace(log) == "") {
+		// Postfix's master logs through postlogd, which may not have
+		// written its bind error yet when the master is gone: a real
+		// misconfiguration fails every attempt the same way.
+		return fmt.Errorf("%w: %w: %s", err, errPortTaken, log)
 	}
-	pid := d.cmd.Process.Pid
-	_ = syscall.Kill(pid, syscall.SIGTERM)
-	select {
-	case <-d.exited:
-	case <-time.After(15 * time.Second):
-		_ = syscall.Kill(-pid, syscall.SIGKILL)
-		<-d.exited
-		return fmt.Errorf("%s (pid %d) ignored SIGTERM for 15 s; killed", d.name, pid)
-	}
-	// The master has exited; its children notice and leave on their own
-	// within a second or so. Tell them at once, then wait for the group to
-	// be empty so no process (and no listener) outlives the test.
-	_ = syscall.Kill(-pid, syscall.SIGTERM)
-	deadline := time.Now().Add(15 * time.Second)
-	for groupAlive(pid) {
-		if time.Now().After(deadline) {
-			_ = syscall.Kill(-pid, syscall.SIGKILL)
-			return fmt.Errorf("%s: processes of group %d outlived the master", d.name, pid)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	return nil
-}
-
-// groupAlive reports whether a process of group pgid is still running.
-// Zombies do not count: the masters' children are reparented when the
-// master exits and wait there for whoever reaps orphans.
-func groupAlive(pgid int) bool {
-	ents, err := os.ReadDir("/proc")
-	if err != nil {
-		return syscall.Kill(-pgid, 0) == nil
-	}
-	for _, e := range ents {
-		if e.Name()[0] < '0' || e.Name()[0] > '9' {
-			continue
-		}
-		b, err := os.ReadFile("/proc/" + e.Name() + "/stat")
-		if err != nil {
-			continue
-		}
-		// pid (comm) state ppid pgrp ...; comm may hold spaces and parens.
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			continue
-		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) >= 3 && f[0] != "Z" && f[0] != "X" && f[2] == strconv.Itoa(pgid) {
-			return true
-		}
-	}
-	return false
-}
-
-func (s *Server) waitListening(d *daemon, logPath string, ports ...int) error {
-	deadline := time.Now().Add(30 * time.Second)
-	for _, p := range ports {
-		for {
-			c, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(p), time.Second)
-			if err == nil {
-				c.Close()
-				break
-			}
-			select {
-			case <-d.exited:
-				log := tail(logPath) + tail(d.cmd.Stdout.(*os.File).Name())
-				if strings.Contains(log, "Address already in use") || strings.TrimSpace(log) == "" {
-					// Postfix's master logs through postlogd, which may not
-					// have written its bind error yet when the master is
-					// gone: an exit before listening with nothing said is
-					// taken for a port another test took first, and tried
-					// again on other ports (a real misconfiguration fails
-					// every attempt the same way).
-					return fmt.Errorf("%s exited (%v): %w: %s", d.name, d.err, errPortTaken, log)
-				}
-				return fmt.Errorf("%s exited (%v): %s", d.name, d.err, log)
-			default:
-			}
-			if time.Now().After(deadline) {
-				return fmt.Errorf("%s not listening on %d after 30 s: %s", d.name, p, tail(logPath))
-			}
-			time.Sleep(10 * time.Millisecond)
-		}
-	}
-	return nil
+	return fmt.Errorf("%w: %s", err, log)
 }
 
 func waitFile(path string, d time.Duration) error {
@@ -562,14 +443,6 @@ func waitFile(path string, d time.Duration) error {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
-}
-
-func tail(path string) string {
-	b, _ := os.ReadFile(path)
-	if len(b) > 3000 {
-		b = b[len(b)-3000:]
-	}
-	return string(b)
 }
 
 // --- installation ----------------------------------------------------------
@@ -697,12 +570,12 @@ func (s *Server) Ports() []int {
 
 // DovecotPID and PostfixPID are the masters' process ids (PostfixPID is 0
 // without Postfix).
-func (s *Server) DovecotPID() int { return s.dovecot.cmd.Process.Pid }
+func (s *Server) DovecotPID() int { return s.dovecot.PID() }
 func (s *Server) PostfixPID() int {
 	if s.postfix == nil {
 		return 0
 	}
-	return s.postfix.cmd.Process.Pid
+	return s.postfix.PID()
 }
 
 // Stop stops the daemons now (Close and t.Cleanup do it too) and reports
@@ -721,8 +594,8 @@ func (s *Server) Stop() error {
 func (s *Server) stopDaemons() error {
 	// Together: Dovecot's master takes a second to stop.
 	errc := make(chan error, 1)
-	go func() { errc <- s.postfix.stop() }()
-	return errors.Join(s.dovecot.stop(), <-errc)
+	go func() { errc <- s.postfix.Stop(15 * time.Second) }()
+	return errors.Join(s.dovecot.Stop(15*time.Second), <-errc)
 }
 
 // Close stops the daemons and removes the server's directory.
@@ -1043,7 +916,7 @@ func (s *Server) WaitDelivered(ctx context.Context, queueID string, n int) error
 		}
 		select {
 		case <-ctx.Done():
-			return fmt.Errorf("message %s: %d of %d recipients delivered: %w\n%s", queueID, sent, n, ctx.Err(), tail(s.path("postfix.log")))
+			return fmt.Errorf("message %s: %d of %d recipients delivered: %w\n%s", queueID, sent, n, ctx.Err(), daemon.Tail(s.path("postfix.log")))
 		case <-time.After(15 * time.Millisecond):
 		}
 	}
@@ -1053,6 +926,6 @@ func (s *Server) WaitDelivered(ctx context.Context, queueID string, n int) error
 // messages.
 func (s *Server) Logs() string {
 	var b bytes.Buffer
-	fmt.Fprintf(&b, "--- dovecot.log\n%s\n--- postfix.log\n%s", tail(s.path("dovecot.log")), tail(s.path("postfix.log")))
+	fmt.Fprintf(&b, "--- dovecot.log\n%s\n--- postfix.log\n%s", daemon.Tail(s.path("dovecot.log")), daemon.Tail(s.path("postfix.log")))
 	return b.String()
 }
