@@ -60,8 +60,8 @@ mail    Loading mail, against mbsync. A private Dovecot (IMAP on loopback,
         the INBOX into a fresh SQLite store (wall time, messages/s, peak
         RSS and CPU of this process) and mbsync's pull of it into a fresh
         Maildir (Debian isync, FSync yes); the medians' ratio. Then, on the
-        last store: one load after --new appended messages, loads with
-        nothing new, and the IDLE latency (a letter APPENDed to the INBOX
+        last store: three loads, each after --new appended messages (the
+        median counts), loads with nothing new, and the IDLE latency (a letter APPENDed to the INBOX
         until it is on its sender's contact timeline). Needs root (Dovecot);
         dovecot-imapd and isync are installed when missing. --json prints
         one object. The work folder is removed afterwards unless --keep.

@@ -24,11 +24,14 @@ var genMail []byte
 
 // MailOptions size a mail benchmark. Zero values take the defaults.
 type MailOptions struct {
-	N     int // messages in the INBOX (default 10000)
-	New   int // messages appended before the incremental load (default 100)
-	Reps  int // timed first loads of each of Tandem and mbsync, alternating (default 3); medians count
-	Noops int // timed loads with nothing new (default 5)
-	Idles int // letters delivered while IDLE watches (default 5)
+	N   int // messages in the INBOX (default 10000)
+	New int // messages appended before the incremental load (default 100)
+	// NewRounds is how many times New messages are appended and loaded;
+	// the median counts (default 3).
+	NewRounds int
+	Reps      int // timed first loads of each of Tandem and mbsync, alternating (default 3); medians count
+	Noops     int // timed loads with nothing new (default 5)
+	Idles     int // letters delivered while IDLE watches (default 5)
 	// Seed is the generator's seed (default 1, as the peers' run).
 	Seed int
 	// Dir is where the work folder (Dovecot, the generated mail, Tandem's
@@ -55,6 +58,7 @@ const (
 	defaultMailNew   = 100
 	defaultMailReps  = 3
 	defaultMailNoops = 5
+	defaultNewRounds = 3
 	defaultMailIdles = 5
 	// mailContacts is how many contacts carry addresses found in the
 	// generated mail, so letters link to them on their timelines.
@@ -78,6 +82,9 @@ func (o *MailOptions) defaults() {
 	if o.Noops <= 0 {
 		o.Noops = defaultMailNoops
 	}
+	if o.NewRounds <= 0 {
+		o.NewRounds = defaultNewRounds
+	}
 	if o.Idles <= 0 {
 		o.Idles = defaultMailIdles
 	}
@@ -96,8 +103,9 @@ func (o *MailOptions) defaults() {
 // --json` prints it. The headline figures come first.
 type MailResult struct {
 	FirstLoad MailFirstLoad `json:"first_load"`
-	// New100MS is one load after New messages arrived (the field keeps
-	// its name when --new is not 100; New says how many).
+	// New100MS is the median of NewRounds loads, each after New messages
+	// arrived (the field keeps its name when --new is not 100; New says
+	// how many).
 	New100MS float64 `json:"new100_ms"`
 	// NoopMS is the median load with nothing new.
 	NoopMS float64 `json:"noop_ms"`
@@ -126,7 +134,7 @@ type MailResult struct {
 	// after indexing, so every timed run sees a warm server.
 	MBSyncColdSeconds float64 `json:"mbsync_cold_seconds"`
 
-	NewRun   MailRun   `json:"new_run"`
+	NewRuns  []MailRun `json:"new_runs"`
 	NoopRuns []float64 `json:"noop_runs_ms"`
 	IdleRuns []float64 `json:"idle_runs_ms"`
 	// Contacts carry addresses found in the mail; LinkedLetters is how

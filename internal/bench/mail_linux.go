@@ -189,17 +189,26 @@ func Mail(ctx context.Context, o MailOptions) (res MailResult, err error) {
 		return res, err
 	}
 
-	b.p.printf("appending %d new messages (generator indices %d..%d)", o.New, o.N, o.N+o.New-1)
 	ep := b.srv.IMAP(wire.SecurityNone)
-	if _, err := b.python(ctx, gen, "append", "--host", ep.Host, "--port", strconv.Itoa(ep.Port), "--user", mailUser,
-		"--password", b.password, "--start", strconv.Itoa(o.N), "--count", strconv.Itoa(o.New), "--seed", strconv.Itoa(o.Seed)); err != nil {
-		return res, fmt.Errorf("append new messages: %w", err)
+	for r := range o.NewRounds {
+		start := o.N + r*o.New
+		b.p.printf("round %d/%d: appending %d new messages (generator indices %d..%d)", r+1, o.NewRounds, o.New, start, start+o.New-1)
+		if _, err := b.python(ctx, gen, "append", "--host", ep.Host, "--port", strconv.Itoa(ep.Port), "--user", mailUser,
+			"--password", b.password, "--start", strconv.Itoa(start), "--count", strconv.Itoa(o.New), "--seed", strconv.Itoa(o.Seed)); err != nil {
+			return res, fmt.Errorf("append new messages: %w", err)
+		}
+		var prof io.Writer
+		if r == 0 {
+			prof = o.NewProfile
+		}
+		run, err := b.timedLoad(ctx, env, o.New, prof)
+		if err != nil {
+			return res, fmt.Errorf("load of new messages: %w", err)
+		}
+		res.NewRuns = append(res.NewRuns, run)
+		b.p.printf("  load of %d new messages: %.1f ms", o.New, run.Seconds*1000)
 	}
-	if res.NewRun, err = b.timedLoad(ctx, env, o.New, o.NewProfile); err != nil {
-		return res, fmt.Errorf("load of new messages: %w", err)
-	}
-	res.New100MS = round(res.NewRun.Seconds*1000, 1)
-	b.p.printf("load of %d new messages: %.1f ms", o.New, res.New100MS)
+	res.New100MS = round(medianOf(res.NewRuns, func(r MailRun) float64 { return r.Seconds })*1000, 1)
 
 	for range o.Noops {
 		t0 := time.Now()

@@ -49,6 +49,7 @@ type Store struct {
 	dialect dialect
 	pool    *pgxpool.Pool // PostgreSQL only, for the job queue
 	path    string        // SQLite only
+	ckpt    *checkpointer // SQLite only
 }
 
 // Options tune Open.
@@ -116,7 +117,8 @@ func openSQLite(ctx context.Context, path string, durable bool) (*Store, error) 
 		sync = "FULL"
 	}
 	base := "file:" + path + "?_pragma=busy_timeout(10000)&_pragma=foreign_keys(1)&_pragma=synchronous(" + sync + ")"
-	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate&_pragma=cache_size(-32768)&_pragma=temp_store(2)")
+	w, err := sql.Open("sqlite", base+"&_pragma=journal_mode(WAL)&_txlock=immediate&_pragma=cache_size(-32768)&_pragma=temp_store(2)"+
+		fmt.Sprintf("&_pragma=wal_autocheckpoint(%d)&_pragma=journal_size_limit(%d)", writerAutoCheckpoint, 2*writerAutoCheckpoint*4096))
 	if err != nil {
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
@@ -131,7 +133,14 @@ func openSQLite(ctx context.Context, path string, durable bool) (*Store, error) 
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	r.SetMaxOpenConns(max(4, runtime.NumCPU()))
-	return &Store{w: w, r: r, rdb: r, dialect: sqliteDialect{}, path: path}, nil
+	c, err := sql.Open("sqlite", base)
+	if err != nil {
+		w.Close()
+		r.Close()
+		return nil, fmt.Errorf("open sqlite: %w", err)
+	}
+	c.SetMaxOpenConns(1)
+	return &Store{w: w, r: r, rdb: r, dialect: sqliteDialect{}, path: path, ckpt: startCheckpointer(c)}, nil
 }
 
 // defaultMaxConns is a process's PostgreSQL pool size unless told.
@@ -168,6 +177,7 @@ func openPostgres(ctx context.Context, o Options) (*Store, error) {
 
 // Close releases connections.
 func (s *Store) Close() error {
+	s.ckpt.close()
 	errW := s.w.Close()
 	if s.rdb != s.w {
 		s.rdb.Close()
