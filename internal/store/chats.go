@@ -1,6 +1,7 @@
 package store
 
 import (
+	"cmp"
 	"context"
 	"database/sql"
 	"errors"
@@ -369,11 +370,27 @@ func (s *Store) OfferChat(ctx context.Context, chatID string, capacity int, now 
 		return "", nil
 	}
 	// Members without an operator row yet count as active with no chats.
-	candidates, err := s.strings(ctx, `SELECT u.id FROM users u LEFT JOIN chat_operators o ON o.user_id = u.id
+	rows, err := s.r.QueryContext(ctx, `SELECT u.id, o.user_id IS NOT NULL FROM users u LEFT JOIN chat_operators o ON o.user_id = u.id
 		WHERE u.active AND COALESCE(o.active, TRUE) AND COALESCE(o.load, 0) < $3 AND `+memberOf("$1", "u.id")+`
 		AND NOT EXISTS (SELECT 1 FROM chat_offers f WHERE f.chat_id = $2 AND f.user_id = u.id)
 		ORDER BY COALESCE(o.load, 0), COALESCE(o.last_taken_at, 0), u.id LIMIT 10`, queueID, chatID, capacity)
 	if err != nil {
+		return "", fmt.Errorf("find operators: %w", err)
+	}
+	var candidates, rowless []string
+	for rows.Next() {
+		var id string
+		var hasRow bool
+		if err := rows.Scan(&id, &hasRow); err != nil {
+			rows.Close()
+			return "", fmt.Errorf("find operators: %w", err)
+		}
+		candidates = append(candidates, id)
+		if !hasRow {
+			rowless = append(rowless, id)
+		}
+	}
+	if err := rows.Close(); err != nil {
 		return "", fmt.Errorf("find operators: %w", err)
 	}
 	if len(candidates) == 0 {
@@ -394,29 +411,28 @@ func (s *Store) OfferChat(ctx context.Context, chatID string, capacity int, now 
 		if n, _ := res.RowsAffected(); n == 0 {
 			return errChatMoved // accepted or offered meanwhile
 		}
-		for _, op := range candidates {
+		for _, op := range rowless {
 			if _, err := tx.ExecContext(ctx, `INSERT INTO chat_operators (user_id, updated_at) VALUES ($1, $2)
 				ON CONFLICT (user_id) DO NOTHING`, op, at); err != nil {
 				return fmt.Errorf("ensure operator: %w", err)
 			}
-			ok, err := takeLoad(ctx, tx, op, capacity, at)
-			if err != nil {
-				return err
-			}
-			if !ok {
-				continue // took another chat meanwhile
-			}
-			if _, err := tx.ExecContext(ctx, `UPDATE chats SET operator_id = $2 WHERE id = $1`, chatID, op); err != nil {
-				return fmt.Errorf("offer chat: %w", err)
-			}
-			if _, err := tx.ExecContext(ctx, `INSERT INTO chat_offers (chat_id, user_id, offered_at) VALUES ($1, $2, $3)`,
-				chatID, op, at); err != nil {
-				return fmt.Errorf("record offer: %w", err)
-			}
-			got = op
-			return nil
 		}
-		return errChatMoved // nobody had room after all: the chat stays queued
+		op, err := s.lockLeastBusy(ctx, tx, candidates, capacity)
+		if err != nil || op == "" {
+			return cmp.Or(err, errChatMoved) // nobody had room after all: the chat stays queued
+		}
+		if ok, err := takeLoad(ctx, tx, op, capacity, at); err != nil || !ok {
+			return cmp.Or(err, errChatMoved)
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE chats SET operator_id = $2 WHERE id = $1`, chatID, op); err != nil {
+			return fmt.Errorf("offer chat: %w", err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_offers (chat_id, user_id, offered_at) VALUES ($1, $2, $3)`,
+			chatID, op, at); err != nil {
+			return fmt.Errorf("record offer: %w", err)
+		}
+		got = op
+		return nil
 	})
 	if errors.Is(err, errChatMoved) {
 		return "", nil
@@ -457,6 +473,34 @@ var errChatMoved = errors.New("chat moved")
 // takeLoad raises an active operator's load if it is under capacity: the
 // one place the cap is enforced, as a conditional UPDATE, so two
 // transactions cannot both take the last place.
+// lockLeastBusy locks and returns the least busy of the candidates with
+// room, "" when none has. On PostgreSQL concurrent offers (every one of
+// which ranks the same operator first) would queue on that operator's
+// row, each holding its chat's row meanwhile, and messages to those chats
+// would wait behind the queue: so an operator another offer has locked is
+// skipped, and only when every candidate is locked does the offer wait
+// for the best one. On SQLite the one writer serializes offers anyway.
+func (s *Store) lockLeastBusy(ctx context.Context, tx *sql.Tx, candidates []string, capacity int) (string, error) {
+	q := `SELECT user_id FROM chat_operators WHERE user_id IN (` + params(2, len(candidates)) + `) AND active AND load < $1
+		ORDER BY load, COALESCE(last_taken_at, 0), user_id LIMIT 1`
+	args := append([]any{capacity}, anySlice(candidates)...)
+	locks := []string{""}
+	if s.Postgres() {
+		locks = []string{" FOR UPDATE SKIP LOCKED", " FOR UPDATE"}
+	}
+	for _, lock := range locks {
+		var op string
+		err := tx.QueryRowContext(ctx, q+lock, args...).Scan(&op)
+		if err == nil {
+			return op, nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return "", fmt.Errorf("lock operator: %w", err)
+		}
+	}
+	return "", nil
+}
+
 func takeLoad(ctx context.Context, tx querier, userID string, capacity int, at int64) (bool, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE chat_operators SET load = load + 1, updated_at = $3
 		WHERE user_id = $1 AND active AND load < $2`, userID, capacity, at)
