@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/url"
 	"path"
@@ -53,12 +54,25 @@ type Config struct {
 	// credentials (401); the error it returns is joined to ErrUnauthorized,
 	// so the owner of the account can mark it and stop its work.
 	OnUnauthorized func(context.Context) error
+	// Resolver looks up the DNS SRV and TXT records of RFC 6764 when URL
+	// is an e-mail address or a bare domain (net.DefaultResolver when nil).
+	Resolver Resolver
+}
+
+// Resolver is the part of *net.Resolver discovery uses.
+type Resolver interface {
+	LookupSRV(ctx context.Context, service, proto, name string) (string, []*net.SRV, error)
+	LookupTXT(ctx context.Context, name string) ([]string, error)
 }
 
 // Client talks to one account. It is safe for concurrent use.
 type Client struct {
 	hc   *http.Client
 	base *url.URL
+	// domain is set when the account was given as an e-mail address or a
+	// bare domain: discovery then asks its DNS first (RFC 6764 §3).
+	domain   string
+	resolver Resolver
 }
 
 // New makes a client; it does not contact the server (Discover does).
@@ -66,6 +80,14 @@ func New(cfg Config) (*Client, error) {
 	base, err := startURL(cfg.URL)
 	if err != nil {
 		return nil, err
+	}
+	var domain string
+	if !strings.Contains(cfg.URL, "://") {
+		domain = base.Hostname()
+	}
+	var res Resolver = net.DefaultResolver
+	if cfg.Resolver != nil {
+		res = cfg.Resolver
 	}
 	rt := &retry.Transport{}
 	if cfg.Retry != nil {
@@ -87,7 +109,9 @@ func New(cfg Config) (*Client, error) {
 			// a redirected PROPFIND into a GET.
 			CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse },
 		},
-		base: base,
+		base:     base,
+		domain:   domain,
+		resolver: res,
 	}, nil
 }
 
@@ -115,6 +139,18 @@ func startURL(s string) (*url.URL, error) {
 }
 
 // resolve makes href (a path or URL from the server) absolute.
+// rebased is the client on another server (one DNS or a redirect led
+// to), sharing its HTTP client.
+func (c *Client) rebased(u string) *Client {
+	pu, err := url.Parse(u)
+	if err != nil || pu.Host == c.base.Host {
+		return c
+	}
+	d := *c
+	d.base = pu
+	return &d
+}
+
 func (c *Client) resolve(href string) string {
 	u, err := c.base.Parse(href)
 	if err != nil {
@@ -188,6 +224,7 @@ func (c *Client) xmlRequest(ctx context.Context, method, u, depth, body string) 
 	if err := xml.NewDecoder(resp.Body).Decode(&ms); err != nil {
 		return nil, fmt.Errorf("dav: %s %s: bad multistatus: %w", method, u, err)
 	}
+	ms.final = resp.Request.URL
 	return &ms, nil
 }
 

@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 )
 
 // Kind is a collection's type.
@@ -53,17 +56,19 @@ const collectionProps = `<D:resourcetype/><D:displayname/><CS:getctag/><D:sync-t
 	`<D:supported-report-set/><K:supported-calendar-component-set/>`
 
 // Discover finds the principal, its home sets and its collections (RFC
-// 6764 §6 without DNS: the given URL, then the host's
-// /.well-known/carddav and /.well-known/caldav). It fails with
-// ErrUnauthorized, ErrTLS or ErrNotDAV, or with ErrNoAddressBook /
+// 6764 §6): for an account given as an e-mail address or a domain, first
+// the servers its DNS names (SRV and TXT records, §3); then the given URL
+// and the host's /.well-known/carddav and /.well-known/caldav. It fails
+// with ErrUnauthorized, ErrTLS or ErrNotDAV, or with ErrNoAddressBook /
 // ErrNoCalendar (wrapped in a *NoCollectionsError holding the account)
 // when either kind is missing.
 func (c *Client) Discover(ctx context.Context) (*Account, error) {
+	srv := c.srvCandidates(ctx)
 	root := *c.base
 	root.Path, root.RawQuery = "", ""
-	candidates := []string{c.base.String()}
-	for _, p := range []string{"/.well-known/carddav", "/.well-known/caldav", "/"} {
-		if u := root.String() + p; !slices.Contains(candidates, u) {
+	candidates := slices.Clone(srv)
+	for _, u := range []string{c.base.String(), root.String() + "/.well-known/carddav", root.String() + "/.well-known/caldav", root.String() + "/"} {
+		if !slices.Contains(candidates, u) {
 			candidates = append(candidates, u)
 		}
 	}
@@ -75,17 +80,28 @@ func (c *Client) Discover(ctx context.Context) (*Account, error) {
 			acc.ContextURL, acc.Principal = ctxURL, principal
 			break
 		}
-		var ne net.Error
-		if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrTLS) || errors.As(err, &ne) || ctx.Err() != nil {
-			// Every candidate is on the same host: one that cannot be
-			// reached is no answer about DAV.
+		if ctx.Err() != nil {
 			return nil, err
+		}
+		var ne net.Error
+		if errors.Is(err, ErrUnauthorized) || errors.Is(err, ErrTLS) || errors.As(err, &ne) {
+			if !slices.Contains(srv, u) {
+				// The rest are on the same host: one that cannot be
+				// reached is no answer about DAV.
+				return nil, err
+			}
+			// A server the DNS named failed; the domain's own may not.
+			lastErr = err
+			continue
 		}
 		lastErr = err
 	}
 	if acc.Principal == "" {
 		return nil, fmt.Errorf("%w: %w", ErrNotDAV, lastErr)
 	}
+	// The rest is asked of the server that answered (DNS or a redirect
+	// may have led elsewhere than the address given).
+	c = c.rebased(acc.ContextURL)
 
 	// The home sets through go-webdav, on the principal URL.
 	_, cd, cl, err := c.libraryClients(acc.ContextURL)
@@ -167,10 +183,10 @@ func (c *Client) findPrincipal(ctx context.Context, u string) (string, string, e
 	for _, r := range ms.Responses {
 		p, ok := r.okProp()
 		if ok && len(p.CurrentUserPrincipal.Hrefs) > 0 {
-			principal := c.resolve(p.CurrentUserPrincipal.Hrefs[0])
+			principal := ms.resolve(p.CurrentUserPrincipal.Hrefs[0])
 			ctxURL := u
 			if len(r.Hrefs) > 0 {
-				ctxURL = c.resolve(r.Hrefs[0])
+				ctxURL = ms.resolve(r.Hrefs[0])
 			}
 			return ctxURL, principal, nil
 		}
@@ -230,4 +246,53 @@ func (c *Client) CollectionState(ctx context.Context, collection string) (Collec
 		}
 	}
 	return Collection{}, fmt.Errorf("dav: PROPFIND %s: no properties in the answer", collection)
+}
+
+// srvCandidates are the context URLs the account's domain publishes in DNS
+// (RFC 6764 §3): _carddavs and _caldavs SRV records (then the plain-HTTP
+// _carddav and _caldav), in the records' priority order, each with the
+// path of its TXT record ("path=/dav/") or the target's /.well-known one.
+// A domain without records gives none; lookups are bounded so an
+// unanswering DNS does not hold up the other ways.
+func (c *Client) srvCandidates(ctx context.Context) []string {
+	if c.domain == "" || net.ParseIP(c.domain) != nil || c.domain == "localhost" {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+	defer cancel()
+	var out []string
+	for _, s := range []struct{ service, scheme, wellKnown string }{
+		{"carddavs", "https", "/.well-known/carddav"}, {"caldavs", "https", "/.well-known/caldav"},
+		{"carddav", "http", "/.well-known/carddav"}, {"caldav", "http", "/.well-known/caldav"},
+	} {
+		name, addrs, err := c.resolver.LookupSRV(ctx, s.service, "tcp", c.domain)
+		if err != nil || len(addrs) == 0 {
+			continue
+		}
+		// A single record with target "." says the service is not offered.
+		if len(addrs) == 1 && (addrs[0].Target == "." || addrs[0].Target == "") {
+			continue
+		}
+		p := s.wellKnown
+		if txts, err := c.resolver.LookupTXT(ctx, name); err == nil {
+			for _, t := range txts {
+				if v, ok := strings.CutPrefix(strings.TrimSpace(t), "path="); ok && strings.HasPrefix(v, "/") {
+					p = v
+					break
+				}
+			}
+		}
+		// net.LookupSRV sorts by priority and randomizes by weight.
+		for _, a := range addrs {
+			host := strings.TrimSuffix(a.Target, ".")
+			if host == "" {
+				continue
+			}
+			u := (&url.URL{Scheme: s.scheme, Host: net.JoinHostPort(host, strconv.Itoa(int(a.Port))), Path: p}).String()
+			if !slices.Contains(out, u) {
+				out = append(out, u)
+			}
+		}
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package dav
 
 import (
 	"encoding/xml"
+	"net/url"
 	"strconv"
 	"strings"
 )
@@ -13,6 +14,21 @@ type multistatus struct {
 	XMLName   xml.Name   `xml:"DAV: multistatus"`
 	Responses []response `xml:"DAV: response"`
 	SyncToken string     `xml:"DAV: sync-token"`
+	// final is the URL that answered, after redirects: relative hrefs
+	// are relative to it.
+	final *url.URL
+}
+
+// resolve makes href absolute against the URL that answered.
+func (ms *multistatus) resolve(href string) string {
+	if ms.final == nil {
+		return href
+	}
+	u, err := ms.final.Parse(href)
+	if err != nil {
+		return href
+	}
+	return u.String()
 }
 
 type response struct {
