@@ -56,7 +56,7 @@ func TestBenchMail(t *testing.T) {
 	for path, want := range map[string]float64{
 		"n": n, "new": newN, "reps": 1, "contacts": 5,
 		"first_load.runs.stored": n, "first_load.mbsync_runs.messages": n, "first_load.stats.fetched": n,
-		"new_run.stored": newN,
+		"new_runs.stored": newN,
 	} {
 		if got, _ := get(path).(float64); got != want {
 			t.Errorf("%s = %v, want %v", path, get(path), want)
@@ -66,7 +66,7 @@ func TestBenchMail(t *testing.T) {
 	if linked, _ := get("linked_letters").(float64); linked < 5 {
 		t.Errorf("linked_letters = %v, want at least one per contact", get("linked_letters"))
 	}
-	for path, want := range map[string]int{"first_load.runs": 1, "first_load.mbsync_runs": 1, "noop_runs_ms": 5, "idle_runs_ms": 5} {
+	for path, want := range map[string]int{"first_load.runs": 1, "first_load.mbsync_runs": 1, "new_runs": 3, "noop_runs_ms": 5, "idle_runs_ms": 5} {
 		if l, _ := get(path).([]any); len(l) != want {
 			t.Errorf("%s has %d entries, want %d", path, len(l), want)
 		}
