@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"maps"
 	"slices"
 	"sort"
 	"strings"
@@ -966,12 +967,23 @@ func (r *run) merge(ctx context.Context, tx *store.Tx, link *store.Link, lr Loca
 		r.stats.Conflicts++
 	}
 	toLocal, toRemote, reverted, why := revertLocked(lr, merged, toLocal, toRemote)
+	base = merged
+	if onlyRideAlong(toRemote) {
+		// Nothing the remote side lacks is worth a write of its own: the
+		// base keeps what the remote holds, so the fields go out with the
+		// next write that carries a real change.
+		base = maps.Clone(merged)
+		for _, k := range toRemote {
+			setField(base, k, it.Fields[k])
+		}
+		toRemote = nil
+	}
 	nl := *link
 	nl.RemoteID, nl.ETag, nl.Pending, nl.Dormant = it.RemoteID, it.ETag, false, false
 	if nl.Identity == "" {
 		nl.Identity = it.Identity
 	}
-	nl.Base, nl.BaseAt = encodeFields(merged), time.Now()
+	nl.Base, nl.BaseAt = encodeFields(base), time.Now()
 	if len(toRemote) > 0 {
 		// The remote side lacks local changes: the base must stay what the
 		// remote holds until the push succeeds.
@@ -1014,6 +1026,37 @@ func (r *run) merge(ctx context.Context, tx *store.Tx, link *store.Link, lr Loca
 		}
 	}
 	return nil
+}
+
+// rideAlong are the fields that are not worth a remote write of their
+// own: the marker an imported item gets (tandem_id) would otherwise cost
+// one write per item at its first remote change. They are written with
+// the next real change; until then a resubscribe finds the record by its
+// content (the Locals' adopt) instead.
+var rideAlong = map[string]bool{FieldTandemID: true}
+
+// onlyRideAlong reports whether names is non-empty and all ride-along.
+func onlyRideAlong(names []string) bool {
+	for _, k := range names {
+		if !rideAlong[k] {
+			return false
+		}
+	}
+	return len(names) > 0
+}
+
+// sameButRideAlong reports whether local differs from base in no field
+// but ride-along ones.
+func sameButRideAlong(local, base Fields) bool {
+	return onlyRideAlong(changedNames(base, local)) || local.Equal(base)
+}
+
+func setField(f Fields, k, v string) {
+	if v == "" {
+		delete(f, k)
+		return
+	}
+	f[k] = v
 }
 
 // pendingOrigin is the change-log origin of a remote write a binding

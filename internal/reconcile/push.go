@@ -217,7 +217,7 @@ func (r *run) pushBatch(ctx context.Context, bw BatchWriter, ids []string) error
 			singles = append(singles, rec)
 		case !lr.Exists || !lr.InScope:
 			removes = append(removes, rec)
-		case lr.Fields.Equal(decodeFields(l.Base)):
+		case sameButRideAlong(lr.Fields, decodeFields(l.Base)):
 		default:
 			updates = append(updates, rec)
 		}
@@ -532,8 +532,7 @@ func (r *run) pushOne(ctx context.Context, id string, link *store.Link, lr Local
 	case !lr.Exists || !lr.InScope:
 		return r.removeRemote(ctx, link, lr.Exists)
 	}
-	base := decodeFields(link.Base)
-	if lr.Fields.Equal(base) {
+	if sameButRideAlong(lr.Fields, decodeFields(link.Base)) {
 		return nil
 	}
 	return r.updateRemote(ctx, link, lr.Fields, nil)

@@ -217,14 +217,22 @@ func testTaskSync(t *testing.T, pg bool) {
 	done := f.clock.Now().Add(-3 * time.Hour)
 	f.edit("cal-work", f.items("cal-work")["Book flights"], reconcile.Fields{"task_status": "completed",
 		"completed": reconcile.FormatCompleted(done), "due": f.date(10)})
-	// (The item, imported, gets the task's id with this first merge.)
-	wantStats(t, "remote completion", f.run(), reconcile.Stats{LocalUpdated: 1, RemoteUpdated: 1})
-	if id := f.items("cal-work")["Book flights"].Fields["tandem_id"]; id != flights.ID {
-		t.Errorf("the imported item carries tandem_id %q, want %q", id, flights.ID)
+	// The imported item gets the task's id only with a write that carries
+	// a real change: not one of its own.
+	wantStats(t, "remote completion", f.run(), reconcile.Stats{LocalUpdated: 1})
+	if id := f.items("cal-work")["Book flights"].Fields["tandem_id"]; id != "" {
+		t.Errorf("the imported item carries tandem_id %q after a pull alone, want none yet", id)
 	}
 	flights = f.tasks()["Book flights"]
 	if flights.Status != "completed" || flights.ActualEnd == nil || !flights.ActualEnd.Equal(done) || !flights.End.Equal(f.day(11)) {
 		t.Fatalf("after the remote completion: status %s, actual end %v, end %v", flights.Status, flights.ActualEnd, flights.End)
+	}
+	// A change made here goes out with the id riding along.
+	f.patch(flights.ID, map[string]any{"priority": "high"})
+	wantStats(t, "local priority", f.run(), reconcile.Stats{RemoteUpdated: 1})
+	if it := f.items("cal-work")["Book flights"]; it.Fields["tandem_id"] != flights.ID || it.Fields["priority"] != "high" {
+		t.Errorf("after a local change the item holds tandem_id %q, priority %q; want %q, high", it.Fields["tandem_id"],
+			it.Fields["priority"], flights.ID)
 	}
 
 	// Completed here, priority back to normal, due moved: the list follows.
