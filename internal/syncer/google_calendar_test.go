@@ -201,16 +201,16 @@ func testGoogleCalendar(t *testing.T, pg bool) {
 		t.Fatalf("calendars %+v", cals.Items)
 	}
 	f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/calendar", map[string]any{"enabled": true}, 400, nil)
-	f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/calendar", map[string]any{"calendar_id": f.work, "sync_from": "1.11.2026"}, 400, nil)
+	f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/calendar", map[string]any{"calendar_id": f.work, "sync_from": "1.11.2015"}, 400, nil)
 
 	kickoff := f.activity(t, map[string]any{"type": "meeting", "title": "Kickoff", "show_in_calendar": true,
-		"start": "2026-12-01T07:00:00Z", "end": "2026-12-01T08:00:00Z", "time_zone": "Europe/Moscow",
+		"start": "2015-12-01T07:00:00Z", "end": "2015-12-01T08:00:00Z", "time_zone": "Europe/Moscow",
 		"organizer_id": bob.UserID, "participants": []any{map[string]any{"contact_id": ann}}})
 	weekly := f.activity(t, map[string]any{"type": "meeting", "title": "Weekly", "show_in_calendar": true,
-		"start": "2026-11-02T14:00:00Z", "end": "2026-11-02T14:30:00Z", "time_zone": "America/New_York",
-		"rrule": "FREQ=WEEKLY;COUNT=8", "exdates": []string{"2026-11-16T14:00:00Z"}})
-	f.activity(t, map[string]any{"type": "meeting", "title": "Old one", "show_in_calendar": true, "start": "2026-10-01T07:00:00Z"})
-	f.activity(t, map[string]any{"type": "task", "title": "Private", "start": "2026-12-02T07:00:00Z"})
+		"start": "2015-11-02T14:00:00Z", "end": "2015-11-02T14:30:00Z", "time_zone": "America/New_York",
+		"rrule": "FREQ=WEEKLY;COUNT=8", "exdates": []string{"2015-11-16T14:00:00Z"}})
+	f.activity(t, map[string]any{"type": "meeting", "title": "Old one", "show_in_calendar": true, "start": "2015-10-01T07:00:00Z"})
+	f.activity(t, map[string]any{"type": "task", "title": "Private", "start": "2015-12-02T07:00:00Z"})
 
 	insert := func(ev map[string]any) string {
 		t.Helper()
@@ -221,22 +221,22 @@ func testGoogleCalendar(t *testing.T, pg bool) {
 		return id
 	}
 	call := insert(map[string]any{"summary": "Client call",
-		"start": map[string]any{"dateTime": "2026-12-03T10:00:00+03:00"}, "end": map[string]any{"dateTime": "2026-12-03T11:00:00+03:00"},
+		"start": map[string]any{"dateTime": "2015-12-03T10:00:00+03:00"}, "end": map[string]any{"dateTime": "2015-12-03T11:00:00+03:00"},
 		"attendees": []any{map[string]any{"email": "Ann.Lee@example.com", "displayName": "Ann", "responseStatus": "accepted"},
 			map[string]any{"email": "someone@other.org"}}})
-	insert(map[string]any{"summary": "Ancient", "start": map[string]any{"date": "2026-09-01"}, "end": map[string]any{"date": "2026-09-02"}})
+	insert(map[string]any{"summary": "Ancient", "start": map[string]any{"date": "2015-09-01"}, "end": map[string]any{"date": "2015-09-02"}})
 	standup := insert(map[string]any{"summary": "Standup",
-		"start":      map[string]any{"dateTime": "2026-11-02T09:00:00-05:00", "timeZone": "America/New_York"},
-		"end":        map[string]any{"dateTime": "2026-11-02T09:15:00-05:00", "timeZone": "America/New_York"},
+		"start":      map[string]any{"dateTime": "2015-11-02T09:00:00-05:00", "timeZone": "America/New_York"},
+		"end":        map[string]any{"dateTime": "2015-11-02T09:15:00-05:00", "timeZone": "America/New_York"},
 		"recurrence": []string{"RRULE:FREQ=DAILY;COUNT=30"}})
-	if err := f.g.DeleteEvent(googleUser, f.work, standup+"_20261105T140000Z"); err != nil {
+	if err := f.g.DeleteEvent(googleUser, f.work, standup+"_20151105T140000Z"); err != nil {
 		t.Fatal(err)
 	}
 
 	var st calendarState
 	f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/calendar", map[string]any{"enabled": true, "calendar_id": f.work,
-		"sync_from": "2026-11-01", "auto": true, "period_minutes": 30}, 200, &st)
-	if st.CalendarID != f.work || st.SyncFrom != "2026-11-01" || !st.Enabled {
+		"sync_from": "2015-11-01", "auto": true, "period_minutes": 30}, 200, &st)
+	if st.CalendarID != f.work || st.SyncFrom != "2015-11-01" || !st.Enabled {
 		t.Fatalf("settings %+v", st)
 	}
 	st = f.sync(t)
@@ -255,7 +255,7 @@ func testGoogleCalendar(t *testing.T, pg bool) {
 		t.Error("an activity out of scope was exported")
 	}
 	if rec := fmt.Sprint(evs["Weekly"]["recurrence"]); !strings.Contains(rec, "RRULE:FREQ=WEEKLY;COUNT=8") ||
-		!strings.Contains(rec, "EXDATE;TZID=America/New_York:20261116T090000") {
+		!strings.Contains(rec, "EXDATE;TZID=America/New_York:20151116T090000") {
 		t.Errorf("recurrence %s", rec)
 	}
 	if att := fmt.Sprint(evs["Kickoff"]["attendees"]); !strings.Contains(att, "ann.lee@example.com") {
@@ -289,7 +289,7 @@ func testGoogleCalendar(t *testing.T, pg bool) {
 		t.Errorf("participant %+v", p)
 	}
 	su := acts["Standup"]
-	if su.RRule != "FREQ=DAILY;COUNT=30" || su.TimeZone != "America/New_York" || strings.Join(su.ExDates, ",") != "2026-11-05T14:00:00Z" {
+	if su.RRule != "FREQ=DAILY;COUNT=30" || su.TimeZone != "America/New_York" || strings.Join(su.ExDates, ",") != "2015-11-05T14:00:00Z" {
 		t.Errorf("series %q %q %v", su.RRule, su.TimeZone, su.ExDates)
 	}
 	if _, ok := acts["Ancient"]; ok {
@@ -307,7 +307,7 @@ func testGoogleCalendar(t *testing.T, pg bool) {
 	// The organizer's later change reaches Google; a change made in
 	// Google between Tandem's read and write (412) is merged, not lost.
 	f.api.JSON(t, "PATCH", "/api/v1/activities/"+kickoff, map[string]any{"title": "Kickoff (moved)",
-		"start": "2026-12-01T09:00:00Z", "end": "2026-12-01T10:00:00Z"}, 200, nil)
+		"start": "2015-12-01T09:00:00Z", "end": "2015-12-01T10:00:00Z"}, 200, nil)
 	kickoffRemote := fmt.Sprint(evs["Kickoff"]["id"])
 	f.mu.Lock()
 	f.beforePU = func() {
@@ -319,7 +319,7 @@ func testGoogleCalendar(t *testing.T, pg bool) {
 	st = f.sync(t)
 	ev, _ := f.g.Event(googleUser, f.work, kickoffRemote)
 	if ev["summary"] != "Kickoff (moved)" || ev["location"] != "Room 5" ||
-		fmt.Sprint(ev["start"]) != "map[dateTime:2026-12-01T12:00:00+03:00 timeZone:Europe/Moscow]" {
+		fmt.Sprint(ev["start"]) != "map[dateTime:2015-12-01T12:00:00+03:00 timeZone:Europe/Moscow]" {
 		t.Errorf("after the 412: %v %v %v", ev["summary"], ev["location"], ev["start"])
 	}
 	if a := f.activities(t)["Kickoff (moved)"]; a.Location != "Room 5" {
@@ -363,7 +363,7 @@ func testGoogleCalendar(t *testing.T, pg bool) {
 
 	// Sync from an earlier date (after an outage): the older items of the
 	// new period sync too, the rest is matched.
-	f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/calendar", map[string]any{"sync_from": "2026-08-01"}, 200, nil)
+	f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/calendar", map[string]any{"sync_from": "2015-08-01"}, 200, nil)
 	st = f.sync(t)
 	acts = f.activities(t)
 	evs = f.events(t, f.work)

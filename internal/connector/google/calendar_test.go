@@ -99,45 +99,45 @@ func TestEventFieldsFromGoogle(t *testing.T) {
 		ignore []string
 	}{
 		{"timed with a time zone", &calendar.Event{Summary: "Planning", Description: "<b>agenda</b>",
-			Start:     &calendar.EventDateTime{DateTime: "2026-03-09T09:00:00-04:00", TimeZone: "America/New_York"},
-			End:       &calendar.EventDateTime{DateTime: "2026-03-09T10:30:00-04:00", TimeZone: "America/New_York"},
+			Start:     &calendar.EventDateTime{DateTime: "2015-03-09T09:00:00-04:00", TimeZone: "America/New_York"},
+			End:       &calendar.EventDateTime{DateTime: "2015-03-09T10:30:00-04:00", TimeZone: "America/New_York"},
 			Organizer: &calendar.EventOrganizer{Email: "work@group.calendar.google.com", Self: true}},
 			nil, "UTC",
-			reconcile.Fields{"title": "Planning", "description": "<b>agenda</b>", "start": "2026-03-09T13:00:00Z",
-				"end": "2026-03-09T14:30:00Z", "time_zone": "America/New_York", "organizer": "julia@example.com"}, nil},
+			reconcile.Fields{"title": "Planning", "description": "<b>agenda</b>", "start": "2015-03-09T13:00:00Z",
+				"end": "2015-03-09T14:30:00Z", "time_zone": "America/New_York", "organizer": "julia@example.com"}, nil},
 		{"timed in the calendar's zone", &calendar.Event{Summary: "x",
-			Start: &calendar.EventDateTime{DateTime: "2026-07-01T23:30:00+02:00"},
-			End:   &calendar.EventDateTime{DateTime: "2026-07-02T00:30:00+02:00"}},
+			Start: &calendar.EventDateTime{DateTime: "2015-07-01T23:30:00+02:00"},
+			End:   &calendar.EventDateTime{DateTime: "2015-07-02T00:30:00+02:00"}},
 			nil, "Europe/Berlin",
-			reconcile.Fields{"title": "x", "start": "2026-07-01T21:30:00Z", "end": "2026-07-01T22:30:00Z",
+			reconcile.Fields{"title": "x", "start": "2015-07-01T21:30:00Z", "end": "2015-07-01T22:30:00Z",
 				"time_zone": "Europe/Berlin", "organizer": "julia@example.com"}, nil},
-		{"all-day", &calendar.Event{Summary: "Offsite", Start: &calendar.EventDateTime{Date: "2026-03-08"},
-			End: &calendar.EventDateTime{Date: "2026-03-10"}, Organizer: &calendar.EventOrganizer{Email: "boss@partner.example"}},
+		{"all-day", &calendar.Event{Summary: "Offsite", Start: &calendar.EventDateTime{Date: "2015-03-08"},
+			End: &calendar.EventDateTime{Date: "2015-03-10"}, Organizer: &calendar.EventOrganizer{Email: "boss@partner.example"}},
 			nil, "America/New_York",
-			reconcile.Fields{"title": "Offsite", "start": "2026-03-08", "end": "2026-03-10", "all_day": "true",
+			reconcile.Fields{"title": "Offsite", "start": "2015-03-08", "end": "2015-03-10", "all_day": "true",
 				"organizer": "boss@partner.example"}, nil},
 		{"recurring with exdates and cancelled instances", &calendar.Event{Id: "m1", Summary: "Weekly",
-			Start: &calendar.EventDateTime{DateTime: "2026-03-02T09:00:00-05:00", TimeZone: "America/New_York"},
-			End:   &calendar.EventDateTime{DateTime: "2026-03-02T09:30:00-05:00", TimeZone: "America/New_York"},
-			Recurrence: []string{"RRULE:FREQ=WEEKLY;BYDAY=MO", "EXDATE;TZID=America/New_York:20260316T090000,20261102T090000",
-				"EXDATE:20260323T130000Z", "RDATE;TZID=America/New_York:20260304T090000"}},
-			[]*calendar.Event{{Id: "m1_20261109T140000Z", Status: "cancelled", RecurringEventId: "m1",
-				OriginalStartTime: &calendar.EventDateTime{DateTime: "2026-11-09T09:00:00-05:00", TimeZone: "America/New_York"}}},
+			Start: &calendar.EventDateTime{DateTime: "2015-03-02T09:00:00-05:00", TimeZone: "America/New_York"},
+			End:   &calendar.EventDateTime{DateTime: "2015-03-02T09:30:00-05:00", TimeZone: "America/New_York"},
+			Recurrence: []string{"RRULE:FREQ=WEEKLY;BYDAY=MO", "EXDATE;TZID=America/New_York:20150316T090000,20151102T090000",
+				"EXDATE:20150323T130000Z", "RDATE;TZID=America/New_York:20150304T090000"}},
+			[]*calendar.Event{{Id: "m1_20151109T140000Z", Status: "cancelled", RecurringEventId: "m1",
+				OriginalStartTime: &calendar.EventDateTime{DateTime: "2015-11-09T09:00:00-05:00", TimeZone: "America/New_York"}}},
 			"UTC",
-			reconcile.Fields{"title": "Weekly", "start": "2026-03-02T14:00:00Z", "end": "2026-03-02T14:30:00Z",
+			reconcile.Fields{"title": "Weekly", "start": "2015-03-02T14:00:00Z", "end": "2015-03-02T14:30:00Z",
 				"time_zone": "America/New_York", "rrule": "FREQ=WEEKLY;BYDAY=MO",
-				"exdates":   "2026-03-16T13:00:00Z,2026-03-23T13:00:00Z,2026-11-02T14:00:00Z,2026-11-09T14:00:00Z",
+				"exdates":   "2015-03-16T13:00:00Z,2015-03-23T13:00:00Z,2015-11-02T14:00:00Z,2015-11-09T14:00:00Z",
 				"organizer": "julia@example.com"}, nil},
-		{"recurring all-day", &calendar.Event{Id: "m2", Summary: "Review", Start: &calendar.EventDateTime{Date: "2026-03-06"},
-			End: &calendar.EventDateTime{Date: "2026-03-07"}, Recurrence: []string{"RRULE:FREQ=WEEKLY;COUNT=5", "EXDATE;VALUE=DATE:20260313"}},
-			[]*calendar.Event{{Id: "m2_20260320", Status: "cancelled", RecurringEventId: "m2",
-				OriginalStartTime: &calendar.EventDateTime{Date: "2026-03-20"}}},
+		{"recurring all-day", &calendar.Event{Id: "m2", Summary: "Review", Start: &calendar.EventDateTime{Date: "2015-03-06"},
+			End: &calendar.EventDateTime{Date: "2015-03-07"}, Recurrence: []string{"RRULE:FREQ=WEEKLY;COUNT=5", "EXDATE;VALUE=DATE:20150313"}},
+			[]*calendar.Event{{Id: "m2_20150320", Status: "cancelled", RecurringEventId: "m2",
+				OriginalStartTime: &calendar.EventDateTime{Date: "2015-03-20"}}},
 			"Europe/Moscow",
-			reconcile.Fields{"title": "Review", "start": "2026-03-06", "end": "2026-03-07", "all_day": "true",
-				"rrule": "FREQ=WEEKLY;COUNT=5", "exdates": "2026-03-13,2026-03-20", "organizer": "julia@example.com"}, nil},
+			reconcile.Fields{"title": "Review", "start": "2015-03-06", "end": "2015-03-07", "all_day": "true",
+				"rrule": "FREQ=WEEKLY;COUNT=5", "exdates": "2015-03-13,2015-03-20", "organizer": "julia@example.com"}, nil},
 		{"attendees", &calendar.Event{Summary: "Sync",
-			Start: &calendar.EventDateTime{DateTime: "2026-04-01T10:00:00Z", TimeZone: "UTC"},
-			End:   &calendar.EventDateTime{DateTime: "2026-04-01T11:00:00Z", TimeZone: "UTC"},
+			Start: &calendar.EventDateTime{DateTime: "2015-04-01T10:00:00Z", TimeZone: "UTC"},
+			End:   &calendar.EventDateTime{DateTime: "2015-04-01T11:00:00Z", TimeZone: "UTC"},
 			Attendees: []*calendar.EventAttendee{
 				{Email: "julia@gmail.com", Self: true, Organizer: true, ResponseStatus: "accepted"},
 				{Email: "Bob@Example.com", DisplayName: "Bob", ResponseStatus: "needsAction"},
@@ -146,7 +146,7 @@ func TestEventFieldsFromGoogle(t *testing.T) {
 			},
 			ExtendedProperties: &calendar.EventExtendedProperties{Private: map[string]string{"tandem.id": "act-1", "tandem.marker": "m"}}},
 			nil, "UTC",
-			reconcile.Fields{"title": "Sync", "start": "2026-04-01T10:00:00Z", "end": "2026-04-01T11:00:00Z", "time_zone": "UTC",
+			reconcile.Fields{"title": "Sync", "start": "2015-04-01T10:00:00Z", "end": "2015-04-01T11:00:00Z", "time_zone": "UTC",
 				"attendees": "ann@example.com|Анна|tentative\nbob@example.com|Bob|needs_action",
 				"organizer": "julia@example.com", "tandem_id": "act-1"}, nil},
 	}
@@ -191,7 +191,7 @@ func TestCalendarDST(t *testing.T) {
 		// wall time.
 		e := newCalEnv(t, "UTC", google.CalendarOptions{})
 		ny := mustLoc(t, "America/New_York")
-		it := roundTrip(t, e, reconcile.Fields{"title": "Standup", "start": "2026-03-02T14:00:00Z", "end": "2026-03-02T14:30:00Z",
+		it := roundTrip(t, e, reconcile.Fields{"title": "Standup", "start": "2015-03-02T14:00:00Z", "end": "2015-03-02T14:30:00Z",
 			"time_zone": "America/New_York", "rrule": "FREQ=WEEKLY;BYDAY=MO;COUNT=40"})
 		inst := e.instances(it.RemoteID)
 		if len(inst) != 40 {
@@ -203,7 +203,7 @@ func TestCalendarDST(t *testing.T) {
 			}
 		}
 		// EST 14:00Z before March 8, EDT 13:00Z until November 1, EST again after.
-		for day, utcHour := range map[string]int{"2026-03-02": 14, "2026-03-09": 13, "2026-10-26": 13, "2026-11-02": 14} {
+		for day, utcHour := range map[string]int{"2015-03-02": 14, "2015-03-09": 13, "2015-10-26": 13, "2015-11-02": 14} {
 			found := false
 			for _, s := range inst {
 				if s.UTC().Format("2006-01-02") == day {
@@ -217,20 +217,20 @@ func TestCalendarDST(t *testing.T) {
 
 		// An occurrence cancelled in Google after the November switch is an
 		// exdate of the series, at its EST instant.
-		if err := e.g.DeleteEvent(calUser, e.cal, it.RemoteID+"_20261109T140000Z"); err != nil {
+		if err := e.g.DeleteEvent(calUser, e.cal, it.RemoteID+"_20151109T140000Z"); err != nil {
 			t.Fatal(err)
 		}
 		got, err := e.conn.Get(e.ctx, it.RemoteID)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got.Fields["exdates"] != "2026-11-09T14:00:00Z" || got.ETag == it.ETag {
+		if got.Fields["exdates"] != "2015-11-09T14:00:00Z" || got.ETag == it.ETag {
 			t.Fatalf("after cancelling an instance: %v etag %s (was %s)", got.Fields["exdates"], got.ETag, it.ETag)
 		}
 		// An exdate added in Tandem in summer time is written in the
 		// event's zone and removes that occurrence.
 		f := clone(got.Fields)
-		f["exdates"] = "2026-03-16T13:00:00Z,2026-11-09T14:00:00Z"
+		f["exdates"] = "2015-03-16T13:00:00Z,2015-11-09T14:00:00Z"
 		up, err := e.conn.Update(e.ctx, it.RemoteID, got.ETag, f)
 		if err != nil {
 			t.Fatal(err)
@@ -239,11 +239,11 @@ func TestCalendarDST(t *testing.T) {
 			t.Errorf("after update:\n got %v\nwant %v", up.Fields, f)
 		}
 		rec, _ := e.event(it.RemoteID)["recurrence"].([]any)
-		if len(rec) != 2 || rec[1] != "EXDATE;TZID=America/New_York:20260316T090000,20261109T090000" {
+		if len(rec) != 2 || rec[1] != "EXDATE;TZID=America/New_York:20150316T090000,20151109T090000" {
 			t.Errorf("recurrence %v", rec)
 		}
 		for _, s := range e.instances(it.RemoteID) {
-			if d := s.UTC().Format("2006-01-02"); d == "2026-03-16" || d == "2026-11-09" {
+			if d := s.UTC().Format("2006-01-02"); d == "2015-03-16" || d == "2015-11-09" {
 				t.Errorf("excluded occurrence %v still listed", s)
 			}
 		}
@@ -254,18 +254,18 @@ func TestCalendarDST(t *testing.T) {
 		// Dropping an exdate that Google holds as a cancelled instance
 		// brings the occurrence back.
 		f2 := clone(up.Fields)
-		f2["exdates"] = "2026-03-16T13:00:00Z"
+		f2["exdates"] = "2015-03-16T13:00:00Z"
 		back, err := e.conn.Update(e.ctx, it.RemoteID, up.ETag, f2)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if back.Fields["exdates"] != "2026-03-16T13:00:00Z" {
+		if back.Fields["exdates"] != "2015-03-16T13:00:00Z" {
 			t.Errorf("restored: %v", back.Fields["exdates"])
 		}
 	})
 	t.Run("Moscow has no DST", func(t *testing.T) {
 		e := newCalEnv(t, "Europe/Moscow", google.CalendarOptions{})
-		it := roundTrip(t, e, reconcile.Fields{"title": "Планёрка", "start": "2026-03-20T07:00:00Z", "end": "2026-03-20T08:00:00Z",
+		it := roundTrip(t, e, reconcile.Fields{"title": "Планёрка", "start": "2015-03-20T07:00:00Z", "end": "2015-03-20T08:00:00Z",
 			"time_zone": "Europe/Moscow", "rrule": "FREQ=WEEKLY;COUNT=40"})
 		for _, s := range e.instances(it.RemoteID) {
 			if s.UTC().Hour() != 7 {
@@ -273,50 +273,50 @@ func TestCalendarDST(t *testing.T) {
 			}
 		}
 		ev := e.event(it.RemoteID)
-		if st := ev["start"].(map[string]any); st["dateTime"] != "2026-03-20T10:00:00+03:00" || st["timeZone"] != "Europe/Moscow" {
+		if st := ev["start"].(map[string]any); st["dateTime"] != "2015-03-20T10:00:00+03:00" || st["timeZone"] != "Europe/Moscow" {
 			t.Errorf("start %v", st)
 		}
 	})
 	t.Run("all-day on the day clocks change", func(t *testing.T) {
 		e := newCalEnv(t, "America/New_York", google.CalendarOptions{})
-		it := roundTrip(t, e, reconcile.Fields{"title": "Offsite", "start": "2026-03-08", "end": "2026-03-09", "all_day": "true"})
+		it := roundTrip(t, e, reconcile.Fields{"title": "Offsite", "start": "2015-03-08", "end": "2015-03-09", "all_day": "true"})
 		ev := e.event(it.RemoteID)
-		if ev["start"].(map[string]any)["date"] != "2026-03-08" || ev["end"].(map[string]any)["date"] != "2026-03-09" {
+		if ev["start"].(map[string]any)["date"] != "2015-03-08" || ev["end"].(map[string]any)["date"] != "2015-03-09" {
 			t.Errorf("start %v end %v", ev["start"], ev["end"])
 		}
 	})
 	t.Run("multi-day all-day across the November switch", func(t *testing.T) {
 		e := newCalEnv(t, "America/New_York", google.CalendarOptions{})
-		it := roundTrip(t, e, reconcile.Fields{"title": "Conference", "start": "2026-10-31", "end": "2026-11-03", "all_day": "true"})
-		if ev := e.event(it.RemoteID); ev["end"].(map[string]any)["date"] != "2026-11-03" {
+		it := roundTrip(t, e, reconcile.Fields{"title": "Conference", "start": "2015-10-31", "end": "2015-11-03", "all_day": "true"})
+		if ev := e.event(it.RemoteID); ev["end"].(map[string]any)["date"] != "2015-11-03" {
 			t.Errorf("end %v", ev["end"])
 		}
 	})
 	t.Run("weekly all-day with an exdate", func(t *testing.T) {
 		e := newCalEnv(t, "Asia/Tokyo", google.CalendarOptions{})
-		it := roundTrip(t, e, reconcile.Fields{"title": "Review", "start": "2026-03-06", "end": "2026-03-07", "all_day": "true",
-			"rrule": "FREQ=WEEKLY;COUNT=4", "exdates": "2026-03-13"})
+		it := roundTrip(t, e, reconcile.Fields{"title": "Review", "start": "2015-03-06", "end": "2015-03-07", "all_day": "true",
+			"rrule": "FREQ=WEEKLY;COUNT=4", "exdates": "2015-03-13"})
 		var days []string
 		for _, s := range e.instances(it.RemoteID) {
 			days = append(days, s.Format("2006-01-02"))
 		}
-		if strings.Join(days, ",") != "2026-03-06,2026-03-20,2026-03-27" {
+		if strings.Join(days, ",") != "2015-03-06,2015-03-20,2015-03-27" {
 			t.Errorf("occurrences %v", days)
 		}
 	})
 	t.Run("crossing midnight UTC", func(t *testing.T) {
 		e := newCalEnv(t, "UTC", google.CalendarOptions{})
-		it := roundTrip(t, e, reconcile.Fields{"title": "Late", "start": "2026-03-09T23:30:00Z", "end": "2026-03-10T00:30:00Z",
+		it := roundTrip(t, e, reconcile.Fields{"title": "Late", "start": "2015-03-09T23:30:00Z", "end": "2015-03-10T00:30:00Z",
 			"time_zone": "Europe/Moscow"})
-		if st := e.event(it.RemoteID)["start"].(map[string]any); st["dateTime"] != "2026-03-10T02:30:00+03:00" {
+		if st := e.event(it.RemoteID)["start"].(map[string]any); st["dateTime"] != "2015-03-10T02:30:00+03:00" {
 			t.Errorf("start %v", st)
 		}
 	})
 	t.Run("timed becomes all-day and back", func(t *testing.T) {
 		e := newCalEnv(t, "America/New_York", google.CalendarOptions{})
-		it := roundTrip(t, e, reconcile.Fields{"title": "Trip", "start": "2026-03-08T06:30:00Z", "end": "2026-03-08T07:30:00Z",
+		it := roundTrip(t, e, reconcile.Fields{"title": "Trip", "start": "2015-03-08T06:30:00Z", "end": "2015-03-08T07:30:00Z",
 			"time_zone": "America/New_York", "description": "bring passport"})
-		allDay := reconcile.Fields{"title": "Trip", "start": "2026-03-08", "end": "2026-03-10", "all_day": "true",
+		allDay := reconcile.Fields{"title": "Trip", "start": "2015-03-08", "end": "2015-03-10", "all_day": "true",
 			"organizer": "julia@example.com"}
 		got, err := e.conn.Update(e.ctx, it.RemoteID, it.ETag, allDay)
 		if err != nil {
@@ -326,7 +326,7 @@ func TestCalendarDST(t *testing.T) {
 			t.Errorf("all-day:\n got %v\nwant %v", got.Fields, allDay)
 		}
 		ev := e.event(it.RemoteID)
-		if st := ev["start"].(map[string]any); st["date"] != "2026-03-08" || st["dateTime"] != nil || ev["description"] != nil {
+		if st := ev["start"].(map[string]any); st["date"] != "2015-03-08" || st["dateTime"] != nil || ev["description"] != nil {
 			t.Errorf("stored %v / %v", st, ev["description"])
 		}
 		timed := clone(it.Fields)
@@ -340,7 +340,7 @@ func TestCalendarDST(t *testing.T) {
 	})
 	t.Run("attendees keep the organizer's entry", func(t *testing.T) {
 		e := newCalEnv(t, "UTC", google.CalendarOptions{})
-		f := reconcile.Fields{"title": "Sync", "start": "2026-04-01T10:00:00Z", "end": "2026-04-01T11:00:00Z", "time_zone": "UTC",
+		f := reconcile.Fields{"title": "Sync", "start": "2015-04-01T10:00:00Z", "end": "2015-04-01T11:00:00Z", "time_zone": "UTC",
 			"attendees": "ann@example.com|Ann|accepted\nbob@example.com||needs_action", "tandem_id": "act-1"}
 		it := roundTrip(t, e, f)
 		// Someone adds themselves as the calendar's own attendee in Google;
@@ -366,7 +366,7 @@ func TestCalendarDST(t *testing.T) {
 
 func TestCalendarErrors(t *testing.T) {
 	e := newCalEnv(t, "UTC", google.CalendarOptions{})
-	it := roundTrip(t, e, reconcile.Fields{"title": "x", "start": "2026-04-01T10:00:00Z", "end": "2026-04-01T11:00:00Z", "time_zone": "UTC"})
+	it := roundTrip(t, e, reconcile.Fields{"title": "x", "start": "2015-04-01T10:00:00Z", "end": "2015-04-01T11:00:00Z", "time_zone": "UTC"})
 	if err := e.conn.Delete(e.ctx, it.RemoteID, `"stale"`); !errors.Is(err, reconcile.ErrPrecondition) {
 		t.Errorf("stale delete: %v", err)
 	}
@@ -402,14 +402,14 @@ func clone(f reconcile.Fields) reconcile.Fields {
 // fields and applies them to an activity: never a panic.
 func FuzzEventFields(f *testing.F) {
 	for _, s := range []string{
-		`{"summary":"x","start":{"dateTime":"2026-03-08T09:00:00-05:00","timeZone":"America/New_York"},"end":{"dateTime":"2026-03-08T10:00:00-04:00"},"recurrence":["RRULE:FREQ=WEEKLY","EXDATE;TZID=America/New_York:20260315T090000"]}`,
-		`{"start":{"date":"2026-03-29"},"end":{"date":"2026-03-30"},"attendees":[{"email":"a@b.c","responseStatus":"accepted"},{"email":""}]}`,
+		`{"summary":"x","start":{"dateTime":"2015-03-08T09:00:00-05:00","timeZone":"America/New_York"},"end":{"dateTime":"2015-03-08T10:00:00-04:00"},"recurrence":["RRULE:FREQ=WEEKLY","EXDATE;TZID=America/New_York:20150315T090000"]}`,
+		`{"start":{"date":"2015-03-29"},"end":{"date":"2015-03-30"},"attendees":[{"email":"a@b.c","responseStatus":"accepted"},{"email":""}]}`,
 		`{"start":{"dateTime":"bogus"},"end":{}}`, `{"recurrence":["RRULE:"]}`, `{}`,
 	} {
-		f.Add([]byte(s), []byte(`[{"status":"cancelled","originalStartTime":{"dateTime":"2026-03-15T09:00:00-04:00"}}]`))
-		f.Add([]byte(s), []byte(`[{"status":"confirmed","summary":"moved","originalStartTime":{"dateTime":"2026-03-22T09:00:00-04:00"},`+
-			`"start":{"dateTime":"2026-03-22T11:00:00-04:00"},"end":{"dateTime":"2026-03-22T12:00:00-04:00"}},`+
-			`{"originalStartTime":{"date":"2026-03-29"},"start":{"date":"2026-03-30"},"end":{"date":"2026-03-31"}}]`))
+		f.Add([]byte(s), []byte(`[{"status":"cancelled","originalStartTime":{"dateTime":"2015-03-15T09:00:00-04:00"}}]`))
+		f.Add([]byte(s), []byte(`[{"status":"confirmed","summary":"moved","originalStartTime":{"dateTime":"2015-03-22T09:00:00-04:00"},`+
+			`"start":{"dateTime":"2015-03-22T11:00:00-04:00"},"end":{"dateTime":"2015-03-22T12:00:00-04:00"}},`+
+			`{"originalStartTime":{"date":"2015-03-29"},"start":{"date":"2015-03-30"},"end":{"date":"2015-03-31"}}]`))
 	}
 	f.Fuzz(func(t *testing.T, evJSON, excsJSON []byte) {
 		var ev calendar.Event
@@ -443,11 +443,11 @@ func (e *calEnv) instance(series, rid string) *calendar.Event {
 // as it is, one that does not exist is not found.
 func TestCalendarRestore(t *testing.T) {
 	e := newCalEnv(t, "Europe/Moscow", google.CalendarOptions{})
-	f := reconcile.Fields{"title": "Standup", "start": "2026-03-02T07:00:00Z", "end": "2026-03-02T07:30:00Z",
-		"time_zone": "Europe/Moscow", "rrule": "FREQ=DAILY;COUNT=10", "exdates": "2026-03-05T07:00:00Z",
-		"overrides": "2026-03-04T07:00:00Z|2026-03-04T09:00:00Z|2026-03-04T09:30:00Z|Standup (late)||Room 5"}
+	f := reconcile.Fields{"title": "Standup", "start": "2015-03-02T07:00:00Z", "end": "2015-03-02T07:30:00Z",
+		"time_zone": "Europe/Moscow", "rrule": "FREQ=DAILY;COUNT=10", "exdates": "2015-03-05T07:00:00Z",
+		"overrides": "2015-03-04T07:00:00Z|2015-03-04T09:00:00Z|2015-03-04T09:30:00Z|Standup (late)||Room 5"}
 	series := roundTrip(t, e, f)
-	single := roundTrip(t, e, reconcile.Fields{"title": "Call", "start": "2026-03-03T10:00:00Z", "end": "2026-03-03T11:00:00Z",
+	single := roundTrip(t, e, reconcile.Fields{"title": "Call", "start": "2015-03-03T10:00:00Z", "end": "2015-03-03T11:00:00Z",
 		"time_zone": "Europe/Moscow"})
 	for _, it := range []reconcile.Item{series, single} {
 		if err := e.conn.Delete(e.ctx, it.RemoteID, it.ETag); err != nil {
@@ -470,7 +470,7 @@ func TestCalendarRestore(t *testing.T) {
 			t.Errorf("restore of a live event: %+v %v", again, err)
 		}
 	}
-	if x := e.instance(series.RemoteID, "20260304T070000Z"); x.Status == "cancelled" || x.Summary != "Standup (late)" {
+	if x := e.instance(series.RemoteID, "20150304T070000Z"); x.Status == "cancelled" || x.Summary != "Standup (late)" {
 		t.Errorf("changed occurrence after the restore: %q %q", x.Status, x.Summary)
 	}
 	if _, err := e.conn.Restore(e.ctx, "nosuchevent0", nil); !errors.Is(err, reconcile.ErrRemoteNotFound) {
