@@ -967,14 +967,14 @@ func (r *run) merge(ctx context.Context, tx *store.Tx, link *store.Link, lr Loca
 		r.stats.Conflicts++
 	}
 	toLocal, toRemote, reverted, why := revertLocked(lr, merged, toLocal, toRemote)
-	base = merged
+	stored := merged
 	if onlyRideAlong(toRemote) {
 		// Nothing the remote side lacks is worth a write of its own: the
 		// base keeps what the remote holds, so the fields go out with the
 		// next write that carries a real change.
-		base = maps.Clone(merged)
+		stored = maps.Clone(merged)
 		for _, k := range toRemote {
-			setField(base, k, it.Fields[k])
+			setField(stored, k, it.Fields[k])
 		}
 		toRemote = nil
 	}
@@ -983,7 +983,7 @@ func (r *run) merge(ctx context.Context, tx *store.Tx, link *store.Link, lr Loca
 	if nl.Identity == "" {
 		nl.Identity = it.Identity
 	}
-	nl.Base, nl.BaseAt = encodeFields(base), time.Now()
+	nl.Base, nl.BaseAt = encodeFields(stored), time.Now()
 	if len(toRemote) > 0 {
 		// The remote side lacks local changes: the base must stay what the
 		// remote holds until the push succeeds.
@@ -1048,7 +1048,7 @@ func onlyRideAlong(names []string) bool {
 // sameButRideAlong reports whether local differs from base in no field
 // but ride-along ones.
 func sameButRideAlong(local, base Fields) bool {
-	return onlyRideAlong(changedNames(base, local)) || local.Equal(base)
+	return local.Equal(base) || onlyRideAlong(changedNames(base, local))
 }
 
 func setField(f Fields, k, v string) {
