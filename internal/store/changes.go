@@ -4,7 +4,9 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/crm"
@@ -49,53 +51,152 @@ func OriginOf(ctx context.Context) string {
 	return "app"
 }
 
-// logChange appends to the change log inside the writing transaction.
+// The change log's order is commit order: a reader that has seen seq N
+// never misses a smaller seq committed later. On PostgreSQL that takes a
+// lock held from the moment a seq is drawn until commit, so transactions
+// that log changes commit one at a time. Held from the first logged
+// change, it made every record-writing transaction wait for the whole of
+// the one before it (a chat message that creates its customer's contact
+// held it through five more statements, and under load webhook handlers
+// queued on it for seconds). So a transaction's entries wait in memory
+// and are appended as its last statement, the lock taken by that same
+// statement: it is held for one statement and the commit.
+
+// pendingChange is a change-log entry waiting for its transaction's commit.
+type pendingChange struct {
+	entity, id, op, origin, actor string
+	at                            int64
+}
+
+// txLogs holds, per open write transaction, the change-log entries it
+// will append just before it commits.
+type txLogs struct {
+	mu sync.Mutex
+	m  map[*sql.Tx][]pendingChange
+}
+
+func (l *txLogs) open(tx *sql.Tx) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.m == nil {
+		l.m = map[*sql.Tx][]pendingChange{}
+	}
+	l.m[tx] = nil
+}
+
+// take ends tx's buffer and returns what it held.
+func (l *txLogs) take(tx *sql.Tx) []pendingChange {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	p := l.m[tx]
+	delete(l.m, tx)
+	return p
+}
+
+// add buffers entries for tx; false when tx is not one the store opened.
+func (l *txLogs) add(tx *sql.Tx, p ...pendingChange) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	buf, ok := l.m[tx]
+	if !ok {
+		return false
+	}
+	l.m[tx] = append(buf, p...)
+	return true
+}
+
+// mark returns how many entries tx holds, for truncate.
+func (l *txLogs) mark(tx *sql.Tx) int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.m[tx])
+}
+
+// truncate drops what tx logged after mark: a rolled-back savepoint's.
+func (l *txLogs) truncate(tx *sql.Tx, mark int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if buf, ok := l.m[tx]; ok && len(buf) > mark {
+		l.m[tx] = buf[:mark]
+	}
+}
+
+// sqlTx is the transaction under q, nil when q is not one.
+func sqlTx(q querier) *sql.Tx {
+	switch t := q.(type) {
+	case *sql.Tx:
+		return t
+	case *txq:
+		return t.tx
+	}
+	return nil
+}
+
+// logChange records a change to append to the change log when the
+// writing transaction commits.
 func (s *Store) logChange(ctx context.Context, tx querier, entity, id, op, actor string) error {
-	if err := s.lockChangeLog(ctx, tx); err != nil {
-		return err
-	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO changes (entity, entity_id, op, origin, actor_id, at)
-		VALUES ($1, $2, $3, $4, $5, $6)`, entity, id, op, OriginOf(ctx), actor, crm.Micros(crm.Now()))
-	if err != nil {
-		return fmt.Errorf("append change log: %w", err)
-	}
-	return nil
+	return s.logChanges(ctx, tx, entity, []string{id}, op, actor)
 }
 
-// lockChangeLog takes the change-log lock, held until commit: a
-// transaction takes it once.
-func (s *Store) lockChangeLog(ctx context.Context, tx querier) error {
-	known := checked(tx)
-	if known != nil && known.changesLocked {
-		return nil
-	}
-	if err := s.dialect.lockChanges(ctx, tx); err != nil {
-		return fmt.Errorf("lock change log: %w", err)
-	}
-	if known != nil {
-		known.changesLocked = true
-	}
-	return nil
-}
-
-// logChanges is logChange for many records, in multi-row statements; the
-// entries take the order of ids.
+// logChanges is logChange for many records; the entries take the order of
+// ids.
 func (s *Store) logChanges(ctx context.Context, tx querier, entity string, ids []string, op, actor string) error {
 	if len(ids) == 0 {
 		return nil
 	}
-	if err := s.lockChangeLog(ctx, tx); err != nil {
-		return err
+	origin, at := OriginOf(ctx), crm.Micros(crm.Now())
+	p := make([]pendingChange, len(ids))
+	for i, id := range ids {
+		p[i] = pendingChange{entity: entity, id: id, op: op, origin: origin, actor: actor, at: at}
 	}
-	origin := OriginOf(ctx)
-	args := make([]any, 0, len(ids)*6)
-	for _, id := range ids {
-		args = append(args, entity, id, op, origin, actor, crm.Micros(crm.Now()))
+	if t := sqlTx(tx); t != nil && s.logs.add(t, p...) {
+		return nil
 	}
-	if err := s.insertRows(ctx, tx, `INSERT INTO changes (entity, entity_id, op, origin, actor_id, at)`, 6, args); err != nil {
-		return fmt.Errorf("append change log: %w", err)
+	return s.appendChanges(ctx, tx, p) // not a transaction of Store.tx
+}
+
+// appendChanges writes entries to the change log, under the lock on
+// PostgreSQL (taken in the same statement, so the seqs are drawn under it).
+func (s *Store) appendChanges(ctx context.Context, q querier, p []pendingChange) error {
+	const width = 6
+	for len(p) > 0 {
+		n := min(len(p), bulkRows)
+		args := make([]any, 0, n*width+1)
+		for _, c := range p[:n] {
+			args = append(args, c.entity, c.id, c.op, c.origin, c.actor, c.at)
+		}
+		var query string
+		if s.Postgres() {
+			args = append(args, lockKeyChanges)
+			// Each row joins the lock's one row, so the lock is taken
+			// before any row (and its seq) reaches the INSERT.
+			query = `WITH l AS (SELECT pg_advisory_xact_lock($` + strconv.Itoa(n*width+1) + `))
+				INSERT INTO changes (entity, entity_id, op, origin, actor_id, at)
+				SELECT v.entity, v.entity_id, v.op, v.origin, v.actor_id, v.at FROM (VALUES ` + typedValues(n) + `)
+				AS v(entity, entity_id, op, origin, actor_id, at) CROSS JOIN l`
+		} else {
+			query = `INSERT INTO changes (entity, entity_id, op, origin, actor_id, at) VALUES ` + valuesList(true, width, n)
+		}
+		if _, err := q.ExecContext(ctx, query, args...); err != nil {
+			return fmt.Errorf("append change log: %w", err)
+		}
+		p = p[n:]
 	}
 	return nil
+}
+
+// typedValues renders n rows of change-log values with their types
+// ($N in a VALUES list is otherwise text).
+func typedValues(n int) string {
+	var b strings.Builder
+	for i := range n {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		k := i * 6
+		fmt.Fprintf(&b, "($%d::text,$%d::text,$%d::text,$%d::text,$%d::text,$%d::bigint)", k+1, k+2, k+3, k+4, k+5, k+6)
+	}
+	return b.String()
 }
 
 // SeqBefore is the change-log position just before the first change made

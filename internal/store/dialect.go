@@ -17,10 +17,6 @@ type dialect interface {
 	name() string
 	// schema fills the {{placeholders}} in migration files.
 	schema(sql string) string
-	// lockChanges serializes change-log appends until commit so that
-	// sequence order is commit order; a reader that has seen seq N then never
-	// misses a smaller seq committed later.
-	lockChanges(ctx context.Context, tx querier) error
 	// lockMigrations serializes concurrent start-ups.
 	lockMigrations(ctx context.Context, tx *sql.Tx) error
 	isUnique(err error) bool
@@ -46,7 +42,6 @@ func onlyFor(name, s string) string {
 }
 
 // SQLite has one writer: BEGIN IMMEDIATE already serializes.
-func (sqliteDialect) lockChanges(context.Context, querier) error    { return nil }
 func (sqliteDialect) lockMigrations(context.Context, *sql.Tx) error { return nil }
 func (sqliteDialect) isUnique(err error) bool {
 	var e *sqlite.Error
@@ -65,10 +60,6 @@ const (
 	lockKeyMigrations = 0x74616e02
 )
 
-func (postgresDialect) lockChanges(ctx context.Context, tx querier) error {
-	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockKeyChanges)
-	return err
-}
 func (postgresDialect) lockMigrations(ctx context.Context, tx *sql.Tx) error {
 	_, err := tx.ExecContext(ctx, "SELECT pg_advisory_xact_lock($1)", lockKeyMigrations)
 	return err

@@ -50,6 +50,7 @@ type Store struct {
 	pool    *pgxpool.Pool // PostgreSQL only, for the job queue
 	path    string        // SQLite only
 	ckpt    *checkpointer // SQLite only
+	logs    *txLogs       // change-log entries of open transactions
 }
 
 // Options tune Open.
@@ -140,7 +141,7 @@ func openSQLite(ctx context.Context, path string, durable bool) (*Store, error) 
 		return nil, fmt.Errorf("open sqlite: %w", err)
 	}
 	c.SetMaxOpenConns(1)
-	return &Store{w: w, r: r, rdb: r, dialect: sqliteDialect{}, path: path, ckpt: startCheckpointer(c)}, nil
+	return &Store{w: w, r: r, rdb: r, dialect: sqliteDialect{}, path: path, ckpt: startCheckpointer(c), logs: &txLogs{}}, nil
 }
 
 // defaultMaxConns is a process's PostgreSQL pool size unless told.
@@ -172,7 +173,7 @@ func openPostgres(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
-	return &Store{w: db, r: db, rdb: db, dialect: postgresDialect{}, pool: pool}, nil
+	return &Store{w: db, r: db, rdb: db, dialect: postgresDialect{}, pool: pool, logs: &txLogs{}}, nil
 }
 
 // Close releases connections.
@@ -214,7 +215,13 @@ func (s *Store) tx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err != nil {
 		return fmt.Errorf("begin: %w", err)
 	}
-	if err := fn(tx); err != nil {
+	s.logs.open(tx)
+	err = fn(tx)
+	logged := s.logs.take(tx)
+	if err == nil {
+		err = s.appendChanges(ctx, tx, logged)
+	}
+	if err != nil {
 		tx.Rollback()
 		return err
 	}

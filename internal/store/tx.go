@@ -24,8 +24,6 @@ type txq struct {
 	stmts map[string]*sql.Stmt // nil: no statement cache
 	users map[string]bool      // users known to exist
 	tags  map[string]bool      // viewer id + "\x00" + tag id known visible
-	// changesLocked: the change-log lock (held to commit) is taken.
-	changesLocked bool
 }
 
 // maxStmts bounds the statements one transaction keeps prepared; queries
@@ -96,10 +94,10 @@ func (t *Tx) Savepoint(ctx context.Context, fn func() error) error {
 	if _, err := t.q.ExecContext(ctx, `SAVEPOINT item`); err != nil {
 		return fmt.Errorf("savepoint: %w", err)
 	}
-	locked := t.q.changesLocked
+	mark := t.s.logs.mark(t.q.tx)
 	if err := fn(); err != nil {
-		// A lock taken after the savepoint goes with it (PostgreSQL).
-		t.q.changesLocked = locked
+		// What it logged goes with it.
+		t.s.logs.truncate(t.q.tx, mark)
 		if _, rerr := t.q.ExecContext(ctx, `ROLLBACK TO SAVEPOINT item`); rerr != nil {
 			return errors.Join(err, fmt.Errorf("rollback to savepoint: %w", rerr))
 		}
