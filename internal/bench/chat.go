@@ -562,6 +562,11 @@ func (r *chatRecorder) finish(ctx context.Context, st *store.Store, channelID st
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var lat []float64
+	var tf *os.File
+	if p := os.Getenv("TRACE_CHAT"); p != "" {
+		tf, _ = os.Create(p)
+		defer tf.Close()
+	}
 	heard := map[int]bool{}
 	for id, byOp := range r.seen {
 		i, ok := msgOf[id]
@@ -574,6 +579,9 @@ func (r *chatRecorder) finish(ctx context.Context, st *store.Store, channelID st
 				run.Duplicated++
 			}
 			lat = append(lat, float64(arrivals[0].Sub(sent[i]))/float64(time.Millisecond))
+			if tf != nil {
+				fmt.Fprintf(tf, "%d,%.1f,%.1f\n", i, float64(sent[i].Sub(sent[0]))/1e6, float64(arrivals[0].Sub(sent[i]))/1e6)
+			}
 			run.Deliveries++
 		}
 	}

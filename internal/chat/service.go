@@ -346,29 +346,28 @@ func (s *Service) Receive(ctx context.Context, ch *Channel, in Inbound) error {
 	if rc.Completed != "" {
 		s.publish(ctx, Event{Type: EventCompleted, ChatID: rc.Completed, ChannelID: ch.ID})
 	}
-	c := rc.Chat
-	s.publish(ctx, Event{Type: EventMessage, ChatID: c.ID, QueueID: c.QueueID, OperatorID: c.OperatorID, Status: Status(c.Status),
+	s.publish(ctx, Event{Type: EventMessage, ChatID: rc.ChatID, QueueID: rc.QueueID, OperatorID: rc.OperatorID, Status: Status(rc.Status),
 		MessageID: rc.MessageID, ChannelID: ch.ID, At: in.At})
-	if rc.Opened && c.Status == store.ChatQueued {
+	if rc.Opened && rc.Status == store.ChatQueued {
 		// A new chat is routed; one already waiting was, and waits for an
 		// operator to free up (dispatch).
-		return s.route(ctx, c)
+		return s.route(ctx, rc.ChatID, rc.QueueID, rc.Routing)
 	}
 	return nil
 }
 
 // route offers a queued chat under "least busy"; under "to all" the
 // message event already told every operator of the queue.
-func (s *Service) route(ctx context.Context, c *store.Chat) error {
-	if Routing(c.Routing) != RoutingLeastBusy {
+func (s *Service) route(ctx context.Context, chatID, queueID, routing string) error {
+	if Routing(routing) != RoutingLeastBusy {
 		return nil
 	}
-	op, err := s.st.OfferChat(ctx, c.ID, s.capacity(ctx), s.Now())
+	op, err := s.st.OfferChat(ctx, chatID, s.capacity(ctx), s.Now())
 	if err != nil {
 		return fmt.Errorf("offer chat: %w", err)
 	}
 	if op != "" {
-		s.publish(ctx, Event{Type: EventOffered, ChatID: c.ID, QueueID: c.QueueID, OperatorID: op, Status: StatusOffered})
+		s.publish(ctx, Event{Type: EventOffered, ChatID: chatID, QueueID: queueID, OperatorID: op, Status: StatusOffered})
 	}
 	return nil
 }
@@ -401,7 +400,7 @@ func (s *Service) Handover(ctx context.Context, ch *Channel, address string, toO
 	}
 	s.publish(ctx, Event{Type: EventStatus, ChatID: c.ID, QueueID: c.QueueID, Status: Status(c.Status)})
 	if c.Status == store.ChatQueued {
-		return s.route(ctx, c)
+		return s.route(ctx, c.ID, c.QueueID, c.Routing)
 	}
 	return nil
 }
@@ -506,7 +505,7 @@ func (s *Service) Transfer(ctx context.Context, v access.Viewer, chatID, toUser,
 	s.publish(ctx, Event{Type: EventTransferred, ChatID: chatID, QueueID: after.QueueID, OperatorID: after.OperatorID,
 		PrevOperatorID: v.UserID, PrevQueueID: c.QueueID, Status: Status(after.Status)})
 	if after.Status == store.ChatQueued {
-		if err := s.route(ctx, after); err != nil {
+		if err := s.route(ctx, after.ID, after.QueueID, after.Routing); err != nil {
 			return err
 		}
 	}

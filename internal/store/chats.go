@@ -140,8 +140,13 @@ type ChatInbound struct {
 // ChatReceipt says what ChatReceive did.
 type ChatReceipt struct {
 	Duplicate bool
-	Chat      *Chat
 	MessageID string
+	// The chat the message went to, as the message left it.
+	ChatID     string
+	QueueID    string
+	Routing    string // the queue's, when Opened
+	Status     string
+	OperatorID string
 	// Opened: the message opened a new chat; Completed: the chat it
 	// replaced, completed by its queue's completion timeout.
 	Opened     bool
@@ -178,17 +183,31 @@ func (s *Store) retryUnique(ctx context.Context, fn func(tx *sql.Tx) error) erro
 	return err
 }
 
+// chatReceive is the hot path of every channel (a webhook answers after
+// it), so it keeps its round trips few: one read of the channel, its
+// queue, the customer and the open chat together; the message; the chat's
+// update, which returns what the receipt needs.
 func (s *Store) chatReceive(ctx context.Context, tx *sql.Tx, in ChatInbound) (*ChatReceipt, error) {
 	rc := &ChatReceipt{}
 	msgID := newID()
 	at := crm.Micros(in.At)
 	var ch struct {
-		kind, queue, owner string
-		minutes            int
+		kind, queue, owner, routing string
+		minutes                     int
+		hasCustomer                 bool
+		contactID                   sql.NullString
+		open                        sql.NullString
+		status                      sql.NullString
+		lastIn, lastOut             sql.NullInt64
 	}
-	err := tx.QueryRowContext(ctx, `SELECT c.kind, c.queue_id, c.contact_owner_id, COALESCE(q.completion_minutes, 0)
-		FROM chat_channels c JOIN chat_queues q ON q.id = c.queue_id WHERE c.id = $1`, in.ChannelID).
-		Scan(&ch.kind, &ch.queue, &ch.owner, &ch.minutes)
+	err := tx.QueryRowContext(ctx, `SELECT c.kind, c.queue_id, c.contact_owner_id, q.routing, COALESCE(q.completion_minutes, 0),
+		cu.external_id IS NOT NULL, cu.contact_id, o.id, o.status, o.last_in_at, o.last_out_at
+		FROM chat_channels c JOIN chat_queues q ON q.id = c.queue_id
+		LEFT JOIN chat_customers cu ON cu.kind = c.kind AND cu.external_id = $2
+		LEFT JOIN chats o ON o.channel_id = c.id AND o.address = $3 AND o.status <> 'completed'
+		WHERE c.id = $1`, in.ChannelID, in.CustomerID, in.Address).
+		Scan(&ch.kind, &ch.queue, &ch.owner, &ch.routing, &ch.minutes, &ch.hasCustomer, &ch.contactID, &ch.open, &ch.status,
+			&ch.lastIn, &ch.lastOut)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, ErrNotFound
 	}
@@ -197,11 +216,8 @@ func (s *Store) chatReceive(ctx context.Context, tx *sql.Tx, in ChatInbound) (*C
 	}
 
 	// The customer and their contact.
-	var contactID sql.NullString
-	err = tx.QueryRowContext(ctx, `SELECT contact_id FROM chat_customers WHERE kind = $1 AND external_id = $2`,
-		ch.kind, in.CustomerID).Scan(&contactID)
-	switch {
-	case errors.Is(err, sql.ErrNoRows):
+	contactID := ch.contactID
+	if !ch.hasCustomer {
 		c := &crm.Contact{Name: in.CustomerName, Type: "customer"}
 		if c.Name == "" {
 			c.Name = in.Username
@@ -221,29 +237,17 @@ func (s *Store) chatReceive(ctx context.Context, tx *sql.Tx, in ChatInbound) (*C
 		}
 		contactID = sql.NullString{String: c.ID, Valid: true}
 		rc.NewContact = true
-	case err != nil:
-		return nil, fmt.Errorf("read customer: %w", err)
 	}
 
 	// The open chat, unless its completion timeout has passed.
-	var open struct {
-		id, status string
-		lastIn     int64
-		lastOut    int64
-	}
-	err = tx.QueryRowContext(ctx, `SELECT id, status, last_in_at, last_out_at FROM chats
-		WHERE channel_id = $1 AND address = $2 AND status <> 'completed'`, in.ChannelID, in.Address).
-		Scan(&open.id, &open.status, &open.lastIn, &open.lastOut)
-	if err != nil && !errors.Is(err, sql.ErrNoRows) {
-		return nil, fmt.Errorf("read open chat: %w", err)
-	}
-	if err == nil && ch.minutes > 0 && open.status != ChatBot && open.lastOut > 0 && open.lastOut >= open.lastIn &&
-		open.lastOut+int64(ch.minutes)*int64(time.Minute/time.Microsecond) <= at {
-		if err := completeChat(ctx, tx, open.id, at, "timeout"); err != nil {
+	chatID := ch.open.String
+	if chatID != "" && ch.minutes > 0 && ch.status.String != ChatBot && ch.lastOut.Int64 > 0 && ch.lastOut.Int64 >= ch.lastIn.Int64 &&
+		ch.lastOut.Int64+int64(ch.minutes)*int64(time.Minute/time.Microsecond) <= at {
+		if err := completeChat(ctx, tx, chatID, at, "timeout"); err != nil {
 			return nil, err
 		}
-		rc.Completed = open.id
-		open.id = ""
+		rc.Completed = chatID
+		chatID = ""
 	}
 
 	direction := in.Direction
@@ -251,7 +255,6 @@ func (s *Store) chatReceive(ctx context.Context, tx *sql.Tx, in ChatInbound) (*C
 		direction = "in"
 	}
 	// Store the message first: a redelivery stops here.
-	chatID := open.id
 	if chatID == "" {
 		chatID = newID()
 		status := ChatQueued
@@ -283,21 +286,24 @@ func (s *Store) chatReceive(ctx context.Context, tx *sql.Tx, in ChatInbound) (*C
 		return nil, errDuplicateDelivery
 	}
 	rc.MessageID = msgID
+	var op sql.NullString
+	const returning = ` RETURNING queue_id, status, operator_id`
 	switch direction {
 	case "in", "standby":
-		_, err = tx.ExecContext(ctx, `UPDATE chats SET last_in_at = $2, unread = unread + 1, updated_at = $2,
-			customer_name = CASE WHEN $3 = '' THEN customer_name ELSE $3 END WHERE id = $1`, chatID, at, in.CustomerName)
+		err = tx.QueryRowContext(ctx, `UPDATE chats SET last_in_at = $2, unread = unread + 1, updated_at = $2,
+			customer_name = CASE WHEN $3 = '' THEN customer_name ELSE $3 END WHERE id = $1`+returning,
+			chatID, at, in.CustomerName).Scan(&rc.QueueID, &rc.Status, &op)
 	default:
-		_, err = tx.ExecContext(ctx, `UPDATE chats SET last_out_at = $2, updated_at = $2 WHERE id = $1`, chatID, at)
+		err = tx.QueryRowContext(ctx, `UPDATE chats SET last_out_at = $2, updated_at = $2 WHERE id = $1`+returning, chatID, at).
+			Scan(&rc.QueueID, &rc.Status, &op)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("update chat: %w", err)
 	}
-	cs, err := s.chats(ctx, tx, `c.id = $1`, chatID)
-	if err != nil {
-		return nil, err
+	rc.ChatID, rc.OperatorID = chatID, op.String
+	if rc.Opened {
+		rc.Routing = ch.routing
 	}
-	rc.Chat = &cs[0]
 	return rc, nil
 }
 

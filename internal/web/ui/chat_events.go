@@ -101,9 +101,20 @@ func (u *UI) chatEvents(w http.ResponseWriter, r *http.Request, c *Ctx) {
 	if rc.Flush() != nil {
 		return
 	}
-	send := func(name string, e chat.Event) bool {
+	// Events arrive in bursts (a process's NOTIFY carries a batch of
+	// them): each is written as it comes, and the stream flushed once
+	// nothing more is waiting, one write for the burst.
+	var pending bool
+	write := func(name string, e chat.Event) {
 		data, _ := json.Marshal(e)
 		fmt.Fprintf(w, "event: %s\ndata: %s\n\n", name, data)
+		pending = true
+	}
+	flush := func() bool {
+		if !pending {
+			return true
+		}
+		pending = false
 		return rc.Flush() == nil
 	}
 	keep := time.NewTicker(chatEventsKeepAlive)
@@ -114,20 +125,27 @@ func (u *UI) chatEvents(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		var e chat.Event
 		var ok bool
 		select {
-		case <-ctx.Done():
-			return
-		case <-end.C:
-			return // the browser reconnects
-		case <-keep.C:
-			fmt.Fprint(w, ": keep-alive\n\n")
-			if rc.Flush() != nil {
-				return
-			}
-			continue
 		case e, ok = <-events:
-			if !ok {
+		default:
+			if !flush() {
 				return
 			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-end.C:
+				return // the browser reconnects
+			case <-keep.C:
+				fmt.Fprint(w, ": keep-alive\n\n")
+				if rc.Flush() != nil {
+					return
+				}
+				continue
+			case e, ok = <-events:
+			}
+		}
+		if !ok {
+			return
 		}
 		name := ""
 		switch {
@@ -160,8 +178,8 @@ func (u *UI) chatEvents(w http.ResponseWriter, r *http.Request, c *Ctx) {
 				name = "panel"
 			}
 		}
-		if name != "" && !send(name, e) {
-			return
+		if name != "" {
+			write(name, e)
 		}
 	}
 }
