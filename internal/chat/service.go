@@ -87,14 +87,30 @@ type Service struct {
 	Cases CaseCreator
 	// HTTP posts webhook actions.
 	HTTP HTTPDoer
+
+	// channels caches channels read for delivery: every webhook request
+	// reads its channel (to verify the request) and the row changes
+	// rarely. This process's own changes drop the entry; another
+	// process's are seen within channelMaxAge.
+	chMu     sync.Mutex
+	channels map[string]cachedChannel
 }
+
+type cachedChannel struct {
+	ch *Channel
+	at time.Time
+}
+
+// channelMaxAge is how long a channel read for delivery is reused.
+const channelMaxAge = time.Second
 
 // New returns the chat service publishing its events on bus.
 func New(st *store.Store, set *settings.Service, box *secret.Box, bus Bus, log *slog.Logger) *Service {
 	if log == nil {
 		log = slog.Default()
 	}
-	return &Service{st: st, set: set, box: box, bus: bus, log: log, adapter: map[Kind]Adapter{}, Now: func() time.Time { return time.Now().UTC() }}
+	return &Service{st: st, set: set, box: box, bus: bus, log: log, adapter: map[Kind]Adapter{}, Now: func() time.Time { return time.Now().UTC() },
+		channels: map[string]cachedChannel{}}
 }
 
 // Use plugs in the adapter of a channel kind.
@@ -152,13 +168,36 @@ func (s *Service) channel(c *store.ChatChannel) (*Channel, error) {
 	return ch, nil
 }
 
-// Channel returns a channel with its secret opened, for its adapter.
+// Channel returns a channel with its secret opened, for its adapter. The
+// caller may not change it (it may be shared).
 func (s *Service) Channel(ctx context.Context, id string) (*Channel, error) {
-	c, err := s.st.ChatChannelForDelivery(ctx, id)
+	// Wall time, not s.Now: tests move the service's clock by hours.
+	now := time.Now()
+	s.chMu.Lock()
+	c, ok := s.channels[id]
+	s.chMu.Unlock()
+	if ok && now.Sub(c.at) < channelMaxAge {
+		return c.ch, nil
+	}
+	row, err := s.st.ChatChannelForDelivery(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	return s.channel(c)
+	ch, err := s.channel(row)
+	if err != nil {
+		return nil, err
+	}
+	s.chMu.Lock()
+	s.channels[id] = cachedChannel{ch: ch, at: now}
+	s.chMu.Unlock()
+	return ch, nil
+}
+
+// forgetChannel drops a changed channel from the cache.
+func (s *Service) forgetChannel(id string) {
+	s.chMu.Lock()
+	delete(s.channels, id)
+	s.chMu.Unlock()
 }
 
 // ChannelByExternal returns the channel of a bot or page.
@@ -231,6 +270,7 @@ func (s *Service) UpdateChannel(ctx context.Context, id string, u ChannelUpdate)
 	}
 	was := c.Active
 	c.Name, c.QueueID, c.Active = u.Name, u.QueueID, u.Active
+	defer s.forgetChannel(id)
 	if err := s.st.UpdateChatChannel(ctx, c); err != nil {
 		return err
 	}
@@ -271,6 +311,7 @@ func (s *Service) DeleteChannel(ctx context.Context, id string) error {
 	if c.Chats > 0 {
 		return store.ErrChannelHasChats
 	}
+	defer s.forgetChannel(id)
 	if err := s.st.DeleteChatChannel(ctx, id); err != nil {
 		return err
 	}

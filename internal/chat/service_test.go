@@ -668,3 +668,26 @@ func TestOperatorsOverCapCounts(t *testing.T) {
 		}
 	})
 }
+
+// A channel read for delivery is cached, and this process's own change
+// drops it: a webhook right after switching a channel off sees it off.
+func TestChannelCacheDroppedOnChange(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, chat.RoutingLeastBusy, 1, 0)
+		ch, err := f.svc.Channel(f.ctx, f.ch.ID)
+		if err != nil || !ch.Active {
+			t.Fatalf("channel: %+v, %v", ch, err)
+		}
+		if err := f.svc.UpdateChannel(f.ctx, f.ch.ID, chat.ChannelUpdate{Name: ch.Name, QueueID: ch.QueueID, Active: false}); err != nil {
+			t.Fatal(err)
+		}
+		ch, err = f.svc.Channel(f.ctx, f.ch.ID)
+		if err != nil || ch.Active {
+			t.Fatalf("after switching off: active %v, %v", ch.Active, err)
+		}
+		if err := f.svc.Receive(f.ctx, ch, chat.Inbound{ID: "x1", Address: "c1", Text: "hi",
+			Customer: chat.Customer{ID: "c1"}, At: f.clock.Now()}); !errors.Is(err, chat.ErrChannelInactive) {
+			t.Fatalf("delivery to a switched-off channel: %v", err)
+		}
+	})
+}

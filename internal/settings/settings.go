@@ -12,6 +12,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 	"unicode/utf8"
 
 	"github.com/tandem-crm/tandem/internal/i18n"
@@ -181,13 +183,63 @@ type Storage interface {
 }
 
 // Service reads and writes settings.
+//
+// Reads are cached for MaxAge: hot paths read settings per request (a
+// chat message reads SimultaneousChats), which was a database round trip
+// each. A value put through this Service is seen at once; one put by
+// another process (or another Service) within MaxAge.
 type Service struct {
 	st  Storage
 	box *secret.Box
+	// MaxAge is how long a read value is reused; 0 turns the cache off.
+	MaxAge time.Duration
+	now    func() time.Time
+
+	mu    sync.Mutex
+	cache map[string]cachedSetting
 }
 
+type cachedSetting struct {
+	raw string
+	set bool
+	at  time.Time
+}
+
+// DefaultMaxAge is a Service's MaxAge unless changed.
+const DefaultMaxAge = time.Second
+
 // New returns a Service.
-func New(st Storage, box *secret.Box) *Service { return &Service{st: st, box: box} }
+func New(st Storage, box *secret.Box) *Service {
+	return &Service{st: st, box: box, MaxAge: DefaultMaxAge, now: time.Now, cache: map[string]cachedSetting{}}
+}
+
+// stored returns the stored value of code, from the cache when fresh.
+func (s *Service) stored(ctx context.Context, code string) (string, bool, error) {
+	now := s.now()
+	s.mu.Lock()
+	c, ok := s.cache[code]
+	s.mu.Unlock()
+	if ok && s.MaxAge > 0 && now.Sub(c.at) < s.MaxAge {
+		return c.raw, c.set, nil
+	}
+	v, set, err := s.st.GetSetting(ctx, code)
+	if err != nil {
+		return "", false, err
+	}
+	if s.MaxAge > 0 {
+		s.mu.Lock()
+		s.cache[code] = cachedSetting{raw: v, set: set, at: now}
+		s.mu.Unlock()
+	}
+	return v, set, nil
+}
+
+// forget drops code's cached value.
+func (s *Service) forget(code string) {
+	s.mu.Lock()
+	delete(s.cache, code)
+	s.mu.Unlock()
+}
 
 // ErrUnknown is an unknown setting code.
 var ErrUnknown = fmt.Errorf("unknown setting")
@@ -205,7 +257,7 @@ func (s *Service) Get(ctx context.Context, code string) (string, error) {
 	if !ok {
 		return "", ErrUnknown
 	}
-	v, set, err := s.st.GetSetting(ctx, code)
+	v, set, err := s.stored(ctx, code)
 	if err != nil {
 		return "", err
 	}
@@ -242,6 +294,7 @@ func (s *Service) Put(ctx context.Context, code, raw, actor string) error {
 	if !ok {
 		return ErrUnknown
 	}
+	defer s.forget(code)
 	if raw == "" {
 		return s.st.PutSetting(ctx, code, "", actor, true)
 	}

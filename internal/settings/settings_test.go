@@ -6,6 +6,7 @@ import (
 	"errors"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/tandem-crm/tandem/internal/secret"
 )
@@ -92,5 +93,59 @@ func TestServiceSecretsAndDefaults(t *testing.T) {
 	s.Put(ctx, "SimultaneousChats", "", "u1")
 	if s.Int(ctx, "SimultaneousChats") != 2 {
 		t.Error("empty value did not reset to default")
+	}
+}
+
+// countingStorage counts reads, to see the cache answer.
+type countingStorage struct {
+	memStorage
+	reads int
+}
+
+func (c *countingStorage) GetSetting(ctx context.Context, code string) (string, bool, error) {
+	c.reads++
+	return c.memStorage.GetSetting(ctx, code)
+}
+
+func TestServiceCache(t *testing.T) {
+	ctx := context.Background()
+	box, _ := secret.New(bytes.Repeat([]byte{3}, secret.KeySize))
+	st := &countingStorage{memStorage: memStorage{}}
+	now := time.Unix(1_000_000, 0)
+	s := New(st, box)
+	s.now = func() time.Time { return now }
+	other := New(st, box) // another process, as far as s can tell
+
+	if s.Int(ctx, "SimultaneousChats") != 2 || s.Int(ctx, "SimultaneousChats") != 2 {
+		t.Fatal("default wrong")
+	}
+	if st.reads != 1 {
+		t.Fatalf("two reads within MaxAge cost %d storage reads, want 1", st.reads)
+	}
+	// Its own put is seen at once.
+	if err := s.Put(ctx, "SimultaneousChats", "3", "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Int(ctx, "SimultaneousChats"); n != 3 {
+		t.Fatalf("after own put: %d, want 3", n)
+	}
+	// Another's put: the cached value until MaxAge has passed.
+	if err := other.Put(ctx, "SimultaneousChats", "5", "u1"); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.Int(ctx, "SimultaneousChats"); n != 3 {
+		t.Fatalf("within MaxAge: %d, want the cached 3", n)
+	}
+	now = now.Add(DefaultMaxAge)
+	if n := s.Int(ctx, "SimultaneousChats"); n != 5 {
+		t.Fatalf("after MaxAge: %d, want 5", n)
+	}
+	// MaxAge 0: every read goes to storage.
+	s.MaxAge = 0
+	before := st.reads
+	s.Int(ctx, "SimultaneousChats")
+	s.Int(ctx, "SimultaneousChats")
+	if st.reads-before != 2 {
+		t.Fatalf("uncached reads: %d, want 2", st.reads-before)
 	}
 }

@@ -360,26 +360,20 @@ func addChatEvent(ctx context.Context, tx querier, chatID, code, author string, 
 // operator of its queue with the fewest chats (ties: the one who has
 // waited longest since taking a chat) who is under capacity and was not
 // offered it before. It returns the operator, or "" when nobody can take it
-// now (the chat stays queued until someone frees up). The candidates are
+// now (the chat stays queued until someone frees up) or the chat no longer
+// waits. The candidates are
 // read first, outside any write: a full queue costs no write transaction,
 // which matters when every completion looks at every waiting chat.
 func (s *Store) OfferChat(ctx context.Context, chatID string, capacity int, now time.Time) (string, error) {
-	var queueID, status string
-	err := s.r.QueryRowContext(ctx, `SELECT queue_id, status FROM chats WHERE id = $1`, chatID).Scan(&queueID, &status)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", ErrNotFound
-	}
-	if err != nil {
-		return "", fmt.Errorf("read chat: %w", err)
-	}
-	if status != ChatQueued {
-		return "", nil
-	}
-	// Members without an operator row yet count as active with no chats.
-	rows, err := s.r.QueryContext(ctx, `SELECT u.id, o.user_id IS NOT NULL FROM users u LEFT JOIN chat_operators o ON o.user_id = u.id
-		WHERE u.active AND COALESCE(o.active, TRUE) AND COALESCE(o.load, 0) < $3 AND `+memberOf("$1", "u.id")+`
-		AND NOT EXISTS (SELECT 1 FROM chat_offers f WHERE f.chat_id = $2 AND f.user_id = u.id)
-		ORDER BY COALESCE(o.load, 0), COALESCE(o.last_taken_at, 0), u.id LIMIT 10`, queueID, chatID, capacity)
+	// The chat's queue and whether it still waits, with the candidates:
+	// one read. Members without an operator row yet count as active with
+	// no chats.
+	rows, err := s.r.QueryContext(ctx, `SELECT u.id, o.user_id IS NOT NULL FROM chats c JOIN users u ON u.active
+		LEFT JOIN chat_operators o ON o.user_id = u.id
+		WHERE c.id = $1 AND c.status = 'queued' AND COALESCE(o.active, TRUE) AND COALESCE(o.load, 0) < $2
+		AND `+memberOf("c.queue_id", "u.id")+`
+		AND NOT EXISTS (SELECT 1 FROM chat_offers f WHERE f.chat_id = c.id AND f.user_id = u.id)
+		ORDER BY COALESCE(o.load, 0), COALESCE(o.last_taken_at, 0), u.id LIMIT 10`, chatID, capacity)
 	if err != nil {
 		return "", fmt.Errorf("find operators: %w", err)
 	}
@@ -423,12 +417,9 @@ func (s *Store) OfferChat(ctx context.Context, chatID string, capacity int, now 
 				return fmt.Errorf("ensure operator: %w", err)
 			}
 		}
-		op, err := s.lockLeastBusy(ctx, tx, candidates, capacity)
+		op, err := s.takeLeastBusy(ctx, tx, candidates, capacity, at)
 		if err != nil || op == "" {
 			return cmp.Or(err, errChatMoved) // nobody had room after all: the chat stays queued
-		}
-		if ok, err := takeLoad(ctx, tx, op, capacity, at); err != nil || !ok {
-			return cmp.Or(err, errChatMoved)
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE chats SET operator_id = $2 WHERE id = $1`, chatID, op); err != nil {
 			return fmt.Errorf("offer chat: %w", err)
@@ -476,37 +467,39 @@ func (s *Store) ChatQueueHasRoom(ctx context.Context, queueID string, capacity i
 // queue meanwhile, or every candidate filled up.
 var errChatMoved = errors.New("chat moved")
 
-// takeLoad raises an active operator's load if it is under capacity: the
-// one place the cap is enforced, as a conditional UPDATE, so two
-// transactions cannot both take the last place.
-// lockLeastBusy locks and returns the least busy of the candidates with
-// room, "" when none has. On PostgreSQL concurrent offers (every one of
-// which ranks the same operator first) would queue on that operator's
+// takeLeastBusy raises the load of the least busy of the candidates with
+// room and returns them, "" when none has: the pick and the cap's check
+// are one conditional UPDATE. On PostgreSQL concurrent offers (every one
+// of which ranks the same operator first) would queue on that operator's
 // row, each holding its chat's row meanwhile, and messages to those chats
 // would wait behind the queue: so an operator another offer has locked is
 // skipped, and only when every candidate is locked does the offer wait
 // for the best one. On SQLite the one writer serializes offers anyway.
-func (s *Store) lockLeastBusy(ctx context.Context, tx *sql.Tx, candidates []string, capacity int) (string, error) {
-	q := `SELECT user_id FROM chat_operators WHERE user_id IN (` + params(2, len(candidates)) + `) AND active AND load < $1
+func (s *Store) takeLeastBusy(ctx context.Context, tx *sql.Tx, candidates []string, capacity int, at int64) (string, error) {
+	pick := `SELECT user_id FROM chat_operators WHERE user_id IN (` + params(3, len(candidates)) + `) AND active AND load < $1
 		ORDER BY load, COALESCE(last_taken_at, 0), user_id LIMIT 1`
-	args := append([]any{capacity}, anySlice(candidates)...)
+	args := append([]any{capacity, at}, anySlice(candidates)...)
 	locks := []string{""}
 	if s.Postgres() {
 		locks = []string{" FOR UPDATE SKIP LOCKED", " FOR UPDATE"}
 	}
 	for _, lock := range locks {
 		var op string
-		err := tx.QueryRowContext(ctx, q+lock, args...).Scan(&op)
+		err := tx.QueryRowContext(ctx, `UPDATE chat_operators SET load = load + 1, updated_at = $2
+			WHERE user_id = (`+pick+lock+`) AND active AND load < $1 RETURNING user_id`, args...).Scan(&op)
 		if err == nil {
 			return op, nil
 		}
 		if !errors.Is(err, sql.ErrNoRows) {
-			return "", fmt.Errorf("lock operator: %w", err)
+			return "", fmt.Errorf("take operator: %w", err)
 		}
 	}
 	return "", nil
 }
 
+// takeLoad raises an active operator's load if it is under capacity: the
+// one place the cap is enforced, as a conditional UPDATE, so two
+// transactions cannot both take the last place.
 func takeLoad(ctx context.Context, tx querier, userID string, capacity int, at int64) (bool, error) {
 	res, err := tx.ExecContext(ctx, `UPDATE chat_operators SET load = load + 1, updated_at = $3
 		WHERE user_id = $1 AND active AND load < $2`, userID, capacity, at)
