@@ -2,7 +2,6 @@ package bench
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -57,11 +56,11 @@ type ChatRun struct {
 	// LatencyMS: from the moment the update is handed to Telegram (the
 	// emulator queues it and posts it to the webhook at once) to each
 	// operator's SSE event for the stored message.
-	LatencyMS struct {
-		P50 float64 `json:"p50"`
-		P99 float64 `json:"p99"`
-		Max float64 `json:"max"`
-	} `json:"latency_ms"`
+	LatencyMS ChatLatency `json:"latency_ms"`
+	// BySecond is the latency of the messages sent in each second of
+	// the run: a start-up burst (every customer new) shows apart from
+	// the steady state.
+	BySecond []SecondLatency `json:"by_second"`
 	Deliveries int `json:"deliveries"` // (message, operator) events received
 	// Lost: sent messages not stored, or stored but never announced to an
 	// operator of the queue.
@@ -74,6 +73,19 @@ type ChatRun struct {
 	CapExceeded int `json:"cap_exceeded"`
 	Accepted    int `json:"accepted"`  // chats operators took
 	Completed   int `json:"completed"` // chats operators completed
+}
+
+// ChatLatency is a distribution of latencies in milliseconds.
+type ChatLatency struct {
+	P50 float64 `json:"p50"`
+	P99 float64 `json:"p99"`
+	Max float64 `json:"max"`
+}
+
+// SecondLatency is the latency of one second's messages.
+type SecondLatency struct {
+	Second  int     `json:"second"`
+	Latency ChatLatency `json:"latency_ms"`
 }
 
 // ChatResult is `tandem bench chat`'s JSON.
@@ -543,9 +555,6 @@ func (r *chatRecorder) finish(ctx context.Context, st *store.Store, channelID st
 	}
 	storedIdx := map[int]int{}
 	msgOf := map[string]int{}
-	for _, status := range []string{"", "completed"} {
-		_ = status
-	}
 	ms, err := st.ChannelMessages(ctx, channelID, "in")
 	if err != nil {
 		return err
@@ -559,14 +568,18 @@ func (r *chatRecorder) finish(ctx context.Context, st *store.Store, channelID st
 		storedIdx[i]++
 		msgOf[m.ID] = i
 	}
+	r.score(run, sent, msgOf, storedIdx)
+	return nil
+}
+
+// score fills run's latencies, losses and duplicates: msgOf maps stored
+// message ids to the index of the sent message, storedIdx counts how
+// often each index was stored.
+func (r *chatRecorder) score(run *ChatRun, sent []time.Time, msgOf map[string]int, storedIdx map[int]int) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	var lat []float64
-	var tf *os.File
-	if p := os.Getenv("TRACE_CHAT"); p != "" {
-		tf, _ = os.Create(p)
-		defer tf.Close()
-	}
+	bySecond := map[int][]float64{}
 	heard := map[int]bool{}
 	for id, byOp := range r.seen {
 		i, ok := msgOf[id]
@@ -578,10 +591,10 @@ func (r *chatRecorder) finish(ctx context.Context, st *store.Store, channelID st
 			if len(arrivals) > 1 {
 				run.Duplicated++
 			}
-			lat = append(lat, float64(arrivals[0].Sub(sent[i]))/float64(time.Millisecond))
-			if tf != nil {
-				fmt.Fprintf(tf, "%d,%.1f,%.1f\n", i, float64(sent[i].Sub(sent[0]))/1e6, float64(arrivals[0].Sub(sent[i]))/1e6)
-			}
+			ms := float64(arrivals[0].Sub(sent[i])) / float64(time.Millisecond)
+			lat = append(lat, ms)
+			sec := int(sent[i].Sub(sent[0]) / time.Second)
+			bySecond[sec] = append(bySecond[sec], ms)
 			run.Deliveries++
 		}
 	}
@@ -599,13 +612,22 @@ func (r *chatRecorder) finish(ctx context.Context, st *store.Store, channelID st
 			}
 		}
 	}
-	slices.Sort(lat)
-	if len(lat) > 0 {
-		run.LatencyMS.P50 = round(lat[len(lat)/2], 1)
-		run.LatencyMS.P99 = round(lat[min(len(lat)-1, len(lat)*99/100)], 1)
-		run.LatencyMS.Max = round(lat[len(lat)-1], 1)
+	run.LatencyMS = percentiles(lat)
+	if len(sent) > 0 {
+		for sec := range int(sent[len(sent)-1].Sub(sent[0])/time.Second) + 1 {
+			run.BySecond = append(run.BySecond, SecondLatency{Second: sec, Latency: percentiles(bySecond[sec])})
+		}
 	}
-	return nil
 }
 
-var _ = bytes.MinRead
+// percentiles are p50, p99 and max of ms (sorted in place).
+func percentiles(ms []float64) ChatLatency {
+	var l ChatLatency
+	slices.Sort(ms)
+	if len(ms) > 0 {
+		l.P50 = round(ms[len(ms)/2], 1)
+		l.P99 = round(ms[min(len(ms)-1, len(ms)*99/100)], 1)
+		l.Max = round(ms[len(ms)-1], 1)
+	}
+	return l
+}
