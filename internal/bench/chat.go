@@ -60,8 +60,8 @@ type ChatRun struct {
 	// BySecond is the latency of the messages sent in each second of
 	// the run: a start-up burst (every customer new) shows apart from
 	// the steady state.
-	BySecond []SecondLatency `json:"by_second"`
-	Deliveries int `json:"deliveries"` // (message, operator) events received
+	BySecond   []SecondLatency `json:"by_second"`
+	Deliveries int             `json:"deliveries"` // (message, operator) events received
 	// Lost: sent messages not stored, or stored but never announced to an
 	// operator of the queue.
 	Lost int `json:"lost"`
@@ -84,7 +84,7 @@ type ChatLatency struct {
 
 // SecondLatency is the latency of one second's messages.
 type SecondLatency struct {
-	Second  int     `json:"second"`
+	Second  int         `json:"second"`
 	Latency ChatLatency `json:"latency_ms"`
 }
 
