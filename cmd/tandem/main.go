@@ -150,6 +150,7 @@ func setup(ctx context.Context, name string, args []string, stderr io.Writer, ex
 	log := newLogger(cfg.LogLevel, stderr)
 	slog.SetDefault(log)
 	cfg.MustExist = !createsDatabase(name)
+	cfg.Serving = name == "serve"
 	a, err := app.Open(ctx, cfg, log)
 	switch {
 	case errors.Is(err, store.ErrNoDatabase):

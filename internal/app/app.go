@@ -72,6 +72,8 @@ type App struct {
 
 	// stopBus ends the chat event listener (PostgreSQL).
 	stopBus func()
+	// stopRouter ends the chat router of a serving process.
+	stopRouter func()
 
 	jobDB *sql.DB // SQLite only: the job queue's own connection
 	// stopIdle ends the mailboxes' IDLE connections (worker processes).
@@ -87,7 +89,7 @@ func Open(ctx context.Context, cfg *config.Config, log *slog.Logger) (*App, erro
 	// the data folder) is created.
 	opts := store.Options{SQLitePath: cfg.SQLitePath(), MustExist: cfg.MustExist}
 	if cfg.Postgres() {
-		opts = store.Options{DatabaseURL: cfg.DatabaseURL, MustExist: cfg.MustExist}
+		opts = store.Options{DatabaseURL: cfg.DatabaseURL, MustExist: cfg.MustExist, WarmPool: cfg.Serving}
 	}
 	st, err := store.Open(ctx, opts)
 	if err != nil {
@@ -257,6 +259,14 @@ func (a *App) Handler() (http.Handler, error) {
 		go func() { defer close(done); b.Listen(bctx) }()
 		a.stopBus = func() { cancel(); <-done }
 	}
+	if a.stopRouter == nil {
+		// New chats that webhooks deliver here are offered off the
+		// webhook's path.
+		rctx, cancel := context.WithCancel(context.Background())
+		done := make(chan struct{})
+		go func() { defer close(done); a.Chat.RunRouter(rctx) }()
+		a.stopRouter = func() { cancel(); <-done }
+	}
 	hk := &hooks.Hooks{Chat: a.Chat, Providers: a.Providers, Notifier: a.Sync, Unknown: syncer.ErrUnknownSubscription,
 		BadSecret: syncer.ErrBadSecret, Log: a.Log, Metrics: a.Metrics}
 	srv := web.New(a.Store, a.Logins, apiH, u, a.Log, hk)
@@ -382,6 +392,9 @@ func (a *App) EnsureAdmin(ctx context.Context, out io.Writer) error {
 
 // Close stops the queue and closes the database.
 func (a *App) Close(ctx context.Context) {
+	if a.stopRouter != nil {
+		a.stopRouter()
+	}
 	if a.stopBus != nil {
 		a.stopBus()
 	}

@@ -94,6 +94,8 @@ type Service struct {
 	// process's are seen within channelMaxAge.
 	chMu     sync.Mutex
 	channels map[string]cachedChannel
+
+	router *router
 }
 
 type cachedChannel struct {
@@ -110,7 +112,7 @@ func New(st *store.Store, set *settings.Service, box *secret.Box, bus Bus, log *
 		log = slog.Default()
 	}
 	return &Service{st: st, set: set, box: box, bus: bus, log: log, adapter: map[Kind]Adapter{}, Now: func() time.Time { return time.Now().UTC() },
-		channels: map[string]cachedChannel{}}
+		channels: map[string]cachedChannel{}, router: newRouter()}
 }
 
 // Use plugs in the adapter of a channel kind.
@@ -397,20 +399,22 @@ func (s *Service) Receive(ctx context.Context, ch *Channel, in Inbound) error {
 	return nil
 }
 
-// route offers a queued chat under "least busy"; under "to all" the
-// message event already told every operator of the queue.
+// route offers a queued chat under "least busy" (through the router when
+// it runs); under "to all" the message event already told every operator
+// of the queue.
 func (s *Service) route(ctx context.Context, chatID, queueID, routing string) error {
 	if Routing(routing) != RoutingLeastBusy {
 		return nil
 	}
-	op, err := s.st.OfferChat(ctx, chatID, s.capacity(ctx), s.Now())
-	if err != nil {
-		return fmt.Errorf("offer chat: %w", err)
+	if s.router.running.Load() {
+		select {
+		case s.router.in <- routeReq{chatID: chatID, queueID: queueID}:
+			return nil
+		default: // the router is that far behind: offer it here
+		}
 	}
-	if op != "" {
-		s.publish(ctx, Event{Type: EventOffered, ChatID: chatID, QueueID: queueID, OperatorID: op, Status: StatusOffered})
-	}
-	return nil
+	_, err := s.offerNow(ctx, chatID, queueID, s.capacity(ctx))
+	return err
 }
 
 // Handover moves the customer's open chat at address between the bot and

@@ -691,3 +691,71 @@ func TestChannelCacheDroppedOnChange(t *testing.T) {
 		}
 	})
 }
+
+// With the router running, a burst of new chats is offered off the
+// deliveries' path: every operator ends with exactly their cap, nobody
+// above it, the rest wait queued, and each offer was announced.
+func TestRouterOffersABurst(t *testing.T) {
+	storetest.Each(t, func(t *testing.T, st *store.Store) {
+		f := newFixture(t, st, chat.RoutingLeastBusy, 5, 0)
+		events, stop := f.svc.Bus().Subscribe()
+		defer stop()
+		ctx, cancel := context.WithCancel(f.ctx)
+		routed := make(chan struct{})
+		go func() { defer close(routed); f.svc.RunRouter(ctx) }()
+		defer func() { cancel(); <-routed }()
+		for wait := time.After(10 * time.Second); !chat.RouterRunning(f.svc); {
+			select {
+			case <-wait:
+				t.Fatal("router did not start")
+			case <-time.After(time.Millisecond):
+			}
+		}
+		const chats = 40
+		var wg sync.WaitGroup
+		errs := make(chan error, chats)
+		for i := range chats {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				cust := fmt.Sprintf("cust-%02d", i)
+				errs <- f.svc.Receive(f.ctx, f.ch, chat.Inbound{ID: "u-" + cust, Address: cust, Text: "help",
+					Customer: chat.Customer{ID: cust}, At: f.clock.Now()})
+			}()
+		}
+		wg.Wait()
+		close(errs)
+		for err := range errs {
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		offered := map[string]bool{}
+		deadline := time.After(30 * time.Second)
+		for len(offered) < 10 {
+			select {
+			case e := <-events:
+				if e.Type == chat.EventOffered {
+					if offered[e.ChatID] {
+						t.Fatalf("chat %s offered twice", e.ChatID)
+					}
+					offered[e.ChatID] = true
+				}
+			case <-deadline:
+				t.Fatalf("%d offers announced, want 10 (5 operators × 2)", len(offered))
+			}
+		}
+		for _, op := range f.ops {
+			if o := f.load(t, op); o.Load != 2 {
+				t.Fatalf("%s: load %d, want the cap 2", op.Email, o.Load)
+			}
+		}
+		queued, err := f.st.QueuedChats(f.ctx, 100)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(queued) != chats-10 {
+			t.Fatalf("%d chats queued, want %d", len(queued), chats-10)
+		}
+	})
+}

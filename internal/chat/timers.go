@@ -56,31 +56,11 @@ func (s *Service) dispatch(ctx context.Context) {
 		s.log.Error("chat: list queued chats", "err", err)
 		return
 	}
-	full := map[string]bool{}
-	capacity := s.capacity(ctx)
-	for _, c := range waiting {
-		if full[c.QueueID] {
-			continue
-		}
-		id := c.ID
-		op, err := s.st.OfferChat(ctx, id, capacity, s.Now())
-		if err != nil {
-			s.log.Error("chat: offer queued chat", "chat", id, "err", err)
-			return
-		}
-		if op == "" {
-			// Nobody for this chat: the queue is full, or everyone with
-			// room already let this chat lapse.
-			room, err := s.st.ChatQueueHasRoom(ctx, c.QueueID, capacity)
-			if err != nil {
-				s.log.Error("chat: queue room", "queue", c.QueueID, "err", err)
-				return
-			}
-			full[c.QueueID] = !room
-			continue
-		}
-		s.publish(ctx, Event{Type: EventOffered, ChatID: id, QueueID: c.QueueID, OperatorID: op, Status: StatusOffered})
+	reqs := make([]routeReq, len(waiting))
+	for i, c := range waiting {
+		reqs[i] = routeReq{chatID: c.ID, queueID: c.QueueID}
 	}
+	s.offerInOrder(ctx, reqs)
 }
 
 type tickArgs struct{}

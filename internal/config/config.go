@@ -25,6 +25,9 @@ type Config struct {
 	// up by `serve` or `migrate` (and without its key) rather than create
 	// one: for the commands that only use a database. Not a flag.
 	MustExist bool
+	// Serving marks a long-running server process (`serve`), which keeps
+	// part of its PostgreSQL pool open from the start. Not a flag.
+	Serving bool
 }
 
 // Postgres reports whether the configuration selects PostgreSQL.

@@ -61,6 +61,12 @@ type Options struct {
 	DatabaseURL string
 	// MaxConns bounds the PostgreSQL pool (0: pgx default).
 	MaxConns int32
+	// WarmPool opens half the PostgreSQL pool at start and keeps it open,
+	// for a server: PostgreSQL forks a backend per connection, and a
+	// burst of webhooks right after a start would wait for the forks (and
+	// their cold caches). Tests and one-off commands open no more than
+	// they use.
+	WarmPool bool
 	// MustExist refuses (ErrNoDatabase) a database that Tandem has not set
 	// up yet instead of creating it, and creates nothing meanwhile: for
 	// commands that only use a database, so that a mistyped or missing
@@ -163,6 +169,9 @@ func openPostgres(ctx context.Context, o Options) (*Store, error) {
 		// PostgreSQL's default 100 connections; pool_max_conns in the URL
 		// sets another.
 		cfg.MaxConns = defaultMaxConns
+	}
+	if o.WarmPool && !strings.Contains(o.DatabaseURL, "pool_min_conns") {
+		cfg.MinConns = cfg.MaxConns / 2
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
