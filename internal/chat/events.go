@@ -148,6 +148,7 @@ type PGBus struct {
 	once  sync.Once
 
 	out     chan Event
+	conn    *pgxpool.Conn // the sender's, held between batches
 	stop    chan struct{}
 	stopped chan struct{}
 	closing sync.Once
@@ -191,8 +192,35 @@ func (b *PGBus) Close() {
 	<-b.stopped
 }
 
+// notify sends one NOTIFY on the sender's own connection: taken from the
+// pool per batch, it waited behind every request of a busy process for a
+// free one, and every event with it.
+func (b *PGBus) notify(ctx context.Context, payload string) error {
+	if b.conn == nil {
+		c, err := b.pool.Acquire(ctx)
+		if err != nil {
+			return fmt.Errorf("acquire: %w", err)
+		}
+		b.conn = c
+	}
+	if _, err := b.conn.Exec(ctx, "SELECT pg_notify($1, $2)", pgChannel, payload); err != nil {
+		// The connection may be broken: give it back closed, take
+		// another next time.
+		b.conn.Conn().Close(context.WithoutCancel(ctx))
+		b.conn.Release()
+		b.conn = nil
+		return err
+	}
+	return nil
+}
+
 func (b *PGBus) send() {
 	defer close(b.stopped)
+	defer func() {
+		if b.conn != nil {
+			b.conn.Release()
+		}
+	}()
 	var batch []json.RawMessage
 	size := 2
 	flush := func() {
@@ -203,7 +231,7 @@ func (b *PGBus) send() {
 		batch, size = batch[:0], 2
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
-		if _, err := b.pool.Exec(ctx, "SELECT pg_notify($1, $2)", pgChannel, string(payload)); err != nil {
+		if err := b.notify(ctx, string(payload)); err != nil {
 			b.log.Warn("chat: notify", "err", err)
 			// Listeners missed these: tell this process's panels to reload
 			// (others learn of it from their own failures, or not at all —
