@@ -79,6 +79,29 @@ func (f *fixture) write(t *testing.T, id, customer, text string) {
 	}
 }
 
+// burst has n new customers write at once, each opening a chat.
+func (f *fixture) burst(t *testing.T, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			cust := fmt.Sprintf("cust-%02d", i)
+			errs <- f.svc.Receive(f.ctx, f.ch, chat.Inbound{ID: "u-" + cust, Address: cust, Text: "help",
+				Customer: chat.Customer{ID: cust}, At: f.clock.Now()})
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
 func (f *fixture) open(t *testing.T, customer string) *store.Chat {
 	t.Helper()
 	c, err := f.st.OpenChatAt(f.ctx, f.ch.ID, customer)
@@ -234,18 +257,9 @@ func TestCapUnderConcurrentChats(t *testing.T) {
 				}
 				f := newFixture(t, st, routing, 5, 0)
 				const chats = 50
+				f.burst(t, chats)
 				var wg sync.WaitGroup
 				errs := make(chan error, chats*len(f.ops))
-				for i := range chats {
-					wg.Add(1)
-					go func() {
-						defer wg.Done()
-						cust := fmt.Sprintf("cust-%02d", i)
-						errs <- f.svc.Receive(f.ctx, f.ch, chat.Inbound{ID: "u-" + cust, Address: cust, Text: "help",
-							Customer: chat.Customer{ID: cust}, At: f.clock.Now()})
-					}()
-				}
-				wg.Wait()
 				if routing == chat.RoutingAll {
 					// Every operator grabs every chat at once.
 					for _, op := range f.ops {
@@ -712,24 +726,7 @@ func TestRouterOffersABurst(t *testing.T) {
 			}
 		}
 		const chats = 40
-		var wg sync.WaitGroup
-		errs := make(chan error, chats)
-		for i := range chats {
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				cust := fmt.Sprintf("cust-%02d", i)
-				errs <- f.svc.Receive(f.ctx, f.ch, chat.Inbound{ID: "u-" + cust, Address: cust, Text: "help",
-					Customer: chat.Customer{ID: cust}, At: f.clock.Now()})
-			}()
-		}
-		wg.Wait()
-		close(errs)
-		for err := range errs {
-			if err != nil {
-				t.Fatal(err)
-			}
-		}
+		f.burst(t, chats)
 		offered := map[string]bool{}
 		deadline := time.After(30 * time.Second)
 		for len(offered) < 10 {
