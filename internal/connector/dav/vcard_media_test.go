@@ -61,7 +61,9 @@ func card(version string, lines ...string) []byte {
 }
 
 // folded folds one content line as servers do.
-func folded(l string) string { return strings.ReplaceAll(strings.TrimSuffix(fold(l), "\r\n"), "\r\n", "\n") }
+func folded(l string) string {
+	return strings.ReplaceAll(strings.TrimSuffix(fold(l), "\r\n"), "\r\n", "\n")
+}
 
 func TestVCardPhotoRead(t *testing.T) {
 	jpg, pngImg := testImage(t, "jpeg", 1), testImage(t, "png", 1)
