@@ -70,6 +70,9 @@ type cardDoc struct {
 	// notCarried are the fields the card holds in a form Tandem does not
 	// take (a PHOTO that is a link): reconcile.Item.NotCarried.
 	notCarried []string
+	// photoTruncated: the PHOTO not carried is a data: URI without its
+	// data, which Tandem writes over (vcard_media.go).
+	photoTruncated bool
 }
 
 // listLine is an EMAIL, TEL or ADR line with the entry it holds.

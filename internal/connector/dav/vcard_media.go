@@ -14,6 +14,13 @@ package dav
 //	            PHOTO:data:image/jpeg;base64,… on 4.0, in place of the
 //	            first line (its group and other parameters kept but
 //	            Apple's crop of the old image).
+//
+// Radicale (through vobject, which reads every PHOTO as 3.0 text) keeps
+// a data: URI only up to its comma: it stores PHOTO:data:image/jpeg\;base64
+// and drops the image (Kozea/Radicale#1863). Such a remnant is not
+// carried either, so it never clears the contact's photo; but it holds
+// nothing, so Tandem writes over it, and in 3.0's ENCODING=b form, which
+// those servers keep on a 4.0 card too.
 //	CATEGORIES  categories: every CATEGORIES line, a comma-separated list
 //	            (RFC 6350 §6.7.1, commas in a value escaped). A category
 //	            Tandem cannot keep as a tag's name (reconcile.
@@ -36,6 +43,15 @@ import (
 // base holds the hash alone): it is never written.
 var errPhotoWithoutData = errors.New("vcard: photo value without its image")
 
+// photoState is what a PHOTO line is to Tandem.
+type photoState int
+
+const (
+	photoImage    photoState = iota // an image Tandem keeps
+	photoOther                      // a link, or an image Tandem does not keep: left as it is
+	photoTruncated                  // a data: URI without its data (a server cut it off): written over
+)
+
 // readPhoto reads the first PHOTO line into the card's fields, or notes
 // the photo as not carried.
 func (cd *cardDoc) readPhoto() {
@@ -43,16 +59,17 @@ func (cd *cardDoc) readPhoto() {
 	if l == nil {
 		return
 	}
-	ct, data, ok := photoOf(l)
-	if !ok {
+	ct, data, st := photoOf(l)
+	if st != photoImage {
 		cd.notCarried = append(cd.notCarried, reconcile.FieldPhoto)
+		cd.photoTruncated = st == photoTruncated
 		return
 	}
 	cd.fields[reconcile.FieldPhoto] = reconcile.EncodePhoto(ct, data)
 }
 
-// photoOf is the image a PHOTO line holds, when Tandem keeps it.
-func photoOf(l *cline) (string, []byte, bool) {
+// photoOf is the image a PHOTO line holds, and whether Tandem keeps it.
+func photoOf(l *cline) (string, []byte, photoState) {
 	var b64 string
 	enc := strings.ToLower(l.param("ENCODING"))
 	switch {
@@ -63,11 +80,14 @@ func photoOf(l *cline) (string, []byte, bool) {
 		// (base64 has no backslash to lose).
 		v := unescapeText(l.value)
 		if len(v) < 5 || !strings.EqualFold(v[:5], "data:") {
-			return "", nil, false
+			return "", nil, photoOther
 		}
 		meta, payload, ok := strings.Cut(v[5:], ",")
-		if !ok || !strings.HasSuffix(strings.ToLower(meta), ";base64") {
-			return "", nil, false
+		if !ok || strings.TrimSpace(payload) == "" {
+			return "", nil, photoTruncated
+		}
+		if !strings.HasSuffix(strings.ToLower(meta), ";base64") {
+			return "", nil, photoOther
 		}
 		b64 = payload
 	}
@@ -78,25 +98,25 @@ func photoOf(l *cline) (string, []byte, bool) {
 		return r
 	}, b64)
 	if len(b64) > base64.StdEncoding.EncodedLen(crm.MaxPhotoBytes)+4 {
-		return "", nil, false
+		return "", nil, photoOther
 	}
 	data, err := base64.StdEncoding.DecodeString(b64)
 	if err != nil {
 		if data, err = base64.RawStdEncoding.DecodeString(strings.TrimRight(b64, "=")); err != nil {
-			return "", nil, false
+			return "", nil, photoOther
 		}
 	}
 	ct := crm.PhotoType(data)
 	if ct == "" || len(data) > crm.MaxPhotoBytes {
-		return "", nil, false
+		return "", nil, photoOther
 	}
-	return ct, data, true
+	return ct, data, photoImage
 }
 
 // writePhoto makes the card's photo the one in v ("" for none). A card
 // whose photo is not carried keeps it as it is.
 func (cd *cardDoc) writePhoto(e *editor, v string) error {
-	if slices.Contains(cd.notCarried, reconcile.FieldPhoto) {
+	if slices.Contains(cd.notCarried, reconcile.FieldPhoto) && !cd.photoTruncated {
 		return nil
 	}
 	idx := cd.d.find(cd.card, "PHOTO")
@@ -112,7 +132,7 @@ func (cd *cardDoc) writePhoto(e *editor, v string) error {
 	}
 	sub := strings.TrimPrefix(ct, "image/")
 	p := cprop{name: "PHOTO"}
-	if cd.version == "4.0" {
+	if cd.version == "4.0" && !cd.photoTruncated {
 		p.value = "data:" + ct + ";base64," + base64.StdEncoding.EncodeToString(data)
 	} else {
 		enc := "b"

@@ -90,6 +90,7 @@ func TestVCardPhotoRead(t *testing.T) {
 		{"a type Tandem does not keep", card("3.0", folded("PHOTO;ENCODING=b;TYPE=BMP:"+b64(bmp))), "", false},
 		{"not base64", card("3.0", "PHOTO;ENCODING=b;TYPE=JPEG:not*base64!"), "", false},
 		{"a data URI not in base64", card("4.0", "PHOTO:data:image/svg+xml,%3Csvg%3E"), "", false},
+		{"a data URI cut off by the server (Radicale)", card("4.0", `PHOTO:data:image/jpeg\;base64`), "", false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			d, err := VCardCodec{}.Decode(tc.raw)
@@ -130,6 +131,9 @@ func TestVCardPhotoWrite(t *testing.T) {
 			"\r\nPHOTO:data:image/png;base64," + b64(nw) + "\r\n", false},
 		{"removed", apple, "", "", false},
 		{"a link stays whatever Tandem sends", link, reconcile.EncodePhoto("image/png", nw), "", true},
+		{"a data URI the server cut off is written over, in the form it keeps", card("4.0", `PHOTO:data:image/jpeg\;base64`),
+			reconcile.EncodePhoto("image/png", nw), "\r\nPHOTO;ENCODING=b;TYPE=PNG:" + b64(nw) + "\r\n", false},
+		{"a data URI the server cut off stays when Tandem has none", card("4.0", `PHOTO:data:image/jpeg\;base64`), "", "", true},
 		{"a link stays when Tandem has none", link, "", "", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
