@@ -47,9 +47,9 @@ var errPhotoWithoutData = errors.New("vcard: photo value without its image")
 type photoState int
 
 const (
-	photoImage    photoState = iota // an image Tandem keeps
-	photoOther                      // a link, or an image Tandem does not keep: left as it is
-	photoTruncated                  // a data: URI without its data (a server cut it off): written over
+	photoImage     photoState = iota // an image Tandem keeps
+	photoOther                       // a link, or an image Tandem does not keep: left as it is
+	photoTruncated                   // a data: URI without its data (a server cut it off): written over
 )
 
 // readPhoto reads the first PHOTO line into the card's fields, or notes

@@ -146,7 +146,9 @@ func TestContactsPhotoAndCategories(t *testing.T) {
 		if got := f.contactTags(t, fred); !slices.Equal(got, []string{"VIP", "Клиенты"}) {
 			t.Errorf("Fred's tags %q", got)
 		}
-		var tags struct{ Items []struct{ ID, Name, Kind string } }
+		var tags struct {
+			Items []struct{ ID, Name, Kind string }
+		}
 		f.api.JSON(t, "GET", "/api/v1/tags", nil, 200, &tags)
 		vip := ""
 		for _, tg := range tags.Items {
@@ -244,4 +246,3 @@ func TestContactsPhotoAndCategories(t *testing.T) {
 		}
 	})
 }
-
