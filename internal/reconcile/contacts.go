@@ -153,11 +153,14 @@ func DecodePhoto(s string) (contentType string, data []byte, ok bool) {
 
 // NormalizeCategory is a category as Tandem keeps one (a tag's name):
 // trimmed, with line breaks and runs of spaces made one space. ok is false
-// for one Tandem cannot keep as a tag (empty, or longer than a tag's
-// name may be); a codec leaves such categories where they are.
+// for one Tandem cannot keep as a tag (empty, too long, control
+// characters: what crm.Tag.Validate refuses); a codec leaves such
+// categories where they are.
 func NormalizeCategory(s string) (string, bool) {
 	s = strings.Join(strings.Fields(s), " ")
-	return s, s != "" && len([]rune(s)) <= crm.MaxLen(crm.KindTag, "name")
+	t := crm.Tag{Name: s}
+	t.Normalize()
+	return s, s != "" && t.Validate() == nil
 }
 
 // EncodeCategories renders categories as a set: normalized, one per

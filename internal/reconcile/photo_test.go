@@ -104,7 +104,7 @@ func TestPhotoAndCategoryEncodings(t *testing.T) {
 	if filled[reconcile.FieldPhoto] != v {
 		t.Errorf("restored photo %.60q", filled[reconcile.FieldPhoto])
 	}
-	if got := reconcile.EncodeCategories([]string{" b ", "a\nline", "B", "", strings.Repeat("x", 500), "Ёж", "еж"}); got != "a line\nb\nЁж" {
+	if got := reconcile.EncodeCategories([]string{" b ", "a\nline", "B", "", strings.Repeat("x", 500), "Ёж", "еж", "bell\x07", "bad \xff"}); got != "a line\nb\nЁж" {
 		t.Errorf("categories %q", got)
 	}
 }
