@@ -34,14 +34,21 @@ type Contact struct {
 	// ORG, Google's organization). It is kept apart from AccountID so that
 	// a name no account matches survives a sync round trip; CompanyName
 	// falls back to the account's name when it is empty.
-	Company     string
-	Birthday    string // "YYYY-MM-DD", or "--MM-DD" when the year is unknown; "" for none
-	Notes       string
-	Emails      []Email
-	Phones      []Phone
-	Addresses   []Address
-	Tags        []TagRef // only the tags the reading user may see
-	Access      []Grant  // nil on update means "leave as is"
+	Company   string
+	Birthday  string // "YYYY-MM-DD", or "--MM-DD" when the year is unknown; "" for none
+	Notes     string
+	Emails    []Email
+	Phones    []Phone
+	Addresses []Address
+	Tags      []TagRef // only the tags the reading user may see
+	Access    []Grant  // nil on update means "leave as is"
+	// Photo describes the contact's photo as read, without its bytes
+	// (store.ContactPhoto reads them); nil: none. Writes ignore it.
+	Photo *Photo
+	// PhotoEdit changes the photo on create and update: nil leaves it as
+	// it is, one with Data replaces it (checked as NewPhoto does), one
+	// without Data removes it.
+	PhotoEdit   *Photo
 	OwnerID     string
 	CreatedAt   time.Time
 	UpdatedAt   time.Time
@@ -191,6 +198,11 @@ func (c *Contact) Validate() error {
 		fe.Add("addresses", ErrTooMany)
 	}
 	ValidateGrants(fe, c.Access)
+	if p := c.PhotoEdit; p != nil && len(p.Data) > 0 {
+		if key := photoProblem(p.Data); key != "" {
+			fe.Add("photo", key)
+		}
+	}
 	primaries := 0
 	for i, e := range c.Emails {
 		f := fmt.Sprintf("emails[%d]", i)

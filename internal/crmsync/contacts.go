@@ -16,6 +16,12 @@ import (
 // personal tag (SPEC §3 Google): tagged contacts sync; an imported contact
 // gets the tag; a contact removed remotely loses the tag and stays, and
 // gets it back when its item comes back.
+//
+// Beyond the contact's own fields: the photo is the contact's photo, and
+// the categories are the viewer's personal tags on the contact but the
+// binding's own tag, which scopes the binding and is never a category. A
+// category the viewer has no personal tag of creates one; a category
+// removed remotely takes its tag off the contact (the tag stays).
 type ContactsLocal struct {
 	Store  *store.Store
 	Viewer access.Viewer // the connection's user: owner of imports, whose rights apply
@@ -29,22 +35,51 @@ func (l *ContactsLocal) reads(tx *store.Tx) *store.Store { return readsIn(l.Stor
 
 // Load implements Local.
 func (l *ContactsLocal) Load(ctx context.Context, tx *store.Tx, id string) (reconcile.LocalRecord, error) {
-	c, err := l.reads(tx).GetContact(ctx, l.Viewer, id)
+	st := l.reads(tx)
+	c, err := st.GetContact(ctx, l.Viewer, id)
 	if errors.Is(err, store.ErrNotFound) {
 		return reconcile.LocalRecord{}, nil
 	}
 	if err != nil {
 		return reconcile.LocalRecord{}, err
 	}
-	return l.record(c), nil
+	photos, err := l.photos(ctx, st, []crm.Contact{*c})
+	if err != nil {
+		return reconcile.LocalRecord{}, err
+	}
+	return l.record(c, photos), nil
 }
 
-func (l *ContactsLocal) record(c *crm.Contact) reconcile.LocalRecord {
-	rec := reconcile.LocalRecord{Exists: true, Fields: reconcile.ContactFields(c), Modified: c.UpdatedAt}
-	for _, t := range c.Tags {
-		if t.ID == l.TagID {
-			rec.InScope = true
+// photos reads the photos of those of cs that have one.
+func (l *ContactsLocal) photos(ctx context.Context, st *store.Store, cs []crm.Contact) (map[string]*crm.Photo, error) {
+	var ids []string
+	for i := range cs {
+		if cs[i].Photo != nil {
+			ids = append(ids, cs[i].ID)
 		}
+	}
+	if len(ids) == 0 {
+		return nil, nil
+	}
+	return st.ContactPhotos(ctx, l.Viewer, ids)
+}
+
+func (l *ContactsLocal) record(c *crm.Contact, photos map[string]*crm.Photo) reconcile.LocalRecord {
+	rec := reconcile.LocalRecord{Exists: true, Fields: reconcile.ContactFields(c), Modified: c.UpdatedAt}
+	var cats []string
+	for _, t := range c.Tags {
+		switch {
+		case t.ID == l.TagID:
+			rec.InScope = true
+		case t.Kind == crm.TagPersonal:
+			cats = append(cats, t.Name)
+		}
+	}
+	if v := reconcile.EncodeCategories(cats); v != "" {
+		rec.Fields[reconcile.FieldCategories] = v
+	}
+	if p := photos[c.ID]; p != nil {
+		rec.Fields[reconcile.FieldPhoto] = reconcile.EncodePhoto(p.Type, p.Data)
 	}
 	return rec
 }
@@ -56,9 +91,13 @@ func (l *ContactsLocal) LoadMany(ctx context.Context, ids []string) (map[string]
 	if err != nil {
 		return nil, err
 	}
+	photos, err := l.photos(ctx, l.Store, cs)
+	if err != nil {
+		return nil, err
+	}
 	out := make(map[string]reconcile.LocalRecord, len(ids))
 	for i := range cs {
-		out[cs[i].ID] = l.record(&cs[i])
+		out[cs[i].ID] = l.record(&cs[i], photos)
 	}
 	for _, id := range ids {
 		if _, ok := out[id]; !ok {
@@ -123,10 +162,17 @@ func (ca *companyAccounts) link(ctx context.Context, c *crm.Contact) error {
 	return nil
 }
 
-// Create implements Local: the contact is the viewer's and carries the tag.
+// Create implements Local: the contact is the viewer's and carries the
+// tag, and the viewer's personal tags of its categories.
 func (l *ContactsLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fields) (string, error) {
-	c := &crm.Contact{Tags: []crm.TagRef{{ID: l.TagID}}}
-	reconcile.ApplyContactFields(c, f, reconcile.ContactFieldNames)
+	tags, err := l.categoryTags(ctx, tx, f)
+	if err != nil {
+		return "", err
+	}
+	c, err := l.newContact(f, tags)
+	if err != nil {
+		return "", err
+	}
 	if err := l.companies(tx).link(ctx, c); err != nil {
 		return "", err
 	}
@@ -136,14 +182,67 @@ func (l *ContactsLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fi
 	return c.ID, nil
 }
 
+// newContact is the contact a remote item makes, its categories' tags
+// found in tags (by folded name).
+func (l *ContactsLocal) newContact(f reconcile.Fields, tags map[string]string) (*crm.Contact, error) {
+	c := &crm.Contact{Tags: []crm.TagRef{{ID: l.TagID}}}
+	reconcile.ApplyContactFields(c, f, reconcile.ContactFieldNames)
+	for _, name := range reconcile.DecodeCategories(f[reconcile.FieldCategories]) {
+		if id := tags[crm.Fold(name)]; id != "" && id != l.TagID {
+			c.Tags = append(c.Tags, crm.TagRef{ID: id})
+		}
+	}
+	edit, err := photoEdit(f)
+	if err != nil {
+		return nil, err
+	}
+	if len(edit.Data) > 0 {
+		c.PhotoEdit = edit
+	}
+	return c, nil
+}
+
+// photoEdit is the crm.Contact.PhotoEdit that makes a contact's photo
+// f's. A photo value without its bytes (or a malformed one) is an error:
+// it must never clear the photo.
+func photoEdit(f reconcile.Fields) (*crm.Photo, error) {
+	v := f[reconcile.FieldPhoto]
+	if v == "" {
+		return &crm.Photo{}, nil
+	}
+	_, data, ok := reconcile.DecodePhoto(v)
+	if !ok {
+		return nil, errors.New("contact photo: value without its data")
+	}
+	return &crm.Photo{Data: data}, nil
+}
+
+// categoryTags finds (or makes) the viewer's personal tags of the
+// categories of fs, by folded name.
+func (l *ContactsLocal) categoryTags(ctx context.Context, tx *store.Tx, fs ...reconcile.Fields) (map[string]string, error) {
+	var names []string
+	for _, f := range fs {
+		names = append(names, reconcile.DecodeCategories(f[reconcile.FieldCategories])...)
+	}
+	if len(names) == 0 {
+		return nil, nil
+	}
+	return tx.EnsurePersonalTags(ctx, l.Viewer, names)
+}
+
 // CreateMany implements reconcile.BulkCreator: Create for a page of new
 // contacts, in a few multi-row statements.
 func (l *ContactsLocal) CreateMany(ctx context.Context, tx *store.Tx, fs []reconcile.Fields) ([]string, error) {
 	cs := make([]*crm.Contact, len(fs))
 	ca := l.companies(tx)
+	tags, err := l.categoryTags(ctx, tx, fs...)
+	if err != nil {
+		return nil, err
+	}
 	for i, f := range fs {
-		cs[i] = &crm.Contact{Tags: []crm.TagRef{{ID: l.TagID}}}
-		reconcile.ApplyContactFields(cs[i], f, reconcile.ContactFieldNames)
+		if cs[i], err = l.newContact(f, tags); err != nil {
+			return nil, err
+		}
 		if err := ca.link(ctx, cs[i]); err != nil {
 			return nil, err
 		}
@@ -170,8 +269,62 @@ func (l *ContactsLocal) Update(ctx context.Context, tx *store.Tx, id string, f r
 			return err
 		}
 	}
+	if slices.Contains(names, reconcile.FieldPhoto) {
+		if c.PhotoEdit, err = photoEdit(f); err != nil {
+			return err
+		}
+	}
+	had := c.Tags
 	c.Tags, c.Access = nil, nil // leave as they are
-	return tx.UpdateContact(ctx, l.Viewer, c, c.Version)
+	if err := tx.UpdateContact(ctx, l.Viewer, c, c.Version); err != nil {
+		return err
+	}
+	if !slices.Contains(names, reconcile.FieldCategories) {
+		return nil
+	}
+	return l.setCategories(ctx, tx, id, had, f)
+}
+
+// setCategories makes the viewer's personal tags on contact id (had, but
+// the binding's tag) those of f's categories.
+func (l *ContactsLocal) setCategories(ctx context.Context, tx *store.Tx, id string, had []crm.TagRef, f reconcile.Fields) error {
+	want := map[string]bool{}
+	var missing []string
+	for _, name := range reconcile.DecodeCategories(f[reconcile.FieldCategories]) {
+		want[crm.Fold(name)] = true
+	}
+	have := map[string]bool{}
+	for _, t := range had {
+		if t.ID == l.TagID || t.Kind != crm.TagPersonal {
+			continue
+		}
+		name, _ := reconcile.NormalizeCategory(t.Name)
+		if key := crm.Fold(name); want[key] {
+			have[key] = true
+		} else if err := tx.SetTag(ctx, l.Viewer, store.EntityContact, id, t.ID, false); err != nil {
+			return err
+		}
+	}
+	for _, name := range reconcile.DecodeCategories(f[reconcile.FieldCategories]) {
+		if !have[crm.Fold(name)] {
+			missing = append(missing, name)
+		}
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	tags, err := tx.EnsurePersonalTags(ctx, l.Viewer, missing)
+	if err != nil {
+		return err
+	}
+	for _, name := range missing {
+		if tid := tags[crm.Fold(name)]; tid != "" && tid != l.TagID {
+			if err := tx.SetTag(ctx, l.Viewer, store.EntityContact, id, tid, true); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // Reenter implements Local: a contact back in the remote group gets the

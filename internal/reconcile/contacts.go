@@ -1,6 +1,10 @@
 package reconcile
 
 import (
+	"crypto/sha256"
+	"encoding/base64"
+	"encoding/hex"
+	"slices"
 	"strings"
 
 	"github.com/tandem-crm/tandem/internal/crm"
@@ -22,6 +26,14 @@ const (
 	// applied, it is the stated company, and the Tandem side links the
 	// account by SPEC §3's company rule (crmsync).
 	FieldCompany = "company"
+	// FieldPhoto is the contact's picture, EncodePhoto's form. It is a
+	// blob field (see blobFields): compared by its hash, and a link's
+	// base keeps the hash alone.
+	FieldPhoto = "photo"
+	// FieldCategories are the contact's categories (a vCard's CATEGORIES;
+	// in Tandem the syncing user's personal tags), EncodeCategories' form:
+	// a set, so that their order never reads as a change.
+	FieldCategories = "categories"
 )
 
 // Lists are encoded one entry a line, "value|kind|primary", primary first
@@ -102,6 +114,80 @@ func DecodeAddresses(s string) []crm.Address {
 	}
 	return out
 }
+
+// EncodePhoto renders a photo as a blob value: its head, "<content type>
+// sha256:<hex of data>", a line break, then data in standard base64. Two
+// photos are the same when their heads are (sameValue), so a merge never
+// compares the bytes and a link's base keeps the head only. "" for none.
+func EncodePhoto(contentType string, data []byte) string {
+	if len(data) == 0 {
+		return ""
+	}
+	return PhotoHead(contentType, data) + "\n" + base64.StdEncoding.EncodeToString(data)
+}
+
+// PhotoHead is the head of EncodePhoto's value.
+func PhotoHead(contentType string, data []byte) string {
+	sum := sha256.Sum256(data)
+	return contentType + " sha256:" + hex.EncodeToString(sum[:])
+}
+
+// DecodePhoto parses EncodePhoto. ok is false for a value without its
+// data (a link's base holds the head alone) or a malformed one: such a
+// value must never be written as a photo.
+func DecodePhoto(s string) (contentType string, data []byte, ok bool) {
+	head, payload, found := strings.Cut(s, "\n")
+	if !found {
+		return "", nil, false
+	}
+	data, err := base64.StdEncoding.DecodeString(payload)
+	if err != nil || len(data) == 0 {
+		return "", nil, false
+	}
+	ct, _, _ := strings.Cut(head, " ")
+	if PhotoHead(ct, data) != head {
+		return "", nil, false
+	}
+	return ct, data, true
+}
+
+// NormalizeCategory is a category as Tandem keeps one (a tag's name):
+// trimmed, with line breaks and runs of spaces made one space. ok is false
+// for one Tandem cannot keep as a tag (empty, too long, control
+// characters: what crm.Tag.Validate refuses); a codec leaves such
+// categories where they are.
+func NormalizeCategory(s string) (string, bool) {
+	s = strings.Join(strings.Fields(s), " ")
+	t := crm.Tag{Name: s}
+	t.Normalize()
+	return s, s != "" && t.Validate() == nil
+}
+
+// EncodeCategories renders categories as a set: normalized, one per
+// folded spelling (the first wins), sorted by folded name, one a line.
+// Categories NormalizeCategory refuses are left out.
+func EncodeCategories(cs []string) string {
+	seen := map[string]bool{}
+	var out []string
+	for _, c := range cs {
+		c, ok := NormalizeCategory(c)
+		if !ok || seen[crm.Fold(c)] {
+			continue
+		}
+		seen[crm.Fold(c)] = true
+		out = append(out, c)
+	}
+	slices.SortFunc(out, func(a, b string) int {
+		if c := strings.Compare(crm.Fold(a), crm.Fold(b)); c != 0 {
+			return c
+		}
+		return strings.Compare(a, b)
+	})
+	return strings.Join(out, "\n")
+}
+
+// DecodeCategories parses EncodeCategories.
+func DecodeCategories(s string) []string { return splitLines(s) }
 
 func primaryFirst(n int, primary func(int) bool) []int {
 	idx := make([]int, 0, n)
@@ -192,6 +278,8 @@ func ApplyContactFields(c *crm.Contact, f Fields, names []string) {
 	}
 }
 
-// ContactFieldNames lists every contact field.
+// ContactFieldNames lists every contact field ApplyContactFields sets.
+// The photo and the categories are not among them: they are no part of
+// crm.Contact's own row, and the Tandem side (crmsync) writes them apart.
 var ContactFieldNames = []string{FieldGivenName, FieldMiddleName, FieldFamilyName, FieldName, FieldJobTitle, FieldEmails,
 	FieldPhones, FieldNotes, FieldBirthday, FieldAddresses, FieldCompany}

@@ -961,6 +961,7 @@ func (r *run) reenterLocal(ctx context.Context, tx *store.Tx, link *store.Link, 
 // link's base, applies the result locally, makes the link live, and queues
 // the remote write when the remote side lacks local changes.
 func (r *run) merge(ctx context.Context, tx *store.Tx, link *store.Link, lr LocalRecord, it Item) error {
+	it = carry(it, lr.Fields)
 	base := decodeFields(link.Base)
 	merged, toLocal, toRemote, conflicts := Merge(base, lr.Fields, it.Fields, lr.Modified, it.Modified)
 	if len(conflicts) > 0 {
@@ -1057,6 +1058,20 @@ func setField(f Fields, k, v string) {
 		return
 	}
 	f[k] = v
+}
+
+// withPayloads fills the blob fields of a link's base, which keeps their
+// heads alone, from the local record: an item written again from its base
+// (Restore) needs the photo itself. When the record's photo is another
+// one, that one is the best there is: the item then holds what the record
+// does, and the merge that follows finds nothing to change.
+func withPayloads(base, local Fields) Fields {
+	for k := range blobFields {
+		if v, ok := base[k]; ok && v == blobHead(v) {
+			setField(base, k, local[k])
+		}
+	}
+	return base
 }
 
 // pendingOrigin is the change-log origin of a remote write a binding
@@ -1175,16 +1190,22 @@ func (r *run) createRemote(ctx context.Context, id string, f Fields, marker stri
 // remote changed what we sent (it normalizes: Google splits a full name
 // into parts), in which case no etag, so absorb merges the difference.
 func (r *run) etagUnless(f Fields, it Item) string {
-	if it.Fields == nil || it.Fields.Equal(f) {
+	if !changedInWrite(f, it) {
 		return it.ETag
 	}
 	return ""
 }
 
+// changedInWrite reports whether it, the item as a write of f left it,
+// reads otherwise than f (the fields it does not carry aside).
+func changedInWrite(f Fields, it Item) bool {
+	return it.Fields != nil && !carry(it, f).Fields.Equal(f)
+}
+
 // absorb takes what the remote changed in a write we made back into the
 // local record, so both sides agree without another round trip.
 func (r *run) absorb(ctx context.Context, sent Fields, it Item) error {
-	if it.Fields == nil || it.Fields.Equal(sent) {
+	if !changedInWrite(sent, it) {
 		return nil
 	}
 	return r.applyItems(ctx, []Item{it}, false)
@@ -1246,6 +1267,7 @@ func (r *run) updateRemote(ctx context.Context, link *store.Link, f Fields, conf
 			if lerr != nil {
 				return lerr
 			}
+			remote = carry(remote, lr.Fields)
 			merged, toLocal, toRemote, cs := Merge(decodeFields(cur.Base), lr.Fields, remote.Fields, lr.Modified, remote.Modified)
 			toLocal, _, reverted, why := revertLocked(lr, merged, toLocal, toRemote)
 			if len(reverted) > 0 {
@@ -1345,7 +1367,7 @@ func (r *run) unlink(ctx context.Context, tx *store.Tx, l *store.Link, recordGon
 // item is put back into the collection and merged against the kept base;
 // an item gone for good makes a new one.
 func (r *run) restoreRemote(ctx context.Context, link *store.Link, lr LocalRecord) error {
-	it, err := r.conn.Restore(ctx, link.RemoteID, decodeFields(link.Base))
+	it, err := r.conn.Restore(ctx, link.RemoteID, withPayloads(decodeFields(link.Base), lr.Fields))
 	if errors.Is(err, ErrRemoteNotFound) {
 		if err := r.inTx(ctx, func(tx *store.Tx) error {
 			if err := tx.DeleteLink(ctx, r.b.ID, link.LocalID); err != nil {
@@ -1396,7 +1418,7 @@ func names(f Fields) []string {
 func changedNames(a, b Fields) []string {
 	var out []string
 	for _, k := range names(unionFields(a, b)) {
-		if a[k] != b[k] {
+		if !sameValue(k, a[k], b[k]) {
 			out = append(out, k)
 		}
 	}

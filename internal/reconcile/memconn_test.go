@@ -31,6 +31,9 @@ type memConn struct {
 	preconditionNext bool            // the next Update sees a concurrent remote edit first
 	updates, deletes int
 	restores         int
+	// notCarried are fields the remote side does not sync (Google's
+	// photos): its items never hold them, whatever is written.
+	notCarried []string
 }
 
 type memItem struct {
@@ -149,8 +152,12 @@ func (m *memConn) item(it *memItem) reconcile.Item {
 	if it.problem != "" {
 		return reconcile.Item{RemoteID: it.id, ETag: it.etag, Problem: it.problem}
 	}
-	return reconcile.Item{RemoteID: it.id, ETag: it.etag, Marker: it.marker, Identity: it.identity, Deleted: it.deleted,
-		Modified: it.modified, Fields: it.fields.Clone()}
+	out := reconcile.Item{RemoteID: it.id, ETag: it.etag, Marker: it.marker, Identity: it.identity, Deleted: it.deleted,
+		Modified: it.modified, Fields: it.fields.Clone(), NotCarried: m.notCarried}
+	for _, k := range m.notCarried {
+		delete(out.Fields, k)
+	}
+	return out
 }
 
 // remoteBreak makes an item unreadable (problem != "") or readable again.

@@ -294,7 +294,7 @@ func (r *run) createMany(ctx context.Context, bw BatchWriter, recs []pushRec) er
 				ETag: r.etagUnless(f, it), Identity: it.Identity, Marker: items[i].Marker, Base: encodeFields(f),
 				BaseAt: time.Now()})
 			entries = append(entries, r.entry(f, recs[i].id, it.RemoteID, "remote", "create", names(f), ReasonCreatedLocally))
-			if it.Fields != nil && !it.Fields.Equal(f) {
+			if changedInWrite(f, it) {
 				absorb = append(absorb, it)
 			}
 		}
@@ -356,7 +356,7 @@ func (r *run) updateMany(ctx context.Context, bw BatchWriter, recs []pushRec) er
 			links = append(links, &nl)
 			entries = append(entries, r.entry(f, link.LocalID, link.RemoteID, "remote", "update",
 				changedNames(decodeFields(link.Base), f), ReasonChangedLocally))
-			if it.Fields != nil && !it.Fields.Equal(f) {
+			if changedInWrite(f, it) {
 				absorb = append(absorb, it)
 			}
 		}

@@ -172,7 +172,7 @@ var fieldLabels = map[string]map[string]string{
 		FieldJobTitle: "contact.field.job_title", FieldEmails: "contact.field.emails",
 		FieldPhones: "contact.field.phones", FieldNotes: "contact.field.notes",
 		FieldBirthday: "contact.field.birthday", FieldAddresses: "contact.field.addresses",
-		FieldCompany: "contact.field.company",
+		FieldCompany: "contact.field.company", FieldPhoto: "contact.field.photo", FieldCategories: "contact.field.tags",
 	},
 	store.EntityActivity: {
 		FieldTitle: "activity.field.title", FieldDescription: "activity.field.description",

@@ -71,7 +71,7 @@ func TestReasonsAndFieldsTranslated(t *testing.T) {
 				t.Errorf("%s: no words for reason %q", l, c)
 			}
 		}
-		for entity, fields := range map[string][]string{store.EntityContact: ContactFieldNames, store.EntityActivity: EventFieldNames,
+		for entity, fields := range map[string][]string{store.EntityContact: append([]string{FieldPhoto, FieldCategories}, ContactFieldNames...), store.EntityActivity: EventFieldNames,
 			store.EntityActivity + " (task)": TaskFieldNames} {
 			entity, _, _ = strings.Cut(entity, " ")
 			for _, f := range fields {

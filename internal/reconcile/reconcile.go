@@ -94,6 +94,7 @@ import (
 	"encoding/json"
 	"errors"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -103,19 +104,57 @@ import (
 // means "empty".
 type Fields map[string]string
 
-// Equal reports whether two records hold the same values.
+// Equal reports whether two records hold the same values (blob fields
+// compared by their heads).
 func (f Fields) Equal(g Fields) bool {
 	for k, v := range f {
-		if g[k] != v {
+		if !sameValue(k, g[k], v) {
 			return false
 		}
 	}
 	for k, v := range g {
-		if f[k] != v {
+		if !sameValue(k, f[k], v) {
 			return false
 		}
 	}
 	return true
+}
+
+// blobFields hold values too large to compare or keep twice (a photo):
+// "<head>\n<payload>", where the head names the payload (its type and
+// hash). They are compared by head, and a link's base keeps the head
+// alone; the payload comes from the side that has it (a merge takes a
+// value from the local or the remote record, never from the base).
+var blobFields = map[string]bool{FieldPhoto: true}
+
+// blobHead is the head of a blob value (all of a head-only one).
+func blobHead(v string) string {
+	head, _, _ := strings.Cut(v, "\n")
+	return head
+}
+
+// sameValue reports whether a and b are the same value of field k.
+func sameValue(k, a, b string) bool {
+	return a == b || blobFields[k] && blobHead(a) == blobHead(b)
+}
+
+// SameValue reports whether a and b are the same value of field k, as the
+// engine compares them: a photo by its hash.
+func SameValue(k, a, b string) bool { return sameValue(k, a, b) }
+
+// carry gives the fields it does not carry (Item.NotCarried) the values
+// of ref, the record it is compared with, so that they read as unchanged
+// on the remote side whatever ref holds.
+func carry(it Item, ref Fields) Item {
+	if len(it.NotCarried) == 0 || it.Fields == nil {
+		return it
+	}
+	f := it.Fields.Clone()
+	for _, k := range it.NotCarried {
+		setField(f, k, ref[k])
+	}
+	it.Fields = f
+	return it
 }
 
 // Clone returns a copy of f (never nil).
@@ -127,7 +166,19 @@ func (f Fields) Clone() Fields {
 	return out
 }
 
+// encodeFields renders f for a link's base: blob fields by their heads.
 func encodeFields(f Fields) string {
+	for k := range blobFields {
+		if v, ok := f[k]; ok && v != blobHead(v) {
+			f = f.Clone()
+			for k := range blobFields {
+				if v, ok := f[k]; ok {
+					f[k] = blobHead(v)
+				}
+			}
+			break
+		}
+	}
 	b, _ := json.Marshal(f) // map keys are sorted: the encoding is canonical
 	return string(b)
 }
@@ -154,6 +205,14 @@ type Item struct {
 	// leaves its link as it was (the next change of the item is read
 	// again) and journals the problem on the linked record.
 	Problem string
+	// NotCarried names fields the item holds no value of for Tandem: a
+	// field its provider does not sync (Google's photos), or one this
+	// item keeps in a form Tandem does not take (a vCard's PHOTO that is
+	// a link). The engine reads them as equal to the linked record's, so
+	// they change on neither side: never cleared because the remote side
+	// lacks them, and never written to it (the connector leaves them as
+	// they are whatever it is sent).
+	NotCarried []string
 }
 
 // Page is one page of a listing.
@@ -245,12 +304,12 @@ func Merge(base, local, remote Fields, localAt, remoteAt time.Time) (merged Fiel
 	for _, k := range names {
 		b, l, r := base[k], local[k], remote[k]
 		switch {
-		case l == r:
+		case sameValue(k, l, r):
 			merged[k] = l
-		case l == b:
+		case sameValue(k, l, b):
 			merged[k] = r
 			toLocal = append(toLocal, k)
-		case r == b:
+		case sameValue(k, r, b):
 			merged[k] = l
 			toRemote = append(toRemote, k)
 		default:

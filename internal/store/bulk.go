@@ -138,6 +138,9 @@ func (s *Store) createContacts(ctx context.Context, q querier, v access.Viewer, 
 		account_id, notes, owner_id, sort_name, search, created_at, updated_at, version, company, birthday)`, 17, rows); err != nil {
 		return fmt.Errorf("insert contacts: %w", err)
 	}
+	if err := s.insertPhotos(ctx, q, cs); err != nil {
+		return err
+	}
 	if err := s.insertRows(ctx, q, `INSERT INTO contact_emails (contact_id, position, address, address_fold, kind, is_primary)`,
 		6, emails); err != nil {
 		return fmt.Errorf("insert emails: %w", err)

@@ -67,7 +67,25 @@ func (s *Store) createContact(ctx context.Context, tx querier, v access.Viewer, 
 	if err != nil {
 		return fmt.Errorf("insert contact: %w", err)
 	}
+	if err := s.editPhoto(ctx, tx, c); err != nil {
+		return err
+	}
 	return s.writeContactParts(ctx, tx, v, c, EntityContact, "create")
+}
+
+// editPhoto applies c.PhotoEdit within a write of c.
+func (s *Store) editPhoto(ctx context.Context, q querier, c *crm.Contact) error {
+	if c.PhotoEdit == nil {
+		return nil
+	}
+	if _, err := s.writePhoto(ctx, q, c.ID, c.PhotoEdit); err != nil {
+		return err
+	}
+	c.Photo = nil
+	if p := c.PhotoEdit; len(p.Data) > 0 {
+		c.Photo = &crm.Photo{Type: p.Type, ETag: p.ETag, UpdatedAt: p.UpdatedAt}
+	}
+	return nil
 }
 
 // writeContactParts replaces emails, phones, addresses, tags and grants
@@ -137,6 +155,9 @@ func (s *Store) updateContact(ctx context.Context, tx querier, v access.Viewer, 
 	if err != nil {
 		return fmt.Errorf("update contact: %w", err)
 	}
+	if err := s.editPhoto(ctx, tx, c); err != nil {
+		return err
+	}
 	return s.writeContactParts(ctx, tx, v, c, EntityContact, "update")
 }
 
@@ -158,22 +179,31 @@ func (s *Store) deleteContact(ctx context.Context, tx querier, v access.Viewer, 
 	return s.logChange(ctx, tx, EntityContact, id, "delete", v.UserID)
 }
 
+// contactColumns are read FROM contactFrom. The photo is described, never
+// read: its bytes stay out of every list and batch (ContactPhoto).
 const contactColumns = `c.id, c.name, c.given_name, c.middle_name, c.family_name, c.job_title, c.type,
 	COALESCE(c.account_id, ''), COALESCE(a.name, ''), c.notes, c.owner_id, c.created_at, c.updated_at, c.version,
-	c.company, c.birthday`
+	c.company, c.birthday, COALESCE(p.content_type, ''), COALESCE(p.etag, ''), COALESCE(p.updated_at, 0)`
+
+const contactFrom = `contacts c LEFT JOIN accounts a ON a.id = c.account_id LEFT JOIN contact_photos p ON p.contact_id = c.id`
 
 func scanContact(rows rowScanner) (crm.Contact, error) {
 	var c crm.Contact
-	var created, updated int64
+	var created, updated, photoAt int64
+	var photoType, photoETag string
 	err := rows.Scan(&c.ID, &c.Name, &c.GivenName, &c.MiddleName, &c.FamilyName, &c.JobTitle, &c.Type,
-		&c.AccountID, &c.AccountName, &c.Notes, &c.OwnerID, &created, &updated, &c.Version, &c.Company, &c.Birthday)
+		&c.AccountID, &c.AccountName, &c.Notes, &c.OwnerID, &created, &updated, &c.Version, &c.Company, &c.Birthday,
+		&photoType, &photoETag, &photoAt)
 	c.CreatedAt, c.UpdatedAt = crm.FromMicros(created), crm.FromMicros(updated)
+	if photoETag != "" {
+		c.Photo = &crm.Photo{Type: photoType, ETag: photoETag, UpdatedAt: crm.FromMicros(photoAt)}
+	}
 	return c, err
 }
 
 // GetContact returns one contact the viewer may read, with its parts.
 func (s *Store) GetContact(ctx context.Context, v access.Viewer, id string) (*crm.Contact, error) {
-	row := s.r.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM contacts c LEFT JOIN accounts a ON a.id = c.account_id
+	row := s.r.QueryRowContext(ctx, `SELECT `+contactColumns+` FROM `+contactFrom+`
 		WHERE c.id = $1 AND `+canRead("c", "$2"), id, v.UserID)
 	c, err := scanContact(row)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -195,7 +225,7 @@ func (s *Store) GetContact(ctx context.Context, v access.Viewer, id string) (*cr
 func (s *Store) GetContacts(ctx context.Context, v access.Viewer, ids []string) ([]crm.Contact, error) {
 	var out []crm.Contact
 	err := inChunks(ids, func(ids []string) error {
-		rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts c LEFT JOIN accounts a ON a.id = c.account_id
+		rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM `+contactFrom+`
 			WHERE c.id IN (`+params(2, len(ids))+`) AND `+canRead("c", "$1"), append([]any{v.UserID}, anySlice(ids)...)...)
 		if err != nil {
 			return fmt.Errorf("get contacts: %w", err)
@@ -251,7 +281,7 @@ func (s *Store) ListContacts(ctx context.Context, v access.Viewer, f ContactFilt
 	}
 	qb.after("c.sort_name", "c.id", cur)
 	limit := f.limit()
-	rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM contacts c LEFT JOIN accounts a ON a.id = c.account_id
+	rows, err := s.r.QueryContext(ctx, `SELECT `+contactColumns+` FROM `+contactFrom+`
 		WHERE `+qb.where()+` ORDER BY c.sort_name, c.id LIMIT `+qb.arg(limit+1), qb.args...)
 	if err != nil {
 		return nil, "", fmt.Errorf("list contacts: %w", err)

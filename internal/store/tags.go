@@ -144,3 +144,62 @@ func (s *Store) ListTags(ctx context.Context, v access.Viewer, kind string) ([]c
 	}
 	return out, rows.Err()
 }
+
+// EnsurePersonalTags returns the viewer's personal tags named names, by
+// folded name, creating the ones they do not have: sync maps a remote
+// contact's categories to them. Names are matched as SaveTag keeps them
+// unique (folded); a new tag takes the first spelling given.
+func (t *Tx) EnsurePersonalTags(ctx context.Context, v access.Viewer, names []string) (map[string]string, error) {
+	out := map[string]string{}
+	var folds []string
+	want := map[string]string{} // fold → spelling
+	for _, n := range names {
+		tag := crm.Tag{Name: n}
+		tag.Normalize()
+		if err := tag.Validate(); err != nil {
+			return nil, err
+		}
+		f := crm.Fold(tag.Name)
+		if _, ok := want[f]; !ok {
+			want[f] = tag.Name
+			folds = append(folds, f)
+		}
+	}
+	if len(folds) == 0 {
+		return out, nil
+	}
+	err := inChunks(folds, func(chunk []string) error {
+		rows, err := t.q.QueryContext(ctx, `SELECT id, name_fold FROM tags WHERE kind = 'personal' AND owner_id = $1
+			AND name_fold IN (`+params(2, len(chunk))+`)`, append([]any{v.UserID}, anySlice(chunk)...)...)
+		if err != nil {
+			return fmt.Errorf("find personal tags: %w", err)
+		}
+		defer rows.Close()
+		for rows.Next() {
+			var id, f string
+			if err := rows.Scan(&id, &f); err != nil {
+				return err
+			}
+			out[f] = id
+		}
+		return rows.Err()
+	})
+	if err != nil {
+		return nil, err
+	}
+	for _, f := range folds {
+		if out[f] != "" {
+			continue
+		}
+		tag := crm.Tag{Name: want[f], Kind: crm.TagPersonal}
+		tag.Normalize()
+		tag.ID, tag.OwnerID, tag.CreatedAt = newID(), v.UserID, crm.Now()
+		if _, err := t.q.ExecContext(ctx, `INSERT INTO tags (id, name, name_fold, kind, color, owner_id, created_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7)`, tag.ID, tag.Name, f, tag.Kind, tag.Color, tag.OwnerID,
+			crm.Micros(tag.CreatedAt)); err != nil {
+			return nil, fmt.Errorf("create personal tag: %w", err)
+		}
+		out[f] = tag.ID
+	}
+	return out, nil
+}

@@ -31,6 +31,9 @@ type Decoded struct {
 	Fields   reconcile.Fields
 	Modified time.Time // REV / LAST-MODIFIED / DTSTAMP; zero if none
 	Warnings []string
+	// NotCarried are fields the object holds in a form Tandem does not
+	// take (reconcile.Item.NotCarried); Encode leaves them as they are.
+	NotCarried []string
 }
 
 // MarkerProperty carries the engine's marker in objects Tandem creates, so

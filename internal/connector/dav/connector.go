@@ -218,7 +218,7 @@ func (cc *CollectionConnector) item(o Object) reconcile.Item {
 	for _, w := range d.Warnings {
 		cc.opt.Log.Info("dav: object read with a warning", "href", o.Href, "warning", w)
 	}
-	it.Identity, it.Marker, it.Modified, it.Fields = d.UID, d.Marker, d.Modified, d.Fields
+	it.Identity, it.Marker, it.Modified, it.Fields, it.NotCarried = d.UID, d.Marker, d.Modified, d.Fields, d.NotCarried
 	if cc.opt.Window != nil && !cc.opt.Window(d.Fields) {
 		it.Deleted = true // outside the window: as if not listed
 	}

@@ -31,8 +31,9 @@ package dav
 // edited address keeps its line's group (Apple's item1.EMAIL with its
 // item1.X-ABLabel) and unknown parameters, and a removed one takes its
 // group's label with it. An edited ADR rewrites only the components that
-// changed. PHOTO, CATEGORIES, X- properties and anything else Tandem does
-// not model are never touched. REV is set to the codec's clock when
+// changed. PHOTO and CATEGORIES are patched as vcard_media.go says; X-
+// properties and anything else Tandem does not model are never touched.
+// REV is set to the codec's clock when
 // anything changed. New cards are vCard 3.0 (the
 // version every server and client reads: iCloud, Radicale, Nextcloud,
 // Android) with VERSION, PRODID, UID, FN, N and X-TANDEM-MARKER.
@@ -66,6 +67,12 @@ type cardDoc struct {
 	phones   []listLine
 	adrs     []listLine
 	warnings []string
+	// notCarried are the fields the card holds in a form Tandem does not
+	// take (a PHOTO that is a link): reconcile.Item.NotCarried.
+	notCarried []string
+	// photoTruncated: the PHOTO not carried is a data: URI without its
+	// data, which Tandem writes over (vcard_media.go).
+	photoTruncated bool
 }
 
 // listLine is an EMAIL, TEL or ADR line with the entry it holds.
@@ -89,7 +96,8 @@ func (c VCardCodec) Decode(raw []byte) (Decoded, error) {
 	if err != nil {
 		return Decoded{}, err
 	}
-	return Decoded{UID: cd.uid, Marker: cd.marker, Fields: cd.fields, Modified: cd.rev(), Warnings: cd.warnings}, nil
+	return Decoded{UID: cd.uid, Marker: cd.marker, Fields: cd.fields, Modified: cd.rev(), Warnings: cd.warnings,
+		NotCarried: cd.notCarried}, nil
 }
 
 func readCard(raw []byte) (*cardDoc, error) {
@@ -159,6 +167,8 @@ func readCard(raw []byte) (*cardDoc, error) {
 	}
 	f[reconcile.FieldEmails] = reconcile.EncodeEmails(es)
 	f[reconcile.FieldPhones] = reconcile.EncodePhones(ps)
+	cd.readPhoto()
+	cd.readCategories()
 	for k, v := range f {
 		if v == "" {
 			delete(f, k)
@@ -394,7 +404,7 @@ func (c VCardCodec) Encode(raw []byte, f reconcile.Fields, uid, marker string) (
 	}
 	e := newEditor(cd.d)
 	card, old := cd.card, cd.fields
-	diff := func(n string) bool { return f[n] != old[n] }
+	diff := func(n string) bool { return !reconcile.SameValue(n, f[n], old[n]) }
 	if cd.uid == "" && uid != "" {
 		// CardDAV requires a UID (RFC 6352 §5.1); one the caller knows the
 		// card by is better than none.
@@ -485,6 +495,14 @@ func (c VCardCodec) Encode(raw []byte, f reconcile.Fields, uid, marker string) (
 				}
 				return reconcile.EncodeAddresses(xs)
 			})
+	}
+	if diff(reconcile.FieldPhoto) {
+		if err := cd.writePhoto(e, f[reconcile.FieldPhoto]); err != nil {
+			return nil, err
+		}
+	}
+	if diff(reconcile.FieldCategories) {
+		cd.writeCategories(e, f[reconcile.FieldCategories])
 	}
 	if !e.changed() {
 		return copyBytes(raw), nil

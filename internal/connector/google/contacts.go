@@ -218,8 +218,15 @@ func (c *Contacts) item(p *people.Person) reconcile.Item {
 		return it
 	}
 	it.Fields = PersonFields(p)
+	it.NotCarried = notCarried
 	return it
 }
+
+// notCarried are the contact fields the connector does not sync: a
+// person's photo is a URL to fetch and takes a call of its own to change,
+// and Google's counterpart of categories, contact groups, is what scopes
+// the binding. The engine keeps Tandem's values of them as they are.
+var notCarried = []string{reconcile.FieldPhoto, reconcile.FieldCategories}
 
 // PersonFields maps a person to contact fields.
 func PersonFields(p *people.Person) reconcile.Fields {

@@ -97,6 +97,9 @@ func (a *API) Routes(mux *http.ServeMux, auth Authenticator) {
 	h("GET /api/v1/contacts/{id}", a.getContact)
 	h("PATCH /api/v1/contacts/{id}", a.patchContact)
 	h("DELETE /api/v1/contacts/{id}", a.deleteContact)
+	h("GET /api/v1/contacts/{id}/photo", a.getContactPhoto)
+	h("PUT /api/v1/contacts/{id}/photo", a.putContactPhoto)
+	h("DELETE /api/v1/contacts/{id}/photo", a.deleteContactPhoto)
 
 	h("GET /api/v1/accounts", a.listAccounts)
 	h("POST /api/v1/accounts", a.createAccount)

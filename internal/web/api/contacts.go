@@ -117,6 +117,7 @@ type contactOut struct {
 	Addresses   []addressJSON `json:"addresses"`
 	Tags        []tagOut      `json:"tags"`
 	Access      []grantJSON   `json:"access"`
+	Photo       *photoJSON    `json:"photo"`
 	OwnerID     string        `json:"owner_id"`
 	CreatedAt   time.Time     `json:"created_at"`
 	UpdatedAt   time.Time     `json:"updated_at"`
@@ -135,7 +136,7 @@ func contactJSON(c *crm.Contact) contactOut {
 		JobTitle: c.JobTitle, Type: c.Type, AccountID: optional(c.AccountID), AccountName: c.AccountName,
 		Company: c.Company, Birthday: optional(c.Birthday), Notes: c.Notes,
 		Emails: []emailJSON{}, Phones: []phoneJSON{}, Addresses: []addressJSON{}, Tags: tagsOut(c.Tags),
-		Access: grantsOut(c.Access), OwnerID: c.OwnerID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
+		Access: grantsOut(c.Access), Photo: photoOut(c.ID, c.Photo), OwnerID: c.OwnerID, CreatedAt: c.CreatedAt, UpdatedAt: c.UpdatedAt, Version: c.Version}
 	for _, e := range c.Emails {
 		o.Emails = append(o.Emails, emailJSON{Address: e.Address, Kind: e.Kind, Primary: e.Primary})
 	}

@@ -254,6 +254,13 @@ func (o operation) params(ps ...obj) operation {
 	return o
 }
 
+// raw adds a required request body that is not JSON (content: media type
+// → schema).
+func (o operation) raw(content obj) operation {
+	o["requestBody"] = obj{"required": true, "description": content["description"], "content": content["content"]}
+	return o
+}
+
 // body adds a required JSON request body.
 func (o operation) body(schema obj) operation {
 	o["requestBody"] = obj{"required": true, "content": obj{"application/json": obj{"schema": schema}}}
@@ -709,6 +716,7 @@ func paths() obj {
 		params(connID, kindParam).
 		reply(http.StatusOK, list("The collections.", "RemoteCalendar")).
 		fails(http.StatusNotFound, http.StatusServiceUnavailable))
+	contactPhotoPaths(add)
 	add("GET /api/v1/contacts/{id}/journal", op("contacts", "contactJournal", "Sync journal of a contact",
 		"What sync changed on this contact, newest first: which side, which fields, and why.").
 		params(idParam("contact")).
@@ -886,7 +894,15 @@ func schemas() obj {
 			"birthday": described(nullable(obj{"type": "string", "pattern": birthdayPattern}),
 				`"YYYY-MM-DD", or "--MM-DD" when the year is unknown; null for none.`),
 			"tags": tags, "access": accessOut, "created_at": created, "updated_at": updated, "version": version,
+			"photo": described(obj{"anyOf": []obj{ref("ContactPhoto"), {"type": "null"}}},
+				"The contact's photo (its bytes at url); null for none."),
 		}), "account_name"),
+		"ContactPhoto": output("A contact's photo, described.", obj{
+			"content_type": enum(crm.PhotoTypes, "What the image's bytes are, whatever was claimed on upload."),
+			"etag":         str("Hex SHA-256 of the bytes: the ETag of GET url."),
+			"updated_at":   dateTime(""),
+			"url":          str("Where GET answers the bytes."),
+		}),
 		"ContactInput": input("Fields of a contact.", with(contactFields(), obj{
 			"account_id": str(`The account the contact works for; "" clears it.`),
 			"birthday": described(obj{"type": "string", "pattern": birthdayPattern + `|^$`},
@@ -1246,4 +1262,41 @@ func activityFields() obj {
 		"rrule": text(500, `RFC 5545 recurrence rule without the "RRULE:" prefix (a prefix is dropped), `+
 			`e.g. "FREQ=WEEKLY;BYDAY=MO"; "" for none.`),
 	}
+}
+
+// contactPhotoPaths are the operations on a contact's photo
+// (contact_photos.go).
+func contactPhotoPaths(add func(string, operation)) {
+	image := func(desc string) obj {
+		content := obj{}
+		for _, t := range crm.PhotoTypes {
+			content[t] = obj{"schema": obj{"type": "string", "format": "binary"}}
+		}
+		return obj{"description": desc, "content": content}
+	}
+	limit := mbText(crm.MaxPhotoBytes)
+	add("GET /api/v1/contacts/{id}/photo", op("contacts", "getContactPhoto", "Get a contact's photo",
+		"The image's bytes with its type (one of "+strings.Join(crm.PhotoTypes, ", ")+"), for a caller who may read the "+
+			"contact; 404 when it has no photo. The ETag is the hash of the bytes (If-None-Match answers 304); "+
+			"Cache-Control asks to revalidate, or to keep it for good when the query names that ETag as v.").
+		params(idParam("contact")).
+		reply(http.StatusOK, image("The photo.")).
+		reply(http.StatusNotModified, obj{"description": "Unchanged since the ETag sent in If-None-Match."}).
+		fails(http.StatusNotFound))
+	add("PUT /api/v1/contacts/{id}/photo", op("contacts", "putContactPhoto", "Set a contact's photo",
+		"The body is the image itself: JPEG, PNG, GIF or WebP (told by its bytes, whatever Content-Type says), up to "+
+			limit+". Needs edit access to the contact; send If-Match with the contact's ETag to fail with 412 instead "+
+			"of overwriting someone else's change. A photo change is a change of the contact (its version moves on and "+
+			"sync sends it). Another kind of file is 400 (field photo, code photo_type), an empty body 400 "+
+			"(photo_empty), a larger one 413 (photo_too_large).").
+		params(idParam("contact"), paramRef("If-Match")).
+		raw(image("The image.")).
+		reply(http.StatusOK, jsonResponse("The contact with its new photo.", ref("Contact"), "ETag")).
+		reply(http.StatusRequestEntityTooLarge, problemResponse("The image is larger than "+limit+".")).
+		fails(http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusPreconditionFailed))
+	add("DELETE /api/v1/contacts/{id}/photo", op("contacts", "deleteContactPhoto", "Remove a contact's photo",
+		"Needs edit access to the contact; a contact without a photo is left as it is.").
+		params(idParam("contact"), paramRef("If-Match")).
+		noContent("Removed.").
+		fails(http.StatusBadRequest, http.StatusForbidden, http.StatusNotFound, http.StatusPreconditionFailed))
 }

@@ -203,17 +203,23 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 			})
 		}
 
-		// Every operation with a request body has a case.
+		// Every operation with a JSON request body has a case (a photo's
+		// body is an image: bytes, not text).
 		var doc struct {
 			Paths map[string]map[string]struct {
-				RequestBody json.RawMessage `json:"requestBody"`
+				RequestBody *struct {
+					Content map[string]json.RawMessage `json:"content"`
+				} `json:"requestBody"`
 			} `json:"paths"`
 		}
 		a.JSON(t, "GET", "/api/v1/openapi.json", nil, http.StatusOK, &doc)
 		for path, item := range doc.Paths {
 			for method, o := range item {
 				key := strings.ToUpper(method) + " " + path
-				if o.RequestBody != nil && !slices.Contains(covered, key) {
+				if o.RequestBody == nil {
+					continue
+				}
+				if _, text := o.RequestBody.Content["application/json"]; text && !slices.Contains(covered, key) {
 					t.Errorf("%s takes a body but has no invalid UTF-8 case", key)
 				}
 			}

@@ -2,7 +2,9 @@ package ui
 
 import (
 	"context"
+	"encoding/base64"
 	"errors"
+	"io"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -13,6 +15,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/store"
+	"github.com/tandem-crm/tandem/internal/web/download"
 )
 
 // crmRoutes registers the contact pages, tags and groups, and (from their
@@ -26,6 +29,7 @@ func (u *UI) crmRoutes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /contacts/{id}/edit", u.authed(pages.handleEdit))
 	mux.HandleFunc("POST /contacts/{id}", u.authed(pages.handleUpdate))
 	mux.HandleFunc("POST /contacts/{id}/delete", u.authed(pages.handleDelete))
+	mux.HandleFunc("GET /contacts/{id}/photo", u.authed(u.contactPhoto))
 	mux.HandleFunc("POST /contacts/{id}/tags", u.authed(u.contactSetTags))
 	mux.HandleFunc("POST /contacts/{id}/groups", u.authed(u.contactSetGroups))
 
@@ -311,6 +315,73 @@ type contactForm struct {
 	Phones                                                                                          []phoneRow
 	Addresses                                                                                       []addressRow
 	Tags                                                                                            map[string]bool
+	Photo                                                                                           photoInput
+}
+
+// photoInput is the photo part of the contact form: the photo the
+// contact has, and what the form asks to do with it.
+type photoInput struct {
+	ETag   string // of the contact's current photo, "" for none
+	Remove bool
+	// New is a new photo's bytes: uploaded, or kept from a submit that
+	// failed on another field (Kept, in a hidden input: a browser does not
+	// send a chosen file twice).
+	New     []byte
+	Problem string // message key of what is wrong with the uploaded file
+}
+
+// Kept is New as the form's hidden input carries it.
+func (p photoInput) Kept() string {
+	if len(p.New) == 0 || p.Problem != "" {
+		return ""
+	}
+	return base64.StdEncoding.EncodeToString(p.New)
+}
+
+// photoFromRequest reads the photo part of a posted contact form: a file
+// chosen in "photo", else the one kept in "photo_kept".
+func photoFromRequest(r *http.Request) photoInput {
+	p := photoInput{ETag: r.PostFormValue("photo_etag"), Remove: isOn(r.PostFormValue("photo_remove"))}
+	if r.MultipartForm != nil {
+		if fhs := r.MultipartForm.File["photo"]; len(fhs) > 0 && fhs[0].Size > 0 {
+			if fhs[0].Size > crm.MaxPhotoBytes {
+				p.Problem = crm.ErrPhotoTooLarge
+				return p
+			}
+			f, err := fhs[0].Open()
+			if err != nil {
+				p.Problem = "error.invalid"
+				return p
+			}
+			defer f.Close()
+			if p.New, err = io.ReadAll(io.LimitReader(f, crm.MaxPhotoBytes+1)); err != nil {
+				p.Problem = "error.invalid"
+				return p
+			}
+			if _, err := crm.NewPhoto(p.New); err != nil {
+				p.Problem, _ = formErrorKey(err, "photo")
+			}
+			return p
+		}
+	}
+	if kept := r.PostFormValue("photo_kept"); kept != "" {
+		// It came from this form, but through the browser: checked again.
+		if data, err := base64.StdEncoding.DecodeString(kept); err == nil {
+			if _, err := crm.NewPhoto(data); err == nil {
+				p.New = data
+			}
+		}
+	}
+	return p
+}
+
+// formErrorKey is the message key err holds for field.
+func formErrorKey(err error, field string) (string, bool) {
+	fe, ok := formErrors(err)
+	if !ok || fe[field] == "" {
+		return "error.invalid", false
+	}
+	return fe[field], true
 }
 
 type contactFormData struct {
@@ -363,6 +434,9 @@ func formFromContact(x *crm.Contact) contactForm {
 	f := contactForm{ID: x.ID, Name: x.Name, GivenName: x.GivenName, MiddleName: x.MiddleName, FamilyName: x.FamilyName,
 		JobTitle: x.JobTitle, Type: x.Type, AccountID: x.AccountID, Company: x.Company, Notes: x.Notes, OwnerID: x.OwnerID,
 		Birthday: splitBirthday(x.Birthday), Version: x.Version, Tags: map[string]bool{}}
+	if x.Photo != nil {
+		f.Photo.ETag = x.Photo.ETag
+	}
 	// A name derived from the parts is left empty so that it follows them.
 	if x.Name == strings.Join(strings.Fields(x.GivenName+" "+x.MiddleName+" "+x.FamilyName), " ") {
 		f.Name = ""
@@ -390,7 +464,7 @@ func contactFormFromRequest(r *http.Request) contactForm {
 		FamilyName: pf.Get("family_name"), JobTitle: pf.Get("job_title"), Type: pf.Get("type"),
 		AccountID: pf.Get("account_id"), Company: pf.Get("company"), Notes: pf.Get("notes"), OwnerID: pf.Get("owner_id"),
 		Birthday: birthdayParts{Day: pf.Get("birthday_day"), Month: pf.Get("birthday_month"), Year: pf.Get("birthday_year")},
-		Version:  formVersion(r), Tags: map[string]bool{},
+		Version:  formVersion(r), Tags: map[string]bool{}, Photo: photoFromRequest(r),
 	}
 	for _, row := range formRows(pf, "emails") {
 		if strings.TrimSpace(row["address"]) == "" {
@@ -439,7 +513,27 @@ func (f contactForm) contact() *crm.Contact {
 		x.Tags = append(x.Tags, crm.TagRef{ID: id})
 	}
 	slices.SortFunc(x.Tags, func(a, b crm.TagRef) int { return strings.Compare(a.ID, b.ID) })
+	switch {
+	case len(f.Photo.New) > 0 && f.Photo.Problem == "":
+		x.PhotoEdit = &crm.Photo{Data: f.Photo.New}
+	case f.Photo.Remove:
+		x.PhotoEdit = &crm.Photo{}
+	}
 	return x
+}
+
+// record is the contact the form makes, or the form's errors: a file that
+// is no photo Tandem takes is named with the other fields' problems.
+func (f contactForm) record() (*crm.Contact, error) {
+	x := f.contact()
+	fe := crm.FieldErrors{}
+	if f.Photo.Problem != "" {
+		fe.Add("photo", f.Photo.Problem)
+	}
+	if err := formFailure(fe, x); err != nil {
+		return nil, err
+	}
+	return x, nil
 }
 
 func (u *UI) contactFormData(ctx context.Context, c *Ctx, f contactForm, isNew bool) (contactFormData, error) {
@@ -475,7 +569,7 @@ func (u *UI) contactPages() *recordPages[crm.Contact, contactForm, contactFormDa
 		},
 		formOf:   formFromContact,
 		parse:    func(r *http.Request, _ *Ctx) contactForm { return contactFormFromRequest(r) },
-		record:   func(f contactForm, _ *crm.Contact) (*crm.Contact, error) { return f.contact(), nil },
+		record:   func(f contactForm, _ *crm.Contact) (*crm.Contact, error) { return f.record() },
 		formData: u.contactFormData,
 	}
 }
@@ -598,6 +692,16 @@ func (u *UI) contactCard(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	u.render(w, http.StatusOK, "contacts/card", c.Page(w, r, "contacts", d))
+}
+
+// contactPhoto answers a contact's photo to whoever may read the contact.
+func (u *UI) contactPhoto(w http.ResponseWriter, r *http.Request, c *Ctx) {
+	p, err := u.st.ContactPhoto(r.Context(), c.V, r.PathValue("id"))
+	if err != nil {
+		u.fail(w, r, c, err)
+		return
+	}
+	download.ServeImage(w, r, download.Image{Type: p.Type, Data: p.Data, ETag: p.ETag, UpdatedAt: p.UpdatedAt})
 }
 
 // contactSetTags changes a contact's tags: "set" replaces them with the
