@@ -59,6 +59,12 @@ func TestMergePhotoAndCategories(t *testing.T) {
 		{"a category removed remotely, the photo locally", F{"categories": cats("a", "b"), "photo": h1},
 			F{"categories": cats("a", "b")}, F{"categories": cats("a"), "photo": p1}, early, late,
 			[]string{"categories"}, []string{"photo"}, nil, F{"categories": cats("a")}},
+		{"categories changed on both sides: each side's additions and removals apply", F{"categories": cats("a", "b")},
+			F{"categories": cats("a", "b", "c")}, F{"categories": cats("a")}, late, early,
+			[]string{"categories"}, []string{"categories"}, nil, F{"categories": cats("a", "c")}},
+		{"categories on both sides of a link made before they synced: both kept", F{},
+			F{"categories": cats("Friends")}, F{"categories": cats("VIP")}, late, early,
+			[]string{"categories"}, []string{"categories"}, nil, F{"categories": cats("Friends", "VIP")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			merged, toLocal, toRemote, conflicts := reconcile.Merge(tc.base, tc.local, tc.remote, tc.localAt, tc.remoteAt)

@@ -96,6 +96,8 @@ import (
 	"sort"
 	"strings"
 	"time"
+
+	"github.com/tandem-crm/tandem/internal/crm"
 )
 
 // Fields is a record in normalized, provider-neutral form: field name →
@@ -312,6 +314,18 @@ func Merge(base, local, remote Fields, localAt, remoteAt time.Time) (merged Fiel
 		case sameValue(k, r, b):
 			merged[k] = l
 			toRemote = append(toRemote, k)
+		case k == FieldCategories:
+			// A set: each side's additions and removals both apply, so
+			// neither side's categories are lost (a link made before
+			// categories were synced has none in its base, and both
+			// sides' read as added).
+			merged[k] = mergeSet(b, l, r)
+			if !sameValue(k, merged[k], l) {
+				toLocal = append(toLocal, k)
+			}
+			if !sameValue(k, merged[k], r) {
+				toRemote = append(toRemote, k)
+			}
 		default:
 			conflicts = append(conflicts, k)
 			if remoteAt.After(localAt) {
@@ -327,6 +341,32 @@ func Merge(base, local, remote Fields, localAt, remoteAt time.Time) (merged Fiel
 		}
 	}
 	return merged, toLocal, toRemote, conflicts
+}
+
+// mergeSet merges three EncodeCategories sets: base with what either side
+// added, less what either side removed.
+func mergeSet(base, local, remote string) string {
+	b, l, r := foldSet(base), foldSet(local), foldSet(remote)
+	var out []string
+	for _, side := range []map[string]string{l, r} {
+		for f, v := range side {
+			_, inB := b[f]
+			_, inL := l[f]
+			_, inR := r[f]
+			if !inB || (inL && inR) {
+				out = append(out, v) // added by a side, or kept by both
+			}
+		}
+	}
+	return EncodeCategories(out)
+}
+
+func foldSet(s string) map[string]string {
+	m := map[string]string{}
+	for _, c := range DecodeCategories(s) {
+		m[crm.Fold(c)] = c
+	}
+	return m
 }
 
 // BatchWriter is a Connector that writes many items per request. Remote
