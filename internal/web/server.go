@@ -273,6 +273,10 @@ func (m *metrics) wrap(next http.Handler) http.Handler {
 // post gets the UI's page saying so (badForm), in the user's language.
 // API bodies are JSON whatever their Content-Type (curl -d sends a form
 // type): they are left to the API's decoder, which names the bad field.
+// maxFormBody bounds a UI form post with files (mail attachments are the
+// largest).
+const maxFormBody = 64 << 20
+
 func cleanInput(badForm http.HandlerFunc, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		isAPI := strings.HasPrefix(r.URL.Path, "/api/")
@@ -283,6 +287,9 @@ func cleanInput(badForm http.HandlerFunc, next http.Handler) http.Handler {
 				// Parsing here caches the form for the handler; multipart
 				// files stay on the request untouched.
 				if strings.HasPrefix(ct, "multipart/") {
+					// Bounded: a form's files spill to disk past 32 MiB
+					// and would otherwise fill it.
+					r.Body = http.MaxBytesReader(w, r.Body, maxFormBody)
 					r.ParseMultipartForm(32 << 20)
 				} else {
 					r.ParseForm()
