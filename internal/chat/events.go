@@ -26,6 +26,7 @@ const (
 	EventStatus      EventType = "status"      // moved between the bot and the operators
 	EventOperator    EventType = "operator"    // OperatorID's state changed
 	EventChannel     EventType = "channel"     // a channel's health changed
+	EventContact     EventType = "contact"     // the chat's customer got their contact
 )
 
 // Event is one change the panels hear about. It names what changed, not

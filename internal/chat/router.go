@@ -3,7 +3,10 @@ package chat
 import (
 	"context"
 	"fmt"
+	"sync"
 	"sync/atomic"
+
+	"github.com/tandem-crm/tandem/internal/store"
 )
 
 // The router offers new chats off the path of the delivery that opened
@@ -23,15 +26,51 @@ import (
 // routeReq is a new chat to offer.
 type routeReq struct{ chatID, queueID string }
 
+// work is what a delivery leaves to the router: a chat to offer, a
+// customer whose contact to make, or both.
+type work struct {
+	route    *routeReq
+	customer *store.ChatCustomer
+}
+
 // routerBatch bounds the chats the router takes at once.
 const routerBatch = 256
 
 type router struct {
-	in      chan routeReq
+	in      chan work
 	running atomic.Bool
+
+	mu      sync.Mutex
+	pending int        // handed in and not yet done
+	idle    *sync.Cond // signalled when pending drops to 0
 }
 
-func newRouter() *router { return &router{in: make(chan routeReq, 4*routerBatch)} }
+func newRouter() *router {
+	r := &router{in: make(chan work, 4*routerBatch)}
+	r.idle = sync.NewCond(&r.mu)
+	return r
+}
+
+func (r *router) add(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pending += n
+	if r.pending == 0 {
+		r.idle.Broadcast()
+	}
+}
+
+// WaitRouted waits until the work deliveries handed to the router so far
+// is done (their contacts made, their chats offered): for tests, and for
+// a process about to stop.
+func (s *Service) WaitRouted() {
+	r := s.router
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for r.pending > 0 {
+		r.idle.Wait()
+	}
+}
 
 // RunRouter offers new chats until ctx ends. Without it running, a
 // delivery offers its own chat before it returns (tests, and processes
@@ -42,7 +81,7 @@ func (s *Service) RunRouter(ctx context.Context) {
 	}
 	defer s.router.running.Store(false)
 	for {
-		var batch []routeReq
+		var batch []work
 		select {
 		case <-ctx.Done():
 			return
@@ -57,7 +96,42 @@ func (s *Service) RunRouter(ctx context.Context) {
 				more = false
 			}
 		}
-		s.offerInOrder(ctx, batch)
+		s.doWork(ctx, batch)
+		s.router.add(-len(batch))
+	}
+}
+
+// doWork makes the batch's customers' contacts (one transaction), then
+// offers its chats.
+func (s *Service) doWork(ctx context.Context, batch []work) {
+	var customers []store.ChatCustomer
+	var routes []routeReq
+	for _, w := range batch {
+		if w.customer != nil {
+			customers = append(customers, *w.customer)
+		}
+		if w.route != nil {
+			routes = append(routes, *w.route)
+		}
+	}
+	s.linkCustomers(ctx, customers)
+	s.offerInOrder(ctx, routes)
+}
+
+// linkCustomers makes customers' contacts and tells the panels of their
+// chats.
+func (s *Service) linkCustomers(ctx context.Context, customers []store.ChatCustomer) {
+	if len(customers) == 0 {
+		return
+	}
+	chats, err := s.st.LinkChatCustomers(ctx, customers)
+	if err != nil {
+		// They stay without a contact until their next message.
+		s.log.Error("chat: make customers' contacts", "customers", len(customers), "err", err)
+		return
+	}
+	for _, id := range chats {
+		s.publish(ctx, Event{Type: EventContact, ChatID: id})
 	}
 }
 

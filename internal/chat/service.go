@@ -391,30 +391,41 @@ func (s *Service) Receive(ctx context.Context, ch *Channel, in Inbound) error {
 	}
 	s.publish(ctx, Event{Type: EventMessage, ChatID: rc.ChatID, QueueID: rc.QueueID, OperatorID: rc.OperatorID, Status: Status(rc.Status),
 		MessageID: rc.MessageID, ChannelID: ch.ID, At: in.At})
-	if rc.Opened && rc.Status == store.ChatQueued {
+	w := work{customer: rc.Customer}
+	if rc.Opened && rc.Status == store.ChatQueued && Routing(rc.Routing) == RoutingLeastBusy {
 		// A new chat is routed; one already waiting was, and waits for an
 		// operator to free up (dispatch).
-		return s.route(ctx, rc.ChatID, rc.QueueID, rc.Routing)
+		w.route = &routeReq{chatID: rc.ChatID, queueID: rc.QueueID}
 	}
+	s.leave(ctx, w)
 	return nil
+}
+
+// leave hands w to the router when it runs; without it (or when it is
+// that far behind) the work is done here.
+func (s *Service) leave(ctx context.Context, w work) {
+	if w.customer == nil && w.route == nil {
+		return
+	}
+	if s.router.running.Load() {
+		s.router.add(1)
+		select {
+		case s.router.in <- w:
+			return
+		default:
+			s.router.add(-1)
+		}
+	}
+	s.doWork(ctx, []work{w})
 }
 
 // route offers a queued chat under "least busy" (through the router when
 // it runs); under "to all" the message event already told every operator
 // of the queue.
-func (s *Service) route(ctx context.Context, chatID, queueID, routing string) error {
-	if Routing(routing) != RoutingLeastBusy {
-		return nil
+func (s *Service) route(ctx context.Context, chatID, queueID, routing string) {
+	if Routing(routing) == RoutingLeastBusy {
+		s.leave(ctx, work{route: &routeReq{chatID: chatID, queueID: queueID}})
 	}
-	if s.router.running.Load() {
-		select {
-		case s.router.in <- routeReq{chatID: chatID, queueID: queueID}:
-			return nil
-		default: // the router is that far behind: offer it here
-		}
-	}
-	_, err := s.offerNow(ctx, chatID, queueID, s.capacity(ctx))
-	return err
 }
 
 // Handover moves the customer's open chat at address between the bot and
@@ -445,7 +456,7 @@ func (s *Service) Handover(ctx context.Context, ch *Channel, address string, toO
 	}
 	s.publish(ctx, Event{Type: EventStatus, ChatID: c.ID, QueueID: c.QueueID, Status: Status(c.Status)})
 	if c.Status == store.ChatQueued {
-		return s.route(ctx, c.ID, c.QueueID, c.Routing)
+		s.route(ctx, c.ID, c.QueueID, c.Routing)
 	}
 	return nil
 }
@@ -550,9 +561,7 @@ func (s *Service) Transfer(ctx context.Context, v access.Viewer, chatID, toUser,
 	s.publish(ctx, Event{Type: EventTransferred, ChatID: chatID, QueueID: after.QueueID, OperatorID: after.OperatorID,
 		PrevOperatorID: v.UserID, PrevQueueID: c.QueueID, Status: Status(after.Status)})
 	if after.Status == store.ChatQueued {
-		if err := s.route(ctx, after.ID, after.QueueID, after.Routing); err != nil {
-			return err
-		}
+		s.route(ctx, after.ID, after.QueueID, after.Routing)
 	}
 	s.dispatch(ctx)
 	return nil

@@ -754,5 +754,14 @@ func TestRouterOffersABurst(t *testing.T) {
 		if len(queued) != chats-10 {
 			t.Fatalf("%d chats queued, want %d", len(queued), chats-10)
 		}
+		// Every customer got their contact, made by the router in
+		// batches, linked to their chat.
+		f.svc.WaitRouted()
+		for i := range chats {
+			c := f.open(t, fmt.Sprintf("cust-%02d", i))
+			if c.ContactID == "" {
+				t.Fatalf("chat of cust-%02d has no contact", i)
+			}
+		}
 	})
 }

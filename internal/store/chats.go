@@ -149,9 +149,79 @@ type ChatReceipt struct {
 	OperatorID string
 	// Opened: the message opened a new chat; Completed: the chat it
 	// replaced, completed by its queue's completion timeout.
-	Opened     bool
-	Completed  string
-	NewContact bool
+	Opened    bool
+	Completed string
+	// Customer: the customer has no contact yet; LinkChatCustomers
+	// makes it.
+	Customer *ChatCustomer
+}
+
+// ChatCustomer is a customer of a channel kind waiting for their contact.
+type ChatCustomer struct {
+	Kind, ExternalID      string
+	Name, Username, Phone string
+	OwnerID               string // the channel's owner of new contacts
+}
+
+// LinkChatCustomers makes each customer's contact, unless another
+// delivery made it meanwhile, and links it to the customer and their
+// chats, all in one transaction (one change-log append for the lot). It
+// returns the chats that got a contact.
+func (s *Store) LinkChatCustomers(ctx context.Context, cs []ChatCustomer) ([]string, error) {
+	var chats []string
+	err := s.tx(ctx, func(tx *sql.Tx) error {
+		chats = chats[:0]
+		lock := ""
+		if s.Postgres() {
+			lock = " FOR UPDATE"
+		}
+		done := map[[2]string]bool{}
+		for _, cu := range cs {
+			key := [2]string{cu.Kind, cu.ExternalID}
+			if done[key] {
+				continue
+			}
+			done[key] = true
+			var have sql.NullString
+			err := tx.QueryRowContext(ctx, `SELECT contact_id FROM chat_customers WHERE kind = $1 AND external_id = $2`+lock,
+				cu.Kind, cu.ExternalID).Scan(&have)
+			if errors.Is(err, sql.ErrNoRows) || (err == nil && have.Valid) {
+				continue
+			}
+			if err != nil {
+				return fmt.Errorf("read customer: %w", err)
+			}
+			c := &crm.Contact{Name: cmp.Or(cu.Name, cu.Username, cu.ExternalID), Type: "customer"}
+			if cu.Phone != "" {
+				c.Phones = []crm.Phone{{Number: cu.Phone, Kind: "mobile", Primary: true}}
+			}
+			if err := s.createContact(ctx, tx, access.Viewer{UserID: cu.OwnerID}, c); err != nil {
+				return fmt.Errorf("create customer contact: %w", err)
+			}
+			if _, err := tx.ExecContext(ctx, `UPDATE chat_customers SET contact_id = $3 WHERE kind = $1 AND external_id = $2`,
+				cu.Kind, cu.ExternalID, c.ID); err != nil {
+				return fmt.Errorf("link customer: %w", err)
+			}
+			rows, err := tx.QueryContext(ctx, `UPDATE chats SET contact_id = $3 WHERE customer_id = $2 AND contact_id IS NULL
+				AND channel_id IN (SELECT id FROM chat_channels WHERE kind = $1) RETURNING id`, cu.Kind, cu.ExternalID, c.ID)
+			if err != nil {
+				return fmt.Errorf("link customer chats: %w", err)
+			}
+			for rows.Next() {
+				var id string
+				if err := rows.Scan(&id); err != nil {
+					rows.Close()
+					return fmt.Errorf("link customer chats: %w", err)
+				}
+				chats = append(chats, id)
+			}
+			if err := rows.Close(); err != nil {
+				return fmt.Errorf("link customer chats: %w", err)
+			}
+		}
+		return nil
+	})
+	return chats, err
 }
 
 // ChatReceive stores an inbound event in one transaction: the customer's
@@ -215,28 +285,20 @@ func (s *Store) chatReceive(ctx context.Context, tx *sql.Tx, in ChatInbound) (*C
 		return nil, fmt.Errorf("read channel: %w", err)
 	}
 
-	// The customer and their contact.
+	// The customer. Their contact is made after this transaction
+	// (LinkChatCustomers), in batches: made here, every new customer's
+	// message took the change-log lock, and a burst of new customers
+	// queued on it.
 	contactID := ch.contactID
 	if !ch.hasCustomer {
-		c := &crm.Contact{Name: in.CustomerName, Type: "customer"}
-		if c.Name == "" {
-			c.Name = in.Username
-		}
-		if c.Name == "" {
-			c.Name = in.CustomerID
-		}
-		if in.Phone != "" {
-			c.Phones = []crm.Phone{{Number: in.Phone, Kind: "mobile", Primary: true}}
-		}
-		if err := s.createContact(ctx, tx, access.Viewer{UserID: ch.owner}, c); err != nil {
-			return nil, fmt.Errorf("create customer contact: %w", err)
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_customers (kind, external_id, contact_id, name, username, created_at)
-			VALUES ($1, $2, $3, $4, $5, $6)`, ch.kind, in.CustomerID, c.ID, in.CustomerName, in.Username, at); err != nil {
+		if _, err := tx.ExecContext(ctx, `INSERT INTO chat_customers (kind, external_id, name, username, created_at)
+			VALUES ($1, $2, $3, $4, $5)`, ch.kind, in.CustomerID, in.CustomerName, in.Username, at); err != nil {
 			return nil, fmt.Errorf("insert customer: %w", err)
 		}
-		contactID = sql.NullString{String: c.ID, Valid: true}
-		rc.NewContact = true
+	}
+	if !contactID.Valid {
+		rc.Customer = &ChatCustomer{Kind: ch.kind, ExternalID: in.CustomerID, Name: in.CustomerName, Username: in.Username,
+			Phone: in.Phone, OwnerID: ch.owner}
 	}
 
 	// The open chat, unless its completion timeout has passed.

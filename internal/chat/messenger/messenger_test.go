@@ -165,6 +165,14 @@ func (e *env) openChat(t *testing.T, ch *chat.Channel, psid string) (*store.Chat
 	if err != nil {
 		t.Fatalf("chat of %s: %v", psid, err)
 	}
+	// The customer's contact follows the message (the server's chat
+	// router makes it): give it time to arrive.
+	for deadline := time.Now().Add(10 * time.Second); c.ContactID == "" && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		if c, err = e.srv.App.Store.OpenChatAt(e.ctx, ch.ID, psid); err != nil {
+			t.Fatalf("chat of %s: %v", psid, err)
+		}
+	}
 	all, err := e.srv.App.Store.ChatMessages(e.ctx, c.ID, "")
 	if err != nil {
 		t.Fatal(err)

@@ -89,7 +89,9 @@ func (e *env) waitChat(t *testing.T, events <-chan chat.Event, ch *chat.Channel,
 					in++
 				}
 			}
-			if in >= n {
+			// The customer's contact follows the message (the router
+			// makes it): wait for both.
+			if in >= n && c.ContactID != "" {
 				return c
 			}
 		}

@@ -111,6 +111,7 @@ func testChatAPI(t *testing.T, s *tandemtest.Server) {
 		Customer: chat.Customer{ID: "c1", Name: "Ivan"}}); err != nil {
 		t.Fatal(err)
 	}
+	s.App.Chat.WaitRouted()
 
 	// The panel: the chat waits for Ann and Bob, not for Carol.
 	var panel page[chatOut]

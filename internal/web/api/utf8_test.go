@@ -81,6 +81,7 @@ func TestInvalidUTF8EveryBody(t *testing.T) {
 		if err := s.App.Chat.Receive(ctx, channel, chat.Inbound{ID: "1", Address: "c1", Text: "hi", Customer: chat.Customer{ID: "c1"}}); err != nil {
 			t.Fatal(err)
 		}
+		s.App.Chat.WaitRouted()
 		open, err := s.App.Store.OpenChatAt(ctx, channel.ID, "c1")
 		if err != nil {
 			t.Fatal(err)

@@ -121,6 +121,7 @@ func (e *chatEnv) write(t *testing.T, ch *chat.Channel, customer, name, text str
 	if err != nil {
 		t.Fatalf("receive: %v", err)
 	}
+	e.s.App.Chat.WaitRouted() // its contact and its offer
 	c, err := e.s.App.Store.OpenChatAt(e.ctx, ch.ID, customer)
 	if err != nil {
 		t.Fatal(err)
