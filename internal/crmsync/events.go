@@ -91,7 +91,7 @@ func (l *EventsLocal) locked(ctx context.Context, st *store.Store, a *crm.Activi
 		}
 		return m, nil
 	}
-	if a.Type != "task" || a.RRule != "" || a.ActualStart == nil || !slices.Contains(crm.StartedStatuses, a.Status) {
+	if a.Type != "task" || a.IsSeries() || a.ActualStart == nil || !slices.Contains(crm.StartedStatuses, a.Status) {
 		return nil, nil
 	}
 	m := map[string]string{reconcile.FieldStart: reconcile.RuleActualStart, reconcile.FieldAllDay: reconcile.RuleActualStart}

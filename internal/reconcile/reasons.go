@@ -178,7 +178,7 @@ var fieldLabels = map[string]map[string]string{
 		FieldTitle: "activity.field.title", FieldDescription: "activity.field.description",
 		FieldLocation: "activity.field.location", FieldStart: "activity.field.start", FieldEnd: "activity.field.end",
 		FieldAllDay: "activity.field.all_day", FieldTimeZone: "activity.field.time_zone",
-		FieldRRule: "activity.field.recurrence", FieldExDates: "activity.field.exceptions",
+		FieldRRule: "activity.field.recurrence", FieldRDates: "activity.field.extra_dates", FieldExDates: "activity.field.exceptions",
 		FieldOverrides: "activity.field.overrides", FieldAttendees: "activity.field.participants",
 		FieldOrganizer: "activity.field.organizer", FieldTandemID: "sync.field.tandem_id",
 		// A task's fields, as the activity form labels them.

@@ -368,8 +368,8 @@ func (s *Store) TaggedContactIDs(ctx context.Context, v access.Viewer, tagID str
 // calendar binding's scope (see CalendarCandidates), with what the rest of
 // the decision needs.
 type CalendarCandidate struct {
-	// Activity has only ID, Start, End, AllDay, TimeZone and RRule set:
-	// what reconcile.ReachesDate reads.
+	// Activity has only ID, Start, End, AllDay, TimeZone, RRule and
+	// RDates set: what reconcile.ReachesDate reads.
 	Activity crm.Activity
 	// Linked: the activity has a link in the binding (pending, dormant or
 	// not).
@@ -394,9 +394,9 @@ func (s *Store) CalendarCandidates(ctx context.Context, v access.Viewer, binding
 		if !from.IsZero() {
 			args = append(args, crm.Micros(from))
 			n := fmt.Sprintf("$%d", len(args))
-			date = ` AND (` + linked + ` OR a.start_at >= ` + n + ` OR COALESCE(a.end_at, a.start_at) > ` + n + ` OR a.rrule <> '')`
+			date = ` AND (` + linked + ` OR a.start_at >= ` + n + ` OR COALESCE(a.end_at, a.start_at) > ` + n + ` OR a.rrule <> '' OR a.rdates <> '')`
 		}
-		rows, err := s.r.QueryContext(ctx, `SELECT a.id, a.start_at, a.end_at, a.all_day, a.time_zone, a.rrule, `+linked+`
+		rows, err := s.r.QueryContext(ctx, `SELECT a.id, a.start_at, a.end_at, a.all_day, a.time_zone, a.rrule, a.rdates, `+linked+`
 			FROM activities a WHERE a.id IN (`+params(3, len(ids))+`) AND `+canRead("a", "$1")+`
 			AND a.show_in_calendar AND a.start_at IS NOT NULL
 			AND (a.organizer_id = $1 OR (a.owner_id = $1 AND (COALESCE(a.organizer_id, '') = '' OR NOT EXISTS (
@@ -409,11 +409,13 @@ func (s *Store) CalendarCandidates(ctx context.Context, v access.Viewer, binding
 		for rows.Next() {
 			var c CalendarCandidate
 			var start, end sql.NullInt64
+			var rdates string
 			if err := rows.Scan(&c.Activity.ID, &start, &end, &c.Activity.AllDay, &c.Activity.TimeZone, &c.Activity.RRule,
-				&c.Linked); err != nil {
+				&rdates, &c.Linked); err != nil {
 				return err
 			}
 			c.Activity.Start, c.Activity.End = timePtr(start), timePtr(end)
+			c.Activity.RDates = decodeTimes(rdates)
 			out = append(out, c)
 		}
 		return rows.Err()

@@ -907,7 +907,9 @@ func schemas() obj {
 			"organizer_id": nullable(str("The organizer, when it is a user.")),
 			"account_id":   nullable(str("The account the activity is about.")),
 			"contact_id":   nullable(str("The contact the activity is about.")),
-			"exdates":      array(dateTime(""), "Start times removed from the series, RFC 3339 in UTC."),
+			"rdates": array(dateTime(""), "Extra occurrences of the series (iCalendar RDATE), by start, RFC 3339 "+
+				"in UTC; with them a series needs no rrule."),
+			"exdates": array(dateTime(""), "Start times removed from the series, RFC 3339 in UTC."),
 			"overrides": array(ref("Occurrence"), "Occurrences of the series changed on their own "+
 				"(iCalendar exceptions with a RECURRENCE-ID), by original start; empty for a single activity."),
 			"actual_start": nullable(str("When a task really started, formatted like start. A task's status keeps " +
@@ -929,10 +931,12 @@ func schemas() obj {
 			"organizer_id": str(`The organizer, when it is a user; "" clears it.`),
 			"account_id":   str(`The account the activity is about; "" clears it.`),
 			"contact_id":   str(`The contact the activity is about; "" clears it.`),
-			"exdates": with(array(dateOrTime(""), "Start times removed from the series; only with rrule. "+
+			"rdates": with(array(dateOrTime(""), "Extra occurrences of the series (iCalendar RDATE), by "+
+				"start; each as long as the first. Replaces the list."), obj{"maxItems": 1000}),
+			"exdates": with(array(dateOrTime(""), "Start times removed from the series; only with rrule or rdates. "+
 				"Replaces the list."), obj{"maxItems": 1000}),
 			"overrides": with(array(ref("OccurrenceInput"), "Occurrences of the series changed on their own; "+
-				"only with rrule. Replaces the list. An override that changes nothing is dropped; one whose "+
+				"only with rrule or rdates. Replaces the list. An override that changes nothing is dropped; one whose "+
 				"recurrence_id is not an occurrence of the series (or is removed by exdates, or named twice) "+
 				"is an error. Overrides a later change of rrule or start leaves without an occurrence are dropped."),
 				obj{"maxItems": 1000}),
