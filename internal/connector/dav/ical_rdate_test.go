@@ -51,8 +51,8 @@ END:VCALENDAR
 	rdateEventFields = reconcile.Fields{
 		reconcile.FieldTitle: "Review", reconcile.FieldStart: "2026-03-02T06:00:00Z", reconcile.FieldEnd: "2026-03-02T07:00:00Z",
 		reconcile.FieldTimeZone: "Europe/Moscow", reconcile.FieldRRule: "FREQ=WEEKLY;COUNT=4",
-		reconcile.FieldRDates:   "2026-03-05T06:00:00Z,2026-03-12T06:00:00Z,2026-03-18T06:00:00Z",
-		reconcile.FieldExDates:  "2026-03-09T06:00:00Z",
+		reconcile.FieldRDates:  "2026-03-05T06:00:00Z,2026-03-12T06:00:00Z,2026-03-18T06:00:00Z",
+		reconcile.FieldExDates: "2026-03-09T06:00:00Z",
 		reconcile.FieldOverrides: occLine("2026-03-12T06:00:00Z", "2026-03-12T08:00:00Z", "2026-03-12T09:00:00Z",
 			"Review (moved)", "", ""),
 	}
