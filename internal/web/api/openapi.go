@@ -1131,12 +1131,21 @@ func schemas() obj {
 			"saved":    boolean("False until the settings are first saved (these are the defaults)."),
 			"enabled":  boolean(""),
 			"settings": bindingSettingsOneOf(),
+			"several": boolean("The provider syncs several collections of the kind at once (calendars, task lists), " +
+				"each a binding of its own: settings name them and the home one."),
 			"schema": array(output("A settings field.", obj{
-				"name": str(""), "type": str("boolean, integer, string, date, enum, tag, collection or collection_name."),
+				"name": str(""), "type": str("boolean, integer, string, date, enum, tag, collection, collections or collection_name."),
 				"minimum": integer(""), "maximum": integer(""), "max_length": integer(""), "enum": array(str(""), ""),
-				"required_when_enabled": boolean(""),
-			}, "minimum", "maximum", "max_length", "enum", "required_when_enabled"), "The kind's settings fields."),
-			"collection":    str("The remote collection of the binding; empty until chosen or created."),
+				"max_items": integer(""), "required_when_enabled": boolean(""),
+			}, "minimum", "maximum", "max_length", "enum", "max_items", "required_when_enabled"), "The kind's settings fields."),
+			"collection": str("The remote collection of the binding (the home one where several sync); empty until " +
+				"chosen or created."),
+			"picked": array(output("A collection that syncs, with its own binding's last run.", obj{
+				"collection": str(""), "home": boolean("New records of the kind are exported there; the others sync " +
+					"their own items only."),
+				"last_run_at": nullable(dateTime("")), "last_error": str(""),
+				"last_stats": obj{"type": "object", "description": "Counts of its last run."},
+			}), "The collections that sync, the home one first (kinds whose collection is picked)."),
 			"off":           nullable(str("Why the kind is off for the provider system-wide; null while on.")),
 			"push":          obj{"oneOf": []obj{ref("CalendarPush"), {"type": "null"}}, "description": "Null when the provider has no push for the kind."},
 			"needs_consent": boolean("The account has not granted Tandem this kind yet."),

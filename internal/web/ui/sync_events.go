@@ -215,8 +215,12 @@ func (u *UI) syncState(ctx context.Context, c *Ctx, connID, providerName string,
 		ev.State, ev.Message, done = "queued", c.Lang.T("sync.progress.queued"), false
 	}
 	counts := func(st reconcile.Stats) string {
-		return c.Lang.T("sync.counts.value", st.LocalCreated, st.LocalUpdated, st.LocalRemoved, st.RemoteCreated,
+		s := c.Lang.T("sync.counts.value", st.LocalCreated, st.LocalUpdated, st.LocalRemoved, st.RemoteCreated,
 			st.RemoteUpdated, st.RemoteRemoved)
+		if st.Linked > 0 {
+			s += " · " + c.Lang.T("sync.counts.linked", st.Linked)
+		}
+		return s
 	}
 	for _, b := range bs {
 		if !b.Enabled {
