@@ -274,6 +274,7 @@ func (r *run) movedAway(ctx context.Context, tx *store.Tx, l *store.Link) (bool,
 	if err := r.journalIn(ctx, tx, m.sib, l.LocalID, m.item.RemoteID, "link", ReasonMovedHere); err != nil {
 		return false, err
 	}
+	r.stats.Linked++
 	return true, r.leave(ctx, tx, l)
 }
 
