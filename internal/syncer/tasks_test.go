@@ -130,7 +130,8 @@ func (f *taskFixture) edit(list string, it reconcile.Item, change reconcile.Fiel
 func wantStats(t *testing.T, what string, got, want reconcile.Stats) {
 	t.Helper()
 	if got.LocalCreated != want.LocalCreated || got.LocalUpdated != want.LocalUpdated || got.LocalRemoved != want.LocalRemoved ||
-		got.RemoteCreated != want.RemoteCreated || got.RemoteUpdated != want.RemoteUpdated || got.RemoteRemoved != want.RemoteRemoved {
+		got.RemoteCreated != want.RemoteCreated || got.RemoteUpdated != want.RemoteUpdated || got.RemoteRemoved != want.RemoteRemoved ||
+		got.Linked != want.Linked {
 		t.Errorf("%s: stats %+v, want %+v", what, got, want)
 	}
 }
