@@ -434,6 +434,7 @@ type activityJSON struct {
 	AllDay    bool     `json:"all_day"`
 	TimeZone  string   `json:"time_zone"`
 	RRule     string   `json:"rrule"`
+	RDates    []string `json:"rdates"`
 	ExDates   []string `json:"exdates"`
 	Status    string   `json:"status"`
 	Priority  string   `json:"priority"`
