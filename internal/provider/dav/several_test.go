@@ -17,7 +17,9 @@ import (
 // model (Radicale refuses PERIOD RDATEs on PUT: 'tuple' object has no
 // attribute 'year').
 func reviewICS(mon time.Time, period bool) string {
-	at := func(days, hour int) string { return icsLocal(mon.AddDate(0, 0, days).Add(time.Duration(hour) * time.Hour)) }
+	at := func(days, hour int) string {
+		return icsLocal(mon.AddDate(0, 0, days).Add(time.Duration(hour) * time.Hour))
+	}
 	p := ""
 	if period {
 		day := mon.AddDate(0, 0, 4).UTC().Format("20060102")
