@@ -177,3 +177,41 @@ func TestOneCalendarAtATime(t *testing.T) {
 		t.Fatalf("binding %+v, settings %+v, %v", b, es, err)
 	}
 }
+
+// TestSeveralTaskLists: two task lists sync at once; a new task goes to
+// the home list only, a task of the other list edited here goes back
+// there only, a task moved between the lists stays one task.
+func TestSeveralTaskLists(t *testing.T) {
+	f := startTasks(t, false)
+	f.fake.SetSeveral(true)
+	f.s.Admin.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/task", map[string]any{"enabled": true,
+		"settings": map[string]any{"list_id": "cal-work", "list_ids": []string{"cal-work", "cal-home"}, "sync_from": f.date(-7)}},
+		http.StatusOK, nil)
+	f.fake.TaskList("cal-home").Put("groceries", reconcile.Fields{reconcile.FieldTitle: "Groceries",
+		reconcile.FieldDue: f.day(2).Format(time.RFC3339), reconcile.FieldTaskStatus: "needs_action"})
+	report := f.create(map[string]any{"type": "task", "title": "Write report", "end": f.day(3).Format(time.RFC3339)})
+	f.run()
+	if w, h := f.items("cal-work"), f.items("cal-home"); len(w) != 1 || w["Write report"].RemoteID == "" ||
+		len(h) != 1 || h["Groceries"].RemoteID == "" {
+		t.Fatalf("lists after the first run: work %v, home %v", w, h)
+	}
+	groceries := f.tasks()["Groceries"]
+	if groceries == nil || len(f.tasks()) != 2 {
+		t.Fatalf("tasks %v", f.tasks())
+	}
+	f.patch(groceries.ID, map[string]any{"priority": "high"})
+	f.patch(report, map[string]any{"title": "Write the report"})
+	f.run()
+	if w, h := f.items("cal-work"), f.items("cal-home"); len(w) != 1 || w["Write the report"].RemoteID == "" || len(h) != 1 ||
+		h["Groceries"].Fields[reconcile.FieldPriority] != "high" {
+		t.Fatalf("after the edits: work %v, home %v", w, h)
+	}
+	f.fake.TaskList("cal-home").MoveTo("groceries", f.fake.TaskList("cal-work"))
+	f.run()
+	if ts := f.tasks(); len(ts) != 2 || ts["Groceries"] == nil || ts["Groceries"].ID != groceries.ID {
+		t.Fatalf("after the move: %v", ts)
+	}
+	if w, h := f.items("cal-work"), f.items("cal-home"); len(w) != 2 || len(h) != 0 {
+		t.Fatalf("lists after the move: work %v, home %v", w, h)
+	}
+}
