@@ -504,23 +504,23 @@ func (s *Service) savePicked(ctx context.Context, conn *store.Connection, p prov
 			return err
 		}
 	}
-	if blank == nil || len(picks) > 0 && !blank.set.isCurrent() {
-		if len(picks) > 0 {
-			return nil
+	switch {
+	case len(picks) == 0:
+		// No collection: the settings wait on a blank binding.
+		if blank == nil {
+			blank = &known{b: &store.Binding{ConnectionID: conn.ID, Kind: string(kind)}}
 		}
-		blank = &known{b: &store.Binding{ConnectionID: conn.ID, Kind: string(kind)}}
+		ns := set.clone()
+		ns.setExport(crmsync.ExportAll)
+		blank.b.Enabled, blank.b.Policy = enabled, mustJSON(ns)
+		return s.Store.SaveBinding(ctx, blank.b)
+	case blank != nil && blank.set.isCurrent():
+		// A collection is picked now: the blank binding is current no more.
+		blank.set.setCurrent(false)
+		blank.b.Enabled, blank.b.Policy = false, mustJSON(blank.set)
+		return s.Store.SaveBinding(ctx, blank.b)
 	}
-	// No collection: the settings wait on the blank binding. Once one is
-	// picked, a blank binding left over is current no more.
-	ns := set.clone()
-	ns.setExport(crmsync.ExportAll)
-	enabledBlank := enabled
-	if len(picks) > 0 {
-		ns.setCurrent(false)
-		enabledBlank = false
-	}
-	blank.b.Enabled, blank.b.Policy = enabledBlank, mustJSON(ns)
-	return s.Store.SaveBinding(ctx, blank.b)
+	return nil
 }
 
 // picksOf reads the home collection and the picked ones from settings: no
@@ -539,8 +539,9 @@ func picksOf(set picked, several bool) (home string, picks []string, err error) 
 	homeField := map[provider.Kind]string{provider.Event: "calendar_id", provider.Task: "list_id"}[set.Kind()]
 	switch {
 	case len(picks) == 0, !several && len(picks) == 1:
-		// One collection (the provider's other field shows the one
-		// before: the home is the choice).
+		// One collection, the one named. (A provider that takes one at
+		// a time shows the one before among the picks: the new choice
+		// replaces it.)
 		return home, []string{home}, nil
 	case !several:
 		return "", nil, &SettingsError{Fields: map[string]string{set.collectionsField(): "sync.error.one_collection"}}
