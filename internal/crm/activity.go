@@ -41,9 +41,14 @@ type Activity struct {
 	AccountID      string
 	ContactID      string
 	Participants   []Participant
-	RRule          string       // RFC 5545 RRULE value without the "RRULE:" prefix
-	ExDates        []time.Time  // exceptions: original start times removed from the series
-	Overrides      []Occurrence // exceptions: occurrences changed on their own, by original start
+	RRule          string // RFC 5545 RRULE value without the "RRULE:" prefix
+	// RDates are occurrences the series has besides its rule's (RFC 5545
+	// RDATE date or date-time values): their original starts, each as
+	// long as the series' first. With no rule they alone, with the start,
+	// make the series.
+	RDates    []time.Time
+	ExDates   []time.Time  // exceptions: original start times removed from the series
+	Overrides []Occurrence // exceptions: occurrences changed on their own, by original start
 	// ActualStart and ActualEnd are when a task really started and was
 	// completed. The status sets them (see Normalize); calendars show them
 	// instead of the planned Start and End once they exist.
@@ -116,6 +121,7 @@ func (a *Activity) Normalize() {
 		}
 	}
 	a.OrganizerEmail = strings.TrimSpace(a.OrganizerEmail)
+	a.normalizeRDates()
 	a.normalizeOverrides()
 	a.stampActualDates()
 }
@@ -149,7 +155,7 @@ func (a *Activity) stampActualDates() {
 // rule is anchored.
 func (a *Activity) CalendarSpan() (start, end *time.Time) {
 	start, end = a.Start, a.End
-	if a.Type != "task" || a.RRule != "" || a.ActualStart == nil || !slices.Contains(StartedStatuses, a.Status) {
+	if a.Type != "task" || a.IsSeries() || a.ActualStart == nil || !slices.Contains(StartedStatuses, a.Status) {
 		return start, end
 	}
 	dur := a.Duration()
@@ -186,6 +192,33 @@ func (a *Activity) Duration() time.Duration {
 func (a *Activity) Generated(rid time.Time) Occurrence {
 	return Occurrence{RecurrenceID: rid, Start: rid, End: rid.Add(a.Duration()), Title: a.Title,
 		Description: a.Description, Location: a.Location}
+}
+
+// IsSeries reports whether the activity recurs: it has a rule or extra
+// dates (RDATE).
+func (a *Activity) IsSeries() bool { return a.RRule != "" || len(a.RDates) > 0 }
+
+// normalizeRDates keeps the extra dates in UTC (all-day ones on UTC
+// midnights, as the start), sorted, each once.
+func (a *Activity) normalizeRDates() {
+	if len(a.RDates) == 0 {
+		a.RDates = nil
+		return
+	}
+	seen := map[time.Time]bool{}
+	out := a.RDates[:0:0]
+	for _, t := range a.RDates {
+		t = t.UTC()
+		if a.AllDay {
+			t = *truncDay(&t)
+		}
+		if !seen[t] {
+			seen[t] = true
+			out = append(out, t)
+		}
+	}
+	slices.SortFunc(out, func(x, y time.Time) int { return x.Compare(y) })
+	a.RDates = out
 }
 
 // normalizeOverrides trims and sorts the overrides and drops those that
@@ -238,7 +271,7 @@ func (a *Activity) CheckOverrides(fe FieldErrors) {
 		}
 		f := fmt.Sprintf("overrides[%d].recurrence_id", i)
 		switch {
-		case c.RRule == "":
+		case !c.IsSeries():
 			fe.Add("overrides", ErrInvalid)
 			return
 		case seen[rid] || removed[rid]:
@@ -250,24 +283,19 @@ func (a *Activity) CheckOverrides(fe FieldErrors) {
 	}
 }
 
-// Series is the recurrence of the activity from its start, expanded in its
-// own zone (UTC for all-day items, which live on UTC midnights); nil when
-// it has no rule or the rule cannot be read.
+// Series is the rule of the activity from its start, expanded in its own
+// zone (UTC for all-day items, which live on UTC midnights); nil when it
+// has no rule or the rule cannot be read. The series' extra dates are
+// not in it: see Recurrence.
 func (a *Activity) Series() *rrule.RRule {
 	if a.RRule == "" || a.Start == nil {
 		return nil
 	}
-	loc := time.UTC
-	if !a.AllDay {
-		if l, err := LoadZone(a.TimeZone); err == nil {
-			loc = l
-		}
-	}
-	opt, err := rrule.StrToROptionInLocation(strings.TrimPrefix(a.RRule, "RRULE:"), loc)
+	opt, err := rrule.StrToROptionInLocation(strings.TrimPrefix(a.RRule, "RRULE:"), a.seriesZone())
 	if err != nil {
 		return nil
 	}
-	opt.Dtstart = a.Start.In(loc)
+	opt.Dtstart = a.Start.In(a.seriesZone())
 	r, err := rrule.NewRRule(*opt)
 	if err != nil {
 		return nil
@@ -275,10 +303,57 @@ func (a *Activity) Series() *rrule.RRule {
 	return r
 }
 
-// IsOccurrence reports whether the series generates an occurrence at t.
+// seriesZone is where the series expands: its time zone, UTC for all-day
+// items.
+func (a *Activity) seriesZone() *time.Location {
+	if !a.AllDay {
+		if l, err := LoadZone(a.TimeZone); err == nil {
+			return l
+		}
+	}
+	return time.UTC
+}
+
+// Recurrence is every occurrence the series generates, before its
+// exceptions: its rule's and its extra dates (RDATE); a series of extra
+// dates alone also has its start (RFC 5545 §3.8.5.2: DTSTART is the first
+// instance). Nil when the activity is no series, has no start, or has a
+// rule that cannot be read.
+func (a *Activity) Recurrence() *rrule.Set {
+	if !a.IsSeries() || a.Start == nil {
+		return nil
+	}
+	set := &rrule.Set{}
+	if a.RRule != "" {
+		r := a.Series()
+		if r == nil {
+			return nil
+		}
+		set.RRule(r)
+	} else {
+		set.RDate(a.Start.In(a.seriesZone()))
+	}
+	for _, t := range a.RDates {
+		set.RDate(t.In(a.seriesZone()))
+	}
+	return set
+}
+
+// Occurrences iterates the original starts of the series' occurrences in
+// order (Recurrence, exceptions not applied); nil when it is no series.
+func (a *Activity) Occurrences() func() (time.Time, bool) {
+	set := a.Recurrence()
+	if set == nil {
+		return nil
+	}
+	return set.Iterator()
+}
+
+// IsOccurrence reports whether the series generates an occurrence at t:
+// by its rule or as one of its extra dates.
 func (a *Activity) IsOccurrence(t time.Time) bool {
-	r := a.Series()
-	return r != nil && r.After(t.Add(-time.Second), false).Equal(t)
+	set := a.Recurrence()
+	return set != nil && set.After(t.Add(-time.Second), false).Equal(t)
 }
 
 func truncDay(t *time.Time) *time.Time {
@@ -306,7 +381,7 @@ func (a *Activity) Validate() error {
 	if a.Start != nil && a.End != nil && a.End.Before(*a.Start) {
 		fe.Add("end", ErrEndBefore)
 	}
-	if a.RRule != "" && a.Start == nil {
+	if a.IsSeries() && a.Start == nil {
 		fe.Add("start", ErrStartForRepeat)
 	}
 	if a.ShowInCalendar && a.Start == nil {
@@ -325,8 +400,18 @@ func (a *Activity) Validate() error {
 		case ValidRRule(a.RRule) != nil:
 			fe.Add("rrule", ErrRRule)
 		}
-	} else if len(a.ExDates) > 0 {
+	}
+	if !a.IsSeries() && len(a.ExDates) > 0 {
 		fe.Add("exdates", ErrInvalid)
+	}
+	for _, t := range a.RDates {
+		if t.Year() < 1900 || t.Year() > 2200 {
+			fe.Add("rdates", ErrDate)
+			break
+		}
+	}
+	if len(a.RDates) > 1000 {
+		fe.Add("rdates", ErrTooMany)
 	}
 	a.validateOverrides(fe)
 	if a.ActualStart != nil && a.ActualEnd != nil && a.ActualEnd.Before(*a.ActualStart) {

@@ -35,6 +35,11 @@ import (
 //   - Back in scope: an event back in the calendar (restored in Google)
 //     whose activity was taken out of the calendar shows it there again
 //     (Reenter).
+//   - Several calendars (Siblings): the activities an account's other
+//     calendars link are theirs. The home calendar (Export ExportAll)
+//     exports the rest; another one (ExportOwn) only its own items'
+//     activities. An unlinked activity is adopted only by a binding that
+//     may take it up (mayTake).
 type EventsLocal struct {
 	Store     *store.Store
 	Viewer    access.Viewer // the connection's user
@@ -43,6 +48,10 @@ type EventsLocal struct {
 	// ImportAs is the type an imported event becomes: "meeting" (default)
 	// or "note", the import mode that keeps events as notes.
 	ImportAs string
+	// Export is what the binding exports: ExportAll ("" too) or ExportOwn.
+	Export ExportScope
+	// Siblings are the account's other calendar bindings.
+	Siblings []reconcile.Sibling
 
 	syncs  map[string]bool   // users with an enabled calendar binding (per run)
 	emails map[string]string // user id → e-mail
@@ -91,7 +100,7 @@ func (l *EventsLocal) locked(ctx context.Context, st *store.Store, a *crm.Activi
 		}
 		return m, nil
 	}
-	if a.Type != "task" || a.RRule != "" || a.ActualStart == nil || !slices.Contains(crm.StartedStatuses, a.Status) {
+	if a.Type != "task" || a.IsSeries() || a.ActualStart == nil || !slices.Contains(crm.StartedStatuses, a.Status) {
 		return nil, nil
 	}
 	m := map[string]string{reconcile.FieldStart: reconcile.RuleActualStart, reconcile.FieldAllDay: reconcile.RuleActualStart}
@@ -213,17 +222,19 @@ func (l *EventsLocal) inScope(ctx context.Context, st *store.Store, a *crm.Activ
 	if err != nil || linked {
 		return linked, err
 	}
+	if ok, err := mayTake(ctx, st, l.Export, l.Siblings, a.ID); err != nil || !ok {
+		return false, err
+	}
 	return reconcile.ReachesDate(a, l.From), nil
 }
 
+// BindingSiblings implements reconcile.SiblingLocal.
+func (l *EventsLocal) BindingSiblings() []reconcile.Sibling { return l.Siblings }
+
 // Create implements Local: a meeting shown in the calendar, owned by the
-// user, unless the item is an activity already here (see EventsLocal).
+// user.
 func (l *EventsLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fields) (string, error) {
 	st := l.reads(tx)
-	id, err := l.adopt(ctx, st, f)
-	if err != nil || id != "" {
-		return id, err
-	}
 	typ := l.ImportAs
 	if typ == "" {
 		typ = "meeting"
@@ -244,16 +255,22 @@ func (l *EventsLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fiel
 	return a.ID, nil
 }
 
-// adopt finds an unlinked activity of the user that a remote item stands
-// for: by the activity id the item carries, else by equal title and
-// times. It returns "" when there is none.
-func (l *EventsLocal) adopt(ctx context.Context, st *store.Store, f reconcile.Fields) (string, error) {
+// Adopt implements reconcile.Adopter: an unlinked activity of the user
+// that a remote item stands for (see EventsLocal), by the activity id the
+// item carries, else by equal title and times; "" when there is none.
+// One an account's other calendar links is that calendar's.
+func (l *EventsLocal) Adopt(ctx context.Context, tx *store.Tx, f reconcile.Fields) (string, error) {
+	st := l.reads(tx)
 	usable := func(a *crm.Activity) (bool, error) {
 		if a.OwnerID != l.Viewer.UserID && a.OrganizerID != l.Viewer.UserID {
 			return false, nil
 		}
 		linked, err := l.linked(ctx, st, a.ID)
-		return !linked, err
+		if err != nil || linked {
+			return false, err
+		}
+		held, err := heldBySibling(ctx, st, l.Siblings, a.ID)
+		return !held, err
 	}
 	if id := f[reconcile.FieldTandemID]; id != "" {
 		a, err := st.GetActivity(ctx, l.Viewer, id)
@@ -482,6 +499,9 @@ func (l *EventsLocal) organizerRule(ctx context.Context, id string) (bool, error
 	if linked, err := l.linked(ctx, st, id); err != nil || linked {
 		return false, err
 	}
+	if ok, err := mayTake(ctx, st, l.Export, l.Siblings, id); err != nil || !ok {
+		return false, err
+	}
 	if !reconcile.ReachesDate(a, l.From) {
 		return false, nil
 	}
@@ -505,4 +525,8 @@ func (l *EventsLocal) organizerRule(ctx context.Context, id string) (bool, error
 	return true, nil
 }
 
-var _ reconcile.Local = (*EventsLocal)(nil)
+var (
+	_ reconcile.Local        = (*EventsLocal)(nil)
+	_ reconcile.Adopter      = (*EventsLocal)(nil)
+	_ reconcile.SiblingLocal = (*EventsLocal)(nil)
+)

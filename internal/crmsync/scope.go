@@ -18,11 +18,12 @@ var (
 // InScopeIDs implements ScopeFilter with Load's rule (see EventsLocal and
 // its inScope): the store selects the activities the user can see that
 // are shown in the calendar, dated, organized by the user or owned by them
-// and organized by no one or by a user without calendar sync, and that are
-// linked or may reach the sync-from date; ReachesDate then decides the
+// and organized by no one or by a user without calendar sync, that are
+// linked or that the binding may take up (its export scope, its
+// siblings), and that are linked or may reach the sync-from date; ReachesDate then decides the
 // date exactly (recurrences included) for those not linked.
 func (l *EventsLocal) InScopeIDs(ctx context.Context, ids []string) (map[string]bool, error) {
-	cands, err := l.Store.CalendarCandidates(ctx, l.Viewer, l.BindingID, l.From, ids)
+	cands, err := l.Store.CalendarCandidates(ctx, l.Viewer, linkScope(l.BindingID, l.Export, l.Siblings), l.From, ids)
 	if err != nil {
 		return nil, err
 	}

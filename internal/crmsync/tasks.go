@@ -43,17 +43,29 @@ import (
 //     there must clear it here.
 //   - Back in scope: a task whose item is back in the list while the task
 //     is shown in the calendar is taken out of the calendar (Reenter).
+//   - Several lists (Siblings), as for calendars: the home list (Export
+//     ExportAll) exports the tasks no other list of the account links;
+//     another one (ExportOwn) only its own items' tasks.
 type TasksLocal struct {
 	Store     *store.Store
 	Viewer    access.Viewer // the connection's user: the responsible of the tasks
 	BindingID string
 	From      time.Time // the sync-from date; zero: no bound
+	// Export is what the binding exports: ExportAll ("" too) or ExportOwn.
+	Export ExportScope
+	// Siblings are the account's other task list bindings.
+	Siblings []reconcile.Sibling
 }
 
 var (
-	_ reconcile.Local       = (*TasksLocal)(nil)
-	_ reconcile.ScopeFilter = (*TasksLocal)(nil)
+	_ reconcile.Local        = (*TasksLocal)(nil)
+	_ reconcile.ScopeFilter  = (*TasksLocal)(nil)
+	_ reconcile.Adopter      = (*TasksLocal)(nil)
+	_ reconcile.SiblingLocal = (*TasksLocal)(nil)
 )
+
+// BindingSiblings implements reconcile.SiblingLocal.
+func (l *TasksLocal) BindingSiblings() []reconcile.Sibling { return l.Siblings }
 
 // Entity implements Local.
 func (l *TasksLocal) Entity() string { return store.EntityActivity }
@@ -102,6 +114,9 @@ func (l *TasksLocal) inScope(ctx context.Context, st *store.Store, a *crm.Activi
 	if err != nil || linked {
 		return linked, err
 	}
+	if ok, err := mayTake(ctx, st, l.Export, l.Siblings, a.ID); err != nil || !ok {
+		return false, err
+	}
 	return reconcile.TaskReachesDate(a, l.From), nil
 }
 
@@ -117,7 +132,7 @@ func (l *TasksLocal) linked(ctx context.Context, st *store.Store, id string) (bo
 // the user's tasks outside the calendar that are linked or may reach the
 // sync-from date, and TaskReachesDate decides the date exactly.
 func (l *TasksLocal) InScopeIDs(ctx context.Context, ids []string) (map[string]bool, error) {
-	cands, err := l.Store.TaskCandidates(ctx, l.Viewer, l.BindingID, l.From, ids)
+	cands, err := l.Store.TaskCandidates(ctx, l.Viewer, linkScope(l.BindingID, l.Export, l.Siblings), l.From, ids)
 	if err != nil {
 		return nil, err
 	}
@@ -131,14 +146,8 @@ func (l *TasksLocal) InScopeIDs(ctx context.Context, ids []string) (map[string]b
 	return out, nil
 }
 
-// Create implements Local: a task of the user outside the calendar, unless
-// the item is a task already here (see TasksLocal).
+// Create implements Local: a task of the user outside the calendar.
 func (l *TasksLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Fields) (string, error) {
-	st := l.reads(tx)
-	id, err := l.adopt(ctx, st, f)
-	if err != nil || id != "" {
-		return id, err
-	}
 	tz := "UTC"
 	if _, err := time.LoadLocation(l.Viewer.TZ); err == nil && l.Viewer.TZ != "" {
 		tz = l.Viewer.TZ
@@ -153,16 +162,22 @@ func (l *TasksLocal) Create(ctx context.Context, tx *store.Tx, f reconcile.Field
 	return a.ID, nil
 }
 
-// adopt finds an unlinked activity of the user that a remote task stands
-// for: by the activity id the item carries, else a task outside the
-// calendar with the same title and dates. It returns "" when there is none.
-func (l *TasksLocal) adopt(ctx context.Context, st *store.Store, f reconcile.Fields) (string, error) {
+// Adopt implements reconcile.Adopter: an unlinked activity of the user
+// that a remote task stands for, by the activity id the item carries,
+// else a task outside the calendar with the same title and dates; "" when
+// there is none. One an account's other list links is that list's.
+func (l *TasksLocal) Adopt(ctx context.Context, tx *store.Tx, f reconcile.Fields) (string, error) {
+	st := l.reads(tx)
 	usable := func(a *crm.Activity) (bool, error) {
 		if a.OwnerID != l.Viewer.UserID {
 			return false, nil
 		}
 		linked, err := l.linked(ctx, st, a.ID)
-		return !linked, err
+		if err != nil || linked {
+			return false, err
+		}
+		held, err := heldBySibling(ctx, st, l.Siblings, a.ID)
+		return !held, err
 	}
 	if id := f[reconcile.FieldTandemID]; id != "" {
 		a, err := st.GetActivity(ctx, l.Viewer, id)

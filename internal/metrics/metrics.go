@@ -119,6 +119,7 @@ func (m *Metrics) SyncRun(provider, kind string, d time.Duration, st reconcile.S
 	}{
 		{"pulled", st.Pulled},
 		{"local_created", st.LocalCreated},
+		{"linked", st.Linked},
 		{"local_updated", st.LocalUpdated},
 		{"local_removed", st.LocalRemoved},
 		{"remote_created", st.RemoteCreated},

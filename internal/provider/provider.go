@@ -75,6 +75,11 @@ const (
 type KindInfo struct {
 	Kind       Kind
 	Collection CollectionMode
+	// Several: the user may pick several collections of the kind at once
+	// (CollectionPicked only), each synced by a binding of its own; one
+	// of them is the home one, where new records go (a CalDAV account's
+	// calendars). Otherwise one collection at a time.
+	Several bool
 }
 
 // Provider is a sync provider.

@@ -66,6 +66,24 @@ type BulkCreator interface {
 	CreateMany(ctx context.Context, tx *store.Tx, fs []Fields) (ids []string, err error)
 }
 
+// Adopter is a Local that may find, for a new remote item, a record
+// already here that the item stands for (a resubscribe: the activity whose
+// id the item carries, or equal in title and times). The engine asks it
+// before Create, and links such a record instead of making one: a link,
+// not a create, in the journal and the counts (Stats.Linked).
+type Adopter interface {
+	// Adopt returns the id of the record the item stands for, or "".
+	Adopt(ctx context.Context, tx *store.Tx, f Fields) (string, error)
+}
+
+// IdentityRestorer is a Connector whose Restore writes an item deleted
+// for good again from its base, and which must then give it back the
+// identity it had (a calendar object's UID, as read from its content):
+// the engine passes the identity its link kept.
+type IdentityRestorer interface {
+	RestoreIdentity(ctx context.Context, remoteID, identity string, base Fields) (Item, error)
+}
+
 // ActionDelete is what RemoteRemoved returns when it deleted the record.
 const ActionDelete = "delete"
 
@@ -81,6 +99,9 @@ type State interface {
 	LiveLinkIDs(ctx context.Context, bindingID string, fn func(localID, remoteID string) error) error
 	// LinksOf reads the links of the given local ids.
 	LinksOf(ctx context.Context, bindingID string, localIDs []string) (map[string]*store.Link, error)
+	// LinksIn reads the links of other bindings (a binding's siblings)
+	// whose column ("local_id", "identity") is among values.
+	LinksIn(ctx context.Context, bindingIDs []string, column string, values []string) ([]*store.Link, error)
 	// LinkedIDs reports which of localIDs have a link in the binding
 	// (pending, dormant or not).
 	LinkedIDs(ctx context.Context, bindingID string, localIDs []string) (map[string]bool, error)
@@ -97,17 +118,21 @@ type State interface {
 
 // Stats counts what a run did.
 type Stats struct {
-	Pulled        int  `json:"pulled"`
-	LocalCreated  int  `json:"local_created"`
-	LocalUpdated  int  `json:"local_updated"`
-	LocalRemoved  int  `json:"local_removed"`
-	RemoteCreated int  `json:"remote_created"`
-	RemoteUpdated int  `json:"remote_updated"`
-	RemoteRemoved int  `json:"remote_removed"`
-	Conflicts     int  `json:"conflicts"`
-	Reverted      int  `json:"reverted"` // remote changes taken back by a local rule
-	Skipped       int  `json:"skipped"`  // items that could not be applied (logged)
-	FullListing   bool `json:"full_listing"`
+	Pulled        int `json:"pulled"`
+	LocalCreated  int `json:"local_created"`
+	LocalUpdated  int `json:"local_updated"`
+	LocalRemoved  int `json:"local_removed"`
+	RemoteCreated int `json:"remote_created"`
+	RemoteUpdated int `json:"remote_updated"`
+	RemoteRemoved int `json:"remote_removed"`
+	Conflicts     int `json:"conflicts"`
+	Reverted      int `json:"reverted"` // remote changes taken back by a local rule
+	// Linked counts remote items linked to a record already here instead
+	// of a new one: adopted on a resubscribe (Adopter), or moved from
+	// another collection of the account (Sibling).
+	Linked      int  `json:"linked"`
+	Skipped     int  `json:"skipped"` // items that could not be applied (logged)
+	FullListing bool `json:"full_listing"`
 }
 
 // JSON renders the stats for the binding's last_stats.
@@ -200,6 +225,13 @@ type run struct {
 	// creates holds the batch's new items while the Local is a
 	// BulkCreator (nil otherwise), written together by flushCreates.
 	creates *pendingCreates
+	// sibs are the binding's siblings (SiblingLocal); sibLinks the
+	// siblings' links the batch's items can match by identity, and
+	// moved the items gone from this collection that a sibling's now
+	// holds (see siblings.go).
+	sibs     []Sibling
+	sibLinks map[string][]*store.Link
+	moved    map[string]movedItem
 }
 
 // errDryRun rolls back a preview's transactions.
@@ -233,6 +265,7 @@ func (e *Engine) Preview(ctx context.Context, bindingID string, conn Connector, 
 	ctx = store.WithOrigin(ctx, OriginOf(b.ID))
 	r := &run{e: e, b: b, conn: dryConn{conn}, local: local, dry: true}
 	r.window, _ = conn.(Windowed)
+	r.siblings()
 	if err := r.pull(ctx); err != nil {
 		return r.plan, r.stats, fmt.Errorf("pull: %w", err)
 	}
@@ -270,6 +303,7 @@ func (e *Engine) Run(ctx context.Context, bindingID string, conn Connector, loca
 	ctx = store.WithOrigin(ctx, OriginOf(b.ID))
 	r := &run{e: e, b: b, conn: conn, local: local}
 	r.window, _ = conn.(Windowed)
+	r.siblings()
 	// The last report is the run's result, so whoever shows progress ends
 	// on the counts Run returns.
 	defer r.progress()
@@ -627,6 +661,9 @@ func (r *run) applyItems(ctx context.Context, items []Item, pulled bool) error {
 	if len(items) == 0 {
 		return nil
 	}
+	if err := r.lookForMoves(ctx, items); err != nil {
+		return err
+	}
 	stats, planned := r.stats, len(r.plan)
 	err := r.applyItemsOnce(ctx, items, pulled, false)
 	if errors.Is(err, errItemFailed) {
@@ -657,10 +694,15 @@ func (r *run) applyItemsOnce(ctx context.Context, items []Item, pulled, guarded 
 			return err
 		}
 		r.pg = newPageLinks(links)
+		if err := r.readSiblingLinks(ctx, tx, identities); err != nil {
+			return err
+		}
 		// New items are written together when the Local can, except on
-		// the guarded retry (each item alone in its savepoint) and in a
-		// preview (whose plan names each record as it goes).
-		if _, ok := r.local.(BulkCreator); ok && !guarded && !r.dry {
+		// the guarded retry (each item alone in its savepoint), in a
+		// preview (whose plan names each record as it goes), and when
+		// the Local adopts records (each new item may be one).
+		_, adopts := r.local.(Adopter)
+		if _, ok := r.local.(BulkCreator); ok && !guarded && !r.dry && !adopts {
 			r.creates = newPendingCreates()
 			defer func() { r.creates = nil }()
 		}
@@ -886,11 +928,10 @@ func (r *run) pullItem(ctx context.Context, tx *store.Tx, it Item) error {
 		return r.remoteRemovedTx(ctx, tx, link, ReasonRemovedRemotely)
 	}
 	if link == nil {
-		if r.creates != nil {
-			r.creates.add(it)
-			return nil
+		if sl := r.siblingLink(it); sl != nil {
+			return r.joinSibling(ctx, tx, sl, it)
 		}
-		return r.importItem(ctx, tx, it, "")
+		return r.newItem(ctx, tx, it)
 	}
 	if link.RemoteID == it.RemoteID && link.ETag == it.ETag && !link.Pending {
 		return nil // unchanged, or our own write coming back
@@ -908,6 +949,16 @@ func (r *run) pullItem(ctx context.Context, tx *store.Tx, it Item) error {
 		return nil
 	}
 	return r.merge(ctx, tx, link, lr, it)
+}
+
+// newItem imports an item no link matches, or keeps it for the batch's
+// bulk create.
+func (r *run) newItem(ctx context.Context, tx *store.Tx, it Item) error {
+	if r.creates != nil {
+		r.creates.add(it)
+		return nil
+	}
+	return r.importItem(ctx, tx, it, "")
 }
 
 // unreadable skips an item the connector could not read: one bad object
@@ -1116,35 +1167,57 @@ func (r *run) importItem(ctx context.Context, tx *store.Tx, it Item, replaces st
 			return err
 		}
 	}
-	id, err := r.local.Create(ctx, tx, it.Fields)
-	if err != nil {
-		return &ItemError{Err: err}
+	id, action, reason := "", "create", ReasonCreatedRemotely
+	if ad, ok := r.local.(Adopter); ok {
+		var err error
+		if id, err = ad.Adopt(ctx, tx, it.Fields); err != nil {
+			return &ItemError{Err: err}
+		}
+	}
+	if id != "" {
+		// A record already here: linked, not created.
+		action, reason = "link", ReasonAdopted
+		r.stats.Linked++
+	} else {
+		var err error
+		if id, err = r.local.Create(ctx, tx, it.Fields); err != nil {
+			return &ItemError{Err: err}
+		}
+		r.stats.LocalCreated++
+		if replaces != "" {
+			reason = ReasonBackRemotelyRecordDeleted
+		}
 	}
 	marker := it.Marker
 	if marker == "" {
 		marker = newMarker()
 	}
-	r.stats.LocalCreated++
 	if err := r.putLink(ctx, tx, &store.Link{BindingID: r.b.ID, LocalID: id, RemoteID: it.RemoteID, ETag: it.ETag,
 		Identity: it.Identity, Marker: marker, Base: encodeFields(it.Fields), BaseAt: time.Now()}); err != nil {
 		return err
 	}
-	reason := ReasonCreatedRemotely
-	if replaces != "" {
-		reason = ReasonBackRemotelyRecordDeleted
+	var fields []string
+	if action == "create" {
+		fields = names(it.Fields)
 	}
-	return r.journal(ctx, tx, id, it.RemoteID, "local", "create", names(it.Fields), reason)
+	return r.journal(ctx, tx, id, it.RemoteID, "local", action, fields, reason)
 }
 
 // remoteRemoved applies the Local's policy for an item gone from the
 // collection in a transaction of its own.
 func (r *run) remoteRemoved(ctx context.Context, l *store.Link, reason string) error {
+	if err := r.lookForMove(ctx, l); err != nil {
+		return err
+	}
 	return r.inTx(ctx, func(tx *store.Tx) error { return r.remoteRemovedTx(ctx, tx, l, reason) })
 }
 
 // remoteRemovedTx applies the Local's policy for an item gone from the
 // collection; the link stays, dormant, unless the record went too.
 func (r *run) remoteRemovedTx(ctx context.Context, tx *store.Tx, l *store.Link, reason string) error {
+	if moved, err := r.movedAway(ctx, tx, l); err != nil || moved {
+		return err
+	}
 	action, err := r.local.RemoteRemoved(ctx, tx, l.LocalID)
 	gone := errors.Is(err, store.ErrNotFound)
 	if err != nil && !gone {
@@ -1367,7 +1440,14 @@ func (r *run) unlink(ctx context.Context, tx *store.Tx, l *store.Link, recordGon
 // item is put back into the collection and merged against the kept base;
 // an item gone for good makes a new one.
 func (r *run) restoreRemote(ctx context.Context, link *store.Link, lr LocalRecord) error {
-	it, err := r.conn.Restore(ctx, link.RemoteID, withPayloads(decodeFields(link.Base), lr.Fields))
+	var it Item
+	var err error
+	base := withPayloads(decodeFields(link.Base), lr.Fields)
+	if ir, ok := r.conn.(IdentityRestorer); ok && link.Identity != "" {
+		it, err = ir.RestoreIdentity(ctx, link.RemoteID, link.Identity, base)
+	} else {
+		it, err = r.conn.Restore(ctx, link.RemoteID, base)
+	}
 	if errors.Is(err, ErrRemoteNotFound) {
 		if err := r.inTx(ctx, func(tx *store.Tx) error {
 			if err := tx.DeleteLink(ctx, r.b.ID, link.LocalID); err != nil {

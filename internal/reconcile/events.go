@@ -26,6 +26,10 @@ const (
 	FieldTimeZone = "time_zone"
 	// FieldRRule is the RRULE value without "RRULE:".
 	FieldRRule = "rrule"
+	// FieldRDates are the original starts of the series' extra
+	// occurrences (RDATE date and date-time values), in the start's
+	// format, sorted, comma-separated. PERIOD values are not modelled.
+	FieldRDates = "rdates"
 	// FieldExDates are the original starts of removed occurrences, in the
 	// start's format (UTC instants or dates), sorted, comma-separated.
 	FieldExDates = "exdates"
@@ -46,7 +50,7 @@ const (
 
 // EventFieldNames lists every event field.
 var EventFieldNames = []string{FieldTitle, FieldDescription, FieldLocation, FieldStart, FieldEnd, FieldAllDay,
-	FieldTimeZone, FieldRRule, FieldExDates, FieldOverrides, FieldAttendees, FieldOrganizer, FieldTandemID}
+	FieldTimeZone, FieldRRule, FieldRDates, FieldExDates, FieldOverrides, FieldAttendees, FieldOrganizer, FieldTandemID}
 
 // DateLayout is the format of all-day dates in event fields.
 const DateLayout = "2006-01-02"
@@ -70,8 +74,8 @@ func ParseEventTime(s string) (time.Time, bool, error) {
 	return t.UTC(), false, err
 }
 
-// EncodeExDates renders exception dates canonically: sorted, without
-// duplicates, in the series' format.
+// EncodeExDates renders exception dates (or extra dates, FieldRDates)
+// canonically: sorted, without duplicates, in the series' format.
 func EncodeExDates(ts []time.Time, allDay bool) string {
 	seen := map[string]bool{}
 	var out []string
@@ -135,12 +139,12 @@ func DecodeOverrides(s string) []crm.Occurrence {
 // removed or do not exist are dropped), so a connector reports exactly
 // what Tandem would keep.
 func CanonicalOverrides(f Fields, os []crm.Occurrence) string {
-	if f[FieldRRule] == "" || len(os) == 0 {
+	if f[FieldRRule] == "" && f[FieldRDates] == "" || len(os) == 0 {
 		return ""
 	}
 	a := &crm.Activity{}
 	if err := ApplyEventFields(a, f, []string{FieldTitle, FieldDescription, FieldLocation, FieldStart, FieldEnd,
-		FieldAllDay, FieldTimeZone, FieldRRule, FieldExDates}); err != nil {
+		FieldAllDay, FieldTimeZone, FieldRRule, FieldRDates, FieldExDates}); err != nil {
 		return ""
 	}
 	a.Overrides = os
@@ -226,8 +230,9 @@ func EventFields(a *crm.Activity, organizer string) Fields {
 		}
 		f[FieldTimeZone] = tz
 	}
-	if rr := strings.TrimPrefix(strings.TrimSpace(a.RRule), "RRULE:"); rr != "" {
-		f[FieldRRule] = rr
+	if a.IsSeries() {
+		f[FieldRRule] = strings.TrimPrefix(strings.TrimSpace(a.RRule), "RRULE:")
+		f[FieldRDates] = EncodeExDates(a.RDates, a.AllDay)
 		f[FieldExDates] = EncodeExDates(a.ExDates, a.AllDay)
 		f[FieldOverrides] = EncodeOverrides(a.Overrides, a.AllDay)
 	}
@@ -286,6 +291,8 @@ func ApplyEventFields(a *crm.Activity, f Fields, names []string) error {
 			}
 		case FieldRRule:
 			a.RRule = v
+		case FieldRDates:
+			a.RDates = DecodeExDates(v)
 		case FieldExDates:
 			a.ExDates = DecodeExDates(v)
 		case FieldOverrides:
@@ -313,7 +320,7 @@ func ApplyEventFields(a *crm.Activity, f Fields, names []string) error {
 		_, allDay, _ := ParseEventTime(f[FieldStart])
 		a.AllDay = allDay
 	}
-	if a.RRule == "" {
+	if !a.IsSeries() {
 		a.ExDates, a.Overrides = nil, nil
 	}
 	return nil
@@ -335,7 +342,7 @@ func ReachesDate(a *crm.Activity, from time.Time) bool {
 	if !start.Before(from) || end.After(from) {
 		return true
 	}
-	r := a.Series()
+	r := a.Recurrence()
 	if r == nil {
 		return false
 	}

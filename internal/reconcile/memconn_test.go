@@ -34,6 +34,9 @@ type memConn struct {
 	// notCarried are fields the remote side does not sync (Google's
 	// photos): its items never hold them, whatever is written.
 	notCarried []string
+	// uids: items Tandem creates carry their marker as identity, as a
+	// CalDAV object's UID does.
+	uids bool
 }
 
 type memItem struct {
@@ -260,6 +263,9 @@ func (m *memConn) Create(ctx context.Context, f reconcile.Fields, marker string)
 	}
 	m.nextID++
 	it := &memItem{id: "r" + strconv.Itoa(m.nextID), fields: f.Clone(), marker: marker}
+	if m.uids {
+		it.identity = marker
+	}
 	m.items[it.id] = it
 	m.touch(it)
 	m.creates++
@@ -330,6 +336,36 @@ func (m *memConn) Restore(ctx context.Context, id string, base reconcile.Fields)
 		m.restores++
 	}
 	return m.item(it), nil
+}
+
+// FindByIdentity implements reconcile.IdentityFinder.
+func (m *memConn) FindByIdentity(ctx context.Context, identity string) (reconcile.Item, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, it := range m.items {
+		if it.identity == identity && !it.deleted {
+			return m.item(it), true, nil
+		}
+	}
+	return reconcile.Item{}, false, nil
+}
+
+// remoteMoveTo simulates a user moving an item to another collection of
+// the account: gone from this one for good, created in to with the same
+// identity, marker and content (under a new id and etag). It returns the
+// new id.
+func (m *memConn) remoteMoveTo(id string, to *memConn) string {
+	m.mu.Lock()
+	it := m.items[id]
+	it.deleted, it.purged = true, true
+	m.touch(it)
+	f, identity, marker := it.fields.Clone(), it.identity, it.marker
+	m.mu.Unlock()
+	nid := to.remoteAddIdentity(f, identity)
+	to.mu.Lock()
+	to.items[nid].marker = marker
+	to.mu.Unlock()
+	return nid
 }
 
 func (m *memConn) FindByMarker(ctx context.Context, marker string) (reconcile.Item, bool, error) {

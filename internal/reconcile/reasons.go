@@ -58,6 +58,16 @@ const (
 	// ReasonUnreadable: the remote item could not be read and was
 	// skipped; the detail is what was wrong with it (Unreadable builds it).
 	ReasonUnreadable = "unreadable"
+	// ReasonAdopted: a new remote item stands for a record already here
+	// (a resubscribe), which it is linked to instead of a new one.
+	ReasonAdopted = "adopted"
+	// ReasonMovedHere: the item came from another collection of the
+	// account (moved between calendars on the server): the record it
+	// was synced with there is linked to it here.
+	ReasonMovedHere = "moved_here"
+	// ReasonMovedAway: the item left this collection for another one of
+	// the account; the record stays, synced with it there.
+	ReasonMovedAway = "moved_away"
 )
 
 // Unreadable is the reason of a remote item skipped because it could not
@@ -178,7 +188,7 @@ var fieldLabels = map[string]map[string]string{
 		FieldTitle: "activity.field.title", FieldDescription: "activity.field.description",
 		FieldLocation: "activity.field.location", FieldStart: "activity.field.start", FieldEnd: "activity.field.end",
 		FieldAllDay: "activity.field.all_day", FieldTimeZone: "activity.field.time_zone",
-		FieldRRule: "activity.field.recurrence", FieldExDates: "activity.field.exceptions",
+		FieldRRule: "activity.field.recurrence", FieldRDates: "activity.field.extra_dates", FieldExDates: "activity.field.exceptions",
 		FieldOverrides: "activity.field.overrides", FieldAttendees: "activity.field.participants",
 		FieldOrganizer: "activity.field.organizer", FieldTandemID: "sync.field.tandem_id",
 		// A task's fields, as the activity form labels them.

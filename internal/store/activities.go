@@ -57,13 +57,13 @@ func (s *Store) createActivity(ctx context.Context, tx querier, v access.Viewer,
 	}
 	_, err := tx.ExecContext(ctx, `INSERT INTO activities (id, type, title, description, location, start_at, end_at, all_day,
 		time_zone, show_in_calendar, status, priority, owner_id, author_id, organizer_id, organizer_email, account_id,
-		contact_id, rrule, exdates, search, created_at, updated_at, version, overrides, actual_start, actual_end)
+		contact_id, rrule, exdates, search, created_at, updated_at, version, overrides, actual_start, actual_end, rdates)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $22, 1,
-		$23, $24, $25)`,
+		$23, $24, $25, $26)`,
 		a.ID, a.Type, a.Title, a.Description, a.Location, microsPtr(a.Start), microsPtr(a.End), a.AllDay, a.TimeZone,
 		a.ShowInCalendar, a.Status, a.Priority, a.OwnerID, a.AuthorID, nullable(a.OrganizerID), a.OrganizerEmail,
 		nullable(a.AccountID), nullable(a.ContactID), a.RRule, encodeTimes(a.ExDates), a.SearchText(), crm.Micros(a.CreatedAt),
-		encodeOverrides(a.Overrides), microsPtr(a.ActualStart), microsPtr(a.ActualEnd))
+		encodeOverrides(a.Overrides), microsPtr(a.ActualStart), microsPtr(a.ActualEnd), encodeTimes(a.RDates))
 	if err != nil {
 		return fmt.Errorf("insert activity: %w", err)
 	}
@@ -129,11 +129,12 @@ func (s *Store) updateActivity(ctx context.Context, tx querier, v access.Viewer,
 		start_at = $6, end_at = $7, all_day = $8, time_zone = $9, show_in_calendar = $10, status = $11, priority = $12,
 		owner_id = $13, organizer_id = $14, organizer_email = $15, account_id = $16, contact_id = $17, rrule = $18,
 		exdates = $19, search = $20, updated_at = $21, overrides = $22, actual_start = $23, actual_end = $24,
-		version = version + 1 WHERE id = $1 RETURNING version, author_id`,
+		rdates = $25, version = version + 1 WHERE id = $1 RETURNING version, author_id`,
 		a.ID, a.Type, a.Title, a.Description, a.Location, microsPtr(a.Start), microsPtr(a.End), a.AllDay, a.TimeZone,
 		a.ShowInCalendar, a.Status, a.Priority, a.OwnerID, nullable(a.OrganizerID), a.OrganizerEmail,
 		nullable(a.AccountID), nullable(a.ContactID), a.RRule, encodeTimes(a.ExDates), a.SearchText(),
-		crm.Micros(a.UpdatedAt), encodeOverrides(a.Overrides), microsPtr(a.ActualStart), microsPtr(a.ActualEnd)).Scan(&a.Version, &a.AuthorID)
+		crm.Micros(a.UpdatedAt), encodeOverrides(a.Overrides), microsPtr(a.ActualStart), microsPtr(a.ActualEnd),
+		encodeTimes(a.RDates)).Scan(&a.Version, &a.AuthorID)
 	if err != nil {
 		return fmt.Errorf("update activity: %w", err)
 	}
@@ -161,16 +162,16 @@ func (s *Store) deleteActivity(ctx context.Context, tx querier, v access.Viewer,
 const activityColumns = `a.id, a.type, a.title, a.description, a.location, a.start_at, a.end_at, a.all_day, a.time_zone,
 	a.show_in_calendar, a.status, a.priority, a.owner_id, a.author_id, COALESCE(a.organizer_id, ''), a.organizer_email,
 	COALESCE(a.account_id, ''), COALESCE(a.contact_id, ''), a.rrule, a.exdates, a.created_at, a.updated_at, a.version,
-	a.overrides, a.actual_start, a.actual_end`
+	a.overrides, a.actual_start, a.actual_end, a.rdates`
 
 func scanActivity(row interface{ Scan(...any) error }) (crm.Activity, error) {
 	var a crm.Activity
 	var start, end, actualStart, actualEnd sql.NullInt64
-	var exdates, overrides string
+	var exdates, overrides, rdates string
 	var c, u int64
 	err := row.Scan(&a.ID, &a.Type, &a.Title, &a.Description, &a.Location, &start, &end, &a.AllDay, &a.TimeZone,
 		&a.ShowInCalendar, &a.Status, &a.Priority, &a.OwnerID, &a.AuthorID, &a.OrganizerID, &a.OrganizerEmail,
-		&a.AccountID, &a.ContactID, &a.RRule, &exdates, &c, &u, &a.Version, &overrides, &actualStart, &actualEnd)
+		&a.AccountID, &a.ContactID, &a.RRule, &exdates, &c, &u, &a.Version, &overrides, &actualStart, &actualEnd, &rdates)
 	if err != nil {
 		return a, err
 	}
@@ -180,6 +181,7 @@ func scanActivity(row interface{ Scan(...any) error }) (crm.Activity, error) {
 		return a, fmt.Errorf("activity %s: %w", a.ID, err)
 	}
 	a.ExDates = decodeTimes(exdates)
+	a.RDates = decodeTimes(rdates)
 	a.CreatedAt, a.UpdatedAt = crm.FromMicros(c), crm.FromMicros(u)
 	return a, nil
 }
@@ -238,7 +240,7 @@ func (s *Store) ListActivities(ctx context.Context, v access.Viewer, f ActivityF
 		qb.add(`(a.start_at < $%[1]d OR a.actual_start < $%[1]d OR a.overrides <> '')`, crm.Micros(f.To))
 	}
 	if !f.From.IsZero() {
-		qb.add(`(a.rrule <> '' OR COALESCE(a.end_at, a.start_at) >= $%[1]d OR COALESCE(a.actual_end, a.actual_start) >= $%[1]d)`,
+		qb.add(`(a.rrule <> '' OR a.rdates <> '' OR COALESCE(a.end_at, a.start_at) >= $%[1]d OR COALESCE(a.actual_end, a.actual_start) >= $%[1]d)`,
 			crm.Micros(f.From))
 	}
 	if !f.StartsFrom.IsZero() {

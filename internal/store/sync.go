@@ -368,35 +368,60 @@ func (s *Store) TaggedContactIDs(ctx context.Context, v access.Viewer, tagID str
 // calendar binding's scope (see CalendarCandidates), with what the rest of
 // the decision needs.
 type CalendarCandidate struct {
-	// Activity has only ID, Start, End, AllDay, TimeZone and RRule set:
-	// what reconcile.ReachesDate reads.
+	// Activity has only ID, Start, End, AllDay, TimeZone, RRule and
+	// RDates set: what reconcile.ReachesDate reads.
 	Activity crm.Activity
 	// Linked: the activity has a link in the binding (pending, dormant or
 	// not).
 	Linked bool
 }
 
+// LinkScope is which records a binding may take up beyond its own: those
+// linked in BindingID always; with Own nothing else; otherwise none linked
+// in any of Siblings (the other collections of its kind on the account,
+// which hold their own records).
+type LinkScope struct {
+	BindingID string
+	Siblings  []string
+	Own       bool
+}
+
+// cond is the condition of the scope on activity a, given linked, the
+// expression "a is linked in the binding"; it adds its parameters to args.
+func (ls LinkScope) cond(linked string, args *[]any) string {
+	if ls.Own {
+		return ` AND ` + linked
+	}
+	if len(ls.Siblings) == 0 {
+		return ""
+	}
+	*args = append(*args, anySlice(ls.Siblings)...)
+	return ` AND (` + linked + ` OR NOT EXISTS (SELECT 1 FROM sync_links sl WHERE sl.local_id = a.id AND sl.binding_id IN (` +
+		params(len(*args)-len(ls.Siblings)+1, len(ls.Siblings)) + `)))`
+}
+
 // CalendarCandidates returns those of ids that are activities the viewer
 // may read, shown in the calendar and dated, and either organized by the
 // viewer or owned by them with no organizing user or one without calendar
-// sync (no enabled event binding on any of their connections). With a
-// non-zero from, only those linked in bindingID, or with a start on or
-// after from, or an end (else the start) after it, or a recurrence — the
-// caller expands recurrences (reconcile.ReachesDate). This is the scope of
-// a calendar binding (crmsync.EventsLocal) as far as SQL can tell it.
-// One query per 1,000 ids.
-func (s *Store) CalendarCandidates(ctx context.Context, v access.Viewer, bindingID string, from time.Time, ids []string) ([]CalendarCandidate, error) {
+// sync (no enabled event binding on any of their connections), within ls.
+// With a non-zero from, only those linked in the binding, or with a start
+// on or after from, or an end (else the start) after it, or a recurrence —
+// the caller expands recurrences (reconcile.ReachesDate). This is the
+// scope of a calendar binding (crmsync.EventsLocal) as far as SQL can tell
+// it. One query per 1,000 ids.
+func (s *Store) CalendarCandidates(ctx context.Context, v access.Viewer, ls LinkScope, from time.Time, ids []string) ([]CalendarCandidate, error) {
 	const linked = `EXISTS (SELECT 1 FROM sync_links l WHERE l.binding_id = $2 AND l.local_id = a.id)`
 	var out []CalendarCandidate
 	err := inChunks(ids, func(ids []string) error {
-		args := append([]any{v.UserID, bindingID}, anySlice(ids)...)
+		args := append([]any{v.UserID, ls.BindingID}, anySlice(ids)...)
 		date := ""
 		if !from.IsZero() {
 			args = append(args, crm.Micros(from))
 			n := fmt.Sprintf("$%d", len(args))
-			date = ` AND (` + linked + ` OR a.start_at >= ` + n + ` OR COALESCE(a.end_at, a.start_at) > ` + n + ` OR a.rrule <> '')`
+			date = ` AND (` + linked + ` OR a.start_at >= ` + n + ` OR COALESCE(a.end_at, a.start_at) > ` + n + ` OR a.rrule <> '' OR a.rdates <> '')`
 		}
-		rows, err := s.r.QueryContext(ctx, `SELECT a.id, a.start_at, a.end_at, a.all_day, a.time_zone, a.rrule, `+linked+`
+		date += ls.cond(linked, &args)
+		rows, err := s.r.QueryContext(ctx, `SELECT a.id, a.start_at, a.end_at, a.all_day, a.time_zone, a.rrule, a.rdates, `+linked+`
 			FROM activities a WHERE a.id IN (`+params(3, len(ids))+`) AND `+canRead("a", "$1")+`
 			AND a.show_in_calendar AND a.start_at IS NOT NULL
 			AND (a.organizer_id = $1 OR (a.owner_id = $1 AND (COALESCE(a.organizer_id, '') = '' OR NOT EXISTS (
@@ -409,11 +434,13 @@ func (s *Store) CalendarCandidates(ctx context.Context, v access.Viewer, binding
 		for rows.Next() {
 			var c CalendarCandidate
 			var start, end sql.NullInt64
+			var rdates string
 			if err := rows.Scan(&c.Activity.ID, &start, &end, &c.Activity.AllDay, &c.Activity.TimeZone, &c.Activity.RRule,
-				&c.Linked); err != nil {
+				&rdates, &c.Linked); err != nil {
 				return err
 			}
 			c.Activity.Start, c.Activity.End = timePtr(start), timePtr(end)
+			c.Activity.RDates = decodeTimes(rdates)
 			out = append(out, c)
 		}
 		return rows.Err()
@@ -432,22 +459,23 @@ type TaskCandidate struct {
 }
 
 // TaskCandidates returns those of ids that are tasks the viewer may read,
-// owned by (responsible: the viewer) and not shown in the calendar. With a
-// non-zero from, only those linked in bindingID or whose due time, else
-// start, else creation is no more than a day before from — the caller
-// decides the date exactly (reconcile.TaskReachesDate: an all-day due
-// counts from its last day). This is the scope of a task binding
+// owned by (responsible: the viewer) and not shown in the calendar, within
+// ls. With a non-zero from, only those linked in the binding or whose due
+// time, else start, else creation is no more than a day before from — the
+// caller decides the date exactly (reconcile.TaskReachesDate: an all-day
+// due counts from its last day). This is the scope of a task binding
 // (crmsync.TasksLocal) as far as SQL can tell it. One query per 1,000 ids.
-func (s *Store) TaskCandidates(ctx context.Context, v access.Viewer, bindingID string, from time.Time, ids []string) ([]TaskCandidate, error) {
+func (s *Store) TaskCandidates(ctx context.Context, v access.Viewer, ls LinkScope, from time.Time, ids []string) ([]TaskCandidate, error) {
 	const linked = `EXISTS (SELECT 1 FROM sync_links l WHERE l.binding_id = $2 AND l.local_id = a.id)`
 	var out []TaskCandidate
 	err := inChunks(ids, func(ids []string) error {
-		args := append([]any{v.UserID, bindingID}, anySlice(ids)...)
+		args := append([]any{v.UserID, ls.BindingID}, anySlice(ids)...)
 		date := ""
 		if !from.IsZero() {
 			args = append(args, crm.Micros(from.Add(-24*time.Hour)))
 			date = fmt.Sprintf(` AND (`+linked+` OR COALESCE(a.end_at, a.start_at, a.created_at) >= $%d)`, len(args))
 		}
+		date += ls.cond(linked, &args)
 		rows, err := s.r.QueryContext(ctx, `SELECT a.id, a.start_at, a.end_at, a.all_day, a.created_at, `+linked+`
 			FROM activities a WHERE a.id IN (`+params(3, len(ids))+`) AND `+canRead("a", "$1")+`
 			AND a.type = 'task' AND NOT a.show_in_calendar AND a.owner_id = $1`+date, args...)
@@ -728,6 +756,45 @@ func (t *Tx) LinksMatching(ctx context.Context, bindingID string, remoteIDs, mar
 					strings.TrimSuffix(strings.Repeat("?,", len(vals)), ",")+`)`+k.extra,
 					append([]any{bindingID}, anySlice(vals)...)...)
 			}
+			out = append(out, ls...)
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// LinksIn returns the links of any of bindingIDs whose column
+// ("local_id" or "identity") is among values: what other bindings of a
+// connection hold of the same records or items (several calendars on
+// one account). One query per 1,000 values.
+func (s *Store) LinksIn(ctx context.Context, bindingIDs []string, column string, values []string) ([]*Link, error) {
+	return s.linksIn(ctx, s.r, bindingIDs, column, values)
+}
+
+// LinksIn is Store.LinksIn read inside the transaction.
+func (t *Tx) LinksIn(ctx context.Context, bindingIDs []string, column string, values []string) ([]*Link, error) {
+	return t.s.linksIn(ctx, t.q, bindingIDs, column, values)
+}
+
+func (s *Store) linksIn(ctx context.Context, q querier, bindingIDs []string, column string, values []string) ([]*Link, error) {
+	switch column {
+	case "local_id", "identity":
+	default:
+		return nil, fmt.Errorf("links in: bad column %q", column)
+	}
+	if len(bindingIDs) == 0 {
+		return nil, nil
+	}
+	var out []*Link
+	for _, b := range bindingIDs {
+		// One binding at a time: each look-up is an index seek on
+		// (binding_id, local_id) or (binding_id, identity).
+		err := inChunks(values, func(vals []string) error {
+			ls, err := s.linksWith(ctx, q, `binding_id = $1 AND `+column+` IN (`+params(2, len(vals))+`)`,
+				append([]any{b}, anySlice(vals)...)...)
 			out = append(out, ls...)
 			return err
 		})

@@ -5,11 +5,13 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/access"
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/crmsync"
 	"github.com/tandem-crm/tandem/internal/oauth"
 	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/reconcile"
@@ -48,9 +50,13 @@ type BindingState struct {
 	Provider    string // the provider's code
 	DisplayName string // the provider's name as users see it
 	Kind        provider.KindInfo
-	Binding     *store.Binding // the current binding; ID "" before the first save
-	Settings    Settings       // the binding's, or the defaults
-	Schema      Schema
+	Binding     *store.Binding // the current binding (the home one); ID "" before the first save
+	Settings    Settings       // the binding's, or the defaults; the picked collections too
+	// Picked are the current bindings of a kind whose collections are
+	// picked (one per picked calendar or task list), the home one
+	// first; none before one is picked.
+	Picked []*store.Binding
+	Schema Schema
 	// Off: the administrator switched the kind off for the provider.
 	Off *provider.OffError
 	// Push: whether changes arrive by push; nil when the provider has no
@@ -153,6 +159,16 @@ func (s *Service) state(ctx context.Context, conn *store.Connection, p provider.
 		return nil, err
 	}
 	st := &BindingState{Provider: p.Name(), DisplayName: p.DisplayName(), Kind: info, Binding: b, Settings: set, Schema: schema}
+	if ps, ok := set.(picked); ok {
+		if st.Picked, err = pickedBindings(info.Kind, bs); err != nil {
+			return nil, err
+		}
+		var colls []string
+		for _, pb := range st.Picked {
+			colls = append(colls, pb.Collection)
+		}
+		ps.setCollections(colls)
+	}
 	if st.Off, err = kindOff(ctx, p, info.Kind); err != nil {
 		return nil, err
 	}
@@ -213,11 +229,12 @@ func defaultCollectionName(ctx context.Context, p provider.Provider, kind provid
 
 // current finds the current binding of a kind among bs, reading only. A
 // contact binding is the connection's one; of the bindings of a picked
-// collection (one per calendar or task list ever synced) the one marked
-// current, else a blank one. With none, an unsaved binding with the
-// defaults.
+// collection (one per calendar or task list ever synced) the home one of
+// those marked current, else a blank one. With none, an unsaved binding
+// with the defaults.
 func (s *Service) current(ctx context.Context, connID string, p provider.Provider, kind provider.Kind, bs []*store.Binding) (*store.Binding, Settings, error) {
-	var blank *store.Binding
+	var blank, first *store.Binding
+	var firstSet Settings
 	for _, b := range bs {
 		if b.Kind != string(kind) {
 			continue
@@ -228,11 +245,16 @@ func (s *Service) current(ctx context.Context, connID string, p provider.Provide
 		}
 		ps, isPicked := set.(picked)
 		switch {
-		case !isPicked, ps.isCurrent():
+		case !isPicked, ps.isCurrent() && ps.export() != crmsync.ExportOwn:
 			return b, set, nil
+		case ps.isCurrent() && first == nil:
+			first, firstSet = b, set
 		case b.Collection == "" && blank == nil:
 			blank = b
 		}
+	}
+	if first != nil {
+		return first, firstSet, nil
 	}
 	set, err := defaults(ctx, p, kind)
 	if err != nil {
@@ -363,7 +385,7 @@ func (s *Service) saveEvents(ctx context.Context, conn *store.Connection, p prov
 	if len(fe) > 0 {
 		return &SettingsError{Fields: fe}
 	}
-	return s.savePicked(ctx, conn, p, enabled, &es, func(old picked) { es.ResyncFrom = old.(*EventSettings).ResyncFrom })
+	return s.savePicked(ctx, conn, p, enabled, &es)
 }
 
 // saveTasks stores task list settings, with the calendar's rules: another
@@ -385,76 +407,173 @@ func (s *Service) saveTasks(ctx context.Context, conn *store.Connection, p provi
 	if len(fe) > 0 {
 		return &SettingsError{Fields: fe}
 	}
-	return s.savePicked(ctx, conn, p, enabled, &ts, nil)
+	return s.savePicked(ctx, conn, p, enabled, &ts)
 }
 
 // savePicked stores validated settings of a kind whose collection is
-// picked, as the current binding of the kind. Another collection is
-// unsubscribe then subscribe: the current binding's links are removed (no
-// record is deleted) and it stays, not current; the chosen collection's
-// binding — a new one, or the one it had before, started over — becomes
-// current. Another sync-from date lists the collection again from that
-// date and looks at every local change again (links stay, so this matches
-// rather than duplicates). keep copies state of the current settings that
-// a save does not change.
-func (s *Service) savePicked(ctx context.Context, conn *store.Connection, p provider.Provider, enabled bool, set picked, keep func(old picked)) error {
-	kind, coll := set.Kind(), set.collection()
+// picked. Each picked collection has a current binding with the settings;
+// the one named by the settings' collection is the home one (export all),
+// the others export only their own items. A collection no longer picked
+// is unsubscribed: its binding's links are removed (no record is deleted)
+// and it stays, not current. A collection picked anew gets a new binding,
+// or the one it had before, started over. A change of home is a change of
+// export scope alone: linked records stay where they are. Another
+// sync-from date lists each collection again from that date and looks at
+// every local change again (links stay, so this matches rather than
+// duplicates). With no collection, the settings wait on a blank binding.
+func (s *Service) savePicked(ctx context.Context, conn *store.Connection, p provider.Provider, enabled bool, set picked) error {
+	kind := set.Kind()
+	info, _ := provider.Info(p, kind)
+	home, picks, err := picksOf(set, info.Several)
+	if err != nil {
+		return err
+	}
+	set.setCollection(home)
+	set.setCollections(nil)
 	set.setCurrent(true)
-	connID := conn.ID
-	bs, err := s.Store.ListBindings(ctx, connID)
+	bs, err := s.Store.ListBindings(ctx, conn.ID)
 	if err != nil {
 		return err
 	}
-	cur, oldSet, err := s.current(ctx, connID, p, kind, bs)
-	if err != nil {
-		return err
+	type known struct {
+		b   *store.Binding
+		set picked
 	}
-	old := oldSet.(picked)
-	if keep != nil {
-		keep(old)
+	byColl := map[string]known{}
+	var blank *known
+	for _, b := range bs {
+		if b.Kind != string(kind) {
+			continue
+		}
+		st, err := DecodeSettings(kind, b.Policy)
+		if err != nil {
+			return fmt.Errorf("%s binding %s: %w", kind, b.ID, err)
+		}
+		k := known{b, st.(picked)}
+		switch {
+		case b.Collection != "":
+			byColl[b.Collection] = k
+		case blank == nil || k.set.isCurrent():
+			blank = &k
+		}
 	}
-	if coll == cur.Collection {
-		if cur.ID != "" && old.syncFrom() != "" && old.syncFrom() != set.syncFrom() {
-			if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, cur.ID, "", 0, true) }); err != nil {
+	// Unpicked: unsubscribe, not current any more.
+	for _, k := range byColl {
+		if !k.set.isCurrent() || slices.Contains(picks, k.b.Collection) {
+			continue
+		}
+		if err := s.unsubscribe(ctx, k.b); err != nil {
+			return err
+		}
+		k.set.setCurrent(false)
+		k.b.Enabled, k.b.Policy = false, mustJSON(k.set)
+		if err := s.Store.SaveBinding(ctx, k.b); err != nil {
+			return err
+		}
+	}
+	for _, coll := range picks {
+		ns := set.clone()
+		ns.setCollection(coll)
+		ns.setExport(crmsync.ExportOwn)
+		if coll == home {
+			ns.setExport(crmsync.ExportAll)
+		}
+		k, had := byColl[coll]
+		switch {
+		case !had && blank != nil:
+			// The blank binding (never run) takes the collection.
+			k, blank = *blank, nil
+			k.b.Collection = coll
+		case !had:
+			k.b = &store.Binding{ConnectionID: conn.ID, Kind: string(kind), Collection: coll}
+		case !k.set.isCurrent():
+			// A collection synced before: start over, matching what is there.
+			if err := s.unsubscribe(ctx, k.b); err != nil {
+				return err
+			}
+		case k.set.syncFrom() != "" && k.set.syncFrom() != ns.syncFrom():
+			if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, k.b.ID, "", 0, true) }); err != nil {
 				return err
 			}
 		}
-		cur.Enabled, cur.Policy = enabled, mustJSON(set)
-		return s.Store.SaveBinding(ctx, cur)
-	}
-
-	// Another collection: unsubscribe, then subscribe.
-	var target *store.Binding
-	for _, b := range bs {
-		if b.Kind == string(kind) && b.Collection == coll {
-			target = b
+		if k.set != nil {
+			ns.carry(k.set)
 		}
-	}
-	if cur.Collection != "" {
-		if err := s.unsubscribe(ctx, cur); err != nil {
+		k.b.Enabled, k.b.Policy = enabled, mustJSON(ns)
+		if err := s.Store.SaveBinding(ctx, k.b); err != nil {
 			return err
 		}
 	}
 	switch {
-	case target == nil && cur.Collection == "":
-		target = cur // the blank (or unsaved) binding takes the collection
-	case cur.ID != "":
-		old.setCurrent(false)
-		cur.Enabled, cur.Policy = false, mustJSON(old)
-		if err := s.Store.SaveBinding(ctx, cur); err != nil {
-			return err
+	case len(picks) == 0:
+		// No collection: the settings wait on a blank binding.
+		if blank == nil {
+			blank = &known{b: &store.Binding{ConnectionID: conn.ID, Kind: string(kind)}}
+		}
+		ns := set.clone()
+		ns.setExport(crmsync.ExportAll)
+		blank.b.Enabled, blank.b.Policy = enabled, mustJSON(ns)
+		return s.Store.SaveBinding(ctx, blank.b)
+	case blank != nil && blank.set.isCurrent():
+		// A collection is picked now: the blank binding is current no more.
+		blank.set.setCurrent(false)
+		blank.b.Enabled, blank.b.Policy = false, mustJSON(blank.set)
+		return s.Store.SaveBinding(ctx, blank.b)
+	}
+	return nil
+}
+
+// picksOf reads the home collection and the picked ones from settings: no
+// home is no collection; a home alone is that one; several must name the
+// home among them, and a provider must take several.
+func picksOf(set picked, several bool) (home string, picks []string, err error) {
+	home = strings.TrimSpace(set.collection())
+	if home == "" {
+		return "", nil, nil
+	}
+	for _, c := range set.collections() {
+		if c = strings.TrimSpace(c); c != "" && !slices.Contains(picks, c) {
+			picks = append(picks, c)
 		}
 	}
-	if target == nil {
-		target = &store.Binding{ConnectionID: connID, Kind: string(kind), Collection: coll}
-	} else if target.ID != "" && target != cur {
-		// A collection synced before: start over, matching what is there.
-		if err := s.unsubscribe(ctx, target); err != nil {
-			return err
+	homeField := map[provider.Kind]string{provider.Event: "calendar_id", provider.Task: "list_id"}[set.Kind()]
+	switch {
+	case len(picks) == 0, !several && len(picks) == 1:
+		// One collection, the one named. (A provider that takes one at
+		// a time shows the one before among the picks: the new choice
+		// replaces it.)
+		return home, []string{home}, nil
+	case !several:
+		return "", nil, &SettingsError{Fields: map[string]string{set.collectionsField(): "sync.error.one_collection"}}
+	case !slices.Contains(picks, home):
+		return "", nil, &SettingsError{Fields: map[string]string{homeField: "sync.error.home_not_picked"}}
+	}
+	return home, picks, nil
+}
+
+// pickedBindings are the current bindings of a picked kind with a
+// collection, the home one first.
+func pickedBindings(kind provider.Kind, bs []*store.Binding) ([]*store.Binding, error) {
+	var out []*store.Binding
+	for _, b := range bs {
+		if b.Kind != string(kind) || b.Collection == "" {
+			continue
+		}
+		set, err := DecodeSettings(kind, b.Policy)
+		if err != nil {
+			return nil, fmt.Errorf("%s binding %s: %w", kind, b.ID, err)
+		}
+		ps, ok := set.(picked)
+		if !ok || !ps.isCurrent() {
+			continue
+		}
+		if ps.export() == crmsync.ExportOwn {
+			out = append(out, b)
+		} else {
+			out = append([]*store.Binding{b}, out...)
 		}
 	}
-	target.Collection, target.Enabled, target.Policy = coll, enabled, mustJSON(set)
-	return s.Store.SaveBinding(ctx, target)
+	return out, nil
 }
 
 // unsubscribe removes every link of a binding (no record is deleted) and
@@ -527,20 +646,30 @@ func (s *Service) Resync(ctx context.Context, connID string, kind provider.Kind,
 	if err != nil {
 		return err
 	}
-	b, es := st.Binding, st.Settings.(*EventSettings)
-	if b.ID == "" || b.Collection == "" || es.CalendarID == "" {
+	if len(st.Picked) == 0 {
 		return &SettingsError{Fields: map[string]string{"calendar_id": "error.required"}}
 	}
 	seq, err := s.Store.SeqBefore(ctx, t)
 	if err != nil {
 		return err
 	}
-	es.ResyncFrom = from
-	b.Policy = mustJSON(es)
-	if err := s.Store.SaveBinding(ctx, b); err != nil {
-		return err
+	// Every calendar that syncs, each with its own settings.
+	for _, b := range st.Picked {
+		set, err := DecodeSettings(kind, b.Policy)
+		if err != nil {
+			return err
+		}
+		es := set.(*EventSettings)
+		es.ResyncFrom = from
+		b.Policy = mustJSON(es)
+		if err := s.Store.SaveBinding(ctx, b); err != nil {
+			return err
+		}
+		if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, b.ID, "", seq, true) }); err != nil {
+			return err
+		}
 	}
-	return s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, b.ID, "", seq, true) })
+	return nil
 }
 
 // Typed shortcuts for callers that know the kind (tests, the benchmark).

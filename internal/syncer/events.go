@@ -27,20 +27,70 @@ func (s *Service) eventsParts(ctx context.Context, p provider.Provider, sess pro
 	} else if off != nil {
 		return nil, nil, off
 	}
-	from := es.From(v.TZ)
-	listFrom := from
-	if es.ResyncFrom != "" {
-		if t := (EventSettings{SyncFrom: es.ResyncFrom}).From(v.TZ); t.After(from) {
-			listFrom = t
-		}
-	}
-	conn, err := sess.Connector(ctx, provider.BindingSpec{Kind: provider.Event, Collection: b.Collection, From: listFrom,
-		Self: v.Email, TZ: v.TZ})
+	conn, err := sess.Connector(ctx, eventsSpec(b, es, v))
 	if err != nil {
 		return nil, nil, err
 	}
-	local := &crmsync.EventsLocal{Store: s.Store, Viewer: v, BindingID: b.ID, From: from, ImportAs: es.ImportAs}
+	sibs, err := s.siblings(ctx, sess, v, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	local := &crmsync.EventsLocal{Store: s.Store, Viewer: v, BindingID: b.ID, From: es.From(v.TZ), ImportAs: es.ImportAs,
+		Export: es.Export, Siblings: sibs}
 	return conn, local, nil
+}
+
+// eventsSpec is what the connector of a calendar binding is built from:
+// listed from the sync-from date, or a later date to sync again from.
+func eventsSpec(b *store.Binding, es *EventSettings, v access.Viewer) provider.BindingSpec {
+	from := es.From(v.TZ)
+	if es.ResyncFrom != "" {
+		if t := (EventSettings{SyncFrom: es.ResyncFrom}).From(v.TZ); t.After(from) {
+			from = t
+		}
+	}
+	return provider.BindingSpec{Kind: provider.Event, Collection: b.Collection, From: from, Self: v.Email, TZ: v.TZ}
+}
+
+// siblings are the other current bindings of b's kind on its connection
+// (the other calendars or task lists picked on the account), each with
+// its collection's connector.
+func (s *Service) siblings(ctx context.Context, sess provider.Session, v access.Viewer, b *store.Binding) ([]reconcile.Sibling, error) {
+	kind, err := provider.ParseKind(b.Kind)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := s.Store.ListBindings(ctx, b.ConnectionID)
+	if err != nil {
+		return nil, err
+	}
+	picked, err := pickedBindings(kind, bs)
+	if err != nil {
+		return nil, err
+	}
+	var out []reconcile.Sibling
+	for _, o := range picked {
+		if o.ID == b.ID {
+			continue
+		}
+		set, err := DecodeSettings(kind, o.Policy)
+		if err != nil {
+			return nil, err
+		}
+		var spec provider.BindingSpec
+		switch set := set.(type) {
+		case *EventSettings:
+			spec = eventsSpec(o, set, v)
+		case *TaskSettings:
+			spec = tasksSpec(o, set, v)
+		}
+		conn, err := sess.Connector(ctx, spec)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, reconcile.Sibling{BindingID: o.ID, Conn: conn})
+	}
+	return out, nil
 }
 
 // runEvents syncs a calendar binding: the user's activities shown in the

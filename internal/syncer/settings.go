@@ -10,6 +10,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/crmsync"
 	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/reconcile"
 )
@@ -36,6 +37,9 @@ const (
 
 // DefaultPeriod is the period of automatic runs when none is chosen.
 const DefaultPeriod = 15
+
+// MaxPicked is how many collections of a kind one connection may sync.
+const MaxPicked = 20
 
 // Period limits, in minutes.
 const (
@@ -77,16 +81,32 @@ func (ts *TaskSettings) Schedule() (bool, int)    { return ts.Auto, ts.PeriodMin
 
 // EventSettings is the policy of a calendar binding (SPEC §4): which
 // calendar, from which date, how often. A connection has a binding per
-// calendar it ever synced; the current one is what the settings show and
-// run. Choosing another calendar unsubscribes the current binding (its
+// calendar it ever synced; the current ones are what the settings show
+// and run. Choosing another calendar unsubscribes the current binding (its
 // links are removed, no record is deleted) and subscribes the chosen one
 // afresh: a full import and export for the period, matched against what
 // is there so nothing is created twice.
+//
+// Where the provider takes several calendars of an account at once
+// (provider.KindInfo.Several), each picked one is a binding of its own
+// with these settings; one is the home calendar (Export all), where new
+// activities go, the others (Export own) sync only their own events.
 type EventSettings struct {
-	CalendarID    string `json:"calendar_id"`    // a remote calendar's id, from the provider's list
-	SyncFrom      string `json:"sync_from"`      // YYYY-MM-DD: older items are not synced
-	Auto          bool   `json:"auto"`           // sync on a period
-	PeriodMinutes int    `json:"period_minutes"` // the period when Auto
+	// CalendarID is a remote calendar's id, from the provider's list: the
+	// binding's calendar; in what the settings show and take, the home
+	// one. Empty: no calendar syncs.
+	CalendarID string `json:"calendar_id"`
+	// CalendarIDs are the calendars that sync, the home one among them
+	// (providers that take several); empty with a CalendarID: that one
+	// alone. Shown and taken by the settings, never stored.
+	CalendarIDs []string `json:"calendar_ids,omitempty"`
+	// Export is what the binding exports (crmsync.ExportScope): "all" for
+	// the home calendar (or a lone one), "own" for the others. Set by
+	// the save, not by the user.
+	Export        crmsync.ExportScope `json:"export,omitempty"`
+	SyncFrom      string              `json:"sync_from"`      // YYYY-MM-DD: older items are not synced
+	Auto          bool                `json:"auto"`           // sync on a period
+	PeriodMinutes int                 `json:"period_minutes"` // the period when Auto
 	// ImportAs is the type of activity a remote event becomes: "meeting"
 	// (the default) or "note" (the import mode that keeps imported events
 	// as notes).
@@ -111,12 +131,17 @@ func (es EventSettings) From(tz string) time.Time { return dateIn(es.SyncFrom, t
 // settings show and run; choosing another list unsubscribes the current
 // one (links removed, no record deleted) and subscribes the chosen one
 // afresh, matched against what is there.
+//
+// As for calendars, a provider may take several lists: ListIDs are the
+// lists that sync, ListID the home one, where new tasks go.
 type TaskSettings struct {
-	ListID        string `json:"list_id"`        // a remote task list's id, from the provider's list
-	SyncFrom      string `json:"sync_from"`      // YYYY-MM-DD: older tasks are not synced
-	Auto          bool   `json:"auto"`           // sync on a period
-	PeriodMinutes int    `json:"period_minutes"` // the period when Auto
-	Current       bool   `json:"current,omitempty"`
+	ListID        string              `json:"list_id"`            // a remote task list's id, from the provider's list
+	ListIDs       []string            `json:"list_ids,omitempty"` // the lists that sync (see EventSettings.CalendarIDs)
+	Export        crmsync.ExportScope `json:"export,omitempty"`   // see EventSettings.Export
+	SyncFrom      string              `json:"sync_from"`          // YYYY-MM-DD: older tasks are not synced
+	Auto          bool                `json:"auto"`               // sync on a period
+	PeriodMinutes int                 `json:"period_minutes"`     // the period when Auto
+	Current       bool                `json:"current,omitempty"`
 }
 
 // From is the sync-from date as an instant (see EventSettings.From).
@@ -138,36 +163,72 @@ func dateIn(date, tz string) time.Time {
 
 // picked is the settings of a kind whose remote collection the user picks
 // from the provider's list (calendars, task lists): a connection keeps a
-// binding per collection it ever synced, and the current one is marked.
+// binding per collection it ever synced, and the current ones (picked)
+// are marked.
 type picked interface {
 	Settings
 	collection() string
+	setCollection(string)
+	// collections are the picked ones, the field that names them and
+	// (set) their new value.
+	collections() []string
+	collectionsField() string
+	setCollections([]string)
+	export() crmsync.ExportScope
+	setExport(crmsync.ExportScope)
 	syncFrom() string
 	isCurrent() bool
 	setCurrent(bool)
+	// carry copies from a binding's stored settings what a save does not
+	// change (a resync under way).
+	carry(from picked)
+	clone() picked
 }
 
-func (es *EventSettings) collection() string { return es.CalendarID }
-func (es *EventSettings) syncFrom() string   { return es.SyncFrom }
-func (es *EventSettings) isCurrent() bool    { return es.Current }
-func (es *EventSettings) setCurrent(c bool)  { es.Current = c }
-func (ts *TaskSettings) collection() string  { return ts.ListID }
-func (ts *TaskSettings) syncFrom() string    { return ts.SyncFrom }
-func (ts *TaskSettings) isCurrent() bool     { return ts.Current }
-func (ts *TaskSettings) setCurrent(c bool)   { ts.Current = c }
+func (es *EventSettings) collection() string              { return es.CalendarID }
+func (es *EventSettings) setCollection(c string)          { es.CalendarID = c }
+func (es *EventSettings) collections() []string           { return es.CalendarIDs }
+func (es *EventSettings) collectionsField() string        { return "calendar_ids" }
+func (es *EventSettings) setCollections(cs []string)      { es.CalendarIDs = cs }
+func (es *EventSettings) export() crmsync.ExportScope     { return es.Export }
+func (es *EventSettings) setExport(e crmsync.ExportScope) { es.Export = e }
+func (es *EventSettings) syncFrom() string                { return es.SyncFrom }
+func (es *EventSettings) isCurrent() bool                 { return es.Current }
+func (es *EventSettings) setCurrent(c bool)               { es.Current = c }
+func (es *EventSettings) carry(from picked)               { es.ResyncFrom = from.(*EventSettings).ResyncFrom }
+func (es *EventSettings) clone() picked {
+	c := *es
+	c.CalendarIDs = slices.Clone(es.CalendarIDs)
+	return &c
+}
+func (ts *TaskSettings) collection() string              { return ts.ListID }
+func (ts *TaskSettings) setCollection(c string)          { ts.ListID = c }
+func (ts *TaskSettings) collections() []string           { return ts.ListIDs }
+func (ts *TaskSettings) collectionsField() string        { return "list_ids" }
+func (ts *TaskSettings) setCollections(cs []string)      { ts.ListIDs = cs }
+func (ts *TaskSettings) export() crmsync.ExportScope     { return ts.Export }
+func (ts *TaskSettings) setExport(e crmsync.ExportScope) { ts.Export = e }
+func (ts *TaskSettings) syncFrom() string                { return ts.SyncFrom }
+func (ts *TaskSettings) isCurrent() bool                 { return ts.Current }
+func (ts *TaskSettings) setCurrent(c bool)               { ts.Current = c }
+func (ts *TaskSettings) carry(picked)                    {}
+func (ts *TaskSettings) clone() picked                   { c := *ts; c.ListIDs = slices.Clone(ts.ListIDs); return &c }
 
 // FieldType is the type of a settings field, as forms and the API see it.
 type FieldType string
 
 const (
-	FieldBool    FieldType = "boolean"
-	FieldInt     FieldType = "integer"
-	FieldString  FieldType = "string"
-	FieldDate    FieldType = "date" // YYYY-MM-DD
-	FieldEnum    FieldType = "enum"
-	FieldTag     FieldType = "tag"        // the id of one of the owner's personal tags
-	FieldPicked  FieldType = "collection" // the id of a collection from the provider's list
-	FieldNameFor FieldType = "collection_name"
+	FieldBool   FieldType = "boolean"
+	FieldInt    FieldType = "integer"
+	FieldString FieldType = "string"
+	FieldDate   FieldType = "date" // YYYY-MM-DD
+	FieldEnum   FieldType = "enum"
+	FieldTag    FieldType = "tag"        // the id of one of the owner's personal tags
+	FieldPicked FieldType = "collection" // the id of a collection from the provider's list
+	// FieldPickedMany: ids of collections from the provider's list (a
+	// provider that takes several of the kind).
+	FieldPickedMany FieldType = "collections"
+	FieldNameFor    FieldType = "collection_name"
 )
 
 // Field is one setting of a kind.
@@ -178,6 +239,7 @@ type Field struct {
 	Max      int       `json:"maximum,omitempty"`
 	MaxLen   int       `json:"max_length,omitempty"`
 	Enum     []string  `json:"enum,omitempty"`
+	MaxItems int       `json:"max_items,omitempty"`
 	Required bool      `json:"required_when_enabled,omitempty"` // needed to enable the binding
 }
 
@@ -195,6 +257,7 @@ var schemas = map[provider.Kind]Schema{
 	},
 	provider.Event: {
 		{Name: "calendar_id", Type: FieldPicked, MaxLen: 1024, Required: true},
+		{Name: "calendar_ids", Type: FieldPickedMany, MaxLen: 1024, MaxItems: MaxPicked},
 		{Name: "sync_from", Type: FieldDate},
 		{Name: "auto", Type: FieldBool},
 		{Name: "period_minutes", Type: FieldInt, Min: MinPeriod, Max: MaxPeriod},
@@ -202,6 +265,7 @@ var schemas = map[provider.Kind]Schema{
 	},
 	provider.Task: {
 		{Name: "list_id", Type: FieldPicked, MaxLen: 1024, Required: true},
+		{Name: "list_ids", Type: FieldPickedMany, MaxLen: 1024, MaxItems: MaxPicked},
 		{Name: "sync_from", Type: FieldDate},
 		{Name: "auto", Type: FieldBool},
 		{Name: "period_minutes", Type: FieldInt, Min: MinPeriod, Max: MaxPeriod},
@@ -261,6 +325,17 @@ func (s Schema) Check(v Settings, enabled bool) map[string]string {
 		if f.MaxLen > 0 && utf8.RuneCountInString(str) > f.MaxLen {
 			fe[f.Name] = crm.TooLong(f.MaxLen)
 		}
+		if f.Type == FieldPickedMany {
+			list, _ := val.([]any)
+			if f.MaxItems > 0 && len(list) > f.MaxItems {
+				fe[f.Name] = crm.ErrTooMany
+			}
+			for _, v := range list {
+				if s, _ := v.(string); utf8.RuneCountInString(s) > f.MaxLen {
+					fe[f.Name] = crm.TooLong(f.MaxLen)
+				}
+			}
+		}
 	}
 	return fe
 }
@@ -301,6 +376,16 @@ func DecodeSettings(kind provider.Kind, policy string) (Settings, error) {
 			return s, fmt.Errorf("binding policy: import_as %q unknown", es.ImportAs)
 		}
 	}
+	if p, ok := s.(picked); ok {
+		if len(p.collections()) > 0 {
+			// The picked collections are each a binding: a policy
+			// naming them is none the save wrote.
+			return s, fmt.Errorf("binding policy: %s stored", p.collectionsField())
+		}
+		if p.export() == "" {
+			p.setExport(crmsync.ExportAll)
+		}
+	}
 	return s, nil
 }
 
@@ -338,10 +423,14 @@ func SettingsFields(s Settings) map[string]any {
 	b, _ := json.Marshal(s)
 	json.Unmarshal(b, &m)
 	out := map[string]any{}
-	for _, n := range schema.Names() {
-		out[n] = m[n]
-		if out[n] == nil {
-			out[n] = ""
+	for _, f := range schema {
+		out[f.Name] = m[f.Name]
+		switch {
+		case out[f.Name] != nil:
+		case f.Type == FieldPickedMany:
+			out[f.Name] = []any{}
+		default:
+			out[f.Name] = ""
 		}
 	}
 	return out

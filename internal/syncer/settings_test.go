@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/tandem-crm/tandem/internal/crm"
+	"github.com/tandem-crm/tandem/internal/crmsync"
 	"github.com/tandem-crm/tandem/internal/provider"
 )
 
@@ -65,10 +66,40 @@ func TestDecodeSettings(t *testing.T) {
 		{provider.Contact, `{"period_minutes":"x"}`},
 		{"mail", `{}`},
 		{provider.Task, `{"calendar_id":"c"}`},
+		{provider.Event, `{"calendar_id":"c","export":"everything"}`}, // an export scope no one wrote
+		{provider.Task, `{"list_id":"l","export":1}`},
+		{provider.Event, `{"calendar_id":"c","calendar_ids":["c","d"]}`}, // the picks are bindings, not a policy
 	} {
 		if _, err := DecodeSettings(bad.kind, bad.policy); err == nil {
 			t.Errorf("%s policy %s decoded", bad.kind, bad.policy)
 		}
+	}
+}
+
+// The export scope of a binding is typed: a home calendar exports all of
+// the user's activities, another one only its own; an old policy without
+// it is a home.
+func TestDecodeExportScope(t *testing.T) {
+	for _, c := range []struct {
+		kind   provider.Kind
+		policy string
+		want   crmsync.ExportScope
+	}{
+		{provider.Event, `{"calendar_id":"c"}`, crmsync.ExportAll},
+		{provider.Event, `{"calendar_id":"c","export":"all"}`, crmsync.ExportAll},
+		{provider.Event, `{"calendar_id":"c","export":"own"}`, crmsync.ExportOwn},
+		{provider.Task, `{"list_id":"l","export":"own"}`, crmsync.ExportOwn},
+	} {
+		s, err := DecodeSettings(c.kind, c.policy)
+		if err != nil {
+			t.Fatalf("%s: %v", c.policy, err)
+		}
+		if got := s.(picked).export(); got != c.want {
+			t.Errorf("%s: export %q, want %q", c.policy, got, c.want)
+		}
+	}
+	if _, err := crmsync.ParseExportScope("mine"); err == nil {
+		t.Error("a made-up export scope parsed")
 	}
 }
 

@@ -26,13 +26,21 @@ func (s *Service) tasksParts(ctx context.Context, p provider.Provider, sess prov
 	} else if off != nil {
 		return nil, nil, off
 	}
-	from := ts.From(v.TZ)
-	conn, err := sess.Connector(ctx, provider.BindingSpec{Kind: provider.Task, Collection: b.Collection, From: from,
-		Self: v.Email, TZ: v.TZ})
+	conn, err := sess.Connector(ctx, tasksSpec(b, ts, v))
 	if err != nil {
 		return nil, nil, err
 	}
-	return conn, &crmsync.TasksLocal{Store: s.Store, Viewer: v, BindingID: b.ID, From: from}, nil
+	sibs, err := s.siblings(ctx, sess, v, b)
+	if err != nil {
+		return nil, nil, err
+	}
+	return conn, &crmsync.TasksLocal{Store: s.Store, Viewer: v, BindingID: b.ID, From: ts.From(v.TZ), Export: ts.Export,
+		Siblings: sibs}, nil
+}
+
+// tasksSpec is what the connector of a to-do list binding is built from.
+func tasksSpec(b *store.Binding, ts *TaskSettings, v access.Viewer) provider.BindingSpec {
+	return provider.BindingSpec{Kind: provider.Task, Collection: b.Collection, From: ts.From(v.TZ), Self: v.Email, TZ: v.TZ}
 }
 
 // runTasks syncs a to-do list binding: the user's tasks outside the

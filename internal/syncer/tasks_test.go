@@ -130,7 +130,8 @@ func (f *taskFixture) edit(list string, it reconcile.Item, change reconcile.Fiel
 func wantStats(t *testing.T, what string, got, want reconcile.Stats) {
 	t.Helper()
 	if got.LocalCreated != want.LocalCreated || got.LocalUpdated != want.LocalUpdated || got.LocalRemoved != want.LocalRemoved ||
-		got.RemoteCreated != want.RemoteCreated || got.RemoteUpdated != want.RemoteUpdated || got.RemoteRemoved != want.RemoteRemoved {
+		got.RemoteCreated != want.RemoteCreated || got.RemoteUpdated != want.RemoteUpdated || got.RemoteRemoved != want.RemoteRemoved ||
+		got.Linked != want.Linked {
 		t.Errorf("%s: stats %+v, want %+v", what, got, want)
 	}
 }
@@ -155,7 +156,7 @@ func testTaskSync(t *testing.T, pg bool) {
 		Schema               []struct{ Name string }
 	}
 	api.JSON(t, "GET", conn+"/sync/task", nil, http.StatusOK, &got)
-	if got.Saved || got.Settings["list_id"] != "" || len(got.Schema) != 4 {
+	if got.Saved || got.Settings["list_id"] != "" || len(got.Schema) != 5 {
 		t.Fatalf("GET sync/task %+v", got)
 	}
 	var lists struct{ Items []struct{ ID string } }
@@ -301,9 +302,9 @@ func testTaskResubscribe(t *testing.T, pg bool) {
 	}
 
 	f.subscribe("cal-work", -7)
-	// The engine counts an item matched to a record as a local create;
-	// the lists and records below show nothing new was made.
-	wantStats(t, "back to the first list", f.run(), reconcile.Stats{LocalCreated: 2})
+	// Both items are matched to their tasks: linked, not created (the
+	// lists and records below show nothing new was made).
+	wantStats(t, "back to the first list", f.run(), reconcile.Stats{Linked: 2})
 	if items, acts := f.items("cal-work"), f.tasks(); len(items) != 2 || len(acts) != 2 {
 		t.Errorf("after resubscribing: list %v, tasks %v", items, acts)
 	}

@@ -2,14 +2,18 @@ package dav
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"strconv"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/google/uuid"
 
 	"github.com/tandem-crm/tandem/internal/reconcile"
 )
@@ -76,8 +80,10 @@ func (c *Client) NewCollection(url string, opt CollectionOptions) *CollectionCon
 }
 
 var (
-	_ reconcile.Connector = (*CollectionConnector)(nil)
-	_ reconcile.Windowed  = (*CollectionConnector)(nil)
+	_ reconcile.Connector        = (*CollectionConnector)(nil)
+	_ reconcile.Windowed         = (*CollectionConnector)(nil)
+	_ reconcile.IdentityRestorer = (*CollectionConnector)(nil)
+	_ reconcile.IdentityFinder   = (*CollectionConnector)(nil)
 )
 
 const ctagCursor = "ctag:"
@@ -363,8 +369,16 @@ func (cc *CollectionConnector) Delete(ctx context.Context, remoteID, etag string
 
 // Restore implements reconcile.Connector: an object deleted on the server
 // is written again at its href from base (what the server held is gone
-// with it).
+// with it). The engine calls RestoreIdentity, which knows the UID the
+// object had; without one the UID is made up anew.
 func (cc *CollectionConnector) Restore(ctx context.Context, remoteID string, base reconcile.Fields) (reconcile.Item, error) {
+	return cc.RestoreIdentity(ctx, remoteID, "", base)
+}
+
+// RestoreIdentity implements reconcile.IdentityRestorer: Restore, the
+// object written again with uid, the UID it had (read from its content
+// when it was synced; the file name need not say it).
+func (cc *CollectionConnector) RestoreIdentity(ctx context.Context, remoteID, uid string, base reconcile.Fields) (reconcile.Item, error) {
 	it, err := cc.Get(ctx, remoteID)
 	if err == nil {
 		return it, nil
@@ -372,11 +386,45 @@ func (cc *CollectionConnector) Restore(ctx context.Context, remoteID string, bas
 	if !errors.Is(err, reconcile.ErrRemoteNotFound) {
 		return reconcile.Item{}, err
 	}
-	// Servers name objects after their UID as a rule (RFC 6352 and 4791
-	// advise it), and Tandem names its own after the marker it uses as
-	// the UID: the name gives the UID back.
-	uid := strings.TrimSuffix(remoteID[strings.LastIndexByte(remoteID, '/')+1:], cc.ext())
+	if uid == "" {
+		uid = "tandem-" + uuid.NewString()
+	}
 	return cc.put(ctx, remoteID, "", nil, base, uid, "")
+}
+
+// FindByIdentity implements reconcile.IdentityFinder: the object whose
+// UID is uid. Clients keep an object's name when they move it and most
+// name objects after their UID, so <collection>/<uid><ext> is tried
+// first (one GET); then a calendar-query on the UID. An object outside
+// the window is reported Deleted, as a listing would.
+func (cc *CollectionConnector) FindByIdentity(ctx context.Context, uid string) (reconcile.Item, bool, error) {
+	if uid == "" {
+		return reconcile.Item{}, false, nil
+	}
+	href := strings.TrimSuffix(cc.url, "/") + "/" + url.PathEscape(uid) + cc.ext()
+	o, err := cc.c.Get(ctx, href)
+	switch {
+	case err == nil:
+		if it := cc.item(*o); it.Identity == uid {
+			return it, true, nil
+		}
+	case !errors.Is(err, ErrNotFound):
+		return reconcile.Item{}, false, err
+	}
+	if cc.opt.Kind != Calendar {
+		return reconcile.Item{}, false, nil
+	}
+	objs, err := cc.c.QueryUID(ctx, cc.url, cmp.Or(cc.opt.Component, "VEVENT"), uid)
+	if err != nil {
+		return reconcile.Item{}, false, err
+	}
+	for _, o := range objs {
+		// text-match matches substrings: the UID itself must be equal.
+		if it := cc.item(o); it.Identity == uid {
+			return it, true, nil
+		}
+	}
+	return reconcile.Item{}, false, nil
 }
 
 // FindByMarker implements reconcile.Connector: Tandem's objects are named

@@ -193,3 +193,69 @@ func listAll(t *testing.T, cc *CollectionConnector, cursor string) ([]reconcile.
 		page = p.NextPage
 	}
 }
+
+// TestRestoreKeepsUID: an object deleted on the server and written again
+// by Tandem keeps the UID it had — read from its content, which the file
+// name need not say.
+func TestRestoreKeepsUID(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		cc := e.c.NewCollection(e.cal, CollectionOptions{Kind: Calendar, Component: "VEVENT", Codec: EventCodec{}})
+		href := e.cal + "named-by-the-client.ics"
+		if _, err := e.srv.Put(ctx, href, ICalendarType, vevent("uid-from-content@example.org", "Offsite")); err != nil {
+			t.Fatal(err)
+		}
+		it, err := cc.Get(ctx, href)
+		if err != nil || it.Identity != "uid-from-content@example.org" {
+			t.Fatalf("read %+v %v", it, err)
+		}
+		if err := e.srv.Delete(ctx, href); err != nil {
+			t.Fatal(err)
+		}
+		back, err := cc.RestoreIdentity(ctx, href, it.Identity, it.Fields)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := string(mustGet(t, e.c, back.RemoteID))
+		if back.Identity != it.Identity || !strings.Contains(got, "UID:uid-from-content@example.org\r\n") ||
+			strings.Contains(got, "named-by-the-client") || !strings.Contains(got, "SUMMARY:Offsite") {
+			t.Fatalf("restored %+v:\n%s", back, got)
+		}
+		// In place already: as it is.
+		again, err := cc.RestoreIdentity(ctx, href, it.Identity, it.Fields)
+		if err != nil || again.ETag != back.ETag {
+			t.Fatalf("restore of an object in place: %+v %v", again, err)
+		}
+	})
+}
+
+// TestFindByIdentity: an object is found by its UID, under a name after
+// the UID (one GET) or any other (a calendar-query); a UID that only
+// contains the one asked for, or an object of the other component, is
+// not it.
+func TestFindByIdentity(t *testing.T) {
+	forEachServer(t, func(t *testing.T, e *env) {
+		ctx := context.Background()
+		for name, body := range map[string][]byte{
+			"by-uid@example.org.ics": vevent("by-uid@example.org", "Named after its UID"),
+			"x1.ics":                 vevent("elsewhere@example.org", "Named otherwise"),
+			"x2.ics":                 vevent("elsewhere@example.org.copy", "A longer UID"),
+			"x3.ics":                 vtodo("todo@example.org", "A task"),
+		} {
+			if _, err := e.srv.Put(ctx, e.cal+name, ICalendarType, body); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cc := e.c.NewCollection(e.cal, CollectionOptions{Kind: Calendar, Component: "VEVENT", Codec: EventCodec{}})
+		for uid, want := range map[string]string{"by-uid@example.org": "Named after its UID",
+			"elsewhere@example.org": "Named otherwise", "todo@example.org": "", "nobody@example.org": ""} {
+			it, found, err := cc.FindByIdentity(ctx, uid)
+			if err != nil {
+				t.Fatalf("%s: %v", uid, err)
+			}
+			if found != (want != "") || found && (it.Fields[reconcile.FieldTitle] != want || it.Identity != uid) {
+				t.Errorf("%s: found %v %+v, want %q", uid, found, it, want)
+			}
+		}
+	})
+}

@@ -11,6 +11,7 @@ package dav
 //	DTSTART, DTEND | DURATION       start, end (UTC instants, or dates with
 //	                                an exclusive end), all_day, time_zone
 //	RRULE                           rrule (the value as written)
+//	RDATE (DATE, DATE-TIME)         rdates, in the series' terms
 //	EXDATE + cancelled overrides    exdates
 //	other override VEVENTs          overrides, normalized as crm keeps them
 //	ATTENDEE, ORGANIZER (mailto:)   attendees, organizer
@@ -23,15 +24,17 @@ package dav
 // warning. Floating times are in the default zone.
 //
 // Encode patches: only the lines of the fields that changed are rewritten.
-// EXDATE lines and override VEVENTs are touched only when exdates or
-// overrides (or the series they hang on) changed; a change to the series'
+// RDATE and EXDATE lines and override VEVENTs are touched only when
+// rdates, exdates or overrides (or the series they hang on) changed, and
+// then only the lines whose dates are no longer all wanted; a change to the series'
 // title, description, location or length is carried into the overrides
 // that did not differ from the series in it, so that they stay unlisted.
 // Times are written in the field zone with a TZID and, when the object
 // does not define it yet, a VTIMEZONE generated from Go's tz database; a
 // VTIMEZONE only rewritten lines used is removed. The DTSTAMP and
-// LAST-MODIFIED of an edited VEVENT are set to the codec's clock. RDATE,
-// VALARM, X- properties and unknown parameters are never touched.
+// LAST-MODIFIED of an edited VEVENT are set to the codec's clock. PERIOD
+// RDATEs (not modelled: an occurrence with a length of its own), VALARM,
+// X- properties and unknown parameters are never touched.
 
 import (
 	"fmt"
@@ -184,6 +187,13 @@ func (ed *eventDoc) readMaster() error {
 			ed.warn("rrule without dtstart")
 		}
 	}
+	if start != nil {
+		var rd []time.Time
+		for _, ts := range ed.rDates() {
+			rd = append(rd, ts...)
+		}
+		f[reconcile.FieldRDates] = reconcile.EncodeExDates(rd, ed.allDay)
+	}
 	var as []reconcile.Attendee
 	for _, i := range ed.d.find(m, "ATTENDEE") {
 		if a, ok := readAttendee(ed.d.lines[i]); ok {
@@ -306,11 +316,46 @@ func (ed *eventDoc) exDates() map[int][]time.Time {
 	return out
 }
 
+// rDates reads the RDATE lines of the master that hold dates or
+// date-times, line by line (nil for a line that cannot be read). PERIOD
+// lines are not modelled and not listed.
+func (ed *eventDoc) rDates() map[int][]time.Time {
+	out := map[int][]time.Time{}
+	for _, i := range ed.d.find(ed.master, "RDATE") {
+		l := ed.d.lines[i]
+		if isPeriod(l) {
+			continue
+		}
+		vs, err := ed.parseDT(l)
+		if err != nil {
+			ed.warn(err.Error())
+			out[i] = nil
+			continue
+		}
+		for _, v := range vs {
+			out[i] = append(out[i], ed.inSeries(v))
+		}
+	}
+	return out
+}
+
+// isPeriod reports whether an RDATE line holds periods (start/end or
+// start/duration): an occurrence with a length of its own, which crm does
+// not model.
+func isPeriod(l *cline) bool {
+	return strings.EqualFold(l.param("VALUE"), "PERIOD") || strings.Contains(l.value, "/")
+}
+
+// isSeries reports whether f describes a series: a rule or extra dates.
+func isSeries(f reconcile.Fields) bool {
+	return f[reconcile.FieldRRule] != "" || f[reconcile.FieldRDates] != ""
+}
+
 func (ed *eventDoc) readOverrides(comps []*component) {
 	f := ed.fields
-	if f[reconcile.FieldRRule] == "" || f[reconcile.FieldStart] == "" {
+	if !isSeries(f) || f[reconcile.FieldStart] == "" {
 		if len(comps) > 0 {
-			ed.warn("overrides of an event without rrule ignored")
+			ed.warn("overrides of an event without rrule or rdate ignored")
 		}
 		return
 	}
@@ -385,6 +430,9 @@ func seriesUsable(f reconcile.Fields, last time.Time) bool {
 	if a == nil {
 		return false
 	}
+	if a.RRule == "" {
+		return true // extra dates alone: a short list
+	}
 	opt, err := rrule.StrToROption(a.RRule)
 	if err != nil || opt.Freq > rrule.DAILY {
 		return false
@@ -394,7 +442,7 @@ func seriesUsable(f reconcile.Fields, last time.Time) bool {
 	if last.Sub(*a.Start).Seconds()/(unit*float64(max(opt.Interval, 1))) > 1e5 {
 		return false
 	}
-	r := a.Series()
+	r := a.Recurrence()
 	return r != nil && !r.After(a.Start.Add(-time.Second), true).IsZero()
 }
 
@@ -519,6 +567,7 @@ func (c EventCodec) Encode(raw []byte, f reconcile.Fields, uid, marker string) (
 	if p.diff(reconcile.FieldRRule) {
 		p.e.setRaw(m, "RRULE", f[reconcile.FieldRRule])
 	}
+	p.rdates()
 	p.exdates()
 	if p.diff(reconcile.FieldTitle) {
 		p.e.setText(m, "SUMMARY", f[reconcile.FieldTitle])
@@ -740,6 +789,71 @@ func (p *patch) exdates() {
 	}
 }
 
+// rdates rewrites the RDATE lines whose dates are no longer all wanted
+// (or whose form the series left) and adds the missing dates, after the
+// last RDATE (else the RRULE). PERIOD lines and unreadable ones are not
+// part of the field and stay as they are.
+func (p *patch) rdates() {
+	formChanged := p.allDay != p.ed.allDay
+	if !p.diff(reconcile.FieldRDates) && !formChanged {
+		return
+	}
+	want := splitSet(p.f[reconcile.FieldRDates])
+	covered := map[string]bool{}
+	m, d, e := p.ed.master, p.ed.d, p.e
+	last := -1
+	for _, i := range d.find(m, "RDATE") {
+		last = i
+	}
+	lines := p.ed.rDates()
+	idx := make([]int, 0, len(lines))
+	for i := range lines {
+		idx = append(idx, i)
+	}
+	sort.Ints(idx)
+	for _, i := range idx {
+		ts := lines[i]
+		if ts == nil {
+			continue
+		}
+		keep := !formChanged
+		for _, t := range ts {
+			keep = keep && want[formatEventTime(t, p.allDay)] && !covered[formatEventTime(t, p.allDay)]
+		}
+		if !keep {
+			e.remove(i)
+			continue
+		}
+		for _, t := range ts {
+			covered[formatEventTime(t, p.allDay)] = true
+		}
+	}
+	var add []string
+	for k := range want {
+		if !covered[k] {
+			add = append(add, k)
+		}
+	}
+	if len(add) == 0 {
+		return
+	}
+	sort.Strings(add)
+	at := propEnd(m)
+	switch idx := d.find(m, "RRULE"); {
+	case last >= 0:
+		at = last + 1
+	case len(idx) > 0:
+		at = idx[0] + 1
+	}
+	for _, k := range add {
+		t, _, err := reconcile.ParseEventTime(k)
+		if err != nil {
+			continue
+		}
+		e.insertBefore(at, p.line("RDATE", t, nil))
+	}
+}
+
 func (p *patch) organizer() {
 	m, d, e := p.ed.master, p.ed.d, p.e
 	v := p.f[reconcile.FieldOrganizer]
@@ -813,15 +927,16 @@ func (p *patch) attendees() {
 	e.insertBefore(at, add...)
 }
 
-// activity is the series f describes, as crm keeps it (nil without a rule).
+// activity is the series f describes, as crm keeps it (nil without a
+// rule or extra dates).
 func activity(f reconcile.Fields) *crm.Activity {
-	if f[reconcile.FieldRRule] == "" || f[reconcile.FieldStart] == "" {
+	if !isSeries(f) || f[reconcile.FieldStart] == "" {
 		return nil
 	}
 	a := &crm.Activity{Type: "meeting"}
 	if err := reconcile.ApplyEventFields(a, f, []string{reconcile.FieldTitle, reconcile.FieldDescription, reconcile.FieldLocation,
 		reconcile.FieldStart, reconcile.FieldEnd, reconcile.FieldAllDay, reconcile.FieldTimeZone, reconcile.FieldRRule,
-		reconcile.FieldExDates}); err != nil {
+		reconcile.FieldRDates, reconcile.FieldExDates}); err != nil {
 		return nil
 	}
 	a.Normalize()
@@ -835,10 +950,10 @@ func activity(f reconcile.Fields) *crm.Activity {
 // generated (what Tandem does not model, an attendee's answer, stays); an
 // excluded one goes, and so does Tandem's override, or one that followed
 // the series, on an occurrence the series no longer has. Other overrides
-// (of RDATE occurrences, say) are left alone.
+// (of PERIOD RDATE occurrences, say) are left alone.
 func (p *patch) overrides() error {
 	relevant := []string{reconcile.FieldOverrides, reconcile.FieldExDates, reconcile.FieldStart, reconcile.FieldEnd,
-		reconcile.FieldAllDay, reconcile.FieldTimeZone, reconcile.FieldRRule, reconcile.FieldTitle,
+		reconcile.FieldAllDay, reconcile.FieldTimeZone, reconcile.FieldRRule, reconcile.FieldRDates, reconcile.FieldTitle,
 		reconcile.FieldDescription, reconcile.FieldLocation}
 	changed := false
 	for _, n := range relevant {

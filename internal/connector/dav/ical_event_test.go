@@ -264,8 +264,9 @@ func TestEventDecode(t *testing.T) {
 		{"unknown zone without vtimezone", eventObj("", "DTSTART;TZID=Mars/Olympus:20260310T100000\n"), moscow, "u1",
 			reconcile.Fields{reconcile.FieldStart: "2026-03-10T07:00:00Z", reconcile.FieldEnd: "2026-03-10T07:00:00Z", reconcile.FieldTimeZone: "Europe/Moscow"},
 			time.Time{}, `unknown time zone "Mars/Olympus" read as Europe/Moscow`},
-		{"rdate kept out", eventObj("", "DTSTART:20260310T100000Z\nRDATE:20260320T100000Z\nSUMMARY:R\n"), nil, "u1",
-			reconcile.Fields{reconcile.FieldTitle: "R", reconcile.FieldStart: "2026-03-10T10:00:00Z", reconcile.FieldEnd: "2026-03-10T10:00:00Z", reconcile.FieldTimeZone: "UTC"}, time.Time{}, ""},
+		{"rdate alone makes a series", eventObj("", "DTSTART:20260310T100000Z\nRDATE:20260320T100000Z\nSUMMARY:R\n"), nil, "u1",
+			reconcile.Fields{reconcile.FieldTitle: "R", reconcile.FieldStart: "2026-03-10T10:00:00Z", reconcile.FieldEnd: "2026-03-10T10:00:00Z", reconcile.FieldTimeZone: "UTC",
+				reconcile.FieldRDates: "2026-03-20T10:00:00Z"}, time.Time{}, ""},
 		{"text escapes", eventObj("", "SUMMARY:a\\, b\\; c\\\\\nDESCRIPTION:line 1\\nline 2\\Nline 3\nLOCATION:Room \"A\"\n"), nil, "u1",
 			reconcile.Fields{reconcile.FieldTitle: "a, b; c\\", reconcile.FieldDescription: "line 1\nline 2\nline 3", reconcile.FieldLocation: "Room \"A\""}, time.Time{}, ""},
 	} {

@@ -82,6 +82,30 @@ func (c *Client) MultiGet(ctx context.Context, kind Kind, collection string, hre
 	return objs, missing, nil
 }
 
+// QueryUID lists the objects of a calendar whose component comp (VEVENT,
+// VTODO) has a UID containing uid (calendar-query, RFC 4791 §7.8, with an
+// octet text-match: a substring match, so the caller compares the UID).
+func (c *Client) QueryUID(ctx context.Context, calendar, comp, uid string) ([]Object, error) {
+	body := `<?xml version="1.0" encoding="utf-8"?><C:calendar-query xmlns:D="DAV:" xmlns:C="urn:ietf:params:xml:ns:caldav">` +
+		`<D:prop><D:getetag/><C:calendar-data/></D:prop><C:filter><C:comp-filter name="VCALENDAR">` +
+		`<C:comp-filter name="` + xmlText(comp) + `"><C:prop-filter name="UID"><C:text-match collation="i;octet">` +
+		xmlText(uid) + `</C:text-match></C:prop-filter></C:comp-filter></C:comp-filter></C:filter></C:calendar-query>`
+	ms, err := c.xmlRequest(ctx, "REPORT", calendar, "1", body)
+	if err != nil {
+		return nil, err
+	}
+	var out []Object
+	for _, r := range ms.Responses {
+		if len(r.Hrefs) == 0 {
+			continue
+		}
+		if p, ok := r.okProp(); ok && p.CalendarData != "" {
+			out = append(out, Object{Href: c.resolve(r.Hrefs[0]), ETag: p.ETag, Data: crlf(p.CalendarData)})
+		}
+	}
+	return out, nil
+}
+
 // crlf restores the CRLF line ends vCard and iCalendar require: XML
 // parsing turns every CRLF inside address-data / calendar-data into LF
 // (XML 1.0 §2.11), so a multiget body differs from a GET's otherwise.

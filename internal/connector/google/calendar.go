@@ -86,7 +86,8 @@ type CalendarOptions struct {
 // calendar (Calendar API v3).
 //
 // Series: a recurring event is one item, its master; its RRULE maps to the
-// rrule field, its EXDATE lines together with its cancelled instances
+// rrule field, its RDATE dates and date-times to rdates (periods are kept
+// as they are, not mapped), its EXDATE lines together with its cancelled instances
 // (Google's "cancelled exceptions") to exdates, and its changed instances
 // (an occurrence moved or edited alone) to overrides. An exception in a
 // listing makes the connector re-read its series, and the item's etag then
@@ -98,7 +99,7 @@ type CalendarOptions struct {
 // field with events.patch and If-Match (a patch also works on an event
 // the user does not organize, where a full update is refused), keeping
 // what Tandem does not map (reminders, colours, conference data,
-// RDATE/EXRULE lines, the user's own, the organizer's and rooms'
+// PERIOD RDATE and EXRULE lines, the user's own, the organizer's and rooms'
 // attendee entries, other extended properties). Google sends no
 // invitations for Tandem's writes (sendUpdates=none). The organizer is
 // read-only in Google and not written.
@@ -335,13 +336,10 @@ func EventFields(ev *calendar.Event, excs []*calendar.Event, calendarTZ, self st
 		f[reconcile.FieldStart] = edtInstant(ev.Start, loc)
 		f[reconcile.FieldEnd] = edtInstant(ev.End, loc)
 	}
-	var exdates []time.Time
+	var exdates, rdates []time.Time
 	for _, line := range ev.Recurrence {
 		name, value, _ := strings.Cut(strings.TrimSpace(line), ":")
-		switch {
-		case strings.EqualFold(name, "RRULE") && f[reconcile.FieldRRule] == "":
-			f[reconcile.FieldRRule] = value
-		case strings.HasPrefix(strings.ToUpper(name), "EXDATE"):
+		dates := func() []time.Time {
 			dloc := loc
 			if allDay {
 				dloc = time.UTC
@@ -351,9 +349,18 @@ func EventFields(ev *calendar.Event, excs []*calendar.Event, calendarTZ, self st
 				rest = value
 			}
 			ts, err := rrule.StrToDatesInLoc(rest, dloc)
-			if err == nil {
-				exdates = append(exdates, ts...)
+			if err != nil {
+				return nil
 			}
+			return ts
+		}
+		switch u := strings.ToUpper(name); {
+		case u == "RRULE" && f[reconcile.FieldRRule] == "":
+			f[reconcile.FieldRRule] = value
+		case strings.HasPrefix(u, "EXDATE"):
+			exdates = append(exdates, dates()...)
+		case strings.HasPrefix(u, "RDATE") && !periodLine(line):
+			rdates = append(rdates, dates()...)
 		}
 	}
 	var changed []crm.Occurrence
@@ -374,14 +381,17 @@ func EventFields(ev *calendar.Event, excs []*calendar.Event, calendarTZ, self st
 		changed = append(changed, crm.Occurrence{RecurrenceID: rid, Start: start, End: end, Title: x.Summary,
 			Description: x.Description, Location: x.Location})
 	}
-	if f[reconcile.FieldRRule] != "" {
+	if f[reconcile.FieldRRule] != "" || len(rdates) > 0 {
 		if allDay {
-			for i, t := range exdates {
-				// A date in whatever zone it was written: keep its day.
-				y, m, d := t.Date()
-				exdates[i] = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+			for _, ts := range [][]time.Time{exdates, rdates} {
+				for i, t := range ts {
+					// A date in whatever zone it was written: keep its day.
+					y, m, d := t.Date()
+					ts[i] = time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
+				}
 			}
 		}
+		f[reconcile.FieldRDates] = reconcile.EncodeExDates(rdates, allDay)
 		f[reconcile.FieldExDates] = reconcile.EncodeExDates(exdates, allDay)
 		f[reconcile.FieldOverrides] = reconcile.CanonicalOverrides(f, changed)
 	}
@@ -467,6 +477,13 @@ func googleResponseStatus(s string) string {
 
 // applyEvent writes event fields onto ev (a new event or the current one,
 // whose unmapped parts it keeps).
+// periodLine reports whether a recurrence line is an RDATE of periods,
+// which Tandem does not model.
+func periodLine(l string) bool {
+	name, value, _ := strings.Cut(strings.TrimSpace(l), ":")
+	return strings.Contains(strings.ToUpper(name), "VALUE=PERIOD") || strings.Contains(value, "/")
+}
+
 func applyEvent(ev *calendar.Event, f reconcile.Fields, marker string) error {
 	ev.Summary, ev.Description, ev.Location = f[reconcile.FieldTitle], f[reconcile.FieldDescription], f[reconcile.FieldLocation]
 	start, allDay, err := reconcile.ParseEventTime(f[reconcile.FieldStart])
@@ -499,17 +516,23 @@ func applyEvent(ev *calendar.Event, f reconcile.Fields, marker string) error {
 	}
 
 	var rec []string
-	if rr := f[reconcile.FieldRRule]; rr != "" {
+	if rr := f[reconcile.FieldRRule]; rr != "" || f[reconcile.FieldRDates] != "" {
 		for _, l := range ev.Recurrence {
 			u := strings.ToUpper(strings.TrimSpace(l))
-			if !strings.HasPrefix(u, "RRULE") && !strings.HasPrefix(u, "EXDATE") {
-				rec = append(rec, l) // RDATE, EXRULE: kept as they are
+			if !strings.HasPrefix(u, "RRULE") && !strings.HasPrefix(u, "EXDATE") && (!strings.HasPrefix(u, "RDATE") || periodLine(l)) {
+				rec = append(rec, l) // PERIOD RDATEs, EXRULE: kept as they are
 			}
 		}
-		rec = append(rec, "RRULE:"+rr)
-		if ex := reconcile.DecodeExDates(f[reconcile.FieldExDates]); len(ex) > 0 {
-			vals := make([]string, len(ex))
-			for i, t := range ex {
+		if rr != "" {
+			rec = append(rec, "RRULE:"+rr)
+		}
+		for _, p := range []struct{ name, field string }{{"RDATE", reconcile.FieldRDates}, {"EXDATE", reconcile.FieldExDates}} {
+			ts := reconcile.DecodeExDates(f[p.field])
+			if len(ts) == 0 {
+				continue
+			}
+			vals := make([]string, len(ts))
+			for i, t := range ts {
 				if allDay {
 					vals[i] = t.UTC().Format("20060102")
 				} else {
@@ -518,9 +541,9 @@ func applyEvent(ev *calendar.Event, f reconcile.Fields, marker string) error {
 			}
 			sort.Strings(vals)
 			if allDay {
-				rec = append(rec, "EXDATE;VALUE=DATE:"+strings.Join(vals, ","))
+				rec = append(rec, p.name+";VALUE=DATE:"+strings.Join(vals, ","))
 			} else {
-				rec = append(rec, "EXDATE;TZID="+tz+":"+strings.Join(vals, ","))
+				rec = append(rec, p.name+";TZID="+tz+":"+strings.Join(vals, ","))
 			}
 		}
 	}

@@ -125,9 +125,15 @@ func TestEventFieldsFromGoogle(t *testing.T) {
 				OriginalStartTime: &calendar.EventDateTime{DateTime: "2015-11-09T09:00:00-05:00", TimeZone: "America/New_York"}}},
 			"UTC",
 			reconcile.Fields{"title": "Weekly", "start": "2015-03-02T14:00:00Z", "end": "2015-03-02T14:30:00Z",
-				"time_zone": "America/New_York", "rrule": "FREQ=WEEKLY;BYDAY=MO",
+				"time_zone": "America/New_York", "rrule": "FREQ=WEEKLY;BYDAY=MO", "rdates": "2015-03-04T14:00:00Z",
 				"exdates":   "2015-03-16T13:00:00Z,2015-03-23T13:00:00Z,2015-11-02T14:00:00Z,2015-11-09T14:00:00Z",
 				"organizer": "julia@example.com"}, nil},
+		{"extra dates alone, a period left out", &calendar.Event{Id: "m3", Summary: "Inventory", Start: &calendar.EventDateTime{Date: "2015-06-01"},
+			End: &calendar.EventDateTime{Date: "2015-06-02"}, Recurrence: []string{"RDATE;VALUE=DATE:20150620,20150610",
+				"RDATE;VALUE=PERIOD:20150701T100000Z/PT2H"}},
+			nil, "UTC",
+			reconcile.Fields{"title": "Inventory", "start": "2015-06-01", "end": "2015-06-02", "all_day": "true",
+				"rdates": "2015-06-10,2015-06-20", "organizer": "julia@example.com"}, nil},
 		{"recurring all-day", &calendar.Event{Id: "m2", Summary: "Review", Start: &calendar.EventDateTime{Date: "2015-03-06"},
 			End: &calendar.EventDateTime{Date: "2015-03-07"}, Recurrence: []string{"RRULE:FREQ=WEEKLY;COUNT=5", "EXDATE;VALUE=DATE:20150313"}},
 			[]*calendar.Event{{Id: "m2_20150320", Status: "cancelled", RecurringEventId: "m2",
@@ -302,6 +308,24 @@ func TestCalendarDST(t *testing.T) {
 		}
 		if strings.Join(days, ",") != "2015-03-06,2015-03-20,2015-03-27" {
 			t.Errorf("occurrences %v", days)
+		}
+	})
+	t.Run("extra dates in New York across the March switch", func(t *testing.T) {
+		// Weekly on Mondays twice, plus a Thursday after the switch to
+		// daylight time: 09:00 local is 13:00Z there.
+		e := newCalEnv(t, "UTC", google.CalendarOptions{})
+		it := roundTrip(t, e, reconcile.Fields{"title": "Review", "start": "2015-03-02T14:00:00Z", "end": "2015-03-02T15:00:00Z",
+			"time_zone": "America/New_York", "rrule": "FREQ=WEEKLY;COUNT=2", "rdates": "2015-03-12T13:00:00Z"})
+		var got []string
+		for _, s := range e.instances(it.RemoteID) {
+			got = append(got, s.UTC().Format(time.RFC3339))
+		}
+		if strings.Join(got, ",") != "2015-03-02T14:00:00Z,2015-03-09T13:00:00Z,2015-03-12T13:00:00Z" {
+			t.Errorf("occurrences %v", got)
+		}
+		rec, _ := e.event(it.RemoteID)["recurrence"].([]any)
+		if len(rec) != 2 || rec[1] != "RDATE;TZID=America/New_York:20150312T090000" {
+			t.Errorf("recurrence %v", rec)
 		}
 	})
 	t.Run("crossing midnight UTC", func(t *testing.T) {

@@ -66,12 +66,13 @@ var (
 func (*Provider) Name() string        { return Name }
 func (*Provider) DisplayName() string { return "CalDAV/CardDAV" }
 
-// Kinds: every collection is picked from what discovery finds.
+// Kinds: every collection is picked from what discovery finds; several
+// calendars and several task lists may sync at once.
 func (*Provider) Kinds() []provider.KindInfo {
 	return []provider.KindInfo{
 		{Kind: provider.Contact, Collection: provider.CollectionPicked},
-		{Kind: provider.Event, Collection: provider.CollectionPicked},
-		{Kind: provider.Task, Collection: provider.CollectionPicked},
+		{Kind: provider.Event, Collection: provider.CollectionPicked, Several: true},
+		{Kind: provider.Task, Collection: provider.CollectionPicked, Several: true},
 	}
 }
 

@@ -434,6 +434,7 @@ type activityJSON struct {
 	AllDay    bool     `json:"all_day"`
 	TimeZone  string   `json:"time_zone"`
 	RRule     string   `json:"rrule"`
+	RDates    []string `json:"rdates"`
 	ExDates   []string `json:"exdates"`
 	Status    string   `json:"status"`
 	Priority  string   `json:"priority"`
@@ -602,10 +603,13 @@ func TestEventsTwoWay(t *testing.T) {
 		f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/event", map[string]any{"enabled": true,
 			"settings": map[string]any{"calendar_id": f.cal}}, 200, nil)
 		b = f.run(t, "event")
-		// Both events are matched to their activities (adopted: counted as
-		// created links), nothing new is made on either side.
+		// Both events are matched to their activities (linked, not
+		// created), nothing new is made on either side.
 		if b.LastStats.n("remote_created") != 0 || len(f.objects(t, davc.Calendar, f.cal)) != 3 {
 			t.Fatalf("resubscribe created remotely %+v", b.LastStats)
+		}
+		if b.LastStats.n("linked") != 2 || b.LastStats.n("local_created") != 0 {
+			t.Fatalf("resubscribe counted %+v, want 2 linked and none created", b.LastStats)
 		}
 		var all struct{ Items []activityJSON }
 		f.api.JSON(t, "GET", "/api/v1/activities?limit=100", nil, 200, &all)

@@ -33,6 +33,7 @@ type Fake struct {
 	push      provider.PushState
 	subs      map[string]provider.SubscribeRequest // open at the remote, by id
 	log       []string                             // "subscribe <id>", "unsubscribe <id>", in order
+	several   bool                                 // several calendars and lists may sync at once
 }
 
 // New returns a provider named code with the given calendars, push off.
@@ -53,6 +54,7 @@ var (
 	_ provider.Pusher           = (*Fake)(nil)
 	_ provider.CollectionLister = (*session)(nil)
 	_ provider.Subscriber       = (*session)(nil)
+	_ reconcile.IdentityFinder  = (*Calendar)(nil)
 )
 
 func (f *Fake) Name() string        { return f.code }
@@ -60,8 +62,18 @@ func (f *Fake) DisplayName() string { return "Fake DAV" }
 
 // Kinds: calendars and task lists, picked from the list; no contacts.
 func (f *Fake) Kinds() []provider.KindInfo {
-	return []provider.KindInfo{{Kind: provider.Event, Collection: provider.CollectionPicked},
-		{Kind: provider.Task, Collection: provider.CollectionPicked}}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return []provider.KindInfo{{Kind: provider.Event, Collection: provider.CollectionPicked, Several: f.several},
+		{Kind: provider.Task, Collection: provider.CollectionPicked, Several: f.several}}
+}
+
+// SetSeveral lets several calendars and task lists sync at once (as a
+// CalDAV account's do), or one at a time (as Google's calendar does).
+func (f *Fake) SetSeveral(on bool) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.several = on
 }
 
 func (f *Fake) Open(ctx context.Context, conn *store.Connection) (provider.Session, error) {
@@ -172,7 +184,8 @@ func (s *session) Unsubscribe(ctx context.Context, sub provider.Subscription) er
 }
 
 // Calendar is an in-memory collection: a reconcile.Connector whose cursor
-// is a change counter.
+// is a change counter. Its items have an identity (a UID): the id of one
+// put there, the marker of one Tandem creates.
 type Calendar struct {
 	mu      sync.Mutex
 	items   map[string]*reconcile.Item
@@ -193,11 +206,45 @@ func (c *Calendar) Items() []reconcile.Item {
 	return out
 }
 
-// Put adds or replaces an item as a remote change.
+// Put adds or replaces an item as a remote change; its identity is id.
 func (c *Calendar) Put(id string, f reconcile.Fields) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	c.touch(&reconcile.Item{RemoteID: id, Fields: f})
+	identity, marker := id, ""
+	if old := c.items[id]; old != nil {
+		identity, marker = old.Identity, old.Marker
+	}
+	c.touch(&reconcile.Item{RemoteID: id, Identity: identity, Marker: marker, Fields: f})
+}
+
+// MoveTo moves an item to another collection, as a user does in a
+// calendar app: deleted here, added there with its identity, marker and
+// content under a new id, which it returns.
+func (c *Calendar) MoveTo(id string, to *Calendar) string {
+	c.mu.Lock()
+	it := *c.items[id]
+	gone := it
+	gone.Deleted = true
+	c.touch(&gone)
+	c.mu.Unlock()
+	to.mu.Lock()
+	defer to.mu.Unlock()
+	moved := &reconcile.Item{RemoteID: fmt.Sprintf("moved-%d-%s", to.seq+1, id), Identity: it.Identity, Marker: it.Marker,
+		Fields: it.Fields}
+	to.touch(moved)
+	return moved.RemoteID
+}
+
+// FindByIdentity implements reconcile.IdentityFinder.
+func (c *Calendar) FindByIdentity(ctx context.Context, identity string) (reconcile.Item, bool, error) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, it := range c.items {
+		if it.Identity == identity && !it.Deleted {
+			return *it, true, nil
+		}
+	}
+	return reconcile.Item{}, false, nil
 }
 
 // touch stores it as changed now; c.mu is held.
@@ -243,7 +290,7 @@ func (c *Calendar) Get(ctx context.Context, id string) (reconcile.Item, error) {
 func (c *Calendar) Create(ctx context.Context, f reconcile.Fields, marker string) (reconcile.Item, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	it := &reconcile.Item{RemoteID: fmt.Sprintf("item-%d", c.seq+1), Marker: marker, Fields: f}
+	it := &reconcile.Item{RemoteID: fmt.Sprintf("item-%d", c.seq+1), Identity: marker, Marker: marker, Fields: f}
 	c.touch(it)
 	return *it, nil
 }
@@ -258,7 +305,7 @@ func (c *Calendar) Update(ctx context.Context, id, etag string, f reconcile.Fiel
 	if etag != "" && etag != it.ETag {
 		return reconcile.Item{}, reconcile.ErrPrecondition
 	}
-	up := &reconcile.Item{RemoteID: id, Marker: it.Marker, Fields: f}
+	up := &reconcile.Item{RemoteID: id, Identity: it.Identity, Marker: it.Marker, Fields: f}
 	c.touch(up)
 	return *up, nil
 }

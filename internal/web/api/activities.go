@@ -40,6 +40,7 @@ type activityIn struct {
 	ContactID      *string            `json:"contact_id"`
 	Participants   *[]participantJSON `json:"participants"`
 	RRule          *string            `json:"rrule"`
+	RDates         *[]string          `json:"rdates"`
 	ExDates        *[]string          `json:"exdates"`
 	Overrides      *[]occurrenceIn    `json:"overrides"`
 	ActualStart    clearable          `json:"actual_start"`
@@ -119,6 +120,14 @@ func (in *activityIn) apply(act *crm.Activity, fe crm.FieldErrors) {
 				cp.ContactID = *p.ContactID
 			}
 			act.Participants = append(act.Participants, cp)
+		}
+	}
+	if in.RDates != nil {
+		act.RDates = nil
+		for i, s := range *in.RDates {
+			if t := parseTime(fmt.Sprintf("rdates[%d]", i), s, fe); t != nil {
+				act.RDates = append(act.RDates, *t)
+			}
 		}
 	}
 	if in.ExDates != nil {
@@ -225,6 +234,7 @@ type activityOut struct {
 	ContactID      *string           `json:"contact_id"`
 	Participants   []participantJSON `json:"participants"`
 	RRule          string            `json:"rrule"`
+	RDates         []string          `json:"rdates"`
 	ExDates        []string          `json:"exdates"`
 	Overrides      []occurrenceOut   `json:"overrides"`
 	ActualStart    *string           `json:"actual_start"`
@@ -261,7 +271,7 @@ func activityJSON(a *crm.Activity) activityOut {
 		Start: when(a.Start), End: when(a.End), AllDay: a.AllDay, TimeZone: a.TimeZone,
 		ShowInCalendar: a.ShowInCalendar, Status: a.Status, Priority: a.Priority, OwnerID: a.OwnerID, AuthorID: a.AuthorID,
 		OrganizerID: optional(a.OrganizerID), OrganizerEmail: a.OrganizerEmail, AccountID: optional(a.AccountID),
-		ContactID: optional(a.ContactID), Participants: []participantJSON{}, RRule: a.RRule, ExDates: []string{},
+		ContactID: optional(a.ContactID), Participants: []participantJSON{}, RRule: a.RRule, RDates: []string{}, ExDates: []string{},
 		Overrides: []occurrenceOut{}, ActualStart: when(a.ActualStart), ActualEnd: when(a.ActualEnd),
 		Tags: tagsOut(a.Tags), Access: grantsOut(a.Access), CreatedAt: a.CreatedAt, UpdatedAt: a.UpdatedAt, Version: a.Version}
 	for _, ov := range a.Overrides {
@@ -271,6 +281,9 @@ func activityJSON(a *crm.Activity) activityOut {
 	for _, p := range a.Participants {
 		o.Participants = append(o.Participants, participantJSON{ContactID: optional(p.ContactID), Email: p.Email, Name: p.Name,
 			ResponseStatus: p.ResponseStatus})
+	}
+	for _, t := range a.RDates {
+		o.RDates = append(o.RDates, t.UTC().Format(time.RFC3339))
 	}
 	for _, t := range a.ExDates {
 		o.ExDates = append(o.ExDates, t.UTC().Format(time.RFC3339))

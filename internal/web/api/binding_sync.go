@@ -25,6 +25,8 @@ type bindingSyncJSON struct {
 	Kind           provider.Kind           `json:"kind"`
 	Provider       string                  `json:"provider"`
 	CollectionMode provider.CollectionMode `json:"collection_mode"`
+	Several        bool                    `json:"several"`
+	Picked         []pickedJSON            `json:"picked"`
 	Saved          bool                    `json:"saved"`
 	Enabled        bool                    `json:"enabled"`
 	Settings       map[string]any          `json:"settings"`
@@ -36,6 +38,15 @@ type bindingSyncJSON struct {
 	LastRunAt      *time.Time              `json:"last_run_at"`
 	LastError      string                  `json:"last_error"`
 	LastStats      json.RawMessage         `json:"last_stats"`
+}
+
+// pickedJSON is one collection that syncs, with its binding's last run.
+type pickedJSON struct {
+	Collection string          `json:"collection"`
+	Home       bool            `json:"home"`
+	LastRunAt  *time.Time      `json:"last_run_at"`
+	LastError  string          `json:"last_error"`
+	LastStats  json.RawMessage `json:"last_stats"`
 }
 
 type bindingSyncIn struct {
@@ -64,6 +75,12 @@ func (a *API) bindingSync(w http.ResponseWriter, r *http.Request, c *store.Conne
 		Enabled: b.Enabled, Settings: syncer.SettingsFields(st.Settings), Schema: st.Schema, Collection: b.Collection,
 		NeedsConsent: st.NeedsConsent, LastError: b.LastError}
 	out.LastRunAt, out.LastStats = lastRun(b)
+	out.Several, out.Picked = st.Kind.Several, []pickedJSON{}
+	for i, pb := range st.Picked {
+		pj := pickedJSON{Collection: pb.Collection, Home: i == 0, LastError: pb.LastError}
+		pj.LastRunAt, pj.LastStats = lastRun(pb)
+		out.Picked = append(out.Picked, pj)
+	}
 	if st.Off != nil {
 		out.Off = &st.Off.Reason
 	}

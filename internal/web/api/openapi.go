@@ -923,7 +923,9 @@ func schemas() obj {
 			"organizer_id": nullable(str("The organizer, when it is a user.")),
 			"account_id":   nullable(str("The account the activity is about.")),
 			"contact_id":   nullable(str("The contact the activity is about.")),
-			"exdates":      array(dateTime(""), "Start times removed from the series, RFC 3339 in UTC."),
+			"rdates": array(dateTime(""), "Extra occurrences of the series (iCalendar RDATE), by start, RFC 3339 "+
+				"in UTC; with them a series needs no rrule."),
+			"exdates": array(dateTime(""), "Start times removed from the series, RFC 3339 in UTC."),
 			"overrides": array(ref("Occurrence"), "Occurrences of the series changed on their own "+
 				"(iCalendar exceptions with a RECURRENCE-ID), by original start; empty for a single activity."),
 			"actual_start": nullable(str("When a task really started, formatted like start. A task's status keeps " +
@@ -945,10 +947,12 @@ func schemas() obj {
 			"organizer_id": str(`The organizer, when it is a user; "" clears it.`),
 			"account_id":   str(`The account the activity is about; "" clears it.`),
 			"contact_id":   str(`The contact the activity is about; "" clears it.`),
-			"exdates": with(array(dateOrTime(""), "Start times removed from the series; only with rrule. "+
+			"rdates": with(array(dateOrTime(""), "Extra occurrences of the series (iCalendar RDATE), by "+
+				"start; each as long as the first. Replaces the list."), obj{"maxItems": 1000}),
+			"exdates": with(array(dateOrTime(""), "Start times removed from the series; only with rrule or rdates. "+
 				"Replaces the list."), obj{"maxItems": 1000}),
 			"overrides": with(array(ref("OccurrenceInput"), "Occurrences of the series changed on their own; "+
-				"only with rrule. Replaces the list. An override that changes nothing is dropped; one whose "+
+				"only with rrule or rdates. Replaces the list. An override that changes nothing is dropped; one whose "+
 				"recurrence_id is not an occurrence of the series (or is removed by exdates, or named twice) "+
 				"is an error. Overrides a later change of rrule or start leaves without an occurrence are dropped."),
 				obj{"maxItems": 1000}),
@@ -1143,12 +1147,21 @@ func schemas() obj {
 			"saved":    boolean("False until the settings are first saved (these are the defaults)."),
 			"enabled":  boolean(""),
 			"settings": bindingSettingsOneOf(),
+			"several": boolean("The provider syncs several collections of the kind at once (calendars, task lists), " +
+				"each a binding of its own: settings name them and the home one."),
 			"schema": array(output("A settings field.", obj{
-				"name": str(""), "type": str("boolean, integer, string, date, enum, tag, collection or collection_name."),
+				"name": str(""), "type": str("boolean, integer, string, date, enum, tag, collection, collections or collection_name."),
 				"minimum": integer(""), "maximum": integer(""), "max_length": integer(""), "enum": array(str(""), ""),
-				"required_when_enabled": boolean(""),
-			}, "minimum", "maximum", "max_length", "enum", "required_when_enabled"), "The kind's settings fields."),
-			"collection":    str("The remote collection of the binding; empty until chosen or created."),
+				"max_items": integer(""), "required_when_enabled": boolean(""),
+			}, "minimum", "maximum", "max_length", "enum", "max_items", "required_when_enabled"), "The kind's settings fields."),
+			"collection": str("The remote collection of the binding (the home one where several sync); empty until " +
+				"chosen or created."),
+			"picked": array(output("A collection that syncs, with its own binding's last run.", obj{
+				"collection": str(""), "home": boolean("New records of the kind are exported there; the others sync " +
+					"their own items only."),
+				"last_run_at": nullable(dateTime("")), "last_error": str(""),
+				"last_stats": obj{"type": "object", "description": "Counts of its last run."},
+			}), "The collections that sync, the home one first (kinds whose collection is picked)."),
 			"off":           nullable(str("Why the kind is off for the provider system-wide; null while on.")),
 			"push":          obj{"oneOf": []obj{ref("CalendarPush"), {"type": "null"}}, "description": "Null when the provider has no push for the kind."},
 			"needs_consent": boolean("The account has not granted Tandem this kind yet."),

@@ -10,10 +10,17 @@ import (
 // settingDescs describe the binding settings fields in the document, by
 // name; a field of any kind's schema without one is described by its type.
 var settingDescs = map[string]string{
-	"tag_id":         "The personal tag whose contacts sync.",
-	"group_name":     "The name of the remote contact group Tandem creates (providers that name it).",
-	"calendar_id":    "The remote calendar, an id from GET /api/v1/connections/{id}/sync/event/collections.",
-	"list_id":        "The remote task list, an id from GET /api/v1/connections/{id}/sync/task/collections.",
+	"tag_id":     "The personal tag whose contacts sync.",
+	"group_name": "The name of the remote contact group Tandem creates (providers that name it).",
+	"calendar_id": "The remote calendar, an id from GET /api/v1/connections/{id}/sync/event/collections; where several " +
+		"sync, the home one, where new activities go. Empty: no calendar syncs.",
+	"calendar_ids": "The calendars that sync, the home one (calendar_id) among them; the others bring their events " +
+		"and take back changes of those, and export nothing else. Only for providers that take several " +
+		"(collection_mode picked, several true); empty with a calendar_id: that one alone. A calendar left out " +
+		"is unsubscribed (links removed, no record deleted).",
+	"list_id": "The remote task list, an id from GET /api/v1/connections/{id}/sync/task/collections; where several " +
+		"sync, the home one, where new tasks go.",
+	"list_ids":       "The task lists that sync, the home one (list_id) among them (see calendar_ids).",
 	"sync_from":      "YYYY-MM-DD: older items are not synced; empty when saved means today.",
 	"auto":           "Run on a period.",
 	"period_minutes": "Minutes between automatic runs.",
@@ -46,6 +53,8 @@ func bindingSettingsSchemas() obj {
 				p = obj{"type": "string", "format": "date"}
 			case syncer.FieldEnum:
 				p = enum(f.Enum, "")
+			case syncer.FieldPickedMany:
+				p = obj{"type": "array", "items": obj{"type": "string", "maxLength": f.MaxLen}, "maxItems": f.MaxItems}
 			default:
 				p = obj{"type": "string"}
 				if f.MaxLen > 0 {

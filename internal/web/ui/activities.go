@@ -73,7 +73,7 @@ func activityRows(as []crm.Activity, names map[string]string) []activityRow {
 	out := make([]activityRow, 0, len(as))
 	for _, a := range as {
 		row := activityRow{ID: a.ID, Title: a.Title, Type: a.Type, Status: a.Status, Priority: a.Priority,
-			Owner: names[a.OwnerID], Start: a.Start, End: a.End, AllDay: a.AllDay, Recurring: a.RRule != "",
+			Owner: names[a.OwnerID], Start: a.Start, End: a.End, AllDay: a.AllDay, Recurring: a.IsSeries(),
 			RRule: a.RRule, TimeZone: a.TimeZone}
 		if a.AllDay && a.End != nil {
 			last := a.End.AddDate(0, 0, -1)
@@ -393,10 +393,11 @@ func (f activityForm) activity(old *crm.Activity, fe crm.FieldErrors) *crm.Activ
 		a.ActualStart = actualTime("actual_start", f.ActualStart, oldStart, tz, fe)
 		a.ActualEnd = actualTime("actual_end", f.ActualEnd, oldEnd, tz, fe)
 	}
-	// A series' changed occurrences (Overrides) are not on the form: they
-	// stay as they are, as far as the rule and start still make them.
+	// A series' changed occurrences (Overrides) and extra dates (RDates)
+	// are not on the form: they stay as they are, as far as the rule and
+	// start still make them.
 	a.RRule = f.rrule(tz, fe)
-	if a.RRule == "" {
+	if !a.IsSeries() {
 		a.ExDates = nil
 	}
 	a.Participants = []crm.Participant{}

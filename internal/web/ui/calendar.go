@@ -7,8 +7,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/teambition/rrule-go"
-
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/store"
 )
@@ -31,7 +29,8 @@ type Occurrence struct {
 const maxExpand = 100000
 
 // expandOccurrences lists the occurrences of a that overlap [from, to),
-// expanding a recurring series (RRULE, minus its exception dates). A
+// expanding a recurring series (RRULE and RDATE, minus its exception
+// dates). A
 // series is expanded in its own time zone, so a 09:00 meeting stays at
 // 09:00 local time across daylight-saving changes; the result is in loc.
 // An occurrence changed on its own (an override) shows where and as it
@@ -46,7 +45,7 @@ func expandOccurrences(a crm.Activity, from, to time.Time, loc *time.Location) [
 	if loc == nil {
 		loc = time.UTC
 	}
-	base := Occurrence{ID: a.ID, Title: a.Title, Type: a.Type, Status: a.Status, AllDay: a.AllDay, Recurring: a.RRule != ""}
+	base := Occurrence{ID: a.ID, Title: a.Title, Type: a.Type, Status: a.Status, AllDay: a.AllDay, Recurring: a.IsSeries()}
 	if a.AllDay {
 		return expandAllDay(a, base, from, to, loc)
 	}
@@ -71,7 +70,7 @@ func expandOccurrences(a crm.Activity, from, to time.Time, loc *time.Location) [
 		o.Title, o.Start, o.End = title, s.In(loc), e.In(loc)
 		out = append(out, o)
 	}
-	next := seriesIterator(a.RRule, start, tz)
+	next := a.Occurrences()
 	if next == nil { // a single event, or a rule we cannot read: never hide the record
 		if overlaps(start, start.Add(dur)) {
 			add(start, start.Add(dur), a.Title)
@@ -143,7 +142,7 @@ func expandAllDay(a crm.Activity, base Occurrence, from, to time.Time, loc *time
 		o.End = time.Date(y, m, d+days, 0, 0, 0, 0, loc)
 		out = append(out, o)
 	}
-	next := seriesIterator(a.RRule, start, time.UTC)
+	next := a.Occurrences()
 	if next == nil {
 		if overlaps(start, days) {
 			add(start, days, a.Title)
@@ -205,25 +204,6 @@ func sortOccurrences(occs []Occurrence) {
 func civilDay(t time.Time) time.Time {
 	y, m, d := t.Date()
 	return time.Date(y, m, d, 0, 0, 0, 0, time.UTC)
-}
-
-// seriesIterator iterates the occurrences of rule from dtstart, reading
-// floating times (UNTIL without "Z") in tz; nil when there is no rule or
-// it cannot be read.
-func seriesIterator(rule string, dtstart time.Time, tz *time.Location) func() (time.Time, bool) {
-	if rule == "" {
-		return nil
-	}
-	opt, err := rrule.StrToROptionInLocation(rule, tz)
-	if err != nil {
-		return nil
-	}
-	opt.Dtstart = dtstart
-	r, err := rrule.NewRRule(*opt)
-	if err != nil {
-		return nil
-	}
-	return r.Iterator()
 }
 
 // ---------- day, week and month views ----------

@@ -58,6 +58,29 @@ func TestExpandOccurrences(t *testing.T) {
 			},
 		},
 		{
+			name: "weekly with an extra date and one excluded",
+			a: crm.Activity{TimeZone: "Europe/Moscow", Start: calPtr(calAt(moscow, 2026, 3, 2, 10, 0).UTC()),
+				End: calPtr(calAt(moscow, 2026, 3, 2, 11, 0).UTC()), RRule: "FREQ=WEEKLY;COUNT=2",
+				RDates:  []time.Time{calAt(moscow, 2026, 3, 4, 15, 0).UTC(), calAt(moscow, 2026, 3, 20, 10, 0).UTC()},
+				ExDates: []time.Time{calAt(moscow, 2026, 3, 20, 10, 0).UTC()}},
+			from: calAt(moscow, 2026, 3, 1, 0, 0), to: calAt(moscow, 2026, 4, 1, 0, 0), loc: moscow,
+			want: []occ{
+				{calAt(moscow, 2026, 3, 2, 10, 0), calAt(moscow, 2026, 3, 2, 11, 0)},
+				{calAt(moscow, 2026, 3, 4, 15, 0), calAt(moscow, 2026, 3, 4, 16, 0)},
+				{calAt(moscow, 2026, 3, 9, 10, 0), calAt(moscow, 2026, 3, 9, 11, 0)},
+			},
+		},
+		{
+			name: "extra dates without a rule",
+			a: crm.Activity{AllDay: true, Start: calPtr(calAt(utc, 2026, 3, 5, 0, 0)), End: calPtr(calAt(utc, 2026, 3, 6, 0, 0)),
+				RDates: []time.Time{calAt(utc, 2026, 3, 12, 0, 0)}},
+			from: calAt(utc, 2026, 3, 1, 0, 0), to: calAt(utc, 2026, 4, 1, 0, 0), loc: utc, allDay: true,
+			want: []occ{
+				{calAt(utc, 2026, 3, 5, 0, 0), calAt(utc, 2026, 3, 6, 0, 0)},
+				{calAt(utc, 2026, 3, 12, 0, 0), calAt(utc, 2026, 3, 13, 0, 0)},
+			},
+		},
+		{
 			name: "daily with COUNT",
 			a: crm.Activity{TimeZone: "UTC", Start: calPtr(calAt(utc, 2026, 1, 30, 9, 0)), End: calPtr(calAt(utc, 2026, 1, 30, 9, 15)),
 				RRule: "FREQ=DAILY;COUNT=3"},
@@ -174,7 +197,7 @@ func TestExpandOccurrences(t *testing.T) {
 				if o.Start.Hour() != w.start.Hour() || o.Start.Minute() != w.start.Minute() {
 					t.Errorf("occurrence %d at %s local, want %s", i, o.Start.Format("15:04"), w.start.Format("15:04"))
 				}
-				if o.AllDay != tt.allDay || o.Recurring != (tt.a.RRule != "") {
+				if o.AllDay != tt.allDay || o.Recurring != tt.a.IsSeries() {
 					t.Errorf("occurrence %d: all-day %v recurring %v", i, o.AllDay, o.Recurring)
 				}
 			}

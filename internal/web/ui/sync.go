@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"slices"
 	"strconv"
 	"time"
 
@@ -58,14 +59,84 @@ func newBindingCard(st *syncer.BindingState) bindingCard {
 	return c
 }
 
+// pickedCards are the collections of a kind that sync, where a provider
+// takes several (each a binding with its own last run), the home one
+// first.
+type pickedCards struct {
+	Several bool
+	Picked  []pickedRow
+}
+
+// pickedRow is one collection that syncs.
+type pickedRow struct {
+	ID, Name  string
+	Home      bool
+	LastRun   time.Time
+	LastError string
+	Stats     reconcile.Stats
+}
+
+// pickChoice is a collection of the account's list as the card offers
+// it: whether it syncs, whether it is the home one.
+type pickChoice struct {
+	ID, Name       string
+	Primary        bool
+	Picked, IsHome bool
+}
+
+func newPickedCards(st *syncer.BindingState, list []provider.Collection) pickedCards {
+	pc := pickedCards{Several: st.Kind.Several}
+	for i, b := range st.Picked {
+		row := pickedRow{ID: b.Collection, Name: collectionName(list, b.Collection), Home: i == 0, LastRun: b.LastRunAt,
+			LastError: b.LastError}
+		json.Unmarshal([]byte(b.LastStats), &row.Stats)
+		pc.Picked = append(pc.Picked, row)
+	}
+	return pc
+}
+
+// collectionName is a collection's name in the list, else its id.
+func collectionName(list []provider.Collection, id string) string {
+	for _, c := range list {
+		if c.ID == id {
+			return c.Name
+		}
+	}
+	return id
+}
+
+// choices are the account's collections with the picked ones and the
+// home one marked; a picked one the list no longer shows stays.
+func choices(list []provider.Collection, picked []string, home string) []pickChoice {
+	var out []pickChoice
+	seen := map[string]bool{}
+	for _, c := range list {
+		seen[c.ID] = true
+		out = append(out, pickChoice{ID: c.ID, Name: c.Name, Primary: c.Primary, Picked: slices.Contains(picked, c.ID) || c.ID == home,
+			IsHome: c.ID == home})
+	}
+	for _, id := range picked {
+		if !seen[id] {
+			out = append(out, pickChoice{ID: id, Name: id, Picked: true, IsHome: id == home})
+		}
+	}
+	return out
+}
+
 // calendarSyncView is the calendar (event kind) card of a connection page.
 type calendarSyncView struct {
 	bindingCard
+	pickedCards
 	Settings    syncer.EventSettings
 	ImportTypes []string
 	Today       string // the default date to sync again from
 	Calendars   []provider.Collection
 	CalendarErr string // the calendar list could not be read
+}
+
+// Choices are the calendars to pick from (a provider that takes several).
+func (v calendarSyncView) Choices() []pickChoice {
+	return choices(v.Calendars, v.Settings.CalendarIDs, v.Settings.CalendarID)
 }
 
 func (u *UI) calendarSyncView(ctx context.Context, connID string, st *syncer.BindingState) calendarSyncView {
@@ -75,6 +146,7 @@ func (u *UI) calendarSyncView(ctx context.Context, connID string, st *syncer.Bin
 	if v.Calendars, err = u.sync.Collections(ctx, connID, provider.Event); err != nil {
 		v.CalendarErr = err.Error()
 	}
+	v.pickedCards = newPickedCards(st, v.Calendars)
 	return v
 }
 
@@ -84,8 +156,11 @@ func (u *UI) saveCalendarSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	period, _ := strconv.Atoi(r.PostFormValue("period_minutes"))
-	es := syncer.EventSettings{CalendarID: r.PostFormValue("calendar_id"), SyncFrom: r.PostFormValue("sync_from"),
-		Auto: r.PostFormValue("auto") != "", PeriodMinutes: period, ImportAs: r.PostFormValue("import_as")}
+	// calendar_id is the calendar (the home one where several sync: a
+	// radio button next to each calendar's box, calendar_ids).
+	es := syncer.EventSettings{CalendarID: r.PostFormValue("calendar_id"), CalendarIDs: r.PostForm["calendar_ids"],
+		SyncFrom: r.PostFormValue("sync_from"), Auto: r.PostFormValue("auto") != "", PeriodMinutes: period,
+		ImportAs: r.PostFormValue("import_as")}
 	enabled := r.PostFormValue("enabled") != ""
 	err := u.sync.SaveSettings(r.Context(), c.V, cn.ID, provider.Event, enabled, &es)
 	var se *syncer.SettingsError
@@ -105,9 +180,15 @@ func (u *UI) saveCalendarSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 // taskSyncView is the to-do list (task kind) card of a connection page.
 type taskSyncView struct {
 	bindingCard
+	pickedCards
 	Settings syncer.TaskSettings
 	Lists    []provider.Collection
 	ListErr  string // the list of task lists could not be read
+}
+
+// Choices are the task lists to pick from (a provider that takes several).
+func (v taskSyncView) Choices() []pickChoice {
+	return choices(v.Lists, v.Settings.ListIDs, v.Settings.ListID)
 }
 
 func (u *UI) taskSyncView(ctx context.Context, connID string, st *syncer.BindingState) taskSyncView {
@@ -116,6 +197,7 @@ func (u *UI) taskSyncView(ctx context.Context, connID string, st *syncer.Binding
 	if v.Lists, err = u.sync.Collections(ctx, connID, provider.Task); err != nil {
 		v.ListErr = err.Error()
 	}
+	v.pickedCards = newPickedCards(st, v.Lists)
 	return v
 }
 
@@ -125,8 +207,8 @@ func (u *UI) saveTaskSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		return
 	}
 	period, _ := strconv.Atoi(r.PostFormValue("period_minutes"))
-	ts := syncer.TaskSettings{ListID: r.PostFormValue("list_id"), SyncFrom: r.PostFormValue("sync_from"),
-		Auto: r.PostFormValue("auto") != "", PeriodMinutes: period}
+	ts := syncer.TaskSettings{ListID: r.PostFormValue("list_id"), ListIDs: r.PostForm["list_ids"],
+		SyncFrom: r.PostFormValue("sync_from"), Auto: r.PostFormValue("auto") != "", PeriodMinutes: period}
 	enabled := r.PostFormValue("enabled") != ""
 	err := u.sync.SaveSettings(r.Context(), c.V, cn.ID, provider.Task, enabled, &ts)
 	var se *syncer.SettingsError
@@ -251,6 +333,9 @@ func (u *UI) previewSync(w http.ResponseWriter, r *http.Request, c *Ctx) {
 		for _, st := range states {
 			if st.Saved() { // a preview runs saved bindings only
 				kinds[st.Binding.ID] = st.Kind.Kind
+			}
+			for _, b := range st.Picked {
+				kinds[b.ID] = st.Kind.Kind
 			}
 		}
 	}

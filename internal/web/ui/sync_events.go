@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/jobs"
@@ -215,29 +216,60 @@ func (u *UI) syncState(ctx context.Context, c *Ctx, connID, providerName string,
 		ev.State, ev.Message, done = "queued", c.Lang.T("sync.progress.queued"), false
 	}
 	counts := func(st reconcile.Stats) string {
-		return c.Lang.T("sync.counts.value", st.LocalCreated, st.LocalUpdated, st.LocalRemoved, st.RemoteCreated,
+		s := c.Lang.T("sync.counts.value", st.LocalCreated, st.LocalUpdated, st.LocalRemoved, st.RemoteCreated,
 			st.RemoteUpdated, st.RemoteRemoved)
+		if st.Linked > 0 {
+			s += " · " + c.Lang.T("sync.counts.linked", st.Linked)
+		}
+		return s
 	}
+	// A kind may have several bindings (calendars picked together): the
+	// card's line shows them as one, their counts summed.
+	byKind := map[string]*kindProgress{}
+	var order []string
 	for _, b := range bs {
 		if !b.Enabled {
 			continue
 		}
-		be := syncBindingEvent{Kind: b.Kind}
+		if byKind[b.Kind] == nil {
+			byKind[b.Kind] = &kindProgress{}
+			order = append(order, b.Kind)
+		}
+		k := byKind[b.Kind]
+		k.bindings++
+		var st reconcile.Stats
 		ranHere := j.AttemptedAt != nil && !b.LastRunAt.Before(*j.AttemptedAt)
 		switch {
 		case done || (ranHere && b.RunProgress == ""):
-			json.Unmarshal([]byte(b.LastStats), &be.Stats)
-			be.Done, be.Error = true, b.LastError
+			json.Unmarshal([]byte(b.LastStats), &st)
+			k.done++
+			if b.LastError != "" {
+				k.errs = append(k.errs, b.LastError)
+			}
+			if b.LastRunAt.After(k.lastRun) {
+				k.lastRun = b.LastRunAt
+			}
+		case ev.State == "running" && b.RunProgress != "":
+			json.Unmarshal([]byte(b.RunProgress), &st)
+			k.running++
+		}
+		k.stats = addStats(k.stats, st)
+	}
+	for _, kind := range order {
+		k := byKind[kind]
+		be := syncBindingEvent{Kind: kind, Stats: k.stats}
+		switch {
+		case k.done == k.bindings:
+			be.Done, be.Error = true, strings.Join(k.errs, "; ")
 			be.Status = c.Lang.T("sync.progress.finished")
 			if be.Error != "" {
 				be.Status = c.Lang.T("sync.progress.binding_failed")
 			}
-			if !b.LastRunAt.IsZero() {
-				be.LastRun = c.Lang.FormatDateTime(b.LastRunAt.In(c.Loc))
+			if !k.lastRun.IsZero() {
+				be.LastRun = c.Lang.FormatDateTime(k.lastRun.In(c.Loc))
 			}
 			be.Text = counts(be.Stats)
-		case ev.State == "running" && b.RunProgress != "":
-			json.Unmarshal([]byte(b.RunProgress), &be.Stats)
+		case k.running > 0 || k.done > 0:
 			be.Running, be.Status = true, c.Lang.T("sync.progress.running")
 			be.Text = c.Lang.T("sync.progress.read", providerName, be.Stats.Pulled) + " · " + counts(be.Stats)
 		default:
@@ -246,4 +278,29 @@ func (u *UI) syncState(ctx context.Context, c *Ctx, connID, providerName string,
 		ev.Bindings = append(ev.Bindings, be)
 	}
 	return ev, done, nil
+}
+
+// kindProgress is where the bindings of one kind are in a run.
+type kindProgress struct {
+	stats                   reconcile.Stats
+	bindings, running, done int
+	errs                    []string
+	lastRun                 time.Time
+}
+
+// addStats sums the counts of two bindings of one kind.
+func addStats(a, b reconcile.Stats) reconcile.Stats {
+	a.Pulled += b.Pulled
+	a.LocalCreated += b.LocalCreated
+	a.LocalUpdated += b.LocalUpdated
+	a.LocalRemoved += b.LocalRemoved
+	a.RemoteCreated += b.RemoteCreated
+	a.RemoteUpdated += b.RemoteUpdated
+	a.RemoteRemoved += b.RemoteRemoved
+	a.Conflicts += b.Conflicts
+	a.Reverted += b.Reverted
+	a.Linked += b.Linked
+	a.Skipped += b.Skipped
+	a.FullListing = a.FullListing || b.FullListing
+	return a
 }

@@ -1,0 +1,211 @@
+package dav_test
+
+import (
+	"bytes"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	davc "github.com/tandem-crm/tandem/internal/connector/dav"
+	"github.com/tandem-crm/tandem/internal/testenv/davserver"
+)
+
+// reviewICS is a weekly review in Moscow time with extra dates (RDATE): a
+// date-time with its TZID and, with period, a period Tandem does not
+// model (Radicale refuses PERIOD RDATEs on PUT: 'tuple' object has no
+// attribute 'year').
+func reviewICS(mon time.Time, period bool) string {
+	at := func(days, hour int) string {
+		return icsLocal(mon.AddDate(0, 0, days).Add(time.Duration(hour) * time.Hour))
+	}
+	p := ""
+	if period {
+		day := mon.AddDate(0, 0, 4).UTC().Format("20060102")
+		p = "RDATE;VALUE=PERIOD:" + day + "T090000Z/" + day + "T110000Z\r\n"
+	}
+	return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Tandem tests//EN\r\n" +
+		"BEGIN:VTIMEZONE\r\nTZID:Europe/Moscow\r\nBEGIN:STANDARD\r\nDTSTART:19700101T000000\r\nTZOFFSETFROM:+0300\r\nTZOFFSETTO:+0300\r\nTZNAME:MSK\r\nEND:STANDARD\r\nEND:VTIMEZONE\r\n" +
+		"BEGIN:VEVENT\r\nUID:review-1\r\nDTSTAMP:20200101T000000Z\r\n" +
+		"DTSTART;TZID=Europe/Moscow:" + at(0, 15) + "\r\nDTEND;TZID=Europe/Moscow:" + at(0, 16) + "\r\n" +
+		"RRULE:FREQ=WEEKLY;COUNT=3\r\nRDATE;TZID=Europe/Moscow:" + at(3, 15) + "\r\n" +
+		p +
+		"SUMMARY:Review\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+}
+
+// inventoryICS is an all-day event with extra dates and no rule.
+func inventoryICS(day time.Time) string {
+	return "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Tandem tests//EN\r\nBEGIN:VEVENT\r\nUID:inventory-1\r\nDTSTAMP:20200101T000000Z\r\n" +
+		"DTSTART;VALUE=DATE:" + icsDate(day) + "\r\nDTEND;VALUE=DATE:" + icsDate(day.AddDate(0, 0, 1)) + "\r\n" +
+		"RDATE;VALUE=DATE:" + icsDate(day.AddDate(0, 0, 7)) + "," + icsDate(day.AddDate(0, 0, 14)) + "\r\n" +
+		"SUMMARY:Inventory\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+}
+
+// TestSeveralCalendars: two calendars of one account sync at once, each
+// a binding: new activities go to the home calendar only, an event of the
+// other one edited here goes back there only, an event moved between
+// them on the server stays one activity, the home moves, a calendar left
+// out is unsubscribed. The other calendar's series keep their extra dates
+// (RDATE, with a TZID or as dates) both ways, and a PERIOD RDATE stays
+// byte for byte.
+func TestSeveralCalendars(t *testing.T) {
+	onBothServers(t, func(t *testing.T, f *fixture) {
+		ctx := f.ctx
+		personal, err := f.srv.CreateCalendar(ctx, "personal", "Personal", "VEVENT")
+		if err != nil {
+			t.Fatal(err)
+		}
+		msk, err := time.LoadLocation("Europe/Moscow")
+		if err != nil {
+			t.Fatal(err)
+		}
+		mon := weekAhead(msk)
+		put := func(href, body string) {
+			t.Helper()
+			if _, err := f.srv.Put(ctx, href, davc.ICalendarType, []byte(body)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		dentistHref := personal + "dentist-1.ics"
+		put(dentistHref, "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Tandem tests//EN\r\nBEGIN:VEVENT\r\nUID:dentist-1\r\n"+
+			"DTSTAMP:20200101T000000Z\r\nDTSTART:"+mon.AddDate(0, 0, 1).UTC().Format("20060102")+"T080000Z\r\nDTEND:"+
+			mon.AddDate(0, 0, 1).UTC().Format("20060102")+"T090000Z\r\nSUMMARY:Dentist\r\nX-CLIENT:kept\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+		reviewHref := personal + "review-1.ics"
+		period := f.srv.Kind() == davserver.Xandikos
+		put(reviewHref, reviewICS(mon, period))
+		put(personal+"inventory-1.ics", inventoryICS(mon.AddDate(0, 0, 2)))
+		planStart := time.Date(mon.Year(), mon.Month(), mon.Day()+1, 12, 0, 0, 0, time.UTC)
+		f.api.JSON(t, "POST", "/api/v1/activities", map[string]any{"type": "meeting", "title": "Planning", "show_in_calendar": true,
+			"start": planStart.Format(time.RFC3339), "end": planStart.Add(time.Hour).Format(time.RFC3339)}, 201, nil)
+
+		f.connect(t)
+		var cals struct{ Items []struct{ ID string } }
+		f.api.JSON(t, "GET", "/api/v1/connections/"+f.connID+"/sync/event/collections", nil, 200, &cals)
+		if len(cals.Items) != 2 {
+			t.Fatalf("calendars %+v", cals)
+		}
+		var b struct {
+			Several bool
+			Picked  []struct {
+				Collection string
+				Home       bool
+			}
+		}
+		pick := func(home string, picks ...string) {
+			t.Helper()
+			f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/event", map[string]any{"enabled": true,
+				"settings": map[string]any{"calendar_id": home, "calendar_ids": picks,
+					"sync_from": time.Now().UTC().Format("2006-01-02")}}, http.StatusOK, &b)
+			if !b.Several || len(b.Picked) != len(picks) || b.Picked[0].Collection != home || !b.Picked[0].Home {
+				t.Fatalf("picked %+v, want %v with %s home", b, picks, home)
+			}
+		}
+		pick(f.cal, f.cal, personal)
+		f.run(t, "event")
+
+		titles := func(coll string) []string {
+			var out []string
+			for _, d := range f.objects(t, davc.Calendar, coll) {
+				for _, l := range logicalLines(d) {
+					if strings.HasPrefix(l, "SUMMARY:") {
+						out = append(out, strings.TrimPrefix(l, "SUMMARY:"))
+					}
+				}
+			}
+			slices.Sort(out)
+			return out
+		}
+		if got := titles(f.cal); !slices.Equal(got, []string{"Planning"}) {
+			t.Fatalf("home calendar holds %v", got)
+		}
+		if got := titles(personal); !slices.Equal(got, []string{"Dentist", "Inventory", "Review"}) {
+			t.Fatalf("other calendar holds %v", got)
+		}
+		acts := f.activities(t)
+		// The extra dates came in: the Thursday at 15:00 Moscow time, and
+		// the inventory's two dates; the period is not among them.
+		if r := acts["Review"]; len(r.RDates) != 1 || r.RDates[0] != mon.AddDate(0, 0, 3).Add(15*time.Hour).UTC().Format(time.RFC3339) {
+			t.Fatalf("review %+v", r)
+		}
+		if inv := acts["Inventory"]; len(inv.RDates) != 2 || !inv.AllDay {
+			t.Fatalf("inventory %+v", inv)
+		}
+
+		// Edited here: back to its own calendar only, its property kept.
+		f.api.JSON(t, "PATCH", "/api/v1/activities/"+acts["Dentist"].ID, map[string]any{"location": "Room 7"}, 200, nil)
+		f.run(t, "event")
+		dentist := f.objects(t, davc.Calendar, personal)[dentistHref]
+		if !bytes.Contains(dentist, []byte("LOCATION:Room 7")) || !bytes.Contains(dentist, []byte("X-CLIENT:kept")) {
+			t.Fatalf("the edit did not reach its calendar: %q", dentist)
+		}
+		if got := titles(f.cal); !slices.Equal(got, []string{"Planning"}) {
+			t.Fatalf("home calendar holds %v after the edit", got)
+		}
+
+		// An extra date added here is written in the series' zone; the
+		// lines that held stay as they were, the period byte for byte.
+		before := f.objects(t, davc.Calendar, personal)[reviewHref]
+		extra := mon.AddDate(0, 0, 5).Add(15 * time.Hour)
+		f.api.JSON(t, "PATCH", "/api/v1/activities/"+acts["Review"].ID, map[string]any{"rdates": []string{
+			acts["Review"].RDates[0], extra.UTC().Format(time.RFC3339)}}, 200, nil)
+		f.run(t, "event")
+		after := f.objects(t, davc.Calendar, personal)[reviewHref]
+		for _, l := range logicalLines(before) {
+			if strings.HasPrefix(l, "RDATE") && !bytes.Contains(after, []byte(l+"\r\n")) {
+				t.Errorf("RDATE line %q changed: %q", l, after)
+			}
+		}
+		if period && !bytes.Contains(after, []byte("RDATE;VALUE=PERIOD:")) {
+			t.Errorf("the period went: %q", after)
+		}
+		if !bytes.Contains(after, []byte("RDATE;TZID=Europe/Moscow:"+icsLocal(extra)+"\r\n")) {
+			t.Errorf("the new extra date is not in the series' zone: %q", after)
+		}
+		if r := f.activities(t)["Review"]; len(r.RDates) != 2 {
+			t.Errorf("after the round trip the review has %v", r.RDates)
+		}
+
+		// Moved on the server to the home calendar: the same activity.
+		if _, err := f.srv.Put(ctx, f.cal+"dentist-1.ics", davc.ICalendarType, dentist); err != nil {
+			t.Fatal(err)
+		}
+		if err := f.srv.Delete(ctx, dentistHref); err != nil {
+			t.Fatal(err)
+		}
+		f.run(t, "event")
+		acts2 := f.activities(t)
+		if len(acts2) != 4 || acts2["Dentist"].ID != acts["Dentist"].ID {
+			t.Fatalf("after the move: %+v", acts2)
+		}
+		f.api.JSON(t, "PATCH", "/api/v1/activities/"+acts["Dentist"].ID, map[string]any{"location": "Room 8"}, 200, nil)
+		f.run(t, "event")
+		if d := f.objects(t, davc.Calendar, f.cal)[f.cal+"dentist-1.ics"]; !bytes.Contains(d, []byte("LOCATION:Room 8")) {
+			t.Fatalf("a change after the move did not reach the calendar it moved to: %q", d)
+		}
+		if got := titles(personal); slices.Contains(got, "Dentist") {
+			t.Fatalf("the moved event is back in its old calendar: %v", got)
+		}
+
+		// Another home calendar takes new activities; the others stay.
+		pick(personal, f.cal, personal)
+		standup := mon.AddDate(0, 0, 2).Add(7 * time.Hour)
+		f.api.JSON(t, "POST", "/api/v1/activities", map[string]any{"type": "meeting", "title": "Standup", "show_in_calendar": true,
+			"start": standup.Format(time.RFC3339), "end": standup.Add(time.Hour).Format(time.RFC3339)}, 201, nil)
+		f.run(t, "event")
+		if got := titles(personal); !slices.Contains(got, "Standup") || slices.Contains(titles(f.cal), "Standup") {
+			t.Fatalf("the new activity went to %v / %v", got, titles(f.cal))
+		}
+		if got := titles(f.cal); !slices.Contains(got, "Planning") || !slices.Contains(got, "Dentist") {
+			t.Fatalf("the old home calendar lost %v", got)
+		}
+
+		// Left out: unsubscribed, nothing deleted anywhere.
+		f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/event", map[string]any{
+			"settings": map[string]any{"calendar_id": personal, "calendar_ids": []string{personal}}}, http.StatusOK, &b)
+		f.run(t, "event")
+		if n := len(f.activities(t)); n != 5 || len(titles(f.cal)) != 2 {
+			t.Fatalf("unpicking deleted something: %d activities, calendar %v", n, titles(f.cal))
+		}
+	})
+}
