@@ -135,6 +135,23 @@ type Stats struct {
 	FullListing bool `json:"full_listing"`
 }
 
+// Plus sums the counts of two runs (a kind's several bindings).
+func (s Stats) Plus(o Stats) Stats {
+	s.Pulled += o.Pulled
+	s.LocalCreated += o.LocalCreated
+	s.LocalUpdated += o.LocalUpdated
+	s.LocalRemoved += o.LocalRemoved
+	s.RemoteCreated += o.RemoteCreated
+	s.RemoteUpdated += o.RemoteUpdated
+	s.RemoteRemoved += o.RemoteRemoved
+	s.Conflicts += o.Conflicts
+	s.Reverted += o.Reverted
+	s.Linked += o.Linked
+	s.Skipped += o.Skipped
+	s.FullListing = s.FullListing || o.FullListing
+	return s
+}
+
 // JSON renders the stats for the binding's last_stats.
 func (s Stats) JSON() string {
 	b, _ := json.Marshal(s)

@@ -238,7 +238,7 @@ func (s *Service) runConnection(ctx context.Context, connID string) (Result, err
 		stats, err := s.runBinding(ctx, p, sess, v, b)
 		stopProgress()
 		s.Metrics.SyncRun(conn.Provider, b.Kind, time.Since(began), stats, errorKind(p, err))
-		res.Stats[b.Kind] = addStats(res.Stats[b.Kind], stats) // a kind may have several bindings
+		res.Stats[b.Kind] = res.Stats[b.Kind].Plus(stats) // a kind may have several bindings
 		if errors.Is(context.Cause(ctx), ErrLeaseLost) {
 			// Another process may be running the connection now: leave
 			// the binding's and the connection's state to it.
@@ -295,23 +295,6 @@ func (s *Service) runBinding(ctx context.Context, p provider.Provider, sess prov
 		return s.runTasks(ctx, p, sess, v, b)
 	}
 	return reconcile.Stats{}, fmt.Errorf("sync: binding kind %q is not supported yet", b.Kind)
-}
-
-// addStats sums the counts of two runs of one kind.
-func addStats(a, b reconcile.Stats) reconcile.Stats {
-	a.Pulled += b.Pulled
-	a.LocalCreated += b.LocalCreated
-	a.LocalUpdated += b.LocalUpdated
-	a.LocalRemoved += b.LocalRemoved
-	a.RemoteCreated += b.RemoteCreated
-	a.RemoteUpdated += b.RemoteUpdated
-	a.RemoteRemoved += b.RemoteRemoved
-	a.Conflicts += b.Conflicts
-	a.Reverted += b.Reverted
-	a.Linked += b.Linked
-	a.Skipped += b.Skipped
-	a.FullListing = a.FullListing || b.FullListing
-	return a
 }
 
 func firstLine(s string) string {
@@ -450,7 +433,7 @@ func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEn
 			e := s.engine
 			e.Progress = nil // a preview is no run: its counts are no run's progress
 			pl, bst, err := e.Preview(ctx, b.ID, rc, local)
-			plan, stats[b.Kind] = append(plan, pl...), addStats(stats[b.Kind], bst)
+			plan, stats[b.Kind] = append(plan, pl...), stats[b.Kind].Plus(bst)
 			if err != nil {
 				return nil, nil, err
 			}

@@ -300,30 +300,21 @@ func (ed *eventDoc) inSeries(v dtval) time.Time {
 
 // exDates reads the EXDATE lines of the master, line by line (nil for a
 // line that cannot be read).
-func (ed *eventDoc) exDates() map[int][]time.Time {
-	out := map[int][]time.Time{}
-	for _, i := range ed.d.find(ed.master, "EXDATE") {
-		vs, err := ed.parseDT(ed.d.lines[i])
-		if err != nil {
-			ed.warn(err.Error())
-			out[i] = nil
-			continue
-		}
-		for _, v := range vs {
-			out[i] = append(out[i], ed.inSeries(v))
-		}
-	}
-	return out
-}
+func (ed *eventDoc) exDates() map[int][]time.Time { return ed.dateLines("EXDATE", false) }
 
 // rDates reads the RDATE lines of the master that hold dates or
 // date-times, line by line (nil for a line that cannot be read). PERIOD
 // lines are not modelled and not listed.
-func (ed *eventDoc) rDates() map[int][]time.Time {
+func (ed *eventDoc) rDates() map[int][]time.Time { return ed.dateLines("RDATE", true) }
+
+// dateLines reads the master's lines of a date-list property, by line
+// index, in the series' terms; with skipPeriods, period lines are left
+// out.
+func (ed *eventDoc) dateLines(name string, skipPeriods bool) map[int][]time.Time {
 	out := map[int][]time.Time{}
-	for _, i := range ed.d.find(ed.master, "RDATE") {
+	for _, i := range ed.d.find(ed.master, name) {
 		l := ed.d.lines[i]
-		if isPeriod(l) {
+		if skipPeriods && isPeriod(l) {
 			continue
 		}
 		vs, err := ed.parseDT(l)

@@ -253,7 +253,7 @@ func (u *UI) syncState(ctx context.Context, c *Ctx, connID, providerName string,
 			json.Unmarshal([]byte(b.RunProgress), &st)
 			k.running++
 		}
-		k.stats = addStats(k.stats, st)
+		k.stats = k.stats.Plus(st)
 	}
 	for _, kind := range order {
 		k := byKind[kind]
@@ -286,21 +286,4 @@ type kindProgress struct {
 	bindings, running, done int
 	errs                    []string
 	lastRun                 time.Time
-}
-
-// addStats sums the counts of two bindings of one kind.
-func addStats(a, b reconcile.Stats) reconcile.Stats {
-	a.Pulled += b.Pulled
-	a.LocalCreated += b.LocalCreated
-	a.LocalUpdated += b.LocalUpdated
-	a.LocalRemoved += b.LocalRemoved
-	a.RemoteCreated += b.RemoteCreated
-	a.RemoteUpdated += b.RemoteUpdated
-	a.RemoteRemoved += b.RemoteRemoved
-	a.Conflicts += b.Conflicts
-	a.Reverted += b.Reverted
-	a.Linked += b.Linked
-	a.Skipped += b.Skipped
-	a.FullListing = a.FullListing || b.FullListing
-	return a
 }
