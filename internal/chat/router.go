@@ -27,10 +27,12 @@ import (
 type routeReq struct{ chatID, queueID string }
 
 // work is what a delivery leaves to the router: a chat to offer, a
-// customer whose contact to make, or both.
+// customer whose contact to make, or both; or a pass over every waiting
+// chat (someone freed up).
 type work struct {
 	route    *routeReq
 	customer *store.ChatCustomer
+	dispatch bool
 }
 
 // routerBatch bounds the chats the router takes at once.
@@ -101,11 +103,11 @@ func (s *Service) RunRouter(ctx context.Context) {
 	}
 }
 
-// doWork makes the batch's customers' contacts (one transaction), then
-// offers its chats.
+// doWork makes the batch's customers' contacts, then offers its chats.
 func (s *Service) doWork(ctx context.Context, batch []work) {
 	var customers []store.ChatCustomer
 	var routes []routeReq
+	dispatch := false
 	for _, w := range batch {
 		if w.customer != nil {
 			customers = append(customers, *w.customer)
@@ -113,8 +115,14 @@ func (s *Service) doWork(ctx context.Context, batch []work) {
 		if w.route != nil {
 			routes = append(routes, *w.route)
 		}
+		dispatch = dispatch || w.dispatch
 	}
 	s.linkCustomers(ctx, customers)
+	if dispatch {
+		// The pass offers the new chats too, oldest first.
+		s.dispatchNow(ctx)
+		return
+	}
 	s.offerInOrder(ctx, routes)
 }
 

@@ -404,7 +404,7 @@ func (s *Service) Receive(ctx context.Context, ch *Channel, in Inbound) error {
 // leave hands w to the router when it runs; without it (or when it is
 // that far behind) the work is done here.
 func (s *Service) leave(ctx context.Context, w work) {
-	if w.customer == nil && w.route == nil {
+	if w.customer == nil && w.route == nil && !w.dispatch {
 		return
 	}
 	if s.router.running.Load() {

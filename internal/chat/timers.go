@@ -43,14 +43,19 @@ func (s *Service) Tick(ctx context.Context) error {
 		}
 		s.afterComplete(ctx, c)
 	}
-	s.dispatch(ctx)
+	s.dispatchNow(ctx)
 	return nil
 }
 
-// dispatch offers waiting "least busy" chats, oldest first. Once no
+// dispatch offers waiting "least busy" chats (through the router when it
+// runs: the completions of a busy second then make one pass, not one
+// each, side by side).
+func (s *Service) dispatch(ctx context.Context) { s.leave(ctx, work{dispatch: true}) }
+
+// dispatchNow offers waiting "least busy" chats, oldest first. Once no
 // operator of a queue has room, its later chats are not tried in this
 // pass (every completion runs one, over every waiting chat).
-func (s *Service) dispatch(ctx context.Context) {
+func (s *Service) dispatchNow(ctx context.Context) {
 	waiting, err := s.st.QueuedChats(ctx, 200)
 	if err != nil {
 		s.log.Error("chat: list queued chats", "err", err)

@@ -165,9 +165,28 @@ type ChatCustomer struct {
 
 // LinkChatCustomers makes each customer's contact, unless another
 // delivery made it meanwhile, and links it to the customer and their
-// chats, all in one transaction (one change-log append for the lot). It
-// returns the chats that got a contact.
+// chats, a few dozen customers a transaction (one change-log append for
+// them). It returns the chats that got a contact.
 func (s *Store) LinkChatCustomers(ctx context.Context, cs []ChatCustomer) ([]string, error) {
+	var chats []string
+	for len(cs) > 0 {
+		n := min(len(cs), linkBatch)
+		got, err := s.linkChatCustomers(ctx, cs[:n])
+		chats = append(chats, got...)
+		if err != nil {
+			return chats, err
+		}
+		cs = cs[n:]
+	}
+	return chats, nil
+}
+
+// linkBatch bounds the customers linked in one transaction: the chats'
+// rows it updates stay locked until it commits, and messages to those
+// chats wait for it.
+const linkBatch = 32
+
+func (s *Store) linkChatCustomers(ctx context.Context, cs []ChatCustomer) ([]string, error) {
 	var chats []string
 	err := s.tx(ctx, func(tx *sql.Tx) error {
 		chats = chats[:0]
@@ -175,6 +194,8 @@ func (s *Store) LinkChatCustomers(ctx context.Context, cs []ChatCustomer) ([]str
 		if s.Postgres() {
 			lock = " FOR UPDATE"
 		}
+		type link struct{ kind, customer, contact string }
+		var links []link
 		done := map[[2]string]bool{}
 		for _, cu := range cs {
 			key := [2]string{cu.Kind, cu.ExternalID}
@@ -202,8 +223,13 @@ func (s *Store) LinkChatCustomers(ctx context.Context, cs []ChatCustomer) ([]str
 				cu.Kind, cu.ExternalID, c.ID); err != nil {
 				return fmt.Errorf("link customer: %w", err)
 			}
+			links = append(links, link{cu.Kind, cu.ExternalID, c.ID})
+		}
+		// The chats last, just before the commit: their rows stay locked
+		// from here to it, and their messages wait.
+		for _, l := range links {
 			rows, err := tx.QueryContext(ctx, `UPDATE chats SET contact_id = $3 WHERE customer_id = $2 AND contact_id IS NULL
-				AND channel_id IN (SELECT id FROM chat_channels WHERE kind = $1) RETURNING id`, cu.Kind, cu.ExternalID, c.ID)
+				AND channel_id IN (SELECT id FROM chat_channels WHERE kind = $1) RETURNING id`, l.kind, l.customer, l.contact)
 			if err != nil {
 				return fmt.Errorf("link customer chats: %w", err)
 			}
