@@ -105,6 +105,13 @@ func TestBrowserTelegramChat(t *testing.T) {
 		t.Fatal(err)
 	}
 	second := waitOpenChat(ctx, t, s, ch.ID, ivan.ID, first)
+	// The server's router offers the new chat after the message: the
+	// panel is opened once it has, so the page does not change under
+	// the check.
+	waitChat(ctx, t, s, "the new chat offered", func() bool {
+		c, err := s.App.Store.GetChat(ctx, second)
+		return err == nil && c.Status == store.ChatOffered
+	})
 	old, err := s.App.Store.GetChat(ctx, first)
 	if err != nil || old.Status != store.ChatCompleted {
 		t.Fatalf("the first chat after the timeout: %+v %v", old, err)
@@ -124,18 +131,28 @@ func TestBrowserTelegramChat(t *testing.T) {
 // open chat other than not, and returns its id.
 func waitOpenChat(ctx context.Context, t *testing.T, s *tandemtest.Server, channelID string, customer int64, not string) string {
 	t.Helper()
-	events, stop := s.App.ChatBus.Subscribe()
-	defer stop()
-	for {
+	var id string
+	waitChat(ctx, t, s, fmt.Sprintf("a new chat of customer %d", customer), func() bool {
 		c, err := s.App.Store.OpenChatAt(ctx, channelID, strconv.FormatInt(customer, 10))
 		if err == nil && c.ID != not {
-			return c.ID
+			id = c.ID
 		}
+		return id != ""
+	})
+	return id
+}
+
+// waitChat waits, woken by the chat events, until done holds.
+func waitChat(ctx context.Context, t *testing.T, s *tandemtest.Server, what string, done func() bool) {
+	t.Helper()
+	events, stop := s.App.ChatBus.Subscribe()
+	defer stop()
+	for !done() {
 		select {
 		case <-events:
 		case <-time.After(time.Second):
 		case <-ctx.Done():
-			t.Fatalf("customer %d has no new chat", customer)
+			t.Fatalf("never: %s", what)
 		}
 	}
 }
