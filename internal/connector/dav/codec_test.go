@@ -109,6 +109,27 @@ func checkWellFormed(t *testing.T, out []byte) {
 	}
 }
 
+// patched encodes f onto raw, checks that the result reads back as f and
+// that no line changed but those of props and the stamps, and returns it
+// with its reading.
+func patched(t *testing.T, c Codec, raw []byte, f reconcile.Fields, stamps, props []string) ([]byte, Decoded) {
+	t.Helper()
+	out, err := c.Encode(raw, f, "", "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.Decode(out)
+	if err != nil {
+		t.Fatalf("decode of the patched object: %v\n%s", err, out)
+	}
+	sameFields(t, "patched", d.Fields, f)
+	props = append(slices.Clone(stamps), props...)
+	if a, b := without(raw, props...), without(out, props...); a != b {
+		t.Errorf("lines outside %v changed:\n%s", props, out)
+	}
+	return out, d
+}
+
 func sameFields(t *testing.T, what string, got, want reconcile.Fields) {
 	t.Helper()
 	if got.Equal(want) {
