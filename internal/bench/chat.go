@@ -60,8 +60,12 @@ type ChatRun struct {
 	// BySecond is the latency of the messages sent in each second of
 	// the run: a start-up burst (every customer new) shows apart from
 	// the steady state.
-	BySecond   []SecondLatency `json:"by_second"`
-	Deliveries int             `json:"deliveries"` // (message, operator) events received
+	BySecond []SecondLatency `json:"by_second"`
+	// Stages split the latency where it is spent: queued (handed to
+	// Telegram → the webhook request went out), webhook (→ Tandem
+	// answered it) and announce (→ the operator's SSE event).
+	Stages     ChatStages `json:"stages_ms"`
+	Deliveries int        `json:"deliveries"` // (message, operator) events received
 	// Lost: sent messages not stored, or stored but never announced to an
 	// operator of the queue.
 	Lost int `json:"lost"`
@@ -80,6 +84,13 @@ type ChatLatency struct {
 	P50 float64 `json:"p50"`
 	P99 float64 `json:"p99"`
 	Max float64 `json:"max"`
+}
+
+// ChatStages are the parts of a message's latency.
+type ChatStages struct {
+	Queued   ChatLatency `json:"queued"`
+	Webhook  ChatLatency `json:"webhook"`
+	Announce ChatLatency `json:"announce"`
 }
 
 // SecondLatency is the latency of one second's messages.
@@ -155,6 +166,21 @@ func Chat(ctx context.Context, o ChatOptions) (ChatResult, error) {
 
 const chatOperatorPassword = "operator-password-1"
 
+// pprofAddr gives server i its own profiler port when TANDEM_PPROF_ADDR
+// asks for one (host:port for the first server, port+i for the others),
+// so every server of a run can be profiled.
+func pprofAddr(i int) string {
+	host, port, err := net.SplitHostPort(os.Getenv("TANDEM_PPROF_ADDR"))
+	if err != nil {
+		return ""
+	}
+	n, err := strconv.Atoi(port)
+	if err != nil {
+		return ""
+	}
+	return net.JoinHostPort(host, strconv.Itoa(n+i))
+}
+
 func freePort() (string, error) {
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -211,6 +237,9 @@ func chatRun(ctx context.Context, o ChatOptions, p *progress, dbURL string, serv
 		}
 		cmd := exec.CommandContext(ctx, o.Serve[0], args...)
 		cmd.Env = os.Environ()
+		if pp := pprofAddr(i); pp != "" {
+			cmd.Env = append(cmd.Env, "TANDEM_PPROF_ADDR="+pp)
+		}
 		setParentDeathSignal(cmd)
 		logs := &tailBuffer{max: 8 << 10}
 		cmd.Stdout, cmd.Stderr = logs, logs
@@ -321,7 +350,7 @@ func chatRun(ctx context.Context, o ChatOptions, p *progress, dbURL string, serv
 		capExceeded.Add(1)
 	}
 	run.CapExceeded = int(capExceeded.Load())
-	return run, rec.finish(ctx, st, channelID, run, sent, ops)
+	return run, rec.finish(ctx, st, channelID, run, sent, ops, emu.WebhookLog(bot.Token))
 }
 
 // chatSetup makes the operators (each with a password), a "to the least
@@ -548,7 +577,7 @@ func (r *chatRecorder) messages() int {
 var benchText = regexp.MustCompile(`^m(\d{7})$`)
 
 // finish matches what was stored with what was sent and heard.
-func (r *chatRecorder) finish(ctx context.Context, st *store.Store, channelID string, run *ChatRun, sent []time.Time, ops []*chatOperator) error {
+func (r *chatRecorder) finish(ctx context.Context, st *store.Store, channelID string, run *ChatRun, sent []time.Time, ops []*chatOperator, hooks []tgemu.WebhookAttempt) error {
 	for _, op := range ops {
 		run.Accepted += int(op.accepted.Load())
 		run.Completed += int(op.completed.Load())
@@ -559,6 +588,13 @@ func (r *chatRecorder) finish(ctx context.Context, st *store.Store, channelID st
 	if err != nil {
 		return err
 	}
+	delivered := map[string]tgemu.WebhookAttempt{}
+	for _, h := range hooks {
+		if h.Status == http.StatusOK {
+			delivered[strconv.FormatInt(h.UpdateID, 10)] = h
+		}
+	}
+	hookOf := map[string]tgemu.WebhookAttempt{}
 	for _, m := range ms {
 		g := benchText.FindStringSubmatch(m.Body)
 		if g == nil {
@@ -567,9 +603,31 @@ func (r *chatRecorder) finish(ctx context.Context, st *store.Store, channelID st
 		i, _ := strconv.Atoi(g[1])
 		storedIdx[i]++
 		msgOf[m.ID] = i
+		if h, ok := delivered[m.ExternalID]; ok {
+			hookOf[m.ID] = h
+		}
 	}
 	r.score(run, sent, msgOf, storedIdx)
+	r.stages(run, sent, msgOf, hookOf)
 	return nil
+}
+
+// stages fills run.Stages from the webhook attempt that delivered each
+// stored message.
+func (r *chatRecorder) stages(run *ChatRun, sent []time.Time, msgOf map[string]int, hookOf map[string]tgemu.WebhookAttempt) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	ms := func(d time.Duration) float64 { return float64(d) / float64(time.Millisecond) }
+	var queued, webhook, announce []float64
+	for id, h := range hookOf {
+		i := msgOf[id]
+		queued = append(queued, ms(h.Posted.Sub(sent[i])))
+		webhook = append(webhook, ms(h.At.Sub(h.Posted)))
+		for _, arrivals := range r.seen[id] {
+			announce = append(announce, ms(arrivals[0].Sub(h.At)))
+		}
+	}
+	run.Stages = ChatStages{Queued: percentiles(queued), Webhook: percentiles(webhook), Announce: percentiles(announce)}
 }
 
 // score fills run's latencies, losses and duplicates: msgOf maps stored

@@ -213,7 +213,8 @@ type WebhookAttempt struct {
 	Status   int       `json:"status"`  // HTTP status; 0 on a transport error
 	Error    string    `json:"error,omitempty"`
 	Dropped  bool      `json:"dropped,omitempty"` // the last try failed too: the update is gone
-	At       time.Time `json:"at"`
+	Posted   time.Time `json:"posted"`            // when the request went out
+	At       time.Time `json:"at"`                // when the answer (or the error) came
 	// ReplyMethod is the method the receiver's 2xx answer called, and
 	// ReplyError its error, if any.
 	ReplyMethod string `json:"reply_method,omitempty"`
@@ -235,13 +236,14 @@ func (s *Server) WebhookLog(token string) []WebhookAttempt {
 
 func (s *Server) deliver(b *bot, wh *webhook, cq *chatQueue, qu *queuedUpdate, attempt int) {
 	defer s.wg.Done()
+	posted := s.now()
 	status, body, ctype, retryAfter, errMsg := s.post(wh, qu.raw)
 	ok := errMsg == ""
 
 	s.mu.Lock()
 	wh.inFlight--
 	cq.busy = false
-	rec := WebhookAttempt{UpdateID: qu.id, Attempt: attempt, Status: status, Error: errMsg, At: s.now()}
+	rec := WebhookAttempt{UpdateID: qu.id, Attempt: attempt, Status: status, Error: errMsg, Posted: posted, At: s.now()}
 	cancelled := wh.stopped && !ok
 	switch {
 	case cancelled:
