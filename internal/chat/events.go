@@ -2,10 +2,12 @@ package chat
 
 import (
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"sync"
 	"time"
 
@@ -132,9 +134,11 @@ func (b *LocalBus) Publish(_ context.Context, e Event) error {
 const pgChannel = "tandem_chat"
 
 // PGBus carries events between processes through PostgreSQL's
-// LISTEN/NOTIFY: a server process publishes, and every process (itself
-// included) hears it on its listening connection and hands it to its own
-// panels. An operator connected to any process sees every event.
+// LISTEN/NOTIFY: a server process hands an event to its own panels at
+// once and publishes it; every other process hears it on its listening
+// connection and hands it to theirs. An operator connected to any process
+// sees every event. (The publisher skips its own batches when they come
+// back: its panels had them a NOTIFY round trip earlier.)
 //
 // Events are sent in batches: PostgreSQL serializes the commits of
 // notifying transactions, so one NOTIFY per event made a queue of them
@@ -143,10 +147,11 @@ const pgChannel = "tandem_chat"
 // as one JSON array; an idle bus sends each event at once.
 type PGBus struct {
 	*fanout
-	pool  *pgxpool.Pool
-	log   *slog.Logger
-	ready chan struct{}
-	once  sync.Once
+	pool   *pgxpool.Pool
+	log    *slog.Logger
+	ready  chan struct{}
+	once   sync.Once
+	origin string // this bus's id in its batches
 
 	out     chan Event
 	conn    *pgxpool.Conn // the sender's, held between batches
@@ -158,13 +163,19 @@ type PGBus struct {
 // maxNotify keeps a batch under PostgreSQL's 8000-byte payload limit.
 const maxNotify = 7000
 
+// pgBatch is one NOTIFY's payload: the events of one bus, in order.
+type pgBatch struct {
+	From   string            `json:"from"`
+	Events []json.RawMessage `json:"events"`
+}
+
 // NewPGBus returns a bus over pool; Listen must run for events to arrive,
 // and Close ends its sender.
 func NewPGBus(pool *pgxpool.Pool, log *slog.Logger) *PGBus {
 	if log == nil {
 		log = slog.Default()
 	}
-	b := &PGBus{fanout: newFanout(), pool: pool, log: log, ready: make(chan struct{}),
+	b := &PGBus{fanout: newFanout(), pool: pool, log: log, ready: make(chan struct{}), origin: rand.Text(),
 		out: make(chan Event, 4096), stop: make(chan struct{}), stopped: make(chan struct{})}
 	go b.send()
 	return b
@@ -174,9 +185,11 @@ func NewPGBus(pool *pgxpool.Pool, log *slog.Logger) *PGBus {
 // that are not heard by this process.
 func (b *PGBus) Ready() <-chan struct{} { return b.ready }
 
-// Publish queues e for every process listening; it waits only when the
-// queue is full (the database is that far behind).
+// Publish delivers e to this process's subscribers and queues it for
+// every other process listening; it waits only when the queue is full (the
+// database is that far behind).
 func (b *PGBus) Publish(ctx context.Context, e Event) error {
+	b.deliver(e)
 	select {
 	case b.out <- e:
 		return nil
@@ -223,21 +236,21 @@ func (b *PGBus) send() {
 		}
 	}()
 	var batch []json.RawMessage
-	size := 2
+	empty := len(`{"from":"","events":[]}`) + len(b.origin)
+	size := empty
 	flush := func() {
 		if len(batch) == 0 {
 			return
 		}
-		payload, _ := json.Marshal(batch)
-		batch, size = batch[:0], 2
+		payload, _ := json.Marshal(pgBatch{From: b.origin, Events: batch})
+		batch, size = batch[:0], empty
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
 		if err := b.notify(ctx, string(payload)); err != nil {
 			b.log.Warn("chat: notify", "err", err)
-			// Listeners missed these: tell this process's panels to reload
-			// (others learn of it from their own failures, or not at all —
-			// the panels also re-read on reconnect).
-			b.deliver(Event{Type: EventLagged, At: time.Now()})
+			// Other processes missed these (this one had them); they learn
+			// of it from their own failures, or not at all — their panels
+			// also re-read on reconnect.
 		}
 	}
 	add := func(e Event) {
@@ -323,12 +336,18 @@ func (b *PGBus) listen(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		var batch []Event
+		if strings.HasPrefix(n.Payload, `{"from":"`+b.origin+`"`) {
+			continue // this bus's own batch, delivered when published
+		}
+		var batch struct {
+			From   string  `json:"from"`
+			Events []Event `json:"events"`
+		}
 		if err := json.Unmarshal([]byte(n.Payload), &batch); err != nil {
 			b.log.Warn("chat: bad event payload", "err", err)
 			continue
 		}
-		for _, e := range batch {
+		for _, e := range batch.Events {
 			b.deliver(e)
 		}
 	}

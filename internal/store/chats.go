@@ -256,6 +256,11 @@ func (s *Store) linkChatCustomers(ctx context.Context, cs []ChatCustomer) ([]str
 // standby or bot event opens or keeps a chat with the bot (status "bot");
 // a customer message to a chat the bot held leaves it with the bot.
 func (s *Store) ChatReceive(ctx context.Context, in ChatInbound) (*ChatReceipt, error) {
+	if s.Postgres() && (in.Direction == "" || in.Direction == "in") {
+		if rc, err := s.chatReceiveOpen(ctx, in); rc != nil || err != nil {
+			return rc, err
+		}
+	}
 	var rc *ChatReceipt
 	err := s.retryUnique(ctx, func(tx *sql.Tx) error {
 		var err error
@@ -392,6 +397,52 @@ func (s *Store) chatReceive(ctx context.Context, tx *sql.Tx, in ChatInbound) (*C
 	if rc.Opened {
 		rc.Routing = ch.routing
 	}
+	return rc, nil
+}
+
+// chatReceiveOpen is ChatReceive's common case on PostgreSQL in one
+// statement (no BEGIN and COMMIT round trips): a known customer, with
+// their contact, writes to their open chat, which the completion timeout
+// has not closed. It returns nil when the message is not that case — a
+// new customer or chat, a customer without a contact, a timed-out chat,
+// or a redelivery — and the transaction decides (and stores) it. Each
+// case reads as chatReceive's checks do.
+func (s *Store) chatReceiveOpen(ctx context.Context, in ChatInbound) (*ChatReceipt, error) {
+	if in.ExternalID == "" {
+		return nil, nil
+	}
+	attachments := in.Attachments
+	if attachments == "" {
+		attachments = "[]"
+	}
+	at := crm.Micros(in.At)
+	rc := &ChatReceipt{MessageID: newID()}
+	var op sql.NullString
+	err := s.w.QueryRowContext(ctx, `WITH o AS (
+			SELECT c.id FROM chats c
+			JOIN chat_channels ch ON ch.id = c.channel_id
+			JOIN chat_queues q ON q.id = c.queue_id
+			JOIN chat_customers cu ON cu.kind = ch.kind AND cu.external_id = $3 AND cu.contact_id IS NOT NULL
+			WHERE c.channel_id = $2 AND c.address = $4 AND c.status <> 'completed'
+			AND NOT (COALESCE(q.completion_minutes, 0) > 0 AND c.status <> 'bot' AND COALESCE(c.last_out_at, 0) > 0
+				AND c.last_out_at >= COALESCE(c.last_in_at, 0) AND c.last_out_at + q.completion_minutes * 60000000 <= $8)
+		), m AS (
+			INSERT INTO chat_messages (id, chat_id, channel_id, direction, external_id, body, attachments, at)
+			SELECT $1, o.id, $2, 'in', $5, $6, $7, $8 FROM o
+			ON CONFLICT (channel_id, external_id) DO NOTHING RETURNING chat_id
+		)
+		UPDATE chats SET last_in_at = $8, unread = unread + 1, updated_at = $8,
+			customer_name = CASE WHEN $9 = '' THEN customer_name ELSE $9 END
+		WHERE id = (SELECT chat_id FROM m) RETURNING id, queue_id, status, operator_id`,
+		rc.MessageID, in.ChannelID, in.CustomerID, in.Address, in.ExternalID, in.Body, attachments, at, in.CustomerName).
+		Scan(&rc.ChatID, &rc.QueueID, &rc.Status, &op)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("receive chat message: %w", err)
+	}
+	rc.OperatorID = op.String
 	return rc, nil
 }
 

@@ -143,15 +143,21 @@ func (s *Store) CreateSession(ctx context.Context, userID string, ttlMicros int6
 	return token, sess, nil
 }
 
-// GetSession returns a live session by cookie value.
-func (s *Store) GetSession(ctx context.Context, token string) (Session, error) {
-	var sess Session
-	err := s.r.QueryRowContext(ctx, `SELECT user_id, csrf_token FROM sessions WHERE id = $1 AND expires_at > $2`,
-		access.HashToken(token), crm.Micros(crm.Now())).Scan(&sess.UserID, &sess.CSRF)
-	if errors.Is(err, sql.ErrNoRows) {
-		return Session{}, ErrNotFound
+// SessionViewer returns a live session by cookie value with its user as a
+// viewer, in one round trip; ErrNotFound when the session is unknown or
+// expired or its user inactive.
+func (s *Store) SessionViewer(ctx context.Context, token string) (access.Viewer, Session, error) {
+	rows, err := s.r.QueryContext(ctx, `SELECT s.csrf_token, `+viewerColumns+viewerFrom+`
+		JOIN sessions s ON s.user_id = u.id WHERE s.id = $1 AND s.expires_at > $2 AND u.active`,
+		access.HashToken(token), crm.Micros(crm.Now()))
+	if err != nil {
+		return access.Viewer{}, Session{}, fmt.Errorf("read session: %w", err)
 	}
-	return sess, err
+	v, csrf, err := scanViewer(rows)
+	if err != nil {
+		return access.Viewer{}, Session{}, err
+	}
+	return v, Session{UserID: v.UserID, CSRF: csrf}, nil
 }
 
 // DeleteSession logs a browser out; expired sessions go at the same time.

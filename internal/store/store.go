@@ -19,6 +19,7 @@ import (
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
 
 	"github.com/google/uuid"
 	"github.com/jackc/pgx/v5/pgxpool"
@@ -182,6 +183,13 @@ func openPostgres(ctx context.Context, o Options) (*Store, error) {
 		return nil, fmt.Errorf("connect postgres: %w", err)
 	}
 	db := stdlib.OpenDBFromPool(pool)
+	// database/sql keeps 2 idle connections by default: under load every
+	// other one went back to the pool after each query and was acquired
+	// again for the next. Half the pool may stay with it; the rest is for
+	// the job queue and the chat bus, which use the pool directly, and an
+	// idle minute hands a connection back.
+	db.SetMaxIdleConns(int(cfg.MaxConns / 2))
+	db.SetConnMaxIdleTime(time.Minute)
 	return &Store{w: db, r: db, rdb: db, dialect: postgresDialect{}, pool: pool, logs: &txLogs{}}, nil
 }
 

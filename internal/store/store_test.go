@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"path/filepath"
+	"slices"
 	"testing"
 	"time"
 
@@ -440,6 +442,71 @@ func TestGroupsAndAccountDelete(t *testing.T) {
 	})
 }
 
+// TestViewerGrants: the viewer read in one query carries the operations of
+// every role and the direct grants, once each, and a user with none is
+// still a viewer; an inactive user's session is not.
+func TestViewerGrants(t *testing.T) {
+	eachDB(t, func(t *testing.T, s *Store) {
+		ctx := context.Background()
+		r1 := mkRole(t, s, "Sales", access.OpManageChats, access.OpConnectSharedMailbox)
+		r2 := mkRole(t, s, "Support", access.OpManageChats)
+		r3 := mkRole(t, s, "Empty")
+		direct := &access.User{Email: "direct@example.com", Name: "Direct", Active: true, RoleIDs: []string{r2}, Ops: []string{access.OpManageAdministration}}
+		if err := s.CreateUser(ctx, direct, "password123"); err != nil {
+			t.Fatal(err)
+		}
+		for _, tc := range []struct {
+			name string
+			id   string
+			want []string
+		}{
+			{"two roles", mkUser(t, s, "two@example.com", r1, r2).UserID, []string{access.OpConnectSharedMailbox, access.OpManageChats}},
+			{"role and direct", direct.ID, []string{access.OpManageAdministration, access.OpManageChats}},
+			{"an empty role", mkUser(t, s, "empty@example.com", r3).UserID, nil},
+			{"no role", mkUser(t, s, "none@example.com").UserID, nil},
+		} {
+			t.Run(tc.name, func(t *testing.T) {
+				v, err := s.Viewer(ctx, tc.id)
+				if err != nil {
+					t.Fatal(err)
+				}
+				tok, _, err := s.CreateSession(ctx, tc.id, int64(time.Hour/time.Microsecond))
+				if err != nil {
+					t.Fatal(err)
+				}
+				sv, sess, err := s.SessionViewer(ctx, tok)
+				if err != nil || sess.UserID != tc.id || sess.CSRF == "" {
+					t.Fatalf("session %+v %v", sess, err)
+				}
+				for _, got := range []access.Viewer{v, sv} {
+					ops := slices.Sorted(maps.Keys(got.Ops))
+					if got.UserID != tc.id || !slices.Equal(ops, tc.want) || got.Ops == nil {
+						t.Errorf("viewer %+v, ops %v, want %v", got, ops, tc.want)
+					}
+				}
+			})
+		}
+		tok, _, err := s.CreateSession(ctx, direct.ID, int64(time.Hour/time.Microsecond))
+		if err != nil {
+			t.Fatal(err)
+		}
+		direct.Active = false
+		direct.RoleIDs, direct.Ops = nil, nil
+		if err := s.UpdateUser(ctx, direct); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.Viewer(ctx, direct.ID); !errors.Is(err, ErrNotFound) {
+			t.Errorf("inactive viewer: %v", err)
+		}
+		if _, _, err := s.SessionViewer(ctx, tok); !errors.Is(err, ErrNotFound) {
+			t.Errorf("inactive user's session: %v", err)
+		}
+		if _, _, err := s.SessionViewer(ctx, "no-such-token"); !errors.Is(err, ErrNotFound) {
+			t.Errorf("unknown session: %v", err)
+		}
+	})
+}
+
 func TestUsersSessionsTokens(t *testing.T) {
 	eachDB(t, func(t *testing.T, s *Store) {
 		ctx := context.Background()
@@ -462,13 +529,13 @@ func TestUsersSessionsTokens(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		if got, err := s.GetSession(ctx, tok); err != nil || got != sess {
-			t.Errorf("session %+v %v", got, err)
+		if gotV, got, err := s.SessionViewer(ctx, tok); err != nil || got != sess || gotV.UserID != v.UserID || !gotV.IsAdmin() {
+			t.Errorf("session %+v %+v %v", got, gotV, err)
 		}
 		if err := s.SetPassword(ctx, v.UserID, "new-password-1"); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := s.GetSession(ctx, tok); !errors.Is(err, ErrNotFound) {
+		if _, _, err := s.SessionViewer(ctx, tok); !errors.Is(err, ErrNotFound) {
 			t.Errorf("session survived password change: %v", err)
 		}
 		secret, _, err := s.CreateAPIToken(ctx, v.UserID, "ci", 0)

@@ -141,12 +141,11 @@ func (a *Auth) Session(r *http.Request) (access.Viewer, store.Session, bool) {
 	if err != nil || c.Value == "" {
 		return access.Viewer{}, store.Session{}, false
 	}
-	sess, err := a.st.GetSession(r.Context(), c.Value)
+	v, sess, err := a.st.SessionViewer(r.Context(), c.Value)
 	if err != nil {
-		return access.Viewer{}, store.Session{}, false
-	}
-	v, err := a.st.Viewer(r.Context(), sess.UserID)
-	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			a.log.ErrorContext(r.Context(), "session check failed", "err", err)
+		}
 		return access.Viewer{}, store.Session{}, false
 	}
 	return v, sess, true
