@@ -37,6 +37,12 @@ type ChatOptions struct {
 	Duration  time.Duration // how long they come (default 60 s)
 	Operators int           // operators with a live panel (default 20)
 	Customers int           // customers the messages are spread over (default 400)
+	// Hold is how long an operator keeps a chat before completing it
+	// (default 10 s). Every completion frees a place that is offered at
+	// once, so it sets how often chats are offered, accepted and
+	// completed: 20 operators with 2 places each take 4 chats a second at
+	// 10 s, 40 at 1 s (the stress setting; real chats last minutes).
+	Hold time.Duration
 	// Postgres is a PostgreSQL server URL; with it a second run uses a new
 	// database there, with two server processes.
 	Postgres string
@@ -101,10 +107,11 @@ type SecondLatency struct {
 
 // ChatResult is `tandem bench chat`'s JSON.
 type ChatResult struct {
-	RatePerSec int      `json:"rate_per_sec"`
-	Seconds    float64  `json:"seconds"`
-	SQLite     *ChatRun `json:"sqlite,omitempty"`
-	Postgres   *ChatRun `json:"postgres,omitempty"`
+	RatePerSec  int      `json:"rate_per_sec"`
+	Seconds     float64  `json:"seconds"`
+	HoldSeconds float64  `json:"hold_seconds"` // how long an operator keeps a chat
+	SQLite      *ChatRun `json:"sqlite,omitempty"`
+	Postgres    *ChatRun `json:"postgres,omitempty"`
 }
 
 func (o *ChatOptions) defaults() {
@@ -120,6 +127,9 @@ func (o *ChatOptions) defaults() {
 	if o.Customers <= 0 {
 		o.Customers = 400
 	}
+	if o.Hold <= 0 {
+		o.Hold = 10 * time.Second
+	}
 	if len(o.DBs) == 0 {
 		o.DBs = []string{"sqlite"}
 		if o.Postgres != "" {
@@ -131,7 +141,7 @@ func (o *ChatOptions) defaults() {
 // Chat runs the chat benchmark on each database.
 func Chat(ctx context.Context, o ChatOptions) (ChatResult, error) {
 	o.defaults()
-	res := ChatResult{RatePerSec: o.Rate, Seconds: o.Duration.Seconds()}
+	res := ChatResult{RatePerSec: o.Rate, Seconds: o.Duration.Seconds(), HoldSeconds: o.Hold.Seconds()}
 	p := &progress{w: o.Progress, start: time.Now()}
 	for _, db := range o.DBs {
 		switch db {
@@ -373,7 +383,7 @@ func chatSetup(ctx context.Context, a *app.App, o ChatOptions, tgURL, site, toke
 			return nil, "", err
 		}
 		q.Members = append(q.Members, store.ChatQueueMember{Kind: "user", ID: u.ID})
-		ops = append(ops, &chatOperator{id: u.ID, email: u.Email})
+		ops = append(ops, &chatOperator{id: u.ID, email: u.Email, hold: o.Hold})
 	}
 	if err := a.Store.SaveChatQueue(ctx, q); err != nil {
 		return nil, "", err
@@ -426,6 +436,7 @@ type chatOperator struct {
 	base      string
 	hc        *http.Client
 	csrf      string
+	hold      time.Duration // how long a chat is kept before completing it
 	accepted  atomic.Int64
 	completed atomic.Int64
 }
@@ -506,7 +517,7 @@ func (op *chatOperator) panel(ctx context.Context, rec *chatRecorder, ready chan
 	}
 }
 
-// take accepts an offered chat and completes it a second later.
+// take accepts an offered chat and completes it op.hold later.
 func (op *chatOperator) take(ctx context.Context, chatID string) {
 	if op.post(ctx, "/chats/"+chatID+"/accept") != nil {
 		return
@@ -515,7 +526,7 @@ func (op *chatOperator) take(ctx context.Context, chatID string) {
 	select {
 	case <-ctx.Done():
 		return
-	case <-time.After(time.Second):
+	case <-time.After(op.hold):
 	}
 	if op.post(ctx, "/chats/"+chatID+"/complete") == nil {
 		op.completed.Add(1)
