@@ -993,8 +993,14 @@ func (s *Store) SetChatOperatorActive(ctx context.Context, userID string, active
 // while they are active and under capacity: at the cap they see no new
 // chats).
 func (s *Store) OperatorChats(ctx context.Context, userID string, capacity int) ([]Chat, error) {
-	return s.chats(ctx, s.r, `(c.status IN ('active', 'offered') AND c.operator_id = $1)
-		OR (c.status = 'queued' AND q.routing = 'all' AND `+memberOf("c.queue_id", "$1")+`
+	// Two index lookups, not one condition with OR: that read every
+	// queued chat (a backlog of least-busy chats too) to find the few
+	// of "to all" queues.
+	return s.chats(ctx, s.r, `c.id IN (
+			SELECT id FROM chats WHERE operator_id = $1 AND status IN ('active', 'offered')
+			UNION ALL
+			SELECT id FROM chats WHERE status = 'queued' AND queue_id IN (
+				SELECT q2.id FROM chat_queues q2 WHERE q2.routing = 'all' AND `+memberOf("q2.id", "$1")+`)
 			AND NOT EXISTS (SELECT 1 FROM chat_operators o WHERE o.user_id = $1 AND (NOT o.active OR o.load >= $2)))
 		ORDER BY c.created_at, c.id`, userID, capacity)
 }
