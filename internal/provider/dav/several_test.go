@@ -150,6 +150,25 @@ func TestSeveralCalendars(t *testing.T) {
 		if err := f.srv.Delete(ctx, dentistHref); err != nil {
 			t.Fatal(err)
 		}
+		// The preview shows one activity moving, as the run then does:
+		// linked where it went, unlinked where it left, nothing else.
+		var preview struct {
+			Plan []struct {
+				Action, Name string
+				Code         string `json:"reason_code"`
+			}
+			Stats map[string]stats
+		}
+		f.api.JSON(t, "POST", "/api/v1/connections/"+f.connID+"/sync?dry_run=true", nil, http.StatusOK, &preview)
+		var planned []string
+		for _, e := range preview.Plan {
+			planned = append(planned, e.Action+" "+e.Code+" "+e.Name)
+		}
+		slices.Sort(planned)
+		if want := []string{"link moved_here Dentist", "unlink moved_away Dentist"}; !slices.Equal(planned, want) ||
+			preview.Stats["event"].n("linked") != 1 {
+			t.Fatalf("the preview of the move plans %q (stats %v), want %q", planned, preview.Stats["event"], want)
+		}
 		f.run(t, "event")
 		acts2 := f.activities(t)
 		if len(acts2) != 4 || acts2["Dentist"].ID != acts["Dentist"].ID {
