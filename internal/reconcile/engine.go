@@ -249,17 +249,24 @@ type run struct {
 	sibs     []Sibling
 	sibLinks map[string][]*store.Link
 	moved    map[string]movedItem
+	// carry, in a preview, holds the link changes the sibling logic
+	// planned so far, in this preview and those before it (Previews).
+	carry *Previews
 }
 
 // errDryRun rolls back a preview's transactions.
 var errDryRun = errors.New("dry run")
 
-// inTx runs fn in a store transaction; in a preview it rolls back.
+// inTx runs fn in a store transaction; in a preview it rolls back, after
+// the sibling link changes planned so far are made in it again.
 func (r *run) inTx(ctx context.Context, fn func(*store.Tx) error) error {
 	if !r.dry {
 		return r.e.State.InTx(ctx, fn)
 	}
 	err := r.e.State.InTx(ctx, func(tx *store.Tx) error {
+		if err := r.replayCarried(ctx, tx); err != nil {
+			return err
+		}
 		if err := fn(tx); err != nil {
 			return err
 		}
@@ -275,12 +282,16 @@ func (r *run) inTx(ctx context.Context, fn func(*store.Tx) error) error {
 // returns what a run would do, as journal entries. Reads are real; remote
 // writes are simulated and local ones rolled back.
 func (e *Engine) Preview(ctx context.Context, bindingID string, conn Connector, local Local) ([]store.JournalEntry, Stats, error) {
+	return e.Previews().Preview(ctx, bindingID, conn, local)
+}
+
+func (e *Engine) preview(ctx context.Context, carry *Previews, bindingID string, conn Connector, local Local) ([]store.JournalEntry, Stats, error) {
 	b, err := e.State.GetBinding(ctx, bindingID)
 	if err != nil {
 		return nil, Stats{}, err
 	}
 	ctx = store.WithOrigin(ctx, OriginOf(b.ID))
-	r := &run{e: e, b: b, conn: dryConn{conn}, local: local, dry: true}
+	r := &run{e: e, b: b, conn: dryConn{conn}, local: local, dry: true, carry: carry}
 	r.window, _ = conn.(Windowed)
 	r.siblings()
 	if err := r.pull(ctx); err != nil {
@@ -681,10 +692,11 @@ func (r *run) applyItems(ctx context.Context, items []Item, pulled bool) error {
 	if err := r.lookForMoves(ctx, items); err != nil {
 		return err
 	}
-	stats, planned := r.stats, len(r.plan)
+	stats, planned, carried := r.stats, len(r.plan), r.carried()
 	err := r.applyItemsOnce(ctx, items, pulled, false)
 	if errors.Is(err, errItemFailed) {
 		r.stats, r.plan = stats, r.plan[:planned]
+		r.uncarry(carried)
 		err = r.applyItemsOnce(ctx, items, pulled, true)
 	}
 	return err
@@ -750,7 +762,7 @@ func (r *run) applyItemsOnce(ctx context.Context, items []Item, pulled, guarded 
 				}
 				continue
 			}
-			queued := len(r.after)
+			queued, carried := len(r.after), r.carried()
 			err := tx.Savepoint(ctx, func() error { return r.pullItem(ctx, tx, it) })
 			if err == nil {
 				r.pg.commit()
@@ -758,6 +770,7 @@ func (r *run) applyItemsOnce(ctx context.Context, items []Item, pulled, guarded 
 			}
 			r.pg.rollback()
 			r.after = r.after[:queued]
+			r.uncarry(carried)
 			if ctx.Err() != nil || isFatal(err) {
 				return err
 			}
@@ -923,6 +936,11 @@ func (r *run) deleteLink(ctx context.Context, tx *store.Tx, localID string) erro
 func (r *run) pullItem(ctx context.Context, tx *store.Tx, it Item) error {
 	r.previewName = DisplayName(it.Fields)
 	link := r.pg.find(it)
+	if r.dry && r.previewName == "" && link != nil {
+		// A deleted item comes without content (a CalDAV listing):
+		// the preview names it as it was last synced.
+		r.previewName = DisplayName(decodeFields(link.Base))
+	}
 	if it.Problem != "" {
 		return r.unreadable(ctx, tx, link, it)
 	}

@@ -131,6 +131,7 @@ func (r *run) catchUp(ctx context.Context, since int64, origin string) (bool, er
 // pushIDs pushes the records changed by others among ids (distinct), those
 // the binding can care about, in batches.
 func (r *run) pushIDs(ctx context.Context, ids []string) error {
+	ids = r.notCarried(ids)
 	wanted, err := r.wanted(ctx, ids)
 	if err != nil {
 		return err

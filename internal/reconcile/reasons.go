@@ -40,6 +40,10 @@ const (
 	ReasonUnsubscribedTasks = "unsubscribed_tasks"
 	// ReasonUnsubscribedContacts: the binding's address book was replaced.
 	ReasonUnsubscribedContacts = "unsubscribed_contacts"
+	// ReasonToHome: with ReasonUnsubscribed or ReasonUnsubscribedTasks,
+	// the record goes to the account's home calendar or task list at its
+	// next run.
+	ReasonToHome = "to_home"
 	// ReasonBackRemotely: the item came back into the collection, so the
 	// record is put back in scope (re-tagged, shown in the calendar).
 	ReasonBackRemotely = "back_remotely"

@@ -63,7 +63,7 @@ func TestDescribeReason(t *testing.T) {
 func TestReasonsAndFieldsTranslated(t *testing.T) {
 	codes := []string{ReasonCreatedRemotely, ReasonCreatedLocally, ReasonChangedRemotely, ReasonChangedLocally,
 		ReasonConflict, ReasonRemovedRemotely, ReasonGoneRemotely, ReasonDeletedLocally, ReasonOutOfScope,
-		ReasonFoundByMarker, ReasonChangedDuringWrite, ReasonUnsubscribed, ReasonUnsubscribedTasks, ReasonOrganizerReplaced,
+		ReasonFoundByMarker, ReasonChangedDuringWrite, ReasonUnsubscribed, ReasonUnsubscribedTasks, ReasonToHome, ReasonOrganizerReplaced,
 		RuleActualStart, RuleActualEnd, RuleNoEdit}
 	for _, l := range i18n.Supported() {
 		for _, c := range codes {

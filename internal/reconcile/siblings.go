@@ -3,6 +3,7 @@ package reconcile
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/tandem-crm/tandem/internal/store"
@@ -152,6 +153,7 @@ func (r *run) joinSibling(ctx context.Context, tx *store.Tx, sl *store.Link, it 
 	if err := r.putLink(ctx, tx, nl); err != nil {
 		return err
 	}
+	r.carryPut(nl)
 	r.stats.Linked++
 	if err := r.journal(ctx, tx, sl.LocalID, it.RemoteID, "local", "link", nil, ReasonMovedHere); err != nil {
 		return err
@@ -164,6 +166,7 @@ func (r *run) forgetSibling(ctx context.Context, tx *store.Tx, sl *store.Link) e
 	if err := tx.DeleteLink(ctx, sl.BindingID, sl.LocalID); err != nil {
 		return err
 	}
+	r.carryDelete(sl.BindingID, sl.LocalID)
 	kept := r.sibLinks[sl.Identity][:0:0]
 	for _, l := range r.sibLinks[sl.Identity] {
 		if l != sl {
@@ -267,10 +270,12 @@ func (r *run) movedAway(ctx context.Context, tx *store.Tx, l *store.Link) (bool,
 	}
 	// Handed to the sibling, with no etag: its next listing shows the
 	// item and merges it against the base instead of importing it.
-	if err := tx.PutLink(ctx, &store.Link{BindingID: m.sib, LocalID: l.LocalID, RemoteID: m.item.RemoteID,
-		Identity: l.Identity, Marker: l.Marker, Base: l.Base, BaseAt: time.Now()}); err != nil {
+	handed := &store.Link{BindingID: m.sib, LocalID: l.LocalID, RemoteID: m.item.RemoteID,
+		Identity: l.Identity, Marker: l.Marker, Base: l.Base, BaseAt: time.Now()}
+	if err := tx.PutLink(ctx, handed); err != nil {
 		return false, err
 	}
+	r.carryPut(handed)
 	if err := r.journalIn(ctx, tx, m.sib, l.LocalID, m.item.RemoteID, "link", ReasonMovedHere); err != nil {
 		return false, err
 	}
@@ -283,6 +288,7 @@ func (r *run) leave(ctx context.Context, tx *store.Tx, l *store.Link) error {
 	if err := r.deleteLink(ctx, tx, l.LocalID); err != nil {
 		return err
 	}
+	r.carryDelete(r.b.ID, l.LocalID)
 	return r.journal(ctx, tx, l.LocalID, l.RemoteID, "local", "unlink", nil, ReasonMovedAway)
 }
 
@@ -297,4 +303,126 @@ func (r *run) journalIn(ctx context.Context, tx *store.Tx, bindingID, localID, r
 		return nil
 	}
 	return tx.Journal(ctx, e)
+}
+
+// Previews previews several bindings of a connection (a kind's calendars
+// picked together) as a run of them goes: one after another, each seeing
+// what the sibling logic did before it. A preview writes nothing, so each
+// binding's alone would start from the stored links, and an item moved
+// from one calendar to another would be planned as a move by both — the
+// binding it left handing the record over, the one it came to taking it
+// up: one record linked twice, where the run, whichever binding it lists
+// first, links it once and unlinks it once. So the link changes the
+// sibling logic plans (a link handed over or taken up, a link left or
+// forgotten) are kept here, and every transaction of the previews after —
+// of the same binding or a sibling, each rolled back — makes them again
+// before its work, as the run would find them committed; the push leaves
+// out the records they concern (notCarried). A preview of one binding is
+// Previews of one.
+type Previews struct {
+	e     *Engine
+	links []carriedLink
+}
+
+// carriedLink is a link change a preview planned: put, or when put is
+// nil, the link of (bindingID, localID) removed.
+type carriedLink struct {
+	put                *store.Link
+	bindingID, localID string
+}
+
+// Previews starts previews of several bindings; it uses the engine as it
+// is now.
+func (e *Engine) Previews() *Previews { return &Previews{e: e} }
+
+// Preview is Engine.Preview of one binding, after the previews before it.
+func (p *Previews) Preview(ctx context.Context, bindingID string, conn Connector, local Local) ([]store.JournalEntry, Stats, error) {
+	return p.e.preview(ctx, p, bindingID, conn, local)
+}
+
+// carryPut keeps, in a preview, a link the sibling logic put (a copy:
+// the run may change the one it holds).
+func (r *run) carryPut(l *store.Link) {
+	if r.dry && r.carry != nil {
+		c := *l
+		r.carry.links = append(r.carry.links, carriedLink{put: &c, bindingID: c.BindingID, localID: c.LocalID})
+	}
+}
+
+// carryDelete keeps, in a preview, a link the sibling logic removed.
+func (r *run) carryDelete(bindingID, localID string) {
+	if r.dry && r.carry != nil {
+		r.carry.links = append(r.carry.links, carriedLink{bindingID: bindingID, localID: localID})
+	}
+}
+
+// carried marks how many link changes are kept, for uncarry.
+func (r *run) carried() int {
+	if r.carry == nil {
+		return 0
+	}
+	return len(r.carry.links)
+}
+
+// uncarry forgets the link changes kept after mark: those of items rolled
+// back (a batch applied again, an item skipped).
+func (r *run) uncarry(mark int) {
+	if r.carry != nil && len(r.carry.links) > mark {
+		r.carry.links = r.carry.links[:mark]
+	}
+}
+
+// notCarried leaves out of a preview's push the records whose link here
+// the sibling logic changed. Their pull planned all there is: a record
+// taken up here was merged with its item (the remote write planned with
+// it), and one whose item left is the sibling's now, which a run's push
+// of this binding does not send (not linked here, and held by the
+// sibling). The push's reads (links, scope) see the stored links, not
+// the ones the preview changed, and would plan a write to an item that
+// left.
+func (r *run) notCarried(ids []string) []string {
+	if !r.dry || r.carry == nil || len(r.carry.links) == 0 {
+		return ids
+	}
+	changed := map[string]bool{}
+	for _, c := range r.carry.links {
+		if c.bindingID == r.b.ID {
+			changed[c.localID] = true
+		}
+	}
+	if len(changed) == 0 {
+		return ids
+	}
+	kept := ids[:0:0]
+	for _, id := range ids {
+		if !changed[id] {
+			kept = append(kept, id)
+		}
+	}
+	return kept
+}
+
+// replayCarried makes again, in a preview's transaction, the kept link
+// changes of this binding and its siblings. One that no longer fits what
+// is stored (a run committed meanwhile and linked that item to another
+// record) is left out: the preview goes on without it.
+func (r *run) replayCarried(ctx context.Context, tx *store.Tx) error {
+	if r.carry == nil {
+		return nil
+	}
+	for _, c := range r.carry.links {
+		if c.bindingID != r.b.ID && !slices.ContainsFunc(r.sibs, func(s Sibling) bool { return s.BindingID == c.bindingID }) {
+			continue
+		}
+		err := tx.Savepoint(ctx, func() error {
+			if c.put != nil {
+				return tx.PutLink(ctx, c.put)
+			}
+			return tx.DeleteLink(ctx, c.bindingID, c.localID)
+		})
+		if err != nil && !errors.Is(err, store.ErrDuplicate) {
+			return err
+		}
+	}
+	return nil
 }

@@ -3,6 +3,8 @@ package reconcile_test
 import (
 	"context"
 	"errors"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -351,5 +353,100 @@ func TestRestoreWithIdentity(t *testing.T) {
 	f.run()
 	if len(ic.restored) != 1 || ic.restored[0] != "urn:uuid:ann-from-content" {
 		t.Fatalf("restored with %q", ic.restored)
+	}
+}
+
+// TestPreviewOfAMove: the preview of an account's two calendars, after an
+// event moved on the server from one to the other, plans what the run
+// then does — one link in the calendar it came to, one unlink in the one
+// it left, one record linked, nothing created or removed — whichever
+// calendar is previewed first, and changes nothing itself. Each calendar
+// previewed alone, from the stored links, would plan the move twice.
+func TestPreviewOfAMove(t *testing.T) {
+	type entry struct{ binding, record, side, action, fields, reason string }
+	for _, tc := range []struct {
+		name  string
+		order func(f *twoCalendars) []*store.Binding
+	}{
+		{"the new calendar first", func(f *twoCalendars) []*store.Binding { return []*store.Binding{f.a, f.b} }},
+		{"the old calendar first", func(f *twoCalendars) []*store.Binding { return []*store.Binding{f.b, f.a} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := newTwoCalendars(t)
+			rid := f.cb.remoteAddIdentity(event("Review", "2037-03-11T09:00:00Z"), "review@example.org")
+			f.run()
+			review := f.all()[0]
+			f.edit(review.ID, func(a *crm.Activity) { a.Description = "bring the figures" })
+			f.cb.remoteEdit(rid, reconcile.Fields{reconcile.FieldTitle: "Quarterly review"})
+			f.cb.remoteMoveTo(rid, f.ca)
+			seen, err := f.st.Journal(f.ctx, review.ID, 50)
+			if err != nil {
+				t.Fatal(err)
+			}
+
+			previews := f.eng.Previews()
+			var planned []entry
+			var linked int
+			for _, b := range tc.order(f) {
+				plan, st, err := previews.Preview(f.ctx, b.ID, f.conn(b), f.local(b))
+				if err != nil {
+					t.Fatal(err)
+				}
+				linked += st.Linked
+				if st.LocalCreated+st.LocalRemoved+st.RemoteCreated+st.RemoteRemoved != 0 {
+					t.Errorf("the preview of %s plans a create or a removal: %+v", b.Collection, st)
+				}
+				for _, e := range plan {
+					planned = append(planned, entry{e.BindingID, e.RecordID, e.Side, e.Action, strings.Join(e.Fields, ","), e.Reason})
+					if e.Name == "" {
+						t.Errorf("planned entry named %q", e.Name)
+					}
+				}
+			}
+			sortEntries := func(es []entry) {
+				slices.SortFunc(es, func(x, y entry) int {
+					return strings.Compare(x.binding+x.side+x.action+x.fields, y.binding+y.side+y.action+y.fields)
+				})
+			}
+			sortEntries(planned)
+			moves := 0
+			for _, e := range planned {
+				switch {
+				case e.action == "link" && e.binding == f.a.ID && e.reason == reconcile.ReasonMovedHere,
+					e.action == "unlink" && e.binding == f.b.ID && e.reason == reconcile.ReasonMovedAway:
+					moves++
+				case e.action == "create", e.action == "delete", e.action == "link", e.action == "unlink":
+					t.Errorf("planned %+v", e)
+				}
+			}
+			if moves != 2 || linked != 1 {
+				t.Fatalf("planned %+v (linked %d), want the record linked in A and unlinked in B once", planned, linked)
+			}
+			// Nothing changed: the links and the journal are as they were.
+			if l := f.link(f.b, review.ID); l == nil || l.RemoteID != rid {
+				t.Fatalf("B's link after the preview: %+v", l)
+			}
+			if l := f.link(f.a, review.ID); l != nil {
+				t.Fatalf("A links the record after the preview: %+v", l)
+			}
+			if j, err := f.st.Journal(f.ctx, review.ID, 50); err != nil || len(j) != len(seen) {
+				t.Fatalf("the journal grew: %d entries, had %d (%v)", len(j), len(seen), err)
+			}
+
+			// The run does what was planned.
+			f.run(tc.order(f)...)
+			j, err := f.st.Journal(f.ctx, review.ID, 50)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var done []entry
+			for _, e := range j[:len(j)-len(seen)] {
+				done = append(done, entry{e.BindingID, e.RecordID, e.Side, e.Action, strings.Join(e.Fields, ","), e.Reason})
+			}
+			sortEntries(done)
+			if !slices.Equal(done, planned) {
+				t.Errorf("the run did %+v, the preview planned %+v", done, planned)
+			}
+		})
 	}
 }

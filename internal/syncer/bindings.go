@@ -350,7 +350,7 @@ func (s *Service) saveContacts(ctx context.Context, v access.Viewer, conn *store
 		// Another address book: unsubscribe from the one before (its
 		// links go, no record is deleted), subscribe to this one afresh.
 		if b.ID != "" && b.Collection != "" {
-			if err := s.unsubscribe(ctx, b); err != nil {
+			if err := s.unsubscribe(ctx, b, false); err != nil {
 				return err
 			}
 		}
@@ -457,12 +457,13 @@ func (s *Service) savePicked(ctx context.Context, conn *store.Connection, p prov
 			blank = &k
 		}
 	}
-	// Unpicked: unsubscribe, not current any more.
+	// Unpicked: unsubscribe, not current any more; its records go to the
+	// home collection, if one still syncs.
 	for _, k := range byColl {
 		if !k.set.isCurrent() || slices.Contains(picks, k.b.Collection) {
 			continue
 		}
-		if err := s.unsubscribe(ctx, k.b); err != nil {
+		if err := s.unsubscribe(ctx, k.b, len(picks) > 0); err != nil {
 			return err
 		}
 		k.set.setCurrent(false)
@@ -488,7 +489,7 @@ func (s *Service) savePicked(ctx context.Context, conn *store.Connection, p prov
 			k.b = &store.Binding{ConnectionID: conn.ID, Kind: string(kind), Collection: coll}
 		case !k.set.isCurrent():
 			// A collection synced before: start over, matching what is there.
-			if err := s.unsubscribe(ctx, k.b); err != nil {
+			if err := s.unsubscribe(ctx, k.b, false); err != nil {
 				return err
 			}
 		case k.set.syncFrom() != "" && k.set.syncFrom() != ns.syncFrom():
@@ -577,8 +578,26 @@ func pickedBindings(kind provider.Kind, bs []*store.Binding) ([]*store.Binding, 
 }
 
 // unsubscribe removes every link of a binding (no record is deleted) and
-// resets its cursors, journaling each removed link.
-func (s *Service) unsubscribe(ctx context.Context, b *store.Binding) error {
+// resets its cursors, journaling each removed link. With toHome (a
+// calendar or task list left out while another one is home), the records
+// it synced go to the home collection at the home binding's next run.
+//
+// They are handed over by a change-log entry for each, in the same
+// transaction as the links' removal. The home binding exports every
+// record no other binding holds, but it finds them among the records
+// changed after its local cursor: one this binding synced and nobody
+// edited since would wait for its next edit. An entry (an update under an
+// origin of its own, which no binding skips as its echo) puts the record
+// before the home binding's next push as an edit would, so the same rules
+// decide: its scope (the sync-from date, the organizer, a sibling that
+// links it still), the organizer rule, and the home binding's own retries.
+// In one transaction with the unlinking, a crash cannot leave records
+// that no collection will ever take. Nothing more is kept: whichever
+// binding is home when the next push runs takes them. Nothing is deleted:
+// the items stay in this collection and the records in Tandem. A dormant
+// link's item was removed from this collection on purpose: its record is
+// not sent anywhere.
+func (s *Service) unsubscribe(ctx context.Context, b *store.Binding, toHome bool) error {
 	links, err := s.Store.Links(ctx, b.ID)
 	if err != nil {
 		return err
@@ -590,19 +609,31 @@ func (s *Service) unsubscribe(ctx context.Context, b *store.Binding) error {
 	case KindTasks:
 		reason = reconcile.ReasonUnsubscribedTasks
 	}
+	noted := store.WithOrigin(ctx, handOverOrigin(b.ID))
 	return s.Store.InTx(ctx, func(tx *store.Tx) error {
 		for _, l := range links {
 			if err := tx.DeleteLink(ctx, b.ID, l.LocalID); err != nil {
 				return err
 			}
+			why := reason
+			if toHome && !l.Dormant {
+				if err := tx.NoteChange(noted, entity, l.LocalID); err != nil {
+					return err
+				}
+				why += ";" + reconcile.ReasonToHome
+			}
 			if err := tx.Journal(ctx, store.JournalEntry{BindingID: b.ID, Entity: entity, RecordID: l.LocalID,
-				RemoteID: l.RemoteID, Side: "local", Action: "unlink", Reason: reason}); err != nil {
+				RemoteID: l.RemoteID, Side: "local", Action: "unlink", Reason: why}); err != nil {
 				return err
 			}
 		}
 		return tx.SetCursors(ctx, b.ID, "", 0, true)
 	})
 }
+
+// handOverOrigin is the change-log origin of the entries by which an
+// unsubscribed binding hands its records to the home one.
+func handOverOrigin(bindingID string) string { return "sync-unsubscribed:" + bindingID }
 
 // Collections lists the remote collections of a kind whose collection is
 // picked from the provider's list (the account's calendars).

@@ -3,6 +3,8 @@ package syncer_test
 import (
 	"context"
 	"net/http"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -28,7 +30,8 @@ type severalOut struct {
 // TestSeveralCalendars: an account whose provider takes several calendars
 // syncs two at once through the API, each a binding of its own; the home
 // one gets the new activities, the other its own events' changes; the
-// home moves; a calendar left out is unsubscribed, deleting nothing.
+// home moves; a calendar left out is unsubscribed, deleting nothing, and
+// its activities go to the home one.
 func TestSeveralCalendars(t *testing.T) { onBothDatabases(t, testSeveralCalendars) }
 
 func testSeveralCalendars(t *testing.T, pg bool) {
@@ -150,6 +153,10 @@ func testSeveralCalendars(t *testing.T, pg bool) {
 	if len(acts.Items) != 3 || len(titles("cal-work")) != 2 {
 		t.Fatalf("unpicking deleted something: %d activities, work %v", len(acts.Items), titles("cal-work"))
 	}
+	// Its activities went to the home calendar at its run.
+	if h := titles("cal-home"); len(h) != 3 || h["Planning"] == "" || h["Dentist"] == "" {
+		t.Fatalf("the unpicked calendar's activities did not reach the home one: %v", h)
+	}
 	set, err := syncer.DecodeSettings(provider.Event, b.Policy)
 	if err != nil || set.(*syncer.EventSettings).Current {
 		t.Errorf("the unpicked binding is still current: %+v %v", set, err)
@@ -213,5 +220,79 @@ func TestSeveralTaskLists(t *testing.T) {
 	}
 	if w, h := f.items("cal-work"), f.items("cal-home"); len(w) != 2 || len(h) != 0 {
 		t.Fatalf("lists after the move: work %v, home %v", w, h)
+	}
+}
+
+// TestUntickedListGoesHome: the tasks of a list left out reach the home
+// list at its next run, none of them edited; one whose item had left
+// that list on purpose (a dormant link) goes nowhere. The list left out
+// keeps its items, no task is deleted or doubled, and a later run sends
+// nothing again.
+func TestUntickedListGoesHome(t *testing.T) { onBothDatabases(t, testUntickedListGoesHome) }
+
+func testUntickedListGoesHome(t *testing.T, pg bool) {
+	f := startTasks(t, pg)
+	f.fake.SetSeveral(true)
+	pick := func(picks ...string) {
+		t.Helper()
+		f.s.Admin.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/task", map[string]any{"enabled": true,
+			"settings": map[string]any{"list_id": "cal-work", "list_ids": picks, "sync_from": f.date(-7)}}, http.StatusOK, nil)
+	}
+	pick("cal-work", "cal-home")
+	for _, title := range []string{"Groceries", "Laundry"} {
+		f.fake.TaskList("cal-home").Put(strings.ToLower(title), reconcile.Fields{reconcile.FieldTitle: title,
+			reconcile.FieldDue: f.day(2).Format(time.RFC3339), reconcile.FieldTaskStatus: "needs_action"})
+	}
+	f.run()
+	ts := f.tasks()
+	if len(ts) != 2 || len(f.items("cal-work")) != 0 {
+		t.Fatalf("after the first run: tasks %v, home list %v", ts, f.items("cal-work"))
+	}
+	bs, err := f.s.App.Store.ListBindings(f.ctx, f.connID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var other *store.Binding
+	for _, b := range bs {
+		if b.Kind == "task" && b.Collection == "cal-home" {
+			other = b
+		}
+	}
+	// Laundry's item left the list and the task stayed: its link sleeps.
+	l, err := f.s.App.Store.FindLink(f.ctx, other.ID, "local_id", ts["Laundry"].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l.Dormant = true
+	if err := f.s.App.Store.InTx(f.ctx, func(tx *store.Tx) error { return tx.PutLink(f.ctx, l) }); err != nil {
+		t.Fatal(err)
+	}
+
+	pick("cal-work")
+	if got := f.items("cal-work"); len(got) != 0 {
+		t.Fatalf("the home list was written before its run: %v", got)
+	}
+	st := f.run()
+	if got := f.items("cal-work"); len(got) != 1 || got["Groceries"].RemoteID == "" || st.RemoteCreated != 1 {
+		t.Fatalf("home list after its run: %v (stats %+v), want Groceries alone", got, st)
+	}
+	if got := f.items("cal-home"); len(got) != 2 {
+		t.Fatalf("the list left out holds %v", got)
+	}
+	if got := f.tasks(); len(got) != 2 || got["Groceries"].ID != ts["Groceries"].ID {
+		t.Fatalf("tasks after the run: %v", got)
+	}
+	if st := f.run(); st.RemoteCreated+st.RemoteUpdated+st.LocalCreated != 0 || len(f.items("cal-work")) != 1 {
+		t.Errorf("a later run wrote again: %+v", st)
+	}
+	for title, want := range map[string]string{"Groceries": reconcile.ReasonUnsubscribedTasks + ";" + reconcile.ReasonToHome,
+		"Laundry": reconcile.ReasonUnsubscribedTasks} {
+		j, err := f.s.App.Store.Journal(f.ctx, ts[title].ID, 20)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.ContainsFunc(j, func(e store.JournalEntry) bool { return e.Action == "unlink" && e.Reason == want }) {
+			t.Errorf("%s's history: %+v, want an unlink for %q", title, j, want)
+		}
 	}
 }

@@ -411,6 +411,12 @@ func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEn
 	}
 	var plan []store.JournalEntry
 	stats := map[string]reconcile.Stats{}
+	e := s.engine
+	e.Progress = nil // a preview is no run: its counts are no run's progress
+	// One after another, as a run goes: a kind's calendars see what the
+	// previews of the others before them planned (an event moved between
+	// them is one record moving, planned once).
+	previews := e.Previews()
 	for _, st := range ready {
 		bs := st.Picked // every calendar or task list picked
 		if len(bs) == 0 {
@@ -430,9 +436,7 @@ func (s *Service) Preview(ctx context.Context, connID string) ([]store.JournalEn
 			if err != nil {
 				return nil, nil, err
 			}
-			e := s.engine
-			e.Progress = nil // a preview is no run: its counts are no run's progress
-			pl, bst, err := e.Preview(ctx, b.ID, rc, local)
+			pl, bst, err := previews.Preview(ctx, b.ID, rc, local)
 			plan, stats[b.Kind] = append(plan, pl...), stats[b.Kind].Plus(bst)
 			if err != nil {
 				return nil, nil, err

@@ -295,7 +295,8 @@ func testTaskResubscribe(t *testing.T, pg bool) {
 	}
 	unlinked := false
 	for _, e := range es {
-		unlinked = unlinked || (e.Action == "unlink" && e.Reason == reconcile.ReasonUnsubscribedTasks)
+		// The list chosen now is home: the task goes there.
+		unlinked = unlinked || (e.Action == "unlink" && e.Reason == reconcile.ReasonUnsubscribedTasks+";"+reconcile.ReasonToHome)
 	}
 	if !unlinked {
 		t.Errorf("no unlink journaled: %+v", es)

@@ -9,7 +9,10 @@ import (
 	"time"
 
 	davc "github.com/tandem-crm/tandem/internal/connector/dav"
+	"github.com/tandem-crm/tandem/internal/reconcile"
+	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv/davserver"
+	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
 // reviewICS is a weekly review in Moscow time with extra dates (RDATE): a
@@ -85,37 +88,11 @@ func TestSeveralCalendars(t *testing.T) {
 		if len(cals.Items) != 2 {
 			t.Fatalf("calendars %+v", cals)
 		}
-		var b struct {
-			Several bool
-			Picked  []struct {
-				Collection string
-				Home       bool
-			}
-		}
-		pick := func(home string, picks ...string) {
-			t.Helper()
-			f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/event", map[string]any{"enabled": true,
-				"settings": map[string]any{"calendar_id": home, "calendar_ids": picks,
-					"sync_from": time.Now().UTC().Format("2006-01-02")}}, http.StatusOK, &b)
-			if !b.Several || len(b.Picked) != len(picks) || b.Picked[0].Collection != home || !b.Picked[0].Home {
-				t.Fatalf("picked %+v, want %v with %s home", b, picks, home)
-			}
-		}
+		pick := func(home string, picks ...string) { t.Helper(); f.pickCalendars(t, home, picks...) }
 		pick(f.cal, f.cal, personal)
 		f.run(t, "event")
 
-		titles := func(coll string) []string {
-			var out []string
-			for _, d := range f.objects(t, davc.Calendar, coll) {
-				for _, l := range logicalLines(d) {
-					if strings.HasPrefix(l, "SUMMARY:") {
-						out = append(out, strings.TrimPrefix(l, "SUMMARY:"))
-					}
-				}
-			}
-			slices.Sort(out)
-			return out
-		}
+		titles := func(coll string) []string { t.Helper(); return f.summaries(t, coll) }
 		if got := titles(f.cal); !slices.Equal(got, []string{"Planning"}) {
 			t.Fatalf("home calendar holds %v", got)
 		}
@@ -173,6 +150,25 @@ func TestSeveralCalendars(t *testing.T) {
 		if err := f.srv.Delete(ctx, dentistHref); err != nil {
 			t.Fatal(err)
 		}
+		// The preview shows one activity moving, as the run then does:
+		// linked where it went, unlinked where it left, nothing else.
+		var preview struct {
+			Plan []struct {
+				Action, Name string
+				Code         string `json:"reason_code"`
+			}
+			Stats map[string]stats
+		}
+		f.api.JSON(t, "POST", "/api/v1/connections/"+f.connID+"/sync?dry_run=true", nil, http.StatusOK, &preview)
+		var planned []string
+		for _, e := range preview.Plan {
+			planned = append(planned, e.Action+" "+e.Code+" "+e.Name)
+		}
+		slices.Sort(planned)
+		if want := []string{"link moved_here Dentist", "unlink moved_away Dentist"}; !slices.Equal(planned, want) ||
+			preview.Stats["event"].n("linked") != 1 {
+			t.Fatalf("the preview of the move plans %q (stats %v), want %q", planned, preview.Stats["event"], want)
+		}
 		f.run(t, "event")
 		acts2 := f.activities(t)
 		if len(acts2) != 4 || acts2["Dentist"].ID != acts["Dentist"].ID {
@@ -201,11 +197,140 @@ func TestSeveralCalendars(t *testing.T) {
 		}
 
 		// Left out: unsubscribed, nothing deleted anywhere.
-		f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/event", map[string]any{
-			"settings": map[string]any{"calendar_id": personal, "calendar_ids": []string{personal}}}, http.StatusOK, &b)
+		pick(personal, personal)
 		f.run(t, "event")
 		if n := len(f.activities(t)); n != 5 || len(titles(f.cal)) != 2 {
 			t.Fatalf("unpicking deleted something: %d activities, calendar %v", n, titles(f.cal))
 		}
 	})
+}
+
+// pickCalendars picks calendars to sync, home the home one, from today.
+func (f *fixture) pickCalendars(t *testing.T, home string, picks ...string) {
+	t.Helper()
+	var b struct {
+		Several bool
+		Picked  []struct {
+			Collection string
+			Home       bool
+		}
+	}
+	f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/event", map[string]any{"enabled": true,
+		"settings": map[string]any{"calendar_id": home, "calendar_ids": picks,
+			"sync_from": time.Now().UTC().Format("2006-01-02")}}, http.StatusOK, &b)
+	if !b.Several || len(b.Picked) != len(picks) || b.Picked[0].Collection != home || !b.Picked[0].Home {
+		t.Fatalf("picked %+v, want %v with %s home", b, picks, home)
+	}
+}
+
+// summaries are the titles of a calendar's events, sorted.
+func (f *fixture) summaries(t *testing.T, coll string) []string {
+	t.Helper()
+	var out []string
+	for _, d := range f.objects(t, davc.Calendar, coll) {
+		for _, l := range logicalLines(d) {
+			if strings.HasPrefix(l, "SUMMARY:") {
+				out = append(out, strings.TrimPrefix(l, "SUMMARY:"))
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestUntickedCalendarGoesHome: the events of a calendar left out reach
+// the home calendar at its next run, none of them edited; the calendar
+// left out keeps its events as they were, no activity is deleted or
+// doubled, and a later run sends nothing again. On both servers and
+// both databases.
+func TestUntickedCalendarGoesHome(t *testing.T) {
+	for _, kind := range []davserver.Kind{davserver.Radicale, davserver.Xandikos} {
+		for _, pg := range []bool{false, true} {
+			name := string(kind) + "/sqlite"
+			if pg {
+				name = string(kind) + "/postgres"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				testUntickedCalendarGoesHome(t, newFixtureOn(t, kind, tandemtest.Options{Postgres: pg}))
+			})
+		}
+	}
+}
+
+func testUntickedCalendarGoesHome(t *testing.T, f *fixture) {
+	ctx := f.ctx
+	personal, err := f.srv.CreateCalendar(ctx, "personal", "Personal", "VEVENT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := weekAhead(time.UTC).AddDate(0, 0, 1)
+	event := func(uid, title string, hour int) []byte {
+		at := day.Add(time.Duration(hour) * time.Hour).Format("20060102T150405Z")
+		end := day.Add(time.Duration(hour+1) * time.Hour).Format("20060102T150405Z")
+		return []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Tandem tests//EN\r\nBEGIN:VEVENT\r\nUID:" + uid + "\r\n" +
+			"DTSTAMP:20200101T000000Z\r\nDTSTART:" + at + "\r\nDTEND:" + end + "\r\nSUMMARY:" + title + "\r\n" +
+			"X-CLIENT:kept\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+	}
+	for _, e := range []struct {
+		uid, title string
+		hour       int
+	}{{"dentist-1", "Dentist", 8}, {"gym-1", "Gym", 18}} {
+		if _, err := f.srv.Put(ctx, personal+e.uid+".ics", davc.ICalendarType, event(e.uid, e.title, e.hour)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.connect(t)
+	f.pickCalendars(t, f.cal, f.cal, personal)
+	f.run(t, "event")
+	acts := f.activities(t)
+	if len(acts) != 2 || acts["Dentist"].ID == "" || acts["Gym"].ID == "" || len(f.summaries(t, f.cal)) != 0 {
+		t.Fatalf("after the first run: activities %v, home calendar %v", acts, f.summaries(t, f.cal))
+	}
+	before := f.objects(t, davc.Calendar, personal)
+
+	// Left out: the binding's links go at once, the activities say where
+	// they go; nothing is written anywhere before the next run.
+	f.pickCalendars(t, f.cal, f.cal)
+	j, err := f.s.App.Store.Journal(ctx, acts["Dentist"].ID, 20)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(j, func(e store.JournalEntry) bool {
+		return e.Action == "unlink" && e.Reason == reconcile.ReasonUnsubscribed+";"+reconcile.ReasonToHome
+	}) {
+		t.Errorf("the activity's history after leaving its calendar out: %+v", j)
+	}
+	if got := f.summaries(t, f.cal); len(got) != 0 {
+		t.Fatalf("the home calendar was written before its run: %v", got)
+	}
+
+	// The home calendar's next run takes them, none edited.
+	b := f.run(t, "event")
+	if got := f.summaries(t, f.cal); !slices.Equal(got, []string{"Dentist", "Gym"}) {
+		t.Fatalf("home calendar after its run: %v", got)
+	}
+	if n := b.LastStats.n("remote_created"); n != 2 {
+		t.Errorf("the home calendar's run created %d events, want 2", n)
+	}
+	after := f.objects(t, davc.Calendar, personal)
+	if len(after) != len(before) {
+		t.Fatalf("the calendar left out holds %d events, had %d", len(after), len(before))
+	}
+	for href, data := range before {
+		if !bytes.Equal(after[href], data) {
+			t.Errorf("%s changed in the calendar left out: %q", href, after[href])
+		}
+	}
+	if got := f.activities(t); len(got) != 2 || got["Dentist"].ID != acts["Dentist"].ID || got["Gym"].ID != acts["Gym"].ID {
+		t.Fatalf("activities after the run: %v", got)
+	}
+	// Handed over once: the next run sends nothing.
+	b = f.run(t, "event")
+	if n := b.LastStats.n("remote_created") + b.LastStats.n("remote_updated") + b.LastStats.n("local_created"); n != 0 {
+		t.Errorf("a later run wrote again: %v", b.LastStats)
+	}
+	if got := f.summaries(t, f.cal); len(got) != 2 {
+		t.Errorf("home calendar after another run: %v", got)
+	}
 }

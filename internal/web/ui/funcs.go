@@ -13,6 +13,7 @@ import (
 
 	"github.com/tandem-crm/tandem/internal/crm"
 	"github.com/tandem-crm/tandem/internal/i18n"
+	"github.com/tandem-crm/tandem/internal/reconcile"
 )
 
 // baseFuncs are the template functions that do not depend on the viewer.
@@ -64,6 +65,8 @@ func localeFuncs(l i18n.Lang, loc *time.Location) template.FuncMap {
 	}
 	return template.FuncMap{
 		"t": l.T,
+		// syncReason puts a sync journal reason in words.
+		"syncReason": func(entity, reason string) string { return reconcile.DescribeReason(l, entity, reason) },
 		"n": func(key string, count any, args ...any) (string, error) {
 			switch c := count.(type) {
 			case float64:

@@ -11,6 +11,7 @@ import (
 	"github.com/tandem-crm/tandem/internal/crmsync"
 	"github.com/tandem-crm/tandem/internal/provider"
 	"github.com/tandem-crm/tandem/internal/provider/providertest"
+	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/syncer"
 	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
@@ -19,8 +20,9 @@ import (
 // TestSeveralCalendarsCard: on an account that syncs several calendars,
 // the card offers a box per calendar and a home choice; saving two with
 // one home makes a binding each, the home one exporting all; the card
-// says which is home; choosing another home moves the mark and nothing
-// else; leaving one out unsubscribes it.
+// says which is home; the preview of an event moved between them shows
+// one activity moving, with why; choosing another home moves the mark
+// and nothing else; leaving one out unsubscribes it.
 func TestSeveralCalendarsCard(t *testing.T) {
 	ctx := context.Background()
 	fake := providertest.New("fakedav",
@@ -85,6 +87,27 @@ func TestSeveralCalendarsCard(t *testing.T) {
 	if !strings.Contains(p.Body, `name="calendar_id" value="cal-home" checked`) ||
 		strings.Contains(p.Body, `name="calendar_id" value="cal-work" checked`) {
 		t.Error("the home choice is not shown checked")
+	}
+
+	// An event moved on the server from one calendar to the other: the
+	// preview shows it moving, once, as the run then does (and the
+	// organizer the run sends back with it), no create, no delete.
+	at := time.Now().UTC().Truncate(time.Hour).Add(48 * time.Hour)
+	fake.Calendar("cal-work").Put("dentist", reconcile.Fields{reconcile.FieldTitle: "Dentist",
+		reconcile.FieldStart: reconcile.FormatEventTime(at, false), reconcile.FieldEnd: reconcile.FormatEventTime(at.Add(time.Hour), false),
+		reconcile.FieldTimeZone: "UTC"})
+	if _, err := s.App.Sync.RunConnection(ctx, conn.ID); err != nil {
+		t.Fatal(err)
+	}
+	fake.Calendar("cal-work").MoveTo("dentist", fake.Calendar("cal-home"))
+	p = b.Post(t, page+"/preview", nil)
+	card := p.Body[strings.Index(p.Body, `data-sync-card="event"`):]
+	card = card[strings.Index(card, "What a sync would do"):]
+	card = card[:strings.Index(card, "</ul>")]
+	if n, m := strings.Count(card, "moved here from another calendar"), strings.Count(card, "moved to another calendar"); n != 1 || m != 1 ||
+		strings.Contains(card, "</span> created") || strings.Contains(card, "</span> deleted") ||
+		strings.Count(card, "<li>") != strings.Count(card, "<strong>Dentist</strong>") {
+		t.Errorf("the preview of a move lists %q", card)
 	}
 
 	// Another home: the marks move, both still sync.
