@@ -497,6 +497,7 @@ func benchChat(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	seconds := fs.Int("seconds", 60, "how long messages come")
 	operators := fs.Int("operators", 20, "operators with a live panel")
 	customers := fs.Int("customers", 400, "customers the messages are spread over")
+	warmup := fs.Duration("warmup", 5*time.Second, "other customers write this long first, not measured (0: the servers start cold into the measured burst)")
 	hold := fs.Duration("hold", 10*time.Second, "how long an operator keeps a chat before completing it (1s: the stress setting)")
 	dbs := fs.String("db", "", "databases to run on: sqlite, postgres (default: sqlite, and postgres when a URL is known)")
 	pg := fs.String("postgres", os.Getenv("TANDEM_TEST_DATABASE_URL"), "PostgreSQL server URL for the postgres run")
@@ -512,7 +513,7 @@ func benchChat(ctx context.Context, args []string, stdout, stderr io.Writer) err
 		return err
 	}
 	o := bench.ChatOptions{Rate: *rate, Duration: time.Duration(*seconds) * time.Second, Operators: *operators,
-		Customers: *customers, Hold: *hold, Postgres: *pg, Serve: []string{exe, "serve"}, Progress: stderr}
+		Customers: *customers, Hold: *hold, Warmup: *warmup, Postgres: *pg, Serve: []string{exe, "serve"}, Progress: stderr}
 	if *dbs != "" {
 		o.DBs = strings.Split(*dbs, ",")
 	}

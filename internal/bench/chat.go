@@ -43,6 +43,10 @@ type ChatOptions struct {
 	// completed: 20 operators with 2 places each take 4 chats a second at
 	// 10 s, 40 at 1 s (the stress setting; real chats last minutes).
 	Hold time.Duration
+	// Warmup: before the measured messages, other customers write at the
+	// same rate for this long, not measured (0: none, the servers start
+	// cold into the burst of new customers; the command's default is 5 s).
+	Warmup time.Duration
 	// Postgres is a PostgreSQL server URL; with it a second run uses a new
 	// database there, with two server processes.
 	Postgres string
@@ -107,11 +111,13 @@ type SecondLatency struct {
 
 // ChatResult is `tandem bench chat`'s JSON.
 type ChatResult struct {
-	RatePerSec  int      `json:"rate_per_sec"`
-	Seconds     float64  `json:"seconds"`
-	HoldSeconds float64  `json:"hold_seconds"` // how long an operator keeps a chat
-	SQLite      *ChatRun `json:"sqlite,omitempty"`
-	Postgres    *ChatRun `json:"postgres,omitempty"`
+	RatePerSec  int     `json:"rate_per_sec"`
+	Seconds     float64 `json:"seconds"`
+	HoldSeconds float64 `json:"hold_seconds"` // how long an operator keeps a chat
+	// WarmupSeconds: other customers' messages before the measured ones.
+	WarmupSeconds float64  `json:"warmup_seconds"`
+	SQLite        *ChatRun `json:"sqlite,omitempty"`
+	Postgres      *ChatRun `json:"postgres,omitempty"`
 }
 
 func (o *ChatOptions) defaults() {
@@ -130,6 +136,9 @@ func (o *ChatOptions) defaults() {
 	if o.Hold <= 0 {
 		o.Hold = 10 * time.Second
 	}
+	if o.Warmup < 0 {
+		o.Warmup = 0
+	}
 	if len(o.DBs) == 0 {
 		o.DBs = []string{"sqlite"}
 		if o.Postgres != "" {
@@ -141,7 +150,7 @@ func (o *ChatOptions) defaults() {
 // Chat runs the chat benchmark on each database.
 func Chat(ctx context.Context, o ChatOptions) (ChatResult, error) {
 	o.defaults()
-	res := ChatResult{RatePerSec: o.Rate, Seconds: o.Duration.Seconds(), HoldSeconds: o.Hold.Seconds()}
+	res := ChatResult{RatePerSec: o.Rate, Seconds: o.Duration.Seconds(), HoldSeconds: o.Hold.Seconds(), WarmupSeconds: o.Warmup.Seconds()}
 	p := &progress{w: o.Progress, start: time.Now()}
 	for _, db := range o.DBs {
 		switch db {
@@ -319,24 +328,20 @@ func chatRun(ctx context.Context, o ChatOptions, p *progress, dbURL string, serv
 	}()
 
 	p.printf("%s: %d messages a second for %s from %d customers", name, o.Rate, o.Duration, o.Customers)
+	if o.Warmup > 0 {
+		// Other customers write first, at the same rate, not measured:
+		// the servers' connections, PostgreSQL's backends and every cache
+		// are warm when the measured customers (all new to Tandem) start.
+		p.printf("%s: warming up for %s", name, o.Warmup)
+		if err := chatSend(ctx, emu, bot.Token, o, int(o.Warmup.Seconds()*float64(o.Rate)), warmupCustomer, "w%07d", nil); err != nil {
+			return nil, err
+		}
+	}
 	total := int(o.Duration.Seconds() * float64(o.Rate))
 	sent := make([]time.Time, total)
 	start := time.Now()
-	for i := range total {
-		due := start.Add(time.Duration(i) * time.Second / time.Duration(o.Rate))
-		if d := time.Until(due); d > 0 {
-			select {
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			case <-time.After(d):
-			}
-		}
-		c := i % o.Customers
-		sent[i] = time.Now()
-		if _, err := emu.Write(bot.Token, tgemu.Incoming{From: tgemu.User{ID: int64(900000 + c), FirstName: "Customer", LastName: strconv.Itoa(c)},
-			Text: fmt.Sprintf("m%07d", i)}); err != nil {
-			return nil, fmt.Errorf("customer writes: %w", err)
-		}
+	if err := chatSend(ctx, emu, bot.Token, o, total, measuredCustomer, "m%07d", sent); err != nil {
+		return nil, err
 	}
 	run.Sent = total
 	p.printf("%s: sent in %.1f s; waiting for the last events", name, time.Since(start).Seconds())
@@ -349,7 +354,7 @@ func chatRun(ctx context.Context, o ChatOptions, p *progress, dbURL string, serv
 		if n != last {
 			last, deadline = n, time.Now().Add(15*time.Second)
 		}
-		if stored, _ := countStored(ctx, st, channelID); stored >= total && rec.messages() >= total {
+		if stored, heard, _ := rec.measured(ctx, st, channelID); stored >= total && heard >= total {
 			break
 		}
 		time.Sleep(200 * time.Millisecond)
@@ -361,6 +366,38 @@ func chatRun(ctx context.Context, o ChatOptions, p *progress, dbURL string, serv
 	}
 	run.CapExceeded = int(capExceeded.Load())
 	return run, rec.finish(ctx, st, channelID, run, sent, ops, emu.WebhookLog(bot.Token))
+}
+
+// The Telegram user ids of the measured customers and of the warm-up's.
+const (
+	measuredCustomer = 900000
+	warmupCustomer   = 700000
+)
+
+// chatSend has n messages written to the bot at o.Rate, spread over
+// o.Customers customers from user id first on, each text format with its
+// index; sent (if not nil) gets when each was handed to Telegram.
+func chatSend(ctx context.Context, emu *tgemu.Server, token string, o ChatOptions, n, first int, format string, sent []time.Time) error {
+	start := time.Now()
+	for i := range n {
+		due := start.Add(time.Duration(i) * time.Second / time.Duration(o.Rate))
+		if d := time.Until(due); d > 0 {
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(d):
+			}
+		}
+		c := i % o.Customers
+		if sent != nil {
+			sent[i] = time.Now()
+		}
+		if _, err := emu.Write(token, tgemu.Incoming{From: tgemu.User{ID: int64(first + c), FirstName: "Customer", LastName: strconv.Itoa(c)},
+			Text: fmt.Sprintf(format, i)}); err != nil {
+			return fmt.Errorf("customer writes: %w", err)
+		}
+	}
+	return nil
 }
 
 // chatSetup makes the operators (each with a password), a "to the least
@@ -423,9 +460,24 @@ func overCap(ctx context.Context, st *store.Store, capacity int) (int, error) {
 	return st.ChatOperatorsOverCap(ctx, capacity)
 }
 
-func countStored(ctx context.Context, st *store.Store, channelID string) (int, error) {
+// measured counts the measured messages stored (not the warm-up's) and
+// how many of them an operator heard of.
+func (r *chatRecorder) measured(ctx context.Context, st *store.Store, channelID string) (stored, heard int, err error) {
 	ms, err := st.ChannelMessages(ctx, channelID, "in")
-	return len(ms), err
+	if err != nil {
+		return 0, 0, err
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, m := range ms {
+		if benchText.MatchString(m.Body) {
+			stored++
+			if len(r.seen[m.ID]) > 0 {
+				heard++
+			}
+		}
+	}
+	return stored, heard, nil
 }
 
 // chatOperator is one operator's panel: signed in through the sign-in
@@ -577,12 +629,6 @@ func (r *chatRecorder) count() int {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return r.n
-}
-
-func (r *chatRecorder) messages() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return len(r.seen)
 }
 
 var benchText = regexp.MustCompile(`^m(\d{7})$`)
