@@ -457,7 +457,9 @@ func testRetickedCalendarTakesBack(t *testing.T, f *fixture) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(j, func(e store.JournalEntry) bool { return e.Action == "remove" && e.Reason == reconcile.ReasonCopyRemoved }) ||
+	if !slices.ContainsFunc(j, func(e store.JournalEntry) bool {
+		return e.Action == "remove" && e.Reason == reconcile.ReasonCopyRemoved
+	}) ||
 		!slices.ContainsFunc(j, func(e store.JournalEntry) bool { return e.Action == "link" && e.Reason == reconcile.ReasonResubscribed }) {
 		t.Errorf("Groceries' history: %+v", j)
 	}
