@@ -52,6 +52,10 @@ type EventsLocal struct {
 	Export ExportScope
 	// Siblings are the account's other calendar bindings.
 	Siblings []reconcile.Sibling
+	// Left are the bindings of the account's calendars left out, whose
+	// links stay: a record one of them handed over keeps the UID it has
+	// there (KeptIdentities).
+	Left []string
 
 	syncs  map[string]bool   // users with an enabled calendar binding (per run)
 	emails map[string]string // user id → e-mail
@@ -526,7 +530,13 @@ func (l *EventsLocal) organizerRule(ctx context.Context, id string) (bool, error
 }
 
 var (
-	_ reconcile.Local        = (*EventsLocal)(nil)
-	_ reconcile.Adopter      = (*EventsLocal)(nil)
-	_ reconcile.SiblingLocal = (*EventsLocal)(nil)
+	_ reconcile.Local          = (*EventsLocal)(nil)
+	_ reconcile.Adopter        = (*EventsLocal)(nil)
+	_ reconcile.IdentityKeeper = (*EventsLocal)(nil)
+	_ reconcile.SiblingLocal   = (*EventsLocal)(nil)
 )
+
+// KeptIdentities implements reconcile.IdentityKeeper (see Left).
+func (l *EventsLocal) KeptIdentities(ctx context.Context, ids []string) (map[string]string, error) {
+	return keptIdentities(ctx, l.Store, l.Left, ids)
+}

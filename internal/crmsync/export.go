@@ -89,3 +89,25 @@ func mayTake(ctx context.Context, st *store.Store, export ExportScope, sibs []re
 	held, err := heldBySibling(ctx, st, sibs, id)
 	return !held, err
 }
+
+// keptIdentities are the identities the items of ids have in the
+// account's collections left out (left: their bindings, whose links stay
+// while they are not synced): a record such a collection handed to the
+// home one keeps its identity there (reconcile.IdentityKeeper), so the
+// event or task is one across the account's collections.
+func keptIdentities(ctx context.Context, st *store.Store, left []string, ids []string) (map[string]string, error) {
+	if len(left) == 0 || len(ids) == 0 {
+		return nil, nil
+	}
+	ls, err := st.LinksIn(ctx, left, "local_id", ids)
+	if err != nil {
+		return nil, err
+	}
+	out := map[string]string{}
+	for _, l := range ls {
+		if l.Identity != "" && !l.Pending && !l.Dormant {
+			out[l.LocalID] = l.Identity
+		}
+	}
+	return out, nil
+}

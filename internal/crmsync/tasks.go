@@ -55,13 +55,17 @@ type TasksLocal struct {
 	Export ExportScope
 	// Siblings are the account's other task list bindings.
 	Siblings []reconcile.Sibling
+	// Left are the bindings of the account's task lists left out, as for
+	// calendars (EventsLocal.Left).
+	Left []string
 }
 
 var (
-	_ reconcile.Local        = (*TasksLocal)(nil)
-	_ reconcile.ScopeFilter  = (*TasksLocal)(nil)
-	_ reconcile.Adopter      = (*TasksLocal)(nil)
-	_ reconcile.SiblingLocal = (*TasksLocal)(nil)
+	_ reconcile.Local          = (*TasksLocal)(nil)
+	_ reconcile.ScopeFilter    = (*TasksLocal)(nil)
+	_ reconcile.Adopter        = (*TasksLocal)(nil)
+	_ reconcile.SiblingLocal   = (*TasksLocal)(nil)
+	_ reconcile.IdentityKeeper = (*TasksLocal)(nil)
 )
 
 // BindingSiblings implements reconcile.SiblingLocal.
@@ -265,4 +269,9 @@ func (l *TasksLocal) Reenter(ctx context.Context, tx *store.Tx, id string) (stri
 		return "", err
 	}
 	return "hide", nil
+}
+
+// KeptIdentities implements reconcile.IdentityKeeper (see Left).
+func (l *TasksLocal) KeptIdentities(ctx context.Context, ids []string) (map[string]string, error) {
+	return keptIdentities(ctx, l.Store, l.Left, ids)
 }

@@ -1268,15 +1268,16 @@ func (r *run) remoteRemovedTx(ctx context.Context, tx *store.Tx, l *store.Link, 
 // createRemote commits a pending link with a marker, then creates the
 // remote item, then completes the link: a crash in between leaves a
 // pending link that finishPending resolves by marker.
-func (r *run) createRemote(ctx context.Context, id string, f Fields, marker string) error {
+func (r *run) createRemote(ctx context.Context, id string, f Fields, marker, identity string) error {
 	if marker == "" {
 		marker = newMarker()
-		pending := &store.Link{BindingID: r.b.ID, LocalID: id, Marker: marker, Base: encodeFields(f), Pending: true}
+		pending := &store.Link{BindingID: r.b.ID, LocalID: id, Marker: marker, Identity: identity, Base: encodeFields(f),
+			Pending: true}
 		if err := r.inTx(ctx, func(tx *store.Tx) error { return tx.PutLink(ctx, pending) }); err != nil {
 			return err
 		}
 	}
-	it, err := r.conn.Create(ctx, f, marker)
+	it, err := createItem(ctx, r.conn, f, marker, identity)
 	if err != nil {
 		return err
 	}
@@ -1328,7 +1329,7 @@ func (r *run) finishPending(ctx context.Context, link *store.Link, lr LocalRecor
 		if !lr.Exists || !lr.InScope {
 			return r.inTx(ctx, func(tx *store.Tx) error { return tx.DeleteLink(ctx, r.b.ID, link.LocalID) })
 		}
-		return r.createRemote(ctx, link.LocalID, lr.Fields, link.Marker)
+		return r.createRemote(ctx, link.LocalID, lr.Fields, link.Marker, link.Identity)
 	}
 	// The item may have changed remotely since our create: link it with an
 	// unknown etag so the merge below (or a later pull) compares it with
@@ -1493,7 +1494,7 @@ func (r *run) restoreRemote(ctx context.Context, link *store.Link, lr LocalRecor
 		}); err != nil {
 			return err
 		}
-		return r.createRemote(ctx, link.LocalID, lr.Fields, "")
+		return r.createRemote(ctx, link.LocalID, lr.Fields, "", "")
 	}
 	if err != nil {
 		return err

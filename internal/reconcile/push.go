@@ -198,7 +198,7 @@ func (r *run) pushBatch(ctx context.Context, bw BatchWriter, ids []string) error
 			return err
 		}
 	}
-	var creates, updates, removes, singles []pushRec
+	var creates, updates, removes, singles, skipped []pushRec
 	for _, id := range ids {
 		lr, ok := many[id]
 		if !ok {
@@ -219,8 +219,18 @@ func (r *run) pushBatch(ctx context.Context, bw BatchWriter, ids []string) error
 		case !lr.Exists || !lr.InScope:
 			removes = append(removes, rec)
 		case sameButRideAlong(lr.Fields, decodeFields(l.Base)):
+			skipped = append(skipped, rec)
 		default:
 			updates = append(updates, rec)
+		}
+	}
+	if updates, err = r.dropCopies(ctx, updates); err != nil {
+		return err
+	}
+	if len(skipped) > 0 {
+		// Unchanged since their last sync, but one may be a copy to drop.
+		if _, err := r.dropCopies(ctx, skipped); err != nil {
+			return err
 		}
 	}
 	for _, rec := range singles {
@@ -261,12 +271,23 @@ func (r *run) createMany(ctx context.Context, bw BatchWriter, recs []pushRec) er
 	if len(recs) == 0 {
 		return nil
 	}
+	ids := make([]string, len(recs))
+	for i, rec := range recs {
+		ids[i] = rec.id
+	}
+	kept, err := r.keptIdentities(ctx, ids)
+	if err != nil {
+		return err
+	}
 	pending := make([]*store.Link, len(recs))
 	items := make([]NewItem, len(recs))
 	for i, rec := range recs {
+		// The pending link keeps the identity too: a create a crash
+		// interrupted is made again with it (finishPending).
 		marker := newMarker()
-		pending[i] = &store.Link{BindingID: r.b.ID, LocalID: rec.id, Marker: marker, Base: encodeFields(rec.lr.Fields), Pending: true}
-		items[i] = NewItem{Fields: rec.lr.Fields, Marker: marker}
+		pending[i] = &store.Link{BindingID: r.b.ID, LocalID: rec.id, Marker: marker, Identity: kept[rec.id],
+			Base: encodeFields(rec.lr.Fields), Pending: true}
+		items[i] = NewItem{Fields: rec.lr.Fields, Marker: marker, Identity: kept[rec.id]}
 	}
 	if err := r.inTx(ctx, func(tx *store.Tx) error { return tx.PutLinks(ctx, pending) }); err != nil {
 		return err
@@ -280,7 +301,7 @@ func (r *run) createMany(ctx context.Context, bw BatchWriter, recs []pushRec) er
 	}
 	var absorb []Item
 	var retry []int
-	err := r.inTx(ctx, func(tx *store.Tx) error {
+	err = r.inTx(ctx, func(tx *store.Tx) error {
 		absorb, retry = nil, nil
 		var links []*store.Link
 		var entries []store.JournalEntry
@@ -459,7 +480,7 @@ func (w singleWriter) MaxBatch() int { return w.n }
 func (w singleWriter) CreateMany(ctx context.Context, creates []NewItem) ([]Result, error) {
 	out := make([]Result, 0, len(creates))
 	for _, c := range creates {
-		it, err := w.c.Create(ctx, c.Fields, c.Marker)
+		it, err := createItem(ctx, w.c, c.Fields, c.Marker, c.Identity)
 		if err != nil {
 			return out, err
 		}
@@ -514,7 +535,11 @@ func (r *run) pushOne(ctx context.Context, id string, link *store.Link, lr Local
 	r.previewName = DisplayName(lr.Fields)
 	switch {
 	case link == nil && lr.Exists && lr.InScope:
-		return r.createRemote(ctx, id, lr.Fields, "")
+		kept, err := r.keptIdentities(ctx, []string{id})
+		if err != nil {
+			return err
+		}
+		return r.createRemote(ctx, id, lr.Fields, "", kept[id])
 	case link == nil:
 		return nil
 	case link.Dormant && !lr.Exists:

@@ -44,6 +44,13 @@ const (
 	// the record goes to the account's home calendar or task list at its
 	// next run.
 	ReasonToHome = "to_home"
+	// ReasonCopyRemoved: the item was a copy Tandem made in the home
+	// calendar or task list while the record's own one was left out;
+	// that one syncs again and holds the record, so the copy goes.
+	ReasonCopyRemoved = "copy_removed"
+	// ReasonResubscribed: a calendar or task list left out is ticked
+	// again and takes back the records it handed to the home one.
+	ReasonResubscribed = "resubscribed"
 	// ReasonBackRemotely: the item came back into the collection, so the
 	// record is put back in scope (re-tagged, shown in the calendar).
 	ReasonBackRemotely = "back_remotely"

@@ -394,6 +394,9 @@ type BatchWriter interface {
 type NewItem struct {
 	Fields Fields
 	Marker string
+	// Identity, when set, is the identity the item takes (a record's
+	// kept one: IdentityKeeper) if the connector can give it.
+	Identity string
 }
 
 // Change is one update of a batch: Fields written if the item still has

@@ -488,9 +488,23 @@ func (s *Service) savePicked(ctx context.Context, conn *store.Connection, p prov
 		case !had:
 			k.b = &store.Binding{ConnectionID: conn.ID, Kind: string(kind), Collection: coll}
 		case !k.set.isCurrent():
-			// A collection synced before: start over, matching what is there.
-			if err := s.unsubscribe(ctx, k.b, false); err != nil {
+			// A collection synced before: one that handed its records to
+			// the home one takes them back; another starts over, matching
+			// what is there.
+			back, err := s.resubscribe(ctx, k.b)
+			if err != nil {
 				return err
+			}
+			if !back {
+				if err := s.unsubscribe(ctx, k.b, false); err != nil {
+					return err
+				}
+				break
+			}
+			if k.set.syncFrom() != "" && k.set.syncFrom() != ns.syncFrom() {
+				if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, k.b.ID, "", 0, true) }); err != nil {
+					return err
+				}
 			}
 		case k.set.syncFrom() != "" && k.set.syncFrom() != ns.syncFrom():
 			if err := s.Store.InTx(ctx, func(tx *store.Tx) error { return tx.SetCursors(ctx, k.b.ID, "", 0, true) }); err != nil {
@@ -580,56 +594,119 @@ func pickedBindings(kind provider.Kind, bs []*store.Binding) ([]*store.Binding, 
 // unsubscribe removes every link of a binding (no record is deleted) and
 // resets its cursors, journaling each removed link. With toHome (a
 // calendar or task list left out while another one is home), the records
-// it synced go to the home collection at the home binding's next run.
+// it synced go to the home collection at the home binding's next run, and
+// its live links stay, for it to take them back when it is ticked again
+// (resubscribe).
 //
 // They are handed over by a change-log entry for each, in the same
-// transaction as the links' removal. The home binding exports every
-// record no other binding holds, but it finds them among the records
-// changed after its local cursor: one this binding synced and nobody
-// edited since would wait for its next edit. An entry (an update under an
-// origin of its own, which no binding skips as its echo) puts the record
-// before the home binding's next push as an edit would, so the same rules
-// decide: its scope (the sync-from date, the organizer, a sibling that
-// links it still), the organizer rule, and the home binding's own retries.
-// In one transaction with the unlinking, a crash cannot leave records
-// that no collection will ever take. Nothing more is kept: whichever
-// binding is home when the next push runs takes them. Nothing is deleted:
-// the items stay in this collection and the records in Tandem. A dormant
-// link's item was removed from this collection on purpose: its record is
-// not sent anywhere.
+// transaction as the unlinking. The home binding exports every record no
+// other binding holds, but it finds them among the records changed after
+// its local cursor: one this binding synced and nobody edited since would
+// wait for its next edit. An entry (an update under an origin of its own,
+// which no binding skips as its echo) puts the record before the home
+// binding's next push as an edit would, so the same rules decide: its
+// scope (the sync-from date, the organizer, a sibling that links it
+// still), the organizer rule, and the home binding's own retries. In one
+// transaction with the unlinking, a crash cannot leave records that no
+// collection will ever take. Whichever binding is home when the next push
+// runs takes them. Nothing is deleted: the items stay in this collection
+// and the records in Tandem. A dormant link's item was removed from this
+// collection on purpose: its link goes and its record is not sent
+// anywhere.
+//
+// The live links kept are inert while the binding is not current: it is
+// no sibling of the others (siblings), so they do not hold its records
+// from the home one, and it does not run. They keep what ticking the
+// collection again needs to neither import its items a second time nor
+// lose what changed on either side meanwhile: which record each item is
+// and its base for the three-way merge. They also give the home
+// collection's new item of a record the UID it has here (Left,
+// KeptIdentities), so the event stays one event across the account's
+// calendars, and its copy is known as one when this collection syncs
+// again (reconcile's dropCopies). The cursors stay too: ticked again,
+// the binding lists what changed in its collection and pushes what
+// changed here since it left.
 func (s *Service) unsubscribe(ctx context.Context, b *store.Binding, toHome bool) error {
 	links, err := s.Store.Links(ctx, b.ID)
 	if err != nil {
 		return err
 	}
-	entity, reason := store.EntityActivity, reconcile.ReasonUnsubscribed
-	switch b.Kind {
-	case KindContacts:
-		entity, reason = store.EntityContact, reconcile.ReasonUnsubscribedContacts
-	case KindTasks:
-		reason = reconcile.ReasonUnsubscribedTasks
-	}
+	entity, reason := unsubscribeReason(b)
 	noted := store.WithOrigin(ctx, handOverOrigin(b.ID))
 	return s.Store.InTx(ctx, func(tx *store.Tx) error {
 		for _, l := range links {
-			if err := tx.DeleteLink(ctx, b.ID, l.LocalID); err != nil {
-				return err
-			}
+			handed := toHome && !l.Dormant && !l.Pending
 			why := reason
-			if toHome && !l.Dormant {
+			if handed {
 				if err := tx.NoteChange(noted, entity, l.LocalID); err != nil {
 					return err
 				}
 				why += ";" + reconcile.ReasonToHome
+			} else if err := tx.DeleteLink(ctx, b.ID, l.LocalID); err != nil {
+				return err
 			}
 			if err := tx.Journal(ctx, store.JournalEntry{BindingID: b.ID, Entity: entity, RecordID: l.LocalID,
 				RemoteID: l.RemoteID, Side: "local", Action: "unlink", Reason: why}); err != nil {
 				return err
 			}
 		}
+		if toHome {
+			return nil
+		}
 		return tx.SetCursors(ctx, b.ID, "", 0, true)
 	})
 }
+
+// unsubscribeReason is the change-log entity of a binding's records and
+// the journal's reason for its unsubscribe.
+func unsubscribeReason(b *store.Binding) (entity, reason string) {
+	entity, reason = store.EntityActivity, reconcile.ReasonUnsubscribed
+	switch b.Kind {
+	case KindContacts:
+		entity, reason = store.EntityContact, reconcile.ReasonUnsubscribedContacts
+	case KindTasks:
+		reason = reconcile.ReasonUnsubscribedTasks
+	}
+	return entity, reason
+}
+
+// resubscribe takes back, when a calendar or task list left out is ticked
+// again, the records it handed to the home one (unsubscribe toHome): its
+// kept links are live again as they were, and each record is noted in the
+// change log (an origin of its own), so that the next push of the home
+// binding finds its copy there and removes it (reconcile's dropCopies:
+// only an item Tandem created, while this collection still holds the
+// original), and this binding's push sends what changed here since it
+// left; its listing, from its kept cursor, brings what changed in its
+// collection, merged against the kept bases. It reports whether the
+// binding had links to take back; one without starts over.
+func (s *Service) resubscribe(ctx context.Context, b *store.Binding) (bool, error) {
+	links, err := s.Store.Links(ctx, b.ID)
+	if err != nil || len(links) == 0 {
+		return false, err
+	}
+	entity, _ := unsubscribeReason(b)
+	noted := store.WithOrigin(ctx, backOrigin(b.ID))
+	return true, s.Store.InTx(ctx, func(tx *store.Tx) error {
+		for _, l := range links {
+			if l.Dormant || l.Pending {
+				continue
+			}
+			if err := tx.NoteChange(noted, entity, l.LocalID); err != nil {
+				return err
+			}
+			if err := tx.Journal(ctx, store.JournalEntry{BindingID: b.ID, Entity: entity, RecordID: l.LocalID,
+				RemoteID: l.RemoteID, Side: "local", Action: "link", Reason: reconcile.ReasonResubscribed}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// backOrigin is the change-log origin of the entries by which a binding
+// ticked again takes its records back.
+func backOrigin(bindingID string) string { return "sync-resubscribed:" + bindingID }
 
 // handOverOrigin is the change-log origin of the entries by which an
 // unsubscribed binding hands its records to the home one.

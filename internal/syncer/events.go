@@ -35,8 +35,12 @@ func (s *Service) eventsParts(ctx context.Context, p provider.Provider, sess pro
 	if err != nil {
 		return nil, nil, err
 	}
+	left, err := s.left(ctx, b)
+	if err != nil {
+		return nil, nil, err
+	}
 	local := &crmsync.EventsLocal{Store: s.Store, Viewer: v, BindingID: b.ID, From: es.From(v.TZ), ImportAs: es.ImportAs,
-		Export: es.Export, Siblings: sibs}
+		Export: es.Export, Siblings: sibs, Left: left}
 	return conn, local, nil
 }
 
@@ -89,6 +93,34 @@ func (s *Service) siblings(ctx context.Context, sess provider.Session, v access.
 			return nil, err
 		}
 		out = append(out, reconcile.Sibling{BindingID: o.ID, Conn: conn})
+	}
+	return out, nil
+}
+
+// left are the bindings of b's kind on its connection whose collection
+// was left out (not current any more): the links of those that handed
+// their records to the home one stay (unsubscribe).
+func (s *Service) left(ctx context.Context, b *store.Binding) ([]string, error) {
+	kind, err := provider.ParseKind(b.Kind)
+	if err != nil {
+		return nil, err
+	}
+	bs, err := s.Store.ListBindings(ctx, b.ConnectionID)
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for _, o := range bs {
+		if o.ID == b.ID || o.Kind != b.Kind || o.Collection == "" {
+			continue
+		}
+		set, err := DecodeSettings(kind, o.Policy)
+		if err != nil {
+			return nil, fmt.Errorf("%s binding %s: %w", kind, o.ID, err)
+		}
+		if ps, ok := set.(picked); ok && !ps.isCurrent() {
+			out = append(out, o.ID)
+		}
 	}
 	return out, nil
 }

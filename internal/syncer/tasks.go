@@ -34,8 +34,12 @@ func (s *Service) tasksParts(ctx context.Context, p provider.Provider, sess prov
 	if err != nil {
 		return nil, nil, err
 	}
+	left, err := s.left(ctx, b)
+	if err != nil {
+		return nil, nil, err
+	}
 	return conn, &crmsync.TasksLocal{Store: s.Store, Viewer: v, BindingID: b.ID, From: ts.From(v.TZ), Export: ts.Export,
-		Siblings: sibs}, nil
+		Siblings: sibs, Left: left}, nil
 }
 
 // tasksSpec is what the connector of a to-do list binding is built from.

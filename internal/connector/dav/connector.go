@@ -84,6 +84,7 @@ var (
 	_ reconcile.Windowed         = (*CollectionConnector)(nil)
 	_ reconcile.IdentityRestorer = (*CollectionConnector)(nil)
 	_ reconcile.IdentityFinder   = (*CollectionConnector)(nil)
+	_ reconcile.IdentityCreator  = (*CollectionConnector)(nil)
 )
 
 const ctagCursor = "ctag:"
@@ -286,6 +287,14 @@ func (cc *CollectionConnector) created(href string) bool {
 // Create implements reconcile.Connector.
 func (cc *CollectionConnector) Create(ctx context.Context, f reconcile.Fields, marker string) (reconcile.Item, error) {
 	return cc.put(ctx, cc.hrefOf(marker), "", nil, f, marker, marker)
+}
+
+// CreateIdentity implements reconcile.IdentityCreator: Create, the new
+// object with uid as its UID. The object is still named after the marker,
+// so FindByMarker and the rule that Tandem removes only objects it
+// created (KeepForeign) hold for it as for any other Tandem makes.
+func (cc *CollectionConnector) CreateIdentity(ctx context.Context, f reconcile.Fields, marker, uid string) (reconcile.Item, error) {
+	return cc.put(ctx, cc.hrefOf(marker), "", nil, f, cmp.Or(uid, marker), marker)
 }
 
 // put writes f into raw (nil: a new object) at href: If-Match etag, or

@@ -429,6 +429,7 @@ type activityJSON struct {
 	ID        string   `json:"id"`
 	Type      string   `json:"type"`
 	Title     string   `json:"title"`
+	Location  string   `json:"location"`
 	Start     *string  `json:"start"`
 	End       *string  `json:"end"`
 	AllDay    bool     `json:"all_day"`

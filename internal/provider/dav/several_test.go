@@ -2,6 +2,7 @@ package dav_test
 
 import (
 	"bytes"
+	"maps"
 	"net/http"
 	"slices"
 	"strings"
@@ -332,5 +333,145 @@ func testUntickedCalendarGoesHome(t *testing.T, f *fixture) {
 	}
 	if got := f.summaries(t, f.cal); len(got) != 2 {
 		t.Errorf("home calendar after another run: %v", got)
+	}
+}
+
+// TestRetickedCalendarTakesBack: a calendar left out and ticked again
+// takes back the events it handed to the home calendar. The home
+// calendar's copies carry the events' own UIDs; once the calendar syncs
+// again they are removed from the home calendar, no activity is doubled
+// or deleted, the untouched event's object stays byte for byte, an edit
+// made here before the home calendar's run and one made after it both
+// survive and reach the event's own calendar, and a later run writes
+// nothing. On both servers and both databases.
+func TestRetickedCalendarTakesBack(t *testing.T) {
+	for _, kind := range []davserver.Kind{davserver.Radicale, davserver.Xandikos} {
+		for _, pg := range []bool{false, true} {
+			name := string(kind) + "/sqlite"
+			if pg {
+				name = string(kind) + "/postgres"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				testRetickedCalendarTakesBack(t, newFixtureOn(t, kind, tandemtest.Options{Postgres: pg}))
+			})
+		}
+	}
+}
+
+func testRetickedCalendarTakesBack(t *testing.T, f *fixture) {
+	ctx := f.ctx
+	personal, err := f.srv.CreateCalendar(ctx, "personal", "Personal", "VEVENT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	day := weekAhead(time.UTC).AddDate(0, 0, 1)
+	events := []struct {
+		uid, title string
+		hour       int
+	}{{"dentist-1", "Dentist", 8}, {"groceries-1", "Groceries", 12}, {"gym-1", "Gym", 18}}
+	for _, e := range events {
+		at := day.Add(time.Duration(e.hour) * time.Hour).Format("20060102T150405Z")
+		end := day.Add(time.Duration(e.hour+1) * time.Hour).Format("20060102T150405Z")
+		body := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Tandem tests//EN\r\nBEGIN:VEVENT\r\nUID:" + e.uid + "\r\n" +
+			"DTSTAMP:20200101T000000Z\r\nDTSTART:" + at + "\r\nDTEND:" + end + "\r\nSUMMARY:" + e.title + "\r\n" +
+			"X-CLIENT:kept\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
+		if _, err := f.srv.Put(ctx, personal+e.uid+".ics", davc.ICalendarType, []byte(body)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	count := func() int {
+		t.Helper()
+		var page struct{ Items []activityJSON }
+		f.api.JSON(t, "GET", "/api/v1/activities?limit=100", nil, 200, &page)
+		return len(page.Items)
+	}
+	uids := func(coll string) []string {
+		t.Helper()
+		var out []string
+		for _, d := range f.objects(t, davc.Calendar, coll) {
+			for _, l := range logicalLines(d) {
+				if strings.HasPrefix(l, "UID:") {
+					out = append(out, strings.TrimPrefix(l, "UID:"))
+				}
+			}
+		}
+		slices.Sort(out)
+		return out
+	}
+	f.connect(t)
+	f.pickCalendars(t, f.cal, f.cal, personal)
+	f.run(t, "event")
+	acts := f.activities(t)
+	if count() != 3 || len(f.summaries(t, f.cal)) != 0 {
+		t.Fatalf("after the first run: activities %v, home calendar %v", acts, f.summaries(t, f.cal))
+	}
+
+	// Left out; Dentist edited here before the home calendar's run, Gym
+	// after it.
+	f.pickCalendars(t, f.cal, f.cal)
+	f.api.JSON(t, "PATCH", "/api/v1/activities/"+acts["Dentist"].ID, map[string]any{"location": "Room 7"}, 200, nil)
+	f.run(t, "event")
+	if got, want := uids(f.cal), []string{"dentist-1", "groceries-1", "gym-1"}; !slices.Equal(got, want) {
+		t.Fatalf("the home calendar's copies have UIDs %v, want the events' own %v", got, want)
+	}
+	if _, d := f.find(t, davc.Calendar, f.cal, "SUMMARY:Dentist"); !bytes.Contains(d, []byte("LOCATION:Room 7")) {
+		t.Fatalf("the home copy lacks the edit made before it: %q", d)
+	}
+	f.api.JSON(t, "PATCH", "/api/v1/activities/"+acts["Gym"].ID, map[string]any{"location": "Hall B"}, 200, nil)
+	f.run(t, "event")
+	before := f.objects(t, davc.Calendar, personal)
+
+	// Ticked again: the copies go, the events are theirs again.
+	f.pickCalendars(t, f.cal, f.cal, personal)
+	f.run(t, "event")
+	if n := count(); n != 3 {
+		t.Fatalf("%d activities after ticking the calendar again, want 3: %v", n, f.activities(t))
+	}
+	got := f.activities(t)
+	for _, e := range events {
+		if got[e.title].ID != acts[e.title].ID {
+			t.Errorf("%s is another activity now: %+v", e.title, got[e.title])
+		}
+	}
+	if got["Dentist"].Location != "Room 7" || got["Gym"].Location != "Hall B" {
+		t.Errorf("the edits did not survive: Dentist %q, Gym %q", got["Dentist"].Location, got["Gym"].Location)
+	}
+	if h := f.objects(t, davc.Calendar, f.cal); len(h) != 0 {
+		t.Errorf("the home calendar still holds copies: %v", f.summaries(t, f.cal))
+	}
+	after := f.objects(t, davc.Calendar, personal)
+	if len(after) != 3 {
+		t.Fatalf("the calendar holds %v", f.summaries(t, personal))
+	}
+	if href := personal + "groceries-1.ics"; !bytes.Equal(after[href], before[href]) {
+		t.Errorf("the untouched event changed: %q, was %q", after[href], before[href])
+	}
+	for uid, loc := range map[string]string{"dentist-1": "LOCATION:Room 7", "gym-1": "LOCATION:Hall B"} {
+		d := after[personal+uid+".ics"]
+		if !bytes.Contains(d, []byte(loc)) || !bytes.Contains(d, []byte("X-CLIENT:kept")) || !bytes.Contains(d, []byte("UID:"+uid)) {
+			t.Errorf("%s in its own calendar: %q, want %s and its own properties", uid, d, loc)
+		}
+	}
+	j, err := f.s.App.Store.Journal(ctx, acts["Groceries"].ID, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.ContainsFunc(j, func(e store.JournalEntry) bool {
+		return e.Action == "remove" && e.Reason == reconcile.ReasonCopyRemoved
+	}) ||
+		!slices.ContainsFunc(j, func(e store.JournalEntry) bool { return e.Action == "link" && e.Reason == reconcile.ReasonResubscribed }) {
+		t.Errorf("Groceries' history: %+v", j)
+	}
+
+	// Settled: a further run writes nothing.
+	b := f.run(t, "event")
+	for _, k := range []string{"remote_created", "remote_updated", "remote_removed", "local_created", "local_updated", "local_removed"} {
+		if n := b.LastStats.n(k); n != 0 {
+			t.Errorf("a later run: %s %d (%v)", k, n, b.LastStats)
+		}
+	}
+	if !maps.EqualFunc(f.objects(t, davc.Calendar, personal), after, bytes.Equal) || count() != 3 {
+		t.Errorf("a later run changed the calendar or the activities")
 	}
 }
