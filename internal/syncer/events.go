@@ -60,11 +60,7 @@ func eventsSpec(b *store.Binding, es *EventSettings, v access.Viewer) provider.B
 // (the other calendars or task lists picked on the account), each with
 // its collection's connector.
 func (s *Service) siblings(ctx context.Context, sess provider.Session, v access.Viewer, b *store.Binding) ([]reconcile.Sibling, error) {
-	kind, err := provider.ParseKind(b.Kind)
-	if err != nil {
-		return nil, err
-	}
-	bs, err := s.Store.ListBindings(ctx, b.ConnectionID)
+	kind, bs, err := s.connectionBindings(ctx, b)
 	if err != nil {
 		return nil, err
 	}
@@ -97,15 +93,21 @@ func (s *Service) siblings(ctx context.Context, sess provider.Session, v access.
 	return out, nil
 }
 
+// connectionBindings are b's kind and every binding of its connection.
+func (s *Service) connectionBindings(ctx context.Context, b *store.Binding) (provider.Kind, []*store.Binding, error) {
+	kind, err := provider.ParseKind(b.Kind)
+	if err != nil {
+		return "", nil, err
+	}
+	bs, err := s.Store.ListBindings(ctx, b.ConnectionID)
+	return kind, bs, err
+}
+
 // left are the bindings of b's kind on its connection whose collection
 // was left out (not current any more): the links of those that handed
 // their records to the home one stay (unsubscribe).
 func (s *Service) left(ctx context.Context, b *store.Binding) ([]string, error) {
-	kind, err := provider.ParseKind(b.Kind)
-	if err != nil {
-		return nil, err
-	}
-	bs, err := s.Store.ListBindings(ctx, b.ConnectionID)
+	kind, bs, err := s.connectionBindings(ctx, b)
 	if err != nil {
 		return nil, err
 	}

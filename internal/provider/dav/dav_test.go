@@ -42,6 +42,23 @@ func onBothServers(t *testing.T, test func(t *testing.T, f *fixture)) {
 	}
 }
 
+// onBothServersAndDBs runs test on each server with Tandem on SQLite and
+// on PostgreSQL.
+func onBothServersAndDBs(t *testing.T, test func(t *testing.T, f *fixture)) {
+	for _, kind := range []davserver.Kind{davserver.Radicale, davserver.Xandikos} {
+		for _, pg := range []bool{false, true} {
+			name := string(kind) + "/sqlite"
+			if pg {
+				name = string(kind) + "/postgres"
+			}
+			t.Run(name, func(t *testing.T) {
+				t.Parallel()
+				test(t, newFixtureOn(t, kind, tandemtest.Options{Postgres: pg}))
+			})
+		}
+	}
+}
+
 func newFixture(t *testing.T, kind davserver.Kind) *fixture {
 	t.Helper()
 	return newFixtureOn(t, kind, tandemtest.Options{})

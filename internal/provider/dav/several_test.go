@@ -13,7 +13,6 @@ import (
 	"github.com/tandem-crm/tandem/internal/reconcile"
 	"github.com/tandem-crm/tandem/internal/store"
 	"github.com/tandem-crm/tandem/internal/testenv/davserver"
-	"github.com/tandem-crm/tandem/internal/testenv/tandemtest"
 )
 
 // reviewICS is a weekly review in Moscow time with extra dates (RDATE): a
@@ -245,18 +244,7 @@ func (f *fixture) summaries(t *testing.T, coll string) []string {
 // doubled, and a later run sends nothing again. On both servers and
 // both databases.
 func TestUntickedCalendarGoesHome(t *testing.T) {
-	for _, kind := range []davserver.Kind{davserver.Radicale, davserver.Xandikos} {
-		for _, pg := range []bool{false, true} {
-			name := string(kind) + "/sqlite"
-			if pg {
-				name = string(kind) + "/postgres"
-			}
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				testUntickedCalendarGoesHome(t, newFixtureOn(t, kind, tandemtest.Options{Postgres: pg}))
-			})
-		}
-	}
+	onBothServersAndDBs(t, testUntickedCalendarGoesHome)
 }
 
 func testUntickedCalendarGoesHome(t *testing.T, f *fixture) {
@@ -345,18 +333,7 @@ func testUntickedCalendarGoesHome(t *testing.T, f *fixture) {
 // survive and reach the event's own calendar, and a later run writes
 // nothing. On both servers and both databases.
 func TestRetickedCalendarTakesBack(t *testing.T) {
-	for _, kind := range []davserver.Kind{davserver.Radicale, davserver.Xandikos} {
-		for _, pg := range []bool{false, true} {
-			name := string(kind) + "/sqlite"
-			if pg {
-				name = string(kind) + "/postgres"
-			}
-			t.Run(name, func(t *testing.T) {
-				t.Parallel()
-				testRetickedCalendarTakesBack(t, newFixtureOn(t, kind, tandemtest.Options{Postgres: pg}))
-			})
-		}
-	}
+	onBothServersAndDBs(t, testRetickedCalendarTakesBack)
 }
 
 func testRetickedCalendarTakesBack(t *testing.T, f *fixture) {
