@@ -31,11 +31,7 @@ func (s *Service) eventsParts(ctx context.Context, p provider.Provider, sess pro
 	if err != nil {
 		return nil, nil, err
 	}
-	sibs, err := s.siblings(ctx, sess, v, b)
-	if err != nil {
-		return nil, nil, err
-	}
-	left, err := s.left(ctx, b)
+	sibs, left, err := s.neighbours(ctx, sess, v, b)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -56,26 +52,31 @@ func eventsSpec(b *store.Binding, es *EventSettings, v access.Viewer) provider.B
 	return provider.BindingSpec{Kind: provider.Event, Collection: b.Collection, From: from, Self: v.Email, TZ: v.TZ}
 }
 
-// siblings are the other current bindings of b's kind on its connection
-// (the other calendars or task lists picked on the account), each with
-// its collection's connector.
-func (s *Service) siblings(ctx context.Context, sess provider.Session, v access.Viewer, b *store.Binding) ([]reconcile.Sibling, error) {
-	kind, bs, err := s.connectionBindings(ctx, b)
+// neighbours are, from one read of b's connection's bindings of its kind:
+// siblings, the other current ones (the other calendars or task lists
+// picked on the account), each with its collection's connector; and left,
+// those whose collection was left out (not current any more), whose links
+// stay after handing their records to the home one (unsubscribe).
+func (s *Service) neighbours(ctx context.Context, sess provider.Session, v access.Viewer, b *store.Binding) (siblings []reconcile.Sibling, left []string, err error) {
+	kind, err := provider.ParseKind(b.Kind)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	picked, err := pickedBindings(kind, bs)
+	bs, err := s.Store.ListBindings(ctx, b.ConnectionID)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	var out []reconcile.Sibling
-	for _, o := range picked {
+	current, err := pickedBindings(kind, bs)
+	if err != nil {
+		return nil, nil, err
+	}
+	for _, o := range current {
 		if o.ID == b.ID {
 			continue
 		}
 		set, err := DecodeSettings(kind, o.Policy)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		var spec provider.BindingSpec
 		switch set := set.(type) {
@@ -86,45 +87,23 @@ func (s *Service) siblings(ctx context.Context, sess provider.Session, v access.
 		}
 		conn, err := sess.Connector(ctx, spec)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
-		out = append(out, reconcile.Sibling{BindingID: o.ID, Conn: conn})
+		siblings = append(siblings, reconcile.Sibling{BindingID: o.ID, Conn: conn})
 	}
-	return out, nil
-}
-
-// connectionBindings are b's kind and every binding of its connection.
-func (s *Service) connectionBindings(ctx context.Context, b *store.Binding) (provider.Kind, []*store.Binding, error) {
-	kind, err := provider.ParseKind(b.Kind)
-	if err != nil {
-		return "", nil, err
-	}
-	bs, err := s.Store.ListBindings(ctx, b.ConnectionID)
-	return kind, bs, err
-}
-
-// left are the bindings of b's kind on its connection whose collection
-// was left out (not current any more): the links of those that handed
-// their records to the home one stay (unsubscribe).
-func (s *Service) left(ctx context.Context, b *store.Binding) ([]string, error) {
-	kind, bs, err := s.connectionBindings(ctx, b)
-	if err != nil {
-		return nil, err
-	}
-	var out []string
 	for _, o := range bs {
 		if o.ID == b.ID || o.Kind != b.Kind || o.Collection == "" {
 			continue
 		}
 		set, err := DecodeSettings(kind, o.Policy)
 		if err != nil {
-			return nil, fmt.Errorf("%s binding %s: %w", kind, o.ID, err)
+			return nil, nil, fmt.Errorf("%s binding %s: %w", kind, o.ID, err)
 		}
 		if ps, ok := set.(picked); ok && !ps.isCurrent() {
-			out = append(out, o.ID)
+			left = append(left, o.ID)
 		}
 	}
-	return out, nil
+	return siblings, left, nil
 }
 
 // runEvents syncs a calendar binding: the user's activities shown in the

@@ -30,11 +30,7 @@ func (s *Service) tasksParts(ctx context.Context, p provider.Provider, sess prov
 	if err != nil {
 		return nil, nil, err
 	}
-	sibs, err := s.siblings(ctx, sess, v, b)
-	if err != nil {
-		return nil, nil, err
-	}
-	left, err := s.left(ctx, b)
+	sibs, left, err := s.neighbours(ctx, sess, v, b)
 	if err != nil {
 		return nil, nil, err
 	}
