@@ -443,21 +443,22 @@ func TestContactsKeepForeign(t *testing.T) {
 }
 
 type activityJSON struct {
-	ID        string   `json:"id"`
-	Type      string   `json:"type"`
-	Title     string   `json:"title"`
-	Location  string   `json:"location"`
-	Start     *string  `json:"start"`
-	End       *string  `json:"end"`
-	AllDay    bool     `json:"all_day"`
-	TimeZone  string   `json:"time_zone"`
-	RRule     string   `json:"rrule"`
-	RDates    []string `json:"rdates"`
-	ExDates   []string `json:"exdates"`
-	Status    string   `json:"status"`
-	Priority  string   `json:"priority"`
-	ActualEnd *string  `json:"actual_end"`
-	Overrides []struct {
+	ID          string   `json:"id"`
+	Type        string   `json:"type"`
+	Title       string   `json:"title"`
+	Location    string   `json:"location"`
+	Description string   `json:"description"`
+	Start       *string  `json:"start"`
+	End         *string  `json:"end"`
+	AllDay      bool     `json:"all_day"`
+	TimeZone    string   `json:"time_zone"`
+	RRule       string   `json:"rrule"`
+	RDates      []string `json:"rdates"`
+	ExDates     []string `json:"exdates"`
+	Status      string   `json:"status"`
+	Priority    string   `json:"priority"`
+	ActualEnd   *string  `json:"actual_end"`
+	Overrides   []struct {
 		RecurrenceID string `json:"recurrence_id"`
 		Start        string `json:"start"`
 		Title        string `json:"title"`

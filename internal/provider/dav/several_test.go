@@ -206,21 +206,9 @@ func TestSeveralCalendars(t *testing.T) {
 }
 
 // pickCalendars picks calendars to sync, home the home one, from today.
-func (f *fixture) pickCalendars(t *testing.T, home string, picks ...string) {
+func (f *fixture) pickCalendars(t *testing.T, home string, colls ...string) {
 	t.Helper()
-	var b struct {
-		Several bool
-		Picked  []struct {
-			Collection string
-			Home       bool
-		}
-	}
-	f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/event", map[string]any{"enabled": true,
-		"settings": map[string]any{"calendar_id": home, "calendar_ids": picks,
-			"sync_from": time.Now().UTC().Format("2006-01-02")}}, http.StatusOK, &b)
-	if !b.Several || len(b.Picked) != len(picks) || b.Picked[0].Collection != home || !b.Picked[0].Home {
-		t.Fatalf("picked %+v, want %v with %s home", b, picks, home)
-	}
+	f.pick(t, eventPicks, home, colls...)
 }
 
 // summaries are the titles of a calendar's events, sorted.
@@ -330,30 +318,75 @@ func testUntickedCalendarGoesHome(t *testing.T, f *fixture) {
 // again they are removed from the home calendar, no activity is doubled
 // or deleted, the untouched event's object stays byte for byte, an edit
 // made here before the home calendar's run and one made after it both
-// survive and reach the event's own calendar, and a later run writes
-// nothing. On both servers and both databases.
+// survive and reach the event's own calendar, the preview of that run
+// plans what the run then does, and a later run writes nothing. On both
+// servers and both databases.
 func TestRetickedCalendarTakesBack(t *testing.T) {
-	onBothServersAndDBs(t, testRetickedCalendarTakesBack)
+	onBothServersAndDBs(t, func(t *testing.T, f *fixture) { testRetickTakesBack(t, f, eventPicks) })
 }
 
-func testRetickedCalendarTakesBack(t *testing.T, f *fixture) {
+// TestRetickedListTakesBack is the same for task lists: the tasks of a
+// list left out go to the home list and come back when it is ticked again.
+func TestRetickedListTakesBack(t *testing.T) {
+	onBothServers(t, func(t *testing.T, f *fixture) { testRetickTakesBack(t, f, taskPicks) })
+}
+
+// picks is how a kind's binding picks several collections and what its
+// objects look like.
+type picks struct {
+	kind   string // the binding's kind
+	comp   string // the collection's component
+	home   string // the setting naming the home collection
+	many   string // the setting naming every collection that syncs
+	object func(uid, title string, at time.Time) []byte
+}
+
+var eventPicks = picks{kind: "event", comp: "VEVENT", home: "calendar_id", many: "calendar_ids",
+	object: func(uid, title string, at time.Time) []byte {
+		return []byte("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Tandem tests//EN\r\nBEGIN:VEVENT\r\nUID:" + uid + "\r\n" +
+			"DTSTAMP:20200101T000000Z\r\nDTSTART:" + at.Format("20060102T150405Z") + "\r\nDTEND:" +
+			at.Add(time.Hour).Format("20060102T150405Z") + "\r\nSUMMARY:" + title + "\r\n" +
+			"X-CLIENT:kept\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n")
+	}}
+
+var taskPicks = picks{kind: "task", comp: "VTODO", home: "list_id", many: "list_ids",
+	object: func(uid, title string, at time.Time) []byte {
+		return []byte(todoICS(uid, title, "DTSTART:"+at.Format("20060102T150405Z")+"\r\nDUE:"+
+			at.Add(time.Hour).Format("20060102T150405Z")+"\r\nX-CLIENT:kept\r\n"))
+	}}
+
+// pick picks p's collections to sync, home the home one, from today.
+func (f *fixture) pick(t *testing.T, p picks, home string, colls ...string) {
+	t.Helper()
+	var b struct {
+		Several bool
+		Picked  []struct {
+			Collection string
+			Home       bool
+		}
+	}
+	f.api.JSON(t, "PUT", "/api/v1/connections/"+f.connID+"/sync/"+p.kind, map[string]any{"enabled": true,
+		"settings": map[string]any{p.home: home, p.many: colls,
+			"sync_from": time.Now().UTC().Format("2006-01-02")}}, http.StatusOK, &b)
+	if !b.Several || len(b.Picked) != len(colls) || b.Picked[0].Collection != home || !b.Picked[0].Home {
+		t.Fatalf("picked %+v, want %v with %s home", b, colls, home)
+	}
+}
+
+func testRetickTakesBack(t *testing.T, f *fixture, p picks) {
 	ctx := f.ctx
-	personal, err := f.srv.CreateCalendar(ctx, "personal", "Personal", "VEVENT")
+	personal, err := f.srv.CreateCalendar(ctx, "personal", "Personal", p.comp)
 	if err != nil {
 		t.Fatal(err)
 	}
 	day := weekAhead(time.UTC).AddDate(0, 0, 1)
-	events := []struct {
+	items := []struct {
 		uid, title string
 		hour       int
 	}{{"dentist-1", "Dentist", 8}, {"groceries-1", "Groceries", 12}, {"gym-1", "Gym", 18}}
-	for _, e := range events {
-		at := day.Add(time.Duration(e.hour) * time.Hour).Format("20060102T150405Z")
-		end := day.Add(time.Duration(e.hour+1) * time.Hour).Format("20060102T150405Z")
-		body := "BEGIN:VCALENDAR\r\nVERSION:2.0\r\nPRODID:-//Tandem tests//EN\r\nBEGIN:VEVENT\r\nUID:" + e.uid + "\r\n" +
-			"DTSTAMP:20200101T000000Z\r\nDTSTART:" + at + "\r\nDTEND:" + end + "\r\nSUMMARY:" + e.title + "\r\n" +
-			"X-CLIENT:kept\r\nEND:VEVENT\r\nEND:VCALENDAR\r\n"
-		if _, err := f.srv.Put(ctx, personal+e.uid+".ics", davc.ICalendarType, []byte(body)); err != nil {
+	for _, e := range items {
+		at := day.Add(time.Duration(e.hour) * time.Hour)
+		if _, err := f.srv.Put(ctx, personal+e.uid+".ics", davc.ICalendarType, p.object(e.uid, e.title, at)); err != nil {
 			t.Fatal(err)
 		}
 	}
@@ -377,78 +410,143 @@ func testRetickedCalendarTakesBack(t *testing.T, f *fixture) {
 		return out
 	}
 	f.connect(t)
-	f.pickCalendars(t, f.cal, f.cal, personal)
-	f.run(t, "event")
+	f.pick(t, p, f.cal, f.cal, personal)
+	f.run(t, p.kind)
 	acts := f.activities(t)
 	if count() != 3 || len(f.summaries(t, f.cal)) != 0 {
-		t.Fatalf("after the first run: activities %v, home calendar %v", acts, f.summaries(t, f.cal))
+		t.Fatalf("after the first run: activities %v, home %v", acts, f.summaries(t, f.cal))
+	}
+	for _, e := range items {
+		if a := acts[e.title]; p.kind == "task" && a.Type != "task" {
+			t.Fatalf("%s came in as %+v", e.title, a)
+		}
 	}
 
-	// Left out; Dentist edited here before the home calendar's run, Gym
+	// Left out; Dentist edited here before the home collection's run, Gym
 	// after it.
-	f.pickCalendars(t, f.cal, f.cal)
-	f.api.JSON(t, "PATCH", "/api/v1/activities/"+acts["Dentist"].ID, map[string]any{"location": "Room 7"}, 200, nil)
-	f.run(t, "event")
+	f.pick(t, p, f.cal, f.cal)
+	f.api.JSON(t, "PATCH", "/api/v1/activities/"+acts["Dentist"].ID, map[string]any{"description": "Room 7"}, 200, nil)
+	f.run(t, p.kind)
 	if got, want := uids(f.cal), []string{"dentist-1", "groceries-1", "gym-1"}; !slices.Equal(got, want) {
-		t.Fatalf("the home calendar's copies have UIDs %v, want the events' own %v", got, want)
+		t.Fatalf("the home copies have UIDs %v, want the items' own %v", got, want)
 	}
-	if _, d := f.find(t, davc.Calendar, f.cal, "SUMMARY:Dentist"); !bytes.Contains(d, []byte("LOCATION:Room 7")) {
+	if _, d := f.find(t, davc.Calendar, f.cal, "SUMMARY:Dentist"); !bytes.Contains(d, []byte("DESCRIPTION:Room 7")) {
 		t.Fatalf("the home copy lacks the edit made before it: %q", d)
 	}
-	f.api.JSON(t, "PATCH", "/api/v1/activities/"+acts["Gym"].ID, map[string]any{"location": "Hall B"}, 200, nil)
-	f.run(t, "event")
+	f.api.JSON(t, "PATCH", "/api/v1/activities/"+acts["Gym"].ID, map[string]any{"description": "Hall B"}, 200, nil)
+	f.run(t, p.kind)
 	before := f.objects(t, davc.Calendar, personal)
+	copies := f.objects(t, davc.Calendar, f.cal)
 
-	// Ticked again: the copies go, the events are theirs again.
-	f.pickCalendars(t, f.cal, f.cal, personal)
-	f.run(t, "event")
+	// Ticked again. The preview plans what the run will do and changes
+	// nothing: the home collection keeps its copies, the journal does not
+	// grow.
+	f.pick(t, p, f.cal, f.cal, personal)
+	byID := map[string]string{}
+	seen := map[string]int{}
+	for _, e := range items {
+		id := acts[e.title].ID
+		byID[id] = e.title
+		j, err := f.s.App.Store.Journal(ctx, id, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		seen[id] = len(j)
+	}
+	var preview struct {
+		Plan []struct {
+			BindingID string `json:"binding_id"`
+			Side      string
+			Action    string
+			Fields    []string
+			Code      string `json:"reason_code"`
+			Name      string
+		}
+	}
+	f.api.JSON(t, "POST", "/api/v1/connections/"+f.connID+"/sync?dry_run=true", nil, http.StatusOK, &preview)
+	var planned []string
+	for _, e := range preview.Plan {
+		planned = append(planned, strings.Join([]string{e.Name, e.BindingID, e.Side, e.Action, strings.Join(e.Fields, ","), e.Code}, " "))
+	}
+	slices.Sort(planned)
+	if !maps.EqualFunc(f.objects(t, davc.Calendar, f.cal), copies, bytes.Equal) ||
+		!maps.EqualFunc(f.objects(t, davc.Calendar, personal), before, bytes.Equal) {
+		t.Fatal("the preview wrote to the server")
+	}
+	for id, n := range seen {
+		if j, err := f.s.App.Store.Journal(ctx, id, 50); err != nil || len(j) != n {
+			t.Fatalf("the preview wrote %s's history: %d entries, had %d (%v)", byID[id], len(j), n, err)
+		}
+	}
+
+	// The run does what was planned: the copies go, the items are their
+	// own collection's again.
+	f.run(t, p.kind)
+	var done []string
+	removed := 0
+	for id, n := range seen {
+		j, err := f.s.App.Store.Journal(ctx, id, 50)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range j[:len(j)-n] {
+			if e.Action == "remove" && e.Reason == reconcile.ReasonCopyRemoved {
+				removed++
+			}
+			done = append(done, strings.Join([]string{byID[id], e.BindingID, e.Side, e.Action, strings.Join(e.Fields, ","), e.Reason}, " "))
+		}
+	}
+	slices.Sort(done)
+	if !slices.Equal(planned, done) {
+		t.Errorf("the preview planned\n%s\nthe run did\n%s", strings.Join(planned, "\n"), strings.Join(done, "\n"))
+	}
+	if removed != 3 {
+		t.Errorf("the run removed %d copies, want 3: %q", removed, done)
+	}
 	if n := count(); n != 3 {
-		t.Fatalf("%d activities after ticking the calendar again, want 3: %v", n, f.activities(t))
+		t.Fatalf("%d activities after ticking again, want 3: %v", n, f.activities(t))
 	}
 	got := f.activities(t)
-	for _, e := range events {
+	for _, e := range items {
 		if got[e.title].ID != acts[e.title].ID {
 			t.Errorf("%s is another activity now: %+v", e.title, got[e.title])
 		}
 	}
-	if got["Dentist"].Location != "Room 7" || got["Gym"].Location != "Hall B" {
-		t.Errorf("the edits did not survive: Dentist %q, Gym %q", got["Dentist"].Location, got["Gym"].Location)
+	if got["Dentist"].Description != "Room 7" || got["Gym"].Description != "Hall B" {
+		t.Errorf("the edits did not survive: Dentist %q, Gym %q", got["Dentist"].Description, got["Gym"].Description)
 	}
 	if h := f.objects(t, davc.Calendar, f.cal); len(h) != 0 {
-		t.Errorf("the home calendar still holds copies: %v", f.summaries(t, f.cal))
+		t.Errorf("the home collection still holds copies: %v", f.summaries(t, f.cal))
 	}
 	after := f.objects(t, davc.Calendar, personal)
 	if len(after) != 3 {
-		t.Fatalf("the calendar holds %v", f.summaries(t, personal))
+		t.Fatalf("the collection holds %v", f.summaries(t, personal))
 	}
 	if href := personal + "groceries-1.ics"; !bytes.Equal(after[href], before[href]) {
-		t.Errorf("the untouched event changed: %q, was %q", after[href], before[href])
+		t.Errorf("the untouched item changed: %q, was %q", after[href], before[href])
 	}
-	for uid, loc := range map[string]string{"dentist-1": "LOCATION:Room 7", "gym-1": "LOCATION:Hall B"} {
+	for uid, desc := range map[string]string{"dentist-1": "DESCRIPTION:Room 7", "gym-1": "DESCRIPTION:Hall B"} {
 		d := after[personal+uid+".ics"]
-		if !bytes.Contains(d, []byte(loc)) || !bytes.Contains(d, []byte("X-CLIENT:kept")) || !bytes.Contains(d, []byte("UID:"+uid)) {
-			t.Errorf("%s in its own calendar: %q, want %s and its own properties", uid, d, loc)
+		if !bytes.Contains(d, []byte(desc)) || !bytes.Contains(d, []byte("X-CLIENT:kept")) || !bytes.Contains(d, []byte("UID:"+uid)) {
+			t.Errorf("%s in its own collection: %q, want %s and its own properties", uid, d, desc)
 		}
 	}
 	j, err := f.s.App.Store.Journal(ctx, acts["Groceries"].ID, 30)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !slices.ContainsFunc(j, func(e store.JournalEntry) bool {
-		return e.Action == "remove" && e.Reason == reconcile.ReasonCopyRemoved
-	}) ||
-		!slices.ContainsFunc(j, func(e store.JournalEntry) bool { return e.Action == "link" && e.Reason == reconcile.ReasonResubscribed }) {
+	if !slices.ContainsFunc(j, func(e store.JournalEntry) bool { return e.Action == "link" && e.Reason == reconcile.ReasonResubscribed }) {
 		t.Errorf("Groceries' history: %+v", j)
 	}
 
 	// Settled: a further run writes nothing.
-	b := f.run(t, "event")
+	b := f.run(t, p.kind)
 	for _, k := range []string{"remote_created", "remote_updated", "remote_removed", "local_created", "local_updated", "local_removed"} {
 		if n := b.LastStats.n(k); n != 0 {
 			t.Errorf("a later run: %s %d (%v)", k, n, b.LastStats)
 		}
 	}
 	if !maps.EqualFunc(f.objects(t, davc.Calendar, personal), after, bytes.Equal) || count() != 3 {
-		t.Errorf("a later run changed the calendar or the activities")
+		t.Errorf("a later run changed the collection or the activities")
 	}
 }
