@@ -34,6 +34,9 @@ type Decoded struct {
 	// NotCarried are fields the object holds in a form Tandem does not
 	// take (reconcile.Item.NotCarried); Encode leaves them as they are.
 	NotCarried []string
+	// PhotoLink is the web link a vCard's photo (not carried) is given
+	// by, for the connector to fetch (photolink.go); "" if none.
+	PhotoLink string
 }
 
 // MarkerProperty carries the engine's marker in objects Tandem creates, so

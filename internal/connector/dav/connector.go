@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -192,7 +193,7 @@ func (cc *CollectionConnector) page(ctx context.Context, l *listing, gen, offset
 			return reconcile.Page{}, err
 		}
 		for _, o := range objs {
-			p.Items = append(p.Items, cc.item(o))
+			p.Items = append(p.Items, cc.item(ctx, o, linkedPhoto{}))
 		}
 		for _, h := range missing {
 			// Deleted between the listing and the fetch.
@@ -211,7 +212,7 @@ func (cc *CollectionConnector) page(ctx context.Context, l *listing, gen, offset
 // item decodes one object. An object of another component is not in
 // the binding's collection; one that cannot be read is reported with
 // Problem set, so the engine journals it and skips it.
-func (cc *CollectionConnector) item(o Object) reconcile.Item {
+func (cc *CollectionConnector) item(ctx context.Context, o Object, known linkedPhoto) reconcile.Item {
 	it := reconcile.Item{RemoteID: o.Href, ETag: o.ETag}
 	if !cc.ours(o.Data) {
 		it.Deleted = true
@@ -226,10 +227,46 @@ func (cc *CollectionConnector) item(o Object) reconcile.Item {
 		cc.opt.Log.Info("dav: object read with a warning", "href", o.Href, "warning", w)
 	}
 	it.Identity, it.Marker, it.Modified, it.Fields, it.NotCarried = d.UID, d.Marker, d.Modified, d.Fields, d.NotCarried
+	if d.PhotoLink != "" {
+		cc.takePhoto(ctx, &it, o.Href, d.PhotoLink, known)
+	}
 	if cc.opt.Window != nil && !cc.opt.Window(d.Fields) {
 		it.Deleted = true // outside the window: as if not listed
 	}
 	return it
+}
+
+// linkedPhoto is a card's photo link and the image it gave.
+type linkedPhoto struct{ link, image string }
+
+// takePhoto makes the image a card's photo link gives the item's photo:
+// known's when it is the same link, else fetched (Client.Photo). A link
+// that cannot be fetched leaves the photo not carried.
+func (cc *CollectionConnector) takePhoto(ctx context.Context, it *reconcile.Item, href, link string, known linkedPhoto) {
+	image := known.image
+	if known.link != link || image == "" {
+		var err error
+		if image, err = cc.c.Photo(ctx, href, link); err != nil {
+			cc.opt.Log.Info("dav: photo link not fetched", "href", href, "err", err)
+			return
+		}
+	}
+	it.Fields[reconcile.FieldPhoto] = image
+	it.NotCarried = slices.DeleteFunc(slices.Clone(it.NotCarried), func(f string) bool { return f == reconcile.FieldPhoto })
+}
+
+// photoOf fetches the image of a card's photo link for Update, which
+// then keeps the link unless the photo changed here.
+func (cc *CollectionConnector) photoOf(ctx context.Context, href string, d Decoded) linkedPhoto {
+	if d.PhotoLink == "" {
+		return linkedPhoto{}
+	}
+	image, err := cc.c.Photo(ctx, href, d.PhotoLink)
+	if err != nil {
+		cc.opt.Log.Info("dav: photo link not fetched", "href", href, "err", err)
+		return linkedPhoto{}
+	}
+	return linkedPhoto{d.PhotoLink, image}
 }
 
 // ours reports whether an object holds the binding's component: a
@@ -255,7 +292,7 @@ func (cc *CollectionConnector) Get(ctx context.Context, remoteID string) (reconc
 	if err != nil {
 		return reconcile.Item{}, err
 	}
-	return cc.item(*o), nil
+	return cc.item(ctx, *o, linkedPhoto{}), nil
 }
 
 func (cc *CollectionConnector) ext() string {
@@ -286,7 +323,7 @@ func (cc *CollectionConnector) created(href string) bool {
 
 // Create implements reconcile.Connector.
 func (cc *CollectionConnector) Create(ctx context.Context, f reconcile.Fields, marker string) (reconcile.Item, error) {
-	return cc.put(ctx, cc.hrefOf(marker), "", nil, f, marker, marker)
+	return cc.put(ctx, cc.hrefOf(marker), "", nil, f, marker, marker, linkedPhoto{})
 }
 
 // CreateIdentity implements reconcile.IdentityCreator: Create, the new
@@ -294,13 +331,20 @@ func (cc *CollectionConnector) Create(ctx context.Context, f reconcile.Fields, m
 // so FindByMarker and the rule that Tandem removes only objects it
 // created (KeepForeign) hold for it as for any other Tandem makes.
 func (cc *CollectionConnector) CreateIdentity(ctx context.Context, f reconcile.Fields, marker, uid string) (reconcile.Item, error) {
-	return cc.put(ctx, cc.hrefOf(marker), "", nil, f, cmp.Or(uid, marker), marker)
+	return cc.put(ctx, cc.hrefOf(marker), "", nil, f, cmp.Or(uid, marker), marker, linkedPhoto{})
 }
 
 // put writes f into raw (nil: a new object) at href: If-Match etag, or
 // If-None-Match for a new one.
-func (cc *CollectionConnector) put(ctx context.Context, href, etag string, raw []byte, f reconcile.Fields, uid, marker string) (reconcile.Item, error) {
-	data, err := cc.opt.Codec.Encode(raw, f, uid, marker)
+func (cc *CollectionConnector) put(ctx context.Context, href, etag string, raw []byte, f reconcile.Fields, uid, marker string,
+	known linkedPhoto) (reconcile.Item, error) {
+	var data []byte
+	var err error
+	if pl, ok := cc.opt.Codec.(photoLinker); ok && known.image != "" {
+		data, err = pl.EncodeLinked(raw, f, uid, marker, known.image)
+	} else {
+		data, err = cc.opt.Codec.Encode(raw, f, uid, marker)
+	}
 	if err != nil {
 		return reconcile.Item{}, &reconcile.ItemError{Err: err}
 	}
@@ -312,7 +356,7 @@ func (cc *CollectionConnector) put(ctx context.Context, href, etag string, raw [
 	if err != nil {
 		return reconcile.Item{}, cc.writeError(err)
 	}
-	it := cc.item(Object{Href: cc.c.resolve(href), ETag: etag, Data: data})
+	it := cc.item(ctx, Object{Href: cc.c.resolve(href), ETag: etag, Data: data}, known)
 	if it.Problem != "" {
 		return reconcile.Item{}, &reconcile.ItemError{Err: errors.New(it.Problem)}
 	}
@@ -360,7 +404,7 @@ func (cc *CollectionConnector) Update(ctx context.Context, remoteID, etag string
 	if err != nil {
 		return reconcile.Item{}, &reconcile.ItemError{Err: err}
 	}
-	return cc.put(ctx, remoteID, etag, o.Data, f, d.UID, d.Marker)
+	return cc.put(ctx, remoteID, etag, o.Data, f, d.UID, d.Marker, cc.photoOf(ctx, remoteID, d))
 }
 
 // Delete implements reconcile.Connector. An object someone else created
@@ -398,7 +442,7 @@ func (cc *CollectionConnector) RestoreIdentity(ctx context.Context, remoteID, ui
 	if uid == "" {
 		uid = "tandem-" + uuid.NewString()
 	}
-	return cc.put(ctx, remoteID, "", nil, base, uid, "")
+	return cc.put(ctx, remoteID, "", nil, base, uid, "", linkedPhoto{})
 }
 
 // FindByIdentity implements reconcile.IdentityFinder: the object whose
@@ -414,7 +458,7 @@ func (cc *CollectionConnector) FindByIdentity(ctx context.Context, uid string) (
 	o, err := cc.c.Get(ctx, href)
 	switch {
 	case err == nil:
-		if it := cc.item(*o); it.Identity == uid {
+		if it := cc.item(ctx, *o, linkedPhoto{}); it.Identity == uid {
 			return it, true, nil
 		}
 	case !errors.Is(err, ErrNotFound):
@@ -429,7 +473,7 @@ func (cc *CollectionConnector) FindByIdentity(ctx context.Context, uid string) (
 	}
 	for _, o := range objs {
 		// text-match matches substrings: the UID itself must be equal.
-		if it := cc.item(o); it.Identity == uid {
+		if it := cc.item(ctx, o, linkedPhoto{}); it.Identity == uid {
 			return it, true, nil
 		}
 	}

@@ -73,7 +73,7 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	switch {
 	case resp.StatusCode == http.StatusUnauthorized:
 		drain(resp)
-		if t.onUnauthorized != nil {
+		if t.onUnauthorized != nil && req.Context().Value(asideKey{}) == nil {
 			return nil, errors.Join(ErrUnauthorized, t.onUnauthorized(req.Context()))
 		}
 		return nil, ErrUnauthorized
@@ -83,6 +83,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	return resp, nil
 }
+
+// asideKey marks a request that is not the account's DAV work (a photo
+// link): its 401 says nothing about the account's credentials.
+type asideKey struct{}
 
 func drain(resp *http.Response) {
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))

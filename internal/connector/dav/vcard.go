@@ -73,6 +73,8 @@ type cardDoc struct {
 	// photoTruncated: the PHOTO not carried is a data: URI without its
 	// data, which Tandem writes over (vcard_media.go).
 	photoTruncated bool
+	// photoLink: the PHOTO not carried is this web link (vcard_media.go).
+	photoLink string
 }
 
 // listLine is an EMAIL, TEL or ADR line with the entry it holds.
@@ -97,7 +99,7 @@ func (c VCardCodec) Decode(raw []byte) (Decoded, error) {
 		return Decoded{}, err
 	}
 	return Decoded{UID: cd.uid, Marker: cd.marker, Fields: cd.fields, Modified: cd.rev(), Warnings: cd.warnings,
-		NotCarried: cd.notCarried}, nil
+		NotCarried: cd.notCarried, PhotoLink: cd.photoLink}, nil
 }
 
 func readCard(raw []byte) (*cardDoc, error) {
@@ -381,6 +383,13 @@ func phoneValue(l *cline) string {
 
 // Encode implements Codec.
 func (c VCardCodec) Encode(raw []byte, f reconcile.Fields, uid, marker string) ([]byte, error) {
+	return c.EncodeLinked(raw, f, uid, marker, "")
+}
+
+// EncodeLinked is Encode for a card whose photo link gives the image
+// linked (an EncodePhoto value; "" when it was not fetched): the link
+// stays unless f's photo differs from that image.
+func (c VCardCodec) EncodeLinked(raw []byte, f reconcile.Fields, uid, marker, linked string) ([]byte, error) {
 	stamp := now(c.Now).UTC().Format("20060102T150405Z")
 	creating := raw == nil
 	if creating {
@@ -402,6 +411,7 @@ func (c VCardCodec) Encode(raw []byte, f reconcile.Fields, uid, marker string) (
 	if err != nil {
 		return nil, err
 	}
+	cd.linkPhoto(linked)
 	e := newEditor(cd.d)
 	card, old := cd.card, cd.fields
 	diff := func(n string) bool { return !reconcile.SameValue(n, f[n], old[n]) }

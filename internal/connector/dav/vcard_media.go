@@ -13,7 +13,10 @@ package dav
 //	            photo. Written as PHOTO;ENCODING=b;TYPE=JPEG:… on 3.0 and
 //	            PHOTO:data:image/jpeg;base64,… on 4.0, in place of the
 //	            first line (its group and other parameters kept but
-//	            Apple's crop of the old image).
+//	            Apple's crop of the old image). A link to the card's own
+//	            server (Decoded.PhotoLink) is fetched by the connector
+//	            (photolink.go) and then carried: it stays as long as the
+//	            photo here is the image it gives (EncodeLinked).
 //
 // Radicale (through vobject, which reads every PHOTO as 3.0 text) keeps
 // a data: URI only up to its comma: it stores PHOTO:data:image/jpeg\;base64
@@ -32,6 +35,7 @@ package dav
 import (
 	"encoding/base64"
 	"errors"
+	"net/url"
 	"slices"
 	"strings"
 
@@ -63,6 +67,9 @@ func (cd *cardDoc) readPhoto() {
 	if st != photoImage {
 		cd.notCarried = append(cd.notCarried, reconcile.FieldPhoto)
 		cd.photoTruncated = st == photoTruncated
+		if st == photoOther {
+			cd.photoLink = photoLinkOf(l)
+		}
 		return
 	}
 	cd.fields[reconcile.FieldPhoto] = reconcile.EncodePhoto(ct, data)
@@ -111,6 +118,41 @@ func photoOf(l *cline) (string, []byte, photoState) {
 		return "", nil, photoOther
 	}
 	return ct, data, photoImage
+}
+
+// photoLinkOf is the web link a PHOTO line gives its image by (an http
+// or https URL, or a path on the card's own server), or "".
+func photoLinkOf(l *cline) string {
+	if l.param("ENCODING") != "" {
+		return ""
+	}
+	v := strings.TrimSpace(unescapeText(l.value))
+	u, err := url.Parse(v)
+	if err != nil {
+		return ""
+	}
+	switch {
+	case strings.EqualFold(u.Scheme, "http"), strings.EqualFold(u.Scheme, "https"):
+		if u.Host == "" {
+			return ""
+		}
+	case u.Scheme == "" && u.Host == "" && strings.HasPrefix(u.Path, "/"):
+	default:
+		return ""
+	}
+	return v
+}
+
+// linkPhoto takes linked, the image the card's photo link gives
+// (fetched by the connector), as the card's photo: compared with the
+// fields to write like any field, and replaced by an image written into
+// the card only when those differ.
+func (cd *cardDoc) linkPhoto(linked string) {
+	if linked == "" || cd.photoLink == "" {
+		return
+	}
+	cd.fields[reconcile.FieldPhoto] = linked
+	cd.notCarried = slices.DeleteFunc(cd.notCarried, func(f string) bool { return f == reconcile.FieldPhoto })
 }
 
 // writePhoto makes the card's photo the one in v ("" for none). A card
