@@ -86,12 +86,13 @@ func (l *ContactsLocal) record(c *crm.Contact, photos map[string]*crm.Photo) rec
 
 // LoadMany implements reconcile.BatchLoader: Load for many contacts in a
 // few queries.
-func (l *ContactsLocal) LoadMany(ctx context.Context, ids []string) (map[string]reconcile.LocalRecord, error) {
-	cs, err := l.Store.GetContacts(ctx, l.Viewer, ids)
+func (l *ContactsLocal) LoadMany(ctx context.Context, tx *store.Tx, ids []string) (map[string]reconcile.LocalRecord, error) {
+	st := l.reads(tx)
+	cs, err := st.GetContacts(ctx, l.Viewer, ids)
 	if err != nil {
 		return nil, err
 	}
-	photos, err := l.photos(ctx, l.Store, cs)
+	photos, err := l.photos(ctx, st, cs)
 	if err != nil {
 		return nil, err
 	}

@@ -29,6 +29,13 @@ func BenchmarkImportPostgres(b *testing.B) { benchImport(b, true) }
 func BenchmarkExportSQLite(b *testing.B)   { benchExport(b, false) }
 func BenchmarkExportPostgres(b *testing.B) { benchExport(b, true) }
 
+// The Changed benchmarks are an incremental run after 100 of benchN
+// linked contacts changed remotely (tandem bench dav's changed run without
+// the server): each iteration changes the next 100 and runs once. They
+// report contacts/s of the changed ones.
+func BenchmarkChangedSQLite(b *testing.B)   { benchChanged(b, false) }
+func BenchmarkChangedPostgres(b *testing.B) { benchChanged(b, true) }
+
 func benchFields(i int) reconcile.Fields {
 	return reconcile.Fields{
 		reconcile.FieldGivenName: fmt.Sprintf("Given%d", i), reconcile.FieldFamilyName: fmt.Sprintf("Family%d", i),
@@ -67,6 +74,34 @@ func benchImport(b *testing.B, pg bool) {
 		}
 	}
 	b.ReportMetric(float64(benchN*b.N)/b.Elapsed().Seconds(), "contacts/s")
+}
+
+func benchChanged(b *testing.B, pg bool) {
+	const changed = 100
+	f := benchFixture(b, pg)
+	f.conn.pageSize = changed
+	var ids []string
+	for i := range benchN {
+		ids = append(ids, f.conn.remoteAdd(benchFields(i)))
+	}
+	if s := f.run(); s.LocalCreated != benchN {
+		b.Fatalf("import %+v", s)
+	}
+	analyze(b, f.st)
+	b.ResetTimer()
+	for n := range b.N {
+		b.StopTimer()
+		for i := range changed {
+			k := (n*changed + i) % benchN
+			f.conn.remoteEdit(ids[k], reconcile.Fields{reconcile.FieldJobTitle: fmt.Sprintf("Title %d", n),
+				reconcile.FieldPhones: fmt.Sprintf("+1 555 %07d|mobile|primary", k+n)})
+		}
+		b.StartTimer()
+		if s := f.run(); s.LocalUpdated != changed {
+			b.Fatalf("run %+v", s)
+		}
+	}
+	b.ReportMetric(float64(changed*b.N)/b.Elapsed().Seconds(), "contacts/s")
 }
 
 func benchExport(b *testing.B, pg bool) {

@@ -242,6 +242,11 @@ type run struct {
 	// creates holds the batch's new items while the Local is a
 	// BulkCreator (nil otherwise), written together by flushCreates.
 	creates *pendingCreates
+	// loaded holds, while the Local is a BatchLoader, the records the
+	// batch's changed items are linked to, read together before it; an
+	// entry is taken once (pullItem), so a record a batch meets twice is
+	// read again after the first wrote it.
+	loaded map[string]LocalRecord
 	// sibs are the binding's siblings (SiblingLocal); sibLinks the
 	// siblings' links the batch's items can match by identity, and
 	// moved the items gone from this collection that a sibling's now
@@ -726,6 +731,10 @@ func (r *run) applyItemsOnce(ctx context.Context, items []Item, pulled, guarded 
 		if err := r.readSiblingLinks(ctx, tx, identities); err != nil {
 			return err
 		}
+		if err := r.preload(ctx, tx, items); err != nil {
+			return err
+		}
+		defer func() { r.loaded = nil }()
 		// New items are written together when the Local can, except on
 		// the guarded retry (each item alone in its savepoint), in a
 		// preview (whose plan names each record as it goes), and when
@@ -971,9 +980,14 @@ func (r *run) pullItem(ctx context.Context, tx *store.Tx, it Item) error {
 	if link.RemoteID == it.RemoteID && link.ETag == it.ETag && !link.Pending {
 		return nil // unchanged, or our own write coming back
 	}
-	lr, err := r.local.Load(ctx, tx, link.LocalID)
-	if err != nil {
-		return err
+	lr, ok := r.loaded[link.LocalID]
+	if ok {
+		delete(r.loaded, link.LocalID)
+	} else {
+		var err error
+		if lr, err = r.local.Load(ctx, tx, link.LocalID); err != nil {
+			return err
+		}
 	}
 	if !lr.Exists {
 		// Deleted here; the push phase removes it remotely.
@@ -984,6 +998,31 @@ func (r *run) pullItem(ctx context.Context, tx *store.Tx, it Item) error {
 		return nil
 	}
 	return r.merge(ctx, tx, link, lr, it)
+}
+
+// preload reads together, when the Local is a BatchLoader, the records
+// that the batch's changed items are linked to (those pullItem merges),
+// instead of one Load each.
+func (r *run) preload(ctx context.Context, tx *store.Tx, items []Item) error {
+	bl, ok := r.local.(BatchLoader)
+	if !ok {
+		return nil
+	}
+	var ids []string
+	for _, it := range items {
+		l := r.pg.find(it)
+		if l == nil || l.Dormant || it.Deleted || it.Problem != "" ||
+			l.RemoteID == it.RemoteID && l.ETag == it.ETag && !l.Pending {
+			continue
+		}
+		ids = append(ids, l.LocalID)
+	}
+	if len(ids) < 2 {
+		return nil
+	}
+	var err error
+	r.loaded, err = bl.LoadMany(ctx, tx, ids)
+	return err
 }
 
 // newItem imports an item no link matches, or keeps it for the batch's

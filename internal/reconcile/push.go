@@ -158,10 +158,12 @@ func (r *run) pushIDs(ctx context.Context, ids []string) error {
 }
 
 // BatchLoader is a Local that reads many records in a few queries: the
-// push reads a batch of changed records with it. LoadMany must answer for
-// every id as Load would (a record that is gone: Exists false).
+// push reads a batch of changed records with it, and the pull the records
+// a page's changed items are linked to (in the page's transaction, tx;
+// nil outside one). LoadMany must answer for every id as Load would (a
+// record that is gone: Exists false).
 type BatchLoader interface {
-	LoadMany(ctx context.Context, ids []string) (map[string]LocalRecord, error)
+	LoadMany(ctx context.Context, tx *store.Tx, ids []string) (map[string]LocalRecord, error)
 }
 
 // batchWriter is the connector's BatchWriter, or one that writes an item
@@ -194,7 +196,7 @@ func (r *run) pushBatch(ctx context.Context, bw BatchWriter, ids []string) error
 	}
 	var many map[string]LocalRecord
 	if bl, ok := r.local.(BatchLoader); ok {
-		if many, err = bl.LoadMany(ctx, ids); err != nil {
+		if many, err = bl.LoadMany(ctx, nil, ids); err != nil {
 			return err
 		}
 	}

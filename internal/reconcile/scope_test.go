@@ -371,11 +371,11 @@ func (c *countingLocal) Load(ctx context.Context, tx *store.Tx, id string) (reco
 	return c.ContactsLocal.Load(ctx, tx, id)
 }
 
-func (c *countingLocal) LoadMany(ctx context.Context, ids []string) (map[string]reconcile.LocalRecord, error) {
+func (c *countingLocal) LoadMany(ctx context.Context, tx *store.Tx, ids []string) (map[string]reconcile.LocalRecord, error) {
 	for _, id := range ids {
 		c.loads[id]++
 	}
-	return c.ContactsLocal.LoadMany(ctx, ids)
+	return c.ContactsLocal.LoadMany(ctx, tx, ids)
 }
 
 // plainLocal counts Load calls of any Local and hides its ScopeFilter.
@@ -484,5 +484,73 @@ func TestPushSkipsRecordsNeitherLinkedNorInScope(t *testing.T) {
 	}
 	if s.RemoteUpdated != 1 || s.RemoteCreated+s.RemoteRemoved != 0 || len(plain.loads) != 4 {
 		t.Errorf("without ScopeFilter: %+v, loaded %v", s, loaded(plain.loads))
+	}
+}
+
+// pageLocal counts how a ContactsLocal is read inside the pull's
+// transactions: one record at a time, or a page's together.
+type pageLocal struct {
+	*crmsync.ContactsLocal
+	single, batches, batched int
+}
+
+func (p *pageLocal) Load(ctx context.Context, tx *store.Tx, id string) (reconcile.LocalRecord, error) {
+	if tx != nil {
+		p.single++
+	}
+	return p.ContactsLocal.Load(ctx, tx, id)
+}
+
+func (p *pageLocal) LoadMany(ctx context.Context, tx *store.Tx, ids []string) (map[string]reconcile.LocalRecord, error) {
+	if tx != nil {
+		p.batches++
+		p.batched += len(ids)
+	}
+	return p.ContactsLocal.LoadMany(ctx, tx, ids)
+}
+
+// The records a page's changed items are linked to are read together,
+// once per page, and merged as before: each remote change comes in, and a
+// change made here to another field survives and goes out. On both
+// databases.
+func TestPullReadsPageTogether(t *testing.T) {
+	for _, pg := range []bool{false, true} {
+		t.Run(map[bool]string{false: "sqlite", true: "postgres"}[pg], func(t *testing.T) {
+			f := newFixtureOn(t, pg)
+			var cs []*crm.Contact
+			for i := range 5 {
+				cs = append(cs, f.addContact(fmt.Sprintf("Person %d", i), true))
+			}
+			if s := f.run(); s.RemoteCreated != 5 {
+				t.Fatalf("first run %+v", s)
+			}
+			for i, c := range cs {
+				f.conn.remoteEdit(f.link(c.ID).RemoteID, reconcile.Fields{reconcile.FieldJobTitle: fmt.Sprintf("Title %d", i)})
+			}
+			f.edit(cs[0], func(c *crm.Contact) { c.Notes = "met at the fair" })
+			local := &pageLocal{ContactsLocal: f.local}
+			s, err := f.eng.Run(f.ctx, f.b.ID, f.remote, local)
+			if err != nil {
+				t.Fatal(err)
+			}
+			// The remote lists 3 items a page: pages of 3 and 2.
+			if local.single != 0 || local.batches != 2 || local.batched != 5 {
+				t.Errorf("read %d records one by one and %d in %d pages, want 5 in 2", local.single, local.batched, local.batches)
+			}
+			if s.LocalUpdated != 5 || s.RemoteUpdated != 1 || s.Conflicts != 0 {
+				t.Errorf("run %+v", s)
+			}
+			for i, c := range cs {
+				if got := f.contact(c.ID).JobTitle; got != fmt.Sprintf("Title %d", i) {
+					t.Errorf("%s: job title %q", c.Name, got)
+				}
+			}
+			if got := f.contact(cs[0].ID).Notes; got != "met at the fair" {
+				t.Errorf("the note made here is %q", got)
+			}
+			if got := f.conn.items[f.link(cs[0].ID).RemoteID].fields[reconcile.FieldNotes]; got != "met at the fair" {
+				t.Errorf("the note made here reached the remote as %q", got)
+			}
+		})
 	}
 }
