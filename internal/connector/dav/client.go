@@ -175,6 +175,22 @@ func sameCollection(a, b string) bool {
 
 // do sends method to u, following up to 5 redirects with the same method
 // and body; it returns the final answer, whatever its status.
+// redirected reports whether resp redirects and where to; a redirect's
+// body is drained and closed.
+func redirected(resp *http.Response) (*url.URL, bool, error) {
+	switch resp.StatusCode {
+	case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
+		http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
+		loc, err := resp.Location()
+		drain(resp)
+		if err != nil {
+			return nil, true, errors.New("redirect without a location")
+		}
+		return loc, true, nil
+	}
+	return nil, false, nil
+}
+
 func (c *Client) do(ctx context.Context, method, u string, hdr http.Header, body []byte) (*http.Response, error) {
 	for range 6 {
 		req, err := http.NewRequestWithContext(ctx, method, u, bytes.NewReader(body))
@@ -188,18 +204,14 @@ func (c *Client) do(ctx context.Context, method, u string, hdr http.Header, body
 		if err != nil {
 			return nil, err
 		}
-		switch resp.StatusCode {
-		case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
-			http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-			loc, err := resp.Location()
-			drain(resp)
-			if err != nil {
-				return nil, fmt.Errorf("dav: %s %s: redirect without a location", method, u)
-			}
-			u = loc.String()
-			continue
+		loc, ok, err := redirected(resp)
+		if err != nil {
+			return nil, fmt.Errorf("dav: %s %s: %w", method, u, err)
 		}
-		return resp, nil
+		if !ok {
+			return resp, nil
+		}
+		u = loc.String()
 	}
 	return nil, fmt.Errorf("dav: %s %s: too many redirects", method, u)
 }

@@ -63,14 +63,11 @@ func (c *Client) Photo(ctx context.Context, objectHref, link string) (string, er
 		if err != nil {
 			return "", fmt.Errorf("%w: GET %s: %w", errPhotoLink, u.Path, err)
 		}
-		switch resp.StatusCode {
-		case http.StatusMovedPermanently, http.StatusFound, http.StatusSeeOther,
-			http.StatusTemporaryRedirect, http.StatusPermanentRedirect:
-			loc, err := resp.Location()
-			drain(resp)
-			if err != nil {
-				return "", fmt.Errorf("%w: GET %s: redirect without a location", errPhotoLink, u.Path)
-			}
+		loc, ok, err := redirected(resp)
+		if err != nil {
+			return "", fmt.Errorf("%w: GET %s: %w", errPhotoLink, u.Path, err)
+		}
+		if ok {
 			u = loc
 			continue
 		}
