@@ -240,33 +240,29 @@ func (cc *CollectionConnector) item(ctx context.Context, o Object, known linkedP
 type linkedPhoto struct{ link, image string }
 
 // takePhoto makes the image a card's photo link gives the item's photo:
-// known's when it is the same link, else fetched (Client.Photo). A link
-// that cannot be fetched leaves the photo not carried.
+// known's when it is the same link, else fetched. A link that cannot be
+// fetched leaves the photo not carried.
 func (cc *CollectionConnector) takePhoto(ctx context.Context, it *reconcile.Item, href, link string, known linkedPhoto) {
-	image := known.image
-	if known.link != link || image == "" {
-		var err error
-		if image, err = cc.c.Photo(ctx, href, link); err != nil {
-			cc.opt.Log.Info("dav: photo link not fetched", "href", href, "err", err)
-			return
-		}
+	lp := known
+	if lp.link != link || lp.image == "" {
+		lp = cc.fetchPhoto(ctx, href, link)
 	}
-	it.Fields[reconcile.FieldPhoto] = image
+	if lp.image == "" {
+		return
+	}
+	it.Fields[reconcile.FieldPhoto] = lp.image
 	it.NotCarried = slices.DeleteFunc(slices.Clone(it.NotCarried), func(f string) bool { return f == reconcile.FieldPhoto })
 }
 
-// photoOf fetches the image of a card's photo link for Update, which
-// then keeps the link unless the photo changed here.
-func (cc *CollectionConnector) photoOf(ctx context.Context, href string, d Decoded) linkedPhoto {
-	if d.PhotoLink == "" {
-		return linkedPhoto{}
-	}
-	image, err := cc.c.Photo(ctx, href, d.PhotoLink)
+// fetchPhoto fetches the image of the photo link of the card at href
+// (Client.Photo); zero when it cannot be.
+func (cc *CollectionConnector) fetchPhoto(ctx context.Context, href, link string) linkedPhoto {
+	image, err := cc.c.Photo(ctx, href, link)
 	if err != nil {
 		cc.opt.Log.Info("dav: photo link not fetched", "href", href, "err", err)
 		return linkedPhoto{}
 	}
-	return linkedPhoto{d.PhotoLink, image}
+	return linkedPhoto{link, image}
 }
 
 // ours reports whether an object holds the binding's component: a
@@ -404,7 +400,13 @@ func (cc *CollectionConnector) Update(ctx context.Context, remoteID, etag string
 	if err != nil {
 		return reconcile.Item{}, &reconcile.ItemError{Err: err}
 	}
-	return cc.put(ctx, remoteID, etag, o.Data, f, d.UID, d.Marker, cc.photoOf(ctx, remoteID, d))
+	// A photo link's image is fetched again to compare: the link stays
+	// unless the photo changed here.
+	var known linkedPhoto
+	if d.PhotoLink != "" {
+		known = cc.fetchPhoto(ctx, remoteID, d.PhotoLink)
+	}
+	return cc.put(ctx, remoteID, etag, o.Data, f, d.UID, d.Marker, known)
 }
 
 // Delete implements reconcile.Connector. An object someone else created

@@ -214,11 +214,17 @@ func (f *fixture) pickCalendars(t *testing.T, home string, colls ...string) {
 // summaries are the titles of a calendar's events, sorted.
 func (f *fixture) summaries(t *testing.T, coll string) []string {
 	t.Helper()
+	return f.values(t, coll, "SUMMARY")
+}
+
+// values are the values of a property in a calendar's objects, sorted.
+func (f *fixture) values(t *testing.T, coll, prop string) []string {
+	t.Helper()
 	var out []string
 	for _, d := range f.objects(t, davc.Calendar, coll) {
 		for _, l := range logicalLines(d) {
-			if strings.HasPrefix(l, "SUMMARY:") {
-				out = append(out, strings.TrimPrefix(l, "SUMMARY:"))
+			if v, ok := strings.CutPrefix(l, prop+":"); ok {
+				out = append(out, v)
 			}
 		}
 	}
@@ -396,19 +402,6 @@ func testRetickTakesBack(t *testing.T, f *fixture, p picks) {
 		f.api.JSON(t, "GET", "/api/v1/activities?limit=100", nil, 200, &page)
 		return len(page.Items)
 	}
-	uids := func(coll string) []string {
-		t.Helper()
-		var out []string
-		for _, d := range f.objects(t, davc.Calendar, coll) {
-			for _, l := range logicalLines(d) {
-				if strings.HasPrefix(l, "UID:") {
-					out = append(out, strings.TrimPrefix(l, "UID:"))
-				}
-			}
-		}
-		slices.Sort(out)
-		return out
-	}
 	f.connect(t)
 	f.pick(t, p, f.cal, f.cal, personal)
 	f.run(t, p.kind)
@@ -427,7 +420,7 @@ func testRetickTakesBack(t *testing.T, f *fixture, p picks) {
 	f.pick(t, p, f.cal, f.cal)
 	f.api.JSON(t, "PATCH", "/api/v1/activities/"+acts["Dentist"].ID, map[string]any{"description": "Room 7"}, 200, nil)
 	f.run(t, p.kind)
-	if got, want := uids(f.cal), []string{"dentist-1", "groceries-1", "gym-1"}; !slices.Equal(got, want) {
+	if got, want := f.values(t, f.cal, "UID"), []string{"dentist-1", "groceries-1", "gym-1"}; !slices.Equal(got, want) {
 		t.Fatalf("the home copies have UIDs %v, want the items' own %v", got, want)
 	}
 	if _, d := f.find(t, davc.Calendar, f.cal, "SUMMARY:Dentist"); !bytes.Contains(d, []byte("DESCRIPTION:Room 7")) {
