@@ -209,17 +209,24 @@ func (c *Child) KillWhenHalted() bool {
 	return true
 }
 
-// Wait waits d at most for the child to end on its own, then kills it;
-// it reports whether the child ended on its own.
+// Wait waits d at most for the child to end on its own, then stops it;
+// it reports whether the child ended on its own. A child that overstays
+// gets SIGQUIT first, so its goroutines' stacks (written to stderr) are
+// in Output to tell where it was stuck.
 func (c *Child) Wait(d time.Duration) bool {
 	select {
 	case <-c.exit:
 		return true
 	case <-time.After(d):
+	}
+	c.cmd.Process.Signal(syscall.SIGQUIT)
+	select {
+	case <-c.exit:
+	case <-time.After(10 * time.Second):
 		c.cmd.Process.Signal(syscall.SIGKILL)
 		<-c.exit
-		return false
 	}
+	return false
 }
 
 // OK reports whether the child ended its run and exited cleanly.
